@@ -1,0 +1,219 @@
+// The agent softphone: registers a Twilio Device for the chosen agent, answers, brings a colleague in, hangs up.
+// Same code in both modes: window.Twilio.Device is the real Voice SDK, or the local stand-in's double in demo mode.
+(function () {
+  'use strict';
+
+  var POLL_MS = 1500;
+  var els = {
+    identity: document.getElementById('agent-identity'),
+    status: document.getElementById('agent-status'),
+    error: document.getElementById('agent-error'),
+    answer: document.getElementById('answer'),
+    bringIn: document.getElementById('bring-in'),
+    hangup: document.getElementById('hangup'),
+    summary: document.getElementById('call-summary'),
+    legs: document.getElementById('call-legs'),
+    connectButtons: Array.prototype.slice.call(document.querySelectorAll('button.connect-as')),
+  };
+
+  var state = { agentId: null, agentName: null, device: null, call: null, pollTimer: null, lastServerCall: null, names: {} };
+  els.connectButtons.forEach(function (b) { state.names[b.dataset.agent] = b.dataset.name; });
+
+  function nameOf(agentId) { return state.names[agentId] || agentId; }
+
+  function setStatus(text) { els.status.textContent = text; }
+
+  function showError(message) {
+    els.error.textContent = message;
+    els.error.hidden = false;
+  }
+
+  function clearError() {
+    els.error.textContent = '';
+    els.error.hidden = true;
+  }
+
+  async function api(method, url, body) {
+    var response;
+    try {
+      response = await fetch(url, {
+        method: method,
+        headers: body ? { 'Content-Type': 'application/json', Accept: 'application/json' } : { Accept: 'application/json' },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+    } catch (err) {
+      throw new Error('The server cannot be reached (' + err.message + ').');
+    }
+    var data = null;
+    try { data = await response.json(); } catch (err) { data = null; }
+    if (!response.ok) throw new Error((data && data.error) || 'Request failed with status ' + response.status + '.');
+    return data;
+  }
+
+  function refreshButtons() {
+    var call = state.call;
+    var pending = call && call.status() === 'pending';
+    var open = call && call.status() === 'open';
+    els.answer.disabled = !pending;
+    els.hangup.disabled = !(pending || open);
+    var server = state.lastServerCall;
+    var mine = server && server.legs.filter(function (l) { return l.agentId === state.agentId && l.status === 'in-progress'; })[0];
+    var isFirst = !!(mine && mine.role === 'first');
+    // Shown to whoever takes calls first (Agent 1), and to any agent who took the current call.
+    els.bringIn.hidden = !isFirst && state.agentId !== els.connectButtons[0].dataset.agent;
+    var colleagueLive = server && server.legs.some(function (l) { return l.agentId !== state.agentId && (l.status === 'dialing' || l.status === 'ringing' || l.status === 'in-progress'); });
+    els.bringIn.disabled = !(open && isFirst) || colleagueLive;
+  }
+
+  function describeLeg(leg) {
+    var who = nameOf(leg.agentId) + (leg.agentId === state.agentId ? ' (you)' : '');
+    var what = {
+      dialing: 'being dialled', ringing: 'ringing', 'in-progress': 'on the call', completed: 'left the call',
+      'dial-failed': 'could not be dialled', 'no-answer': 'did not answer', busy: 'declined the call', failed: 'could not be reached', canceled: 'call cancelled',
+    }[leg.status] || leg.status;
+    return who + ': ' + what + (leg.error ? ' — ' + leg.error : '');
+  }
+
+  function renderServerCall(call) {
+    var previous = state.lastServerCall;
+    state.lastServerCall = call;
+    els.legs.textContent = '';
+    if (!call) {
+      els.summary.textContent = 'No call.';
+    } else {
+      els.summary.textContent = 'Customer call ' + (call.status === 'waiting' ? 'waiting for an agent' : call.status === 'in-progress' ? 'in progress' : call.status) + '.';
+      call.legs.forEach(function (leg) {
+        var li = document.createElement('li');
+        li.textContent = describeLeg(leg);
+        li.dataset.agent = leg.agentId;
+        li.dataset.status = leg.status;
+        els.legs.appendChild(li);
+      });
+      // Tell this agent when the colleague they brought in did not come.
+      call.legs.forEach(function (leg) {
+        var before = previous && previous.legs.filter(function (p) { return p.agentId === leg.agentId && p.role === leg.role; })[0];
+        var failed = leg.status === 'no-answer' || leg.status === 'busy' || leg.status === 'failed' || leg.status === 'dial-failed';
+        if (leg.requestedBy === state.agentId && failed && (!before || before.status !== leg.status)) {
+          setStatus(nameOf(leg.agentId) + ' did not answer. You are still connected with the customer.');
+        }
+        if (leg.requestedBy === state.agentId && leg.status === 'in-progress' && before && before.status !== 'in-progress') {
+          setStatus(nameOf(leg.agentId) + ' joined. You can hang up and leave them with the customer.');
+        }
+      });
+    }
+    refreshButtons();
+  }
+
+  async function poll() {
+    if (!state.agentId) return;
+    try {
+      var data = await api('GET', '/agents/' + encodeURIComponent(state.agentId) + '/call');
+      renderServerCall(data.call);
+    } catch (err) {
+      showError('Could not load the call state: ' + err.message);
+    }
+  }
+
+  function startPolling() {
+    clearInterval(state.pollTimer);
+    state.pollTimer = setInterval(poll, POLL_MS);
+    poll();
+  }
+
+  function attachCall(call) {
+    state.call = call;
+    var from = (call.parameters && call.parameters.From) || 'a customer';
+    setStatus('Incoming call from ' + (from.indexOf('client:') === 0 ? 'the support line' : from) + '…');
+    call.on('accept', function () {
+      setStatus('In call with the customer.');
+      refreshButtons();
+      poll();
+    });
+    call.on('cancel', function () {
+      setStatus('The call was withdrawn before you answered.');
+      state.call = null;
+      refreshButtons();
+    });
+    call.on('reject', function () {
+      setStatus('Call declined.');
+      state.call = null;
+      refreshButtons();
+    });
+    call.on('disconnect', function () {
+      setStatus('Call ended. Waiting for the next call.');
+      state.call = null;
+      refreshButtons();
+      poll();
+    });
+    call.on('error', function (err) { showError('Call error: ' + (err && err.message ? err.message : err)); });
+    refreshButtons();
+  }
+
+  async function fetchToken(agentId) {
+    var data = await api('POST', '/token/' + encodeURIComponent(agentId));
+    return data.token;
+  }
+
+  async function connectAs(agentId, agentName) {
+    clearError();
+    if (!window.Twilio || !window.Twilio.Device) {
+      showError('The softphone library did not load; reload the page.');
+      return;
+    }
+    if (state.device) {
+      state.device.destroy();
+      state.device = null;
+    }
+    state.agentId = agentId;
+    state.agentName = agentName;
+    els.connectButtons.forEach(function (b) { b.setAttribute('aria-pressed', String(b.dataset.agent === agentId)); });
+    els.identity.textContent = 'You are ' + agentName + '.';
+    els.bringIn.textContent = 'Dial ' + nameOf(els.connectButtons.filter(function (b) { return b.dataset.agent !== agentId; })[0].dataset.agent) + ' in';
+    setStatus('Connecting…');
+    try {
+      var token = await fetchToken(agentId);
+      var device = new window.Twilio.Device(token, { closeProtection: true });
+      state.device = device;
+      device.on('registered', function () { setStatus('Ready: waiting for a call.'); });
+      device.on('unregistered', function () { setStatus('Offline.'); });
+      device.on('error', function (err) { showError('Phone error: ' + (err && err.message ? err.message : err) + (err && err.code ? ' (code ' + err.code + ')' : '')); });
+      device.on('incoming', attachCall);
+      device.on('tokenWillExpire', async function () {
+        try { device.updateToken(await fetchToken(agentId)); } catch (err) { showError('Could not renew the phone token: ' + err.message); }
+      });
+      await device.register();
+      startPolling();
+    } catch (err) {
+      showError('Could not connect: ' + err.message);
+      setStatus('Not connected.');
+    }
+  }
+
+  els.connectButtons.forEach(function (button) {
+    button.addEventListener('click', function () { connectAs(button.dataset.agent, button.dataset.name); });
+  });
+
+  els.answer.addEventListener('click', function () {
+    if (state.call) state.call.accept();
+  });
+
+  els.hangup.addEventListener('click', function () {
+    var call = state.call;
+    if (!call) return;
+    if (call.status() === 'pending') call.reject();
+    else call.disconnect();
+  });
+
+  els.bringIn.addEventListener('click', async function () {
+    clearError();
+    els.bringIn.disabled = true;
+    try {
+      var result = await api('POST', '/conference/' + encodeURIComponent(state.agentId) + '/call', {});
+      setStatus('Dialling ' + nameOf(result.agentId) + ' in… stay on the line until they join.');
+      poll();
+    } catch (err) {
+      showError('Could not bring a colleague in: ' + err.message);
+      refreshButtons();
+    }
+  });
+})();

@@ -1,0 +1,112 @@
+// Builds the Express app from its dependencies: middleware, views, static files, routes, 404 and errors. No I/O, no listen.
+import path from 'node:path';
+import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
+import helmet from 'helmet';
+import morgan from 'morgan';
+import { z } from 'zod';
+import type { Config } from './config';
+import { HttpError, StoreUnavailableError } from './errors';
+import type { Logger } from './logger';
+import { agentApiRouter } from './routes/agent-api';
+import { pageRouter } from './routes/pages';
+import { twilioWebhookRouter } from './routes/twilio-webhooks';
+import type { AgentDirectory } from './services/agents';
+import type { CallService } from './services/calls';
+import type { WebhookUrls } from './services/webhook-urls';
+
+export const ROOT_DIR = path.resolve(__dirname, '..', ...(path.basename(path.resolve(__dirname, '..')) === 'dist' ? ['..'] : []));
+export const TWILIO_LOCAL_PATH = '/twilio-local';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  calls: CallService;
+  agents: AgentDirectory;
+  urls: WebhookUrls;
+  /** Demo mode: the local Twilio stand-in's router, mounted at /twilio-local. Absent with real credentials. */
+  twilioLocal?: Router;
+  /** Access log lines; off in tests. */
+  accessLog?: boolean;
+}
+
+// Twilio's Voice SDK talks to these hosts: https://www.twilio.com/docs/voice/sdks/network-connectivity-requirements
+const TWILIO_CONNECT = ['https://*.twilio.com', 'wss://*.twilio.com', 'https://sdk.twilio.com', 'https://eventgw.twilio.com', 'wss://voice-js.roaming.twilio.com'];
+const TWILIO_MEDIA = ['https://*.twilio.com', 'https://media.twiliocdn.com', 'https://sdk.twilio.com'];
+
+/** Creates the app; the caller decides where it listens. */
+export function createApp(deps: AppDeps): Express {
+  const { config, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.set('views', path.join(ROOT_DIR, 'views'));
+  app.set('view engine', 'pug');
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          connectSrc: ["'self'", ...TWILIO_CONNECT],
+          mediaSrc: ["'self'", 'blob:', ...TWILIO_MEDIA],
+          imgSrc: ["'self'", 'data:'],
+          // Local development over http: helmet's default would force https for every asset.
+          upgradeInsecureRequests: null,
+        },
+      },
+      strictTransportSecurity: config.publicBaseUrl.startsWith('https://'),
+    }),
+  );
+  if (deps.accessLog !== false) {
+    app.use(morgan(':method :url :status :res[content-length] - :response-time ms', { stream: { write: (line) => logger.info(line.trim()) } }));
+  }
+
+  app.use('/vendor/twilio', express.static(path.join(ROOT_DIR, 'node_modules', '@twilio', 'voice-sdk', 'dist'), { index: false, maxAge: '1h' }));
+  app.use(express.static(path.join(ROOT_DIR, 'public'), { index: false, maxAge: '10m' }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true, mode: config.twilio.mode });
+  });
+  if (deps.twilioLocal) app.use(TWILIO_LOCAL_PATH, deps.twilioLocal);
+
+  app.use(pageRouter({ agents: deps.agents, mode: config.twilio.mode, supportNumber: config.twilio.number, twilioLocalBase: deps.twilioLocal ? TWILIO_LOCAL_PATH : undefined }));
+  app.use(agentApiRouter({ calls: deps.calls, agents: deps.agents, twilio: config.twilio }));
+  app.use(
+    '/conference',
+    twilioWebhookRouter({
+      calls: deps.calls,
+      agents: deps.agents,
+      urls: deps.urls,
+      logger,
+      authToken: config.twilio.authToken,
+      publicBaseUrl: config.publicBaseUrl,
+      holdMusicUrl: config.holdMusicUrl,
+    }),
+  );
+
+  app.use((req, _res, next) => next(new HttpError(404, `Not found: ${req.method} ${req.path}`)));
+  app.use(errorHandler(logger));
+  return app;
+}
+
+/** Errors for people and scripts: JSON or an HTML page, by Accept. Unexpected errors are logged and told apart. */
+function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    let status = 500;
+    let message = 'Something went wrong on our side.';
+    if (err instanceof HttpError) ({ status, message } = err);
+    else if (err instanceof z.ZodError) [status, message] = [400, 'Invalid request.'];
+    else if (err instanceof StoreUnavailableError) [status, message] = [503, 'The call database is unavailable. Try again in a moment.'];
+    else if (isBodyParserError(err)) [status, message] = [err.status, err.expose ? err.message : 'Invalid request body.'];
+    if (status >= 500) logger.error('request failed', { method: req.method, path: req.path, error: err instanceof Error ? err.message : String(err) });
+    if (res.headersSent) return;
+    res.status(status);
+    if (req.accepts(['html', 'json']) === 'html' && req.method === 'GET') res.render('error', { status, message });
+    else res.json({ error: message, status });
+  };
+}
+
+function isBodyParserError(err: unknown): err is { status: number; expose: boolean; message: string } {
+  return typeof err === 'object' && err !== null && typeof (err as { status?: unknown }).status === 'number' && 'expose' in err;
+}

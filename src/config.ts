@@ -1,0 +1,129 @@
+// Configuration: the only reader of process.env. Parsed and validated once into a frozen, typed object.
+import { z } from 'zod';
+
+export const DEFAULT_HOLD_MUSIC_URL = 'http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3';
+export const DEFAULT_TWILIO_API_BASE_URL = 'https://api.twilio.com';
+/** The caller ID the demo (local stand-in) mode answers on when TWILIO_NUMBER is not set. */
+export const DEMO_TWILIO_NUMBER = '+15005550006';
+
+/** Demo credentials for the local Twilio stand-in: well-formed, useless anywhere else. */
+const DEMO_CREDENTIALS = {
+  accountSid: 'AC00000000000000000000000000000000',
+  authToken: 'demo-auth-token-local-only-0000000',
+  apiKey: 'SK00000000000000000000000000000000',
+  apiSecret: 'demo-api-secret-local-only-000000',
+} as const;
+
+const TWILIO_KEYS = ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_API_KEY', 'TWILIO_API_SECRET', 'TWILIO_NUMBER'] as const;
+
+const optionalString = z
+  .string()
+  .transform((value) => value.trim())
+  .optional()
+  .transform((value) => (value ? value : undefined));
+
+const httpUrl = (what: string) =>
+  z
+    .string()
+    .trim()
+    .refine((value) => /^https?:\/\/[^\s]+$/i.test(value) && URL.canParse(value), `must be an http(s) URL (${what})`)
+    .transform((value) => value.replace(/\/+$/, ''));
+
+const EnvSchema = z.object({
+  NODE_ENV: optionalString,
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PUBLIC_BASE_URL: httpUrl('the address Twilio reaches this app on').optional(),
+  MONGODB_URI: optionalString.refine((v) => v === undefined || /^mongodb(\+srv)?:\/\//.test(v), 'must start with mongodb:// or mongodb+srv://'),
+  TWILIO_ACCOUNT_SID: optionalString.refine((v) => v === undefined || /^AC[0-9a-f]{32}$/i.test(v), 'must look like AC followed by 32 hex digits'),
+  TWILIO_AUTH_TOKEN: optionalString,
+  TWILIO_API_KEY: optionalString.refine((v) => v === undefined || /^SK[0-9a-f]{32}$/i.test(v), 'must look like SK followed by 32 hex digits'),
+  TWILIO_API_SECRET: optionalString,
+  TWILIO_NUMBER: optionalString.refine((v) => v === undefined || /^\+[1-9]\d{6,14}$/.test(v), 'must be an E.164 number such as +15551234567'),
+  HOLD_MUSIC_URL: httpUrl('an MP3 or WAV Twilio can fetch').default(DEFAULT_HOLD_MUSIC_URL),
+  TWILIO_API_BASE_URL: httpUrl("the REST API's base").optional(),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  DATA_DIR: optionalString,
+});
+
+export interface Config {
+  env: string;
+  port: number;
+  publicBaseUrl: string;
+  /** Undefined: start the embedded FerretDB. */
+  mongodbUri?: string;
+  dataDir: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  holdMusicUrl: string;
+  twilio: {
+    /** 'twilio': real credentials; 'local': no credentials set, the built-in stand-in plays Twilio. */
+    mode: 'twilio' | 'local';
+    accountSid: string;
+    authToken: string;
+    apiKey: string;
+    apiSecret: string;
+    number: string;
+    /** Where REST requests go instead of https://api.twilio.com (local stand-in, tests). */
+    apiBaseUrl: string;
+  };
+}
+
+/** Thrown when the environment is invalid; the message names every bad key. */
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates the environment into a Config, or throws a ConfigError naming every bad key. */
+export function parseConfig(env: NodeJS.ProcessEnv): Config {
+  const parsed = EnvSchema.safeParse(env);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  const credentialKeys = TWILIO_KEYS.filter((key) => key !== 'TWILIO_NUMBER');
+  const anyCredential = credentialKeys.some((key) => e[key] !== undefined);
+  if (anyCredential) {
+    for (const key of TWILIO_KEYS) if (e[key] === undefined) problems.push(`${key}: required when Twilio credentials are set (set all of ${TWILIO_KEYS.join(', ')}, or none for demo mode)`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const port = e.PORT;
+  const publicBaseUrl = e.PUBLIC_BASE_URL ?? `http://localhost:${port}`;
+  const mode = anyCredential ? 'twilio' : 'local';
+  const twilio =
+    mode === 'twilio'
+      ? {
+          mode,
+          accountSid: e.TWILIO_ACCOUNT_SID!,
+          authToken: e.TWILIO_AUTH_TOKEN!,
+          apiKey: e.TWILIO_API_KEY!,
+          apiSecret: e.TWILIO_API_SECRET!,
+          number: e.TWILIO_NUMBER!,
+          apiBaseUrl: e.TWILIO_API_BASE_URL ?? DEFAULT_TWILIO_API_BASE_URL,
+        }
+      : {
+          mode,
+          ...DEMO_CREDENTIALS,
+          number: e.TWILIO_NUMBER ?? DEMO_TWILIO_NUMBER,
+          apiBaseUrl: e.TWILIO_API_BASE_URL ?? `${publicBaseUrl}/twilio-local`,
+        };
+  return deepFreeze({
+    env: e.NODE_ENV ?? 'development',
+    port,
+    publicBaseUrl,
+    mongodbUri: e.MONGODB_URI,
+    dataDir: e.DATA_DIR ?? '.data',
+    logLevel: e.LOG_LEVEL,
+    holdMusicUrl: e.HOLD_MUSIC_URL,
+    twilio: twilio as Config['twilio'],
+  });
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) if (child && typeof child === 'object') deepFreeze(child as object);
+  return Object.freeze(value);
+}

@@ -1,0 +1,47 @@
+// The one logger: plain lines to stdout/stderr, with helpers that keep phone numbers and secrets out of them.
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Creates a logger writing one line per entry at or above `level`; `sink` defaults to the console. */
+export function createLogger(level: LogLevel, sink: (line: string, level: LogLevel) => void = defaultSink): Logger {
+  const write = (at: LogLevel, message: string, fields?: Record<string, unknown>): void => {
+    if (ORDER[at] < ORDER[level]) return;
+    const extra = fields && Object.keys(fields).length > 0 ? ` ${formatFields(fields)}` : '';
+    sink(`${new Date().toISOString()} ${at.toUpperCase().padEnd(5)} ${message}${extra}`, at);
+  };
+  return {
+    debug: (m, f) => write('debug', m, f),
+    info: (m, f) => write('info', m, f),
+    warn: (m, f) => write('warn', m, f),
+    error: (m, f) => write('error', m, f),
+  };
+}
+
+function defaultSink(line: string, level: LogLevel): void {
+  if (level === 'error' || level === 'warn') process.stderr.write(`${line}\n`);
+  else process.stdout.write(`${line}\n`);
+}
+
+function formatFields(fields: Record<string, unknown>): string {
+  return Object.entries(fields)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? JSON.stringify(v) : v instanceof Error ? JSON.stringify(v.message) : JSON.stringify(v)}`)
+    .join(' ');
+}
+
+/** Masks a phone number for logs: keeps the last 3 digits (+1555***4567 -> ********567); client identities pass. */
+export function maskNumber(value: string | undefined): string | undefined {
+  if (!value) return value;
+  if (value.startsWith('client:')) return value;
+  const digits = value.replace(/\D/g, '');
+  if (digits.length <= 3) return '***';
+  return `${'*'.repeat(Math.max(3, digits.length - 3))}${digits.slice(-3)}`;
+}

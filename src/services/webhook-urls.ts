@@ -1,0 +1,22 @@
+// The public URLs Twilio calls back on; one place so routes and dial requests cannot drift apart.
+
+export interface WebhookUrls {
+  incomingCall(): string;
+  wait(): string;
+  connectAgent(conferenceId: string, agentId: string): string;
+  conferenceEvents(): string;
+  agentCallStatus(conferenceId: string, agentId: string): string;
+}
+
+/** Builds the webhook URLs under `publicBaseUrl` (no trailing slash). */
+export function webhookUrls(publicBaseUrl: string): WebhookUrls {
+  const at = (path: string): string => `${publicBaseUrl}${path}`;
+  const seg = encodeURIComponent;
+  return {
+    incomingCall: () => at('/conference/connect/client'),
+    wait: () => at('/conference/wait'),
+    connectAgent: (conferenceId, agentId) => at(`/conference/${seg(conferenceId)}/connect/${seg(agentId)}`),
+    conferenceEvents: () => at('/conference/events'),
+    agentCallStatus: (conferenceId, agentId) => at(`/conference/${seg(conferenceId)}/agents/${seg(agentId)}/status`),
+  };
+}

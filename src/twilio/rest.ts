@@ -1,0 +1,80 @@
+// The Twilio REST caller: the app's only way to place and change calls, pointed at Twilio or at a local stand-in.
+import twilio from 'twilio';
+import RequestClient from 'twilio/lib/base/RequestClient';
+
+const TWILIO_API_ORIGIN = 'https://api.twilio.com';
+
+export interface DialRequest {
+  /** 'client:<identity>' or an E.164 number. */
+  to: string;
+  from: string;
+  /** TwiML URL fetched when the callee answers. */
+  url: string;
+  statusCallback?: string;
+  statusCallbackEvents?: Array<'initiated' | 'ringing' | 'answered' | 'completed'>;
+  /** Seconds to ring before giving up with no-answer (Twilio's default is 60). */
+  timeoutSeconds?: number;
+}
+
+/** What the domain asks of Twilio's REST API. */
+export interface TwilioRest {
+  /** Places an outbound call; resolves with Twilio's call SID. */
+  dial(request: DialRequest): Promise<{ sid: string }>;
+  /** Ends a call that is queued, ringing or in progress. */
+  hangUp(callSid: string): Promise<void>;
+}
+
+export interface TwilioRestOptions {
+  accountSid: string;
+  apiKey: string;
+  apiSecret: string;
+  /** Base of every REST request instead of https://api.twilio.com (a local stand-in, a test recorder). */
+  apiBaseUrl: string;
+  /** Per-request timeout. */
+  timeoutMs?: number;
+}
+
+/** A RequestClient that sends every request to `base` instead of api.twilio.com, keeping the path. */
+class RebasedRequestClient extends RequestClient {
+  constructor(
+    private readonly base: string,
+    options: RequestClient.RequestClientOptions,
+  ) {
+    super(options);
+  }
+
+  override request<TData>(opts: RequestClient.RequestOptions<TData>) {
+    const uri = new URL(opts.uri);
+    const rebased = new URL(this.base);
+    const basePath = rebased.pathname.replace(/\/+$/, '');
+    return super.request<TData>({ ...opts, uri: `${rebased.origin}${basePath}${uri.pathname}${uri.search}` });
+  }
+}
+
+/** Builds the REST caller. Authenticates with an API key, as Twilio recommends for production. */
+export function createTwilioRest(options: TwilioRestOptions): TwilioRest {
+  const timeout = options.timeoutMs ?? 10000;
+  const rebased = options.apiBaseUrl.replace(/\/+$/, '') !== TWILIO_API_ORIGIN;
+  const client = twilio(options.apiKey, options.apiSecret, {
+    accountSid: options.accountSid,
+    httpClient: rebased ? new RebasedRequestClient(options.apiBaseUrl, { timeout }) : new RequestClient({ timeout }),
+  });
+  return {
+    async dial(request) {
+      const call = await client.calls.create({
+        to: request.to,
+        from: request.from,
+        url: request.url,
+        method: 'POST',
+        ...(request.statusCallback
+          ? { statusCallback: request.statusCallback, statusCallbackMethod: 'POST', statusCallbackEvent: request.statusCallbackEvents ?? ['completed'] }
+          : {}),
+        ...(request.timeoutSeconds ? { timeout: request.timeoutSeconds } : {}),
+      });
+      return { sid: call.sid };
+    },
+    async hangUp(callSid) {
+      await client.calls(callSid).update({ status: 'completed' });
+    },
+  };
+}

@@ -1,0 +1,61 @@
+// Pure TwiML builders: each returns the XML document for one answer to Twilio.
+import twilio from 'twilio';
+
+const { VoiceResponse } = twilio.twiml;
+
+export interface ConferenceTwimlOptions {
+  name: string;
+  startConferenceOnEnter: boolean;
+  endConferenceOnExit: boolean;
+  /** Absolute URL Twilio fetches for what waiting participants hear. */
+  waitUrl?: string;
+  /** Absolute URL for conference events (start, end, join, leave). */
+  statusCallback?: string;
+  beep?: boolean;
+}
+
+/**
+ * `<Dial><Conference>`: the caller or an agent joins the named conference.
+ * https://www.twilio.com/docs/voice/twiml/conference#attributes
+ */
+export function conferenceTwiml(options: ConferenceTwimlOptions): string {
+  const response = new VoiceResponse();
+  const dial = response.dial();
+  dial.conference(
+    {
+      startConferenceOnEnter: options.startConferenceOnEnter,
+      endConferenceOnExit: options.endConferenceOnExit,
+      beep: options.beep === undefined ? undefined : options.beep ? 'true' : 'false',
+      ...(options.waitUrl ? { waitUrl: options.waitUrl, waitMethod: 'POST' } : {}),
+      ...(options.statusCallback
+        ? { statusCallback: options.statusCallback, statusCallbackMethod: 'POST', statusCallbackEvent: ['start', 'end', 'join', 'leave'] }
+        : {}),
+    },
+    options.name,
+  );
+  return response.toString();
+}
+
+/** What a caller hears while the conference waits for an agent: a greeting, then music on a loop. */
+export function waitTwiml(options: { greeting: string; musicUrl: string }): string {
+  const response = new VoiceResponse();
+  response.say(options.greeting);
+  // loop="0" repeats until the conference starts: https://www.twilio.com/docs/voice/twiml/play#attributes-loop
+  response.play({ loop: 0 }, options.musicUrl);
+  return response.toString();
+}
+
+/** An apology and a hang-up: what Twilio gets instead of an error page. */
+export function apologyTwiml(message: string): string {
+  const response = new VoiceResponse();
+  response.say(message);
+  response.hangup();
+  return response.toString();
+}
+
+/** An empty response: Twilio does nothing more for this request. */
+export function emptyTwiml(): string {
+  return new VoiceResponse().toString();
+}
+
+export const GREETING = 'Thank you for calling. Please hold while we connect you to the next available agent.';

@@ -1,0 +1,22 @@
+// Starts one real FerretDB for the whole test run (unless MONGODB_URI points at a server already); tests use their own databases in it.
+import os from 'node:os';
+import path from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { startFerretdb, type EmbeddedDatabase } from '../../src/db/ferretdb';
+
+declare global {
+  // eslint-disable-next-line no-var
+  var __FERRETDB__: EmbeddedDatabase | undefined;
+}
+
+export default async function globalSetup(): Promise<void> {
+  if (process.env.MONGODB_URI) {
+    process.env.TEST_MONGODB_URI = process.env.MONGODB_URI;
+    return;
+  }
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'warm-transfer-test-db-'));
+  const db = await startFerretdb({ dataDir, log: (line) => process.stdout.write(`${line}\n`) });
+  globalThis.__FERRETDB__ = db;
+  process.env.TEST_MONGODB_URI = db.uri;
+  process.env.TEST_FERRETDB_DATA_DIR = dataDir;
+}

@@ -1,0 +1,121 @@
+// A real HTTP server standing in for Twilio's REST API: records every request and answers like Twilio, slowly or with errors on demand.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  /** Form parameters, each name to its values (Twilio repeats StatusCallbackEvent). */
+  form: Record<string, string[]>;
+  authorization?: string;
+  receivedAt: number;
+}
+
+export interface Behaviour {
+  delayMs?: number;
+  /** Answer with this Twilio error instead of success. */
+  error?: { status: number; code: number; message: string };
+  /** Close the socket without answering. */
+  hangUp?: boolean;
+  /** Keep each request waiting until release() is called. */
+  hold?: boolean;
+}
+
+export interface RestRecorder {
+  baseUrl: string;
+  requests: RecordedRequest[];
+  behave(next: Behaviour): void;
+  /** Answers every request held by `hold`. */
+  release(): void;
+  /** Resolves once at least `count` requests arrived (rejects after `timeoutMs`). */
+  waitForRequests(count: number, timeoutMs?: number): Promise<RecordedRequest[]>;
+  close(): Promise<void>;
+}
+
+/** One form value (the first). */
+export function formValue(request: RecordedRequest, name: string): string | undefined {
+  return request.form[name]?.[0];
+}
+
+/** Starts the recorder on a free loopback port. */
+export async function startRestRecorder(): Promise<RestRecorder> {
+  const requests: RecordedRequest[] = [];
+  let behaviour: Behaviour = {};
+  const waiters = new Set<() => void>();
+  const held: Array<() => void> = [];
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const form: Record<string, string[]> = {};
+      for (const [k, v] of new URLSearchParams(Buffer.concat(chunks).toString())) (form[k] ??= []).push(v);
+      const url = new URL(req.url ?? '/', 'http://recorder');
+      requests.push({ method: req.method ?? '', path: url.pathname, form, authorization: req.headers.authorization, receivedAt: Date.now() });
+      for (const w of waiters) w();
+      const current = behaviour;
+      const answer = (): void => {
+        if (current.hangUp) return void req.socket.destroy();
+        if (current.error) {
+          res.writeHead(current.error.status, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify({ code: current.error.code, message: current.error.message, more_info: `https://www.twilio.com/docs/errors/${current.error.code}`, status: current.error.status }));
+          return;
+        }
+        const sid = `CA${randomBytes(16).toString('hex')}`;
+        const account = /Accounts\/([^/]+)/.exec(url.pathname)?.[1] ?? 'AC';
+        res.writeHead(req.method === 'POST' && url.pathname.endsWith('/Calls.json') ? 201 : 200, { 'Content-Type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            sid: url.pathname.endsWith('/Calls.json') ? sid : (/Calls\/([^/.]+)/.exec(url.pathname)?.[1] ?? sid),
+            account_sid: account,
+            to: form.To?.[0] ?? null,
+            from: form.From?.[0] ?? null,
+            status: form.Status?.[0] ?? 'queued',
+            direction: 'outbound-api',
+            api_version: '2010-04-01',
+            date_created: new Date().toUTCString(),
+            uri: url.pathname,
+          }),
+        );
+      };
+      if (current.hold) held.push(answer);
+      else if (current.delayMs) setTimeout(answer, current.delayMs);
+      else answer();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    requests,
+    behave(next) {
+      behaviour = next;
+    },
+    release() {
+      for (const answer of held.splice(0)) answer();
+    },
+    waitForRequests(count, timeoutMs = 5000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          if (requests.length >= count) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve(requests.slice());
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`expected ${count} REST request(s), got ${requests.length}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    close() {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}

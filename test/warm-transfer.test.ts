@@ -1,0 +1,403 @@
+// The warm-transfer flow over real HTTP, a real database, real signatures and a recording REST stand-in.
+import { openTestDatabase } from './helpers/db';
+import { fakeSid, startTestApp, TEST_ENV, type TestApp } from './helpers/app';
+import { formValue, startRestRecorder, type RestRecorder } from './helpers/rest-recorder';
+import { find, parseTwiml } from './helpers/twiml';
+
+let db: Awaited<ReturnType<typeof openTestDatabase>>;
+let rest: RestRecorder;
+let app: TestApp;
+const BASE = TEST_ENV.PUBLIC_BASE_URL;
+const CALLS_PATH = `/2010-04-01/Accounts/${TEST_ENV.TWILIO_ACCOUNT_SID}/Calls.json`;
+
+beforeAll(async () => {
+  db = await openTestDatabase();
+  rest = await startRestRecorder();
+  app = await startTestApp({ db, restBaseUrl: rest.baseUrl });
+});
+
+afterAll(async () => {
+  await app?.stop();
+  await rest?.close();
+  await db?.drop();
+});
+
+beforeEach(async () => {
+  await app.running.background.drain();
+  await db.models.calls.deleteMany({});
+  await db.models.legs.deleteMany({});
+  rest.requests.length = 0;
+  rest.behave({});
+});
+
+function incomingCall(callSid: string, extra: Record<string, string> = {}) {
+  return app.webhook('/conference/connect/client', {
+    CallSid: callSid,
+    AccountSid: TEST_ENV.TWILIO_ACCOUNT_SID,
+    From: '+15551112222',
+    To: TEST_ENV.TWILIO_NUMBER,
+    CallStatus: 'ringing',
+    Direction: 'inbound',
+    ApiVersion: '2010-04-01',
+    ...extra,
+  });
+}
+
+async function legOf(conference: string, agentId: string) {
+  return db.models.legs.findOne({ conference, agentId }).sort({ createdAt: -1 }).lean().exec();
+}
+
+describe('a customer calls the support number', () => {
+  test('when the call arrives, then the caller waits in a conference named after their CallSid and agent1 is dialled into it', async () => {
+    const callSid = fakeSid();
+
+    const res = await incomingCall(callSid);
+
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/text\/xml/);
+    const twiml = parseTwiml(res.text);
+    const dial = find(twiml, 'Dial')!;
+    const conference = find(dial, 'Conference')!;
+    expect(conference.text).toBe(callSid);
+    expect(conference.attrs).toMatchObject({
+      startConferenceOnEnter: 'false',
+      endConferenceOnExit: 'true',
+      waitUrl: `${BASE}/conference/wait`,
+      statusCallback: `${BASE}/conference/events`,
+    });
+
+    const [dialAgent1] = await rest.waitForRequests(1);
+    expect(dialAgent1!.method).toBe('POST');
+    expect(dialAgent1!.path).toBe(CALLS_PATH);
+    expect(formValue(dialAgent1!, 'To')).toBe('client:agent1');
+    expect(formValue(dialAgent1!, 'From')).toBe(TEST_ENV.TWILIO_NUMBER);
+    expect(formValue(dialAgent1!, 'Url')).toBe(`${BASE}/conference/${callSid}/connect/agent1`);
+    expect(formValue(dialAgent1!, 'StatusCallback')).toBe(`${BASE}/conference/${callSid}/agents/agent1/status`);
+    const basic = Buffer.from(dialAgent1!.authorization!.replace(/^Basic /, ''), 'base64').toString();
+    expect(basic).toBe(`${TEST_ENV.TWILIO_API_KEY}:${TEST_ENV.TWILIO_API_SECRET}`);
+
+    await app.running.background.drain();
+    const stored = await db.models.calls.findOne({ callSid }).lean().exec();
+    expect(stored).toMatchObject({ callSid, conferenceName: callSid, status: 'waiting', agentId: 'agent1', from: '+15551112222' });
+    expect(stored!.createdAt).toBeInstanceOf(Date);
+    const leg = await legOf(callSid, 'agent1');
+    expect(leg).toMatchObject({ role: 'first', status: 'ringing' });
+    expect(leg!.legCallSid).toMatch(/^CA[0-9a-f]{32}$/);
+  });
+
+  test('when Twilio repeats the webhook for the same CallSid, then the caller gets the same conference and nobody is dialled twice', async () => {
+    const callSid = fakeSid();
+
+    const first = await incomingCall(callSid);
+    const second = await incomingCall(callSid);
+    await app.running.background.drain();
+
+    expect(find(parseTwiml(first.text), 'Conference')!.text).toBe(callSid);
+    expect(find(parseTwiml(second.text), 'Conference')!.text).toBe(callSid);
+    expect(rest.requests).toHaveLength(1);
+    expect(await db.models.calls.countDocuments({ callSid })).toBe(1);
+    expect(await db.models.legs.countDocuments({ conference: callSid })).toBe(1);
+  });
+
+  test('when two customers call at once, then each waits in their own conference and agent1 is dialled into each', async () => {
+    const [a, b] = [fakeSid(), fakeSid()];
+
+    const [resA, resB] = await Promise.all([incomingCall(a), incomingCall(b)]);
+    await rest.waitForRequests(2);
+    await app.running.background.drain();
+
+    expect(find(parseTwiml(resA.text), 'Conference')!.text).toBe(a);
+    expect(find(parseTwiml(resB.text), 'Conference')!.text).toBe(b);
+    const urls = rest.requests.map((r) => formValue(r, 'Url')).sort();
+    expect(urls).toEqual([`${BASE}/conference/${a}/connect/agent1`, `${BASE}/conference/${b}/connect/agent1`].sort());
+    expect(await db.models.calls.countDocuments({ callSid: { $in: [a, b] } })).toBe(2);
+  });
+
+  test('when the REST API has not answered yet, then the caller already has their TwiML', async () => {
+    rest.behave({ hold: true });
+    const callSid = fakeSid();
+
+    const res = await incomingCall(callSid);
+    // The TwiML is in hand; the dial request is still unanswered at the stand-in.
+    const [heldDial] = await rest.waitForRequests(1);
+    const legWhileHeld = await legOf(callSid, 'agent1');
+    rest.release();
+    await app.running.background.drain();
+
+    expect(res.status).toBe(200);
+    expect(find(parseTwiml(res.text), 'Conference')!.text).toBe(callSid);
+    expect(formValue(heldDial!, 'To')).toBe('client:agent1');
+    expect(legWhileHeld!.status).toBe('dialing');
+    expect((await legOf(callSid, 'agent1'))!.status).toBe('ringing');
+  });
+
+  test('when Twilio refuses to dial agent1, then the caller still waits, and the failure is logged and stored on the call', async () => {
+    rest.behave({ error: { status: 400, code: 21211, message: "The 'To' number client:agent1 is not valid." } });
+    const callSid = fakeSid();
+
+    const res = await incomingCall(callSid);
+    await app.running.background.drain();
+
+    expect(find(parseTwiml(res.text), 'Conference')!.text).toBe(callSid);
+    const stored = await db.models.calls.findOne({ callSid }).lean().exec();
+    expect(stored!.dialError).toMatch(/21211/);
+    expect((await legOf(callSid, 'agent1'))!.status).toBe('dial-failed');
+    expect(app.logs.some((line) => line.includes('could not dial agent') && line.includes(callSid))).toBe(true);
+    expect((await app.http().get('/healthz')).status).toBe(200);
+  });
+
+  test('when the REST API drops the connection, then the dial is recorded as failed and the app keeps serving', async () => {
+    rest.behave({ hangUp: true });
+    const callSid = fakeSid();
+
+    const res = await incomingCall(callSid);
+    await app.running.background.drain();
+
+    expect(res.status).toBe(200);
+    expect((await legOf(callSid, 'agent1'))!.status).toBe('dial-failed');
+    expect((await db.models.calls.findOne({ callSid }).lean().exec())!.dialError).toBeTruthy();
+  });
+
+  test('when the webhook has no CallSid, then Twilio gets a spoken apology and nothing is stored or dialled', async () => {
+    const before = await db.models.calls.countDocuments();
+
+    const res = await app.webhook('/conference/connect/client', { From: '+15551112222', To: TEST_ENV.TWILIO_NUMBER });
+
+    expect(res.status).toBe(200);
+    const twiml = parseTwiml(res.text);
+    expect(twiml.children.map((c) => c.name)).toEqual(['Say', 'Hangup']);
+    expect(find(twiml, 'Say')!.text).toMatch(/sorry/i);
+    expect(await db.models.calls.countDocuments()).toBe(before);
+    expect(rest.requests).toHaveLength(0);
+  });
+});
+
+describe('signatures', () => {
+  test('when X-Twilio-Signature is missing, then the webhook answers 400 and stores and dials nothing', async () => {
+    const callSid = fakeSid();
+
+    const res = await app.http().post('/conference/connect/client').type('form').send({ CallSid: callSid, From: '+15551112222' });
+
+    expect(res.status).toBe(400);
+    expect(res.text).toMatch(/signature/i);
+    expect(await db.models.calls.countDocuments({ callSid })).toBe(0);
+    expect(rest.requests).toHaveLength(0);
+  });
+
+  test('when the signature is forged, then the webhook answers 403 and stores and dials nothing', async () => {
+    const callSid = fakeSid();
+
+    const res = await app.http().post('/conference/connect/client').type('form').set('X-Twilio-Signature', 'Zm9yZ2VkIHNpZ25hdHVyZQ==').send({ CallSid: callSid });
+
+    expect(res.status).toBe(403);
+    expect(await db.models.calls.countDocuments({ callSid })).toBe(0);
+    expect(rest.requests).toHaveLength(0);
+  });
+
+  test('when a genuine signature is replayed with changed parameters, then it is refused with 403', async () => {
+    const callSid = fakeSid();
+    const signed = await incomingCall(callSid);
+    expect(signed.status).toBe(200);
+    await app.running.background.drain();
+    rest.requests.length = 0;
+    const { twilioSignature } = await import('./helpers/app');
+    const signature = twilioSignature(TEST_ENV.TWILIO_AUTH_TOKEN, `${BASE}/conference/connect/client`, { CallSid: callSid });
+
+    const res = await app.http().post('/conference/connect/client').type('form').set('X-Twilio-Signature', signature).send({ CallSid: fakeSid() });
+
+    expect(res.status).toBe(403);
+    expect(rest.requests).toHaveLength(0);
+  });
+
+  test.each([
+    ['/conference/wait', {}],
+    ['/conference/events', { FriendlyName: 'x', StatusCallbackEvent: 'conference-end' }],
+    [`/conference/${'CA'.padEnd(34, '0')}/connect/agent1`, {}],
+    [`/conference/${'CA'.padEnd(34, '0')}/agents/agent1/status`, { CallSid: 'CA'.padEnd(34, '1'), CallStatus: 'completed' }],
+  ])('when %s is called without a signature, then it answers 400', async (path, params) => {
+    const res = await app.http().post(path).type('form').send(params);
+    expect(res.status).toBe(400);
+  });
+});
+
+describe('the hold line', () => {
+  test('when the caller waits, then they hear a greeting and hold music on a loop', async () => {
+    const res = await app.webhook('/conference/wait', { CallSid: fakeSid() });
+
+    expect(res.status).toBe(200);
+    const twiml = parseTwiml(res.text);
+    expect(twiml.children.map((c) => c.name)).toEqual(['Say', 'Play']);
+    expect(find(twiml, 'Say')!.text).toMatch(/thank you for calling/i);
+    expect(find(twiml, 'Play')!.attrs.loop).toBe('0');
+    expect(find(twiml, 'Play')!.text).toBe(TEST_ENV.HOLD_MUSIC_URL);
+  });
+});
+
+describe('the warm transfer, end to end', () => {
+  test('when agent1 answers, dials agent2 in and agent2 answers, then agent1 may leave and agent2 owns the call', async () => {
+    // Arrange: the customer calls.
+    const customer = fakeSid();
+    await incomingCall(customer);
+    await app.running.background.drain();
+    const agent1Leg = (await legOf(customer, 'agent1'))!;
+
+    // Agent 1 answers: Twilio fetches the Url given in the REST request, from agent1's leg.
+    const agent1 = await app.webhook(`/conference/${customer}/connect/agent1`, { CallSid: agent1Leg.legCallSid!, To: 'client:agent1', CallStatus: 'in-progress' });
+    const agent1Conference = find(parseTwiml(agent1.text), 'Conference')!;
+    expect(agent1Conference.text).toBe(customer);
+    expect(agent1Conference.attrs).toMatchObject({ startConferenceOnEnter: 'true', endConferenceOnExit: 'false' });
+    await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: fakeSid('CF'), StatusCallbackEvent: 'conference-start' });
+    expect(await db.models.calls.findOne({ callSid: customer }).lean().exec()).toMatchObject({ status: 'in-progress' });
+
+    // Agent 1 dials agent 2 in from the page.
+    rest.requests.length = 0;
+    const transfer = await app.http().post('/conference/agent1/call').send({});
+    expect(transfer.status).toBe(202);
+    expect(transfer.body).toMatchObject({ status: 'dialing', conference: customer, agentId: 'agent2' });
+    const [dialAgent2] = await rest.waitForRequests(1);
+    expect(formValue(dialAgent2!, 'To')).toBe('client:agent2');
+    expect(formValue(dialAgent2!, 'From')).toBe(TEST_ENV.TWILIO_NUMBER);
+    expect(formValue(dialAgent2!, 'Url')).toBe(`${BASE}/conference/${customer}/connect/agent2`);
+
+    // Agent 2 answers and is the one whose leaving ends the call.
+    const agent2Leg = (await legOf(customer, 'agent2'))!;
+    expect(agent2Leg).toMatchObject({ role: 'transfer', requestedBy: 'agent1', status: 'ringing' });
+    const agent2 = await app.webhook(`/conference/${customer}/connect/agent2`, { CallSid: agent2Leg.legCallSid!, To: 'client:agent2' });
+    expect(find(parseTwiml(agent2.text), 'Conference')!.attrs).toMatchObject({ startConferenceOnEnter: 'true', endConferenceOnExit: 'true' });
+    expect(await db.models.calls.findOne({ callSid: customer }).lean().exec()).toMatchObject({ agentId: 'agent2', status: 'in-progress' });
+
+    // Agent 1 hangs up: the customer stays with agent 2.
+    await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-leave', CallSid: agent1Leg.legCallSid! });
+    expect((await legOf(customer, 'agent1'))!.status).toBe('completed');
+    expect((await legOf(customer, 'agent2'))!.status).toBe('in-progress');
+    const agent2View = await app.http().get('/agents/agent2/call');
+    expect(agent2View.body.call).toMatchObject({ callSid: customer, status: 'in-progress' });
+    expect((await app.http().get('/agents/agent1/call')).body.call).toBeNull();
+
+    // The customer hangs up: the conference ends and the stored call with it.
+    await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'conference-end' });
+    const ended = await db.models.calls.findOne({ callSid: customer }).lean().exec();
+    expect(ended).toMatchObject({ status: 'completed' });
+    expect(ended!.endedAt).toBeInstanceOf(Date);
+    expect((await legOf(customer, 'agent2'))!.status).toBe('completed');
+  });
+
+  test('when agent2 does not answer, then the leg says no-answer, agent1 keeps the customer, and the page can tell', async () => {
+    const customer = fakeSid();
+    await incomingCall(customer);
+    await app.running.background.drain();
+    const agent1Leg = (await legOf(customer, 'agent1'))!;
+    await app.webhook(`/conference/${customer}/connect/agent1`, { CallSid: agent1Leg.legCallSid! });
+    await app.http().post('/conference/agent1/call').send({}).expect(202);
+    const agent2Leg = (await legOf(customer, 'agent2'))!;
+
+    const res = await app.webhook(`/conference/${customer}/agents/agent2/status`, { CallSid: agent2Leg.legCallSid!, CallStatus: 'no-answer' });
+
+    expect(res.status).toBe(200);
+    expect((await legOf(customer, 'agent2'))!.status).toBe('no-answer');
+    const view = (await app.http().get('/agents/agent1/call')).body.call;
+    expect(view.callSid).toBe(customer);
+    expect(view.legs).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ agentId: 'agent1', status: 'in-progress' }),
+        expect.objectContaining({ agentId: 'agent2', status: 'no-answer', requestedBy: 'agent1' }),
+      ]),
+    );
+    expect(view.dialError).toMatch(/agent2 did not answer/);
+
+    // A late "ringing" callback does not bring the leg back to life.
+    await app.webhook(`/conference/${customer}/agents/agent2/status`, { CallSid: agent2Leg.legCallSid!, CallStatus: 'ringing' });
+    expect((await legOf(customer, 'agent2'))!.status).toBe('no-answer');
+    // Agent 1 may try again.
+    await app.http().post('/conference/agent1/call').send({}).expect(202);
+  });
+
+  test('when the customer hangs up while agent2 is ringing, then agent2 ringing call is cancelled and the call ends', async () => {
+    const customer = fakeSid();
+    await incomingCall(customer);
+    await app.running.background.drain();
+    const agent1Leg = (await legOf(customer, 'agent1'))!;
+    await app.webhook(`/conference/${customer}/connect/agent1`, { CallSid: agent1Leg.legCallSid! });
+    await app.http().post('/conference/agent1/call').send({}).expect(202);
+    const agent2Leg = (await legOf(customer, 'agent2'))!;
+    rest.requests.length = 0;
+
+    await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'conference-end' });
+    await app.running.background.drain();
+
+    const [cancel] = await rest.waitForRequests(1);
+    expect(cancel!.path).toBe(`/2010-04-01/Accounts/${TEST_ENV.TWILIO_ACCOUNT_SID}/Calls/${agent2Leg.legCallSid}.json`);
+    expect(formValue(cancel!, 'Status')).toBe('completed');
+    expect((await db.models.calls.findOne({ callSid: customer }).lean().exec())!.status).toBe('completed');
+    expect(await db.models.legs.countDocuments({ conference: customer, status: { $in: ['dialing', 'ringing', 'in-progress'] } })).toBe(0);
+  });
+});
+
+describe('bad requests get clear answers', () => {
+  test('when an agent answers into a conference that does not exist, then they hear an apology and the call hangs up', async () => {
+    const res = await app.webhook(`/conference/${fakeSid()}/connect/agent1`, { CallSid: fakeSid() });
+
+    expect(res.status).toBe(200);
+    const twiml = parseTwiml(res.text);
+    expect(twiml.children.map((c) => c.name)).toEqual(['Say', 'Hangup']);
+  });
+
+  test('when the agent in the path is unknown, then the leg hears an apology', async () => {
+    const customer = fakeSid();
+    await incomingCall(customer);
+    await app.running.background.drain();
+
+    const res = await app.webhook(`/conference/${customer}/connect/mallory`, { CallSid: fakeSid() });
+
+    expect(parseTwiml(res.text).children.map((c) => c.name)).toEqual(['Say', 'Hangup']);
+  });
+
+  test('when an agent with no active call asks to dial a colleague in, then the answer is 404 JSON and nobody is dialled', async () => {
+    const res = await app.http().post('/conference/agent2/call').send({});
+
+    expect(res.status).toBe(404);
+    expect(res.body.error).toMatch(/agent2 has no active call/);
+    expect(rest.requests).toHaveLength(0);
+  });
+
+  test('when the agent is unknown, then /conference/:agentId/call and /token/:agentId answer 404 JSON', async () => {
+    const call = await app.http().post('/conference/nobody/call').send({});
+    const token = await app.http().post('/token/nobody');
+
+    expect(call.status).toBe(404);
+    expect(call.body.error).toMatch(/Unknown agent/);
+    expect(token.status).toBe(404);
+    expect(token.body.token).toBeUndefined();
+  });
+
+  test('when the request body is not valid JSON, then the answer is 400 JSON', async () => {
+    const res = await app.http().post('/conference/agent1/call').set('Content-Type', 'application/json').send('{"to":');
+
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBeTruthy();
+  });
+
+  test('when a page does not exist, then a browser gets an HTML 404 and a script gets JSON', async () => {
+    const html = await app.http().get('/nope').set('Accept', 'text/html');
+    const json = await app.http().get('/nope').set('Accept', 'application/json');
+
+    expect(html.status).toBe(404);
+    expect(html.text).toMatch(/<h1>404<\/h1>/);
+    expect(json.status).toBe(404);
+    expect(json.body.error).toMatch(/Not found/);
+  });
+});
+
+describe('logs', () => {
+  test('when calls are handled, then no secret and no full phone number reaches the logs', async () => {
+    const token = await app.http().post('/token/agent1');
+    await incomingCall(fakeSid(), { From: '+15559876543' });
+    await app.running.background.drain();
+
+    const all = app.logs.join('\n');
+    expect(all.length).toBeGreaterThan(0);
+    for (const secret of [TEST_ENV.TWILIO_AUTH_TOKEN, TEST_ENV.TWILIO_API_SECRET, token.body.token, '+15559876543', '5559876543']) {
+      expect(all).not.toContain(secret);
+    }
+  });
+});
