@@ -50,7 +50,6 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const rest = options.rest ?? createTwilioRest(config.twilio);
     const calls = createCallService({
       calls: db.models.calls,
-      legs: db.models.legs,
       rest,
       agents,
       background,

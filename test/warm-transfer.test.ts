@@ -25,7 +25,6 @@ afterAll(async () => {
 beforeEach(async () => {
   await app.running.background.drain();
   await db.models.calls.deleteMany({});
-  await db.models.legs.deleteMany({});
   rest.requests.length = 0;
   rest.behave({});
 });
@@ -44,7 +43,16 @@ function incomingCall(callSid: string, extra: Record<string, string> = {}) {
 }
 
 async function legOf(conference: string, agentId: string) {
-  return db.models.legs.findOne({ conference, agentId }).sort({ createdAt: -1 }).lean().exec();
+  const call = await db.models.calls.findById(conference).lean().exec();
+  return call?.legs.filter((leg) => leg.agentId === agentId).pop();
+}
+
+/** Twilio's "ringing" status callback for an agent's call: the first time the app learns that leg's CallSid. */
+async function ringing(conference: string, agentId: string): Promise<string> {
+  const legCallSid = fakeSid();
+  const res = await app.webhook(`/conference/${conference}/agents/${agentId}/status`, { CallSid: legCallSid, CallStatus: 'ringing', To: `client:${agentId}` });
+  expect(res.status).toBe(200);
+  return legCallSid;
 }
 
 describe('a customer calls the support number', () => {
@@ -77,12 +85,15 @@ describe('a customer calls the support number', () => {
     expect(basic).toBe(`${TEST_ENV.TWILIO_API_KEY}:${TEST_ENV.TWILIO_API_SECRET}`);
 
     await app.running.background.drain();
-    const stored = await db.models.calls.findOne({ callSid }).lean().exec();
-    expect(stored).toMatchObject({ callSid, conferenceName: callSid, status: 'waiting', agentId: 'agent1', from: '+15551112222' });
+    const stored = await db.models.calls.findById(callSid).lean().exec();
+    expect(stored).toMatchObject({ _id: callSid, conferenceName: callSid, status: 'waiting', agentId: 'agent1', from: '+15551112222' });
     expect(stored!.createdAt).toBeInstanceOf(Date);
-    const leg = await legOf(callSid, 'agent1');
-    expect(leg).toMatchObject({ role: 'first', status: 'ringing' });
-    expect(leg!.legCallSid).toMatch(/^CA[0-9a-f]{32}$/);
+    expect(stored!.legs).toHaveLength(1);
+    expect(stored!.legs[0]).toMatchObject({ agentId: 'agent1', role: 'first', status: 'dialing' });
+
+    // Twilio's progress callbacks then tell the app the leg's CallSid and that it rings.
+    const legCallSid = await ringing(callSid, 'agent1');
+    expect(await legOf(callSid, 'agent1')).toMatchObject({ status: 'ringing', legCallSid });
   });
 
   test('when Twilio repeats the webhook for the same CallSid, then the caller gets the same conference and nobody is dialled twice', async () => {
@@ -95,8 +106,8 @@ describe('a customer calls the support number', () => {
     expect(find(parseTwiml(first.text), 'Conference')!.text).toBe(callSid);
     expect(find(parseTwiml(second.text), 'Conference')!.text).toBe(callSid);
     expect(rest.requests).toHaveLength(1);
-    expect(await db.models.calls.countDocuments({ callSid })).toBe(1);
-    expect(await db.models.legs.countDocuments({ conference: callSid })).toBe(1);
+    expect(await db.models.calls.countDocuments({ _id: callSid })).toBe(1);
+    expect((await db.models.calls.findById(callSid).lean().exec())!.legs).toHaveLength(1);
   });
 
   test('when two customers call at once, then each waits in their own conference and agent1 is dialled into each', async () => {
@@ -110,7 +121,7 @@ describe('a customer calls the support number', () => {
     expect(find(parseTwiml(resB.text), 'Conference')!.text).toBe(b);
     const urls = rest.requests.map((r) => formValue(r, 'Url')).sort();
     expect(urls).toEqual([`${BASE}/conference/${a}/connect/agent1`, `${BASE}/conference/${b}/connect/agent1`].sort());
-    expect(await db.models.calls.countDocuments({ callSid: { $in: [a, b] } })).toBe(2);
+    expect(await db.models.calls.countDocuments({ _id: { $in: [a, b] } })).toBe(2);
   });
 
   test('when the REST API has not answered yet, then the caller already has their TwiML', async () => {
@@ -128,7 +139,7 @@ describe('a customer calls the support number', () => {
     expect(find(parseTwiml(res.text), 'Conference')!.text).toBe(callSid);
     expect(formValue(heldDial!, 'To')).toBe('client:agent1');
     expect(legWhileHeld!.status).toBe('dialing');
-    expect((await legOf(callSid, 'agent1'))!.status).toBe('ringing');
+    expect((await legOf(callSid, 'agent1'))!.status).toBe('dialing'); // a successful dial writes nothing: callbacks will
   });
 
   test('when Twilio refuses to dial agent1, then the caller still waits, and the failure is logged and stored on the call', async () => {
@@ -139,7 +150,7 @@ describe('a customer calls the support number', () => {
     await app.running.background.drain();
 
     expect(find(parseTwiml(res.text), 'Conference')!.text).toBe(callSid);
-    const stored = await db.models.calls.findOne({ callSid }).lean().exec();
+    const stored = await db.models.calls.findById(callSid).lean().exec();
     expect(stored!.dialError).toMatch(/21211/);
     expect((await legOf(callSid, 'agent1'))!.status).toBe('dial-failed');
     expect(app.logs.some((line) => line.includes('could not dial agent') && line.includes(callSid))).toBe(true);
@@ -155,7 +166,7 @@ describe('a customer calls the support number', () => {
 
     expect(res.status).toBe(200);
     expect((await legOf(callSid, 'agent1'))!.status).toBe('dial-failed');
-    expect((await db.models.calls.findOne({ callSid }).lean().exec())!.dialError).toBeTruthy();
+    expect((await db.models.calls.findById(callSid).lean().exec())!.dialError).toBeTruthy();
   });
 
   test('when the webhook has no CallSid, then Twilio gets a spoken apology and nothing is stored or dialled', async () => {
@@ -180,7 +191,7 @@ describe('signatures', () => {
 
     expect(res.status).toBe(400);
     expect(res.text).toMatch(/signature/i);
-    expect(await db.models.calls.countDocuments({ callSid })).toBe(0);
+    expect(await db.models.calls.countDocuments({ _id: callSid })).toBe(0);
     expect(rest.requests).toHaveLength(0);
   });
 
@@ -190,7 +201,7 @@ describe('signatures', () => {
     const res = await app.http().post('/conference/connect/client').type('form').set('X-Twilio-Signature', 'Zm9yZ2VkIHNpZ25hdHVyZQ==').send({ CallSid: callSid });
 
     expect(res.status).toBe(403);
-    expect(await db.models.calls.countDocuments({ callSid })).toBe(0);
+    expect(await db.models.calls.countDocuments({ _id: callSid })).toBe(0);
     expect(rest.requests).toHaveLength(0);
   });
 
@@ -239,15 +250,15 @@ describe('the warm transfer, end to end', () => {
     const customer = fakeSid();
     await incomingCall(customer);
     await app.running.background.drain();
-    const agent1Leg = (await legOf(customer, 'agent1'))!;
+    const agent1CallSid = await ringing(customer, 'agent1');
 
     // Agent 1 answers: Twilio fetches the Url given in the REST request, from agent1's leg.
-    const agent1 = await app.webhook(`/conference/${customer}/connect/agent1`, { CallSid: agent1Leg.legCallSid!, To: 'client:agent1', CallStatus: 'in-progress' });
+    const agent1 = await app.webhook(`/conference/${customer}/connect/agent1`, { CallSid: agent1CallSid, To: 'client:agent1', CallStatus: 'in-progress' });
     const agent1Conference = find(parseTwiml(agent1.text), 'Conference')!;
     expect(agent1Conference.text).toBe(customer);
     expect(agent1Conference.attrs).toMatchObject({ startConferenceOnEnter: 'true', endConferenceOnExit: 'false' });
     await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: fakeSid('CF'), StatusCallbackEvent: 'conference-start' });
-    expect(await db.models.calls.findOne({ callSid: customer }).lean().exec()).toMatchObject({ status: 'in-progress' });
+    expect(await db.models.calls.findById(customer).lean().exec()).toMatchObject({ status: 'in-progress' });
 
     // Agent 1 dials agent 2 in from the page.
     rest.requests.length = 0;
@@ -260,14 +271,14 @@ describe('the warm transfer, end to end', () => {
     expect(formValue(dialAgent2!, 'Url')).toBe(`${BASE}/conference/${customer}/connect/agent2`);
 
     // Agent 2 answers and is the one whose leaving ends the call.
-    const agent2Leg = (await legOf(customer, 'agent2'))!;
-    expect(agent2Leg).toMatchObject({ role: 'transfer', requestedBy: 'agent1', status: 'ringing' });
-    const agent2 = await app.webhook(`/conference/${customer}/connect/agent2`, { CallSid: agent2Leg.legCallSid!, To: 'client:agent2' });
+    expect(await legOf(customer, 'agent2')).toMatchObject({ role: 'transfer', requestedBy: 'agent1', status: 'dialing' });
+    const agent2CallSid = await ringing(customer, 'agent2');
+    const agent2 = await app.webhook(`/conference/${customer}/connect/agent2`, { CallSid: agent2CallSid, To: 'client:agent2' });
     expect(find(parseTwiml(agent2.text), 'Conference')!.attrs).toMatchObject({ startConferenceOnEnter: 'true', endConferenceOnExit: 'true' });
-    expect(await db.models.calls.findOne({ callSid: customer }).lean().exec()).toMatchObject({ agentId: 'agent2', status: 'in-progress' });
+    expect(await db.models.calls.findById(customer).lean().exec()).toMatchObject({ agentId: 'agent2', status: 'in-progress' });
 
     // Agent 1 hangs up: the customer stays with agent 2.
-    await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-leave', CallSid: agent1Leg.legCallSid! });
+    await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-leave', CallSid: agent1CallSid });
     expect((await legOf(customer, 'agent1'))!.status).toBe('completed');
     expect((await legOf(customer, 'agent2'))!.status).toBe('in-progress');
     const agent2View = await app.http().get('/agents/agent2/call');
@@ -276,7 +287,7 @@ describe('the warm transfer, end to end', () => {
 
     // The customer hangs up: the conference ends and the stored call with it.
     await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'conference-end' });
-    const ended = await db.models.calls.findOne({ callSid: customer }).lean().exec();
+    const ended = await db.models.calls.findById(customer).lean().exec();
     expect(ended).toMatchObject({ status: 'completed' });
     expect(ended!.endedAt).toBeInstanceOf(Date);
     expect((await legOf(customer, 'agent2'))!.status).toBe('completed');
@@ -286,12 +297,11 @@ describe('the warm transfer, end to end', () => {
     const customer = fakeSid();
     await incomingCall(customer);
     await app.running.background.drain();
-    const agent1Leg = (await legOf(customer, 'agent1'))!;
-    await app.webhook(`/conference/${customer}/connect/agent1`, { CallSid: agent1Leg.legCallSid! });
+    await app.webhook(`/conference/${customer}/connect/agent1`, { CallSid: await ringing(customer, 'agent1') });
     await app.http().post('/conference/agent1/call').send({}).expect(202);
-    const agent2Leg = (await legOf(customer, 'agent2'))!;
+    const agent2CallSid = await ringing(customer, 'agent2');
 
-    const res = await app.webhook(`/conference/${customer}/agents/agent2/status`, { CallSid: agent2Leg.legCallSid!, CallStatus: 'no-answer' });
+    const res = await app.webhook(`/conference/${customer}/agents/agent2/status`, { CallSid: agent2CallSid, CallStatus: 'no-answer' });
 
     expect(res.status).toBe(200);
     expect((await legOf(customer, 'agent2'))!.status).toBe('no-answer');
@@ -306,7 +316,7 @@ describe('the warm transfer, end to end', () => {
     expect(view.dialError).toMatch(/agent2 did not answer/);
 
     // A late "ringing" callback does not bring the leg back to life.
-    await app.webhook(`/conference/${customer}/agents/agent2/status`, { CallSid: agent2Leg.legCallSid!, CallStatus: 'ringing' });
+    await app.webhook(`/conference/${customer}/agents/agent2/status`, { CallSid: agent2CallSid, CallStatus: 'ringing' });
     expect((await legOf(customer, 'agent2'))!.status).toBe('no-answer');
     // Agent 1 may try again.
     await app.http().post('/conference/agent1/call').send({}).expect(202);
@@ -316,20 +326,23 @@ describe('the warm transfer, end to end', () => {
     const customer = fakeSid();
     await incomingCall(customer);
     await app.running.background.drain();
-    const agent1Leg = (await legOf(customer, 'agent1'))!;
-    await app.webhook(`/conference/${customer}/connect/agent1`, { CallSid: agent1Leg.legCallSid! });
+    await app.webhook(`/conference/${customer}/connect/agent1`, { CallSid: await ringing(customer, 'agent1') });
     await app.http().post('/conference/agent1/call').send({}).expect(202);
-    const agent2Leg = (await legOf(customer, 'agent2'))!;
+    const agent2CallSid = await ringing(customer, 'agent2');
     rest.requests.length = 0;
 
     await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'conference-end' });
     await app.running.background.drain();
 
     const [cancel] = await rest.waitForRequests(1);
-    expect(cancel!.path).toBe(`/2010-04-01/Accounts/${TEST_ENV.TWILIO_ACCOUNT_SID}/Calls/${agent2Leg.legCallSid}.json`);
+    expect(cancel!.path).toBe(`/2010-04-01/Accounts/${TEST_ENV.TWILIO_ACCOUNT_SID}/Calls/${agent2CallSid}.json`);
     expect(formValue(cancel!, 'Status')).toBe('completed');
-    expect((await db.models.calls.findOne({ callSid: customer }).lean().exec())!.status).toBe('completed');
-    expect(await db.models.legs.countDocuments({ conference: customer, status: { $in: ['dialing', 'ringing', 'in-progress'] } })).toBe(0);
+    const ended = (await db.models.calls.findById(customer).lean().exec())!;
+    expect(ended.status).toBe('completed');
+    expect(ended.legs.map((leg) => [leg.agentId, leg.status])).toEqual([
+      ['agent1', 'completed'],
+      ['agent2', 'canceled'],
+    ]);
   });
 });
 

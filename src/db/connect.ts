@@ -3,14 +3,13 @@ import path from 'node:path';
 import mongoose, { type Connection } from 'mongoose';
 import type { Logger } from '../logger';
 import { callModel } from '../models/call';
-import { legModel } from '../models/leg';
 import { startFerretdb, type EmbeddedDatabase } from './ferretdb';
 
 export const DEFAULT_DB_NAME = 'warm_transfer';
 
 export interface Database {
   connection: Connection;
-  models: { calls: ReturnType<typeof callModel>; legs: ReturnType<typeof legModel> };
+  models: { calls: ReturnType<typeof callModel> };
   /** The embedded server, when one was started. */
   embedded?: EmbeddedDatabase;
   close(): Promise<void>;
@@ -28,8 +27,8 @@ export async function connectDatabase(options: { uri: string; dbName?: string; l
     autoIndex: false,
   });
   await connection.asPromise();
-  const models = { calls: callModel(connection), legs: legModel(connection) };
-  await Promise.all([models.calls.createIndexes(), models.legs.createIndexes()]);
+  const models = { calls: callModel(connection) };
+  await models.calls.createIndexes();
   options.logger.info('database connected', { db: connection.name });
   return {
     connection,

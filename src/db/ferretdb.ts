@@ -12,6 +12,13 @@ export const FERRETDB_BINARY = path.join(CACHE_DIR, `ferretdb-${FERRETDB_VERSION
 
 type Log = (message: string) => void;
 
+/** Go from PATH, or where the official installer puts it. */
+function goCommand(): string {
+  const dirs = (process.env.PATH ?? '').split(path.delimiter);
+  for (const dir of dirs) if (dir && existsSync(path.join(dir, 'go'))) return 'go';
+  return existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : 'go';
+}
+
 function run(cmd: string, args: string[], cwd: string, log: Log): Promise<void> {
   return new Promise((resolve, reject) => {
     log(`  $ ${cmd} ${args.join(' ')}`);
@@ -37,11 +44,11 @@ export async function ensureFerretdbBinary(log: Log): Promise<string> {
   copyFileSync(path.join(TOOLS_DIR, 'go.mod'), path.join(buildDir, 'go.mod'));
   copyFileSync(path.join(TOOLS_DIR, 'go.sum'), path.join(buildDir, 'go.sum'));
   log('  [1/3] fetching the pinned Go modules');
-  await run('go', ['mod', 'vendor'], buildDir, log);
+  await run(goCommand(), ['mod', 'vendor'], buildDir, log);
   writeFileSync(path.join(buildDir, 'vendor/github.com/FerretDB/FerretDB/build/version/version.txt'), `${FERRETDB_VERSION}\n`);
   log('  [2/3] compiling (this is the slow part)');
   const partial = `${FERRETDB_BINARY}.partial`;
-  await run('go', ['build', '-mod=vendor', '-trimpath', '-o', partial, 'github.com/FerretDB/FerretDB/cmd/ferretdb'], buildDir, log);
+  await run(goCommand(), ['build', '-mod=vendor', '-trimpath', '-o', partial, 'github.com/FerretDB/FerretDB/cmd/ferretdb'], buildDir, log);
   copyFileSync(partial, FERRETDB_BINARY);
   rmSync(partial, { force: true });
   rmSync(buildDir, { recursive: true, force: true });

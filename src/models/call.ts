@@ -1,32 +1,89 @@
-// A customer call: the conference it waits in, who owns it, and how it ended.
-import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+// A customer call: its conference, the agents dialled into it (one leg each), who owns it, and how it ended.
+// Keyed by the customer's CallSid as _id: every webhook finds its call by primary key (FerretDB's SQLite backend
+// pushes only _id lookups down to an index), and a repeated webhook is a duplicate-key insert.
+import { Schema, type Connection, type Model } from 'mongoose';
+
+export const LEG_STATUSES = ['dialing', 'ringing', 'in-progress', 'completed', 'dial-failed', 'no-answer', 'busy', 'failed', 'canceled'] as const;
+export type LegStatus = (typeof LEG_STATUSES)[number];
+/** Statuses in which the agent is part of the call, or about to be. */
+export const LIVE_LEG_STATUSES: readonly LegStatus[] = ['dialing', 'ringing', 'in-progress'];
+/** Statuses in which the agent's phone is ringing or about to. */
+export const PENDING_LEG_STATUSES: readonly LegStatus[] = ['dialing', 'ringing'];
 
 export const CALL_STATUSES = ['waiting', 'in-progress', 'completed'] as const;
 export type CallStatus = (typeof CALL_STATUSES)[number];
+export type Role = 'first' | 'transfer';
 
-const callSchema = new Schema(
+export interface Leg {
+  agentId: string;
+  /** 'first': the agent who took the call; 'transfer': an agent brought in by another. */
+  role: Role;
+  requestedBy?: string;
+  /** Twilio's SID of the agent's own call, once a webhook or callback has told us. */
+  legCallSid?: string;
+  status: LegStatus;
+  error?: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface CallRecord {
+  /** The customer's CallSid: the key Twilio gives us, and the conference's name. */
+  _id: string;
+  conferenceName: string;
+  conferenceSid?: string;
+  /** The caller's number as Twilio sent it (shown to agents; never logged in full). */
+  from?: string;
+  status: CallStatus;
+  /** The agent who owns the call: the first agent, then whoever it was transferred to. */
+  agentId?: string;
+  legs: Leg[];
+  /** The last dialling failure, for the agents' pages and the history. */
+  dialError?: string;
+  endedAt?: Date;
+  /** Bumped by every change: writers update only the revision they read, and retry otherwise. */
+  rev: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const legSchema = new Schema<Leg>(
   {
-    /** The customer's CallSid: the key Twilio gives us, also the conference's name. */
-    callSid: { type: String, required: true, unique: true },
+    agentId: { type: String, required: true },
+    role: { type: String, enum: ['first', 'transfer'], required: true },
+    requestedBy: { type: String },
+    legCallSid: { type: String },
+    status: { type: String, enum: LEG_STATUSES, required: true },
+    error: { type: String },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  { _id: false },
+);
+
+const callSchema = new Schema<CallRecord>(
+  {
+    _id: { type: String, required: true },
     conferenceName: { type: String, required: true },
     conferenceSid: { type: String },
-    /** The caller's number as Twilio sent it (shown to agents; never logged in full). */
     from: { type: String },
-    status: { type: String, enum: CALL_STATUSES, required: true, default: 'waiting' },
-    /** The agent who currently owns the call: the first agent, then whoever it was transferred to. */
+    status: { type: String, enum: CALL_STATUSES, required: true },
     agentId: { type: String },
-    /** The last dialling failure, for the agents' pages and the history. */
+    legs: { type: [legSchema], default: [] },
     dialError: { type: String },
     endedAt: { type: Date },
+    rev: { type: Number, required: true, default: 0 },
   },
-  { timestamps: true },
+  { timestamps: true, versionKey: false },
 );
-callSchema.index({ status: 1, createdAt: -1 });
+// For "which call is this agent on" and the history; on real MongoDB these serve the agent-side queries.
+callSchema.index({ 'legs.agentId': 1, status: 1 });
+callSchema.index({ 'legs.legCallSid': 1 });
+callSchema.index({ createdAt: -1 });
 
-export type CallRecord = InferSchemaType<typeof callSchema> & { createdAt: Date; updatedAt: Date };
 export type CallModel = Model<CallRecord>;
 
 /** Registers the Call model on a connection (each app or test gets its own connection). */
 export function callModel(connection: Connection): CallModel {
-  return (connection.models.Call as CallModel | undefined) ?? (connection.model('Call', callSchema) as unknown as CallModel);
+  return (connection.models.Call as CallModel | undefined) ?? connection.model<CallRecord>('Call', callSchema);
 }

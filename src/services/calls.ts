@@ -3,15 +3,13 @@
 import type { BackgroundTasks } from '../background';
 import { HttpError, StoreUnavailableError, withDeadline } from '../errors';
 import { maskNumber, type Logger } from '../logger';
-import type { CallModel, CallRecord } from '../models/call';
-import { LIVE_LEG_STATUSES, PENDING_LEG_STATUSES, type LegModel, type LegRecord, type LegStatus } from '../models/leg';
+import { LIVE_LEG_STATUSES, PENDING_LEG_STATUSES, type CallModel, type CallRecord, type Leg, type LegStatus, type Role } from '../models/call';
 import type { TwilioRest } from '../twilio/rest';
 import { clientAddress, type AgentDirectory } from './agents';
 import type { WebhookUrls } from './webhook-urls';
 
 export interface CallServiceDeps {
   calls: CallModel;
-  legs: LegModel;
   rest: TwilioRest;
   agents: AgentDirectory;
   background: BackgroundTasks;
@@ -21,23 +19,22 @@ export interface CallServiceDeps {
   twilioNumber: string;
   /** Longest a database operation may take before the request is answered with an apology. */
   dbTimeoutMs?: number;
-  /** Seconds an agent's phone rings before Twilio reports no-answer. */
+  /** Seconds an agent's phone rings before Twilio reports no-answer (Twilio's default: 60). */
   agentRingSeconds?: number;
 }
-
-export type Role = 'first' | 'transfer';
 
 export interface CallView {
   callSid: string;
   conferenceName: string;
   status: CallRecord['status'];
-  agentId?: string | null;
-  dialError?: string | null;
+  agentId?: string;
+  dialError?: string;
   createdAt: Date;
-  endedAt?: Date | null;
-  legs: Array<{ agentId: string; role: Role; status: LegStatus; requestedBy?: string | null; error?: string | null; updatedAt: Date }>;
+  endedAt?: Date;
+  legs: Array<Omit<Leg, 'legCallSid' | 'createdAt'>>;
 }
 
+/** Twilio's CallStatus values, as the leg status they mean. https://www.twilio.com/docs/voice/api/call-resource#call-status-values */
 const CALL_STATUS_TO_LEG: Record<string, LegStatus | undefined> = {
   queued: 'dialing',
   initiated: 'dialing',
@@ -50,87 +47,135 @@ const CALL_STATUS_TO_LEG: Record<string, LegStatus | undefined> = {
   'no-answer': 'no-answer',
   canceled: 'canceled',
 };
+const STATUS_ORDER: Record<LegStatus, number> = { dialing: 0, ringing: 1, 'in-progress': 2, completed: 3, 'dial-failed': 3, 'no-answer': 3, busy: 3, failed: 3, canceled: 3 };
+const MAX_WRITE_ATTEMPTS = 8;
 
-/** Builds the call service over its stores and the REST caller. */
+/** A change to one call, decided from the call as read. */
+interface Change<T> {
+  set?: Record<string, unknown>;
+  push?: Leg;
+  result: T;
+}
+
+/** Builds the call service over its store and the REST caller. */
 export function createCallService(deps: CallServiceDeps) {
-  const { calls, legs, rest, agents, background, logger, urls } = deps;
+  const { calls, rest, agents, background, logger, urls } = deps;
   const dbTimeoutMs = deps.dbTimeoutMs ?? 5000;
 
-  /** Runs a database operation with a deadline; any failure becomes StoreUnavailableError. */
+  /** Runs a database operation with a deadline; a failure other than a duplicate key becomes StoreUnavailableError. */
   async function store<T>(operation: () => Promise<T>): Promise<T> {
     try {
       return await withDeadline(operation(), dbTimeoutMs, () => new Error(`no answer within ${dbTimeoutMs} ms`));
     } catch (err) {
+      if (isDuplicateKey(err)) throw err;
       throw new StoreUnavailableError(err);
     }
   }
 
-  /** Dials `agentId` into the conference for an existing leg; records the outcome on the leg and the call. */
-  async function dialLeg(conference: string, legId: unknown, agentId: string): Promise<{ ok: true } | { ok: false; error: string }> {
+  const load = (callSid: string): Promise<CallRecord | null> => store(() => calls.findById(callSid).lean<CallRecord>().exec());
+
+  /**
+   * Reads a call, lets `decide` choose a change, and writes it only if nobody changed the call meanwhile
+   * (compare-and-set on `rev`); otherwise reads again. Safe with several app instances on one database.
+   */
+  async function change<T>(callSid: string, decide: (call: CallRecord) => Change<T>): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      const call = await load(callSid);
+      if (!call) throw new HttpError(404, 'This call does not exist.');
+      const { set, push, result } = decide(call);
+      if (!set && !push) return result;
+      const update: Record<string, unknown> = { $set: { ...set, updatedAt: new Date() }, $inc: { rev: 1 } };
+      if (push) update.$push = { legs: push };
+      const written = await store(() => calls.updateOne({ _id: callSid, rev: call.rev }, update, { timestamps: false }).exec());
+      if (written.matchedCount === 1) return result;
+      if (attempt >= MAX_WRITE_ATTEMPTS) throw new StoreUnavailableError(new Error(`call ${callSid} kept changing under us`));
+    }
+  }
+
+  function newLeg(agentId: string, role: Role, requestedBy?: string): Leg {
+    const now = new Date();
+    return { agentId, role, status: 'dialing', createdAt: now, updatedAt: now, ...(requestedBy ? { requestedBy } : {}) };
+  }
+
+  /** The index of the newest leg of `agentId` that matches `where`, or -1. */
+  function newestLeg(call: CallRecord, agentId: string, where: (leg: Leg) => boolean): number {
+    for (let i = call.legs.length - 1; i >= 0; i -= 1) if (call.legs[i]!.agentId === agentId && where(call.legs[i]!)) return i;
+    return -1;
+  }
+
+  function legUpdate(index: number, fields: Partial<Leg>): Record<string, unknown> {
+    const set: Record<string, unknown> = { [`legs.${index}.updatedAt`]: new Date() };
+    for (const [key, value] of Object.entries(fields)) set[`legs.${index}.${key}`] = value;
+    return set;
+  }
+
+  /**
+   * Asks Twilio to ring `agentId` into the conference. Success writes nothing: Twilio's status callbacks
+   * (initiated, ringing, answered...) tell us the leg's CallSid and progress. A failure is stored on the leg and the call.
+   */
+  async function dialLeg(callSid: string, legIndex: number, agentId: string): Promise<{ ok: true } | { ok: false; error: string }> {
     try {
       const { sid } = await rest.dial({
         to: clientAddress(agentId),
         from: deps.twilioNumber,
-        url: urls.connectAgent(conference, agentId),
-        statusCallback: urls.agentCallStatus(conference, agentId),
+        url: urls.connectAgent(callSid, agentId),
+        statusCallback: urls.agentCallStatus(callSid, agentId),
         statusCallbackEvents: ['initiated', 'ringing', 'answered', 'completed'],
         ...(deps.agentRingSeconds ? { timeoutSeconds: deps.agentRingSeconds } : {}),
       });
-      // Only a leg still dialling moves to ringing: a status callback may already have moved it further.
-      await store(() => legs.updateOne({ _id: legId, status: 'dialing' }, { $set: { status: 'ringing' } }).exec());
-      await store(() => legs.updateOne({ _id: legId }, { $set: { legCallSid: sid } }).exec());
-      logger.info('dialled agent', { conference, agentId, legCallSid: sid });
+      logger.debug('dialled agent', { conference: callSid, agentId, legCallSid: sid });
       return { ok: true };
     } catch (err) {
       const error = describeRestError(err);
-      logger.error('could not dial agent', { conference, agentId, error });
-      await store(() => legs.updateOne({ _id: legId }, { $set: { status: 'dial-failed', error } }).exec());
-      await store(() => calls.updateOne({ callSid: conference }, { $set: { dialError: `Could not dial ${agentId}: ${error}` } }).exec());
+      logger.error('could not dial agent', { conference: callSid, agentId, error });
+      await change(callSid, (call) => ({
+        set: { ...legUpdate(legIndex, { status: 'dial-failed', error }), dialError: `Could not dial ${agentId}: ${error}` },
+        result: undefined,
+      }));
       return { ok: false, error };
     }
   }
 
-  async function callView(call: CallRecord): Promise<CallView> {
-    const callLegs = await store(() => legs.find({ conference: call.callSid }).sort({ createdAt: 1 }).lean<LegRecord[]>().exec());
+  /**
+   * Unfinished calls with a leg of `agentId`, newest change first. (The leg's status is checked by the caller:
+   * FerretDB 1.x has no $elemMatch on sub-document fields.)
+   */
+  function callsOf(agentId: string): Promise<CallRecord[]> {
+    return store(() => calls.find({ status: { $ne: 'completed' }, 'legs.agentId': agentId }).sort({ updatedAt: -1 }).limit(50).lean<CallRecord[]>().exec());
+  }
+
+  function view(call: CallRecord): CallView {
     return {
-      callSid: call.callSid,
+      callSid: call._id,
       conferenceName: call.conferenceName,
       status: call.status,
       agentId: call.agentId,
       dialError: call.dialError,
       createdAt: call.createdAt,
       endedAt: call.endedAt,
-      legs: callLegs.map((leg) => ({
-        agentId: leg.agentId,
-        role: leg.role,
-        status: leg.status,
-        requestedBy: leg.requestedBy,
-        error: leg.error,
-        updatedAt: leg.updatedAt,
-      })),
+      legs: call.legs.map(({ agentId, role, status, requestedBy, error, updatedAt }) => ({ agentId, role, status, requestedBy, error, updatedAt })),
     };
   }
 
   return {
     /**
-     * A customer called: store the call and, after the caller's TwiML is on its way, dial the first agent.
-     * A repeated webhook for the same CallSid finds the call already stored and dials nobody.
+     * A customer called: store the call (one insert) and, once the caller's TwiML is on its way, dial the first agent.
+     * A repeated webhook for the same CallSid hits the duplicate key and dials nobody.
      */
     async receiveCustomerCall(input: { callSid: string; from?: string }): Promise<{ duplicate: boolean }> {
       const agent = agents.firstFor();
       try {
-        await store(() => calls.create({ callSid: input.callSid, conferenceName: input.callSid, from: input.from, status: 'waiting', agentId: agent.id }));
+        await store(() =>
+          calls.create({ _id: input.callSid, conferenceName: input.callSid, from: input.from, status: 'waiting', agentId: agent.id, legs: [newLeg(agent.id, 'first')], rev: 0 }),
+        );
       } catch (err) {
-        if (isDuplicateKey(err)) {
-          logger.warn('repeated incoming-call webhook; not dialling again', { callSid: input.callSid });
-          return { duplicate: true };
-        }
-        throw err;
+        if (!isDuplicateKey(err)) throw err;
+        logger.warn('repeated incoming-call webhook; not dialling again', { callSid: input.callSid });
+        return { duplicate: true };
       }
-      const leg = await store(() => legs.create({ conference: input.callSid, agentId: agent.id, role: 'first', status: 'dialing' }));
       logger.info('customer call waiting', { callSid: input.callSid, from: maskNumber(input.from), agentId: agent.id });
       background.run(`dial ${agent.id} for ${input.callSid}`, async () => {
-        await dialLeg(input.callSid, leg._id, agent.id);
+        await dialLeg(input.callSid, 0, agent.id);
       });
       return { duplicate: false };
     },
@@ -140,24 +185,21 @@ export function createCallService(deps: CallServiceDeps) {
      * an agent brought in ends it when they leave (the customer is theirs now).
      */
     async connectAgent(input: { conferenceId: string; agentId: string; legCallSid?: string }): Promise<{ role: Role }> {
-      const call = await store(() => calls.findOne({ callSid: input.conferenceId }).lean<CallRecord>().exec());
-      if (!call || call.status === 'completed') throw new HttpError(404, 'This call has already ended or does not exist.');
-      const leg = await store(() =>
-        legs
-          .findOne({ conference: input.conferenceId, agentId: input.agentId, status: { $in: LIVE_LEG_STATUSES } })
-          .sort({ createdAt: -1 })
-          .lean<LegRecord & { _id: unknown }>()
-          .exec(),
-      );
-      if (!leg) throw new HttpError(404, 'This agent was not called into this conference.');
-      await store(() =>
-        legs.updateOne({ _id: leg._id }, { $set: { status: 'in-progress', ...(input.legCallSid ? { legCallSid: input.legCallSid } : {}) } }).exec(),
-      );
-      await store(() =>
-        calls.updateOne({ callSid: input.conferenceId }, { $set: { status: 'in-progress', ...(leg.role === 'transfer' ? { agentId: input.agentId } : {}) } }).exec(),
-      );
-      logger.info('agent joining conference', { conference: input.conferenceId, agentId: input.agentId, role: leg.role });
-      return { role: leg.role };
+      return change(input.conferenceId, (call) => {
+        if (call.status === 'completed') throw new HttpError(404, 'This call has already ended.');
+        const i = newestLeg(call, input.agentId, (leg) => LIVE_LEG_STATUSES.includes(leg.status));
+        if (i < 0) throw new HttpError(404, 'This agent was not called into this conference.');
+        const leg = call.legs[i]!;
+        logger.info('agent joining conference', { conference: call._id, agentId: input.agentId, role: leg.role });
+        return {
+          set: {
+            ...legUpdate(i, { status: 'in-progress', ...(input.legCallSid ? { legCallSid: input.legCallSid } : {}) }),
+            status: 'in-progress',
+            ...(leg.role === 'transfer' ? { agentId: input.agentId } : {}),
+          },
+          result: { role: leg.role },
+        };
+      });
     },
 
     /** `fromAgentId` brings `toAgentId` (or the default colleague) into the call they are on. */
@@ -166,115 +208,92 @@ export function createCallService(deps: CallServiceDeps) {
       const target = input.toAgentId ? agents.find(input.toAgentId) : agents.defaultTransferTarget(input.fromAgentId);
       if (!target) throw new HttpError(404, input.toAgentId ? `Unknown agent: ${input.toAgentId}` : 'There is no colleague to bring in.');
       if (target.id === input.fromAgentId) throw new HttpError(400, 'An agent cannot bring themselves into their own call.');
-      const own = await store(() =>
-        legs.findOne({ agentId: input.fromAgentId, status: 'in-progress' }).sort({ updatedAt: -1 }).lean<LegRecord>().exec(),
-      );
-      const call = own ? await store(() => calls.findOne({ callSid: own.conference, status: { $ne: 'completed' } }).lean<CallRecord>().exec()) : null;
-      if (!own || !call) throw new HttpError(404, `${input.fromAgentId} has no active call.`);
-      const already = await store(() =>
-        legs.findOne({ conference: call.callSid, agentId: target.id, status: { $in: LIVE_LEG_STATUSES } }).lean<LegRecord>().exec(),
-      );
-      if (already) throw new HttpError(409, `${target.name} is already ${already.status === 'in-progress' ? 'on' : 'being dialled into'} this call.`);
-      const leg = await store(() => legs.create({ conference: call.callSid, agentId: target.id, role: 'transfer', requestedBy: input.fromAgentId, status: 'dialing' }));
-      const outcome = await dialLeg(call.callSid, leg._id, target.id);
+      const current = (await callsOf(input.fromAgentId)).find((call) => call.legs.some((leg) => leg.agentId === input.fromAgentId && leg.status === 'in-progress'));
+      if (!current) throw new HttpError(404, `${input.fromAgentId} has no active call.`);
+      const legIndex = await change(current._id, (call) => {
+        if (call.status === 'completed') throw new HttpError(404, `${input.fromAgentId} has no active call.`);
+        const live = newestLeg(call, target.id, (leg) => LIVE_LEG_STATUSES.includes(leg.status));
+        if (live >= 0) throw new HttpError(409, `${target.name} is already ${call.legs[live]!.status === 'in-progress' ? 'on' : 'being dialled into'} this call.`);
+        return { push: newLeg(target.id, 'transfer', input.fromAgentId), result: call.legs.length };
+      });
+      const outcome = await dialLeg(current._id, legIndex, target.id);
       if (!outcome.ok) throw new HttpError(502, `Twilio could not dial ${target.name}: ${outcome.error}`);
-      return { conference: call.callSid, agentId: target.id };
+      logger.info('bringing in a colleague', { conference: current._id, from: input.fromAgentId, to: target.id });
+      return { conference: current._id, agentId: target.id };
     },
 
-    /** Twilio reports progress of an agent's call (ringing, answered, no-answer, completed...). */
+    /** Twilio reports progress of an agent's call: initiated, ringing, answered, no-answer, busy, completed... */
     async recordAgentCallStatus(input: { conferenceId: string; agentId: string; legCallSid: string; callStatus: string }): Promise<void> {
       const status = CALL_STATUS_TO_LEG[input.callStatus];
       if (!status) throw new HttpError(400, `Unknown CallStatus: ${input.callStatus}`);
-      const leg =
-        (await store(() => legs.findOne({ legCallSid: input.legCallSid }).lean<LegRecord & { _id: unknown }>().exec())) ??
-        (await store(() =>
-          legs
-            .findOne({ conference: input.conferenceId, agentId: input.agentId, status: { $in: PENDING_LEG_STATUSES } })
-            .sort({ createdAt: -1 })
-            .lean<LegRecord & { _id: unknown }>()
-            .exec(),
-        ));
-      if (!leg) throw new HttpError(404, 'No such agent leg.');
-      if (isFinal(leg.status) || (status === 'dialing' && leg.status !== 'dialing') || (status === 'ringing' && leg.status === 'in-progress')) {
-        return; // Callbacks may arrive out of order; a leg never moves backwards.
-      }
-      await store(() => legs.updateOne({ _id: leg._id }, { $set: { status, legCallSid: input.legCallSid } }).exec());
-      if (status === 'no-answer' || status === 'busy' || status === 'failed') {
-        const message = `${input.agentId} did not answer (${input.callStatus}).`;
-        await store(() => calls.updateOne({ callSid: leg.conference }, { $set: { dialError: message } }).exec());
-      }
-      logger.info('agent call status', { conference: leg.conference, agentId: leg.agentId, status });
+      await change(input.conferenceId, (call) => {
+        let i = call.legs.findIndex((leg) => leg.agentId === input.agentId && leg.legCallSid === input.legCallSid);
+        if (i < 0) i = newestLeg(call, input.agentId, (leg) => !leg.legCallSid && PENDING_LEG_STATUSES.includes(leg.status));
+        if (i < 0) throw new HttpError(404, 'No such agent leg on this call.');
+        const leg = call.legs[i]!;
+        // Callbacks may arrive late or out of order: a leg only moves forward.
+        const forward = STATUS_ORDER[status] > STATUS_ORDER[leg.status] && STATUS_ORDER[leg.status] < 3;
+        if (!forward) return leg.legCallSid ? { result: undefined } : { set: legUpdate(i, { legCallSid: input.legCallSid }), result: undefined };
+        const missed = status === 'no-answer' || status === 'busy' || status === 'failed' || status === 'canceled';
+        logger.info('agent call status', { conference: call._id, agentId: input.agentId, status });
+        return {
+          set: { ...legUpdate(i, { status, legCallSid: input.legCallSid }), ...(missed ? { dialError: `${input.agentId} did not answer (${input.callStatus}).` } : {}) },
+          result: undefined,
+        };
+      });
     },
 
     /** Twilio reports a conference event: start, end, a participant joining or leaving. */
     async recordConferenceEvent(input: { conferenceName: string; conferenceSid?: string; event: string; callSid?: string }): Promise<void> {
-      const call = await store(() => calls.findOne({ conferenceName: input.conferenceName }).lean<CallRecord>().exec());
-      if (!call) throw new HttpError(404, 'Unknown conference.');
-      switch (input.event) {
-        case 'conference-start':
-          await store(() =>
-            calls.updateOne({ callSid: call.callSid, status: { $ne: 'completed' } }, { $set: { status: 'in-progress', conferenceSid: input.conferenceSid } }).exec(),
-          );
-          break;
-        case 'participant-leave':
-          if (input.callSid && input.callSid !== call.callSid) {
-            await store(() => legs.updateOne({ legCallSid: input.callSid, status: { $in: LIVE_LEG_STATUSES } }, { $set: { status: 'completed' } }).exec());
+      const toCancel = await change(input.conferenceName, (call): Change<string[]> => {
+        switch (input.event) {
+          case 'conference-start':
+            return call.status === 'completed' ? { result: [] } : { set: { status: 'in-progress', ...(input.conferenceSid ? { conferenceSid: input.conferenceSid } : {}) }, result: [] };
+          case 'participant-leave': {
+            const i = call.legs.findIndex((leg) => input.callSid !== undefined && leg.legCallSid === input.callSid && LIVE_LEG_STATUSES.includes(leg.status));
+            return i < 0 ? { result: [] } : { set: legUpdate(i, { status: 'completed' }), result: [] };
           }
-          break;
-        case 'conference-end': {
-          await store(() => calls.updateOne({ callSid: call.callSid }, { $set: { status: 'completed', endedAt: new Date() } }).exec());
-          // Anyone still being rung for this call would answer into nothing: stop their phones.
-          const pending = await store(() => legs.find({ conference: call.callSid, status: { $in: LIVE_LEG_STATUSES } }).lean<LegRecord[]>().exec());
-          for (const leg of pending) {
-            if (leg.legCallSid && leg.status !== 'in-progress') {
-              const legCallSid = leg.legCallSid;
-              background.run(`cancel ${leg.agentId}'s ringing call`, () => rest.hangUp(legCallSid));
-            }
+          case 'conference-end': {
+            if (call.status === 'completed') return { result: [] };
+            const set: Record<string, unknown> = { status: 'completed', endedAt: new Date() };
+            const ringing: string[] = [];
+            call.legs.forEach((leg, i) => {
+              if (!LIVE_LEG_STATUSES.includes(leg.status)) return;
+              // Anyone still being rung for this call would answer into nothing: stop their phones.
+              if (leg.status !== 'in-progress' && leg.legCallSid) ringing.push(leg.legCallSid);
+              Object.assign(set, legUpdate(i, { status: leg.status === 'in-progress' ? 'completed' : 'canceled' }));
+            });
+            return { set, result: ringing };
           }
-          await store(() =>
-            legs.updateMany({ conference: call.callSid, status: { $in: LIVE_LEG_STATUSES } }, { $set: { status: 'completed' } }).exec(),
-          );
-          logger.info('conference ended', { conference: call.callSid });
-          break;
+          default:
+            return { result: [] };
         }
-        default:
-          break;
-      }
+      });
+      for (const legCallSid of toCancel) background.run(`cancel ringing leg ${legCallSid}`, () => rest.hangUp(legCallSid));
+      if (input.event === 'conference-end') logger.info('conference ended', { conference: input.conferenceName, cancelled: toCancel.length });
     },
 
-    /** The call an agent is on or being rung for, with every leg, or null. */
+    /** The call an agent is on (or else being rung for), with every leg; null when idle. */
     async activeCallFor(agentId: string): Promise<CallView | null> {
       if (!agents.find(agentId)) throw new HttpError(404, `Unknown agent: ${agentId}`);
-      const recent = await store(() =>
-        legs.find({ agentId, status: { $in: LIVE_LEG_STATUSES } }).sort({ updatedAt: -1 }).limit(10).lean<LegRecord[]>().exec(),
-      );
-      // The call the agent is talking on comes before calls still ringing for them.
-      recent.sort((a, b) => Number(b.status === 'in-progress') - Number(a.status === 'in-progress'));
-      for (const leg of recent) {
-        const call = await store(() => calls.findOne({ callSid: leg.conference, status: { $ne: 'completed' } }).lean<CallRecord>().exec());
-        if (call) return callView(call);
-      }
-      return null;
+      const candidates = (await callsOf(agentId)).filter((call) => call.legs.some((leg) => leg.agentId === agentId && LIVE_LEG_STATUSES.includes(leg.status)));
+      const talking = candidates.find((call) => call.legs.some((leg) => leg.agentId === agentId && leg.status === 'in-progress'));
+      const chosen = talking ?? candidates[0];
+      return chosen ? view(chosen) : null;
     },
 
     /** One stored call with its legs, or null. */
     async findCall(callSid: string): Promise<CallView | null> {
-      const call = await store(() => calls.findOne({ callSid }).lean<CallRecord>().exec());
-      return call ? callView(call) : null;
+      const call = await load(callSid);
+      return call ? view(call) : null;
     },
   };
 }
 
 export type CallService = ReturnType<typeof createCallService>;
 
-function isFinal(status: LegStatus): boolean {
-  return !LIVE_LEG_STATUSES.includes(status);
-}
-
 function isDuplicateKey(err: unknown): boolean {
-  const cause = err instanceof StoreUnavailableError ? (err as { cause?: unknown }).cause : err;
-  const code = (cause as { code?: unknown } | undefined)?.code;
-  return code === 11000;
+  return (err as { code?: unknown } | undefined)?.code === 11000;
 }
 
 function describeRestError(err: unknown): string {

@@ -1,0 +1,141 @@
+// Benchmark: signed incoming-call webhooks at a fixed rate against the app (embedded FerretDB, REST stand-in answering
+// after 300 ms), next to a bare Node http server answering static TwiML, in the same run on the same machine.
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks';
+import { parseConfig } from '../src/config';
+import { openAppDatabase } from '../src/db/connect';
+import { createLogger } from '../src/logger';
+import { startServer } from '../src/runtime';
+import { conferenceTwiml } from '../src/twilio/twiml';
+import { startRestRecorder } from '../test/helpers/rest-recorder';
+
+const RATE = Number(process.env.BENCH_RATE ?? 200);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const REST_DELAY_MS = 300;
+const PUBLIC_BASE_URL = 'https://bench.example.test';
+const AUTH_TOKEN = 'bench-auth-token-0123456789abcdef';
+
+interface Result {
+  sent: number;
+  ok: number;
+  errors: number;
+  p50: number;
+  p99: number;
+  max: number;
+  throughput: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** Sends RATE requests a second for SECONDS, open loop (a slow answer does not slow the sender). */
+async function load(port: number, isOk: (status: number, body: string) => boolean): Promise<Result> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const total = RATE * SECONDS;
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = process.hrtime.bigint();
+  const pending: Array<Promise<void>> = [];
+  for (let i = 0; i < total; i += 1) {
+    const due = started + BigInt(Math.round((i * 1e9) / RATE));
+    const wait = Number(due - process.hrtime.bigint()) / 1e6;
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    const callSid = `CA${randomBytes(16).toString('hex')}`;
+    const params = { CallSid: callSid, From: '+15551112222', To: '+15557654321', CallStatus: 'ringing', Direction: 'inbound' };
+    const body = new URLSearchParams(params).toString();
+    const signature = getExpectedTwilioSignature(AUTH_TOKEN, `${PUBLIC_BASE_URL}/conference/connect/client`, params);
+    pending.push(
+      new Promise<void>((resolve) => {
+        const t0 = process.hrtime.bigint();
+        const req = http.request(
+          { host: '127.0.0.1', port, path: '/conference/connect/client', method: 'POST', agent, timeout: 15000, headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': Buffer.byteLength(body), 'X-Twilio-Signature': signature } },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => (text += chunk));
+            res.on('end', () => {
+              latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+              if (!isOk(res.statusCode ?? 0, text)) errors += 1;
+              resolve();
+            });
+          },
+        );
+        req.on('timeout', () => req.destroy(new Error('timeout')));
+        req.on('error', () => {
+          errors += 1;
+          resolve();
+        });
+        req.end(body);
+      }),
+    );
+  }
+  await Promise.all(pending);
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return { sent: total, ok: latencies.length - errors, errors, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] ?? NaN, throughput: latencies.length / elapsed };
+}
+
+function row(name: string, r: Result): string {
+  return `${name.padEnd(34)} sent=${r.sent} ok=${r.ok} errors=${r.errors} p50=${r.p50.toFixed(2)}ms p99=${r.p99.toFixed(2)}ms max=${r.max.toFixed(2)}ms throughput=${r.throughput.toFixed(1)}/s`;
+}
+
+async function main(): Promise<void> {
+  const logger = createLogger('warn');
+  const rest = await startRestRecorder();
+  rest.behave({ delayMs: REST_DELAY_MS });
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'warm-transfer-bench-'));
+  const db = await openAppDatabase({ dataDir, logger });
+  const config = parseConfig({
+    PORT: '0',
+    PUBLIC_BASE_URL,
+    TWILIO_ACCOUNT_SID: `AC${'1a'.repeat(16)}`,
+    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+    TWILIO_API_KEY: `SK${'2b'.repeat(16)}`,
+    TWILIO_API_SECRET: 'bench-api-secret',
+    TWILIO_NUMBER: '+15557654321',
+    TWILIO_API_BASE_URL: rest.baseUrl,
+  });
+  const app = await startServer({ config, logger, db, accessLog: false });
+
+  const staticTwiml = conferenceTwiml({ name: 'static', startConferenceOnEnter: false, endConferenceOnExit: true, waitUrl: `${PUBLIC_BASE_URL}/conference/wait` });
+  const bare = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'Content-Type': 'text/xml' });
+      res.end(staticTwiml);
+    });
+  });
+  await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+
+  console.log(`warm-transfer benchmark: ${RATE} signed incoming-call webhooks/s for ${SECONDS} s; REST stand-in answers after ${REST_DELAY_MS} ms; ${os.cpus().length} cores, Node ${process.version}`);
+  const isConference = (status: number, body: string): boolean => status === 200 && body.includes('<Conference');
+  const warm = await load(app.port, isConference);
+  await app.background.drain();
+  const dialled = rest.requests.length;
+  const baseline = await load((bare.address() as AddressInfo).port, isConference);
+
+  console.log(row('app (POST /conference/connect/client)', warm));
+  console.log(row('bare node http, static TwiML', baseline));
+  console.log(`ratio app/bare: p50 x${(warm.p50 / baseline.p50).toFixed(1)}, p99 x${(warm.p99 / baseline.p99).toFixed(1)}`);
+  console.log(`REST dials made by the app: ${dialled} of ${warm.sent} calls (each answered after ${REST_DELAY_MS} ms, after the TwiML was sent)`);
+
+  bare.close();
+  await app.stop();
+  await db.close();
+  await rest.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  if (warm.errors > 0 || dialled !== warm.sent) process.exitCode = 1;
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

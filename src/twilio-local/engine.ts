@@ -1,0 +1,1002 @@
+// The local voice engine: calls, TwiML execution, conferences, devices and status callbacks.
+import { newSid, rfc2822, maskNumber } from './sid';
+import { parseTwiml, TwimlError, type ConferenceNoun, type Verb } from './twiml';
+import { sendWebhook } from './webhook';
+import { TERMINAL, type CallStatus, type Hears, type LocalState, type ParticipantView } from './types';
+
+/** Engine settings (a subset of TwilioLocalOptions plus test knobs). */
+export interface EngineOptions {
+  accountSid: string;
+  authToken: string;
+  numbers: Record<string, { voiceUrl: string }>;
+  ringTimeoutSeconds: number;
+  timeScale: number;
+  webhookTimeoutMs: number;
+  log: (msg: string) => void;
+}
+
+/** Something that receives SSE-style events. */
+export type EventSink = (event: string, data: Record<string, unknown>) => void;
+
+interface Sleeper {
+  wakers: Set<() => void>;
+}
+
+interface LocalDevice {
+  id: string;
+  identity: string;
+  send: EventSink;
+  close: () => void;
+}
+
+interface Participant {
+  callSid: string;
+  conferenceSid: string;
+  label?: string;
+  status: ParticipantView['status'];
+  hold: boolean;
+  holdUrl?: string;
+  holdMethod: string;
+  muted: boolean;
+  startConferenceOnEnter: boolean;
+  endConferenceOnExit: boolean;
+  waitUrl?: string;
+  waitMethod: string;
+  coaching: boolean;
+  dateCreated: Date;
+  dateUpdated: Date;
+  sleeper: Sleeper;
+  bgGen: number;
+  left: Promise<void>;
+  resolveLeft: () => void;
+}
+
+/** A conference held by the engine. */
+export interface LocalConference {
+  sid: string;
+  friendlyName: string;
+  status: 'init' | 'in-progress' | 'completed';
+  dateCreated: Date;
+  dateUpdated: Date;
+  reasonConferenceEnded?: string;
+  callSidEndingConference?: string;
+  participants: Map<string, Participant>;
+  pending: Map<string, Participant>;
+  statusCallback?: string;
+  statusCallbackMethod: string;
+  statusCallbackEvents: Set<string>;
+  sequence: number;
+  chain: Promise<void>;
+}
+
+/** A call held by the engine. */
+export interface LocalCall {
+  sid: string;
+  parentCallSid?: string;
+  from: string;
+  to: string;
+  direction: 'inbound' | 'outbound-api';
+  status: CallStatus;
+  dateCreated: Date;
+  dateUpdated: Date;
+  startTime?: Date;
+  endTime?: Date;
+  url?: string;
+  method: string;
+  twiml?: string;
+  statusCallback?: string;
+  statusCallbackMethod: string;
+  statusCallbackEvents: Set<string>;
+  callbackSequence: number;
+  chain: Promise<void>;
+  timeoutSeconds: number;
+  identity?: string;
+  customParameters: Record<string, string>;
+  ringingDevices: Set<string>;
+  answeredDevice?: string;
+  deviceMuted: boolean;
+  hears: Hears;
+  gen: number;
+  sleeper: Sleeper;
+  ringTimer?: NodeJS.Timeout;
+  conferenceSid?: string;
+  joinOnAnswer?: { conferenceSid: string; noun: ConferenceNoun; label?: string };
+  endReason?: string;
+}
+
+/** Parameters of a new outbound call (REST Calls create or Participants create). */
+export interface OutboundSpec {
+  from: string;
+  to: string;
+  url?: string;
+  method?: string;
+  twiml?: string;
+  statusCallback?: string;
+  statusCallbackMethod?: string;
+  statusCallbackEvents?: string[];
+  timeoutSeconds?: number;
+}
+
+/** Why a participant left, as Twilio reports it in ReasonParticipantLeft. */
+export type LeaveReason =
+  | 'participant_hung_up'
+  | 'participant_updated_via_api'
+  | 'participant_kicked'
+  | 'conference_ended_via_api'
+  | 'conference_ended';
+
+// https://www.twilio.com/docs/voice/twiml/conference#attributes-waitUrl : Twilio's default hold music
+const DEFAULT_MUSIC = 'https://twimlets.com/holdmusic?Bucket=com.twilio.music.classical';
+const APP_ERROR_TEXT = 'We are sorry, an application error has occurred. Goodbye.';
+const AUDIO_RE = /\.(mp3|wav|wave|ogg|aiff|aif|gsm|ulaw)(\?|$)/i;
+const PLAY_SECONDS = 10; // a stand-in length for audio files we never download
+
+/** The engine. One per createTwilioLocal(). */
+export class Engine {
+  readonly calls = new Map<string, LocalCall>();
+  readonly conferences = new Map<string, LocalConference>();
+  readonly devices = new Map<string, LocalDevice>();
+  private readonly phoneSinks = new Map<string, Set<EventSink>>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly tasks = new Set<Promise<unknown>>();
+  private readonly abort = new AbortController();
+  private stopped = false;
+
+  constructor(readonly opts: EngineOptions) {}
+
+  // ---------- lifecycle ----------
+
+  /** Ends everything without sending further webhooks; idempotent. */
+  async stop(): Promise<void> {
+    if (!this.stopped) {
+      this.stopped = true;
+      this.abort.abort();
+      for (const t of this.timers) clearTimeout(t);
+      this.timers.clear();
+      for (const call of this.calls.values()) {
+        if (call.ringTimer) clearTimeout(call.ringTimer);
+        if (!TERMINAL.has(call.status)) {
+          call.status = call.status === 'in-progress' ? 'completed' : 'canceled';
+          call.endTime = new Date();
+        }
+        this.wake(call.sleeper);
+      }
+      for (const conf of this.conferences.values()) {
+        for (const p of [...conf.participants.values(), ...conf.pending.values()]) {
+          this.wake(p.sleeper);
+          p.resolveLeft();
+        }
+        if (conf.status !== 'completed') conf.status = 'completed';
+      }
+      for (const d of [...this.devices.values()]) d.close();
+      this.devices.clear();
+      this.phoneSinks.clear();
+    }
+    while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
+  }
+
+  /** Runs async work so that its failure is logged, never thrown, and stop() can await it. */
+  track(work: () => Promise<unknown>): void {
+    if (this.stopped) return;
+    const p = work()
+      .catch((err: unknown) => this.opts.log(`twilio-local: internal error: ${(err as Error)?.message ?? String(err)}`))
+      .finally(() => this.tasks.delete(p));
+    this.tasks.add(p);
+  }
+
+  private later(ms: number, fn: () => void): NodeJS.Timeout {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (!this.stopped) fn();
+    }, ms);
+    this.timers.add(t);
+    return t;
+  }
+
+  private sleep(ms: number, sleeper: Sleeper, valid: () => boolean): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (this.stopped || !valid()) return resolve(false);
+      let timer: NodeJS.Timeout | undefined;
+      const done = (): void => {
+        if (timer) {
+          clearTimeout(timer);
+          this.timers.delete(timer);
+        }
+        sleeper.wakers.delete(done);
+        resolve(!this.stopped && valid());
+      };
+      sleeper.wakers.add(done);
+      if (Number.isFinite(ms)) {
+        timer = setTimeout(done, Math.max(0, ms));
+        this.timers.add(timer);
+      }
+    });
+  }
+
+  private wake(sleeper: Sleeper): void {
+    for (const fn of [...sleeper.wakers]) fn();
+  }
+
+  private scaled(seconds: number): number {
+    return seconds * 1000 * this.opts.timeScale;
+  }
+
+  // ---------- events to devices and phones ----------
+
+  /** Registers a device of `identity`; returns its id. */
+  addDevice(identity: string, send: EventSink, close: () => void): string {
+    const id = newSid('DV');
+    this.devices.set(id, { id, identity, send, close });
+    this.opts.log(`twilio-local: device ${id.slice(0, 8)} registered as ${identity}`);
+    return id;
+  }
+
+  /** Unregisters a device; a call ringing only there stops ringing on it. */
+  removeDevice(id: string): void {
+    const device = this.devices.get(id);
+    if (!device) return;
+    this.devices.delete(id);
+    this.opts.log(`twilio-local: device ${id.slice(0, 8)} (${device.identity}) unregistered`);
+    for (const call of this.calls.values()) call.ringingDevices.delete(id);
+  }
+
+  /** Subscribes to what the caller of an inbound call hears; replays the current state. */
+  subscribePhone(callSid: string, sink: EventSink): () => void {
+    const call = this.calls.get(callSid);
+    if (!call) return () => undefined;
+    let set = this.phoneSinks.get(callSid);
+    if (!set) {
+      set = new Set();
+      this.phoneSinks.set(callSid, set);
+    }
+    set.add(sink);
+    sink('status', { callSid, status: this.phoneStatus(call), reason: call.endReason });
+    sink('hears', { callSid, ...call.hears });
+    return () => set.delete(sink);
+  }
+
+  private phoneStatus(call: LocalCall): string {
+    if (call.status === 'queued') return 'ringing';
+    if (call.status === 'canceled' || call.status === 'busy' || call.status === 'no-answer') return 'failed';
+    return call.status;
+  }
+
+  private toPhone(call: LocalCall, event: string, data: Record<string, unknown>): void {
+    for (const sink of this.phoneSinks.get(call.sid) ?? []) sink(event, { callSid: call.sid, ...data });
+  }
+
+  private toDevices(call: LocalCall, event: string, data: Record<string, unknown>, only?: Iterable<string>): void {
+    const ids = only ? [...only] : call.answeredDevice ? [call.answeredDevice] : [];
+    for (const id of ids) this.devices.get(id)?.send(event, { callSid: call.sid, ...data });
+  }
+
+  private setHears(call: LocalCall, hears: Hears): void {
+    call.hears = hears;
+    this.toPhone(call, 'hears', { ...hears });
+    this.toDevices(call, 'hears', { ...hears });
+  }
+
+  // ---------- webhooks ----------
+
+  private callParams(call: LocalCall): Record<string, string> {
+    // https://www.twilio.com/docs/voice/twiml#request-parameters : parameters Twilio sends with every voice request
+    return {
+      CallSid: call.sid,
+      AccountSid: this.opts.accountSid,
+      From: call.from,
+      To: call.to,
+      Caller: call.from,
+      Called: call.to,
+      CallStatus: call.status,
+      ApiVersion: '2010-04-01',
+      Direction: call.direction,
+      ...(call.parentCallSid ? { ParentCallSid: call.parentCallSid } : {}),
+    };
+  }
+
+  private post(url: string, method: string, params: Record<string, string>) {
+    return sendWebhook({
+      url,
+      method,
+      params,
+      authToken: this.opts.authToken,
+      timeoutMs: this.opts.webhookTimeoutMs,
+    });
+  }
+
+  /** Sends a fire-and-forget callback in order after the previous one of the same chain. */
+  private callback(owner: { chain: Promise<void> }, url: string, method: string, params: Record<string, string>, what: string): void {
+    if (this.stopped) return;
+    const run = owner.chain.then(async () => {
+      if (this.stopped) return;
+      try {
+        const res = await this.post(url, method, params);
+        if (res.status < 200 || res.status >= 300) this.opts.log(`twilio-local: ${what} callback answered HTTP ${res.status}`);
+      } catch (err) {
+        // https://www.twilio.com/docs/api/errors/15003 : a failing status callback is only logged by Twilio
+        this.opts.log(`twilio-local: ${what} callback failed: ${(err as Error).message}`);
+      }
+    });
+    owner.chain = run;
+    this.track(() => run);
+  }
+
+  private callEvent(call: LocalCall, event: 'initiated' | 'ringing' | 'answered' | 'completed'): void {
+    // https://www.twilio.com/docs/voice/api/call-resource#statuscallbackevent : default is completed only
+    if (!call.statusCallback) return;
+    if (event !== 'completed' && !call.statusCallbackEvents.has(event)) return;
+    if (event === 'completed' && call.statusCallbackEvents.size > 0 && !call.statusCallbackEvents.has('completed')) return;
+    const params: Record<string, string> = {
+      ...this.callParams(call),
+      CallStatus: event === 'initiated' ? 'initiated' : call.status,
+      Timestamp: rfc2822(new Date()),
+      CallbackSource: 'call-progress-events',
+      SequenceNumber: String(call.callbackSequence++),
+    };
+    if (event === 'completed') {
+      params.CallDuration = String(this.duration(call));
+      params.Duration = String(Math.ceil(this.duration(call) / 60));
+    }
+    this.callback(call, call.statusCallback, call.statusCallbackMethod, params, `call ${event}`);
+  }
+
+  /** Whole seconds between answer and end (0 if never answered). */
+  duration(call: LocalCall): number {
+    if (!call.startTime) return 0;
+    const end = call.endTime ?? new Date();
+    return Math.max(0, Math.round((end.getTime() - call.startTime.getTime()) / 1000));
+  }
+
+  private confEvent(conf: LocalConference, event: string, extra: Record<string, string>, p?: Participant): void {
+    // https://www.twilio.com/docs/voice/twiml/conference#attributes-statusCallbackEvent : start end join leave mute hold
+    const key = event.replace(/^conference-|^participant-/, '').replace(/^un(?=mute|hold)/, '');
+    if (!conf.statusCallback || !conf.statusCallbackEvents.has(key)) return;
+    const params: Record<string, string> = {
+      AccountSid: this.opts.accountSid,
+      ConferenceSid: conf.sid,
+      FriendlyName: conf.friendlyName,
+      StatusCallbackEvent: event,
+      SequenceNumber: String(conf.sequence++),
+      Timestamp: rfc2822(new Date()),
+      ...extra,
+    };
+    if (p) {
+      const call = this.calls.get(p.callSid);
+      Object.assign(params, {
+        CallSid: p.callSid,
+        Muted: String(p.muted),
+        Hold: String(p.hold),
+        Coaching: String(p.coaching),
+        EndConferenceOnExit: String(p.endConferenceOnExit),
+        StartConferenceOnEnter: String(p.startConferenceOnEnter),
+        ...(p.label ? { ParticipantLabel: p.label } : {}),
+        ...(call ? { ParticipantCallStatus: call.status } : {}),
+      });
+    }
+    this.callback(conf, conf.statusCallback, conf.statusCallbackMethod, params, `conference ${event}`);
+  }
+
+  // ---------- creating calls ----------
+
+  /** Starts a call from the customer phone page to one of the configured numbers. */
+  startInbound(from: string, to: string): LocalCall {
+    const number = this.opts.numbers[to];
+    if (!number) throw new Error('not a configured number');
+    const call = this.newCall({ from, to, direction: 'inbound', status: 'ringing', url: number.voiceUrl, method: 'POST' });
+    this.opts.log(`twilio-local: call ${call.sid} inbound ${maskNumber(from)} -> ${maskNumber(to)}`);
+    this.track(() => this.execute(call, { url: number.voiceUrl, method: 'POST' }, call.gen));
+    return call;
+  }
+
+  private newCall(init: Partial<LocalCall> & Pick<LocalCall, 'from' | 'to' | 'direction' | 'status'>): LocalCall {
+    const now = new Date();
+    const call: LocalCall = {
+      sid: newSid('CA'),
+      dateCreated: now,
+      dateUpdated: now,
+      method: 'POST',
+      statusCallbackMethod: 'POST',
+      statusCallbackEvents: new Set(),
+      callbackSequence: 0,
+      chain: Promise.resolve(),
+      timeoutSeconds: this.opts.ringTimeoutSeconds,
+      customParameters: {},
+      ringingDevices: new Set(),
+      deviceMuted: false,
+      hears: { what: 'silence' },
+      gen: 0,
+      sleeper: { wakers: new Set() },
+      ...init,
+    };
+    this.calls.set(call.sid, call);
+    return call;
+  }
+
+  /** Creates an outbound-api call (REST Calls create, or a conference participant). */
+  createOutbound(spec: OutboundSpec, joinOnAnswer?: LocalCall['joinOnAnswer']): LocalCall {
+    const call = this.newCall({
+      from: spec.from,
+      to: spec.to,
+      direction: 'outbound-api',
+      status: 'queued',
+      url: spec.url,
+      method: (spec.method ?? 'POST').toUpperCase(),
+      twiml: spec.twiml,
+      statusCallback: spec.statusCallback,
+      statusCallbackMethod: (spec.statusCallbackMethod ?? 'POST').toUpperCase(),
+      statusCallbackEvents: new Set((spec.statusCallbackEvents ?? []).flatMap((e) => e.split(/\s+/)).filter(Boolean)),
+      timeoutSeconds: spec.timeoutSeconds ?? this.opts.ringTimeoutSeconds,
+      joinOnAnswer,
+    });
+    this.opts.log(`twilio-local: call ${call.sid} outbound to ${maskNumber(spec.to)}`);
+    // The REST answer must go out before progress events: dial on the next tick.
+    this.later(0, () => this.dial(call));
+    return call;
+  }
+
+  private dial(call: LocalCall): void {
+    if (call.status !== 'queued') return;
+    this.callEvent(call, 'initiated');
+    const m = /^client:([^?]+)(?:\?(.*))?$/.exec(call.to);
+    if (!m) {
+      // No PSTN here: a call to a phone number fails at once, as Twilio reports an unreachable destination.
+      // https://www.twilio.com/docs/voice/api/call-resource#call-status-values : failed = "could not be completed as dialed"
+      this.endCall(call, 'failed', { reason: 'no PSTN in twilio-local' });
+      return;
+    }
+    call.identity = decodeURIComponent(m[1] ?? '');
+    // https://www.twilio.com/docs/voice/sdks/javascript/twiliocall#callcustomparameters : client:alice?key=value passes custom parameters
+    call.customParameters = Object.fromEntries(new URLSearchParams(m[2] ?? ''));
+    call.status = 'ringing';
+    call.dateUpdated = new Date();
+    this.callEvent(call, 'ringing');
+    this.updatePendingParticipant(call, 'ringing');
+    const targets = [...this.devices.values()].filter((d) => d.identity === call.identity);
+    if (targets.length === 0) {
+      // An unregistered client is never reached: Twilio reports initiated -> ringing -> no-answer with 0 s duration
+      // (twilio/voice-quickstart-server-node#16, #19 "Status: No Answer, Duration 0 sec").
+      this.endCall(call, 'no-answer', { reason: 'client not registered' });
+      return;
+    }
+    for (const d of targets) {
+      call.ringingDevices.add(d.id);
+      d.send('incoming', { callSid: call.sid, from: call.from, to: call.to, customParameters: call.customParameters });
+    }
+    // https://www.twilio.com/docs/voice/api/call-resource#create-a-call-resource : Timeout, default 60 s, then no-answer
+    call.ringTimer = this.later(call.timeoutSeconds * 1000, () => {
+      if (call.status === 'ringing') this.endCall(call, 'no-answer', { reason: 'ring timeout' });
+    });
+  }
+
+  /** A device accepts a ringing call. Returns an error message or undefined. */
+  accept(call: LocalCall, deviceId: string | undefined): string | undefined {
+    if (call.status !== 'ringing' || call.direction !== 'outbound-api') return 'call is not ringing';
+    const device = deviceId ? this.devices.get(deviceId) : undefined;
+    const chosen = device && call.ringingDevices.has(device.id) ? device.id : [...call.ringingDevices][0];
+    if (call.ringTimer) clearTimeout(call.ringTimer);
+    call.answeredDevice = chosen;
+    // https://www.twilio.com/docs/api/errors/31008 : the other devices of the identity see the invite cancelled
+    this.toDevices(call, 'cancel', {}, [...call.ringingDevices].filter((id) => id !== chosen));
+    call.ringingDevices.clear();
+    call.status = 'in-progress';
+    call.startTime = new Date();
+    call.dateUpdated = call.startTime;
+    this.toDevices(call, 'accepted', {});
+    this.callEvent(call, 'answered');
+    this.opts.log(`twilio-local: call ${call.sid} answered by ${call.identity ?? '?'}`);
+    if (call.joinOnAnswer) {
+      const { conferenceSid, noun, label } = call.joinOnAnswer;
+      this.track(() => this.runConferenceThenHangup(call, conferenceSid, noun, label));
+    } else if (call.twiml !== undefined) {
+      this.track(() => this.execute(call, { twiml: call.twiml ?? '' }, call.gen));
+    } else if (call.url) {
+      this.track(() => this.execute(call, { url: call.url ?? '', method: call.method }, call.gen));
+    }
+    return undefined;
+  }
+
+  /** A device rejects a ringing call: Twilio ends it as busy. */
+  reject(call: LocalCall): string | undefined {
+    if (call.status !== 'ringing') return 'call is not ringing';
+    // https://www.twilio.com/docs/voice/sdks/javascript/twiliocall#callreject : the caller is told the callee is busy
+    this.endCall(call, 'busy', { reason: 'rejected' });
+    return undefined;
+  }
+
+  private async runConferenceThenHangup(call: LocalCall, conferenceSid: string, noun: ConferenceNoun, label?: string): Promise<void> {
+    const gen = call.gen;
+    const conf = this.conferences.get(conferenceSid);
+    if (!conf || conf.status === 'completed') {
+      this.endCall(call, 'completed', { reason: 'conference already ended' });
+      return;
+    }
+    await this.joinConference(call, { ...noun, name: conf.friendlyName, participantLabel: label }, gen);
+    if (call.gen === gen && !TERMINAL.has(call.status)) this.endCall(call, 'completed', { reason: 'left conference' });
+  }
+
+  // ---------- ending calls ----------
+
+  /**
+   * Ends a call with a terminal status: stops its TwiML, takes it out of its conference, tells its
+   * phone/device and sends the completed status callback.
+   */
+  endCall(
+    call: LocalCall,
+    status: CallStatus,
+    opts: { reason?: string; leave?: LeaveReason; byDevice?: boolean } = {},
+  ): void {
+    if (TERMINAL.has(call.status)) return;
+    const wasRinging = call.status === 'ringing' || call.status === 'queued';
+    call.gen++;
+    this.wake(call.sleeper);
+    if (call.ringTimer) clearTimeout(call.ringTimer);
+    call.status = status;
+    call.endReason = opts.reason;
+    call.endTime = new Date();
+    call.dateUpdated = call.endTime;
+    if (wasRinging && call.ringingDevices.size > 0) {
+      this.toDevices(call, 'cancel', {}, call.ringingDevices);
+      call.ringingDevices.clear();
+    }
+    if (call.conferenceSid) this.leaveConference(call, opts.leave ?? 'participant_hung_up');
+    this.dropPendingParticipant(call);
+    this.setHears(call, { what: 'silence' });
+    if (!wasRinging && !opts.byDevice) this.toDevices(call, 'disconnect', {});
+    this.toPhone(call, 'status', { status: this.phoneStatus(call), reason: opts.reason });
+    this.opts.log(`twilio-local: call ${call.sid} ${status}${opts.reason ? ` (${opts.reason})` : ''}`);
+    this.callEvent(call, 'completed');
+  }
+
+  // ---------- TwiML execution ----------
+
+  private async fetchTwiml(call: LocalCall, url: string, method: string, extra: Record<string, string> = {}): Promise<Verb[]> {
+    const res = await this.post(url, method, { ...this.callParams(call), ...extra });
+    if (res.status < 200 || res.status >= 300) {
+      throw new TwimlError(`HTTP ${res.status} from webhook (https://www.twilio.com/docs/api/errors/11200)`);
+    }
+    // https://www.twilio.com/docs/voice/twiml#twilios-request-to-your-application : an audio response is played
+    if (/^audio\//i.test(res.contentType)) return [{ verb: 'Play', url, loop: 1 }];
+    return parseTwiml(res.body);
+  }
+
+  private applicationError(call: LocalCall, detail: string, gen: number): Promise<void> {
+    this.opts.log(`twilio-local: call ${call.sid} application error: ${detail}`);
+    if (call.status === 'ringing' && call.direction === 'inbound') this.answerInbound(call);
+    // https://www.twilio.com/docs/api/errors/11200 : the caller hears "an application error has occurred" and the call ends
+    this.setHears(call, { what: 'say', text: APP_ERROR_TEXT });
+    return this.sleep(this.scaled(3), call.sleeper, () => call.gen === gen).then((ok) => {
+      if (ok) this.endCall(call, 'completed', { reason: 'application-error' });
+    });
+  }
+
+  private answerInbound(call: LocalCall): void {
+    call.status = 'in-progress';
+    call.startTime = new Date();
+    call.dateUpdated = call.startTime;
+    this.toPhone(call, 'status', { status: 'in-progress' });
+  }
+
+  /** Runs a TwiML document (from a URL or inline) and whatever it redirects to; hangs up at its end. */
+  async execute(call: LocalCall, source: { url: string; method: string; extra?: Record<string, string> } | { twiml: string }, gen: number): Promise<void> {
+    let next: typeof source | undefined = source;
+    const valid = (): boolean => call.gen === gen && !TERMINAL.has(call.status);
+    while (next && valid()) {
+      const current: typeof source = next;
+      next = undefined;
+      let verbs: Verb[];
+      const base = 'url' in current ? current.url : (call.url ?? 'http://localhost/');
+      try {
+        verbs = 'url' in current ? await this.fetchTwiml(call, current.url, current.method, current.extra) : parseTwiml(current.twiml);
+      } catch (err) {
+        if (!valid()) return;
+        await this.applicationError(call, (err as Error).message, gen);
+        return;
+      }
+      if (!valid()) return;
+      if (call.status === 'ringing' && call.direction === 'inbound') this.answerInbound(call);
+      for (const verb of verbs) {
+        if (!valid()) return;
+        const outcome = await this.runVerb(call, verb, base, gen);
+        if (outcome === 'stop') return;
+        if (outcome && typeof outcome === 'object') {
+          next = outcome;
+          break;
+        }
+      }
+    }
+    // https://www.twilio.com/docs/voice/twiml#twiml-documents : when the document ends, Twilio hangs up
+    if (valid()) this.endCall(call, 'completed', { reason: 'twiml ended' });
+  }
+
+  private async runVerb(
+    call: LocalCall,
+    verb: Verb,
+    base: string,
+    gen: number,
+  ): Promise<void | 'stop' | { url: string; method: string; extra?: Record<string, string> }> {
+    const valid = (): boolean => call.gen === gen && !TERMINAL.has(call.status);
+    switch (verb.verb) {
+      case 'Say':
+        this.setHears(call, { what: 'say', text: verb.text });
+        await this.sleep(verb.loop === 0 ? Infinity : this.sayMs(verb.text) * verb.loop, call.sleeper, valid);
+        return;
+      case 'Play':
+        this.setHears(call, { what: 'play', url: verb.url, loop: verb.loop });
+        await this.sleep(verb.loop === 0 ? Infinity : this.scaled(PLAY_SECONDS) * verb.loop, call.sleeper, valid);
+        return;
+      case 'Pause':
+        this.setHears(call, { what: 'silence' });
+        await this.sleep(this.scaled(verb.length), call.sleeper, valid);
+        return;
+      case 'Redirect':
+        // https://www.twilio.com/docs/voice/twiml/redirect : relative URLs resolve against the current document URL
+        return { url: new URL(verb.url, base).toString(), method: verb.method };
+      case 'Hangup':
+        this.endCall(call, 'completed', { reason: 'hangup verb' });
+        return 'stop';
+      case 'Reject':
+        // https://www.twilio.com/docs/voice/twiml/reject : an unanswered call is rejected with busy (or failed)
+        this.endCall(call, call.status === 'in-progress' ? 'completed' : verb.reason === 'busy' ? 'busy' : 'failed', { reason: 'rejected' });
+        return 'stop';
+      case 'Dial': {
+        let dialStatus = 'completed';
+        if (verb.conference) {
+          // Relative URLs in TwiML resolve against the document's URL, as Twilio does.
+          const abs = (u: string | undefined): string | undefined => (u ? new URL(u, base).toString() : undefined);
+          const noun = { ...verb.conference, waitUrl: abs(verb.conference.waitUrl), statusCallback: abs(verb.conference.statusCallback) };
+          await this.joinConference(call, noun, gen);
+          if (!valid()) return 'stop';
+        } else {
+          this.opts.log(`twilio-local: <Dial><${verb.other ?? '?'}> is not simulated; treating it as failed`);
+          dialStatus = 'failed';
+        }
+        // https://www.twilio.com/docs/voice/twiml/dial#action : after Dial, Twilio requests action with DialCallStatus
+        if (verb.action) return { url: new URL(verb.action, base).toString(), method: verb.method, extra: { DialCallStatus: dialStatus } };
+        return;
+      }
+      case 'Unsupported':
+        this.opts.log(`twilio-local: <${verb.name}> is not simulated; skipped`);
+        return;
+    }
+  }
+
+  private sayMs(text: string): number {
+    // About 15 characters a second of speech, at least one second.
+    return this.scaled(Math.max(1, text.length / 15));
+  }
+
+  // ---------- conferences ----------
+
+  /** Finds the active conference of this name, or creates it. */
+  conferenceByName(name: string, create: boolean): LocalConference | undefined {
+    for (const c of this.conferences.values()) if (c.friendlyName === name && c.status !== 'completed') return c;
+    if (!create) return undefined;
+    const now = new Date();
+    // https://www.twilio.com/docs/voice/twiml/conference : a conference is created when the first participant joins
+    const conf: LocalConference = {
+      sid: newSid('CF'),
+      friendlyName: name,
+      status: 'init',
+      dateCreated: now,
+      dateUpdated: now,
+      participants: new Map(),
+      pending: new Map(),
+      statusCallbackMethod: 'POST',
+      statusCallbackEvents: new Set(),
+      sequence: 1,
+      chain: Promise.resolve(),
+    };
+    this.conferences.set(conf.sid, conf);
+    return conf;
+  }
+
+  private newParticipant(callSid: string, conf: LocalConference, noun: ConferenceNoun): Participant {
+    let resolveLeft = (): void => undefined;
+    const left = new Promise<void>((r) => (resolveLeft = r));
+    const now = new Date();
+    return {
+      callSid,
+      conferenceSid: conf.sid,
+      label: noun.participantLabel,
+      status: 'connected',
+      hold: false,
+      holdMethod: 'POST',
+      muted: noun.muted,
+      startConferenceOnEnter: noun.startConferenceOnEnter,
+      endConferenceOnExit: noun.endConferenceOnExit,
+      waitUrl: noun.waitUrl,
+      waitMethod: noun.waitMethod,
+      coaching: false,
+      dateCreated: now,
+      dateUpdated: now,
+      sleeper: { wakers: new Set() },
+      bgGen: 0,
+      left,
+      resolveLeft,
+    };
+  }
+
+  /** Adds a pending (still ringing) participant created via the Participants API. */
+  addPendingParticipant(conf: LocalConference, call: LocalCall, noun: ConferenceNoun): Participant {
+    const p = this.newParticipant(call.sid, conf, noun);
+    p.status = 'queued';
+    conf.pending.set(call.sid, p);
+    return p;
+  }
+
+  private updatePendingParticipant(call: LocalCall, status: ParticipantView['status']): void {
+    const conf = call.joinOnAnswer ? this.conferences.get(call.joinOnAnswer.conferenceSid) : undefined;
+    const p = conf?.pending.get(call.sid);
+    if (p) p.status = status;
+  }
+
+  private dropPendingParticipant(call: LocalCall): void {
+    const conf = call.joinOnAnswer ? this.conferences.get(call.joinOnAnswer.conferenceSid) : undefined;
+    const p = conf?.pending.get(call.sid);
+    if (!conf || !p) return;
+    conf.pending.delete(call.sid);
+    // https://www.twilio.com/changelog/participantcallstatus-and-reasonparticipantleft-attributes-added :
+    // a participant added via the API that never answers is reported in participant-leave with its call status
+    this.confEvent(conf, 'participant-leave', { ReasonParticipantLeft: 'participant_hung_up' }, p);
+    if (conf.participants.size === 0 && conf.pending.size === 0 && conf.status !== 'completed') {
+      this.endConference(conf, 'last-participant-left', call.sid);
+    }
+  }
+
+  private shouldStart(conf: LocalConference): boolean {
+    // https://www.twilio.com/docs/voice/twiml/conference#attributes-statusCallbackEvent : conference-start occurs
+    // "when there is at least one participant in the conference and a participant with startConferenceOnEnter=true joins";
+    // a lone participant keeps hearing the waitUrl until someone else is there.
+    const ps = [...conf.participants.values()];
+    return ps.length >= 2 && ps.some((p) => p.startConferenceOnEnter);
+  }
+
+  /** Puts a call into a conference and resolves when it leaves. */
+  async joinConference(call: LocalCall, noun: ConferenceNoun, gen: number): Promise<void> {
+    const conf = this.conferenceByName(noun.name, true) as LocalConference;
+    const pending = conf.pending.get(call.sid);
+    conf.pending.delete(call.sid);
+    const p = pending ?? this.newParticipant(call.sid, conf, noun);
+    p.status = 'connected';
+    conf.participants.set(call.sid, p);
+    call.conferenceSid = conf.sid;
+    if (!conf.statusCallback && noun.statusCallback) {
+      // The first participant that names a statusCallback sets the conference's callback and its events.
+      conf.statusCallback = noun.statusCallback;
+      conf.statusCallbackMethod = noun.statusCallbackMethod;
+      conf.statusCallbackEvents = noun.statusCallbackEvents;
+    }
+    conf.dateUpdated = new Date();
+    this.opts.log(`twilio-local: call ${call.sid} joined conference ${conf.sid} (${conf.participants.size} in it)`);
+    this.confEvent(conf, 'participant-join', {}, p);
+    if (conf.status === 'init' && this.shouldStart(conf)) this.startConference(conf);
+    else if (conf.status === 'init') this.track(() => this.background(call, p, 'wait'));
+    else this.refreshHears(conf);
+    if (call.gen !== gen) return;
+    await p.left;
+  }
+
+  private startConference(conf: LocalConference): void {
+    conf.status = 'in-progress';
+    conf.dateUpdated = new Date();
+    this.opts.log(`twilio-local: conference ${conf.sid} started`);
+    this.confEvent(conf, 'conference-start', {});
+    for (const p of conf.participants.values()) {
+      if (!p.hold) {
+        p.bgGen++;
+        this.wake(p.sleeper);
+      }
+    }
+    this.refreshHears(conf);
+  }
+
+  private refreshHears(conf: LocalConference): void {
+    if (conf.status !== 'in-progress') {
+      // Waiting participants keep their wait music; only the participant count in the view changes.
+      for (const p of conf.participants.values()) {
+        const call = this.calls.get(p.callSid);
+        if (call && !p.hold) this.setHears(call, { ...call.hears, conference: this.confInfo(conf) });
+      }
+      return;
+    }
+    for (const p of conf.participants.values()) {
+      const call = this.calls.get(p.callSid);
+      if (call && !p.hold) this.setHears(call, { what: 'conference', conference: this.confInfo(conf) });
+    }
+  }
+
+  private confInfo(conf: LocalConference): NonNullable<Hears['conference']> {
+    return { name: conf.friendlyName, started: conf.status === 'in-progress', participants: conf.participants.size };
+  }
+
+  /** Plays the waitUrl (before start) or the holdUrl (on hold) in a loop until that phase ends. */
+  private async background(call: LocalCall, p: Participant, mode: 'wait' | 'hold'): Promise<void> {
+    const bg = ++p.bgGen;
+    const conf = this.conferences.get(p.conferenceSid);
+    if (!conf) return;
+    const valid = (): boolean =>
+      p.bgGen === bg && conf.participants.get(call.sid) === p && !TERMINAL.has(call.status) && (mode === 'hold' ? p.hold : conf.status === 'init' && !p.hold);
+    const url = mode === 'wait' ? p.waitUrl : p.holdUrl;
+    const method = mode === 'wait' ? p.waitMethod : p.holdMethod;
+    const info = (): Hears['conference'] => this.confInfo(conf);
+    if (!url || AUDIO_RE.test(url)) {
+      // https://www.twilio.com/docs/voice/twiml/conference#attributes-waitUrl : an audio URL is played directly;
+      // without a waitUrl (or holdUrl) Twilio plays its default hold music.
+      this.setHears(call, { what: 'play', url: url ?? DEFAULT_MUSIC, loop: 0, conference: info() });
+      await this.sleep(Infinity, p.sleeper, valid);
+      return;
+    }
+    let target: { url: string; method: string } | undefined = { url, method };
+    while (valid()) {
+      const started = Date.now();
+      let verbs: Verb[];
+      const current: { url: string; method: string } = target ?? { url, method };
+      target = undefined;
+      try {
+        verbs = await this.fetchTwiml(call, current.url, current.method, {
+          ConferenceSid: conf.sid,
+          FriendlyName: conf.friendlyName,
+        });
+      } catch (err) {
+        this.opts.log(`twilio-local: ${mode}Url for call ${call.sid} failed: ${(err as Error).message}`);
+        if (valid()) this.setHears(call, { what: 'silence', conference: info() });
+        await this.sleep(Infinity, p.sleeper, valid);
+        return;
+      }
+      // https://www.twilio.com/docs/voice/twiml/conference#attributes-waitUrl : only Play, Say, Pause and Redirect run
+      for (const verb of verbs) {
+        if (!valid()) return;
+        if (verb.verb === 'Say') {
+          this.setHears(call, { what: 'say', text: verb.text, conference: info() });
+          await this.sleep(verb.loop === 0 ? Infinity : this.sayMs(verb.text) * verb.loop, p.sleeper, valid);
+        } else if (verb.verb === 'Play') {
+          this.setHears(call, { what: 'play', url: verb.url, loop: verb.loop, conference: info() });
+          await this.sleep(verb.loop === 0 ? Infinity : this.scaled(PLAY_SECONDS) * verb.loop, p.sleeper, valid);
+        } else if (verb.verb === 'Pause') {
+          this.setHears(call, { what: 'silence', conference: info() });
+          await this.sleep(this.scaled(verb.length), p.sleeper, valid);
+        } else if (verb.verb === 'Redirect') {
+          target = { url: new URL(verb.url, current.url).toString(), method: verb.method };
+          break;
+        }
+      }
+      // The document is requested again when it ends; never spin faster than every 50 ms.
+      const elapsed = Date.now() - started;
+      if (elapsed < 50) await this.sleep(50 - elapsed, p.sleeper, valid);
+    }
+  }
+
+  /** Takes a call out of its conference, applying Twilio's end rules. */
+  leaveConference(call: LocalCall, reason: LeaveReason, kicked = false): void {
+    const conf = call.conferenceSid ? this.conferences.get(call.conferenceSid) : undefined;
+    call.conferenceSid = undefined;
+    const p = conf?.participants.get(call.sid);
+    if (!conf || !p) return;
+    conf.participants.delete(call.sid);
+    conf.dateUpdated = new Date();
+    p.status = 'complete';
+    p.bgGen++;
+    this.wake(p.sleeper);
+    this.opts.log(`twilio-local: call ${call.sid} left conference ${conf.sid} (${reason})`);
+    this.confEvent(conf, 'participant-leave', { ReasonParticipantLeft: reason }, p);
+    if (conf.status !== 'completed') {
+      // https://www.twilio.com/docs/voice/twiml/conference#attributes-endConferenceOnExit : the conference ends when
+      // such a participant leaves; it also ends when the last participant leaves.
+      if (p.endConferenceOnExit) {
+        this.endConference(conf, kicked ? 'participant-with-end-conference-on-exit-kicked' : 'participant-with-end-conference-on-exit-left', call.sid);
+      } else if (conf.participants.size === 0 && conf.pending.size === 0) {
+        this.endConference(conf, kicked ? 'last-participant-kicked' : 'last-participant-left', call.sid);
+      } else {
+        this.refreshHears(conf);
+      }
+    }
+    p.resolveLeft();
+  }
+
+  /** Ends a conference; its remaining participants leave and continue their TwiML after <Dial>. */
+  endConference(conf: LocalConference, reason: string, callSid?: string): void {
+    if (conf.status === 'completed') return;
+    conf.status = 'completed';
+    conf.reasonConferenceEnded = reason;
+    conf.callSidEndingConference = callSid;
+    conf.dateUpdated = new Date();
+    this.opts.log(`twilio-local: conference ${conf.sid} ended (${reason})`);
+    const leaveReason: LeaveReason = reason === 'conference-ended-via-api' ? 'conference_ended_via_api' : 'conference_ended';
+    for (const p of [...conf.participants.values()]) {
+      const call = this.calls.get(p.callSid);
+      if (call) this.leaveConference(call, leaveReason);
+    }
+    for (const p of [...conf.pending.values()]) {
+      conf.pending.delete(p.callSid);
+      const call = this.calls.get(p.callSid);
+      if (call) this.endCall(call, 'canceled', { reason: 'conference ended' });
+    }
+    // https://www.twilio.com/docs/voice/api/conference-resource#conference-properties : reason_conference_ended values
+    this.confEvent(conf, 'conference-end', {
+      ReasonConferenceEnded: reason,
+      ...(callSid ? { CallSidEndingConference: callSid } : {}),
+    });
+  }
+
+  /** Participant update: hold, mute, endConferenceOnExit (REST Participants update). */
+  updateParticipant(
+    conf: LocalConference,
+    p: Participant,
+    u: { hold?: boolean; holdUrl?: string; holdMethod?: string; muted?: boolean; endConferenceOnExit?: boolean; beepOnExit?: boolean },
+  ): void {
+    const call = this.calls.get(p.callSid);
+    p.dateUpdated = new Date();
+    if (u.holdUrl !== undefined) p.holdUrl = u.holdUrl;
+    if (u.holdMethod !== undefined) p.holdMethod = u.holdMethod.toUpperCase();
+    if (u.endConferenceOnExit !== undefined) p.endConferenceOnExit = u.endConferenceOnExit;
+    if (u.muted !== undefined && u.muted !== p.muted) {
+      p.muted = u.muted;
+      this.confEvent(conf, u.muted ? 'participant-mute' : 'participant-unmute', {}, p);
+    }
+    if (u.hold !== undefined && u.hold !== p.hold) {
+      p.hold = u.hold;
+      // https://www.twilio.com/docs/voice/api/conference-participant-resource#update-a-participant-resource :
+      // a held participant hears the HoldUrl (default: Twilio hold music) and is not heard by the conference
+      this.confEvent(conf, u.hold ? 'participant-hold' : 'participant-unhold', {}, p);
+      p.bgGen++;
+      this.wake(p.sleeper);
+      if (call && u.hold) this.track(() => this.background(call, p, 'hold'));
+      else if (call && conf.status === 'init') this.track(() => this.background(call, p, 'wait'));
+      else this.refreshHears(conf);
+    }
+  }
+
+  /** Redirects a live call to new TwiML (REST Calls update with Url or Twiml). */
+  redirect(call: LocalCall, source: { url: string; method: string } | { twiml: string }): void {
+    // https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource : the call leaves its current
+    // TwiML (and conference) and runs the new document
+    if (call.conferenceSid) this.leaveConference(call, 'participant_updated_via_api');
+    call.gen++;
+    this.wake(call.sleeper);
+    if ('url' in source) {
+      call.url = source.url;
+      call.method = source.method;
+    }
+    const gen = call.gen;
+    this.track(() => this.execute(call, source, gen));
+  }
+
+  // ---------- snapshot ----------
+
+  /** A deep, read-only copy of the state. */
+  snapshot(): LocalState {
+    const participant = (p: Participant): ParticipantView => ({
+      callSid: p.callSid,
+      label: p.label,
+      status: p.status,
+      hold: p.hold,
+      muted: p.muted,
+      startConferenceOnEnter: p.startConferenceOnEnter,
+      endConferenceOnExit: p.endConferenceOnExit,
+    });
+    const state: LocalState = {
+      calls: [...this.calls.values()].map((c) => ({
+        sid: c.sid,
+        from: c.from,
+        to: c.to,
+        direction: c.direction,
+        status: c.status,
+        identity: c.identity,
+        conferenceSid: c.conferenceSid,
+        hears: structuredClone(c.hears),
+        endReason: c.endReason,
+      })),
+      conferences: [...this.conferences.values()].map((c) => ({
+        sid: c.sid,
+        friendlyName: c.friendlyName,
+        status: c.status,
+        reasonConferenceEnded: c.reasonConferenceEnded,
+        callSidEndingConference: c.callSidEndingConference,
+        participants: [...c.participants.values(), ...c.pending.values()].map(participant),
+      })),
+      devices: [...this.devices.values()].map((d) => ({ id: d.id, identity: d.identity })),
+      registeredIdentities: [...new Set([...this.devices.values()].map((d) => d.identity))].sort(),
+    };
+    return Object.freeze(state);
+  }
+}

@@ -1,0 +1,67 @@
+// A faithful local stand-in for the parts of Twilio this app uses: REST, voice engine, devices, a demo phone.
+import express, { type Router } from 'express';
+import { Engine } from './engine';
+import { createRestRouter } from './rest';
+import { createDeviceRouter } from './device';
+import { createPhoneRouter } from './phone';
+import type { LocalState } from './types';
+
+export type { LocalState, CallView, ConferenceView, ParticipantView, Hears, CallStatus } from './types';
+
+/** Settings of the local Twilio stand-in. */
+export interface TwilioLocalOptions {
+  accountSid: string; // 'AC' + 32 hex
+  authToken: string; // signs webhooks (X-Twilio-Signature); REST Basic auth accountSid:authToken
+  apiKeySid: string; // 'SK...'; REST Basic auth apiKeySid:apiKeySecret is also accepted
+  apiKeySecret: string; // verifies device Access Tokens (HS256 JWT, iss=apiKeySid, sub=accountSid)
+  numbers: Record<string, { voiceUrl: string }>; // E.164 number -> voice webhook URL (POST)
+  ringTimeoutSeconds?: number; // default 60: an unanswered outbound call to a client -> no-answer
+  log?: (msg: string) => void; // one line per notable event; never tokens or full phone numbers
+  /** Multiplies simulated media lengths (Say, Play, Pause); e.g. 0.01 in tests. Default 1. */
+  timeScale?: number;
+  /** How long a webhook may take before it counts as failed (Twilio: 15 s). Default 15000. */
+  webhookTimeoutMs?: number;
+}
+
+/** A running stand-in. */
+export interface TwilioLocal {
+  router: Router; // mount it, e.g. app.use('/twilio-local', local.router)
+  stop(): Promise<void>; // ends every call and timer, closes every SSE stream; idempotent
+  snapshot(): LocalState; // read-only view of calls, conferences, participants, registered identities
+}
+
+/**
+ * Creates the stand-in. No I/O happens until requests arrive on the router.
+ * The REST API lives at `<base>/2010-04-01/...`, the device channel at `<base>/local/device/...`,
+ * the phone channel at `<base>/local/phone/...`.
+ */
+export function createTwilioLocal(opts: TwilioLocalOptions): TwilioLocal {
+  const engine = new Engine({
+    accountSid: opts.accountSid,
+    authToken: opts.authToken,
+    numbers: opts.numbers,
+    ringTimeoutSeconds: opts.ringTimeoutSeconds ?? 60,
+    timeScale: opts.timeScale ?? 1,
+    webhookTimeoutMs: opts.webhookTimeoutMs ?? 15_000,
+    log: opts.log ?? (() => undefined),
+  });
+  const router = express.Router();
+  const device = createDeviceRouter(engine, opts);
+  const phone = createPhoneRouter(engine);
+  router.use(createRestRouter(engine, opts));
+  router.use(device.router);
+  router.use(phone.router);
+  let stopping: Promise<void> | undefined;
+  return {
+    router,
+    stop() {
+      stopping ??= (async () => {
+        device.closeAll();
+        phone.closeAll();
+        await engine.stop();
+      })();
+      return stopping;
+    },
+    snapshot: () => engine.snapshot(),
+  };
+}

@@ -1,0 +1,56 @@
+// The phone channel: a customer's demo phone that calls one of the configured numbers.
+import express, { type Router } from 'express';
+import { openSse, type SseStream } from './sse';
+import type { Engine } from './engine';
+
+/** Builds the phone router (paths under /local/phone). */
+export function createPhoneRouter(engine: Engine): { router: Router; closeAll: () => void } {
+  const router = express.Router();
+  const streams = new Set<SseStream>();
+
+  /** @route POST /local/phone/calls {from, to} — dials `to`; 404 if it is not a configured number. */
+  router.post('/local/phone/calls', express.json(), (req, res) => {
+    const b = (req.body ?? {}) as { from?: unknown; to?: unknown };
+    const to = typeof b.to === 'string' ? b.to.trim() : '';
+    const from = typeof b.from === 'string' && b.from.trim() ? b.from.trim() : '+15005550006';
+    if (!engine.opts.numbers[to]) {
+      res.status(404).json({ code: 20404, message: 'That number is not configured in twilio-local' });
+      return;
+    }
+    const call = engine.startInbound(from, to);
+    res.status(201).json({ callSid: call.sid });
+  });
+
+  /** @route GET /local/phone/calls/:callSid/events — SSE: `status` and `hears` of the caller. */
+  router.get('/local/phone/calls/:callSid/events', (req, res) => {
+    const call = engine.calls.get(req.params.callSid);
+    if (!call || call.direction !== 'inbound') {
+      res.status(404).json({ code: 20404, message: 'No such call' });
+      return;
+    }
+    const sse = openSse(res);
+    streams.add(sse);
+    const unsubscribe = engine.subscribePhone(call.sid, (event, data) => sse.send(event, data));
+    sse.onClose(() => {
+      unsubscribe();
+      streams.delete(sse);
+    });
+  });
+
+  /** @route POST /local/phone/calls/:callSid/hangup — the caller hangs up. */
+  router.post('/local/phone/calls/:callSid/hangup', (req, res) => {
+    const call = engine.calls.get(req.params.callSid);
+    if (!call || call.direction !== 'inbound') {
+      res.status(404).json({ code: 20404, message: 'No such call' });
+      return;
+    }
+    engine.endCall(call, 'completed', { reason: 'caller hung up', leave: 'participant_hung_up' });
+    res.json({ callSid: call.sid, status: call.status });
+  });
+
+  const closeAll = (): void => {
+    for (const s of [...streams]) s.close();
+    streams.clear();
+  };
+  return { router, closeAll };
+}

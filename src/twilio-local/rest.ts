@@ -1,0 +1,411 @@
+// The 2010-04-01 REST API subset (Calls, Conferences, Participants) with Twilio's JSON shapes and errors.
+import express, { type Request, type Response, type NextFunction, type Router } from 'express';
+import { timingSafeEqual } from 'node:crypto';
+import { rfc2822 } from './sid';
+import { TERMINAL } from './types';
+import type { Engine, LocalCall, LocalConference } from './engine';
+import type { ConferenceNoun } from './twiml';
+
+/** Credentials accepted by the REST API. */
+export interface RestAuth {
+  accountSid: string;
+  authToken: string;
+  apiKeySid: string;
+  apiKeySecret: string;
+}
+
+type Params = Record<string, string | string[] | undefined>;
+
+/** Sends Twilio's error body (https://www.twilio.com/docs/usage/twilios-response#response-formats-exceptions). */
+function sendError(res: Response, status: number, code: number, message: string): void {
+  res.status(status).json({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
+}
+
+function one(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[value.length - 1] : value;
+}
+
+function many(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(/[\s,]+/)).filter(Boolean);
+}
+
+function bool(value: string | string[] | undefined): boolean | undefined {
+  const v = one(value);
+  return v === undefined ? undefined : v.toLowerCase() === 'true';
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function isUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/** Builds the REST router, to be mounted at `<base>` (paths start with /2010-04-01/Accounts/:AccountSid). */
+export function createRestRouter(engine: Engine, auth: RestAuth): Router {
+  const router = express.Router({ mergeParams: true });
+  const root = `/2010-04-01/Accounts/${auth.accountSid}`;
+
+  const authenticate = (req: Request, res: Response, next: NextFunction): void => {
+    // https://www.twilio.com/docs/usage/requests-to-twilio#authenticate-with-http : HTTP Basic with
+    // AccountSid:AuthToken or API Key SID:secret; failures answer 401 with error 20003
+    const header = req.get('authorization') ?? '';
+    const m = /^Basic\s+(.+)$/i.exec(header);
+    const [user, ...rest] = m ? Buffer.from(m[1] ?? '', 'base64').toString('utf8').split(':') : [];
+    const pass = rest.join(':');
+    const ok =
+      (user === auth.accountSid && safeEqual(pass, auth.authToken)) || (user === auth.apiKeySid && safeEqual(pass, auth.apiKeySecret));
+    if (!ok) {
+      res.set('WWW-Authenticate', 'Basic realm="Twilio API"');
+      sendError(res, 401, 20003, 'Authenticate');
+      return;
+    }
+    if (req.params.AccountSid !== auth.accountSid) {
+      sendError(res, 404, 20404, `The requested resource ${req.path} was not found`);
+      return;
+    }
+    next();
+  };
+
+  const form = express.urlencoded({ extended: false });
+  const base = '/2010-04-01/Accounts/:AccountSid';
+  router.use(base, authenticate, form);
+
+  const notFound = (req: Request, res: Response): void =>
+    sendError(res, 404, 20404, `The requested resource ${req.originalUrl.replace(/\?.*$/, '').replace(/^.*(?=\/2010-04-01)/, '')} was not found`);
+
+  const body = (req: Request): Params => (req.body ?? {}) as Params;
+  const query = (req: Request): Params => req.query as Params;
+
+  // ---------- JSON shapes ----------
+
+  const callJson = (c: LocalCall): Record<string, unknown> => {
+    const uri = `${root}/Calls/${c.sid}.json`;
+    // https://www.twilio.com/docs/voice/api/call-resource#call-properties
+    return {
+      sid: c.sid,
+      date_created: rfc2822(c.dateCreated),
+      date_updated: rfc2822(c.dateUpdated),
+      parent_call_sid: c.parentCallSid ?? null,
+      account_sid: auth.accountSid,
+      to: c.to,
+      to_formatted: c.to,
+      from: c.from,
+      from_formatted: c.from,
+      phone_number_sid: null,
+      status: c.status,
+      start_time: c.startTime ? rfc2822(c.startTime) : null,
+      end_time: c.endTime ? rfc2822(c.endTime) : null,
+      duration: TERMINAL.has(c.status) ? String(engine.duration(c)) : null,
+      price: null,
+      price_unit: 'USD',
+      direction: c.direction,
+      answered_by: null,
+      api_version: '2010-04-01',
+      forwarded_from: null,
+      group_sid: null,
+      caller_name: null,
+      queue_time: '0',
+      trunk_sid: null,
+      uri,
+      subresource_uris: {
+        notifications: uri.replace('.json', '/Notifications.json'),
+        recordings: uri.replace('.json', '/Recordings.json'),
+        events: uri.replace('.json', '/Events.json'),
+      },
+    };
+  };
+
+  const confJson = (c: LocalConference): Record<string, unknown> => {
+    const uri = `${root}/Conferences/${c.sid}.json`;
+    // https://www.twilio.com/docs/voice/api/conference-resource#conference-properties
+    return {
+      account_sid: auth.accountSid,
+      date_created: rfc2822(c.dateCreated),
+      date_updated: rfc2822(c.dateUpdated),
+      api_version: '2010-04-01',
+      friendly_name: c.friendlyName,
+      region: 'us1',
+      sid: c.sid,
+      status: c.status,
+      uri,
+      subresource_uris: {
+        participants: uri.replace('.json', '/Participants.json'),
+        recordings: uri.replace('.json', '/Recordings.json'),
+      },
+      reason_conference_ended: c.reasonConferenceEnded ?? null,
+      call_sid_ending_conference: c.callSidEndingConference ?? null,
+    };
+  };
+
+  type P = NonNullable<ReturnType<typeof findParticipant>>;
+  const participantJson = (conf: LocalConference, p: P): Record<string, unknown> => ({
+    // https://www.twilio.com/docs/voice/api/conference-participant-resource#participant-properties
+    account_sid: auth.accountSid,
+    call_sid: p.callSid,
+    label: p.label ?? null,
+    call_sid_to_coach: null,
+    coaching: p.coaching,
+    conference_sid: conf.sid,
+    date_created: rfc2822(p.dateCreated),
+    date_updated: rfc2822(p.dateUpdated),
+    end_conference_on_exit: p.endConferenceOnExit,
+    muted: p.muted,
+    hold: p.hold,
+    start_conference_on_enter: p.startConferenceOnEnter,
+    status: p.status,
+    queue_time: null,
+    uri: `${root}/Conferences/${conf.sid}/Participants/${p.callSid}.json`,
+  });
+
+  /** Twilio's paging envelope (https://www.twilio.com/docs/usage/twilios-response#response-formats-list-paging-information). */
+  const page = (req: Request, key: string, all: Array<Record<string, unknown>>): Record<string, unknown> => {
+    const pageSize = Math.min(1000, Math.max(1, Number(one(query(req).PageSize)) || 50));
+    const pageNo = Math.max(0, Number(one(query(req).Page)) || 0);
+    const path = req.originalUrl.replace(/\?.*$/, '').replace(/^.*(?=\/2010-04-01)/, '');
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query(req))) {
+      if (k !== 'Page' && k !== 'PageSize' && k !== 'PageToken' && typeof v === 'string') params.set(k, v);
+    }
+    const uriFor = (n: number): string => `${path}?${new URLSearchParams([...params, ['PageSize', String(pageSize)], ['Page', String(n)]])}`;
+    const start = pageNo * pageSize;
+    const items = all.slice(start, start + pageSize);
+    const hasNext = start + pageSize < all.length;
+    return {
+      [key]: items,
+      end: start + Math.max(0, items.length - 1),
+      first_page_uri: uriFor(0),
+      next_page_uri: hasNext ? uriFor(pageNo + 1) : null,
+      page: pageNo,
+      page_size: pageSize,
+      previous_page_uri: pageNo > 0 ? uriFor(pageNo - 1) : null,
+      start,
+      uri: uriFor(pageNo),
+    };
+  };
+
+  // ---------- Calls ----------
+
+  router.post(`${base}/Calls.json`, (req, res) => {
+    const b = body(req);
+    const to = one(b.To);
+    const from = one(b.From);
+    const url = one(b.Url);
+    const twiml = one(b.Twiml);
+    // https://www.twilio.com/docs/api/errors/21201 , 21213 , 21205 , 21211 : missing/invalid parameters
+    if (!to) return sendError(res, 400, 21201, "No 'To' number is specified");
+    if (!from) return sendError(res, 400, 21213, "No 'From' number is specified");
+    if (!url && twiml === undefined && !one(b.ApplicationSid)) return sendError(res, 400, 21205, 'Url parameter is required.');
+    if (url && !isUrl(url)) return sendError(res, 400, 21205, `Url is not a valid URL: ${url}`);
+    if (!/^client:[^\s]+$/.test(to) && !/^\+?[1-9]\d{1,14}$/.test(to)) return sendError(res, 400, 21211, `Invalid 'To' Phone Number: ${to}`);
+    const statusCallback = one(b.StatusCallback);
+    if (statusCallback && !isUrl(statusCallback)) return sendError(res, 400, 21609, 'Invalid StatusCallback URL');
+    const timeout = Number(one(b.Timeout));
+    const call = engine.createOutbound({
+      from,
+      to,
+      url,
+      method: one(b.Method),
+      twiml,
+      statusCallback,
+      statusCallbackMethod: one(b.StatusCallbackMethod),
+      statusCallbackEvents: many(b.StatusCallbackEvent),
+      timeoutSeconds: Number.isFinite(timeout) && timeout > 0 ? timeout : undefined,
+    });
+    res.status(201).json(callJson(call));
+  });
+
+  router.get(`${base}/Calls.json`, (req, res) => {
+    const q = query(req);
+    const calls = [...engine.calls.values()]
+      .filter((c) => (!q.To || c.to === one(q.To)) && (!q.From || c.from === one(q.From)) && (!q.Status || c.status === one(q.Status)))
+      .reverse()
+      .map(callJson);
+    res.json(page(req, 'calls', calls));
+  });
+
+  router.get(`${base}/Calls/:CallSid.json`, (req, res) => {
+    const call = engine.calls.get(String(req.params.CallSid));
+    if (!call) return notFound(req, res);
+    res.json(callJson(call));
+  });
+
+  router.post(`${base}/Calls/:CallSid.json`, (req, res) => {
+    const call = engine.calls.get(String(req.params.CallSid));
+    if (!call) return notFound(req, res);
+    const b = body(req);
+    const status = one(b.Status);
+    const url = one(b.Url);
+    const twiml = one(b.Twiml);
+    if (status !== undefined) {
+      // https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource : "canceled" hangs up a queued or
+      // ringing call only; "completed" hangs up any call (a queued or ringing one ends as canceled)
+      if (status !== 'canceled' && status !== 'completed') return sendError(res, 400, 20001, `Invalid Status: ${status}`);
+      const ringing = call.status === 'queued' || call.status === 'ringing';
+      if (ringing) engine.endCall(call, 'canceled', { reason: 'canceled via API' });
+      else if (status === 'completed' && call.status === 'in-progress') {
+        engine.endCall(call, 'completed', { reason: 'completed via API', leave: 'participant_updated_via_api' });
+      }
+      return res.json(callJson(call));
+    }
+    if (url !== undefined || twiml !== undefined) {
+      // https://www.twilio.com/docs/api/errors/21220 : only a live call can be redirected
+      if (call.status !== 'in-progress') return sendError(res, 400, 21220, 'Call is not in-progress. Cannot redirect.');
+      if (url !== undefined && !isUrl(url)) return sendError(res, 400, 21205, `Url is not a valid URL: ${url}`);
+      engine.redirect(call, twiml !== undefined ? { twiml } : { url: url as string, method: (one(b.Method) ?? 'POST').toUpperCase() });
+      return res.json(callJson(call));
+    }
+    const statusCallback = one(b.StatusCallback);
+    if (statusCallback) call.statusCallback = statusCallback;
+    res.json(callJson(call));
+  });
+
+  // ---------- Conferences ----------
+
+  const findConference = (sid: string): LocalConference | undefined => engine.conferences.get(sid);
+
+  router.get(`${base}/Conferences.json`, (req, res) => {
+    const q = query(req);
+    const confs = [...engine.conferences.values()]
+      .filter((c) => (!q.FriendlyName || c.friendlyName === one(q.FriendlyName)) && (!q.Status || c.status === one(q.Status)))
+      .reverse()
+      .map(confJson);
+    res.json(page(req, 'conferences', confs));
+  });
+
+  router.get(`${base}/Conferences/:ConferenceSid.json`, (req, res) => {
+    const conf = findConference(String(req.params.ConferenceSid));
+    if (!conf) return notFound(req, res);
+    res.json(confJson(conf));
+  });
+
+  router.post(`${base}/Conferences/:ConferenceSid.json`, (req, res) => {
+    const conf = findConference(String(req.params.ConferenceSid));
+    if (!conf) return notFound(req, res);
+    const status = one(body(req).Status);
+    if (status !== undefined && status !== 'completed') return sendError(res, 400, 20001, `Invalid Status: ${status}`);
+    // https://www.twilio.com/docs/voice/api/conference-resource#update-a-conference-resource : Status=completed ends it
+    if (status === 'completed') engine.endConference(conf, 'conference-ended-via-api');
+    res.json(confJson(conf));
+  });
+
+  // ---------- Participants ----------
+
+  function findParticipant(conf: LocalConference, id: string) {
+    // https://www.twilio.com/docs/voice/api/conference-participant-resource : a participant is addressed by CallSid or label
+    const byCall = conf.participants.get(id) ?? conf.pending.get(id);
+    if (byCall) return byCall;
+    return [...conf.participants.values(), ...conf.pending.values()].find((p) => p.label === id);
+  }
+
+  const confForParticipants = (req: Request, create: boolean): LocalConference | undefined => {
+    const id = String(req.params.ConferenceSid);
+    const bySid = findConference(id);
+    if (bySid) return bySid.status === 'completed' && create ? undefined : bySid;
+    // https://www.twilio.com/docs/voice/api/conference-participant-resource#create-a-participant-resource : the path may
+    // name the conference by its friendly name; Twilio creates the conference if it does not exist yet
+    if (/^CF[0-9a-f]{32}$/i.test(id)) return undefined;
+    return engine.conferenceByName(id, create);
+  };
+
+  router.get(`${base}/Conferences/:ConferenceSid/Participants.json`, (req, res) => {
+    const conf = confForParticipants(req, false);
+    if (!conf) return notFound(req, res);
+    const q = query(req);
+    const ps = [...conf.participants.values(), ...conf.pending.values()]
+      .filter((p) => (q.Hold === undefined || String(p.hold) === one(q.Hold)) && (q.Muted === undefined || String(p.muted) === one(q.Muted)))
+      .map((p) => participantJson(conf, p));
+    res.json(page(req, 'participants', ps));
+  });
+
+  router.post(`${base}/Conferences/:ConferenceSid/Participants.json`, (req, res) => {
+    const b = body(req);
+    const to = one(b.To);
+    const from = one(b.From);
+    if (!to) return sendError(res, 400, 21201, "No 'To' number is specified");
+    if (!from) return sendError(res, 400, 21213, "No 'From' number is specified");
+    const conf = confForParticipants(req, true);
+    if (!conf) return notFound(req, res);
+    const timeout = Number(one(b.Timeout));
+    const confCallback = one(b.ConferenceStatusCallback);
+    const noun: ConferenceNoun = {
+      name: conf.friendlyName,
+      startConferenceOnEnter: bool(b.StartConferenceOnEnter) ?? true,
+      endConferenceOnExit: bool(b.EndConferenceOnExit) ?? false,
+      muted: bool(b.Muted) ?? false,
+      beep: one(b.Beep) ?? 'true',
+      waitUrl: one(b.WaitUrl),
+      waitMethod: (one(b.WaitMethod) ?? 'POST').toUpperCase(),
+      statusCallback: confCallback,
+      statusCallbackMethod: (one(b.ConferenceStatusCallbackMethod) ?? 'POST').toUpperCase(),
+      statusCallbackEvents: new Set(many(b.ConferenceStatusCallbackEvent)),
+      participantLabel: one(b.Label),
+    };
+    if (!conf.statusCallback && confCallback) {
+      conf.statusCallback = confCallback;
+      conf.statusCallbackMethod = noun.statusCallbackMethod;
+      conf.statusCallbackEvents = noun.statusCallbackEvents;
+    }
+    const call = engine.createOutbound(
+      {
+        from,
+        to,
+        statusCallback: one(b.StatusCallback),
+        statusCallbackMethod: one(b.StatusCallbackMethod),
+        statusCallbackEvents: many(b.StatusCallbackEvent),
+        timeoutSeconds: Number.isFinite(timeout) && timeout > 0 ? timeout : undefined,
+      },
+      { conferenceSid: conf.sid, noun, label: noun.participantLabel },
+    );
+    const p = engine.addPendingParticipant(conf, call, noun);
+    res.status(201).json(participantJson(conf, p));
+  });
+
+  router.get(`${base}/Conferences/:ConferenceSid/Participants/:CallSid.json`, (req, res) => {
+    const conf = confForParticipants(req, false);
+    const p = conf && findParticipant(conf, String(req.params.CallSid));
+    if (!conf || !p) return notFound(req, res);
+    res.json(participantJson(conf, p));
+  });
+
+  router.post(`${base}/Conferences/:ConferenceSid/Participants/:CallSid.json`, (req, res) => {
+    const conf = confForParticipants(req, false);
+    const p = conf && findParticipant(conf, String(req.params.CallSid));
+    if (!conf || !p) return notFound(req, res);
+    const b = body(req);
+    const holdUrl = one(b.HoldUrl);
+    if (holdUrl !== undefined && !isUrl(holdUrl)) return sendError(res, 400, 21205, `HoldUrl is not a valid URL: ${holdUrl}`);
+    engine.updateParticipant(conf, p, {
+      hold: bool(b.Hold),
+      holdUrl,
+      holdMethod: one(b.HoldMethod),
+      muted: bool(b.Muted),
+      endConferenceOnExit: bool(b.EndConferenceOnExit),
+    });
+    res.json(participantJson(conf, p));
+  });
+
+  router.delete(`${base}/Conferences/:ConferenceSid/Participants/:CallSid.json`, (req, res) => {
+    const conf = confForParticipants(req, false);
+    const p = conf && findParticipant(conf, String(req.params.CallSid));
+    if (!conf || !p) return notFound(req, res);
+    const call = engine.calls.get(p.callSid);
+    if (call && conf.pending.has(p.callSid)) engine.endCall(call, 'canceled', { reason: 'participant removed' });
+    // https://www.twilio.com/docs/voice/api/conference-participant-resource#delete-a-participant-resource : the
+    // participant is kicked; its call continues with the TwiML after <Dial>
+    else if (call) engine.leaveConference(call, 'participant_kicked', true);
+    res.status(204).end();
+  });
+
+  router.use(base, (req, res) => notFound(req, res));
+  return router;
+}

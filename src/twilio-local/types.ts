@@ -1,0 +1,58 @@
+// Shared state types of the local Twilio stand-in.
+
+/** Twilio call statuses (https://www.twilio.com/docs/voice/api/call-resource#call-status-values). */
+export type CallStatus = 'queued' | 'ringing' | 'in-progress' | 'canceled' | 'completed' | 'failed' | 'busy' | 'no-answer';
+
+/** What one call leg hears right now. */
+export interface Hears {
+  what: 'say' | 'play' | 'silence' | 'conference';
+  text?: string;
+  url?: string;
+  loop?: number;
+  conference?: { name: string; started: boolean; participants: number };
+}
+
+/** A read-only view of one call. */
+export interface CallView {
+  sid: string;
+  from: string;
+  to: string;
+  direction: 'inbound' | 'outbound-api';
+  status: CallStatus;
+  identity?: string;
+  conferenceSid?: string;
+  hears: Hears;
+  endReason?: string;
+}
+
+/** A read-only view of one conference participant. */
+export interface ParticipantView {
+  callSid: string;
+  label?: string;
+  status: 'queued' | 'connecting' | 'ringing' | 'connected' | 'complete' | 'failed';
+  hold: boolean;
+  muted: boolean;
+  startConferenceOnEnter: boolean;
+  endConferenceOnExit: boolean;
+}
+
+/** A read-only view of one conference. */
+export interface ConferenceView {
+  sid: string;
+  friendlyName: string;
+  status: 'init' | 'in-progress' | 'completed';
+  reasonConferenceEnded?: string;
+  callSidEndingConference?: string;
+  participants: ParticipantView[];
+}
+
+/** A read-only snapshot of the whole stand-in, for tests. */
+export interface LocalState {
+  calls: CallView[];
+  conferences: ConferenceView[];
+  devices: Array<{ id: string; identity: string }>;
+  registeredIdentities: string[];
+}
+
+/** Terminal call statuses. */
+export const TERMINAL: ReadonlySet<CallStatus> = new Set(['canceled', 'completed', 'failed', 'busy', 'no-answer']);

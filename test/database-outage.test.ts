@@ -1,0 +1,81 @@
+// The database goes away mid-run: callers hear an apology, pages get 503, nothing hangs, and it all comes back with the server.
+import os from 'node:os';
+import path from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connectDatabase, type Database } from '../src/db/connect';
+import { freePort, startFerretdb, type EmbeddedDatabase } from '../src/db/ferretdb';
+import { createLogger } from '../src/logger';
+import { fakeSid, startTestApp, TEST_ENV, type TestApp } from './helpers/app';
+import { startRestRecorder, type RestRecorder } from './helpers/rest-recorder';
+import { find, parseTwiml } from './helpers/twiml';
+
+let dataDir: string;
+let port: number;
+let server: EmbeddedDatabase;
+let db: Database;
+let rest: RestRecorder;
+let app: TestApp;
+const log = (): void => undefined;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(os.tmpdir(), 'warm-transfer-outage-'));
+  port = await freePort();
+  server = await startFerretdb({ dataDir, port, log });
+  db = await connectDatabase({ uri: server.uri, dbName: 'outage', logger: createLogger('silent'), serverSelectionTimeoutMs: 1500 });
+  rest = await startRestRecorder();
+  app = await startTestApp({ db, restBaseUrl: rest.baseUrl });
+});
+
+afterAll(async () => {
+  await app?.stop();
+  await rest?.close();
+  await db?.close();
+  await server?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+function incomingCall(callSid: string) {
+  return app.webhook('/conference/connect/client', { CallSid: callSid, From: '+15551112222', To: TEST_ENV.TWILIO_NUMBER });
+}
+
+test('when the database stops and comes back, then callers hear an apology meanwhile, pages get 503, and stored calls survive', async () => {
+  // A call stored while the database is up.
+  const before = fakeSid();
+  expect(find(parseTwiml((await incomingCall(before)).text), 'Conference')!.text).toBe(before);
+  await app.running.background.drain();
+  rest.requests.length = 0;
+
+  await server.stop();
+
+  // Act while it is down.
+  const during = fakeSid();
+  const caller = await incomingCall(during);
+  const agentLeg = await app.webhook(`/conference/${before}/connect/agent1`, { CallSid: fakeSid() });
+  const page = await app.http().get('/agents/agent1/call').set('Accept', 'application/json');
+  const transfer = await app.http().post('/conference/agent1/call').send({});
+
+  expect(caller.status).toBe(200);
+  const callerTwiml = parseTwiml(caller.text);
+  expect(callerTwiml.children.map((c) => c.name)).toEqual(['Say', 'Hangup']);
+  expect(find(callerTwiml, 'Say')!.text).toMatch(/sorry/i);
+  expect(agentLeg.status).toBe(200);
+  expect(parseTwiml(agentLeg.text).children.map((c) => c.name)).toEqual(['Say', 'Hangup']);
+  expect(page.status).toBe(503);
+  expect(page.body.error).toMatch(/database is unavailable/i);
+  expect(transfer.status).toBe(503);
+  expect(rest.requests).toHaveLength(0);
+
+  // The server comes back on the same port with the same files.
+  server = await startFerretdb({ dataDir, port, log });
+  const after = fakeSid();
+  let recovered;
+  for (let attempt = 0; attempt < 20; attempt += 1) {
+    recovered = await incomingCall(after);
+    if (find(parseTwiml(recovered.text), 'Conference')) break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+
+  expect(find(parseTwiml(recovered!.text), 'Conference')!.text).toBe(after);
+  expect(await db.models.calls.findById(before).lean().exec()).toMatchObject({ _id: before, agentId: 'agent1' });
+  expect(await db.models.calls.countDocuments({ _id: during })).toBe(0);
+});

@@ -1,0 +1,142 @@
+// The browser device double (public/js/twilio-local-device.js) run against the stand-in with a tiny EventSource.
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import vm from 'node:vm';
+import { accessToken, eventually, startRig, type Rig } from './helpers';
+
+/** Just enough of the browser EventSource for the double: named events, onerror, readyState, close(). */
+class NodeEventSource {
+  static CLOSED = 2;
+  readyState = 0;
+  onerror: (() => void) | null = null;
+  private listeners = new Map<string, Array<(ev: { data: string }) => void>>();
+  private req: http.ClientRequest;
+
+  constructor(url: string) {
+    this.req = http.get(url, (res) => {
+      this.readyState = 1;
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buf += chunk;
+        let i: number;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (data !== undefined) for (const fn of this.listeners.get(event) ?? []) fn({ data });
+        }
+      });
+      res.on('end', () => {
+        this.readyState = NodeEventSource.CLOSED;
+        this.onerror?.();
+      });
+      res.on('error', () => undefined);
+    });
+    this.req.on('error', () => undefined);
+  }
+
+  addEventListener(name: string, fn: (ev: { data: string }) => void): void {
+    this.listeners.set(name, [...(this.listeners.get(name) ?? []), fn]);
+  }
+
+  close(): void {
+    this.readyState = NodeEventSource.CLOSED;
+    this.req.destroy();
+  }
+}
+
+interface FakeCall {
+  parameters: { CallSid: string; From: string; To: string };
+  customParameters: Map<string, string>;
+  accept(): void;
+  disconnect(): void;
+  status(): string;
+  on(name: string, fn: (...args: unknown[]) => void): void;
+}
+interface FakeDevice {
+  state: string;
+  register(): Promise<void>;
+  destroy(): void;
+  on(name: string, fn: (...args: unknown[]) => void): void;
+}
+
+let rig: Rig;
+let opened: NodeEventSource[];
+
+function loadTwilio(): { Device: new (token: string) => FakeDevice } {
+  const source = fs.readFileSync(path.join(__dirname, '../../public/js/twilio-local-device.js'), 'utf8');
+  opened = [];
+  const window: Record<string, unknown> = {};
+  vm.runInNewContext(source, {
+    window,
+    document: { querySelector: () => ({ content: rig.base }) },
+    fetch,
+    EventSource: class extends NodeEventSource {
+      constructor(url: string) {
+        super(url);
+        opened.push(this);
+      }
+    },
+    Map,
+    Promise,
+    setTimeout,
+    JSON,
+    Object,
+    Error,
+  });
+  return window.Twilio as { Device: new (token: string) => FakeDevice };
+}
+
+beforeEach(async () => {
+  rig = await startRig();
+});
+
+afterEach(async () => {
+  for (const es of opened) es.close();
+  await rig.close();
+});
+
+test('when the double registers and a call comes in, then incoming, accept, hears and disconnect work like the SDK', async () => {
+  const { Device } = loadTwilio();
+  const device = new Device(accessToken('agentA'));
+  const incoming: FakeCall[] = [];
+  device.on('incoming', (c) => incoming.push(c as FakeCall));
+  await device.register();
+  expect(device.state).toBe('registered');
+  rig.app.twiml('/agent', '<Response><Say>Hello agent</Say><Pause length="600"/></Response>');
+
+  const created = await rig.client.calls.create({ to: 'client:agentA?topic=billing', from: rig.support, url: `${rig.app.server.url}/agent` });
+  const call = await eventually(() => incoming[0], 'incoming call');
+  expect(call.parameters).toEqual({ CallSid: created.sid, From: rig.support, To: 'client:agentA?topic=billing' });
+  expect(call.customParameters.get('topic')).toBe('billing');
+  expect(call.status()).toBe('pending');
+  const heard: Array<Record<string, unknown>> = [];
+  let accepted = false;
+  let disconnected = false;
+  call.on('accept', () => (accepted = true));
+  call.on('hears', (d) => heard.push(d as Record<string, unknown>));
+  call.on('disconnect', () => (disconnected = true));
+
+  call.accept();
+  await eventually(() => accepted && call.status() === 'open', 'accept');
+  await eventually(() => heard.find((h) => h.what === 'say' && h.text === 'Hello agent'), 'hears say');
+
+  await rig.client.calls(created.sid).update({ status: 'completed' });
+  await eventually(() => disconnected, 'disconnect');
+  expect(call.status()).toBe('closed');
+  device.destroy();
+  expect(device.state).toBe('destroyed');
+});
+
+test('when the token is invalid, then register() rejects with a TwilioError carrying the code', async () => {
+  const { Device } = loadTwilio();
+  const device = new Device('bad.token.here');
+  const errors: Array<{ code: number }> = [];
+  device.on('error', (e) => errors.push(e as { code: number }));
+  await expect(device.register()).rejects.toMatchObject({ code: 20101 });
+  expect(errors[0]?.code).toBe(20101);
+  expect(device.state).toBe('unregistered');
+});
