@@ -1,0 +1,329 @@
+// Browser double of @twilio/voice-sdk v2 (Device, Call) that talks to the local Twilio stand-in.
+(function () {
+  'use strict';
+
+  /** The stand-in's base URL, from <meta name="twilio-local-base" content="/twilio-local">. */
+  function baseUrl() {
+    var meta = document.querySelector('meta[name="twilio-local-base"]');
+    return ((meta && meta.content) || '/twilio-local').replace(/\/$/, '');
+  }
+
+  /** A small event emitter with the on/off/once/emit subset the SDK exposes. */
+  function Emitter() {
+    this._handlers = {};
+  }
+  Emitter.prototype.on = function (name, fn) {
+    (this._handlers[name] = this._handlers[name] || []).push(fn);
+    return this;
+  };
+  Emitter.prototype.addListener = Emitter.prototype.on;
+  Emitter.prototype.off = function (name, fn) {
+    var list = this._handlers[name] || [];
+    this._handlers[name] = fn ? list.filter(function (h) { return h !== fn && h._orig !== fn; }) : [];
+    return this;
+  };
+  Emitter.prototype.removeListener = Emitter.prototype.off;
+  Emitter.prototype.removeAllListeners = function (name) {
+    if (name) delete this._handlers[name];
+    else this._handlers = {};
+    return this;
+  };
+  Emitter.prototype.once = function (name, fn) {
+    var self = this;
+    var wrapped = function () {
+      self.off(name, wrapped);
+      fn.apply(self, arguments);
+    };
+    wrapped._orig = fn;
+    return this.on(name, wrapped);
+  };
+  Emitter.prototype.emit = function (name) {
+    var args = Array.prototype.slice.call(arguments, 1);
+    var list = (this._handlers[name] || []).slice();
+    list.forEach(function (fn) {
+      try {
+        fn.apply(null, args);
+      } catch (err) {
+        setTimeout(function () { throw err; });
+      }
+    });
+    return list.length > 0;
+  };
+
+  function inherit(Child) {
+    Child.prototype = Object.create(Emitter.prototype);
+    Child.prototype.constructor = Child;
+  }
+
+  /** An Error-like TwilioError with code and message, as the SDK passes to 'error' listeners. */
+  function twilioError(code, message) {
+    var err = new Error(message);
+    err.code = code;
+    err.name = 'TwilioError';
+    err.description = message;
+    return err;
+  }
+
+  function post(device, path, body) {
+    return fetch(baseUrl() + path, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + device._token },
+      body: JSON.stringify(body || {}),
+      credentials: 'same-origin',
+    }).then(function (res) {
+      return res.json().catch(function () { return {}; }).then(function (data) {
+        if (!res.ok) throw twilioError(data.code || res.status, data.message || 'Request failed');
+        return data;
+      });
+    });
+  }
+
+  /**
+   * A call leg offered to this device. status(): 'pending' while ringing, 'open' once accepted, 'closed' at the end.
+   * Events: accept, cancel, disconnect, reject, error, mute, and the non-SDK 'hears' (what this leg hears).
+   */
+  function Call(device, data) {
+    Emitter.call(this);
+    this._device = device;
+    this._status = 'pending';
+    this._muted = false;
+    this.parameters = { CallSid: data.callSid, From: data.from, To: data.to };
+    var custom = new Map();
+    Object.keys(data.customParameters || {}).forEach(function (k) { custom.set(k, data.customParameters[k]); });
+    this.customParameters = custom;
+    this.direction = 'INCOMING';
+  }
+  inherit(Call);
+  Call.prototype.status = function () { return this._status; };
+  Call.prototype.isMuted = function () { return this._muted; };
+  Call.prototype._close = function (event) {
+    if (this._status === 'closed') return;
+    this._status = 'closed';
+    this._device._forget(this);
+    this.emit(event, this);
+  };
+  Call.prototype._action = function (action, body) {
+    var self = this;
+    var payload = Object.assign({ deviceId: this._device._deviceId }, body || {});
+    return post(this._device, '/local/device/calls/' + encodeURIComponent(this.parameters.CallSid) + '/' + action, payload)
+      .catch(function (err) {
+        self.emit('error', err);
+        throw err;
+      });
+  };
+  /** Answers the call. */
+  Call.prototype.accept = function () {
+    if (this._status !== 'pending') return;
+    this._status = 'connecting';
+    var self = this;
+    this._action('accept').catch(function () {
+      if (self._status === 'connecting') self._close('cancel');
+    });
+  };
+  /** Declines the call (the caller sees busy). */
+  Call.prototype.reject = function () {
+    if (this._status !== 'pending') return;
+    var self = this;
+    this._action('reject').then(function () { self._close('reject'); }, function () { self._close('reject'); });
+  };
+  /** Stops ringing here only, like the SDK's ignore(). */
+  Call.prototype.ignore = function () {
+    if (this._status === 'pending') this._close('cancel');
+  };
+  /** Hangs up. */
+  Call.prototype.disconnect = function () {
+    if (this._status === 'closed') return;
+    var self = this;
+    var wasPending = this._status === 'pending';
+    this._action(wasPending ? 'reject' : 'disconnect').then(null, function () { return undefined; });
+    self._close(wasPending ? 'reject' : 'disconnect');
+  };
+  /** Mutes the local microphone (the conference participant is not muted, as with the real SDK). */
+  Call.prototype.mute = function (shouldMute) {
+    var muted = shouldMute !== false;
+    if (muted === this._muted) return;
+    this._muted = muted;
+    this._action('mute', { muted: muted }).then(null, function () { return undefined; });
+    this.emit('mute', muted, this);
+  };
+  Call.prototype.sendDigits = function () {};
+
+  /**
+   * Device double: new Device(token, options); register(), unregister(), updateToken(), destroy(), state;
+   * events registered, unregistered, registering, incoming, error, tokenWillExpire, destroyed.
+   */
+  function Device(token, options) {
+    Emitter.call(this);
+    this._token = token;
+    this._options = options || {};
+    this._calls = {};
+    this._es = null;
+    this._deviceId = null;
+    this.state = 'unregistered';
+    this.identity = null;
+    this.isBusy = false;
+  }
+  inherit(Device);
+  Device.EventName = {
+    Error: 'error',
+    Incoming: 'incoming',
+    Destroyed: 'destroyed',
+    Unregistered: 'unregistered',
+    Registering: 'registering',
+    Registered: 'registered',
+    TokenWillExpire: 'tokenWillExpire',
+  };
+  Device.State = { Destroyed: 'destroyed', Unregistered: 'unregistered', Registering: 'registering', Registered: 'registered' };
+  Device.isSupported = true;
+
+  Object.defineProperty(Device.prototype, 'token', { get: function () { return this._token; } });
+  Object.defineProperty(Device.prototype, 'calls', {
+    get: function () {
+      var calls = this._calls;
+      return Object.keys(calls).map(function (k) { return calls[k]; });
+    },
+  });
+
+  Device.prototype._forget = function (call) {
+    delete this._calls[call.parameters.CallSid];
+    this.isBusy = this.calls.some(function (c) { return c.status() === 'open'; });
+  };
+
+  Device.prototype._setState = function (state) {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit(state, this);
+  };
+
+  /** Opens the registration stream; resolves once registered. */
+  Device.prototype.register = function () {
+    var self = this;
+    if (this.state === 'destroyed') return Promise.reject(twilioError(31000, 'Device has been destroyed'));
+    if (this._es) return this.state === 'registered' ? Promise.resolve() : this._registering;
+    this._setState('registering');
+    this._registering = new Promise(function (resolve, reject) {
+      var es = new EventSource(baseUrl() + '/local/device/events?token=' + encodeURIComponent(self._token));
+      self._es = es;
+      var settled = false;
+      function on(name, fn) {
+        es.addEventListener(name, function (ev) {
+          var data = {};
+          try {
+            data = JSON.parse(ev.data);
+          } catch (e) {
+            return;
+          }
+          fn(data);
+        });
+      }
+      on('registered', function (d) {
+        self._deviceId = d.deviceId;
+        self.identity = d.identity;
+        self._setState('registered');
+        if (!settled) {
+          settled = true;
+          resolve();
+        }
+      });
+      on('error', function (d) {
+        var err = twilioError(d.code, d.message);
+        self._teardown();
+        self.emit('error', err);
+        if (!settled) {
+          settled = true;
+          reject(err);
+        }
+      });
+      on('tokenWillExpire', function () { self.emit('tokenWillExpire', self); });
+      on('incoming', function (d) {
+        var call = new Call(self, d);
+        self._calls[d.callSid] = call;
+        self.emit('incoming', call);
+      });
+      on('accepted', function (d) {
+        var call = self._calls[d.callSid];
+        if (!call) return;
+        call._status = 'open';
+        self.isBusy = true;
+        call.emit('accept', call);
+      });
+      on('cancel', function (d) {
+        var call = self._calls[d.callSid];
+        if (call) call._close('cancel');
+      });
+      on('disconnect', function (d) {
+        var call = self._calls[d.callSid];
+        if (call) call._close('disconnect');
+      });
+      on('hears', function (d) {
+        var call = self._calls[d.callSid];
+        if (call) call.emit('hears', d);
+      });
+      es.onerror = function () {
+        // EventSource retries by itself; treat a closed stream as unregistered.
+        if (es.readyState === EventSource.CLOSED) {
+          self._teardown();
+          if (!settled) {
+            settled = true;
+            reject(twilioError(31005, 'Connection error'));
+          }
+        } else if (self.state === 'registered') {
+          self._setState('registering');
+        }
+      };
+    });
+    return this._registering;
+  };
+
+  Device.prototype._teardown = function () {
+    if (this._es) {
+      this._es.close();
+      this._es = null;
+    }
+    var self = this;
+    this.calls.forEach(function (call) { call._close(call.status() === 'pending' ? 'cancel' : 'disconnect'); });
+    this._deviceId = null;
+    if (this.state !== 'destroyed') self._setState('unregistered');
+  };
+
+  /** Closes the registration stream. */
+  Device.prototype.unregister = function () {
+    this._teardown();
+    return Promise.resolve();
+  };
+
+  /** Replaces the token; an open registration is extended. */
+  Device.prototype.updateToken = function (token) {
+    this._token = token;
+    var self = this;
+    if (!this._deviceId) return;
+    fetch(baseUrl() + '/local/device/token', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ deviceId: this._deviceId, token: token }),
+      credentials: 'same-origin',
+    }).then(function (res) {
+      if (!res.ok) {
+        return res.json().then(function (d) { self.emit('error', twilioError(d.code || 20101, d.message || 'Invalid token')); });
+      }
+      return undefined;
+    }).catch(function () {
+      self.emit('error', twilioError(31005, 'Connection error'));
+    });
+  };
+
+  /** Hangs up every call and unregisters for good. */
+  Device.prototype.destroy = function () {
+    this.calls.forEach(function (call) { call.disconnect(); });
+    this._teardown();
+    this.state = 'destroyed';
+    this.emit('destroyed');
+  };
+
+  /** Outgoing calls are not simulated by the stand-in. */
+  Device.prototype.connect = function () {
+    return Promise.reject(twilioError(31000, 'Outgoing calls are not simulated by twilio-local'));
+  };
+
+  window.Twilio = Object.assign(window.Twilio || {}, { Device: Device, Call: Call });
+})();
