@@ -59,7 +59,9 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   if (deps.accessLog !== false) {
-    app.use(morgan(':method :url :status :res[content-length] - :response-time ms', { stream: { write: (line) => logger.info(line.trim()) } }));
+    // The demo device stream carries its Access Token in the query (EventSource cannot send headers): never log it.
+    morgan.token('safe-url', (req: express.Request) => req.originalUrl.replace(/([?&]token=)[^&]*/gi, '$1[redacted]'));
+    app.use(morgan(':method :safe-url :status :res[content-length] - :response-time ms', { stream: { write: (line) => logger.info(line.trim()) } }));
   }
 
   app.use('/vendor/twilio', express.static(path.join(ROOT_DIR, 'node_modules', '@twilio', 'voice-sdk', 'dist'), { index: false, maxAge: '1h' }));

@@ -34,6 +34,8 @@ export interface StartOptions {
   accessLog?: boolean;
   /** Seconds agents' phones ring before no-answer. */
   agentRingSeconds?: number;
+  /** Demo mode: how fast the stand-in plays Say/Play/Pause (1 = real time; tests go faster). */
+  localTimeScale?: number;
 }
 
 /** Starts the app described by `config` and listens on its port (0 = any free port). */
@@ -67,6 +69,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         apiKeySecret: config.twilio.apiSecret,
         numbers: { [config.twilio.number]: { voiceUrl: urls.incomingCall() } },
         log: (line) => logger.info(`[twilio-local] ${line}`),
+        timeScale: options.localTimeScale,
       });
       const local = twilioLocal;
       cleanups.unshift({ name: 'twilio stand-in', run: () => local.stop() });
