@@ -1,5 +1,5 @@
 // Drives Debian's Chromium through playwright-core, with the flags this closed network needs.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
@@ -8,6 +8,9 @@ export const ARTIFACTS = path.resolve(__dirname, '..', '..', 'test-artifacts', '
 
 /** Launches headless Chromium. */
 export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`The browser tests need Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium) or set CHROMIUM_PATH.`);
+  }
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
