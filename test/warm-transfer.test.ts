@@ -414,3 +414,32 @@ describe('logs', () => {
     }
   });
 });
+
+describe('concurrent webhooks for one call', () => {
+  test('when Twilio sends a leg callback, the agent connect webhook and conference events at once, then no change is lost', async () => {
+    const customer = fakeSid();
+    await incomingCall(customer);
+    await app.running.background.drain();
+    const agent1CallSid = fakeSid();
+    await app.webhook(`/conference/${customer}/connect/agent1`, { CallSid: agent1CallSid });
+    await app.http().post('/conference/agent1/call').send({}).expect(202);
+    const agent2CallSid = await ringing(customer, 'agent2');
+    const conferenceSid = fakeSid('CF');
+
+    const answers = await Promise.all([
+      app.webhook(`/conference/${customer}/connect/agent2`, { CallSid: agent2CallSid }),
+      app.webhook(`/conference/${customer}/agents/agent2/status`, { CallSid: agent2CallSid, CallStatus: 'in-progress' }),
+      app.webhook(`/conference/${customer}/agents/agent1/status`, { CallSid: agent1CallSid, CallStatus: 'in-progress' }),
+      app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: conferenceSid, StatusCallbackEvent: 'conference-start' }),
+      app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-join', CallSid: agent2CallSid }),
+    ]);
+
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
+    const call = (await db.models.calls.findById(customer).lean().exec())!;
+    expect(call).toMatchObject({ status: 'in-progress', agentId: 'agent2', conferenceSid });
+    expect(call.legs.map((leg) => [leg.agentId, leg.status, leg.legCallSid])).toEqual([
+      ['agent1', 'in-progress', agent1CallSid],
+      ['agent2', 'in-progress', agent2CallSid],
+    ]);
+  });
+});

@@ -79,6 +79,25 @@ export function createCallService(deps: CallServiceDeps) {
    * (compare-and-set on `rev`); otherwise reads again. Safe with several app instances on one database.
    */
   async function change<T>(callSid: string, decide: (call: CallRecord) => Change<T>): Promise<T> {
+    return oneAtATime(callSid, () => compareAndSet(callSid, decide));
+  }
+
+  // FerretDB 1.x applies an update by finding the document and then writing it back by _id, so two concurrent
+  // compare-and-set updates can both "match" and one is lost. Changes to one call are therefore also serialised
+  // inside this process; across processes the revision check is atomic on MongoDB.
+  const queues = new Map<string, Promise<unknown>>();
+  async function oneAtATime<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const run = (queues.get(key) ?? Promise.resolve()).then(task, task);
+    const tail = run.catch(() => undefined);
+    queues.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (queues.get(key) === tail) queues.delete(key);
+    }
+  }
+
+  async function compareAndSet<T>(callSid: string, decide: (call: CallRecord) => Change<T>): Promise<T> {
     for (let attempt = 1; ; attempt += 1) {
       const call = await load(callSid);
       if (!call) throw new HttpError(404, 'This call does not exist.');

@@ -1,12 +1,14 @@
 // The whole warm transfer in a real browser: a customer's phone page and two agents' softphone pages, in demo mode
 // (the local Twilio stand-in plays the phone network), against the real app and database.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { parseConfig } from '../../src/config';
 import { freePort } from '../../src/db/ferretdb';
 import { createLogger } from '../../src/logger';
 import { startServer, type RunningServer } from '../../src/runtime';
 import { openTestDatabase } from '../helpers/db';
-import { launchBrowser, screenshot } from './browser';
+import { ARTIFACTS, launchBrowser, screenshot } from './browser';
 
 /** What a function evaluated in the page sees (this file is compiled without the DOM library). */
 type BrowserGlobals = { document: { querySelector(selector: string): { textContent: string | null } | null } };
@@ -27,6 +29,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // The app's and the stand-in's log of the whole run, to read when a step fails.
+  mkdirSync(ARTIFACTS, { recursive: true });
+  writeFileSync(path.join(ARTIFACTS, 'app.log'), `${logs.join('\n')}\n`);
   await browser?.close();
   await running?.stop();
   await db?.drop();
