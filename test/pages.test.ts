@@ -1,27 +1,11 @@
 // The agent page as served: buttons, scripts from our own origin, a CSP that admits only Twilio's hosts.
 import { DOMParser } from '@xmldom/xmldom';
-import { openTestDatabase } from './helpers/db';
-import { startTestApp, type TestApp } from './helpers/app';
-import { startRestRecorder, type RestRecorder } from './helpers/rest-recorder';
+import { useAppSuite } from './helpers/app';
 
-let db: Awaited<ReturnType<typeof openTestDatabase>>;
-let rest: RestRecorder;
-let app: TestApp;
-
-beforeAll(async () => {
-  db = await openTestDatabase();
-  rest = await startRestRecorder();
-  app = await startTestApp({ db, restBaseUrl: rest.baseUrl });
-});
-
-afterAll(async () => {
-  await app?.stop();
-  await rest?.close();
-  await db?.drop();
-});
+const suite = useAppSuite();
 
 test('when an agent opens the page with Twilio configured, then it offers both agents and the call controls and loads the Voice SDK from this server', async () => {
-  const res = await app.http().get('/');
+  const res = await suite.app.http().get('/');
 
   expect(res.status).toBe(200);
   const doc = new DOMParser().parseFromString(res.text, 'text/html');
@@ -37,7 +21,7 @@ test('when an agent opens the page with Twilio configured, then it offers both a
 });
 
 test('when the page is served, then its CSP allows scripts only from this origin and connections only to it and Twilio', async () => {
-  const res = await app.http().get('/');
+  const res = await suite.app.http().get('/');
 
   const csp = res.headers['content-security-policy'] as string;
   expect(csp).toMatch(/script-src 'self'(;|$)/);
@@ -46,8 +30,8 @@ test('when the page is served, then its CSP allows scripts only from this origin
 });
 
 test('when the browser loads the Voice SDK and the page script, then both are served as JavaScript', async () => {
-  const sdk = await app.http().get('/vendor/twilio/twilio.min.js');
-  const page = await app.http().get('/js/agent.js');
+  const sdk = await suite.app.http().get('/vendor/twilio/twilio.min.js');
+  const page = await suite.app.http().get('/js/agent.js');
 
   expect(sdk.status).toBe(200);
   expect(sdk.headers['content-type']).toMatch(/javascript/);
@@ -57,6 +41,6 @@ test('when the browser loads the Voice SDK and the page script, then both are se
 });
 
 test('when Twilio credentials are set, then the demo phone page and the local stand-in do not exist', async () => {
-  expect((await app.http().get('/phone')).status).toBe(404);
-  expect((await app.http().get('/twilio-local/2010-04-01/Accounts.json')).status).toBe(404);
+  expect((await suite.app.http().get('/phone')).status).toBe(404);
+  expect((await suite.app.http().get('/twilio-local/2010-04-01/Accounts.json')).status).toBe(404);
 });

@@ -1,24 +1,8 @@
 // The softphone's Access Token, decoded and verified as Twilio would.
 import { createHmac } from 'node:crypto';
-import { openTestDatabase } from './helpers/db';
-import { startTestApp, TEST_ENV, type TestApp } from './helpers/app';
-import { startRestRecorder, type RestRecorder } from './helpers/rest-recorder';
+import { TEST_ENV, useAppSuite } from './helpers/app';
 
-let db: Awaited<ReturnType<typeof openTestDatabase>>;
-let rest: RestRecorder;
-let app: TestApp;
-
-beforeAll(async () => {
-  db = await openTestDatabase();
-  rest = await startRestRecorder();
-  app = await startTestApp({ db, restBaseUrl: rest.baseUrl });
-});
-
-afterAll(async () => {
-  await app?.stop();
-  await rest?.close();
-  await db?.drop();
-});
+const suite = useAppSuite();
 
 function decode(jwt: string) {
   const [header, payload, signature] = jwt.split('.');
@@ -31,7 +15,7 @@ function decode(jwt: string) {
 }
 
 test('when agent1 asks for a token, then it is an API-key-signed Access Token for identity agent1 that may receive calls, for one hour', async () => {
-  const res = await app.http().post('/token/agent1');
+  const res = await suite.app.http().post('/token/agent1');
 
   expect(res.status).toBe(200);
   expect(res.headers['cache-control']).toBe('no-store');
@@ -48,7 +32,7 @@ test('when agent1 asks for a token, then it is an API-key-signed Access Token fo
 });
 
 test('when agent2 asks for a token, then its identity is agent2 and no capability-token scope is present', async () => {
-  const res = await app.http().post('/token/agent2');
+  const res = await suite.app.http().post('/token/agent2');
 
   const { payload } = decode(res.body.token);
   expect(payload.grants.identity).toBe('agent2');
@@ -56,7 +40,7 @@ test('when agent2 asks for a token, then its identity is agent2 and no capabilit
 });
 
 test('when a token is asked for with GET, then the route is not found', async () => {
-  const res = await app.http().get('/token/agent1').set('Accept', 'application/json');
+  const res = await suite.app.http().get('/token/agent1').set('Accept', 'application/json');
 
   expect(res.status).toBe(404);
 });

@@ -1,25 +1,17 @@
 // The warm-transfer flow over real HTTP, a real database, real signatures and a recording REST stand-in.
-import { openTestDatabase } from './helpers/db';
-import { fakeSid, startTestApp, TEST_ENV, type TestApp } from './helpers/app';
-import { formValue, startRestRecorder, type RestRecorder } from './helpers/rest-recorder';
+import { fakeSid, TEST_ENV, useAppSuite, type AppSuite, type TestApp } from './helpers/app';
+import { formValue } from './helpers/rest-recorder';
 import { find, parseTwiml } from './helpers/twiml';
 
-let db: Awaited<ReturnType<typeof openTestDatabase>>;
-let rest: RestRecorder;
+const suite = useAppSuite();
+let db: AppSuite['db'];
+let rest: AppSuite['rest'];
 let app: TestApp;
 const BASE = TEST_ENV.PUBLIC_BASE_URL;
 const CALLS_PATH = `/2010-04-01/Accounts/${TEST_ENV.TWILIO_ACCOUNT_SID}/Calls.json`;
 
-beforeAll(async () => {
-  db = await openTestDatabase();
-  rest = await startRestRecorder();
-  app = await startTestApp({ db, restBaseUrl: rest.baseUrl });
-});
-
-afterAll(async () => {
-  await app?.stop();
-  await rest?.close();
-  await db?.drop();
+beforeAll(() => {
+  ({ db, rest, app } = suite);
 });
 
 beforeEach(async () => {
@@ -53,6 +45,17 @@ async function ringing(conference: string, agentId: string): Promise<string> {
   const res = await app.webhook(`/conference/${conference}/agents/${agentId}/status`, { CallSid: legCallSid, CallStatus: 'ringing', To: `client:${agentId}` });
   expect(res.status).toBe(200);
   return legCallSid;
+}
+
+/** Arrange: a customer talks with agent1, who has dialled agent2 in; agent2's phone rings. */
+async function agent2Ringing(): Promise<{ customer: string; agent1CallSid: string; agent2CallSid: string }> {
+  const customer = fakeSid();
+  await incomingCall(customer);
+  await app.running.background.drain();
+  const agent1CallSid = await ringing(customer, 'agent1');
+  await app.webhook(`/conference/${customer}/connect/agent1`, { CallSid: agent1CallSid }).expect(200);
+  await app.http().post('/conference/agent1/call').send({}).expect(202);
+  return { customer, agent1CallSid, agent2CallSid: await ringing(customer, 'agent2') };
 }
 
 describe('a customer calls the support number', () => {
@@ -294,12 +297,7 @@ describe('the warm transfer, end to end', () => {
   });
 
   test('when agent2 does not answer, then the leg says no-answer, agent1 keeps the customer, and the page can tell', async () => {
-    const customer = fakeSid();
-    await incomingCall(customer);
-    await app.running.background.drain();
-    await app.webhook(`/conference/${customer}/connect/agent1`, { CallSid: await ringing(customer, 'agent1') });
-    await app.http().post('/conference/agent1/call').send({}).expect(202);
-    const agent2CallSid = await ringing(customer, 'agent2');
+    const { customer, agent2CallSid } = await agent2Ringing();
 
     const res = await app.webhook(`/conference/${customer}/agents/agent2/status`, { CallSid: agent2CallSid, CallStatus: 'no-answer' });
 
@@ -323,12 +321,7 @@ describe('the warm transfer, end to end', () => {
   });
 
   test('when the customer hangs up while agent2 is ringing, then agent2 ringing call is cancelled and the call ends', async () => {
-    const customer = fakeSid();
-    await incomingCall(customer);
-    await app.running.background.drain();
-    await app.webhook(`/conference/${customer}/connect/agent1`, { CallSid: await ringing(customer, 'agent1') });
-    await app.http().post('/conference/agent1/call').send({}).expect(202);
-    const agent2CallSid = await ringing(customer, 'agent2');
+    const { customer, agent2CallSid } = await agent2Ringing();
     rest.requests.length = 0;
 
     await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'conference-end' });
@@ -417,13 +410,7 @@ describe('logs', () => {
 
 describe('concurrent webhooks for one call', () => {
   test('when Twilio sends a leg callback, the agent connect webhook and conference events at once, then no change is lost', async () => {
-    const customer = fakeSid();
-    await incomingCall(customer);
-    await app.running.background.drain();
-    const agent1CallSid = fakeSid();
-    await app.webhook(`/conference/${customer}/connect/agent1`, { CallSid: agent1CallSid });
-    await app.http().post('/conference/agent1/call').send({}).expect(202);
-    const agent2CallSid = await ringing(customer, 'agent2');
+    const { customer, agent1CallSid, agent2CallSid } = await agent2Ringing();
     const conferenceSid = fakeSid('CF');
 
     const answers = await Promise.all([

@@ -98,18 +98,22 @@ async function customerReachesAgent1(customer: Page, agent1: Page): Promise<stri
   return call._id;
 }
 
-test('when agent1 brings agent2 in and hangs up, then the customer and agent2 stay connected until the customer hangs up', async () => {
+/** Arrange: three pages; the customer talks with agent1, who has pressed "Dial Agent 2 in"; agent2's page rings. */
+async function agent2Ringing(): Promise<{ customer: Page; agent1: Page; agent2: Page; callSid: string }> {
   const customer = await openPhone();
   const agent1 = await openAgent('agent1');
   const agent2 = await openAgent('agent2');
-
   const callSid = await customerReachesAgent1(customer, agent1);
-  await screenshot(customer, '1-customer-connected-to-agent1');
-
   await expectText(agent1, '#call-summary', /in progress/);
   await agent1.waitForSelector('#bring-in:not([disabled])');
   await agent1.click('#bring-in');
   await expectText(agent2, '#agent-status', /Incoming call/);
+  return { customer, agent1, agent2, callSid };
+}
+
+test('when agent1 brings agent2 in and hangs up, then the customer and agent2 stay connected until the customer hangs up', async () => {
+  const { customer, agent1, agent2, callSid } = await agent2Ringing();
+  await screenshot(customer, '1-customer-connected-to-agent1');
   await screenshot(agent2, '2-agent2-ringing');
   await agent2.click('#answer');
   await expectText(agent2, '#agent-status', /In call/);
@@ -151,14 +155,7 @@ test('when agent1 brings agent2 in and hangs up, then the customer and agent2 st
 });
 
 test('when agent2 never answers, then agent1 and the customer stay connected and agent1 page says so', async () => {
-  const customer = await openPhone();
-  const agent1 = await openAgent('agent1');
-  const agent2 = await openAgent('agent2');
-  const callSid = await customerReachesAgent1(customer, agent1);
-
-  await agent1.waitForSelector('#bring-in:not([disabled])');
-  await agent1.click('#bring-in');
-  await expectText(agent2, '#agent-status', /Incoming call/);
+  const { customer, agent1, agent2, callSid } = await agent2Ringing();
 
   await expectText(agent1, '#agent-status', /Agent 2 did not answer/, (RING_SECONDS + 8) * 1000);
   await expectText(agent2, '#agent-status', /withdrawn/);
@@ -177,14 +174,7 @@ test('when agent2 never answers, then agent1 and the customer stay connected and
 });
 
 test('when the customer hangs up while agent2 is ringing, then agent2 phone stops ringing and the call ends', async () => {
-  const customer = await openPhone();
-  const agent1 = await openAgent('agent1');
-  const agent2 = await openAgent('agent2');
-  const callSid = await customerReachesAgent1(customer, agent1);
-
-  await agent1.waitForSelector('#bring-in:not([disabled])');
-  await agent1.click('#bring-in');
-  await expectText(agent2, '#agent-status', /Incoming call/);
+  const { customer, agent1, agent2, callSid } = await agent2Ringing();
   await customer.click('#phone-hangup');
 
   await expectText(agent2, '#agent-status', /withdrawn/);

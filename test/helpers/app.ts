@@ -1,5 +1,7 @@
 // Starts the real app (HTTP on a free port) against a test database and a REST stand-in, with helpers to sign webhooks like Twilio.
 import request from 'supertest';
+import { openTestDatabase } from './db';
+import { startRestRecorder, type RestRecorder } from './rest-recorder';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks';
 import { parseConfig, type Config } from '../../src/config';
 import type { Database } from '../../src/db/connect';
@@ -60,4 +62,29 @@ export function fakeSid(prefix: 'CA' | 'CF' = 'CA'): string {
   sidCounter += 1;
   const unique = `${process.pid.toString(16)}${Date.now().toString(16)}${sidCounter.toString(16)}`.padStart(32, '0').slice(-32);
   return `${prefix}${unique}`;
+}
+
+export interface AppSuite {
+  db: Awaited<ReturnType<typeof openTestDatabase>>;
+  rest: RestRecorder;
+  app: TestApp;
+}
+
+/**
+ * Registers beforeAll/afterAll that give this test file its own database, REST recorder and running app.
+ * The returned object is filled in before the first test runs.
+ */
+export function useAppSuite(options: { env?: Record<string, string> } = {}): AppSuite {
+  const suite = {} as AppSuite;
+  beforeAll(async () => {
+    suite.db = await openTestDatabase();
+    suite.rest = await startRestRecorder();
+    suite.app = await startTestApp({ db: suite.db, restBaseUrl: suite.rest.baseUrl, env: options.env });
+  });
+  afterAll(async () => {
+    await suite.app?.stop();
+    await suite.rest?.close();
+    await suite.db?.drop();
+  });
+  return suite;
 }
