@@ -1,10 +1,11 @@
 // The only entry point: config → logger → database → Twilio → app → listen, and a graceful shutdown on SIGTERM/SIGINT.
-import 'dotenv/config';
+import dotenv from 'dotenv';
 import { ConfigError, parseConfig } from './config';
-import { createLogger } from './logger';
+import { createLogger, maskNumber } from './logger';
 import { startServer } from './runtime';
 
 async function main(): Promise<void> {
+  dotenv.config({ quiet: true });
   let config;
   try {
     config = parseConfig(process.env);
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
     logger.info(`  Agents:   open ${config.publicBaseUrl}/ in two tabs, connect one as Agent 1 and one as Agent 2`);
     logger.info(`  Customer: open ${config.publicBaseUrl}/phone and press "Call support"`);
   } else {
-    logger.info(`Twilio mode: point the voice webhook of ${config.twilio.number.slice(0, 3)}… at ${config.publicBaseUrl}/conference/connect/client (POST)`);
+    logger.info(`Twilio mode: point the voice webhook of ${maskNumber(config.twilio.number)} at ${config.publicBaseUrl}/conference/connect/client (POST)`);
   }
 
   let signals = 0;
