@@ -12,6 +12,7 @@
     bringIn: document.getElementById('bring-in'),
     hangup: document.getElementById('hangup'),
     summary: document.getElementById('call-summary'),
+    hears: document.getElementById('agent-hears'),
     legs: document.getElementById('call-legs'),
     connectButtons: Array.prototype.slice.call(document.querySelectorAll('button.connect-as')),
   };
@@ -141,11 +142,20 @@
     });
     call.on('disconnect', function () {
       setStatus('Call ended. Waiting for the next call.');
+      if (els.hears) els.hears.textContent = 'nothing';
       state.call = null;
       refreshButtons();
       poll();
     });
     call.on('error', function (err) { showError('Call error: ' + (err && err.message ? err.message : err)); });
+    // Demo mode only: the local stand-in's device double says what this leg hears (the real SDK plays audio instead).
+    call.on('hears', function (h) {
+      if (!els.hears || !h) return;
+      var conf = h.conference;
+      els.hears.textContent = h.what === 'conference' && conf ? 'the conference (' + conf.participants + ' on the line)'
+        : h.what === 'say' ? '"' + (h.text || '') + '"' : h.what === 'play' ? 'music' : 'silence';
+      poll(); // someone joined or left: refresh the call's legs now rather than at the next tick
+    });
     refreshButtons();
   }
 

@@ -124,6 +124,8 @@ test('when agent1 brings agent2 in and hangs up, then the customer and agent2 st
   await agent1.click('#hangup');
   await expectText(agent1, '#agent-status', /Call ended/);
   await expectText(customer, '#phone-hears', /conference with 2 participants/);
+  await expectText(agent2, '#agent-hears', /the conference \(2 on the line\)/);
+  await expectText(agent2, '#call-legs', /Agent 1: left the call/);
   await screenshot(agent2, '4-agent2-with-customer');
 
   // The customer is still connected, now with agent2 alone.
