@@ -4,9 +4,10 @@ import express, { type ErrorRequestHandler, type Express, type Router } from 'ex
 import helmet from 'helmet';
 import morgan from 'morgan';
 import { z } from 'zod';
-import type { Config } from './config';
+import { TWILIO_LOCAL_PATH, type Config } from './config';
 import { HttpError, StoreUnavailableError } from './errors';
 import type { Logger } from './logger';
+import { PROJECT_ROOT } from './paths';
 import { agentApiRouter } from './routes/agent-api';
 import { pageRouter } from './routes/pages';
 import { twilioWebhookRouter } from './routes/twilio-webhooks';
@@ -14,8 +15,6 @@ import type { AgentDirectory } from './services/agents';
 import type { CallService } from './services/calls';
 import type { WebhookUrls } from './services/webhook-urls';
 
-export const ROOT_DIR = path.resolve(__dirname, '..', ...(path.basename(path.resolve(__dirname, '..')) === 'dist' ? ['..'] : []));
-export const TWILIO_LOCAL_PATH = '/twilio-local';
 
 export interface AppDeps {
   config: Config;
@@ -39,7 +38,7 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  app.set('views', path.join(ROOT_DIR, 'views'));
+  app.set('views', path.join(PROJECT_ROOT, 'views'));
   app.set('view engine', 'pug');
 
   app.use(
@@ -64,8 +63,8 @@ export function createApp(deps: AppDeps): Express {
     app.use(morgan(':method :safe-url :status :res[content-length] - :response-time ms', { stream: { write: (line) => logger.info(line.trim()) } }));
   }
 
-  app.use('/vendor/twilio', express.static(path.join(ROOT_DIR, 'node_modules', '@twilio', 'voice-sdk', 'dist'), { index: false, maxAge: '1h' }));
-  app.use(express.static(path.join(ROOT_DIR, 'public'), { index: false, maxAge: '10m' }));
+  app.use('/vendor/twilio', express.static(path.join(PROJECT_ROOT, 'node_modules', '@twilio', 'voice-sdk', 'dist'), { index: false, maxAge: '1h' }));
+  app.use(express.static(path.join(PROJECT_ROOT, 'public'), { index: false, maxAge: '10m' }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, mode: config.twilio.mode });

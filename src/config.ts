@@ -5,6 +5,8 @@ export const DEFAULT_HOLD_MUSIC_URL = 'http://com.twilio.music.classical.s3.amaz
 export const DEFAULT_TWILIO_API_BASE_URL = 'https://api.twilio.com';
 /** The caller ID the demo (local stand-in) mode answers on when TWILIO_NUMBER is not set. */
 export const DEMO_TWILIO_NUMBER = '+15005550006';
+/** Where demo mode mounts the local Twilio stand-in. */
+export const TWILIO_LOCAL_PATH = '/twilio-local';
 
 /** Demo credentials for the local Twilio stand-in: well-formed, useless anywhere else. */
 const DEMO_CREDENTIALS = {
@@ -109,7 +111,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
           mode,
           ...DEMO_CREDENTIALS,
           number: e.TWILIO_NUMBER ?? DEMO_TWILIO_NUMBER,
-          apiBaseUrl: e.TWILIO_API_BASE_URL ?? `${publicBaseUrl}/twilio-local`,
+          apiBaseUrl: e.TWILIO_API_BASE_URL ?? `${publicBaseUrl}${TWILIO_LOCAL_PATH}`,
         };
   return deepFreeze({
     env: e.NODE_ENV ?? 'development',

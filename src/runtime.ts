@@ -1,7 +1,7 @@
 // Assembles and runs the whole app: database, Twilio (real or the local stand-in), HTTP. Returns a handle with an idempotent stop.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp, TWILIO_LOCAL_PATH } from './app';
+import { createApp } from './app';
 import { createBackgroundTasks, type BackgroundTasks } from './background';
 import type { Config } from './config';
 import { openAppDatabase, type Database } from './db/connect';
@@ -115,4 +115,3 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   }
 }
 
-export { TWILIO_LOCAL_PATH };

@@ -3,9 +3,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync, copyFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { PROJECT_ROOT } from '../paths';
 
 export const FERRETDB_VERSION = 'v1.24.2';
-const PROJECT_ROOT = path.resolve(__dirname, '..', '..', ...(__dirname.includes(`${path.sep}dist${path.sep}`) ? ['..'] : []));
 const TOOLS_DIR = path.join(PROJECT_ROOT, 'tools', 'ferretdb');
 const CACHE_DIR = path.join(PROJECT_ROOT, '.cache');
 export const FERRETDB_BINARY = path.join(CACHE_DIR, `ferretdb-${FERRETDB_VERSION}`);

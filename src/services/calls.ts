@@ -147,7 +147,7 @@ export function createCallService(deps: CallServiceDeps) {
     } catch (err) {
       const error = describeRestError(err);
       logger.error('could not dial agent', { conference: callSid, agentId, error });
-      await change(callSid, (call) => ({
+      await change(callSid, () => ({
         set: { ...legUpdate(legIndex, { status: 'dial-failed', error }), dialError: `Could not dial ${agentId}: ${error}` },
         result: undefined,
       }));
