@@ -281,9 +281,12 @@ describe('the warm transfer, end to end', () => {
     expect(await db.models.calls.findById(customer).lean().exec()).toMatchObject({ agentId: 'agent2', status: 'in-progress' });
 
     // Agent 1 hangs up: the customer stays with agent 2.
+    rest.requests.length = 0;
     await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-leave', CallSid: agent1CallSid });
+    await app.running.background.drain();
     expect((await legOf(customer, 'agent1'))!.status).toBe('completed');
     expect((await legOf(customer, 'agent2'))!.status).toBe('in-progress');
+    expect(rest.requests).toHaveLength(0); // nobody redirects the customer away from agent 2
     const agent2View = await app.http().get('/agents/agent2/call');
     expect(agent2View.body.call).toMatchObject({ callSid: customer, status: 'in-progress' });
     expect((await app.http().get('/agents/agent1/call')).body.call).toBeNull();
@@ -336,6 +339,62 @@ describe('the warm transfer, end to end', () => {
       ['agent1', 'completed'],
       ['agent2', 'canceled'],
     ]);
+  });
+});
+
+describe('when every agent leaves', () => {
+  const customerCallPath = (callSid: string) => `/2010-04-01/Accounts/${TEST_ENV.TWILIO_ACCOUNT_SID}/Calls/${callSid}.json`;
+
+  test('when agent1 hangs up with no colleague on the call or on the way, then the customer hears goodbye once and the call ends', async () => {
+    const customer = fakeSid();
+    await incomingCall(customer);
+    await app.running.background.drain();
+    const agent1CallSid = await ringing(customer, 'agent1');
+    await app.webhook(`/conference/${customer}/connect/agent1`, { CallSid: agent1CallSid }).expect(200);
+    rest.requests.length = 0;
+
+    await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-leave', CallSid: agent1CallSid }).expect(200);
+    await app.webhook(`/conference/${customer}/agents/agent1/status`, { CallSid: agent1CallSid, CallStatus: 'completed' }).expect(200);
+    await app.running.background.drain();
+
+    expect(rest.requests).toHaveLength(1);
+    const [goodbye] = rest.requests;
+    expect(goodbye!.path).toBe(customerCallPath(customer));
+    const twiml = parseTwiml(formValue(goodbye!, 'Twiml')!);
+    expect(twiml.children.map((c) => c.name)).toEqual(['Say', 'Hangup']);
+    expect(find(twiml, 'Say')!.text).toMatch(/agent has left the call/);
+    const call = (await db.models.calls.findById(customer).lean().exec())!;
+    expect(call.abandonedAt).toBeInstanceOf(Date);
+    expect(call.status).not.toBe('completed'); // Twilio's conference-end callback will say so
+  });
+
+  test('when agent1 leaves while agent2 still rings, then the customer waits; when agent2 then does not answer, the customer hears goodbye', async () => {
+    const { customer, agent1CallSid, agent2CallSid } = await agent2Ringing();
+    rest.requests.length = 0;
+
+    await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-leave', CallSid: agent1CallSid }).expect(200);
+    await app.running.background.drain();
+    expect(rest.requests).toHaveLength(0);
+
+    await app.webhook(`/conference/${customer}/agents/agent2/status`, { CallSid: agent2CallSid, CallStatus: 'no-answer' }).expect(200);
+    await app.running.background.drain();
+
+    expect(rest.requests.map((r) => r.path)).toEqual([customerCallPath(customer)]);
+    expect(formValue(rest.requests[0]!, 'Twiml')).toMatch(/<Hangup\/>/);
+  });
+
+  test('when the first agent never answers, then the customer keeps waiting with music (no goodbye)', async () => {
+    const customer = fakeSid();
+    await incomingCall(customer);
+    await app.running.background.drain();
+    const agent1CallSid = await ringing(customer, 'agent1');
+    rest.requests.length = 0;
+
+    await app.webhook(`/conference/${customer}/agents/agent1/status`, { CallSid: agent1CallSid, CallStatus: 'no-answer' }).expect(200);
+    await app.running.background.drain();
+
+    expect(rest.requests).toHaveLength(0);
+    expect(await db.models.calls.findById(customer).lean().exec()).toMatchObject({ status: 'waiting', dialError: 'agent1 did not answer (no-answer).' });
   });
 });
 

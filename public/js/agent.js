@@ -17,7 +17,7 @@
     connectButtons: Array.prototype.slice.call(document.querySelectorAll('button.connect-as')),
   };
 
-  var state = { agentId: null, agentName: null, device: null, call: null, pollTimer: null, lastServerCall: null, names: {} };
+  var state = { agentId: null, agentName: null, device: null, call: null, waiting: [], pollTimer: null, lastServerCall: null, names: {} };
   els.connectButtons.forEach(function (b) { state.names[b.dataset.agent] = b.dataset.name; });
 
   function nameOf(agentId) { return state.names[agentId] || agentId; }
@@ -121,36 +121,56 @@
     poll();
   }
 
+  var supportNumber = document.getElementById('agent').dataset.supportNumber;
+
+  /** Agents are called from the support number; the customer is the one waiting behind it. */
+  function describeCaller(call) {
+    var from = call.parameters && call.parameters.From;
+    return !from || from === supportNumber || from.indexOf('client:') === 0 ? 'a customer' : from;
+  }
+
+  /** A call rang: take it now, or keep it waiting while this agent is busy with another. */
+  function onIncoming(call) {
+    if (state.call) {
+      state.waiting.push(call);
+      call.on('cancel', function () { state.waiting = state.waiting.filter(function (c) { return c !== call; }); });
+      showError('Another call from ' + describeCaller(call) + ' is waiting: finish this call to take it.');
+      return;
+    }
+    attachCall(call);
+  }
+
+  /** The current call is over: show why, and offer the next waiting call, if any still rings. */
+  function callEnded(call, message) {
+    if (state.call !== call) return;
+    state.call = null;
+    setStatus(message);
+    if (els.hears) els.hears.textContent = 'nothing';
+    var next = state.waiting.shift();
+    while (next && next.status() !== 'pending') next = state.waiting.shift();
+    if (next) {
+      clearError();
+      attachCall(next);
+    }
+    refreshButtons();
+    poll();
+  }
+
   function attachCall(call) {
     state.call = call;
-    var from = (call.parameters && call.parameters.From) || 'a customer';
-    setStatus('Incoming call from ' + (from.indexOf('client:') === 0 ? 'the support line' : from) + '…');
+    setStatus('Incoming call from ' + describeCaller(call) + '…');
     call.on('accept', function () {
       setStatus('In call with the customer.');
       refreshButtons();
       poll();
     });
-    call.on('cancel', function () {
-      setStatus('The call was withdrawn before you answered.');
-      state.call = null;
-      refreshButtons();
-    });
-    call.on('reject', function () {
-      setStatus('Call declined.');
-      state.call = null;
-      refreshButtons();
-    });
-    call.on('disconnect', function () {
-      setStatus('Call ended. Waiting for the next call.');
-      if (els.hears) els.hears.textContent = 'nothing';
-      state.call = null;
-      refreshButtons();
-      poll();
-    });
+    call.on('cancel', function () { callEnded(call, 'The call was withdrawn before you answered.'); });
+    call.on('reject', function () { callEnded(call, 'Call declined.'); });
+    call.on('disconnect', function () { callEnded(call, 'Call ended. Waiting for the next call.'); });
     call.on('error', function (err) { showError('Call error: ' + (err && err.message ? err.message : err)); });
     // Demo mode only: the local stand-in's device double says what this leg hears (the real SDK plays audio instead).
     call.on('hears', function (h) {
-      if (!els.hears || !h) return;
+      if (!els.hears || !h || state.call !== call) return;
       var conf = h.conference;
       els.hears.textContent = h.what === 'conference' && conf ? 'the conference (' + conf.participants + ' on the line)'
         : h.what === 'say' ? '"' + (h.text || '') + '"' : h.what === 'play' ? 'music' : 'silence';
@@ -174,6 +194,8 @@
       state.device.destroy();
       state.device = null;
     }
+    state.call = null;
+    state.waiting = [];
     state.agentId = agentId;
     state.agentName = agentName;
     els.connectButtons.forEach(function (b) { b.setAttribute('aria-pressed', String(b.dataset.agent === agentId)); });
@@ -187,7 +209,7 @@
       device.on('registered', function () { setStatus('Ready: waiting for a call.'); });
       device.on('unregistered', function () { setStatus('Offline.'); });
       device.on('error', function (err) { showError('Phone error: ' + (err && err.message ? err.message : err) + (err && err.code ? ' (code ' + err.code + ')' : '')); });
-      device.on('incoming', attachCall);
+      device.on('incoming', onIncoming);
       device.on('tokenWillExpire', async function () {
         try { device.updateToken(await fetchToken(agentId)); } catch (err) { showError('Could not renew the phone token: ' + err.message); }
       });

@@ -40,6 +40,8 @@ export interface CallRecord {
   legs: Leg[];
   /** The last dialling failure, for the agents' pages and the history. */
   dialError?: string;
+  /** When every agent had left the customer alone and the app said goodbye to them. */
+  abandonedAt?: Date;
   endedAt?: Date;
   /** Bumped by every change: writers update only the revision they read, and retry otherwise. */
   rev: number;
@@ -71,6 +73,7 @@ const callSchema = new Schema<CallRecord>(
     agentId: { type: String },
     legs: { type: [legSchema], default: [] },
     dialError: { type: String },
+    abandonedAt: { type: Date },
     endedAt: { type: Date },
     rev: { type: Number, required: true, default: 0 },
   },

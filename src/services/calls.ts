@@ -5,6 +5,7 @@ import { HttpError, StoreUnavailableError, withDeadline } from '../errors';
 import { maskNumber, type Logger } from '../logger';
 import { LIVE_LEG_STATUSES, PENDING_LEG_STATUSES, type CallModel, type CallRecord, type Leg, type LegStatus, type Role } from '../models/call';
 import type { TwilioRest } from '../twilio/rest';
+import { apologyTwiml } from '../twilio/twiml';
 import { clientAddress, type AgentDirectory } from './agents';
 import type { WebhookUrls } from './webhook-urls';
 
@@ -49,6 +50,7 @@ const CALL_STATUS_TO_LEG: Record<string, LegStatus | undefined> = {
 };
 const STATUS_ORDER: Record<LegStatus, number> = { dialing: 0, ringing: 1, 'in-progress': 2, completed: 3, 'dial-failed': 3, 'no-answer': 3, busy: 3, failed: 3, canceled: 3 };
 const MAX_WRITE_ATTEMPTS = 8;
+export const LEFT_ALONE_MESSAGE = 'The agent has left the call. Thank you for calling, goodbye.';
 
 /** A change to one call, decided from the call as read. */
 interface Change<T> {
@@ -163,6 +165,25 @@ export function createCallService(deps: CallServiceDeps) {
     return store(() => calls.find({ status: { $ne: 'completed' }, 'legs.agentId': agentId }).sort({ updatedAt: -1 }).limit(50).lean<CallRecord[]>().exec());
   }
 
+  /**
+   * After `legs` change: was the customer talking with agents who have now all gone, with nobody on the way?
+   * (The first agent leaves with endConferenceOnExit=false so a colleague can take over; without one the
+   * customer would sit alone in the conference.) Then, once per call, the customer is told and the call ends.
+   */
+  function leftAlone(call: CallRecord, legs: Array<Pick<Leg, 'status'>>): boolean {
+    return (
+      call.status !== 'completed' &&
+      !call.abandonedAt &&
+      legs.some((leg) => leg.status === 'completed') &&
+      !legs.some((leg) => LIVE_LEG_STATUSES.includes(leg.status))
+    );
+  }
+
+  function sayGoodbye(callSid: string): void {
+    logger.info('every agent left: ending the customer call', { conference: callSid });
+    background.run(`goodbye to ${callSid}`, () => rest.redirect(callSid, apologyTwiml(LEFT_ALONE_MESSAGE)));
+  }
+
   function view(call: CallRecord): CallView {
     return {
       callSid: call._id,
@@ -245,35 +266,44 @@ export function createCallService(deps: CallServiceDeps) {
     async recordAgentCallStatus(input: { conferenceId: string; agentId: string; legCallSid: string; callStatus: string }): Promise<void> {
       const status = CALL_STATUS_TO_LEG[input.callStatus];
       if (!status) throw new HttpError(400, `Unknown CallStatus: ${input.callStatus}`);
-      await change(input.conferenceId, (call) => {
+      const alone = await change(input.conferenceId, (call): Change<boolean> => {
         let i = call.legs.findIndex((leg) => leg.agentId === input.agentId && leg.legCallSid === input.legCallSid);
         if (i < 0) i = newestLeg(call, input.agentId, (leg) => !leg.legCallSid && PENDING_LEG_STATUSES.includes(leg.status));
         if (i < 0) throw new HttpError(404, 'No such agent leg on this call.');
         const leg = call.legs[i]!;
         // Callbacks may arrive late or out of order: a leg only moves forward.
         const forward = STATUS_ORDER[status] > STATUS_ORDER[leg.status] && STATUS_ORDER[leg.status] < 3;
-        if (!forward) return leg.legCallSid ? { result: undefined } : { set: legUpdate(i, { legCallSid: input.legCallSid }), result: undefined };
+        if (!forward) return leg.legCallSid ? { result: false } : { set: legUpdate(i, { legCallSid: input.legCallSid }), result: false };
         const missed = status === 'no-answer' || status === 'busy' || status === 'failed' || status === 'canceled';
+        const alone = leftAlone(call, call.legs.map((other, j) => (j === i ? { status } : other)));
         logger.info('agent call status', { conference: call._id, agentId: input.agentId, status });
         return {
-          set: { ...legUpdate(i, { status, legCallSid: input.legCallSid }), ...(missed ? { dialError: `${input.agentId} did not answer (${input.callStatus}).` } : {}) },
-          result: undefined,
+          set: {
+            ...legUpdate(i, { status, legCallSid: input.legCallSid }),
+            ...(missed ? { dialError: `${input.agentId} did not answer (${input.callStatus}).` } : {}),
+            ...(alone ? { abandonedAt: new Date() } : {}),
+          },
+          result: alone,
         };
       });
+      if (alone) sayGoodbye(input.conferenceId);
     },
 
     /** Twilio reports a conference event: start, end, a participant joining or leaving. */
     async recordConferenceEvent(input: { conferenceName: string; conferenceSid?: string; event: string; callSid?: string }): Promise<void> {
-      const toCancel = await change(input.conferenceName, (call): Change<string[]> => {
+      const { toCancel, alone } = await change(input.conferenceName, (call): Change<{ toCancel: string[]; alone?: boolean }> => {
+        const nothing = { result: { toCancel: [] } };
         switch (input.event) {
           case 'conference-start':
-            return call.status === 'completed' ? { result: [] } : { set: { status: 'in-progress', ...(input.conferenceSid ? { conferenceSid: input.conferenceSid } : {}) }, result: [] };
+            return call.status === 'completed' ? nothing : { set: { status: 'in-progress', ...(input.conferenceSid ? { conferenceSid: input.conferenceSid } : {}) }, result: { toCancel: [] } };
           case 'participant-leave': {
             const i = call.legs.findIndex((leg) => input.callSid !== undefined && leg.legCallSid === input.callSid && LIVE_LEG_STATUSES.includes(leg.status));
-            return i < 0 ? { result: [] } : { set: legUpdate(i, { status: 'completed' }), result: [] };
+            if (i < 0) return nothing;
+            const alone = leftAlone(call, call.legs.map((leg, j) => (j === i ? { status: 'completed' as const } : leg)));
+            return { set: { ...legUpdate(i, { status: 'completed' }), ...(alone ? { abandonedAt: new Date() } : {}) }, result: { toCancel: [], alone } };
           }
           case 'conference-end': {
-            if (call.status === 'completed') return { result: [] };
+            if (call.status === 'completed') return nothing;
             const set: Record<string, unknown> = { status: 'completed', endedAt: new Date() };
             const ringing: string[] = [];
             call.legs.forEach((leg, i) => {
@@ -282,12 +312,13 @@ export function createCallService(deps: CallServiceDeps) {
               if (leg.status !== 'in-progress' && leg.legCallSid) ringing.push(leg.legCallSid);
               Object.assign(set, legUpdate(i, { status: leg.status === 'in-progress' ? 'completed' : 'canceled' }));
             });
-            return { set, result: ringing };
+            return { set, result: { toCancel: ringing } };
           }
           default:
-            return { result: [] };
+            return nothing;
         }
       });
+      if (alone) sayGoodbye(input.conferenceName);
       for (const legCallSid of toCancel) background.run(`cancel ringing leg ${legCallSid}`, () => rest.hangUp(legCallSid));
       if (input.event === 'conference-end') logger.info('conference ended', { conference: input.conferenceName, cancelled: toCancel.length });
     },

@@ -22,6 +22,8 @@ export interface TwilioRest {
   dial(request: DialRequest): Promise<{ sid: string }>;
   /** Ends a call that is queued, ringing or in progress. */
   hangUp(callSid: string): Promise<void>;
+  /** Takes a live call out of whatever it is doing and plays it `twiml` instead. */
+  redirect(callSid: string, twiml: string): Promise<void>;
 }
 
 export interface TwilioRestOptions {
@@ -75,6 +77,10 @@ export function createTwilioRest(options: TwilioRestOptions): TwilioRest {
     },
     async hangUp(callSid) {
       await client.calls(callSid).update({ status: 'completed' });
+    },
+    // https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource (Twiml: new instructions for a live call)
+    async redirect(callSid, twiml) {
+      await client.calls(callSid).update({ twiml });
     },
   };
 }

@@ -189,3 +189,31 @@ test('when the customer hangs up while agent2 is ringing, then agent2 phone stop
   });
   expect(ended.legs.find((l) => l.agentId === 'agent2')!.status).toMatch(/canceled|no-answer/);
 });
+
+test('when a second customer calls while agent1 is on a call, then it waits on agent1 page without disturbing the first, and rings once that ends', async () => {
+  const first = await openPhone();
+  const second = await openPhone();
+  const agent1 = await openAgent('agent1');
+  const firstCall = await customerReachesAgent1(first, agent1);
+
+  await second.click('#phone-call');
+  await expectText(second, '#phone-hears', /Thank you for calling|hold music/);
+  await expectText(agent1, '#agent-error', /Another call .* is waiting/);
+  await screenshot(agent1, '8-agent1-second-call-waiting');
+  expect(await agent1.isEnabled('#hangup')).toBe(true);
+  expect(await agent1.isDisabled('#answer')).toBe(true);
+
+  await agent1.click('#hangup'); // leaves the first customer: nobody else is on that call, so it ends
+  await expectText(agent1, '#agent-status', /Incoming call/);
+  await expectText(first, '#phone-status', /completed/);
+  await agent1.click('#answer');
+  await expectText(agent1, '#agent-status', /In call with the customer/);
+  await expectText(second, '#phone-hears', /connected to an agent \(conference with 2 participants\)/);
+  const secondCall = await waitFor('the second call to be in progress', async () =>
+    (await db.models.calls.find({ status: 'in-progress' }).lean().exec()).find((c) => c._id !== firstCall),
+  );
+  expect(secondCall.legs[0]).toMatchObject({ agentId: 'agent1', status: 'in-progress' });
+
+  await second.click('#phone-hangup');
+  await expectText(agent1, '#agent-status', /Call ended/);
+});
