@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import vm from 'node:vm';
-import { accessToken, eventually, startRig, type Rig } from './helpers';
+import { accessToken, eventually, sseParser, startRig, type Rig } from './helpers';
 
 /** Just enough of the browser EventSource for the double: named events, onerror, readyState, close(). */
 class NodeEventSource {
@@ -16,19 +16,13 @@ class NodeEventSource {
   constructor(url: string) {
     this.req = http.get(url, (res) => {
       this.readyState = 1;
-      let buf = '';
       res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buf += chunk;
-        let i: number;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (data !== undefined) for (const fn of this.listeners.get(event) ?? []) fn({ data });
-        }
-      });
+      res.on(
+        'data',
+        sseParser((event, data) => {
+          for (const fn of this.listeners.get(event) ?? []) fn({ data });
+        }),
+      );
       res.on('end', () => {
         this.readyState = NodeEventSource.CLOSED;
         this.onerror?.();

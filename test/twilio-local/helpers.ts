@@ -97,6 +97,29 @@ export class FakeApp {
   }
 }
 
+/**
+ * Feeds a text stream of Server-Sent Events to `onEvent`, one call per complete event (name, joined data lines).
+ * Returns the function to give each chunk to.
+ */
+export function sseParser(onEvent: (event: string, data: string) => void): (chunk: string) => void {
+  let buf = '';
+  return (chunk) => {
+    buf += chunk;
+    let idx: number;
+    while ((idx = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, idx);
+      buf = buf.slice(idx + 2);
+      let event = 'message';
+      const data: string[] = [];
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event: ')) event = line.slice(7);
+        else if (line.startsWith('data: ')) data.push(line.slice(6));
+      }
+      if (data.length > 0) onEvent(event, data.join('\n'));
+    }
+  };
+}
+
 /** One SSE event. */
 export interface SseEvent {
   event: string;
@@ -118,21 +141,9 @@ export class SseReader {
       reader.req = http.get(url, { headers: { Accept: 'text/event-stream' } }, (res) => {
         reader.status = res.statusCode ?? 0;
         res.setEncoding('utf8');
-        let buf = '';
+        const feed = sseParser((event, data) => reader.events.push({ event, data: JSON.parse(data) as Record<string, unknown> }));
         res.on('data', (chunk: string) => {
-          buf += chunk;
-          let idx: number;
-          while ((idx = buf.indexOf('\n\n')) >= 0) {
-            const block = buf.slice(0, idx);
-            buf = buf.slice(idx + 2);
-            let event = 'message';
-            const data: string[] = [];
-            for (const line of block.split('\n')) {
-              if (line.startsWith('event: ')) event = line.slice(7);
-              else if (line.startsWith('data: ')) data.push(line.slice(6));
-            }
-            if (data.length > 0) reader.events.push({ event, data: JSON.parse(data.join('\n')) as Record<string, unknown> });
-          }
+          feed(chunk);
           reader.notify();
         });
         res.on('end', () => {
