@@ -1,17 +1,14 @@
-// Benchmark: signed incoming-call webhooks at a fixed rate against the app (embedded FerretDB, REST stand-in answering
-// after 300 ms), next to a bare Node http server answering static TwiML, in the same run on the same machine.
+// Benchmark: signed incoming-call webhooks at a fixed rate against the app (its own process, embedded FerretDB, a REST
+// stand-in answering after 300 ms), next to a bare Node http server answering static TwiML, in the same run.
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks';
-import { parseConfig } from '../src/config';
-import { openAppDatabase } from '../src/db/connect';
-import { createLogger } from '../src/logger';
-import { startServer } from '../src/runtime';
-import { conferenceTwiml } from '../src/twilio/twiml';
+import { freePort } from '../src/db/ferretdb';
+import { PROJECT_ROOT } from '../src/paths';
 import { startRestRecorder } from '../test/helpers/rest-recorder';
 
 const RATE = Number(process.env.BENCH_RATE ?? 200);
@@ -87,49 +84,74 @@ function row(name: string, r: Result): string {
   return `${name.padEnd(34)} sent=${r.sent} ok=${r.ok} errors=${r.errors} p50=${r.p50.toFixed(2)}ms p99=${r.p99.toFixed(2)}ms max=${r.max.toFixed(2)}ms throughput=${r.throughput.toFixed(1)}/s`;
 }
 
+/** Runs `node script args` with `env` and waits until GET /healthz (or, for the bare server, any answer) succeeds. */
+async function spawnServer(script: string, args: string[], env: NodeJS.ProcessEnv, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), script, ...args], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const deadline = Date.now() + 180_000; // the first run may build FerretDB
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${script} exited with code ${child.exitCode}`);
+    const up = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      () => true,
+      () => false,
+    );
+    if (up) return child;
+    if (Date.now() > deadline) throw new Error(`${script} did not start`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function stopServer(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
 async function main(): Promise<void> {
-  const logger = createLogger('warn');
   const rest = await startRestRecorder();
   rest.behave({ delayMs: REST_DELAY_MS });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'warm-transfer-bench-'));
-  const db = await openAppDatabase({ dataDir, logger });
-  const config = parseConfig({
-    PORT: '0',
-    PUBLIC_BASE_URL,
-    TWILIO_ACCOUNT_SID: `AC${'1a'.repeat(16)}`,
-    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-    TWILIO_API_KEY: `SK${'2b'.repeat(16)}`,
-    TWILIO_API_SECRET: 'bench-api-secret',
-    TWILIO_NUMBER: '+15557654321',
-    TWILIO_API_BASE_URL: rest.baseUrl,
-  });
-  const app = await startServer({ config, logger, db, accessLog: false });
-
-  const staticTwiml = conferenceTwiml({ name: 'static', startConferenceOnEnter: false, endConferenceOnExit: true, waitUrl: `${PUBLIC_BASE_URL}/conference/wait` });
-  const bare = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'Content-Type': 'text/xml' });
-      res.end(staticTwiml);
-    });
-  });
-  await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+  const appPort = await freePort();
+  // The app runs as `npm start` runs it, in its own process, on the embedded FerretDB; this process only sends load.
+  const app = await spawnServer(
+    path.join(PROJECT_ROOT, 'dist', 'src', 'server.js'),
+    [],
+    {
+      ...process.env,
+      PORT: String(appPort),
+      PUBLIC_BASE_URL,
+      TWILIO_ACCOUNT_SID: `AC${'1a'.repeat(16)}`,
+      TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+      TWILIO_API_KEY: `SK${'2b'.repeat(16)}`,
+      TWILIO_API_SECRET: 'bench-api-secret',
+      TWILIO_NUMBER: '+15557654321',
+      TWILIO_API_BASE_URL: rest.baseUrl,
+      MONGODB_URI: '',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+    },
+    appPort,
+  );
 
   console.log(`warm-transfer benchmark: ${RATE} signed incoming-call webhooks/s for ${SECONDS} s; REST stand-in answers after ${REST_DELAY_MS} ms; ${os.cpus().length} cores, Node ${process.version}`);
   const isConference = (status: number, body: string): boolean => status === 200 && body.includes('<Conference');
-  const warm = await load(app.port, isConference);
-  await app.background.drain();
+  const warm = await load(appPort, isConference);
+  // Every call's dial goes out after its TwiML: wait for the stragglers before counting.
+  await rest.waitForRequests(warm.sent, 15_000).catch(() => undefined);
   const dialled = rest.requests.length;
-  const baseline = await load((bare.address() as AddressInfo).port, isConference);
+  await stopServer(app);
+
+  const barePort = await freePort();
+  const bare = await spawnServer(path.join(__dirname, 'bare-server.js'), [String(barePort)], process.env, barePort);
+  const baseline = await load(barePort, isConference);
+  await stopServer(bare);
 
   console.log(row('app (POST /conference/connect/client)', warm));
   console.log(row('bare node http, static TwiML', baseline));
   console.log(`ratio app/bare: p50 x${(warm.p50 / baseline.p50).toFixed(1)}, p99 x${(warm.p99 / baseline.p99).toFixed(1)}`);
   console.log(`REST dials made by the app: ${dialled} of ${warm.sent} calls (each answered after ${REST_DELAY_MS} ms, after the TwiML was sent)`);
 
-  bare.close();
-  await app.stop();
-  await db.close();
   await rest.close();
   rmSync(dataDir, { recursive: true, force: true });
   if (warm.errors > 0 || dialled !== warm.sent) process.exitCode = 1;
