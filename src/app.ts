@@ -15,7 +15,6 @@ import type { AgentDirectory } from './services/agents';
 import type { CallService } from './services/calls';
 import type { WebhookUrls } from './services/webhook-urls';
 
-
 export interface AppDeps {
   config: Config;
   logger: Logger;

@@ -43,12 +43,13 @@ export async function ensureFerretdbBinary(log: Log): Promise<string> {
   mkdirSync(buildDir, { recursive: true });
   copyFileSync(path.join(TOOLS_DIR, 'go.mod'), path.join(buildDir, 'go.mod'));
   copyFileSync(path.join(TOOLS_DIR, 'go.sum'), path.join(buildDir, 'go.sum'));
+  const go = goCommand();
   log('  [1/3] fetching the pinned Go modules');
-  await run(goCommand(), ['mod', 'vendor'], buildDir, log);
+  await run(go, ['mod', 'vendor'], buildDir, log);
   writeFileSync(path.join(buildDir, 'vendor/github.com/FerretDB/FerretDB/build/version/version.txt'), `${FERRETDB_VERSION}\n`);
   log('  [2/3] compiling (this is the slow part)');
   const partial = `${FERRETDB_BINARY}.partial`;
-  await run(goCommand(), ['build', '-mod=vendor', '-trimpath', '-o', partial, 'github.com/FerretDB/FerretDB/cmd/ferretdb'], buildDir, log);
+  await run(go, ['build', '-mod=vendor', '-trimpath', '-o', partial, 'github.com/FerretDB/FerretDB/cmd/ferretdb'], buildDir, log);
   copyFileSync(partial, FERRETDB_BINARY);
   rmSync(partial, { force: true });
   rmSync(buildDir, { recursive: true, force: true });

@@ -166,16 +166,17 @@ export function createCallService(deps: CallServiceDeps) {
   }
 
   /**
-   * After `legs` change: was the customer talking with agents who have now all gone, with nobody on the way?
-   * (The first agent leaves with endConferenceOnExit=false so a colleague can take over; without one the
+   * Once leg `index` moves to `status`: was the customer talking with agents who have now all gone, with nobody on
+   * the way? (The first agent leaves with endConferenceOnExit=false so a colleague can take over; without one the
    * customer would sit alone in the conference.) Then, once per call, the customer is told and the call ends.
    */
-  function leftAlone(call: CallRecord, legs: Array<Pick<Leg, 'status'>>): boolean {
+  function leftAloneAfter(call: CallRecord, index: number, status: LegStatus): boolean {
+    const legs = call.legs.map((leg, j) => (j === index ? status : leg.status));
     return (
       call.status !== 'completed' &&
       !call.abandonedAt &&
-      legs.some((leg) => leg.status === 'completed') &&
-      !legs.some((leg) => LIVE_LEG_STATUSES.includes(leg.status))
+      legs.includes('completed') &&
+      !legs.some((legStatus) => LIVE_LEG_STATUSES.includes(legStatus))
     );
   }
 
@@ -275,7 +276,7 @@ export function createCallService(deps: CallServiceDeps) {
         const forward = STATUS_ORDER[status] > STATUS_ORDER[leg.status] && STATUS_ORDER[leg.status] < 3;
         if (!forward) return leg.legCallSid ? { result: false } : { set: legUpdate(i, { legCallSid: input.legCallSid }), result: false };
         const missed = status === 'no-answer' || status === 'busy' || status === 'failed' || status === 'canceled';
-        const alone = leftAlone(call, call.legs.map((other, j) => (j === i ? { status } : other)));
+        const alone = leftAloneAfter(call, i, status);
         logger.info('agent call status', { conference: call._id, agentId: input.agentId, status });
         return {
           set: {
@@ -299,7 +300,7 @@ export function createCallService(deps: CallServiceDeps) {
           case 'participant-leave': {
             const i = call.legs.findIndex((leg) => input.callSid !== undefined && leg.legCallSid === input.callSid && LIVE_LEG_STATUSES.includes(leg.status));
             if (i < 0) return nothing;
-            const alone = leftAlone(call, call.legs.map((leg, j) => (j === i ? { status: 'completed' as const } : leg)));
+            const alone = leftAloneAfter(call, i, 'completed');
             return { set: { ...legUpdate(i, { status: 'completed' }), ...(alone ? { abandonedAt: new Date() } : {}) }, result: { toCancel: [], alone } };
           }
           case 'conference-end': {
