@@ -13,6 +13,16 @@ export interface EngineOptions {
   timeScale: number;
   webhookTimeoutMs: number;
   log: (msg: string) => void;
+  /** Sees every webhook before it is sent (contract tests). */
+  observeWebhook?: (webhook: ObservedWebhook) => void;
+}
+
+/** What the stand-in sends Twilio-style: a voice request (TwiML fetch) or a call/conference status callback. */
+export interface ObservedWebhook {
+  kind: 'voice' | 'call-status' | 'conference-status';
+  url: string;
+  method: string;
+  params: Record<string, string>;
 }
 
 /** Something that receives SSE-style events. */
@@ -294,7 +304,8 @@ export class Engine {
     };
   }
 
-  private post(url: string, method: string, params: Record<string, string>) {
+  private post(url: string, method: string, params: Record<string, string>, kind: ObservedWebhook['kind']) {
+    this.opts.observeWebhook?.({ kind, url, method, params: { ...params } });
     return sendWebhook({
       url,
       method,
@@ -305,12 +316,12 @@ export class Engine {
   }
 
   /** Sends a fire-and-forget callback in order after the previous one of the same chain. */
-  private callback(owner: { chain: Promise<void> }, url: string, method: string, params: Record<string, string>, what: string): void {
+  private callback(owner: { chain: Promise<void> }, url: string, method: string, params: Record<string, string>, what: string, kind: ObservedWebhook['kind']): void {
     if (this.stopped) return;
     const run = owner.chain.then(async () => {
       if (this.stopped) return;
       try {
-        const res = await this.post(url, method, params);
+        const res = await this.post(url, method, params, kind);
         if (res.status < 200 || res.status >= 300) this.opts.log(`twilio-local: ${what} callback answered HTTP ${res.status}`);
       } catch (err) {
         // https://www.twilio.com/docs/api/errors/15003 : a failing status callback is only logged by Twilio
@@ -337,7 +348,7 @@ export class Engine {
       params.CallDuration = String(this.duration(call));
       params.Duration = String(Math.ceil(this.duration(call) / 60));
     }
-    this.callback(call, call.statusCallback, call.statusCallbackMethod, params, `call ${event}`);
+    this.callback(call, call.statusCallback, call.statusCallbackMethod, params, `call ${event}`, 'call-status');
   }
 
   /** Whole seconds between answer and end (0 if never answered). */
@@ -373,7 +384,7 @@ export class Engine {
         ...(call ? { ParticipantCallStatus: call.status } : {}),
       });
     }
-    this.callback(conf, conf.statusCallback, conf.statusCallbackMethod, params, `conference ${event}`);
+    this.callback(conf, conf.statusCallback, conf.statusCallbackMethod, params, `conference ${event}`, 'conference-status');
   }
 
   // ---------- creating calls ----------
@@ -550,7 +561,7 @@ export class Engine {
   // ---------- TwiML execution ----------
 
   private async fetchTwiml(call: LocalCall, url: string, method: string, extra: Record<string, string> = {}): Promise<Verb[]> {
-    const res = await this.post(url, method, { ...this.callParams(call), ...extra });
+    const res = await this.post(url, method, { ...this.callParams(call), ...extra }, 'voice');
     if (res.status < 200 || res.status >= 300) {
       throw new TwimlError(`HTTP ${res.status} from webhook (https://www.twilio.com/docs/api/errors/11200)`);
     }

@@ -1,11 +1,12 @@
 // A faithful local stand-in for the parts of Twilio this app uses: REST, voice engine, devices, a demo phone.
 import express, { type Router } from 'express';
-import { Engine } from './engine';
+import { Engine, type ObservedWebhook } from './engine';
 import { createRestRouter } from './rest';
 import { createDeviceRouter } from './device';
 import { createPhoneRouter } from './phone';
 import type { LocalState } from './types';
 
+export type { ObservedWebhook } from './engine';
 export type { LocalState, CallView, ConferenceView, ParticipantView, Hears, CallStatus } from './types';
 
 /** Settings of the local Twilio stand-in. */
@@ -21,6 +22,25 @@ export interface TwilioLocalOptions {
   timeScale?: number;
   /** How long a webhook may take before it counts as failed (Twilio: 15 s). Default 15000. */
   webhookTimeoutMs?: number;
+  /** Sees every REST exchange and every webhook (contract tests validate them against Twilio's published definitions). */
+  observe?: TwilioLocalObserver;
+}
+
+/** One REST request the stand-in answered, as it was parsed and as it was answered. */
+export interface ObservedRestExchange {
+  method: string;
+  /** The request path, ending in /2010-04-01/Accounts/AC.../Calls.json (any mount point before it). */
+  path: string;
+  /** Form parameters as parsed (a repeated key is an array). */
+  params: Record<string, string | string[]>;
+  status: number;
+  body: unknown;
+}
+
+/** Hooks for tests; the stand-in works the same without them. */
+export interface TwilioLocalObserver {
+  rest?(exchange: ObservedRestExchange): void;
+  webhook?(webhook: ObservedWebhook): void;
 }
 
 /** A running stand-in. */
@@ -44,8 +64,11 @@ export function createTwilioLocal(opts: TwilioLocalOptions): TwilioLocal {
     timeScale: opts.timeScale ?? 1,
     webhookTimeoutMs: opts.webhookTimeoutMs ?? 15_000,
     log: opts.log ?? (() => undefined),
+    observeWebhook: opts.observe?.webhook,
   });
   const router = express.Router();
+  const observeRest = opts.observe?.rest;
+  if (observeRest) router.use('/2010-04-01', observeRestExchanges(observeRest));
   const device = createDeviceRouter(engine, opts);
   const phone = createPhoneRouter(engine);
   router.use(createRestRouter(engine, opts));
@@ -63,5 +86,18 @@ export function createTwilioLocal(opts: TwilioLocalOptions): TwilioLocal {
       return stopping;
     },
     snapshot: () => engine.snapshot(),
+  };
+}
+
+/** Wraps res.json on REST paths so the observer sees each request (body parsed by then) with its answer. */
+function observeRestExchanges(observe: NonNullable<TwilioLocalObserver['rest']>): express.RequestHandler {
+  return (req, res, next) => {
+    const json = res.json.bind(res);
+    res.json = (body: unknown) => {
+      const params = req.body && typeof req.body === 'object' ? ({ ...req.body } as Record<string, string | string[]>) : {};
+      observe({ method: req.method, path: req.baseUrl + req.path, params, status: res.statusCode, body });
+      return json(body);
+    };
+    next();
   };
 }
