@@ -45,6 +45,11 @@ const EnvSchema = z.object({
   TWILIO_API_BASE_URL: httpUrl("the REST API's base").optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   DATA_DIR: optionalString,
+  RING_SECONDS: z.coerce.number().int().min(5).max(120).default(20),
+  WRAP_UP_SECONDS: z.coerce.number().int().min(0).max(600).default(5),
+  MAX_WAIT_SECONDS: z.coerce.number().int().min(2).max(7200).default(600),
+  OFFLINE_AFTER_SECONDS: z.coerce.number().int().min(5).max(600).default(30),
+  DB_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(5000),
 });
 
 export interface Config {
@@ -56,6 +61,19 @@ export interface Config {
   dataDir: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   holdMusicUrl: string;
+  /** The longest a database operation may take before a request is answered with an apology or a 503. */
+  dbTimeoutMs: number;
+  /** Product settings of the contact center. */
+  contactCenter: {
+    /** Seconds an agent's phone rings before the call goes to the next agent. */
+    ringSeconds: number;
+    /** Seconds after a call before an agent is offered the next one. */
+    wrapUpSeconds: number;
+    /** Longest a caller waits in line before a polite goodbye. */
+    maxWaitSeconds: number;
+    /** A softphone silent this long means the agent is offline. */
+    offlineAfterSeconds: number;
+  };
   twilio: {
     /** 'twilio': real credentials; 'local': no credentials set, the built-in stand-in plays Twilio. */
     mode: 'twilio' | 'local';
@@ -121,6 +139,13 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     dataDir: e.DATA_DIR ?? '.data',
     logLevel: e.LOG_LEVEL,
     holdMusicUrl: e.HOLD_MUSIC_URL,
+    dbTimeoutMs: e.DB_TIMEOUT_MS,
+    contactCenter: {
+      ringSeconds: e.RING_SECONDS,
+      wrapUpSeconds: e.WRAP_UP_SECONDS,
+      maxWaitSeconds: e.MAX_WAIT_SECONDS,
+      offlineAfterSeconds: e.OFFLINE_AFTER_SECONDS,
+    },
     twilio: twilio as Config['twilio'],
   });
 }

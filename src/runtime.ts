@@ -6,8 +6,15 @@ import { createBackgroundTasks, type BackgroundTasks } from './background';
 import type { Config } from './config';
 import { openAppDatabase, type Database } from './db/connect';
 import type { Logger } from './logger';
-import { createAgentDirectory } from './services/agents';
+import { createCallStore, storeRunner } from './models/call-store';
+import { changeModel, createChangeStore } from './models/event';
+import { createFinishedCallStore } from './models/finished-call';
+import { createPresenceStore, presenceModel, type PresenceStore } from './models/presence';
+import { createReservationStore, reservationModel } from './models/reservation';
+import { createAgentDirectory, type AgentDirectory } from './services/agents';
 import { createCallService, type CallService } from './services/calls';
+import { createChangeHub, type ChangeHub } from './services/changes';
+import { createRouting, DEFAULT_ROUTING, type Routing, type RoutingSettings } from './services/routing';
 import { webhookUrls } from './services/webhook-urls';
 import { createTwilioLocal, type TwilioLocal } from './twilio-local';
 import { createTwilioRest, type TwilioRest } from './twilio/rest';
@@ -18,6 +25,10 @@ export interface RunningServer {
   server: http.Server;
   db: Database;
   calls: CallService;
+  routing: Routing;
+  presence: PresenceStore;
+  changes: ChangeHub;
+  agents: AgentDirectory;
   background: BackgroundTasks;
   twilioLocal?: TwilioLocal;
   /** Stops accepting, drains requests and background work, then closes the stand-in and the database. Idempotent. */
@@ -32,8 +43,12 @@ export interface StartOptions {
   /** Replace the REST caller (tests point it elsewhere by config instead; kept for the benchmark's baseline). */
   rest?: TwilioRest;
   accessLog?: boolean;
-  /** Seconds agents' phones ring before no-answer. */
-  agentRingSeconds?: number;
+  /** Routing knobs tests turn (how often the periodic pass runs, the decline cooldown); product settings come from config. */
+  routing?: Partial<Pick<RoutingSettings, 'tickMs' | 'passCooldownSeconds'>>;
+  /** The agent directory (tests bring their own roster). */
+  agents?: AgentDirectory;
+  /** How often this instance reads the shared change feed. */
+  changePollMs?: number;
   /** Demo mode: how fast the stand-in plays Say/Play/Pause (1 = real time; tests go faster). */
   localTimeScale?: number;
 }
@@ -47,18 +62,43 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
   try {
     const urls = webhookUrls(config.publicBaseUrl);
-    const agents = createAgentDirectory();
+    const agents = options.agents ?? createAgentDirectory();
     const background = createBackgroundTasks(logger);
     const rest = options.rest ?? createTwilioRest(config.twilio);
+    const run = storeRunner(config.dbTimeoutMs);
+    const store = createCallStore(db.models.calls, run);
+    const reservations = createReservationStore(reservationModel(db.connection), run);
+    const presence = createPresenceStore(presenceModel(db.connection), run);
+    const changes = createChangeHub(createChangeStore(changeModel(db.connection), run), logger, { pollMs: options.changePollMs ?? 250, keepMs: 120_000 });
+    const retracted = new Set<string>();
+    const routing = createRouting({
+      calls: store,
+      reservations,
+      presence,
+      agents,
+      rest,
+      urls,
+      background,
+      changes,
+      logger,
+      twilioNumber: config.twilio.number,
+      retracted,
+      settings: { ...DEFAULT_ROUTING, ...config.contactCenter, ...options.routing },
+    });
     const calls = createCallService({
-      calls: db.models.calls,
+      store,
+      routing,
+      reservations,
+      history: createFinishedCallStore(db.connection, run),
       rest,
       agents,
       background,
+      changes,
       logger,
       urls,
       twilioNumber: config.twilio.number,
-      agentRingSeconds: options.agentRingSeconds,
+      ringSeconds: config.contactCenter.ringSeconds,
+      retracted,
     });
     let twilioLocal: TwilioLocal | undefined;
     if (config.twilio.mode === 'local') {
@@ -75,6 +115,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       cleanups.unshift({ name: 'twilio stand-in', run: () => local.stop() });
     }
     cleanups.unshift({ name: 'background tasks', run: () => background.drain() });
+    cleanups.unshift({ name: 'change feed', run: () => changes.stop() });
+    cleanups.unshift({ name: 'routing', run: () => routing.stop() });
 
     const app = createApp({ config, logger, calls, agents, urls, twilioLocal: twilioLocal?.router, accessLog: options.accessLog });
     const server = http.createServer(app);
@@ -87,6 +129,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       });
     });
     const port = (server.address() as AddressInfo).port;
+    changes.start();
+    routing.start();
 
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
@@ -108,7 +152,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       })();
       return stopping;
     };
-    return { url: `http://127.0.0.1:${port}`, port, server, db, calls, background, twilioLocal, stop };
+    return { url: `http://127.0.0.1:${port}`, port, server, db, calls, routing, presence, changes, agents, background, twilioLocal, stop };
   } catch (err) {
     for (const cleanup of cleanups) await cleanup.run().catch(() => undefined);
     throw err;

@@ -1,4 +1,4 @@
-// A customer call: its conference, the agents dialled into it (one leg each), who owns it, and how it ended.
+// A live customer call: its conference, the agents dialled into it (one leg each), who owns it, who passed on it.
 // Keyed by the customer's CallSid as _id: every webhook finds its call by primary key (FerretDB's SQLite backend
 // pushes only _id lookups down to an index), and a repeated webhook is a duplicate-key insert.
 import { Schema, type Connection, type Model } from 'mongoose';
@@ -10,7 +10,8 @@ export const LIVE_LEG_STATUSES: readonly LegStatus[] = ['dialing', 'ringing', 'i
 /** Statuses in which the agent's phone is ringing or about to. */
 export const PENDING_LEG_STATUSES: readonly LegStatus[] = ['dialing', 'ringing'];
 
-export const CALL_STATUSES = ['waiting', 'in-progress', 'completed'] as const;
+/** waiting: in the line; offered: an agent's phone rings for it; in-progress: an agent took it; completed: over. */
+export const CALL_STATUSES = ['waiting', 'offered', 'in-progress', 'completed'] as const;
 export type CallStatus = (typeof CALL_STATUSES)[number];
 export type Role = 'first' | 'transfer';
 
@@ -40,6 +41,14 @@ export interface CallRecord {
   legs: Leg[];
   /** The last dialling failure, for the agents' pages and the history. */
   dialError?: string;
+  /** The agent whose phone rings for it now (status 'offered'). */
+  offeredTo?: string;
+  /** Agents who declined or missed it, and when: routing offers it to others first. */
+  passedBy: Array<{ agentId: string; at: Date; outcome: string }>;
+  /** When an agent first answered. */
+  answeredAt?: Date;
+  /** Why the call ended, once it has: 'customer-hung-up', 'max-wait', 'abandoned'… */
+  endReason?: string;
   /** When every agent had left the customer alone and the app said goodbye to them. */
   abandonedAt?: Date;
   endedAt?: Date;
@@ -73,16 +82,18 @@ const callSchema = new Schema<CallRecord>(
     agentId: { type: String },
     legs: { type: [legSchema], default: [] },
     dialError: { type: String },
+    offeredTo: { type: String },
+    passedBy: { type: [{ _id: false, agentId: String, at: Date, outcome: String }], default: [] },
+    answeredAt: { type: Date },
+    endReason: { type: String },
     abandonedAt: { type: Date },
     endedAt: { type: Date },
     rev: { type: Number, required: true, default: 0 },
   },
   { timestamps: true, versionKey: false },
 );
-// For "which call is this agent on" and the history; on real MongoDB these serve the agent-side queries.
-callSchema.index({ 'legs.agentId': 1, status: 1 });
-callSchema.index({ 'legs.legCallSid': 1 });
-callSchema.index({ createdAt: -1 });
+// Only live calls are stored here (finished ones move to the history), so every query is a scan of a few hundred
+// documents at most on FerretDB; on MongoDB the collection is just as small. No secondary index is needed.
 
 export type CallModel = Model<CallRecord>;
 

@@ -13,15 +13,15 @@ export interface AgentApiDeps {
   tokenTtlSeconds?: number;
 }
 
-const BringIn = z.object({ to: z.string().min(1).max(64).optional() }).strict();
+const BringIn = z.object({ to: z.string().min(1, 'choose a colleague').max(64) }).strict();
 
 /** Routes under the site root: /token/:agentId, /agents/:agentId/call, /conference/:agentId/call. */
 export function agentApiRouter(deps: AgentApiDeps): Router {
   const router = Router();
   router.use(express.json({ limit: '16kb' }));
 
-  function knownAgent(id: string) {
-    const agent = deps.agents.find(id);
+  async function knownAgent(id: string) {
+    const agent = await deps.agents.find(id);
     if (!agent) throw new HttpError(404, `Unknown agent: ${id}`);
     return agent;
   }
@@ -30,8 +30,8 @@ export function agentApiRouter(deps: AgentApiDeps): Router {
    * A Voice SDK Access Token for the agent's softphone.
    * @route POST /token/:agentId
    */
-  router.post('/token/:agentId', (req, res) => {
-    const agent = knownAgent(String(req.params.agentId));
+  router.post('/token/:agentId', async (req, res) => {
+    const agent = await knownAgent(String(req.params.agentId));
     const token = createVoiceToken({ ...deps.twilio, identity: agent.id, ttlSeconds: deps.tokenTtlSeconds });
     res.set('Cache-Control', 'no-store').json({ token, agentId: agent.id });
   });
@@ -41,16 +41,16 @@ export function agentApiRouter(deps: AgentApiDeps): Router {
    * @route GET /agents/:agentId/call
    */
   router.get('/agents/:agentId/call', async (req, res) => {
-    const agent = knownAgent(String(req.params.agentId));
+    const agent = await knownAgent(String(req.params.agentId));
     res.set('Cache-Control', 'no-store').json({ agentId: agent.id, call: await deps.calls.activeCallFor(agent.id) });
   });
 
   /**
-   * Brings a colleague (body `to`, default the other agent) into the call `agentId` is on.
+   * Brings a colleague (body `to`: their agent id) into the call `agentId` is on.
    * @route POST /conference/:agentId/call
    */
   router.post('/conference/:agentId/call', async (req, res) => {
-    const from = knownAgent(String(req.params.agentId));
+    const from = await knownAgent(String(req.params.agentId));
     const body = BringIn.safeParse(req.body ?? {});
     if (!body.success) throw new HttpError(400, `Invalid request: ${body.error.issues.map((i) => `${i.path.join('.') || 'body'} ${i.message}`).join('; ')}`);
     const result = await deps.calls.bringInAgent({ fromAgentId: from.id, toAgentId: body.data.to });

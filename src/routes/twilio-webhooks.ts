@@ -21,6 +21,7 @@ export interface TwilioWebhookDeps {
 
 const CallSid = z.string().regex(/^CA[0-9a-fA-F]{32}$/, 'must be a Twilio CallSid');
 const IncomingCall = z.object({ CallSid, From: z.string().max(256).optional() });
+const WaitQuery = z.object({ call: CallSid, round: z.coerce.number().int().min(0).max(100000).default(0) });
 const AgentLeg = z.object({ CallSid: CallSid.optional() });
 const AgentCallStatus = z.object({ CallSid, CallStatus: z.string().min(1).max(32) });
 const ConferenceEvent = z.object({
@@ -29,6 +30,11 @@ const ConferenceEvent = z.object({
   StatusCallbackEvent: z.string().min(1).max(64),
   CallSid: z.string().max(64).optional(),
 });
+
+/** What a waiting caller hears about their place in line. */
+export function placeInLine(position: number): string {
+  return position === 1 ? 'You are next in line.' : `You are number ${position} in line.`;
+}
 
 const SORRY = 'We are sorry, something went wrong connecting your call. Please try again later. Goodbye.';
 const AGENT_SORRY = 'Sorry, this customer call is no longer available. Goodbye.';
@@ -64,18 +70,30 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
         name: input.CallSid,
         startConferenceOnEnter: false,
         endConferenceOnExit: true,
-        waitUrl: deps.urls.wait(),
+        waitUrl: deps.urls.wait(input.CallSid, 0),
         statusCallback: deps.urls.conferenceEvents(),
       }),
     );
   });
 
   /**
-   * What the caller hears while waiting: a greeting, then hold music.
+   * What the caller hears while waiting: the greeting once, their place in line, hold music, and again.
    * @route POST /conference/wait
    */
-  router.post('/wait', spoken(SORRY), (_req, res) => {
-    sendTwiml(res, waitTwiml({ greeting: GREETING, musicUrl: deps.holdMusicUrl }));
+  router.post('/wait', spoken(SORRY), async (req, res) => {
+    const query = WaitQuery.safeParse(req.query);
+    const round = query.success ? query.data.round : 0;
+    // A caller whose place we cannot read (database away) still hears music; the announcement comes next round.
+    const position = query.success ? await deps.calls.positionInLine(query.data.call).catch(() => undefined) : undefined;
+    sendTwiml(
+      res,
+      waitTwiml({
+        greeting: round === 0 ? GREETING : undefined,
+        announcement: position ? placeInLine(position) : undefined,
+        musicUrl: deps.holdMusicUrl,
+        next: query.success ? deps.urls.wait(query.data.call, round + 1) : undefined,
+      }),
+    );
   });
 
   /**
@@ -99,17 +117,17 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
    */
   router.post('/:conferenceId/connect/:agentId', spoken(AGENT_SORRY), async (req, res) => {
     const conferenceId = CallSid.safeParse(req.params.conferenceId);
-    const agent = deps.agents.find(String(req.params.agentId));
+    const agent = await deps.agents.find(String(req.params.agentId));
     if (!conferenceId.success || !agent) throw new HttpError(404, 'Unknown conference or agent.');
     const input = AgentLeg.parse(req.body);
-    const { role } = await deps.calls.connectAgent({ conferenceId: conferenceId.data, agentId: agent.id, legCallSid: input.CallSid });
+    await deps.calls.connectAgent({ conferenceId: conferenceId.data, agentId: agent.id, legCallSid: input.CallSid });
     sendTwiml(
       res,
       conferenceTwiml({
         name: conferenceId.data,
         startConferenceOnEnter: true,
-        // The first agent may hang up and leave the customer with the colleague they brought in.
-        endConferenceOnExit: role !== 'first',
+        // No agent's leaving ends the conference: when the last agent leaves, the server decides what the customer hears.
+        endConferenceOnExit: false,
         statusCallback: deps.urls.conferenceEvents(),
       }),
     );
@@ -121,7 +139,7 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
    */
   router.post('/:conferenceId/agents/:agentId/status', async (req, res) => {
     const input = AgentCallStatus.parse(req.body);
-    const agent = deps.agents.find(String(req.params.agentId));
+    const agent = await deps.agents.find(String(req.params.agentId));
     if (!agent) throw new HttpError(404, 'Unknown agent.');
     await deps.calls.recordAgentCallStatus({
       conferenceId: String(req.params.conferenceId),

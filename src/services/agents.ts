@@ -1,32 +1,30 @@
-// The agent directory and routing rules. Today a fixed roster; accounts and presence will replace it without changing callers.
+// The agent directory. Today a fixed roster behind an async interface; accounts in the database replace it without changing callers.
+
+export type AgentRole = 'agent' | 'supervisor' | 'admin';
 
 export interface Agent {
   id: string;
   name: string;
+  role: AgentRole;
+  disabled: boolean;
 }
 
 const ROSTER: readonly Agent[] = Object.freeze([
-  { id: 'agent1', name: 'Agent 1' },
-  { id: 'agent2', name: 'Agent 2' },
+  { id: 'agent1', name: 'Agent 1', role: 'agent', disabled: false },
+  { id: 'agent2', name: 'Agent 2', role: 'agent', disabled: false },
 ]);
 
 export interface AgentDirectory {
-  all(): readonly Agent[];
-  find(id: string): Agent | undefined;
-  /** The agent a new customer call rings first. */
-  firstFor(): Agent;
-  /** Who `fromAgentId` brings in when they do not name anyone. */
-  defaultTransferTarget(fromAgentId: string): Agent | undefined;
+  /** Every agent, enabled or not. */
+  all(): Promise<Agent[]>;
+  find(id: string): Promise<Agent | undefined>;
 }
 
 /** The directory over a roster (the built-in one unless given). */
 export function createAgentDirectory(roster: readonly Agent[] = ROSTER): AgentDirectory {
-  if (roster.length === 0) throw new Error('the agent roster is empty');
   return {
-    all: () => roster,
-    find: (id) => roster.find((agent) => agent.id === id),
-    firstFor: () => roster[0]!,
-    defaultTransferTarget: (fromAgentId) => roster.find((agent) => agent.id !== fromAgentId),
+    all: async () => [...roster],
+    find: async (id) => roster.find((agent) => agent.id === id),
   };
 }
 

@@ -1,121 +1,85 @@
-// The warm-transfer domain: a customer call waits in a conference, agents are dialled in, and each leg's fate is recorded.
-// It never sees req/res; routes translate its results and errors.
+// The contact center's call lifecycle: a customer waits in a conference, routing offers the call to agents, agents
+// answer, bring colleagues in and leave, and the finished call moves to the history. It never sees req/res; routes
+// translate its results and errors.
 import type { BackgroundTasks } from '../background';
-import { HttpError, StoreUnavailableError, withDeadline } from '../errors';
+import { finishedCallOf, type FinishedCall } from '../contact-center/history';
+import { positionInLine } from '../contact-center/routing';
+import { HttpError, StoreUnavailableError } from '../errors';
 import { maskNumber, type Logger } from '../logger';
-import { LIVE_LEG_STATUSES, PENDING_LEG_STATUSES, type CallModel, type CallRecord, type Leg, type LegStatus, type Role } from '../models/call';
+import type { CallStore, Change } from '../models/call-store';
+import { LIVE_LEG_STATUSES, PENDING_LEG_STATUSES, type CallRecord, type Leg, type LegStatus, type Role } from '../models/call';
+import { isDuplicateKey, type ReservationStore } from '../models/reservation';
 import type { TwilioRest } from '../twilio/rest';
 import { apologyTwiml } from '../twilio/twiml';
 import { clientAddress, type AgentDirectory } from './agents';
+import type { ChangeHub } from './changes';
+import { callAlreadyEnded, describeRestError, type Routing } from './routing';
 import type { WebhookUrls } from './webhook-urls';
 
+/** Where finished calls go. */
+export interface HistorySink {
+  append(record: FinishedCall): Promise<void>;
+}
+
 export interface CallServiceDeps {
-  calls: CallModel;
+  store: CallStore;
+  routing: Routing;
+  reservations: ReservationStore;
+  history: HistorySink;
   rest: TwilioRest;
   agents: AgentDirectory;
   background: BackgroundTasks;
+  changes: ChangeHub;
   logger: Logger;
   urls: WebhookUrls;
   /** Caller ID for calls to agents. */
   twilioNumber: string;
-  /** Longest a database operation may take before the request is answered with an apology. */
-  dbTimeoutMs?: number;
-  /** Seconds an agent's phone rings before Twilio reports no-answer (Twilio's default: 60). */
-  agentRingSeconds?: number;
+  /** Seconds a colleague's phone rings. */
+  ringSeconds: number;
+  /** Calls this instance told sorry: shared with routing, which never offers them. */
+  retracted: Set<string>;
 }
 
 export interface CallView {
   callSid: string;
   conferenceName: string;
   status: CallRecord['status'];
+  /** The caller's number as Twilio gave it (shown to agents only). */
+  from?: string;
   agentId?: string;
+  offeredTo?: string;
   dialError?: string;
   createdAt: Date;
+  answeredAt?: Date;
   endedAt?: Date;
   legs: Array<Omit<Leg, 'legCallSid' | 'createdAt'>>;
 }
 
 /** Twilio's CallStatus values, as the leg status they mean. https://www.twilio.com/docs/voice/api/call-resource#call-status-values */
-const CALL_STATUS_TO_LEG: Record<string, LegStatus | undefined> = {
-  queued: 'dialing',
-  initiated: 'dialing',
-  ringing: 'ringing',
-  'in-progress': 'in-progress',
-  answered: 'in-progress',
-  completed: 'completed',
-  busy: 'busy',
-  failed: 'failed',
-  'no-answer': 'no-answer',
-  canceled: 'canceled',
-};
+const CALL_STATUS_TO_LEG = new Map<string, LegStatus>([
+  ['queued', 'dialing'],
+  ['initiated', 'dialing'],
+  ['ringing', 'ringing'],
+  ['in-progress', 'in-progress'],
+  ['answered', 'in-progress'],
+  ['completed', 'completed'],
+  ['busy', 'busy'],
+  ['failed', 'failed'],
+  ['no-answer', 'no-answer'],
+  ['canceled', 'canceled'],
+]);
 const STATUS_ORDER: Record<LegStatus, number> = { dialing: 0, ringing: 1, 'in-progress': 2, completed: 3, 'dial-failed': 3, 'no-answer': 3, busy: 3, failed: 3, canceled: 3 };
-const MAX_WRITE_ATTEMPTS = 8;
 export const LEFT_ALONE_MESSAGE = 'The agent has left the call. Thank you for calling, goodbye.';
+const MISSED: readonly LegStatus[] = ['no-answer', 'busy', 'failed', 'canceled', 'dial-failed'];
 
-/** A change to one call, decided from the call as read. */
-interface Change<T> {
-  set?: Record<string, unknown>;
-  push?: Leg;
-  result: T;
-}
-
-/** Builds the call service over its store and the REST caller. */
+/** Builds the call service. */
 export function createCallService(deps: CallServiceDeps) {
-  const { calls, rest, agents, background, logger, urls } = deps;
-  const dbTimeoutMs = deps.dbTimeoutMs ?? 5000;
+  const { store, routing, reservations, rest, agents, background, changes, logger, urls } = deps;
 
-  /** Runs a database operation with a deadline; a failure other than a duplicate key becomes StoreUnavailableError. */
-  async function store<T>(operation: () => Promise<T>): Promise<T> {
-    try {
-      return await withDeadline(operation(), dbTimeoutMs, () => new Error(`no answer within ${dbTimeoutMs} ms`));
-    } catch (err) {
-      if (isDuplicateKey(err)) throw err;
-      throw new StoreUnavailableError(err);
-    }
-  }
-
-  const load = (callSid: string): Promise<CallRecord | null> => store(() => calls.findById(callSid).lean<CallRecord>().exec());
-
-  /**
-   * Reads a call, lets `decide` choose a change, and writes it only if nobody changed the call meanwhile
-   * (compare-and-set on `rev`); otherwise reads again. Safe with several app instances on one database.
-   */
-  async function change<T>(callSid: string, decide: (call: CallRecord) => Change<T>): Promise<T> {
-    return oneAtATime(callSid, () => compareAndSet(callSid, decide));
-  }
-
-  // FerretDB 1.x applies an update by finding the document and then writing it back by _id, so two concurrent
-  // compare-and-set updates can both "match" and one is lost. Changes to one call are therefore also serialised
-  // inside this process; across processes the revision check is atomic on MongoDB.
-  const queues = new Map<string, Promise<unknown>>();
-  async function oneAtATime<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const run = (queues.get(key) ?? Promise.resolve()).then(task, task);
-    const tail = run.catch(() => undefined);
-    queues.set(key, tail);
-    try {
-      return await run;
-    } finally {
-      if (queues.get(key) === tail) queues.delete(key);
-    }
-  }
-
-  async function compareAndSet<T>(callSid: string, decide: (call: CallRecord) => Change<T>): Promise<T> {
-    for (let attempt = 1; ; attempt += 1) {
-      const call = await load(callSid);
-      if (!call) throw new HttpError(404, 'This call does not exist.');
-      const { set, push, result } = decide(call);
-      if (!set && !push) return result;
-      const update: Record<string, unknown> = { $set: { ...set, updatedAt: new Date() }, $inc: { rev: 1 } };
-      if (push) update.$push = { legs: push };
-      const written = await store(() => calls.updateOne({ _id: callSid, rev: call.rev }, update, { timestamps: false }).exec());
-      if (written.matchedCount === 1) return result;
-      if (attempt >= MAX_WRITE_ATTEMPTS) throw new StoreUnavailableError(new Error(`call ${callSid} kept changing under us`));
-    }
-  }
-
-  function newLeg(agentId: string, role: Role, requestedBy?: string): Leg {
-    const now = new Date();
-    return { agentId, role, status: 'dialing', createdAt: now, updatedAt: now, ...(requestedBy ? { requestedBy } : {}) };
+  function legUpdate(index: number, fields: Partial<Leg>): Record<string, unknown> {
+    const set: Record<string, unknown> = { [`legs.${index}.updatedAt`]: new Date() };
+    for (const [key, value] of Object.entries(fields)) set[`legs.${index}.${key}`] = value;
+    return set;
   }
 
   /** The index of the newest leg of `agentId` that matches `where`, or -1. */
@@ -124,65 +88,71 @@ export function createCallService(deps: CallServiceDeps) {
     return -1;
   }
 
-  function legUpdate(index: number, fields: Partial<Leg>): Record<string, unknown> {
-    const set: Record<string, unknown> = { [`legs.${index}.updatedAt`]: new Date() };
-    for (const [key, value] of Object.entries(fields)) set[`legs.${index}.${key}`] = value;
-    return set;
-  }
-
-  /**
-   * Asks Twilio to ring `agentId` into the conference. Success writes nothing: Twilio's status callbacks
-   * (initiated, ringing, answered...) tell us the leg's CallSid and progress. A failure is stored on the leg and the call.
-   */
-  async function dialLeg(callSid: string, legIndex: number, agentId: string): Promise<{ ok: true } | { ok: false; error: string }> {
-    try {
-      const { sid } = await rest.dial({
-        to: clientAddress(agentId),
-        from: deps.twilioNumber,
-        url: urls.connectAgent(callSid, agentId),
-        statusCallback: urls.agentCallStatus(callSid, agentId),
-        statusCallbackEvents: ['initiated', 'ringing', 'answered', 'completed'],
-        ...(deps.agentRingSeconds ? { timeoutSeconds: deps.agentRingSeconds } : {}),
-      });
-      logger.debug('dialled agent', { conference: callSid, agentId, legCallSid: sid });
-      return { ok: true };
-    } catch (err) {
-      const error = describeRestError(err);
-      logger.error('could not dial agent', { conference: callSid, agentId, error });
-      await change(callSid, () => ({
-        set: { ...legUpdate(legIndex, { status: 'dial-failed', error }), dialError: `Could not dial ${agentId}: ${error}` },
-        result: undefined,
-      }));
-      return { ok: false, error };
-    }
-  }
-
-  /**
-   * Unfinished calls with a leg of `agentId`, newest change first. (The leg's status is checked by the caller:
-   * FerretDB 1.x has no $elemMatch on sub-document fields.)
-   */
-  function callsOf(agentId: string): Promise<CallRecord[]> {
-    return store(() => calls.find({ status: { $ne: 'completed' }, 'legs.agentId': agentId }).sort({ updatedAt: -1 }).limit(50).lean<CallRecord[]>().exec());
-  }
-
   /**
    * Once leg `index` moves to `status`: was the customer talking with agents who have now all gone, with nobody on
-   * the way? (The first agent leaves with endConferenceOnExit=false so a colleague can take over; without one the
-   * customer would sit alone in the conference.) Then, once per call, the customer is told and the call ends.
+   * the way? Then, once per call, the customer is told and the call ends. (No agent's leaving ends the conference by
+   * itself: every agent joins with endConferenceOnExit=false, and the server decides.)
    */
   function leftAloneAfter(call: CallRecord, index: number, status: LegStatus): boolean {
     const legs = call.legs.map((leg, j) => (j === index ? status : leg.status));
-    return (
-      call.status !== 'completed' &&
-      !call.abandonedAt &&
-      legs.includes('completed') &&
-      !legs.some((legStatus) => LIVE_LEG_STATUSES.includes(legStatus))
-    );
+    return call.status === 'in-progress' && !call.abandonedAt && legs.includes('completed') && !legs.some((legStatus) => LIVE_LEG_STATUSES.includes(legStatus));
   }
 
   function sayGoodbye(callSid: string): void {
     logger.info('every agent left: ending the customer call', { conference: callSid });
-    background.run(`goodbye to ${callSid}`, () => rest.redirect(callSid, apologyTwiml(LEFT_ALONE_MESSAGE)));
+    background.run(`goodbye to ${callSid}`, async () => {
+      try {
+        await rest.redirect(callSid, apologyTwiml(LEFT_ALONE_MESSAGE));
+      } catch (err) {
+        // The customer hung up meanwhile: nothing to say goodbye to.
+        if (!callAlreadyEnded(err)) throw err;
+      }
+    });
+  }
+
+  /** The call is over: stop phones still ringing for it, free its agents, keep its history, drop the live record. */
+  async function finish(callSid: string, reason: string): Promise<void> {
+    const endedAt = new Date();
+    const finished = await store.changeIfLive(callSid, (call): Change<{ call: CallRecord; ringing: string[] } | null> => {
+      if (call.status === 'completed') return { result: null };
+      const set: Record<string, unknown> = { status: 'completed', endedAt, ...(call.endReason ? {} : { endReason: reason }) };
+      const ringing: string[] = [];
+      const legs = call.legs.map((leg, i) => {
+        if (!LIVE_LEG_STATUSES.includes(leg.status)) return leg;
+        // Anyone still being rung for this call would answer into nothing: stop their phones.
+        if (leg.status !== 'in-progress' && leg.legCallSid) ringing.push(leg.legCallSid);
+        const status: LegStatus = leg.status === 'in-progress' ? 'completed' : 'canceled';
+        Object.assign(set, legUpdate(i, { status }));
+        return { ...leg, status, updatedAt: endedAt };
+      });
+      return { set, result: { call: { ...call, legs, status: 'completed', endReason: call.endReason ?? reason }, ringing } };
+    });
+    if (!finished) return;
+    for (const legCallSid of finished.ringing) background.run(`cancel ringing leg ${legCallSid}`, () => rest.hangUp(legCallSid));
+    await routing.callFinished(finished.call);
+    await deps.history.append(finishedCallOf(finished.call, endedAt));
+    await store.remove(callSid);
+    changes.publish('calls', 'history');
+    logger.info('call finished', { callSid, reason: finished.call.endReason, cancelled: finished.ringing.length });
+  }
+
+  /** A call stored after its caller had been told sorry: delete it once the write has settled, whatever it did. */
+  function retractLate(callSid: string, landed: Promise<unknown>): void {
+    deps.retracted.add(callSid);
+    background.run(`retract ${callSid}`, async () => {
+      await landed.catch(() => undefined);
+      for (let attempt = 0; attempt < 60; attempt += 1) {
+        try {
+          await store.retract(callSid);
+          logger.info('removed a call whose caller was told sorry', { callSid });
+          changes.publish('calls');
+          return;
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 2000));
+        }
+      }
+      logger.warn('could not remove a call whose caller was told sorry', { callSid });
+    });
   }
 
   function view(call: CallRecord): CallView {
@@ -190,168 +160,207 @@ export function createCallService(deps: CallServiceDeps) {
       callSid: call._id,
       conferenceName: call.conferenceName,
       status: call.status,
+      from: call.from,
       agentId: call.agentId,
+      offeredTo: call.offeredTo,
       dialError: call.dialError,
       createdAt: call.createdAt,
+      answeredAt: call.answeredAt,
       endedAt: call.endedAt,
       legs: call.legs.map(({ agentId, role, status, requestedBy, error, updatedAt }) => ({ agentId, role, status, requestedBy, error, updatedAt })),
     };
   }
 
+  /** The live call `agentId` is on (or else being rung for), or undefined. */
+  function callOf(live: CallRecord[], agentId: string): CallRecord | undefined {
+    const mine = live.filter((call) => call.status !== 'completed' && call.legs.some((leg) => leg.agentId === agentId && LIVE_LEG_STATUSES.includes(leg.status)));
+    return mine.find((call) => call.legs.some((leg) => leg.agentId === agentId && leg.status === 'in-progress')) ?? mine[0];
+  }
+
   return {
     /**
-     * A customer called: store the call (one insert) and, once the caller's TwiML is on its way, dial the first agent.
-     * A repeated webhook for the same CallSid hits the duplicate key and dials nobody.
+     * A customer called: store the call (one insert) and, once the caller's TwiML is on its way, route it.
+     * A repeated webhook for the same CallSid hits the duplicate key and routes nothing. A store that answers too
+     * late gets the caller an apology, and the late record is deleted so nobody is ever offered that caller.
      */
     async receiveCustomerCall(input: { callSid: string; from?: string }): Promise<{ duplicate: boolean }> {
-      const agent = agents.firstFor();
       try {
-        await store(() =>
-          calls.create({ _id: input.callSid, conferenceName: input.callSid, from: input.from, status: 'waiting', agentId: agent.id, legs: [newLeg(agent.id, 'first')], rev: 0 }),
+        await store.insert({ _id: input.callSid, conferenceName: input.callSid, from: input.from, status: 'waiting', legs: [], passedBy: [], rev: 0 }, (landed) =>
+          retractLate(input.callSid, landed),
         );
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
-        logger.warn('repeated incoming-call webhook; not dialling again', { callSid: input.callSid });
+        logger.warn('repeated incoming-call webhook; not routing again', { callSid: input.callSid });
         return { duplicate: true };
       }
-      logger.info('customer call waiting', { callSid: input.callSid, from: maskNumber(input.from), agentId: agent.id });
-      background.run(`dial ${agent.id} for ${input.callSid}`, async () => {
-        await dialLeg(input.callSid, 0, agent.id);
-      });
+      logger.info('customer call waiting', { callSid: input.callSid, from: maskNumber(input.from) });
+      changes.publish('calls');
+      routing.dispatch();
       return { duplicate: false };
     },
 
+    /** The caller's place in line (1 = next), or undefined when an agent is on the way or the call is unknown. */
+    async positionInLine(callSid: string): Promise<number | undefined> {
+      const live = await store.live();
+      const waiting = live.filter((call) => call.status === 'waiting' && !call.endReason).map((call) => ({ callSid: call._id, waitingSince: new Date(call.createdAt) }));
+      return positionInLine(waiting, callSid);
+    },
+
     /**
-     * An agent answered: decide how their leg joins the conference. The first agent may leave without ending it;
-     * an agent brought in ends it when they leave (the customer is theirs now).
+     * An agent answered: their leg joins the conference. The first agent's offer becomes their call; a colleague
+     * brought in joins the same way. Nobody's leaving ends the conference: the server decides the customer's fate.
      */
     async connectAgent(input: { conferenceId: string; agentId: string; legCallSid?: string }): Promise<{ role: Role }> {
-      return change(input.conferenceId, (call) => {
-        if (call.status === 'completed') throw new HttpError(404, 'This call has already ended.');
+      const result = await store.change(input.conferenceId, (call) => {
+        if (call.status === 'completed' || call.endReason) throw new HttpError(404, 'This call has already ended.');
         const i = newestLeg(call, input.agentId, (leg) => LIVE_LEG_STATUSES.includes(leg.status));
         if (i < 0) throw new HttpError(404, 'This agent was not called into this conference.');
         const leg = call.legs[i]!;
+        const offer = leg.role === 'first';
+        if (offer && (call.status !== 'offered' || call.offeredTo !== input.agentId) && leg.status !== 'in-progress') throw new HttpError(404, 'This call was offered to someone else meanwhile.');
         logger.info('agent joining conference', { conference: call._id, agentId: input.agentId, role: leg.role });
         return {
           set: {
             ...legUpdate(i, { status: 'in-progress', ...(input.legCallSid ? { legCallSid: input.legCallSid } : {}) }),
             status: 'in-progress',
-            ...(leg.role === 'transfer' ? { agentId: input.agentId } : {}),
+            ...(offer ? { agentId: input.agentId, ...(call.answeredAt ? {} : { answeredAt: new Date() }) } : {}),
           },
+          unset: offer ? ['offeredTo'] : [],
           result: { role: leg.role },
         };
       });
+      if (result.role === 'first') await routing.answered(input.agentId, input.conferenceId);
+      else await reservations.moveAgent(input.agentId, input.conferenceId, 'on-call');
+      changes.publish('calls', 'agents');
+      return result;
     },
 
-    /** `fromAgentId` brings `toAgentId` (or the default colleague) into the call they are on. */
-    async bringInAgent(input: { fromAgentId: string; toAgentId?: string }): Promise<{ conference: string; agentId: string }> {
-      if (!agents.find(input.fromAgentId)) throw new HttpError(404, `Unknown agent: ${input.fromAgentId}`);
-      const target = input.toAgentId ? agents.find(input.toAgentId) : agents.defaultTransferTarget(input.fromAgentId);
-      if (!target) throw new HttpError(404, input.toAgentId ? `Unknown agent: ${input.toAgentId}` : 'There is no colleague to bring in.');
+    /** `fromAgentId` brings `toAgentId` into the call they are on. */
+    async bringInAgent(input: { fromAgentId: string; toAgentId: string }): Promise<{ conference: string; agentId: string }> {
+      const target = await agents.find(input.toAgentId);
+      if (!target || target.disabled) throw new HttpError(404, `Unknown agent: ${input.toAgentId}`);
       if (target.id === input.fromAgentId) throw new HttpError(400, 'An agent cannot bring themselves into their own call.');
-      const current = (await callsOf(input.fromAgentId)).find((call) => call.legs.some((leg) => leg.agentId === input.fromAgentId && leg.status === 'in-progress'));
-      if (!current) throw new HttpError(404, `${input.fromAgentId} has no active call.`);
-      const legIndex = await change(current._id, (call) => {
-        if (call.status === 'completed') throw new HttpError(404, `${input.fromAgentId} has no active call.`);
-        const live = newestLeg(call, target.id, (leg) => LIVE_LEG_STATUSES.includes(leg.status));
-        if (live >= 0) throw new HttpError(409, `${target.name} is already ${call.legs[live]!.status === 'in-progress' ? 'on' : 'being dialled into'} this call.`);
-        return { push: newLeg(target.id, 'transfer', input.fromAgentId), result: call.legs.length };
-      });
-      const outcome = await dialLeg(current._id, legIndex, target.id);
-      if (!outcome.ok) throw new HttpError(502, `Twilio could not dial ${target.name}: ${outcome.error}`);
+      const current = callOf(await store.live(), input.fromAgentId);
+      if (!current || !current.legs.some((leg) => leg.agentId === input.fromAgentId && leg.status === 'in-progress')) throw new HttpError(404, `${input.fromAgentId} has no active call.`);
+      if (!(await reservations.claimAgent(target.id, current._id, 'offered'))) throw new HttpError(409, `${target.name} is busy with another call.`);
+      let legIndex: number;
+      try {
+        legIndex = await store.change(current._id, (call) => {
+          if (call.status === 'completed' || call.endReason) throw new HttpError(404, `${input.fromAgentId} has no active call.`);
+          const live = newestLeg(call, target.id, (leg) => LIVE_LEG_STATUSES.includes(leg.status));
+          if (live >= 0) throw new HttpError(409, `${target.name} is already ${call.legs[live]!.status === 'in-progress' ? 'on' : 'being dialled into'} this call.`);
+          const now = new Date();
+          return { push: { legs: { agentId: target.id, role: 'transfer', status: 'dialing', requestedBy: input.fromAgentId, createdAt: now, updatedAt: now } }, result: call.legs.length };
+        });
+      } catch (err) {
+        await reservations.releaseAgent(target.id, current._id);
+        throw err;
+      }
+      try {
+        await rest.dial({
+          to: clientAddress(target.id),
+          from: deps.twilioNumber,
+          url: urls.connectAgent(current._id, target.id),
+          statusCallback: urls.agentCallStatus(current._id, target.id),
+          statusCallbackEvents: ['initiated', 'ringing', 'answered', 'completed'],
+          timeoutSeconds: deps.ringSeconds,
+        });
+      } catch (err) {
+        const error = describeRestError(err);
+        logger.error('could not dial agent', { conference: current._id, agentId: target.id, error });
+        await store.changeIfLive(current._id, () => ({ set: { ...legUpdate(legIndex, { status: 'dial-failed', error }), dialError: `Could not dial ${target.id}: ${error}` }, result: undefined }));
+        await reservations.releaseAgent(target.id, current._id);
+        changes.publish('calls', 'agents');
+        throw new HttpError(502, `Twilio could not dial ${target.name}: ${error}`);
+      }
       logger.info('bringing in a colleague', { conference: current._id, from: input.fromAgentId, to: target.id });
+      changes.publish('calls', 'agents');
       return { conference: current._id, agentId: target.id };
     },
 
     /** Twilio reports progress of an agent's call: initiated, ringing, answered, no-answer, busy, completed... */
     async recordAgentCallStatus(input: { conferenceId: string; agentId: string; legCallSid: string; callStatus: string }): Promise<void> {
-      const status = CALL_STATUS_TO_LEG[input.callStatus];
+      const status = CALL_STATUS_TO_LEG.get(input.callStatus);
       if (!status) throw new HttpError(400, `Unknown CallStatus: ${input.callStatus}`);
-      const alone = await change(input.conferenceId, (call): Change<boolean> => {
+      const outcome = await store.changeIfLive(input.conferenceId, (call): Change<{ alone: boolean; missedOffer?: boolean; missedTransfer?: boolean; left?: boolean }> => {
+        const nothing = { result: { alone: false } };
         let i = call.legs.findIndex((leg) => leg.agentId === input.agentId && leg.legCallSid === input.legCallSid);
         if (i < 0) i = newestLeg(call, input.agentId, (leg) => !leg.legCallSid && PENDING_LEG_STATUSES.includes(leg.status));
-        if (i < 0) throw new HttpError(404, 'No such agent leg on this call.');
+        if (i < 0) return nothing; // a leg of an offer that ended already: nothing to record
         const leg = call.legs[i]!;
         // Callbacks may arrive late or out of order: a leg only moves forward.
         const forward = STATUS_ORDER[status] > STATUS_ORDER[leg.status] && STATUS_ORDER[leg.status] < 3;
-        if (!forward) return leg.legCallSid ? { result: false } : { set: legUpdate(i, { legCallSid: input.legCallSid }), result: false };
-        const missed = status === 'no-answer' || status === 'busy' || status === 'failed' || status === 'canceled';
+        if (!forward) return leg.legCallSid ? nothing : { set: legUpdate(i, { legCallSid: input.legCallSid }), result: { alone: false } };
+        const missed = MISSED.includes(status);
         const alone = leftAloneAfter(call, i, status);
         logger.info('agent call status', { conference: call._id, agentId: input.agentId, status });
         return {
           set: {
             ...legUpdate(i, { status, legCallSid: input.legCallSid }),
             ...(missed ? { dialError: `${input.agentId} did not answer (${input.callStatus}).` } : {}),
-            ...(alone ? { abandonedAt: new Date() } : {}),
+            ...(alone ? { abandonedAt: new Date(), endReason: 'abandoned' } : {}),
           },
-          result: alone,
+          result: {
+            alone,
+            missedOffer: missed && leg.role === 'first' && call.status === 'offered' && call.offeredTo === input.agentId,
+            missedTransfer: missed && leg.role === 'transfer',
+            left: status === 'completed' && leg.status === 'in-progress',
+          },
         };
       });
-      if (alone) sayGoodbye(input.conferenceId);
+      if (!outcome) return; // the call is over and in the history already
+      if (outcome.missedOffer) await routing.offerEnded(input.conferenceId, input.agentId, status);
+      if (outcome.missedTransfer) await reservations.releaseAgent(input.agentId, input.conferenceId);
+      if (outcome.left) await routing.wrapUp(input.agentId, input.conferenceId);
+      if (outcome.alone) sayGoodbye(input.conferenceId);
+      changes.publish('calls', 'agents');
     },
 
     /** Twilio reports a conference event: start, end, a participant joining or leaving. */
     async recordConferenceEvent(input: { conferenceName: string; conferenceSid?: string; event: string; callSid?: string }): Promise<void> {
-      const { toCancel, alone } = await change(input.conferenceName, (call): Change<{ toCancel: string[]; alone?: boolean }> => {
-        const nothing = { result: { toCancel: [] } };
-        switch (input.event) {
-          case 'conference-start':
-            return call.status === 'completed' ? nothing : { set: { status: 'in-progress', ...(input.conferenceSid ? { conferenceSid: input.conferenceSid } : {}) }, result: { toCancel: [] } };
-          case 'participant-leave': {
+      switch (input.event) {
+        case 'conference-start':
+          await store.changeIfLive(input.conferenceName, (call) => (call.status === 'completed' || call.conferenceSid ? { result: undefined } : { set: input.conferenceSid ? { conferenceSid: input.conferenceSid } : {}, result: undefined }));
+          return;
+        case 'participant-leave': {
+          if (input.callSid === input.conferenceName) return finish(input.conferenceName, 'customer-hung-up');
+          const left = await store.changeIfLive(input.conferenceName, (call): Change<{ agentId: string; alone: boolean } | undefined> => {
             const i = call.legs.findIndex((leg) => input.callSid !== undefined && leg.legCallSid === input.callSid && LIVE_LEG_STATUSES.includes(leg.status));
-            if (i < 0) return nothing;
+            if (i < 0) return { result: undefined };
             const alone = leftAloneAfter(call, i, 'completed');
-            return { set: { ...legUpdate(i, { status: 'completed' }), ...(alone ? { abandonedAt: new Date() } : {}) }, result: { toCancel: [], alone } };
-          }
-          case 'conference-end': {
-            if (call.status === 'completed') return nothing;
-            const set: Record<string, unknown> = { status: 'completed', endedAt: new Date() };
-            const ringing: string[] = [];
-            call.legs.forEach((leg, i) => {
-              if (!LIVE_LEG_STATUSES.includes(leg.status)) return;
-              // Anyone still being rung for this call would answer into nothing: stop their phones.
-              if (leg.status !== 'in-progress' && leg.legCallSid) ringing.push(leg.legCallSid);
-              Object.assign(set, legUpdate(i, { status: leg.status === 'in-progress' ? 'completed' : 'canceled' }));
-            });
-            return { set, result: { toCancel: ringing } };
-          }
-          default:
-            return nothing;
+            return { set: { ...legUpdate(i, { status: 'completed' }), ...(alone ? { abandonedAt: new Date(), endReason: 'abandoned' } : {}) }, result: { agentId: call.legs[i]!.agentId, alone } };
+          });
+          if (!left) return;
+          await routing.wrapUp(left.agentId, input.conferenceName);
+          if (left.alone) sayGoodbye(input.conferenceName);
+          changes.publish('calls', 'agents');
+          return;
         }
-      });
-      if (alone) sayGoodbye(input.conferenceName);
-      for (const legCallSid of toCancel) background.run(`cancel ringing leg ${legCallSid}`, () => rest.hangUp(legCallSid));
-      if (input.event === 'conference-end') logger.info('conference ended', { conference: input.conferenceName, cancelled: toCancel.length });
+        case 'conference-end':
+          return finish(input.conferenceName, 'conference-ended');
+        default:
+          return;
+      }
     },
 
     /** The call an agent is on (or else being rung for), with every leg; null when idle. */
     async activeCallFor(agentId: string): Promise<CallView | null> {
-      if (!agents.find(agentId)) throw new HttpError(404, `Unknown agent: ${agentId}`);
-      const candidates = (await callsOf(agentId)).filter((call) => call.legs.some((leg) => leg.agentId === agentId && LIVE_LEG_STATUSES.includes(leg.status)));
-      const talking = candidates.find((call) => call.legs.some((leg) => leg.agentId === agentId && leg.status === 'in-progress'));
-      const chosen = talking ?? candidates[0];
+      const chosen = callOf(await store.live(), agentId);
       return chosen ? view(chosen) : null;
     },
 
-    /** One stored call with its legs, or null. */
+    /** Every live call, oldest first (the supervisor's board). */
+    async liveCalls(): Promise<CallView[]> {
+      return (await store.live()).sort((a, b) => new Date(a.createdAt).getTime() - new Date(b.createdAt).getTime()).map(view);
+    },
+
+    /** One live call with its legs, or null. */
     async findCall(callSid: string): Promise<CallView | null> {
-      const call = await load(callSid);
+      const call = await store.load(callSid);
       return call ? view(call) : null;
     },
   };
 }
 
 export type CallService = ReturnType<typeof createCallService>;
-
-function isDuplicateKey(err: unknown): boolean {
-  return (err as { code?: unknown } | undefined)?.code === 11000;
-}
-
-function describeRestError(err: unknown): string {
-  if (err && typeof err === 'object') {
-    const e = err as { status?: number; code?: number; message?: string };
-    if (e.code || e.status) return `${e.message ?? 'Twilio error'} (status ${e.status ?? '?'}, code ${e.code ?? '?'})`;
-    if (e.message) return e.message;
-  }
-  return String(err);
-}
+export { StoreUnavailableError };

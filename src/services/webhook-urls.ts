@@ -2,7 +2,8 @@
 
 export interface WebhookUrls {
   incomingCall(): string;
-  wait(): string;
+  /** What a waiting caller hears; `round` counts the announcements so far. */
+  wait(callSid: string, round: number): string;
   connectAgent(conferenceId: string, agentId: string): string;
   conferenceEvents(): string;
   agentCallStatus(conferenceId: string, agentId: string): string;
@@ -14,7 +15,7 @@ export function webhookUrls(publicBaseUrl: string): WebhookUrls {
   const seg = encodeURIComponent;
   return {
     incomingCall: () => at('/conference/connect/client'),
-    wait: () => at('/conference/wait'),
+    wait: (callSid, round) => at(`/conference/wait?call=${seg(callSid)}&round=${round}`),
     connectAgent: (conferenceId, agentId) => at(`/conference/${seg(conferenceId)}/connect/${seg(agentId)}`),
     conferenceEvents: () => at('/conference/events'),
     agentCallStatus: (conferenceId, agentId) => at(`/conference/${seg(conferenceId)}/agents/${seg(agentId)}/status`),

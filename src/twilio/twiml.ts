@@ -36,12 +36,18 @@ export function conferenceTwiml(options: ConferenceTwimlOptions): string {
   return response.toString();
 }
 
-/** What a caller hears while the conference waits for an agent: a greeting, then music on a loop. */
-export function waitTwiml(options: { greeting: string; musicUrl: string }): string {
+/**
+ * What a caller hears while the conference waits for an agent: a greeting, their place in line, music, and then the
+ * same again from `next` (a waitUrl document may use Play, Say, Pause and Redirect:
+ * https://www.twilio.com/docs/voice/twiml/conference#attributes-waitUrl). Without `next` the music loops until the
+ * conference starts (loop="0": https://www.twilio.com/docs/voice/twiml/play#attributes-loop).
+ */
+export function waitTwiml(options: { greeting?: string; announcement?: string; musicUrl: string; next?: string }): string {
   const response = new VoiceResponse();
-  response.say(options.greeting);
-  // loop="0" repeats until the conference starts: https://www.twilio.com/docs/voice/twiml/play#attributes-loop
-  response.play({ loop: 0 }, options.musicUrl);
+  if (options.greeting) response.say(options.greeting);
+  if (options.announcement) response.say(options.announcement);
+  response.play({ loop: options.next ? 1 : 0 }, options.musicUrl);
+  if (options.next) response.redirect({ method: 'POST' }, options.next);
   return response.toString();
 }
 

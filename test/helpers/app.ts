@@ -6,7 +6,7 @@ import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks';
 import { parseConfig, type Config } from '../../src/config';
 import type { Database } from '../../src/db/connect';
 import { createLogger } from '../../src/logger';
-import { startServer, type RunningServer } from '../../src/runtime';
+import { startServer, type RunningServer, type StartOptions } from '../../src/runtime';
 
 export const TEST_ENV = {
   TWILIO_ACCOUNT_SID: `AC${'1a'.repeat(16)}`,
@@ -37,11 +37,11 @@ export function twilioSignature(authToken: string, url: string, params: Record<s
 }
 
 /** Starts the app in Twilio mode with its REST calls going to `restBaseUrl`. */
-export async function startTestApp(options: { db: Database; restBaseUrl: string; env?: Record<string, string>; agentRingSeconds?: number }): Promise<TestApp> {
+export async function startTestApp(options: { db: Database; restBaseUrl: string; env?: Record<string, string>; routing?: StartOptions['routing']; agents?: StartOptions['agents'] }): Promise<TestApp> {
   const config = parseConfig({ ...TEST_ENV, TWILIO_API_BASE_URL: options.restBaseUrl, ...options.env });
   const logs: string[] = [];
   const logger = createLogger(config.logLevel, (line) => logs.push(line));
-  const running = await startServer({ config, logger, db: options.db, accessLog: true, agentRingSeconds: options.agentRingSeconds });
+  const running = await startServer({ config, logger, db: options.db, accessLog: true, routing: { tickMs: 100, ...options.routing }, agents: options.agents });
   const http = () => request(running.url);
   return {
     config,
@@ -74,12 +74,12 @@ export interface AppSuite {
  * Registers beforeAll/afterAll that give this test file its own database, REST recorder and running app.
  * The returned object is filled in before the first test runs.
  */
-export function useAppSuite(options: { env?: Record<string, string> } = {}): AppSuite {
+export function useAppSuite(options: { env?: Record<string, string>; routing?: StartOptions['routing']; agents?: StartOptions['agents'] } = {}): AppSuite {
   const suite = {} as AppSuite;
   beforeAll(async () => {
     suite.db = await openTestDatabase();
     suite.rest = await startRestRecorder();
-    suite.app = await startTestApp({ db: suite.db, restBaseUrl: suite.rest.baseUrl, env: options.env });
+    suite.app = await startTestApp({ db: suite.db, restBaseUrl: suite.rest.baseUrl, env: options.env, routing: options.routing, agents: options.agents });
   });
   afterAll(async () => {
     await suite.app?.stop();

@@ -1,0 +1,56 @@
+// Routing: which waiting call rings which agent. In TaskRouter's words a waiting call is a task, an agent a worker, an
+// offer a reservation; the vocabulary is kept so TaskRouter could serve this seam later. Pure: no I/O.
+
+/** A waiting call. */
+export interface Task {
+  callSid: string;
+  /** When the caller started waiting: first come, first served. */
+  waitingSince: Date;
+  /** Agents who declined or missed this call recently: offered to others first. */
+  passedBy: ReadonlyArray<{ agentId: string; at: Date }>;
+}
+
+/** An agent who may take a call now. */
+export interface Worker {
+  agentId: string;
+  /** Idle since: the longest idle agent is offered first. */
+  idleSince: Date;
+}
+
+export interface Offer {
+  callSid: string;
+  agentId: string;
+}
+
+export interface RoutingPolicy {
+  /** A call an agent passed on is not offered to them again for this long (unless nobody else is free). */
+  passCooldownMs: number;
+}
+
+/**
+ * Pairs waiting calls (oldest first) with available workers (longest idle first). A worker who passed on a call
+ * recently is skipped for it until the cooldown runs out. Each call and each worker appears at most once.
+ */
+export function planOffers(tasks: readonly Task[], workers: readonly Worker[], now: Date, policy: RoutingPolicy): Offer[] {
+  const free = [...workers].sort((a, b) => a.idleSince.getTime() - b.idleSince.getTime() || a.agentId.localeCompare(b.agentId));
+  const queue = [...tasks].sort((a, b) => a.waitingSince.getTime() - b.waitingSince.getTime() || a.callSid.localeCompare(b.callSid));
+  const offers: Offer[] = [];
+  for (const task of queue) {
+    if (free.length === 0) break;
+    const recently = new Set(task.passedBy.filter((p) => now.getTime() - p.at.getTime() < policy.passCooldownMs).map((p) => p.agentId));
+    const index = free.findIndex((worker) => !recently.has(worker.agentId));
+    // Everyone free passed on this call a moment ago: it waits for someone else, or for the cooldown to run out.
+    // Later callers may still go to those agents: they did not pass on them.
+    if (index < 0) continue;
+    const [worker] = free.splice(index, 1);
+    offers.push({ callSid: task.callSid, agentId: worker!.agentId });
+  }
+  return offers;
+}
+
+/** A caller's place in the waiting line (1 = next), or undefined when they are not waiting. */
+export function positionInLine(tasks: readonly Pick<Task, 'callSid' | 'waitingSince'>[], callSid: string): number | undefined {
+  const mine = tasks.find((task) => task.callSid === callSid);
+  if (!mine) return undefined;
+  return 1 + tasks.filter((task) => task.waitingSince.getTime() < mine.waitingSince.getTime() || (task.waitingSince.getTime() === mine.waitingSince.getTime() && task.callSid < callSid)).length;
+}

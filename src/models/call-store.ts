@@ -1,0 +1,117 @@
+// The live calls' store: named queries and the write protocol (compare-and-set on `rev`, serialised per call in this
+// process). Only live calls are kept here — a finished call goes to the history — so every scan stays small.
+import { StoreUnavailableError, withDeadline } from '../errors';
+import { HttpError } from '../errors';
+import type { CallModel, CallRecord, Leg } from './call';
+import { isDuplicateKey } from './reservation';
+
+const MAX_WRITE_ATTEMPTS = 8;
+
+/** A change to one call, decided from the call as read. */
+export interface Change<T> {
+  set?: Record<string, unknown>;
+  unset?: string[];
+  push?: Record<string, unknown>;
+  result: T;
+}
+
+/** Wraps database operations with a deadline; failures other than a duplicate key become StoreUnavailableError. */
+export function storeRunner(dbTimeoutMs: number) {
+  return async function run<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await withDeadline(operation(), dbTimeoutMs, () => new Error(`no answer within ${dbTimeoutMs} ms`));
+    } catch (err) {
+      if (isDuplicateKey(err) || err instanceof StoreUnavailableError) throw err;
+      throw new StoreUnavailableError(err);
+    }
+  };
+}
+
+export function createCallStore(calls: CallModel, run: <T>(op: () => Promise<T>) => Promise<T>) {
+  const load = (callSid: string): Promise<CallRecord | null> => run(() => calls.findById(callSid).lean<CallRecord>().exec());
+
+  // FerretDB 1.x applies an update by finding the document and then writing it back by _id, so two concurrent
+  // compare-and-set updates can both "match" and one is lost. Changes to one call are therefore also serialised
+  // inside this process; across processes the revision check is atomic on MongoDB, and the reservations (unique
+  // inserts) keep two instances from acting on the same offer.
+  const queues = new Map<string, Promise<unknown>>();
+  async function oneAtATime<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const run = (queues.get(key) ?? Promise.resolve()).then(task, task);
+    const tail = run.catch(() => undefined);
+    queues.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (queues.get(key) === tail) queues.delete(key);
+    }
+  }
+
+  async function compareAndSet<T>(callSid: string, decide: (call: CallRecord) => Change<T>, missing: () => T): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      const call = await load(callSid);
+      if (!call) return missing();
+      const { set, unset, push, result } = decide(call);
+      if (!set && !push && !unset) return result;
+      const update: Record<string, unknown> = { $set: { ...set, updatedAt: new Date() }, $inc: { rev: 1 } };
+      if (unset && unset.length > 0) update.$unset = Object.fromEntries(unset.map((key) => [key, 1]));
+      if (push) update.$push = push;
+      const written = await run(() => calls.updateOne({ _id: callSid, rev: call.rev }, update, { timestamps: false }).exec());
+      if (written.matchedCount === 1) return result;
+      if (attempt >= MAX_WRITE_ATTEMPTS) throw new StoreUnavailableError(new Error(`call ${callSid} kept changing under us`));
+    }
+  }
+
+  return {
+    load,
+
+    /**
+     * Stores a new call; a call already stored under that CallSid throws a duplicate-key error. When the store does
+     * not answer in time, `onLate` gets the write still under way (it may yet land) before the error is thrown.
+     */
+    async insert(call: Omit<CallRecord, 'createdAt' | 'updatedAt'>, onLate?: (landed: Promise<unknown>) => void): Promise<void> {
+      let write: Promise<unknown> | undefined;
+      try {
+        await run(() => (write = calls.create(call)));
+      } catch (err) {
+        if (!isDuplicateKey(err) && write) onLate?.(write);
+        throw err;
+      }
+    },
+
+    /**
+     * Reads the call, lets `decide` choose a change, and writes it only if nobody changed the call meanwhile;
+     * otherwise reads again. A call that is not (or no longer) live is a 404.
+     */
+    change<T>(callSid: string, decide: (call: CallRecord) => Change<T>): Promise<T> {
+      return oneAtATime(callSid, () =>
+        compareAndSet(callSid, decide, () => {
+          throw new HttpError(404, 'This call does not exist or has ended.');
+        }),
+      );
+    },
+
+    /** Like change(), but a call that is gone is `undefined` instead of an error. */
+    changeIfLive<T>(callSid: string, decide: (call: CallRecord) => Change<T>): Promise<T | undefined> {
+      return oneAtATime(callSid, () => compareAndSet<T | undefined>(callSid, decide, () => undefined));
+    },
+
+    /** Every live call (a contact center has at most a few hundred at once). */
+    live(): Promise<CallRecord[]> {
+      return run(() => calls.find({}).lean<CallRecord[]>().exec());
+    },
+
+    /** Removes a finished call from the live store (it lives on in the history). */
+    async remove(callSid: string): Promise<void> {
+      await run(() => calls.deleteOne({ _id: callSid }).exec());
+    },
+
+    /** Removes a call that was stored after its caller had already been told sorry and hung up on. */
+    async retract(callSid: string): Promise<number> {
+      const result = await run(() => calls.deleteOne({ _id: callSid }).exec());
+      return result.deletedCount ?? 0;
+    },
+  };
+}
+
+export type CallStore = ReturnType<typeof createCallStore>;
+export type { Leg };

@@ -1,0 +1,93 @@
+// Presence as agents set it and their softphones report it: one small document per agent, keyed by the agent's id.
+import { Schema, type Connection, type Model } from 'mongoose';
+import { CHOSEN_STATUSES, type ChosenStatus } from '../contact-center/presence';
+
+export interface PresenceRecord {
+  /** The agent's id. */
+  _id: string;
+  chosen: ChosenStatus;
+  chosenAt: Date;
+  /** Why the server chose for them (e.g. a missed call set them away). */
+  note?: string;
+  /** The owning tab's last heartbeat. */
+  lastSeenAt?: Date;
+  /** The browser tab whose softphone is registered; other tabs of the same agent stay quiet. */
+  softphoneTab?: string;
+  /** When the agent last finished a call (or became available): the longest idle is offered first. */
+  idleSince: Date;
+}
+
+const presenceSchema = new Schema<PresenceRecord>(
+  {
+    _id: { type: String, required: true },
+    chosen: { type: String, enum: CHOSEN_STATUSES, required: true },
+    chosenAt: { type: Date, required: true },
+    note: { type: String },
+    lastSeenAt: { type: Date },
+    softphoneTab: { type: String },
+    idleSince: { type: Date, required: true },
+  },
+  { versionKey: false },
+);
+
+export type PresenceModel = Model<PresenceRecord>;
+
+export function presenceModel(connection: Connection): PresenceModel {
+  return (connection.models.Presence as PresenceModel | undefined) ?? connection.model<PresenceRecord>('Presence', presenceSchema, 'presence');
+}
+
+/** Presence's named queries and writes. */
+export function createPresenceStore(model: PresenceModel, run: <T>(op: () => Promise<T>) => Promise<T>) {
+  return {
+    all(): Promise<PresenceRecord[]> {
+      return run(() => model.find({}).lean<PresenceRecord[]>().exec());
+    },
+
+    get(agentId: string): Promise<PresenceRecord | null> {
+      return run(() => model.findById(agentId).lean<PresenceRecord>().exec());
+    },
+
+    /** The agent sets themselves available or away (or the server does, with a note). */
+    async choose(agentId: string, chosen: ChosenStatus, note?: string): Promise<void> {
+      const now = new Date();
+      await run(() =>
+        model
+          .updateOne(
+            { _id: agentId },
+            { $set: { chosen, chosenAt: now, ...(chosen === 'available' ? { idleSince: now } : {}), ...(note ? { note } : {}) }, ...(note ? {} : { $unset: { note: 1 } }), $setOnInsert: chosen === 'available' ? {} : { idleSince: now } },
+            { upsert: true },
+          )
+          .exec(),
+      );
+    },
+
+    /**
+     * A tab's softphone says it is alive. The tab owns the agent's softphone when nobody does, when the owner went
+     * silent for `staleMs`, or when it asks to take over; otherwise it is told another tab has it.
+     */
+    async heartbeat(agentId: string, tabId: string, options: { takeOver: boolean; staleMs: number }): Promise<{ owner: boolean }> {
+      const now = new Date();
+      const current = await run(() => model.findById(agentId).lean<PresenceRecord>().exec());
+      const ownerAlive = current?.softphoneTab && current.lastSeenAt && now.getTime() - current.lastSeenAt.getTime() <= options.staleMs;
+      if (current?.softphoneTab && current.softphoneTab !== tabId && ownerAlive && !options.takeOver) return { owner: false };
+      await run(() =>
+        model
+          .updateOne({ _id: agentId }, { $set: { softphoneTab: tabId, lastSeenAt: now }, $setOnInsert: { chosen: 'away', chosenAt: now, idleSince: now } }, { upsert: true })
+          .exec(),
+      );
+      return { owner: true };
+    },
+
+    /** The tab closed its softphone on purpose (sign-out, page closed): the agent is offline at once. */
+    async goOffline(agentId: string, tabId: string): Promise<void> {
+      await run(() => model.updateOne({ _id: agentId, softphoneTab: tabId }, { $unset: { softphoneTab: 1, lastSeenAt: 1 } }).exec());
+    },
+
+    /** The agent finished a call: idle from now. */
+    async callEnded(agentId: string): Promise<void> {
+      await run(() => model.updateOne({ _id: agentId }, { $set: { idleSince: new Date() } }).exec());
+    },
+  };
+}
+
+export type PresenceStore = ReturnType<typeof createPresenceStore>;

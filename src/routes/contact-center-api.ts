@@ -1,0 +1,154 @@
+// What the live pages call: the signed-in agent's state, presence and softphone heartbeat, the supervisor's board,
+// and the server-sent event stream that tells pages when to refresh.
+import express, { Router, type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
+import { CHOSEN_STATUSES } from '../contact-center/presence';
+import { HttpError } from '../errors';
+import type { PresenceStore } from '../models/presence';
+import type { Agent, AgentDirectory } from '../services/agents';
+import type { CallService, CallView } from '../services/calls';
+import type { ChangeHub } from '../services/changes';
+import type { Routing } from '../services/routing';
+
+export interface ContactCenterApiDeps {
+  calls: CallService;
+  routing: Routing;
+  presence: PresenceStore;
+  agents: AgentDirectory;
+  changes: ChangeHub;
+  /** Admits a signed-in agent and puts them on res.locals.agent. */
+  signedIn: RequestHandler;
+  /** Admits supervisors and admins only. */
+  supervisorsOnly: RequestHandler;
+  offlineAfterSeconds: number;
+  /** Seconds between keep-alive comments on the event stream. */
+  keepAliveSeconds?: number;
+}
+
+const SetPresence = z.object({ status: z.enum(CHOSEN_STATUSES) }).strict();
+const Heartbeat = z.object({ tab: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be the tab id the page made'), takeOver: z.boolean().optional() }).strict();
+
+function agentOf(res: Response): Agent {
+  const agent = res.locals.agent as Agent | undefined;
+  if (!agent) throw new HttpError(401, 'Sign in first.');
+  return agent;
+}
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body ?? {});
+  if (!result.success) throw new HttpError(400, `Invalid request: ${result.error.issues.map((i) => `${i.path.join('.') || 'body'} ${i.message}`).join('; ')}`);
+  return result.data;
+}
+
+const seconds = (from: Date | string | undefined, now: Date): number | undefined => (from ? Math.max(0, Math.round((now.getTime() - new Date(from).getTime()) / 1000)) : undefined);
+
+/** Routes under /api. */
+export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
+  const router = Router();
+  router.use(express.json({ limit: '4kb' }));
+
+  async function roster(now: Date) {
+    const [all, presence] = await Promise.all([deps.agents.all(), deps.routing.presenceOfAll(now)]);
+    return all
+      .filter((agent) => !agent.disabled)
+      .map((agent) => {
+        const p = presence.get(agent.id);
+        return { id: agent.id, name: agent.name, role: agent.role, presence: p?.presence ?? 'offline', since: p?.since, inStateSeconds: seconds(p?.since, now), note: p?.note };
+      });
+  }
+
+  function callContext(call: CallView | null, now: Date, names: Map<string, string>) {
+    if (!call) return null;
+    return {
+      ...call,
+      waitedSeconds: seconds(call.createdAt, call.answeredAt ? new Date(call.answeredAt) : now),
+      talkSeconds: call.answeredAt ? seconds(call.answeredAt, now) : undefined,
+      legs: call.legs.map((leg) => ({ ...leg, name: names.get(leg.agentId) ?? leg.agentId })),
+    };
+  }
+
+  /**
+   * The signed-in agent's page state: who they are, their presence, their call with the caller's context, colleagues.
+   * @route GET /api/me
+   */
+  router.get('/me', deps.signedIn, async (_req, res) => {
+    const me = agentOf(res);
+    const now = new Date();
+    const [agents, call, live] = await Promise.all([roster(now), deps.calls.activeCallFor(me.id), deps.calls.liveCalls()]);
+    const names = new Map(agents.map((a) => [a.id, a.name]));
+    const mine = agents.find((a) => a.id === me.id);
+    const waiting = live.filter((c) => c.status === 'waiting');
+    res.set('Cache-Control', 'no-store').json({
+      you: { id: me.id, name: me.name, role: me.role, presence: mine?.presence ?? 'offline', since: mine?.since, note: mine?.note },
+      call: callContext(call, now, names),
+      colleagues: agents.filter((a) => a.id !== me.id),
+      line: { waiting: waiting.length, longestWaitSeconds: waiting.length ? seconds(waiting[0]!.createdAt, now) : 0 },
+    });
+  });
+
+  /**
+   * The agent sets themselves available or away.
+   * @route POST /api/me/presence
+   */
+  router.post('/me/presence', deps.signedIn, async (req, res) => {
+    const me = agentOf(res);
+    const { status } = parse(SetPresence, req.body);
+    await deps.presence.choose(me.id, status);
+    deps.changes.publish('agents');
+    if (status === 'available') deps.routing.dispatch();
+    res.json({ status });
+  });
+
+  /**
+   * The page's softphone is alive. One tab per agent owns the softphone; another tab is told so, unless it takes over.
+   * @route POST /api/me/heartbeat
+   */
+  router.post('/me/heartbeat', deps.signedIn, async (req, res) => {
+    const me = agentOf(res);
+    const { tab, takeOver } = parse(Heartbeat, req.body);
+    const before = await deps.presence.get(me.id);
+    const { owner } = await deps.presence.heartbeat(me.id, tab, { takeOver: takeOver ?? false, staleMs: deps.offlineAfterSeconds * 1000 });
+    const wasSilent = !before?.lastSeenAt || Date.now() - new Date(before.lastSeenAt).getTime() > deps.offlineAfterSeconds * 1000 || before.softphoneTab !== tab;
+    if (owner && wasSilent) {
+      deps.changes.publish('agents');
+      deps.routing.dispatch();
+    }
+    res.json({ owner, everySeconds: Math.max(2, Math.floor(deps.offlineAfterSeconds / 3)) });
+  });
+
+  /**
+   * The floor: agents with presence and time in state, the waiting line, calls in progress.
+   * @route GET /api/board
+   */
+  router.get('/board', deps.signedIn, deps.supervisorsOnly, async (_req, res) => {
+    const now = new Date();
+    const [agents, live] = await Promise.all([roster(now), deps.calls.liveCalls()]);
+    const names = new Map(agents.map((a) => [a.id, a.name]));
+    res.set('Cache-Control', 'no-store').json({
+      agents,
+      line: live.filter((c) => c.status === 'waiting' || c.status === 'offered').map((c) => ({ callSid: c.callSid, status: c.status, from: c.from, offeredTo: c.offeredTo, waitedSeconds: seconds(c.createdAt, now) })),
+      calls: live.filter((c) => c.status === 'in-progress').map((c) => callContext(c, now, names)),
+    });
+  });
+
+  /**
+   * Server-sent events: `change` with the topics that changed, from any app instance, within a second.
+   * @route GET /api/events
+   */
+  router.get('/events', deps.signedIn, (req, res) => {
+    res.set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    res.flushHeaders();
+    res.write('retry: 2000\n\n');
+    const send = (topics: string[]): void => {
+      res.write(`event: change\ndata: ${JSON.stringify({ topics })}\n\n`);
+    };
+    const unsubscribe = deps.changes.subscribe(send);
+    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), (deps.keepAliveSeconds ?? 15) * 1000);
+    req.on('close', () => {
+      clearInterval(keepAlive);
+      unsubscribe();
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,103 @@
+// Live updates: every change is appended to the shared change feed, and each app instance polls the feed and pushes
+// what it finds to the pages connected to it (server-sent events) — so a change made by any instance reaches every page.
+import type { Logger } from '../logger';
+import { changeIdAt, type ChangeStore } from '../models/event';
+
+export type ChangeListener = (topics: string[]) => void;
+
+export interface ChangeHub {
+  /** Records that `topics` changed (in the background: a page update never fails the request that caused it). */
+  publish(...topics: string[]): void;
+  /** Calls `listener` with every change seen from now on, from any instance; returns the unsubscribe. */
+  subscribe(listener: ChangeListener): () => void;
+  /** Starts polling the feed. */
+  start(): void;
+  /** Stops polling and waits for the last poll and publications. */
+  stop(): Promise<void>;
+}
+
+/** How often each instance reads the feed, and how long entries are kept. */
+export interface ChangeHubSettings {
+  pollMs: number;
+  keepMs: number;
+}
+
+export function createChangeHub(store: ChangeStore, logger: Logger, settings: ChangeHubSettings = { pollMs: 250, keepMs: 120_000 }): ChangeHub {
+  const listeners = new Set<ChangeListener>();
+  const seen = new Map<string, number>();
+  const pending = new Set<Promise<unknown>>();
+  // Entries can land slightly out of order across instances: read back a little and drop what was seen.
+  const LOOKBACK_MS = 3000;
+  let cursor = changeIdAt(Date.now() - LOOKBACK_MS);
+  let timer: NodeJS.Timeout | undefined;
+  let polling: Promise<void> | undefined;
+  let lastPrune = 0;
+  let failing = false;
+
+  function deliver(topics: string[]): void {
+    for (const listener of listeners) {
+      try {
+        listener(topics);
+      } catch (err) {
+        logger.warn('change listener failed', { error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+  }
+
+  async function poll(): Promise<void> {
+    const now = Date.now();
+    try {
+      const entries = await store.since(cursor);
+      failing = false;
+      const fresh: string[] = [];
+      for (const entry of entries) {
+        if (seen.has(entry._id)) continue;
+        seen.set(entry._id, now);
+        fresh.push(...entry.topics);
+      }
+      cursor = changeIdAt(now - LOOKBACK_MS);
+      for (const [id, at] of seen) if (now - at > LOOKBACK_MS * 3) seen.delete(id);
+      if (fresh.length > 0) deliver([...new Set(fresh)]);
+      if (now - lastPrune > 30_000) {
+        lastPrune = now;
+        await store.prune(new Date(now - settings.keepMs));
+      }
+    } catch (err) {
+      if (!failing) logger.warn('change feed unreadable; pages will catch up when the database is back', { error: err instanceof Error ? err.message : String(err) });
+      failing = true;
+    }
+  }
+
+  function schedule(): void {
+    timer = setTimeout(() => {
+      polling = poll().finally(() => {
+        polling = undefined;
+        if (timer) schedule();
+      });
+    }, settings.pollMs);
+  }
+
+  return {
+    publish(...topics) {
+      const write = store.append(topics).catch((err: unknown) => {
+        logger.warn('could not record a change for live pages', { error: err instanceof Error ? err.message : String(err) });
+      });
+      pending.add(write);
+      void write.finally(() => pending.delete(write));
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    start() {
+      if (!timer) schedule();
+    },
+    async stop() {
+      clearTimeout(timer);
+      timer = undefined;
+      await polling;
+      await Promise.allSettled([...pending]);
+      listeners.clear();
+    },
+  };
+}

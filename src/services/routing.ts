@@ -1,0 +1,322 @@
+// Routing: offers waiting calls to available agents (longest idle first), handles offers that end unanswered, wrap-up,
+// the waiting line's maximum wait, and recovery from reservations that outlived their call. Runs in every app instance:
+// the reservations (unique inserts) make sure an agent is offered one call at a time and a call rings one agent at a time.
+import type { BackgroundTasks } from '../background';
+import { presenceOf, softphoneAlive } from '../contact-center/presence';
+import { planOffers, type Task, type Worker } from '../contact-center/routing';
+import type { Logger } from '../logger';
+import type { CallStore } from '../models/call-store';
+import type { CallRecord } from '../models/call';
+import type { PresenceRecord, PresenceStore } from '../models/presence';
+import type { ReservationRecord, ReservationStore } from '../models/reservation';
+import type { TwilioRest } from '../twilio/rest';
+import { apologyTwiml } from '../twilio/twiml';
+import type { AgentDirectory } from './agents';
+import { clientAddress } from './agents';
+import type { ChangeHub } from './changes';
+import type { WebhookUrls } from './webhook-urls';
+
+export interface RoutingSettings {
+  /** Seconds an agent's phone rings before the call goes to the next agent. */
+  ringSeconds: number;
+  /** Seconds after a call before an agent is offered the next one. */
+  wrapUpSeconds: number;
+  /** Longest a caller waits in line before a polite goodbye. */
+  maxWaitSeconds: number;
+  /** A softphone silent this long is offline. */
+  offlineAfterSeconds: number;
+  /** A call an agent declined or missed is offered to others first for this long. */
+  passCooldownSeconds: number;
+  /** How often each instance looks for expired wrap-ups, waits and stale reservations. */
+  tickMs: number;
+}
+
+export const DEFAULT_ROUTING: RoutingSettings = {
+  ringSeconds: 20,
+  wrapUpSeconds: 5,
+  maxWaitSeconds: 600,
+  offlineAfterSeconds: 30,
+  passCooldownSeconds: 30,
+  tickMs: 1000,
+};
+
+export const MAX_WAIT_MESSAGE = 'We are sorry, all of our agents are still busy. Please call again later. Thank you for calling, goodbye.';
+
+export interface RoutingDeps {
+  calls: CallStore;
+  reservations: ReservationStore;
+  presence: PresenceStore;
+  agents: AgentDirectory;
+  rest: TwilioRest;
+  urls: WebhookUrls;
+  background: BackgroundTasks;
+  changes: ChangeHub;
+  logger: Logger;
+  twilioNumber: string;
+  settings: RoutingSettings;
+  /** Calls this instance answered with an apology: never offered, whatever the database says. */
+  retracted: ReadonlySet<string>;
+}
+
+/** A Twilio REST error's short description. */
+export function describeRestError(err: unknown): string {
+  if (err && typeof err === 'object') {
+    const e = err as { status?: number; code?: number; message?: string };
+    if (e.code || e.status) return `${e.message ?? 'Twilio error'} (status ${e.status ?? '?'}, code ${e.code ?? '?'})`;
+    if (e.message) return e.message;
+  }
+  return String(err);
+}
+
+/** Twilio's answer when a call is no longer in progress: https://www.twilio.com/docs/api/errors/21220 */
+export function callAlreadyEnded(err: unknown): boolean {
+  return (err as { code?: unknown } | undefined)?.code === 21220;
+}
+
+export function createRouting(deps: RoutingDeps) {
+  const { calls, reservations, presence, agents, rest, urls, background, changes, logger, settings } = deps;
+  let dispatching: Promise<void> | undefined;
+  let again = false;
+  let timer: NodeJS.Timeout | undefined;
+  let ticking: Promise<void> | undefined;
+
+  /** Enabled agents with an open softphone who chose "available" and hold no reservation, longest idle first. */
+  async function freeWorkers(now: Date, held: ReservationRecord[]): Promise<Worker[]> {
+    const [all, present] = await Promise.all([agents.all(), presence.all()]);
+    const byId = new Map(present.map((p) => [p._id, p]));
+    const busy = new Set(held.filter((r) => r._id.startsWith('agent:')).map((r) => r.agentId));
+    const workers: Worker[] = [];
+    for (const agent of all) {
+      const p = byId.get(agent.id);
+      if (agent.disabled || !p || busy.has(agent.id) || p.chosen !== 'available') continue;
+      if (!softphoneAlive({ lastSeenAt: p.lastSeenAt, now, offlineAfterMs: settings.offlineAfterSeconds * 1000 })) continue;
+      workers.push({ agentId: agent.id, idleSince: p.idleSince });
+    }
+    return workers;
+  }
+
+  function waitingTasks(live: CallRecord[]): Task[] {
+    return live
+      .filter((call) => call.status === 'waiting' && !call.endReason && !deps.retracted.has(call._id))
+      .map((call) => ({ callSid: call._id, waitingSince: call.createdAt, passedBy: call.passedBy ?? [] }));
+  }
+
+  async function dispatchOnce(): Promise<void> {
+    const live = await calls.live();
+    const tasks = waitingTasks(live);
+    if (tasks.length === 0) return;
+    const now = new Date();
+    const held = await reservations.all();
+    const offers = planOffers(tasks, await freeWorkers(now, held), now, { passCooldownMs: settings.passCooldownSeconds * 1000 });
+    for (const offer of offers) await offerCall(offer.callSid, offer.agentId);
+  }
+
+  /** Reserves the agent and the call, marks the call offered, and rings the agent. */
+  async function offerCall(callSid: string, agentId: string): Promise<void> {
+    if (!(await reservations.claimOffer(agentId, callSid))) return;
+    const legIndex = await calls.changeIfLive(callSid, (call) => {
+      if (call.status !== 'waiting' || call.endReason) return { result: -1 };
+      const now = new Date();
+      return {
+        set: { status: 'offered', offeredTo: agentId },
+        push: { legs: { agentId, role: 'first', status: 'dialing', createdAt: now, updatedAt: now } },
+        result: call.legs.length,
+      };
+    });
+    if (legIndex === undefined || legIndex < 0) {
+      await Promise.all([reservations.releaseCall(callSid), reservations.releaseAgent(agentId, callSid)]);
+      return;
+    }
+    logger.info('offering call', { callSid, agentId });
+    changes.publish('calls', 'agents');
+    try {
+      const { sid } = await rest.dial({
+        to: clientAddress(agentId),
+        from: deps.twilioNumber,
+        url: urls.connectAgent(callSid, agentId),
+        statusCallback: urls.agentCallStatus(callSid, agentId),
+        statusCallbackEvents: ['initiated', 'ringing', 'answered', 'completed'],
+        timeoutSeconds: settings.ringSeconds,
+      });
+      logger.debug('dialled agent', { callSid, agentId, legCallSid: sid });
+    } catch (err) {
+      const error = describeRestError(err);
+      logger.warn('could not dial agent: offering the call to someone else', { callSid, agentId, error });
+      await calls.changeIfLive(callSid, (call) => ({
+        set: { [`legs.${legIndex}.status`]: 'dial-failed', [`legs.${legIndex}.error`]: error, [`legs.${legIndex}.updatedAt`]: new Date(), dialError: `Could not dial ${agentId}: ${error}` },
+        result: undefined,
+      }));
+      await offerEnded(callSid, agentId, 'dial-failed');
+    }
+  }
+
+  /**
+   * An offer ended without an answer (declined, not answered, could not be dialled): the call goes back to the line,
+   * the agent is freed — set away when they did not answer, since they are probably not at their desk — and the
+   * call is offered again.
+   */
+  async function offerEnded(callSid: string, agentId: string, outcome: string): Promise<void> {
+    const backInLine = await calls.changeIfLive(callSid, (call) => {
+      if (call.status !== 'offered' || call.offeredTo !== agentId) return { result: false };
+      return {
+        set: { status: 'waiting' },
+        unset: ['offeredTo'],
+        push: { passedBy: { agentId, at: new Date(), outcome } },
+        result: true,
+      };
+    });
+    await Promise.all([reservations.releaseCall(callSid), reservations.releaseAgent(agentId, callSid)]);
+    if (outcome === 'no-answer') await presence.choose(agentId, 'away', 'You missed a call, so you were set away.');
+    logger.info('offer ended without an answer', { callSid, agentId, outcome, backInLine: backInLine ?? false });
+    changes.publish('calls', 'agents');
+    dispatch();
+  }
+
+  /** Agents who leave a call wrap up before their next offer. */
+  async function wrapUp(agentId: string, callSid: string): Promise<void> {
+    await presence.callEnded(agentId);
+    if (settings.wrapUpSeconds > 0) await reservations.moveAgent(agentId, callSid, 'wrap-up', new Date(Date.now() + settings.wrapUpSeconds * 1000));
+    else await reservations.releaseAgent(agentId, callSid);
+    changes.publish('agents');
+  }
+
+  /** Ends a caller's wait politely once they have waited the longest we allow. */
+  async function endLongWaits(live: CallRecord[], now: Date): Promise<void> {
+    for (const call of live) {
+      if (call.status !== 'waiting' && call.status !== 'offered') continue;
+      if (call.endReason || now.getTime() - new Date(call.createdAt).getTime() < settings.maxWaitSeconds * 1000) continue;
+      const mine = await calls.changeIfLive(call._id, (c) => (c.endReason || (c.status !== 'waiting' && c.status !== 'offered') ? { result: false } : { set: { endReason: 'max-wait' }, result: true }));
+      if (!mine) continue;
+      logger.info('caller waited the longest allowed: saying goodbye', { callSid: call._id, waitedSeconds: Math.round((now.getTime() - new Date(call.createdAt).getTime()) / 1000) });
+      background.run(`goodbye after max wait to ${call._id}`, async () => {
+        try {
+          await rest.redirect(call._id, apologyTwiml(MAX_WAIT_MESSAGE));
+        } catch (err) {
+          if (!callAlreadyEnded(err)) throw err;
+        }
+      });
+    }
+  }
+
+  /** Frees agents whose wrap-up is over, and reservations whose call is gone (a crash, a lost callback). */
+  async function sweepReservations(live: CallRecord[], now: Date): Promise<boolean> {
+    const liveById = new Map(live.map((call) => [call._id, call]));
+    let freed = false;
+    for (const r of await reservations.all()) {
+      const call = liveById.get(r.callSid);
+      const age = now.getTime() - new Date(r.since).getTime();
+      const isAgent = r._id.startsWith('agent:');
+      if (isAgent && r.state === 'wrap-up' && r.until && new Date(r.until).getTime() <= now.getTime()) {
+        await reservations.releaseAgent(r.agentId, r.callSid);
+        freed = true;
+        continue;
+      }
+      // A little grace: a call being stored or an offer being written may not be visible yet.
+      const gone = !call && age > 10_000;
+      const offerLost = r.state === 'offered' && call && (call.status !== 'offered' || call.offeredTo !== r.agentId) && age > 10_000;
+      const ringingTooLong = r.state === 'offered' && age > (settings.ringSeconds + 60) * 1000;
+      if (gone || offerLost || ringingTooLong) {
+        logger.warn('releasing a reservation that outlived its call', { agentId: r.agentId, callSid: r.callSid, state: r.state });
+        if (isAgent) await reservations.releaseAgent(r.agentId, r.callSid);
+        else await reservations.releaseCall(r.callSid);
+        if (ringingTooLong && call?.status === 'offered' && call.offeredTo === r.agentId) await offerEnded(r.callSid, r.agentId, 'no-answer');
+        freed = true;
+      }
+    }
+    return freed;
+  }
+
+  async function tick(): Promise<void> {
+    const now = new Date();
+    const live = await calls.live();
+    await endLongWaits(live, now);
+    if (await sweepReservations(live, now)) changes.publish('agents');
+    if (waitingTasks(live).length > 0) dispatch();
+  }
+
+  function dispatch(): void {
+    if (dispatching) {
+      again = true;
+      return;
+    }
+    dispatching = (async () => {
+      do {
+        again = false;
+        try {
+          await dispatchOnce();
+        } catch (err) {
+          logger.warn('routing pass failed; trying again shortly', { error: err instanceof Error ? err.message : String(err) });
+        }
+      } while (again);
+    })().finally(() => {
+      dispatching = undefined;
+    });
+  }
+
+  return {
+    dispatch,
+    offerEnded,
+    wrapUp,
+    /** The agent answered their offer: the call is theirs, the call's reservation ends. */
+    async answered(agentId: string, callSid: string): Promise<void> {
+      await reservations.releaseCall(callSid);
+      await reservations.moveAgent(agentId, callSid, 'on-call');
+    },
+    /** The call is over: free everyone still reserved for it (agents who talked wrap up). */
+    async callFinished(call: CallRecord): Promise<void> {
+      await reservations.releaseCall(call._id);
+      const talked = new Set(call.legs.filter((leg) => leg.status === 'in-progress' || leg.status === 'completed').map((leg) => leg.agentId));
+      const held = (await reservations.all()).filter((r) => r.callSid === call._id && r._id.startsWith('agent:'));
+      for (const r of held) {
+        if (talked.has(r.agentId) && r.state !== 'wrap-up') await wrapUp(r.agentId, call._id);
+        else if (r.state !== 'wrap-up') await reservations.releaseAgent(r.agentId, call._id);
+      }
+      dispatch();
+    },
+    /** Starts the periodic pass (wrap-ups, maximum waits, stale reservations). */
+    start(): void {
+      if (timer) return;
+      const loop = (): void => {
+        timer = setTimeout(() => {
+          ticking = tick()
+            .catch((err: unknown) => logger.warn('routing tick failed', { error: err instanceof Error ? err.message : String(err) }))
+            .finally(() => {
+              ticking = undefined;
+              if (timer) loop();
+            });
+        }, settings.tickMs);
+      };
+      loop();
+      dispatch();
+    },
+    async stop(): Promise<void> {
+      clearTimeout(timer);
+      timer = undefined;
+      await ticking;
+      while (dispatching) await dispatching;
+    },
+    /** For pages: each agent's presence, as routing sees it. */
+    async presenceOfAll(now = new Date()): Promise<Map<string, { presence: ReturnType<typeof presenceOf>['presence']; since: Date; note?: string; record?: PresenceRecord; reservation?: ReservationRecord }>> {
+      const [all, present, held] = await Promise.all([agents.all(), presence.all(), reservations.all()]);
+      const byId = new Map(present.map((p) => [p._id, p]));
+      const reservationOf = new Map(held.filter((r) => r._id.startsWith('agent:')).map((r) => [r.agentId, r]));
+      const result = new Map<string, { presence: ReturnType<typeof presenceOf>['presence']; since: Date; note?: string; record?: PresenceRecord; reservation?: ReservationRecord }>();
+      for (const agent of all) {
+        const p = byId.get(agent.id);
+        const r = reservationOf.get(agent.id);
+        const state = presenceOf({
+          chosen: p?.chosen ?? 'away',
+          chosenAt: p?.chosenAt ?? new Date(0),
+          lastSeenAt: p?.lastSeenAt,
+          reservation: r ? { state: r.state, since: new Date(r.since) } : undefined,
+          now,
+          offlineAfterMs: settings.offlineAfterSeconds * 1000,
+        });
+        result.set(agent.id, { ...state, note: p?.note, record: p ?? undefined, reservation: r });
+      }
+      return result;
+    },
+  };
+}
+
+export type Routing = ReturnType<typeof createRouting>;

@@ -1,0 +1,279 @@
+// Routing over real HTTP, a real database and signed webhooks: who rings first, what happens when nobody answers,
+// the waiting line, wrap-up, and the maximum wait. The REST recorder stands in for Twilio's API.
+import { fakeSid, TEST_ENV, useAppSuite, type AppSuite, type TestApp } from './helpers/app';
+import { formValue, type RecordedRequest } from './helpers/rest-recorder';
+import { find, parseTwiml } from './helpers/twiml';
+import { createAgentDirectory } from '../src/services/agents';
+
+const AGENTS = ['ana', 'ben', 'cho', 'dev'].map((id) => ({ id, name: id.toUpperCase(), role: 'agent' as const, disabled: false }));
+const suite = useAppSuite({ env: { RING_SECONDS: '5', WRAP_UP_SECONDS: '1', MAX_WAIT_SECONDS: '3' }, agents: createAgentDirectory(AGENTS), routing: { passCooldownSeconds: 30 } });
+let db: AppSuite['db'];
+let rest: AppSuite['rest'];
+let app: TestApp;
+const BASE = TEST_ENV.PUBLIC_BASE_URL;
+const CALLS_PATH = `/2010-04-01/Accounts/${TEST_ENV.TWILIO_ACCOUNT_SID}/Calls.json`;
+
+beforeAll(() => {
+  ({ db, rest, app } = suite);
+});
+
+beforeEach(async () => {
+  await app.running.routing.stop();
+  await app.running.background.drain();
+  await Promise.all(['calls', 'reservations', 'presence'].map((name) => db.connection.collection(name).deleteMany({})));
+  rest.requests.length = 0;
+  rest.behave({});
+  app.running.routing.start();
+});
+
+function incomingCall(callSid: string) {
+  return app.webhook('/conference/connect/client', { CallSid: callSid, From: '+15551112222', To: TEST_ENV.TWILIO_NUMBER, CallStatus: 'ringing', Direction: 'inbound' });
+}
+
+/** Arrange: the agent's softphone is up and they chose "available" (`idleFor` ms ago). */
+async function available(agentId: string, idleForMs = 0): Promise<void> {
+  await app.running.presence.heartbeat(agentId, `tab-${agentId}-0001`, { takeOver: true, staleMs: 30000 });
+  await app.running.presence.choose(agentId, 'available');
+  if (idleForMs) await db.connection.collection('presence').updateOne({ _id: agentId as never }, { $set: { idleSince: new Date(Date.now() - idleForMs) } });
+}
+
+const dials = (): RecordedRequest[] => rest.requests.filter((r) => r.path === CALLS_PATH);
+const dialledAgent = (r: RecordedRequest): string => formValue(r, 'To')!.replace(/^client:/, '');
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 8000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function dialsCount(n: number): Promise<RecordedRequest[]> {
+  return until(`${n} dial(s)`, () => (dials().length >= n ? dials() : undefined));
+}
+
+/** Twilio's status callback for the leg the app dialled to `agentId` for `callSid`. */
+async function legStatus(callSid: string, agentId: string, CallStatus: string, legCallSid = fakeSid()) {
+  await app.webhook(`/conference/${callSid}/agents/${agentId}/status`, { CallSid: legCallSid, CallStatus, To: `client:${agentId}` }).expect(200);
+  return legCallSid;
+}
+
+async function answer(callSid: string, agentId: string): Promise<string> {
+  const leg = await legStatus(callSid, agentId, 'ringing');
+  const res = await app.webhook(`/conference/${callSid}/connect/${agentId}`, { CallSid: leg, To: `client:${agentId}` }).expect(200);
+  expect(find(parseTwiml(res.text), 'Conference')?.text).toBe(callSid);
+  return leg;
+}
+
+describe('routing a new call', () => {
+  test('when several agents are available, then the call rings the one idle longest, with the configured ring timeout', async () => {
+    await available('ana', 1000);
+    await available('ben', 60000);
+    await available('cho', 5000);
+    const customer = fakeSid();
+
+    await incomingCall(customer).expect(200);
+
+    const [dial] = await dialsCount(1);
+    expect(dialledAgent(dial!)).toBe('ben');
+    expect(formValue(dial!, 'Timeout')).toBe('5');
+    expect(formValue(dial!, 'Url')).toBe(`${BASE}/conference/${customer}/connect/ben`);
+    const stored = await db.models.calls.findById(customer).lean().exec();
+    expect(stored).toMatchObject({ status: 'offered', offeredTo: 'ben' });
+  });
+
+  test('when the agent declines, then the next available agent rings and the one who declined is not rung again for it', async () => {
+    await available('ana', 30000);
+    await available('ben', 20000);
+    const customer = fakeSid();
+    await incomingCall(customer);
+    await dialsCount(1);
+
+    await legStatus(customer, 'ana', 'busy');
+
+    const all = await dialsCount(2);
+    expect(all.map(dialledAgent)).toEqual(['ana', 'ben']);
+    const stored = (await db.models.calls.findById(customer).lean().exec())!;
+    expect(stored).toMatchObject({ status: 'offered', offeredTo: 'ben' });
+    expect(stored.passedBy.map((p) => [p.agentId, p.outcome])).toEqual([['ana', 'busy']]);
+    // Declining does not make ana unavailable for other callers.
+    expect((await app.running.presence.get('ana'))!.chosen).toBe('available');
+  });
+
+  test('when the agent does not answer, then the next agent rings and the one who missed it is set away', async () => {
+    await available('ana', 30000);
+    await available('ben', 20000);
+    const customer = fakeSid();
+    await incomingCall(customer);
+    await dialsCount(1);
+
+    await legStatus(customer, 'ana', 'no-answer');
+
+    expect((await dialsCount(2)).map(dialledAgent)).toEqual(['ana', 'ben']);
+    const ana = (await app.running.presence.get('ana'))!;
+    expect(ana.chosen).toBe('away');
+    expect(ana.note).toMatch(/missed a call/i);
+  });
+
+  test('when Twilio cannot dial the agent, then the call goes to the next agent', async () => {
+    await available('ana', 30000);
+    await available('ben', 20000);
+    rest.behave({ error: { status: 400, code: 21210, message: 'Caller phone number not verified' } });
+    const customer = fakeSid();
+    await incomingCall(customer);
+    await dialsCount(1);
+    rest.behave({});
+
+    expect((await dialsCount(2)).map(dialledAgent)).toEqual(['ana', 'ben']);
+  });
+
+  test('when an agent chose available but their softphone is silent, then they are not offered calls', async () => {
+    await available('ana');
+    await db.connection.collection('presence').updateOne({ _id: 'ana' as never }, { $set: { lastSeenAt: new Date(Date.now() - 120000) } });
+    await incomingCall(fakeSid());
+
+    await new Promise((resolve) => setTimeout(resolve, 400));
+
+    expect(dials()).toHaveLength(0);
+  });
+});
+
+describe('the waiting line', () => {
+  test('when nobody is available, then the caller hears their place in line and music, and the first agent to become available gets the call', async () => {
+    const first = fakeSid();
+    const second = fakeSid();
+    await incomingCall(first);
+    await incomingCall(second);
+
+    const waitFirst = await app.webhook(`/conference/wait?call=${first}&round=0`, {}).expect(200);
+    const waitSecond = await app.webhook(`/conference/wait?call=${second}&round=3`, {}).expect(200);
+
+    const a = parseTwiml(waitFirst.text);
+    expect(a.children.map((c) => c.name)).toEqual(['Say', 'Say', 'Play', 'Redirect']);
+    expect(a.children[1]!.text).toBe('You are next in line.');
+    expect(find(a, 'Redirect')!.text).toBe(`${BASE}/conference/wait?call=${first}&round=1`);
+    const b = parseTwiml(waitSecond.text);
+    expect(b.children.map((c) => c.name)).toEqual(['Say', 'Play', 'Redirect']);
+    expect(b.children[0]!.text).toBe('You are number 2 in line.');
+    expect(dials()).toHaveLength(0);
+
+    await available('cho');
+
+    const [dial] = await dialsCount(1);
+    expect(formValue(dial!, 'Url')).toBe(`${BASE}/conference/${first}/connect/cho`);
+  });
+
+  test('when three callers wait for two agents, then they are served in arrival order as agents free up', async () => {
+    const callers = [fakeSid(), fakeSid(), fakeSid()];
+    for (const c of callers) await incomingCall(c).expect(200);
+    await available('ana', 20000);
+    await available('ben', 10000);
+
+    const two = await dialsCount(2);
+    expect(two.map((r) => [formValue(r, 'Url')])).toEqual([[`${BASE}/conference/${callers[0]}/connect/ana`], [`${BASE}/conference/${callers[1]}/connect/ben`]]);
+
+    // ana takes the first caller, talks, and hangs up; after wrap-up she gets the third caller.
+    const anaLeg = await answer(callers[0]!, 'ana');
+    await app.webhook('/conference/events', { FriendlyName: callers[0]!, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg }).expect(200);
+    expect(dials()).toHaveLength(2);
+    const third = await dialsCount(3);
+    expect(formValue(third[2]!, 'Url')).toBe(`${BASE}/conference/${callers[2]}/connect/ana`);
+  });
+
+  test('when a caller has waited the longest allowed, then they hear a polite goodbye and are not offered to anyone', async () => {
+    const customer = fakeSid();
+    await incomingCall(customer);
+
+    const goodbye = await until('the goodbye', () => rest.requests.find((r) => r.path.endsWith(`/Calls/${customer}.json`)), 8000);
+
+    const twiml = parseTwiml(formValue(goodbye, 'Twiml')!);
+    expect(twiml.children.map((c) => c.name)).toEqual(['Say', 'Hangup']);
+    expect(find(twiml, 'Say')!.text).toMatch(/all of our agents are still busy/);
+    await available('dev');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(dials()).toHaveLength(0);
+    // Twilio then reports the customer leaving: the call moves to the history as timed out.
+    await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-leave', CallSid: customer }).expect(200);
+    expect(await db.models.calls.findById(customer).lean().exec()).toBeNull();
+    const history = await db.connection.collection('call_history').findOne({ _id: customer as never });
+    expect(history).toMatchObject({ outcome: 'timed-out', endReason: 'max-wait' });
+  });
+});
+
+describe('one offer at a time', () => {
+  test('when ten callers arrive at once for three agents, then each agent is offered exactly one call and each call rings at most one agent', async () => {
+    await available('ana', 3000);
+    await available('ben', 2000);
+    await available('cho', 1000);
+    const callers = Array.from({ length: 10 }, () => fakeSid());
+
+    await Promise.all(callers.map((c) => incomingCall(c).expect(200)));
+    await dialsCount(3);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    const offered = dials().map(dialledAgent);
+    expect(offered.sort()).toEqual(['ana', 'ben', 'cho']);
+    const urls = dials().map((r) => formValue(r, 'Url')!.split('/')[4]);
+    expect(new Set(urls).size).toBe(3);
+    const stored = await db.models.calls.find({ status: 'offered' }).lean().exec();
+    expect(stored).toHaveLength(3);
+    const reservations = await db.connection.collection('reservations').countDocuments({});
+    expect(reservations).toBe(6); // one per agent and one per call being offered
+  });
+
+  test('when the agent is wrapping up, then they are not offered the next call until wrap-up ends', async () => {
+    await available('dev');
+    const first = fakeSid();
+    await incomingCall(first);
+    await dialsCount(1);
+    const leg = await answer(first, 'dev');
+    await app.webhook('/conference/events', { FriendlyName: first, StatusCallbackEvent: 'participant-leave', CallSid: leg }).expect(200);
+
+    const second = fakeSid();
+    await incomingCall(second);
+    const reservation = await db.connection.collection('reservations').findOne({ _id: 'agent:dev' as never });
+    expect(reservation).toMatchObject({ state: 'wrap-up' });
+    expect(dials()).toHaveLength(1);
+
+    const [, next] = await dialsCount(2);
+    expect(formValue(next!, 'Url')).toBe(`${BASE}/conference/${second}/connect/dev`);
+  });
+});
+
+describe('calls end and leave the live store', () => {
+  test('when the customer hangs up mid-call, then the live call is gone, its history is kept, and the agent wraps up', async () => {
+    await available('ana');
+    const customer = fakeSid();
+    await incomingCall(customer);
+    await dialsCount(1);
+    await answer(customer, 'ana');
+
+    await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-leave', CallSid: customer }).expect(200);
+    await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'conference-end' }).expect(200);
+
+    expect(await db.models.calls.findById(customer).lean().exec()).toBeNull();
+    const history = await db.connection.collection('call_history').findOne({ _id: customer as never });
+    expect(history).toMatchObject({ outcome: 'answered', agentIds: ['ana'], offeredTo: ['ana'], endReason: 'customer-hung-up', hungUpBy: 'customer' });
+    expect(await db.connection.collection('reservations').findOne({ _id: 'agent:ana' as never })).toMatchObject({ state: 'wrap-up' });
+    // Late callbacks about the finished call are accepted quietly.
+    await app.webhook(`/conference/${customer}/agents/ana/status`, { CallSid: fakeSid(), CallStatus: 'completed' }).expect(200);
+    expect(app.logs.filter((line) => / ERROR /.test(line))).toEqual([]);
+  });
+
+  test('when the caller hangs up while an agent is being rung, then the ringing phone is stopped and the agent is free again', async () => {
+    await available('ben');
+    const customer = fakeSid();
+    await incomingCall(customer);
+    await dialsCount(1);
+    const leg = await legStatus(customer, 'ben', 'ringing');
+
+    await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-leave', CallSid: customer }).expect(200);
+
+    const cancel = await until('the cancel', () => rest.requests.find((r) => r.path.endsWith(`/Calls/${leg}.json`)));
+    expect(formValue(cancel, 'Status')).toBe('completed');
+    expect(await db.connection.collection('reservations').countDocuments({})).toBe(0);
+    expect(await db.connection.collection('call_history').findOne({ _id: customer as never })).toMatchObject({ outcome: 'abandoned', offeredTo: ['ben'] });
+  });
+});
