@@ -52,7 +52,7 @@ test('when the database stops and comes back, then callers hear an apology meanw
   const caller = await incomingCall(during);
   const agentLeg = await app.webhook(`/conference/${before}/connect/agent1`, { CallSid: fakeSid() });
   const page = await app.http().get('/agents/agent1/call').set('Accept', 'application/json');
-  const transfer = await app.http().post('/conference/agent1/call').send({});
+  const transfer = await app.http().post('/conference/agent1/call').send({ to: 'agent2' });
 
   expect(caller.status).toBe(200);
   const callerTwiml = parseTwiml(caller.text);
@@ -76,6 +76,6 @@ test('when the database stops and comes back, then callers hear an apology meanw
   }
 
   expect(find(parseTwiml(recovered!.text), 'Conference')!.text).toBe(after);
-  expect(await db.models.calls.findById(before).lean().exec()).toMatchObject({ _id: before, agentId: 'agent1' });
+  expect(await db.models.calls.findById(before).lean().exec()).toMatchObject({ _id: before, status: 'waiting' });
   expect(await db.models.calls.countDocuments({ _id: during })).toBe(0);
 });

@@ -1,0 +1,82 @@
+// A caller who heard "sorry" because the database answered too late is never stored as waiting, offered to an agent
+// or shown on a page — even though the late write lands once the database wakes up.
+import os from 'node:os';
+import path from 'node:path';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { connectDatabase, type Database } from '../src/db/connect';
+import { freePort, startFerretdb, type EmbeddedDatabase } from '../src/db/ferretdb';
+import { createLogger } from '../src/logger';
+import { createAgentDirectory } from '../src/services/agents';
+import { fakeSid, startTestApp, TEST_ENV, type TestApp } from './helpers/app';
+import { startRestRecorder, type RestRecorder } from './helpers/rest-recorder';
+import { find, parseTwiml } from './helpers/twiml';
+
+let dataDir: string;
+let server: EmbeddedDatabase;
+let db: Database;
+let rest: RestRecorder;
+let app: TestApp;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(os.tmpdir(), 'warm-transfer-ghost-'));
+  server = await startFerretdb({ dataDir, port: await freePort(), log: () => undefined });
+  db = await connectDatabase({ uri: server.uri, dbName: 'ghost', logger: createLogger('silent'), serverSelectionTimeoutMs: 1500 });
+  rest = await startRestRecorder();
+  app = await startTestApp({ db, restBaseUrl: rest.baseUrl, env: { DB_TIMEOUT_MS: '1000' }, agents: createAgentDirectory([{ id: 'ana', name: 'Ana', role: 'agent', disabled: false }]) });
+});
+
+afterAll(async () => {
+  await app?.stop();
+  await rest?.close();
+  await db?.close();
+  await server?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** The pid of the FerretDB listening on `port` (found in /proc, whoever started it). */
+function ferretdbPid(port: number): number {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (cmdline.some((arg) => arg.includes('ferretdb')) && cmdline.includes(`--listen-addr=127.0.0.1:${port}`)) return Number(entry);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  throw new Error(`no FerretDB listens on ${port}`);
+}
+
+test('when the database stalls past the deadline, then the caller hears sorry, and the late record is removed and never offered', async () => {
+  const pid = ferretdbPid(server.port);
+  await app.running.presence.heartbeat('ana', 'tab-ana-ghost', { takeOver: true, staleMs: 60000 });
+  await app.running.presence.choose('ana', 'available');
+  const callers = [fakeSid(), fakeSid(), fakeSid()];
+
+  process.kill(pid, 'SIGSTOP');
+  let answers;
+  try {
+    answers = await Promise.all(callers.map((CallSid) => app.webhook('/conference/connect/client', { CallSid, From: '+15551112222', To: TEST_ENV.TWILIO_NUMBER })));
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+
+  for (const answer of answers) {
+    const twiml = parseTwiml(answer.text);
+    expect(twiml.children.map((c) => c.name)).toEqual(['Say', 'Hangup']);
+    expect(find(twiml, 'Say')!.text).toMatch(/sorry/i);
+  }
+  // The stalled inserts land once the database wakes up; the app then removes them.
+  const deadline = Date.now() + 15000;
+  while ((await db.models.calls.countDocuments({ _id: { $in: callers } })) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(await db.models.calls.countDocuments({ _id: { $in: callers } })).toBe(0);
+  expect(rest.requests).toHaveLength(0); // nobody was rung for a caller who had been told sorry
+  expect(await app.running.calls.activeCallFor('ana')).toBeNull();
+  expect(app.logs.some((line) => line.includes('removed a call whose caller was told sorry'))).toBe(true);
+
+  // And the app serves the next caller as usual.
+  const next = fakeSid();
+  const res = await app.webhook('/conference/connect/client', { CallSid: next, From: '+15551112222', To: TEST_ENV.TWILIO_NUMBER });
+  expect(find(parseTwiml(res.text), 'Conference')!.text).toBe(next);
+  await rest.waitForRequests(1, 5000);
+});
