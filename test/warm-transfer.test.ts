@@ -1,5 +1,5 @@
 // The warm-transfer flow over real HTTP, a real database, real signatures and a recording REST stand-in.
-import { fakeSid, TEST_ENV, useAppSuite, type AppSuite, type TestApp } from './helpers/app';
+import { fakeSid, signedInAgent, TEST_ENV, useAppSuite, type AgentClient, type AppSuite, type TestApp } from './helpers/app';
 import { formValue } from './helpers/rest-recorder';
 import { find, parseTwiml } from './helpers/twiml';
 
@@ -7,11 +7,16 @@ const suite = useAppSuite();
 let db: AppSuite['db'];
 let rest: AppSuite['rest'];
 let app: TestApp;
+/** Signed-in pages of the two agents in this file's database (agent1 comes first in sign-in-name order, so takes calls first). */
+let agent1Page: AgentClient;
+let agent2Page: AgentClient;
 const BASE = TEST_ENV.PUBLIC_BASE_URL;
 const CALLS_PATH = `/2010-04-01/Accounts/${TEST_ENV.TWILIO_ACCOUNT_SID}/Calls.json`;
 
-beforeAll(() => {
+beforeAll(async () => {
   ({ db, rest, app } = suite);
+  agent1Page = await signedInAgent(app, 'agent1', { name: 'Agent 1' });
+  agent2Page = await signedInAgent(app, 'agent2', { name: 'Agent 2' });
 });
 
 beforeEach(async () => {
@@ -54,7 +59,7 @@ async function agent2Ringing(): Promise<{ customer: string; agent1CallSid: strin
   await app.running.background.drain();
   const agent1CallSid = await ringing(customer, 'agent1');
   await app.webhook(`/conference/${customer}/connect/agent1`, { CallSid: agent1CallSid }).expect(200);
-  await app.http().post('/conference/agent1/call').send({}).expect(202);
+  await agent1Page.post('/conference/agent1/call').send({ to: 'agent2' }).expect(202);
   return { customer, agent1CallSid, agent2CallSid: await ringing(customer, 'agent2') };
 }
 
@@ -265,7 +270,7 @@ describe('the warm transfer, end to end', () => {
 
     // Agent 1 dials agent 2 in from the page.
     rest.requests.length = 0;
-    const transfer = await app.http().post('/conference/agent1/call').send({});
+    const transfer = await agent1Page.post('/conference/agent1/call').send({ to: 'agent2' });
     expect(transfer.status).toBe(202);
     expect(transfer.body).toMatchObject({ status: 'dialing', conference: customer, agentId: 'agent2' });
     const [dialAgent2] = await rest.waitForRequests(1);
@@ -287,9 +292,9 @@ describe('the warm transfer, end to end', () => {
     expect((await legOf(customer, 'agent1'))!.status).toBe('completed');
     expect((await legOf(customer, 'agent2'))!.status).toBe('in-progress');
     expect(rest.requests).toHaveLength(0); // nobody redirects the customer away from agent 2
-    const agent2View = await app.http().get('/agents/agent2/call');
+    const agent2View = await agent2Page.get('/agents/agent2/call');
     expect(agent2View.body.call).toMatchObject({ callSid: customer, status: 'in-progress' });
-    expect((await app.http().get('/agents/agent1/call')).body.call).toBeNull();
+    expect((await agent1Page.get('/agents/agent1/call')).body.call).toBeNull();
 
     // The customer hangs up: the conference ends and the stored call with it.
     await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'conference-end' });
@@ -306,7 +311,7 @@ describe('the warm transfer, end to end', () => {
 
     expect(res.status).toBe(200);
     expect((await legOf(customer, 'agent2'))!.status).toBe('no-answer');
-    const view = (await app.http().get('/agents/agent1/call')).body.call;
+    const view = (await agent1Page.get('/agents/agent1/call')).body.call;
     expect(view.callSid).toBe(customer);
     expect(view.legs).toEqual(
       expect.arrayContaining([
@@ -320,7 +325,7 @@ describe('the warm transfer, end to end', () => {
     await app.webhook(`/conference/${customer}/agents/agent2/status`, { CallSid: agent2CallSid, CallStatus: 'ringing' });
     expect((await legOf(customer, 'agent2'))!.status).toBe('no-answer');
     // Agent 1 may try again.
-    await app.http().post('/conference/agent1/call').send({}).expect(202);
+    await agent1Page.post('/conference/agent1/call').send({ to: 'agent2' }).expect(202);
   });
 
   test('when the customer hangs up while agent2 is ringing, then agent2 ringing call is cancelled and the call ends', async () => {
@@ -418,25 +423,33 @@ describe('bad requests get clear answers', () => {
   });
 
   test('when an agent with no active call asks to dial a colleague in, then the answer is 404 JSON and nobody is dialled', async () => {
-    const res = await app.http().post('/conference/agent2/call').send({});
+    const res = await agent2Page.post('/conference/agent2/call').send({ to: 'agent1' });
 
     expect(res.status).toBe(404);
     expect(res.body.error).toMatch(/agent2 has no active call/);
     expect(rest.requests).toHaveLength(0);
   });
 
-  test('when the agent is unknown, then /conference/:agentId/call and /token/:agentId answer 404 JSON', async () => {
-    const call = await app.http().post('/conference/nobody/call').send({});
-    const token = await app.http().post('/token/nobody');
+  test('when a signed-in agent names another agent in the path, then /conference/:agentId/call and /token/:agentId answer 403 JSON', async () => {
+    const call = await agent1Page.post('/conference/nobody/call').send({ to: 'agent2' });
+    const token = await agent1Page.post('/token/agent2');
 
-    expect(call.status).toBe(404);
-    expect(call.body.error).toMatch(/Unknown agent/);
-    expect(token.status).toBe(404);
+    expect(call.status).toBe(403);
+    expect(call.body.error).toMatch(/signed in as agent1/);
+    expect(token.status).toBe(403);
     expect(token.body.token).toBeUndefined();
   });
 
+  test('when the colleague to bring in is unknown, then the answer is 404 JSON and nobody is dialled', async () => {
+    const res = await agent1Page.post('/conference/agent1/call').send({ to: 'nobody' });
+
+    expect(res.status).toBe(404);
+    expect(res.body.error).toMatch(/Unknown agent: nobody/);
+    expect(rest.requests).toHaveLength(0);
+  });
+
   test('when the request body is not valid JSON, then the answer is 400 JSON', async () => {
-    const res = await app.http().post('/conference/agent1/call').set('Content-Type', 'application/json').send('{"to":');
+    const res = await agent1Page.post('/conference/agent1/call').set('Content-Type', 'application/json').send('{"to":');
 
     expect(res.status).toBe(400);
     expect(res.body.error).toBeTruthy();
@@ -455,7 +468,7 @@ describe('bad requests get clear answers', () => {
 
 describe('logs', () => {
   test('when calls are handled, then no secret and no full phone number reaches the logs', async () => {
-    const token = await app.http().post('/token/agent1');
+    const token = await agent1Page.post('/token/agent1');
     await incomingCall(fakeSid(), { From: '+15559876543' });
     await app.running.background.drain();
 

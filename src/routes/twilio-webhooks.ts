@@ -99,7 +99,7 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
    */
   router.post('/:conferenceId/connect/:agentId', spoken(AGENT_SORRY), async (req, res) => {
     const conferenceId = CallSid.safeParse(req.params.conferenceId);
-    const agent = deps.agents.find(String(req.params.agentId));
+    const agent = await deps.agents.find(String(req.params.agentId));
     if (!conferenceId.success || !agent) throw new HttpError(404, 'Unknown conference or agent.');
     const input = AgentLeg.parse(req.body);
     const { role } = await deps.calls.connectAgent({ conferenceId: conferenceId.data, agentId: agent.id, legCallSid: input.CallSid });
@@ -121,7 +121,7 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
    */
   router.post('/:conferenceId/agents/:agentId/status', async (req, res) => {
     const input = AgentCallStatus.parse(req.body);
-    const agent = deps.agents.find(String(req.params.agentId));
+    const agent = await deps.agents.find(String(req.params.agentId));
     if (!agent) throw new HttpError(404, 'Unknown agent.');
     await deps.calls.recordAgentCallStatus({
       conferenceId: String(req.params.conferenceId),

@@ -204,7 +204,9 @@ export function createCallService(deps: CallServiceDeps) {
      * A repeated webhook for the same CallSid hits the duplicate key and dials nobody.
      */
     async receiveCustomerCall(input: { callSid: string; from?: string }): Promise<{ duplicate: boolean }> {
-      const agent = agents.firstFor();
+      // Until routing arrives: the first enabled agent in sign-in-name order takes every call.
+      const agent = (await agents.all()).find((candidate) => !candidate.disabled);
+      if (!agent) throw new HttpError(503, 'There is no agent to take the call.');
       try {
         await store(() =>
           calls.create({ _id: input.callSid, conferenceName: input.callSid, from: input.from, status: 'waiting', agentId: agent.id, legs: [newLeg(agent.id, 'first')], rev: 0 }),
@@ -243,11 +245,12 @@ export function createCallService(deps: CallServiceDeps) {
       });
     },
 
-    /** `fromAgentId` brings `toAgentId` (or the default colleague) into the call they are on. */
-    async bringInAgent(input: { fromAgentId: string; toAgentId?: string }): Promise<{ conference: string; agentId: string }> {
-      if (!agents.find(input.fromAgentId)) throw new HttpError(404, `Unknown agent: ${input.fromAgentId}`);
-      const target = input.toAgentId ? agents.find(input.toAgentId) : agents.defaultTransferTarget(input.fromAgentId);
-      if (!target) throw new HttpError(404, input.toAgentId ? `Unknown agent: ${input.toAgentId}` : 'There is no colleague to bring in.');
+    /** `fromAgentId` brings `toAgentId` into the call they are on. */
+    async bringInAgent(input: { fromAgentId: string; toAgentId: string }): Promise<{ conference: string; agentId: string }> {
+      if (!(await agents.find(input.fromAgentId))) throw new HttpError(404, `Unknown agent: ${input.fromAgentId}`);
+      const target = await agents.find(input.toAgentId);
+      if (!target) throw new HttpError(404, `Unknown agent: ${input.toAgentId}`);
+      if (target.disabled) throw new HttpError(409, `${target.name} is disabled.`);
       if (target.id === input.fromAgentId) throw new HttpError(400, 'An agent cannot bring themselves into their own call.');
       const current = (await callsOf(input.fromAgentId)).find((call) => call.legs.some((leg) => leg.agentId === input.fromAgentId && leg.status === 'in-progress'));
       if (!current) throw new HttpError(404, `${input.fromAgentId} has no active call.`);
@@ -326,7 +329,7 @@ export function createCallService(deps: CallServiceDeps) {
 
     /** The call an agent is on (or else being rung for), with every leg; null when idle. */
     async activeCallFor(agentId: string): Promise<CallView | null> {
-      if (!agents.find(agentId)) throw new HttpError(404, `Unknown agent: ${agentId}`);
+      if (!(await agents.find(agentId))) throw new HttpError(404, `Unknown agent: ${agentId}`);
       const candidates = (await callsOf(agentId)).filter((call) => call.legs.some((leg) => leg.agentId === agentId && LIVE_LEG_STATUSES.includes(leg.status)));
       const talking = candidates.find((call) => call.legs.some((leg) => leg.agentId === agentId && leg.status === 'in-progress'));
       const chosen = talking ?? candidates[0];
