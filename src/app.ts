@@ -8,19 +8,35 @@ import { TWILIO_LOCAL_PATH, type Config } from './config';
 import { HttpError, StoreUnavailableError } from './errors';
 import type { Logger } from './logger';
 import { PROJECT_ROOT } from './paths';
+import { createAuth } from './auth/middleware';
+import type { SessionStore } from './auth/sessions';
+import type { SignInLimiter } from './auth/sign-in-limiter';
+import { adminRouter } from './routes/admin';
 import { agentApiRouter } from './routes/agent-api';
+import { contactCenterApiRouter } from './routes/contact-center-api';
+import { authRouter } from './routes/auth';
 import { pageRouter } from './routes/pages';
 import { twilioWebhookRouter } from './routes/twilio-webhooks';
-import type { AgentDirectory } from './services/agents';
+import type { AgentAccounts } from './services/agents';
+import type { PresenceStore } from './models/presence';
 import type { CallService } from './services/calls';
+import type { ChangeHub } from './services/changes';
+import type { Routing } from './services/routing';
 import type { WebhookUrls } from './services/webhook-urls';
 
 export interface AppDeps {
   config: Config;
   logger: Logger;
   calls: CallService;
-  agents: AgentDirectory;
+  routing: Routing;
+  presence: PresenceStore;
+  changes: ChangeHub;
+  agents: AgentAccounts;
   urls: WebhookUrls;
+  sessions: SessionStore;
+  /** Signs session cookies. */
+  sessionSecret: string;
+  signInLimiter: SignInLimiter;
   /** Demo mode: the local Twilio stand-in's router, mounted at /twilio-local. Absent with real credentials. */
   twilioLocal?: Router;
   /** Access log lines; off in tests. */
@@ -70,8 +86,34 @@ export function createApp(deps: AppDeps): Express {
   });
   if (deps.twilioLocal) app.use(TWILIO_LOCAL_PATH, deps.twilioLocal);
 
-  app.use(pageRouter({ agents: deps.agents, mode: config.twilio.mode, supportNumber: config.twilio.number, twilioLocalBase: deps.twilioLocal ? TWILIO_LOCAL_PATH : undefined }));
-  app.use(agentApiRouter({ calls: deps.calls, agents: deps.agents, twilio: config.twilio }));
+  const auth = createAuth({
+    agents: deps.agents,
+    store: deps.sessions.store,
+    secret: deps.sessionSecret,
+    idleTimeoutMs: config.auth.idleTimeoutMs,
+    absoluteTimeoutMs: config.auth.absoluteTimeoutMs,
+    secureCookies: config.auth.secureCookies,
+    publicBaseUrl: config.publicBaseUrl,
+  });
+  const mode = config.twilio.mode;
+  app.use(authRouter({ auth, agents: deps.agents, limiter: deps.signInLimiter, logger, mode }));
+  app.use(adminRouter({ auth, agents: deps.agents, sessions: deps.sessions, logger, mode }));
+  app.use(pageRouter({ agents: deps.agents, auth, mode, supportNumber: config.twilio.number, twilioLocalBase: deps.twilioLocal ? TWILIO_LOCAL_PATH : undefined }));
+  app.use(agentApiRouter({ calls: deps.calls, agents: deps.agents, auth, twilio: config.twilio }));
+  app.use(
+    '/api',
+    contactCenterApiRouter({
+      calls: deps.calls,
+      routing: deps.routing,
+      presence: deps.presence,
+      agents: deps.agents,
+      changes: deps.changes,
+      signedIn: auth.requireAgent,
+      supervisorsOnly: auth.requireRole('supervisor', 'admin'),
+      csrfProtection: auth.csrfProtection,
+      offlineAfterSeconds: config.contactCenter.offlineAfterSeconds,
+    }),
+  );
   app.use(
     '/conference',
     twilioWebhookRouter({
@@ -86,23 +128,27 @@ export function createApp(deps: AppDeps): Express {
   );
 
   app.use((req, _res, next) => next(new HttpError(404, `Not found: ${req.method} ${req.path}`)));
-  app.use(errorHandler(logger));
+  app.use(errorHandler(logger, config));
   return app;
 }
 
 /** Errors for people and scripts: JSON or an HTML page, by Accept. Unexpected errors are logged and told apart. */
-function errorHandler(logger: Logger): ErrorRequestHandler {
+function errorHandler(logger: Logger, config: Config): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     let status = 500;
     let message = 'Something went wrong on our side.';
     if (err instanceof HttpError) ({ status, message } = err);
     else if (err instanceof z.ZodError) [status, message] = [400, 'Invalid request.'];
+    // A malformed percent-escape in a path: the router could not decode a parameter.
+    else if (err instanceof URIError) [status, message] = [400, 'Malformed URL.'];
     else if (err instanceof StoreUnavailableError) [status, message] = [503, 'The call database is unavailable. Try again in a moment.'];
     else if (isBodyParserError(err)) [status, message] = [err.status, err.expose ? err.message : 'Invalid request body.'];
     if (status >= 500) logger.error('request failed', { method: req.method, path: req.path, error: err instanceof Error ? err.message : String(err) });
     if (res.headersSent) return;
     res.status(status);
-    if (req.accepts(['html', 'json']) === 'html' && req.method === 'GET') res.render('error', { status, message });
+    // Pages and their forms get a page; scripts (and the agent page's JSON calls) get JSON.
+    const page = req.method === 'GET' || (req.is('application/x-www-form-urlencoded') && !req.path.startsWith('/conference/'));
+    if (page && req.accepts(['html', 'json']) === 'html') res.render('error', { status, message, mode: config.twilio.mode, agent: res.locals.agent });
     else res.json({ error: message, status });
   };
 }

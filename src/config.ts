@@ -8,13 +8,6 @@ export const DEMO_TWILIO_NUMBER = '+15005550006';
 /** Where demo mode mounts the local Twilio stand-in. */
 export const TWILIO_LOCAL_PATH = '/twilio-local';
 
-/** Demo credentials for the local Twilio stand-in: well-formed, useless anywhere else. */
-const DEMO_CREDENTIALS = {
-  accountSid: 'AC00000000000000000000000000000000',
-  authToken: 'demo-auth-token-local-only-0000000',
-  apiKey: 'SK00000000000000000000000000000000',
-  apiSecret: 'demo-api-secret-local-only-000000',
-} as const;
 
 const TWILIO_KEYS = ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_API_KEY', 'TWILIO_API_SECRET', 'TWILIO_NUMBER'] as const;
 
@@ -30,6 +23,9 @@ const httpUrl = (what: string) =>
     .trim()
     .refine((value) => /^https?:\/\/[^\s]+$/i.test(value) && URL.canParse(value), `must be an http(s) URL (${what})`)
     .transform((value) => value.replace(/\/+$/, ''));
+
+/** Minutes or hours; fractions allowed so tests can use seconds. */
+const positiveNumber = z.coerce.number().positive().max(1e6);
 
 const EnvSchema = z.object({
   NODE_ENV: optionalString,
@@ -50,11 +46,20 @@ const EnvSchema = z.object({
   MAX_WAIT_SECONDS: z.coerce.number().int().min(2).max(7200).default(600),
   OFFLINE_AFTER_SECONDS: z.coerce.number().int().min(5).max(600).default(30),
   DB_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(5000),
+  HOST: optionalString,
+  SESSION_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters'),
+  SESSION_IDLE_MINUTES: positiveNumber.default(60),
+  SESSION_MAX_HOURS: positiveNumber.default(12),
+  SIGN_IN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).max(1000).default(5),
+  SIGN_IN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(10000).default(20),
+  SIGN_IN_BLOCK_MINUTES: positiveNumber.default(15),
 });
 
 export interface Config {
   env: string;
   port: number;
+  /** The interface to listen on: 127.0.0.1 in demo mode, every interface with real Twilio (Twilio must reach it). */
+  host: string;
   publicBaseUrl: string;
   /** Undefined: start the embedded FerretDB. */
   mongodbUri?: string;
@@ -74,8 +79,25 @@ export interface Config {
     /** A softphone silent this long means the agent is offline. */
     offlineAfterSeconds: number;
   };
+  auth: {
+    /** Signs the session cookie. Undefined: one is generated per installation and kept in the database. */
+    sessionSecret?: string;
+    /** A session unused this long ends. */
+    idleTimeoutMs: number;
+    /** A session ends this long after sign-in, however busy. */
+    absoluteTimeoutMs: number;
+    /** Cookies only over https: true when PUBLIC_BASE_URL is https. */
+    secureCookies: boolean;
+    /** Failed sign-ins allowed per sign-in name, and per client address, within `blockMs`, before they are refused for `blockMs`. */
+    maxFailuresPerAccount: number;
+    maxFailuresPerAddress: number;
+    blockMs: number;
+  };
   twilio: {
-    /** 'twilio': real credentials; 'local': no credentials set, the built-in stand-in plays Twilio. */
+    /**
+     * 'twilio': real credentials; 'local': no credentials set, the built-in stand-in plays Twilio. In 'local' mode the
+     * credentials below are empty here: the runtime generates them once per installation and keeps them in DATA_DIR.
+     */
     mode: 'twilio' | 'local';
     accountSid: string;
     authToken: string;
@@ -127,13 +149,17 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
         }
       : {
           mode,
-          ...DEMO_CREDENTIALS,
+          accountSid: '',
+          authToken: '',
+          apiKey: '',
+          apiSecret: '',
           number: e.TWILIO_NUMBER ?? DEMO_TWILIO_NUMBER,
           apiBaseUrl: e.TWILIO_API_BASE_URL ?? `${publicBaseUrl}${TWILIO_LOCAL_PATH}`,
         };
   return deepFreeze({
     env: e.NODE_ENV ?? 'development',
     port,
+    host: e.HOST ?? (mode === 'local' ? '127.0.0.1' : '0.0.0.0'),
     publicBaseUrl,
     mongodbUri: e.MONGODB_URI,
     dataDir: e.DATA_DIR ?? '.data',
@@ -145,6 +171,15 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       wrapUpSeconds: e.WRAP_UP_SECONDS,
       maxWaitSeconds: e.MAX_WAIT_SECONDS,
       offlineAfterSeconds: e.OFFLINE_AFTER_SECONDS,
+    },
+    auth: {
+      sessionSecret: e.SESSION_SECRET,
+      idleTimeoutMs: Math.round(e.SESSION_IDLE_MINUTES * 60_000),
+      absoluteTimeoutMs: Math.round(e.SESSION_MAX_HOURS * 3_600_000),
+      secureCookies: publicBaseUrl.startsWith('https://'),
+      maxFailuresPerAccount: e.SIGN_IN_MAX_FAILURES_PER_ACCOUNT,
+      maxFailuresPerAddress: e.SIGN_IN_MAX_FAILURES_PER_ADDRESS,
+      blockMs: Math.round(e.SIGN_IN_BLOCK_MINUTES * 60_000),
     },
     twilio: twilio as Config['twilio'],
   });

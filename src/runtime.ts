@@ -11,7 +11,11 @@ import { changeModel, createChangeStore } from './models/event';
 import { createFinishedCallStore } from './models/finished-call';
 import { createPresenceStore, presenceModel, type PresenceStore } from './models/presence';
 import { createReservationStore, reservationModel } from './models/reservation';
-import { createAgentDirectory, type AgentDirectory } from './services/agents';
+import { loadLocalTwilioCredentials, seedDemoAgents } from './auth/demo';
+import { createSessionStore, loadSessionSecret } from './auth/sessions';
+import { createSignInLimiter } from './auth/sign-in-limiter';
+import { agentModel } from './models/agent';
+import { createAgentAccounts, type AgentAccounts } from './services/agents';
 import { createCallService, type CallService } from './services/calls';
 import { createChangeHub, type ChangeHub } from './services/changes';
 import { createRouting, DEFAULT_ROUTING, type Routing, type RoutingSettings } from './services/routing';
@@ -20,6 +24,8 @@ import { createTwilioLocal, type TwilioLocal } from './twilio-local';
 import { createTwilioRest, type TwilioRest } from './twilio/rest';
 
 export interface RunningServer {
+  /** The configuration in force: in demo mode, with the stand-in's credentials filled in from DATA_DIR. */
+  config: Config;
   url: string;
   port: number;
   server: http.Server;
@@ -28,7 +34,7 @@ export interface RunningServer {
   routing: Routing;
   presence: PresenceStore;
   changes: ChangeHub;
-  agents: AgentDirectory;
+  agents: AgentAccounts;
   background: BackgroundTasks;
   twilioLocal?: TwilioLocal;
   /** Stops accepting, drains requests and background work, then closes the stand-in and the database. Idempotent. */
@@ -45,8 +51,6 @@ export interface StartOptions {
   accessLog?: boolean;
   /** Routing knobs tests turn (how often the periodic pass runs, the decline cooldown); product settings come from config. */
   routing?: Partial<Pick<RoutingSettings, 'tickMs' | 'passCooldownSeconds'>>;
-  /** The agent directory (tests bring their own roster). */
-  agents?: AgentDirectory;
   /** How often this instance reads the shared change feed. */
   changePollMs?: number;
   /** Demo mode: how fast the stand-in plays Say/Play/Pause (1 = real time; tests go faster). */
@@ -55,14 +59,40 @@ export interface StartOptions {
 
 /** Starts the app described by `config` and listens on its port (0 = any free port). */
 export async function startServer(options: StartOptions): Promise<RunningServer> {
-  const { config, logger } = options;
+  const { logger } = options;
+  let { config } = options;
   const cleanups: Array<{ name: string; run: () => Promise<void> }> = [];
   const db = options.db ?? (await openAppDatabase({ mongodbUri: config.mongodbUri, dataDir: config.dataDir, logger }));
   if (!options.db) cleanups.push({ name: 'database', run: () => db.close() });
 
   try {
+    if (config.twilio.mode === 'local') {
+      // Per installation, kept in DATA_DIR: nobody else knows the stand-in's credentials.
+      config = { ...config, twilio: { ...config.twilio, ...loadLocalTwilioCredentials(config.dataDir) } };
+      if (config.env === 'production') {
+        logger.warn('!!! DEMO MODE WITH NODE_ENV=production: no Twilio credentials are set, a local stand-in plays the phone network and anyone who can open the sign-in page can sign in as the demo agents in one click. Set the TWILIO_* variables for production. !!!');
+      }
+    }
     const urls = webhookUrls(config.publicBaseUrl);
-    const agents = options.agents ?? createAgentDirectory();
+    const agentRecords = agentModel(db.connection);
+    await agentRecords.createIndexes();
+    const agents = createAgentAccounts(agentRecords);
+    if (config.twilio.mode === 'local') {
+      const added = await seedDemoAgents(agents);
+      if (added > 0) logger.info(`demo mode: added ${added} demo agents`);
+    } else if ((await agents.countEnabledAdmins()) === 0) {
+      logger.warn('No admin account yet: create the first one with `npm run agents -- add --admin <sign-in name>` (it prints a generated password), then sign in at /sign-in and add agents on /admin.');
+    }
+    const sessions = createSessionStore(db.connection);
+    const sessionSecret = await loadSessionSecret(db.connection, config.auth.sessionSecret);
+    // FerretDB 1.x has no TTL indexes: expired sessions are deleted here instead.
+    const sweepMs = Math.max(1000, Math.min(5 * 60_000, config.auth.idleTimeoutMs));
+    const sweeper = setInterval(() => {
+      sessions.sweep().catch((err: unknown) => logger.warn('could not delete expired sessions', { error: err instanceof Error ? err.message : String(err) }));
+    }, sweepMs);
+    sweeper.unref();
+    cleanups.unshift({ name: 'session sweeper', run: async () => clearInterval(sweeper) });
+    const signInLimiter = createSignInLimiter(config.auth, config.mongodbUri ? db.connection : undefined);
     const background = createBackgroundTasks(logger);
     const rest = options.rest ?? createTwilioRest(config.twilio);
     const run = storeRunner(config.dbTimeoutMs);
@@ -118,12 +148,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     cleanups.unshift({ name: 'change feed', run: () => changes.stop() });
     cleanups.unshift({ name: 'routing', run: () => routing.stop() });
 
-    const app = createApp({ config, logger, calls, agents, urls, twilioLocal: twilioLocal?.router, accessLog: options.accessLog });
+    const app = createApp({ config, logger, calls, routing, presence, changes, agents, urls, sessions, sessionSecret, signInLimiter, twilioLocal: twilioLocal?.router, accessLog: options.accessLog });
     const server = http.createServer(app);
     server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(config.port, '0.0.0.0', () => {
+      server.listen(config.port, config.host, () => {
         server.off('error', reject);
         resolve();
       });
@@ -152,7 +182,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       })();
       return stopping;
     };
-    return { url: `http://127.0.0.1:${port}`, port, server, db, calls, routing, presence, changes, agents, background, twilioLocal, stop };
+    const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+    return { config, url: `http://${host}:${port}`, port, server, db, calls, routing, presence, changes, agents, background, twilioLocal, stop };
   } catch (err) {
     for (const cleanup of cleanups) await cleanup.run().catch(() => undefined);
     throw err;

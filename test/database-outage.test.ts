@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connectDatabase, type Database } from '../src/db/connect';
 import { freePort, startFerretdb, type EmbeddedDatabase } from '../src/db/ferretdb';
 import { createLogger } from '../src/logger';
-import { fakeSid, startTestApp, TEST_ENV, type TestApp } from './helpers/app';
+import { fakeSid, signedInAgent, startTestApp, TEST_ENV, type AgentClient, type TestApp } from './helpers/app';
 import { startRestRecorder, type RestRecorder } from './helpers/rest-recorder';
 import { find, parseTwiml } from './helpers/twiml';
 
@@ -15,6 +15,7 @@ let server: EmbeddedDatabase;
 let db: Database;
 let rest: RestRecorder;
 let app: TestApp;
+let agent1: AgentClient;
 const log = (): void => undefined;
 
 beforeAll(async () => {
@@ -24,6 +25,7 @@ beforeAll(async () => {
   db = await connectDatabase({ uri: server.uri, dbName: 'outage', logger: createLogger('silent'), serverSelectionTimeoutMs: 1500 });
   rest = await startRestRecorder();
   app = await startTestApp({ db, restBaseUrl: rest.baseUrl });
+  agent1 = await signedInAgent(app, 'agent1');
 });
 
 afterAll(async () => {
@@ -51,8 +53,8 @@ test('when the database stops and comes back, then callers hear an apology meanw
   const during = fakeSid();
   const caller = await incomingCall(during);
   const agentLeg = await app.webhook(`/conference/${before}/connect/agent1`, { CallSid: fakeSid() });
-  const page = await app.http().get('/agents/agent1/call').set('Accept', 'application/json');
-  const transfer = await app.http().post('/conference/agent1/call').send({ to: 'agent2' });
+  const page = await agent1.get('/agents/agent1/call').set('Accept', 'application/json');
+  const transfer = await agent1.post('/conference/agent1/call').send({ to: 'agent2' });
 
   expect(caller.status).toBe(200);
   const callerTwiml = parseTwiml(caller.text);
@@ -63,6 +65,7 @@ test('when the database stops and comes back, then callers hear an apology meanw
   expect(page.status).toBe(503);
   expect(page.body.error).toMatch(/database is unavailable/i);
   expect(transfer.status).toBe(503);
+  expect(transfer.body.error).toMatch(/database is unavailable/i);
   expect(rest.requests).toHaveLength(0);
 
   // The server comes back on the same port with the same files.

@@ -6,8 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connectDatabase, type Database } from '../src/db/connect';
 import { freePort, startFerretdb, type EmbeddedDatabase } from '../src/db/ferretdb';
 import { createLogger } from '../src/logger';
-import { createAgentDirectory } from '../src/services/agents';
-import { fakeSid, startTestApp, TEST_ENV, type TestApp } from './helpers/app';
+import { addAgent, fakeSid, startTestApp, TEST_ENV, type TestApp } from './helpers/app';
 import { startRestRecorder, type RestRecorder } from './helpers/rest-recorder';
 import { find, parseTwiml } from './helpers/twiml';
 
@@ -22,7 +21,8 @@ beforeAll(async () => {
   server = await startFerretdb({ dataDir, port: await freePort(), log: () => undefined });
   db = await connectDatabase({ uri: server.uri, dbName: 'ghost', logger: createLogger('silent'), serverSelectionTimeoutMs: 1500 });
   rest = await startRestRecorder();
-  app = await startTestApp({ db, restBaseUrl: rest.baseUrl, env: { DB_TIMEOUT_MS: '1000' }, agents: createAgentDirectory([{ id: 'ana', name: 'Ana', role: 'agent', disabled: false }]) });
+  app = await startTestApp({ db, restBaseUrl: rest.baseUrl, env: { DB_TIMEOUT_MS: '1000' } });
+  await addAgent(app, 'ana');
 });
 
 afterAll(async () => {

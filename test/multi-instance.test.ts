@@ -2,7 +2,9 @@
 // rings two agents, no caller is lost — the reservations are unique inserts, the one write FerretDB 1.x makes exclusive.
 import request from 'supertest';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks';
+import { agentModel } from '../src/models/agent';
 import { createPresenceStore, presenceModel } from '../src/models/presence';
+import { createAgentAccounts } from '../src/services/agents';
 import { fakeSid, TEST_ENV } from './helpers/app';
 import { startAppProcess, type AppProcess } from './helpers/app-process';
 import { openTestDatabase } from './helpers/db';
@@ -48,6 +50,8 @@ async function settle(count: number): Promise<void> {
 }
 
 test('when two instances race to route twelve callers to two agents through several declines, then offers never overlap and no caller is lost', async () => {
+  const accounts = createAgentAccounts(agentModel(db.connection));
+  for (const id of ['agent1', 'agent2']) await accounts.addIfAbsent({ id, login: id, name: id });
   const presence = createPresenceStore(presenceModel(db.connection), (op) => op());
   for (const agentId of ['agent1', 'agent2']) {
     await presence.heartbeat(agentId, `tab-${agentId}-multi`, { takeOver: true, staleMs: 30000 });

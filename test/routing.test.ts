@@ -1,20 +1,19 @@
 // Routing over real HTTP, a real database and signed webhooks: who rings first, what happens when nobody answers,
 // the waiting line, wrap-up, and the maximum wait. The REST recorder stands in for Twilio's API.
-import { fakeSid, TEST_ENV, useAppSuite, type AppSuite, type TestApp } from './helpers/app';
+import { addAgent, fakeSid, TEST_ENV, useAppSuite, type AppSuite, type TestApp } from './helpers/app';
 import { formValue, type RecordedRequest } from './helpers/rest-recorder';
 import { find, parseTwiml } from './helpers/twiml';
-import { createAgentDirectory } from '../src/services/agents';
 
-const AGENTS = ['ana', 'ben', 'cho', 'dev'].map((id) => ({ id, name: id.toUpperCase(), role: 'agent' as const, disabled: false }));
-const suite = useAppSuite({ env: { RING_SECONDS: '5', WRAP_UP_SECONDS: '1', MAX_WAIT_SECONDS: '3' }, agents: createAgentDirectory(AGENTS), routing: { passCooldownSeconds: 30 } });
+const suite = useAppSuite({ env: { RING_SECONDS: '5', WRAP_UP_SECONDS: '1', MAX_WAIT_SECONDS: '3' }, routing: { passCooldownSeconds: 30 } });
 let db: AppSuite['db'];
 let rest: AppSuite['rest'];
 let app: TestApp;
 const BASE = TEST_ENV.PUBLIC_BASE_URL;
 const CALLS_PATH = `/2010-04-01/Accounts/${TEST_ENV.TWILIO_ACCOUNT_SID}/Calls.json`;
 
-beforeAll(() => {
+beforeAll(async () => {
   ({ db, rest, app } = suite);
+  for (const id of ['ana', 'ben', 'cho', 'dev']) await addAgent(app, id);
 });
 
 beforeEach(async () => {

@@ -32,7 +32,8 @@ test('when nothing is configured, then the app starts its own FerretDB and the d
     expect(existsSync(path.join(dataDir, 'ferretdb'))).toBe(true);
     expect((await request(running.url).get('/healthz')).body).toEqual({ ok: true, mode: 'local' });
     expect((await request(running.url).get('/phone')).status).toBe(200);
-    const rest = await request(running.url).get(`/twilio-local/2010-04-01/Accounts/${config.twilio.accountSid}/Calls.json`).auth(config.twilio.apiKey, config.twilio.apiSecret);
+    const credentials = running.config.twilio;
+    const rest = await request(running.url).get(`/twilio-local/2010-04-01/Accounts/${credentials.accountSid}/Calls.json`).auth(credentials.apiKey, credentials.apiSecret);
     expect(rest.status).toBe(200);
     expect(rest.body.calls).toEqual([]);
 

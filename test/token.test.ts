@@ -1,8 +1,15 @@
-// The softphone's Access Token, decoded and verified as Twilio would.
+// The softphone's Access Token, decoded and verified as Twilio would: issued only to the signed-in agent, for themselves.
 import { createHmac } from 'node:crypto';
-import { TEST_ENV, useAppSuite } from './helpers/app';
+import { signedInAgent, TEST_ENV, useAppSuite, type AgentClient } from './helpers/app';
 
 const suite = useAppSuite();
+let ada: AgentClient;
+let grace: AgentClient;
+
+beforeAll(async () => {
+  ada = await signedInAgent(suite.app, 'ada');
+  grace = await signedInAgent(suite.app, 'grace');
+});
 
 function decode(jwt: string) {
   const [header, payload, signature] = jwt.split('.');
@@ -14,33 +21,49 @@ function decode(jwt: string) {
   };
 }
 
-test('when agent1 asks for a token, then it is an API-key-signed Access Token for identity agent1 that may receive calls, for one hour', async () => {
-  const res = await suite.app.http().post('/token/agent1');
+test('when a signed-in agent asks for their token, then it is an API-key-signed Access Token for their identity that may receive calls, for one hour', async () => {
+  const res = await ada.post('/token/ada');
 
   expect(res.status).toBe(200);
   expect(res.headers['cache-control']).toBe('no-store');
-  expect(res.body.agentId).toBe('agent1');
+  expect(res.body.agentId).toBe('ada');
   const { header, payload, signatureValid } = decode(res.body.token);
   expect(signatureValid).toBe(true);
   expect(header).toMatchObject({ alg: 'HS256', typ: 'JWT', cty: 'twilio-fpa;v=1' });
   expect(payload.iss).toBe(TEST_ENV.TWILIO_API_KEY);
   expect(payload.sub).toBe(TEST_ENV.TWILIO_ACCOUNT_SID);
-  expect(payload.grants.identity).toBe('agent1');
+  expect(payload.grants.identity).toBe('ada');
   expect(payload.grants.voice).toEqual({ incoming: { allow: true } });
   expect(payload.exp - Math.floor(Date.now() / 1000)).toBeGreaterThan(3500);
   expect(payload.exp - Math.floor(Date.now() / 1000)).toBeLessThanOrEqual(3600);
 });
 
-test('when agent2 asks for a token, then its identity is agent2 and no capability-token scope is present', async () => {
-  const res = await suite.app.http().post('/token/agent2');
+test('when another agent asks for theirs, then its identity is theirs and no capability-token scope is present', async () => {
+  const res = await grace.post('/token/grace');
 
   const { payload } = decode(res.body.token);
-  expect(payload.grants.identity).toBe('agent2');
+  expect(payload.grants.identity).toBe('grace');
   expect(payload.scope).toBeUndefined();
 });
 
+test("when a signed-in agent asks for a colleague's token, then the answer is 403 and no token", async () => {
+  const res = await ada.post('/token/grace');
+
+  expect(res.status).toBe(403);
+  expect(res.body.error).toMatch(/signed in as ada/);
+  expect(res.body.token).toBeUndefined();
+});
+
+test('when nobody is signed in, then a token is refused with 401 and no token', async () => {
+  const res = await suite.app.http().post('/token/ada').set('Accept', 'application/json');
+
+  expect(res.status).toBe(401);
+  expect(res.body.error).toMatch(/Sign in/);
+  expect(res.body.token).toBeUndefined();
+});
+
 test('when a token is asked for with GET, then the route is not found', async () => {
-  const res = await suite.app.http().get('/token/agent1').set('Accept', 'application/json');
+  const res = await ada.get('/token/ada').set('Accept', 'application/json');
 
   expect(res.status).toBe(404);
 });

@@ -1,5 +1,5 @@
 // The warm-transfer flow over real HTTP, a real database, real signatures and a recording REST stand-in.
-import { fakeSid, TEST_ENV, useAppSuite, type AppSuite, type TestApp } from './helpers/app';
+import { fakeSid, makeAvailable, signedInAgent, TEST_ENV, useAppSuite, type AgentClient, type AppSuite, type TestApp } from './helpers/app';
 import { formValue } from './helpers/rest-recorder';
 import { find, parseTwiml } from './helpers/twiml';
 
@@ -7,18 +7,27 @@ const suite = useAppSuite();
 let db: AppSuite['db'];
 let rest: AppSuite['rest'];
 let app: TestApp;
+/** Signed-in pages of the two agents in this file's database (agent1 comes first in sign-in-name order, so takes calls first). */
+let agent1Page: AgentClient;
+let agent2Page: AgentClient;
 const BASE = TEST_ENV.PUBLIC_BASE_URL;
 const CALLS_PATH = `/2010-04-01/Accounts/${TEST_ENV.TWILIO_ACCOUNT_SID}/Calls.json`;
 
-beforeAll(() => {
+beforeAll(async () => {
   ({ db, rest, app } = suite);
+  agent1Page = await signedInAgent(app, 'agent1', { name: 'Agent 1' });
+  agent2Page = await signedInAgent(app, 'agent2', { name: 'Agent 2' });
 });
 
 beforeEach(async () => {
+  await app.running.routing.stop();
   await app.running.background.drain();
-  await db.models.calls.deleteMany({});
+  await Promise.all(['calls', 'reservations', 'presence'].map((name) => db.connection.collection(name).deleteMany({})));
   rest.requests.length = 0;
   rest.behave({});
+  app.running.routing.start();
+  // agent1 takes calls; agent2 is away, so routing never offers them one — they are brought in by agent1.
+  await makeAvailable(agent1Page);
 });
 
 function incomingCall(callSid: string, extra: Record<string, string> = {}) {
@@ -54,7 +63,7 @@ async function agent2Ringing(): Promise<{ customer: string; agent1CallSid: strin
   await app.running.background.drain();
   const agent1CallSid = await ringing(customer, 'agent1');
   await app.webhook(`/conference/${customer}/connect/agent1`, { CallSid: agent1CallSid }).expect(200);
-  await app.http().post('/conference/agent1/call').send({}).expect(202);
+  await agent1Page.post('/conference/agent1/call').send({ to: 'agent2' }).expect(202);
   return { customer, agent1CallSid, agent2CallSid: await ringing(customer, 'agent2') };
 }
 
@@ -73,7 +82,7 @@ describe('a customer calls the support number', () => {
     expect(conference.attrs).toMatchObject({
       startConferenceOnEnter: 'false',
       endConferenceOnExit: 'true',
-      waitUrl: `${BASE}/conference/wait`,
+      waitUrl: `${BASE}/conference/wait?call=${callSid}&round=0`,
       statusCallback: `${BASE}/conference/events`,
     });
 
@@ -89,7 +98,7 @@ describe('a customer calls the support number', () => {
 
     await app.running.background.drain();
     const stored = await db.models.calls.findById(callSid).lean().exec();
-    expect(stored).toMatchObject({ _id: callSid, conferenceName: callSid, status: 'waiting', agentId: 'agent1', from: '+15551112222' });
+    expect(stored).toMatchObject({ _id: callSid, conferenceName: callSid, status: 'offered', offeredTo: 'agent1', from: '+15551112222' });
     expect(stored!.createdAt).toBeInstanceOf(Date);
     expect(stored!.legs).toHaveLength(1);
     expect(stored!.legs[0]).toMatchObject({ agentId: 'agent1', role: 'first', status: 'dialing' });
@@ -113,17 +122,20 @@ describe('a customer calls the support number', () => {
     expect((await db.models.calls.findById(callSid).lean().exec())!.legs).toHaveLength(1);
   });
 
-  test('when two customers call at once, then each waits in their own conference and agent1 is dialled into each', async () => {
+  test('when two customers call at once, then each waits in their own conference, agent1 is offered one and the other waits in line', async () => {
     const [a, b] = [fakeSid(), fakeSid()];
 
     const [resA, resB] = await Promise.all([incomingCall(a), incomingCall(b)]);
-    await rest.waitForRequests(2);
+    await rest.waitForRequests(1);
     await app.running.background.drain();
 
     expect(find(parseTwiml(resA.text), 'Conference')!.text).toBe(a);
     expect(find(parseTwiml(resB.text), 'Conference')!.text).toBe(b);
-    const urls = rest.requests.map((r) => formValue(r, 'Url')).sort();
-    expect(urls).toEqual([`${BASE}/conference/${a}/connect/agent1`, `${BASE}/conference/${b}/connect/agent1`].sort());
+    expect(rest.requests).toHaveLength(1);
+    const offered = formValue(rest.requests[0]!, 'Url')!.split('/')[4];
+    expect([a, b]).toContain(offered);
+    const stored = await db.models.calls.find({ _id: { $in: [a, b] } }).lean().exec();
+    expect(stored.map((c) => c.status).sort()).toEqual(['offered', 'waiting']);
     expect(await db.models.calls.countDocuments({ _id: { $in: [a, b] } })).toBe(2);
   });
 
@@ -265,7 +277,7 @@ describe('the warm transfer, end to end', () => {
 
     // Agent 1 dials agent 2 in from the page.
     rest.requests.length = 0;
-    const transfer = await app.http().post('/conference/agent1/call').send({});
+    const transfer = await agent1Page.post('/conference/agent1/call').send({ to: 'agent2' });
     expect(transfer.status).toBe(202);
     expect(transfer.body).toMatchObject({ status: 'dialing', conference: customer, agentId: 'agent2' });
     const [dialAgent2] = await rest.waitForRequests(1);
@@ -277,7 +289,8 @@ describe('the warm transfer, end to end', () => {
     expect(await legOf(customer, 'agent2')).toMatchObject({ role: 'transfer', requestedBy: 'agent1', status: 'dialing' });
     const agent2CallSid = await ringing(customer, 'agent2');
     const agent2 = await app.webhook(`/conference/${customer}/connect/agent2`, { CallSid: agent2CallSid, To: 'client:agent2' });
-    expect(find(parseTwiml(agent2.text), 'Conference')!.attrs).toMatchObject({ startConferenceOnEnter: 'true', endConferenceOnExit: 'true' });
+    // No agent's leaving ends the conference: the server decides the customer's fate when the last agent leaves.
+    expect(find(parseTwiml(agent2.text), 'Conference')!.attrs).toMatchObject({ startConferenceOnEnter: 'true', endConferenceOnExit: 'false' });
     expect(await db.models.calls.findById(customer).lean().exec()).toMatchObject({ agentId: 'agent2', status: 'in-progress' });
 
     // Agent 1 hangs up: the customer stays with agent 2.
@@ -287,16 +300,16 @@ describe('the warm transfer, end to end', () => {
     expect((await legOf(customer, 'agent1'))!.status).toBe('completed');
     expect((await legOf(customer, 'agent2'))!.status).toBe('in-progress');
     expect(rest.requests).toHaveLength(0); // nobody redirects the customer away from agent 2
-    const agent2View = await app.http().get('/agents/agent2/call');
+    const agent2View = await agent2Page.get('/agents/agent2/call');
     expect(agent2View.body.call).toMatchObject({ callSid: customer, status: 'in-progress' });
-    expect((await app.http().get('/agents/agent1/call')).body.call).toBeNull();
+    expect((await agent1Page.get('/agents/agent1/call')).body.call).toBeNull();
 
-    // The customer hangs up: the conference ends and the stored call with it.
+    // The customer hangs up: the conference ends, and the call moves from the live store to the history.
     await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'conference-end' });
-    const ended = await db.models.calls.findById(customer).lean().exec();
-    expect(ended).toMatchObject({ status: 'completed' });
-    expect(ended!.endedAt).toBeInstanceOf(Date);
-    expect((await legOf(customer, 'agent2'))!.status).toBe('completed');
+    expect(await db.models.calls.findById(customer).lean().exec()).toBeNull();
+    const history = await db.connection.collection('call_history').findOne({ _id: customer as never });
+    expect(history).toMatchObject({ outcome: 'answered', agentIds: ['agent1', 'agent2'], transfers: [expect.objectContaining({ from: 'agent1', to: 'agent2', outcome: 'joined' })] });
+    expect(history!.endedAt).toBeInstanceOf(Date);
   });
 
   test('when agent2 does not answer, then the leg says no-answer, agent1 keeps the customer, and the page can tell', async () => {
@@ -306,7 +319,7 @@ describe('the warm transfer, end to end', () => {
 
     expect(res.status).toBe(200);
     expect((await legOf(customer, 'agent2'))!.status).toBe('no-answer');
-    const view = (await app.http().get('/agents/agent1/call')).body.call;
+    const view = (await agent1Page.get('/agents/agent1/call')).body.call;
     expect(view.callSid).toBe(customer);
     expect(view.legs).toEqual(
       expect.arrayContaining([
@@ -320,7 +333,7 @@ describe('the warm transfer, end to end', () => {
     await app.webhook(`/conference/${customer}/agents/agent2/status`, { CallSid: agent2CallSid, CallStatus: 'ringing' });
     expect((await legOf(customer, 'agent2'))!.status).toBe('no-answer');
     // Agent 1 may try again.
-    await app.http().post('/conference/agent1/call').send({}).expect(202);
+    await agent1Page.post('/conference/agent1/call').send({ to: 'agent2' }).expect(202);
   });
 
   test('when the customer hangs up while agent2 is ringing, then agent2 ringing call is cancelled and the call ends', async () => {
@@ -333,12 +346,11 @@ describe('the warm transfer, end to end', () => {
     const [cancel] = await rest.waitForRequests(1);
     expect(cancel!.path).toBe(`/2010-04-01/Accounts/${TEST_ENV.TWILIO_ACCOUNT_SID}/Calls/${agent2CallSid}.json`);
     expect(formValue(cancel!, 'Status')).toBe('completed');
-    const ended = (await db.models.calls.findById(customer).lean().exec())!;
-    expect(ended.status).toBe('completed');
-    expect(ended.legs.map((leg) => [leg.agentId, leg.status])).toEqual([
-      ['agent1', 'completed'],
-      ['agent2', 'canceled'],
-    ]);
+    // The finished call leaves the live store for the history.
+    expect(await db.models.calls.findById(customer).lean().exec()).toBeNull();
+    const history = await db.connection.collection('call_history').findOne({ _id: customer as never });
+    expect(history).toMatchObject({ outcome: 'answered', agentIds: ['agent1'], endReason: 'conference-ended' });
+    expect(history!.timeline.map((e: { kind: string; agentId?: string }) => [e.kind, e.agentId])).toEqual(expect.arrayContaining([['brought-in', 'agent2'], ['canceled', 'agent2']]));
   });
 });
 
@@ -418,25 +430,33 @@ describe('bad requests get clear answers', () => {
   });
 
   test('when an agent with no active call asks to dial a colleague in, then the answer is 404 JSON and nobody is dialled', async () => {
-    const res = await app.http().post('/conference/agent2/call').send({});
+    const res = await agent2Page.post('/conference/agent2/call').send({ to: 'agent1' });
 
     expect(res.status).toBe(404);
     expect(res.body.error).toMatch(/agent2 has no active call/);
     expect(rest.requests).toHaveLength(0);
   });
 
-  test('when the agent is unknown, then /conference/:agentId/call and /token/:agentId answer 404 JSON', async () => {
-    const call = await app.http().post('/conference/nobody/call').send({});
-    const token = await app.http().post('/token/nobody');
+  test('when a signed-in agent names another agent in the path, then /conference/:agentId/call and /token/:agentId answer 403 JSON', async () => {
+    const call = await agent1Page.post('/conference/nobody/call').send({ to: 'agent2' });
+    const token = await agent1Page.post('/token/agent2');
 
-    expect(call.status).toBe(404);
-    expect(call.body.error).toMatch(/Unknown agent/);
-    expect(token.status).toBe(404);
+    expect(call.status).toBe(403);
+    expect(call.body.error).toMatch(/signed in as agent1/);
+    expect(token.status).toBe(403);
     expect(token.body.token).toBeUndefined();
   });
 
+  test('when the colleague to bring in is unknown, then the answer is 404 JSON and nobody is dialled', async () => {
+    const res = await agent1Page.post('/conference/agent1/call').send({ to: 'nobody' });
+
+    expect(res.status).toBe(404);
+    expect(res.body.error).toMatch(/Unknown agent: nobody/);
+    expect(rest.requests).toHaveLength(0);
+  });
+
   test('when the request body is not valid JSON, then the answer is 400 JSON', async () => {
-    const res = await app.http().post('/conference/agent1/call').set('Content-Type', 'application/json').send('{"to":');
+    const res = await agent1Page.post('/conference/agent1/call').set('Content-Type', 'application/json').send('{"to":');
 
     expect(res.status).toBe(400);
     expect(res.body.error).toBeTruthy();
@@ -455,7 +475,7 @@ describe('bad requests get clear answers', () => {
 
 describe('logs', () => {
   test('when calls are handled, then no secret and no full phone number reaches the logs', async () => {
-    const token = await app.http().post('/token/agent1');
+    const token = await agent1Page.post('/token/agent1');
     await incomingCall(fakeSid(), { From: '+15559876543' });
     await app.running.background.drain();
 

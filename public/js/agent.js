@@ -1,4 +1,4 @@
-// The agent softphone: registers a Twilio Device for the chosen agent, answers, brings a colleague in, hangs up.
+// The agent softphone: registers a Twilio Device for the signed-in agent, answers, brings a colleague in, hangs up.
 // Same code in both modes: window.Twilio.Device is the real Voice SDK, or the local stand-in's double in demo mode.
 (function () {
   'use strict';
@@ -14,11 +14,15 @@
     summary: document.getElementById('call-summary'),
     hears: document.getElementById('agent-hears'),
     legs: document.getElementById('call-legs'),
-    connectButtons: Array.prototype.slice.call(document.querySelectorAll('button.connect-as')),
+    colleague: document.getElementById('colleague'),
   };
+  var api = window.WarmTransfer.api;
 
+  // Who this is was decided by the server at sign-in; the page only reads it.
+  var me = document.body.dataset;
   var state = { agentId: null, agentName: null, device: null, call: null, waiting: [], pollTimer: null, lastServerCall: null, names: {} };
-  els.connectButtons.forEach(function (b) { state.names[b.dataset.agent] = b.dataset.name; });
+  Array.prototype.forEach.call(els.colleague.options, function (o) { state.names[o.value] = o.dataset.name; });
+  state.names[me.agentId] = me.agentName;
 
   function nameOf(agentId) { return state.names[agentId] || agentId; }
 
@@ -34,23 +38,6 @@
     els.error.hidden = true;
   }
 
-  async function api(method, url, body) {
-    var response;
-    try {
-      response = await fetch(url, {
-        method: method,
-        headers: body ? { 'Content-Type': 'application/json', Accept: 'application/json' } : { Accept: 'application/json' },
-        body: body ? JSON.stringify(body) : undefined,
-      });
-    } catch (err) {
-      throw new Error('The server cannot be reached (' + err.message + ').');
-    }
-    var data = null;
-    try { data = await response.json(); } catch (err) { data = null; }
-    if (!response.ok) throw new Error((data && data.error) || 'Request failed with status ' + response.status + '.');
-    return data;
-  }
-
   function refreshButtons() {
     var call = state.call;
     var pending = call && call.status() === 'pending';
@@ -60,10 +47,8 @@
     var server = state.lastServerCall;
     var mine = server && server.legs.filter(function (l) { return l.agentId === state.agentId && l.status === 'in-progress'; })[0];
     var isFirst = !!(mine && mine.role === 'first');
-    // Shown to whoever takes calls first (Agent 1), and to any agent who took the current call.
-    els.bringIn.hidden = !isFirst && state.agentId !== els.connectButtons[0].dataset.agent;
     var colleagueLive = server && server.legs.some(function (l) { return l.agentId !== state.agentId && (l.status === 'dialing' || l.status === 'ringing' || l.status === 'in-progress'); });
-    els.bringIn.disabled = !(open && isFirst) || colleagueLive;
+    els.bringIn.disabled = !(open && isFirst) || colleagueLive || !els.colleague.value;
   }
 
   function describeLeg(leg) {
@@ -111,8 +96,16 @@
       var data = await api('GET', '/agents/' + encodeURIComponent(state.agentId) + '/call');
       renderServerCall(data.call);
     } catch (err) {
+      if (err.status === 401) return signedOut();
       showError('Could not load the call state: ' + err.message);
     }
+  }
+
+  /** The session ended (signed out elsewhere, expired, or the account was disabled): back to the sign-in page. */
+  function signedOut() {
+    clearInterval(state.pollTimer);
+    if (state.device) state.device.destroy();
+    window.location.assign('/sign-in');
   }
 
   function startPolling() {
@@ -198,9 +191,7 @@
     state.waiting = [];
     state.agentId = agentId;
     state.agentName = agentName;
-    els.connectButtons.forEach(function (b) { b.setAttribute('aria-pressed', String(b.dataset.agent === agentId)); });
     els.identity.textContent = 'You are ' + agentName + '.';
-    els.bringIn.textContent = 'Dial ' + nameOf(els.connectButtons.filter(function (b) { return b.dataset.agent !== agentId; })[0].dataset.agent) + ' in';
     setStatus('Connecting…');
     try {
       var token = await fetchToken(agentId);
@@ -211,19 +202,19 @@
       device.on('error', function (err) { showError('Phone error: ' + (err && err.message ? err.message : err) + (err && err.code ? ' (code ' + err.code + ')' : '')); });
       device.on('incoming', onIncoming);
       device.on('tokenWillExpire', async function () {
-        try { device.updateToken(await fetchToken(agentId)); } catch (err) { showError('Could not renew the phone token: ' + err.message); }
+        try { device.updateToken(await fetchToken(agentId)); } catch (err) {
+          if (err.status === 401) return signedOut();
+          showError('Could not renew the phone token: ' + err.message);
+        }
       });
       await device.register();
       startPolling();
     } catch (err) {
+      if (err.status === 401) return signedOut();
       showError('Could not connect: ' + err.message);
       setStatus('Not connected.');
     }
   }
-
-  els.connectButtons.forEach(function (button) {
-    button.addEventListener('click', function () { connectAs(button.dataset.agent, button.dataset.name); });
-  });
 
   els.answer.addEventListener('click', function () {
     if (state.call) state.call.accept();
@@ -240,7 +231,7 @@
     clearError();
     els.bringIn.disabled = true;
     try {
-      var result = await api('POST', '/conference/' + encodeURIComponent(state.agentId) + '/call', {});
+      var result = await api('POST', '/conference/' + encodeURIComponent(state.agentId) + '/call', { to: els.colleague.value });
       setStatus('Dialling ' + nameOf(result.agentId) + ' in… stay on the line until they join.');
       poll();
     } catch (err) {
@@ -248,4 +239,12 @@
       refreshButtons();
     }
   });
+
+  els.colleague.addEventListener('change', function () {
+    els.bringIn.textContent = 'Dial ' + nameOf(els.colleague.value) + ' in';
+    refreshButtons();
+  });
+
+  if (els.colleague.value) els.bringIn.textContent = 'Dial ' + nameOf(els.colleague.value) + ' in';
+  connectAs(me.agentId, me.agentName);
 })();

@@ -1,56 +1,69 @@
 // What the agent page calls: softphone tokens, the agent's current call, and bringing a colleague in.
+// Who is asking comes from the session only; the agent id in the path must be theirs (supervisors may read anyone's call).
 import express, { Router } from 'express';
 import { z } from 'zod';
+import { requireJsonBody, type Auth } from '../auth/middleware';
 import { HttpError } from '../errors';
-import type { AgentDirectory } from '../services/agents';
+import type { Agent, AgentDirectory } from '../services/agents';
 import type { CallService } from '../services/calls';
 import { createVoiceToken } from '../twilio/token';
 
 export interface AgentApiDeps {
   calls: CallService;
   agents: AgentDirectory;
+  auth: Auth;
   twilio: { accountSid: string; apiKey: string; apiSecret: string };
   tokenTtlSeconds?: number;
 }
 
-const BringIn = z.object({ to: z.string().min(1, 'choose a colleague').max(64) }).strict();
+const BringIn = z.object({ to: z.string().min(1).max(64) }).strict();
+
+/** The signed-in agent, when `pathId` is them; 403 otherwise (whether or not that agent exists). */
+function self(signedIn: Agent, pathId: string): Agent {
+  if (pathId !== signedIn.id) throw new HttpError(403, `You are signed in as ${signedIn.id}, not ${pathId}.`);
+  return signedIn;
+}
 
 /** Routes under the site root: /token/:agentId, /agents/:agentId/call, /conference/:agentId/call. */
 export function agentApiRouter(deps: AgentApiDeps): Router {
   const router = Router();
-  router.use(express.json({ limit: '16kb' }));
-
-  async function knownAgent(id: string) {
-    const agent = await deps.agents.find(id);
-    if (!agent) throw new HttpError(404, `Unknown agent: ${id}`);
-    return agent;
-  }
+  const json = [requireJsonBody, express.json({ limit: '16kb' })];
+  const { requireAgent, csrfProtection } = deps.auth;
 
   /**
-   * A Voice SDK Access Token for the agent's softphone.
+   * A Voice SDK Access Token for the signed-in agent's softphone.
    * @route POST /token/:agentId
    */
-  router.post('/token/:agentId', async (req, res) => {
-    const agent = await knownAgent(String(req.params.agentId));
+  router.post('/token/:agentId', ...json, ...requireAgent, ...csrfProtection, (req, res) => {
+    const agent = self(res.locals.agent!, String(req.params.agentId));
     const token = createVoiceToken({ ...deps.twilio, identity: agent.id, ttlSeconds: deps.tokenTtlSeconds });
     res.set('Cache-Control', 'no-store').json({ token, agentId: agent.id });
   });
 
   /**
    * The call this agent is on or being rung for, with every agent's leg; `call` is null when idle.
+   * Agents read their own; supervisors and admins anyone's.
    * @route GET /agents/:agentId/call
    */
-  router.get('/agents/:agentId/call', async (req, res) => {
-    const agent = await knownAgent(String(req.params.agentId));
+  router.get('/agents/:agentId/call', ...requireAgent, async (req, res) => {
+    const signedIn = res.locals.agent!;
+    const id = String(req.params.agentId);
+    let agent = signedIn;
+    if (id !== signedIn.id) {
+      if (signedIn.role === 'agent') self(signedIn, id);
+      const other = await deps.agents.find(id);
+      if (!other) throw new HttpError(404, `Unknown agent: ${id}`);
+      agent = other;
+    }
     res.set('Cache-Control', 'no-store').json({ agentId: agent.id, call: await deps.calls.activeCallFor(agent.id) });
   });
 
   /**
-   * Brings a colleague (body `to`: their agent id) into the call `agentId` is on.
+   * The signed-in agent brings a colleague (body `{ "to": agentId }`) into the call they are on.
    * @route POST /conference/:agentId/call
    */
-  router.post('/conference/:agentId/call', async (req, res) => {
-    const from = await knownAgent(String(req.params.agentId));
+  router.post('/conference/:agentId/call', ...json, ...requireAgent, ...csrfProtection, async (req, res) => {
+    const from = self(res.locals.agent!, String(req.params.agentId));
     const body = BringIn.safeParse(req.body ?? {});
     if (!body.success) throw new HttpError(400, `Invalid request: ${body.error.issues.map((i) => `${i.path.join('.') || 'body'} ${i.message}`).join('; ')}`);
     const result = await deps.calls.bringInAgent({ fromAgentId: from.id, toAgentId: body.data.to });

@@ -1,6 +1,7 @@
 // What the live pages call: the signed-in agent's state, presence and softphone heartbeat, the supervisor's board,
 // and the server-sent event stream that tells pages when to refresh.
 import express, { Router, type RequestHandler, type Response } from 'express';
+import { requireJsonBody } from '../auth/middleware';
 import { z } from 'zod';
 import { CHOSEN_STATUSES } from '../contact-center/presence';
 import { HttpError } from '../errors';
@@ -17,9 +18,11 @@ export interface ContactCenterApiDeps {
   agents: AgentDirectory;
   changes: ChangeHub;
   /** Admits a signed-in agent and puts them on res.locals.agent. */
-  signedIn: RequestHandler;
-  /** Admits supervisors and admins only. */
-  supervisorsOnly: RequestHandler;
+  signedIn: RequestHandler[];
+  /** Admits signed-in supervisors and admins only. */
+  supervisorsOnly: RequestHandler[];
+  /** Refuses cross-site state changes (same origin and the session's CSRF token). */
+  csrfProtection: RequestHandler[];
   offlineAfterSeconds: number;
   /** Seconds between keep-alive comments on the event stream. */
   keepAliveSeconds?: number;
@@ -45,7 +48,7 @@ const seconds = (from: Date | string | undefined, now: Date): number | undefined
 /** Routes under /api. */
 export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
   const router = Router();
-  router.use(express.json({ limit: '4kb' }));
+  const json = [requireJsonBody, express.json({ limit: '4kb' })];
 
   async function roster(now: Date) {
     const [all, presence] = await Promise.all([deps.agents.all(), deps.routing.presenceOfAll(now)]);
@@ -71,7 +74,7 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
    * The signed-in agent's page state: who they are, their presence, their call with the caller's context, colleagues.
    * @route GET /api/me
    */
-  router.get('/me', deps.signedIn, async (_req, res) => {
+  router.get('/me', ...deps.signedIn, async (_req, res) => {
     const me = agentOf(res);
     const now = new Date();
     const [agents, call, live] = await Promise.all([roster(now), deps.calls.activeCallFor(me.id), deps.calls.liveCalls()]);
@@ -90,7 +93,7 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
    * The agent sets themselves available or away.
    * @route POST /api/me/presence
    */
-  router.post('/me/presence', deps.signedIn, async (req, res) => {
+  router.post('/me/presence', ...json, ...deps.signedIn, ...deps.csrfProtection, async (req, res) => {
     const me = agentOf(res);
     const { status } = parse(SetPresence, req.body);
     await deps.presence.choose(me.id, status);
@@ -103,7 +106,7 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
    * The page's softphone is alive. One tab per agent owns the softphone; another tab is told so, unless it takes over.
    * @route POST /api/me/heartbeat
    */
-  router.post('/me/heartbeat', deps.signedIn, async (req, res) => {
+  router.post('/me/heartbeat', ...json, ...deps.signedIn, ...deps.csrfProtection, async (req, res) => {
     const me = agentOf(res);
     const { tab, takeOver } = parse(Heartbeat, req.body);
     const before = await deps.presence.get(me.id);
@@ -120,7 +123,7 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
    * The floor: agents with presence and time in state, the waiting line, calls in progress.
    * @route GET /api/board
    */
-  router.get('/board', deps.signedIn, deps.supervisorsOnly, async (_req, res) => {
+  router.get('/board', ...deps.supervisorsOnly, async (_req, res) => {
     const now = new Date();
     const [agents, live] = await Promise.all([roster(now), deps.calls.liveCalls()]);
     const names = new Map(agents.map((a) => [a.id, a.name]));
@@ -135,7 +138,7 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
    * Server-sent events: `change` with the topics that changed, from any app instance, within a second.
    * @route GET /api/events
    */
-  router.get('/events', deps.signedIn, (req, res) => {
+  router.get('/events', ...deps.signedIn, (req, res) => {
     res.set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
     res.flushHeaders();
     res.write('retry: 2000\n\n');

@@ -1,9 +1,11 @@
-// The pages people open: the agent softphone, and in demo mode the customer's phone.
+// The pages people open: the signed-in agent's softphone, and in demo mode the customer's phone.
 import { Router } from 'express';
+import type { Auth } from '../auth/middleware';
 import type { AgentDirectory } from '../services/agents';
 
 export interface PageDeps {
   agents: AgentDirectory;
+  auth: Auth;
   mode: 'twilio' | 'local';
   supportNumber: string;
   twilioLocalBase?: string;
@@ -14,11 +16,13 @@ export function pageRouter(deps: PageDeps): Router {
   const router = Router();
 
   /**
-   * The agent page: pick who you are, answer, bring a colleague in, hang up.
+   * The agent page for the signed-in agent: answer, bring a colleague in, hang up. Anonymous visitors go to sign-in.
    * @route GET /
    */
-  router.get('/', (_req, res) => {
-    res.render('agent', { agents: deps.agents.all(), mode: deps.mode, twilioLocalBase: deps.twilioLocalBase, supportNumber: deps.supportNumber });
+  router.get('/', ...deps.auth.requireAgent, deps.auth.exposeCsrfToken, async (_req, res) => {
+    const me = res.locals.agent!;
+    const colleagues = (await deps.agents.all()).filter((agent) => agent.id !== me.id && !agent.disabled);
+    res.render('agent', { colleagues, mode: deps.mode, twilioLocalBase: deps.twilioLocalBase, supportNumber: deps.supportNumber });
   });
 
   if (deps.mode === 'local') {

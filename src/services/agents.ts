@@ -1,6 +1,12 @@
-// The agent directory. Today a fixed roster behind an async interface; accounts in the database replace it without changing callers.
+// The agent directory (who the agents are, for routing, pages and webhooks) and the accounts behind it (sign-in,
+// the admin page, the CLI). Backed by the agents collection; every read goes to the database, so a change made by
+// one app instance (or the CLI) is seen by all at once.
+import { HttpError, StoreUnavailableError, withDeadline } from '../errors';
+import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, verifyPassword } from '../auth/passwords';
+import { AGENT_ID_PATTERN, AGENT_ROLES, SIGN_IN_NAME_PATTERN, type AgentModel, type AgentRecord, type AgentRole } from '../models/agent';
 
-export type AgentRole = 'agent' | 'supervisor' | 'admin';
+export type { AgentRole } from '../models/agent';
+export { AGENT_ROLES } from '../models/agent';
 
 export interface Agent {
   id: string;
@@ -9,26 +15,182 @@ export interface Agent {
   disabled: boolean;
 }
 
-const ROSTER: readonly Agent[] = Object.freeze([
-  { id: 'agent1', name: 'Agent 1', role: 'agent', disabled: false },
-  { id: 'agent2', name: 'Agent 2', role: 'agent', disabled: false },
-]);
-
+/** What routing, presence, pages and webhooks read. */
 export interface AgentDirectory {
-  /** Every agent, enabled or not. */
+  /** Every agent, enabled and disabled, in sign-in-name order. */
   all(): Promise<Agent[]>;
   find(id: string): Promise<Agent | undefined>;
 }
 
-/** The directory over a roster (the built-in one unless given). */
-export function createAgentDirectory(roster: readonly Agent[] = ROSTER): AgentDirectory {
+export interface NewAgent {
+  /** Defaults to the sign-in name (with anything a Twilio identity cannot hold replaced by `-`). */
+  id?: string;
+  name: string;
+  login: string;
+  role?: AgentRole;
+  /** Absent: the account cannot sign in with a password until one is set. */
+  password?: string;
+}
+
+export interface AgentChange {
+  name?: string;
+  role?: AgentRole;
+  disabled?: boolean;
+}
+
+/** The directory plus what the admin page, the CLI and sign-in do to accounts. */
+export interface AgentAccounts extends AgentDirectory {
+  add(input: NewAgent): Promise<Agent>;
+  /** Adds the agent unless an agent with that id exists (demo seeding; safe when several instances do it at once). */
+  addIfAbsent(input: NewAgent): Promise<boolean>;
+  change(id: string, change: AgentChange): Promise<Agent>;
+  setPassword(id: string, password: string): Promise<void>;
+  /** The enabled agent with this sign-in name and password, or undefined (same time spent either way). */
+  authenticate(login: string, password: string): Promise<Agent | undefined>;
+  /** Sign-in names of agents, by id (for the admin page). */
+  logins(): Promise<Map<string, string>>;
+  countEnabledAdmins(): Promise<number>;
+}
+
+/** Validation messages people see on the admin page and in the CLI. */
+export function checkPassword(password: string): string | undefined {
+  if (password.length < MIN_PASSWORD_LENGTH) return `The password must have at least ${MIN_PASSWORD_LENGTH} characters.`;
+  if (password.length > MAX_PASSWORD_LENGTH) return `The password may have at most ${MAX_PASSWORD_LENGTH} characters.`;
+  return undefined;
+}
+
+/** The canonical form of a sign-in name. */
+export function normaliseLogin(login: string): string {
+  return login.trim().toLowerCase();
+}
+
+function toAgent(record: Pick<AgentRecord, '_id' | 'name' | 'role' | 'disabled'>): Agent {
+  return { id: record._id, name: record.name, role: record.role, disabled: record.disabled };
+}
+
+const PUBLIC_FIELDS = { _id: 1, name: 1, role: 1, disabled: 1, login: 1 } as const;
+
+/** The accounts over the agents collection. `dbTimeoutMs` bounds every database operation. */
+export function createAgentAccounts(model: AgentModel, options: { dbTimeoutMs?: number } = {}): AgentAccounts {
+  const dbTimeoutMs = options.dbTimeoutMs ?? 5000;
+
+  async function store<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await withDeadline(operation(), dbTimeoutMs, () => new Error(`no answer within ${dbTimeoutMs} ms`));
+    } catch (err) {
+      if (isDuplicateKey(err)) throw err;
+      throw new StoreUnavailableError(err);
+    }
+  }
+
+  async function findRecord(id: string): Promise<AgentRecord | undefined> {
+    if (!AGENT_ID_PATTERN.test(id)) return undefined;
+    return (await store(() => model.findById(id).lean<AgentRecord>().exec())) ?? undefined;
+  }
+
+  async function validate(input: NewAgent): Promise<Omit<AgentRecord, 'createdAt' | 'updatedAt'>> {
+    const login = normaliseLogin(input.login);
+    if (!SIGN_IN_NAME_PATTERN.test(login)) throw new HttpError(400, 'The sign-in name may use letters, digits and . _ - @ (up to 64 characters), starting with a letter or digit.');
+    const id = input.id ?? login.replace(/[^A-Za-z0-9_-]/g, '-');
+    if (!AGENT_ID_PATTERN.test(id)) throw new HttpError(400, 'The agent id may use letters, digits, _ and - (up to 64 characters).');
+    const name = input.name.trim();
+    if (name.length < 1 || name.length > 100) throw new HttpError(400, 'The display name must have 1 to 100 characters.');
+    const role = input.role ?? 'agent';
+    if (!AGENT_ROLES.includes(role)) throw new HttpError(400, `The role must be one of ${AGENT_ROLES.join(', ')}.`);
+    if (input.password !== undefined) {
+      const problem = checkPassword(input.password);
+      if (problem) throw new HttpError(400, problem);
+    }
+    const passwordHash = input.password === undefined ? undefined : await hashPassword(input.password);
+    return { _id: id, name, login, role, disabled: false, ...(passwordHash ? { passwordHash } : {}) };
+  }
+
+  async function insert(record: Omit<AgentRecord, 'createdAt' | 'updatedAt'>): Promise<'added' | 'id-taken' | 'login-taken'> {
+    // FerretDB 1.x does not promise a unique secondary index under concurrency; the check below covers the usual case,
+    // the unique index covers MongoDB, and the _id insert is exclusive everywhere.
+    if (await store(() => model.exists({ login: record.login }).exec())) return 'login-taken';
+    try {
+      await store(() => model.create(record));
+      return 'added';
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      return (await store(() => model.exists({ _id: record._id }).exec())) ? 'id-taken' : 'login-taken';
+    }
+  }
+
   return {
-    all: async () => [...roster],
-    find: async (id) => roster.find((agent) => agent.id === id),
+    async all() {
+      const records = await store(() => model.find({}, PUBLIC_FIELDS).sort({ login: 1 }).lean<AgentRecord[]>().exec());
+      return records.map(toAgent);
+    },
+
+    async find(id) {
+      const record = await findRecord(id);
+      return record ? toAgent(record) : undefined;
+    },
+
+    async add(input) {
+      const record = await validate(input);
+      const outcome = await insert(record);
+      if (outcome === 'id-taken') throw new HttpError(409, `There is already an agent with the id ${record._id}.`);
+      if (outcome === 'login-taken') throw new HttpError(409, `The sign-in name ${record.login} is taken.`);
+      return toAgent(record);
+    },
+
+    async addIfAbsent(input) {
+      const record = await validate(input);
+      return (await insert(record)) === 'added';
+    },
+
+    async change(id, change) {
+      const existing = await findRecord(id);
+      if (!existing) throw new HttpError(404, `Unknown agent: ${id}`);
+      const set: Partial<AgentRecord> = {};
+      if (change.name !== undefined) {
+        const name = change.name.trim();
+        if (name.length < 1 || name.length > 100) throw new HttpError(400, 'The display name must have 1 to 100 characters.');
+        set.name = name;
+      }
+      if (change.role !== undefined) {
+        if (!AGENT_ROLES.includes(change.role)) throw new HttpError(400, `The role must be one of ${AGENT_ROLES.join(', ')}.`);
+        set.role = change.role;
+      }
+      if (change.disabled !== undefined) set.disabled = change.disabled;
+      await store(() => model.updateOne({ _id: id }, { $set: set }).exec());
+      return toAgent({ ...existing, ...set });
+    },
+
+    async setPassword(id, password) {
+      const problem = checkPassword(password);
+      if (problem) throw new HttpError(400, problem);
+      if (!(await findRecord(id))) throw new HttpError(404, `Unknown agent: ${id}`);
+      const passwordHash = await hashPassword(password);
+      await store(() => model.updateOne({ _id: id }, { $set: { passwordHash } }).exec());
+    },
+
+    async authenticate(login, password) {
+      const name = normaliseLogin(login);
+      const record = SIGN_IN_NAME_PATTERN.test(name) ? await store(() => model.findOne({ login: name }).lean<AgentRecord>().exec()) : null;
+      const ok = await verifyPassword(password, record?.passwordHash);
+      return ok && record && !record.disabled ? toAgent(record) : undefined;
+    },
+
+    async logins() {
+      const records = await store(() => model.find({}, { _id: 1, login: 1 }).lean<AgentRecord[]>().exec());
+      return new Map(records.map((r) => [r._id, r.login]));
+    },
+
+    async countEnabledAdmins() {
+      return store(() => model.countDocuments({ role: 'admin', disabled: false }).exec());
+    },
   };
 }
 
 /** Identities as Twilio knows them: `client:<agentId>`. */
 export function clientAddress(agentId: string): string {
   return `client:${agentId}`;
+}
+
+function isDuplicateKey(err: unknown): boolean {
+  return (err as { code?: unknown } | undefined)?.code === 11000;
 }

@@ -223,7 +223,9 @@ export function createCallService(deps: CallServiceDeps) {
           set: {
             ...legUpdate(i, { status: 'in-progress', ...(input.legCallSid ? { legCallSid: input.legCallSid } : {}) }),
             status: 'in-progress',
-            ...(offer ? { agentId: input.agentId, ...(call.answeredAt ? {} : { answeredAt: new Date() }) } : {}),
+            // The owner is whoever joined last: the first agent, then the colleague they bring in.
+            agentId: input.agentId,
+            ...(offer && !call.answeredAt ? { answeredAt: new Date() } : {}),
           },
           unset: offer ? ['offeredTo'] : [],
           result: { role: leg.role },

@@ -251,6 +251,9 @@ export function createRouting(deps: RoutingDeps) {
     })().finally(() => {
       dispatching = undefined;
     });
+    // Tracked with the other background work, so shutdown (and a test) can wait for it.
+    const current = dispatching;
+    background.run('route waiting calls', () => current);
   }
 
   return {

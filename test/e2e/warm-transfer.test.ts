@@ -24,7 +24,7 @@ beforeAll(async () => {
   db = await openTestDatabase();
   const port = await freePort();
   const config = parseConfig({ PORT: String(port), PUBLIC_BASE_URL: `http://127.0.0.1:${port}`, LOG_LEVEL: 'info' });
-  running = await startServer({ config, logger: createLogger('info', (line) => logs.push(line)), db, agentRingSeconds: RING_SECONDS, localTimeScale: 0.05 });
+  running = await startServer({ config, logger: createLogger('info', (line) => logs.push(line)), db, localTimeScale: 0.05 });
   browser = await launchBrowser();
 });
 

@@ -5,6 +5,7 @@ import { startRestRecorder, type RestRecorder } from './rest-recorder';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks';
 import { parseConfig, type Config } from '../../src/config';
 import type { Database } from '../../src/db/connect';
+import type { AgentRole } from '../../src/services/agents';
 import { createLogger } from '../../src/logger';
 import { startServer, type RunningServer, type StartOptions } from '../../src/runtime';
 
@@ -37,11 +38,11 @@ export function twilioSignature(authToken: string, url: string, params: Record<s
 }
 
 /** Starts the app in Twilio mode with its REST calls going to `restBaseUrl`. */
-export async function startTestApp(options: { db: Database; restBaseUrl: string; env?: Record<string, string>; routing?: StartOptions['routing']; agents?: StartOptions['agents'] }): Promise<TestApp> {
+export async function startTestApp(options: { db: Database; restBaseUrl: string; env?: Record<string, string>; routing?: StartOptions['routing']}): Promise<TestApp> {
   const config = parseConfig({ ...TEST_ENV, TWILIO_API_BASE_URL: options.restBaseUrl, ...options.env });
   const logs: string[] = [];
   const logger = createLogger(config.logLevel, (line) => logs.push(line));
-  const running = await startServer({ config, logger, db: options.db, accessLog: true, routing: { tickMs: 100, ...options.routing }, agents: options.agents });
+  const running = await startServer({ config, logger, db: options.db, accessLog: true, routing: { tickMs: 100, ...options.routing } });
   const http = () => request(running.url);
   return {
     config,
@@ -74,12 +75,12 @@ export interface AppSuite {
  * Registers beforeAll/afterAll that give this test file its own database, REST recorder and running app.
  * The returned object is filled in before the first test runs.
  */
-export function useAppSuite(options: { env?: Record<string, string>; routing?: StartOptions['routing']; agents?: StartOptions['agents'] } = {}): AppSuite {
+export function useAppSuite(options: { env?: Record<string, string>; routing?: StartOptions['routing']} = {}): AppSuite {
   const suite = {} as AppSuite;
   beforeAll(async () => {
     suite.db = await openTestDatabase();
     suite.rest = await startRestRecorder();
-    suite.app = await startTestApp({ db: suite.db, restBaseUrl: suite.rest.baseUrl, env: options.env, routing: options.routing, agents: options.agents });
+    suite.app = await startTestApp({ db: suite.db, restBaseUrl: suite.rest.baseUrl, env: options.env, routing: options.routing });
   });
   afterAll(async () => {
     await suite.app?.stop();
@@ -87,4 +88,90 @@ export function useAppSuite(options: { env?: Record<string, string>; routing?: S
     await suite.db?.drop();
   });
   return suite;
+}
+
+export const TEST_PASSWORD = 'correct horse battery staple';
+
+/** A signed-in browser, as far as HTTP goes: its session cookie and CSRF token go with every request. */
+export interface AgentClient {
+  agentId: string;
+  /** The session cookie, `wt.sid=…`. */
+  cookie: string;
+  csrfToken: string;
+  get(path: string): request.Test;
+  /** A POST with the session cookie and the CSRF header (JSON routes). */
+  post(path: string): request.Test;
+  /** A POST with the session cookie only: the caller adds a token, or not. */
+  postWithoutToken(path: string): request.Test;
+}
+
+/** The `name=value` of the session cookie a response sets, if any. */
+export function sessionCookieOf(res: { headers: Record<string, unknown> }): string | undefined {
+  const cookies = (res.headers['set-cookie'] as string[] | undefined) ?? [];
+  return cookies.map((c) => c.split(';')[0]!).find((c) => c.startsWith('wt.sid='));
+}
+
+/** The CSRF token in a page's meta tag. */
+export function csrfTokenOf(html: string): string | undefined {
+  return /<meta name="csrf-token" content="([^"]+)"/.exec(html)?.[1];
+}
+
+// Cookies are Secure when PUBLIC_BASE_URL is https (as in TEST_ENV): the app trusts X-Forwarded-Proto from loopback,
+// as it would behind a TLS-terminating proxy on the same machine.
+const https = { 'X-Forwarded-Proto': 'https' };
+
+/** Opens the sign-in page like a browser: a fresh session cookie and its CSRF token. */
+export async function openSignInPage(app: TestApp): Promise<{ cookie: string; csrfToken: string }> {
+  const page = await app.http().get('/sign-in').set(https).set('Accept', 'text/html');
+  if (page.status !== 200) throw new Error(`GET /sign-in answered ${page.status}`);
+  const cookie = sessionCookieOf(page);
+  const csrfToken = csrfTokenOf(page.text);
+  if (!cookie || !csrfToken) throw new Error('the sign-in page set no session cookie or CSRF token');
+  return { cookie, csrfToken };
+}
+
+/** A client for an existing session cookie (reads the CSRF token from the agent page). */
+export async function clientFor(app: TestApp, agentId: string, cookie: string): Promise<AgentClient> {
+  const page = await app.http().get('/').set(https).set('Cookie', cookie).set('Accept', 'text/html');
+  const csrfToken = csrfTokenOf(page.text);
+  if (page.status !== 200 || !csrfToken) throw new Error(`the agent page answered ${page.status} without a CSRF token`);
+  const current = sessionCookieOf(page) ?? cookie;
+  return {
+    agentId,
+    cookie: current,
+    csrfToken,
+    get: (path) => app.http().get(path).set(https).set('Cookie', current),
+    post: (path) => app.http().post(path).set(https).set('Cookie', current).set('X-CSRF-Token', csrfToken),
+    postWithoutToken: (path) => app.http().post(path).set(https).set('Cookie', current),
+  };
+}
+
+/** Signs in through the sign-in form, as a browser does. */
+export async function signIn(app: TestApp, login: string, password = TEST_PASSWORD): Promise<AgentClient> {
+  const { cookie, csrfToken } = await openSignInPage(app);
+  const res = await app.http().post('/sign-in').set(https).set('Cookie', cookie).type('form').send({ login, password, _csrf: csrfToken });
+  const session = sessionCookieOf(res);
+  if (res.status !== 303 || !session) throw new Error(`sign-in as ${login} answered ${res.status}: ${res.text.slice(0, 300)}`);
+  const logins = await app.running.agents.logins();
+  const agentId = [...logins].find(([, l]) => l === login.toLowerCase())?.[0];
+  return clientFor(app, agentId!, session);
+}
+
+/** Creates an agent account (sign-in name = id, password TEST_PASSWORD) directly in the app's database. */
+export async function addAgent(app: TestApp, id: string, options: { name?: string; role?: AgentRole; password?: string } = {}): Promise<void> {
+  await app.running.agents.add({ id, login: id.toLowerCase(), name: options.name ?? `Agent ${id}`, role: options.role ?? 'agent', password: options.password ?? TEST_PASSWORD });
+}
+
+/** Creates the agent and signs them in. */
+export async function signedInAgent(app: TestApp, id: string, options: { name?: string; role?: AgentRole } = {}): Promise<AgentClient> {
+  await addAgent(app, id, options);
+  return signIn(app, id.toLowerCase());
+}
+
+/** The agent's page says their softphone is up (`tab`) and that they are available, as the page does. */
+export async function makeAvailable(client: AgentClient, tab = `tab-${client.agentId}-test-0001`): Promise<void> {
+  const beat = await client.post('/api/me/heartbeat').send({ tab, takeOver: true });
+  if (beat.status !== 200) throw new Error(`heartbeat answered ${beat.status}: ${beat.text}`);
+  const res = await client.post('/api/me/presence').send({ status: 'available' });
+  if (res.status !== 200) throw new Error(`presence answered ${res.status}: ${res.text}`);
 }

@@ -1,0 +1,167 @@
+// Who is asking, and may they: the session, the signed-in agent, roles, and refusing cross-site requests.
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import session, { type Store } from 'express-session';
+import { csrfSync } from 'csrf-sync';
+import { HttpError, StoreUnavailableError } from '../errors';
+import type { Agent, AgentDirectory, AgentRole } from '../services/agents';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Locals {
+      /** The signed-in agent, set by requireAgent. */
+      agent?: Agent;
+      /** The session's CSRF token, for the layout's meta tag and forms. */
+      csrfToken?: string;
+    }
+  }
+}
+
+export const SESSION_COOKIE = 'wt.sid';
+export const CSRF_HEADER = 'x-csrf-token';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export interface AuthOptions {
+  agents: AgentDirectory;
+  store: Store;
+  secret: string;
+  idleTimeoutMs: number;
+  absoluteTimeoutMs: number;
+  secureCookies: boolean;
+  publicBaseUrl: string;
+}
+
+export interface Auth {
+  /** Loads the session (from its cookie) into req.session. Database trouble becomes a 503, never a 500. */
+  session: RequestHandler;
+  /** The session, then: a signed-in, enabled agent on res.locals.agent, or 401 (JSON) / a redirect to sign-in (pages). */
+  requireAgent: RequestHandler[];
+  /** requireAgent, then 403 unless the agent has one of `roles`. */
+  requireRole(...roles: AgentRole[]): RequestHandler[];
+  /** The signed-in agent, if any, without refusing anyone (the sign-in page). */
+  currentAgent(req: Request): Promise<Agent | undefined>;
+  /** For state-changing requests from pages: same origin, and the session's CSRF token in X-CSRF-Token or `_csrf`. */
+  csrfProtection: RequestHandler[];
+  /** Puts the session's CSRF token on res.locals.csrfToken for the page being rendered. */
+  exposeCsrfToken: RequestHandler;
+  /** Starts a fresh session (new id) for `agent`: call at sign-in. */
+  signIn(req: Request, agent: Agent): Promise<void>;
+  /** Ends the session and clears its cookie. */
+  signOut(req: Request, res: Response): Promise<void>;
+}
+
+/** Builds the auth middleware over a session store. No I/O until a request comes. */
+export function createAuth(options: AuthOptions): Auth {
+  const sessionMiddleware = session({
+    name: SESSION_COOKIE,
+    secret: options.secret,
+    store: options.store,
+    resave: false,
+    saveUninitialized: false,
+    // Every answer pushes the idle expiry (the cookie's and the stored session's) forward.
+    rolling: true,
+    unset: 'destroy',
+    cookie: { httpOnly: true, sameSite: 'lax', secure: options.secureCookies, maxAge: options.idleTimeoutMs, path: '/' },
+  });
+  const loadSession: RequestHandler = (req, res, next) => {
+    sessionMiddleware(req, res, (err?: unknown) => next(err ? new StoreUnavailableError(err) : undefined));
+  };
+
+  const csrf = csrfSync({
+    getTokenFromRequest: (req) => {
+      const header = req.get(CSRF_HEADER);
+      if (header) return header;
+      const body = req.body as Record<string, unknown> | undefined;
+      return typeof body?._csrf === 'string' ? body._csrf : undefined;
+    },
+    errorConfig: { statusCode: 403, message: 'This page has expired or the request did not come from it: reload the page and try again.', code: 'EBADCSRFTOKEN' },
+  });
+
+  async function destroy(req: Request): Promise<void> {
+    await new Promise<void>((resolve, reject) => req.session.destroy((err: unknown) => (err ? reject(new StoreUnavailableError(err)) : resolve())));
+  }
+
+  async function currentAgent(req: Request): Promise<Agent | undefined> {
+    const data = req.session;
+    if (!data?.agentId) return undefined;
+    if (!data.signedInAt || Date.now() - data.signedInAt > options.absoluteTimeoutMs) {
+      await destroy(req);
+      return undefined;
+    }
+    // Read on every request: a disabled agent (or a changed role) takes effect at once, in every app instance.
+    const agent = await options.agents.find(data.agentId);
+    if (!agent || agent.disabled) {
+      await destroy(req);
+      return undefined;
+    }
+    return agent;
+  }
+
+  const identify: RequestHandler = async (req, res, next) => {
+    const agent = await currentAgent(req);
+    if (agent) {
+      res.locals.agent = agent;
+      return next();
+    }
+    if (req.method === 'GET' && req.accepts(['html', 'json']) === 'html') {
+      const next = req.originalUrl === '/' ? '' : `?next=${encodeURIComponent(req.originalUrl)}`;
+      return res.redirect(303, `/sign-in${next}`);
+    }
+    throw new HttpError(401, 'Sign in first.');
+  };
+
+  const requireAgent = [loadSession, identify];
+
+  const sameOrigin: RequestHandler = (req, _res, next: NextFunction) => {
+    if (SAFE_METHODS.has(req.method)) return next();
+    // Browsers say where a request comes from; scripts that send neither header still need the CSRF token.
+    const site = req.get('sec-fetch-site');
+    if (site && site !== 'same-origin' && site !== 'none') throw new HttpError(403, 'Cross-site request refused.');
+    const origin = req.get('origin');
+    if (origin !== undefined && origin !== new URL(options.publicBaseUrl).origin && origin !== `${req.protocol}://${req.get('host')}`) {
+      throw new HttpError(403, 'Cross-site request refused.');
+    }
+    next();
+  };
+
+  return {
+    session: loadSession,
+    requireAgent,
+    requireRole(...roles) {
+      const allowed: RequestHandler = (_req, res, next) => {
+        if (!res.locals.agent || !roles.includes(res.locals.agent.role)) throw new HttpError(403, `Only ${roles.join(' or ')} accounts may do this.`);
+        next();
+      };
+      return [...requireAgent, allowed];
+    },
+    currentAgent,
+    csrfProtection: [sameOrigin, csrf.csrfSynchronisedProtection],
+    exposeCsrfToken(req, res, next) {
+      res.locals.csrfToken = csrf.generateToken(req);
+      next();
+    },
+    async signIn(req, agent) {
+      await new Promise<void>((resolve, reject) => req.session.regenerate((err: unknown) => (err ? reject(new StoreUnavailableError(err)) : resolve())));
+      req.session.agentId = agent.id;
+      req.session.signedInAt = Date.now();
+      csrf.generateToken(req, true);
+      await new Promise<void>((resolve, reject) => req.session.save((err: unknown) => (err ? reject(new StoreUnavailableError(err)) : resolve())));
+    },
+    async signOut(req, res) {
+      if (req.session) await destroy(req);
+      res.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax', secure: options.secureCookies });
+    },
+  };
+}
+
+/**
+ * JSON routes take JSON only: a body of any other type (text/plain and forms, which any web page can send across
+ * sites without asking) is refused with 415 before anything else happens.
+ */
+export const requireJsonBody: RequestHandler = (req, _res, next) => {
+  if (SAFE_METHODS.has(req.method)) return next();
+  const type = req.headers['content-type'];
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (type !== undefined ? !/^application\/json\s*(;|$)/i.test(type) : hasBody) throw new HttpError(415, 'Send JSON (Content-Type: application/json).');
+  next();
+};

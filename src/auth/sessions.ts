@@ -1,0 +1,71 @@
+// Sessions in the database through express-session and connect-mongo, on MongoDB and on FerretDB 1.x alike.
+// FerretDB 1.x has no TTL indexes, so expired sessions are swept on an interval instead of by the server.
+import { randomBytes } from 'node:crypto';
+import MongoStore from 'connect-mongo';
+import type { Store } from 'express-session';
+import type { Connection } from 'mongoose';
+
+declare module 'express-session' {
+  interface SessionData {
+    /** The signed-in agent. The only place the server learns who is asking. */
+    agentId?: string;
+    /** When they signed in (ms since the epoch): the absolute expiry counts from here. */
+    signedInAt?: number;
+  }
+}
+
+export const SESSIONS_COLLECTION = 'sessions';
+const SETTINGS_COLLECTION = 'settings';
+const SESSION_SECRET_ID = 'session-secret';
+
+export interface SessionStore {
+  /** The express-session store. */
+  store: Store;
+  /** Ends every session of `agentId` (they are disabled, or their password was reset). Returns how many ended. */
+  endSessionsOf(agentId: string): Promise<number>;
+  /** Deletes expired sessions. Returns how many. */
+  sweep(): Promise<number>;
+}
+
+/**
+ * A session store in the app's own database. Sessions are stored as documents (not strings) so an agent's sessions
+ * can be found and ended; nothing in them is secret (the agent's id and the CSRF token).
+ */
+export function createSessionStore(connection: Connection): SessionStore {
+  const store = MongoStore.create({
+    client: connection.getClient(),
+    dbName: connection.name,
+    collectionName: SESSIONS_COLLECTION,
+    stringify: false,
+    // 'native' would create a TTL index, which FerretDB 1.x lacks; the runtime calls sweep() on an interval instead
+    // (connect-mongo's own 'interval' timer could not be stopped without closing the shared client).
+    autoRemove: 'disabled',
+  });
+  const sessions = () => connection.collection(SESSIONS_COLLECTION);
+  return {
+    store,
+    async endSessionsOf(agentId) {
+      return (await sessions().deleteMany({ 'session.agentId': agentId })).deletedCount;
+    },
+    async sweep() {
+      return (await sessions().deleteMany({ expires: { $lt: new Date() } })).deletedCount;
+    },
+  };
+}
+
+/**
+ * The secret that signs session cookies: the configured one, or one generated on first start and kept in the database,
+ * so every app instance sharing the database signs alike. The unique _id insert lets exactly one first start win.
+ */
+export async function loadSessionSecret(connection: Connection, configured?: string): Promise<string> {
+  if (configured) return configured;
+  const settings = connection.collection<{ _id: string; value: string }>(SETTINGS_COLLECTION);
+  try {
+    await settings.insertOne({ _id: SESSION_SECRET_ID, value: randomBytes(32).toString('base64url') });
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 11000) throw err;
+  }
+  const stored = await settings.findOne({ _id: SESSION_SECRET_ID });
+  if (!stored?.value) throw new Error('the session secret could not be stored in the database');
+  return stored.value;
+}

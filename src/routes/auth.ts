@@ -1,0 +1,113 @@
+// Signing in and out: the sign-in page, password sign-in with failures limited, demo mode's one-click sign-in.
+import express, { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { DEMO_AGENTS } from '../auth/demo';
+import type { Auth } from '../auth/middleware';
+import type { SignInLimiter } from '../auth/sign-in-limiter';
+import { HttpError } from '../errors';
+import type { Logger } from '../logger';
+import { normaliseLogin, type AgentAccounts } from '../services/agents';
+
+export interface AuthRouteDeps {
+  auth: Auth;
+  agents: AgentAccounts;
+  limiter: SignInLimiter;
+  logger: Logger;
+  mode: 'twilio' | 'local';
+}
+
+const SignIn = z.object({
+  login: z.string().max(200).default(''),
+  password: z.string().max(1000).default(''),
+  next: z.string().max(2000).optional(),
+  _csrf: z.string().optional(),
+});
+const DemoSignIn = z.object({ agentId: z.string().max(64), next: z.string().max(2000).optional(), _csrf: z.string().optional() });
+
+/** Only our own paths: `/x`, never `//host` or `/\host`. */
+function safeNext(next: string | undefined): string {
+  return next && /^\/(?![/\\])/.test(next) ? next : '/';
+}
+
+function minutes(seconds: number): string {
+  const m = Math.ceil(seconds / 60);
+  return m <= 1 ? 'a minute' : `${m} minutes`;
+}
+
+/** GET/POST /sign-in, POST /sign-in/demo (demo mode only), POST /sign-out. */
+export function authRouter(deps: AuthRouteDeps): Router {
+  const router = Router();
+  const { auth } = deps;
+  const form = express.urlencoded({ extended: false, limit: '8kb' });
+  const demo = deps.mode === 'local';
+
+  async function renderSignIn(req: Request, res: Response, status: number, view: { error?: string; login?: string; next?: string }): Promise<void> {
+    const demoAgents = demo ? (await deps.agents.all()).filter((a) => !a.disabled && DEMO_AGENTS.some((d) => d.id === a.id)) : [];
+    res.status(status).render('sign-in', { title: 'Sign in', mode: deps.mode, demoAgents, ...view, next: view.next && safeNext(view.next) !== '/' ? view.next : undefined });
+  }
+
+  /**
+   * The sign-in page (signed-in agents go straight to their page).
+   * @route GET /sign-in
+   */
+  router.get('/sign-in', auth.session, async (req, res) => {
+    const nextPath = typeof req.query.next === 'string' ? req.query.next : undefined;
+    if (await auth.currentAgent(req)) return res.redirect(303, safeNext(nextPath));
+    auth.exposeCsrfToken(req, res, () => undefined);
+    await renderSignIn(req, res, 200, { next: nextPath });
+  });
+
+  /**
+   * Signs in with a sign-in name and password. Failures count per sign-in name and per address.
+   * @route POST /sign-in
+   */
+  router.post('/sign-in', form, auth.session, ...auth.csrfProtection, async (req, res) => {
+    const input = SignIn.parse(req.body ?? {});
+    const login = normaliseLogin(input.login);
+    const address = req.ip ?? 'unknown';
+    auth.exposeCsrfToken(req, res, () => undefined);
+    const verdict = await deps.limiter.check(login, address);
+    if (verdict.blocked) {
+      deps.logger.warn('sign-in refused: too many failures', { scope: verdict.scope });
+      res.set('Retry-After', String(verdict.retryAfterSeconds));
+      const who = verdict.scope === 'account' ? 'this account' : 'your address';
+      return renderSignIn(req, res, 429, { error: `Too many failed sign-ins for ${who}. Try again in ${minutes(verdict.retryAfterSeconds)}.`, login: input.login, next: input.next });
+    }
+    const agent = input.login && input.password ? await deps.agents.authenticate(login, input.password) : undefined;
+    if (!agent) {
+      await deps.limiter.failed(login, address);
+      deps.logger.info('sign-in failed');
+      return renderSignIn(req, res, 401, { error: 'Wrong sign-in name or password (or the account is disabled).', login: input.login, next: input.next });
+    }
+    await deps.limiter.succeeded(login);
+    await auth.signIn(req, agent);
+    deps.logger.info('agent signed in', { agentId: agent.id });
+    res.redirect(303, safeNext(input.next));
+  });
+
+  if (demo) {
+    /**
+     * Demo mode only: sign in as one of the demo agents in one click.
+     * @route POST /sign-in/demo
+     */
+    router.post('/sign-in/demo', form, auth.session, ...auth.csrfProtection, async (req, res) => {
+      const input = DemoSignIn.parse(req.body ?? {});
+      const agent = DEMO_AGENTS.some((d) => d.id === input.agentId) ? await deps.agents.find(input.agentId) : undefined;
+      if (!agent || agent.disabled) throw new HttpError(404, 'There is no such demo agent.');
+      await auth.signIn(req, agent);
+      deps.logger.info('demo agent signed in', { agentId: agent.id });
+      res.redirect(303, safeNext(input.next));
+    });
+  }
+
+  /**
+   * Signs out: the session is deleted from the database and its cookie cleared.
+   * @route POST /sign-out
+   */
+  router.post('/sign-out', form, auth.session, ...auth.csrfProtection, async (req, res) => {
+    await auth.signOut(req, res);
+    res.redirect(303, '/sign-in');
+  });
+
+  return router;
+}
