@@ -1,250 +1,305 @@
-// The agent softphone: registers a Twilio Device for the signed-in agent, answers, brings a colleague in, hangs up.
-// Same code in both modes: window.Twilio.Device is the real Voice SDK, or the local stand-in's double in demo mode.
+// The agent page: presence, one registered softphone per agent (across tabs), answering and declining offers,
+// hanging up, bringing colleagues in. It renders what the server decided (GET /api/me), refreshed by server-sent
+// events; the Voice SDK Device (or the demo stand-in's double) only carries the audio.
 (function () {
   'use strict';
 
-  var POLL_MS = 1500;
-  var els = {
-    identity: document.getElementById('agent-identity'),
-    status: document.getElementById('agent-status'),
-    error: document.getElementById('agent-error'),
-    answer: document.getElementById('answer'),
-    bringIn: document.getElementById('bring-in'),
-    hangup: document.getElementById('hangup'),
-    summary: document.getElementById('call-summary'),
-    hears: document.getElementById('agent-hears'),
-    legs: document.getElementById('call-legs'),
-    colleague: document.getElementById('colleague'),
-  };
   var api = window.WarmTransfer.api;
+  var me = { id: document.body.dataset.agentId, name: document.body.dataset.agentName };
+  var page = document.getElementById('agent');
+  var els = {};
+  ['presence', 'presence-since', 'go-available', 'go-away', 'presence-note', 'softphone', 'other-tab', 'use-this-tab', 'agent-status', 'agent-error',
+    'agent-hears', 'answer', 'decline', 'hangup', 'call-summary', 'call-legs', 'directory-search', 'directory', 'bring-in-hint', 'line'].forEach(function (id) {
+    els[id] = document.getElementById(id);
+  });
 
-  // Who this is was decided by the server at sign-in; the page only reads it.
-  var me = document.body.dataset;
-  var state = { agentId: null, agentName: null, device: null, call: null, waiting: [], pollTimer: null, lastServerCall: null, names: {} };
-  Array.prototype.forEach.call(els.colleague.options, function (o) { state.names[o.value] = o.dataset.name; });
-  state.names[me.agentId] = me.agentName;
+  var PRESENCE_TEXT = { offline: 'Offline', available: 'Available', away: 'Away', ringing: 'Ringing', 'on-call': 'On a call', 'wrap-up': 'Wrapping up' };
+  var LEG_TEXT = {
+    dialing: 'being called', ringing: 'ringing', 'in-progress': 'on the call', completed: 'left the call', 'dial-failed': 'could not be called',
+    'no-answer': 'did not answer', busy: 'declined', failed: 'could not be reached', canceled: 'was not needed',
+  };
 
-  function nameOf(agentId) { return state.names[agentId] || agentId; }
-
-  function setStatus(text) { els.status.textContent = text; }
-
-  function showError(message) {
-    els.error.textContent = message;
-    els.error.hidden = false;
+  // One id per tab, kept across reloads of that tab (sessionStorage is per tab), so a reload keeps the softphone.
+  var tab = sessionStorage.getItem('wt-tab');
+  if (!tab) {
+    tab = 'tab-' + Math.random().toString(36).slice(2) + Date.now().toString(36);
+    sessionStorage.setItem('wt-tab', tab);
   }
 
-  function clearError() {
-    els.error.textContent = '';
-    els.error.hidden = true;
+  var state = { server: null, loadedAt: Date.now(), owner: null, device: null, registering: false, call: null, heartbeatMs: 10000, busy: false };
+
+  function text(el, value) { if (el && el.textContent !== value) el.textContent = value; }
+  function showError(message) { els['agent-error'].textContent = message; els['agent-error'].hidden = false; }
+  function clearError() { els['agent-error'].textContent = ''; els['agent-error'].hidden = true; }
+
+  function duration(seconds) {
+    if (seconds === undefined || seconds === null) return '';
+    var s = Math.max(0, Math.round(seconds));
+    var m = Math.floor(s / 60);
+    return m > 0 ? m + ' min ' + (s % 60) + ' s' : s + ' s';
   }
 
-  function refreshButtons() {
-    var call = state.call;
-    var pending = call && call.status() === 'pending';
-    var open = call && call.status() === 'open';
+  /** Seconds as the server said them, plus the time since we loaded its answer. */
+  function since(seconds) { return seconds === undefined || seconds === null ? undefined : seconds + (Date.now() - state.loadedAt) / 1000; }
+
+  function myLeg(call) {
+    if (!call) return null;
+    var mine = call.legs.filter(function (leg) { return leg.agentId === me.id; });
+    return mine.length ? mine[mine.length - 1] : null;
+  }
+
+  function callerOf(call) { return call && call.from ? call.from : 'a customer'; }
+
+  // ---------- rendering ----------
+
+  function render() {
+    var s = state.server;
+    if (!s) return;
+    var you = s.you;
+    els.presence.dataset.presence = you.presence;
+    text(els.presence, PRESENCE_TEXT[you.presence] || you.presence);
+    text(els['presence-since'], you.since ? 'for ' + duration((Date.now() - new Date(you.since).getTime()) / 1000) : '');
+    els['go-available'].setAttribute('aria-pressed', String(you.presence === 'available'));
+    els['go-away'].setAttribute('aria-pressed', String(you.presence === 'away'));
+    els['presence-note'].hidden = !you.note || you.presence !== 'away';
+    text(els['presence-note'], you.note || '');
+
+    var call = s.call;
+    var leg = myLeg(call);
+    var local = state.call;
+    var pending = local && local.status() === 'pending';
+    var open = local && local.status() === 'open';
+    var talking = leg && leg.status === 'in-progress';
+    var offered = leg && (leg.status === 'dialing' || leg.status === 'ringing');
+
+    // The status line says what is true now, from the server's view (nothing lingers from an earlier call).
+    var status;
+    if (talking) status = 'In call with ' + callerOf(call) + (call.talkSeconds !== undefined ? ' · ' + duration(since(call.talkSeconds)) : '') + '.';
+    else if (offered || pending) status = 'Incoming call from ' + callerOf(call) + (call && call.waitedSeconds !== undefined ? ', waiting ' + duration(since(call.waitedSeconds)) : '') + (pending ? '' : ' (your phone is ringing)') + '.';
+    else if (state.owner === false) status = 'Your softphone is in another tab.';
+    else if (you.presence === 'available') status = 'Ready: waiting for a call.';
+    else if (you.presence === 'wrap-up') status = 'Call ended. Wrapping up before the next call.';
+    else if (you.presence === 'away') status = 'Away: you will not be offered calls.';
+    else if (you.presence === 'offline') status = 'Offline: your softphone is not connected.';
+    else status = PRESENCE_TEXT[you.presence] || '';
+    if (state.lastEnded && !call && Date.now() - state.lastEnded.at < 8000) status = state.lastEnded.message + ' ' + status;
+    text(els['agent-status'], status);
+
     els.answer.disabled = !pending;
-    els.hangup.disabled = !(pending || open);
-    var server = state.lastServerCall;
-    var mine = server && server.legs.filter(function (l) { return l.agentId === state.agentId && l.status === 'in-progress'; })[0];
-    var isFirst = !!(mine && mine.role === 'first');
-    var colleagueLive = server && server.legs.some(function (l) { return l.agentId !== state.agentId && (l.status === 'dialing' || l.status === 'ringing' || l.status === 'in-progress'); });
-    els.bringIn.disabled = !(open && isFirst) || colleagueLive || !els.colleague.value;
-  }
+    els.decline.disabled = !pending;
+    els.hangup.disabled = !(talking || open || pending);
 
-  function describeLeg(leg) {
-    var who = nameOf(leg.agentId) + (leg.agentId === state.agentId ? ' (you)' : '');
-    var what = {
-      dialing: 'being dialled', ringing: 'ringing', 'in-progress': 'on the call', completed: 'left the call',
-      'dial-failed': 'could not be dialled', 'no-answer': 'did not answer', busy: 'declined the call', failed: 'could not be reached', canceled: 'call cancelled',
-    }[leg.status] || leg.status;
-    return who + ': ' + what + (leg.error ? ' — ' + leg.error : '');
-  }
-
-  function renderServerCall(call) {
-    var previous = state.lastServerCall;
-    state.lastServerCall = call;
-    els.legs.textContent = '';
+    // The call and everyone on it.
+    els['call-legs'].textContent = '';
     if (!call) {
-      els.summary.textContent = 'No call.';
+      text(els['call-summary'], 'No call.');
     } else {
-      els.summary.textContent = 'Customer call ' + (call.status === 'waiting' ? 'waiting for an agent' : call.status === 'in-progress' ? 'in progress' : call.status) + '.';
-      call.legs.forEach(function (leg) {
+      var what = call.status === 'in-progress' ? 'in progress' : call.status === 'offered' ? 'ringing' : call.status;
+      text(els['call-summary'], 'Call from ' + callerOf(call) + ' — ' + what + (call.waitedSeconds !== undefined ? ' · waited ' + duration(call.answeredAt ? call.waitedSeconds : since(call.waitedSeconds)) : '') + '.');
+      call.legs.forEach(function (l) {
         var li = document.createElement('li');
-        li.textContent = describeLeg(leg);
-        li.dataset.agent = leg.agentId;
-        li.dataset.status = leg.status;
-        els.legs.appendChild(li);
-      });
-      // Tell this agent when the colleague they brought in did not come.
-      call.legs.forEach(function (leg) {
-        var before = previous && previous.legs.filter(function (p) { return p.agentId === leg.agentId && p.role === leg.role; })[0];
-        var failed = leg.status === 'no-answer' || leg.status === 'busy' || leg.status === 'failed' || leg.status === 'dial-failed';
-        if (leg.requestedBy === state.agentId && failed && (!before || before.status !== leg.status)) {
-          setStatus(nameOf(leg.agentId) + ' did not answer. You are still connected with the customer.');
-        }
-        if (leg.requestedBy === state.agentId && leg.status === 'in-progress' && before && before.status !== 'in-progress') {
-          setStatus(nameOf(leg.agentId) + ' joined. You can hang up and leave them with the customer.');
-        }
+        li.dataset.agent = l.agentId;
+        li.dataset.status = l.status;
+        li.textContent = (l.agentId === me.id ? 'You' : l.name) + ': ' + (LEG_TEXT[l.status] || l.status) + (l.requestedBy && l.requestedBy !== l.agentId ? ' (brought in)' : '');
+        els['call-legs'].appendChild(li);
       });
     }
-    refreshButtons();
+
+    renderDirectory(talking, call);
+    text(els.line, s.line.waiting > 0 ? s.line.waiting + (s.line.waiting === 1 ? ' caller' : ' callers') + ' waiting, the longest for ' + duration(since(s.line.longestWaitSeconds)) + '.' : 'Nobody is waiting.');
   }
 
-  async function poll() {
-    if (!state.agentId) return;
-    try {
-      var data = await api('GET', '/agents/' + encodeURIComponent(state.agentId) + '/call');
-      renderServerCall(data.call);
-    } catch (err) {
-      if (err.status === 401) return signedOut();
-      showError('Could not load the call state: ' + err.message);
-    }
-  }
-
-  /** The session ended (signed out elsewhere, expired, or the account was disabled): back to the sign-in page. */
-  function signedOut() {
-    clearInterval(state.pollTimer);
-    if (state.device) state.device.destroy();
-    window.location.assign('/sign-in');
-  }
-
-  function startPolling() {
-    clearInterval(state.pollTimer);
-    state.pollTimer = setInterval(poll, POLL_MS);
-    poll();
-  }
-
-  var supportNumber = document.getElementById('agent').dataset.supportNumber;
-
-  /** Agents are called from the support number; the customer is the one waiting behind it. */
-  function describeCaller(call) {
-    var from = call.parameters && call.parameters.From;
-    return !from || from === supportNumber || from.indexOf('client:') === 0 ? 'a customer' : from;
-  }
-
-  /** A call rang: take it now, or keep it waiting while this agent is busy with another. */
-  function onIncoming(call) {
-    if (state.call) {
-      state.waiting.push(call);
-      call.on('cancel', function () { state.waiting = state.waiting.filter(function (c) { return c !== call; }); });
-      showError('Another call from ' + describeCaller(call) + ' is waiting: finish this call to take it.');
-      return;
-    }
-    attachCall(call);
-  }
-
-  /** The current call is over: show why, and offer the next waiting call, if any still rings. */
-  function callEnded(call, message) {
-    if (state.call !== call) return;
-    state.call = null;
-    setStatus(message);
-    if (els.hears) els.hears.textContent = 'nothing';
-    var next = state.waiting.shift();
-    while (next && next.status() !== 'pending') next = state.waiting.shift();
-    if (next) {
-      clearError();
-      attachCall(next);
-    }
-    refreshButtons();
-    poll();
-  }
-
-  function attachCall(call) {
-    state.call = call;
-    setStatus('Incoming call from ' + describeCaller(call) + '…');
-    call.on('accept', function () {
-      setStatus('In call with the customer.');
-      refreshButtons();
-      poll();
+  function renderDirectory(talking, call) {
+    var filter = els['directory-search'].value.trim().toLowerCase();
+    var onCall = {};
+    if (call) call.legs.forEach(function (l) { if (l.status === 'dialing' || l.status === 'ringing' || l.status === 'in-progress') onCall[l.agentId] = true; });
+    els.directory.textContent = '';
+    state.server.colleagues.forEach(function (c) {
+      if (filter && c.name.toLowerCase().indexOf(filter) < 0 && c.id.toLowerCase().indexOf(filter) < 0) return;
+      var li = document.createElement('li');
+      li.dataset.agent = c.id;
+      li.dataset.presence = c.presence;
+      var name = document.createElement('span');
+      name.className = 'name';
+      name.textContent = c.name;
+      var badge = document.createElement('span');
+      badge.className = 'presence-badge';
+      badge.dataset.presence = c.presence;
+      badge.textContent = (PRESENCE_TEXT[c.presence] || c.presence) + (c.inStateSeconds !== undefined ? ' · ' + duration(since(c.inStateSeconds)) : '');
+      var button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'bring-in';
+      button.dataset.agent = c.id;
+      button.dataset.name = c.name;
+      button.textContent = onCall[c.id] ? 'On this call' : 'Bring in';
+      button.disabled = !talking || onCall[c.id] || c.presence === 'offline' || c.presence === 'ringing' || c.presence === 'on-call';
+      li.appendChild(name);
+      li.appendChild(badge);
+      li.appendChild(button);
+      els.directory.appendChild(li);
     });
-    call.on('cancel', function () { callEnded(call, 'The call was withdrawn before you answered.'); });
-    call.on('reject', function () { callEnded(call, 'Call declined.'); });
-    call.on('disconnect', function () { callEnded(call, 'Call ended. Waiting for the next call.'); });
-    call.on('error', function (err) { showError('Call error: ' + (err && err.message ? err.message : err)); });
-    // Demo mode only: the local stand-in's device double says what this leg hears (the real SDK plays audio instead).
-    call.on('hears', function (h) {
-      if (!els.hears || !h || state.call !== call) return;
-      var conf = h.conference;
-      els.hears.textContent = h.what === 'conference' && conf ? 'the conference (' + conf.participants + ' on the line)'
-        : h.what === 'say' ? '"' + (h.text || '') + '"' : h.what === 'play' ? 'music' : 'silence';
-      poll(); // someone joined or left: refresh the call's legs now rather than at the next tick
-    });
-    refreshButtons();
+    els['bring-in-hint'].hidden = Boolean(talking);
   }
 
-  async function fetchToken(agentId) {
-    var data = await api('POST', '/token/' + encodeURIComponent(agentId));
+  // ---------- server state ----------
+
+  var refreshing = null;
+  var again = false;
+  async function refresh() {
+    if (refreshing) { again = true; return refreshing; }
+    refreshing = (async function () {
+      do {
+        again = false;
+        try {
+          var data = await api('GET', '/api/me');
+          var before = state.server && state.server.call;
+          state.server = data;
+          state.loadedAt = Date.now();
+          if (before && !data.call) callGone(before);
+          render();
+        } catch (err) {
+          if (err.status === 401) { window.location.assign('/sign-in'); return; }
+          showError('Could not load your state: ' + err.message);
+        }
+      } while (again);
+    })().finally(function () { refreshing = null; });
+    return refreshing;
+  }
+
+  function callGone(call) {
+    var leg = myLeg(call);
+    state.lastEnded = { at: Date.now(), message: leg && leg.status === 'in-progress' ? 'Call ended.' : leg && (leg.status === 'dialing' || leg.status === 'ringing') ? 'The call was taken elsewhere or the caller hung up.' : 'Call ended.' };
+  }
+
+  function listen() {
+    var source = new EventSource('/api/events');
+    source.addEventListener('change', function () { refresh(); });
+    source.addEventListener('open', function () { refresh(); });
+  }
+
+  // ---------- the softphone ----------
+
+  async function fetchToken() {
+    var data = await api('POST', '/token/' + encodeURIComponent(me.id), {});
     return data.token;
   }
 
-  async function connectAs(agentId, agentName) {
-    clearError();
-    if (!window.Twilio || !window.Twilio.Device) {
-      showError('The softphone library did not load; reload the page.');
-      return;
-    }
-    if (state.device) {
-      state.device.destroy();
-      state.device = null;
-    }
-    state.call = null;
-    state.waiting = [];
-    state.agentId = agentId;
-    state.agentName = agentName;
-    els.identity.textContent = 'You are ' + agentName + '.';
-    setStatus('Connecting…');
+  async function registerDevice() {
+    if (state.device || state.registering) return;
+    if (!window.Twilio || !window.Twilio.Device) { showError('The softphone library did not load; reload the page.'); return; }
+    state.registering = true;
+    text(els.softphone, 'Connecting your softphone…');
     try {
-      var token = await fetchToken(agentId);
-      var device = new window.Twilio.Device(token, { closeProtection: true });
+      var device = new window.Twilio.Device(await fetchToken(), { closeProtection: true });
       state.device = device;
-      device.on('registered', function () { setStatus('Ready: waiting for a call.'); });
-      device.on('unregistered', function () { setStatus('Offline.'); });
+      device.on('registered', function () { text(els.softphone, 'Softphone connected.'); render(); });
+      device.on('unregistered', function () { text(els.softphone, 'Softphone disconnected.'); });
       device.on('error', function (err) { showError('Phone error: ' + (err && err.message ? err.message : err) + (err && err.code ? ' (code ' + err.code + ')' : '')); });
       device.on('incoming', onIncoming);
       device.on('tokenWillExpire', async function () {
-        try { device.updateToken(await fetchToken(agentId)); } catch (err) {
-          if (err.status === 401) return signedOut();
-          showError('Could not renew the phone token: ' + err.message);
-        }
+        try { device.updateToken(await fetchToken()); } catch (err) { showError('Could not renew the phone token: ' + err.message); }
       });
       await device.register();
-      startPolling();
     } catch (err) {
-      if (err.status === 401) return signedOut();
-      showError('Could not connect: ' + err.message);
-      setStatus('Not connected.');
+      showError('Could not connect your softphone: ' + err.message);
+      state.device = null;
+    } finally {
+      state.registering = false;
     }
   }
 
-  els.answer.addEventListener('click', function () {
-    if (state.call) state.call.accept();
-  });
+  function unregisterDevice() {
+    if (!state.device) return;
+    try { state.device.destroy(); } catch (err) { /* already gone */ }
+    state.device = null;
+    state.call = null;
+  }
 
-  els.hangup.addEventListener('click', function () {
-    var call = state.call;
-    if (!call) return;
-    if (call.status() === 'pending') call.reject();
-    else call.disconnect();
-  });
-
-  els.bringIn.addEventListener('click', async function () {
-    clearError();
-    els.bringIn.disabled = true;
+  async function heartbeat(takeOver) {
     try {
-      var result = await api('POST', '/conference/' + encodeURIComponent(state.agentId) + '/call', { to: els.colleague.value });
-      setStatus('Dialling ' + nameOf(result.agentId) + ' in… stay on the line until they join.');
-      poll();
+      var result = await api('POST', '/api/me/heartbeat', { tab: tab, takeOver: Boolean(takeOver) });
+      state.heartbeatMs = Math.max(2000, (result.everySeconds || 10) * 1000);
+      var wasOwner = state.owner;
+      state.owner = result.owner;
+      els['other-tab'].hidden = result.owner;
+      if (result.owner) registerDevice();
+      else {
+        if (wasOwner) showError('Your softphone moved to another tab.');
+        unregisterDevice();
+        text(els.softphone, 'Softphone in another tab.');
+      }
+      if (wasOwner !== result.owner) refresh();
     } catch (err) {
-      showError('Could not bring a colleague in: ' + err.message);
-      refreshButtons();
+      if (err.status === 401) { window.location.assign('/sign-in'); return; }
+      text(els.softphone, 'Cannot reach the server: retrying…');
     }
-  });
+  }
 
-  els.colleague.addEventListener('change', function () {
-    els.bringIn.textContent = 'Dial ' + nameOf(els.colleague.value) + ' in';
-    refreshButtons();
-  });
+  function heartbeatLoop() {
+    heartbeat(false).finally(function () { setTimeout(heartbeatLoop, state.heartbeatMs); });
+  }
 
-  if (els.colleague.value) els.bringIn.textContent = 'Dial ' + nameOf(els.colleague.value) + ' in';
-  connectAs(me.agentId, me.agentName);
+  function onIncoming(call) {
+    if (state.call && state.call.status() !== 'closed') {
+      // Routing never offers a second call at once; a stray one (a colleague's bring-in) is turned away politely.
+      call.reject();
+      return;
+    }
+    state.call = call;
+    clearError();
+    var ended = function () { if (state.call === call) state.call = null; render(); refresh(); };
+    call.on('accept', function () { render(); refresh(); });
+    call.on('cancel', ended);
+    call.on('reject', ended);
+    call.on('disconnect', ended);
+    call.on('error', function (err) { showError('Call error: ' + (err && err.message ? err.message : err)); });
+    // Demo mode only: the stand-in's device double says what this leg hears (the real SDK plays audio instead).
+    call.on('hears', function (h) {
+      if (!els['agent-hears'] || !h || state.call !== call) return;
+      var conf = h.conference;
+      text(els['agent-hears'], h.what === 'conference' && conf ? 'the conference (' + conf.participants + ' on the line)' : h.what === 'say' ? '"' + (h.text || '') + '"' : h.what === 'play' ? 'music' : 'silence');
+      refresh();
+    });
+    render();
+    refresh();
+  }
+
+  // ---------- actions ----------
+
+  async function act(button, work) {
+    clearError();
+    button.disabled = true;
+    try { await work(); } catch (err) { showError(err.message); } finally { refresh(); }
+  }
+
+  els['go-available'].addEventListener('click', function () { act(els['go-available'], function () { return api('POST', '/api/me/presence', { status: 'available' }); }); });
+  els['go-away'].addEventListener('click', function () { act(els['go-away'], function () { return api('POST', '/api/me/presence', { status: 'away' }); }); });
+  els['use-this-tab'].addEventListener('click', function () { clearError(); heartbeat(true); });
+  els.answer.addEventListener('click', function () { if (state.call && state.call.status() === 'pending') state.call.accept(); });
+  els.decline.addEventListener('click', function () { if (state.call && state.call.status() === 'pending') state.call.reject(); });
+  els.hangup.addEventListener('click', function () {
+    act(els.hangup, async function () {
+      var call = state.call;
+      if (call && call.status() === 'pending') { call.reject(); return; }
+      // Tell the server first that this is on purpose, then drop the audio here too.
+      try { await api('POST', '/api/me/hangup', {}); } finally { if (call && call.status() === 'open') call.disconnect(); }
+    });
+  });
+  els.directory.addEventListener('click', function (event) {
+    var button = event.target.closest('button.bring-in');
+    if (!button || button.disabled) return;
+    act(button, async function () {
+      await api('POST', '/conference/' + encodeURIComponent(me.id) + '/call', { to: button.dataset.agent });
+      state.lastEnded = null;
+    });
+  });
+  els['directory-search'].addEventListener('input', function () { if (state.server) render(); });
+
+  // Timers on the page move every second between server updates; a slow safety refresh covers a lost event stream.
+  setInterval(render, 1000);
+  setInterval(refresh, 15000);
+  listen();
+  refresh();
+  heartbeatLoop();
+  void page;
 })();

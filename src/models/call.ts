@@ -23,6 +23,8 @@ export interface Leg {
   /** Twilio's SID of the agent's own call, once a webhook or callback has told us. */
   legCallSid?: string;
   status: LegStatus;
+  /** The agent hung up on purpose (the page's Hang up), rather than their softphone dropping. */
+  hungUp?: boolean;
   error?: string;
   createdAt: Date;
   updatedAt: Date;
@@ -47,6 +49,10 @@ export interface CallRecord {
   passedBy: Array<{ agentId: string; at: Date; outcome: string }>;
   /** When an agent first answered. */
   answeredAt?: Date;
+  /** The customer is on hold in the conference, waiting for an agent again (their agent's softphone dropped). */
+  customerHeld?: boolean;
+  /** How many times the customer went back to the line after their agent dropped. */
+  requeued?: number;
   /** Why the call ended, once it has: 'customer-hung-up', 'max-wait', 'abandoned'… */
   endReason?: string;
   /** When every agent had left the customer alone and the app said goodbye to them. */
@@ -65,6 +71,7 @@ const legSchema = new Schema<Leg>(
     requestedBy: { type: String },
     legCallSid: { type: String },
     status: { type: String, enum: LEG_STATUSES, required: true },
+    hungUp: { type: Boolean },
     error: { type: String },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
@@ -85,6 +92,8 @@ const callSchema = new Schema<CallRecord>(
     offeredTo: { type: String },
     passedBy: { type: [{ _id: false, agentId: String, at: Date, outcome: String }], default: [] },
     answeredAt: { type: Date },
+    customerHeld: { type: Boolean },
+    requeued: { type: Number },
     endReason: { type: String },
     abandonedAt: { type: Date },
     endedAt: { type: Date },

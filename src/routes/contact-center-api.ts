@@ -120,6 +120,17 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
   });
 
   /**
+   * The agent hangs up their call (on purpose): through Twilio, so it works even from a reloaded page.
+   * @route POST /api/me/hangup
+   */
+  router.post('/me/hangup', ...json, ...deps.signedIn, ...deps.csrfProtection, async (_req, res) => {
+    const me = agentOf(res);
+    const result = await deps.calls.hangUp(me.id);
+    deps.changes.publish('calls', 'agents');
+    res.json({ status: 'hanging-up', callSid: result.callSid });
+  });
+
+  /**
    * The floor: agents with presence and time in state, the waiting line, calls in progress.
    * @route GET /api/board
    */

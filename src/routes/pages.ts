@@ -25,6 +25,14 @@ export function pageRouter(deps: PageDeps): Router {
     res.render('agent', { colleagues, mode: deps.mode, twilioLocalBase: deps.twilioLocalBase, supportNumber: deps.supportNumber });
   });
 
+  /**
+   * The supervisor's board: who is free, who waits, calls in progress — live.
+   * @route GET /board
+   */
+  router.get('/board', ...deps.auth.requireRole('supervisor', 'admin'), deps.auth.exposeCsrfToken, (_req, res) => {
+    res.render('board', { title: 'The floor', mode: deps.mode });
+  });
+
   if (deps.mode === 'local') {
     /**
      * Demo mode only: a phone to call the support line from the browser.

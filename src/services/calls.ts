@@ -98,6 +98,32 @@ export function createCallService(deps: CallServiceDeps) {
     return call.status === 'in-progress' && !call.abandonedAt && legs.includes('completed') && !legs.some((legStatus) => LIVE_LEG_STATUSES.includes(legStatus));
   }
 
+  /**
+   * The last agent left a customer who is still there. An agent who pressed Hang up meant it: the customer hears
+   * goodbye. A softphone that dropped (tab closed, network lost) is not the customer's fault: they go back to the
+   * front of the line on hold with music, and routing offers them to the next free agent.
+   */
+  function afterLastAgent(call: CallRecord, hungUpOnPurpose: boolean): Record<string, unknown> {
+    if (hungUpOnPurpose) return { abandonedAt: new Date(), endReason: 'abandoned' };
+    return { status: 'waiting', customerHeld: Boolean(call.conferenceSid), requeued: (call.requeued ?? 0) + 1 };
+  }
+
+  function afterLastAgentLeft(call: { _id: string; conferenceSid?: string }, hungUpOnPurpose: boolean): void {
+    if (hungUpOnPurpose) return sayGoodbye(call._id);
+    logger.warn('the last agent dropped off a live customer: back to the line', { callSid: call._id });
+    if (call.conferenceSid) {
+      const conferenceSid = call.conferenceSid;
+      background.run(`hold ${call._id}`, async () => {
+        try {
+          await rest.hold(conferenceSid, call._id, true, urls.wait(call._id, 1));
+        } catch (err) {
+          if (!callAlreadyEnded(err)) throw err;
+        }
+      });
+    }
+    routing.dispatch();
+  }
+
   function sayGoodbye(callSid: string): void {
     logger.info('every agent left: ending the customer call', { conference: callSid });
     background.run(`goodbye to ${callSid}`, async () => {
@@ -211,7 +237,7 @@ export function createCallService(deps: CallServiceDeps) {
      * brought in joins the same way. Nobody's leaving ends the conference: the server decides the customer's fate.
      */
     async connectAgent(input: { conferenceId: string; agentId: string; legCallSid?: string }): Promise<{ role: Role }> {
-      const result = await store.change(input.conferenceId, (call) => {
+      const result: { role: Role; unhold?: string } = await store.change(input.conferenceId, (call) => {
         if (call.status === 'completed' || call.endReason) throw new HttpError(404, 'This call has already ended.');
         const i = newestLeg(call, input.agentId, (leg) => LIVE_LEG_STATUSES.includes(leg.status));
         if (i < 0) throw new HttpError(404, 'This agent was not called into this conference.');
@@ -227,14 +253,43 @@ export function createCallService(deps: CallServiceDeps) {
             agentId: input.agentId,
             ...(offer && !call.answeredAt ? { answeredAt: new Date() } : {}),
           },
-          unset: offer ? ['offeredTo'] : [],
-          result: { role: leg.role },
+          unset: offer ? ['offeredTo', ...(call.customerHeld ? ['customerHeld'] : [])] : [],
+          result: { role: leg.role, unhold: offer && call.customerHeld && call.conferenceSid ? call.conferenceSid : undefined },
         };
       });
+      if (result.unhold) {
+        const conferenceSid = result.unhold;
+        // The customer was held while they waited for someone new: they hear their new agent once that agent is in.
+        background.run(`unhold ${input.conferenceId}`, () => rest.hold(conferenceSid, input.conferenceId, false));
+      }
       if (result.role === 'first') await routing.answered(input.agentId, input.conferenceId);
       else await reservations.moveAgent(input.agentId, input.conferenceId, 'on-call');
       changes.publish('calls', 'agents');
-      return result;
+      return { role: result.role };
+    },
+
+    /**
+     * The agent presses Hang up: their leg is ended through Twilio, marked as on purpose (so a customer left alone
+     * hears goodbye rather than being put back in line). Works after a page reload too, when the page has no call object.
+     */
+    async hangUp(agentId: string): Promise<{ callSid: string }> {
+      const live = await store.live();
+      const call = callOf(live, agentId);
+      if (!call) throw new HttpError(404, 'You have no call to hang up.');
+      const { legCallSid } = await store.change(call._id, (c) => {
+        const i = newestLeg(c, agentId, (leg) => LIVE_LEG_STATUSES.includes(leg.status));
+        if (i < 0) throw new HttpError(404, 'You have no call to hang up.');
+        return { set: legUpdate(i, { hungUp: true }), result: { legCallSid: c.legs[i]!.legCallSid } };
+      });
+      if (legCallSid) {
+        try {
+          await rest.hangUp(legCallSid);
+        } catch (err) {
+          if (!callAlreadyEnded(err)) throw new HttpError(502, `Twilio could not hang up your call: ${describeRestError(err)}`);
+        }
+      }
+      logger.info('agent hung up', { callSid: call._id, agentId });
+      return { callSid: call._id };
     },
 
     /** `fromAgentId` brings `toAgentId` into the call they are on. */
@@ -284,7 +339,7 @@ export function createCallService(deps: CallServiceDeps) {
     async recordAgentCallStatus(input: { conferenceId: string; agentId: string; legCallSid: string; callStatus: string }): Promise<void> {
       const status = CALL_STATUS_TO_LEG.get(input.callStatus);
       if (!status) throw new HttpError(400, `Unknown CallStatus: ${input.callStatus}`);
-      const outcome = await store.changeIfLive(input.conferenceId, (call): Change<{ alone: boolean; missedOffer?: boolean; missedTransfer?: boolean; left?: boolean }> => {
+      const outcome = await store.changeIfLive(input.conferenceId, (call): Change<{ alone: boolean; onPurpose?: boolean; conferenceSid?: string; missedOffer?: boolean; missedTransfer?: boolean; left?: boolean }> => {
         const nothing = { result: { alone: false } };
         let i = call.legs.findIndex((leg) => leg.agentId === input.agentId && leg.legCallSid === input.legCallSid);
         if (i < 0) i = newestLeg(call, input.agentId, (leg) => !leg.legCallSid && PENDING_LEG_STATUSES.includes(leg.status));
@@ -295,15 +350,18 @@ export function createCallService(deps: CallServiceDeps) {
         if (!forward) return leg.legCallSid ? nothing : { set: legUpdate(i, { legCallSid: input.legCallSid }), result: { alone: false } };
         const missed = MISSED.includes(status);
         const alone = leftAloneAfter(call, i, status);
+        const onPurpose = Boolean(leg.hungUp) || call.legs.some((other) => other.hungUp && other.status === 'completed');
         logger.info('agent call status', { conference: call._id, agentId: input.agentId, status });
         return {
           set: {
             ...legUpdate(i, { status, legCallSid: input.legCallSid }),
             ...(missed ? { dialError: `${input.agentId} did not answer (${input.callStatus}).` } : {}),
-            ...(alone ? { abandonedAt: new Date(), endReason: 'abandoned' } : {}),
+            ...(alone ? afterLastAgent(call, onPurpose) : {}),
           },
           result: {
             alone,
+            onPurpose,
+            conferenceSid: call.conferenceSid,
             missedOffer: missed && leg.role === 'first' && call.status === 'offered' && call.offeredTo === input.agentId,
             missedTransfer: missed && leg.role === 'transfer',
             left: status === 'completed' && leg.status === 'in-progress',
@@ -314,7 +372,7 @@ export function createCallService(deps: CallServiceDeps) {
       if (outcome.missedOffer) await routing.offerEnded(input.conferenceId, input.agentId, status);
       if (outcome.missedTransfer) await reservations.releaseAgent(input.agentId, input.conferenceId);
       if (outcome.left) await routing.wrapUp(input.agentId, input.conferenceId);
-      if (outcome.alone) sayGoodbye(input.conferenceId);
+      if (outcome.alone) afterLastAgentLeft({ _id: input.conferenceId, conferenceSid: outcome.conferenceSid }, outcome.onPurpose ?? false);
       changes.publish('calls', 'agents');
     },
 
@@ -326,15 +384,19 @@ export function createCallService(deps: CallServiceDeps) {
           return;
         case 'participant-leave': {
           if (input.callSid === input.conferenceName) return finish(input.conferenceName, 'customer-hung-up');
-          const left = await store.changeIfLive(input.conferenceName, (call): Change<{ agentId: string; alone: boolean } | undefined> => {
+          const left = await store.changeIfLive(input.conferenceName, (call): Change<{ agentId: string; alone: boolean; onPurpose: boolean; conferenceSid?: string } | undefined> => {
             const i = call.legs.findIndex((leg) => input.callSid !== undefined && leg.legCallSid === input.callSid && LIVE_LEG_STATUSES.includes(leg.status));
             if (i < 0) return { result: undefined };
             const alone = leftAloneAfter(call, i, 'completed');
-            return { set: { ...legUpdate(i, { status: 'completed' }), ...(alone ? { abandonedAt: new Date(), endReason: 'abandoned' } : {}) }, result: { agentId: call.legs[i]!.agentId, alone } };
+            const onPurpose = Boolean(call.legs[i]!.hungUp);
+            return {
+              set: { ...legUpdate(i, { status: 'completed' }), ...(alone ? afterLastAgent(call, onPurpose) : {}) },
+              result: { agentId: call.legs[i]!.agentId, alone, onPurpose, conferenceSid: call.conferenceSid },
+            };
           });
           if (!left) return;
           await routing.wrapUp(left.agentId, input.conferenceName);
-          if (left.alone) sayGoodbye(input.conferenceName);
+          if (left.alone) afterLastAgentLeft({ _id: input.conferenceName, conferenceSid: left.conferenceSid }, left.onPurpose);
           changes.publish('calls', 'agents');
           return;
         }

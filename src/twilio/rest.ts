@@ -24,6 +24,8 @@ export interface TwilioRest {
   hangUp(callSid: string): Promise<void>;
   /** Takes a live call out of whatever it is doing and plays it `twiml` instead. */
   redirect(callSid: string, twiml: string): Promise<void>;
+  /** Puts a conference participant on hold (hearing `holdUrl`) or takes them off it. */
+  hold(conferenceSid: string, callSid: string, hold: boolean, holdUrl?: string): Promise<void>;
 }
 
 export interface TwilioRestOptions {
@@ -81,6 +83,10 @@ export function createTwilioRest(options: TwilioRestOptions): TwilioRest {
     // https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource (Twiml: new instructions for a live call)
     async redirect(callSid, twiml) {
       await client.calls(callSid).update({ twiml });
+    },
+    // https://www.twilio.com/docs/voice/api/conference-participant-resource#update-a-participant-resource
+    async hold(conferenceSid, callSid, hold, holdUrl) {
+      await client.conferences(conferenceSid).participants(callSid).update({ hold, ...(hold && holdUrl ? { holdUrl, holdMethod: 'POST' } : {}) });
     },
   };
 }

@@ -1,0 +1,81 @@
+// The supervisor's board: agents with presence and time in state, the waiting line, calls in progress — refreshed
+// by server-sent events within a second of any change, with timers moving in between.
+(function () {
+  'use strict';
+
+  var api = window.WarmTransfer.api;
+  var PRESENCE_TEXT = { offline: 'Offline', available: 'Available', away: 'Away', ringing: 'Ringing', 'on-call': 'On a call', 'wrap-up': 'Wrapping up' };
+  var state = { data: null, loadedAt: 0 };
+
+  function duration(seconds) {
+    if (seconds === undefined || seconds === null) return '';
+    var s = Math.max(0, Math.round(seconds));
+    var m = Math.floor(s / 60);
+    return m > 0 ? m + ' min ' + (s % 60) + ' s' : s + ' s';
+  }
+  function since(seconds) { return seconds === undefined || seconds === null ? undefined : seconds + (Date.now() - state.loadedAt) / 1000; }
+
+  function row(cells, attrs) {
+    var tr = document.createElement('tr');
+    Object.keys(attrs || {}).forEach(function (k) { tr.dataset[k] = attrs[k]; });
+    cells.forEach(function (value) {
+      var td = document.createElement('td');
+      td.textContent = value === undefined || value === null ? '' : String(value);
+      tr.appendChild(td);
+    });
+    return tr;
+  }
+
+  function fill(id, rows) {
+    var body = document.querySelector('#' + id + ' tbody');
+    body.textContent = '';
+    rows.forEach(function (r) { body.appendChild(r); });
+  }
+
+  function render() {
+    var d = state.data;
+    if (!d) return;
+    var names = {};
+    d.agents.forEach(function (a) { names[a.id] = a.name; });
+    fill('board-agents', d.agents.map(function (a) {
+      return row([a.name, PRESENCE_TEXT[a.presence] || a.presence, duration(since(a.inStateSeconds)), a.note || ''], { agent: a.id, presence: a.presence });
+    }));
+    fill('board-line', d.line.map(function (c, i) {
+      return row([i + 1, c.from || 'unknown', duration(since(c.waitedSeconds)), c.offeredTo ? names[c.offeredTo] || c.offeredTo : ''], { call: c.callSid });
+    }));
+    document.getElementById('board-line-empty').hidden = d.line.length > 0;
+    fill('board-calls', d.calls.map(function (c) {
+      var on = c.legs.filter(function (l) { return l.status === 'in-progress'; }).map(function (l) { return l.name; }).join(', ');
+      return row([c.from || 'unknown', duration(since(c.talkSeconds)), duration(c.waitedSeconds), on], { call: c.callSid });
+    }));
+    document.getElementById('board-calls-empty').hidden = d.calls.length > 0;
+    document.getElementById('board-updated').textContent = 'Live: updated ' + new Date(state.loadedAt).toLocaleTimeString() + '.';
+  }
+
+  var busy = null;
+  var again = false;
+  function refresh() {
+    if (busy) { again = true; return; }
+    busy = api('GET', '/api/board').then(function (data) {
+      state.data = data;
+      state.loadedAt = Date.now();
+      document.getElementById('board-error').hidden = true;
+      render();
+    }, function (err) {
+      if (err.status === 401) return window.location.assign('/sign-in');
+      var e = document.getElementById('board-error');
+      e.textContent = 'Could not load the board: ' + err.message;
+      e.hidden = false;
+    }).finally(function () {
+      busy = null;
+      if (again) { again = false; refresh(); }
+    });
+  }
+
+  var source = new EventSource('/api/events');
+  source.addEventListener('change', refresh);
+  source.addEventListener('open', refresh);
+  setInterval(render, 1000);
+  setInterval(refresh, 15000);
+  refresh();
+})();
