@@ -5,6 +5,7 @@ import helmet from 'helmet';
 import morgan from 'morgan';
 import { z } from 'zod';
 import { TWILIO_LOCAL_PATH, type Config } from './config';
+import type { Readiness } from './db/connect';
 import { HttpError, StoreUnavailableError } from './errors';
 import type { Logger } from './logger';
 import { PROJECT_ROOT } from './paths';
@@ -21,6 +22,8 @@ export interface AppDeps {
   calls: CallService;
   agents: AgentDirectory;
   urls: WebhookUrls;
+  /** Whether the database answers now (readiness, /readyz). */
+  readiness: () => Promise<Readiness>;
   /** Demo mode: the local Twilio stand-in's router, mounted at /twilio-local. Absent with real credentials. */
   twilioLocal?: Router;
   /** Access log lines; off in tests. */
@@ -65,8 +68,13 @@ export function createApp(deps: AppDeps): Express {
   app.use('/vendor/twilio', express.static(path.join(PROJECT_ROOT, 'node_modules', '@twilio', 'voice-sdk', 'dist'), { index: false, maxAge: '1h' }));
   app.use(express.static(path.join(PROJECT_ROOT, 'public'), { index: false, maxAge: '10m' }));
 
+  // Liveness: the process serves HTTP. Readiness: it can also reach its database (503 with the reason while it cannot).
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, mode: config.twilio.mode });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const readiness = await deps.readiness();
+    res.status(readiness.ready ? 200 : 503).json(readiness);
   });
   if (deps.twilioLocal) app.use(TWILIO_LOCAL_PATH, deps.twilioLocal);
 

@@ -76,7 +76,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }
     cleanups.unshift({ name: 'background tasks', run: () => background.drain() });
 
-    const app = createApp({ config, logger, calls, agents, urls, twilioLocal: twilioLocal?.router, accessLog: options.accessLog });
+    const app = createApp({ config, logger, calls, agents, urls, readiness: () => db.readiness(), twilioLocal: twilioLocal?.router, accessLog: options.accessLog });
     const server = http.createServer(app);
     server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {
