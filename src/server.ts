@@ -29,13 +29,13 @@ async function main(): Promise<void> {
   }
 
   let signals = 0;
-  const shutdown = (signal: string): void => {
+  const shutdown = (signal: string, why = `${signal} received`): void => {
     signals += 1;
     if (signals > 1) {
       logger.warn(`second ${signal}: exiting now`);
       process.exit(1);
     }
-    logger.info(`${signal} received: shutting down`);
+    logger.info(`${why}: shutting down`);
     const force = setTimeout(() => {
       logger.error('shutdown took longer than 10 s: exiting');
       process.exit(1);
@@ -58,9 +58,12 @@ async function main(): Promise<void> {
   // Under `npm start` the app is npm's foreground child: if npm goes (even by SIGKILL), so does the app, cleanly.
   if (process.env.npm_lifecycle_event) {
     const parent = process.ppid;
-    setInterval(() => {
-      if (process.ppid !== parent) shutdown('npm exited');
-    }, 1000).unref();
+    const watch = setInterval(() => {
+      if (process.ppid === parent) return;
+      clearInterval(watch);
+      shutdown('npm exit', 'npm, which started the app, has exited');
+    }, 1000);
+    watch.unref();
   }
 }
 
