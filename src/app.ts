@@ -6,7 +6,7 @@ import morgan from 'morgan';
 import { z } from 'zod';
 import { TWILIO_LOCAL_PATH, type Config } from './config';
 import type { Readiness } from './db/connect';
-import { HttpError, StoreUnavailableError } from './errors';
+import { clientErrorOf, HttpError, StoreUnavailableError } from './errors';
 import type { Logger } from './logger';
 import { PROJECT_ROOT } from './paths';
 import { agentApiRouter } from './routes/agent-api';
@@ -103,18 +103,15 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     let status = 500;
     let message = 'Something went wrong on our side.';
+    const clientError = clientErrorOf(err);
     if (err instanceof HttpError) ({ status, message } = err);
     else if (err instanceof z.ZodError) [status, message] = [400, 'Invalid request.'];
     else if (err instanceof StoreUnavailableError) [status, message] = [503, 'The call database is unavailable. Try again in a moment.'];
-    else if (isBodyParserError(err)) [status, message] = [err.status, err.expose ? err.message : 'Invalid request body.'];
+    else if (clientError) ({ status, message } = clientError);
     if (status >= 500) logger.error('request failed', { method: req.method, path: req.path, error: err instanceof Error ? err.message : String(err) });
     if (res.headersSent) return;
     res.status(status);
     if (req.accepts(['html', 'json']) === 'html' && req.method === 'GET') res.render('error', { status, message });
     else res.json({ error: message, status });
   };
-}
-
-function isBodyParserError(err: unknown): err is { status: number; expose: boolean; message: string } {
-  return typeof err === 'object' && err !== null && typeof (err as { status?: unknown }).status === 'number' && 'expose' in err;
 }

@@ -265,7 +265,8 @@ export function createCallService(deps: CallServiceDeps) {
 
     /** Twilio reports progress of an agent's call: initiated, ringing, answered, no-answer, busy, completed... */
     async recordAgentCallStatus(input: { conferenceId: string; agentId: string; legCallSid: string; callStatus: string }): Promise<void> {
-      const status = CALL_STATUS_TO_LEG[input.callStatus];
+      // An own-property lookup: '__proto__' or 'constructor' must not find Object.prototype's members.
+      const status = Object.hasOwn(CALL_STATUS_TO_LEG, input.callStatus) ? CALL_STATUS_TO_LEG[input.callStatus] : undefined;
       if (!status) throw new HttpError(400, `Unknown CallStatus: ${input.callStatus}`);
       const alone = await change(input.conferenceId, (call): Change<boolean> => {
         let i = call.legs.findIndex((leg) => leg.agentId === input.agentId && leg.legCallSid === input.legCallSid);
