@@ -36,7 +36,7 @@ const DEFAULT_BACKOFF_MS = [100, 250, 500, 1000, 2000, 5000];
 /** Starts the first run (its failure is the caller's) and restarts every later exit until stop(). */
 export async function supervise(options: SuperviseOptions): Promise<Supervisor> {
   const backoff = options.backoffMs ?? DEFAULT_BACKOFF_MS;
-  const stableMs = options.stableMs ?? 30000;
+  const stableMs = options.stableMs ?? 10000;
   let current: SupervisedRun | undefined = await options.start();
   let state: SupervisorState = 'running';
   let failures = 0;
