@@ -10,6 +10,9 @@ import { ferretdbPidsOn, isRunning, startAppProcess, waitFor, type AppProcess } 
 import { startRestRecorder, type RestRecorder } from './helpers/rest-recorder';
 import { find, parseTwiml } from './helpers/twiml';
 
+// Each test starts whole app processes (and FerretDBs); on a loaded 2-core machine that alone can take tens of seconds.
+jest.setTimeout(120_000);
+
 let tmp: string;
 let ferretdbDir: string;
 let rest: RestRecorder;

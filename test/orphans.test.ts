@@ -8,6 +8,9 @@ import { FERRETDB_BINARY, freePort } from '../src/db/ferretdb';
 import { ferretdbPidsOn, isRunning, runRefusedAppProcess, startAppProcess, waitFor, type AppProcess } from './helpers/app-process';
 import { startRestRecorder, type RestRecorder } from './helpers/rest-recorder';
 
+// Each test starts whole app processes (and FerretDBs); on a loaded 2-core machine that alone can take tens of seconds.
+jest.setTimeout(120_000);
+
 let tmp: string;
 let rest: RestRecorder;
 const started: AppProcess[] = [];

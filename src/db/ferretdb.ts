@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../paths';
 import { claimDataDir } from './data-dir-lock';
-import { endProcess, findProcesses } from './processes';
+import { endProcess, findProcesses, listensOn } from './processes';
 import { supervise, type SupervisedRun, type Supervisor, type SupervisorState } from './supervisor';
 
 export const FERRETDB_VERSION = 'v1.24.2';
@@ -75,20 +75,26 @@ export function freePort(): Promise<number> {
   });
 }
 
-function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+/** Waits until `port` accepts connections and, where /proc can tell, until the process `listenerPid` is the one listening. */
+function waitForPort(port: number, child: ChildProcess, timeoutMs: number, listenerPid?: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
+    const retry = (): void => {
+      if (Date.now() > deadline) reject(new Error(`FerretDB did not listen on port ${port} within ${timeoutMs} ms`));
+      else setTimeout(attempt, 50);
+    };
     const attempt = (): void => {
       if (child.exitCode !== null || child.signalCode !== null) return reject(new Error(`FerretDB exited (${exitDescription(child)}) while starting`));
       const socket = net.connect(port, '127.0.0.1');
       socket.once('connect', () => {
         socket.destroy();
-        resolve();
+        // Another process holding the port would answer too, while ours fails to bind and exits.
+        if (listenerPid === undefined || listensOn(listenerPid, port) !== false) resolve();
+        else retry();
       });
       socket.once('error', () => {
         socket.destroy();
-        if (Date.now() > deadline) reject(new Error(`FerretDB did not listen on port ${port} within ${timeoutMs} ms`));
-        else setTimeout(attempt, 100);
+        retry();
       });
     };
     attempt();
@@ -173,7 +179,7 @@ async function runFerretdb(binary: string, dataDir: string, port: number, onStde
     await exited;
   };
   try {
-    await waitForPort(port, child, 20000);
+    await waitForPort(port, child, 20000, pid);
   } catch (err) {
     await stop();
     throw new Error(`${(err as Error).message}\n${stderr}`);

@@ -74,3 +74,40 @@ export async function endProcess(pid: number, graceMs = 3000): Promise<void> {
   const killDeadline = Date.now() + 2000;
   while (isAlive(pid) && Date.now() < killDeadline) await sleep(20);
 }
+
+/**
+ * Whether `pid` holds the listening TCP socket on `port` (from /proc/net/tcp{,6} and the process's fds), or undefined
+ * where /proc cannot tell. A port that accepts connections may belong to someone else who took it first.
+ */
+export function listensOn(pid: number, port: number): boolean | undefined {
+  const inodes = new Set<string>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const socket = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (socket) inodes.add(socket[1]!);
+      } catch {
+        // The descriptor closed while we looked.
+      }
+    }
+  } catch {
+    return undefined;
+  }
+  let tables = 0;
+  for (const table of [`/proc/${pid}/net/tcp`, `/proc/${pid}/net/tcp6`]) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    tables += 1;
+    for (const line of text.split('\n').slice(1)) {
+      // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ...
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 10 || cols[3] !== '0A') continue; // 0A: LISTEN
+      if (parseInt(cols[1]!.split(':')[1]!, 16) === port && inodes.has(cols[9]!)) return true;
+    }
+  }
+  return tables > 0 ? false : undefined;
+}
