@@ -5,7 +5,8 @@ import helmet from 'helmet';
 import morgan from 'morgan';
 import { z } from 'zod';
 import { TWILIO_LOCAL_PATH, type Config } from './config';
-import { HttpError, StoreUnavailableError } from './errors';
+import type { Readiness } from './db/connect';
+import { clientErrorOf, HttpError, StoreUnavailableError } from './errors';
 import type { Logger } from './logger';
 import { PROJECT_ROOT } from './paths';
 import { createAuth } from './auth/middleware';
@@ -37,6 +38,8 @@ export interface AppDeps {
   /** Signs session cookies. */
   sessionSecret: string;
   signInLimiter: SignInLimiter;
+  /** Whether the database answers now (readiness, /readyz). */
+  readiness: () => Promise<Readiness>;
   /** Demo mode: the local Twilio stand-in's router, mounted at /twilio-local. Absent with real credentials. */
   twilioLocal?: Router;
   /** Access log lines; off in tests. */
@@ -81,8 +84,13 @@ export function createApp(deps: AppDeps): Express {
   app.use('/vendor/twilio', express.static(path.join(PROJECT_ROOT, 'node_modules', '@twilio', 'voice-sdk', 'dist'), { index: false, maxAge: '1h' }));
   app.use(express.static(path.join(PROJECT_ROOT, 'public'), { index: false, maxAge: '10m' }));
 
+  // Liveness: the process serves HTTP. Readiness: it can also reach its database (503 with the reason while it cannot).
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, mode: config.twilio.mode });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const readiness = await deps.readiness();
+    res.status(readiness.ready ? 200 : 503).json(readiness);
   });
   if (deps.twilioLocal) app.use(TWILIO_LOCAL_PATH, deps.twilioLocal);
 
@@ -137,12 +145,13 @@ function errorHandler(logger: Logger, config: Config): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     let status = 500;
     let message = 'Something went wrong on our side.';
+    const clientError = clientErrorOf(err);
     if (err instanceof HttpError) ({ status, message } = err);
     else if (err instanceof z.ZodError) [status, message] = [400, 'Invalid request.'];
     // A malformed percent-escape in a path: the router could not decode a parameter.
     else if (err instanceof URIError) [status, message] = [400, 'Malformed URL.'];
     else if (err instanceof StoreUnavailableError) [status, message] = [503, 'The call database is unavailable. Try again in a moment.'];
-    else if (isBodyParserError(err)) [status, message] = [err.status, err.expose ? err.message : 'Invalid request body.'];
+    else if (clientError) ({ status, message } = clientError);
     if (status >= 500) logger.error('request failed', { method: req.method, path: req.path, error: err instanceof Error ? err.message : String(err) });
     if (res.headersSent) return;
     res.status(status);
@@ -151,8 +160,4 @@ function errorHandler(logger: Logger, config: Config): ErrorRequestHandler {
     if (page && req.accepts(['html', 'json']) === 'html') res.render('error', { status, message, mode: config.twilio.mode, agent: res.locals.agent });
     else res.json({ error: message, status });
   };
-}
-
-function isBodyParserError(err: unknown): err is { status: number; expose: boolean; message: string } {
-  return typeof err === 'object' && err !== null && typeof (err as { status?: unknown }).status === 'number' && 'expose' in err;
 }

@@ -32,3 +32,17 @@ export async function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout
     clearTimeout(timer);
   }
 }
+
+/**
+ * A client's mistake reported by the framework rather than by our code: a malformed percent-escape in the path
+ * (Express throws a URIError while decoding params) or a body the parser refused (too large, bad charset, bad encoding).
+ * Returns the status and a message fit to show, or undefined for anything else.
+ */
+export function clientErrorOf(err: unknown): { status: number; message: string } | undefined {
+  if (err instanceof URIError) return { status: 400, message: 'Malformed percent-escape in the request path.' };
+  if (typeof err === 'object' && err !== null && 'expose' in err) {
+    const { status, expose, message } = err as { status?: unknown; expose?: unknown; message?: unknown };
+    if (typeof status === 'number' && status >= 400 && status < 500) return { status, message: expose && typeof message === 'string' ? message : 'Invalid request body.' };
+  }
+  return undefined;
+}

@@ -25,9 +25,32 @@ export function createLogger(level: LogLevel, sink: (line: string, level: LogLev
   };
 }
 
+/**
+ * Writes to stdout (warnings and errors to stderr). A stream whose reader went away (EPIPE: `npm start | head`, a closed
+ * terminal) must not take the app down: its errors are caught, and its lines go to the other stream, or nowhere.
+ */
+export function consoleSink(): (line: string, level: LogLevel) => void {
+  const broken = new Set<NodeJS.WriteStream>();
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', () => broken.add(stream));
+  }
+  return (line, level) => {
+    const preferred = level === 'error' || level === 'warn' ? process.stderr : process.stdout;
+    const stream = [preferred, preferred === process.stdout ? process.stderr : process.stdout].find((s) => !broken.has(s) && s.writable);
+    if (!stream) return;
+    try {
+      stream.write(`${line}\n`);
+    } catch {
+      broken.add(stream);
+    }
+  };
+}
+
+let sharedConsoleSink: ((line: string, level: LogLevel) => void) | undefined;
+
 function defaultSink(line: string, level: LogLevel): void {
-  if (level === 'error' || level === 'warn') process.stderr.write(`${line}\n`);
-  else process.stdout.write(`${line}\n`);
+  sharedConsoleSink ??= consoleSink();
+  sharedConsoleSink(line, level);
 }
 
 function formatFields(fields: Record<string, unknown>): string {

@@ -148,7 +148,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     cleanups.unshift({ name: 'change feed', run: () => changes.stop() });
     cleanups.unshift({ name: 'routing', run: () => routing.stop() });
 
-    const app = createApp({ config, logger, calls, routing, presence, changes, agents, urls, sessions, sessionSecret, signInLimiter, twilioLocal: twilioLocal?.router, accessLog: options.accessLog });
+    const app = createApp({ config, logger, calls, routing, presence, changes, agents, urls, sessions, sessionSecret, signInLimiter, readiness: () => db.readiness(), twilioLocal: twilioLocal?.router, accessLog: options.accessLog });
     const server = http.createServer(app);
     server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {

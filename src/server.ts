@@ -1,7 +1,7 @@
 // The only entry point: config → logger → database → Twilio → app → listen, and a graceful shutdown on SIGTERM/SIGINT.
 import dotenv from 'dotenv';
 import { ConfigError, parseConfig } from './config';
-import { createLogger, maskNumber } from './logger';
+import { consoleSink, createLogger, maskNumber } from './logger';
 import { startServer } from './runtime';
 
 async function main(): Promise<void> {
@@ -16,7 +16,8 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger(config.logLevel);
+  // Logging survives a closed stdout/stderr (EPIPE) instead of crashing the app on its next line.
+  const logger = createLogger(config.logLevel, consoleSink());
   const running = await startServer({ config, logger });
   logger.info(`warm-transfer listening on port ${running.port}`, { publicBaseUrl: config.publicBaseUrl, mode: config.twilio.mode });
   if (config.twilio.mode === 'local') {
@@ -28,13 +29,13 @@ async function main(): Promise<void> {
   }
 
   let signals = 0;
-  const shutdown = (signal: string): void => {
+  const shutdown = (signal: string, why = `${signal} received`): void => {
     signals += 1;
     if (signals > 1) {
       logger.warn(`second ${signal}: exiting now`);
       process.exit(1);
     }
-    logger.info(`${signal} received: shutting down`);
+    logger.info(`${why}: shutting down`);
     const force = setTimeout(() => {
       logger.error('shutdown took longer than 10 s: exiting');
       process.exit(1);
@@ -53,6 +54,17 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+
+  // Under `npm start` the app is npm's foreground child: if npm goes (even by SIGKILL), so does the app, cleanly.
+  if (process.env.npm_lifecycle_event) {
+    const parent = process.ppid;
+    const watch = setInterval(() => {
+      if (process.ppid === parent) return;
+      clearInterval(watch);
+      shutdown('npm exit', 'npm, which started the app, has exited');
+    }, 1000);
+    watch.unref();
+  }
 }
 
 main().catch((err: unknown) => {

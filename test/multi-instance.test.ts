@@ -6,7 +6,7 @@ import { agentModel } from '../src/models/agent';
 import { createPresenceStore, presenceModel } from '../src/models/presence';
 import { createAgentAccounts } from '../src/services/agents';
 import { fakeSid, TEST_ENV } from './helpers/app';
-import { startAppProcess, type AppProcess } from './helpers/app-process';
+import { startAppOnDatabase, type SharedDbAppProcess as AppProcess } from './helpers/app-process';
 import { openTestDatabase } from './helpers/db';
 import { formValue, startRestRecorder, type RecordedRequest, type RestRecorder } from './helpers/rest-recorder';
 
@@ -26,7 +26,7 @@ beforeAll(async () => {
     RING_SECONDS: '20',
     WRAP_UP_SECONDS: '0',
   };
-  apps.push(...(await Promise.all([startAppProcess(env), startAppProcess(env)])));
+  apps.push(...(await Promise.all([startAppOnDatabase(env), startAppOnDatabase(env)])));
 }, 60000);
 
 afterAll(async () => {

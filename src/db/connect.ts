@@ -3,16 +3,35 @@ import path from 'node:path';
 import mongoose, { type Connection } from 'mongoose';
 import type { Logger } from '../logger';
 import { callModel } from '../models/call';
+import { withDeadline } from '../errors';
 import { startFerretdb, type EmbeddedDatabase } from './ferretdb';
 
 export const DEFAULT_DB_NAME = 'warm_transfer';
+
+/** Whether the database answers now, and if not, why (for /readyz). */
+export type Readiness = { ready: true } | { ready: false; reason: string };
 
 export interface Database {
   connection: Connection;
   models: { calls: ReturnType<typeof callModel> };
   /** The embedded server, when one was started. */
   embedded?: EmbeddedDatabase;
+  /** Pings the database, within a second. */
+  readiness(): Promise<Readiness>;
   close(): Promise<void>;
+}
+
+const PING_DEADLINE_MS = 1000;
+
+async function ping(connection: Connection): Promise<Readiness> {
+  try {
+    const db = connection.db;
+    if (!db) return { ready: false, reason: 'not connected to the database' };
+    await withDeadline(db.command({ ping: 1 }, { timeoutMS: PING_DEADLINE_MS }), PING_DEADLINE_MS, () => new Error(`no answer within ${PING_DEADLINE_MS} ms`));
+    return { ready: true };
+  } catch (err) {
+    return { ready: false, reason: `the database did not answer a ping: ${err instanceof Error ? err.message : String(err)}` };
+  }
 }
 
 /**
@@ -33,23 +52,33 @@ export async function connectDatabase(options: { uri: string; dbName?: string; l
   return {
     connection,
     models,
+    readiness: () => ping(connection),
     async close() {
       await connection.close();
     },
   };
 }
 
-/** The app's database: the configured one, or an embedded FerretDB under `dataDir` that stops with it. */
+/** The app's database: the configured one, or an embedded, supervised FerretDB under `dataDir` that stops with it. */
 export async function openAppDatabase(options: { mongodbUri?: string; dataDir: string; logger: Logger }): Promise<Database> {
   if (options.mongodbUri) return connectDatabase({ uri: options.mongodbUri, dbName: dbNameFrom(options.mongodbUri), logger: options.logger });
-  const log = (line: string): void => options.logger.info(line);
-  const embedded = await startFerretdb({ dataDir: path.resolve(options.dataDir, 'ferretdb'), log });
+  const embedded = await startFerretdb({
+    dataDir: path.resolve(options.dataDir, 'ferretdb'),
+    log: (line) => options.logger.info(line),
+    warn: (line) => options.logger.warn(line),
+  });
   options.logger.info('embedded FerretDB started (no MONGODB_URI set)', { address: `127.0.0.1:${embedded.port}` });
   try {
     const db = await connectDatabase({ uri: embedded.uri, dbName: DEFAULT_DB_NAME, logger: options.logger });
     return {
       ...db,
       embedded,
+      async readiness() {
+        // While FerretDB is down a ping would wait for the driver's server selection; the supervisor knows sooner.
+        const state = embedded.state();
+        if (state !== 'running') return { ready: false, reason: `the embedded database is ${state}` };
+        return db.readiness();
+      },
       async close() {
         await db.close();
         await embedded.stop();

@@ -1,9 +1,13 @@
-// The embedded database: builds FerretDB (a MongoDB-wire-compatible server) from the pinned tools module once, then runs it on SQLite.
+// The embedded database: builds FerretDB (a MongoDB-wire-compatible server) from the pinned tools module once, then runs and supervises it on SQLite.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync, copyFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../paths';
+import { claimDataDir } from './data-dir-lock';
+import { endProcess, findProcesses, listensOn } from './processes';
+import { supervise, type SupervisedRun, type Supervisor, type SupervisorState } from './supervisor';
 
 export const FERRETDB_VERSION = 'v1.24.2';
 const TOOLS_DIR = path.join(PROJECT_ROOT, 'tools', 'ferretdb');
@@ -71,74 +75,169 @@ export function freePort(): Promise<number> {
   });
 }
 
-function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+/** Waits until `port` accepts connections and, where /proc can tell, until the process `listenerPid` is the one listening. */
+function waitForPort(port: number, child: ChildProcess, timeoutMs: number, listenerPid?: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
+    const retry = (): void => {
+      if (Date.now() > deadline) reject(new Error(`FerretDB did not listen on port ${port} within ${timeoutMs} ms`));
+      else setTimeout(attempt, 50);
+    };
     const attempt = (): void => {
-      if (child.exitCode !== null) return reject(new Error(`FerretDB exited with code ${child.exitCode} while starting`));
+      if (child.exitCode !== null || child.signalCode !== null) return reject(new Error(`FerretDB exited (${exitDescription(child)}) while starting`));
       const socket = net.connect(port, '127.0.0.1');
       socket.once('connect', () => {
         socket.destroy();
-        resolve();
+        // Another process holding the port would answer too, while ours fails to bind and exits.
+        if (listenerPid === undefined || listensOn(listenerPid, port) !== false) resolve();
+        else retry();
       });
       socket.once('error', () => {
         socket.destroy();
-        if (Date.now() > deadline) reject(new Error(`FerretDB did not listen on port ${port} within ${timeoutMs} ms`));
-        else setTimeout(attempt, 100);
+        retry();
       });
     };
     attempt();
   });
 }
 
-export interface EmbeddedDatabase {
-  uri: string;
-  port: number;
-  stop(): Promise<void>;
+function exitDescription(child: ChildProcess): string {
+  if (child.signalCode) return `signal ${child.signalCode}`;
+  // The watchdog reports a FerretDB ended by a signal as 128 + its number, like any shell.
+  if (child.exitCode !== null && child.exitCode > 128) return `signal ${signalName(child.exitCode - 128)}`;
+  return `code ${child.exitCode}`;
 }
 
-/** Starts FerretDB with its SQLite backend on 127.0.0.1, telemetry disabled, keeping its data in `dataDir`. */
-export async function startFerretdb(options: { dataDir: string; port?: number; log: Log }): Promise<EmbeddedDatabase> {
-  const binary = await ensureFerretdbBinary(options.log);
-  const port = options.port ?? (await freePort());
-  mkdirSync(options.dataDir, { recursive: true });
-  const child = spawn(
-    binary,
-    [
-      `--listen-addr=127.0.0.1:${port}`,
-      '--handler=sqlite',
-      `--sqlite-url=file:${options.dataDir.endsWith('/') ? options.dataDir : `${options.dataDir}/`}`,
-      '--telemetry=disable',
-      '--state-dir=-',
-      '--debug-addr=-',
-      '--log-level=error',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DO_NOT_TRACK: '1' } },
-  );
+function signalName(signal: number): string {
+  return Object.entries(os.constants.signals).find(([, value]) => value === signal)?.[0] ?? String(signal);
+}
+
+/**
+ * Runs FerretDB under a watchdog shell that ends it when our end of its stdin pipe closes: the kernel closes that pipe
+ * whenever this process goes (SIGKILL, a crash, a closed stdout) so FerretDB never outlives the app. The shell prints
+ * FerretDB's pid, exits with FerretDB's status, and forwards nothing else.
+ */
+const WATCHDOG = [
+  'exec 3<&0',
+  '"$0" "$@" </dev/null >&2 &',
+  'db=$!',
+  'echo "$db"',
+  '(read -r _ <&3; kill -TERM "$db" 2>/dev/null; sleep 5; kill -KILL "$db" 2>/dev/null) </dev/null >/dev/null 2>&1 &',
+  'watcher=$!',
+  'exec 3<&-',
+  'wait "$db"',
+  'status=$?',
+  'kill "$watcher" 2>/dev/null',
+  'exit "$status"',
+].join('\n');
+
+/** The data directory as FerretDB's --sqlite-url spells it (with a trailing slash). */
+function sqliteUrl(dataDir: string): string {
+  return `file:${dataDir.endsWith('/') ? dataDir : `${dataDir}/`}`;
+}
+
+/** FerretDB processes (ours or left over from an earlier run) serving `dataDir`. */
+export function ferretdbProcessesOn(dataDir: string): number[] {
+  const arg = `--sqlite-url=${sqliteUrl(path.resolve(dataDir))}`;
+  return findProcesses((argv) => path.basename(argv[0] ?? '').startsWith('ferretdb') && argv.includes(arg));
+}
+
+/** Starts one FerretDB under the watchdog on `port` and waits until it listens. */
+async function runFerretdb(binary: string, dataDir: string, port: number, onStderr: (chunk: string) => void): Promise<SupervisedRun> {
+  const args = [
+    `--listen-addr=127.0.0.1:${port}`,
+    '--handler=sqlite',
+    `--sqlite-url=${sqliteUrl(dataDir)}`,
+    '--telemetry=disable',
+    '--state-dir=-',
+    '--debug-addr=-',
+    '--log-level=error',
+  ];
+  // Its own process group: a terminal's Ctrl-C reaches the app, which stops FerretDB in order, not FerretDB first.
+  const child = spawn('/bin/sh', ['-c', WATCHDOG, binary, ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { ...process.env, DO_NOT_TRACK: '1' } });
+  const exited = new Promise<string>((resolve) => child.once('exit', () => resolve(exitDescription(child))));
+  child.on('error', () => undefined);
+  child.stdin?.on('error', () => undefined);
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
+    onStderr(chunk.toString());
   });
+  const pid = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('\n')) resolve(Number(out.split('\n')[0]));
+    });
+    void exited.then((how) => reject(new Error(`FerretDB's watchdog exited (${how}) before starting it\n${stderr}`)));
+  });
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    // Closing the pipe is the watchdog's signal; FerretDB is ended directly too, and killed if it lingers.
+    child.stdin?.end();
+    await endProcess(pid, 5000);
+    await exited;
+  };
   try {
-    await waitForPort(port, child, 20000);
+    await waitForPort(port, child, 20000, pid);
   } catch (err) {
-    child.kill('SIGKILL');
+    await stop();
     throw new Error(`${(err as Error).message}\n${stderr}`);
+  }
+  return { pid, exited, stop };
+}
+
+export interface EmbeddedDatabase {
+  uri: string;
+  port: number;
+  dataDir: string;
+  /** 'running', 'restarting' after FerretDB died (until it is back), or 'stopped'. */
+  state(): SupervisorState;
+  /** The pid of the FerretDB running now. */
+  pid(): number | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts FerretDB with its SQLite backend on 127.0.0.1 (telemetry disabled, data in `dataDir`) and keeps it running:
+ * when it dies it is restarted on the same port and files, so clients reconnect by themselves. The directory is
+ * locked to this process; a FerretDB left on it by an earlier run is ended first.
+ */
+export async function startFerretdb(options: { dataDir: string; port?: number; log: Log; warn?: Log }): Promise<EmbeddedDatabase> {
+  const binary = await ensureFerretdbBinary(options.log);
+  const dataDir = path.resolve(options.dataDir);
+  const port = options.port ?? (await freePort());
+  const warn = options.warn ?? options.log;
+  mkdirSync(dataDir, { recursive: true });
+  const lock = claimDataDir(dataDir, { binary, port });
+  const start = async (): Promise<SupervisedRun> => {
+    lock.update(undefined);
+    for (const stale of ferretdbProcessesOn(dataDir)) {
+      warn(`ending a FerretDB left running on ${dataDir} by an earlier run (pid ${stale})`);
+      await endProcess(stale);
+    }
+    const run = await runFerretdb(binary, dataDir, port, (chunk) => {
+      for (const line of chunk.split('\n')) if (line.trim()) warn(`[ferretdb] ${line.trim()}`);
+    });
+    lock.update(run.pid);
+    return run;
+  };
+  let supervisor: Supervisor;
+  try {
+    supervisor = await supervise({ name: 'embedded FerretDB', start, info: options.log, warn });
+  } catch (err) {
+    lock.release();
+    throw err;
   }
   let stopped: Promise<void> | undefined;
   return {
     uri: `mongodb://127.0.0.1:${port}/`,
     port,
+    dataDir,
+    state: () => supervisor.state(),
+    pid: () => supervisor.pid(),
     stop() {
-      stopped ??= new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const force = setTimeout(() => child.kill('SIGKILL'), 5000);
-        child.once('exit', () => {
-          clearTimeout(force);
-          resolve();
-        });
-        child.kill('SIGTERM');
-      });
+      stopped ??= supervisor.stop().finally(() => lock.release());
       return stopped;
     },
   };

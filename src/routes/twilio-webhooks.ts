@@ -1,7 +1,7 @@
 // Twilio's webhooks: the support number's voice URL, the hold line, agents' legs and status callbacks. Every one is signed.
 import express, { Router, type ErrorRequestHandler, type Response } from 'express';
 import { z } from 'zod';
-import { HttpError, StoreUnavailableError } from '../errors';
+import { clientErrorOf, HttpError, StoreUnavailableError } from '../errors';
 import type { Logger } from '../logger';
 import type { AgentDirectory } from '../services/agents';
 import type { CallService } from '../services/calls';
@@ -54,6 +54,12 @@ function spoken(message: string): express.RequestHandler {
 /** The router for every Twilio-facing path, mounted at /conference. */
 export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
   const router = Router();
+  // Twilio posts form-encoded parameters: any other body (JSON, text, ...) is refused before it is read.
+  router.use((req, _res, next) => {
+    // req.is() is null without a body, false for a body of another type.
+    if (req.is('application/x-www-form-urlencoded') === false) return next(new HttpError(415, 'Twilio webhooks take application/x-www-form-urlencoded bodies only.'));
+    next();
+  });
   router.use(express.urlencoded({ extended: false, limit: '64kb' }));
   router.use(requireTwilioSignature({ authToken: deps.authToken, publicBaseUrl: deps.publicBaseUrl }));
 
@@ -160,8 +166,12 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
  */
 function twilioErrorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    const status = err instanceof HttpError ? err.status : err instanceof z.ZodError ? 400 : err instanceof StoreUnavailableError ? 503 : 500;
-    const message = err instanceof z.ZodError ? `Invalid request: ${err.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}` : err instanceof Error ? err.message : String(err);
+    const clientError = clientErrorOf(err);
+    const status = err instanceof HttpError ? err.status : err instanceof z.ZodError ? 400 : err instanceof StoreUnavailableError ? 503 : (clientError?.status ?? 500);
+    const message =
+      err instanceof z.ZodError
+        ? `Invalid request: ${err.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`
+        : (clientError?.message ?? (err instanceof Error ? err.message : String(err)));
     const signatureProblem = err instanceof HttpError && (err.status === 400 || err.status === 403) && /Signature/.test(err.message);
     if (signatureProblem) {
       logger.warn('rejected unsigned webhook', { path: req.path, status });

@@ -1,20 +1,68 @@
-// Drives Debian's Chromium through playwright-core, with the flags this closed network needs.
-import { existsSync, mkdirSync } from 'node:fs';
+// Drives Chromium through playwright-core: a system Chromium when there is one, otherwise the one @sparticuz/chromium ships in npm.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const ARTIFACTS = path.resolve(__dirname, '..', '..', 'test-artifacts', 'e2e');
+const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+export const ARTIFACTS = path.join(PROJECT_ROOT, 'test-artifacts', 'e2e');
+const SYSTEM_CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+interface ChromiumBinary {
+  executablePath: string;
+  env?: Record<string, string>;
+}
+
+/**
+ * @sparticuz/chromium unpacks its brotli archives into os.tmpdir() and trusts whatever it finds there, so a half-written
+ * /tmp/chromium from a concurrent run would be taken as complete. Each unpack goes into its own directory (TMPDIR) and is
+ * renamed into place when finished; the package is ESM-only, so a plain node process does the unpacking, not jest.
+ */
+function packagedChromium(): ChromiumBinary {
+  const version = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'node_modules', '@sparticuz', 'chromium', 'package.json'), 'utf8')) as { version: string }).version;
+  const dir = path.join(os.tmpdir(), `warm-transfer-chromium-${version}`);
+  if (!existsSync(path.join(dir, 'chromium'))) {
+    const staging = mkdtempSync(`${dir}.unpacking-`);
+    try {
+      execFileSync(process.execPath, ['--input-type=module', '-e', "const { default: c } = await import('@sparticuz/chromium'); await c.executablePath();"], {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, TMPDIR: staging },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      try {
+        renameSync(staging, dir);
+      } catch (err) {
+        // Another run finished first: use its copy.
+        if (!existsSync(path.join(dir, 'chromium'))) throw err;
+      }
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
+  }
+  return { executablePath: path.join(dir, 'chromium'), env: { FONTCONFIG_PATH: path.join(dir, 'fonts') } };
+}
+
+/** CHROMIUM_PATH, else Debian's /usr/bin/chromium, else the npm-packaged Chromium. */
+export function findChromium(): ChromiumBinary {
+  if (process.env.CHROMIUM_PATH) {
+    if (!existsSync(process.env.CHROMIUM_PATH)) throw new Error(`CHROMIUM_PATH points at ${process.env.CHROMIUM_PATH}, which does not exist.`);
+    return { executablePath: process.env.CHROMIUM_PATH };
+  }
+  if (existsSync(SYSTEM_CHROMIUM)) return { executablePath: SYSTEM_CHROMIUM };
+  return packagedChromium();
+}
 
 /** Launches headless Chromium. */
 export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`The browser tests need Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium) or set CHROMIUM_PATH.`);
-  }
+  const binary = findChromium();
+  mkdirSync(ARTIFACTS, { recursive: true });
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: binary.executablePath,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: ARGS,
+    ...(binary.env ? { env: { ...process.env, ...binary.env } } : {}),
   });
 }
 

@@ -1,4 +1,5 @@
 // Starts one real FerretDB for the whole test run (unless MONGODB_URI points at a server already); tests use their own databases in it.
+// It is the app's own supervised start: restarted if it dies, and ended by its watchdog if jest is killed.
 import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync } from 'node:fs';
