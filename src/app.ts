@@ -148,8 +148,6 @@ function errorHandler(logger: Logger, config: Config): ErrorRequestHandler {
     const clientError = clientErrorOf(err);
     if (err instanceof HttpError) ({ status, message } = err);
     else if (err instanceof z.ZodError) [status, message] = [400, 'Invalid request.'];
-    // A malformed percent-escape in a path: the router could not decode a parameter.
-    else if (err instanceof URIError) [status, message] = [400, 'Malformed URL.'];
     else if (err instanceof StoreUnavailableError) [status, message] = [503, 'The call database is unavailable. Try again in a moment.'];
     else if (clientError) ({ status, message } = clientError);
     if (status >= 500) logger.error('request failed', { method: req.method, path: req.path, error: err instanceof Error ? err.message : String(err) });

@@ -1,13 +1,14 @@
 // A client's mistakes get a clear 4xx with a message: never a 500 or 503, never an ERROR log line, never database work.
-import { fakeSid, TEST_ENV, twilioSignature, useAppSuite, type AppSuite, type TestApp } from './helpers/app';
+import { addAgent, fakeSid, TEST_ENV, twilioSignature, useAppSuite, type AppSuite, type TestApp } from './helpers/app';
 
 const suite = useAppSuite();
 let db: AppSuite['db'];
 let app: TestApp;
 const BASE = TEST_ENV.PUBLIC_BASE_URL;
 
-beforeAll(() => {
+beforeAll(async () => {
   ({ db, app } = suite);
+  await addAgent(app, 'agent1');
 });
 
 beforeEach(async () => {

@@ -2,11 +2,12 @@
 // or shown on a page — even though the late write lands once the database wakes up.
 import os from 'node:os';
 import path from 'node:path';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connectDatabase, type Database } from '../src/db/connect';
 import { freePort, startFerretdb, type EmbeddedDatabase } from '../src/db/ferretdb';
 import { createLogger } from '../src/logger';
 import { addAgent, fakeSid, startTestApp, TEST_ENV, type TestApp } from './helpers/app';
+import { ferretdbPidsOn } from './helpers/app-process';
 import { startRestRecorder, type RestRecorder } from './helpers/rest-recorder';
 import { find, parseTwiml } from './helpers/twiml';
 
@@ -33,22 +34,9 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-/** The pid of the FerretDB listening on `port` (found in /proc, whoever started it). */
-function ferretdbPid(port: number): number {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (cmdline.some((arg) => arg.includes('ferretdb')) && cmdline.includes(`--listen-addr=127.0.0.1:${port}`)) return Number(entry);
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  throw new Error(`no FerretDB listens on ${port}`);
-}
-
 test('when the database stalls past the deadline, then the caller hears sorry, and the late record is removed and never offered', async () => {
-  const pid = ferretdbPid(server.port);
+  const [pid] = ferretdbPidsOn(dataDir);
+  if (!pid) throw new Error('no FerretDB serves the test data directory');
   await app.running.presence.heartbeat('ana', 'tab-ana-ghost', { takeOver: true, staleMs: 60000 });
   await app.running.presence.choose('ana', 'available');
   const callers = [fakeSid(), fakeSid(), fakeSid()];

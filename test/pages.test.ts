@@ -16,7 +16,7 @@ function parse(html: string) {
   return new DOMParser().parseFromString(html, 'text/html');
 }
 
-test('when a signed-in agent opens the page, then it is theirs: their identity on the body, a CSRF token, enabled colleagues to bring in, the call controls, the Voice SDK from this server', async () => {
+test('when a signed-in agent opens the page, then it is theirs: their identity on the body, a CSRF token, their presence, the call controls, the colleague directory, the Voice SDK from this server', async () => {
   const res = await ada.get('/').set('Accept', 'text/html');
 
   expect(res.status).toBe(200);
@@ -27,10 +27,13 @@ test('when a signed-in agent opens the page, then it is theirs: their identity o
   expect(body.getAttribute('data-role')).toBe('agent');
   const meta = Array.from(doc.getElementsByTagName('meta')).find((m) => m.getAttribute('name') === 'csrf-token');
   expect(meta?.getAttribute('content')).toBe(ada.csrfToken);
-  const options = Array.from(doc.getElementById('colleague')!.getElementsByTagName('option'));
-  expect(options.map((o) => o.getAttribute('value'))).toEqual(['grace']);
   expect(res.text).not.toMatch(/connect-as|Connect as/);
-  for (const id of ['answer', 'bring-in', 'hangup', 'agent-status', 'sign-out']) expect(doc.getElementById(id)).not.toBeNull();
+  for (const id of ['go-available', 'go-away', 'presence', 'answer', 'decline', 'hangup', 'agent-status', 'directory', 'directory-search', 'sign-out']) expect(doc.getElementById(id)).not.toBeNull();
+  // The colleagues the directory lists come from the server's state, for this agent only.
+  const state = await ada.get('/api/me').set('Accept', 'application/json');
+  expect(state.status).toBe(200);
+  expect(state.body.you).toMatchObject({ id: 'ada', name: 'Ada Lovelace', role: 'agent', presence: 'offline' });
+  expect(state.body.colleagues.map((c: { id: string }) => c.id)).toEqual(['grace']);
   const scripts = Array.from(doc.getElementsByTagName('script'));
   expect(scripts.map((s) => s.getAttribute('src'))).toEqual(['/js/api.js', '/vendor/twilio/twilio.min.js', '/js/agent.js']);
   expect(scripts.every((s) => (s.textContent ?? '').trim() === '')).toBe(true);

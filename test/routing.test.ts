@@ -1,6 +1,6 @@
 // Routing over real HTTP, a real database and signed webhooks: who rings first, what happens when nobody answers,
 // the waiting line, wrap-up, and the maximum wait. The REST recorder stands in for Twilio's API.
-import { addAgent, fakeSid, TEST_ENV, useAppSuite, type AppSuite, type TestApp } from './helpers/app';
+import { addAgent, fakeSid, signIn, TEST_ENV, useAppSuite, type AppSuite, type TestApp } from './helpers/app';
 import { formValue, type RecordedRequest } from './helpers/rest-recorder';
 import { find, parseTwiml } from './helpers/twiml';
 
@@ -173,9 +173,9 @@ describe('the waiting line', () => {
     const two = await dialsCount(2);
     expect(two.map((r) => [formValue(r, 'Url')])).toEqual([[`${BASE}/conference/${callers[0]}/connect/ana`], [`${BASE}/conference/${callers[1]}/connect/ben`]]);
 
-    // ana takes the first caller, talks, and hangs up; after wrap-up she gets the third caller.
-    const anaLeg = await answer(callers[0]!, 'ana');
-    await app.webhook('/conference/events', { FriendlyName: callers[0]!, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg }).expect(200);
+    // ana takes the first caller, they talk, the caller hangs up; after wrap-up ana gets the third caller.
+    await answer(callers[0]!, 'ana');
+    await app.webhook('/conference/events', { FriendlyName: callers[0]!, StatusCallbackEvent: 'participant-leave', CallSid: callers[0]! }).expect(200);
     expect(dials()).toHaveLength(2);
     const third = await dialsCount(3);
     expect(formValue(third[2]!, 'Url')).toBe(`${BASE}/conference/${callers[2]}/connect/ana`);
@@ -227,8 +227,8 @@ describe('one offer at a time', () => {
     const first = fakeSid();
     await incomingCall(first);
     await dialsCount(1);
-    const leg = await answer(first, 'dev');
-    await app.webhook('/conference/events', { FriendlyName: first, StatusCallbackEvent: 'participant-leave', CallSid: leg }).expect(200);
+    await answer(first, 'dev');
+    await app.webhook('/conference/events', { FriendlyName: first, StatusCallbackEvent: 'participant-leave', CallSid: first }).expect(200);
 
     const second = fakeSid();
     await incomingCall(second);
@@ -274,5 +274,62 @@ describe('calls end and leave the live store', () => {
     expect(formValue(cancel, 'Status')).toBe('completed');
     expect(await db.connection.collection('reservations').countDocuments({})).toBe(0);
     expect(await db.connection.collection('call_history').findOne({ _id: customer as never })).toMatchObject({ outcome: 'abandoned', offeredTo: ['ben'] });
+  });
+});
+
+describe('the customer survives their agent leaving', () => {
+  const participantPath = (conferenceSid: string, callSid: string) => `/2010-04-01/Accounts/${TEST_ENV.TWILIO_ACCOUNT_SID}/Conferences/${conferenceSid}/Participants/${callSid}.json`;
+
+  test('when the agent\'s softphone drops mid-call without hanging up, then the customer goes on hold with music, back to the front of the line, and comes off hold with the next agent', async () => {
+    await available('ana', 20000);
+    const customer = fakeSid();
+    const conferenceSid = fakeSid('CF');
+    await incomingCall(customer);
+    await dialsCount(1);
+    const anaLeg = await answer(customer, 'ana');
+    await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: conferenceSid, StatusCallbackEvent: 'conference-start' }).expect(200);
+
+    // The tab closes: Twilio reports ana's leg leaving; nobody pressed Hang up.
+    await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg }).expect(200);
+
+    const hold = await until('the customer on hold', () => rest.requests.find((r) => r.path === participantPath(conferenceSid, customer)));
+    expect(formValue(hold, 'Hold')).toBe('true');
+    expect(formValue(hold, 'HoldUrl')).toBe(`${BASE}/conference/wait?call=${customer}&round=1`);
+    expect(rest.requests.some((r) => formValue(r, 'Twiml')?.includes('Hangup'))).toBe(false); // no goodbye
+    expect(await db.models.calls.findById(customer).lean().exec()).toMatchObject({ status: 'waiting', customerHeld: true, requeued: 1 });
+
+    await available('ben');
+    const [, again] = await dialsCount(2);
+    expect(formValue(again!, 'Url')).toBe(`${BASE}/conference/${customer}/connect/ben`);
+    rest.requests.length = 0;
+    await answer(customer, 'ben');
+    const unhold = await until('the customer off hold', () => rest.requests.find((r) => r.path === participantPath(conferenceSid, customer)));
+    expect(formValue(unhold, 'Hold')).toBe('false');
+  });
+
+  test('when the agent presses Hang up, then the server ends their leg, and the customer left alone hears goodbye', async () => {
+    const ana = await signIn(app, 'ana');
+    await available('ana');
+    const customer = fakeSid();
+    await incomingCall(customer);
+    await dialsCount(1);
+    const anaLeg = await answer(customer, 'ana');
+
+    const res = await ana.post('/api/me/hangup').send({});
+
+    expect(res.status).toBe(200);
+    const hangUp = await until('the hang-up', () => rest.requests.find((r) => r.path.endsWith(`/Calls/${anaLeg}.json`)));
+    expect(formValue(hangUp, 'Status')).toBe('completed');
+    await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg }).expect(200);
+    const goodbye = await until('the goodbye', () => rest.requests.find((r) => r.path.endsWith(`/Calls/${customer}.json`)));
+    expect(formValue(goodbye, 'Twiml')).toMatch(/agent has left the call/);
+    expect(await db.models.calls.findById(customer).lean().exec()).toMatchObject({ endReason: 'abandoned' });
+  });
+
+  test('when an agent with no call presses Hang up, then the answer is 404 with a message', async () => {
+    const ana = await signIn(app, 'ana');
+    const res = await ana.post('/api/me/hangup').send({});
+    expect(res.status).toBe(404);
+    expect(res.body.error).toMatch(/no call/i);
   });
 });

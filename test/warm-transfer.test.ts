@@ -363,6 +363,9 @@ describe('when every agent leaves', () => {
     await app.running.background.drain();
     const agent1CallSid = await ringing(customer, 'agent1');
     await app.webhook(`/conference/${customer}/connect/agent1`, { CallSid: agent1CallSid }).expect(200);
+    // agent1 presses Hang up: the server ends their leg through Twilio, and knows it was on purpose.
+    await agent1Page.post('/api/me/hangup').send({}).expect(200);
+    expect(rest.requests.filter((r) => r.path === customerCallPath(agent1CallSid)).map((r) => formValue(r, 'Status'))).toEqual(['completed']);
     rest.requests.length = 0;
 
     await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-leave', CallSid: agent1CallSid }).expect(200);
@@ -380,8 +383,9 @@ describe('when every agent leaves', () => {
     expect(call.status).not.toBe('completed'); // Twilio's conference-end callback will say so
   });
 
-  test('when agent1 leaves while agent2 still rings, then the customer waits; when agent2 then does not answer, the customer hears goodbye', async () => {
+  test('when agent1 hangs up while agent2 still rings, then the customer waits; when agent2 then does not answer, the customer hears goodbye', async () => {
     const { customer, agent1CallSid, agent2CallSid } = await agent2Ringing();
+    await agent1Page.post('/api/me/hangup').send({}).expect(200);
     rest.requests.length = 0;
 
     await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-leave', CallSid: agent1CallSid }).expect(200);
