@@ -3,7 +3,7 @@ import express, { type Request, type Response, type NextFunction, type Router } 
 import { timingSafeEqual } from 'node:crypto';
 import { rfc2822 } from './sid';
 import { TERMINAL } from './types';
-import type { Engine, LocalCall, LocalConference } from './engine';
+import type { Engine, LocalCall, LocalConference, Participant } from './engine';
 import type { ConferenceNoun } from './twiml';
 
 /** Credentials accepted by the REST API. */
@@ -147,8 +147,7 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     };
   };
 
-  type P = NonNullable<ReturnType<typeof findParticipant>>;
-  const participantJson = (conf: LocalConference, p: P): Record<string, unknown> => ({
+  const participantJson = (conf: LocalConference, p: Participant): Record<string, unknown> => ({
     // https://www.twilio.com/docs/voice/api/conference-participant-resource#participant-properties
     account_sid: auth.accountSid,
     call_sid: p.callSid,
@@ -226,35 +225,30 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
 
   router.get(`${base}/Calls.json`, (req, res) => {
     const q = query(req);
-    const calls = [...engine.calls.values()]
+    const calls = engine
+      .listCalls()
       .filter((c) => (!q.To || c.to === one(q.To)) && (!q.From || c.from === one(q.From)) && (!q.Status || c.status === one(q.Status)))
-      .reverse()
       .map(callJson);
     res.json(page(req, 'calls', calls));
   });
 
   router.get(`${base}/Calls/:CallSid.json`, (req, res) => {
-    const call = engine.calls.get(String(req.params.CallSid));
+    const call = engine.getCall(String(req.params.CallSid));
     if (!call) return notFound(req, res);
     res.json(callJson(call));
   });
 
   router.post(`${base}/Calls/:CallSid.json`, (req, res) => {
-    const call = engine.calls.get(String(req.params.CallSid));
+    const call = engine.getCall(String(req.params.CallSid));
     if (!call) return notFound(req, res);
     const b = body(req);
     const status = one(b.Status);
     const url = one(b.Url);
     const twiml = one(b.Twiml);
     if (status !== undefined) {
-      // https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource : "canceled" hangs up a queued or
-      // ringing call only; "completed" hangs up any call (a queued or ringing one ends as canceled)
+      // https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource : Status is canceled or completed
       if (status !== 'canceled' && status !== 'completed') return sendError(res, 400, 20001, `Invalid Status: ${status}`);
-      const ringing = call.status === 'queued' || call.status === 'ringing';
-      if (ringing) engine.endCall(call, 'canceled', { reason: 'canceled via API' });
-      else if (status === 'completed' && call.status === 'in-progress') {
-        engine.endCall(call, 'completed', { reason: 'completed via API', leave: 'participant_updated_via_api' });
-      }
+      engine.updateCallStatus(call, status);
       return res.json(callJson(call));
     }
     if (url !== undefined || twiml !== undefined) {
@@ -265,19 +259,19 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
       return res.json(callJson(call));
     }
     const statusCallback = one(b.StatusCallback);
-    if (statusCallback) call.statusCallback = statusCallback;
+    if (statusCallback) engine.setStatusCallback(call, statusCallback);
     res.json(callJson(call));
   });
 
   // ---------- Conferences ----------
 
-  const findConference = (sid: string): LocalConference | undefined => engine.conferences.get(sid);
+  const findConference = (sid: string): LocalConference | undefined => engine.getConference(sid);
 
   router.get(`${base}/Conferences.json`, (req, res) => {
     const q = query(req);
-    const confs = [...engine.conferences.values()]
+    const confs = engine
+      .listConferences()
       .filter((c) => (!q.FriendlyName || c.friendlyName === one(q.FriendlyName)) && (!q.Status || c.status === one(q.Status)))
-      .reverse()
       .map(confJson);
     res.json(page(req, 'conferences', confs));
   });
@@ -300,12 +294,7 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
 
   // ---------- Participants ----------
 
-  function findParticipant(conf: LocalConference, id: string) {
-    // https://www.twilio.com/docs/voice/api/conference-participant-resource : a participant is addressed by CallSid or label
-    const byCall = conf.participants.get(id) ?? conf.pending.get(id);
-    if (byCall) return byCall;
-    return [...conf.participants.values(), ...conf.pending.values()].find((p) => p.label === id);
-  }
+  const findParticipant = (conf: LocalConference, id: string): Participant | undefined => engine.findParticipant(conf, id);
 
   const confForParticipants = (req: Request, create: boolean): LocalConference | undefined => {
     const id = String(req.params.ConferenceSid);
@@ -321,7 +310,8 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     const conf = confForParticipants(req, false);
     if (!conf) return notFound(req, res);
     const q = query(req);
-    const ps = [...conf.participants.values(), ...conf.pending.values()]
+    const ps = engine
+      .participantsOf(conf)
       .filter((p) => (q.Hold === undefined || String(p.hold) === one(q.Hold)) && (q.Muted === undefined || String(p.muted) === one(q.Muted)))
       .map((p) => participantJson(conf, p));
     res.json(page(req, 'participants', ps));
@@ -350,12 +340,8 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
       statusCallbackEvents: new Set(many(b.ConferenceStatusCallbackEvent)),
       participantLabel: one(b.Label),
     };
-    if (!conf.statusCallback && confCallback) {
-      conf.statusCallback = confCallback;
-      conf.statusCallbackMethod = noun.statusCallbackMethod;
-      conf.statusCallbackEvents = noun.statusCallbackEvents;
-    }
-    const call = engine.createOutbound(
+    const p = engine.addParticipant(
+      conf,
       {
         from,
         to,
@@ -364,9 +350,8 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
         statusCallbackEvents: many(b.StatusCallbackEvent),
         timeoutSeconds: Number.isFinite(timeout) && timeout > 0 ? timeout : undefined,
       },
-      { conferenceSid: conf.sid, noun, label: noun.participantLabel },
+      noun,
     );
-    const p = engine.addPendingParticipant(conf, call, noun);
     res.status(201).json(participantJson(conf, p));
   });
 
@@ -398,11 +383,7 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     const conf = confForParticipants(req, false);
     const p = conf && findParticipant(conf, String(req.params.CallSid));
     if (!conf || !p) return notFound(req, res);
-    const call = engine.calls.get(p.callSid);
-    if (call && conf.pending.has(p.callSid)) engine.endCall(call, 'canceled', { reason: 'participant removed' });
-    // https://www.twilio.com/docs/voice/api/conference-participant-resource#delete-a-participant-resource : the
-    // participant is kicked; its call continues with the TwiML after <Dial>
-    else if (call) engine.leaveConference(call, 'participant_kicked', true);
+    engine.kickParticipant(conf, p);
     res.status(204).end();
   });
 
