@@ -135,7 +135,9 @@ export class Callbacks {
         EndConferenceOnExit: String(p.endConferenceOnExit),
         StartConferenceOnEnter: String(p.startConferenceOnEnter),
         ...(p.label ? { ParticipantLabel: p.label } : {}),
-        ...(call ? { ParticipantCallStatus: call.status } : {}),
+        // https://www.twilio.com/en-us/changelog/participantcallstatus-and-reasonparticipantleft-attributes-added :
+        // ParticipantCallStatus comes with participant-leave
+        ...(call && event === 'participant-leave' ? { ParticipantCallStatus: call.status } : {}),
       });
     }
     this.enqueue(conf, conf.statusCallback, conf.statusCallbackMethod, params, `conference ${event}`, 'conference-status');

@@ -227,11 +227,7 @@ export class Engine {
    * The first participant's conference callback becomes the conference's.
    */
   addParticipant(conf: LocalConference, spec: OutboundSpec, noun: ConferenceNoun): Participant {
-    if (!conf.statusCallback && noun.statusCallback) {
-      conf.statusCallback = noun.statusCallback;
-      conf.statusCallbackMethod = noun.statusCallbackMethod;
-      conf.statusCallbackEvents = noun.statusCallbackEvents;
-    }
+    this.chooseCallbacks(conf, noun);
     const call = this.createOutbound(spec, { conferenceSid: conf.sid, noun, label: noun.participantLabel });
     const p = this.newParticipant(call.sid, conf, noun);
     p.status = 'queued';
@@ -239,14 +235,22 @@ export class Engine {
     return p;
   }
 
+  /**
+   * True when `label` names an active participant of `conf` other than `callSid`
+   * (https://www.twilio.com/docs/api/errors/16026 and /16025 : labels are unique among active participants).
+   */
+  labelInUse(conf: LocalConference, label: string, callSid?: string): boolean {
+    return this.participantsOf(conf).some((p) => p.label === label && p.callSid !== callSid);
+  }
+
   /** REST Participants delete: a ringing participant's call is cancelled, a connected one is kicked. */
   kickParticipant(conf: LocalConference, p: Participant): void {
     const call = this.calls.get(p.callSid);
     if (!call) return;
-    if (conf.pending.has(p.callSid)) this.endCall(call, 'canceled', { reason: 'participant removed' });
+    if (conf.pending.has(p.callSid)) this.endCall(call, 'canceled', { reason: 'participant removed', leave: 'participant_updated_via_api' });
     // https://www.twilio.com/docs/voice/api/conference-participant-resource#delete-a-participant-resource : the
     // participant is kicked; its call continues with the TwiML after <Dial>
-    else this.leaveConference(call, 'participant_kicked', true);
+    else this.leaveConference(call, 'participant_updated_via_api', true);
   }
 
   // ---------- creating calls ----------
@@ -360,10 +364,11 @@ export class Engine {
     if (call.joinOnAnswer) {
       const { conferenceSid, noun, label } = call.joinOnAnswer;
       this.scheduler.track(() => this.runConferenceThenHangup(call, conferenceSid, noun, label));
+    } else if (call.url) {
+      // https://www.twilio.com/docs/api/errors/32019 : "Twiml and Voice URL are both set. Using Voice URL."
+      this.scheduler.track(() => this.execute(call, { url: call.url ?? '', method: call.method }, call.gen));
     } else if (call.twiml !== undefined) {
       this.scheduler.track(() => this.execute(call, { twiml: call.twiml ?? '' }, call.gen));
-    } else if (call.url) {
-      this.scheduler.track(() => this.execute(call, { url: call.url ?? '', method: call.method }, call.gen));
     }
     return undefined;
   }
@@ -412,7 +417,7 @@ export class Engine {
       call.ringingDevices.clear();
     }
     if (call.conferenceSid) this.leaveConference(call, opts.leave ?? 'participant_hung_up');
-    this.dropPendingParticipant(call);
+    this.dropPendingParticipant(call, opts.leave === 'participant_updated_via_api' ? opts.leave : 'participant_add_failed');
     this.setHears(call, { what: 'silence' });
     if (!wasRinging && !opts.byDevice) this.toDevices(call, 'disconnect', {});
     this.toPhone(call, 'status', { status: this.phoneStatus(call), reason: opts.reason });
@@ -500,8 +505,9 @@ export class Engine {
           // Relative URLs in TwiML resolve against the document's URL, as Twilio does.
           const abs = (u: string | undefined): string | undefined => (u ? new URL(u, base).toString() : undefined);
           const noun = { ...verb.conference, waitUrl: abs(verb.conference.waitUrl), statusCallback: abs(verb.conference.statusCallback) };
-          await this.joinConference(call, noun, gen);
+          const joined = await this.joinConference(call, noun, gen);
           if (!valid()) return 'stop';
+          if (!joined) dialStatus = 'failed';
         } else {
           this.opts.log(`twilio-local: <Dial><${verb.other ?? '?'}> is not simulated; treating it as failed`);
           dialStatus = 'failed';
@@ -553,7 +559,8 @@ export class Engine {
       label: noun.participantLabel,
       status: 'connected',
       hold: false,
-      holdMethod: 'POST',
+      // https://www.twilio.com/docs/voice/api/conference-participant-resource#update-a-participant-resource : HoldMethod default GET
+      holdMethod: 'GET',
       muted: noun.muted,
       startConferenceOnEnter: noun.startConferenceOnEnter,
       endConferenceOnExit: noun.endConferenceOnExit,
@@ -575,14 +582,15 @@ export class Engine {
     if (p) p.status = status;
   }
 
-  private dropPendingParticipant(call: LocalCall): void {
+  private dropPendingParticipant(call: LocalCall, reason: LeaveReason): void {
     const conf = call.joinOnAnswer ? this.conferences.get(call.joinOnAnswer.conferenceSid) : undefined;
     const p = conf?.pending.get(call.sid);
     if (!conf || !p) return;
     conf.pending.delete(call.sid);
     // https://www.twilio.com/changelog/participantcallstatus-and-reasonparticipantleft-attributes-added :
     // a participant added via the API that never answers is reported in participant-leave with its call status
-    this.confEvent(conf, 'participant-leave', { ReasonParticipantLeft: 'participant_hung_up' }, p);
+    p.status = 'failed';
+    this.confEvent(conf, 'participant-leave', { ReasonParticipantLeft: reason }, p);
     if (conf.participants.size === 0 && conf.pending.size === 0 && conf.status !== 'completed') {
       this.endConference(conf, 'last-participant-left', call.sid);
     }
@@ -596,29 +604,43 @@ export class Engine {
     return ps.length >= 2 && ps.some((p) => p.startConferenceOnEnter);
   }
 
-  /** Puts a call into a conference and resolves when it leaves. */
-  private async joinConference(call: LocalCall, noun: ConferenceNoun, gen: number): Promise<void> {
-    const conf = this.conferenceByName(noun.name, true) as LocalConference;
+  /** The first participant's statusCallback and events become the conference's; later ones are ignored. */
+  private chooseCallbacks(conf: LocalConference, noun: ConferenceNoun): void {
+    // https://www.twilio.com/docs/voice/twiml/conference#attributes-statusCallback : the conference's callback is set by
+    // the first participant to join it; statusCallback on later participants is ignored
+    if (conf.callbacksChosen) return;
+    conf.callbacksChosen = true;
+    if (!noun.statusCallback) return;
+    conf.statusCallback = noun.statusCallback;
+    conf.statusCallbackMethod = noun.statusCallbackMethod;
+    conf.statusCallbackEvents = noun.statusCallbackEvents;
+  }
+
+  /** Puts a call into a conference and resolves when it leaves; false when it could not join. */
+  private async joinConference(call: LocalCall, noun: ConferenceNoun, gen: number): Promise<boolean> {
+    const existing = this.conferenceByName(noun.name, false);
+    if (existing && noun.participantLabel && this.labelInUse(existing, noun.participantLabel, call.sid)) {
+      // https://www.twilio.com/docs/api/errors/16025 : Dial->Conference: participant label is in use by another participant
+      this.opts.log(`twilio-local: call ${call.sid} cannot join conference ${existing.sid}: error 16025 (label in use)`);
+      return false;
+    }
+    const conf = existing ?? (this.conferenceByName(noun.name, true) as LocalConference);
     const pending = conf.pending.get(call.sid);
     conf.pending.delete(call.sid);
     const p = pending ?? this.newParticipant(call.sid, conf, noun);
     p.status = 'connected';
     conf.participants.set(call.sid, p);
     call.conferenceSid = conf.sid;
-    if (!conf.statusCallback && noun.statusCallback) {
-      // The first participant that names a statusCallback sets the conference's callback and its events.
-      conf.statusCallback = noun.statusCallback;
-      conf.statusCallbackMethod = noun.statusCallbackMethod;
-      conf.statusCallbackEvents = noun.statusCallbackEvents;
-    }
+    this.chooseCallbacks(conf, noun);
     conf.dateUpdated = new Date();
     this.opts.log(`twilio-local: call ${call.sid} joined conference ${conf.sid} (${conf.participants.size} in it)`);
     this.confEvent(conf, 'participant-join', {}, p);
     if (conf.status === 'init' && this.shouldStart(conf)) this.startConference(conf);
     else if (conf.status === 'init') this.scheduler.track(() => this.background(call, p, 'wait'));
     else this.refreshHears(conf);
-    if (call.gen !== gen) return;
+    if (call.gen !== gen) return true;
     await p.left;
+    return true;
   }
 
   private startConference(conf: LocalConference): void {
@@ -640,7 +662,7 @@ export class Engine {
       // Waiting participants keep their wait music; only the participant count in the view changes.
       for (const p of conf.participants.values()) {
         const call = this.calls.get(p.callSid);
-        if (call && !p.hold) this.setHears(call, { ...call.hears, conference: this.confInfo(conf) });
+        if (call && !p.hold) this.setHears(call, { ...call.hears, held: undefined, conference: this.confInfo(conf) });
       }
       return;
     }
@@ -651,10 +673,14 @@ export class Engine {
   }
 
   private confInfo(conf: LocalConference): NonNullable<Hears['conference']> {
-    return { name: conf.friendlyName, started: conf.status === 'in-progress', participants: conf.participants.size };
+    const held = [...conf.participants.values()].filter((p) => p.hold).length;
+    return { name: conf.friendlyName, started: conf.status === 'in-progress', participants: conf.participants.size, held };
   }
 
-  /** Plays the waitUrl (before start) or the holdUrl (on hold) in a loop until that phase ends. */
+  /**
+   * Plays the waitUrl (before start) or the holdUrl (on hold) until that phase ends. An audio URL loops; a TwiML
+   * document plays once and then leaves silence, unless it ends in <Redirect>, which fetches the next document.
+   */
   private async background(call: LocalCall, p: Participant, mode: 'wait' | 'hold'): Promise<void> {
     const bg = ++p.bgGen;
     const conf = this.conferences.get(p.conferenceSid);
@@ -663,18 +689,18 @@ export class Engine {
       p.bgGen === bg && conf.participants.get(call.sid) === p && !TERMINAL.has(call.status) && (mode === 'hold' ? p.hold : conf.status === 'init' && !p.hold);
     const url = mode === 'wait' ? p.waitUrl : p.holdUrl;
     const method = mode === 'wait' ? p.waitMethod : p.holdMethod;
-    const info = (): Hears['conference'] => this.confInfo(conf);
+    const info = (): Pick<Hears, 'conference' | 'held'> => ({ conference: this.confInfo(conf), ...(mode === 'hold' ? { held: true } : {}) });
     if (!url || AUDIO_RE.test(url)) {
       // https://www.twilio.com/docs/voice/twiml/conference#attributes-waitUrl : an audio URL is played directly;
       // without a waitUrl (or holdUrl) Twilio plays its default hold music.
-      await this.media.hold(call, { what: 'play', url: url ?? DEFAULT_MUSIC, loop: 0, conference: info() }, p.sleeper, valid);
+      await this.media.hold(call, { what: 'play', url: url ?? DEFAULT_MUSIC, loop: 0, ...info() }, p.sleeper, valid);
       return;
     }
     let target: { url: string; method: string } | undefined = { url, method };
-    while (valid()) {
+    while (target && valid()) {
       const started = Date.now();
       let verbs: Verb[];
-      const current: { url: string; method: string } = target ?? { url, method };
+      const current: { url: string; method: string } = target;
       target = undefined;
       try {
         verbs = await this.callbacks.fetchTwiml(call, current.url, current.method, {
@@ -683,10 +709,11 @@ export class Engine {
         });
       } catch (err) {
         this.opts.log(`twilio-local: ${mode}Url for call ${call.sid} failed: ${(err as Error).message}`);
-        if (valid()) await this.media.hold(call, { what: 'silence', conference: info() }, p.sleeper, valid);
+        if (valid()) await this.media.hold(call, { what: 'silence', ...info() }, p.sleeper, valid);
         return;
       }
-      // https://www.twilio.com/docs/voice/twiml/conference#attributes-waitUrl : only Play, Say, Pause and Redirect run
+      // https://www.twilio.com/docs/voice/twiml/conference#attributes-waitUrl : only Play, Say, Pause and Redirect run;
+      // the document is not repeated (a queue-position announcement loops by redirecting to itself)
       for (const verb of verbs) {
         if (!valid()) return;
         if (verb.verb === 'Say' || verb.verb === 'Play' || verb.verb === 'Pause') {
@@ -696,7 +723,11 @@ export class Engine {
           break;
         }
       }
-      // The document is requested again when it ends; never spin faster than every 50 ms.
+      if (!target) {
+        if (valid()) await this.media.hold(call, { what: 'silence', ...info() }, p.sleeper, valid);
+        return;
+      }
+      // A redirect loop never spins faster than every 50 ms.
       const elapsed = Date.now() - started;
       if (elapsed < 50) await this.scheduler.sleep(50 - elapsed, p.sleeper, valid);
     }
@@ -737,7 +768,7 @@ export class Engine {
     conf.callSidEndingConference = callSid;
     conf.dateUpdated = new Date();
     this.opts.log(`twilio-local: conference ${conf.sid} ended (${reason})`);
-    const leaveReason: LeaveReason = reason === 'conference-ended-via-api' ? 'conference_ended_via_api' : 'conference_ended';
+    const leaveReason: LeaveReason = reason === 'conference-ended-via-api' ? 'conference_ended_via_api' : 'moderator_ended_conference';
     for (const p of [...conf.participants.values()]) {
       const call = this.calls.get(p.callSid);
       if (call) this.leaveConference(call, leaveReason);
@@ -761,10 +792,17 @@ export class Engine {
     u: { hold?: boolean; holdUrl?: string; holdMethod?: string; muted?: boolean; endConferenceOnExit?: boolean; beepOnExit?: boolean },
   ): void {
     const call = this.calls.get(p.callSid);
+    const wasHeld = p.hold;
     p.dateUpdated = new Date();
     if (u.holdUrl !== undefined) p.holdUrl = u.holdUrl;
     if (u.holdMethod !== undefined) p.holdMethod = u.holdMethod.toUpperCase();
-    if (u.endConferenceOnExit !== undefined) p.endConferenceOnExit = u.endConferenceOnExit;
+    if (u.endConferenceOnExit !== undefined && wasHeld) {
+      // Twilio answers 200 but keeps the old value for a participant on hold (the transfer trap issue 9 names; Twilio's
+      // pages do not document it): change endConferenceOnExit before holding, or after unholding.
+      this.opts.log(`twilio-local: endConferenceOnExit change ignored for held participant ${p.callSid}`);
+    } else if (u.endConferenceOnExit !== undefined) {
+      p.endConferenceOnExit = u.endConferenceOnExit;
+    }
     if (u.muted !== undefined && u.muted !== p.muted) {
       p.muted = u.muted;
       this.confEvent(conf, u.muted ? 'participant-mute' : 'participant-unmute', {}, p);
@@ -778,7 +816,7 @@ export class Engine {
       this.scheduler.wake(p.sleeper);
       if (call && u.hold) this.scheduler.track(() => this.background(call, p, 'hold'));
       else if (call && conf.status === 'init') this.scheduler.track(() => this.background(call, p, 'wait'));
-      else this.refreshHears(conf);
+      this.refreshHears(conf);
     }
   }
 

@@ -18,10 +18,10 @@ export class MediaPlayer {
 
   /**
    * Plays one verb to `call`; resolves true if it played to its end, false if interrupted (woken into an invalid state).
-   * `conference` is attached to what the leg hears while it waits or is held in a conference.
+   * `context` (conference, held) is attached to what the leg hears while it waits or is held in a conference.
    */
-  play(call: LocalCall, verb: MediaVerb, sleeper: Sleeper, valid: () => boolean, conference?: Hears['conference']): Promise<boolean> {
-    const conf = conference ? { conference } : {};
+  play(call: LocalCall, verb: MediaVerb, sleeper: Sleeper, valid: () => boolean, context: Pick<Hears, 'conference' | 'held'> = {}): Promise<boolean> {
+    const conf = context;
     switch (verb.verb) {
       case 'Say':
         this.setHears(call, { what: 'say', text: verb.text, ...conf });

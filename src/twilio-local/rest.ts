@@ -2,6 +2,7 @@
 import express, { type Request, type Response, type NextFunction, type Router } from 'express';
 import { timingSafeEqual } from 'node:crypto';
 import { rfc2822 } from './sid';
+import { urlAllowed } from './callbacks';
 import { TERMINAL } from './types';
 import type { Engine, LocalCall, LocalConference, Participant } from './engine';
 import type { ConferenceNoun } from './twiml';
@@ -12,6 +13,8 @@ export interface RestAuth {
   authToken: string;
   apiKeySid: string;
   apiKeySecret: string;
+  /** When set, every callback or TwiML URL must lie under it. */
+  callbackBase?: string;
 }
 
 type Params = Record<string, string | string[] | undefined>;
@@ -41,18 +44,27 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function isUrl(value: string): boolean {
-  try {
-    const u = new URL(value);
-    return u.protocol === 'http:' || u.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
 
 /** Builds the REST router, to be mounted at `<base>` (paths start with /2010-04-01/Accounts/:AccountSid). */
 export function createRestRouter(engine: Engine, auth: RestAuth): Router {
   const router = express.Router({ mergeParams: true });
+  /** An absolute http(s) URL, under callbackBase when that is set (anything else is never requested). */
+  const isUrl = (value: string): boolean => urlAllowed(value, auth.callbackBase);
+  /**
+   * Checks the optional URL parameters of a request; answers Twilio's error for the first bad one.
+   * https://www.twilio.com/docs/api/errors/21205 : "Url is not a valid URL"; 21609: invalid StatusCallback URL.
+   */
+  const badUrl = (res: Response, b: Params, names: string[]): boolean => {
+    for (const name of names) {
+      const value = one(b[name]);
+      if (value !== undefined && !isUrl(value)) {
+        const code = /StatusCallback$/.test(name) ? 21609 : 21205;
+        sendError(res, 400, code, `${name} is not a valid URL${auth.callbackBase ? ' (or is outside the allowed callback base)' : ''}`);
+        return true;
+      }
+    }
+    return false;
+  };
   const root = `/2010-04-01/Accounts/${auth.accountSid}`;
 
   const authenticate = (req: Request, res: Response, next: NextFunction): void => {
@@ -204,10 +216,9 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     if (!to) return sendError(res, 400, 21201, "No 'To' number is specified");
     if (!from) return sendError(res, 400, 21213, "No 'From' number is specified");
     if (!url && twiml === undefined && !one(b.ApplicationSid)) return sendError(res, 400, 21205, 'Url parameter is required.');
-    if (url && !isUrl(url)) return sendError(res, 400, 21205, `Url is not a valid URL: ${url}`);
+    if (badUrl(res, b, ['Url', 'StatusCallback', 'FallbackUrl'])) return;
     if (!/^client:[^\s]+$/.test(to) && !/^\+?[1-9]\d{1,14}$/.test(to)) return sendError(res, 400, 21211, `Invalid 'To' Phone Number: ${to}`);
     const statusCallback = one(b.StatusCallback);
-    if (statusCallback && !isUrl(statusCallback)) return sendError(res, 400, 21609, 'Invalid StatusCallback URL');
     const timeout = Number(one(b.Timeout));
     const call = engine.createOutbound({
       from,
@@ -254,10 +265,11 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     if (url !== undefined || twiml !== undefined) {
       // https://www.twilio.com/docs/api/errors/21220 : only a live call can be redirected
       if (call.status !== 'in-progress') return sendError(res, 400, 21220, 'Call is not in-progress. Cannot redirect.');
-      if (url !== undefined && !isUrl(url)) return sendError(res, 400, 21205, `Url is not a valid URL: ${url}`);
+      if (badUrl(res, b, ['Url'])) return;
       engine.redirect(call, twiml !== undefined ? { twiml } : { url: url as string, method: (one(b.Method) ?? 'POST').toUpperCase() });
       return res.json(callJson(call));
     }
+    if (badUrl(res, b, ['StatusCallback'])) return;
     const statusCallback = one(b.StatusCallback);
     if (statusCallback) engine.setStatusCallback(call, statusCallback);
     res.json(callJson(call));
@@ -323,9 +335,21 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     const from = one(b.From);
     if (!to) return sendError(res, 400, 21201, "No 'To' number is specified");
     if (!from) return sendError(res, 400, 21213, "No 'From' number is specified");
+    if (badUrl(res, b, ['WaitUrl', 'StatusCallback', 'ConferenceStatusCallback'])) return;
+    const label = one(b.Label);
+    if (label !== undefined && (label.length > 128 || /^CA[0-9a-f]{32}$/.test(label) || /\/|%2f/i.test(label))) {
+      // https://www.twilio.com/docs/api/errors/16024 : at most 128 characters, not a CallSid, no '/'
+      return sendError(res, 400, 16024, "Invalid participant label, must not exceed 128 characters, must not be a CallSid, must not contain '/'");
+    }
     const conf = confForParticipants(req, true);
     if (!conf) return notFound(req, res);
-    const timeout = Number(one(b.Timeout));
+    if (label !== undefined && engine.labelInUse(conf, label)) {
+      // https://www.twilio.com/docs/api/errors/16026 : the label is in use by another active participant
+      return sendError(res, 400, 16026, 'Participant label is in use by another participant');
+    }
+    // https://www.twilio.com/docs/voice/api/conference-participant-resource#create-a-participant-resource : Timeout
+    // 5..600 seconds, default 60
+    const timeout = Math.min(600, Math.max(5, Number(one(b.Timeout))));
     const confCallback = one(b.ConferenceStatusCallback);
     const noun: ConferenceNoun = {
       name: conf.friendlyName,
@@ -338,7 +362,7 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
       statusCallback: confCallback,
       statusCallbackMethod: (one(b.ConferenceStatusCallbackMethod) ?? 'POST').toUpperCase(),
       statusCallbackEvents: new Set(many(b.ConferenceStatusCallbackEvent)),
-      participantLabel: one(b.Label),
+      participantLabel: label,
     };
     const p = engine.addParticipant(
       conf,
@@ -368,7 +392,7 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     if (!conf || !p) return notFound(req, res);
     const b = body(req);
     const holdUrl = one(b.HoldUrl);
-    if (holdUrl !== undefined && !isUrl(holdUrl)) return sendError(res, 400, 21205, `HoldUrl is not a valid URL: ${holdUrl}`);
+    if (badUrl(res, b, ['HoldUrl', 'AnnounceUrl', 'WaitUrl'])) return;
     engine.updateParticipant(conf, p, {
       hold: bool(b.Hold),
       holdUrl,

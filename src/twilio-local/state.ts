@@ -120,10 +120,14 @@ export interface OutboundSpec {
   timeoutSeconds?: number;
 }
 
-/** Why a participant left, as Twilio reports it in ReasonParticipantLeft. */
+/**
+ * Why a participant left, as Twilio reports it in ReasonParticipantLeft on participant-leave
+ * (https://www.twilio.com/en-us/changelog/participantcallstatus-and-reasonparticipantleft-attributes-added).
+ * The values are the ones issue 9 lists; Twilio's public pages we could read do not enumerate them.
+ */
 export type LeaveReason =
   | 'participant_hung_up'
   | 'participant_updated_via_api'
-  | 'participant_kicked'
+  | 'participant_add_failed'
   | 'conference_ended_via_api'
-  | 'conference_ended';
+  | 'moderator_ended_conference';
