@@ -636,8 +636,10 @@ export class Engine {
     this.opts.log(`twilio-local: call ${call.sid} joined conference ${conf.sid} (${conf.participants.size} in it)`);
     this.confEvent(conf, 'participant-join', {}, p);
     if (conf.status === 'init' && this.shouldStart(conf)) this.startConference(conf);
-    else if (conf.status === 'init') this.scheduler.track(() => this.background(call, p, 'wait'));
+    else if (conf.status === 'init' && !p.hold) this.scheduler.track(() => this.background(call, p, 'wait'));
     else this.refreshHears(conf);
+    // A participant put on hold while it was still ringing joins on hold.
+    if (p.hold) this.scheduler.track(() => this.background(call, p, 'hold'));
     if (call.gen !== gen) return true;
     await p.left;
     return true;
