@@ -174,6 +174,19 @@ describe('hold and mute', () => {
     expect(hears).toMatchObject({ callSid: added.callSid, what: 'play', url: expect.stringContaining('twimlets.com/holdmusic') });
   });
 
+  test('when a participant is held while still ringing, then it joins on hold and hears the hold music', async () => {
+    const { confSid } = await customerWaiting();
+    const dev = await registered('hana');
+    const added = await rig.client.conferences(confSid).participants.create({ from: rig.support, to: 'client:hana', label: 'agent:hana' });
+    await dev.device.next('incoming');
+
+    await rig.client.conferences(confSid).participants('agent:hana').update({ hold: true });
+    await rig.postJson(`/local/device/calls/${added.callSid}/accept`, { token: dev.token });
+
+    expect(await dev.device.next('hears', (d) => d.held === true)).toMatchObject({ what: 'play', url: expect.stringContaining('holdmusic') });
+    expect((await rig.client.conferences(confSid).participants('agent:hana').fetch()).hold).toBe(true);
+  });
+
   test('when endConferenceOnExit is changed on a held participant, then it is ignored; after unhold it takes effect', async () => {
     const { confSid } = await customerWaiting();
     await agentJoins(confSid, 'alice', 'agent:alice');
