@@ -206,6 +206,10 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
 
   // ---------- Calls ----------
 
+  /**
+   * Calls create: dials a client (Url wins over Twiml).
+   * @route POST /2010-04-01/Accounts/:AccountSid/Calls.json
+   */
   router.post(`${base}/Calls.json`, (req, res) => {
     const b = body(req);
     const to = one(b.To);
@@ -234,6 +238,10 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     res.status(201).json(callJson(call));
   });
 
+  /**
+   * Calls list, newest first, filtered by To, From, Status.
+   * @route GET /2010-04-01/Accounts/:AccountSid/Calls.json
+   */
   router.get(`${base}/Calls.json`, (req, res) => {
     const q = query(req);
     const calls = engine
@@ -243,12 +251,20 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     res.json(page(req, 'calls', calls));
   });
 
+  /**
+   * Calls fetch.
+   * @route GET /2010-04-01/Accounts/:AccountSid/Calls/:CallSid.json
+   */
   router.get(`${base}/Calls/:CallSid.json`, (req, res) => {
     const call = engine.getCall(String(req.params.CallSid));
     if (!call) return notFound(req, res);
     res.json(callJson(call));
   });
 
+  /**
+   * Calls update: Status (hang up / cancel), Url or Twiml (redirect), StatusCallback.
+   * @route POST /2010-04-01/Accounts/:AccountSid/Calls/:CallSid.json
+   */
   router.post(`${base}/Calls/:CallSid.json`, (req, res) => {
     const call = engine.getCall(String(req.params.CallSid));
     if (!call) return notFound(req, res);
@@ -279,6 +295,10 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
 
   const findConference = (sid: string): LocalConference | undefined => engine.getConference(sid);
 
+  /**
+   * Conferences list, newest first, filtered by FriendlyName, Status.
+   * @route GET /2010-04-01/Accounts/:AccountSid/Conferences.json
+   */
   router.get(`${base}/Conferences.json`, (req, res) => {
     const q = query(req);
     const confs = engine
@@ -288,12 +308,20 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     res.json(page(req, 'conferences', confs));
   });
 
+  /**
+   * Conferences fetch.
+   * @route GET /2010-04-01/Accounts/:AccountSid/Conferences/:ConferenceSid.json
+   */
   router.get(`${base}/Conferences/:ConferenceSid.json`, (req, res) => {
     const conf = findConference(String(req.params.ConferenceSid));
     if (!conf) return notFound(req, res);
     res.json(confJson(conf));
   });
 
+  /**
+   * Conferences update: Status=completed ends it.
+   * @route POST /2010-04-01/Accounts/:AccountSid/Conferences/:ConferenceSid.json
+   */
   router.post(`${base}/Conferences/:ConferenceSid.json`, (req, res) => {
     const conf = findConference(String(req.params.ConferenceSid));
     if (!conf) return notFound(req, res);
@@ -318,6 +346,10 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     return engine.conferenceByName(id, create);
   };
 
+  /**
+   * Participants list (conference by SID or friendly name), filtered by Hold, Muted.
+   * @route GET /2010-04-01/Accounts/:AccountSid/Conferences/:ConferenceSid/Participants.json
+   */
   router.get(`${base}/Conferences/:ConferenceSid/Participants.json`, (req, res) => {
     const conf = confForParticipants(req, false);
     if (!conf) return notFound(req, res);
@@ -329,6 +361,10 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     res.json(page(req, 'participants', ps));
   });
 
+  /**
+   * Participants create: dials To and joins it to the conference when it answers.
+   * @route POST /2010-04-01/Accounts/:AccountSid/Conferences/:ConferenceSid/Participants.json
+   */
   router.post(`${base}/Conferences/:ConferenceSid/Participants.json`, (req, res) => {
     const b = body(req);
     const to = one(b.To);
@@ -379,6 +415,10 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     res.status(201).json(participantJson(conf, p));
   });
 
+  /**
+   * Participants fetch, by CallSid or label.
+   * @route GET /2010-04-01/Accounts/:AccountSid/Conferences/:ConferenceSid/Participants/:CallSid.json
+   */
   router.get(`${base}/Conferences/:ConferenceSid/Participants/:CallSid.json`, (req, res) => {
     const conf = confForParticipants(req, false);
     const p = conf && findParticipant(conf, String(req.params.CallSid));
@@ -386,6 +426,10 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     res.json(participantJson(conf, p));
   });
 
+  /**
+   * Participants update: Hold, HoldUrl, HoldMethod, Muted, EndConferenceOnExit.
+   * @route POST /2010-04-01/Accounts/:AccountSid/Conferences/:ConferenceSid/Participants/:CallSid.json
+   */
   router.post(`${base}/Conferences/:ConferenceSid/Participants/:CallSid.json`, (req, res) => {
     const conf = confForParticipants(req, false);
     const p = conf && findParticipant(conf, String(req.params.CallSid));
@@ -403,6 +447,10 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     res.json(participantJson(conf, p));
   });
 
+  /**
+   * Participants delete: kicks a connected participant, cancels a ringing one.
+   * @route DELETE /2010-04-01/Accounts/:AccountSid/Conferences/:ConferenceSid/Participants/:CallSid.json
+   */
   router.delete(`${base}/Conferences/:ConferenceSid/Participants/:CallSid.json`, (req, res) => {
     const conf = confForParticipants(req, false);
     const p = conf && findParticipant(conf, String(req.params.CallSid));
