@@ -33,6 +33,7 @@ export class Scheduler {
 
   /** Calls `fn` after `ms` real milliseconds unless stopped first. */
   later(ms: number, fn: () => void): NodeJS.Timeout {
+    if (this.stoppedFlag) return setTimeout(() => undefined, 0); // nothing may be scheduled after stop()
     const t = setTimeout(() => {
       this.timers.delete(t);
       if (!this.stoppedFlag) fn();
