@@ -25,12 +25,20 @@
   /** Turns a `hears` event into a sentence for the "You hear" line. */
   function describe(h) {
     var conf = h.conference;
+    if (h.held) return 'on hold: ' + describeMedia(h);
     if (h.what === 'conference' && conf) {
-      return 'connected to an agent (conference with ' + conf.participants + ' participant' + (conf.participants === 1 ? '' : 's') + ')';
+      var held = conf.held ? ', ' + conf.held + ' on hold' : '';
+      return 'connected to an agent (conference with ' + conf.participants + ' participant' + (conf.participants === 1 ? '' : 's') + held + ')';
     }
+    if (h.what === 'say' || h.what === 'play') return describeMedia(h);
+    if (conf && !conf.started) return 'waiting for an agent';
+    return 'silence';
+  }
+
+  /** Say, Play or silence as words. */
+  function describeMedia(h) {
     if (h.what === 'say') return '"' + (h.text || '') + '"';
     if (h.what === 'play') return 'hold music playing' + (h.url ? ' (' + h.url + ')' : '');
-    if (conf && !conf.started) return 'waiting for an agent';
     return 'silence';
   }
 

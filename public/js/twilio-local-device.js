@@ -80,13 +80,17 @@
 
   /**
    * A call leg offered to this device. status(): 'pending' while ringing, 'open' once accepted, 'closed' at the end.
-   * Events: accept, cancel, disconnect, reject, error, mute, and the non-SDK 'hears' (what this leg hears).
+   * Events: accept, cancel, disconnect, reject, error, mute, and the non-SDK 'hears' (what this leg hears) and
+   * 'hold' / 'unhold' (the conference put this leg on hold or took it off; while held it hears hold music and
+   * nobody hears it). hears() and isOnHold() read the latest state.
    */
   function Call(device, data) {
     Emitter.call(this);
     this._device = device;
     this._status = 'pending';
     this._muted = false;
+    this._hears = { what: 'silence' };
+    this._held = false;
     this.parameters = { CallSid: data.callSid, From: data.from, To: data.to };
     var custom = new Map();
     Object.keys(data.customParameters || {}).forEach(function (k) { custom.set(k, data.customParameters[k]); });
@@ -96,6 +100,19 @@
   inherit(Call);
   Call.prototype.status = function () { return this._status; };
   Call.prototype.isMuted = function () { return this._muted; };
+  /** Non-SDK: what this leg hears now ({ what: 'say' | 'play' | 'silence' | 'conference', held?, conference? }). */
+  Call.prototype.hears = function () { return this._hears; };
+  /** Non-SDK: true while the conference holds this leg. */
+  Call.prototype.isOnHold = function () { return this._held; };
+  Call.prototype._heard = function (d) {
+    this._hears = d;
+    this.emit('hears', d);
+    var held = d.held === true;
+    if (held !== this._held) {
+      this._held = held;
+      this.emit(held ? 'hold' : 'unhold', this);
+    }
+  };
   Call.prototype._close = function (event) {
     if (this._status === 'closed') return;
     this._status = 'closed';
@@ -257,7 +274,7 @@
       });
       on('hears', function (d) {
         var call = self._calls[d.callSid];
-        if (call) call.emit('hears', d);
+        if (call) call._heard(d);
       });
       es.onerror = function () {
         // EventSource retries by itself; treat a closed stream as unregistered.

@@ -113,7 +113,7 @@ export function createDeviceRouter(engine: Engine, auth: DeviceAuth): { router: 
       const e = err as AccessTokenError;
       return fail(res, 401, e.code ?? 20101, e.message);
     }
-    const call = engine.calls.get(String(req.params.callSid));
+    const call = engine.getCall(String(req.params.callSid));
     if (!call) return fail(res, 404, 20404, 'No such call');
     if (call.identity !== verified.identity) return fail(res, 403, 20403, 'This call is not for this identity');
     const b = (req.body ?? {}) as { deviceId?: string; muted?: unknown };
@@ -126,13 +126,12 @@ export function createDeviceRouter(engine: Engine, auth: DeviceAuth): { router: 
         error = engine.reject(call);
         break;
       case 'disconnect':
-        if (call.status === 'ringing') error = engine.reject(call);
-        else if (call.status === 'in-progress') engine.endCall(call, 'completed', { reason: 'callee hung up', byDevice: true });
+        error = engine.deviceHangsUp(call);
         break;
       case 'mute':
         // https://www.twilio.com/docs/voice/sdks/javascript/twiliocall#callmuteshouldmute : muting in the SDK only stops
         // the local microphone; the conference participant's "muted" flag is not changed
-        call.deviceMuted = b.muted !== false;
+        engine.setDeviceMuted(call, b.muted !== false);
         break;
       default:
         return fail(res, 404, 20404, 'Unknown action');

@@ -1,8 +1,15 @@
-// The local voice engine: calls, TwiML execution, conferences, devices and status callbacks.
-import { newSid, rfc2822, maskNumber } from './sid';
-import { parseTwiml, TwimlError, type ConferenceNoun, type Verb } from './twiml';
-import { sendWebhook } from './webhook';
+// The local voice engine: calls, TwiML execution, conferences and devices. Routers call its methods; its state
+// (state.ts) changes only here. Timers live in scheduler.ts, webhooks in callbacks.ts, media in media.ts.
+import { newSid, maskNumber } from './sid';
+import { parseTwiml, type ConferenceNoun, type Verb } from './twiml';
 import { TERMINAL, type CallStatus, type Hears, type LocalState, type ParticipantView } from './types';
+import { Scheduler } from './scheduler';
+import { Callbacks } from './callbacks';
+import { MediaPlayer } from './media';
+import { takeSnapshot } from './snapshot';
+import type { EventSink, LeaveReason, LocalCall, LocalConference, LocalDevice, ObservedWebhook, OutboundSpec, Participant } from './state';
+
+export type { ObservedWebhook, EventSink, LeaveReason, LocalCall, LocalConference, OutboundSpec, Participant } from './state';
 
 /** Engine settings (a subset of TwilioLocalOptions plus test knobs). */
 export interface EngineOptions {
@@ -15,165 +22,47 @@ export interface EngineOptions {
   log: (msg: string) => void;
   /** Sees every webhook before it is sent (contract tests). */
   observeWebhook?: (webhook: ObservedWebhook) => void;
+  /** When set, the engine requests no URL outside it. */
+  callbackBase?: string;
 }
-
-/** What the stand-in sends Twilio-style: a voice request (TwiML fetch) or a call/conference status callback. */
-export interface ObservedWebhook {
-  kind: 'voice' | 'call-status' | 'conference-status';
-  url: string;
-  method: string;
-  params: Record<string, string>;
-}
-
-/** Something that receives SSE-style events. */
-export type EventSink = (event: string, data: Record<string, unknown>) => void;
-
-interface Sleeper {
-  wakers: Set<() => void>;
-}
-
-interface LocalDevice {
-  id: string;
-  identity: string;
-  send: EventSink;
-  close: () => void;
-}
-
-interface Participant {
-  callSid: string;
-  conferenceSid: string;
-  label?: string;
-  status: ParticipantView['status'];
-  hold: boolean;
-  holdUrl?: string;
-  holdMethod: string;
-  muted: boolean;
-  startConferenceOnEnter: boolean;
-  endConferenceOnExit: boolean;
-  waitUrl?: string;
-  waitMethod: string;
-  coaching: boolean;
-  dateCreated: Date;
-  dateUpdated: Date;
-  sleeper: Sleeper;
-  bgGen: number;
-  left: Promise<void>;
-  resolveLeft: () => void;
-}
-
-/** A conference held by the engine. */
-export interface LocalConference {
-  sid: string;
-  friendlyName: string;
-  status: 'init' | 'in-progress' | 'completed';
-  dateCreated: Date;
-  dateUpdated: Date;
-  reasonConferenceEnded?: string;
-  callSidEndingConference?: string;
-  participants: Map<string, Participant>;
-  pending: Map<string, Participant>;
-  statusCallback?: string;
-  statusCallbackMethod: string;
-  statusCallbackEvents: Set<string>;
-  sequence: number;
-  chain: Promise<void>;
-}
-
-/** A call held by the engine. */
-export interface LocalCall {
-  sid: string;
-  parentCallSid?: string;
-  from: string;
-  to: string;
-  direction: 'inbound' | 'outbound-api';
-  status: CallStatus;
-  dateCreated: Date;
-  dateUpdated: Date;
-  startTime?: Date;
-  endTime?: Date;
-  url?: string;
-  method: string;
-  twiml?: string;
-  statusCallback?: string;
-  statusCallbackMethod: string;
-  statusCallbackEvents: Set<string>;
-  callbackSequence: number;
-  chain: Promise<void>;
-  timeoutSeconds: number;
-  identity?: string;
-  customParameters: Record<string, string>;
-  ringingDevices: Set<string>;
-  answeredDevice?: string;
-  deviceMuted: boolean;
-  hears: Hears;
-  gen: number;
-  sleeper: Sleeper;
-  ringTimer?: NodeJS.Timeout;
-  conferenceSid?: string;
-  joinOnAnswer?: { conferenceSid: string; noun: ConferenceNoun; label?: string };
-  endReason?: string;
-}
-
-/** Parameters of a new outbound call (REST Calls create or Participants create). */
-export interface OutboundSpec {
-  from: string;
-  to: string;
-  url?: string;
-  method?: string;
-  twiml?: string;
-  statusCallback?: string;
-  statusCallbackMethod?: string;
-  statusCallbackEvents?: string[];
-  timeoutSeconds?: number;
-}
-
-/** Why a participant left, as Twilio reports it in ReasonParticipantLeft. */
-export type LeaveReason =
-  | 'participant_hung_up'
-  | 'participant_updated_via_api'
-  | 'participant_kicked'
-  | 'conference_ended_via_api'
-  | 'conference_ended';
 
 // https://www.twilio.com/docs/voice/twiml/conference#attributes-waitUrl : Twilio's default hold music
 const DEFAULT_MUSIC = 'https://twimlets.com/holdmusic?Bucket=com.twilio.music.classical';
 const APP_ERROR_TEXT = 'We are sorry, an application error has occurred. Goodbye.';
 const AUDIO_RE = /\.(mp3|wav|wave|ogg|aiff|aif|gsm|ulaw)(\?|$)/i;
-const PLAY_SECONDS = 10; // a stand-in length for audio files we never download
 
 /** The engine. One per createTwilioLocal(). */
 export class Engine {
-  readonly calls = new Map<string, LocalCall>();
-  readonly conferences = new Map<string, LocalConference>();
-  readonly devices = new Map<string, LocalDevice>();
+  private readonly calls = new Map<string, LocalCall>();
+  private readonly conferences = new Map<string, LocalConference>();
+  private readonly devices = new Map<string, LocalDevice>();
   private readonly phoneSinks = new Map<string, Set<EventSink>>();
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly tasks = new Set<Promise<unknown>>();
-  private readonly abort = new AbortController();
-  private stopped = false;
+  private readonly scheduler: Scheduler;
+  private readonly callbacks: Callbacks;
+  private readonly media: MediaPlayer;
 
-  constructor(readonly opts: EngineOptions) {}
+  constructor(readonly opts: EngineOptions) {
+    this.scheduler = new Scheduler(opts.timeScale, opts.log);
+    this.callbacks = new Callbacks(opts, this.scheduler);
+    this.media = new MediaPlayer(this.scheduler, (call, hears) => this.setHears(call, hears));
+  }
 
   // ---------- lifecycle ----------
 
   /** Ends everything without sending further webhooks; idempotent. */
   async stop(): Promise<void> {
-    if (!this.stopped) {
-      this.stopped = true;
-      this.abort.abort();
-      for (const t of this.timers) clearTimeout(t);
-      this.timers.clear();
+    if (!this.scheduler.stopped) {
+      this.scheduler.stop();
       for (const call of this.calls.values()) {
-        if (call.ringTimer) clearTimeout(call.ringTimer);
         if (!TERMINAL.has(call.status)) {
           call.status = call.status === 'in-progress' ? 'completed' : 'canceled';
           call.endTime = new Date();
         }
-        this.wake(call.sleeper);
+        this.scheduler.wake(call.sleeper);
       }
       for (const conf of this.conferences.values()) {
         for (const p of [...conf.participants.values(), ...conf.pending.values()]) {
-          this.wake(p.sleeper);
+          this.scheduler.wake(p.sleeper);
           p.resolveLeft();
         }
         if (conf.status !== 'completed') conf.status = 'completed';
@@ -182,53 +71,56 @@ export class Engine {
       this.devices.clear();
       this.phoneSinks.clear();
     }
-    while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
+    await this.scheduler.drain();
   }
 
-  /** Runs async work so that its failure is logged, never thrown, and stop() can await it. */
-  track(work: () => Promise<unknown>): void {
-    if (this.stopped) return;
-    const p = work()
-      .catch((err: unknown) => this.opts.log(`twilio-local: internal error: ${(err as Error)?.message ?? String(err)}`))
-      .finally(() => this.tasks.delete(p));
-    this.tasks.add(p);
+  // ---------- reading state (for the routers) ----------
+
+  /** A call by SID. */
+  getCall(sid: string): LocalCall | undefined {
+    return this.calls.get(sid);
   }
 
-  private later(ms: number, fn: () => void): NodeJS.Timeout {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      if (!this.stopped) fn();
-    }, ms);
-    this.timers.add(t);
-    return t;
+  /** All calls, newest first. */
+  listCalls(): LocalCall[] {
+    return [...this.calls.values()].reverse();
   }
 
-  private sleep(ms: number, sleeper: Sleeper, valid: () => boolean): Promise<boolean> {
-    return new Promise((resolve) => {
-      if (this.stopped || !valid()) return resolve(false);
-      let timer: NodeJS.Timeout | undefined;
-      const done = (): void => {
-        if (timer) {
-          clearTimeout(timer);
-          this.timers.delete(timer);
-        }
-        sleeper.wakers.delete(done);
-        resolve(!this.stopped && valid());
-      };
-      sleeper.wakers.add(done);
-      if (Number.isFinite(ms)) {
-        timer = setTimeout(done, Math.max(0, ms));
-        this.timers.add(timer);
-      }
-    });
+  /** A conference by SID. */
+  getConference(sid: string): LocalConference | undefined {
+    return this.conferences.get(sid);
   }
 
-  private wake(sleeper: Sleeper): void {
-    for (const fn of [...sleeper.wakers]) fn();
+  /** All conferences, newest first. */
+  listConferences(): LocalConference[] {
+    return [...this.conferences.values()].reverse();
   }
 
-  private scaled(seconds: number): number {
-    return seconds * 1000 * this.opts.timeScale;
+  /** True when `to` is one of the configured numbers the phone page may call. */
+  isConfiguredNumber(to: string): boolean {
+    return Object.prototype.hasOwnProperty.call(this.opts.numbers, to);
+  }
+
+  /** Connected participants, then those still being dialled. */
+  participantsOf(conf: LocalConference): Participant[] {
+    return [...conf.participants.values(), ...conf.pending.values()];
+  }
+
+  /** https://www.twilio.com/docs/voice/api/conference-participant-resource : a participant is addressed by CallSid or label. */
+  findParticipant(conf: LocalConference, id: string): Participant | undefined {
+    return conf.participants.get(id) ?? conf.pending.get(id) ?? this.participantsOf(conf).find((p) => p.label === id);
+  }
+
+  /** Whole seconds between answer and end (0 if never answered). */
+  duration(call: LocalCall): number {
+    if (!call.startTime) return 0;
+    const end = call.endTime ?? new Date();
+    return Math.max(0, Math.round((end.getTime() - call.startTime.getTime()) / 1000));
+  }
+
+  /** A deep, read-only copy of the state. */
+  snapshot(): LocalState {
+    return takeSnapshot(this.calls.values(), this.conferences.values(), this.devices.values());
   }
 
   // ---------- events to devices and phones ----------
@@ -286,105 +178,79 @@ export class Engine {
     this.toDevices(call, 'hears', { ...hears });
   }
 
-  // ---------- webhooks ----------
-
-  private callParams(call: LocalCall): Record<string, string> {
-    // https://www.twilio.com/docs/voice/twiml#request-parameters : parameters Twilio sends with every voice request
-    return {
-      CallSid: call.sid,
-      AccountSid: this.opts.accountSid,
-      From: call.from,
-      To: call.to,
-      Caller: call.from,
-      Called: call.to,
-      CallStatus: call.status,
-      ApiVersion: '2010-04-01',
-      Direction: call.direction,
-      ...(call.parentCallSid ? { ParentCallSid: call.parentCallSid } : {}),
-    };
-  }
-
-  private post(url: string, method: string, params: Record<string, string>, kind: ObservedWebhook['kind']) {
-    this.opts.observeWebhook?.({ kind, url, method, params: { ...params } });
-    return sendWebhook({
-      url,
-      method,
-      params,
-      authToken: this.opts.authToken,
-      timeoutMs: this.opts.webhookTimeoutMs,
-    });
-  }
-
-  /** Sends a fire-and-forget callback in order after the previous one of the same chain. */
-  private callback(owner: { chain: Promise<void> }, url: string, method: string, params: Record<string, string>, what: string, kind: ObservedWebhook['kind']): void {
-    if (this.stopped) return;
-    const run = owner.chain.then(async () => {
-      if (this.stopped) return;
-      try {
-        const res = await this.post(url, method, params, kind);
-        if (res.status < 200 || res.status >= 300) this.opts.log(`twilio-local: ${what} callback answered HTTP ${res.status}`);
-      } catch (err) {
-        // https://www.twilio.com/docs/api/errors/15003 : a failing status callback is only logged by Twilio
-        this.opts.log(`twilio-local: ${what} callback failed: ${(err as Error).message}`);
-      }
-    });
-    owner.chain = run;
-    this.track(() => run);
-  }
+  // ---------- callbacks ----------
 
   private callEvent(call: LocalCall, event: 'initiated' | 'ringing' | 'answered' | 'completed'): void {
-    // https://www.twilio.com/docs/voice/api/call-resource#statuscallbackevent : default is completed only
-    if (!call.statusCallback) return;
-    if (event !== 'completed' && !call.statusCallbackEvents.has(event)) return;
-    if (event === 'completed' && call.statusCallbackEvents.size > 0 && !call.statusCallbackEvents.has('completed')) return;
-    const params: Record<string, string> = {
-      ...this.callParams(call),
-      CallStatus: event === 'initiated' ? 'initiated' : call.status,
-      Timestamp: rfc2822(new Date()),
-      CallbackSource: 'call-progress-events',
-      SequenceNumber: String(call.callbackSequence++),
-    };
-    if (event === 'completed') {
-      params.CallDuration = String(this.duration(call));
-      params.Duration = String(Math.ceil(this.duration(call) / 60));
-    }
-    this.callback(call, call.statusCallback, call.statusCallbackMethod, params, `call ${event}`, 'call-status');
-  }
-
-  /** Whole seconds between answer and end (0 if never answered). */
-  duration(call: LocalCall): number {
-    if (!call.startTime) return 0;
-    const end = call.endTime ?? new Date();
-    return Math.max(0, Math.round((end.getTime() - call.startTime.getTime()) / 1000));
+    this.callbacks.callEvent(call, event, this.duration(call));
   }
 
   private confEvent(conf: LocalConference, event: string, extra: Record<string, string>, p?: Participant): void {
-    // https://www.twilio.com/docs/voice/twiml/conference#attributes-statusCallbackEvent : start end join leave mute hold
-    const key = event.replace(/^conference-|^participant-/, '').replace(/^un(?=mute|hold)/, '');
-    if (!conf.statusCallback || !conf.statusCallbackEvents.has(key)) return;
-    const params: Record<string, string> = {
-      AccountSid: this.opts.accountSid,
-      ConferenceSid: conf.sid,
-      FriendlyName: conf.friendlyName,
-      StatusCallbackEvent: event,
-      SequenceNumber: String(conf.sequence++),
-      Timestamp: rfc2822(new Date()),
-      ...extra,
-    };
-    if (p) {
-      const call = this.calls.get(p.callSid);
-      Object.assign(params, {
-        CallSid: p.callSid,
-        Muted: String(p.muted),
-        Hold: String(p.hold),
-        Coaching: String(p.coaching),
-        EndConferenceOnExit: String(p.endConferenceOnExit),
-        StartConferenceOnEnter: String(p.startConferenceOnEnter),
-        ...(p.label ? { ParticipantLabel: p.label } : {}),
-        ...(call ? { ParticipantCallStatus: call.status } : {}),
-      });
+    this.callbacks.confEvent(conf, event, extra, p, p ? this.calls.get(p.callSid) : undefined);
+  }
+
+  // ---------- REST-facing operations ----------
+
+  /** REST Calls update with Status (https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource). */
+  updateCallStatus(call: LocalCall, status: 'canceled' | 'completed'): void {
+    // "canceled" hangs up a queued or ringing call only; "completed" hangs up any call (a ringing one ends as canceled)
+    const ringing = call.status === 'queued' || call.status === 'ringing';
+    if (ringing) this.endCall(call, 'canceled', { reason: 'canceled via API' });
+    else if (status === 'completed' && call.status === 'in-progress') {
+      this.endCall(call, 'completed', { reason: 'completed via API', leave: 'participant_updated_via_api' });
     }
-    this.callback(conf, conf.statusCallback, conf.statusCallbackMethod, params, `conference ${event}`, 'conference-status');
+  }
+
+  /** REST Calls update with only StatusCallback. */
+  setStatusCallback(call: LocalCall, url: string): void {
+    call.statusCallback = url;
+  }
+
+  /** The caller of an inbound call (phone page) hangs up. */
+  callerHangsUp(call: LocalCall): void {
+    this.endCall(call, 'completed', { reason: 'caller hung up', leave: 'participant_hung_up' });
+  }
+
+  /** The callee's device hangs up an answered call, or declines a ringing one. */
+  deviceHangsUp(call: LocalCall): string | undefined {
+    if (call.status === 'ringing') return this.reject(call);
+    if (call.status === 'in-progress') this.endCall(call, 'completed', { reason: 'callee hung up', byDevice: true });
+    return undefined;
+  }
+
+  /** Call.mute() in the SDK: only the local microphone (the conference participant's "muted" is not changed). */
+  setDeviceMuted(call: LocalCall, muted: boolean): void {
+    call.deviceMuted = muted;
+  }
+
+  /**
+   * REST Participants create: dials `spec.to` and joins it to `conf` when it answers.
+   * The first participant's conference callback becomes the conference's.
+   */
+  addParticipant(conf: LocalConference, spec: OutboundSpec, noun: ConferenceNoun): Participant {
+    this.chooseCallbacks(conf, noun);
+    const call = this.createOutbound(spec, { conferenceSid: conf.sid, noun, label: noun.participantLabel });
+    const p = this.newParticipant(call.sid, conf, noun);
+    p.status = 'queued';
+    conf.pending.set(call.sid, p);
+    return p;
+  }
+
+  /**
+   * True when `label` names an active participant of `conf` other than `callSid`
+   * (https://www.twilio.com/docs/api/errors/16026 and /16025 : labels are unique among active participants).
+   */
+  labelInUse(conf: LocalConference, label: string, callSid?: string): boolean {
+    return this.participantsOf(conf).some((p) => p.label === label && p.callSid !== callSid);
+  }
+
+  /** REST Participants delete: a ringing participant's call is cancelled, a connected one is kicked. */
+  kickParticipant(conf: LocalConference, p: Participant): void {
+    const call = this.calls.get(p.callSid);
+    if (!call) return;
+    if (conf.pending.has(p.callSid)) this.endCall(call, 'canceled', { reason: 'participant removed', leave: 'participant_updated_via_api' });
+    // https://www.twilio.com/docs/voice/api/conference-participant-resource#delete-a-participant-resource : the
+    // participant is kicked; its call continues with the TwiML after <Dial>
+    else this.leaveConference(call, 'participant_updated_via_api', true);
   }
 
   // ---------- creating calls ----------
@@ -395,7 +261,7 @@ export class Engine {
     if (!number) throw new Error('not a configured number');
     const call = this.newCall({ from, to, direction: 'inbound', status: 'ringing', url: number.voiceUrl, method: 'POST' });
     this.opts.log(`twilio-local: call ${call.sid} inbound ${maskNumber(from)} -> ${maskNumber(to)}`);
-    this.track(() => this.execute(call, { url: number.voiceUrl, method: 'POST' }, call.gen));
+    this.scheduler.track(() => this.execute(call, { url: number.voiceUrl, method: 'POST' }, call.gen));
     return call;
   }
 
@@ -441,7 +307,7 @@ export class Engine {
     });
     this.opts.log(`twilio-local: call ${call.sid} outbound to ${maskNumber(spec.to)}`);
     // The REST answer must go out before progress events: dial on the next tick.
-    this.later(0, () => this.dial(call));
+    this.scheduler.later(0, () => this.dial(call));
     return call;
   }
 
@@ -474,7 +340,7 @@ export class Engine {
       d.send('incoming', { callSid: call.sid, from: call.from, to: call.to, customParameters: call.customParameters });
     }
     // https://www.twilio.com/docs/voice/api/call-resource#create-a-call-resource : Timeout, default 60 s, then no-answer
-    call.ringTimer = this.later(call.timeoutSeconds * 1000, () => {
+    call.ringTimer = this.scheduler.later(call.timeoutSeconds * 1000, () => {
       if (call.status === 'ringing') this.endCall(call, 'no-answer', { reason: 'ring timeout' });
     });
   }
@@ -484,7 +350,7 @@ export class Engine {
     if (call.status !== 'ringing' || call.direction !== 'outbound-api') return 'call is not ringing';
     const device = deviceId ? this.devices.get(deviceId) : undefined;
     const chosen = device && call.ringingDevices.has(device.id) ? device.id : [...call.ringingDevices][0];
-    if (call.ringTimer) clearTimeout(call.ringTimer);
+    this.scheduler.cancel(call.ringTimer);
     call.answeredDevice = chosen;
     // https://www.twilio.com/docs/api/errors/31008 : the other devices of the identity see the invite cancelled
     this.toDevices(call, 'cancel', {}, [...call.ringingDevices].filter((id) => id !== chosen));
@@ -497,11 +363,12 @@ export class Engine {
     this.opts.log(`twilio-local: call ${call.sid} answered by ${call.identity ?? '?'}`);
     if (call.joinOnAnswer) {
       const { conferenceSid, noun, label } = call.joinOnAnswer;
-      this.track(() => this.runConferenceThenHangup(call, conferenceSid, noun, label));
-    } else if (call.twiml !== undefined) {
-      this.track(() => this.execute(call, { twiml: call.twiml ?? '' }, call.gen));
+      this.scheduler.track(() => this.runConferenceThenHangup(call, conferenceSid, noun, label));
     } else if (call.url) {
-      this.track(() => this.execute(call, { url: call.url ?? '', method: call.method }, call.gen));
+      // https://www.twilio.com/docs/api/errors/32019 : "Twiml and Voice URL are both set. Using Voice URL."
+      this.scheduler.track(() => this.execute(call, { url: call.url ?? '', method: call.method }, call.gen));
+    } else if (call.twiml !== undefined) {
+      this.scheduler.track(() => this.execute(call, { twiml: call.twiml ?? '' }, call.gen));
     }
     return undefined;
   }
@@ -531,7 +398,7 @@ export class Engine {
    * Ends a call with a terminal status: stops its TwiML, takes it out of its conference, tells its
    * phone/device and sends the completed status callback.
    */
-  endCall(
+  private endCall(
     call: LocalCall,
     status: CallStatus,
     opts: { reason?: string; leave?: LeaveReason; byDevice?: boolean } = {},
@@ -539,8 +406,8 @@ export class Engine {
     if (TERMINAL.has(call.status)) return;
     const wasRinging = call.status === 'ringing' || call.status === 'queued';
     call.gen++;
-    this.wake(call.sleeper);
-    if (call.ringTimer) clearTimeout(call.ringTimer);
+    this.scheduler.wake(call.sleeper);
+    this.scheduler.cancel(call.ringTimer);
     call.status = status;
     call.endReason = opts.reason;
     call.endTime = new Date();
@@ -550,7 +417,7 @@ export class Engine {
       call.ringingDevices.clear();
     }
     if (call.conferenceSid) this.leaveConference(call, opts.leave ?? 'participant_hung_up');
-    this.dropPendingParticipant(call);
+    this.dropPendingParticipant(call, opts.leave === 'participant_updated_via_api' ? opts.leave : 'participant_add_failed');
     this.setHears(call, { what: 'silence' });
     if (!wasRinging && !opts.byDevice) this.toDevices(call, 'disconnect', {});
     this.toPhone(call, 'status', { status: this.phoneStatus(call), reason: opts.reason });
@@ -560,22 +427,12 @@ export class Engine {
 
   // ---------- TwiML execution ----------
 
-  private async fetchTwiml(call: LocalCall, url: string, method: string, extra: Record<string, string> = {}): Promise<Verb[]> {
-    const res = await this.post(url, method, { ...this.callParams(call), ...extra }, 'voice');
-    if (res.status < 200 || res.status >= 300) {
-      throw new TwimlError(`HTTP ${res.status} from webhook (https://www.twilio.com/docs/api/errors/11200)`);
-    }
-    // https://www.twilio.com/docs/voice/twiml#twilios-request-to-your-application : an audio response is played
-    if (/^audio\//i.test(res.contentType)) return [{ verb: 'Play', url, loop: 1 }];
-    return parseTwiml(res.body);
-  }
-
   private applicationError(call: LocalCall, detail: string, gen: number): Promise<void> {
     this.opts.log(`twilio-local: call ${call.sid} application error: ${detail}`);
     if (call.status === 'ringing' && call.direction === 'inbound') this.answerInbound(call);
     // https://www.twilio.com/docs/api/errors/11200 : the caller hears "an application error has occurred" and the call ends
     this.setHears(call, { what: 'say', text: APP_ERROR_TEXT });
-    return this.sleep(this.scaled(3), call.sleeper, () => call.gen === gen).then((ok) => {
+    return this.scheduler.sleep(this.scheduler.scaled(3), call.sleeper, () => call.gen === gen).then((ok) => {
       if (ok) this.endCall(call, 'completed', { reason: 'application-error' });
     });
   }
@@ -588,7 +445,7 @@ export class Engine {
   }
 
   /** Runs a TwiML document (from a URL or inline) and whatever it redirects to; hangs up at its end. */
-  async execute(call: LocalCall, source: { url: string; method: string; extra?: Record<string, string> } | { twiml: string }, gen: number): Promise<void> {
+  private async execute(call: LocalCall, source: { url: string; method: string; extra?: Record<string, string> } | { twiml: string }, gen: number): Promise<void> {
     let next: typeof source | undefined = source;
     const valid = (): boolean => call.gen === gen && !TERMINAL.has(call.status);
     while (next && valid()) {
@@ -597,7 +454,7 @@ export class Engine {
       let verbs: Verb[];
       const base = 'url' in current ? current.url : (call.url ?? 'http://localhost/');
       try {
-        verbs = 'url' in current ? await this.fetchTwiml(call, current.url, current.method, current.extra) : parseTwiml(current.twiml);
+        verbs = 'url' in current ? await this.callbacks.fetchTwiml(call, current.url, current.method, current.extra) : parseTwiml(current.twiml);
       } catch (err) {
         if (!valid()) return;
         await this.applicationError(call, (err as Error).message, gen);
@@ -628,16 +485,9 @@ export class Engine {
     const valid = (): boolean => call.gen === gen && !TERMINAL.has(call.status);
     switch (verb.verb) {
       case 'Say':
-        this.setHears(call, { what: 'say', text: verb.text });
-        await this.sleep(verb.loop === 0 ? Infinity : this.sayMs(verb.text) * verb.loop, call.sleeper, valid);
-        return;
       case 'Play':
-        this.setHears(call, { what: 'play', url: verb.url, loop: verb.loop });
-        await this.sleep(verb.loop === 0 ? Infinity : this.scaled(PLAY_SECONDS) * verb.loop, call.sleeper, valid);
-        return;
       case 'Pause':
-        this.setHears(call, { what: 'silence' });
-        await this.sleep(this.scaled(verb.length), call.sleeper, valid);
+        await this.media.play(call, verb, call.sleeper, valid);
         return;
       case 'Redirect':
         // https://www.twilio.com/docs/voice/twiml/redirect : relative URLs resolve against the current document URL
@@ -655,8 +505,9 @@ export class Engine {
           // Relative URLs in TwiML resolve against the document's URL, as Twilio does.
           const abs = (u: string | undefined): string | undefined => (u ? new URL(u, base).toString() : undefined);
           const noun = { ...verb.conference, waitUrl: abs(verb.conference.waitUrl), statusCallback: abs(verb.conference.statusCallback) };
-          await this.joinConference(call, noun, gen);
+          const joined = await this.joinConference(call, noun, gen);
           if (!valid()) return 'stop';
+          if (!joined) dialStatus = 'failed';
         } else {
           this.opts.log(`twilio-local: <Dial><${verb.other ?? '?'}> is not simulated; treating it as failed`);
           dialStatus = 'failed';
@@ -671,10 +522,6 @@ export class Engine {
     }
   }
 
-  private sayMs(text: string): number {
-    // About 15 characters a second of speech, at least one second.
-    return this.scaled(Math.max(1, text.length / 15));
-  }
 
   // ---------- conferences ----------
 
@@ -694,6 +541,7 @@ export class Engine {
       pending: new Map(),
       statusCallbackMethod: 'POST',
       statusCallbackEvents: new Set(),
+      callbacksChosen: false,
       sequence: 1,
       chain: Promise.resolve(),
     };
@@ -711,7 +559,8 @@ export class Engine {
       label: noun.participantLabel,
       status: 'connected',
       hold: false,
-      holdMethod: 'POST',
+      // https://www.twilio.com/docs/voice/api/conference-participant-resource#update-a-participant-resource : HoldMethod default GET
+      holdMethod: 'GET',
       muted: noun.muted,
       startConferenceOnEnter: noun.startConferenceOnEnter,
       endConferenceOnExit: noun.endConferenceOnExit,
@@ -727,28 +576,21 @@ export class Engine {
     };
   }
 
-  /** Adds a pending (still ringing) participant created via the Participants API. */
-  addPendingParticipant(conf: LocalConference, call: LocalCall, noun: ConferenceNoun): Participant {
-    const p = this.newParticipant(call.sid, conf, noun);
-    p.status = 'queued';
-    conf.pending.set(call.sid, p);
-    return p;
-  }
-
   private updatePendingParticipant(call: LocalCall, status: ParticipantView['status']): void {
     const conf = call.joinOnAnswer ? this.conferences.get(call.joinOnAnswer.conferenceSid) : undefined;
     const p = conf?.pending.get(call.sid);
     if (p) p.status = status;
   }
 
-  private dropPendingParticipant(call: LocalCall): void {
+  private dropPendingParticipant(call: LocalCall, reason: LeaveReason): void {
     const conf = call.joinOnAnswer ? this.conferences.get(call.joinOnAnswer.conferenceSid) : undefined;
     const p = conf?.pending.get(call.sid);
     if (!conf || !p) return;
     conf.pending.delete(call.sid);
     // https://www.twilio.com/changelog/participantcallstatus-and-reasonparticipantleft-attributes-added :
     // a participant added via the API that never answers is reported in participant-leave with its call status
-    this.confEvent(conf, 'participant-leave', { ReasonParticipantLeft: 'participant_hung_up' }, p);
+    p.status = 'failed';
+    this.confEvent(conf, 'participant-leave', { ReasonParticipantLeft: reason }, p);
     if (conf.participants.size === 0 && conf.pending.size === 0 && conf.status !== 'completed') {
       this.endConference(conf, 'last-participant-left', call.sid);
     }
@@ -762,29 +604,45 @@ export class Engine {
     return ps.length >= 2 && ps.some((p) => p.startConferenceOnEnter);
   }
 
-  /** Puts a call into a conference and resolves when it leaves. */
-  async joinConference(call: LocalCall, noun: ConferenceNoun, gen: number): Promise<void> {
-    const conf = this.conferenceByName(noun.name, true) as LocalConference;
+  /** The first participant's statusCallback and events become the conference's; later ones are ignored. */
+  private chooseCallbacks(conf: LocalConference, noun: ConferenceNoun): void {
+    // https://www.twilio.com/docs/voice/twiml/conference#attributes-statusCallback : the conference's callback is set by
+    // the first participant to join it; statusCallback on later participants is ignored
+    if (conf.callbacksChosen) return;
+    conf.callbacksChosen = true;
+    if (!noun.statusCallback) return;
+    conf.statusCallback = noun.statusCallback;
+    conf.statusCallbackMethod = noun.statusCallbackMethod;
+    conf.statusCallbackEvents = noun.statusCallbackEvents;
+  }
+
+  /** Puts a call into a conference and resolves when it leaves; false when it could not join. */
+  private async joinConference(call: LocalCall, noun: ConferenceNoun, gen: number): Promise<boolean> {
+    const existing = this.conferenceByName(noun.name, false);
+    if (existing && noun.participantLabel && this.labelInUse(existing, noun.participantLabel, call.sid)) {
+      // https://www.twilio.com/docs/api/errors/16025 : Dial->Conference: participant label is in use by another participant
+      this.opts.log(`twilio-local: call ${call.sid} cannot join conference ${existing.sid}: error 16025 (label in use)`);
+      return false;
+    }
+    const conf = existing ?? (this.conferenceByName(noun.name, true) as LocalConference);
     const pending = conf.pending.get(call.sid);
     conf.pending.delete(call.sid);
     const p = pending ?? this.newParticipant(call.sid, conf, noun);
     p.status = 'connected';
     conf.participants.set(call.sid, p);
     call.conferenceSid = conf.sid;
-    if (!conf.statusCallback && noun.statusCallback) {
-      // The first participant that names a statusCallback sets the conference's callback and its events.
-      conf.statusCallback = noun.statusCallback;
-      conf.statusCallbackMethod = noun.statusCallbackMethod;
-      conf.statusCallbackEvents = noun.statusCallbackEvents;
-    }
+    this.chooseCallbacks(conf, noun);
     conf.dateUpdated = new Date();
     this.opts.log(`twilio-local: call ${call.sid} joined conference ${conf.sid} (${conf.participants.size} in it)`);
     this.confEvent(conf, 'participant-join', {}, p);
     if (conf.status === 'init' && this.shouldStart(conf)) this.startConference(conf);
-    else if (conf.status === 'init') this.track(() => this.background(call, p, 'wait'));
+    else if (conf.status === 'init' && !p.hold) this.scheduler.track(() => this.background(call, p, 'wait'));
     else this.refreshHears(conf);
-    if (call.gen !== gen) return;
+    // A participant put on hold while it was still ringing joins on hold.
+    if (p.hold) this.scheduler.track(() => this.background(call, p, 'hold'));
+    if (call.gen !== gen) return true;
     await p.left;
+    return true;
   }
 
   private startConference(conf: LocalConference): void {
@@ -795,7 +653,7 @@ export class Engine {
     for (const p of conf.participants.values()) {
       if (!p.hold) {
         p.bgGen++;
-        this.wake(p.sleeper);
+        this.scheduler.wake(p.sleeper);
       }
     }
     this.refreshHears(conf);
@@ -806,7 +664,7 @@ export class Engine {
       // Waiting participants keep their wait music; only the participant count in the view changes.
       for (const p of conf.participants.values()) {
         const call = this.calls.get(p.callSid);
-        if (call && !p.hold) this.setHears(call, { ...call.hears, conference: this.confInfo(conf) });
+        if (call && !p.hold) this.setHears(call, { ...call.hears, held: undefined, conference: this.confInfo(conf) });
       }
       return;
     }
@@ -817,10 +675,14 @@ export class Engine {
   }
 
   private confInfo(conf: LocalConference): NonNullable<Hears['conference']> {
-    return { name: conf.friendlyName, started: conf.status === 'in-progress', participants: conf.participants.size };
+    const held = [...conf.participants.values()].filter((p) => p.hold).length;
+    return { name: conf.friendlyName, started: conf.status === 'in-progress', participants: conf.participants.size, held };
   }
 
-  /** Plays the waitUrl (before start) or the holdUrl (on hold) in a loop until that phase ends. */
+  /**
+   * Plays the waitUrl (before start) or the holdUrl (on hold) until that phase ends. An audio URL loops; a TwiML
+   * document plays once and then leaves silence, unless it ends in <Redirect>, which fetches the next document.
+   */
   private async background(call: LocalCall, p: Participant, mode: 'wait' | 'hold'): Promise<void> {
     const bg = ++p.bgGen;
     const conf = this.conferences.get(p.conferenceSid);
@@ -829,56 +691,52 @@ export class Engine {
       p.bgGen === bg && conf.participants.get(call.sid) === p && !TERMINAL.has(call.status) && (mode === 'hold' ? p.hold : conf.status === 'init' && !p.hold);
     const url = mode === 'wait' ? p.waitUrl : p.holdUrl;
     const method = mode === 'wait' ? p.waitMethod : p.holdMethod;
-    const info = (): Hears['conference'] => this.confInfo(conf);
+    const info = (): Pick<Hears, 'conference' | 'held'> => ({ conference: this.confInfo(conf), ...(mode === 'hold' ? { held: true } : {}) });
     if (!url || AUDIO_RE.test(url)) {
       // https://www.twilio.com/docs/voice/twiml/conference#attributes-waitUrl : an audio URL is played directly;
       // without a waitUrl (or holdUrl) Twilio plays its default hold music.
-      this.setHears(call, { what: 'play', url: url ?? DEFAULT_MUSIC, loop: 0, conference: info() });
-      await this.sleep(Infinity, p.sleeper, valid);
+      await this.media.hold(call, { what: 'play', url: url ?? DEFAULT_MUSIC, loop: 0, ...info() }, p.sleeper, valid);
       return;
     }
     let target: { url: string; method: string } | undefined = { url, method };
-    while (valid()) {
+    while (target && valid()) {
       const started = Date.now();
       let verbs: Verb[];
-      const current: { url: string; method: string } = target ?? { url, method };
+      const current: { url: string; method: string } = target;
       target = undefined;
       try {
-        verbs = await this.fetchTwiml(call, current.url, current.method, {
+        verbs = await this.callbacks.fetchTwiml(call, current.url, current.method, {
           ConferenceSid: conf.sid,
           FriendlyName: conf.friendlyName,
         });
       } catch (err) {
         this.opts.log(`twilio-local: ${mode}Url for call ${call.sid} failed: ${(err as Error).message}`);
-        if (valid()) this.setHears(call, { what: 'silence', conference: info() });
-        await this.sleep(Infinity, p.sleeper, valid);
+        if (valid()) await this.media.hold(call, { what: 'silence', ...info() }, p.sleeper, valid);
         return;
       }
-      // https://www.twilio.com/docs/voice/twiml/conference#attributes-waitUrl : only Play, Say, Pause and Redirect run
+      // https://www.twilio.com/docs/voice/twiml/conference#attributes-waitUrl : only Play, Say, Pause and Redirect run;
+      // the document is not repeated (a queue-position announcement loops by redirecting to itself)
       for (const verb of verbs) {
         if (!valid()) return;
-        if (verb.verb === 'Say') {
-          this.setHears(call, { what: 'say', text: verb.text, conference: info() });
-          await this.sleep(verb.loop === 0 ? Infinity : this.sayMs(verb.text) * verb.loop, p.sleeper, valid);
-        } else if (verb.verb === 'Play') {
-          this.setHears(call, { what: 'play', url: verb.url, loop: verb.loop, conference: info() });
-          await this.sleep(verb.loop === 0 ? Infinity : this.scaled(PLAY_SECONDS) * verb.loop, p.sleeper, valid);
-        } else if (verb.verb === 'Pause') {
-          this.setHears(call, { what: 'silence', conference: info() });
-          await this.sleep(this.scaled(verb.length), p.sleeper, valid);
+        if (verb.verb === 'Say' || verb.verb === 'Play' || verb.verb === 'Pause') {
+          await this.media.play(call, verb, p.sleeper, valid, info());
         } else if (verb.verb === 'Redirect') {
           target = { url: new URL(verb.url, current.url).toString(), method: verb.method };
           break;
         }
       }
-      // The document is requested again when it ends; never spin faster than every 50 ms.
+      if (!target) {
+        if (valid()) await this.media.hold(call, { what: 'silence', ...info() }, p.sleeper, valid);
+        return;
+      }
+      // A redirect loop never spins faster than every 50 ms.
       const elapsed = Date.now() - started;
-      if (elapsed < 50) await this.sleep(50 - elapsed, p.sleeper, valid);
+      if (elapsed < 50) await this.scheduler.sleep(50 - elapsed, p.sleeper, valid);
     }
   }
 
   /** Takes a call out of its conference, applying Twilio's end rules. */
-  leaveConference(call: LocalCall, reason: LeaveReason, kicked = false): void {
+  private leaveConference(call: LocalCall, reason: LeaveReason, kicked = false): void {
     const conf = call.conferenceSid ? this.conferences.get(call.conferenceSid) : undefined;
     call.conferenceSid = undefined;
     const p = conf?.participants.get(call.sid);
@@ -887,7 +745,7 @@ export class Engine {
     conf.dateUpdated = new Date();
     p.status = 'complete';
     p.bgGen++;
-    this.wake(p.sleeper);
+    this.scheduler.wake(p.sleeper);
     this.opts.log(`twilio-local: call ${call.sid} left conference ${conf.sid} (${reason})`);
     this.confEvent(conf, 'participant-leave', { ReasonParticipantLeft: reason }, p);
     if (conf.status !== 'completed') {
@@ -912,7 +770,7 @@ export class Engine {
     conf.callSidEndingConference = callSid;
     conf.dateUpdated = new Date();
     this.opts.log(`twilio-local: conference ${conf.sid} ended (${reason})`);
-    const leaveReason: LeaveReason = reason === 'conference-ended-via-api' ? 'conference_ended_via_api' : 'conference_ended';
+    const leaveReason: LeaveReason = reason === 'conference-ended-via-api' ? 'conference_ended_via_api' : 'moderator_ended_conference';
     for (const p of [...conf.participants.values()]) {
       const call = this.calls.get(p.callSid);
       if (call) this.leaveConference(call, leaveReason);
@@ -936,10 +794,17 @@ export class Engine {
     u: { hold?: boolean; holdUrl?: string; holdMethod?: string; muted?: boolean; endConferenceOnExit?: boolean; beepOnExit?: boolean },
   ): void {
     const call = this.calls.get(p.callSid);
+    const wasHeld = p.hold;
     p.dateUpdated = new Date();
     if (u.holdUrl !== undefined) p.holdUrl = u.holdUrl;
     if (u.holdMethod !== undefined) p.holdMethod = u.holdMethod.toUpperCase();
-    if (u.endConferenceOnExit !== undefined) p.endConferenceOnExit = u.endConferenceOnExit;
+    if (u.endConferenceOnExit !== undefined && wasHeld) {
+      // Twilio answers 200 but keeps the old value for a participant on hold (the transfer trap issue 9 names; Twilio's
+      // pages do not document it): change endConferenceOnExit before holding, or after unholding.
+      this.opts.log(`twilio-local: endConferenceOnExit change ignored for held participant ${p.callSid}`);
+    } else if (u.endConferenceOnExit !== undefined) {
+      p.endConferenceOnExit = u.endConferenceOnExit;
+    }
     if (u.muted !== undefined && u.muted !== p.muted) {
       p.muted = u.muted;
       this.confEvent(conf, u.muted ? 'participant-mute' : 'participant-unmute', {}, p);
@@ -950,10 +815,10 @@ export class Engine {
       // a held participant hears the HoldUrl (default: Twilio hold music) and is not heard by the conference
       this.confEvent(conf, u.hold ? 'participant-hold' : 'participant-unhold', {}, p);
       p.bgGen++;
-      this.wake(p.sleeper);
-      if (call && u.hold) this.track(() => this.background(call, p, 'hold'));
-      else if (call && conf.status === 'init') this.track(() => this.background(call, p, 'wait'));
-      else this.refreshHears(conf);
+      this.scheduler.wake(p.sleeper);
+      if (call && u.hold) this.scheduler.track(() => this.background(call, p, 'hold'));
+      else if (call && conf.status === 'init') this.scheduler.track(() => this.background(call, p, 'wait'));
+      this.refreshHears(conf);
     }
   }
 
@@ -963,51 +828,13 @@ export class Engine {
     // TwiML (and conference) and runs the new document
     if (call.conferenceSid) this.leaveConference(call, 'participant_updated_via_api');
     call.gen++;
-    this.wake(call.sleeper);
+    this.scheduler.wake(call.sleeper);
     if ('url' in source) {
       call.url = source.url;
       call.method = source.method;
     }
     const gen = call.gen;
-    this.track(() => this.execute(call, source, gen));
+    this.scheduler.track(() => this.execute(call, source, gen));
   }
 
-  // ---------- snapshot ----------
-
-  /** A deep, read-only copy of the state. */
-  snapshot(): LocalState {
-    const participant = (p: Participant): ParticipantView => ({
-      callSid: p.callSid,
-      label: p.label,
-      status: p.status,
-      hold: p.hold,
-      muted: p.muted,
-      startConferenceOnEnter: p.startConferenceOnEnter,
-      endConferenceOnExit: p.endConferenceOnExit,
-    });
-    const state: LocalState = {
-      calls: [...this.calls.values()].map((c) => ({
-        sid: c.sid,
-        from: c.from,
-        to: c.to,
-        direction: c.direction,
-        status: c.status,
-        identity: c.identity,
-        conferenceSid: c.conferenceSid,
-        hears: structuredClone(c.hears),
-        endReason: c.endReason,
-      })),
-      conferences: [...this.conferences.values()].map((c) => ({
-        sid: c.sid,
-        friendlyName: c.friendlyName,
-        status: c.status,
-        reasonConferenceEnded: c.reasonConferenceEnded,
-        callSidEndingConference: c.callSidEndingConference,
-        participants: [...c.participants.values(), ...c.pending.values()].map(participant),
-      })),
-      devices: [...this.devices.values()].map((d) => ({ id: d.id, identity: d.identity })),
-      registeredIdentities: [...new Set([...this.devices.values()].map((d) => d.identity))].sort(),
-    };
-    return Object.freeze(state);
-  }
 }

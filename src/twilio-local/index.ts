@@ -22,6 +22,11 @@ export interface TwilioLocalOptions {
   timeScale?: number;
   /** How long a webhook may take before it counts as failed (Twilio: 15 s). Default 15000. */
   webhookTimeoutMs?: number;
+  /**
+   * When set (demo mode passes PUBLIC_BASE_URL), the stand-in accepts callback and TwiML URLs only under it: REST
+   * answers Twilio's invalid-URL error for any other, and no URL outside it is ever requested.
+   */
+  callbackBase?: string;
   /** Sees every REST exchange and every webhook (contract tests validate them against Twilio's published definitions). */
   observe?: TwilioLocalObserver;
 }
@@ -65,6 +70,7 @@ export function createTwilioLocal(opts: TwilioLocalOptions): TwilioLocal {
     webhookTimeoutMs: opts.webhookTimeoutMs ?? 15_000,
     log: opts.log ?? (() => undefined),
     observeWebhook: opts.observe?.webhook,
+    callbackBase: opts.callbackBase,
   });
   const router = express.Router();
   const observeRest = opts.observe?.rest;

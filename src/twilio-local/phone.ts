@@ -13,7 +13,7 @@ export function createPhoneRouter(engine: Engine): { router: Router; closeAll: (
     const b = (req.body ?? {}) as { from?: unknown; to?: unknown };
     const to = typeof b.to === 'string' ? b.to.trim() : '';
     const from = typeof b.from === 'string' && b.from.trim() ? b.from.trim() : '+15005550006';
-    if (!engine.opts.numbers[to]) {
+    if (!engine.isConfiguredNumber(to)) {
       res.status(404).json({ code: 20404, message: 'That number is not configured in twilio-local' });
       return;
     }
@@ -23,7 +23,7 @@ export function createPhoneRouter(engine: Engine): { router: Router; closeAll: (
 
   /** @route GET /local/phone/calls/:callSid/events — SSE: `status` and `hears` of the caller. */
   router.get('/local/phone/calls/:callSid/events', (req, res) => {
-    const call = engine.calls.get(req.params.callSid);
+    const call = engine.getCall(req.params.callSid);
     if (!call || call.direction !== 'inbound') {
       res.status(404).json({ code: 20404, message: 'No such call' });
       return;
@@ -39,12 +39,12 @@ export function createPhoneRouter(engine: Engine): { router: Router; closeAll: (
 
   /** @route POST /local/phone/calls/:callSid/hangup — the caller hangs up. */
   router.post('/local/phone/calls/:callSid/hangup', (req, res) => {
-    const call = engine.calls.get(req.params.callSid);
+    const call = engine.getCall(req.params.callSid);
     if (!call || call.direction !== 'inbound') {
       res.status(404).json({ code: 20404, message: 'No such call' });
       return;
     }
-    engine.endCall(call, 'completed', { reason: 'caller hung up', leave: 'participant_hung_up' });
+    engine.callerHangsUp(call);
     res.json({ callSid: call.sid, status: call.status });
   });
 

@@ -2,8 +2,9 @@
 import express, { type Request, type Response, type NextFunction, type Router } from 'express';
 import { timingSafeEqual } from 'node:crypto';
 import { rfc2822 } from './sid';
+import { urlAllowed } from './callbacks';
 import { TERMINAL } from './types';
-import type { Engine, LocalCall, LocalConference } from './engine';
+import type { Engine, LocalCall, LocalConference, Participant } from './engine';
 import type { ConferenceNoun } from './twiml';
 
 /** Credentials accepted by the REST API. */
@@ -12,6 +13,8 @@ export interface RestAuth {
   authToken: string;
   apiKeySid: string;
   apiKeySecret: string;
+  /** When set, every callback or TwiML URL must lie under it. */
+  callbackBase?: string;
 }
 
 type Params = Record<string, string | string[] | undefined>;
@@ -41,18 +44,27 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function isUrl(value: string): boolean {
-  try {
-    const u = new URL(value);
-    return u.protocol === 'http:' || u.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
 
 /** Builds the REST router, to be mounted at `<base>` (paths start with /2010-04-01/Accounts/:AccountSid). */
 export function createRestRouter(engine: Engine, auth: RestAuth): Router {
   const router = express.Router({ mergeParams: true });
+  /** An absolute http(s) URL, under callbackBase when that is set (anything else is never requested). */
+  const isUrl = (value: string): boolean => urlAllowed(value, auth.callbackBase);
+  /**
+   * Checks the optional URL parameters of a request; answers Twilio's error for the first bad one.
+   * https://www.twilio.com/docs/api/errors/21205 : "Url is not a valid URL"; 21609: invalid StatusCallback URL.
+   */
+  const badUrl = (res: Response, b: Params, names: string[]): boolean => {
+    for (const name of names) {
+      const value = one(b[name]);
+      if (value !== undefined && !isUrl(value)) {
+        const code = /StatusCallback$/.test(name) ? 21609 : 21205;
+        sendError(res, 400, code, `${name} is not a valid URL${auth.callbackBase ? ' (or is outside the allowed callback base)' : ''}`);
+        return true;
+      }
+    }
+    return false;
+  };
   const root = `/2010-04-01/Accounts/${auth.accountSid}`;
 
   const authenticate = (req: Request, res: Response, next: NextFunction): void => {
@@ -147,8 +159,7 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     };
   };
 
-  type P = NonNullable<ReturnType<typeof findParticipant>>;
-  const participantJson = (conf: LocalConference, p: P): Record<string, unknown> => ({
+  const participantJson = (conf: LocalConference, p: Participant): Record<string, unknown> => ({
     // https://www.twilio.com/docs/voice/api/conference-participant-resource#participant-properties
     account_sid: auth.accountSid,
     call_sid: p.callSid,
@@ -195,6 +206,10 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
 
   // ---------- Calls ----------
 
+  /**
+   * Calls create: dials a client (Url wins over Twiml).
+   * @route POST /2010-04-01/Accounts/:AccountSid/Calls.json
+   */
   router.post(`${base}/Calls.json`, (req, res) => {
     const b = body(req);
     const to = one(b.To);
@@ -205,10 +220,9 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     if (!to) return sendError(res, 400, 21201, "No 'To' number is specified");
     if (!from) return sendError(res, 400, 21213, "No 'From' number is specified");
     if (!url && twiml === undefined && !one(b.ApplicationSid)) return sendError(res, 400, 21205, 'Url parameter is required.');
-    if (url && !isUrl(url)) return sendError(res, 400, 21205, `Url is not a valid URL: ${url}`);
+    if (badUrl(res, b, ['Url', 'StatusCallback', 'FallbackUrl'])) return;
     if (!/^client:[^\s]+$/.test(to) && !/^\+?[1-9]\d{1,14}$/.test(to)) return sendError(res, 400, 21211, `Invalid 'To' Phone Number: ${to}`);
     const statusCallback = one(b.StatusCallback);
-    if (statusCallback && !isUrl(statusCallback)) return sendError(res, 400, 21609, 'Invalid StatusCallback URL');
     const timeout = Number(one(b.Timeout));
     const call = engine.createOutbound({
       from,
@@ -224,70 +238,90 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     res.status(201).json(callJson(call));
   });
 
+  /**
+   * Calls list, newest first, filtered by To, From, Status.
+   * @route GET /2010-04-01/Accounts/:AccountSid/Calls.json
+   */
   router.get(`${base}/Calls.json`, (req, res) => {
     const q = query(req);
-    const calls = [...engine.calls.values()]
+    const calls = engine
+      .listCalls()
       .filter((c) => (!q.To || c.to === one(q.To)) && (!q.From || c.from === one(q.From)) && (!q.Status || c.status === one(q.Status)))
-      .reverse()
       .map(callJson);
     res.json(page(req, 'calls', calls));
   });
 
+  /**
+   * Calls fetch.
+   * @route GET /2010-04-01/Accounts/:AccountSid/Calls/:CallSid.json
+   */
   router.get(`${base}/Calls/:CallSid.json`, (req, res) => {
-    const call = engine.calls.get(String(req.params.CallSid));
+    const call = engine.getCall(String(req.params.CallSid));
     if (!call) return notFound(req, res);
     res.json(callJson(call));
   });
 
+  /**
+   * Calls update: Status (hang up / cancel), Url or Twiml (redirect), StatusCallback.
+   * @route POST /2010-04-01/Accounts/:AccountSid/Calls/:CallSid.json
+   */
   router.post(`${base}/Calls/:CallSid.json`, (req, res) => {
-    const call = engine.calls.get(String(req.params.CallSid));
+    const call = engine.getCall(String(req.params.CallSid));
     if (!call) return notFound(req, res);
     const b = body(req);
     const status = one(b.Status);
     const url = one(b.Url);
     const twiml = one(b.Twiml);
     if (status !== undefined) {
-      // https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource : "canceled" hangs up a queued or
-      // ringing call only; "completed" hangs up any call (a queued or ringing one ends as canceled)
+      // https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource : Status is canceled or completed
       if (status !== 'canceled' && status !== 'completed') return sendError(res, 400, 20001, `Invalid Status: ${status}`);
-      const ringing = call.status === 'queued' || call.status === 'ringing';
-      if (ringing) engine.endCall(call, 'canceled', { reason: 'canceled via API' });
-      else if (status === 'completed' && call.status === 'in-progress') {
-        engine.endCall(call, 'completed', { reason: 'completed via API', leave: 'participant_updated_via_api' });
-      }
+      engine.updateCallStatus(call, status);
       return res.json(callJson(call));
     }
     if (url !== undefined || twiml !== undefined) {
       // https://www.twilio.com/docs/api/errors/21220 : only a live call can be redirected
       if (call.status !== 'in-progress') return sendError(res, 400, 21220, 'Call is not in-progress. Cannot redirect.');
-      if (url !== undefined && !isUrl(url)) return sendError(res, 400, 21205, `Url is not a valid URL: ${url}`);
+      if (badUrl(res, b, ['Url'])) return;
       engine.redirect(call, twiml !== undefined ? { twiml } : { url: url as string, method: (one(b.Method) ?? 'POST').toUpperCase() });
       return res.json(callJson(call));
     }
+    if (badUrl(res, b, ['StatusCallback'])) return;
     const statusCallback = one(b.StatusCallback);
-    if (statusCallback) call.statusCallback = statusCallback;
+    if (statusCallback) engine.setStatusCallback(call, statusCallback);
     res.json(callJson(call));
   });
 
   // ---------- Conferences ----------
 
-  const findConference = (sid: string): LocalConference | undefined => engine.conferences.get(sid);
+  const findConference = (sid: string): LocalConference | undefined => engine.getConference(sid);
 
+  /**
+   * Conferences list, newest first, filtered by FriendlyName, Status.
+   * @route GET /2010-04-01/Accounts/:AccountSid/Conferences.json
+   */
   router.get(`${base}/Conferences.json`, (req, res) => {
     const q = query(req);
-    const confs = [...engine.conferences.values()]
+    const confs = engine
+      .listConferences()
       .filter((c) => (!q.FriendlyName || c.friendlyName === one(q.FriendlyName)) && (!q.Status || c.status === one(q.Status)))
-      .reverse()
       .map(confJson);
     res.json(page(req, 'conferences', confs));
   });
 
+  /**
+   * Conferences fetch.
+   * @route GET /2010-04-01/Accounts/:AccountSid/Conferences/:ConferenceSid.json
+   */
   router.get(`${base}/Conferences/:ConferenceSid.json`, (req, res) => {
     const conf = findConference(String(req.params.ConferenceSid));
     if (!conf) return notFound(req, res);
     res.json(confJson(conf));
   });
 
+  /**
+   * Conferences update: Status=completed ends it.
+   * @route POST /2010-04-01/Accounts/:AccountSid/Conferences/:ConferenceSid.json
+   */
   router.post(`${base}/Conferences/:ConferenceSid.json`, (req, res) => {
     const conf = findConference(String(req.params.ConferenceSid));
     if (!conf) return notFound(req, res);
@@ -300,12 +334,7 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
 
   // ---------- Participants ----------
 
-  function findParticipant(conf: LocalConference, id: string) {
-    // https://www.twilio.com/docs/voice/api/conference-participant-resource : a participant is addressed by CallSid or label
-    const byCall = conf.participants.get(id) ?? conf.pending.get(id);
-    if (byCall) return byCall;
-    return [...conf.participants.values(), ...conf.pending.values()].find((p) => p.label === id);
-  }
+  const findParticipant = (conf: LocalConference, id: string): Participant | undefined => engine.findParticipant(conf, id);
 
   const confForParticipants = (req: Request, create: boolean): LocalConference | undefined => {
     const id = String(req.params.ConferenceSid);
@@ -317,25 +346,46 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     return engine.conferenceByName(id, create);
   };
 
+  /**
+   * Participants list (conference by SID or friendly name), filtered by Hold, Muted.
+   * @route GET /2010-04-01/Accounts/:AccountSid/Conferences/:ConferenceSid/Participants.json
+   */
   router.get(`${base}/Conferences/:ConferenceSid/Participants.json`, (req, res) => {
     const conf = confForParticipants(req, false);
     if (!conf) return notFound(req, res);
     const q = query(req);
-    const ps = [...conf.participants.values(), ...conf.pending.values()]
+    const ps = engine
+      .participantsOf(conf)
       .filter((p) => (q.Hold === undefined || String(p.hold) === one(q.Hold)) && (q.Muted === undefined || String(p.muted) === one(q.Muted)))
       .map((p) => participantJson(conf, p));
     res.json(page(req, 'participants', ps));
   });
 
+  /**
+   * Participants create: dials To and joins it to the conference when it answers.
+   * @route POST /2010-04-01/Accounts/:AccountSid/Conferences/:ConferenceSid/Participants.json
+   */
   router.post(`${base}/Conferences/:ConferenceSid/Participants.json`, (req, res) => {
     const b = body(req);
     const to = one(b.To);
     const from = one(b.From);
     if (!to) return sendError(res, 400, 21201, "No 'To' number is specified");
     if (!from) return sendError(res, 400, 21213, "No 'From' number is specified");
+    if (badUrl(res, b, ['WaitUrl', 'StatusCallback', 'ConferenceStatusCallback'])) return;
+    const label = one(b.Label);
+    if (label !== undefined && (label.length > 128 || /^CA[0-9a-f]{32}$/.test(label) || /\/|%2f/i.test(label))) {
+      // https://www.twilio.com/docs/api/errors/16024 : at most 128 characters, not a CallSid, no '/'
+      return sendError(res, 400, 16024, "Invalid participant label, must not exceed 128 characters, must not be a CallSid, must not contain '/'");
+    }
     const conf = confForParticipants(req, true);
     if (!conf) return notFound(req, res);
-    const timeout = Number(one(b.Timeout));
+    if (label !== undefined && engine.labelInUse(conf, label)) {
+      // https://www.twilio.com/docs/api/errors/16026 : the label is in use by another active participant
+      return sendError(res, 400, 16026, 'Participant label is in use by another participant');
+    }
+    // https://www.twilio.com/docs/voice/api/conference-participant-resource#create-a-participant-resource : Timeout
+    // 5..600 seconds, default 60
+    const timeout = Math.min(600, Math.max(5, Number(one(b.Timeout))));
     const confCallback = one(b.ConferenceStatusCallback);
     const noun: ConferenceNoun = {
       name: conf.friendlyName,
@@ -348,14 +398,10 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
       statusCallback: confCallback,
       statusCallbackMethod: (one(b.ConferenceStatusCallbackMethod) ?? 'POST').toUpperCase(),
       statusCallbackEvents: new Set(many(b.ConferenceStatusCallbackEvent)),
-      participantLabel: one(b.Label),
+      participantLabel: label,
     };
-    if (!conf.statusCallback && confCallback) {
-      conf.statusCallback = confCallback;
-      conf.statusCallbackMethod = noun.statusCallbackMethod;
-      conf.statusCallbackEvents = noun.statusCallbackEvents;
-    }
-    const call = engine.createOutbound(
+    const p = engine.addParticipant(
+      conf,
       {
         from,
         to,
@@ -364,12 +410,15 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
         statusCallbackEvents: many(b.StatusCallbackEvent),
         timeoutSeconds: Number.isFinite(timeout) && timeout > 0 ? timeout : undefined,
       },
-      { conferenceSid: conf.sid, noun, label: noun.participantLabel },
+      noun,
     );
-    const p = engine.addPendingParticipant(conf, call, noun);
     res.status(201).json(participantJson(conf, p));
   });
 
+  /**
+   * Participants fetch, by CallSid or label.
+   * @route GET /2010-04-01/Accounts/:AccountSid/Conferences/:ConferenceSid/Participants/:CallSid.json
+   */
   router.get(`${base}/Conferences/:ConferenceSid/Participants/:CallSid.json`, (req, res) => {
     const conf = confForParticipants(req, false);
     const p = conf && findParticipant(conf, String(req.params.CallSid));
@@ -377,13 +426,17 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     res.json(participantJson(conf, p));
   });
 
+  /**
+   * Participants update: Hold, HoldUrl, HoldMethod, Muted, EndConferenceOnExit.
+   * @route POST /2010-04-01/Accounts/:AccountSid/Conferences/:ConferenceSid/Participants/:CallSid.json
+   */
   router.post(`${base}/Conferences/:ConferenceSid/Participants/:CallSid.json`, (req, res) => {
     const conf = confForParticipants(req, false);
     const p = conf && findParticipant(conf, String(req.params.CallSid));
     if (!conf || !p) return notFound(req, res);
     const b = body(req);
     const holdUrl = one(b.HoldUrl);
-    if (holdUrl !== undefined && !isUrl(holdUrl)) return sendError(res, 400, 21205, `HoldUrl is not a valid URL: ${holdUrl}`);
+    if (badUrl(res, b, ['HoldUrl', 'AnnounceUrl', 'WaitUrl'])) return;
     engine.updateParticipant(conf, p, {
       hold: bool(b.Hold),
       holdUrl,
@@ -394,15 +447,15 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     res.json(participantJson(conf, p));
   });
 
+  /**
+   * Participants delete: kicks a connected participant, cancels a ringing one.
+   * @route DELETE /2010-04-01/Accounts/:AccountSid/Conferences/:ConferenceSid/Participants/:CallSid.json
+   */
   router.delete(`${base}/Conferences/:ConferenceSid/Participants/:CallSid.json`, (req, res) => {
     const conf = confForParticipants(req, false);
     const p = conf && findParticipant(conf, String(req.params.CallSid));
     if (!conf || !p) return notFound(req, res);
-    const call = engine.calls.get(p.callSid);
-    if (call && conf.pending.has(p.callSid)) engine.endCall(call, 'canceled', { reason: 'participant removed' });
-    // https://www.twilio.com/docs/voice/api/conference-participant-resource#delete-a-participant-resource : the
-    // participant is kicked; its call continues with the TwiML after <Dial>
-    else if (call) engine.leaveConference(call, 'participant_kicked', true);
+    engine.kickParticipant(conf, p);
     res.status(204).end();
   });
 

@@ -9,7 +9,10 @@ export interface Hears {
   text?: string;
   url?: string;
   loop?: number;
-  conference?: { name: string; started: boolean; participants: number };
+  /** True while this leg is on hold in its conference: it hears the hold media and nobody hears it. */
+  held?: boolean;
+  /** `held`: how many of the participants are on hold (they neither hear nor are heard by the others). */
+  conference?: { name: string; started: boolean; participants: number; held: number };
 }
 
 /** A read-only view of one call. */

@@ -48,6 +48,8 @@ interface FakeCall {
   accept(): void;
   disconnect(): void;
   status(): string;
+  isOnHold(): boolean;
+  hears(): Record<string, unknown>;
   on(name: string, fn: (...args: unknown[]) => void): void;
 }
 interface FakeDevice {
@@ -133,4 +135,58 @@ test('when the token is invalid, then register() rejects with a TwilioError carr
   await expect(device.register()).rejects.toMatchObject({ code: 20101 });
   expect(errors[0]?.code).toBe(20101);
   expect(device.state).toBe('unregistered');
+});
+
+test('when two doubles of one identity ring, then the first to accept gets the call and the other sees cancel', async () => {
+  const { Device } = loadTwilio();
+  const first = new Device(accessToken('agentA'));
+  const second = new Device(accessToken('agentA'));
+  const offered: Array<{ device: string; call: FakeCall }> = [];
+  first.on('incoming', (c) => offered.push({ device: 'first', call: c as FakeCall }));
+  second.on('incoming', (c) => offered.push({ device: 'second', call: c as FakeCall }));
+  await first.register();
+  await second.register();
+
+  const created = await rig.client.calls.create({ to: 'client:agentA', from: rig.support, twiml: '<Response><Pause length="600"/></Response>' });
+  await eventually(() => offered.length === 2, 'both devices ring');
+  const onSecond = offered.find((o) => o.device === 'second')?.call as FakeCall;
+  const onFirst = offered.find((o) => o.device === 'first')?.call as FakeCall;
+  let canceled = false;
+  onFirst.on('cancel', () => (canceled = true));
+  onSecond.accept();
+
+  await eventually(() => onSecond.status() === 'open', 'second accepted');
+  await eventually(() => canceled, 'cancel on the first device');
+  expect(onFirst.status()).toBe('closed');
+  expect(created.sid).toBe(onSecond.parameters.CallSid);
+  first.destroy();
+  second.destroy();
+});
+
+test('when the conference holds the leg, then the double emits hold, hears the hold music, and unhold when it returns', async () => {
+  const { Device } = loadTwilio();
+  const device = new Device(accessToken('agentA'));
+  const incoming: FakeCall[] = [];
+  device.on('incoming', (c) => incoming.push(c as FakeCall));
+  await device.register();
+  rig.app.twiml('/voice', '<Response><Dial><Conference startConferenceOnEnter="false">room-h</Conference></Dial></Response>');
+  await rig.phoneCall();
+  await eventually(() => rig.local.snapshot().conferences[0], 'customer in the conference');
+  const added = await rig.client.conferences('room-h').participants.create({ from: rig.support, to: 'client:agentA', label: 'agent:a' });
+  const call = await eventually(() => incoming[0], 'incoming call');
+  const events: string[] = [];
+  call.on('hold', () => events.push('hold'));
+  call.on('unhold', () => events.push('unhold'));
+  call.accept();
+  await eventually(() => call.hears().what === 'conference', 'in the conference');
+
+  await rig.client.conferences('room-h').participants('agent:a').update({ hold: true });
+  await eventually(() => call.isOnHold(), 'on hold');
+  expect(call.hears()).toMatchObject({ held: true, what: 'play', url: expect.stringContaining('holdmusic') });
+  await rig.client.conferences('room-h').participants(added.callSid).update({ hold: false });
+  await eventually(() => !call.isOnHold(), 'off hold');
+
+  expect(events).toEqual(['hold', 'unhold']);
+  expect(call.hears().what).toBe('conference');
+  device.destroy();
 });

@@ -202,7 +202,7 @@ test('when a participant is removed, then it leaves the conference and its TwiML
   await phone.next('hears', (d) => d.what === 'say' && d.text === 'Goodbye after dial.');
   await phone.next('status', (d) => d.status === 'completed');
   const leave = await rig.app.waitFor('/conf-events', (p) => p.StatusCallbackEvent === 'participant-leave' && p.CallSid === customer);
-  expect(leave.params.ReasonParticipantLeft).toBe('participant_kicked');
+  expect(leave.params.ReasonParticipantLeft).toBe('participant_updated_via_api');
   const end = await rig.app.waitFor('/conf-events', (p) => p.StatusCallbackEvent === 'conference-end');
   expect(end.params.ReasonConferenceEnded).toBe('participant-with-end-conference-on-exit-kicked');
   await agentA.device.next('disconnect');

@@ -1,0 +1,44 @@
+// A deep, frozen copy of the engine's state for tests and the demo pages.
+import type { LocalCall, LocalConference, LocalDevice, Participant } from './state';
+import type { LocalState, ParticipantView } from './types';
+
+function participantView(p: Participant): ParticipantView {
+  return {
+    callSid: p.callSid,
+    label: p.label,
+    status: p.status,
+    hold: p.hold,
+    muted: p.muted,
+    startConferenceOnEnter: p.startConferenceOnEnter,
+    endConferenceOnExit: p.endConferenceOnExit,
+  };
+}
+
+/** Copies the state; nothing in the result refers to the engine's objects. */
+export function takeSnapshot(calls: Iterable<LocalCall>, conferences: Iterable<LocalConference>, devices: Iterable<LocalDevice>): LocalState {
+  const deviceList = [...devices];
+  const state: LocalState = {
+    calls: [...calls].map((c) => ({
+      sid: c.sid,
+      from: c.from,
+      to: c.to,
+      direction: c.direction,
+      status: c.status,
+      identity: c.identity,
+      conferenceSid: c.conferenceSid,
+      hears: structuredClone(c.hears),
+      endReason: c.endReason,
+    })),
+    conferences: [...conferences].map((c) => ({
+      sid: c.sid,
+      friendlyName: c.friendlyName,
+      status: c.status,
+      reasonConferenceEnded: c.reasonConferenceEnded,
+      callSidEndingConference: c.callSidEndingConference,
+      participants: [...c.participants.values(), ...c.pending.values()].map(participantView),
+    })),
+    devices: deviceList.map((d) => ({ id: d.id, identity: d.identity })),
+    registeredIdentities: [...new Set(deviceList.map((d) => d.identity))].sort(),
+  };
+  return Object.freeze(state);
+}

@@ -1,0 +1,133 @@
+// The engine's internal state: calls, conferences, participants, devices (mutated only by the engine).
+import type { ConferenceNoun } from './twiml';
+import type { CallStatus, Hears, ParticipantView } from './types';
+
+/** What the stand-in sends Twilio-style: a voice request (TwiML fetch) or a call/conference status callback. */
+export interface ObservedWebhook {
+  kind: 'voice' | 'call-status' | 'conference-status';
+  url: string;
+  method: string;
+  params: Record<string, string>;
+}
+
+/** Something that receives SSE-style events. */
+export type EventSink = (event: string, data: Record<string, unknown>) => void;
+
+/** Wakes the sleeps of one leg (or one participant) when its state changes. */
+export interface Sleeper {
+  wakers: Set<() => void>;
+}
+
+/** A registered browser device. */
+export interface LocalDevice {
+  id: string;
+  identity: string;
+  send: EventSink;
+  close: () => void;
+}
+
+/** One call's place in a conference. */
+export interface Participant {
+  callSid: string;
+  conferenceSid: string;
+  label?: string;
+  status: ParticipantView['status'];
+  hold: boolean;
+  holdUrl?: string;
+  holdMethod: string;
+  muted: boolean;
+  startConferenceOnEnter: boolean;
+  endConferenceOnExit: boolean;
+  waitUrl?: string;
+  waitMethod: string;
+  coaching: boolean;
+  dateCreated: Date;
+  dateUpdated: Date;
+  sleeper: Sleeper;
+  bgGen: number;
+  left: Promise<void>;
+  resolveLeft: () => void;
+}
+
+/** An ordered chain of callbacks: each waits for the one before it. */
+export interface CallbackChain {
+  chain: Promise<void>;
+}
+
+/** A conference held by the engine. */
+export interface LocalConference extends CallbackChain {
+  sid: string;
+  friendlyName: string;
+  status: 'init' | 'in-progress' | 'completed';
+  dateCreated: Date;
+  dateUpdated: Date;
+  reasonConferenceEnded?: string;
+  callSidEndingConference?: string;
+  participants: Map<string, Participant>;
+  pending: Map<string, Participant>;
+  /** Set once, by the first participant (https://www.twilio.com/docs/voice/twiml/conference#attributes-statusCallback). */
+  callbacksChosen: boolean;
+  statusCallback?: string;
+  statusCallbackMethod: string;
+  statusCallbackEvents: Set<string>;
+  sequence: number;
+}
+
+/** A call held by the engine. */
+export interface LocalCall extends CallbackChain {
+  sid: string;
+  parentCallSid?: string;
+  from: string;
+  to: string;
+  direction: 'inbound' | 'outbound-api';
+  status: CallStatus;
+  dateCreated: Date;
+  dateUpdated: Date;
+  startTime?: Date;
+  endTime?: Date;
+  url?: string;
+  method: string;
+  twiml?: string;
+  statusCallback?: string;
+  statusCallbackMethod: string;
+  statusCallbackEvents: Set<string>;
+  callbackSequence: number;
+  timeoutSeconds: number;
+  identity?: string;
+  customParameters: Record<string, string>;
+  ringingDevices: Set<string>;
+  answeredDevice?: string;
+  deviceMuted: boolean;
+  hears: Hears;
+  gen: number;
+  sleeper: Sleeper;
+  ringTimer?: NodeJS.Timeout;
+  conferenceSid?: string;
+  joinOnAnswer?: { conferenceSid: string; noun: ConferenceNoun; label?: string };
+  endReason?: string;
+}
+
+/** Parameters of a new outbound call (REST Calls create or Participants create). */
+export interface OutboundSpec {
+  from: string;
+  to: string;
+  url?: string;
+  method?: string;
+  twiml?: string;
+  statusCallback?: string;
+  statusCallbackMethod?: string;
+  statusCallbackEvents?: string[];
+  timeoutSeconds?: number;
+}
+
+/**
+ * Why a participant left, as Twilio reports it in ReasonParticipantLeft on participant-leave
+ * (https://www.twilio.com/en-us/changelog/participantcallstatus-and-reasonparticipantleft-attributes-added).
+ * The values are the ones issue 9 lists; Twilio's public pages we could read do not enumerate them.
+ */
+export type LeaveReason =
+  | 'participant_hung_up'
+  | 'participant_updated_via_api'
+  | 'participant_add_failed'
+  | 'conference_ended_via_api'
+  | 'moderator_ended_conference';
