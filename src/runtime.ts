@@ -9,7 +9,7 @@ import type { Logger } from './logger';
 import { createAgentDirectory } from './services/agents';
 import { createCallService, type CallService } from './services/calls';
 import { webhookUrls } from './services/webhook-urls';
-import { createTwilioLocal, type TwilioLocal } from './twilio-local';
+import { createTwilioLocal, type TwilioLocal, type TwilioLocalObserver } from './twilio-local';
 import { createTwilioRest, type TwilioRest } from './twilio/rest';
 
 export interface RunningServer {
@@ -36,6 +36,8 @@ export interface StartOptions {
   agentRingSeconds?: number;
   /** Demo mode: how fast the stand-in plays Say/Play/Pause (1 = real time; tests go faster). */
   localTimeScale?: number;
+  /** Demo mode: sees every REST exchange and webhook of the stand-in (contract tests). */
+  twilioLocalObserver?: TwilioLocalObserver;
 }
 
 /** Starts the app described by `config` and listens on its port (0 = any free port). */
@@ -70,6 +72,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         numbers: { [config.twilio.number]: { voiceUrl: urls.incomingCall() } },
         log: (line) => logger.info(`[twilio-local] ${line}`),
         timeScale: options.localTimeScale,
+        observe: options.twilioLocalObserver,
       });
       const local = twilioLocal;
       cleanups.unshift({ name: 'twilio stand-in', run: () => local.stop() });

@@ -7,6 +7,8 @@ import { parseConfig, type Config } from '../../src/config';
 import type { Database } from '../../src/db/connect';
 import { createLogger } from '../../src/logger';
 import { startServer, type RunningServer } from '../../src/runtime';
+import { webhookUrls } from '../../src/services/webhook-urls';
+import { tapTwimlAnswers } from './contract/observe';
 
 export const TEST_ENV = {
   TWILIO_ACCOUNT_SID: `AC${'1a'.repeat(16)}`,
@@ -42,6 +44,7 @@ export async function startTestApp(options: { db: Database; restBaseUrl: string;
   const logs: string[] = [];
   const logger = createLogger(config.logLevel, (line) => logs.push(line));
   const running = await startServer({ config, logger, db: options.db, accessLog: true, agentRingSeconds: options.agentRingSeconds });
+  tapTwimlAnswers(running.server, { waitPaths: [new URL(webhookUrls(config.publicBaseUrl).wait()).pathname] });
   const http = () => request(running.url);
   return {
     config,
