@@ -141,3 +141,27 @@ test('when an error answer lacks more_info, then Twilio error format is cited', 
   expect(v!.parameter).toBe('more_info');
   expect(v!.source).toContain('twilios-response');
 });
+
+const CONFERENCE_JSON = {
+  account_sid: ACCOUNT,
+  date_created: 'Wed, 25 Nov 2026 21:00:00 +0000',
+  date_updated: 'Wed, 25 Nov 2026 21:00:00 +0000',
+  api_version: '2010-04-01',
+  friendly_name: 'CA1',
+  region: 'us1',
+  sid: CONFERENCE_SID,
+  status: 'in-progress',
+  uri: `/2010-04-01/Accounts/${ACCOUNT}/Conferences/${CONFERENCE_SID}.json`,
+  subresource_uris: {},
+  reason_conference_ended: null,
+  call_sid_ending_conference: null,
+};
+
+test('when a conference in progress has reason_conference_ended null (as its spec description says), then the answer matches; a made-up reason does not', () => {
+  const path = `/2010-04-01/Accounts/${ACCOUNT}/Conferences/${CONFERENCE_SID}.json`;
+  expect(checkRestAnswer({ method: 'GET', path, status: 200, body: CONFERENCE_JSON })).toEqual([]);
+
+  const found = checkRestAnswer({ method: 'GET', path, status: 200, body: { ...CONFERENCE_JSON, status: 'completed', reason_conference_ended: 'conference_ended' } });
+
+  expect(found.map((v) => v.parameter)).toEqual(['reason_conference_ended']);
+});

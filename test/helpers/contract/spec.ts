@@ -113,6 +113,20 @@ function closeObjects(schema: Json): Json {
 }
 
 /**
+ * OpenAPI 3.0 cannot mark a `$ref` nullable, so the spec's enum schemas never admit null, although some say in their
+ * own description that they can be null (e.g. conference_enum_reason_conference_ended: "When a conference is in
+ * progress, will be `null`"). Those, and only those, admit null here.
+ */
+function admitDocumentedNulls(schemas: Record<string, JsonObject>): Record<string, JsonObject> {
+  const out: Record<string, JsonObject> = {};
+  for (const [name, schema] of Object.entries(schemas)) {
+    const saysNull = Array.isArray(schema.enum) && typeof schema.description === 'string' && /will be `null`/.test(schema.description);
+    out[name] = saysNull ? { ...schema, nullable: true, enum: [...(schema.enum as Json[]), null] } : schema;
+  }
+  return out;
+}
+
+/**
  * The values a string parameter's own spec description lists ("Can be: `a`, `b`, or `c`."): the spec leaves several
  * enums in prose only (StatusCallbackEvent, ConferenceStatusCallbackEvent, Beep, …), so the checker reads them there.
  */
@@ -172,7 +186,8 @@ const responseAjv = new Ajv({ strict: false, allErrors: true });
 addTwilioFormats(requestAjv, 'absolute');
 addTwilioFormats(responseAjv, 'reference');
 requestAjv.addSchema({ $id: SCHEMA_ID, components: rebaseRefs(clone(loaded.spec.components) as unknown as Json) }, SCHEMA_ID);
-responseAjv.addSchema({ $id: SCHEMA_ID, components: rebaseRefs(closeObjects(clone(loaded.spec.components) as unknown as Json)) }, SCHEMA_ID);
+const answerComponents = { ...loaded.spec.components, schemas: admitDocumentedNulls(loaded.spec.components.schemas) };
+responseAjv.addSchema({ $id: SCHEMA_ID, components: rebaseRefs(closeObjects(clone(answerComponents) as unknown as Json)) }, SCHEMA_ID);
 
 function templateMatcher(template: string): (pathname: string) => Record<string, string> | undefined {
   const names: string[] = [];
