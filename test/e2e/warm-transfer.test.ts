@@ -7,9 +7,9 @@ import { parseConfig } from '../../src/config';
 import { freePort } from '../../src/db/ferretdb';
 import { createLogger } from '../../src/logger';
 import { startServer, type RunningServer } from '../../src/runtime';
+import { webhookUrls } from '../../src/services/webhook-urls';
 import { contractObserver, tapTwimlAnswers } from '../helpers/contract/observe';
 import { openTestDatabase } from '../helpers/db';
-import { webhookUrls } from '../../src/services/webhook-urls';
 import { ARTIFACTS, launchBrowser, screenshot } from './browser';
 
 /** What a function evaluated in the page sees (this file is compiled without the DOM library). */
@@ -26,14 +26,7 @@ beforeAll(async () => {
   db = await openTestDatabase();
   const port = await freePort();
   const config = parseConfig({ PORT: String(port), PUBLIC_BASE_URL: `http://127.0.0.1:${port}`, LOG_LEVEL: 'info' });
-  running = await startServer({
-    config,
-    logger: createLogger('info', (line) => logs.push(line)),
-    db,
-    agentRingSeconds: RING_SECONDS,
-    localTimeScale: 0.05,
-    twilioLocalObserver: contractObserver(),
-  });
+  running = await startServer({ config, logger: createLogger('info', (line) => logs.push(line)), db, agentRingSeconds: RING_SECONDS, localTimeScale: 0.05, twilioLocalObserver: contractObserver() });
   tapTwimlAnswers(running.server, { waitPaths: [new URL(webhookUrls(config.publicBaseUrl).wait()).pathname] });
   browser = await launchBrowser();
 });
