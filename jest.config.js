@@ -6,6 +6,8 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   globalSetup: '<rootDir>/test/helpers/global-setup.ts',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
+  // Fails any test during which a request, answer, callback or TwiML document left Twilio's published contract.
+  setupFilesAfterEnv: ['<rootDir>/test/helpers/contract/setup.ts'],
   reporters: ['default', '<rootDir>/test/helpers/summary-reporter.js'],
   testTimeout: 30000,
   maxWorkers: 2,

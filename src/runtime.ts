@@ -20,7 +20,7 @@ import { createCallService, type CallService } from './services/calls';
 import { createChangeHub, type ChangeHub } from './services/changes';
 import { createRouting, DEFAULT_ROUTING, type Routing, type RoutingSettings } from './services/routing';
 import { webhookUrls } from './services/webhook-urls';
-import { createTwilioLocal, type TwilioLocal } from './twilio-local';
+import { createTwilioLocal, type TwilioLocal, type TwilioLocalObserver } from './twilio-local';
 import { createTwilioRest, type TwilioRest } from './twilio/rest';
 
 export interface RunningServer {
@@ -55,6 +55,8 @@ export interface StartOptions {
   changePollMs?: number;
   /** Demo mode: how fast the stand-in plays Say/Play/Pause (1 = real time; tests go faster). */
   localTimeScale?: number;
+  /** Demo mode: sees every REST exchange and webhook of the stand-in (contract tests). */
+  twilioLocalObserver?: TwilioLocalObserver;
 }
 
 /** Starts the app described by `config` and listens on its port (0 = any free port). */
@@ -140,6 +142,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         numbers: { [config.twilio.number]: { voiceUrl: urls.incomingCall() } },
         log: (line) => logger.info(`[twilio-local] ${line}`),
         timeScale: options.localTimeScale,
+        observe: options.twilioLocalObserver,
+        // The stand-in calls back only this app: nobody on the network can make the server fetch other URLs.
+        callbackBase: config.publicBaseUrl,
       });
       const local = twilioLocal;
       cleanups.unshift({ name: 'twilio stand-in', run: () => local.stop() });

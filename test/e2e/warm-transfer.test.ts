@@ -7,6 +7,8 @@ import { parseConfig } from '../../src/config';
 import { freePort } from '../../src/db/ferretdb';
 import { createLogger } from '../../src/logger';
 import { startServer, type RunningServer } from '../../src/runtime';
+import { webhookUrls } from '../../src/services/webhook-urls';
+import { contractObserver, tapTwimlAnswers } from '../helpers/contract/observe';
 import { openTestDatabase } from '../helpers/db';
 import { ARTIFACTS, launchBrowser, screenshot } from './browser';
 
@@ -24,7 +26,8 @@ beforeAll(async () => {
   db = await openTestDatabase();
   const port = await freePort();
   const config = parseConfig({ PORT: String(port), PUBLIC_BASE_URL: `http://127.0.0.1:${port}`, LOG_LEVEL: 'info' });
-  running = await startServer({ config, logger: createLogger('info', (line) => logs.push(line)), db, localTimeScale: 0.05 });
+  running = await startServer({ config, logger: createLogger('info', (line) => logs.push(line)), db, localTimeScale: 0.05, twilioLocalObserver: contractObserver() });
+  tapTwimlAnswers(running.server, { waitPaths: [new URL(webhookUrls(config.publicBaseUrl).wait('CA', 0)).pathname] });
   browser = await launchBrowser();
 });
 

@@ -8,6 +8,8 @@ import type { Database } from '../../src/db/connect';
 import type { AgentRole } from '../../src/services/agents';
 import { createLogger } from '../../src/logger';
 import { startServer, type RunningServer, type StartOptions } from '../../src/runtime';
+import { webhookUrls } from '../../src/services/webhook-urls';
+import { tapTwimlAnswers } from './contract/observe';
 
 export const TEST_ENV = {
   TWILIO_ACCOUNT_SID: `AC${'1a'.repeat(16)}`,
@@ -43,6 +45,7 @@ export async function startTestApp(options: { db: Database; restBaseUrl: string;
   const logs: string[] = [];
   const logger = createLogger(config.logLevel, (line) => logs.push(line));
   const running = await startServer({ config, logger, db: options.db, accessLog: true, routing: { tickMs: 100, ...options.routing } });
+  tapTwimlAnswers(running.server, { waitPaths: [new URL(webhookUrls(config.publicBaseUrl).wait('CA', 0)).pathname] });
   const http = () => request(running.url);
   return {
     config,

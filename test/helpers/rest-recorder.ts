@@ -1,7 +1,11 @@
 // A real HTTP server standing in for Twilio's REST API: records every request and answers like Twilio, slowly or with errors on demand.
+// Every request, and every answer it gives, is checked against Twilio's OpenAPI spec (a violation fails the running test).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { recordViolations } from './contract/registry';
+import { checkRestAnswer, checkRestRequest } from './contract/rest';
+import { rfc2822 } from '../../src/twilio-local/sid';
 
 export interface RecordedRequest {
   method: string;
@@ -52,32 +56,37 @@ export async function startRestRecorder(): Promise<RestRecorder> {
       const form: Record<string, string[]> = {};
       for (const [k, v] of new URLSearchParams(Buffer.concat(chunks).toString())) (form[k] ??= []).push(v);
       const url = new URL(req.url ?? '/', 'http://recorder');
+      const query: Record<string, string[]> = {};
+      for (const [k, v] of url.searchParams) (query[k] ??= []).push(v);
       requests.push({ method: req.method ?? '', path: url.pathname, form, authorization: req.headers.authorization, receivedAt: Date.now() });
+      recordViolations(checkRestRequest({ method: req.method ?? '', path: url.pathname, form, query }));
+      const send = (status: number, body: Record<string, unknown>): void => {
+        recordViolations(checkRestAnswer({ method: req.method ?? '', path: url.pathname, status, body }));
+        res.writeHead(status, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify(body));
+      };
       for (const w of waiters) w();
       const current = behaviour;
       const answer = (): void => {
         if (current.hangUp) return void req.socket.destroy();
         if (current.error) {
-          res.writeHead(current.error.status, { 'Content-Type': 'application/json' });
-          res.end(JSON.stringify({ code: current.error.code, message: current.error.message, more_info: `https://www.twilio.com/docs/errors/${current.error.code}`, status: current.error.status }));
+          send(current.error.status, { code: current.error.code, message: current.error.message, more_info: `https://www.twilio.com/docs/errors/${current.error.code}`, status: current.error.status });
           return;
         }
         const sid = `CA${randomBytes(16).toString('hex')}`;
         const account = /Accounts\/([^/]+)/.exec(url.pathname)?.[1] ?? 'AC';
-        res.writeHead(req.method === 'POST' && url.pathname.endsWith('/Calls.json') ? 201 : 200, { 'Content-Type': 'application/json' });
-        res.end(
-          JSON.stringify({
-            sid: url.pathname.endsWith('/Calls.json') ? sid : (/Calls\/([^/.]+)/.exec(url.pathname)?.[1] ?? sid),
-            account_sid: account,
-            to: form.To?.[0] ?? null,
-            from: form.From?.[0] ?? null,
-            status: form.Status?.[0] ?? 'queued',
-            direction: 'outbound-api',
-            api_version: '2010-04-01',
-            date_created: new Date().toUTCString(),
-            uri: url.pathname,
-          }),
-        );
+        // A call resource as Twilio answers it (https://www.twilio.com/docs/voice/api/call-resource#call-properties).
+        send(req.method === 'POST' && url.pathname.endsWith('/Calls.json') ? 201 : 200, {
+          sid: url.pathname.endsWith('/Calls.json') ? sid : (/Calls\/([^/.]+)/.exec(url.pathname)?.[1] ?? sid),
+          account_sid: account,
+          to: form.To?.[0] ?? null,
+          from: form.From?.[0] ?? null,
+          status: form.Status?.[0] ?? 'queued',
+          direction: 'outbound-api',
+          api_version: '2010-04-01',
+          date_created: rfc2822(new Date()),
+          uri: url.pathname.replace(/^.*(?=\/2010-04-01\/)/, ''),
+        });
       };
       if (current.hold) held.push(answer);
       else if (current.delayMs) setTimeout(answer, current.delayMs);

@@ -5,6 +5,7 @@ import express, { type Express } from 'express';
 import twilio from 'twilio';
 import RequestClient from 'twilio/lib/base/RequestClient';
 import { createTwilioLocal, type TwilioLocal, type TwilioLocalOptions } from '../../src/twilio-local';
+import { contractObserver } from '../helpers/contract/observe';
 
 /** Test credentials (not secrets: only ever used against the stand-in). */
 export const creds = {
@@ -242,6 +243,7 @@ export async function startRig(options: Partial<TwilioLocalOptions> = {}): Promi
     numbers: { [support]: { voiceUrl: `${app.server.url}/voice` } },
     timeScale: 0.001,
     log: (m) => logs.push(m),
+    observe: contractObserver(),
     ...options,
   });
   const hostApp = express();
