@@ -29,8 +29,12 @@ async function main(): Promise<void> {
   }
 
   let signals = 0;
+  let firstSignalAt = 0;
   const shutdown = (signal: string, why = `${signal} received`): void => {
+    // Ctrl-C under `npm start` reaches the app twice at once (from the terminal, and forwarded by npm): not a second request.
+    if (signals > 0 && Date.now() - firstSignalAt < 1000) return;
     signals += 1;
+    if (signals === 1) firstSignalAt = Date.now();
     if (signals > 1) {
       logger.warn(`second ${signal}: exiting now`);
       process.exit(1);

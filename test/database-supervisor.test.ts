@@ -6,7 +6,7 @@ import path from 'node:path';
 import { connectDatabase, DEFAULT_DB_NAME } from '../src/db/connect';
 import { createLogger } from '../src/logger';
 import { fakeSid, TEST_ENV } from './helpers/app';
-import { ferretdbPidsOn, isRunning, startAppProcess, waitFor, type AppProcess } from './helpers/app-process';
+import { ferretdbPidsOn, isRunning, saveOutput, startAppProcess, waitFor, type AppProcess } from './helpers/app-process';
 import { startRestRecorder, type RestRecorder } from './helpers/rest-recorder';
 import { find, parseTwiml } from './helpers/twiml';
 
@@ -27,6 +27,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.stop();
+  // The app's own log of the run, to read when a step fails.
+  if (app) saveOutput('database-supervisor', app.output);
   await rest?.close();
   rmSync(tmp, { recursive: true, force: true });
 });
@@ -61,7 +63,10 @@ test('when FerretDB stops answering, then /readyz answers 503 with a reason whil
   const pid = onlyFerretdb();
   process.kill(pid, 'SIGSTOP');
   try {
-    const notReady = await app.http().get('/readyz');
+    const notReady = await waitFor('/readyz to answer 503', async () => {
+      const res = await app.http().get('/readyz');
+      return res.status === 503 ? res : undefined;
+    });
     const live = await app.http().get('/healthz');
 
     expect(notReady.status).toBe(503);

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FERRETDB_BINARY, freePort } from '../src/db/ferretdb';
-import { ferretdbPidsOn, isRunning, runRefusedAppProcess, startAppProcess, waitFor, type AppProcess } from './helpers/app-process';
+import { ferretdbPidsOn, isRunning, runRefusedAppProcess, saveOutput, startAppProcess, waitFor, type AppProcess } from './helpers/app-process';
 import { startRestRecorder, type RestRecorder } from './helpers/rest-recorder';
 
 // Each test starts whole app processes (and FerretDBs); on a loaded 2-core machine that alone can take tens of seconds.
@@ -24,7 +24,10 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-  for (const app of started.splice(0)) await app.stop();
+  const apps = started.splice(0);
+  for (const app of apps) await app.stop();
+  // The apps' own logs, to read when a step fails.
+  saveOutput(`orphans-${expect.getState().currentTestName?.slice(5, 60).replace(/\W+/g, '-')}`, apps.flatMap((app) => [`--- app pid ${app.pid}`, ...app.output]));
   rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -118,13 +118,14 @@ function signalName(signal: number): string {
  * FerretDB's pid, exits with FerretDB's status, and forwards nothing else.
  */
 const WATCHDOG = [
-  'exec 3<&0',
-  '"$0" "$@" </dev/null >&2 &',
+  // fd 3: the pipe from the app; fd 4: the app's stderr pipe, for FerretDB (the shell's own job notices go nowhere).
+  'exec 3<&0 4>&2 2>/dev/null',
+  '"$0" "$@" </dev/null >&4 2>&4 &',
   'db=$!',
   'echo "$db"',
-  '(read -r _ <&3; kill -TERM "$db" 2>/dev/null; sleep 5; kill -KILL "$db" 2>/dev/null) </dev/null >/dev/null 2>&1 &',
+  '(read -r _ <&3; kill -TERM "$db" 2>/dev/null; sleep 5; kill -KILL "$db" 2>/dev/null) </dev/null >/dev/null 2>&1 4>&- &',
   'watcher=$!',
-  'exec 3<&-',
+  'exec 3<&- 4>&-',
   'wait "$db"',
   'status=$?',
   'kill "$watcher" 2>/dev/null',

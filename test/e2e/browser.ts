@@ -24,6 +24,7 @@ function packagedChromium(): ChromiumBinary {
   const version = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'node_modules', '@sparticuz', 'chromium', 'package.json'), 'utf8')) as { version: string }).version;
   const dir = path.join(os.tmpdir(), `warm-transfer-chromium-${version}`);
   if (!existsSync(path.join(dir, 'chromium'))) {
+    process.stderr.write(`Unpacking Chromium ${version} from @sparticuz/chromium into ${dir} (first run only, about 15 s)...\n`);
     const staging = mkdtempSync(`${dir}.unpacking-`);
     try {
       execFileSync(process.execPath, ['--input-type=module', '-e', "const { default: c } = await import('@sparticuz/chromium'); await c.executablePath();"], {

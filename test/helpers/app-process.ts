@@ -1,6 +1,6 @@
 // The real app as its own process (src/server.ts, as `npm start` runs it) on its own embedded FerretDB, for tests that kill things.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { parseConfig, type Config } from '../../src/config';
@@ -181,4 +181,11 @@ export async function startAppOnDatabase(env: Record<string, string>, timeoutMs 
       clearTimeout(force);
     },
   };
+}
+
+/** Writes an app's output to test-artifacts/processes/<name>.log (git-ignored), to read when a test fails. */
+export function saveOutput(name: string, lines: string[]): void {
+  const dir = path.join(ROOT, 'test-artifacts', 'processes');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, `${name}.log`), `${lines.join('\n')}\n`);
 }

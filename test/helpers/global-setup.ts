@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { startFerretdb, type EmbeddedDatabase } from '../../src/db/ferretdb';
+import { findChromium } from '../e2e/browser';
 
 declare global {
   // eslint-disable-next-line no-var
@@ -11,6 +12,9 @@ declare global {
 }
 
 export default async function globalSetup(): Promise<void> {
+  // Without a system Chromium, the npm-packaged one is unpacked here on a machine's first run (about 15 s), outside
+  // any test's timeout; later runs find it unpacked.
+  findChromium();
   if (process.env.MONGODB_URI) {
     process.env.TEST_MONGODB_URI = process.env.MONGODB_URI;
     return;
