@@ -142,7 +142,8 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
  */
 function twilioErrorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    const status = err instanceof HttpError ? err.status : err instanceof z.ZodError ? 400 : err instanceof StoreUnavailableError ? 503 : 500;
+    // (A URIError: a malformed percent-escape in the path, which the router could not decode.)
+    const status = err instanceof HttpError ? err.status : err instanceof z.ZodError || err instanceof URIError ? 400 : err instanceof StoreUnavailableError ? 503 : 500;
     const message = err instanceof z.ZodError ? `Invalid request: ${err.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}` : err instanceof Error ? err.message : String(err);
     const signatureProblem = err instanceof HttpError && (err.status === 400 || err.status === 403) && /Signature/.test(err.message);
     if (signatureProblem) {
