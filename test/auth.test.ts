@@ -64,6 +64,15 @@ describe('signing in', () => {
     expect(planted.status).toBe(401);
   });
 
+  test('when someone only opens the sign-in page, then the session holding its CSRF token lives at most 15 minutes', async () => {
+    const res = await suite.app.http().get('/sign-in').set(https).set('Accept', 'text/html');
+
+    const setCookie = (res.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith('wt.sid='))!;
+    const expires = Date.parse(/Expires=([^;]+)/.exec(setCookie)![1]!);
+    expect(expires - Date.now()).toBeLessThanOrEqual(15 * 60_000 + 1000);
+    expect(expires - Date.now()).toBeGreaterThan(14 * 60_000);
+  });
+
   test('when the password is wrong, the sign-in name unknown or empty, then the page says so with 401 and nobody is signed in', async () => {
     const wrong = await attempt('grace', 'not the password', '198.51.100.10');
     const unknown = await attempt('nobody', TEST_PASSWORD, '198.51.100.10');
@@ -203,6 +212,14 @@ describe('requests from other sites are refused', () => {
     expect(token.body.error).toMatch(/Cross-site request refused/);
     expect(signOut.status).toBe(403);
     expect((await ada.get('/agents/ada/call')).status).toBe(200);
+  });
+
+  test('when a form comes with Origin: null (an opaque or sandboxed origin), then it is refused; pages ask browsers to keep the referrer same-origin', async () => {
+    const res = await ada.postWithoutToken('/sign-out').set('Origin', 'null').type('form').send({ _csrf: ada.csrfToken });
+    const page = await ada.get('/');
+
+    expect(res.status).toBe(403);
+    expect(page.headers['referrer-policy']).toBe('same-origin');
   });
 
   test('when the browser marks a request cross-site, then it is refused with 403; same-origin and own-Origin requests pass', async () => {
