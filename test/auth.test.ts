@@ -329,6 +329,35 @@ describe('bad input gets a 4xx, never a 500 or an ERROR line', () => {
     expect(errorLines().length).toBe(errorsBefore);
   });
 
+  test.each([
+    ['an unknown charset', { 'Content-Type': 'application/x-www-form-urlencoded; charset=klingon' }, 'CallSid=x'],
+    ['a garbled gzip body', { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Encoding': 'gzip' }, 'not gzip at all'],
+    ['an unknown content encoding', { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Encoding': 'br2' }, 'CallSid=x'],
+    ['an oversized body', { 'Content-Type': 'application/x-www-form-urlencoded' }, `CallSid=${'x'.repeat(70_000)}`],
+  ])('when an unsigned webhook body has %s, then it gets a 4xx and no ERROR line', async (_what, headers, body) => {
+    const errorsBefore = errorLines().length;
+
+    const res = await suite.app.http().post('/conference/connect/client').set(headers).send(body);
+
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect(errorLines().length).toBe(errorsBefore);
+  });
+
+  test.each([
+    ['a garbled gzip body', { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, 'not gzip'],
+    ['an oversized body', { 'Content-Type': 'application/json' }, JSON.stringify({ to: 'x'.repeat(20_000) })],
+    ['an unknown charset', { 'Content-Type': 'application/json; charset=klingon' }, '{}'],
+  ])('when a JSON body has %s, then it gets a 4xx and no ERROR line', async (_what, headers, body) => {
+    const errorsBefore = errorLines().length;
+
+    const res = await ada.post('/conference/ada/call').set(headers).send(body);
+
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect(errorLines().length).toBe(errorsBefore);
+  });
+
   test('when sign-in fields are repeated or oversized, then 400 or 401, never 500', async () => {
     const { cookie, csrfToken } = await openSignInPage(suite.app);
 

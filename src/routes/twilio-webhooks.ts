@@ -142,8 +142,13 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
  */
 function twilioErrorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    // (A URIError: a malformed percent-escape in the path, which the router could not decode.)
-    const status = err instanceof HttpError ? err.status : err instanceof z.ZodError || err instanceof URIError ? 400 : err instanceof StoreUnavailableError ? 503 : 500;
+    // (A URIError: a malformed percent-escape in the path, which the router could not decode. A body the body parser
+    // refused — bad charset or encoding, too large — carries its own 4xx.)
+    const status =
+      err instanceof HttpError ? err.status
+      : err instanceof z.ZodError || err instanceof URIError ? 400
+      : err instanceof StoreUnavailableError ? 503
+      : clientErrorStatus(err) ?? 500;
     const message = err instanceof z.ZodError ? `Invalid request: ${err.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}` : err instanceof Error ? err.message : String(err);
     const signatureProblem = err instanceof HttpError && (err.status === 400 || err.status === 403) && /Signature/.test(err.message);
     if (signatureProblem) {
@@ -157,4 +162,10 @@ function twilioErrorHandler(logger: Logger): ErrorRequestHandler {
     if (apology) return sendTwiml(res, apologyTwiml(apology));
     res.status(status >= 500 ? 503 : status).type('text/plain').send(message);
   };
+}
+
+/** The 4xx status of an error the body parser raised about the request (http-errors with `expose`), if it is one. */
+function clientErrorStatus(err: unknown): number | undefined {
+  const e = err as { status?: unknown; expose?: unknown } | undefined;
+  return typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose === true ? e.status : undefined;
 }
