@@ -8,7 +8,7 @@ import { openAppDatabase, type Database } from './db/connect';
 import type { Logger } from './logger';
 import { loadLocalTwilioCredentials, seedDemoAgents } from './auth/demo';
 import { createSessionStore, loadSessionSecret } from './auth/sessions';
-import { createSignInLimiter } from './auth/sign-in-limiter';
+import { createSignInLimiter, servedByFerretDb } from './auth/sign-in-limiter';
 import { agentModel } from './models/agent';
 import { createAgentAccounts, type AgentAccounts } from './services/agents';
 import { createCallService, type CallService } from './services/calls';
@@ -80,7 +80,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }, sweepMs);
     sweeper.unref();
     cleanups.unshift({ name: 'session sweeper', run: async () => clearInterval(sweeper) });
-    const signInLimiter = createSignInLimiter(config.auth, config.mongodbUri ? db.connection : undefined);
+    const signInLimiter = createSignInLimiter(config.auth, (await servedByFerretDb(db.connection)) ? undefined : db.connection);
     const background = createBackgroundTasks(logger);
     const rest = options.rest ?? createTwilioRest(config.twilio);
     const calls = createCallService({

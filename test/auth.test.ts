@@ -418,3 +418,11 @@ test('when a client signs in again later, then it reads a fresh CSRF token from 
   expect((await clientFor(suite.app, 'grace', second.cookie)).csrfToken).toBe(second.csrfToken);
   expect(csrfTokenOf((await first.get('/').set('Accept', 'text/html')).text)).toBe(first.csrfToken);
 });
+
+test('when the test database is FerretDB, then the app recognises it by its buildInfo (and so keeps sign-in counters in memory)', async () => {
+  const { servedByFerretDb } = await import('../src/auth/sign-in-limiter');
+
+  const ferret = await servedByFerretDb(suite.db.connection);
+
+  expect(ferret).toBe(!process.env.MONGODB_URI);
+});
