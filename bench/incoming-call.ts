@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks';
 import { freePort } from '../src/db/ferretdb';
 import { PROJECT_ROOT } from '../src/paths';
@@ -113,6 +113,11 @@ async function main(): Promise<void> {
   rest.behave({ delayMs: REST_DELAY_MS });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'warm-transfer-bench-'));
   const appPort = await freePort();
+  // Calls ring the first enabled agent: add one with the CLI, on the same embedded database the app then opens.
+  execFileSync(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'src', 'cli', 'agents.js'), 'add', 'bench-agent'], {
+    env: { ...process.env, MONGODB_URI: '', DATA_DIR: dataDir },
+    stdio: 'ignore',
+  });
   // The app runs as `npm start` runs it, in its own process, on the embedded FerretDB; this process only sends load.
   const app = await spawnServer(
     path.join(PROJECT_ROOT, 'dist', 'src', 'server.js'),
@@ -120,6 +125,7 @@ async function main(): Promise<void> {
     {
       ...process.env,
       PORT: String(appPort),
+      HOST: '127.0.0.1',
       PUBLIC_BASE_URL,
       TWILIO_ACCOUNT_SID: `AC${'1a'.repeat(16)}`,
       TWILIO_AUTH_TOKEN: AUTH_TOKEN,

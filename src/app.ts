@@ -73,6 +73,9 @@ export function createApp(deps: AppDeps): Express {
         },
       },
       strictTransportSecurity: config.publicBaseUrl.startsWith('https://'),
+      // helmet's default, no-referrer, makes browsers send `Origin: null` on same-origin form posts, which the
+      // same-origin check must refuse; same-origin keeps the referrer (and Origin) inside this site only.
+      referrerPolicy: { policy: 'same-origin' },
     }),
   );
   if (deps.accessLog !== false) {

@@ -13,7 +13,7 @@ import { createPresenceStore, presenceModel, type PresenceStore } from './models
 import { createReservationStore, reservationModel } from './models/reservation';
 import { loadLocalTwilioCredentials, seedDemoAgents } from './auth/demo';
 import { createSessionStore, loadSessionSecret } from './auth/sessions';
-import { createSignInLimiter } from './auth/sign-in-limiter';
+import { createSignInLimiter, servedByFerretDb } from './auth/sign-in-limiter';
 import { agentModel } from './models/agent';
 import { createAgentAccounts, type AgentAccounts } from './services/agents';
 import { createCallService, type CallService } from './services/calls';
@@ -94,7 +94,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }, sweepMs);
     sweeper.unref();
     cleanups.unshift({ name: 'session sweeper', run: async () => clearInterval(sweeper) });
-    const signInLimiter = createSignInLimiter(config.auth, config.mongodbUri ? db.connection : undefined);
+    const signInLimiter = createSignInLimiter(config.auth, (await servedByFerretDb(db.connection)) ? undefined : db.connection);
     const background = createBackgroundTasks(logger);
     const rest = options.rest ?? createTwilioRest(config.twilio);
     const run = storeRunner(config.dbTimeoutMs);

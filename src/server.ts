@@ -19,10 +19,10 @@ async function main(): Promise<void> {
   // Logging survives a closed stdout/stderr (EPIPE) instead of crashing the app on its next line.
   const logger = createLogger(config.logLevel, consoleSink());
   const running = await startServer({ config, logger });
-  logger.info(`warm-transfer listening on port ${running.port}`, { publicBaseUrl: config.publicBaseUrl, mode: config.twilio.mode });
+  logger.info(`warm-transfer listening on ${config.host}:${running.port}`, { publicBaseUrl: config.publicBaseUrl, mode: config.twilio.mode });
   if (config.twilio.mode === 'local') {
     logger.info('DEMO MODE: no Twilio credentials set, a local Twilio stand-in plays the phone network.');
-    logger.info(`  Agents:   open ${config.publicBaseUrl}/ in two tabs, connect one as Agent 1 and one as Agent 2`);
+    logger.info(`  Agents:   open ${config.publicBaseUrl}/sign-in in two browsers (or a normal and a private window) and sign in as two different demo agents, one click each`);
     logger.info(`  Customer: open ${config.publicBaseUrl}/phone and press "Call support"`);
   } else {
     logger.info(`Twilio mode: point the voice webhook of ${maskNumber(config.twilio.number)} at ${config.publicBaseUrl}/conference/connect/client (POST)`);

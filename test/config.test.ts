@@ -41,3 +41,38 @@ test('when values are malformed, then each is named with what is expected', () =
     /PORT[\s\S]*PUBLIC_BASE_URL[\s\S]*MONGODB_URI[\s\S]*TWILIO_ACCOUNT_SID/,
   );
 });
+
+test('when HOST is not set, then demo mode listens on 127.0.0.1 and Twilio mode on every interface; HOST wins in both', () => {
+  const { TWILIO_API_BASE_URL: _unused, HOST: _host, ...twilio } = { ...TEST_ENV, TWILIO_API_BASE_URL: undefined };
+
+  expect(parseConfig({}).host).toBe('127.0.0.1');
+  expect(parseConfig(twilio).host).toBe('0.0.0.0');
+  expect(parseConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+  expect(parseConfig({ ...twilio, HOST: '10.1.2.3' }).host).toBe('10.1.2.3');
+});
+
+test('when nothing about sessions is set, then sessions idle out after an hour and end after 12 hours, with Secure cookies only on https', () => {
+  const demo = parseConfig({});
+  const https = parseConfig({ PUBLIC_BASE_URL: 'https://support.example.com', SESSION_IDLE_MINUTES: '15', SESSION_MAX_HOURS: '8' });
+
+  expect(demo.auth).toMatchObject({ idleTimeoutMs: 3_600_000, absoluteTimeoutMs: 43_200_000, secureCookies: false, maxFailuresPerAccount: 5, maxFailuresPerAddress: 20, blockMs: 900_000 });
+  expect(demo.auth.sessionSecret).toBeUndefined();
+  expect(https.auth).toMatchObject({ idleTimeoutMs: 900_000, absoluteTimeoutMs: 28_800_000, secureCookies: true });
+});
+
+test('when session and sign-in settings are malformed, then each is named', () => {
+  let message = '';
+  try {
+    parseConfig({ SESSION_IDLE_MINUTES: '-1', SESSION_MAX_HOURS: 'long', SESSION_SECRET: 'short', SIGN_IN_MAX_FAILURES_PER_ACCOUNT: '0' });
+  } catch (err) {
+    message = (err as ConfigError).message;
+  }
+
+  for (const key of ['SESSION_IDLE_MINUTES', 'SESSION_MAX_HOURS', 'SESSION_SECRET', 'SIGN_IN_MAX_FAILURES_PER_ACCOUNT']) expect(message).toContain(`${key}:`);
+});
+
+test('when demo mode is configured, then no stand-in credentials come from the source: the runtime makes them per installation', () => {
+  const config = parseConfig({});
+
+  expect(config.twilio).toMatchObject({ accountSid: '', authToken: '', apiKey: '', apiSecret: '' });
+});

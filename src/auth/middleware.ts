@@ -103,7 +103,8 @@ export function createAuth(options: AuthOptions): Auth {
       res.locals.agent = agent;
       return next();
     }
-    if (req.method === 'GET' && req.accepts(['html', 'json']) === 'html') {
+    // A browser opening a page (it asks for HTML) is sent to sign in; scripts get 401.
+    if (req.method === 'GET' && /text\/html/.test(req.get('accept') ?? '')) {
       const next = req.originalUrl === '/' ? '' : `?next=${encodeURIComponent(req.originalUrl)}`;
       return res.redirect(303, `/sign-in${next}`);
     }

@@ -1,8 +1,8 @@
 // Limits failed sign-ins per sign-in name and per client address (rate-limiter-flexible).
 // On real MongoDB the counters live in the database, so every app instance sharing it counts together (MongoDB's
-// findOneAndUpdate with $inc is atomic). On the embedded FerretDB 1.x, whose updates are not atomic under concurrency
-// (parallel guesses could each read the same count and be undercounted) and which runs one instance only, the
-// counters live in this process's memory instead.
+// findOneAndUpdate with $inc is atomic). On FerretDB 1.x (embedded, or behind MONGODB_URI) they live in this process's
+// memory instead: its updates are not atomic under concurrency (tried: 20 parallel failures counted as 2), it lacks
+// the TTL index the database store wants, and the app runs one instance on it.
 import type { Connection } from 'mongoose';
 import { RateLimiterMemory, RateLimiterMongo, type RateLimiterAbstract, type RateLimiterStoreAbstract } from 'rate-limiter-flexible';
 
@@ -26,6 +26,16 @@ export interface SignInLimiter {
 }
 
 type Limiter = RateLimiterAbstract | RateLimiterStoreAbstract;
+
+/** True when the server is FerretDB (its buildInfo says so), or cannot tell: then counters stay in memory. */
+export async function servedByFerretDb(connection: Connection): Promise<boolean> {
+  try {
+    const info = await connection.db!.admin().command({ buildInfo: 1 });
+    return 'ferretdbVersion' in info;
+  } catch {
+    return true;
+  }
+}
 
 /** Counters in memory (one instance), or in the database `connection` (shared by every instance; MongoDB only). */
 export function createSignInLimiter(limits: SignInLimits, shared?: Connection): SignInLimiter {

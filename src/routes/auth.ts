@@ -24,6 +24,8 @@ const SignIn = z.object({
 });
 const DemoSignIn = z.object({ agentId: z.string().max(64), next: z.string().max(2000).optional(), _csrf: z.string().optional() });
 
+const ANONYMOUS_SESSION_MS = 15 * 60_000;
+
 /** Only our own paths: `/x`, never `//host` or `/\host`. */
 function safeNext(next: string | undefined): string {
   return next && /^\/(?![/\\])/.test(next) ? next : '/';
@@ -42,6 +44,8 @@ export function authRouter(deps: AuthRouteDeps): Router {
   const demo = deps.mode === 'local';
 
   async function renderSignIn(req: Request, res: Response, status: number, view: { error?: string; login?: string; next?: string }): Promise<void> {
+    // The session holding an anonymous visitor's CSRF token lives briefly: sign-in pages cost a stored session each.
+    if (req.session && !req.session.agentId) req.session.cookie.maxAge = Math.min(ANONYMOUS_SESSION_MS, req.session.cookie.maxAge ?? ANONYMOUS_SESSION_MS);
     const demoAgents = demo ? (await deps.agents.all()).filter((a) => !a.disabled && DEMO_AGENTS.some((d) => d.id === a.id)) : [];
     res.status(status).render('sign-in', { title: 'Sign in', mode: deps.mode, demoAgents, ...view, next: view.next && safeNext(view.next) !== '/' ? view.next : undefined });
   }

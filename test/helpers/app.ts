@@ -20,6 +20,7 @@ export const TEST_ENV = {
   PUBLIC_BASE_URL: 'https://warm-transfer.example.test',
   HOLD_MUSIC_URL: 'https://music.example.test/hold.mp3',
   PORT: '0',
+  HOST: '127.0.0.1',
   LOG_LEVEL: 'debug',
 } as const;
 
@@ -95,6 +96,9 @@ export function useAppSuite(options: { env?: Record<string, string>; routing?: S
 
 export const TEST_PASSWORD = 'correct horse battery staple';
 
+/** What the sign-in helpers need of a running app. */
+export type AppLike = Pick<TestApp, 'http' | 'running'>;
+
 /** A signed-in browser, as far as HTTP goes: its session cookie and CSRF token go with every request. */
 export interface AgentClient {
   agentId: string;
@@ -124,7 +128,7 @@ export function csrfTokenOf(html: string): string | undefined {
 const https = { 'X-Forwarded-Proto': 'https' };
 
 /** Opens the sign-in page like a browser: a fresh session cookie and its CSRF token. */
-export async function openSignInPage(app: TestApp): Promise<{ cookie: string; csrfToken: string }> {
+export async function openSignInPage(app: AppLike): Promise<{ cookie: string; csrfToken: string }> {
   const page = await app.http().get('/sign-in').set(https).set('Accept', 'text/html');
   if (page.status !== 200) throw new Error(`GET /sign-in answered ${page.status}`);
   const cookie = sessionCookieOf(page);
@@ -134,7 +138,7 @@ export async function openSignInPage(app: TestApp): Promise<{ cookie: string; cs
 }
 
 /** A client for an existing session cookie (reads the CSRF token from the agent page). */
-export async function clientFor(app: TestApp, agentId: string, cookie: string): Promise<AgentClient> {
+export async function clientFor(app: AppLike, agentId: string, cookie: string): Promise<AgentClient> {
   const page = await app.http().get('/').set(https).set('Cookie', cookie).set('Accept', 'text/html');
   const csrfToken = csrfTokenOf(page.text);
   if (page.status !== 200 || !csrfToken) throw new Error(`the agent page answered ${page.status} without a CSRF token`);
@@ -150,7 +154,7 @@ export async function clientFor(app: TestApp, agentId: string, cookie: string): 
 }
 
 /** Signs in through the sign-in form, as a browser does. */
-export async function signIn(app: TestApp, login: string, password = TEST_PASSWORD): Promise<AgentClient> {
+export async function signIn(app: AppLike, login: string, password = TEST_PASSWORD): Promise<AgentClient> {
   const { cookie, csrfToken } = await openSignInPage(app);
   const res = await app.http().post('/sign-in').set(https).set('Cookie', cookie).type('form').send({ login, password, _csrf: csrfToken });
   const session = sessionCookieOf(res);
@@ -161,12 +165,12 @@ export async function signIn(app: TestApp, login: string, password = TEST_PASSWO
 }
 
 /** Creates an agent account (sign-in name = id, password TEST_PASSWORD) directly in the app's database. */
-export async function addAgent(app: TestApp, id: string, options: { name?: string; role?: AgentRole; password?: string } = {}): Promise<void> {
+export async function addAgent(app: AppLike, id: string, options: { name?: string; role?: AgentRole; password?: string } = {}): Promise<void> {
   await app.running.agents.add({ id, login: id.toLowerCase(), name: options.name ?? `Agent ${id}`, role: options.role ?? 'agent', password: options.password ?? TEST_PASSWORD });
 }
 
 /** Creates the agent and signs them in. */
-export async function signedInAgent(app: TestApp, id: string, options: { name?: string; role?: AgentRole } = {}): Promise<AgentClient> {
+export async function signedInAgent(app: AppLike, id: string, options: { name?: string; role?: AgentRole } = {}): Promise<AgentClient> {
   await addAgent(app, id, options);
   return signIn(app, id.toLowerCase());
 }

@@ -1,0 +1,136 @@
+// The admin page: add agents, rename, set roles, disable and enable, reset passwords — and what it refuses.
+import { DOMParser } from '@xmldom/xmldom';
+import { addAgent, openSignInPage, signedInAgent, signIn, TEST_PASSWORD, useAppSuite, type AgentClient } from './helpers/app';
+
+const suite = useAppSuite();
+let admin: AgentClient;
+
+beforeAll(async () => {
+  admin = await signedInAgent(suite.app, 'boss', { name: 'The Boss', role: 'admin' });
+});
+
+/** Posts an admin form with the admin's session and CSRF token. */
+function submit(path: string, fields: Record<string, string> = {}) {
+  return admin.postWithoutToken(path).type('form').set('Accept', 'text/html').send({ ...fields, _csrf: admin.csrfToken });
+}
+
+function shownPassword(html: string): string {
+  const match = /Their password \(shown once\): ([A-Za-z0-9]+)</.exec(html);
+  if (!match) throw new Error('no password shown');
+  return match[1]!;
+}
+
+const stored = (id: string) => suite.app.running.agents.find(id);
+
+test('when an admin opens the page, then every agent is listed with forms carrying the CSRF token', async () => {
+  await addAgent(suite.app, 'ada', { name: 'Ada Lovelace' });
+
+  const res = await admin.get('/admin').set('Accept', 'text/html');
+
+  expect(res.status).toBe(200);
+  const doc = new DOMParser().parseFromString(res.text, 'text/html');
+  const rows = Array.from(doc.getElementsByTagName('tr')).map((tr) => tr.getAttribute('data-agent')).filter(Boolean);
+  expect(rows).toEqual(expect.arrayContaining(['ada', 'boss']));
+  const forms = Array.from(doc.getElementsByTagName('form')).filter((f) => f.getAttribute('method') === 'post');
+  expect(forms.length).toBeGreaterThan(3);
+  for (const form of forms) {
+    const token = Array.from(form.getElementsByTagName('input')).find((i) => i.getAttribute('name') === '_csrf');
+    expect(token?.getAttribute('value')).toBe(admin.csrfToken);
+  }
+});
+
+test('when an admin adds an agent without a password, then one is generated, shown once, and signs them in', async () => {
+  const res = await submit('/admin/agents', { name: 'Grace Hopper', login: 'Grace.Hopper', role: 'agent' });
+
+  expect(res.status).toBe(201);
+  expect(res.text).toContain('Added Grace Hopper (grace-hopper)');
+  const password = shownPassword(res.text);
+  expect(await stored('grace-hopper')).toEqual({ id: 'grace-hopper', name: 'Grace Hopper', role: 'agent', disabled: false });
+  const grace = await signIn(suite.app, 'grace.hopper', password);
+  expect((await grace.get('/agents/grace-hopper/call')).status).toBe(200);
+  expect((await admin.get('/admin').set('Accept', 'text/html')).text).not.toContain(password);
+  expect(suite.app.logs.join('\n')).not.toContain(password);
+});
+
+test('when an admin adds an agent with an id and a password, then that agent can sign in with it', async () => {
+  const res = await submit('/admin/agents', { name: 'Alan', login: 'alan', id: 'agent_7', role: 'supervisor', password: 'a long enough password' });
+
+  expect(res.status).toBe(201);
+  expect(res.text).not.toContain('shown once');
+  expect(await stored('agent_7')).toMatchObject({ role: 'supervisor' });
+  await signIn(suite.app, 'alan', 'a long enough password');
+});
+
+test.each([
+  ['a sign-in name with spaces', { name: 'X', login: 'two words' }, 400, /sign-in name/],
+  ['an id Twilio cannot use as an identity', { name: 'X', login: 'xid', id: 'a:b' }, 400, /agent id/],
+  ['an empty display name', { name: ' ', login: 'noname' }, 400, /display name/],
+  ['an unknown role', { name: 'X', login: 'rolex', role: 'owner' }, 400, /Invalid request/],
+  ['a short password', { name: 'X', login: 'shortpw', password: 'short' }, 400, /at least 10/],
+  ['a sign-in name that is taken', { name: 'X', login: 'BOSS', id: 'other' }, 409, /taken/],
+  ['an id that is taken', { name: 'X', login: 'fresh', id: 'boss' }, 409, /already an agent with the id boss/],
+])('when an admin adds an agent with %s, then it is refused (400 or 409) with a message and nothing is stored', async (_what, fields, status, message) => {
+  const before = (await suite.app.running.agents.all()).length;
+
+  const res = await submit('/admin/agents', fields as Record<string, string>);
+
+  expect(res.status).toBe(status);
+  expect(res.text).toMatch(message);
+  expect((await suite.app.running.agents.all()).length).toBe(before);
+});
+
+test('when an admin renames an agent and sets their role, then the directory says so', async () => {
+  await addAgent(suite.app, 'katherine', { name: 'K' });
+
+  const res = await submit('/admin/agents/katherine', { name: 'Katherine Johnson', role: 'supervisor' });
+
+  expect(res.status).toBe(200);
+  expect(await stored('katherine')).toEqual({ id: 'katherine', name: 'Katherine Johnson', role: 'supervisor', disabled: false });
+});
+
+test('when an admin resets a password, then the old one stops working, the new one works, and the agent is signed out everywhere', async () => {
+  await addAgent(suite.app, 'hedy');
+  const hedy = await signIn(suite.app, 'hedy');
+
+  const res = await submit('/admin/agents/hedy/password', {});
+
+  expect(res.status).toBe(200);
+  const password = shownPassword(res.text);
+  expect((await hedy.get('/agents/hedy/call')).status).toBe(401);
+  const { cookie, csrfToken } = await openSignInPage(suite.app);
+  const old = await suite.app.http().post('/sign-in').set('X-Forwarded-Proto', 'https').set('Cookie', cookie).type('form').send({ login: 'hedy', password: TEST_PASSWORD, _csrf: csrfToken });
+  expect(old.status).toBe(401);
+  await signIn(suite.app, 'hedy', password);
+});
+
+test('when an admin disables and enables an agent, then they cannot and then can sign in again', async () => {
+  await addAgent(suite.app, 'ida');
+
+  const disabled = await submit('/admin/agents/ida/disable');
+  expect(disabled.status).toBe(200);
+  expect(await stored('ida')).toMatchObject({ disabled: true });
+  await expect(signIn(suite.app, 'ida')).rejects.toThrow(/answered 401/);
+
+  const enabled = await submit('/admin/agents/ida/enable');
+  expect(enabled.status).toBe(200);
+  expect(await stored('ida')).toMatchObject({ disabled: false });
+  await signIn(suite.app, 'ida');
+});
+
+test('when the last enabled admin would lose the role or be disabled, then 409 and nothing changes', async () => {
+  const demote = await submit('/admin/agents/boss', { name: 'The Boss', role: 'agent' });
+  const disableSelf = await submit('/admin/agents/boss/disable');
+
+  expect(demote.status).toBe(409);
+  expect(demote.text).toMatch(/last enabled admin/);
+  expect(disableSelf.status).toBe(409);
+  expect(await stored('boss')).toMatchObject({ role: 'admin', disabled: false });
+});
+
+test('when an admin changes an agent that does not exist or names one badly, then 404 or 400, never 500', async () => {
+  expect((await submit('/admin/agents/nobody/disable')).status).toBe(404);
+  expect((await submit('/admin/agents/nobody', { name: 'X' })).status).toBe(404);
+  expect((await submit('/admin/agents/%E0%A4%A/password')).status).toBe(400);
+  expect((await submit('/admin/agents/boss', { role: 'owner' })).status).toBe(400);
+  expect(suite.app.logs.filter((line) => / ERROR /.test(line))).toEqual([]);
+});

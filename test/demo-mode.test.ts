@@ -1,0 +1,140 @@
+// Demo mode: loopback only, seeded demo agents, one-click sign-in, the stand-in's credentials made per installation.
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+import { DEMO_AGENTS } from '../src/auth/demo';
+import { parseConfig } from '../src/config';
+import { createLogger } from '../src/logger';
+import { startServer, type RunningServer } from '../src/runtime';
+import { clientFor, csrfTokenOf, sessionCookieOf } from './helpers/app';
+import { openTestDatabase } from './helpers/db';
+
+let db: Awaited<ReturnType<typeof openTestDatabase>>;
+let dataDir: string;
+let running: RunningServer;
+const logs: string[] = [];
+
+async function startDemo(env: Record<string, string> = {}, into: string[] = logs): Promise<RunningServer> {
+  const config = parseConfig({ PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env });
+  return startServer({ config, logger: createLogger('info', (line) => into.push(line)), db, accessLog: false });
+}
+
+beforeAll(async () => {
+  db = await openTestDatabase();
+  dataDir = mkdtempSync(path.join(os.tmpdir(), 'warm-transfer-demo-'));
+  running = await startDemo();
+});
+
+afterAll(async () => {
+  await running?.stop();
+  await db?.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const http = () => request(running.url);
+
+async function signInPage() {
+  const page = await http().get('/sign-in').set('Accept', 'text/html');
+  return { page, cookie: sessionCookieOf(page)!, csrfToken: csrfTokenOf(page.text)! };
+}
+
+test('when demo mode starts with no HOST, then it listens on 127.0.0.1 only', () => {
+  expect(running.config.host).toBe('127.0.0.1');
+  expect((running.server.address() as AddressInfo).address).toBe('127.0.0.1');
+});
+
+test('when demo mode starts, then at least four demo agents and a supervisor exist, and starting again adds no duplicates', async () => {
+  const agents = await running.agents.all();
+  expect(agents.filter((a) => a.role === 'agent' && !a.disabled).length).toBeGreaterThanOrEqual(4);
+  expect(agents.some((a) => a.role === 'supervisor')).toBe(true);
+  expect(agents.map((a) => a.id).sort()).toEqual(DEMO_AGENTS.map((a) => a.id).sort());
+
+  // A second instance on the same database (as at a restart), while an admin had disabled one demo agent.
+  await running.agents.change('alan', { disabled: true });
+  const again = await startDemo({}, []);
+  await again.stop();
+
+  expect((await running.agents.all()).length).toBe(DEMO_AGENTS.length);
+  expect(await running.agents.find('alan')).toMatchObject({ disabled: true });
+  await running.agents.change('alan', { disabled: false });
+});
+
+test('when the sign-in page is opened in demo mode, then it offers one-click sign-in as each enabled demo agent', async () => {
+  const { page } = await signInPage();
+
+  expect(page.status).toBe(200);
+  const offered = [...page.text.matchAll(/<button type="submit" data-agent="([^"]+)"/g)].map((m) => m[1]);
+  expect(offered.sort()).toEqual(DEMO_AGENTS.map((a) => a.id).sort());
+  expect(page.text).toContain('action="/sign-in/demo"');
+});
+
+test('when a visitor clicks a demo agent, then they are signed in as that agent and the page is theirs', async () => {
+  const { cookie, csrfToken } = await signInPage();
+
+  const res = await http().post('/sign-in/demo').set('Cookie', cookie).type('form').send({ agentId: 'grace', _csrf: csrfToken });
+
+  expect(res.status).toBe(303);
+  const session = sessionCookieOf(res)!;
+  expect(session).not.toBe(cookie);
+  const setCookie = (res.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith('wt.sid='))!;
+  expect(setCookie).not.toMatch(/Secure/); // http://localhost in demo mode
+  const grace = await clientFor({ http, running }, 'grace', session);
+  const page = await grace.get('/').set('Accept', 'text/html');
+  expect(page.text).toContain('data-agent-id="grace"');
+  expect(page.text).toContain('data-agent-name="Grace Hopper"');
+  expect((await grace.post('/token/grace').send({})).status).toBe(200);
+});
+
+test('when one-click sign-in names someone who is not a demo agent, or comes without the CSRF token, then it is refused', async () => {
+  await running.agents.add({ id: 'real', login: 'real', name: 'Real Person', password: 'a real password here' });
+  const { cookie, csrfToken } = await signInPage();
+
+  const notDemo = await http().post('/sign-in/demo').set('Cookie', cookie).type('form').send({ agentId: 'real', _csrf: csrfToken });
+  const unknown = await http().post('/sign-in/demo').set('Cookie', cookie).type('form').send({ agentId: '../../etc', _csrf: csrfToken });
+  const noToken = await http().post('/sign-in/demo').set('Cookie', cookie).type('form').send({ agentId: 'ada' });
+
+  expect(notDemo.status).toBe(404);
+  expect(unknown.status).toBe(404);
+  expect(noToken.status).toBe(403);
+});
+
+test('when someone tries a demo agent with a password, then it fails: demo agents have none', async () => {
+  const { cookie, csrfToken } = await signInPage();
+
+  const res = await http().post('/sign-in').set('Cookie', cookie).type('form').send({ login: 'ada', password: '', _csrf: csrfToken });
+
+  expect(res.status).toBe(401);
+});
+
+test("when demo mode starts, then the stand-in's credentials are made for this installation, kept in DATA_DIR for its user only, and reused", async () => {
+  const file = path.join(dataDir, 'twilio-local.json');
+  const stored = JSON.parse(readFileSync(file, 'utf8'));
+
+  expect(statSync(file).mode & 0o777).toBe(0o600);
+  expect(running.config.twilio).toMatchObject(stored);
+  expect(stored.accountSid).toMatch(/^AC[0-9a-f]{32}$/);
+  expect(stored.apiKey).toMatch(/^SK[0-9a-f]{32}$/);
+  const rest = await http().get(`/twilio-local/2010-04-01/Accounts/${stored.accountSid}/Calls.json`).auth(stored.apiKey, stored.apiSecret);
+  expect(rest.status).toBe(200);
+
+  const elsewhere = mkdtempSync(path.join(os.tmpdir(), 'warm-transfer-demo-other-'));
+  try {
+    const other = await startServer({ config: parseConfig({ PORT: '0', DATA_DIR: elsewhere }), logger: createLogger('silent'), db, accessLog: false });
+    await other.stop();
+    expect(other.config.twilio.accountSid).not.toBe(stored.accountSid);
+    expect(other.config.twilio.apiSecret).not.toBe(stored.apiSecret);
+  } finally {
+    rmSync(elsewhere, { recursive: true, force: true });
+  }
+});
+
+test('when demo mode runs with NODE_ENV=production, then the log warns loudly', async () => {
+  const lines: string[] = [];
+  const production = await startDemo({ NODE_ENV: 'production' }, lines);
+  await production.stop();
+
+  expect(lines.some((line) => / WARN .*DEMO MODE WITH NODE_ENV=production/.test(line))).toBe(true);
+  expect(logs.some((line) => /NODE_ENV=production/.test(line))).toBe(false);
+});
