@@ -23,7 +23,10 @@ export const CSV_MAX_ROWS = 5000;
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const blankToUndefined = (value: unknown): unknown => (value === '' ? undefined : value);
-const isRealDay = (value: string): boolean => DAY.test(value) && utcDay(new Date(`${value}T00:00:00.000Z`)) === value;
+const isRealDay = (value: string): boolean => {
+  const time = Date.parse(`${value}T00:00:00.000Z`);
+  return DAY.test(value) && !Number.isNaN(time) && utcDay(new Date(time)) === value;
+};
 const dayField = (label: string) =>
   z.preprocess(
     blankToUndefined,
