@@ -2,6 +2,7 @@
 // idempotent appends, and records that end either side of a UTC midnight or month boundary.
 import { openTestDatabase } from './helpers/db';
 import { createHistoryStore, type HistoryRecord, type HistoryStore } from '../src/models/history';
+import { StoreUnavailableError } from '../src/errors';
 
 let db: Awaited<ReturnType<typeof openTestDatabase>>;
 let store: HistoryStore;
@@ -221,4 +222,14 @@ test('when a record is not a finished call, then append refuses it and stores no
   await expect(store.append(bad)).rejects.toThrow(/endedAt/);
   await expect(store.append({ ...call('2027-02-01T10:00:00Z'), outcome: 'lost' as never })).rejects.toThrow(/outcome/);
   expect(await store.newest()).toEqual([]);
+});
+
+test('when the database connection is gone, then reads and appends fail as StoreUnavailableError instead of a raw driver error', async () => {
+  const other = await openTestDatabase();
+  const orphan = createHistoryStore(other.connection);
+  await other.drop();
+
+  await expect(orphan.newest()).rejects.toBeInstanceOf(StoreUnavailableError);
+  await expect(orphan.find('CA1', '2026-01-01')).rejects.toBeInstanceOf(StoreUnavailableError);
+  await expect(orphan.append(call('2027-03-01T10:00:00Z'))).rejects.toBeInstanceOf(StoreUnavailableError);
 });
