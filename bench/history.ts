@@ -113,6 +113,15 @@ async function main(): Promise<void> {
   const started = Date.now();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'warm-transfer-history-bench-'));
   const embedded = await startFerretdb({ dataDir, log: (line) => console.log(line) });
+  // Ctrl-C must not leave the embedded server running.
+  const interrupted = (): void => {
+    void embedded.stop().finally(() => {
+      rmSync(dataDir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   const db = await connectDatabase({ uri: embedded.uri, dbName: 'history_bench', logger: createLogger('silent') });
   try {
     const store = createHistoryStore(db.connection);
@@ -136,7 +145,7 @@ async function main(): Promise<void> {
           batch.length = 0;
         }
       }
-      console.log(`filled to ${size} records in ${((Date.now() - fillStart) / 1000).toFixed(1)} s`);
+      console.log(`filled to ${size} records in ${((Date.now() - fillStart) / 1000).toFixed(1)} s (load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores)`);
       const someId = (i: number) => ids[Math.floor((Math.abs(i) * 7919) % ids.length)]!;
       const filtered: HistoryQuery = { limit: 50, outcome: 'abandoned', since: new Date(NOW - 30 * 86_400_000), until: new Date(NOW) };
       const row = new Map<string, { p50: number; p99: number }>();
@@ -168,6 +177,8 @@ async function main(): Promise<void> {
     await db.close();
     await embedded.stop();
     rmSync(dataDir, { recursive: true, force: true });
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
   }
 }
 

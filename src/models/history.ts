@@ -113,7 +113,7 @@ export interface HistoryStore {
 export interface HistoryStoreOptions {
   /** How long the list of existing buckets is trusted before it is read again (other instances create buckets too). */
   bucketCacheMs?: number;
-  /** Each operation's deadline; a database that fails or does not answer in time becomes StoreUnavailableError. */
+  /** Each operation's deadline (appendMany has none); a database that fails or does not answer in time becomes StoreUnavailableError. */
   timeoutMs?: number;
 }
 
@@ -296,9 +296,10 @@ export function createHistoryStore(connection: Connection, options: HistoryStore
   }
 
   /** The database's failures and silences as StoreUnavailableError (503 for people), after `timeoutMs` at most. */
-  async function guarded<T>(operation: () => Promise<T>): Promise<T> {
+  async function guarded<T>(operation: () => Promise<T>, deadlineMs: number | null = timeoutMs): Promise<T> {
     try {
-      return await withDeadline(operation(), timeoutMs, () => new Error(`no answer within ${timeoutMs} ms`));
+      if (deadlineMs === null) return await operation();
+      return await withDeadline(operation(), deadlineMs, () => new Error(`no answer within ${deadlineMs} ms`));
     } catch (err) {
       throw new StoreUnavailableError(err);
     }
@@ -312,7 +313,8 @@ export function createHistoryStore(connection: Connection, options: HistoryStore
 
     async appendMany(records) {
       for (const record of records) validate(record);
-      return guarded(() => appendAll(records));
+      // A bulk import takes as long as it takes: no deadline, but failures still come out as StoreUnavailableError.
+      return guarded(() => appendAll(records), null);
     },
 
     newest: (query = {}) => guarded(() => newest(query)),
