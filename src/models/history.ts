@@ -345,15 +345,9 @@ export function createHistoryStore(connection: Connection, options: HistoryStore
       const summary = summaryOf(record);
       for (const name of names.summaries) add(name, summary);
     }
-    // A few buckets at a time: FerretDB overlaps the round trips and collection creations.
-    const queue = [...groups];
-    const worker = async (): Promise<void> => {
-      for (let item = queue.shift(); item; item = queue.shift()) {
-        const [name, docs] = item;
-        for (let i = 0; i < docs.length; i += 1000) await insertIgnoringDuplicates(name, docs.slice(i, i + 1000));
-      }
-    };
-    await Promise.all(Array.from({ length: 4 }, worker));
+    for (const [name, docs] of groups) {
+      for (let i = 0; i < docs.length; i += 1000) await insertIgnoringDuplicates(name, docs.slice(i, i + 1000));
+    }
     remember(groups.keys());
   }
 
