@@ -1,0 +1,337 @@
+// The call history pages: a filtered, paged list of finished calls, one call's timeline, and the same list as CSV.
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
+import { OUTCOMES, utcDay, type HistoryQuery, type HistoryRecord, type HistoryStore, type HistorySummary, type Outcome } from '../models/history';
+
+/** The signed-in person, as the guard leaves it on `res.locals.agent`. */
+export interface SignedInAgent {
+  id: string;
+  name: string;
+  role: 'agent' | 'supervisor' | 'admin';
+}
+
+export interface HistoryRouterDeps {
+  history: Pick<HistoryStore, 'newest' | 'find'>;
+  agents: { all(): Promise<Array<{ id: string; name: string }>> };
+  /** Authenticates the request and puts the agent on res.locals.agent, or answers 401/403 itself. */
+  guard: RequestHandler;
+}
+
+export const PAGE_SIZE = 50;
+/** The most rows one CSV export holds; narrow the dates for more. */
+export const CSV_MAX_ROWS = 5000;
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const blankToUndefined = (value: unknown): unknown => (value === '' ? undefined : value);
+const isRealDay = (value: string): boolean => {
+  const time = Date.parse(`${value}T00:00:00.000Z`);
+  return DAY.test(value) && !Number.isNaN(time) && utcDay(new Date(time)) === value;
+};
+const dayField = (label: string) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string({ error: `${label} must be one date (YYYY-MM-DD).` })
+      .refine((v) => isRealDay(v), { error: `${label} must be a real date written YYYY-MM-DD.` })
+      .optional(),
+  );
+
+/** The list's filters as they come in the query string (blank form fields mean "any"). */
+const HistoryFilters = z
+  .object({
+    agent: z.preprocess(blankToUndefined, z.string({ error: 'Agent must be one agent id.' }).regex(/^[A-Za-z0-9._@-]{1,64}$/, { error: 'Agent must be an agent id (letters, digits, . _ @ -).' }).optional()),
+    from: dayField('From'),
+    to: dayField('To'),
+    outcome: z.preprocess(blankToUndefined, z.enum(OUTCOMES, { error: `Outcome must be one of: ${OUTCOMES.join(', ')}.` }).optional()),
+    beforeAt: z.preprocess(blankToUndefined, z.iso.datetime({ error: 'The paging position (beforeAt) must be an ISO date-time.' }).optional()),
+    beforeId: z.preprocess(blankToUndefined, z.string({ error: 'The paging position (beforeId) must be one call id.' }).regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'The paging position (beforeId) is not a call id.' }).optional()),
+  })
+  .refine((f) => !(f.from && f.to && f.from > f.to), { error: 'From must not be after To.' })
+  .refine((f) => (f.beforeAt === undefined) === (f.beforeId === undefined), { error: 'Paging needs both beforeAt and beforeId.' });
+type HistoryFilters = z.infer<typeof HistoryFilters>;
+
+const CallKey = z.object({
+  day: z.string().refine(isRealDay, { error: 'The day in the address must be a real date written YYYY-MM-DD.' }),
+  callSid: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'The call id in the address is not a call id.' }),
+});
+
+/** The history pages, each behind `guard`. Agents see the calls they were part of; supervisors and admins see all. */
+export function historyRouter(deps: HistoryRouterDeps): Router {
+  const router = Router();
+
+  /**
+   * Finished calls, newest first, filtered by agent, dates and outcome, 50 a page.
+   * @route GET /history
+   */
+  router.get('/history', deps.guard, async (req, res) => {
+    const me = signedIn(res);
+    const agents = await deps.agents.all();
+    const parsed = parseFilters(req, me);
+    if (!parsed.ok) return badRequest(req, res, parsed.status, parsed.message, { me, agents, filters: rawFilters(req) });
+    const rows = await deps.history.newest({ ...parsed.query, limit: PAGE_SIZE });
+    const names = nameLookup(agents);
+    const last = rows.at(-1);
+    res.render('history', {
+      title: 'Call history',
+      me,
+      agents,
+      filters: parsed.filters,
+      rows: rows.map((row) => listRow(row, names)),
+      paged: parsed.filters.beforeAt !== undefined,
+      firstPageHref: `/history${queryString({ ...parsed.filters, beforeAt: undefined, beforeId: undefined })}`,
+      olderHref: rows.length === PAGE_SIZE && last ? `/history${queryString({ ...parsed.filters, beforeAt: last.endedAt.toISOString(), beforeId: last._id })}` : undefined,
+      outcomeLabels: OUTCOME_LABELS,
+      csvHref: `/history.csv${queryString({ ...parsed.filters, beforeAt: undefined, beforeId: undefined })}`,
+    });
+  });
+
+  /**
+   * The list's filters as a CSV file (at most CSV_MAX_ROWS rows, newest first).
+   * @route GET /history.csv
+   */
+  router.get('/history.csv', deps.guard, async (req, res) => {
+    const me = signedIn(res);
+    const agents = await deps.agents.all();
+    const parsed = parseFilters(req, me);
+    if (!parsed.ok) return badRequest(req, res, parsed.status, parsed.message, { me, agents, filters: rawFilters(req) });
+    const rows = await deps.history.newest({ ...parsed.query, limit: CSV_MAX_ROWS });
+    const names = nameLookup(agents);
+    const stamp = utcDay(new Date());
+    res.type('text/csv; charset=utf-8');
+    res.attachment(`call-history-${stamp}.csv`);
+    res.send(historyCsv(rows, names));
+  });
+
+  /**
+   * One call: who waited, rang, talked, transferred, held and hung up, and for how long.
+   * @route GET /history/:day/:callSid
+   */
+  router.get('/history/:day/:callSid', deps.guard, async (req, res) => {
+    const me = signedIn(res);
+    const agents = await deps.agents.all();
+    const key = CallKey.safeParse(req.params);
+    if (!key.success) return badRequest(req, res, 400, key.error.issues[0]?.message ?? 'Invalid call address.');
+    const record = await deps.history.find(key.data.callSid, key.data.day);
+    // An agent asking for a call they were not part of learns no more than for a call that does not exist.
+    if (!record || !canSee(me, record)) {
+      res.status(404);
+      return res.render('error', { title: 'Call not found', status: 404, message: 'No finished call with this id ended on that day, or it is not one of yours.' });
+    }
+    res.render('history-call', { title: 'Call details', me, call: describeCall(record, nameLookup(agents)) });
+  });
+
+  return router;
+}
+
+function signedIn(res: Response): SignedInAgent {
+  const agent = res.locals.agent as SignedInAgent | undefined;
+  // The guard runs first on every route here; no agent means it was mounted wrongly, which is our bug, not the client's.
+  if (!agent) throw new Error('historyRouter: the guard did not put an agent on res.locals.agent');
+  return agent;
+}
+
+function canSee(me: SignedInAgent, call: HistorySummary): boolean {
+  return me.role !== 'agent' || call.agentIds.includes(me.id) || call.offeredTo.includes(me.id);
+}
+
+type ParsedFilters = { ok: true; filters: HistoryFilters; query: HistoryQuery } | { ok: false; status: 400 | 403; message: string };
+
+function parseFilters(req: Request, me: SignedInAgent): ParsedFilters {
+  const result = HistoryFilters.safeParse(req.query);
+  if (!result.success) return { ok: false, status: 400, message: result.error.issues.map((issue) => issue.message).join(' ') };
+  const filters = result.data;
+  if (me.role === 'agent' && filters.agent !== undefined && filters.agent !== me.id) return { ok: false, status: 403, message: 'Agents can see only their own calls.' };
+  const query: HistoryQuery = {
+    // An agent's list is always their own calls.
+    agentId: me.role === 'agent' ? me.id : filters.agent,
+    outcome: filters.outcome as Outcome | undefined,
+    since: filters.from ? new Date(`${filters.from}T00:00:00.000Z`) : undefined,
+    until: filters.to ? new Date(Date.parse(`${filters.to}T00:00:00.000Z`) + 86_400_000) : undefined,
+    before: filters.beforeAt && filters.beforeId ? { endedAt: new Date(filters.beforeAt), id: filters.beforeId } : undefined,
+  };
+  return { ok: true, filters, query };
+}
+
+/** The filters as typed, for re-showing the form next to the error (pug escapes them). */
+function rawFilters(req: Request): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of ['agent', 'from', 'to', 'outcome']) {
+    const value = req.query[key];
+    if (typeof value === 'string') out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * A 4xx with its message: for people the history page with its form (or the error page when `page` is not given),
+ * JSON for scripts that ask for it, plain text otherwise.
+ */
+function badRequest(req: Request, res: Response, status: number, message: string, page?: Record<string, unknown>): void {
+  res.status(status);
+  const wants = req.accepts(['html', 'json', 'text']);
+  if (wants === 'json') res.json({ error: message, status });
+  else if (wants === 'html' && page) res.render('history', { title: 'Call history', outcomeLabels: OUTCOME_LABELS, ...page, error: message, rows: [] });
+  else if (wants === 'html') res.render('error', { title: 'Bad request', status, message });
+  else res.type('text/plain').send(`${message}\n`);
+}
+
+function queryString(filters: Partial<Record<keyof HistoryFilters, string | undefined>>): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(filters)) if (value !== undefined && value !== '') params.set(key, value);
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+type Names = (id: string) => string;
+
+function nameLookup(agents: Array<{ id: string; name: string }>): Names {
+  const byId = new Map(agents.map((agent) => [agent.id, agent.name]));
+  return (id) => (id === 'queue' ? 'the waiting line' : (byId.get(id) ?? id));
+}
+
+/** "45 s", "3 min 05 s", "1 h 02 min". */
+export function formatDuration(totalSeconds: number): string {
+  const s = Math.max(0, Math.round(totalSeconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
+}
+
+const formatTime = (date: Date): string => `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+
+export const OUTCOME_LABELS: Record<Outcome, string> = {
+  answered: 'Answered',
+  abandoned: 'Abandoned (caller left)',
+  'timed-out': 'Timed out waiting',
+  'no-agent': 'No agent available',
+  failed: 'Failed',
+};
+
+function listRow(row: HistorySummary, names: Names) {
+  return {
+    href: `/history/${utcDay(row.endedAt)}/${encodeURIComponent(row._id)}`,
+    callSid: row._id,
+    endedAt: formatTime(row.endedAt),
+    endedAtIso: row.endedAt.toISOString(),
+    from: row.from ?? '—',
+    outcome: row.outcome,
+    outcomeLabel: OUTCOME_LABELS[row.outcome] ?? row.outcome,
+    agents: row.agentIds.map(names).join(', ') || '—',
+    wait: formatDuration(row.waitSeconds),
+    talk: formatDuration(row.talkSeconds),
+    transfers: row.transfers.length,
+  };
+}
+
+const KIND_LABELS: Record<string, string> = {
+  queued: 'Waiting with music',
+  offered: 'Offered to',
+  ringing: 'Ringing',
+  answered: 'Answered by',
+  declined: 'Declined by',
+  'no-answer': 'No answer from',
+  busy: 'Busy:',
+  failed: 'Could not ring',
+  canceled: 'Ringing stopped for',
+  joined: 'Joined:',
+  left: 'Left:',
+  hold: 'Customer put on hold by',
+  unhold: 'Customer taken off hold by',
+  transfer: 'Transfer by',
+  'hung-up': 'Hung up',
+  ended: 'Call ended',
+};
+const RING_RESULTS = ['declined', 'no-answer', 'busy', 'failed', 'canceled'];
+
+const REASON_LABELS: Record<string, string> = {
+  participant_hung_up: 'hung up',
+  conference_ended_via_api: 'the app ended the call',
+  moderator_ended_conference: 'the last moderator left',
+  participant_updated_via_api: 'moved by the app',
+  participant_add_failed: 'could not be added',
+  'last-agent-left': 'every agent had left; the caller heard goodbye',
+};
+
+function whoHungUp(hungUpBy: string | undefined, names: Names): string {
+  if (!hungUpBy) return 'unknown';
+  if (hungUpBy === 'customer') return 'the customer';
+  if (hungUpBy === 'system') return 'the system';
+  if (hungUpBy.startsWith('agent:')) return names(hungUpBy.slice('agent:'.length));
+  return hungUpBy;
+}
+
+/** Everything the detail page shows, worked out here so the template only prints. */
+export function describeCall(record: HistoryRecord, names: Names) {
+  const offset = (at: Date): string => `+${formatDuration((at.getTime() - record.startedAt.getTime()) / 1000)}`;
+  const rang = record.offeredTo.map((agentId) => {
+    if (record.agentIds.includes(agentId)) return { agent: names(agentId), result: 'answered' };
+    const last = [...record.timeline].reverse().find((entry) => entry.agentId === agentId && RING_RESULTS.includes(entry.kind));
+    return { agent: names(agentId), result: last ? last.kind.replace('-', ' ') : 'no answer' };
+  });
+  return {
+    callSid: record._id,
+    from: record.from ?? 'unknown',
+    outcome: record.outcome,
+    outcomeLabel: OUTCOME_LABELS[record.outcome] ?? record.outcome,
+    startedAt: formatTime(record.startedAt),
+    endedAt: formatTime(record.endedAt),
+    waited: formatDuration(record.waitSeconds),
+    talked: formatDuration(record.talkSeconds),
+    total: formatDuration((record.endedAt.getTime() - record.startedAt.getTime()) / 1000),
+    rang,
+    talkedWith: record.agentIds.map(names),
+    transfers: record.transfers.map((t) => ({ from: names(t.from), to: names(t.to), mode: t.mode, outcome: t.outcome, at: offset(t.at) })),
+    hungUpBy: whoHungUp(record.hungUpBy, names),
+    endReason: record.endReason ? (REASON_LABELS[record.endReason] ?? record.endReason) : undefined,
+    timeline: [...record.timeline]
+      .sort((a, b) => a.at.getTime() - b.at.getTime())
+      .map((entry) => ({
+        time: formatTime(entry.at),
+        offset: offset(entry.at),
+        kind: entry.kind,
+        label: KIND_LABELS[entry.kind] ?? entry.kind,
+        agent: entry.agentId ? names(entry.agentId) : undefined,
+        detail: entry.detail ? (REASON_LABELS[entry.detail] ?? entry.detail) : undefined,
+      })),
+  };
+}
+
+/**
+ * One CSV cell (RFC 4180): quoted when it holds a comma, quote, CR/LF or edge spaces; text starting with = + - @ tab or CR
+ * is prefixed with ' so spreadsheets show it instead of running it as a formula (OWASP CSV injection).
+ */
+export function csvCell(value: string | number | undefined): string {
+  if (value === undefined) return '';
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : '';
+  let text = value;
+  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+export const CSV_COLUMNS = ['call_sid', 'started_at', 'ended_at', 'caller', 'outcome', 'agents', 'offered_to', 'wait_seconds', 'talk_seconds', 'transfers', 'hung_up_by', 'end_reason'] as const;
+
+/** The rows as a CSV document with a header line, CRLF line ends. */
+export function historyCsv(rows: HistorySummary[], names: Names): string {
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const row of rows) {
+    lines.push(
+      [
+        row._id,
+        row.startedAt.toISOString(),
+        row.endedAt.toISOString(),
+        row.from,
+        row.outcome,
+        row.agentIds.map(names).join('; '),
+        row.offeredTo.map(names).join('; '),
+        row.waitSeconds,
+        row.talkSeconds,
+        row.transfers.map((t) => `${names(t.from)} > ${names(t.to)} (${t.mode}, ${t.outcome})`).join('; '),
+        row.hungUpBy,
+        row.endReason,
+      ]
+        .map(csvCell)
+        .join(','),
+    );
+  }
+  return `${lines.join('\r\n')}\r\n`;
+}

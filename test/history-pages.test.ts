@@ -1,0 +1,323 @@
+// The call history pages over real HTTP against the real database: who sees which calls, filters, paging, one call's
+// timeline, the CSV export, and bad input answered with 400 and a message.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import express, { type RequestHandler } from 'express';
+import request from 'supertest';
+import { DOMParser, type Document } from '@xmldom/xmldom';
+import { openTestDatabase } from './helpers/db';
+import { createHistoryStore, type HistoryRecord, type HistoryStore } from '../src/models/history';
+import { PROJECT_ROOT } from '../src/paths';
+import { csvCell, historyRouter } from '../src/routes/history';
+
+const AGENTS = [
+  { id: 'alice', name: 'Alice Agent' },
+  { id: 'bob', name: 'Bob Builder' },
+  { id: 'carol', name: 'Carol Colleague' },
+];
+
+/** Test double of the sign-in boundary: `X-Test-Agent: <id>/<role>`; no header → 401. */
+const testGuard: RequestHandler = (req, res, next) => {
+  const header = req.get('x-test-agent');
+  if (!header) {
+    res.status(401).send('Sign in first.');
+    return;
+  }
+  const [id = '', role = 'agent'] = header.split('/');
+  res.locals.agent = { id, name: AGENTS.find((a) => a.id === id)?.name ?? id, role };
+  next();
+};
+
+let db: Awaited<ReturnType<typeof openTestDatabase>>;
+let store: HistoryStore;
+let server: http.Server;
+let baseUrl: string;
+
+beforeAll(async () => {
+  db = await openTestDatabase();
+  store = createHistoryStore(db.connection);
+  const app = express();
+  app.set('views', path.join(PROJECT_ROOT, 'views'));
+  app.set('view engine', 'pug');
+  app.use(historyRouter({ history: store, agents: { all: async () => AGENTS }, guard: testGuard }));
+  server = http.createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await store.appendMany(CALLS);
+});
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await db.drop();
+});
+
+const as = (who: string) => ({ get: (url: string) => request(baseUrl).get(url).set('X-Test-Agent', who).set('Accept', 'text/html') });
+const supervisor = as('sam/supervisor');
+const alice = as('alice/agent');
+const bob = as('bob/agent');
+
+const at = (iso: string, seconds = 0) => new Date(new Date(iso).getTime() + seconds * 1000);
+
+let serial = 0;
+function call(endedAt: string, overrides: Partial<HistoryRecord> = {}): HistoryRecord {
+  serial += 1;
+  const end = new Date(endedAt);
+  return {
+    _id: `CA${String(serial).padStart(32, '0')}`,
+    startedAt: at(endedAt, -120),
+    endedAt: end,
+    from: '+15551230000',
+    outcome: 'answered',
+    agentIds: ['alice'],
+    offeredTo: ['alice'],
+    waitSeconds: 15,
+    talkSeconds: 105,
+    hungUpBy: 'customer',
+    endReason: 'participant_hung_up',
+    transfers: [],
+    timeline: [],
+    ...overrides,
+  };
+}
+
+/** A consult transfer from Alice to Carol after Bob declined: the call the detail page test reads. */
+const TRANSFERRED = call('2026-03-10T10:10:00Z', {
+  startedAt: new Date('2026-03-10T10:00:00Z'),
+  from: '+15557770001',
+  agentIds: ['alice', 'carol'],
+  offeredTo: ['bob', 'alice', 'carol'],
+  waitSeconds: 42,
+  talkSeconds: 558,
+  hungUpBy: 'agent:carol',
+  endReason: 'participant_hung_up',
+  transfers: [{ from: 'alice', to: 'carol', mode: 'consult', outcome: 'completed', at: at('2026-03-10T10:00:00Z', 200) }],
+  timeline: [
+    { at: at('2026-03-10T10:00:00Z'), kind: 'queued' },
+    { at: at('2026-03-10T10:00:00Z', 2), kind: 'offered', agentId: 'bob' },
+    { at: at('2026-03-10T10:00:00Z', 20), kind: 'declined', agentId: 'bob' },
+    { at: at('2026-03-10T10:00:00Z', 21), kind: 'offered', agentId: 'alice' },
+    { at: at('2026-03-10T10:00:00Z', 42), kind: 'answered', agentId: 'alice' },
+    { at: at('2026-03-10T10:00:00Z', 200), kind: 'hold', agentId: 'alice', detail: 'consult' },
+    { at: at('2026-03-10T10:00:00Z', 230), kind: 'answered', agentId: 'carol' },
+    { at: at('2026-03-10T10:00:00Z', 260), kind: 'unhold', agentId: 'alice' },
+    { at: at('2026-03-10T10:00:00Z', 261), kind: 'left', agentId: 'alice' },
+    { at: at('2026-03-10T10:00:00Z', 600), kind: 'hung-up', agentId: 'carol', detail: 'participant_hung_up' },
+  ],
+});
+const BOBS = call('2026-03-11T09:00:00Z', { agentIds: ['bob'], offeredTo: ['bob'], from: '<script>alert(1)</script>' });
+const ABANDONED = call('2026-03-12T09:00:00Z', { outcome: 'abandoned', agentIds: [], offeredTo: ['alice'], talkSeconds: 0, hungUpBy: 'customer' });
+const TRICKY = call('2026-03-13T09:00:00Z', {
+  agentIds: ['carol'],
+  offeredTo: ['carol'],
+  from: '=HYPERLINK("http://evil.example","x")',
+  endReason: 'said "bye", then\nleft',
+  hungUpBy: '@SUM(A1)',
+});
+/** 55 more of Carol's calls, on earlier days, so her list pages. */
+const CAROLS = Array.from({ length: 55 }, (_, i) => call(`2026-02-${String(1 + (i % 27)).padStart(2, '0')}T${String(10 + Math.floor(i / 27)).padStart(2, '0')}:00:00Z`, { agentIds: ['carol'], offeredTo: ['carol'] }));
+const CALLS = [TRANSFERRED, BOBS, ABANDONED, TRICKY, ...CAROLS];
+
+function parse(html: string): Document {
+  return new DOMParser().parseFromString(html, 'text/html');
+}
+/** The CallSids of the list's rows, in page order. */
+function listed(html: string): string[] {
+  return Array.from(parse(html).getElementsByTagName('tr'))
+    .map((tr) => tr.getAttribute('data-call'))
+    .filter((sid): sid is string => Boolean(sid));
+}
+/** The text of each list item under the element `id`. */
+function items(html: string, id: string): string[] {
+  return Array.from(parse(html).getElementById(id)?.getElementsByTagName('li') ?? []).map((li) => (li.textContent ?? '').replace(/\s+/g, ' ').trim());
+}
+function byId(html: string, id: string): string {
+  return (parse(html).getElementById(id)?.textContent ?? '').replace(/\s+/g, ' ').trim();
+}
+
+test('when nobody is signed in, then every history page answers 401 from the guard', async () => {
+  for (const url of ['/history', '/history.csv', `/history/2026-03-10/${TRANSFERRED._id}`]) {
+    expect((await request(baseUrl).get(url)).status).toBe(401);
+  }
+});
+
+test('when a supervisor opens the history, then the newest 50 calls of everyone are listed newest first with an older-calls link', async () => {
+  const res = await supervisor.get('/history');
+
+  expect(res.status).toBe(200);
+  const expected = [...CALLS].sort((a, b) => b.endedAt.getTime() - a.endedAt.getTime()).slice(0, 50).map((c) => c._id);
+  expect(listed(res.text)).toEqual(expected);
+  const older = parse(res.text).getElementById('history-older')?.getAttribute('href');
+  expect(older).toMatch(/^\/history\?beforeAt=.+&beforeId=CA/);
+  expect(res.text).toContain('Alice Agent, Carol Colleague');
+});
+
+test('when following the older-calls link, then the next page continues exactly where the first stopped', async () => {
+  const first = await supervisor.get('/history');
+  const olderHref = parse(first.text).getElementById('history-older')!.getAttribute('href')!;
+
+  const second = await supervisor.get(olderHref);
+
+  expect(second.status).toBe(200);
+  const all = [...listed(first.text), ...listed(second.text)];
+  expect(new Set(all).size).toBe(CALLS.length);
+  expect(all.length).toBe(CALLS.length);
+  expect(parse(second.text).getElementById('history-older')).toBeNull();
+  expect(parse(second.text).getElementById('history-newest')?.getAttribute('href')).toBe('/history');
+});
+
+test('when an agent opens the history, then only calls they talked on or were offered are listed, and the agent filter offers only them', async () => {
+  const res = await bob.get('/history');
+
+  expect(res.status).toBe(200);
+  expect(listed(res.text)).toEqual([BOBS._id, TRANSFERRED._id]);
+  const options = Array.from(parse(res.text).getElementsByTagName('option')).map((o) => o.getAttribute('value'));
+  expect(options).toContain('bob');
+  expect(options).not.toContain('alice');
+});
+
+test("when an agent filters by a colleague, then the answer is 403 with a message and none of the colleague's calls", async () => {
+  const res = await bob.get('/history?agent=alice');
+
+  expect(res.status).toBe(403);
+  expect(byId(res.text, 'history-error')).toBe('Agents can see only their own calls.');
+  expect(listed(res.text)).toEqual([]);
+});
+
+test("when an agent opens a call they were not part of, then it is 404, as for a call that does not exist; a supervisor sees it", async () => {
+  const denied = await bob.get(`/history/2026-03-13/${TRICKY._id}`);
+  const missing = await bob.get('/history/2026-03-13/CAdoesnotexist');
+  const allowed = await supervisor.get(`/history/2026-03-13/${TRICKY._id}`);
+
+  expect(denied.status).toBe(404);
+  expect(missing.status).toBe(404);
+  expect(allowed.status).toBe(200);
+});
+
+test('when filtering by agent, outcome and dates, then only the matching calls are listed and the form keeps the choices', async () => {
+  const byOutcome = await supervisor.get('/history?outcome=abandoned');
+  const byAgentAndDates = await supervisor.get('/history?agent=alice&from=2026-03-10&to=2026-03-11');
+  const emptyFieldsMeanAny = await alice.get('/history?agent=&from=&to=&outcome=');
+
+  expect(listed(byOutcome.text)).toEqual([ABANDONED._id]);
+  expect(listed(byAgentAndDates.text)).toEqual([TRANSFERRED._id]);
+  const doc = parse(byAgentAndDates.text);
+  const fromInput = Array.from(doc.getElementsByTagName('input')).find((i) => i.getAttribute('name') === 'from');
+  expect(fromInput?.getAttribute('value')).toBe('2026-03-10');
+  expect(listed(emptyFieldsMeanAny.text)).toEqual([ABANDONED._id, TRANSFERRED._id]);
+});
+
+test('when a caller number holds markup, then the page shows it as text', async () => {
+  const res = await supervisor.get('/history?agent=bob');
+
+  expect(res.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+  expect(res.text).not.toContain('<script>alert(1)');
+});
+
+test('when a call is opened, then its page tells the wait, who rang and how they answered, the talk, the transfer, the hold, and who hung up', async () => {
+  const res = await alice.get(`/history/2026-03-10/${TRANSFERRED._id}`);
+
+  expect(res.status).toBe(200);
+  expect(byId(res.text, 'call-waited')).toBe('42 s');
+  expect(byId(res.text, 'call-talked')).toBe('9 min 18 s');
+  expect(items(res.text, 'call-rang')).toEqual(['Bob Builder: declined', 'Alice Agent: answered', 'Carol Colleague: answered']);
+  expect(byId(res.text, 'call-talked-with')).toBe('Alice Agent, Carol Colleague');
+  expect(byId(res.text, 'call-hung-up')).toBe('Carol Colleague (hung up)');
+  const transferCells = Array.from(parse(res.text).getElementById('call-transfers')!.getElementsByTagName('td')).map((td) => td.textContent);
+  expect(transferCells).toEqual(['+3 min 20 s', 'Alice Agent', 'Carol Colleague', 'consult', 'completed']);
+  const kinds = Array.from(parse(res.text).getElementById('call-timeline')!.getElementsByTagName('li')).map((li) => li.getAttribute('data-kind'));
+  expect(kinds).toEqual(['queued', 'offered', 'declined', 'offered', 'answered', 'hold', 'answered', 'unhold', 'left', 'hung-up']);
+  expect(byId(res.text, 'call-timeline')).toContain('Customer put on hold by Alice Agent — consult');
+  expect(res.text).not.toMatch(/<script/i);
+});
+
+test('when a call was offered but nobody answered, then its page says who got no answer', async () => {
+  const res = await alice.get(`/history/2026-03-12/${ABANDONED._id}`);
+
+  expect(items(res.text, 'call-rang')).toEqual(['Alice Agent: no answer']);
+  expect(byId(res.text, 'call-talked-with')).toBe('nobody');
+  expect(byId(res.text, 'call-outcome')).toBe('Abandoned (caller left)');
+});
+
+test('when the CSV is downloaded with filters, then it is an attachment with a header and exactly the filtered rows', async () => {
+  const res = await supervisor.get('/history.csv?agent=alice');
+
+  expect(res.status).toBe(200);
+  expect(res.headers['content-type']).toMatch(/^text\/csv; charset=utf-8/);
+  expect(res.headers['content-disposition']).toMatch(/^attachment; filename="?call-history-\d{4}-\d{2}-\d{2}\.csv"?$/);
+  const lines = res.text.split('\r\n');
+  expect(lines[0]).toBe('call_sid,started_at,ended_at,caller,outcome,agents,offered_to,wait_seconds,talk_seconds,transfers,hung_up_by,end_reason');
+  expect(lines.slice(1, -1).map((line) => line.split(',')[0])).toEqual([ABANDONED._id, TRANSFERRED._id]);
+  expect(lines[2]).toBe(
+    `${TRANSFERRED._id},2026-03-10T10:00:00.000Z,2026-03-10T10:10:00.000Z,'+15557770001,answered,Alice Agent; Carol Colleague,Bob Builder; Alice Agent; Carol Colleague,42,558,"Alice Agent > Carol Colleague (consult, completed)",agent:carol,participant_hung_up`,
+  );
+  expect(lines.at(-1)).toBe('');
+});
+
+test('when CSV fields hold commas, quotes, newlines or start like a formula, then they are quoted and defused', async () => {
+  const res = await supervisor.get('/history.csv?agent=carol&from=2026-03-13&to=2026-03-13');
+
+  expect(res.text).toContain(`,"'=HYPERLINK(""http://evil.example"",""x"")",answered,`);
+  expect(res.text).toContain(`,'@SUM(A1),"said ""bye"", then\nleft"\r\n`);
+  expect(csvCell('+1 555')).toBe("'+1 555");
+  expect(csvCell('-2+3')).toBe("'-2+3");
+  expect(csvCell('=1,2')).toBe(`"'=1,2"`);
+  expect(csvCell('\tcmd')).toBe("'\tcmd");
+  expect(csvCell(' padded')).toBe('" padded"');
+  expect(csvCell('plain')).toBe('plain');
+  expect(csvCell(-5)).toBe('-5');
+  expect(csvCell(undefined)).toBe('');
+});
+
+test('when an agent downloads the CSV, then it holds only their calls', async () => {
+  const res = await bob.get('/history.csv');
+
+  expect(res.text.split('\r\n').slice(1, -1).map((line) => line.split(',')[0])).toEqual([BOBS._id, TRANSFERRED._id]);
+});
+
+test.each([
+  ['/history?from=2026-13-01', 'From must be a real date written YYYY-MM-DD.'],
+  ['/history?from=2026-02-30', 'From must be a real date written YYYY-MM-DD.'],
+  ['/history?to=yesterday', 'To must be a real date written YYYY-MM-DD.'],
+  ['/history?from=2026-03-12&to=2026-03-10', 'From must not be after To.'],
+  ['/history?outcome=lost', 'Outcome must be one of: answered, abandoned, timed-out, no-agent, failed.'],
+  ['/history?agent=%3Cscript%3E', 'Agent must be an agent id (letters, digits, . _ @ -).'],
+  ['/history?agent=alice&agent=bob', 'Agent must be one agent id.'],
+  ['/history?beforeAt=2026-03-10T10:00:00Z', 'Paging needs both beforeAt and beforeId.'],
+  ['/history?beforeAt=soon&beforeId=CA1', 'The paging position (beforeAt) must be an ISO date-time.'],
+  ['/history.csv?outcome=lost', 'Outcome must be one of: answered, abandoned, timed-out, no-agent, failed.'],
+])('when the list is asked for %s, then it answers 400 with the form and a message', async (url, message) => {
+  const res = await supervisor.get(url);
+
+  expect(res.status).toBe(400);
+  expect(res.headers['content-type']).toMatch(/text\/html/);
+  expect(byId(res.text, 'history-error')).toBe(message);
+  expect(parse(res.text).getElementById('history-filters')).not.toBeNull();
+  expect(listed(res.text)).toEqual([]);
+});
+
+test('when a script asks for JSON with bad filters, then it gets 400 JSON with the message', async () => {
+  const res = await request(baseUrl).get('/history.csv?from=nope').set('X-Test-Agent', 'sam/admin').set('Accept', 'application/json');
+
+  expect(res.status).toBe(400);
+  expect(res.body).toEqual({ error: 'From must be a real date written YYYY-MM-DD.', status: 400 });
+});
+
+test('when a call address has a bad day or call id, then it answers 400 with a message', async () => {
+  const badDay = await supervisor.get(`/history/2026-02-31/${TRANSFERRED._id}`);
+  const badSid = await supervisor.get('/history/2026-03-10/CA%24%7Bbad%7D');
+
+  expect(badDay.status).toBe(400);
+  expect(badDay.text).toContain('The day in the address must be a real date written YYYY-MM-DD.');
+  expect(badSid.status).toBe(400);
+  expect(badSid.text).toContain('The call id in the address is not a call id.');
+});
+
+test('when a page is served, then it links the history stylesheet and carries no inline script', async () => {
+  const list = await supervisor.get('/history');
+  const detail = await supervisor.get(`/history/2026-03-10/${TRANSFERRED._id}`);
+
+  for (const res of [list, detail]) {
+    expect(res.text).toContain('<link rel="stylesheet" href="/css/history.css">');
+    expect(res.text).not.toMatch(/<script|\sonclick=/i);
+  }
+});
