@@ -15,6 +15,8 @@ import type { SignInLimiter } from './auth/sign-in-limiter';
 import { adminRouter } from './routes/admin';
 import { agentApiRouter } from './routes/agent-api';
 import { contactCenterApiRouter } from './routes/contact-center-api';
+import { historyRouter } from './routes/history';
+import type { HistoryStore } from './models/history';
 import { authRouter } from './routes/auth';
 import { pageRouter } from './routes/pages';
 import { twilioWebhookRouter } from './routes/twilio-webhooks';
@@ -32,6 +34,7 @@ export interface AppDeps {
   routing: Routing;
   presence: PresenceStore;
   changes: ChangeHub;
+  history: HistoryStore;
   agents: AgentAccounts;
   urls: WebhookUrls;
   sessions: SessionStore;
@@ -111,6 +114,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(adminRouter({ auth, agents: deps.agents, sessions: deps.sessions, logger, mode }));
   app.use(pageRouter({ agents: deps.agents, auth, mode, supportNumber: config.twilio.number, twilioLocalBase: deps.twilioLocal ? TWILIO_LOCAL_PATH : undefined }));
   app.use(agentApiRouter({ calls: deps.calls, agents: deps.agents, auth, twilio: config.twilio }));
+  app.use(historyRouter({ history: deps.history, agents: deps.agents, guard: auth.requireAgent }));
   app.use(
     '/api',
     contactCenterApiRouter({

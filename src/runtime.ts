@@ -8,7 +8,7 @@ import { openAppDatabase, type Database } from './db/connect';
 import type { Logger } from './logger';
 import { createCallStore, storeRunner } from './models/call-store';
 import { changeModel, createChangeStore } from './models/event';
-import { createFinishedCallStore } from './models/finished-call';
+import { createHistoryStore, type HistoryStore } from './models/history';
 import { createPresenceStore, presenceModel, type PresenceStore } from './models/presence';
 import { createReservationStore, reservationModel } from './models/reservation';
 import { loadLocalTwilioCredentials, seedDemoAgents } from './auth/demo';
@@ -34,6 +34,7 @@ export interface RunningServer {
   routing: Routing;
   presence: PresenceStore;
   changes: ChangeHub;
+  history: HistoryStore;
   agents: AgentAccounts;
   background: BackgroundTasks;
   twilioLocal?: TwilioLocal;
@@ -103,6 +104,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const presence = createPresenceStore(presenceModel(db.connection), run);
     const changes = createChangeHub(createChangeStore(changeModel(db.connection), run), logger, { pollMs: options.changePollMs ?? 250, keepMs: 120_000 });
     const retracted = new Set<string>();
+    const history = createHistoryStore(db.connection, { timeoutMs: config.dbTimeoutMs });
     const routing = createRouting({
       calls: store,
       reservations,
@@ -121,7 +123,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       store,
       routing,
       reservations,
-      history: createFinishedCallStore(db.connection, run),
+      history,
       rest,
       agents,
       background,
@@ -153,7 +155,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     cleanups.unshift({ name: 'change feed', run: () => changes.stop() });
     cleanups.unshift({ name: 'routing', run: () => routing.stop() });
 
-    const app = createApp({ config, logger, calls, routing, presence, changes, agents, urls, sessions, sessionSecret, signInLimiter, readiness: () => db.readiness(), twilioLocal: twilioLocal?.router, accessLog: options.accessLog });
+    const app = createApp({ config, logger, calls, routing, presence, changes, history, agents, urls, sessions, sessionSecret, signInLimiter, readiness: () => db.readiness(), twilioLocal: twilioLocal?.router, accessLog: options.accessLog });
     const server = http.createServer(app);
     server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {
@@ -188,7 +190,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       return stopping;
     };
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
-    return { config, url: `http://${host}:${port}`, port, server, db, calls, routing, presence, changes, agents, background, twilioLocal, stop };
+    return { config, url: `http://${host}:${port}`, port, server, db, calls, routing, presence, changes, history, agents, background, twilioLocal, stop };
   } catch (err) {
     for (const cleanup of cleanups) await cleanup.run().catch(() => undefined);
     throw err;

@@ -196,7 +196,7 @@ describe('the waiting line', () => {
     // Twilio then reports the customer leaving: the call moves to the history as timed out.
     await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-leave', CallSid: customer }).expect(200);
     expect(await db.models.calls.findById(customer).lean().exec()).toBeNull();
-    const history = await db.connection.collection('call_history').findOne({ _id: customer as never });
+    const history = await app.running.history.find(customer, new Date());
     expect(history).toMatchObject({ outcome: 'timed-out', endReason: 'max-wait' });
   });
 });
@@ -253,7 +253,7 @@ describe('calls end and leave the live store', () => {
     await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'conference-end' }).expect(200);
 
     expect(await db.models.calls.findById(customer).lean().exec()).toBeNull();
-    const history = await db.connection.collection('call_history').findOne({ _id: customer as never });
+    const history = await app.running.history.find(customer, new Date());
     expect(history).toMatchObject({ outcome: 'answered', agentIds: ['ana'], offeredTo: ['ana'], endReason: 'customer-hung-up', hungUpBy: 'customer' });
     expect(await db.connection.collection('reservations').findOne({ _id: 'agent:ana' as never })).toMatchObject({ state: 'wrap-up' });
     // Late callbacks about the finished call are accepted quietly.
@@ -273,7 +273,7 @@ describe('calls end and leave the live store', () => {
     const cancel = await until('the cancel', () => rest.requests.find((r) => r.path.endsWith(`/Calls/${leg}.json`)));
     expect(formValue(cancel, 'Status')).toBe('completed');
     expect(await db.connection.collection('reservations').countDocuments({})).toBe(0);
-    expect(await db.connection.collection('call_history').findOne({ _id: customer as never })).toMatchObject({ outcome: 'abandoned', offeredTo: ['ben'] });
+    expect(await app.running.history.find(customer, new Date())).toMatchObject({ outcome: 'abandoned', offeredTo: ['ben'] });
   });
 });
 

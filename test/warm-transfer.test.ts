@@ -307,7 +307,7 @@ describe('the warm transfer, end to end', () => {
     // The customer hangs up: the conference ends, and the call moves from the live store to the history.
     await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'conference-end' });
     expect(await db.models.calls.findById(customer).lean().exec()).toBeNull();
-    const history = await db.connection.collection('call_history').findOne({ _id: customer as never });
+    const history = await app.running.history.find(customer, new Date());
     expect(history).toMatchObject({ outcome: 'answered', agentIds: ['agent1', 'agent2'], transfers: [expect.objectContaining({ from: 'agent1', to: 'agent2', outcome: 'joined' })] });
     expect(history!.endedAt).toBeInstanceOf(Date);
   });
@@ -348,7 +348,7 @@ describe('the warm transfer, end to end', () => {
     expect(formValue(cancel!, 'Status')).toBe('completed');
     // The finished call leaves the live store for the history.
     expect(await db.models.calls.findById(customer).lean().exec()).toBeNull();
-    const history = await db.connection.collection('call_history').findOne({ _id: customer as never });
+    const history = await app.running.history.find(customer, new Date());
     expect(history).toMatchObject({ outcome: 'answered', agentIds: ['agent1'], endReason: 'conference-ended' });
     expect(history!.timeline.map((e: { kind: string; agentId?: string }) => [e.kind, e.agentId])).toEqual(expect.arrayContaining([['brought-in', 'agent2'], ['canceled', 'agent2']]));
   });

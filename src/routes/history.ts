@@ -14,7 +14,7 @@ export interface HistoryRouterDeps {
   history: Pick<HistoryStore, 'newest' | 'find'>;
   agents: { all(): Promise<Array<{ id: string; name: string }>> };
   /** Authenticates the request and puts the agent on res.locals.agent, or answers 401/403 itself. */
-  guard: RequestHandler;
+  guard: RequestHandler[];
 }
 
 export const PAGE_SIZE = 50;
@@ -63,7 +63,7 @@ export function historyRouter(deps: HistoryRouterDeps): Router {
    * Finished calls, newest first, filtered by agent, dates and outcome, 50 a page.
    * @route GET /history
    */
-  router.get('/history', deps.guard, async (req, res) => {
+  router.get('/history', ...deps.guard, async (req, res) => {
     const me = signedIn(res);
     const agents = await deps.agents.all();
     const parsed = parseFilters(req, me);
@@ -89,7 +89,7 @@ export function historyRouter(deps: HistoryRouterDeps): Router {
    * The list's filters as a CSV file (at most CSV_MAX_ROWS rows, newest first).
    * @route GET /history.csv
    */
-  router.get('/history.csv', deps.guard, async (req, res) => {
+  router.get('/history.csv', ...deps.guard, async (req, res) => {
     const me = signedIn(res);
     const agents = await deps.agents.all();
     const parsed = parseFilters(req, me);
@@ -106,7 +106,7 @@ export function historyRouter(deps: HistoryRouterDeps): Router {
    * One call: who waited, rang, talked, transferred, held and hung up, and for how long.
    * @route GET /history/:day/:callSid
    */
-  router.get('/history/:day/:callSid', deps.guard, async (req, res) => {
+  router.get('/history/:day/:callSid', ...deps.guard, async (req, res) => {
     const me = signedIn(res);
     const agents = await deps.agents.all();
     const key = CallKey.safeParse(req.params);
