@@ -1,0 +1,123 @@
+// Routing in a real browser, several signed-in agents, demo mode: who rings, what happens when an agent declines or
+// does not answer, the waiting line, reloading mid-call, and one softphone per agent across tabs.
+import { ADA, ALAN, answer, callSupport, expectText, GRACE, goAvailable, MARGARET, useE2e, waitFor } from './harness';
+import { screenshot } from './browser';
+
+const e2e = useE2e({ ringSeconds: 5 });
+
+test('when the first agent declines, then the next available agent rings, answers, and talks with the customer', async () => {
+  const ada = await e2e.openAgent(ADA, { available: true });
+  const grace = await e2e.openAgent(GRACE, { available: true });
+  const customer = await e2e.openPhone('+15557654321');
+
+  await callSupport(customer);
+  // Ada has been idle longest (she went available first), so she rings first, with the caller's number and wait.
+  await expectText(ada, '#agent-status', /Incoming call from \+15557654321, waiting \d+ s/);
+  await screenshot(ada, 'routing-1-ada-rings');
+  await ada.click('#decline');
+
+  await answer(grace);
+  await expectText(customer, '#phone-hears', /conference with 2 participants/);
+  await expectText(ada, '#agent-status', /Ready/);
+  await expectText(ada, '#directory li[data-agent="grace"] .presence-badge', /On a call/);
+  const call = await waitFor('the call in progress', async () => (await e2e.db.models.calls.find({ status: 'in-progress' }).lean().exec())[0]);
+  expect(call.passedBy.map((p) => [p.agentId, p.outcome])).toEqual([['ada', 'busy']]);
+  expect(call.agentId).toBe('grace');
+
+  await customer.click('#phone-hangup');
+  await expectText(grace, '#agent-status', /Call ended/);
+});
+
+test('when the agent does not answer, then the next agent rings, and the one who missed it is set away and told why', async () => {
+  const ada = await e2e.openAgent(ADA, { available: true });
+  const grace = await e2e.openAgent(GRACE, { available: true });
+  const customer = await e2e.openPhone();
+
+  await callSupport(customer);
+  await expectText(ada, '#agent-status', /Incoming call/);
+
+  await answer(grace);
+  await expectText(ada, '#presence', /Away/, 15000);
+  await expectText(ada, '#presence-note', /missed a call/i);
+  await expectText(customer, '#phone-hears', /conference with 2 participants/);
+  await screenshot(ada, 'routing-2-ada-missed-set-away');
+  await customer.click('#phone-hangup');
+});
+
+test('when nobody is available, then the caller hears their place in line, and the first agent to become available gets the call', async () => {
+  const customer = await e2e.openPhone();
+  await callSupport(customer);
+  await expectText(customer, '#phone-hears', /next in line|music/);
+  const supervisor = await e2e.openAgent(MARGARET);
+  await supervisor.goto(`${e2e.running.url}/board`);
+  await expectText(supervisor, '#board-line tbody', /\+1555/);
+  await screenshot(supervisor, 'routing-3-board-one-waiting');
+
+  const alan = await e2e.openAgent(ALAN);
+  expect(await alan.isDisabled('#answer')).toBe(true);
+  await goAvailable(alan);
+  await answer(alan);
+  await expectText(customer, '#phone-hears', /conference with 2 participants/);
+  await expectText(supervisor, '#board-calls tbody', /Alan Turing/);
+  await expectText(supervisor, '#board-agents tr[data-agent="alan"]', /On a call/);
+  await screenshot(supervisor, 'routing-4-board-alan-on-call');
+  await customer.click('#phone-hangup');
+});
+
+test('when three callers wait for two agents, then they are answered in the order they called', async () => {
+  const callers = [await e2e.openPhone('+15550000001'), await e2e.openPhone('+15550000002'), await e2e.openPhone('+15550000003')];
+  for (const caller of callers) await callSupport(caller);
+  const ada = await e2e.openAgent(ADA, { available: true });
+  const grace = await e2e.openAgent(GRACE, { available: true });
+
+  await expectText(ada, '#agent-status', /Incoming call from \+15550000001/);
+  await expectText(grace, '#agent-status', /Incoming call from \+15550000002/);
+  await answer(ada);
+  await answer(grace);
+  await expectText(callers[2]!, '#phone-hears', /next in line|music/);
+
+  // The first caller hangs up; after her wrap-up Ada gets the third.
+  await callers[0]!.click('#phone-hangup');
+  await expectText(ada, '#agent-status', /Incoming call from \+15550000003/, 15000);
+  await answer(ada);
+  await expectText(callers[2]!, '#phone-hears', /conference with 2 participants/);
+  for (const caller of callers.slice(1)) await caller.click('#phone-hangup');
+});
+
+test('when the agent reloads the page mid-call, then the call and its controls come back, and Hang up still works', async () => {
+  const ada = await e2e.openAgent(ADA, { available: true });
+  const customer = await e2e.openPhone();
+  await callSupport(customer);
+  await answer(ada);
+
+  await ada.reload();
+
+  await expectText(ada, '#agent-status', /In call with/);
+  await expectText(ada, '#call-legs', /You: on the call/);
+  expect(await ada.isEnabled('#hangup')).toBe(true);
+  await screenshot(ada, 'routing-5-reloaded-mid-call');
+  await ada.click('#hangup');
+  await expectText(customer, '#phone-status', /completed/, 15000);
+  await expectText(ada, '#agent-status', /Call ended|Wrapping up|Ready/);
+});
+
+test('when an agent opens a second tab, then only one softphone is registered and the other tab says so plainly', async () => {
+  const first = await e2e.openAgent(ADA, { available: true });
+  const second = await e2e.openAgent(ADA, { context: first.context() });
+
+  await expectText(second, '#other-tab', /open in another tab/);
+  expect(await second.isVisible('#other-tab')).toBe(true);
+  expect(await first.isVisible('#other-tab')).toBe(false);
+  await screenshot(second, 'routing-6-second-tab');
+  const customer = await e2e.openPhone();
+  await callSupport(customer);
+  await expectText(first, '#agent-status', /Incoming call/);
+  expect(await second.isDisabled('#answer')).toBe(true);
+
+  // The agent moves the softphone to the second tab: the first one stands down.
+  await first.click('#decline');
+  await second.click('#use-this-tab');
+  await expectText(first, '#other-tab', /open in another tab/);
+  await expectText(second, '#softphone', /Softphone connected/);
+  await customer.click('#phone-hangup');
+});
