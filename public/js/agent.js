@@ -87,7 +87,7 @@
 
     els.answer.disabled = !pending;
     els.decline.disabled = !pending;
-    els.hangup.disabled = !(talking || open || pending);
+    els.hangup.disabled = !(talking || open);
 
     // The call and everyone on it.
     els['call-legs'].textContent = '';
@@ -280,7 +280,6 @@
   els.hangup.addEventListener('click', function () {
     act(els.hangup, async function () {
       var call = state.call;
-      if (call && call.status() === 'pending') { call.reject(); return; }
       // Tell the server first that this is on purpose, then drop the audio here too.
       try { await api('POST', '/api/me/hangup', {}); } finally { if (call && call.status() === 'open') call.disconnect(); }
     });

@@ -299,11 +299,11 @@ export function createRouting(deps: RoutingDeps) {
       while (dispatching) await dispatching;
     },
     /** For pages: each agent's presence, as routing sees it. */
-    async presenceOfAll(now = new Date()): Promise<Map<string, { presence: ReturnType<typeof presenceOf>['presence']; since: Date; note?: string; record?: PresenceRecord; reservation?: ReservationRecord }>> {
+    async presenceOfAll(now = new Date()): Promise<Map<string, { presence: ReturnType<typeof presenceOf>['presence']; since?: Date; note?: string; record?: PresenceRecord; reservation?: ReservationRecord }>> {
       const [all, present, held] = await Promise.all([agents.all(), presence.all(), reservations.all()]);
       const byId = new Map(present.map((p) => [p._id, p]));
       const reservationOf = new Map(held.filter((r) => r._id.startsWith('agent:')).map((r) => [r.agentId, r]));
-      const result = new Map<string, { presence: ReturnType<typeof presenceOf>['presence']; since: Date; note?: string; record?: PresenceRecord; reservation?: ReservationRecord }>();
+      const result = new Map<string, { presence: ReturnType<typeof presenceOf>['presence']; since?: Date; note?: string; record?: PresenceRecord; reservation?: ReservationRecord }>();
       for (const agent of all) {
         const p = byId.get(agent.id);
         const r = reservationOf.get(agent.id);
@@ -315,7 +315,8 @@ export function createRouting(deps: RoutingDeps) {
           now,
           offlineAfterMs: settings.offlineAfterSeconds * 1000,
         });
-        result.set(agent.id, { ...state, note: p?.note, record: p ?? undefined, reservation: r });
+        // Never seen (no presence record, no reservation): offline, with no meaningful "since".
+        result.set(agent.id, { ...state, since: p || r ? state.since : undefined, note: p?.note, record: p ?? undefined, reservation: r });
       }
       return result;
     },
