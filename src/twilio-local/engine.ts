@@ -705,10 +705,9 @@ export class Engine {
       const current: { url: string; method: string } = target;
       target = undefined;
       try {
-        verbs = await this.callbacks.fetchTwiml(call, current.url, current.method, {
-          ConferenceSid: conf.sid,
-          FriendlyName: conf.friendlyName,
-        });
+        // https://www.twilio.com/docs/voice/twiml#request-parameters : a waitUrl/holdUrl fetch is a plain voice
+        // request; Twilio documents no conference parameters (ConferenceSid, FriendlyName) for it.
+        verbs = await this.callbacks.fetchTwiml(call, current.url, current.method);
       } catch (err) {
         this.opts.log(`twilio-local: ${mode}Url for call ${call.sid} failed: ${(err as Error).message}`);
         if (valid()) await this.media.hold(call, { what: 'silence', ...info() }, p.sleeper, valid);

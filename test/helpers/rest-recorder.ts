@@ -42,6 +42,36 @@ export function formValue(request: RecordedRequest, name: string): string | unde
   return request.form[name]?.[0];
 }
 
+const PARTICIPANT_PATH = /\/Conferences\/([^/]+)\/Participants\/([^/]+)\.json$/;
+const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
+
+/**
+ * A participant resource as Twilio answers a fetch or update
+ * (https://www.twilio.com/docs/voice/api/conference-participant-resource#participant-properties): the path names the
+ * participant by CallSid or label; Hold, Muted and EndConferenceOnExit reflect what the update asked for.
+ */
+function participantAnswer(account: string, conferenceSid: string, callSidOrLabel: string, form: Record<string, string[]>, pathname: string): Record<string, unknown> {
+  const byCallSid = CALL_SID.test(callSidOrLabel);
+  const flag = (name: string, fallback: boolean): boolean => (form[name]?.[0] === undefined ? fallback : form[name]?.[0] === 'true');
+  const now = rfc2822(new Date());
+  return {
+    account_sid: account,
+    call_sid: byCallSid ? callSidOrLabel : `CA${randomBytes(16).toString('hex')}`,
+    label: byCallSid ? null : callSidOrLabel,
+    call_sid_to_coach: null,
+    coaching: false,
+    conference_sid: conferenceSid,
+    date_created: now,
+    date_updated: now,
+    end_conference_on_exit: flag('EndConferenceOnExit', false),
+    muted: flag('Muted', false),
+    hold: flag('Hold', false),
+    start_conference_on_enter: true,
+    status: 'connected',
+    uri: pathname.replace(/^.*(?=\/2010-04-01\/)/, ''),
+  };
+}
+
 /** Starts the recorder on a free loopback port. */
 export async function startRestRecorder(): Promise<RestRecorder> {
   const requests: RecordedRequest[] = [];
@@ -60,8 +90,9 @@ export async function startRestRecorder(): Promise<RestRecorder> {
       for (const [k, v] of url.searchParams) (query[k] ??= []).push(v);
       requests.push({ method: req.method ?? '', path: url.pathname, form, authorization: req.headers.authorization, receivedAt: Date.now() });
       recordViolations(checkRestRequest({ method: req.method ?? '', path: url.pathname, form, query }));
-      const send = (status: number, body: Record<string, unknown>): void => {
+      const send = (status: number, body?: Record<string, unknown>): void => {
         recordViolations(checkRestAnswer({ method: req.method ?? '', path: url.pathname, status, body }));
+        if (body === undefined) return void res.writeHead(status).end();
         res.writeHead(status, { 'Content-Type': 'application/json' });
         res.end(JSON.stringify(body));
       };
@@ -75,6 +106,10 @@ export async function startRestRecorder(): Promise<RestRecorder> {
         }
         const sid = `CA${randomBytes(16).toString('hex')}`;
         const account = /Accounts\/([^/]+)/.exec(url.pathname)?.[1] ?? 'AC';
+        // Every Delete operation in the spec answers 204 with no body.
+        if (req.method === 'DELETE') return void send(204);
+        const participant = PARTICIPANT_PATH.exec(url.pathname);
+        if (participant) return void send(200, participantAnswer(account, participant[1] ?? '', participant[2] ?? '', form, url.pathname));
         // A call resource as Twilio answers it (https://www.twilio.com/docs/voice/api/call-resource#call-properties).
         send(req.method === 'POST' && url.pathname.endsWith('/Calls.json') ? 201 : 200, {
           sid: url.pathname.endsWith('/Calls.json') ? sid : (/Calls\/([^/.]+)/.exec(url.pathname)?.[1] ?? sid),

@@ -172,7 +172,11 @@ test('when the conference holds the leg, then the double emits hold, hears the h
   rig.app.twiml('/voice', '<Response><Dial><Conference startConferenceOnEnter="false">room-h</Conference></Dial></Response>');
   await rig.phoneCall();
   await eventually(() => rig.local.snapshot().conferences[0], 'customer in the conference');
-  const added = await rig.client.conferences('room-h').participants.create({ from: rig.support, to: 'client:agentA', label: 'agent:a' });
+  // Twilio addresses a participant by the Conference SID, not the room's name
+  // (https://www.twilio.com/docs/voice/api/conference-participant-resource#update-a-participant-resource)
+  const [conf] = await rig.client.conferences.list({ friendlyName: 'room-h', status: 'init' });
+  if (!conf) throw new Error('no conference room-h');
+  const added = await rig.client.conferences(conf.sid).participants.create({ from: rig.support, to: 'client:agentA', label: 'agent:a' });
   const call = await eventually(() => incoming[0], 'incoming call');
   const events: string[] = [];
   call.on('hold', () => events.push('hold'));
@@ -180,10 +184,10 @@ test('when the conference holds the leg, then the double emits hold, hears the h
   call.accept();
   await eventually(() => call.hears().what === 'conference', 'in the conference');
 
-  await rig.client.conferences('room-h').participants('agent:a').update({ hold: true });
+  await rig.client.conferences(conf.sid).participants('agent:a').update({ hold: true });
   await eventually(() => call.isOnHold(), 'on hold');
   expect(call.hears()).toMatchObject({ held: true, what: 'play', url: expect.stringContaining('holdmusic') });
-  await rig.client.conferences('room-h').participants(added.callSid).update({ hold: false });
+  await rig.client.conferences(conf.sid).participants(added.callSid).update({ hold: false });
   await eventually(() => !call.isOnHold(), 'off hold');
 
   expect(events).toEqual(['hold', 'unhold']);
