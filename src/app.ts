@@ -4,14 +4,14 @@ import express, { type ErrorRequestHandler, type Express, type Router } from 'ex
 import helmet from 'helmet';
 import morgan from 'morgan';
 import { z } from 'zod';
+import { createAuth } from './auth/middleware';
+import type { SessionStore } from './auth/sessions';
+import type { SignInLimiter } from './auth/sign-in-limiter';
 import { TWILIO_LOCAL_PATH, type Config } from './config';
 import type { Readiness } from './db/connect';
 import { clientErrorOf, HttpError, StoreUnavailableError } from './errors';
 import type { Logger } from './logger';
 import { PROJECT_ROOT } from './paths';
-import { createAuth } from './auth/middleware';
-import type { SessionStore } from './auth/sessions';
-import type { SignInLimiter } from './auth/sign-in-limiter';
 import { adminRouter } from './routes/admin';
 import { agentApiRouter } from './routes/agent-api';
 import { contactCenterApiRouter } from './routes/contact-center-api';

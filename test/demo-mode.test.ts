@@ -138,3 +138,23 @@ test('when demo mode runs with NODE_ENV=production, then the log warns loudly', 
   expect(lines.some((line) => / WARN .*DEMO MODE WITH NODE_ENV=production/.test(line))).toBe(true);
   expect(logs.some((line) => /NODE_ENV=production/.test(line))).toBe(false);
 });
+
+test('when two app instances share one database, then a session made by one works on the other, and disabling the agent on one ends it on both', async () => {
+  const second = await startDemo({}, []);
+  try {
+    const { cookie, csrfToken } = await signInPage();
+    const signedIn = await http().post('/sign-in/demo').set('Cookie', cookie).type('form').send({ agentId: 'katherine', _csrf: csrfToken });
+    const session = sessionCookieOf(signedIn)!;
+
+    const onSecond = await request(second.url).get('/agents/katherine/call').set('Cookie', session);
+    expect(onSecond.status).toBe(200);
+
+    await running.agents.change('katherine', { disabled: true });
+
+    expect((await request(second.url).get('/agents/katherine/call').set('Cookie', session)).status).toBe(401);
+    expect((await http().get('/agents/katherine/call').set('Cookie', session)).status).toBe(401);
+  } finally {
+    await second.stop();
+    await running.agents.change('katherine', { disabled: false });
+  }
+});

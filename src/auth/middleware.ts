@@ -44,6 +44,8 @@ export interface Auth {
   csrfProtection: RequestHandler[];
   /** Puts the session's CSRF token on res.locals.csrfToken for the page being rendered. */
   exposeCsrfToken: RequestHandler;
+  /** The same, inside a handler. */
+  exposeCsrfTokenTo(req: Request, res: Response): void;
   /** Starts a fresh session (new id) for `agent`: call at sign-in. */
   signIn(req: Request, agent: Agent): Promise<void>;
   /** Ends the session and clears its cookie. */
@@ -140,6 +142,9 @@ export function createAuth(options: AuthOptions): Auth {
     exposeCsrfToken(req, res, next) {
       res.locals.csrfToken = csrf.generateToken(req);
       next();
+    },
+    exposeCsrfTokenTo(req, res) {
+      res.locals.csrfToken = csrf.generateToken(req);
     },
     async signIn(req, agent) {
       await new Promise<void>((resolve, reject) => req.session.regenerate((err: unknown) => (err ? reject(new StoreUnavailableError(err)) : resolve())));

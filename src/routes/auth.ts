@@ -57,7 +57,7 @@ export function authRouter(deps: AuthRouteDeps): Router {
   router.get('/sign-in', auth.session, async (req, res) => {
     const nextPath = typeof req.query.next === 'string' ? req.query.next : undefined;
     if (await auth.currentAgent(req)) return res.redirect(303, safeNext(nextPath));
-    auth.exposeCsrfToken(req, res, () => undefined);
+    auth.exposeCsrfTokenTo(req, res);
     await renderSignIn(req, res, 200, { next: nextPath });
   });
 
@@ -69,7 +69,7 @@ export function authRouter(deps: AuthRouteDeps): Router {
     const input = SignIn.parse(req.body ?? {});
     const login = normaliseLogin(input.login);
     const address = req.ip ?? 'unknown';
-    auth.exposeCsrfToken(req, res, () => undefined);
+    auth.exposeCsrfTokenTo(req, res);
     const verdict = await deps.limiter.check(login, address);
     if (verdict.blocked) {
       deps.logger.warn('sign-in refused: too many failures', { scope: verdict.scope });
