@@ -323,7 +323,7 @@ describe('bad input gets a 4xx, never a 500 or an ERROR line', () => {
     const webhook = await suite.app.webhook(`/conference/${fakeSid()}/connect/%E0%A4%A`, { CallSid: fakeSid() });
 
     expect(api.status).toBe(400);
-    expect(api.body.error).toMatch(/Malformed URL/);
+    expect(api.body.error).toMatch(/Malformed percent-escape/);
     expect(token.status).toBe(400);
     expect(webhook.status).toBe(400);
     expect(errorLines().length).toBe(errorsBefore);

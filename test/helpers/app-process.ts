@@ -49,10 +49,10 @@ export async function startAppProcess(options: { dataDir: string; restBaseUrl: s
 
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setInterval(() => {
-      const line = output.find((l) => /listening on port \d+/.test(l));
+      const line = output.find((l) => /listening on (?:port |\S*:)\d+/.test(l));
       if (line) {
         clearInterval(timer);
-        resolve(Number(/listening on port (\d+)/.exec(line)![1]));
+        resolve(Number(/listening on (?:port |\S*:)(\d+)/.exec(line)![1]));
       }
     }, 50);
     void exited.then(({ code, signal }) => {
