@@ -102,7 +102,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const store = createCallStore(db.models.calls, run);
     const reservations = createReservationStore(reservationModel(db.connection), run);
     const presence = createPresenceStore(presenceModel(db.connection), run);
-    const changes = createChangeHub(createChangeStore(changeModel(db.connection), run), logger, { pollMs: options.changePollMs ?? 250, keepMs: 120_000 });
+    const changes = createChangeHub(createChangeStore(changeModel(db.connection), run), logger, { pollMs: options.changePollMs ?? 250, keepMs: 15_000, batchMs: 50 });
     const retracted = new Set<string>();
     const history = createHistoryStore(db.connection, { timeoutMs: config.dbTimeoutMs });
     const routing = createRouting({

@@ -19,10 +19,13 @@ export interface ChangeHub {
 /** How often each instance reads the feed, and how long entries are kept. */
 export interface ChangeHubSettings {
   pollMs: number;
+  /** How long entries stay in the feed (pages only need the last few seconds). */
   keepMs: number;
+  /** Changes published within this window are written as one entry. */
+  batchMs: number;
 }
 
-export function createChangeHub(store: ChangeStore, logger: Logger, settings: ChangeHubSettings = { pollMs: 250, keepMs: 120_000 }): ChangeHub {
+export function createChangeHub(store: ChangeStore, logger: Logger, settings: ChangeHubSettings = { pollMs: 250, keepMs: 15_000, batchMs: 50 }): ChangeHub {
   const listeners = new Set<ChangeListener>();
   const seen = new Map<string, number>();
   const pending = new Set<Promise<unknown>>();
@@ -33,6 +36,8 @@ export function createChangeHub(store: ChangeStore, logger: Logger, settings: Ch
   let polling: Promise<void> | undefined;
   let lastPrune = 0;
   let failing = false;
+  const batch = new Set<string>();
+  let batchTimer: NodeJS.Timeout | undefined;
 
   function deliver(topics: string[]): void {
     for (const listener of listeners) {
@@ -58,7 +63,7 @@ export function createChangeHub(store: ChangeStore, logger: Logger, settings: Ch
       cursor = changeIdAt(now - LOOKBACK_MS);
       for (const [id, at] of seen) if (now - at > LOOKBACK_MS * 3) seen.delete(id);
       if (fresh.length > 0) deliver([...new Set(fresh)]);
-      if (now - lastPrune > 30_000) {
+      if (now - lastPrune > 5_000) {
         lastPrune = now;
         await store.prune(new Date(now - settings.keepMs));
       }
@@ -79,11 +84,20 @@ export function createChangeHub(store: ChangeStore, logger: Logger, settings: Ch
 
   return {
     publish(...topics) {
-      const write = store.append(topics).catch((err: unknown) => {
-        logger.warn('could not record a change for live pages', { error: err instanceof Error ? err.message : String(err) });
-      });
-      pending.add(write);
-      void write.finally(() => pending.delete(write));
+      // Changes made within one batch window share one entry: a busy minute is a few hundred small documents, not
+      // thousands, so every instance's poll stays a short scan.
+      for (const topic of topics) batch.add(topic);
+      if (batchTimer) return;
+      batchTimer = setTimeout(() => {
+        batchTimer = undefined;
+        const written = [...batch];
+        batch.clear();
+        const write = store.append(written).catch((err: unknown) => {
+          logger.warn('could not record a change for live pages', { error: err instanceof Error ? err.message : String(err) });
+        });
+        pending.add(write);
+        void write.finally(() => pending.delete(write));
+      }, settings.batchMs);
     },
     subscribe(listener) {
       listeners.add(listener);
@@ -93,6 +107,15 @@ export function createChangeHub(store: ChangeStore, logger: Logger, settings: Ch
       if (!timer) schedule();
     },
     async stop() {
+      if (batchTimer) {
+        clearTimeout(batchTimer);
+        batchTimer = undefined;
+        if (batch.size > 0) {
+          const write = store.append([...batch]).catch(() => undefined);
+          batch.clear();
+          pending.add(write);
+        }
+      }
       clearTimeout(timer);
       timer = undefined;
       await polling;

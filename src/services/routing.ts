@@ -37,8 +37,11 @@ export const DEFAULT_ROUTING: RoutingSettings = {
   maxWaitSeconds: 600,
   offlineAfterSeconds: 30,
   passCooldownSeconds: 30,
-  tickMs: 1000,
+  tickMs: 2000,
 };
+
+/** The shortest time between two routing passes of one instance. */
+const PASS_GAP_MS = 50;
 
 export const MAX_WAIT_MESSAGE = 'We are sorry, all of our agents are still busy. Please call again later. Thank you for calling, goodbye.';
 
@@ -102,12 +105,15 @@ export function createRouting(deps: RoutingDeps) {
   }
 
   async function dispatchOnce(): Promise<void> {
-    const live = await calls.live();
-    const tasks = waitingTasks(live);
-    if (tasks.length === 0) return;
+    // Free agents first: their collections are small, the live calls may not be (a long line), so with nobody free
+    // the calls are not read at all.
     const now = new Date();
     const held = await reservations.all();
-    const offers = planOffers(tasks, await freeWorkers(now, held), now, { passCooldownMs: settings.passCooldownSeconds * 1000 });
+    const workers = await freeWorkers(now, held);
+    if (workers.length === 0) return;
+    const tasks = waitingTasks(await calls.live());
+    if (tasks.length === 0) return;
+    const offers = planOffers(tasks, workers, now, { passCooldownMs: settings.passCooldownSeconds * 1000 });
     for (const offer of offers) await offerCall(offer.callSid, offer.agentId);
   }
 
@@ -242,11 +248,14 @@ export function createRouting(deps: RoutingDeps) {
     dispatching = (async () => {
       do {
         again = false;
+        const started = Date.now();
         try {
           await dispatchOnce();
         } catch (err) {
           logger.warn('routing pass failed; trying again shortly', { error: err instanceof Error ? err.message : String(err) });
         }
+        // A burst of calls or changes is served by one pass per short window, not one per event.
+        if (again) await new Promise((resolve) => setTimeout(resolve, Math.max(0, PASS_GAP_MS - (Date.now() - started))));
       } while (again);
     })().finally(() => {
       dispatching = undefined;
