@@ -13,7 +13,7 @@
     els[id] = document.getElementById(id);
   });
 
-  var PRESENCE_TEXT = { offline: 'Offline', available: 'Available', away: 'Away', ringing: 'Ringing', 'on-call': 'On a call', 'wrap-up': 'Wrapping up' };
+  var PRESENCE_TEXT = window.WarmTransfer.PRESENCE_TEXT;
   var LEG_TEXT = {
     dialing: 'being called', ringing: 'ringing', 'in-progress': 'on the call', completed: 'left the call', 'dial-failed': 'could not be called',
     'no-answer': 'did not answer', busy: 'declined', failed: 'could not be reached', canceled: 'was not needed',
@@ -32,12 +32,7 @@
   function showError(message) { els['agent-error'].textContent = message; els['agent-error'].hidden = false; }
   function clearError() { els['agent-error'].textContent = ''; els['agent-error'].hidden = true; }
 
-  function duration(seconds) {
-    if (seconds === undefined || seconds === null) return '';
-    var s = Math.max(0, Math.round(seconds));
-    var m = Math.floor(s / 60);
-    return m > 0 ? m + ' min ' + (s % 60) + ' s' : s + ' s';
-  }
+  var duration = window.WarmTransfer.duration;
 
   /** Seconds as the server said them, plus the time since we loaded its answer. */
   function since(seconds) { return seconds === undefined || seconds === null ? undefined : seconds + (Date.now() - state.loadedAt) / 1000; }

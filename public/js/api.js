@@ -30,6 +30,19 @@
     return data;
   }
 
+  /** "42 s", "3 min 5 s": how long something has lasted, for people. */
+  function duration(seconds) {
+    if (seconds === undefined || seconds === null) return '';
+    var s = Math.max(0, Math.round(seconds));
+    var m = Math.floor(s / 60);
+    return m > 0 ? m + ' min ' + (s % 60) + ' s' : s + ' s';
+  }
+
+  /** What each presence is called on the pages. */
+  var PRESENCE_TEXT = { offline: 'Offline', available: 'Available', away: 'Away', ringing: 'Ringing', 'on-call': 'On a call', 'wrap-up': 'Wrapping up' };
+
   window.WarmTransfer = window.WarmTransfer || {};
   window.WarmTransfer.api = api;
+  window.WarmTransfer.duration = duration;
+  window.WarmTransfer.PRESENCE_TEXT = PRESENCE_TEXT;
 })();

@@ -4,15 +4,10 @@
   'use strict';
 
   var api = window.WarmTransfer.api;
-  var PRESENCE_TEXT = { offline: 'Offline', available: 'Available', away: 'Away', ringing: 'Ringing', 'on-call': 'On a call', 'wrap-up': 'Wrapping up' };
+  var PRESENCE_TEXT = window.WarmTransfer.PRESENCE_TEXT;
   var state = { data: null, loadedAt: 0 };
 
-  function duration(seconds) {
-    if (seconds === undefined || seconds === null) return '';
-    var s = Math.max(0, Math.round(seconds));
-    var m = Math.floor(s / 60);
-    return m > 0 ? m + ' min ' + (s % 60) + ' s' : s + ' s';
-  }
+  var duration = window.WarmTransfer.duration;
   function since(seconds) { return seconds === undefined || seconds === null ? undefined : seconds + (Date.now() - state.loadedAt) / 1000; }
 
   function row(cells, attrs) {

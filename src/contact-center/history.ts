@@ -1,26 +1,57 @@
 // What a finished call leaves behind: one history record built from the live call. Pure: no I/O.
 import type { CallRecord, Leg } from '../models/call';
 
-export type Outcome = 'answered' | 'abandoned' | 'timed-out' | 'no-agent' | 'failed';
+export const OUTCOMES = ['answered', 'abandoned', 'timed-out', 'no-agent', 'failed'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+export const TRANSFER_MODES = ['consult', 'cold', 'three-way'] as const;
+export type TransferMode = (typeof TRANSFER_MODES)[number];
 
-export interface FinishedCall {
+/**
+ * Timeline kinds the history page explains (others are shown as they are): queued, offered, ringing, answered,
+ * declined, no-answer, busy, failed, canceled, joined, left, hold, unhold, transfer, hung-up, ended.
+ */
+export interface TimelineEntry {
+  at: Date;
+  kind: string;
+  agentId?: string;
+  detail?: string;
+}
+
+export interface TransferRecord {
+  /** Agent id of who transferred. */
+  from: string;
+  /** Agent id of the colleague, or 'queue' for back to the waiting line. */
+  to: string;
+  mode: TransferMode;
+  /** e.g. 'completed', 'merged', 'canceled', 'declined', 'no-answer'. */
+  outcome: string;
+  at: Date;
+}
+
+/** A finished customer call, as the history keeps it. Plain data: dates, strings, numbers and arrays of them. */
+export interface HistoryRecord {
   /** The customer's CallSid. */
   _id: string;
   startedAt: Date;
   endedAt: Date;
+  /** The caller's number. */
   from?: string;
   outcome: Outcome;
   /** Everyone who talked with the customer. */
   agentIds: string[];
-  /** Everyone whose phone rang for the call, in order. */
+  /** Everyone whose phone rang for this call (answered or not). */
   offeredTo: string[];
   waitSeconds: number;
   talkSeconds: number;
+  /** 'customer' | 'agent:<id>' | 'system' */
   hungUpBy?: string;
   endReason?: string;
-  transfers: Array<{ from: string; to: string; mode: 'consult' | 'cold' | 'three-way'; outcome: string; at: Date }>;
-  timeline: Array<{ at: Date; kind: string; agentId?: string; detail?: string }>;
+  transfers: TransferRecord[];
+  timeline: TimelineEntry[];
 }
+
+/** The history record of a finished call (what the history store keeps). */
+export type FinishedCall = HistoryRecord;
 
 const LEG_EVENT: Partial<Record<Leg['status'], string>> = {
   'no-answer': 'did not answer',

@@ -33,54 +33,9 @@ import type { Connection } from 'mongoose';
 import type { Collection, Db, Filter, MongoServerError } from 'mongodb';
 import { StoreUnavailableError, withDeadline } from '../errors';
 
-export const OUTCOMES = ['answered', 'abandoned', 'timed-out', 'no-agent', 'failed'] as const;
-export type Outcome = (typeof OUTCOMES)[number];
-export const TRANSFER_MODES = ['consult', 'cold', 'three-way'] as const;
-export type TransferMode = (typeof TRANSFER_MODES)[number];
-
-/**
- * Timeline kinds the history page explains (others are shown as they are): queued, offered, ringing, answered,
- * declined, no-answer, busy, failed, canceled, joined, left, hold, unhold, transfer, hung-up, ended.
- */
-export interface TimelineEntry {
-  at: Date;
-  kind: string;
-  agentId?: string;
-  detail?: string;
-}
-
-export interface TransferRecord {
-  /** Agent id of who transferred. */
-  from: string;
-  /** Agent id of the colleague, or 'queue' for back to the waiting line. */
-  to: string;
-  mode: TransferMode;
-  /** e.g. 'completed', 'merged', 'canceled', 'declined', 'no-answer'. */
-  outcome: string;
-  at: Date;
-}
-
-/** A finished customer call, as the history keeps it. Plain data: dates, strings, numbers and arrays of them. */
-export interface HistoryRecord {
-  /** The customer's CallSid. */
-  _id: string;
-  startedAt: Date;
-  endedAt: Date;
-  /** The caller's number. */
-  from?: string;
-  outcome: Outcome;
-  /** Everyone who talked with the customer. */
-  agentIds: string[];
-  /** Everyone whose phone rang for this call (answered or not). */
-  offeredTo: string[];
-  waitSeconds: number;
-  talkSeconds: number;
-  /** 'customer' | 'agent:<id>' | 'system' */
-  hungUpBy?: string;
-  endReason?: string;
-  transfers: TransferRecord[];
-  timeline: TimelineEntry[];
-}
+export { OUTCOMES, TRANSFER_MODES } from '../contact-center/history';
+export type { HistoryRecord, Outcome, TimelineEntry, TransferMode, TransferRecord } from '../contact-center/history';
+import { OUTCOMES, type HistoryRecord, type Outcome } from '../contact-center/history';
 
 /** What lists show and the CSV exports: the record without its timeline (decoding timelines is what makes scans slow). */
 export type HistorySummary = Omit<HistoryRecord, 'timeline'>;
