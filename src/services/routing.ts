@@ -204,12 +204,14 @@ export function createRouting(deps: RoutingDeps) {
     }
   }
 
-  /** Frees agents whose wrap-up is over, and reservations whose call is gone (a crash, a lost callback). */
-  async function sweepReservations(live: CallRecord[], now: Date): Promise<boolean> {
-    const liveById = new Map(live.map((call) => [call._id, call]));
+  /**
+   * Frees agents whose wrap-up is over, and reservations whose call is gone (a crash, a lost callback). Reads only the
+   * reservations (a handful) and their calls by key, never the whole line.
+   */
+  async function sweepReservations(now: Date): Promise<boolean> {
     let freed = false;
+    const calls_ = new Map<string, CallRecord | null>();
     for (const r of await reservations.all()) {
-      const call = liveById.get(r.callSid);
       const age = now.getTime() - new Date(r.since).getTime();
       const isAgent = r._id.startsWith('agent:');
       if (isAgent && r.state === 'wrap-up' && r.until && new Date(r.until).getTime() <= now.getTime()) {
@@ -218,8 +220,11 @@ export function createRouting(deps: RoutingDeps) {
         continue;
       }
       // A little grace: a call being stored or an offer being written may not be visible yet.
-      const gone = !call && age > 10_000;
-      const offerLost = r.state === 'offered' && call && (call.status !== 'offered' || call.offeredTo !== r.agentId) && age > 10_000;
+      if (age <= 10_000) continue;
+      if (!calls_.has(r.callSid)) calls_.set(r.callSid, await calls.load(r.callSid));
+      const call = calls_.get(r.callSid) ?? undefined;
+      const gone = !call;
+      const offerLost = r.state === 'offered' && call && (call.status !== 'offered' || call.offeredTo !== r.agentId);
       const ringingTooLong = r.state === 'offered' && age > (settings.ringSeconds + 60) * 1000;
       if (gone || offerLost || ringingTooLong) {
         logger.warn('releasing a reservation that outlived its call', { agentId: r.agentId, callSid: r.callSid, state: r.state });
@@ -232,12 +237,20 @@ export function createRouting(deps: RoutingDeps) {
     return freed;
   }
 
+  let lastLineScan = 0;
   async function tick(): Promise<void> {
     const now = new Date();
-    const live = await calls.live();
-    await endLongWaits(live, now);
-    if (await sweepReservations(live, now)) changes.publish('agents');
-    if (waitingTasks(live).length > 0) dispatch();
+    if (await sweepReservations(now)) {
+      changes.publish('agents');
+      dispatch();
+    }
+    // The whole line is read only every so often (a quarter of the longest wait, at most every 10 s): it may be long.
+    if (now.getTime() - lastLineScan >= Math.min(10_000, settings.maxWaitSeconds * 250)) {
+      lastLineScan = now.getTime();
+      const live = await calls.live();
+      await endLongWaits(live, now);
+      if (waitingTasks(live).length > 0) dispatch();
+    }
   }
 
   function dispatch(): void {
