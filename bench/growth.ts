@@ -13,7 +13,7 @@ import { connectDatabase, DEFAULT_DB_NAME } from '../src/db/connect';
 import { LOCK_FILE, type LockInfo } from '../src/db/data-dir-lock';
 import { freePort } from '../src/db/ferretdb';
 import { createLogger } from '../src/logger';
-import { createHistoryStore, utcDay, type HistoryRecord, type Outcome } from '../src/models/history';
+import { createHistoryStore, historyDatabaseName, utcDay, type HistoryRecord, type Outcome } from '../src/models/history';
 import { startRestRecorder } from '../test/helpers/rest-recorder';
 import { AGENTS_CLI, appEnv, percentile, SERVER_SCRIPT, spawnServer, stopServer } from './servers';
 
@@ -216,7 +216,7 @@ interface Stat {
 }
 
 async function measure(target: Target, rounds: number): Promise<Map<Op, Stat>> {
-  await round(target, rounds); // warm-up (and the first read of the bucket list)
+  for (let i = 0; i < 5; i += 1) await round(target, rounds + i); // warm-up (JIT, connections, the first read of the bucket list)
   const samples = new Map<Op, number[]>(OPS.map((op) => [op, []]));
   for (let i = 0; i < rounds; i += 1) for (const [op, ms] of await round(target, i)) samples.get(op)!.push(ms);
   return new Map([...samples].map(([op, list]) => {
@@ -251,8 +251,22 @@ async function main(): Promise<void> {
   /** What else the app's live paths read besides the history: the change feed, the live calls, and the database's size in collections. */
   const liveState = async () => {
     const raw = db.connection.db!;
-    const [collections, changes, calls] = await Promise.all([raw.listCollections({}, { nameOnly: true }).toArray(), raw.collection('changes').countDocuments(), raw.collection('calls').countDocuments()]);
-    return { collections: collections.length, changes, calls };
+    const buckets = db.connection.getClient().db(historyDatabaseName(DEFAULT_DB_NAME));
+    const [collections, bucketList, changes, calls] = await Promise.all([
+      raw.listCollections({}, { nameOnly: true }).toArray(),
+      buckets.listCollections({}, { nameOnly: true }).toArray(),
+      raw.collection('changes').countDocuments(),
+      raw.collection('calls').countDocuments(),
+    ]);
+    // FerretDB's own cost of one tiny query, from this process with the app quiet: does it follow the database's size?
+    const probe: number[] = [];
+    for (let i = 0; i < 30; i += 1) {
+      const t0 = process.hrtime.bigint();
+      await raw.collection('agents').find({}).toArray();
+      probe.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    probe.sort((a, b) => a - b);
+    return { collections: collections.length, buckets: bucketList.length, changes, calls, probeMs: percentile(probe, 50) };
   };
   try {
     const baseUrl = `http://127.0.0.1:${appPort}`;
@@ -278,8 +292,8 @@ async function main(): Promise<void> {
       results.set(size, await measure(target, ROUNDS));
       const after = await liveState();
       console.log(
-        `${String(size).padStart(7)} stored calls: filled ${batch.length} in ${fillSeconds.toFixed(1)} s, measured in ${((Date.now() - measureStart) / 1000).toFixed(1)} s; ` +
-          `${before.collections} collections; change feed ${before.changes} → ${after.changes} entries, live calls ${before.calls} → ${after.calls}`,
+        `${String(size).padStart(7)} stored calls: filled ${batch.length} in ${fillSeconds.toFixed(1)} s, measured in ${((Date.now() - measureStart) / 1000).toFixed(1)} s (load average ${os.loadavg()[0]!.toFixed(1)}); ` +
+          `${before.collections} app collections (agents.find p50 ${before.probeMs.toFixed(1)} ms from here), ${before.buckets} history buckets; change feed ${before.changes} → ${after.changes} entries, live calls ${before.calls} → ${after.calls}`,
       );
     }
     // Every round's call must have reached the history through the finish path.

@@ -3,7 +3,7 @@
 import request from 'supertest';
 import { DOMParser, type Document } from '@xmldom/xmldom';
 import { addAgent, signedInAgent, useAppSuite, type AgentClient } from './helpers/app';
-import type { HistoryRecord } from '../src/models/history';
+import { historyDatabaseName, type HistoryRecord } from '../src/models/history';
 import { csvCell } from '../src/routes/history';
 
 const suite = useAppSuite();
@@ -298,4 +298,13 @@ test('when a page is served, then it links the history stylesheet and carries no
     expect(res.text).toContain('<link rel="stylesheet" href="/css/history.css">');
     expect(res.text).not.toMatch(/<script(?![^>]*\bsrc=)|\sonclick=/i);
   }
+});
+
+test("when calls are in the history, then their buckets live in the history's own database and none in the app's (whose every query FerretDB prices by its collection count)", async () => {
+  const appCollections = (await suite.db.connection.db!.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name);
+  const historyCollections = (await suite.db.connection.getClient().db(historyDatabaseName(suite.db.connection.name)).listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name);
+
+  expect(appCollections.filter((name) => name.startsWith('history_'))).toEqual([]);
+  expect(historyCollections).toContain('history_r_20260310');
+  expect(historyCollections).toContain('history_a_carol_20260313');
 });
