@@ -5,11 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks';
 import { freePort } from '../src/db/ferretdb';
-import { PROJECT_ROOT } from '../src/paths';
 import { startRestRecorder } from '../test/helpers/rest-recorder';
+import { AGENTS_CLI, appEnv, percentile, SERVER_SCRIPT, spawnServer, stopServer } from './servers';
 
 const RATE = Number(process.env.BENCH_RATE ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -25,11 +25,6 @@ interface Result {
   p99: number;
   max: number;
   throughput: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 /** Sends RATE requests a second for SECONDS, open loop (a slow answer does not slow the sender). */
@@ -84,61 +79,18 @@ function row(name: string, r: Result): string {
   return `${name.padEnd(34)} sent=${r.sent} ok=${r.ok} errors=${r.errors} p50=${r.p50.toFixed(2)}ms p99=${r.p99.toFixed(2)}ms max=${r.max.toFixed(2)}ms throughput=${r.throughput.toFixed(1)}/s`;
 }
 
-/** Runs `node script args` with `env` and waits until GET /healthz (or, for the bare server, any answer) succeeds. */
-async function spawnServer(script: string, args: string[], env: NodeJS.ProcessEnv, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), script, ...args], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-  const deadline = Date.now() + 180_000; // the first run may build FerretDB
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${script} exited with code ${child.exitCode}`);
-    const up = await fetch(`http://127.0.0.1:${port}/healthz`).then(
-      () => true,
-      () => false,
-    );
-    if (up) return child;
-    if (Date.now() > deadline) throw new Error(`${script} did not start`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-function stopServer(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
 async function main(): Promise<void> {
   const rest = await startRestRecorder();
   rest.behave({ delayMs: REST_DELAY_MS });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'warm-transfer-bench-'));
   const appPort = await freePort();
   // Calls ring the first enabled agent: add one with the CLI, on the same embedded database the app then opens.
-  execFileSync(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'src', 'cli', 'agents.js'), 'add', 'bench-agent'], {
+  execFileSync(process.execPath, [AGENTS_CLI, 'add', 'bench-agent'], {
     env: { ...process.env, MONGODB_URI: '', DATA_DIR: dataDir },
     stdio: 'ignore',
   });
   // The app runs as `npm start` runs it, in its own process, on the embedded FerretDB; this process only sends load.
-  const app = await spawnServer(
-    path.join(PROJECT_ROOT, 'dist', 'src', 'server.js'),
-    [],
-    {
-      ...process.env,
-      PORT: String(appPort),
-      HOST: '127.0.0.1',
-      PUBLIC_BASE_URL,
-      TWILIO_ACCOUNT_SID: `AC${'1a'.repeat(16)}`,
-      TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-      TWILIO_API_KEY: `SK${'2b'.repeat(16)}`,
-      TWILIO_API_SECRET: 'bench-api-secret',
-      TWILIO_NUMBER: '+15557654321',
-      TWILIO_API_BASE_URL: rest.baseUrl,
-      MONGODB_URI: '',
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-    },
-    appPort,
-  );
+  const app = await spawnServer(SERVER_SCRIPT, [], appEnv({ port: appPort, dataDir, restBaseUrl: rest.baseUrl, publicBaseUrl: PUBLIC_BASE_URL, authToken: AUTH_TOKEN }), appPort);
 
   console.log(`warm-transfer benchmark: ${RATE} signed incoming-call webhooks/s for ${SECONDS} s; REST stand-in answers after ${REST_DELAY_MS} ms; ${os.cpus().length} cores, Node ${process.version}`);
   const isConference = (status: number, body: string): boolean => status === 200 && body.includes('<Conference');

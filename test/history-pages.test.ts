@@ -1,60 +1,30 @@
-// The call history pages over real HTTP against the real database: who sees which calls, filters, paging, one call's
-// timeline, the CSV export, and bad input answered with 400 and a message.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import express, { type RequestHandler } from 'express';
+// The call history pages over real HTTP in the running app, signed in through the sign-in form, against the real database:
+// who sees which calls, filters, paging, one call's timeline, the CSV export, and bad input answered with 400 and a message.
 import request from 'supertest';
 import { DOMParser, type Document } from '@xmldom/xmldom';
-import { openTestDatabase } from './helpers/db';
-import { createHistoryStore, type HistoryRecord, type HistoryStore } from '../src/models/history';
-import { PROJECT_ROOT } from '../src/paths';
-import { csvCell, historyRouter } from '../src/routes/history';
+import { addAgent, signedInAgent, useAppSuite, type AgentClient } from './helpers/app';
+import { historyDatabaseName, type HistoryRecord } from '../src/models/history';
+import { csvCell } from '../src/routes/history';
 
-const AGENTS = [
-  { id: 'alice', name: 'Alice Agent' },
-  { id: 'bob', name: 'Bob Builder' },
-  { id: 'carol', name: 'Carol Colleague' },
-];
+const suite = useAppSuite();
 
-/** Test double of the sign-in boundary: `X-Test-Agent: <id>/<role>`; no header → 401. */
-const testGuard: RequestHandler = (req, res, next) => {
-  const header = req.get('x-test-agent');
-  if (!header) {
-    res.status(401).send('Sign in first.');
-    return;
-  }
-  const [id = '', role = 'agent'] = header.split('/');
-  res.locals.agent = { id, name: AGENTS.find((a) => a.id === id)?.name ?? id, role: role as 'agent' | 'supervisor' | 'admin', disabled: false };
-  next();
-};
-
-let db: Awaited<ReturnType<typeof openTestDatabase>>;
-let store: HistoryStore;
-let server: http.Server;
-let baseUrl: string;
+/** Signed-in browsers, as far as HTTP goes: each asks for HTML unless a test says otherwise. */
+let supervisor: AgentClient;
+let admin: AgentClient;
+let alice: AgentClient;
+let bob: AgentClient;
 
 beforeAll(async () => {
-  db = await openTestDatabase();
-  store = createHistoryStore(db.connection);
-  const app = express();
-  app.set('views', path.join(PROJECT_ROOT, 'views'));
-  app.set('view engine', 'pug');
-  app.use(historyRouter({ history: store, agents: { all: async () => AGENTS }, guard: [testGuard] }));
-  server = http.createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  await store.appendMany(CALLS);
-});
-afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await db.drop();
+  supervisor = await signedInAgent(suite.app, 'sam', { name: 'Sam Supervisor', role: 'supervisor' });
+  admin = await signedInAgent(suite.app, 'ada', { name: 'Ada Admin', role: 'admin' });
+  alice = await signedInAgent(suite.app, 'alice', { name: 'Alice Agent' });
+  bob = await signedInAgent(suite.app, 'bob', { name: 'Bob Builder' });
+  await addAgent(suite.app, 'carol', { name: 'Carol Colleague' });
+  await suite.app.running.history.appendMany(CALLS);
 });
 
-const as = (who: string) => ({ get: (url: string) => request(baseUrl).get(url).set('X-Test-Agent', who).set('Accept', 'text/html') });
-const supervisor = as('sam/supervisor');
-const alice = as('alice/agent');
-const bob = as('bob/agent');
+/** A page request from `client`'s browser. */
+const page = (client: AgentClient, url: string): request.Test => client.get(url).set('Accept', 'text/html');
 
 const at = (iso: string, seconds = 0) => new Date(new Date(iso).getTime() + seconds * 1000);
 
@@ -134,14 +104,22 @@ function byId(html: string, id: string): string {
   return (parse(html).getElementById(id)?.textContent ?? '').replace(/\s+/g, ' ').trim();
 }
 
-test('when nobody is signed in, then every history page answers 401 from the guard', async () => {
-  for (const url of ['/history', '/history.csv', `/history/2026-03-10/${TRANSFERRED._id}`]) {
-    expect((await request(baseUrl).get(url)).status).toBe(401);
+test('when nobody is signed in, then a browser opening a history page is sent to sign in and a script gets 401', async () => {
+  for (const url of ['/history', '/history.csv?agent=alice', `/history/2026-03-10/${TRANSFERRED._id}`]) {
+    const browser = await suite.app.http().get(url).set('Accept', 'text/html');
+    const script = await suite.app.http().get(url).set('Accept', 'application/json');
+
+    expect(browser.status).toBe(303);
+    expect(browser.headers.location).toBe(`/sign-in?next=${encodeURIComponent(url)}`);
+    expect(browser.text).not.toContain('data-call');
+    expect(browser.text).not.toContain('+15557770001');
+    expect(script.status).toBe(401);
+    expect(script.body).toEqual({ error: 'Sign in first.', status: 401 });
   }
 });
 
 test('when a supervisor opens the history, then the newest 50 calls of everyone are listed newest first with an older-calls link', async () => {
-  const res = await supervisor.get('/history');
+  const res = await page(supervisor, '/history');
 
   expect(res.status).toBe(200);
   const expected = [...CALLS].sort((a, b) => b.endedAt.getTime() - a.endedAt.getTime()).slice(0, 50).map((c) => c._id);
@@ -152,10 +130,10 @@ test('when a supervisor opens the history, then the newest 50 calls of everyone 
 });
 
 test('when following the older-calls link, then the next page continues exactly where the first stopped', async () => {
-  const first = await supervisor.get('/history');
+  const first = await page(supervisor, '/history');
   const olderHref = parse(first.text).getElementById('history-older')!.getAttribute('href')!;
 
-  const second = await supervisor.get(olderHref);
+  const second = await page(supervisor, olderHref);
 
   expect(second.status).toBe(200);
   const all = [...listed(first.text), ...listed(second.text)];
@@ -166,7 +144,7 @@ test('when following the older-calls link, then the next page continues exactly 
 });
 
 test('when an agent opens the history, then only calls they talked on or were offered are listed, and the agent filter offers only them', async () => {
-  const res = await bob.get('/history');
+  const res = await page(bob, '/history');
 
   expect(res.status).toBe(200);
   expect(listed(res.text)).toEqual([BOBS._id, TRANSFERRED._id]);
@@ -176,7 +154,7 @@ test('when an agent opens the history, then only calls they talked on or were of
 });
 
 test("when an agent filters by a colleague, then the answer is 403 with a message and none of the colleague's calls", async () => {
-  const res = await bob.get('/history?agent=alice');
+  const res = await page(bob, '/history?agent=alice');
 
   expect(res.status).toBe(403);
   expect(byId(res.text, 'history-error')).toBe('Agents can see only their own calls.');
@@ -184,9 +162,9 @@ test("when an agent filters by a colleague, then the answer is 403 with a messag
 });
 
 test("when an agent opens a call they were not part of, then it is 404, as for a call that does not exist; a supervisor sees it", async () => {
-  const denied = await bob.get(`/history/2026-03-13/${TRICKY._id}`);
-  const missing = await bob.get('/history/2026-03-13/CAdoesnotexist');
-  const allowed = await supervisor.get(`/history/2026-03-13/${TRICKY._id}`);
+  const denied = await page(bob, `/history/2026-03-13/${TRICKY._id}`);
+  const missing = await page(bob, '/history/2026-03-13/CAdoesnotexist');
+  const allowed = await page(supervisor, `/history/2026-03-13/${TRICKY._id}`);
 
   expect(denied.status).toBe(404);
   expect(missing.status).toBe(404);
@@ -194,9 +172,9 @@ test("when an agent opens a call they were not part of, then it is 404, as for a
 });
 
 test('when filtering by agent, outcome and dates, then only the matching calls are listed and the form keeps the choices', async () => {
-  const byOutcome = await supervisor.get('/history?outcome=abandoned');
-  const byAgentAndDates = await supervisor.get('/history?agent=alice&from=2026-03-10&to=2026-03-11');
-  const emptyFieldsMeanAny = await alice.get('/history?agent=&from=&to=&outcome=');
+  const byOutcome = await page(supervisor, '/history?outcome=abandoned');
+  const byAgentAndDates = await page(supervisor, '/history?agent=alice&from=2026-03-10&to=2026-03-11');
+  const emptyFieldsMeanAny = await page(alice, '/history?agent=&from=&to=&outcome=');
 
   expect(listed(byOutcome.text)).toEqual([ABANDONED._id]);
   expect(listed(byAgentAndDates.text)).toEqual([TRANSFERRED._id]);
@@ -207,14 +185,14 @@ test('when filtering by agent, outcome and dates, then only the matching calls a
 });
 
 test('when a caller number holds markup, then the page shows it as text', async () => {
-  const res = await supervisor.get('/history?agent=bob');
+  const res = await page(supervisor, '/history?agent=bob');
 
   expect(res.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
   expect(res.text).not.toContain('<script>alert(1)');
 });
 
 test('when a call is opened, then its page tells the wait, who rang and how they answered, the talk, the transfer, the hold, and who hung up', async () => {
-  const res = await alice.get(`/history/2026-03-10/${TRANSFERRED._id}`);
+  const res = await page(alice, `/history/2026-03-10/${TRANSFERRED._id}`);
 
   expect(res.status).toBe(200);
   expect(byId(res.text, 'call-waited')).toBe('42 s');
@@ -231,7 +209,7 @@ test('when a call is opened, then its page tells the wait, who rang and how they
 });
 
 test('when a call was offered but nobody answered, then its page says who got no answer', async () => {
-  const res = await alice.get(`/history/2026-03-12/${ABANDONED._id}`);
+  const res = await page(alice, `/history/2026-03-12/${ABANDONED._id}`);
 
   expect(items(res.text, 'call-rang')).toEqual(['Alice Agent: no answer']);
   expect(byId(res.text, 'call-talked-with')).toBe('nobody');
@@ -239,7 +217,7 @@ test('when a call was offered but nobody answered, then its page says who got no
 });
 
 test('when the CSV is downloaded with filters, then it is an attachment with a header and exactly the filtered rows', async () => {
-  const res = await supervisor.get('/history.csv?agent=alice');
+  const res = await page(supervisor, '/history.csv?agent=alice');
 
   expect(res.status).toBe(200);
   expect(res.headers['content-type']).toMatch(/^text\/csv; charset=utf-8/);
@@ -254,7 +232,7 @@ test('when the CSV is downloaded with filters, then it is an attachment with a h
 });
 
 test('when CSV fields hold commas, quotes, newlines or start like a formula, then they are quoted and defused', async () => {
-  const res = await supervisor.get('/history.csv?agent=carol&from=2026-03-13&to=2026-03-13');
+  const res = await page(supervisor, '/history.csv?agent=carol&from=2026-03-13&to=2026-03-13');
 
   expect(res.text).toContain(`,"'=HYPERLINK(""http://evil.example"",""x"")",answered,`);
   expect(res.text).toContain(`,'@SUM(A1),"said ""bye"", then\nleft"\r\n`);
@@ -269,7 +247,7 @@ test('when CSV fields hold commas, quotes, newlines or start like a formula, the
 });
 
 test('when an agent downloads the CSV, then it holds only their calls', async () => {
-  const res = await bob.get('/history.csv');
+  const res = await page(bob, '/history.csv');
 
   expect(res.text.split('\r\n').slice(1, -1).map((line) => line.split(',')[0])).toEqual([BOBS._id, TRANSFERRED._id]);
 });
@@ -286,7 +264,7 @@ test.each([
   ['/history?beforeAt=soon&beforeId=CA1', 'The paging position (beforeAt) must be an ISO date-time.'],
   ['/history.csv?outcome=lost', 'Outcome must be one of: answered, abandoned, timed-out, no-agent, failed.'],
 ])('when the list is asked for %s, then it answers 400 with the form and a message', async (url, message) => {
-  const res = await supervisor.get(url);
+  const res = await page(supervisor, url);
 
   expect(res.status).toBe(400);
   expect(res.headers['content-type']).toMatch(/text\/html/);
@@ -296,15 +274,15 @@ test.each([
 });
 
 test('when a script asks for JSON with bad filters, then it gets 400 JSON with the message', async () => {
-  const res = await request(baseUrl).get('/history.csv?from=nope').set('X-Test-Agent', 'sam/admin').set('Accept', 'application/json');
+  const res = await admin.get('/history.csv?from=nope').set('Accept', 'application/json');
 
   expect(res.status).toBe(400);
   expect(res.body).toEqual({ error: 'From must be a real date written YYYY-MM-DD.', status: 400 });
 });
 
 test('when a call address has a bad day or call id, then it answers 400 with a message', async () => {
-  const badDay = await supervisor.get(`/history/2026-02-31/${TRANSFERRED._id}`);
-  const badSid = await supervisor.get('/history/2026-03-10/CA%24%7Bbad%7D');
+  const badDay = await page(supervisor, `/history/2026-02-31/${TRANSFERRED._id}`);
+  const badSid = await page(supervisor, '/history/2026-03-10/CA%24%7Bbad%7D');
 
   expect(badDay.status).toBe(400);
   expect(badDay.text).toContain('The day in the address must be a real date written YYYY-MM-DD.');
@@ -313,11 +291,20 @@ test('when a call address has a bad day or call id, then it answers 400 with a m
 });
 
 test('when a page is served, then it links the history stylesheet and carries no inline script', async () => {
-  const list = await supervisor.get('/history');
-  const detail = await supervisor.get(`/history/2026-03-10/${TRANSFERRED._id}`);
+  const list = await page(supervisor, '/history');
+  const detail = await page(supervisor, `/history/2026-03-10/${TRANSFERRED._id}`);
 
   for (const res of [list, detail]) {
     expect(res.text).toContain('<link rel="stylesheet" href="/css/history.css">');
     expect(res.text).not.toMatch(/<script(?![^>]*\bsrc=)|\sonclick=/i);
   }
+});
+
+test("when calls are in the history, then their buckets live in the history's own database and none in the app's (whose every query FerretDB prices by its collection count)", async () => {
+  const appCollections = (await suite.db.connection.db!.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name);
+  const historyCollections = (await suite.db.connection.getClient().db(historyDatabaseName(suite.db.connection.name)).listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name);
+
+  expect(appCollections.filter((name) => name.startsWith('history_'))).toEqual([]);
+  expect(historyCollections).toContain('history_r_20260310');
+  expect(historyCollections).toContain('history_a_carol_20260313');
 });

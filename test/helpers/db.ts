@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { connectDatabase, type Database } from '../../src/db/connect';
 import { createLogger } from '../../src/logger';
+import { historyDatabaseName } from '../../src/models/history';
 
 /** Connects to a new, uniquely named database on the test server. */
 export async function openTestDatabase(): Promise<Database & { drop(): Promise<void> }> {
@@ -13,6 +14,7 @@ export async function openTestDatabase(): Promise<Database & { drop(): Promise<v
     ...db,
     async drop() {
       await db.connection.dropDatabase().catch(() => undefined);
+      await db.connection.getClient().db(historyDatabaseName(dbName)).dropDatabase().catch(() => undefined);
       await db.close();
     },
   };

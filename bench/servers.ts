@@ -1,0 +1,61 @@
+// What the benchmarks share: the app started as `npm start` starts it (its own process, embedded FerretDB, Twilio mode
+// with a REST stand-in), a server process stopped again, and percentiles.
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { PROJECT_ROOT } from '../src/paths';
+
+/** The app's entry point, built by `npm run build`. */
+export const SERVER_SCRIPT = path.join(PROJECT_ROOT, 'dist', 'src', 'server.js');
+/** The agents CLI, built by `npm run build`. */
+export const AGENTS_CLI = path.join(PROJECT_ROOT, 'dist', 'src', 'cli', 'agents.js');
+
+/** The environment of an app in Twilio mode on its own embedded database under `dataDir`, its REST calls going to `restBaseUrl`. */
+export function appEnv(options: { port: number; dataDir: string; restBaseUrl: string; publicBaseUrl: string; authToken: string; extra?: NodeJS.ProcessEnv }): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PORT: String(options.port),
+    HOST: '127.0.0.1',
+    PUBLIC_BASE_URL: options.publicBaseUrl,
+    TWILIO_ACCOUNT_SID: `AC${'1a'.repeat(16)}`,
+    TWILIO_AUTH_TOKEN: options.authToken,
+    TWILIO_API_KEY: `SK${'2b'.repeat(16)}`,
+    TWILIO_API_SECRET: 'bench-api-secret',
+    TWILIO_NUMBER: '+15557654321',
+    TWILIO_API_BASE_URL: options.restBaseUrl,
+    MONGODB_URI: '',
+    DATA_DIR: options.dataDir,
+    LOG_LEVEL: 'warn',
+    ...options.extra,
+  };
+}
+
+/** Runs `node script args` with `env` and waits until GET /healthz (or, for the bare server, any answer) succeeds. */
+export async function spawnServer(script: string, args: string[], env: NodeJS.ProcessEnv, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), script, ...args], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const deadline = Date.now() + 180_000; // the first run may build FerretDB
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${script} exited with code ${child.exitCode}`);
+    const up = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      () => true,
+      () => false,
+    );
+    if (up) return child;
+    if (Date.now() > deadline) throw new Error(`${script} did not start`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** SIGTERM, then resolves when the process has exited. */
+export function stopServer(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+/** The `p`th percentile of ascending `sorted` samples (nearest rank). */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
