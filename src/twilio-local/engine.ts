@@ -139,7 +139,12 @@ export class Engine {
     if (!device) return;
     this.devices.delete(id);
     this.opts.log(`twilio-local: device ${id.slice(0, 8)} (${device.identity}) unregistered`);
-    for (const call of this.calls.values()) call.ringingDevices.delete(id);
+    for (const call of this.calls.values()) {
+      call.ringingDevices.delete(id);
+      // The real SDK hangs up its calls when its page goes away (reload, tab closed):
+      // https://www.twilio.com/docs/voice/sdks/javascript/twiliodevice#devicedestroy — "disconnects all active calls".
+      if (call.answeredDevice === id && call.status === 'in-progress') this.deviceHangsUp(call);
+    }
   }
 
   /** Subscribes to what the caller of an inbound call hears; replays the current state. */

@@ -127,6 +127,30 @@ test('when the double registers and a call comes in, then incoming, accept, hear
   expect(device.state).toBe('destroyed');
 });
 
+test('when the page with an answered call goes away (its device is gone), then the call ends as the real SDK ends it', async () => {
+  const { Device } = loadTwilio();
+  const device = new Device(accessToken('agentGone'));
+  const incoming: FakeCall[] = [];
+  device.on('incoming', (c) => incoming.push(c as FakeCall));
+  await device.register();
+  // A long pause (the rig plays media at 1/1000 speed): the call would not end by itself during the test.
+  rig.app.twiml('/agent-gone', '<Response><Pause length="60000"/></Response>');
+  const created = await rig.client.calls.create({ to: 'client:agentGone', from: rig.support, url: `${rig.app.server.url}/agent-gone` });
+  const call = await eventually(() => incoming[0], 'incoming call');
+  call.accept();
+  await eventually(() => call.status() === 'open', 'accept');
+
+  // The page reloads or closes: its event stream just ends (nothing on the page gets to hang up).
+  for (const es of opened) es.close();
+
+  let status = '';
+  for (const until = Date.now() + 5000; status !== 'completed' && Date.now() < until; ) {
+    status = (await rig.client.calls(created.sid).fetch()).status;
+    if (status !== 'completed') await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  expect(status).toBe('completed');
+});
+
 test('when the token is invalid, then register() rejects with a TwilioError carrying the code', async () => {
   const { Device } = loadTwilio();
   const device = new Device('bad.token.here');
