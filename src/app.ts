@@ -110,7 +110,19 @@ export function createApp(deps: AppDeps): Express {
     publicBaseUrl: config.publicBaseUrl,
   });
   const mode = config.twilio.mode;
-  app.use(authRouter({ auth, agents: deps.agents, limiter: deps.signInLimiter, logger, mode }));
+  app.use(
+    authRouter({
+      auth,
+      agents: deps.agents,
+      limiter: deps.signInLimiter,
+      logger,
+      mode,
+      onSignOut: async (agentId) => {
+        await deps.presence.signedOut(agentId);
+        deps.changes.publish('agents');
+      },
+    }),
+  );
   app.use(adminRouter({ auth, agents: deps.agents, sessions: deps.sessions, logger, mode }));
   app.use(pageRouter({ agents: deps.agents, auth, mode, supportNumber: config.twilio.number, twilioLocalBase: deps.twilioLocal ? TWILIO_LOCAL_PATH : undefined }));
   app.use(agentApiRouter({ calls: deps.calls, agents: deps.agents, auth, twilio: config.twilio }));

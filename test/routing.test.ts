@@ -1,6 +1,6 @@
 // Routing over real HTTP, a real database and signed webhooks: who rings first, what happens when nobody answers,
 // the waiting line, wrap-up, and the maximum wait. The REST recorder stands in for Twilio's API.
-import { addAgent, fakeSid, signIn, TEST_ENV, useAppSuite, type AppSuite, type TestApp } from './helpers/app';
+import { addAgent, fakeSid, makeAvailable, signIn, TEST_ENV, useAppSuite, type AppSuite, type TestApp } from './helpers/app';
 import { formValue, type RecordedRequest } from './helpers/rest-recorder';
 import { find, parseTwiml } from './helpers/twiml';
 
@@ -331,5 +331,21 @@ describe('the customer survives their agent leaving', () => {
     const res = await ana.post('/api/me/hangup').send({});
     expect(res.status).toBe(404);
     expect(res.body.error).toMatch(/no call/i);
+  });
+});
+
+describe('signing out', () => {
+  test('when an available agent signs out, then they are offline at once and not offered the next caller', async () => {
+    const cho = await signIn(app, 'cho');
+    await makeAvailable(cho);
+    expect((await app.running.routing.presenceOfAll()).get('cho')?.presence).toBe('available');
+
+    const res = await cho.postWithoutToken('/sign-out').type('form').send({ _csrf: cho.csrfToken });
+
+    expect(res.status).toBe(303);
+    expect((await app.running.routing.presenceOfAll()).get('cho')?.presence).toBe('offline');
+    await incomingCall(fakeSid());
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(dials()).toHaveLength(0);
   });
 });

@@ -83,6 +83,11 @@ export function createPresenceStore(model: PresenceModel, run: <T>(op: () => Pro
       await run(() => model.updateOne({ _id: agentId, softphoneTab: tabId }, { $unset: { softphoneTab: 1, lastSeenAt: 1 } }).exec());
     },
 
+    /** The agent signed out: offline at once, whichever tab had the softphone. */
+    async signedOut(agentId: string): Promise<void> {
+      await run(() => model.updateOne({ _id: agentId }, { $unset: { softphoneTab: 1, lastSeenAt: 1 } }).exec());
+    },
+
     /** The agent finished a call: idle from now. */
     async callEnded(agentId: string): Promise<void> {
       await run(() => model.updateOne({ _id: agentId }, { $set: { idleSince: new Date() } }).exec());

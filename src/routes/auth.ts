@@ -14,6 +14,8 @@ export interface AuthRouteDeps {
   limiter: SignInLimiter;
   logger: Logger;
   mode: 'twilio' | 'local';
+  /** An agent signed out: they are offline at once (nobody should be offered a call on a page that is gone). */
+  onSignOut?: (agentId: string) => Promise<void>;
 }
 
 const SignIn = z.object({
@@ -109,7 +111,9 @@ export function authRouter(deps: AuthRouteDeps): Router {
    * @route POST /sign-out
    */
   router.post('/sign-out', form, auth.session, ...auth.csrfProtection, async (req, res) => {
+    const agentId = req.session?.agentId;
     await auth.signOut(req, res);
+    if (agentId && deps.onSignOut) await deps.onSignOut(agentId).catch((err: unknown) => deps.logger.warn('could not set a signed-out agent offline', { error: err instanceof Error ? err.message : String(err) }));
     res.redirect(303, '/sign-in');
   });
 
