@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   logger.info(`warm-transfer listening on ${config.host}:${running.port}`, { publicBaseUrl: config.publicBaseUrl, mode: config.twilio.mode });
   if (config.twilio.mode === 'local') {
     logger.info('DEMO MODE: no Twilio credentials set, a local Twilio stand-in plays the phone network.');
-    logger.info(`  Agents:   open ${config.publicBaseUrl}/sign-in in two browsers (or a normal and a private window) , sign in as two different demo agents (one click each) and press Available`);
+    logger.info(`  Agents:   open ${config.publicBaseUrl}/sign-in in two browsers (or a normal and a private window), sign in as two different demo agents (one click each) and press Available`);
     logger.info(`  Customer: open ${config.publicBaseUrl}/phone and press "Call support"`);
   } else {
     logger.info(`Twilio mode: point the voice webhook of ${maskNumber(config.twilio.number)} at ${config.publicBaseUrl}/conference/connect/client (POST)`);
