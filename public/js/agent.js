@@ -9,7 +9,7 @@
   var page = document.getElementById('agent');
   var els = {};
   ['presence', 'presence-since', 'go-available', 'go-away', 'presence-note', 'softphone', 'other-tab', 'use-this-tab', 'agent-status', 'agent-error',
-    'agent-hears', 'answer', 'decline', 'hangup', 'call-summary', 'call-legs', 'directory-search', 'directory', 'bring-in-hint', 'line'].forEach(function (id) {
+    'agent-hears', 'answer', 'decline', 'hangup', 'call-summary', 'call-legs', 'directory-search', 'directory', 'bring-in-hint', 'line', 'transfer', 'transfer-state', 'transfer-complete', 'transfer-merge', 'transfer-cancel', 'transfer-note'].forEach(function (id) {
     els[id] = document.getElementById(id);
   });
 
@@ -70,6 +70,7 @@
     // The status line says what is true now, from the server's view (nothing lingers from an earlier call).
     var status;
     if (talking) status = 'In call with ' + callerOf(call) + (call.talkSeconds !== undefined ? ' · ' + duration(since(call.talkSeconds)) : '') + '.';
+    else if ((offered || pending) && consultFor(call, leg)) status = consultFor(call, leg);
     else if (offered || pending) status = 'Incoming call from ' + callerOf(call) + (call && call.waitedSeconds !== undefined ? ', waiting ' + duration(since(call.waitedSeconds)) : '') + (pending ? '' : ' (your phone is ringing)') + '.';
     else if (state.owner === false) status = 'Your softphone is in another tab.';
     else if (you.presence === 'available') status = 'Ready: waiting for a call.';
@@ -95,13 +96,52 @@
         var li = document.createElement('li');
         li.dataset.agent = l.agentId;
         li.dataset.status = l.status;
-        li.textContent = (l.agentId === me.id ? 'You' : l.name) + ': ' + (LEG_TEXT[l.status] || l.status) + (l.requestedBy && l.requestedBy !== l.agentId ? ' (brought in)' : '');
+        li.textContent = (l.agentId === me.id ? 'You' : l.name) + ': ' + (LEG_TEXT[l.status] || l.status) + (l.transferId ? ' (consult)' : l.requestedBy && l.requestedBy !== l.agentId ? ' (brought in)' : '');
         els['call-legs'].appendChild(li);
       });
     }
 
+    renderTransfer(call, talking);
     renderDirectory(talking, call);
     text(els.line, s.line.waiting > 0 ? s.line.waiting + (s.line.waiting === 1 ? ' caller' : ' callers') + ' waiting, the longest for ' + duration(since(s.line.longestWaitSeconds)) + '.' : 'Nobody is waiting.');
+  }
+
+  function nameOfAgent(id) {
+    if (id === me.id) return 'you';
+    var c = state.server.colleagues.filter(function (x) { return x.id === id; })[0];
+    return c ? c.name : id;
+  }
+
+  /** The ringing page of a colleague being consulted: who asks, about whom, and their note. */
+  function consultFor(call, leg) {
+    if (!call || !leg || !leg.transferId) return '';
+    var t = call.transfers.filter(function (x) { return x.id === leg.transferId; })[0];
+    if (!t) return '';
+    return 'Consult from ' + nameOfAgent(t.from) + ' about ' + callerOf(call) + ' (waited ' + duration(call.waitedSeconds) + (call.talkSeconds !== undefined ? ', talking ' + duration(since(call.talkSeconds)) : '') + ')' + (t.note ? ': "' + t.note + '"' : '') + '.';
+  }
+
+  var TRANSFER_TEXT = {
+    dialing: 'Calling {to}; the customer is on hold with music.',
+    consulting: 'Talking with {to}; the customer is on hold. Complete to hand over, Three-way to bring the customer in, or Cancel.',
+    completed: '{to} has the customer now.',
+    merged: 'Three-way: you, {to} and the customer.',
+    canceled: 'Transfer cancelled: the customer is back with you.',
+    declined: '{to} declined: the customer is back with you.',
+    'no-answer': '{to} did not answer: the customer is back with you.',
+    failed: '{to} could not be reached: the customer is back with you.',
+  };
+
+  function renderTransfer(call, talking) {
+    var transfers = call && call.transfers ? call.transfers.filter(function (t) { return t.from === me.id; }) : [];
+    var t = transfers[transfers.length - 1];
+    var open = t && (t.state === 'dialing' || t.state === 'consulting');
+    var recent = t && !open && Date.now() - new Date(t.updatedAt).getTime() < 15000;
+    els.transfer.hidden = !(talking && (open || recent));
+    if (!t) return;
+    text(els['transfer-state'], (TRANSFER_TEXT[t.state] || t.state).replace('{to}', nameOfAgent(t.to)));
+    els['transfer-complete'].disabled = t.state !== 'consulting';
+    els['transfer-merge'].disabled = t.state !== 'consulting';
+    els['transfer-cancel'].disabled = !open;
   }
 
   function renderDirectory(talking, call) {
@@ -121,15 +161,23 @@
       badge.className = 'presence-badge';
       badge.dataset.presence = c.presence;
       badge.textContent = (PRESENCE_TEXT[c.presence] || c.presence) + (c.inStateSeconds !== undefined ? ' · ' + duration(since(c.inStateSeconds)) : '');
+      var reachable = talking && !onCall[c.id] && c.presence !== 'offline' && c.presence !== 'ringing' && c.presence !== 'on-call';
+      var consult = document.createElement('button');
+      consult.type = 'button';
+      consult.className = 'consult';
+      consult.dataset.agent = c.id;
+      consult.textContent = 'Consult';
+      consult.disabled = !reachable;
       var button = document.createElement('button');
       button.type = 'button';
       button.className = 'bring-in';
       button.dataset.agent = c.id;
       button.dataset.name = c.name;
       button.textContent = onCall[c.id] ? 'On this call' : 'Bring in';
-      button.disabled = !talking || onCall[c.id] || c.presence === 'offline' || c.presence === 'ringing' || c.presence === 'on-call';
+      button.disabled = !reachable;
       li.appendChild(name);
       li.appendChild(badge);
+      li.appendChild(consult);
       li.appendChild(button);
       els.directory.appendChild(li);
     });
@@ -280,12 +328,21 @@
     });
   });
   els.directory.addEventListener('click', function (event) {
+    var consult = event.target.closest('button.consult');
+    if (consult && !consult.disabled) {
+      act(consult, function () { return api('POST', '/api/me/consult', { to: consult.dataset.agent, note: els['transfer-note'].value || undefined }); });
+      return;
+    }
     var button = event.target.closest('button.bring-in');
     if (!button || button.disabled) return;
     act(button, async function () {
       await api('POST', '/conference/' + encodeURIComponent(me.id) + '/call', { to: button.dataset.agent });
       state.lastEnded = null;
     });
+  });
+  ['complete', 'merge', 'cancel'].forEach(function (action) {
+    var button = els['transfer-' + action];
+    button.addEventListener('click', function () { act(button, function () { return api('POST', '/api/me/transfer/' + action, {}); }); });
   });
   els['directory-search'].addEventListener('input', function () { if (state.server) render(); });
 

@@ -88,9 +88,17 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
     waitSeconds: Math.max(0, Math.round(((answered ?? endedAt).getTime() - started.getTime()) / 1000)),
     talkSeconds: answered ? Math.max(0, Math.round((endedAt.getTime() - answered.getTime()) / 1000)) : 0,
     ...(call.endReason ? { endReason: call.endReason, hungUpBy: call.endReason === 'customer-hung-up' ? 'customer' : call.endReason === 'max-wait' || call.endReason === 'abandoned' ? 'system' : undefined } : {}),
-    transfers: call.legs
-      .filter((leg) => leg.role === 'transfer' && leg.requestedBy)
-      .map((leg) => ({ from: leg.requestedBy!, to: leg.agentId, mode: 'three-way' as const, outcome: leg.status === 'completed' || leg.status === 'in-progress' ? 'joined' : leg.status, at: new Date(leg.createdAt) })),
+    transfers: [
+      ...(call.transfers ?? []).map((t) => ({ from: t.from, to: t.to, mode: t.mode, outcome: t.state, at: new Date(t.at) })),
+      ...threeWay(call),
+    ],
     timeline,
   };
+}
+
+/** Colleagues brought straight into the call (no consult): three-way from the start. */
+function threeWay(call: CallRecord): HistoryRecord['transfers'] {
+  return call.legs
+      .filter((leg) => leg.role === 'transfer' && leg.requestedBy && !leg.transferId)
+      .map((leg) => ({ from: leg.requestedBy!, to: leg.agentId, mode: 'three-way' as const, outcome: leg.status === 'completed' || leg.status === 'in-progress' ? 'joined' : leg.status, at: new Date(leg.createdAt) }));
 }

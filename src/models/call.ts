@@ -2,6 +2,7 @@
 // Keyed by the customer's CallSid as _id: every webhook finds its call by primary key (FerretDB's SQLite backend
 // pushes only _id lookups down to an index), and a repeated webhook is a duplicate-key insert.
 import { Schema, type Connection, type Model } from 'mongoose';
+import { TRANSFER_STATES, type Transfer } from '../contact-center/transfer';
 
 export const LEG_STATUSES = ['dialing', 'ringing', 'in-progress', 'completed', 'dial-failed', 'no-answer', 'busy', 'failed', 'canceled'] as const;
 export type LegStatus = (typeof LEG_STATUSES)[number];
@@ -25,6 +26,8 @@ export interface Leg {
   status: LegStatus;
   /** The agent hung up on purpose (the page's Hang up), rather than their softphone dropping. */
   hungUp?: boolean;
+  /** The consult transfer this leg was dialled for. */
+  transferId?: string;
   error?: string;
   createdAt: Date;
   updatedAt: Date;
@@ -53,6 +56,8 @@ export interface CallRecord {
   customerHeld?: boolean;
   /** How many times the customer went back to the line after their agent dropped. */
   requeued?: number;
+  /** Consult transfers, each with its own state. */
+  transfers: Transfer[];
   /** Why the call ended, once it has: 'customer-hung-up', 'max-wait', 'abandoned'… */
   endReason?: string;
   /** When every agent had left the customer alone and the app said goodbye to them. */
@@ -72,6 +77,7 @@ const legSchema = new Schema<Leg>(
     legCallSid: { type: String },
     status: { type: String, enum: LEG_STATUSES, required: true },
     hungUp: { type: Boolean },
+    transferId: { type: String },
     error: { type: String },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
@@ -94,6 +100,10 @@ const callSchema = new Schema<CallRecord>(
     answeredAt: { type: Date },
     customerHeld: { type: Boolean },
     requeued: { type: Number },
+    transfers: {
+      type: [{ _id: false, id: String, from: String, to: String, mode: { type: String, enum: ['consult'] }, state: { type: String, enum: TRANSFER_STATES }, note: String, at: Date, updatedAt: Date }],
+      default: [],
+    },
     endReason: { type: String },
     abandonedAt: { type: Date },
     endedAt: { type: Date },

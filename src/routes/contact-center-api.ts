@@ -28,6 +28,8 @@ export interface ContactCenterApiDeps {
   keepAliveSeconds?: number;
 }
 
+const Consult = z.object({ to: z.string().min(1, 'choose a colleague').max(64), note: z.string().max(500).optional() }).strict();
+const TransferAction = z.enum(['complete', 'merge', 'cancel']);
 const SetPresence = z.object({ status: z.enum(CHOSEN_STATUSES) }).strict();
 const Heartbeat = z.object({ tab: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be the tab id the page made'), takeOver: z.boolean().optional() }).strict();
 
@@ -128,6 +130,28 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
     const result = await deps.calls.hangUp(me.id);
     deps.changes.publish('calls', 'agents');
     res.json({ status: 'hanging-up', callSid: result.callSid });
+  });
+
+  /**
+   * Warm transfer with consult: the customer goes on hold while the agent talks with `to`; `note` is shown to them.
+   * @route POST /api/me/consult
+   */
+  router.post('/me/consult', ...json, ...deps.signedIn, ...deps.csrfProtection, async (req, res) => {
+    const me = agentOf(res);
+    const body = parse(Consult, req.body);
+    const result = await deps.calls.consult({ fromAgentId: me.id, toAgentId: body.to, note: body.note });
+    res.status(202).json({ status: 'dialing', ...result });
+  });
+
+  /**
+   * The consult's outcome: complete (the colleague takes over), merge (three-way) or cancel.
+   * @route POST /api/me/transfer/:action
+   */
+  router.post('/me/transfer/:action', ...json, ...deps.signedIn, ...deps.csrfProtection, async (req, res) => {
+    const me = agentOf(res);
+    const action = TransferAction.safeParse(req.params.action);
+    if (!action.success) throw new HttpError(404, 'Unknown transfer action: complete, merge or cancel.');
+    res.json(await deps.calls.transferAction({ agentId: me.id, action: action.data }));
   });
 
   /**

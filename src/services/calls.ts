@@ -4,6 +4,8 @@
 import type { BackgroundTasks } from '../background';
 import { finishedCallOf, type FinishedCall } from '../contact-center/history';
 import { positionInLine } from '../contact-center/routing';
+import { colleagueLegChanged, decide, openTransfer, startConsult, TransferRuleError, type Transfer, type TransferEffects } from '../contact-center/transfer';
+import { randomUUID } from 'node:crypto';
 import { HttpError, StoreUnavailableError } from '../errors';
 import { maskNumber, type Logger } from '../logger';
 import type { CallStore, Change } from '../models/call-store';
@@ -53,6 +55,7 @@ export interface CallView {
   answeredAt?: Date;
   endedAt?: Date;
   legs: Array<Omit<Leg, 'legCallSid' | 'createdAt'>>;
+  transfers: Transfer[];
 }
 
 /** Twilio's CallStatus values, as the leg status they mean. https://www.twilio.com/docs/voice/api/call-resource#call-status-values */
@@ -181,6 +184,29 @@ export function createCallService(deps: CallServiceDeps) {
     });
   }
 
+  /** The transfer's new state written into `set` (by index), from a transition's result. */
+  function transferUpdate(call: CallRecord, transferId: string, state: Transfer['state']): Record<string, unknown> {
+    const i = (call.transfers ?? []).findIndex((t) => t.id === transferId);
+    return i < 0 ? {} : { [`transfers.${i}.state`]: state, [`transfers.${i}.updatedAt`]: new Date() };
+  }
+
+  /** Carries out what a transfer transition asks of the voice side, in the background (Twilio's answers are slow). */
+  function applyTransferEffects(call: { _id: string; conferenceSid?: string }, effects: TransferEffects, legs: { colleague?: string; transferrer?: string }): void {
+    const { conferenceSid } = call;
+    const tolerate = async (work: () => Promise<void>): Promise<void> => {
+      try {
+        await work();
+      } catch (err) {
+        if (!callAlreadyEnded(err)) throw err;
+      }
+    };
+    if (effects.unholdCustomer && conferenceSid) background.run(`unhold ${call._id}`, () => tolerate(() => rest.hold(conferenceSid, call._id, false)));
+    const colleague = legs.colleague;
+    if (effects.hangUpColleague && colleague) background.run(`end consult leg ${colleague}`, () => tolerate(() => rest.hangUp(colleague)));
+    const transferrer = legs.transferrer;
+    if (effects.hangUpTransferrer && transferrer) background.run(`transferring agent leaves ${call._id}`, () => tolerate(() => rest.hangUp(transferrer)));
+  }
+
   function view(call: CallRecord): CallView {
     return {
       callSid: call._id,
@@ -193,7 +219,8 @@ export function createCallService(deps: CallServiceDeps) {
       createdAt: call.createdAt,
       answeredAt: call.answeredAt,
       endedAt: call.endedAt,
-      legs: call.legs.map(({ agentId, role, status, requestedBy, error, updatedAt }) => ({ agentId, role, status, requestedBy, error, updatedAt })),
+      legs: call.legs.map(({ agentId, role, status, requestedBy, error, updatedAt, transferId }) => ({ agentId, role, status, requestedBy, error, updatedAt, ...(transferId ? { transferId } : {}) })),
+      transfers: call.transfers ?? [],
     };
   }
 
@@ -211,7 +238,7 @@ export function createCallService(deps: CallServiceDeps) {
      */
     async receiveCustomerCall(input: { callSid: string; from?: string }): Promise<{ duplicate: boolean }> {
       try {
-        await store.insert({ _id: input.callSid, conferenceName: input.callSid, from: input.from, status: 'waiting', legs: [], passedBy: [], rev: 0 }, (landed) =>
+        await store.insert({ _id: input.callSid, conferenceName: input.callSid, from: input.from, status: 'waiting', legs: [], passedBy: [], transfers: [], rev: 0 }, (landed) =>
           retractLate(input.callSid, landed),
         );
       } catch (err) {
@@ -245,9 +272,12 @@ export function createCallService(deps: CallServiceDeps) {
         const offer = leg.role === 'first';
         if (offer && (call.status !== 'offered' || call.offeredTo !== input.agentId) && leg.status !== 'in-progress') throw new HttpError(404, 'This call was offered to someone else meanwhile.');
         logger.info('agent joining conference', { conference: call._id, agentId: input.agentId, role: leg.role });
+        const transfer = leg.transferId ? (call.transfers ?? []).find((t) => t.id === leg.transferId) : undefined;
+        const consulting = transfer ? colleagueLegChanged(transfer, 'in-progress') : undefined;
         return {
           set: {
             ...legUpdate(i, { status: 'in-progress', ...(input.legCallSid ? { legCallSid: input.legCallSid } : {}) }),
+            ...(transfer && consulting ? transferUpdate(call, transfer.id, consulting.state) : {}),
             status: 'in-progress',
             // The owner is whoever joined last: the first agent, then the colleague they bring in.
             agentId: input.agentId,
@@ -266,6 +296,94 @@ export function createCallService(deps: CallServiceDeps) {
       else await reservations.moveAgent(input.agentId, input.conferenceId, 'on-call');
       changes.publish('calls', 'agents');
       return { role: result.role };
+    },
+
+    /**
+     * A warm transfer with consult: the customer goes on hold with music while `fromAgentId` rings `toAgentId` and
+     * they talk privately; `note` is shown on the colleague's ringing page.
+     */
+    async consult(input: { fromAgentId: string; toAgentId: string; note?: string }): Promise<{ conference: string; transferId: string }> {
+      const target = await agents.find(input.toAgentId);
+      if (!target || target.disabled) throw new HttpError(404, `Unknown agent: ${input.toAgentId}`);
+      const current = callOf(await store.live(), input.fromAgentId);
+      if (!current || !current.legs.some((leg) => leg.agentId === input.fromAgentId && leg.status === 'in-progress')) throw new HttpError(404, 'You have no call to transfer.');
+      if (!current.conferenceSid) throw new HttpError(409, 'The call has not started yet: try again in a moment.');
+      if (!(await reservations.claimAgent(target.id, current._id, 'offered'))) throw new HttpError(409, `${target.name} is busy with another call.`);
+      const transferId = randomUUID();
+      let legIndex: number;
+      try {
+        legIndex = await store.change(current._id, (call) => {
+          if (call.status === 'completed' || call.endReason) throw new HttpError(404, 'You have no call to transfer.');
+          let transfer: Transfer;
+          try {
+            transfer = startConsult(call.transfers ?? [], { id: transferId, from: input.fromAgentId, to: target.id, note: input.note, now: new Date() });
+          } catch (err) {
+            if (err instanceof TransferRuleError) throw new HttpError(409, err.message);
+            throw err;
+          }
+          if (newestLeg(call, target.id, (leg) => LIVE_LEG_STATUSES.includes(leg.status)) >= 0) throw new HttpError(409, `${target.name} is already on this call.`);
+          const now = new Date();
+          return {
+            push: { legs: { agentId: target.id, role: 'transfer', status: 'dialing', requestedBy: input.fromAgentId, transferId, createdAt: now, updatedAt: now }, transfers: transfer },
+            result: call.legs.length,
+          };
+        });
+      } catch (err) {
+        await reservations.releaseAgent(target.id, current._id);
+        throw err;
+      }
+      const conferenceSid = current.conferenceSid;
+      // https://www.twilio.com/docs/voice/api/conference-participant-resource#update-a-participant-resource : hold with music
+      background.run(`hold ${current._id} for a consult`, () => rest.hold(conferenceSid, current._id, true, urls.wait(current._id, 1)));
+      try {
+        const { sid } = await rest.dial({
+          to: clientAddress(target.id),
+          from: deps.twilioNumber,
+          url: urls.connectAgent(current._id, target.id),
+          statusCallback: urls.agentCallStatus(current._id, target.id),
+          statusCallbackEvents: ['initiated', 'ringing', 'answered', 'completed'],
+          timeoutSeconds: deps.ringSeconds,
+        });
+        await store.changeIfLive(current._id, () => ({ set: legUpdate(legIndex, { legCallSid: sid }), result: undefined }));
+      } catch (err) {
+        const error = describeRestError(err);
+        logger.warn('could not dial the colleague for a consult', { conference: current._id, agentId: target.id, error });
+        await store.changeIfLive(current._id, (call) => ({ set: { ...legUpdate(legIndex, { status: 'dial-failed', error }), ...transferUpdate(call, transferId, 'failed') }, result: undefined }));
+        await reservations.releaseAgent(target.id, current._id);
+        applyTransferEffects(current, { unholdCustomer: true }, {});
+        changes.publish('calls', 'agents');
+        throw new HttpError(502, `Twilio could not dial ${target.name}: ${error}`);
+      }
+      logger.info('consult started', { conference: current._id, from: input.fromAgentId, to: target.id });
+      changes.publish('calls', 'agents');
+      return { conference: current._id, transferId };
+    },
+
+    /** The transferring agent completes (hands the customer over and leaves), merges (three-way) or cancels the consult. */
+    async transferAction(input: { agentId: string; action: 'complete' | 'merge' | 'cancel' }): Promise<{ state: Transfer['state'] }> {
+      const current = callOf(await store.live(), input.agentId);
+      if (!current) throw new HttpError(404, 'You have no call.');
+      const result = await store.change(current._id, (call) => {
+        const transfer = openTransfer(call.transfers ?? []);
+        if (!transfer) throw new HttpError(409, 'There is no transfer under way on your call.');
+        let next: ReturnType<typeof decide>;
+        try {
+          next = decide(transfer, input.action, input.agentId);
+        } catch (err) {
+          if (err instanceof TransferRuleError) throw new HttpError(409, err.message);
+          throw err;
+        }
+        const colleague = call.legs.find((leg) => leg.transferId === transfer.id);
+        const mine = newestLeg(call, input.agentId, (leg) => leg.status === 'in-progress');
+        return {
+          set: { ...transferUpdate(call, transfer.id, next.state), ...(next.effects.hangUpTransferrer && mine >= 0 ? legUpdate(mine, { hungUp: true }) : {}) },
+          result: { next, colleague: colleague?.legCallSid, transferrer: mine >= 0 ? call.legs[mine]!.legCallSid : undefined, conferenceSid: call.conferenceSid },
+        };
+      });
+      applyTransferEffects({ _id: current._id, conferenceSid: result.conferenceSid }, result.next.effects, { colleague: result.colleague, transferrer: result.transferrer });
+      logger.info('transfer decided', { conference: current._id, agentId: input.agentId, state: result.next.state });
+      changes.publish('calls', 'agents');
+      return { state: result.next.state };
     },
 
     /**
@@ -339,7 +457,7 @@ export function createCallService(deps: CallServiceDeps) {
     async recordAgentCallStatus(input: { conferenceId: string; agentId: string; legCallSid: string; callStatus: string }): Promise<void> {
       const status = CALL_STATUS_TO_LEG.get(input.callStatus);
       if (!status) throw new HttpError(400, `Unknown CallStatus: ${input.callStatus}`);
-      const outcome = await store.changeIfLive(input.conferenceId, (call): Change<{ alone: boolean; onPurpose?: boolean; conferenceSid?: string; missedOffer?: boolean; missedTransfer?: boolean; left?: boolean }> => {
+      const outcome = await store.changeIfLive(input.conferenceId, (call): Change<{ alone: boolean; onPurpose?: boolean; conferenceSid?: string; transferEffects?: TransferEffects; missedOffer?: boolean; missedTransfer?: boolean; left?: boolean }> => {
         const nothing = { result: { alone: false } };
         let i = call.legs.findIndex((leg) => leg.agentId === input.agentId && leg.legCallSid === input.legCallSid);
         if (i < 0) i = newestLeg(call, input.agentId, (leg) => !leg.legCallSid && PENDING_LEG_STATUSES.includes(leg.status));
@@ -349,6 +467,8 @@ export function createCallService(deps: CallServiceDeps) {
         const forward = STATUS_ORDER[status] > STATUS_ORDER[leg.status] && STATUS_ORDER[leg.status] < 3;
         if (!forward) return leg.legCallSid ? nothing : { set: legUpdate(i, { legCallSid: input.legCallSid }), result: { alone: false } };
         const missed = MISSED.includes(status);
+        const transfer = leg.transferId ? (call.transfers ?? []).find((t) => t.id === leg.transferId) : undefined;
+        const transition = transfer ? colleagueLegChanged(transfer, status) : undefined;
         const alone = leftAloneAfter(call, i, status);
         const onPurpose = Boolean(leg.hungUp) || call.legs.some((other) => other.hungUp && other.status === 'completed');
         logger.info('agent call status', { conference: call._id, agentId: input.agentId, status });
@@ -357,9 +477,11 @@ export function createCallService(deps: CallServiceDeps) {
             ...legUpdate(i, { status, legCallSid: input.legCallSid }),
             ...(missed ? { dialError: `${input.agentId} did not answer (${input.callStatus}).` } : {}),
             ...(alone ? afterLastAgent(call, onPurpose) : {}),
+            ...(transfer && transition ? transferUpdate(call, transfer.id, transition.state) : {}),
           },
           result: {
             alone,
+            transferEffects: transition?.effects,
             onPurpose,
             conferenceSid: call.conferenceSid,
             missedOffer: missed && leg.role === 'first' && call.status === 'offered' && call.offeredTo === input.agentId,
@@ -373,6 +495,7 @@ export function createCallService(deps: CallServiceDeps) {
       if (outcome.missedTransfer) await reservations.releaseAgent(input.agentId, input.conferenceId);
       if (outcome.left) await routing.wrapUp(input.agentId, input.conferenceId);
       if (outcome.alone) afterLastAgentLeft({ _id: input.conferenceId, conferenceSid: outcome.conferenceSid }, outcome.onPurpose ?? false);
+      else if (outcome.transferEffects) applyTransferEffects({ _id: input.conferenceId, conferenceSid: outcome.conferenceSid }, outcome.transferEffects, {});
       changes.publish('calls', 'agents');
     },
 
@@ -384,19 +507,22 @@ export function createCallService(deps: CallServiceDeps) {
           return;
         case 'participant-leave': {
           if (input.callSid === input.conferenceName) return finish(input.conferenceName, 'customer-hung-up');
-          const left = await store.changeIfLive(input.conferenceName, (call): Change<{ agentId: string; alone: boolean; onPurpose: boolean; conferenceSid?: string } | undefined> => {
+          const left = await store.changeIfLive(input.conferenceName, (call): Change<{ agentId: string; alone: boolean; onPurpose: boolean; conferenceSid?: string; transferEffects?: TransferEffects } | undefined> => {
             const i = call.legs.findIndex((leg) => input.callSid !== undefined && leg.legCallSid === input.callSid && LIVE_LEG_STATUSES.includes(leg.status));
             if (i < 0) return { result: undefined };
             const alone = leftAloneAfter(call, i, 'completed');
             const onPurpose = Boolean(call.legs[i]!.hungUp);
+            const transfer = call.legs[i]!.transferId ? (call.transfers ?? []).find((t) => t.id === call.legs[i]!.transferId) : undefined;
+            const transition = transfer ? colleagueLegChanged(transfer, 'completed') : undefined;
             return {
-              set: { ...legUpdate(i, { status: 'completed' }), ...(alone ? afterLastAgent(call, onPurpose) : {}) },
-              result: { agentId: call.legs[i]!.agentId, alone, onPurpose, conferenceSid: call.conferenceSid },
+              set: { ...legUpdate(i, { status: 'completed' }), ...(alone ? afterLastAgent(call, onPurpose) : {}), ...(transfer && transition ? transferUpdate(call, transfer.id, transition.state) : {}) },
+              result: { agentId: call.legs[i]!.agentId, alone, onPurpose, conferenceSid: call.conferenceSid, transferEffects: alone ? undefined : transition?.effects },
             };
           });
           if (!left) return;
           await routing.wrapUp(left.agentId, input.conferenceName);
           if (left.alone) afterLastAgentLeft({ _id: input.conferenceName, conferenceSid: left.conferenceSid }, left.onPurpose);
+          else if (left.transferEffects) applyTransferEffects({ _id: input.conferenceName, conferenceSid: left.conferenceSid }, left.transferEffects, {});
           changes.publish('calls', 'agents');
           return;
         }

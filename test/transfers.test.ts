@@ -1,0 +1,114 @@
+// Consult transfers over real HTTP, signed webhooks and the REST recorder: what the app asks of Twilio at each step,
+// and clear answers to requests that make no sense.
+import { fakeSid, makeAvailable, signedInAgent, TEST_ENV, useAppSuite, type AgentClient, type AppSuite, type TestApp } from './helpers/app';
+import { formValue, type RecordedRequest } from './helpers/rest-recorder';
+
+const suite = useAppSuite({ env: { RING_SECONDS: '5', WRAP_UP_SECONDS: '0' } });
+let db: AppSuite['db'];
+let rest: AppSuite['rest'];
+let app: TestApp;
+let ana: AgentClient;
+let ben: AgentClient;
+const BASE = TEST_ENV.PUBLIC_BASE_URL;
+const ACCOUNT = `/2010-04-01/Accounts/${TEST_ENV.TWILIO_ACCOUNT_SID}`;
+
+beforeAll(async () => {
+  ({ db, rest, app } = suite);
+  ana = await signedInAgent(app, 'ana');
+  ben = await signedInAgent(app, 'ben');
+});
+
+beforeEach(async () => {
+  await app.running.routing.stop();
+  await app.running.background.drain();
+  await Promise.all(['calls', 'reservations', 'presence'].map((name) => db.connection.collection(name).deleteMany({})));
+  rest.requests.length = 0;
+  app.running.routing.start();
+});
+
+async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
+  const deadline = Date.now() + 8000;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+  }
+}
+
+/** Arrange: a customer talks with ana in a started conference. */
+async function anaTalking(): Promise<{ customer: string; conferenceSid: string }> {
+  await makeAvailable(ana);
+  const customer = fakeSid();
+  const conferenceSid = fakeSid('CF');
+  await app.webhook('/conference/connect/client', { CallSid: customer, From: '+15551112222', To: TEST_ENV.TWILIO_NUMBER }).expect(200);
+  await until('ana to be dialled', () => rest.requests.find((r) => formValue(r, 'To') === 'client:ana'));
+  const leg = fakeSid();
+  await app.webhook(`/conference/${customer}/connect/ana`, { CallSid: leg }).expect(200);
+  await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: conferenceSid, StatusCallbackEvent: 'conference-start' }).expect(200);
+  rest.requests.length = 0;
+  return { customer, conferenceSid };
+}
+
+const holdRequests = (conferenceSid: string, customer: string): RecordedRequest[] => rest.requests.filter((r) => r.path === `${ACCOUNT}/Conferences/${conferenceSid}/Participants/${customer}.json`);
+
+test('when ana consults ben, then the customer is held with the line music, ben is dialled, and a no-answer takes the customer off hold', async () => {
+  const { customer, conferenceSid } = await anaTalking();
+
+  const res = await ana.post('/api/me/consult').send({ to: 'ben', note: 'billing' });
+
+  expect(res.status).toBe(202);
+  const hold = await until('the hold', () => holdRequests(conferenceSid, customer)[0]);
+  expect(formValue(hold, 'Hold')).toBe('true');
+  expect(formValue(hold, 'HoldUrl')).toBe(`${BASE}/conference/wait?call=${customer}&round=1`);
+  const dial = await until('ben dialled', () => rest.requests.find((r) => formValue(r, 'To') === 'client:ben'));
+  expect(formValue(dial, 'Url')).toBe(`${BASE}/conference/${customer}/connect/ben`);
+  const stored = (await db.models.calls.findById(customer).lean().exec())!;
+  expect(stored.transfers).toEqual([expect.objectContaining({ from: 'ana', to: 'ben', state: 'dialing', note: 'billing', mode: 'consult' })]);
+
+  // Twilio's callback carries the SID the dial was answered with, which the app stored on ben's leg.
+  const legCallSid = (await db.models.calls.findById(customer).lean().exec())!.legs.find((l) => l.agentId === 'ben')!.legCallSid!;
+  await app.webhook(`/conference/${customer}/agents/ben/status`, { CallSid: legCallSid, CallStatus: 'no-answer' }).expect(200);
+
+  const unhold = await until('the unhold', () => holdRequests(conferenceSid, customer)[1]);
+  expect(formValue(unhold, 'Hold')).toBe('false');
+  expect((await db.models.calls.findById(customer).lean().exec())!.transfers[0]!.state).toBe('no-answer');
+  expect(await db.connection.collection('reservations').findOne({ _id: 'agent:ben' as never })).toBeNull();
+});
+
+test('when the consult is answered and ana completes it, then the customer comes off hold and ana\'s own leg is ended on purpose', async () => {
+  const { customer, conferenceSid } = await anaTalking();
+  await ana.post('/api/me/consult').send({ to: 'ben' }).expect(202);
+  await until('ben dialled', () => rest.requests.find((r) => formValue(r, 'To') === 'client:ben'));
+  await app.webhook(`/conference/${customer}/connect/ben`, { CallSid: fakeSid() }).expect(200);
+  expect((await db.models.calls.findById(customer).lean().exec())!.transfers[0]!.state).toBe('consulting');
+  rest.requests.length = 0;
+
+  const res = await ana.post('/api/me/transfer/complete').send({});
+
+  expect(res.body).toEqual({ state: 'completed' });
+  await until('the unhold', () => holdRequests(conferenceSid, customer).find((r) => formValue(r, 'Hold') === 'false'));
+  const stored = (await db.models.calls.findById(customer).lean().exec())!;
+  const anaLeg = stored.legs.find((l) => l.agentId === 'ana')!;
+  expect(anaLeg.hungUp).toBe(true);
+  await until('ana\'s leg ended', () => rest.requests.find((r) => r.path === `${ACCOUNT}/Calls/${anaLeg.legCallSid}.json` && formValue(r, 'Status') === 'completed'));
+});
+
+test('when requests make no sense, then they get clear 4xx answers and nothing is dialled', async () => {
+  expect((await ana.post('/api/me/consult').send({ to: 'ben' })).status).toBe(404); // no call
+  expect((await ana.post('/api/me/transfer/complete').send({})).status).toBe(404);
+  await anaTalking();
+  const self = await ana.post('/api/me/consult').send({ to: 'ana' });
+  expect(self.status).toBe(409);
+  expect(self.body.error).toMatch(/yourself|already on this call|busy/);
+  expect((await ana.post('/api/me/consult').send({ to: 'nobody' })).status).toBe(404);
+  expect((await ana.post('/api/me/consult').send({ to: '' })).status).toBe(400);
+  expect((await ana.post('/api/me/consult').send({ to: 'ben', note: 'x'.repeat(501) })).status).toBe(400);
+  expect((await ana.post('/api/me/transfer/explode').send({})).status).toBe(404);
+  const none = await ana.post('/api/me/transfer/complete').send({});
+  expect(none.status).toBe(409);
+  expect(none.body.error).toMatch(/no transfer/i);
+  expect((await ben.post('/api/me/transfer/cancel').send({})).status).toBe(404); // ben has no call
+  expect(rest.requests.filter((r) => r.path.endsWith('/Calls.json'))).toHaveLength(0);
+  expect(app.logs.filter((line) => / ERROR /.test(line))).toEqual([]);
+});
