@@ -13,8 +13,9 @@ import { LIVE_LEG_STATUSES, PENDING_LEG_STATUSES, type CallRecord, type Leg, typ
 import { isDuplicateKey, type ReservationStore } from '../models/reservation';
 import type { TwilioRest } from '../twilio/rest';
 import { apologyTwiml } from '../twilio/twiml';
-import { clientAddress, type AgentDirectory } from './agents';
+import type { AgentDirectory } from './agents';
 import type { ChangeHub } from './changes';
+import { agentDialRequest } from './agent-dial';
 import { callAlreadyEnded, describeRestError, type Routing } from './routing';
 import type { WebhookUrls } from './webhook-urls';
 
@@ -336,14 +337,7 @@ export function createCallService(deps: CallServiceDeps) {
       // https://www.twilio.com/docs/voice/api/conference-participant-resource#update-a-participant-resource : hold with music
       background.run(`hold ${current._id} for a consult`, () => rest.hold(conferenceSid, current._id, true, urls.wait(current._id, 1)));
       try {
-        const { sid } = await rest.dial({
-          to: clientAddress(target.id),
-          from: deps.twilioNumber,
-          url: urls.connectAgent(current._id, target.id),
-          statusCallback: urls.agentCallStatus(current._id, target.id),
-          statusCallbackEvents: ['initiated', 'ringing', 'answered', 'completed'],
-          timeoutSeconds: deps.ringSeconds,
-        });
+        const { sid } = await rest.dial(agentDialRequest(urls, { callSid: current._id, agentId: target.id, from: deps.twilioNumber, ringSeconds: deps.ringSeconds }));
         await store.changeIfLive(current._id, () => ({ set: legUpdate(legIndex, { legCallSid: sid }), result: undefined }));
       } catch (err) {
         const error = describeRestError(err);
@@ -432,14 +426,7 @@ export function createCallService(deps: CallServiceDeps) {
         throw err;
       }
       try {
-        await rest.dial({
-          to: clientAddress(target.id),
-          from: deps.twilioNumber,
-          url: urls.connectAgent(current._id, target.id),
-          statusCallback: urls.agentCallStatus(current._id, target.id),
-          statusCallbackEvents: ['initiated', 'ringing', 'answered', 'completed'],
-          timeoutSeconds: deps.ringSeconds,
-        });
+        await rest.dial(agentDialRequest(urls, { callSid: current._id, agentId: target.id, from: deps.twilioNumber, ringSeconds: deps.ringSeconds }));
       } catch (err) {
         const error = describeRestError(err);
         logger.error('could not dial agent', { conference: current._id, agentId: target.id, error });

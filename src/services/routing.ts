@@ -12,7 +12,7 @@ import type { ReservationRecord, ReservationStore } from '../models/reservation'
 import type { TwilioRest } from '../twilio/rest';
 import { apologyTwiml } from '../twilio/twiml';
 import type { AgentDirectory } from './agents';
-import { clientAddress } from './agents';
+import { agentDialRequest } from './agent-dial';
 import type { ChangeHub } from './changes';
 import type { WebhookUrls } from './webhook-urls';
 
@@ -136,14 +136,7 @@ export function createRouting(deps: RoutingDeps) {
     logger.info('offering call', { callSid, agentId });
     changes.publish('calls', 'agents');
     try {
-      const { sid } = await rest.dial({
-        to: clientAddress(agentId),
-        from: deps.twilioNumber,
-        url: urls.connectAgent(callSid, agentId),
-        statusCallback: urls.agentCallStatus(callSid, agentId),
-        statusCallbackEvents: ['initiated', 'ringing', 'answered', 'completed'],
-        timeoutSeconds: settings.ringSeconds,
-      });
+      const { sid } = await rest.dial(agentDialRequest(urls, { callSid, agentId, from: deps.twilioNumber, ringSeconds: settings.ringSeconds }));
       logger.debug('dialled agent', { callSid, agentId, legCallSid: sid });
     } catch (err) {
       const error = describeRestError(err);
