@@ -1,5 +1,5 @@
 // The consult transfer's transitions, without a database or HTTP.
-import { colleagueLegChanged, decide, openTransfer, startConsult, TransferRuleError, type Transfer } from '../src/contact-center/transfer';
+import { colleagueLegChanged, decide, openTransfer, startCold, startConsult, TransferRuleError, type Transfer } from '../src/contact-center/transfer';
 
 const now = new Date('2026-11-25T10:00:00Z');
 const consult = (over: Partial<Transfer> = {}): Transfer => ({ ...startConsult([], { id: 't1', from: 'ada', to: 'grace', note: '  billing question ', now }), ...over });
@@ -31,4 +31,15 @@ test('when the transferring agent completes, merges or cancels, then the states 
   expect(() => decide(consult(), 'complete', 'ada')).toThrow(/not answered yet/);
   expect(() => decide(talking, 'complete', 'grace')).toThrow(/Only the agent who started/);
   expect(() => decide(consult({ state: 'merged' }), 'cancel', 'ada')).toThrow(TransferRuleError);
+});
+
+test('when a cold transfer starts, then it is dialing (or done, back to the line); its leg completes or misses it; its transferrer can no longer decide it', async () => {
+  const cold = startCold([], { id: 'c1', from: 'ada', to: 'grace', now });
+  expect(cold).toMatchObject({ mode: 'cold', state: 'dialing' });
+  expect(startCold([], { id: 'c2', from: 'ada', to: 'queue', now }).state).toBe('completed');
+  expect(() => startCold([], { id: 'c3', from: 'ada', to: 'ada', now })).toThrow(/yourself/);
+  expect(colleagueLegChanged(cold, 'in-progress')).toEqual({ state: 'completed', effects: {} });
+  expect(colleagueLegChanged(cold, 'no-answer')).toEqual({ state: 'no-answer', effects: {} });
+  expect(colleagueLegChanged(cold, 'ringing')).toBeUndefined();
+  expect(() => decide(cold, 'cancel', 'ada')).toThrow(/left your hands/);
 });

@@ -112,3 +112,34 @@ test('when requests make no sense, then they get clear 4xx answers and nothing i
   expect(rest.requests.filter((r) => r.path.endsWith('/Calls.json'))).toHaveLength(0);
   expect(app.logs.filter((line) => / ERROR /.test(line))).toEqual([]);
 });
+
+test('when ana transfers the call back to the line, then she leaves at once, the customer waits on hold at the front, and the next free agent gets them', async () => {
+  const { customer, conferenceSid } = await anaTalking();
+  const anaLeg = (await db.models.calls.findById(customer).lean().exec())!.legs.find((l) => l.agentId === 'ana')!.legCallSid!;
+
+  const res = await ana.post('/api/me/transfer-cold').send({ to: 'queue', note: 'wrong department' });
+
+  expect(res.status).toBe(202);
+  expect(res.body).toMatchObject({ to: 'queue' });
+  await until('the hold', () => holdRequests(conferenceSid, customer).find((r) => formValue(r, 'Hold') === 'true'));
+  await until('ana\'s leg ended', () => rest.requests.find((r) => r.path === `${ACCOUNT}/Calls/${anaLeg}.json` && formValue(r, 'Status') === 'completed'));
+  const stored = (await db.models.calls.findById(customer).lean().exec())!;
+  expect(stored).toMatchObject({ status: 'waiting', customerHeld: true });
+  expect(stored.transfers).toEqual([expect.objectContaining({ from: 'ana', to: 'queue', mode: 'cold', state: 'completed', note: 'wrong department' })]);
+  // ana's leg leaving does not say goodbye to the customer.
+  await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg }).expect(200);
+  expect(rest.requests.some((r) => formValue(r, 'Twiml')?.includes('Hangup'))).toBe(false);
+
+  await makeAvailable(ben);
+  const dial = await until('ben offered the call', () => rest.requests.find((r) => formValue(r, 'Url') === `${BASE}/conference/${customer}/connect/ben`));
+  expect(formValue(dial, 'To')).toBe('client:ben');
+});
+
+test('when a cold transfer makes no sense, then it gets a clear 4xx and the call stays with the agent', async () => {
+  const { customer } = await anaTalking();
+  expect((await ana.post('/api/me/transfer-cold').send({ to: 'ana' })).status).toBe(409);
+  expect((await ana.post('/api/me/transfer-cold').send({ to: 'nobody' })).status).toBe(404);
+  expect((await ana.post('/api/me/transfer-cold').send({})).status).toBe(400);
+  expect((await ben.post('/api/me/transfer-cold').send({ to: 'ana' })).status).toBe(404); // ben has no call
+  expect(await db.models.calls.findById(customer).lean().exec()).toMatchObject({ status: 'in-progress', agentId: 'ana' });
+});

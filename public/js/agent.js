@@ -9,7 +9,7 @@
   var page = document.getElementById('agent');
   var els = {};
   ['presence', 'presence-since', 'go-available', 'go-away', 'presence-note', 'softphone', 'other-tab', 'use-this-tab', 'agent-status', 'agent-error',
-    'agent-hears', 'answer', 'decline', 'hangup', 'call-summary', 'call-legs', 'directory-search', 'directory', 'bring-in-hint', 'line', 'transfer', 'transfer-state', 'transfer-complete', 'transfer-merge', 'transfer-cancel', 'transfer-note'].forEach(function (id) {
+    'agent-hears', 'answer', 'decline', 'hangup', 'call-summary', 'call-legs', 'directory-search', 'directory', 'bring-in-hint', 'line', 'transfer', 'transfer-state', 'transfer-complete', 'transfer-merge', 'transfer-cancel', 'transfer-note', 'to-queue'].forEach(function (id) {
     els[id] = document.getElementById(id);
   });
 
@@ -117,7 +117,7 @@
     if (!call || !leg || !leg.transferId) return '';
     var t = call.transfers.filter(function (x) { return x.id === leg.transferId; })[0];
     if (!t) return '';
-    return 'Consult from ' + nameOfAgent(t.from) + ' about ' + callerOf(call) + ' (waited ' + duration(call.waitedSeconds) + (call.talkSeconds !== undefined ? ', talking ' + duration(since(call.talkSeconds)) : '') + ')' + (t.note ? ': "' + t.note + '"' : '') + '.';
+    return (t.mode === 'cold' ? 'Transfer from ' : 'Consult from ') + nameOfAgent(t.from) + ' about ' + callerOf(call) + ' (waited ' + duration(call.waitedSeconds) + (call.talkSeconds !== undefined ? ', talking ' + duration(since(call.talkSeconds)) : '') + ')' + (t.note ? ': "' + t.note + '"' : '') + '.';
   }
 
   var TRANSFER_TEXT = {
@@ -177,11 +177,19 @@
       button.disabled = !reachable;
       li.appendChild(name);
       li.appendChild(badge);
+      var cold = document.createElement('button');
+      cold.type = 'button';
+      cold.className = 'cold';
+      cold.dataset.agent = c.id;
+      cold.textContent = 'Transfer';
+      cold.disabled = !reachable;
       li.appendChild(consult);
+      li.appendChild(cold);
       li.appendChild(button);
       els.directory.appendChild(li);
     });
     els['bring-in-hint'].hidden = Boolean(talking);
+    els['to-queue'].disabled = !talking;
   }
 
   // ---------- server state ----------
@@ -333,12 +341,20 @@
       act(consult, function () { return api('POST', '/api/me/consult', { to: consult.dataset.agent, note: els['transfer-note'].value || undefined }); });
       return;
     }
+    var cold = event.target.closest('button.cold');
+    if (cold && !cold.disabled) {
+      act(cold, function () { return api('POST', '/api/me/transfer-cold', { to: cold.dataset.agent, note: els['transfer-note'].value || undefined }); });
+      return;
+    }
     var button = event.target.closest('button.bring-in');
     if (!button || button.disabled) return;
     act(button, async function () {
       await api('POST', '/conference/' + encodeURIComponent(me.id) + '/call', { to: button.dataset.agent });
       state.lastEnded = null;
     });
+  });
+  els['to-queue'].addEventListener('click', function () {
+    act(els['to-queue'], function () { return api('POST', '/api/me/transfer-cold', { to: 'queue', note: els['transfer-note'].value || undefined }); });
   });
   ['complete', 'merge', 'cancel'].forEach(function (action) {
     var button = els['transfer-' + action];

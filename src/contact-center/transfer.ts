@@ -16,7 +16,8 @@ export interface Transfer {
   from: string;
   /** The colleague consulted. */
   to: string;
-  mode: 'consult';
+  /** consult: the first agent stays until they decide; cold: they leave at once and the call is offered to `to`. */
+  mode: 'consult' | 'cold';
   state: TransferState;
   /** What the transferring agent typed for the colleague. */
   note?: string;
@@ -57,8 +58,25 @@ export function startConsult(transfers: readonly Transfer[], input: { id: string
   return { id: input.id, from: input.from, to: input.to, mode: 'consult', state: 'dialing', ...(note ? { note } : {}), at: input.now, updatedAt: input.now };
 }
 
+/**
+ * A cold transfer from `from` to the agent `to` (or to 'queue', back to the waiting line): the first agent leaves at
+ * once, the customer waits on hold; if `to` does not answer, routing offers the call to the next available agent.
+ */
+export function startCold(transfers: readonly Transfer[], input: { id: string; from: string; to: string; note?: string; now: Date }): Transfer {
+  if (input.from === input.to) throw new TransferRuleError('You cannot transfer a call to yourself.');
+  if (openTransfer(transfers)) throw new TransferRuleError('A transfer is already under way on this call: complete or cancel it first.');
+  const note = input.note?.trim();
+  return { id: input.id, from: input.from, to: input.to, mode: 'cold', state: input.to === 'queue' ? 'completed' : 'dialing', ...(note ? { note } : {}), at: input.now, updatedAt: input.now };
+}
+
 /** The colleague's phone reported `legStatus` (the leg's own status: in-progress, busy, no-answer, failed, canceled...). */
 export function colleagueLegChanged(transfer: Transfer, legStatus: string): { state: TransferState; effects: TransferEffects } | undefined {
+  if (transfer.mode === 'cold') {
+    // The customer is routing's now: answered completes the transfer; a miss sends the call on to the next agent.
+    if (transfer.state !== 'dialing') return undefined;
+    const cold: Record<string, TransferState> = { 'in-progress': 'completed', busy: 'declined', 'no-answer': 'no-answer', failed: 'failed', 'dial-failed': 'failed', canceled: 'canceled' };
+    return cold[legStatus] ? { state: cold[legStatus]!, effects: {} } : undefined;
+  }
   if (transfer.state === 'dialing' && legStatus === 'in-progress') return { state: 'consulting', effects: {} };
   if (transfer.state !== 'dialing' && transfer.state !== 'consulting') return undefined;
   const ended: Record<string, TransferState> = { busy: 'declined', 'no-answer': 'no-answer', failed: 'failed', 'dial-failed': 'failed', canceled: 'canceled', completed: 'canceled' };
@@ -69,6 +87,7 @@ export function colleagueLegChanged(transfer: Transfer, legStatus: string): { st
 
 /** The transferring agent acts on the open consult. */
 export function decide(transfer: Transfer, action: 'complete' | 'merge' | 'cancel', byAgentId: string): { state: TransferState; effects: TransferEffects } {
+  if (transfer.mode !== 'consult') throw new TransferRuleError('A cold transfer has left your hands.');
   if (byAgentId !== transfer.from) throw new TransferRuleError('Only the agent who started this transfer can do that.');
   if (action === 'cancel') {
     if (!OPEN.includes(transfer.state)) throw new TransferRuleError('There is no transfer under way to cancel.');

@@ -101,7 +101,7 @@ const callSchema = new Schema<CallRecord>(
     customerHeld: { type: Boolean },
     requeued: { type: Number },
     transfers: {
-      type: [{ _id: false, id: String, from: String, to: String, mode: { type: String, enum: ['consult'] }, state: { type: String, enum: TRANSFER_STATES }, note: String, at: Date, updatedAt: Date }],
+      type: [{ _id: false, id: String, from: String, to: String, mode: { type: String, enum: ['consult', 'cold'] }, state: { type: String, enum: TRANSFER_STATES }, note: String, at: Date, updatedAt: Date }],
       default: [],
     },
     endReason: { type: String },

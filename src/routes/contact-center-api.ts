@@ -29,6 +29,7 @@ export interface ContactCenterApiDeps {
 }
 
 const Consult = z.object({ to: z.string().min(1, 'choose a colleague').max(64), note: z.string().max(500).optional() }).strict();
+const Cold = z.object({ to: z.string().min(1, 'choose a colleague or the queue').max(64), note: z.string().max(500).optional() }).strict();
 const TransferAction = z.enum(['complete', 'merge', 'cancel']);
 const SetPresence = z.object({ status: z.enum(CHOSEN_STATUSES) }).strict();
 const Heartbeat = z.object({ tab: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be the tab id the page made'), takeOver: z.boolean().optional() }).strict();
@@ -141,6 +142,16 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
     const body = parse(Consult, req.body);
     const result = await deps.calls.consult({ fromAgentId: me.id, toAgentId: body.to, note: body.note });
     res.status(202).json({ status: 'dialing', ...result });
+  });
+
+  /**
+   * Cold transfer to an agent (`to`: their id) or back to the waiting line (`to`: "queue"); the agent leaves at once.
+   * @route POST /api/me/transfer-cold
+   */
+  router.post('/me/transfer-cold', ...json, ...deps.signedIn, ...deps.csrfProtection, async (req, res) => {
+    const me = agentOf(res);
+    const body = parse(Cold, req.body);
+    res.status(202).json({ status: 'transferring', ...(await deps.calls.coldTransfer({ fromAgentId: me.id, to: body.to, note: body.note })) });
   });
 
   /**

@@ -4,7 +4,7 @@
 import type { BackgroundTasks } from '../background';
 import { finishedCallOf, type FinishedCall } from '../contact-center/history';
 import { positionInLine } from '../contact-center/routing';
-import { colleagueLegChanged, decide, openTransfer, startConsult, TransferRuleError, type Transfer, type TransferEffects } from '../contact-center/transfer';
+import { colleagueLegChanged, decide, openTransfer, startCold, startConsult, TransferRuleError, type Transfer, type TransferEffects } from '../contact-center/transfer';
 import { randomUUID } from 'node:crypto';
 import { HttpError, StoreUnavailableError } from '../errors';
 import { maskNumber, type Logger } from '../logger';
@@ -351,6 +351,68 @@ export function createCallService(deps: CallServiceDeps) {
       logger.info('consult started', { conference: current._id, from: input.fromAgentId, to: target.id });
       changes.publish('calls', 'agents');
       return { conference: current._id, transferId };
+    },
+
+    /**
+     * A cold transfer: the customer waits on hold while the call is offered to `to` (an agent, or 'queue' for the
+     * front of the waiting line), and the transferring agent leaves at once. If `to` does not answer, routing offers
+     * the call to the next available agent.
+     */
+    async coldTransfer(input: { fromAgentId: string; to: string; note?: string }): Promise<{ conference: string; to: string }> {
+      const toQueue = input.to === 'queue';
+      const target = toQueue ? undefined : await agents.find(input.to);
+      if (!toQueue && (!target || target.disabled)) throw new HttpError(404, `Unknown agent: ${input.to}`);
+      const current = callOf(await store.live(), input.fromAgentId);
+      if (!current || !current.legs.some((leg) => leg.agentId === input.fromAgentId && leg.status === 'in-progress')) throw new HttpError(404, 'You have no call to transfer.');
+      if (target && target.id === input.fromAgentId) throw new HttpError(409, 'You cannot transfer a call to yourself.');
+      if (target && !(await reservations.claimOffer(target.id, current._id))) throw new HttpError(409, `${target.name} is busy with another call.`);
+      const transferId = randomUUID();
+      let mine: { legCallSid?: string; conferenceSid?: string };
+      try {
+        mine = await store.change(current._id, (call) => {
+          if (call.status !== 'in-progress' || call.endReason) throw new HttpError(404, 'You have no call to transfer.');
+          let transfer: Transfer;
+          try {
+            transfer = startCold(call.transfers ?? [], { id: transferId, from: input.fromAgentId, to: target?.id ?? 'queue', note: input.note, now: new Date() });
+          } catch (err) {
+            if (err instanceof TransferRuleError) throw new HttpError(409, err.message);
+            throw err;
+          }
+          const i = newestLeg(call, input.fromAgentId, (leg) => leg.status === 'in-progress');
+          const now = new Date();
+          return {
+            set: { status: toQueue ? 'waiting' : 'offered', ...(target ? { offeredTo: target.id } : {}), customerHeld: Boolean(call.conferenceSid) },
+            push: {
+              transfers: transfer,
+              // Routing does not hand the call straight back to the agent who just transferred it.
+              passedBy: { agentId: input.fromAgentId, at: now, outcome: 'transferred' },
+              ...(target ? { legs: { agentId: target.id, role: 'first', status: 'dialing', requestedBy: input.fromAgentId, transferId, createdAt: now, updatedAt: now } } : {}),
+            },
+            result: { legCallSid: call.legs[i]?.legCallSid, conferenceSid: call.conferenceSid },
+          };
+        });
+      } catch (err) {
+        if (target) await Promise.all([reservations.releaseCall(current._id), reservations.releaseAgent(target.id, current._id)]);
+        throw err;
+      }
+      const conferenceSid = mine.conferenceSid;
+      if (conferenceSid) background.run(`hold ${current._id} for a cold transfer`, () => rest.hold(conferenceSid, current._id, true, urls.wait(current._id, 1)));
+      const myLeg = mine.legCallSid;
+      // The transferring agent leaves now; the call is not in progress any more, so nobody says goodbye to the customer.
+      if (myLeg) background.run(`transferring agent leaves ${current._id}`, () => rest.hangUp(myLeg).catch((err: unknown) => { if (!callAlreadyEnded(err)) throw err; }));
+      if (target) {
+        try {
+          await rest.dial(agentDialRequest(urls, { callSid: current._id, agentId: target.id, from: deps.twilioNumber, ringSeconds: deps.ringSeconds }));
+        } catch (err) {
+          logger.warn('could not dial the cold transfer target: back to routing', { conference: current._id, agentId: target.id, error: describeRestError(err) });
+          await routing.offerEnded(current._id, target.id, 'dial-failed');
+        }
+      } else {
+        routing.dispatch();
+      }
+      logger.info('cold transfer', { conference: current._id, from: input.fromAgentId, to: target?.id ?? 'queue' });
+      changes.publish('calls', 'agents');
+      return { conference: current._id, to: target?.id ?? 'queue' };
     },
 
     /** The transferring agent completes (hands the customer over and leaves), merges (three-way) or cancels the consult. */

@@ -2,7 +2,7 @@
 // completes, merges into a three-way call, or is cancelled; a colleague who declines gives the customer back.
 import type { Page } from 'playwright-core';
 import { screenshot } from './browser';
-import { ADA, answer, callSupport, expectText, GRACE, useE2e, waitFor } from './harness';
+import { ADA, ALAN, answer, callSupport, expectText, GRACE, useE2e, waitFor } from './harness';
 
 const e2e = useE2e({ ringSeconds: 5 });
 
@@ -78,5 +78,30 @@ test('when Grace declines the consult, then the customer comes off hold by thems
   await expectText(ada, '#transfer-state', /Grace Hopper declined: the customer is back with you/);
   await expectText(customer, '#phone-hears', /connected to an agent \(conference with 2 participants\)/, 15000);
   await screenshot(ada, 'transfer-3-grace-declined');
+  await customer.click('#phone-hangup');
+});
+
+test('when Ada cold-transfers to Grace and Grace does not answer, then Ada is free at once and the call goes back to routing: Alan gets it', async () => {
+  const ada = await e2e.openAgent(ADA, { available: true });
+  const grace = await e2e.openAgent(GRACE);
+  const customer = await e2e.openPhone('+15550005678');
+  await callSupport(customer);
+  await answer(ada);
+  await expectText(customer, '#phone-hears', /conference with 2 participants/);
+  await waitFor('the conference to start', async () => (await e2e.db.models.calls.find({ status: 'in-progress', conferenceSid: { $exists: true } }).lean().exec())[0]);
+
+  await ada.fill('#transfer-note', 'Needs a manager');
+  await ada.click('#directory button.cold[data-agent="grace"]');
+
+  await expectText(ada, '#agent-status', /Call ended|Wrapping up|Ready/);
+  await expectText(customer, '#phone-hears', /on hold/);
+  await expectText(grace, '#agent-status', /Transfer from Ada Lovelace about \+15550005678 .*"Needs a manager"/);
+  await screenshot(grace, 'transfer-4-grace-cold-transfer-rings');
+  // Grace lets it ring out; Alan becomes available meanwhile and gets the customer.
+  const alan = await e2e.openAgent(ALAN, { available: true });
+  await answer(alan);
+  await expectText(customer, '#phone-hears', /connected to an agent \(conference with 2 participants\)/, 20000);
+  const call = await waitFor('the call with Alan', async () => (await e2e.db.models.calls.find({ agentId: 'alan', status: 'in-progress' }).lean().exec())[0]);
+  expect(call.transfers).toEqual([expect.objectContaining({ from: 'ada', to: 'grace', mode: 'cold', state: 'no-answer' })]);
   await customer.click('#phone-hangup');
 });
