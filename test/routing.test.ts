@@ -1,6 +1,6 @@
 // Routing over real HTTP, a real database and signed webhooks: who rings first, what happens when nobody answers,
 // the waiting line, wrap-up, and the maximum wait. The REST recorder stands in for Twilio's API.
-import { addAgent, fakeSid, makeAvailable, signIn, TEST_ENV, useAppSuite, type AppSuite, type TestApp } from './helpers/app';
+import { addAgent, type AppSuite, fakeSid, makeAvailable, resetFloor, signIn, TEST_ENV, type TestApp, useAppSuite } from './helpers/app';
 import { formValue, type RecordedRequest } from './helpers/rest-recorder';
 import { find, parseTwiml } from './helpers/twiml';
 
@@ -17,12 +17,9 @@ beforeAll(async () => {
 });
 
 beforeEach(async () => {
-  await app.running.routing.stop();
-  await app.running.background.drain();
-  await Promise.all(['calls', 'reservations', 'presence'].map((name) => db.connection.collection(name).deleteMany({})));
+  await resetFloor(app.running);
   rest.requests.length = 0;
   rest.behave({});
-  app.running.routing.start();
 });
 
 function incomingCall(callSid: string) {

@@ -1,6 +1,6 @@
 // Consult transfers over real HTTP, signed webhooks and the REST recorder: what the app asks of Twilio at each step,
 // and clear answers to requests that make no sense.
-import { fakeSid, makeAvailable, signedInAgent, TEST_ENV, useAppSuite, type AgentClient, type AppSuite, type TestApp } from './helpers/app';
+import { type AgentClient, type AppSuite, fakeSid, makeAvailable, resetFloor, signedInAgent, TEST_ENV, type TestApp, useAppSuite } from './helpers/app';
 import { formValue, type RecordedRequest } from './helpers/rest-recorder';
 
 const suite = useAppSuite({ env: { RING_SECONDS: '5', WRAP_UP_SECONDS: '0' } });
@@ -19,11 +19,8 @@ beforeAll(async () => {
 });
 
 beforeEach(async () => {
-  await app.running.routing.stop();
-  await app.running.background.drain();
-  await Promise.all(['calls', 'reservations', 'presence'].map((name) => db.connection.collection(name).deleteMany({})));
+  await resetFloor(app.running);
   rest.requests.length = 0;
-  app.running.routing.start();
 });
 
 async function until<T>(what: string, probe: () => T | undefined): Promise<T> {

@@ -1,5 +1,5 @@
 // The warm-transfer flow over real HTTP, a real database, real signatures and a recording REST stand-in.
-import { fakeSid, makeAvailable, signedInAgent, TEST_ENV, useAppSuite, type AgentClient, type AppSuite, type TestApp } from './helpers/app';
+import { type AgentClient, type AppSuite, fakeSid, makeAvailable, resetFloor, signedInAgent, TEST_ENV, type TestApp, useAppSuite } from './helpers/app';
 import { formValue } from './helpers/rest-recorder';
 import { find, parseTwiml } from './helpers/twiml';
 
@@ -20,12 +20,9 @@ beforeAll(async () => {
 });
 
 beforeEach(async () => {
-  await app.running.routing.stop();
-  await app.running.background.drain();
-  await Promise.all(['calls', 'reservations', 'presence'].map((name) => db.connection.collection(name).deleteMany({})));
+  await resetFloor(app.running);
   rest.requests.length = 0;
   rest.behave({});
-  app.running.routing.start();
   // agent1 takes calls; agent2 is away, so routing never offers them one — they are brought in by agent1.
   await makeAvailable(agent1Page);
 });

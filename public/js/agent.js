@@ -144,6 +144,17 @@
     els['transfer-cancel'].disabled = !open;
   }
 
+  /** One of a colleague's action buttons in the directory (the click handler reads its class and data-agent). */
+  function colleagueButton(className, agentId, label, disabled) {
+    var button = document.createElement('button');
+    button.type = 'button';
+    button.className = className;
+    button.dataset.agent = agentId;
+    button.textContent = label;
+    button.disabled = disabled;
+    return button;
+  }
+
   function renderDirectory(talking, call) {
     var filter = els['directory-search'].value.trim().toLowerCase();
     var onCall = {};
@@ -162,30 +173,11 @@
       badge.dataset.presence = c.presence;
       badge.textContent = (PRESENCE_TEXT[c.presence] || c.presence) + (c.inStateSeconds !== undefined ? ' · ' + duration(since(c.inStateSeconds)) : '');
       var reachable = talking && !onCall[c.id] && c.presence !== 'offline' && c.presence !== 'ringing' && c.presence !== 'on-call';
-      var consult = document.createElement('button');
-      consult.type = 'button';
-      consult.className = 'consult';
-      consult.dataset.agent = c.id;
-      consult.textContent = 'Consult';
-      consult.disabled = !reachable;
-      var button = document.createElement('button');
-      button.type = 'button';
-      button.className = 'bring-in';
-      button.dataset.agent = c.id;
-      button.dataset.name = c.name;
-      button.textContent = onCall[c.id] ? 'On this call' : 'Bring in';
-      button.disabled = !reachable;
       li.appendChild(name);
       li.appendChild(badge);
-      var cold = document.createElement('button');
-      cold.type = 'button';
-      cold.className = 'cold';
-      cold.dataset.agent = c.id;
-      cold.textContent = 'Transfer';
-      cold.disabled = !reachable;
-      li.appendChild(consult);
-      li.appendChild(cold);
-      li.appendChild(button);
+      li.appendChild(colleagueButton('consult', c.id, 'Consult', !reachable));
+      li.appendChild(colleagueButton('cold', c.id, 'Transfer', !reachable));
+      li.appendChild(colleagueButton('bring-in', c.id, onCall[c.id] ? 'On this call' : 'Bring in', !reachable));
       els.directory.appendChild(li);
     });
     els['bring-in-hint'].hidden = Boolean(talking);

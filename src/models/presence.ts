@@ -63,25 +63,23 @@ export function createPresenceStore(model: PresenceModel, run: <T>(op: () => Pro
 
     /**
      * A tab's softphone says it is alive. The tab owns the agent's softphone when nobody does, when the owner went
-     * silent for `staleMs`, or when it asks to take over; otherwise it is told another tab has it.
+     * silent for `staleMs`, or when it asks to take over; otherwise it is told another tab has it. `cameOnline`: the
+     * agent's softphone was not alive in this tab until now.
      */
-    async heartbeat(agentId: string, tabId: string, options: { takeOver: boolean; staleMs: number }): Promise<{ owner: boolean }> {
+    async heartbeat(agentId: string, tabId: string, options: { takeOver: boolean; staleMs: number }): Promise<{ owner: boolean; cameOnline: boolean }> {
       const now = new Date();
       const current = await run(() => model.findById(agentId).lean<PresenceRecord>().exec());
-      const ownerAlive = current?.softphoneTab && current.lastSeenAt && now.getTime() - current.lastSeenAt.getTime() <= options.staleMs;
-      if (current?.softphoneTab && current.softphoneTab !== tabId && ownerAlive && !options.takeOver) return { owner: false };
+      const ownerAlive = Boolean(current?.softphoneTab && current.lastSeenAt && now.getTime() - current.lastSeenAt.getTime() <= options.staleMs);
+      if (current?.softphoneTab && current.softphoneTab !== tabId && ownerAlive && !options.takeOver) return { owner: false, cameOnline: false };
       await run(() =>
         model
           .updateOne({ _id: agentId }, { $set: { softphoneTab: tabId, lastSeenAt: now }, $setOnInsert: { chosen: 'away', chosenAt: now, idleSince: now } }, { upsert: true })
           .exec(),
       );
-      return { owner: true };
+      // This tab's softphone is new to routing: the agent was offline, or another tab had it.
+      return { owner: true, cameOnline: !ownerAlive || current?.softphoneTab !== tabId };
     },
 
-    /** The tab closed its softphone on purpose (sign-out, page closed): the agent is offline at once. */
-    async goOffline(agentId: string, tabId: string): Promise<void> {
-      await run(() => model.updateOne({ _id: agentId, softphoneTab: tabId }, { $unset: { softphoneTab: 1, lastSeenAt: 1 } }).exec());
-    },
 
     /** The agent signed out: offline at once, whichever tab had the softphone. */
     async signedOut(agentId: string): Promise<void> {

@@ -100,4 +100,3 @@ export function createReservationStore(model: ReservationModel, run: <T>(op: () 
 }
 
 export type ReservationStore = ReturnType<typeof createReservationStore>;
-export { agentKey as reservationKeyOfAgent, callKey as reservationKeyOfCall };

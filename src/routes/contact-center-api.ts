@@ -112,10 +112,8 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
   router.post('/me/heartbeat', ...json, ...deps.signedIn, ...deps.csrfProtection, async (req, res) => {
     const me = agentOf(res);
     const { tab, takeOver } = parse(Heartbeat, req.body);
-    const before = await deps.presence.get(me.id);
-    const { owner } = await deps.presence.heartbeat(me.id, tab, { takeOver: takeOver ?? false, staleMs: deps.offlineAfterSeconds * 1000 });
-    const wasSilent = !before?.lastSeenAt || Date.now() - new Date(before.lastSeenAt).getTime() > deps.offlineAfterSeconds * 1000 || before.softphoneTab !== tab;
-    if (owner && wasSilent) {
+    const { owner, cameOnline } = await deps.presence.heartbeat(me.id, tab, { takeOver: takeOver ?? false, staleMs: deps.offlineAfterSeconds * 1000 });
+    if (cameOnline) {
       deps.changes.publish('agents');
       deps.routing.dispatch();
     }

@@ -6,7 +6,7 @@ import { finishedCallOf, type FinishedCall } from '../contact-center/history';
 import { positionInLine } from '../contact-center/routing';
 import { colleagueLegChanged, decide, openTransfer, startCold, startConsult, TransferRuleError, type Transfer, type TransferEffects } from '../contact-center/transfer';
 import { randomUUID } from 'node:crypto';
-import { HttpError, StoreUnavailableError } from '../errors';
+import { HttpError } from '../errors';
 import { maskNumber, type Logger } from '../logger';
 import type { CallStore, Change } from '../models/call-store';
 import { LIVE_LEG_STATUSES, PENDING_LEG_STATUSES, type CallRecord, type Leg, type LegStatus, type Role } from '../models/call';
@@ -16,7 +16,7 @@ import { apologyTwiml } from '../twilio/twiml';
 import type { AgentDirectory } from './agents';
 import type { ChangeHub } from './changes';
 import { agentDialRequest } from './agent-dial';
-import { callAlreadyEnded, describeRestError, type Routing } from './routing';
+import { callAlreadyEnded, describeRestError, unlessCallEnded, type Routing } from './routing';
 import type { WebhookUrls } from './webhook-urls';
 
 /** Where finished calls go. */
@@ -117,27 +117,15 @@ export function createCallService(deps: CallServiceDeps) {
     logger.warn('the last agent dropped off a live customer: back to the line', { callSid: call._id });
     if (call.conferenceSid) {
       const conferenceSid = call.conferenceSid;
-      background.run(`hold ${call._id}`, async () => {
-        try {
-          await rest.hold(conferenceSid, call._id, true, urls.wait(call._id, 1));
-        } catch (err) {
-          if (!callAlreadyEnded(err)) throw err;
-        }
-      });
+      background.run(`hold ${call._id}`, () => unlessCallEnded(() => rest.hold(conferenceSid, call._id, true, urls.wait(call._id, 1))));
     }
     routing.dispatch();
   }
 
   function sayGoodbye(callSid: string): void {
     logger.info('every agent left: ending the customer call', { conference: callSid });
-    background.run(`goodbye to ${callSid}`, async () => {
-      try {
-        await rest.redirect(callSid, apologyTwiml(LEFT_ALONE_MESSAGE));
-      } catch (err) {
-        // The customer hung up meanwhile: nothing to say goodbye to.
-        if (!callAlreadyEnded(err)) throw err;
-      }
-    });
+    // The customer may have hung up meanwhile: then there is nothing to say goodbye to.
+    background.run(`goodbye to ${callSid}`, () => unlessCallEnded(() => rest.redirect(callSid, apologyTwiml(LEFT_ALONE_MESSAGE))));
   }
 
   /** The call is over: stop phones still ringing for it, free its agents, keep its history, drop the live record. */
@@ -185,6 +173,11 @@ export function createCallService(deps: CallServiceDeps) {
     });
   }
 
+  /** The transfer a leg was dialled for, if any. */
+  function transferOf(call: CallRecord, leg: Leg): Transfer | undefined {
+    return leg.transferId ? (call.transfers ?? []).find((t) => t.id === leg.transferId) : undefined;
+  }
+
   /** The transfer's new state written into `set` (by index), from a transition's result. */
   function transferUpdate(call: CallRecord, transferId: string, state: Transfer['state']): Record<string, unknown> {
     const i = (call.transfers ?? []).findIndex((t) => t.id === transferId);
@@ -194,18 +187,11 @@ export function createCallService(deps: CallServiceDeps) {
   /** Carries out what a transfer transition asks of the voice side, in the background (Twilio's answers are slow). */
   function applyTransferEffects(call: { _id: string; conferenceSid?: string }, effects: TransferEffects, legs: { colleague?: string; transferrer?: string }): void {
     const { conferenceSid } = call;
-    const tolerate = async (work: () => Promise<void>): Promise<void> => {
-      try {
-        await work();
-      } catch (err) {
-        if (!callAlreadyEnded(err)) throw err;
-      }
-    };
-    if (effects.unholdCustomer && conferenceSid) background.run(`unhold ${call._id}`, () => tolerate(() => rest.hold(conferenceSid, call._id, false)));
+    if (effects.unholdCustomer && conferenceSid) background.run(`unhold ${call._id}`, () => unlessCallEnded(() => rest.hold(conferenceSid, call._id, false)));
     const colleague = legs.colleague;
-    if (effects.hangUpColleague && colleague) background.run(`end consult leg ${colleague}`, () => tolerate(() => rest.hangUp(colleague)));
+    if (effects.hangUpColleague && colleague) background.run(`end consult leg ${colleague}`, () => unlessCallEnded(() => rest.hangUp(colleague)));
     const transferrer = legs.transferrer;
-    if (effects.hangUpTransferrer && transferrer) background.run(`transferring agent leaves ${call._id}`, () => tolerate(() => rest.hangUp(transferrer)));
+    if (effects.hangUpTransferrer && transferrer) background.run(`transferring agent leaves ${call._id}`, () => unlessCallEnded(() => rest.hangUp(transferrer)));
   }
 
   function view(call: CallRecord): CallView {
@@ -273,7 +259,7 @@ export function createCallService(deps: CallServiceDeps) {
         const offer = leg.role === 'first';
         if (offer && (call.status !== 'offered' || call.offeredTo !== input.agentId) && leg.status !== 'in-progress') throw new HttpError(404, 'This call was offered to someone else meanwhile.');
         logger.info('agent joining conference', { conference: call._id, agentId: input.agentId, role: leg.role });
-        const transfer = leg.transferId ? (call.transfers ?? []).find((t) => t.id === leg.transferId) : undefined;
+        const transfer = transferOf(call, leg);
         const consulting = transfer ? colleagueLegChanged(transfer, 'in-progress') : undefined;
         return {
           set: {
@@ -399,7 +385,7 @@ export function createCallService(deps: CallServiceDeps) {
       if (conferenceSid) background.run(`hold ${current._id} for a cold transfer`, () => rest.hold(conferenceSid, current._id, true, urls.wait(current._id, 1)));
       const myLeg = mine.legCallSid;
       // The transferring agent leaves now; the call is not in progress any more, so nobody says goodbye to the customer.
-      if (myLeg) background.run(`transferring agent leaves ${current._id}`, () => rest.hangUp(myLeg).catch((err: unknown) => { if (!callAlreadyEnded(err)) throw err; }));
+      if (myLeg) background.run(`transferring agent leaves ${current._id}`, () => unlessCallEnded(() => rest.hangUp(myLeg)));
       if (target) {
         try {
           await rest.dial(agentDialRequest(urls, { callSid: current._id, agentId: target.id, from: deps.twilioNumber, ringSeconds: deps.ringSeconds }));
@@ -516,7 +502,7 @@ export function createCallService(deps: CallServiceDeps) {
         const forward = STATUS_ORDER[status] > STATUS_ORDER[leg.status] && STATUS_ORDER[leg.status] < 3;
         if (!forward) return leg.legCallSid ? nothing : { set: legUpdate(i, { legCallSid: input.legCallSid }), result: { alone: false } };
         const missed = MISSED.includes(status);
-        const transfer = leg.transferId ? (call.transfers ?? []).find((t) => t.id === leg.transferId) : undefined;
+        const transfer = transferOf(call, leg);
         const transition = transfer ? colleagueLegChanged(transfer, status) : undefined;
         const alone = leftAloneAfter(call, i, status);
         const onPurpose = Boolean(leg.hungUp) || call.legs.some((other) => other.hungUp && other.status === 'completed');
@@ -561,7 +547,7 @@ export function createCallService(deps: CallServiceDeps) {
             if (i < 0) return { result: undefined };
             const alone = leftAloneAfter(call, i, 'completed');
             const onPurpose = Boolean(call.legs[i]!.hungUp);
-            const transfer = call.legs[i]!.transferId ? (call.transfers ?? []).find((t) => t.id === call.legs[i]!.transferId) : undefined;
+            const transfer = transferOf(call, call.legs[i]!);
             const transition = transfer ? colleagueLegChanged(transfer, 'completed') : undefined;
             return {
               set: { ...legUpdate(i, { status: 'completed' }), ...(alone ? afterLastAgent(call, onPurpose) : {}), ...(transfer && transition ? transferUpdate(call, transfer.id, transition.state) : {}) },
@@ -592,14 +578,7 @@ export function createCallService(deps: CallServiceDeps) {
     async liveCalls(): Promise<CallView[]> {
       return (await store.live()).sort((a, b) => new Date(a.createdAt).getTime() - new Date(b.createdAt).getTime()).map(view);
     },
-
-    /** One live call with its legs, or null. */
-    async findCall(callSid: string): Promise<CallView | null> {
-      const call = await store.load(callSid);
-      return call ? view(call) : null;
-    },
   };
 }
 
 export type CallService = ReturnType<typeof createCallService>;
-export { StoreUnavailableError };

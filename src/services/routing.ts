@@ -76,6 +76,15 @@ export function callAlreadyEnded(err: unknown): boolean {
   return (err as { code?: unknown } | undefined)?.code === 21220;
 }
 
+/** Runs a REST change to a call that may have ended meanwhile (the caller hung up): that is not a failure. */
+export async function unlessCallEnded(work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (err) {
+    if (!callAlreadyEnded(err)) throw err;
+  }
+}
+
 export function createRouting(deps: RoutingDeps) {
   const { calls, reservations, presence, agents, rest, urls, background, changes, logger, settings } = deps;
   let dispatching: Promise<void> | undefined;
@@ -187,13 +196,7 @@ export function createRouting(deps: RoutingDeps) {
       const mine = await calls.changeIfLive(call._id, (c) => (c.endReason || (c.status !== 'waiting' && c.status !== 'offered') ? { result: false } : { set: { endReason: 'max-wait' }, result: true }));
       if (!mine) continue;
       logger.info('caller waited the longest allowed: saying goodbye', { callSid: call._id, waitedSeconds: Math.round((now.getTime() - new Date(call.createdAt).getTime()) / 1000) });
-      background.run(`goodbye after max wait to ${call._id}`, async () => {
-        try {
-          await rest.redirect(call._id, apologyTwiml(MAX_WAIT_MESSAGE));
-        } catch (err) {
-          if (!callAlreadyEnded(err)) throw err;
-        }
-      });
+      background.run(`goodbye after max wait to ${call._id}`, () => unlessCallEnded(() => rest.redirect(call._id, apologyTwiml(MAX_WAIT_MESSAGE))));
     }
   }
 

@@ -9,6 +9,7 @@ import { freePort } from '../../src/db/ferretdb';
 import { createLogger } from '../../src/logger';
 import { startServer, type RunningServer } from '../../src/runtime';
 import { webhookUrls } from '../../src/services/webhook-urls';
+import { resetFloor } from '../helpers/app';
 import { contractObserver, tapTwimlAnswers } from '../helpers/contract/observe';
 import { openTestDatabase } from '../helpers/db';
 import { ARTIFACTS, launchBrowser } from './browser';
@@ -81,10 +82,7 @@ export function useE2e(options: { ringSeconds?: number; env?: Record<string, str
     for (const c of contexts) await c.close().catch(() => undefined);
     contexts = [];
     // Every agent away and every call gone: the next test starts on an empty floor.
-    await e2e.running.routing.stop();
-    await e2e.running.background.drain();
-    await Promise.all(['calls', 'reservations', 'presence'].map((name) => e2e.db.connection.collection(name).deleteMany({})));
-    e2e.running.routing.start();
+    await resetFloor(e2e.running);
   });
 
   e2e.newContext = async () => {

@@ -182,3 +182,14 @@ export async function makeAvailable(client: AgentClient, tab = `tab-${client.age
   const res = await client.post('/api/me/presence').send({ status: 'available' });
   if (res.status !== 200) throw new Error(`presence answered ${res.status}: ${res.text}`);
 }
+
+/**
+ * An empty floor for the next test: routing paused while every live call, reservation and presence is removed from
+ * `running`'s database, then started again.
+ */
+export async function resetFloor(running: RunningServer): Promise<void> {
+  await running.routing.stop();
+  await running.background.drain();
+  await Promise.all(['calls', 'reservations', 'presence'].map((name) => running.db.connection.collection(name).deleteMany({})));
+  running.routing.start();
+}
