@@ -54,7 +54,8 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
   const json = [requireJsonBody, express.json({ limit: '4kb' })];
 
   async function roster(now: Date) {
-    const [all, presence] = await Promise.all([deps.agents.all(), deps.routing.presenceOfAll(now)]);
+    const all = await deps.agents.all();
+    const presence = await deps.routing.presenceOfAll(now, all);
     return all
       .filter((agent) => !agent.disabled)
       .map((agent) => {
@@ -80,7 +81,7 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
   router.get('/me', ...deps.signedIn, async (_req, res) => {
     const me = agentOf(res);
     const now = new Date();
-    const [agents, call, live] = await Promise.all([roster(now), deps.calls.activeCallFor(me.id), deps.calls.liveCalls()]);
+    const [agents, { call, live }] = await Promise.all([roster(now), deps.calls.overviewFor(me.id)]);
     const names = new Map(agents.map((a) => [a.id, a.name]));
     const mine = agents.find((a) => a.id === me.id);
     const waiting = live.filter((c) => c.status === 'waiting');

@@ -574,11 +574,22 @@ export function createCallService(deps: CallServiceDeps) {
       return chosen ? view(chosen) : null;
     },
 
+    /** One read of the live calls for an agent's page: their call (as activeCallFor), and every live call. */
+    async overviewFor(agentId: string): Promise<{ call: CallView | null; live: CallView[] }> {
+      const live = await store.live();
+      const chosen = callOf(live, agentId);
+      return { call: chosen ? view(chosen) : null, live: oldestFirst(live).map(view) };
+    },
+
     /** Every live call, oldest first (the supervisor's board). */
     async liveCalls(): Promise<CallView[]> {
-      return (await store.live()).sort((a, b) => new Date(a.createdAt).getTime() - new Date(b.createdAt).getTime()).map(view);
+      return oldestFirst(await store.live()).map(view);
     },
   };
 }
 
 export type CallService = ReturnType<typeof createCallService>;
+
+function oldestFirst(calls: CallRecord[]): CallRecord[] {
+  return [...calls].sort((a, b) => new Date(a.createdAt).getTime() - new Date(b.createdAt).getTime());
+}

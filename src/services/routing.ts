@@ -11,7 +11,7 @@ import type { PresenceRecord, PresenceStore } from '../models/presence';
 import type { ReservationRecord, ReservationStore } from '../models/reservation';
 import type { TwilioRest } from '../twilio/rest';
 import { apologyTwiml } from '../twilio/twiml';
-import type { AgentDirectory } from './agents';
+import type { Agent, AgentDirectory } from './agents';
 import { agentDialRequest } from './agent-dial';
 import type { ChangeHub } from './changes';
 import type { WebhookUrls } from './webhook-urls';
@@ -316,13 +316,13 @@ export function createRouting(deps: RoutingDeps) {
       await ticking;
       while (dispatching) await dispatching;
     },
-    /** For pages: each agent's presence, as routing sees it. */
-    async presenceOfAll(now = new Date()): Promise<Map<string, { presence: ReturnType<typeof presenceOf>['presence']; since?: Date; note?: string; record?: PresenceRecord; reservation?: ReservationRecord }>> {
-      const [all, present, held] = await Promise.all([agents.all(), presence.all(), reservations.all()]);
+    /** For pages: each agent's presence, as routing sees it (`all`: the agents, when the caller has read them already). */
+    async presenceOfAll(now = new Date(), all?: Agent[]): Promise<Map<string, { presence: ReturnType<typeof presenceOf>['presence']; since?: Date; note?: string; record?: PresenceRecord; reservation?: ReservationRecord }>> {
+      const [everyone, present, held] = await Promise.all([all ?? agents.all(), presence.all(), reservations.all()]);
       const byId = new Map(present.map((p) => [p._id, p]));
       const reservationOf = new Map(held.filter((r) => r._id.startsWith('agent:')).map((r) => [r.agentId, r]));
       const result = new Map<string, { presence: ReturnType<typeof presenceOf>['presence']; since?: Date; note?: string; record?: PresenceRecord; reservation?: ReservationRecord }>();
-      for (const agent of all) {
+      for (const agent of everyone) {
         const p = byId.get(agent.id);
         const r = reservationOf.get(agent.id);
         const state = presenceOf({
