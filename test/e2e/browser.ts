@@ -1,6 +1,6 @@
 // Drives Chromium through playwright-core: a system Chromium when there is one, otherwise the one @sparticuz/chromium ships in npm.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -42,7 +42,12 @@ function packagedChromium(): ChromiumBinary {
       rmSync(staging, { recursive: true, force: true });
     }
   }
-  return { executablePath: path.join(dir, 'chromium'), env: { FONTCONFIG_PATH: path.join(dir, 'fonts') } };
+  // The package's fonts.conf looks for its fonts in /tmp/fonts, where they are not (they were unpacked under `dir`);
+  // without a usable font Chromium aborts on the first page with text. Our own config points at the unpacked fonts.
+  const fontsConf = path.join(dir, 'warm-transfer-fonts.conf');
+  const conf = `<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n  <dir>${path.join(dir, 'fonts', 'fonts')}</dir>\n  <cachedir>${path.join(dir, 'fonts-cache')}</cachedir>\n</fontconfig>\n`;
+  if (!existsSync(fontsConf) || readFileSync(fontsConf, 'utf8') !== conf) writeFileSync(fontsConf, conf);
+  return { executablePath: path.join(dir, 'chromium'), env: { FONTCONFIG_FILE: fontsConf } };
 }
 
 /** CHROMIUM_PATH, else Debian's /usr/bin/chromium, else the npm-packaged Chromium. */
