@@ -61,17 +61,20 @@ const TRANSFERRED = call('2026-03-10T10:10:00Z', {
   hungUpBy: 'agent:carol',
   endReason: 'participant_hung_up',
   transfers: [{ from: 'alice', to: 'carol', mode: 'consult', outcome: 'completed', at: at('2026-03-10T10:00:00Z', 200) }],
+  holdSeconds: 60,
   timeline: [
-    { at: at('2026-03-10T10:00:00Z'), kind: 'queued' },
+    { at: at('2026-03-10T10:00:00Z'), kind: 'waiting' },
     { at: at('2026-03-10T10:00:00Z', 2), kind: 'offered', agentId: 'bob' },
-    { at: at('2026-03-10T10:00:00Z', 20), kind: 'declined', agentId: 'bob' },
+    { at: at('2026-03-10T10:00:00Z', 20), kind: 'busy', agentId: 'bob', detail: 'declined' },
     { at: at('2026-03-10T10:00:00Z', 21), kind: 'offered', agentId: 'alice' },
     { at: at('2026-03-10T10:00:00Z', 42), kind: 'answered', agentId: 'alice' },
-    { at: at('2026-03-10T10:00:00Z', 200), kind: 'hold', agentId: 'alice', detail: 'consult' },
-    { at: at('2026-03-10T10:00:00Z', 230), kind: 'answered', agentId: 'carol' },
-    { at: at('2026-03-10T10:00:00Z', 260), kind: 'unhold', agentId: 'alice' },
-    { at: at('2026-03-10T10:00:00Z', 261), kind: 'left', agentId: 'alice' },
-    { at: at('2026-03-10T10:00:00Z', 600), kind: 'hung-up', agentId: 'carol', detail: 'participant_hung_up' },
+    { at: at('2026-03-10T10:00:00Z', 200), kind: 'transfer', agentId: 'alice', toAgentId: 'carol', detail: 'consult: completed' },
+    { at: at('2026-03-10T10:00:00Z', 200), kind: 'customer-held' },
+    { at: at('2026-03-10T10:00:00Z', 201), kind: 'brought-in', agentId: 'carol', byAgentId: 'alice' },
+    { at: at('2026-03-10T10:00:00Z', 260), kind: 'customer-unheld' },
+    { at: at('2026-03-10T10:00:00Z', 261), kind: 'left', agentId: 'alice', detail: 'pressed Hang up' },
+    { at: at('2026-03-10T10:00:00Z', 600), kind: 'left', agentId: 'carol', detail: 'participant_hung_up' },
+    { at: at('2026-03-10T10:00:00Z', 600), kind: 'ended', detail: 'abandoned' },
   ],
 });
 const BOBS = call('2026-03-11T09:00:00Z', { agentIds: ['bob'], offeredTo: ['bob'], from: '<script>alert(1)</script>' });
@@ -203,8 +206,15 @@ test('when a call is opened, then its page tells the wait, who rang and how they
   const transferCells = Array.from(parse(res.text).getElementById('call-transfers')!.getElementsByTagName('td')).map((td) => td.textContent);
   expect(transferCells).toEqual(['+3 min 20 s', 'Alice Agent', 'Carol Colleague', 'consult', 'completed']);
   const kinds = Array.from(parse(res.text).getElementById('call-timeline')!.getElementsByTagName('li')).map((li) => li.getAttribute('data-kind'));
-  expect(kinds).toEqual(['queued', 'offered', 'declined', 'offered', 'answered', 'hold', 'answered', 'unhold', 'left', 'hung-up']);
-  expect(byId(res.text, 'call-timeline')).toContain('Customer put on hold by Alice Agent — consult');
+  expect(kinds).toEqual(['waiting', 'offered', 'busy', 'offered', 'answered', 'transfer', 'customer-held', 'brought-in', 'customer-unheld', 'left', 'left', 'ended']);
+  expect(byId(res.text, 'call-held')).toBe('1 min 00 s');
+  const timeline = byId(res.text, 'call-timeline');
+  expect(timeline).toContain('Transfer by Alice Agent — consult to Carol Colleague: completed');
+  expect(timeline).toContain('Customer put on hold');
+  expect(timeline).toContain('Rang colleague Carol Colleague — for Alice Agent');
+  expect(timeline).toContain('Left: Alice Agent — pressed Hang up');
+  expect(timeline).toContain('Left: Carol Colleague — hung up');
+  expect(timeline).toContain('Call ended — every agent had left; the caller heard goodbye');
   expect(res.text).not.toMatch(/<script(?![^>]*\bsrc=)/i);
 });
 

@@ -275,7 +275,8 @@ describe('calls end and leave the live store', () => {
 });
 
 describe('the customer survives their agent leaving', () => {
-  const participantPath = (conferenceSid: string, callSid: string) => `/2010-04-01/Accounts/${TEST_ENV.TWILIO_ACCOUNT_SID}/Conferences/${conferenceSid}/Participants/${callSid}.json`;
+  /** The customer's participant, addressed by its label. */
+  const participantPath = (conferenceSid: string) => `/2010-04-01/Accounts/${TEST_ENV.TWILIO_ACCOUNT_SID}/Conferences/${conferenceSid}/Participants/customer.json`;
 
   test('when the agent\'s softphone drops mid-call without hanging up, then the customer goes on hold with music, back to the front of the line, and comes off hold with the next agent', async () => {
     await available('ana', 20000);
@@ -289,7 +290,7 @@ describe('the customer survives their agent leaving', () => {
     // The tab closes: Twilio reports ana's leg leaving; nobody pressed Hang up.
     await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg }).expect(200);
 
-    const hold = await until('the customer on hold', () => rest.requests.find((r) => r.path === participantPath(conferenceSid, customer)));
+    const hold = await until('the customer on hold', () => rest.requests.find((r) => r.path === participantPath(conferenceSid)));
     expect(formValue(hold, 'Hold')).toBe('true');
     expect(formValue(hold, 'HoldUrl')).toBe(`${BASE}/conference/wait?call=${customer}&round=1`);
     expect(rest.requests.some((r) => formValue(r, 'Twiml')?.includes('Hangup'))).toBe(false); // no goodbye
@@ -300,7 +301,7 @@ describe('the customer survives their agent leaving', () => {
     expect(formValue(again!, 'Url')).toBe(`${BASE}/conference/${customer}/connect/ben`);
     rest.requests.length = 0;
     await answer(customer, 'ben');
-    const unhold = await until('the customer off hold', () => rest.requests.find((r) => r.path === participantPath(conferenceSid, customer)));
+    const unhold = await until('the customer off hold', () => rest.requests.find((r) => r.path === participantPath(conferenceSid)));
     expect(formValue(unhold, 'Hold')).toBe('false');
   });
 

@@ -1,5 +1,8 @@
 // The consult transfer's transitions, without a database or HTTP.
-import { colleagueLegChanged, decide, openTransfer, startCold, startConsult, TransferRuleError, type Transfer } from '../src/contact-center/transfer';
+import { finishedCallOf } from '../src/contact-center/history';
+import { agentLabel, agentOfLabel, leftAlone, legStatusOf, movesForward } from '../src/contact-center/participants';
+import { colleagueLegChanged, decide, openTransfer, startCold, startConsult, transferrerLeft, TransferRuleError, type Transfer } from '../src/contact-center/transfer';
+import type { CallRecord } from '../src/models/call';
 
 const now = new Date('2026-11-25T10:00:00Z');
 const consult = (over: Partial<Transfer> = {}): Transfer => ({ ...startConsult([], { id: 't1', from: 'ada', to: 'grace', note: '  billing question ', now }), ...over });
@@ -42,4 +45,78 @@ test('when a cold transfer starts, then it is dialing (or done, back to the line
   expect(colleagueLegChanged(cold, 'no-answer')).toEqual({ state: 'no-answer', effects: {} });
   expect(colleagueLegChanged(cold, 'ringing')).toBeUndefined();
   expect(() => decide(cold, 'cancel', 'ada')).toThrow(/left your hands/);
+});
+
+test('when the transferring agent toggles, then the held side swaps each time; completing or merging then takes both off hold', () => {
+  const talking = consult({ state: 'consulting' });
+  const toCustomer = decide(talking, 'toggle', 'ada');
+  expect(toCustomer).toEqual({ state: 'consulting', held: 'colleague', effects: { holdColleague: true, unholdCustomer: true } });
+  const colleagueHeld = consult({ state: 'consulting', held: 'colleague' });
+  expect(decide(colleagueHeld, 'toggle', 'ada')).toEqual({ state: 'consulting', held: 'customer', effects: { holdCustomer: true, unholdColleague: true } });
+  expect(decide(colleagueHeld, 'complete', 'ada')).toEqual({ state: 'completed', effects: { unholdCustomer: true, unholdColleague: true, hangUpTransferrer: true } });
+  expect(decide(colleagueHeld, 'merge', 'ada')).toEqual({ state: 'merged', effects: { unholdCustomer: true, unholdColleague: true } });
+  expect(() => decide(consult(), 'toggle', 'ada')).toThrow(/not answered yet/);
+  expect(() => decide(talking, 'toggle', 'grace')).toThrow(/Only the agent who started/);
+});
+
+test('when the transferring agent is gone, then a consult under way completes with both off hold, and a colleague answering later simply takes the customer', () => {
+  expect(transferrerLeft(consult({ state: 'consulting' }))).toEqual({ state: 'completed', effects: { unholdCustomer: true } });
+  expect(transferrerLeft(consult({ state: 'consulting', held: 'colleague' }))).toEqual({ state: 'completed', effects: { unholdCustomer: true, unholdColleague: true } });
+  expect(transferrerLeft(consult())).toBeUndefined(); // still ringing: the colleague answering decides
+  expect(colleagueLegChanged(consult(), 'in-progress', false)).toEqual({ state: 'completed', effects: { unholdCustomer: true } });
+  expect(transferrerLeft({ ...consult(), mode: 'cold' })).toBeUndefined();
+});
+
+test('when participants are labelled and legs move, then labels round-trip, callbacks only move legs forward, and the customer is alone only when every agent has gone', () => {
+  expect(agentLabel('ada')).toBe('agent:ada');
+  expect(agentOfLabel('agent:ada')).toBe('ada');
+  expect(agentOfLabel('customer')).toBeUndefined();
+  expect(agentOfLabel('agent:')).toBeUndefined();
+  expect(legStatusOf('answered')).toBe('in-progress');
+  expect(legStatusOf('__proto__')).toBeUndefined();
+  expect(movesForward('ringing', 'in-progress')).toBe(true);
+  expect(movesForward('in-progress', 'ringing')).toBe(false);
+  expect(movesForward('completed', 'in-progress')).toBe(false);
+  expect(movesForward('no-answer', 'completed')).toBe(false);
+  expect(leftAlone(true, ['completed', 'no-answer'])).toBe(true);
+  expect(leftAlone(true, ['completed', 'ringing'])).toBe(false); // a colleague is on the way
+  expect(leftAlone(true, ['no-answer'])).toBe(false); // nobody had talked with them
+  expect(leftAlone(false, ['completed'])).toBe(false);
+});
+
+test('when a consulted call ends, then its history has the holds, who left and why, the time on hold and who hung up', () => {
+  const t0 = new Date('2026-11-25T10:00:00Z');
+  const at = (s: number) => new Date(t0.getTime() + s * 1000);
+  const call: CallRecord = {
+    _id: 'CA1',
+    conferenceName: 'CA1',
+    status: 'in-progress',
+    legs: [
+      { agentId: 'ada', role: 'first', status: 'completed', legCallSid: 'CAada', hungUp: true, createdAt: at(5), updatedAt: at(100) },
+      { agentId: 'grace', role: 'transfer', requestedBy: 'ada', transferId: 't1', status: 'completed', legCallSid: 'CAgrace', createdAt: at(40), updatedAt: at(200) },
+    ],
+    passedBy: [],
+    answeredAt: at(10),
+    transfers: [{ ...consult({ state: 'completed' }), at: at(40) }],
+    events: [
+      { at: at(40), kind: 'hold', label: 'customer' },
+      { at: at(70), kind: 'hold', label: 'agent:grace' },
+      { at: at(70), kind: 'unhold', label: 'customer' },
+      { at: at(80), kind: 'hold', label: 'customer' },
+      { at: at(90), kind: 'unhold', label: 'customer' },
+      { at: at(100), kind: 'left', label: 'agent:ada', callSid: 'CAada', reason: 'participant_updated_via_api' },
+      { at: at(200), kind: 'left', label: 'agent:grace', callSid: 'CAgrace', reason: 'participant_hung_up' },
+    ],
+    endReason: 'abandoned',
+    rev: 3,
+    createdAt: t0,
+    updatedAt: at(200),
+  };
+  const record = finishedCallOf(call, at(201));
+  expect(record).toMatchObject({ holdSeconds: 40, hungUpBy: 'agent:ada', endReason: 'abandoned', waitSeconds: 10, talkSeconds: 191, agentIds: ['ada', 'grace'] });
+  const lines = record.timeline.map((e) => [e.kind, e.agentId, e.byAgentId && `by ${e.byAgentId}`, e.detail].filter(Boolean).join(' '));
+  expect(lines).toEqual(['waiting The customer called and waited in line.', 'offered ada', 'answered ada', 'brought-in grace by ada', 'customer-held', 'transfer ada consult: completed', 'hold grace', 'customer-unheld', 'customer-held', 'customer-unheld', 'left ada pressed Hang up', 'left grace participant_hung_up', 'ended abandoned']);
+  // The customer hanging up themselves, or being hung up by the app:
+  expect(finishedCallOf({ ...call, endReason: 'customer-hung-up', events: [{ at: at(150), kind: 'left', label: 'customer', reason: 'participant_hung_up' }] }, at(201)).hungUpBy).toBe('customer');
+  expect(finishedCallOf({ ...call, endReason: 'customer-hung-up', events: [{ at: at(150), kind: 'left', label: 'customer', reason: 'conference_ended_via_api' }] }, at(201)).hungUpBy).toBe('system');
 });

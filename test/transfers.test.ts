@@ -47,7 +47,8 @@ async function anaTalking(): Promise<{ customer: string; conferenceSid: string }
   return { customer, conferenceSid };
 }
 
-const holdRequests = (conferenceSid: string, customer: string): RecordedRequest[] => rest.requests.filter((r) => r.path === `${ACCOUNT}/Conferences/${conferenceSid}/Participants/${customer}.json`);
+/** Hold and unhold requests for a participant, addressed by its label (the customer's is 'customer'). */
+const holdRequests = (conferenceSid: string, label = 'customer'): RecordedRequest[] => rest.requests.filter((r) => r.path === `${ACCOUNT}/Conferences/${conferenceSid}/Participants/${label}.json`);
 
 test('when ana consults ben, then the customer is held with the line music, ben is dialled, and a no-answer takes the customer off hold', async () => {
   const { customer, conferenceSid } = await anaTalking();
@@ -55,7 +56,7 @@ test('when ana consults ben, then the customer is held with the line music, ben 
   const res = await ana.post('/api/me/consult').send({ to: 'ben', note: 'billing' });
 
   expect(res.status).toBe(202);
-  const hold = await until('the hold', () => holdRequests(conferenceSid, customer)[0]);
+  const hold = await until('the hold', () => holdRequests(conferenceSid)[0]);
   expect(formValue(hold, 'Hold')).toBe('true');
   expect(formValue(hold, 'HoldUrl')).toBe(`${BASE}/conference/wait?call=${customer}&round=1`);
   const dial = await until('ben dialled', () => rest.requests.find((r) => formValue(r, 'To') === 'client:ben'));
@@ -67,7 +68,7 @@ test('when ana consults ben, then the customer is held with the line music, ben 
   const legCallSid = (await db.models.calls.findById(customer).lean().exec())!.legs.find((l) => l.agentId === 'ben')!.legCallSid!;
   await app.webhook(`/conference/${customer}/agents/ben/status`, { CallSid: legCallSid, CallStatus: 'no-answer' }).expect(200);
 
-  const unhold = await until('the unhold', () => holdRequests(conferenceSid, customer)[1]);
+  const unhold = await until('the unhold', () => holdRequests(conferenceSid)[1]);
   expect(formValue(unhold, 'Hold')).toBe('false');
   expect((await db.models.calls.findById(customer).lean().exec())!.transfers[0]!.state).toBe('no-answer');
   expect(await db.connection.collection('reservations').findOne({ _id: 'agent:ben' as never })).toBeNull();
@@ -84,11 +85,128 @@ test('when the consult is answered and ana completes it, then the customer comes
   const res = await ana.post('/api/me/transfer/complete').send({});
 
   expect(res.body).toEqual({ state: 'completed' });
-  await until('the unhold', () => holdRequests(conferenceSid, customer).find((r) => formValue(r, 'Hold') === 'false'));
+  await until('the unhold', () => holdRequests(conferenceSid).find((r) => formValue(r, 'Hold') === 'false'));
   const stored = (await db.models.calls.findById(customer).lean().exec())!;
   const anaLeg = stored.legs.find((l) => l.agentId === 'ana')!;
   expect(anaLeg.hungUp).toBe(true);
   await until('ana\'s leg ended', () => rest.requests.find((r) => r.path === `${ACCOUNT}/Calls/${anaLeg.legCallSid}.json` && formValue(r, 'Status') === 'completed'));
+});
+
+/** Arrange: ana consults ben and ben answers; the request log starts empty. */
+async function consulting(): Promise<{ customer: string; conferenceSid: string; benLeg: string }> {
+  const { customer, conferenceSid } = await anaTalking();
+  await ana.post('/api/me/consult').send({ to: 'ben' }).expect(202);
+  await until('ben dialled', () => rest.requests.find((r) => formValue(r, 'To') === 'client:ben'));
+  const benLeg = (await db.models.calls.findById(customer).lean().exec())!.legs.find((l) => l.agentId === 'ben')!.legCallSid!;
+  await app.webhook(`/conference/${customer}/connect/ben`, { CallSid: benLeg }).expect(200);
+  rest.requests.length = 0;
+  return { customer, conferenceSid, benLeg };
+}
+
+test('when ana toggles during the consult, then ben is held and the customer comes back, and toggling again swaps them; completing takes both off hold', async () => {
+  const { customer, conferenceSid } = await consulting();
+
+  const toCustomer = await ana.post('/api/me/transfer/toggle').send({});
+
+  expect(toCustomer.body).toEqual({ state: 'consulting', held: 'colleague' });
+  const benHeld = await until('ben on hold', () => holdRequests(conferenceSid, 'agent:ben')[0]);
+  expect(formValue(benHeld, 'Hold')).toBe('true');
+  expect(formValue(benHeld, 'HoldUrl')).toBe(`${BASE}/conference/wait?call=${customer}&round=1`);
+  expect(formValue(await until('the customer off hold', () => holdRequests(conferenceSid)[0]), 'Hold')).toBe('false');
+  expect((await db.models.calls.findById(customer).lean().exec())!.transfers[0]).toMatchObject({ state: 'consulting', held: 'colleague' });
+  rest.requests.length = 0;
+
+  expect((await ana.post('/api/me/transfer/toggle').send({})).body).toEqual({ state: 'consulting', held: 'customer' });
+  expect(formValue(await until('the customer on hold again', () => holdRequests(conferenceSid)[0]), 'Hold')).toBe('true');
+  expect(formValue(await until('ben off hold', () => holdRequests(conferenceSid, 'agent:ben')[0]), 'Hold')).toBe('false');
+  await ana.post('/api/me/transfer/toggle').send({}).expect(200); // ben held again
+  rest.requests.length = 0;
+
+  expect((await ana.post('/api/me/transfer/complete').send({})).body).toEqual({ state: 'completed' });
+  expect(formValue(await until('ben off hold', () => holdRequests(conferenceSid, 'agent:ben')[0]), 'Hold')).toBe('false');
+  expect(formValue(await until('the customer off hold', () => holdRequests(conferenceSid)[0]), 'Hold')).toBe('false');
+});
+
+test('when someone other than the transferring agent, or nobody in a consult, toggles, then it is refused with a reason', async () => {
+  expect((await ana.post('/api/me/transfer/toggle').send({})).status).toBe(404); // no call at all
+  await anaTalking();
+  const none = await ana.post('/api/me/transfer/toggle').send({});
+  expect(none.status).toBe(409);
+  expect(none.text).toMatch(/no transfer under way/);
+  await ana.post('/api/me/consult').send({ to: 'ben' }).expect(202);
+  const ringing = await ana.post('/api/me/transfer/toggle').send({});
+  expect(ringing.status).toBe(409);
+  expect(ringing.text).toMatch(/has not answered yet/);
+  expect((await ana.post('/api/me/transfer/nonsense').send({})).status).toBe(404);
+});
+
+test('when ana\'s softphone drops during the consult, then ben keeps the customer: the transfer completes and the customer comes off hold', async () => {
+  const { customer, conferenceSid } = await consulting();
+  const anaLeg = (await db.models.calls.findById(customer).lean().exec())!.legs.find((l) => l.agentId === 'ana')!.legCallSid!;
+
+  await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg, ReasonParticipantLeft: 'participant_hung_up', ParticipantCallStatus: 'completed' }).expect(200);
+
+  expect(formValue(await until('the customer off hold', () => holdRequests(conferenceSid)[0]), 'Hold')).toBe('false');
+  const stored = (await db.models.calls.findById(customer).lean().exec())!;
+  expect(stored).toMatchObject({ status: 'in-progress', transfers: [expect.objectContaining({ state: 'completed' })] });
+  expect(rest.requests.some((r) => formValue(r, 'Twiml')?.includes('Hangup'))).toBe(false); // nobody said goodbye
+});
+
+test('when ana hangs up while ben\'s phone still rings and ben then answers, then ben simply has the customer, off hold', async () => {
+  const { customer, conferenceSid } = await anaTalking();
+  await ana.post('/api/me/consult').send({ to: 'ben' }).expect(202);
+  await until('ben dialled', () => rest.requests.find((r) => formValue(r, 'To') === 'client:ben'));
+  const anaLeg = (await db.models.calls.findById(customer).lean().exec())!.legs.find((l) => l.agentId === 'ana')!.legCallSid!;
+  await ana.post('/api/me/hangup').send({}).expect(200);
+  await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg, ReasonParticipantLeft: 'participant_updated_via_api', ParticipantCallStatus: 'completed' }).expect(200);
+  expect((await db.models.calls.findById(customer).lean().exec())!.transfers[0]!.state).toBe('dialing');
+  rest.requests.length = 0;
+
+  const benLeg = (await db.models.calls.findById(customer).lean().exec())!.legs.find((l) => l.agentId === 'ben')!.legCallSid!;
+  await app.webhook(`/conference/${customer}/connect/ben`, { CallSid: benLeg }).expect(200);
+
+  expect(formValue(await until('the customer off hold', () => holdRequests(conferenceSid)[0]), 'Hold')).toBe('false');
+  expect((await db.models.calls.findById(customer).lean().exec())!).toMatchObject({ status: 'in-progress', agentId: 'ben', transfers: [expect.objectContaining({ state: 'completed' })] });
+});
+
+test('when ana hangs up while ben\'s phone still rings and ben does not answer, then the customer goes back in line, not goodbye', async () => {
+  const { customer, conferenceSid } = await anaTalking();
+  await ana.post('/api/me/consult').send({ to: 'ben' }).expect(202);
+  await until('ben dialled', () => rest.requests.find((r) => formValue(r, 'To') === 'client:ben'));
+  const legs = (await db.models.calls.findById(customer).lean().exec())!.legs;
+  await ana.post('/api/me/hangup').send({}).expect(200);
+  await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: legs.find((l) => l.agentId === 'ana')!.legCallSid!, ReasonParticipantLeft: 'participant_updated_via_api', ParticipantCallStatus: 'completed' }).expect(200);
+  rest.requests.length = 0;
+
+  await app.webhook(`/conference/${customer}/agents/ben/status`, { CallSid: legs.find((l) => l.agentId === 'ben')!.legCallSid!, CallStatus: 'no-answer' }).expect(200);
+
+  expect(await db.models.calls.findById(customer).lean().exec()).toMatchObject({ status: 'waiting', customerHeld: true });
+  expect(rest.requests.some((r) => formValue(r, 'Twiml')?.includes('Hangup'))).toBe(false);
+});
+
+test('when the conference reports holds and departures, then the history keeps them: who was held, for how long, who left and why, who hung up', async () => {
+  const { customer, conferenceSid, benLeg } = await consulting();
+  const anaLeg = (await db.models.calls.findById(customer).lean().exec())!.legs.find((l) => l.agentId === 'ana')!.legCallSid!;
+  const event = (fields: Record<string, string>) => app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: conferenceSid, ...fields }).expect(200);
+  await event({ StatusCallbackEvent: 'participant-hold', CallSid: customer, ParticipantLabel: 'customer', Hold: 'true' });
+  await ana.post('/api/me/transfer/toggle').send({}).expect(200);
+  await event({ StatusCallbackEvent: 'participant-hold', CallSid: benLeg, ParticipantLabel: 'agent:ben', Hold: 'true' });
+  await event({ StatusCallbackEvent: 'participant-unhold', CallSid: customer, ParticipantLabel: 'customer', Hold: 'false' });
+  await ana.post('/api/me/transfer/complete').send({}).expect(200);
+  await event({ StatusCallbackEvent: 'participant-unhold', CallSid: benLeg, ParticipantLabel: 'agent:ben', Hold: 'false' });
+  await event({ StatusCallbackEvent: 'participant-leave', CallSid: anaLeg, ParticipantLabel: 'agent:ana', ReasonParticipantLeft: 'participant_updated_via_api', ParticipantCallStatus: 'completed' });
+
+  await event({ StatusCallbackEvent: 'participant-leave', CallSid: customer, ParticipantLabel: 'customer', ReasonParticipantLeft: 'participant_hung_up', ParticipantCallStatus: 'completed' });
+
+  const history = (await app.running.history.find(customer, new Date()))!;
+  expect(history).toMatchObject({ hungUpBy: 'customer', endReason: 'customer-hung-up', agentIds: ['ana', 'ben'], transfers: [expect.objectContaining({ mode: 'consult', outcome: 'completed' })] });
+  expect(history.holdSeconds ?? 0).toBeGreaterThanOrEqual(0);
+  const kinds = history.timeline.map((e) => `${e.kind}${e.agentId ? ` ${e.agentId}` : ''}${e.detail ? ` (${e.detail})` : ''}`);
+  expect(kinds).toEqual(
+    expect.arrayContaining(['customer-held', 'hold ben', 'customer-unheld', 'unhold ben', 'left ana (pressed Hang up)', 'customer-left (participant_hung_up)', 'transfer ana (consult: completed)']),
+  );
+  const order = ['customer-held', 'hold ben', 'customer-unheld', 'unhold ben', 'left ana (pressed Hang up)', 'customer-left (participant_hung_up)'].map((k) => kinds.indexOf(k));
+  expect([...order].sort((a, b) => a - b)).toEqual(order);
 });
 
 test('when requests make no sense, then they get clear 4xx answers and nothing is dialled', async () => {
@@ -118,7 +236,7 @@ test('when ana transfers the call back to the line, then she leaves at once, the
 
   expect(res.status).toBe(202);
   expect(res.body).toMatchObject({ to: 'queue' });
-  await until('the hold', () => holdRequests(conferenceSid, customer).find((r) => formValue(r, 'Hold') === 'true'));
+  await until('the hold', () => holdRequests(conferenceSid).find((r) => formValue(r, 'Hold') === 'true'));
   await until('ana\'s leg ended', () => rest.requests.find((r) => r.path === `${ACCOUNT}/Calls/${anaLeg}.json` && formValue(r, 'Status') === 'completed'));
   const stored = (await db.models.calls.findById(customer).lean().exec())!;
   expect(stored).toMatchObject({ status: 'waiting', customerHeld: true });

@@ -10,10 +10,10 @@ test('when a conference has no wait URL or callback, then those attributes are a
   expect(conference.text).toBe('room');
 });
 
-test('when a conference has a callback, then it asks for start, end, join and leave events by POST', () => {
+test('when a conference has a callback, then it asks for start, end, join, leave and hold events by POST', () => {
   const conference = find(parseTwiml(conferenceTwiml({ name: 'r', startConferenceOnEnter: false, endConferenceOnExit: true, statusCallback: 'https://x/e', waitUrl: 'https://x/w' })), 'Conference')!;
 
-  expect(conference.attrs).toMatchObject({ statusCallback: 'https://x/e', statusCallbackEvent: 'start end join leave', statusCallbackMethod: 'POST', waitUrl: 'https://x/w', waitMethod: 'POST' });
+  expect(conference.attrs).toMatchObject({ statusCallback: 'https://x/e', statusCallbackEvent: 'start end join leave hold', statusCallbackMethod: 'POST', waitUrl: 'https://x/w', waitMethod: 'POST' });
 });
 
 test('when text contains markup, then it is escaped, not interpreted', () => {

@@ -9,7 +9,7 @@
   var page = document.getElementById('agent');
   var els = {};
   ['presence', 'presence-since', 'go-available', 'go-away', 'presence-note', 'softphone', 'other-tab', 'use-this-tab', 'agent-status', 'agent-error',
-    'agent-hears', 'answer', 'decline', 'hangup', 'call-summary', 'call-legs', 'directory-search', 'directory', 'bring-in-hint', 'line', 'transfer', 'transfer-state', 'transfer-complete', 'transfer-merge', 'transfer-cancel', 'transfer-note', 'to-queue'].forEach(function (id) {
+    'agent-hears', 'answer', 'decline', 'hangup', 'call-summary', 'call-legs', 'directory-search', 'directory', 'bring-in-hint', 'line', 'transfer', 'transfer-state', 'transfer-complete', 'transfer-merge', 'transfer-toggle', 'transfer-cancel', 'transfer-note', 'to-queue'].forEach(function (id) {
     els[id] = document.getElementById(id);
   });
 
@@ -69,7 +69,8 @@
 
     // The status line says what is true now, from the server's view (nothing lingers from an earlier call).
     var status;
-    if (talking) status = 'In call with ' + callerOf(call) + (call.talkSeconds !== undefined ? ' · ' + duration(since(call.talkSeconds)) : '') + '.';
+    if (talking && heldForConsult(call)) status = heldForConsult(call);
+    else if (talking) status = 'In call with ' + callerOf(call) + (call.talkSeconds !== undefined ? ' · ' + duration(since(call.talkSeconds)) : '') + '.';
     else if ((offered || pending) && consultFor(call, leg)) status = consultFor(call, leg);
     else if (offered || pending) status = 'Incoming call from ' + callerOf(call) + (call && call.waitedSeconds !== undefined ? ', waiting ' + duration(since(call.waitedSeconds)) : '') + (pending ? '' : ' (your phone is ringing)') + '.';
     else if (state.owner === false) status = 'Your softphone is in another tab.';
@@ -120,9 +121,16 @@
     return (t.mode === 'cold' ? 'Transfer from ' : 'Consult from ') + nameOfAgent(t.from) + ' about ' + callerOf(call) + ' (waited ' + duration(call.waitedSeconds) + (call.talkSeconds !== undefined ? ', talking ' + duration(since(call.talkSeconds)) : '') + ')' + (t.note ? ': "' + t.note + '"' : '') + '.';
   }
 
+  /** The consulted colleague's line while the transferring agent talks with the customer and they wait on hold. */
+  function heldForConsult(call) {
+    var t = (call.transfers || []).filter(function (x) { return x.to === me.id && x.state === 'consulting'; })[0];
+    return t && t.held === 'colleague' ? 'On hold: ' + nameOfAgent(t.from) + ' is talking with ' + callerOf(call) + ' and will be back with you.' : '';
+  }
+
   var TRANSFER_TEXT = {
     dialing: 'Calling {to}; the customer is on hold with music.',
-    consulting: 'Talking with {to}; the customer is on hold. Complete to hand over, Three-way to bring the customer in, or Cancel.',
+    consulting: 'Talking with {to}; the customer is on hold. Complete to hand over, Three-way to bring the customer in, Talk to the customer to switch, or Cancel.',
+    'consulting-colleague-held': 'Talking with the customer; {to} is on hold. Talk to {to} to switch back, Complete to hand over, Three-way, or Cancel.',
     completed: '{to} has the customer now.',
     merged: 'Three-way: you, {to} and the customer.',
     canceled: 'Transfer cancelled: the customer is back with you.',
@@ -138,9 +146,12 @@
     var recent = t && !open && Date.now() - new Date(t.updatedAt).getTime() < 15000;
     els.transfer.hidden = !(talking && (open || recent));
     if (!t) return;
-    text(els['transfer-state'], (TRANSFER_TEXT[t.state] || t.state).replace('{to}', nameOfAgent(t.to)));
+    var colleagueHeld = t.state === 'consulting' && t.held === 'colleague';
+    text(els['transfer-state'], (TRANSFER_TEXT[colleagueHeld ? 'consulting-colleague-held' : t.state] || t.state).split('{to}').join(nameOfAgent(t.to)));
     els['transfer-complete'].disabled = t.state !== 'consulting';
     els['transfer-merge'].disabled = t.state !== 'consulting';
+    els['transfer-toggle'].disabled = t.state !== 'consulting';
+    text(els['transfer-toggle'], colleagueHeld ? 'Talk to ' + nameOfAgent(t.to) : 'Talk to the customer');
     els['transfer-cancel'].disabled = !open;
   }
 
@@ -300,7 +311,7 @@
     call.on('hears', function (h) {
       if (!els['agent-hears'] || !h || state.call !== call) return;
       var conf = h.conference;
-      text(els['agent-hears'], h.what === 'conference' && conf ? 'the conference (' + conf.participants + ' on the line)' : h.what === 'say' ? '"' + (h.text || '') + '"' : h.what === 'play' ? 'music' : 'silence');
+      text(els['agent-hears'], h.held ? 'hold music (you are on hold)' : h.what === 'conference' && conf ? 'the conference (' + conf.participants + ' on the line' + (conf.held ? ', ' + conf.held + ' on hold' : '') + ')' : h.what === 'say' ? '"' + (h.text || '') + '"' : h.what === 'play' ? 'music' : 'silence');
       refresh();
     });
     render();
@@ -348,7 +359,7 @@
   els['to-queue'].addEventListener('click', function () {
     act(els['to-queue'], function () { return api('POST', '/api/me/transfer-cold', { to: 'queue', note: els['transfer-note'].value || undefined }); });
   });
-  ['complete', 'merge', 'cancel'].forEach(function (action) {
+  ['complete', 'merge', 'toggle', 'cancel'].forEach(function (action) {
     var button = els['transfer-' + action];
     button.addEventListener('click', function () { act(button, function () { return api('POST', '/api/me/transfer/' + action, {}); }); });
   });

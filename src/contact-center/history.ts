@@ -1,5 +1,6 @@
 // What a finished call leaves behind: one history record built from the live call. Pure: no I/O.
-import type { CallRecord, Leg } from '../models/call';
+import type { CallRecord, ConferenceEvent, Leg } from '../models/call';
+import { agentLabel, agentOfLabel, CUSTOMER_LABEL } from './participants';
 
 export const OUTCOMES = ['answered', 'abandoned', 'timed-out', 'no-agent', 'failed'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
@@ -7,13 +8,18 @@ export const TRANSFER_MODES = ['consult', 'cold', 'three-way'] as const;
 export type TransferMode = (typeof TRANSFER_MODES)[number];
 
 /**
- * Timeline kinds the history page explains (others are shown as they are): queued, offered, ringing, answered,
- * declined, no-answer, busy, failed, canceled, joined, left, hold, unhold, transfer, hung-up, ended.
+ * Timeline kinds the history page explains (others are shown as they are): waiting, offered, brought-in, answered,
+ * declined, no-answer, busy, failed, dial-failed, canceled, left, hold, unhold (an agent), customer-held,
+ * customer-unheld, customer-left, transfer, conference-ended, ended.
  */
 export interface TimelineEntry {
   at: Date;
   kind: string;
   agentId?: string;
+  /** A transfer's target: an agent id, or 'queue'. */
+  toAgentId?: string;
+  /** Who asked for it (a colleague rung into the call). */
+  byAgentId?: string;
   detail?: string;
 }
 
@@ -43,6 +49,8 @@ export interface HistoryRecord {
   offeredTo: string[];
   waitSeconds: number;
   talkSeconds: number;
+  /** Seconds the customer spent on hold, when they were. */
+  holdSeconds?: number;
   /** 'customer' | 'agent:<id>' | 'system' */
   hungUpBy?: string;
   endReason?: string;
@@ -61,22 +69,67 @@ const LEG_EVENT: Partial<Record<Leg['status'], string>> = {
   canceled: 'ringing stopped',
 };
 
+/** Who ended the call, from why it ended and why the customer left the conference (Twilio's ReasonParticipantLeft). */
+function hungUpByOf(call: CallRecord, customerLeft: ConferenceEvent | undefined): string | undefined {
+  if (call.endReason === 'abandoned') {
+    // An agent pressed Hang up and left the customer alone: the app said goodbye for them.
+    const last = [...call.legs].reverse().find((leg) => leg.hungUp);
+    return last ? agentLabel(last.agentId) : 'system';
+  }
+  if (call.endReason === 'customer-hung-up') return customerLeft?.reason && customerLeft.reason !== 'participant_hung_up' ? 'system' : 'customer';
+  if (call.endReason === 'max-wait' || call.endReason === 'conference-ended') return 'system';
+  return undefined;
+}
+
+/** Seconds the customer spent on hold (consults, cold transfers, waiting again after their agent dropped). */
+function customerHoldSeconds(events: readonly ConferenceEvent[], endedAt: Date): number {
+  let total = 0;
+  let since: Date | undefined;
+  for (const e of events) {
+    if (e.label !== CUSTOMER_LABEL) continue;
+    if (e.kind === 'hold' && !since) since = new Date(e.at);
+    else if ((e.kind === 'unhold' || e.kind === 'left') && since) {
+      total += new Date(e.at).getTime() - since.getTime();
+      since = undefined;
+    }
+  }
+  if (since) total += endedAt.getTime() - since.getTime();
+  return Math.max(0, Math.round(total / 1000));
+}
+
 /** The history record of a call that has just ended at `endedAt`. */
 export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
   const started = new Date(call.createdAt);
   const answered = call.answeredAt ? new Date(call.answeredAt) : undefined;
-  const talked = call.legs.filter((leg) => leg.legCallSid !== undefined || leg.status === 'completed' || leg.status === 'in-progress').filter((leg) => leg.status === 'completed' || leg.status === 'in-progress');
+  const events = call.events ?? [];
+  const talked = call.legs.filter((leg) => leg.status === 'completed' || leg.status === 'in-progress');
   const outcome: Outcome = answered ? 'answered' : call.endReason === 'max-wait' ? 'timed-out' : call.legs.length === 0 ? 'no-agent' : 'abandoned';
   const timeline: FinishedCall['timeline'] = [{ at: started, kind: 'waiting', detail: 'The customer called and waited in line.' }];
   for (const leg of call.legs) {
-    timeline.push({ at: new Date(leg.createdAt), kind: leg.role === 'first' ? 'offered' : 'brought-in', agentId: leg.agentId, ...(leg.requestedBy ? { detail: `by ${leg.requestedBy}` } : {}) });
+    timeline.push({ at: new Date(leg.createdAt), kind: leg.role === 'first' ? 'offered' : 'brought-in', agentId: leg.agentId, ...(leg.requestedBy ? { byAgentId: leg.requestedBy } : {}) });
     const ended = LEG_EVENT[leg.status];
     if (ended) timeline.push({ at: new Date(leg.updatedAt), kind: leg.status, agentId: leg.agentId, detail: ended });
-    else if (leg.status === 'completed') timeline.push({ at: new Date(leg.updatedAt), kind: 'left', agentId: leg.agentId });
+    else if (leg.status === 'completed' && !events.some((e) => e.kind === 'left' && e.callSid !== undefined && e.callSid === leg.legCallSid)) {
+      // Still on the call when it ended (their own departure is reported after the call is over).
+      const withCall = new Date(leg.updatedAt).getTime() === endedAt.getTime();
+      timeline.push({ at: new Date(leg.updatedAt), kind: 'left', agentId: leg.agentId, ...(leg.hungUp ? { detail: 'pressed Hang up' } : withCall ? { detail: 'the call ended' } : {}) });
+    }
   }
+  for (const e of events) {
+    const at = new Date(e.at);
+    const agentId = agentOfLabel(e.label);
+    const leg = e.callSid ? call.legs.find((l) => l.legCallSid === e.callSid) : undefined;
+    if (e.kind === 'hold' || e.kind === 'unhold') timeline.push(agentId ? { at, kind: e.kind, agentId } : { at, kind: e.kind === 'hold' ? 'customer-held' : 'customer-unheld' });
+    else if (e.kind === 'left' && e.label === CUSTOMER_LABEL) timeline.push({ at, kind: 'customer-left', ...(e.reason ? { detail: e.reason } : {}) });
+    else if (e.kind === 'left') timeline.push({ at, kind: 'left', ...(agentId ? { agentId } : {}), ...(leg?.hungUp ? { detail: 'pressed Hang up' } : e.reason ? { detail: e.reason } : {}) });
+    else if (e.kind === 'conference-ended') timeline.push({ at, kind: 'conference-ended', ...(e.reason ? { detail: e.reason } : {}) });
+  }
+  for (const t of call.transfers ?? []) timeline.push({ at: new Date(t.at), kind: 'transfer', agentId: t.from, toAgentId: t.to, detail: `${t.mode}: ${t.state}` });
   if (answered) timeline.push({ at: answered, kind: 'answered', agentId: call.legs.find((leg) => leg.role === 'first' && (leg.status === 'completed' || leg.status === 'in-progress'))?.agentId });
-  timeline.push({ at: endedAt, kind: 'ended', detail: call.endReason ?? 'ended' });
   timeline.sort((a, b) => a.at.getTime() - b.at.getTime());
+  timeline.push({ at: endedAt, kind: 'ended', detail: call.endReason ?? 'ended' });
+  const hungUpBy = hungUpByOf(call, [...events].reverse().find((e) => e.kind === 'left' && e.label === CUSTOMER_LABEL));
+  const holdSeconds = customerHoldSeconds(events, endedAt);
   return {
     _id: call._id,
     startedAt: started,
@@ -87,7 +140,9 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
     offeredTo: call.legs.filter((leg) => leg.role === 'first').map((leg) => leg.agentId),
     waitSeconds: Math.max(0, Math.round(((answered ?? endedAt).getTime() - started.getTime()) / 1000)),
     talkSeconds: answered ? Math.max(0, Math.round((endedAt.getTime() - answered.getTime()) / 1000)) : 0,
-    ...(call.endReason ? { endReason: call.endReason, hungUpBy: call.endReason === 'customer-hung-up' ? 'customer' : call.endReason === 'max-wait' || call.endReason === 'abandoned' ? 'system' : undefined } : {}),
+    ...(holdSeconds > 0 ? { holdSeconds } : {}),
+    ...(call.endReason ? { endReason: call.endReason } : {}),
+    ...(hungUpBy ? { hungUpBy } : {}),
     transfers: [
       ...(call.transfers ?? []).map((t) => ({ from: t.from, to: t.to, mode: t.mode, outcome: t.state, at: new Date(t.at) })),
       ...threeWay(call),

@@ -2,8 +2,9 @@
 // happened) and answers the new state and what the voice side must do; no I/O, unit-tested on its own.
 //
 //   dialing ──answered──▶ consulting ──complete──▶ completed   (customer off hold, the first agent leaves)
-//      │                      ├────────merge────▶ merged      (customer off hold, three-way)
-//      │                      └────────cancel───▶ canceled    (colleague's leg ends, customer off hold)
+//      │                    │ ▲   ├────────merge────▶ merged      (customer off hold, three-way)
+//      │              toggle└─┘   └────────cancel───▶ canceled    (colleague's leg ends, customer off hold)
+//      │   (talk to the customer while the colleague holds, and back)
 //      ├──cancel──▶ canceled
 //      └──declined / no answer / failed──▶ declined | no-answer | failed   (customer off hold by itself)
 
@@ -21,6 +22,8 @@ export interface Transfer {
   state: TransferState;
   /** What the transferring agent typed for the colleague. */
   note?: string;
+  /** During a consult, who waits on hold while the transferring agent talks with the other (customer unless toggled). */
+  held?: 'customer' | 'colleague';
   at: Date;
   updatedAt: Date;
 }
@@ -29,6 +32,12 @@ export interface Transfer {
 export interface TransferEffects {
   /** Take the customer off hold. */
   unholdCustomer?: boolean;
+  /** Put the customer on hold (toggle back to the colleague). */
+  holdCustomer?: boolean;
+  /** Put the colleague on hold (toggle to the customer). */
+  holdColleague?: boolean;
+  /** Take the colleague off hold. */
+  unholdColleague?: boolean;
   /** End the colleague's leg. */
   hangUpColleague?: boolean;
   /** End the transferring agent's leg (on purpose). */
@@ -69,15 +78,19 @@ export function startCold(transfers: readonly Transfer[], input: { id: string; f
   return { id: input.id, from: input.from, to: input.to, mode: 'cold', state: input.to === 'queue' ? 'completed' : 'dialing', ...(note ? { note } : {}), at: input.now, updatedAt: input.now };
 }
 
-/** The colleague's phone reported `legStatus` (the leg's own status: in-progress, busy, no-answer, failed, canceled...). */
-export function colleagueLegChanged(transfer: Transfer, legStatus: string): { state: TransferState; effects: TransferEffects } | undefined {
+/**
+ * The colleague's phone reported `legStatus` (the leg's own status: in-progress, busy, no-answer, failed, canceled...).
+ * `transferrerThere` is false once the transferring agent's own leg has ended: a colleague who answers then simply
+ * takes the customer.
+ */
+export function colleagueLegChanged(transfer: Transfer, legStatus: string, transferrerThere = true): { state: TransferState; effects: TransferEffects } | undefined {
   if (transfer.mode === 'cold') {
     // The customer is routing's now: answered completes the transfer; a miss sends the call on to the next agent.
     if (transfer.state !== 'dialing') return undefined;
     const cold: Record<string, TransferState> = { 'in-progress': 'completed', busy: 'declined', 'no-answer': 'no-answer', failed: 'failed', 'dial-failed': 'failed', canceled: 'canceled' };
     return cold[legStatus] ? { state: cold[legStatus]!, effects: {} } : undefined;
   }
-  if (transfer.state === 'dialing' && legStatus === 'in-progress') return { state: 'consulting', effects: {} };
+  if (transfer.state === 'dialing' && legStatus === 'in-progress') return transferrerThere ? { state: 'consulting', effects: {} } : { state: 'completed', effects: { unholdCustomer: true } };
   if (transfer.state !== 'dialing' && transfer.state !== 'consulting') return undefined;
   const ended: Record<string, TransferState> = { busy: 'declined', 'no-answer': 'no-answer', failed: 'failed', 'dial-failed': 'failed', canceled: 'canceled', completed: 'canceled' };
   const state = ended[legStatus];
@@ -85,16 +98,36 @@ export function colleagueLegChanged(transfer: Transfer, legStatus: string): { st
   return state ? { state, effects: { unholdCustomer: true } } : undefined;
 }
 
+export type TransferAction = 'complete' | 'merge' | 'cancel' | 'toggle';
+export const TRANSFER_ACTIONS: readonly TransferAction[] = ['complete', 'merge', 'cancel', 'toggle'];
+
 /** The transferring agent acts on the open consult. */
-export function decide(transfer: Transfer, action: 'complete' | 'merge' | 'cancel', byAgentId: string): { state: TransferState; effects: TransferEffects } {
+export function decide(transfer: Transfer, action: TransferAction, byAgentId: string): { state: TransferState; held?: Transfer['held']; effects: TransferEffects } {
   if (transfer.mode !== 'consult') throw new TransferRuleError('A cold transfer has left your hands.');
   if (byAgentId !== transfer.from) throw new TransferRuleError('Only the agent who started this transfer can do that.');
+  const colleagueHeld = transfer.held === 'colleague';
   if (action === 'cancel') {
     if (!OPEN.includes(transfer.state)) throw new TransferRuleError('There is no transfer under way to cancel.');
     return { state: 'canceled', effects: { hangUpColleague: true, unholdCustomer: true } };
   }
   if (transfer.state !== 'consulting') throw new TransferRuleError(transfer.state === 'dialing' ? 'Your colleague has not answered yet.' : 'There is no consult under way.');
-  return action === 'complete'
-    ? { state: 'completed', effects: { unholdCustomer: true, hangUpTransferrer: true } }
-    : { state: 'merged', effects: { unholdCustomer: true } };
+  if (action === 'toggle') {
+    // One side at a time: whoever was held comes back, the other waits with music.
+    return colleagueHeld
+      ? { state: 'consulting', held: 'customer', effects: { holdCustomer: true, unholdColleague: true } }
+      : { state: 'consulting', held: 'colleague', effects: { holdColleague: true, unholdCustomer: true } };
+  }
+  const unholdBoth: TransferEffects = { unholdCustomer: true, ...(colleagueHeld ? { unholdColleague: true } : {}) };
+  return action === 'complete' ? { state: 'completed', effects: { ...unholdBoth, hangUpTransferrer: true } } : { state: 'merged', effects: unholdBoth };
+}
+
+/**
+ * The transferring agent's own leg ended while the transfer was open (their tab closed, or they hung up): the
+ * customer must not stay on hold for nobody. A consult under way becomes a completed transfer (both sides off hold:
+ * the colleague has the customer); one still ringing the colleague stays open, and the colleague answering completes it.
+ */
+export function transferrerLeft(transfer: Transfer): { state: TransferState; effects: TransferEffects } | undefined {
+  if (transfer.mode !== 'consult') return undefined;
+  if (transfer.state === 'consulting') return { state: 'completed', effects: { unholdCustomer: true, ...(transfer.held === 'colleague' ? { unholdColleague: true } : {}) } };
+  return undefined;
 }

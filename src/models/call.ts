@@ -2,14 +2,8 @@
 // Keyed by the customer's CallSid as _id: every webhook finds its call by primary key (FerretDB's SQLite backend
 // pushes only _id lookups down to an index), and a repeated webhook is a duplicate-key insert.
 import { Schema, type Connection, type Model } from 'mongoose';
+import { LEG_STATUSES, type LegStatus } from '../contact-center/participants';
 import { TRANSFER_STATES, type Transfer } from '../contact-center/transfer';
-
-export const LEG_STATUSES = ['dialing', 'ringing', 'in-progress', 'completed', 'dial-failed', 'no-answer', 'busy', 'failed', 'canceled'] as const;
-export type LegStatus = (typeof LEG_STATUSES)[number];
-/** Statuses in which the agent is part of the call, or about to be. */
-export const LIVE_LEG_STATUSES: readonly LegStatus[] = ['dialing', 'ringing', 'in-progress'];
-/** Statuses in which the agent's phone is ringing or about to. */
-export const PENDING_LEG_STATUSES: readonly LegStatus[] = ['dialing', 'ringing'];
 
 /** waiting: in the line; offered: an agent's phone rings for it; in-progress: an agent took it; completed: over. */
 export const CALL_STATUSES = ['waiting', 'offered', 'in-progress', 'completed'] as const;
@@ -31,6 +25,22 @@ export interface Leg {
   error?: string;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/**
+ * What the conference reported about its participants, in order: holds, unholds, who left and why, and how the
+ * conference ended (Twilio's `ReasonParticipantLeft`, `ParticipantCallStatus`, `ReasonConferenceEnded`).
+ */
+export interface ConferenceEvent {
+  at: Date;
+  kind: 'hold' | 'unhold' | 'left' | 'conference-ended';
+  /** 'customer' or 'agent:<id>'. */
+  label?: string;
+  /** The participant's CallSid (for leaving: which of an agent's legs). */
+  callSid?: string;
+  reason?: string;
+  /** ParticipantCallStatus on leaving. */
+  callStatus?: string;
 }
 
 export interface CallRecord {
@@ -58,6 +68,8 @@ export interface CallRecord {
   requeued?: number;
   /** Consult transfers, each with its own state. */
   transfers: Transfer[];
+  /** Holds, unholds and departures as the conference reported them (for the history's timeline). */
+  events?: ConferenceEvent[];
   /** Why the call ended, once it has: 'customer-hung-up', 'max-wait', 'abandoned'… */
   endReason?: string;
   /** When every agent had left the customer alone and the app said goodbye to them. */
@@ -101,7 +113,11 @@ const callSchema = new Schema<CallRecord>(
     customerHeld: { type: Boolean },
     requeued: { type: Number },
     transfers: {
-      type: [{ _id: false, id: String, from: String, to: String, mode: { type: String, enum: ['consult', 'cold'] }, state: { type: String, enum: TRANSFER_STATES }, note: String, at: Date, updatedAt: Date }],
+      type: [{ _id: false, id: String, from: String, to: String, mode: { type: String, enum: ['consult', 'cold'] }, state: { type: String, enum: TRANSFER_STATES }, held: { type: String, enum: ['customer', 'colleague'] }, note: String, at: Date, updatedAt: Date }],
+      default: [],
+    },
+    events: {
+      type: [{ _id: false, at: Date, kind: { type: String, enum: ['hold', 'unhold', 'left', 'conference-ended'] }, label: String, callSid: String, reason: String, callStatus: String }],
       default: [],
     },
     endReason: { type: String },

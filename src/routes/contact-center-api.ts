@@ -4,6 +4,7 @@ import express, { Router, type RequestHandler, type Response } from 'express';
 import { requireJsonBody } from '../auth/middleware';
 import { z } from 'zod';
 import { CHOSEN_STATUSES } from '../contact-center/presence';
+import { TRANSFER_ACTIONS } from '../contact-center/transfer';
 import { HttpError } from '../errors';
 import type { PresenceStore } from '../models/presence';
 import type { Agent, AgentDirectory } from '../services/agents';
@@ -30,7 +31,7 @@ export interface ContactCenterApiDeps {
 
 const Consult = z.object({ to: z.string().min(1, 'choose a colleague').max(64), note: z.string().max(500).optional() }).strict();
 const Cold = z.object({ to: z.string().min(1, 'choose a colleague or the queue').max(64), note: z.string().max(500).optional() }).strict();
-const TransferAction = z.enum(['complete', 'merge', 'cancel']);
+const TransferAction = z.enum(TRANSFER_ACTIONS);
 const SetPresence = z.object({ status: z.enum(CHOSEN_STATUSES) }).strict();
 const Heartbeat = z.object({ tab: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be the tab id the page made'), takeOver: z.boolean().optional() }).strict();
 
@@ -154,13 +155,14 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
   });
 
   /**
-   * The consult's outcome: complete (the colleague takes over), merge (three-way) or cancel.
+   * The consult's outcome: complete (the colleague takes over), merge (three-way), toggle (talk to the customer while
+   * the colleague holds, and back) or cancel.
    * @route POST /api/me/transfer/:action
    */
   router.post('/me/transfer/:action', ...json, ...deps.signedIn, ...deps.csrfProtection, async (req, res) => {
     const me = agentOf(res);
     const action = TransferAction.safeParse(req.params.action);
-    if (!action.success) throw new HttpError(404, 'Unknown transfer action: complete, merge or cancel.');
+    if (!action.success) throw new HttpError(404, '`Unknown transfer action: ${TRANSFER_ACTIONS.join(', ')}.`');
     res.json(await deps.calls.transferAction({ agentId: me.id, action: action.data }));
   });
 

@@ -224,24 +224,29 @@ function listRow(row: HistorySummary, names: Names) {
 }
 
 const KIND_LABELS: Record<string, string> = {
-  queued: 'Waiting with music',
+  waiting: 'Waiting with music',
   offered: 'Offered to',
+  'brought-in': 'Rang colleague',
   ringing: 'Ringing',
   answered: 'Answered by',
   declined: 'Declined by',
   'no-answer': 'No answer from',
-  busy: 'Busy:',
+  busy: 'Declined by',
   failed: 'Could not ring',
+  'dial-failed': 'Could not dial',
   canceled: 'Ringing stopped for',
-  joined: 'Joined:',
   left: 'Left:',
-  hold: 'Customer put on hold by',
-  unhold: 'Customer taken off hold by',
+  hold: 'On hold:',
+  unhold: 'Off hold:',
+  'customer-held': 'Customer put on hold',
+  'customer-unheld': 'Customer taken off hold',
+  'customer-left': 'Customer left',
   transfer: 'Transfer by',
-  'hung-up': 'Hung up',
+  'conference-ended': 'Conference ended',
   ended: 'Call ended',
 };
-const RING_RESULTS = ['declined', 'no-answer', 'busy', 'failed', 'canceled'];
+/** How a ring ended, as the "Rang" list says it (a decline reaches Twilio as busy). */
+const RING_RESULTS: Record<string, string> = { declined: 'declined', busy: 'declined', 'no-answer': 'no answer', failed: 'could not be reached', 'dial-failed': 'could not be dialled', canceled: 'ringing stopped' };
 
 const REASON_LABELS: Record<string, string> = {
   participant_hung_up: 'hung up',
@@ -250,6 +255,28 @@ const REASON_LABELS: Record<string, string> = {
   participant_updated_via_api: 'moved by the app',
   participant_add_failed: 'could not be added',
   'last-agent-left': 'every agent had left; the caller heard goodbye',
+  abandoned: 'every agent had left; the caller heard goodbye',
+  'customer-hung-up': 'hung up',
+  'max-wait': 'waited too long; the caller heard goodbye',
+  'conference-ended': 'the conference ended',
+  'conference-ended-via-api': 'the app ended the conference',
+  'last-participant-left': 'the last participant left',
+  'last-participant-kicked': 'the last participant was removed',
+  'participant-with-end-conference-on-exit-left': 'the customer left',
+  'participant-with-end-conference-on-exit-kicked': 'the customer was removed',
+};
+
+const MODE_LABELS: Record<string, string> = { consult: 'consult', cold: 'cold transfer', 'three-way': 'three-way' };
+const TRANSFER_OUTCOME_LABELS: Record<string, string> = {
+  dialing: 'ringing when the call ended',
+  consulting: 'consulting when the call ended',
+  completed: 'completed',
+  merged: 'merged into a three-way call',
+  canceled: 'cancelled',
+  declined: 'declined',
+  'no-answer': 'not answered',
+  failed: 'failed',
+  joined: 'joined',
 };
 
 function whoHungUp(hungUpBy: string | undefined, names: Names): string {
@@ -260,13 +287,19 @@ function whoHungUp(hungUpBy: string | undefined, names: Names): string {
   return hungUpBy;
 }
 
+/** "consult to Grace Hopper: completed" from a timeline entry's `detail` ("consult: completed") and target. */
+function transferDetail(entry: { toAgentId?: string; detail?: string }, names: Names): string {
+  const [mode = '', outcome = ''] = (entry.detail ?? '').split(': ');
+  return `${MODE_LABELS[mode] ?? mode} to ${entry.toAgentId ? names(entry.toAgentId) : 'someone'}${outcome ? `: ${outcome}` : ''}`;
+}
+
 /** Everything the detail page shows, worked out here so the template only prints. */
 export function describeCall(record: HistoryRecord, names: Names) {
   const offset = (at: Date): string => `+${formatDuration((at.getTime() - record.startedAt.getTime()) / 1000)}`;
   const rang = record.offeredTo.map((agentId) => {
     if (record.agentIds.includes(agentId)) return { agent: names(agentId), result: 'answered' };
-    const last = [...record.timeline].reverse().find((entry) => entry.agentId === agentId && RING_RESULTS.includes(entry.kind));
-    return { agent: names(agentId), result: last ? last.kind.replace('-', ' ') : 'no answer' };
+    const last = [...record.timeline].reverse().find((entry) => entry.agentId === agentId && Object.hasOwn(RING_RESULTS, entry.kind));
+    return { agent: names(agentId), result: last ? RING_RESULTS[last.kind]! : 'no answer' };
   });
   return {
     callSid: record._id,
@@ -277,10 +310,11 @@ export function describeCall(record: HistoryRecord, names: Names) {
     endedAt: formatTime(record.endedAt),
     waited: formatDuration(record.waitSeconds),
     talked: formatDuration(record.talkSeconds),
+    held: record.holdSeconds ? formatDuration(record.holdSeconds) : undefined,
     total: formatDuration((record.endedAt.getTime() - record.startedAt.getTime()) / 1000),
     rang,
     talkedWith: record.agentIds.map(names),
-    transfers: record.transfers.map((t) => ({ from: names(t.from), to: names(t.to), mode: t.mode, outcome: t.outcome, at: offset(t.at) })),
+    transfers: record.transfers.map((t) => ({ from: names(t.from), to: names(t.to), mode: MODE_LABELS[t.mode] ?? t.mode, outcome: TRANSFER_OUTCOME_LABELS[t.outcome] ?? t.outcome, at: offset(t.at) })),
     hungUpBy: whoHungUp(record.hungUpBy, names),
     endReason: record.endReason ? (REASON_LABELS[record.endReason] ?? record.endReason) : undefined,
     timeline: [...record.timeline]
@@ -291,7 +325,7 @@ export function describeCall(record: HistoryRecord, names: Names) {
         kind: entry.kind,
         label: KIND_LABELS[entry.kind] ?? entry.kind,
         agent: entry.agentId ? names(entry.agentId) : undefined,
-        detail: entry.detail ? (REASON_LABELS[entry.detail] ?? entry.detail) : undefined,
+        detail: entry.kind === 'transfer' ? transferDetail(entry, names) : entry.byAgentId ? `for ${names(entry.byAgentId)}` : entry.detail ? (REASON_LABELS[entry.detail] ?? entry.detail) : undefined,
       })),
   };
 }

@@ -1,6 +1,7 @@
 // Twilio's webhooks: the support number's voice URL, the hold line, agents' legs and status callbacks. Every one is signed.
 import express, { Router, type ErrorRequestHandler, type Response } from 'express';
 import { z } from 'zod';
+import { agentLabel, CUSTOMER_LABEL } from '../contact-center/participants';
 import { clientErrorOf, HttpError, StoreUnavailableError } from '../errors';
 import type { Logger } from '../logger';
 import type { AgentDirectory } from '../services/agents';
@@ -29,6 +30,12 @@ const ConferenceEvent = z.object({
   ConferenceSid: z.string().max(64).optional(),
   StatusCallbackEvent: z.string().min(1).max(64),
   CallSid: z.string().max(64).optional(),
+  ParticipantLabel: z.string().max(128).optional(),
+  // participant-leave: why, and the participant's call status (https://www.twilio.com/changelog/participantcallstatus-and-reasonparticipantleft-attributes-added)
+  ReasonParticipantLeft: z.string().max(64).optional(),
+  ParticipantCallStatus: z.string().max(32).optional(),
+  // conference-end: why (https://www.twilio.com/docs/voice/api/conference-resource#conference-status-callback)
+  ReasonConferenceEnded: z.string().max(64).optional(),
 });
 
 /** What a waiting caller hears about their place in line. */
@@ -74,6 +81,7 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
       res,
       conferenceTwiml({
         name: input.CallSid,
+        participantLabel: CUSTOMER_LABEL,
         startConferenceOnEnter: false,
         endConferenceOnExit: true,
         waitUrl: deps.urls.wait(input.CallSid, 0),
@@ -113,6 +121,9 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
       conferenceSid: input.ConferenceSid,
       event: input.StatusCallbackEvent,
       callSid: input.CallSid,
+      participantLabel: input.ParticipantLabel,
+      reason: input.ReasonParticipantLeft ?? input.ReasonConferenceEnded,
+      participantCallStatus: input.ParticipantCallStatus,
     });
     sendTwiml(res, emptyTwiml());
   });
@@ -131,6 +142,7 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
       res,
       conferenceTwiml({
         name: conferenceId.data,
+        participantLabel: agentLabel(agent.id),
         startConferenceOnEnter: true,
         // No agent's leaving ends the conference: when the last agent leaves, the server decides what the customer hears.
         endConferenceOnExit: false,

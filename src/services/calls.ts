@@ -4,12 +4,13 @@
 import type { BackgroundTasks } from '../background';
 import { finishedCallOf, type FinishedCall } from '../contact-center/history';
 import { positionInLine } from '../contact-center/routing';
-import { colleagueLegChanged, decide, openTransfer, startCold, startConsult, TransferRuleError, type Transfer, type TransferEffects } from '../contact-center/transfer';
+import { agentLabel, CUSTOMER_LABEL, leftAlone, legStatusOf, LIVE_LEG_STATUSES, MISSED_LEG_STATUSES, movesForward, PENDING_LEG_STATUSES, type LegStatus } from '../contact-center/participants';
+import { colleagueLegChanged, decide, openTransfer, startCold, startConsult, transferrerLeft, TransferRuleError, type Transfer, type TransferAction, type TransferEffects } from '../contact-center/transfer';
 import { randomUUID } from 'node:crypto';
 import { HttpError } from '../errors';
 import { maskNumber, type Logger } from '../logger';
 import type { CallStore, Change } from '../models/call-store';
-import { LIVE_LEG_STATUSES, PENDING_LEG_STATUSES, type CallRecord, type Leg, type LegStatus, type Role } from '../models/call';
+import type { CallRecord, ConferenceEvent, Leg, Role } from '../models/call';
 import { isDuplicateKey, type ReservationStore } from '../models/reservation';
 import type { TwilioRest } from '../twilio/rest';
 import { apologyTwiml } from '../twilio/twiml';
@@ -59,22 +60,19 @@ export interface CallView {
   transfers: Transfer[];
 }
 
-/** Twilio's CallStatus values, as the leg status they mean. https://www.twilio.com/docs/voice/api/call-resource#call-status-values */
-const CALL_STATUS_TO_LEG = new Map<string, LegStatus>([
-  ['queued', 'dialing'],
-  ['initiated', 'dialing'],
-  ['ringing', 'ringing'],
-  ['in-progress', 'in-progress'],
-  ['answered', 'in-progress'],
-  ['completed', 'completed'],
-  ['busy', 'busy'],
-  ['failed', 'failed'],
-  ['no-answer', 'no-answer'],
-  ['canceled', 'canceled'],
-]);
-const STATUS_ORDER: Record<LegStatus, number> = { dialing: 0, ringing: 1, 'in-progress': 2, completed: 3, 'dial-failed': 3, 'no-answer': 3, busy: 3, failed: 3, canceled: 3 };
 export const LEFT_ALONE_MESSAGE = 'The agent has left the call. Thank you for calling, goodbye.';
-const MISSED: readonly LegStatus[] = ['no-answer', 'busy', 'failed', 'canceled', 'dial-failed'];
+
+/** A conference status callback, as the service needs it. https://www.twilio.com/docs/voice/api/conference-resource#conference-status-callback */
+export interface ConferenceEventInput {
+  conferenceName: string;
+  conferenceSid?: string;
+  event: string;
+  callSid?: string;
+  participantLabel?: string;
+  /** ReasonParticipantLeft on participant-leave; ReasonConferenceEnded on conference-end. */
+  reason?: string;
+  participantCallStatus?: string;
+}
 
 /** Builds the call service. */
 export function createCallService(deps: CallServiceDeps) {
@@ -98,8 +96,24 @@ export function createCallService(deps: CallServiceDeps) {
    * itself: every agent joins with endConferenceOnExit=false, and the server decides.)
    */
   function leftAloneAfter(call: CallRecord, index: number, status: LegStatus): boolean {
-    const legs = call.legs.map((leg, j) => (j === index ? status : leg.status));
-    return call.status === 'in-progress' && !call.abandonedAt && legs.includes('completed') && !legs.some((legStatus) => LIVE_LEG_STATUSES.includes(legStatus));
+    return leftAlone(call.status === 'in-progress' && !call.abandonedAt, call.legs.map((leg, j) => (j === index ? status : leg.status)));
+  }
+
+  /**
+   * Leg `index` moves to `status`: what becomes of a transfer it belongs to (the colleague's leg answered, missed or
+   * left), or of an open consult its agent started (the transferring agent is gone: nobody stays on hold for them).
+   */
+  function transferAfterLeg(call: CallRecord, index: number, status: LegStatus): { set: Record<string, unknown>; effects?: TransferEffects; colleagueId?: string; missed: boolean } {
+    const leg = call.legs[index]!;
+    const own = transferOf(call, leg);
+    if (own) {
+      const transferrerThere = call.legs.some((other, j) => j !== index && other.agentId === own.from && other.status === 'in-progress');
+      const next = colleagueLegChanged(own, status, transferrerThere);
+      return { set: next ? transferUpdate(call, own.id, next.state) : {}, effects: next?.effects, colleagueId: own.to, missed: Boolean(next && MISSED_LEG_STATUSES.includes(status)) };
+    }
+    const open = openTransfer(call.transfers ?? []);
+    const next = open && open.from === leg.agentId && leg.status === 'in-progress' && status !== 'in-progress' ? transferrerLeft(open) : undefined;
+    return { set: open && next ? transferUpdate(call, open.id, next.state) : {}, effects: next?.effects, colleagueId: open?.to, missed: false };
   }
 
   /**
@@ -117,7 +131,7 @@ export function createCallService(deps: CallServiceDeps) {
     logger.warn('the last agent dropped off a live customer: back to the line', { callSid: call._id });
     if (call.conferenceSid) {
       const conferenceSid = call.conferenceSid;
-      background.run(`hold ${call._id}`, () => unlessCallEnded(() => rest.hold(conferenceSid, call._id, true, urls.wait(call._id, 1))));
+      background.run(`hold ${call._id}`, () => unlessCallEnded(() => rest.hold(conferenceSid, CUSTOMER_LABEL, true, urls.wait(call._id, 1))));
     }
     routing.dispatch();
   }
@@ -129,10 +143,12 @@ export function createCallService(deps: CallServiceDeps) {
   }
 
   /** The call is over: stop phones still ringing for it, free its agents, keep its history, drop the live record. */
-  async function finish(callSid: string, reason: string): Promise<void> {
+  async function finish(callSid: string, reason: string, lastEvent?: (call: CallRecord) => ConferenceEvent): Promise<void> {
     const endedAt = new Date();
     const finished = await store.changeIfLive(callSid, (call): Change<{ call: CallRecord; ringing: string[] } | null> => {
       if (call.status === 'completed') return { result: null };
+      // The customer's departure is the call's end: one instant, so the timeline ends with it.
+      const last = lastEvent ? { ...lastEvent(call), at: endedAt } : undefined;
       const set: Record<string, unknown> = { status: 'completed', endedAt, ...(call.endReason ? {} : { endReason: reason }) };
       const ringing: string[] = [];
       const legs = call.legs.map((leg, i) => {
@@ -143,7 +159,8 @@ export function createCallService(deps: CallServiceDeps) {
         Object.assign(set, legUpdate(i, { status }));
         return { ...leg, status, updatedAt: endedAt };
       });
-      return { set, result: { call: { ...call, legs, status: 'completed', endReason: call.endReason ?? reason }, ringing } };
+      const events = [...(call.events ?? []), ...(last ? [last] : [])];
+      return { set: { ...set, events }, result: { call: { ...call, legs, events, status: 'completed', endReason: call.endReason ?? reason }, ringing } };
     });
     if (!finished) return;
     for (const legCallSid of finished.ringing) background.run(`cancel ringing leg ${legCallSid}`, () => rest.hangUp(legCallSid));
@@ -185,9 +202,16 @@ export function createCallService(deps: CallServiceDeps) {
   }
 
   /** Carries out what a transfer transition asks of the voice side, in the background (Twilio's answers are slow). */
-  function applyTransferEffects(call: { _id: string; conferenceSid?: string }, effects: TransferEffects, legs: { colleague?: string; transferrer?: string }): void {
+  function applyTransferEffects(call: { _id: string; conferenceSid?: string }, effects: TransferEffects, legs: { colleague?: string; colleagueId?: string; transferrer?: string }): void {
     const { conferenceSid } = call;
-    if (effects.unholdCustomer && conferenceSid) background.run(`unhold ${call._id}`, () => unlessCallEnded(() => rest.hold(conferenceSid, call._id, false)));
+    // Participants are addressed by label ('customer', 'agent:<id>'): https://www.twilio.com/docs/voice/api/conference-participant-resource#path-parameters
+    const hold = (label: string, on: boolean): void => {
+      if (conferenceSid) background.run(`${on ? 'hold' : 'unhold'} ${label} in ${call._id}`, () => unlessCallEnded(() => rest.hold(conferenceSid, label, on, on ? urls.wait(call._id, 1) : undefined)));
+    };
+    if (effects.holdCustomer) hold(CUSTOMER_LABEL, true);
+    if (effects.unholdCustomer) hold(CUSTOMER_LABEL, false);
+    if (legs.colleagueId && effects.holdColleague) hold(agentLabel(legs.colleagueId), true);
+    if (legs.colleagueId && effects.unholdColleague) hold(agentLabel(legs.colleagueId), false);
     const colleague = legs.colleague;
     if (effects.hangUpColleague && colleague) background.run(`end consult leg ${colleague}`, () => unlessCallEnded(() => rest.hangUp(colleague)));
     const transferrer = legs.transferrer;
@@ -260,7 +284,8 @@ export function createCallService(deps: CallServiceDeps) {
         if (offer && (call.status !== 'offered' || call.offeredTo !== input.agentId) && leg.status !== 'in-progress') throw new HttpError(404, 'This call was offered to someone else meanwhile.');
         logger.info('agent joining conference', { conference: call._id, agentId: input.agentId, role: leg.role });
         const transfer = transferOf(call, leg);
-        const consulting = transfer ? colleagueLegChanged(transfer, 'in-progress') : undefined;
+        const transferrerThere = transfer ? call.legs.some((other) => other.agentId === transfer.from && other.status === 'in-progress') : true;
+        const consulting = transfer ? colleagueLegChanged(transfer, 'in-progress', transferrerThere) : undefined;
         return {
           set: {
             ...legUpdate(i, { status: 'in-progress', ...(input.legCallSid ? { legCallSid: input.legCallSid } : {}) }),
@@ -271,13 +296,13 @@ export function createCallService(deps: CallServiceDeps) {
             ...(offer && !call.answeredAt ? { answeredAt: new Date() } : {}),
           },
           unset: offer ? ['offeredTo', ...(call.customerHeld ? ['customerHeld'] : [])] : [],
-          result: { role: leg.role, unhold: offer && call.customerHeld && call.conferenceSid ? call.conferenceSid : undefined },
+          result: { role: leg.role, unhold: (offer && call.customerHeld) || consulting?.effects.unholdCustomer ? call.conferenceSid : undefined },
         };
       });
       if (result.unhold) {
         const conferenceSid = result.unhold;
         // The customer was held while they waited for someone new: they hear their new agent once that agent is in.
-        background.run(`unhold ${input.conferenceId}`, () => rest.hold(conferenceSid, input.conferenceId, false));
+        background.run(`unhold ${input.conferenceId}`, () => unlessCallEnded(() => rest.hold(conferenceSid, CUSTOMER_LABEL, false)));
       }
       if (result.role === 'first') await routing.answered(input.agentId, input.conferenceId);
       else await reservations.moveAgent(input.agentId, input.conferenceId, 'on-call');
@@ -321,7 +346,7 @@ export function createCallService(deps: CallServiceDeps) {
       }
       const conferenceSid = current.conferenceSid;
       // https://www.twilio.com/docs/voice/api/conference-participant-resource#update-a-participant-resource : hold with music
-      background.run(`hold ${current._id} for a consult`, () => rest.hold(conferenceSid, current._id, true, urls.wait(current._id, 1)));
+      background.run(`hold ${current._id} for a consult`, () => unlessCallEnded(() => rest.hold(conferenceSid, CUSTOMER_LABEL, true, urls.wait(current._id, 1))));
       try {
         const { sid } = await rest.dial(agentDialRequest(urls, { callSid: current._id, agentId: target.id, from: deps.twilioNumber, ringSeconds: deps.ringSeconds }));
         await store.changeIfLive(current._id, () => ({ set: legUpdate(legIndex, { legCallSid: sid }), result: undefined }));
@@ -382,7 +407,7 @@ export function createCallService(deps: CallServiceDeps) {
         throw err;
       }
       const conferenceSid = mine.conferenceSid;
-      if (conferenceSid) background.run(`hold ${current._id} for a cold transfer`, () => rest.hold(conferenceSid, current._id, true, urls.wait(current._id, 1)));
+      if (conferenceSid) background.run(`hold ${current._id} for a cold transfer`, () => unlessCallEnded(() => rest.hold(conferenceSid, CUSTOMER_LABEL, true, urls.wait(current._id, 1))));
       const myLeg = mine.legCallSid;
       // The transferring agent leaves now; the call is not in progress any more, so nobody says goodbye to the customer.
       if (myLeg) background.run(`transferring agent leaves ${current._id}`, () => unlessCallEnded(() => rest.hangUp(myLeg)));
@@ -401,8 +426,11 @@ export function createCallService(deps: CallServiceDeps) {
       return { conference: current._id, to: target?.id ?? 'queue' };
     },
 
-    /** The transferring agent completes (hands the customer over and leaves), merges (three-way) or cancels the consult. */
-    async transferAction(input: { agentId: string; action: 'complete' | 'merge' | 'cancel' }): Promise<{ state: Transfer['state'] }> {
+    /**
+     * The transferring agent completes (hands the customer over and leaves), merges (three-way), toggles (talks to
+     * one side while the other holds) or cancels the consult.
+     */
+    async transferAction(input: { agentId: string; action: TransferAction }): Promise<{ state: Transfer['state']; held?: Transfer['held'] }> {
       const current = callOf(await store.live(), input.agentId);
       if (!current) throw new HttpError(404, 'You have no call.');
       const result = await store.change(current._id, (call) => {
@@ -417,15 +445,20 @@ export function createCallService(deps: CallServiceDeps) {
         }
         const colleague = call.legs.find((leg) => leg.transferId === transfer.id);
         const mine = newestLeg(call, input.agentId, (leg) => leg.status === 'in-progress');
+        const i = (call.transfers ?? []).findIndex((t) => t.id === transfer.id);
         return {
-          set: { ...transferUpdate(call, transfer.id, next.state), ...(next.effects.hangUpTransferrer && mine >= 0 ? legUpdate(mine, { hungUp: true }) : {}) },
-          result: { next, colleague: colleague?.legCallSid, transferrer: mine >= 0 ? call.legs[mine]!.legCallSid : undefined, conferenceSid: call.conferenceSid },
+          set: {
+            ...transferUpdate(call, transfer.id, next.state),
+            ...(next.held ? { [`transfers.${i}.held`]: next.held } : {}),
+            ...(next.effects.hangUpTransferrer && mine >= 0 ? legUpdate(mine, { hungUp: true }) : {}),
+          },
+          result: { next, colleague: colleague?.legCallSid, colleagueId: transfer.to, transferrer: mine >= 0 ? call.legs[mine]!.legCallSid : undefined, conferenceSid: call.conferenceSid },
         };
       });
-      applyTransferEffects({ _id: current._id, conferenceSid: result.conferenceSid }, result.next.effects, { colleague: result.colleague, transferrer: result.transferrer });
-      logger.info('transfer decided', { conference: current._id, agentId: input.agentId, state: result.next.state });
+      applyTransferEffects({ _id: current._id, conferenceSid: result.conferenceSid }, result.next.effects, { colleague: result.colleague, colleagueId: result.colleagueId, transferrer: result.transferrer });
+      logger.info('transfer decided', { conference: current._id, agentId: input.agentId, action: input.action, state: result.next.state });
       changes.publish('calls', 'agents');
-      return { state: result.next.state };
+      return { state: result.next.state, ...(result.next.held ? { held: result.next.held } : {}) };
     },
 
     /**
@@ -490,33 +523,33 @@ export function createCallService(deps: CallServiceDeps) {
 
     /** Twilio reports progress of an agent's call: initiated, ringing, answered, no-answer, busy, completed... */
     async recordAgentCallStatus(input: { conferenceId: string; agentId: string; legCallSid: string; callStatus: string }): Promise<void> {
-      const status = CALL_STATUS_TO_LEG.get(input.callStatus);
+      const status = legStatusOf(input.callStatus);
       if (!status) throw new HttpError(400, `Unknown CallStatus: ${input.callStatus}`);
-      const outcome = await store.changeIfLive(input.conferenceId, (call): Change<{ alone: boolean; onPurpose?: boolean; conferenceSid?: string; transferEffects?: TransferEffects; missedOffer?: boolean; missedTransfer?: boolean; left?: boolean }> => {
+      const outcome = await store.changeIfLive(input.conferenceId, (call): Change<{ alone: boolean; onPurpose?: boolean; conferenceSid?: string; transferEffects?: TransferEffects; colleagueId?: string; missedOffer?: boolean; missedTransfer?: boolean; left?: boolean }> => {
         const nothing = { result: { alone: false } };
         let i = call.legs.findIndex((leg) => leg.agentId === input.agentId && leg.legCallSid === input.legCallSid);
         if (i < 0) i = newestLeg(call, input.agentId, (leg) => !leg.legCallSid && PENDING_LEG_STATUSES.includes(leg.status));
         if (i < 0) return nothing; // a leg of an offer that ended already: nothing to record
         const leg = call.legs[i]!;
         // Callbacks may arrive late or out of order: a leg only moves forward.
-        const forward = STATUS_ORDER[status] > STATUS_ORDER[leg.status] && STATUS_ORDER[leg.status] < 3;
-        if (!forward) return leg.legCallSid ? nothing : { set: legUpdate(i, { legCallSid: input.legCallSid }), result: { alone: false } };
-        const missed = MISSED.includes(status);
-        const transfer = transferOf(call, leg);
-        const transition = transfer ? colleagueLegChanged(transfer, status) : undefined;
+        if (!movesForward(leg.status, status)) return leg.legCallSid ? nothing : { set: legUpdate(i, { legCallSid: input.legCallSid }), result: { alone: false } };
+        const missed = MISSED_LEG_STATUSES.includes(status);
+        const transfer = transferAfterLeg(call, i, status);
         const alone = leftAloneAfter(call, i, status);
-        const onPurpose = Boolean(leg.hungUp) || call.legs.some((other) => other.hungUp && other.status === 'completed');
+        // A colleague who never answered a transfer is nobody's decision to end the call: the customer goes back in line.
+        const onPurpose = !transfer.missed && (Boolean(leg.hungUp) || call.legs.some((other) => other.hungUp && other.status === 'completed'));
         logger.info('agent call status', { conference: call._id, agentId: input.agentId, status });
         return {
           set: {
             ...legUpdate(i, { status, legCallSid: input.legCallSid }),
             ...(missed ? { dialError: `${input.agentId} did not answer (${input.callStatus}).` } : {}),
             ...(alone ? afterLastAgent(call, onPurpose) : {}),
-            ...(transfer && transition ? transferUpdate(call, transfer.id, transition.state) : {}),
+            ...transfer.set,
           },
           result: {
             alone,
-            transferEffects: transition?.effects,
+            transferEffects: transfer.effects,
+            colleagueId: transfer.colleagueId,
             onPurpose,
             conferenceSid: call.conferenceSid,
             missedOffer: missed && leg.role === 'first' && call.status === 'offered' && call.offeredTo === input.agentId,
@@ -530,39 +563,53 @@ export function createCallService(deps: CallServiceDeps) {
       if (outcome.missedTransfer) await reservations.releaseAgent(input.agentId, input.conferenceId);
       if (outcome.left) await routing.wrapUp(input.agentId, input.conferenceId);
       if (outcome.alone) afterLastAgentLeft({ _id: input.conferenceId, conferenceSid: outcome.conferenceSid }, outcome.onPurpose ?? false);
-      else if (outcome.transferEffects) applyTransferEffects({ _id: input.conferenceId, conferenceSid: outcome.conferenceSid }, outcome.transferEffects, {});
+      else if (outcome.transferEffects) applyTransferEffects({ _id: input.conferenceId, conferenceSid: outcome.conferenceSid }, outcome.transferEffects, { colleagueId: outcome.colleagueId });
       changes.publish('calls', 'agents');
     },
 
-    /** Twilio reports a conference event: start, end, a participant joining or leaving. */
-    async recordConferenceEvent(input: { conferenceName: string; conferenceSid?: string; event: string; callSid?: string }): Promise<void> {
+    /**
+     * Twilio reports a conference event: start, end, a participant joining, leaving, held or taken off hold. Holds,
+     * departures (with Twilio's reason) and the end are kept on the call for its history.
+     */
+    async recordConferenceEvent(input: ConferenceEventInput): Promise<void> {
+      const customerCall = input.conferenceName;
+      const event = (call: CallRecord, kind: ConferenceEvent['kind'], fields: Omit<ConferenceEvent, 'at' | 'kind'> = {}): ConferenceEvent => {
+        const leg = input.callSid && input.callSid !== customerCall ? call.legs.find((l) => l.legCallSid === input.callSid) : undefined;
+        const label = input.callSid === customerCall ? CUSTOMER_LABEL : leg ? agentLabel(leg.agentId) : input.participantLabel;
+        return { at: new Date(), kind, ...(label ? { label } : {}), ...(input.callSid ? { callSid: input.callSid } : {}), ...fields };
+      };
       switch (input.event) {
         case 'conference-start':
-          await store.changeIfLive(input.conferenceName, (call) => (call.status === 'completed' || call.conferenceSid ? { result: undefined } : { set: input.conferenceSid ? { conferenceSid: input.conferenceSid } : {}, result: undefined }));
+          await store.changeIfLive(customerCall, (call) => (call.status === 'completed' || call.conferenceSid ? { result: undefined } : { set: input.conferenceSid ? { conferenceSid: input.conferenceSid } : {}, result: undefined }));
+          return;
+        case 'participant-hold':
+        case 'participant-unhold':
+          await store.changeIfLive(customerCall, (call) => ({ push: { events: event(call, input.event === 'participant-hold' ? 'hold' : 'unhold') }, result: undefined }));
           return;
         case 'participant-leave': {
-          if (input.callSid === input.conferenceName) return finish(input.conferenceName, 'customer-hung-up');
-          const left = await store.changeIfLive(input.conferenceName, (call): Change<{ agentId: string; alone: boolean; onPurpose: boolean; conferenceSid?: string; transferEffects?: TransferEffects } | undefined> => {
+          const why = { ...(input.reason ? { reason: input.reason } : {}), ...(input.participantCallStatus ? { callStatus: input.participantCallStatus } : {}) };
+          if (input.callSid === customerCall) return finish(customerCall, 'customer-hung-up', (call) => event(call, 'left', why));
+          const left = await store.changeIfLive(customerCall, (call): Change<{ agentId: string; alone: boolean; onPurpose: boolean; conferenceSid?: string; transferEffects?: TransferEffects; colleagueId?: string } | undefined> => {
             const i = call.legs.findIndex((leg) => input.callSid !== undefined && leg.legCallSid === input.callSid && LIVE_LEG_STATUSES.includes(leg.status));
-            if (i < 0) return { result: undefined };
+            if (i < 0) return call.legs.some((leg) => leg.legCallSid === input.callSid) ? { push: { events: event(call, 'left', why) }, result: undefined } : { result: undefined };
             const alone = leftAloneAfter(call, i, 'completed');
+            const transfer = transferAfterLeg(call, i, 'completed');
             const onPurpose = Boolean(call.legs[i]!.hungUp);
-            const transfer = transferOf(call, call.legs[i]!);
-            const transition = transfer ? colleagueLegChanged(transfer, 'completed') : undefined;
             return {
-              set: { ...legUpdate(i, { status: 'completed' }), ...(alone ? afterLastAgent(call, onPurpose) : {}), ...(transfer && transition ? transferUpdate(call, transfer.id, transition.state) : {}) },
-              result: { agentId: call.legs[i]!.agentId, alone, onPurpose, conferenceSid: call.conferenceSid, transferEffects: alone ? undefined : transition?.effects },
+              set: { ...legUpdate(i, { status: 'completed' }), ...(alone ? afterLastAgent(call, onPurpose) : {}), ...transfer.set },
+              push: { events: event(call, 'left', why) },
+              result: { agentId: call.legs[i]!.agentId, alone, onPurpose, conferenceSid: call.conferenceSid, transferEffects: alone ? undefined : transfer.effects, colleagueId: transfer.colleagueId },
             };
           });
           if (!left) return;
-          await routing.wrapUp(left.agentId, input.conferenceName);
-          if (left.alone) afterLastAgentLeft({ _id: input.conferenceName, conferenceSid: left.conferenceSid }, left.onPurpose);
-          else if (left.transferEffects) applyTransferEffects({ _id: input.conferenceName, conferenceSid: left.conferenceSid }, left.transferEffects, {});
+          await routing.wrapUp(left.agentId, customerCall);
+          if (left.alone) afterLastAgentLeft({ _id: customerCall, conferenceSid: left.conferenceSid }, left.onPurpose);
+          else if (left.transferEffects) applyTransferEffects({ _id: customerCall, conferenceSid: left.conferenceSid }, left.transferEffects, { colleagueId: left.colleagueId });
           changes.publish('calls', 'agents');
           return;
         }
         case 'conference-end':
-          return finish(input.conferenceName, 'conference-ended');
+          return finish(customerCall, 'conference-ended', (call) => event(call, 'conference-ended', input.reason ? { reason: input.reason } : {}));
         default:
           return;
       }

@@ -5,11 +5,13 @@ const { VoiceResponse } = twilio.twiml;
 
 export interface ConferenceTwimlOptions {
   name: string;
+  /** A label unique among the conference's active participants, to address them by (customer, agent:<id>). */
+  participantLabel?: string;
   startConferenceOnEnter: boolean;
   endConferenceOnExit: boolean;
   /** Absolute URL Twilio fetches for what waiting participants hear. */
   waitUrl?: string;
-  /** Absolute URL for conference events (start, end, join, leave). */
+  /** Absolute URL for conference events (start, end, join, leave, hold and unhold). */
   statusCallback?: string;
   beep?: boolean;
 }
@@ -26,9 +28,10 @@ export function conferenceTwiml(options: ConferenceTwimlOptions): string {
       startConferenceOnEnter: options.startConferenceOnEnter,
       endConferenceOnExit: options.endConferenceOnExit,
       beep: options.beep === undefined ? undefined : options.beep ? 'true' : 'false',
+      ...(options.participantLabel ? { participantLabel: options.participantLabel } : {}),
       ...(options.waitUrl ? { waitUrl: options.waitUrl, waitMethod: 'POST' } : {}),
       ...(options.statusCallback
-        ? { statusCallback: options.statusCallback, statusCallbackMethod: 'POST', statusCallbackEvent: ['start', 'end', 'join', 'leave'] }
+        ? { statusCallback: options.statusCallback, statusCallbackMethod: 'POST', statusCallbackEvent: ['start', 'end', 'join', 'leave', 'hold'] }
         : {}),
     },
     options.name,

@@ -76,6 +76,8 @@ export function useE2e(options: { ringSeconds?: number; env?: Record<string, str
     await e2e.running?.stop();
     await e2e.db?.drop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    // No ERROR line in the app's log, nor an uncaught error on a page, during the whole browser suite.
+    expect(e2e.logs.filter((line) => / ERROR /.test(line) || / page error\] /.test(line))).toEqual([]);
   });
 
   afterEach(async () => {

@@ -1,0 +1,59 @@
+// A call's participants: the customer, and the agents whose phones are rung into the customer's conference (one leg
+// per ring: an offer, a colleague brought in, a consult). Each has a stable label, unique among the conference's
+// active participants as Twilio requires (errors 16025/16026), so the app can address them without knowing CallSids.
+// Pure: the rules for how a leg moves and when the customer is left alone; no I/O, unit-tested on their own.
+
+export const CUSTOMER_LABEL = 'customer';
+
+/** The conference label of an agent's leg: `agent:<id>`. https://www.twilio.com/docs/voice/twiml/conference#attributes-participant-label */
+export function agentLabel(agentId: string): string {
+  return `agent:${agentId}`;
+}
+
+/** The agent id in an `agent:<id>` label, or undefined for the customer or an unknown label. */
+export function agentOfLabel(label: string | undefined): string | undefined {
+  return label?.startsWith('agent:') ? label.slice('agent:'.length) || undefined : undefined;
+}
+
+export const LEG_STATUSES = ['dialing', 'ringing', 'in-progress', 'completed', 'dial-failed', 'no-answer', 'busy', 'failed', 'canceled'] as const;
+export type LegStatus = (typeof LEG_STATUSES)[number];
+/** Statuses in which the agent is part of the call, or about to be. */
+export const LIVE_LEG_STATUSES: readonly LegStatus[] = ['dialing', 'ringing', 'in-progress'];
+/** Statuses in which the agent's phone is ringing or about to. */
+export const PENDING_LEG_STATUSES: readonly LegStatus[] = ['dialing', 'ringing'];
+/** Statuses of a ring that never became a conversation. */
+export const MISSED_LEG_STATUSES: readonly LegStatus[] = ['no-answer', 'busy', 'failed', 'canceled', 'dial-failed'];
+
+/** Twilio's CallStatus values, as the leg status they mean. https://www.twilio.com/docs/voice/api/call-resource#call-status-values */
+const CALL_STATUS_TO_LEG: ReadonlyMap<string, LegStatus> = new Map([
+  ['queued', 'dialing'],
+  ['initiated', 'dialing'],
+  ['ringing', 'ringing'],
+  ['in-progress', 'in-progress'],
+  ['answered', 'in-progress'],
+  ['completed', 'completed'],
+  ['busy', 'busy'],
+  ['failed', 'failed'],
+  ['no-answer', 'no-answer'],
+  ['canceled', 'canceled'],
+]);
+
+/** The leg status a Twilio CallStatus means, or undefined for a value Twilio does not send. */
+export function legStatusOf(callStatus: string): LegStatus | undefined {
+  return CALL_STATUS_TO_LEG.get(callStatus);
+}
+
+const STATUS_ORDER: Record<LegStatus, number> = { dialing: 0, ringing: 1, 'in-progress': 2, completed: 3, 'dial-failed': 3, 'no-answer': 3, busy: 3, failed: 3, canceled: 3 };
+
+/** Callbacks may arrive late or out of order: a leg only moves forward, and never out of an ending. */
+export function movesForward(from: LegStatus, to: LegStatus): boolean {
+  return STATUS_ORDER[to] > STATUS_ORDER[from] && STATUS_ORDER[from] < 3;
+}
+
+/**
+ * After the legs' statuses become `legs`: was the customer talking with agents who have now all gone, with nobody on
+ * the way? (`talking`: an agent had taken the call and the app has not said goodbye yet.)
+ */
+export function leftAlone(talking: boolean, legs: readonly LegStatus[]): boolean {
+  return talking && legs.includes('completed') && !legs.some((status) => LIVE_LEG_STATUSES.includes(status));
+}
