@@ -1,6 +1,6 @@
 // The consult transfer's transitions, without a database or HTTP.
 import { finishedCallOf } from '../src/contact-center/history';
-import { agentLabel, agentOfLabel, leftAlone, legStatusOf, movesForward } from '../src/contact-center/participants';
+import { agentLabel, agentOfLabel, leftAlone, legStatusOf, movesForward, upgradeStoredParticipants } from '../src/contact-center/participants';
 import { colleagueLegChanged, decide, openTransfer, startCold, startConsult, transferrerLeft, TransferRuleError, type Transfer } from '../src/contact-center/transfer';
 import type { CallRecord } from '../src/models/call';
 
@@ -84,6 +84,17 @@ test('when participants are labelled and legs move, then labels round-trip, call
   expect(leftAlone(false, ['completed'])).toBe(false);
 });
 
+test('when a call was stored by the earlier version (legs marked first/transfer), then it reads as participants with offer/colleague roles; a current one is left alone', () => {
+  const at = new Date();
+  const legs = [
+    { agentId: 'ada', role: 'first', status: 'in-progress', createdAt: at, updatedAt: at },
+    { agentId: 'grace', role: 'transfer', requestedBy: 'ada', status: 'ringing', createdAt: at, updatedAt: at },
+  ];
+  expect(upgradeStoredParticipants({ legs })).toEqual([expect.objectContaining({ agentId: 'ada', role: 'offer' }), expect.objectContaining({ agentId: 'grace', role: 'colleague', requestedBy: 'ada' })]);
+  expect(upgradeStoredParticipants({ participants: [], legs })).toBeUndefined();
+  expect(upgradeStoredParticipants({})).toBeUndefined();
+});
+
 test('when a consulted call ends, then its history has the holds, who left and why, the time on hold and who hung up', () => {
   const t0 = new Date('2026-11-25T10:00:00Z');
   const at = (s: number) => new Date(t0.getTime() + s * 1000);
@@ -91,9 +102,9 @@ test('when a consulted call ends, then its history has the holds, who left and w
     _id: 'CA1',
     conferenceName: 'CA1',
     status: 'in-progress',
-    legs: [
-      { agentId: 'ada', role: 'first', status: 'completed', legCallSid: 'CAada', hungUp: true, createdAt: at(5), updatedAt: at(100) },
-      { agentId: 'grace', role: 'transfer', requestedBy: 'ada', transferId: 't1', status: 'completed', legCallSid: 'CAgrace', createdAt: at(40), updatedAt: at(200) },
+    participants: [
+      { agentId: 'ada', role: 'offer', status: 'completed', legCallSid: 'CAada', hungUp: true, createdAt: at(5), updatedAt: at(100) },
+      { agentId: 'grace', role: 'colleague', requestedBy: 'ada', transferId: 't1', status: 'completed', legCallSid: 'CAgrace', createdAt: at(40), updatedAt: at(200) },
     ],
     passedBy: [],
     answeredAt: at(10),

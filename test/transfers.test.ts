@@ -65,7 +65,7 @@ test('when ana consults ben, then the customer is held with the line music, ben 
   expect(stored.transfers).toEqual([expect.objectContaining({ from: 'ana', to: 'ben', state: 'dialing', note: 'billing', mode: 'consult' })]);
 
   // Twilio's callback carries the SID the dial was answered with, which the app stored on ben's leg.
-  const legCallSid = (await db.models.calls.findById(customer).lean().exec())!.legs.find((l) => l.agentId === 'ben')!.legCallSid!;
+  const legCallSid = (await db.models.calls.findById(customer).lean().exec())!.participants.find((l) => l.agentId === 'ben')!.legCallSid!;
   await app.webhook(`/conference/${customer}/agents/ben/status`, { CallSid: legCallSid, CallStatus: 'no-answer' }).expect(200);
 
   const unhold = await until('the unhold', () => holdRequests(conferenceSid)[1]);
@@ -87,7 +87,7 @@ test('when the consult is answered and ana completes it, then the customer comes
   expect(res.body).toEqual({ state: 'completed' });
   await until('the unhold', () => holdRequests(conferenceSid).find((r) => formValue(r, 'Hold') === 'false'));
   const stored = (await db.models.calls.findById(customer).lean().exec())!;
-  const anaLeg = stored.legs.find((l) => l.agentId === 'ana')!;
+  const anaLeg = stored.participants.find((l) => l.agentId === 'ana')!;
   expect(anaLeg.hungUp).toBe(true);
   await until('ana\'s leg ended', () => rest.requests.find((r) => r.path === `${ACCOUNT}/Calls/${anaLeg.legCallSid}.json` && formValue(r, 'Status') === 'completed'));
 });
@@ -97,7 +97,7 @@ async function consulting(): Promise<{ customer: string; conferenceSid: string; 
   const { customer, conferenceSid } = await anaTalking();
   await ana.post('/api/me/consult').send({ to: 'ben' }).expect(202);
   await until('ben dialled', () => rest.requests.find((r) => formValue(r, 'To') === 'client:ben'));
-  const benLeg = (await db.models.calls.findById(customer).lean().exec())!.legs.find((l) => l.agentId === 'ben')!.legCallSid!;
+  const benLeg = (await db.models.calls.findById(customer).lean().exec())!.participants.find((l) => l.agentId === 'ben')!.legCallSid!;
   await app.webhook(`/conference/${customer}/connect/ben`, { CallSid: benLeg }).expect(200);
   rest.requests.length = 0;
   return { customer, conferenceSid, benLeg };
@@ -142,7 +142,7 @@ test('when someone other than the transferring agent, or nobody in a consult, to
 
 test('when ana\'s softphone drops during the consult, then ben keeps the customer: the transfer completes and the customer comes off hold', async () => {
   const { customer, conferenceSid } = await consulting();
-  const anaLeg = (await db.models.calls.findById(customer).lean().exec())!.legs.find((l) => l.agentId === 'ana')!.legCallSid!;
+  const anaLeg = (await db.models.calls.findById(customer).lean().exec())!.participants.find((l) => l.agentId === 'ana')!.legCallSid!;
 
   await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg, ReasonParticipantLeft: 'participant_hung_up', ParticipantCallStatus: 'completed' }).expect(200);
 
@@ -156,13 +156,13 @@ test('when ana hangs up while ben\'s phone still rings and ben then answers, the
   const { customer, conferenceSid } = await anaTalking();
   await ana.post('/api/me/consult').send({ to: 'ben' }).expect(202);
   await until('ben dialled', () => rest.requests.find((r) => formValue(r, 'To') === 'client:ben'));
-  const anaLeg = (await db.models.calls.findById(customer).lean().exec())!.legs.find((l) => l.agentId === 'ana')!.legCallSid!;
+  const anaLeg = (await db.models.calls.findById(customer).lean().exec())!.participants.find((l) => l.agentId === 'ana')!.legCallSid!;
   await ana.post('/api/me/hangup').send({}).expect(200);
   await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg, ReasonParticipantLeft: 'participant_updated_via_api', ParticipantCallStatus: 'completed' }).expect(200);
   expect((await db.models.calls.findById(customer).lean().exec())!.transfers[0]!.state).toBe('dialing');
   rest.requests.length = 0;
 
-  const benLeg = (await db.models.calls.findById(customer).lean().exec())!.legs.find((l) => l.agentId === 'ben')!.legCallSid!;
+  const benLeg = (await db.models.calls.findById(customer).lean().exec())!.participants.find((l) => l.agentId === 'ben')!.legCallSid!;
   await app.webhook(`/conference/${customer}/connect/ben`, { CallSid: benLeg }).expect(200);
 
   expect(formValue(await until('the customer off hold', () => holdRequests(conferenceSid)[0]), 'Hold')).toBe('false');
@@ -173,12 +173,12 @@ test('when ana hangs up while ben\'s phone still rings and ben does not answer, 
   const { customer, conferenceSid } = await anaTalking();
   await ana.post('/api/me/consult').send({ to: 'ben' }).expect(202);
   await until('ben dialled', () => rest.requests.find((r) => formValue(r, 'To') === 'client:ben'));
-  const legs = (await db.models.calls.findById(customer).lean().exec())!.legs;
+  const participants = (await db.models.calls.findById(customer).lean().exec())!.participants;
   await ana.post('/api/me/hangup').send({}).expect(200);
-  await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: legs.find((l) => l.agentId === 'ana')!.legCallSid!, ReasonParticipantLeft: 'participant_updated_via_api', ParticipantCallStatus: 'completed' }).expect(200);
+  await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: participants.find((l) => l.agentId === 'ana')!.legCallSid!, ReasonParticipantLeft: 'participant_updated_via_api', ParticipantCallStatus: 'completed' }).expect(200);
   rest.requests.length = 0;
 
-  await app.webhook(`/conference/${customer}/agents/ben/status`, { CallSid: legs.find((l) => l.agentId === 'ben')!.legCallSid!, CallStatus: 'no-answer' }).expect(200);
+  await app.webhook(`/conference/${customer}/agents/ben/status`, { CallSid: participants.find((l) => l.agentId === 'ben')!.legCallSid!, CallStatus: 'no-answer' }).expect(200);
 
   expect(await db.models.calls.findById(customer).lean().exec()).toMatchObject({ status: 'waiting', customerHeld: true });
   expect(rest.requests.some((r) => formValue(r, 'Twiml')?.includes('Hangup'))).toBe(false);
@@ -186,7 +186,7 @@ test('when ana hangs up while ben\'s phone still rings and ben does not answer, 
 
 test('when the conference reports holds and departures, then the history keeps them: who was held, for how long, who left and why, who hung up', async () => {
   const { customer, conferenceSid, benLeg } = await consulting();
-  const anaLeg = (await db.models.calls.findById(customer).lean().exec())!.legs.find((l) => l.agentId === 'ana')!.legCallSid!;
+  const anaLeg = (await db.models.calls.findById(customer).lean().exec())!.participants.find((l) => l.agentId === 'ana')!.legCallSid!;
   const event = (fields: Record<string, string>) => app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: conferenceSid, ...fields }).expect(200);
   await event({ StatusCallbackEvent: 'participant-hold', CallSid: customer, ParticipantLabel: 'customer', Hold: 'true' });
   await ana.post('/api/me/transfer/toggle').send({}).expect(200);
@@ -207,6 +207,31 @@ test('when the conference reports holds and departures, then the history keeps t
   );
   const order = ['customer-held', 'hold ben', 'customer-unheld', 'unhold ben', 'left ana (pressed Hang up)', 'customer-left (participant_hung_up)'].map((k) => kinds.indexOf(k));
   expect([...order].sort((a, b) => a - b)).toEqual(order);
+});
+
+test('when a live call was stored by the earlier version (legs marked first/transfer), then the next webhook finds its agent and rewrites it as participants', async () => {
+  const customer = fakeSid();
+  const anaLeg = fakeSid();
+  const now = new Date();
+  await db.connection.collection('calls').insertOne({
+    _id: customer as never,
+    conferenceName: customer,
+    status: 'in-progress',
+    agentId: 'ana',
+    legs: [{ agentId: 'ana', role: 'first', status: 'in-progress', legCallSid: anaLeg, createdAt: now, updatedAt: now }],
+    passedBy: [],
+    transfers: [],
+    answeredAt: now,
+    rev: 4,
+    createdAt: now,
+    updatedAt: now,
+  });
+
+  await app.webhook(`/conference/${customer}/agents/ana/status`, { CallSid: anaLeg, CallStatus: 'completed' }).expect(200);
+
+  const stored = (await db.connection.collection('calls').findOne({ _id: customer as never }))!;
+  expect(stored.legs).toBeUndefined();
+  expect(stored.participants).toEqual([expect.objectContaining({ agentId: 'ana', role: 'offer', status: 'completed' })]);
 });
 
 test('when requests make no sense, then they get clear 4xx answers and nothing is dialled', async () => {
@@ -230,7 +255,7 @@ test('when requests make no sense, then they get clear 4xx answers and nothing i
 
 test('when ana transfers the call back to the line, then she leaves at once, the customer waits on hold at the front, and the next free agent gets them', async () => {
   const { customer, conferenceSid } = await anaTalking();
-  const anaLeg = (await db.models.calls.findById(customer).lean().exec())!.legs.find((l) => l.agentId === 'ana')!.legCallSid!;
+  const anaLeg = (await db.models.calls.findById(customer).lean().exec())!.participants.find((l) => l.agentId === 'ana')!.legCallSid!;
 
   const res = await ana.post('/api/me/transfer-cold').send({ to: 'queue', note: 'wrong department' });
 

@@ -42,7 +42,7 @@ function incomingCall(callSid: string, extra: Record<string, string> = {}) {
 
 async function legOf(conference: string, agentId: string) {
   const call = await db.models.calls.findById(conference).lean().exec();
-  return call?.legs.filter((leg) => leg.agentId === agentId).pop();
+  return call?.participants.filter((leg) => leg.agentId === agentId).pop();
 }
 
 /** Twilio's "ringing" status callback for an agent's call: the first time the app learns that leg's CallSid. */
@@ -97,8 +97,8 @@ describe('a customer calls the support number', () => {
     const stored = await db.models.calls.findById(callSid).lean().exec();
     expect(stored).toMatchObject({ _id: callSid, conferenceName: callSid, status: 'offered', offeredTo: 'agent1', from: '+15551112222' });
     expect(stored!.createdAt).toBeInstanceOf(Date);
-    expect(stored!.legs).toHaveLength(1);
-    expect(stored!.legs[0]).toMatchObject({ agentId: 'agent1', role: 'first', status: 'dialing' });
+    expect(stored!.participants).toHaveLength(1);
+    expect(stored!.participants[0]).toMatchObject({ agentId: 'agent1', role: 'offer', status: 'dialing' });
 
     // Twilio's progress callbacks then tell the app the leg's CallSid and that it rings.
     const legCallSid = await ringing(callSid, 'agent1');
@@ -116,7 +116,7 @@ describe('a customer calls the support number', () => {
     expect(find(parseTwiml(second.text), 'Conference')!.text).toBe(callSid);
     expect(rest.requests).toHaveLength(1);
     expect(await db.models.calls.countDocuments({ _id: callSid })).toBe(1);
-    expect((await db.models.calls.findById(callSid).lean().exec())!.legs).toHaveLength(1);
+    expect((await db.models.calls.findById(callSid).lean().exec())!.participants).toHaveLength(1);
   });
 
   test('when two customers call at once, then each waits in their own conference, agent1 is offered one and the other waits in line', async () => {
@@ -283,7 +283,7 @@ describe('the warm transfer, end to end', () => {
     expect(formValue(dialAgent2!, 'Url')).toBe(`${BASE}/conference/${customer}/connect/agent2`);
 
     // Agent 2 answers and is the one whose leaving ends the call.
-    expect(await legOf(customer, 'agent2')).toMatchObject({ role: 'transfer', requestedBy: 'agent1', status: 'dialing' });
+    expect(await legOf(customer, 'agent2')).toMatchObject({ role: 'colleague', requestedBy: 'agent1', status: 'dialing' });
     const agent2CallSid = await ringing(customer, 'agent2');
     const agent2 = await app.webhook(`/conference/${customer}/connect/agent2`, { CallSid: agent2CallSid, To: 'client:agent2' });
     // No agent's leaving ends the conference: the server decides the customer's fate when the last agent leaves.
@@ -318,7 +318,7 @@ describe('the warm transfer, end to end', () => {
     expect((await legOf(customer, 'agent2'))!.status).toBe('no-answer');
     const view = (await agent1Page.get('/agents/agent1/call')).body.call;
     expect(view.callSid).toBe(customer);
-    expect(view.legs).toEqual(
+    expect(view.participants).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ agentId: 'agent1', status: 'in-progress' }),
         expect.objectContaining({ agentId: 'agent2', status: 'no-answer', requestedBy: 'agent1' }),
@@ -504,7 +504,7 @@ describe('concurrent webhooks for one call', () => {
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
     const call = (await db.models.calls.findById(customer).lean().exec())!;
     expect(call).toMatchObject({ status: 'in-progress', agentId: 'agent2', conferenceSid });
-    expect(call.legs.map((leg) => [leg.agentId, leg.status, leg.legCallSid])).toEqual([
+    expect(call.participants.map((leg) => [leg.agentId, leg.status, leg.legCallSid])).toEqual([
       ['agent1', 'in-progress', agent1CallSid],
       ['agent2', 'in-progress', agent2CallSid],
     ]);

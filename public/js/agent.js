@@ -39,7 +39,7 @@
 
   function myLeg(call) {
     if (!call) return null;
-    var mine = call.legs.filter(function (leg) { return leg.agentId === me.id; });
+    var mine = call.participants.filter(function (leg) { return leg.agentId === me.id; });
     return mine.length ? mine[mine.length - 1] : null;
   }
 
@@ -93,11 +93,11 @@
     } else {
       var what = call.status === 'in-progress' ? 'in progress' : call.status === 'offered' ? 'ringing' : call.status;
       text(els['call-summary'], 'Call from ' + callerOf(call) + ' — ' + what + (call.waitedSeconds !== undefined ? ' · waited ' + duration(call.answeredAt ? call.waitedSeconds : since(call.waitedSeconds)) : '') + '.');
-      call.legs.forEach(function (l) {
+      call.participants.forEach(function (l) {
         var li = document.createElement('li');
         li.dataset.agent = l.agentId;
         li.dataset.status = l.status;
-        li.textContent = (l.agentId === me.id ? 'You' : l.name) + ': ' + (LEG_TEXT[l.status] || l.status) + (l.transferId ? ' (consult)' : l.requestedBy && l.requestedBy !== l.agentId ? ' (brought in)' : '');
+        li.textContent = (l.agentId === me.id ? 'You' : l.name) + ': ' + (LEG_TEXT[l.status] || l.status) + (l.held && l.status === 'in-progress' ? ', on hold' : '') + (l.transferId ? (l.role === 'colleague' ? ' (consult)' : ' (transferred)') : l.requestedBy && l.requestedBy !== l.agentId ? ' (brought in)' : '');
         els['call-legs'].appendChild(li);
       });
     }
@@ -169,7 +169,7 @@
   function renderDirectory(talking, call) {
     var filter = els['directory-search'].value.trim().toLowerCase();
     var onCall = {};
-    if (call) call.legs.forEach(function (l) { if (l.status === 'dialing' || l.status === 'ringing' || l.status === 'in-progress') onCall[l.agentId] = true; });
+    if (call) call.participants.forEach(function (l) { if (l.status === 'dialing' || l.status === 'ringing' || l.status === 'in-progress') onCall[l.agentId] = true; });
     els.directory.textContent = '';
     state.server.colleagues.forEach(function (c) {
       if (filter && c.name.toLowerCase().indexOf(filter) < 0 && c.id.toLowerCase().indexOf(filter) < 0) return;

@@ -40,7 +40,7 @@
     }));
     document.getElementById('board-line-empty').hidden = d.line.length > 0;
     fill('board-calls', d.calls.map(function (c) {
-      var on = c.legs.filter(function (l) { return l.status === 'in-progress'; }).map(function (l) { return l.name; }).join(', ');
+      var on = c.participants.filter(function (l) { return l.status === 'in-progress'; }).map(function (l) { return l.name; }).join(', ');
       return row([c.from || 'unknown', duration(since(c.talkSeconds)), duration(c.waitedSeconds), on], { call: c.callSid });
     }));
     document.getElementById('board-calls-empty').hidden = d.calls.length > 0;

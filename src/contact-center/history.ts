@@ -1,5 +1,5 @@
 // What a finished call leaves behind: one history record built from the live call. Pure: no I/O.
-import type { CallRecord, ConferenceEvent, Leg } from '../models/call';
+import type { CallRecord, ConferenceEvent, Participant } from '../models/call';
 import { agentLabel, agentOfLabel, CUSTOMER_LABEL } from './participants';
 
 export const OUTCOMES = ['answered', 'abandoned', 'timed-out', 'no-agent', 'failed'] as const;
@@ -61,7 +61,7 @@ export interface HistoryRecord {
 /** The history record of a finished call (what the history store keeps). */
 export type FinishedCall = HistoryRecord;
 
-const LEG_EVENT: Partial<Record<Leg['status'], string>> = {
+const LEG_EVENT: Partial<Record<Participant['status'], string>> = {
   'no-answer': 'did not answer',
   busy: 'declined',
   failed: 'could not be reached',
@@ -73,7 +73,7 @@ const LEG_EVENT: Partial<Record<Leg['status'], string>> = {
 function hungUpByOf(call: CallRecord, customerLeft: ConferenceEvent | undefined): string | undefined {
   if (call.endReason === 'abandoned') {
     // An agent pressed Hang up and left the customer alone: the app said goodbye for them.
-    const last = [...call.legs].reverse().find((leg) => leg.hungUp);
+    const last = [...call.participants].reverse().find((leg) => leg.hungUp);
     return last ? agentLabel(last.agentId) : 'system';
   }
   if (call.endReason === 'customer-hung-up') return customerLeft?.reason && customerLeft.reason !== 'participant_hung_up' ? 'system' : 'customer';
@@ -102,11 +102,11 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
   const started = new Date(call.createdAt);
   const answered = call.answeredAt ? new Date(call.answeredAt) : undefined;
   const events = call.events ?? [];
-  const talked = call.legs.filter((leg) => leg.status === 'completed' || leg.status === 'in-progress');
-  const outcome: Outcome = answered ? 'answered' : call.endReason === 'max-wait' ? 'timed-out' : call.legs.length === 0 ? 'no-agent' : 'abandoned';
+  const talked = call.participants.filter((leg) => leg.status === 'completed' || leg.status === 'in-progress');
+  const outcome: Outcome = answered ? 'answered' : call.endReason === 'max-wait' ? 'timed-out' : call.participants.length === 0 ? 'no-agent' : 'abandoned';
   const timeline: FinishedCall['timeline'] = [{ at: started, kind: 'waiting', detail: 'The customer called and waited in line.' }];
-  for (const leg of call.legs) {
-    timeline.push({ at: new Date(leg.createdAt), kind: leg.role === 'first' ? 'offered' : 'brought-in', agentId: leg.agentId, ...(leg.requestedBy ? { byAgentId: leg.requestedBy } : {}) });
+  for (const leg of call.participants) {
+    timeline.push({ at: new Date(leg.createdAt), kind: leg.role === 'offer' ? 'offered' : 'brought-in', agentId: leg.agentId, ...(leg.requestedBy ? { byAgentId: leg.requestedBy } : {}) });
     const ended = LEG_EVENT[leg.status];
     if (ended) timeline.push({ at: new Date(leg.updatedAt), kind: leg.status, agentId: leg.agentId, detail: ended });
     else if (leg.status === 'completed' && !events.some((e) => e.kind === 'left' && e.callSid !== undefined && e.callSid === leg.legCallSid)) {
@@ -118,14 +118,14 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
   for (const e of events) {
     const at = new Date(e.at);
     const agentId = agentOfLabel(e.label);
-    const leg = e.callSid ? call.legs.find((l) => l.legCallSid === e.callSid) : undefined;
+    const leg = e.callSid ? call.participants.find((l) => l.legCallSid === e.callSid) : undefined;
     if (e.kind === 'hold' || e.kind === 'unhold') timeline.push(agentId ? { at, kind: e.kind, agentId } : { at, kind: e.kind === 'hold' ? 'customer-held' : 'customer-unheld' });
     else if (e.kind === 'left' && e.label === CUSTOMER_LABEL) timeline.push({ at, kind: 'customer-left', ...(e.reason ? { detail: e.reason } : {}) });
     else if (e.kind === 'left') timeline.push({ at, kind: 'left', ...(agentId ? { agentId } : {}), ...(leg?.hungUp ? { detail: 'pressed Hang up' } : e.reason ? { detail: e.reason } : {}) });
     else if (e.kind === 'conference-ended') timeline.push({ at, kind: 'conference-ended', ...(e.reason ? { detail: e.reason } : {}) });
   }
   for (const t of call.transfers ?? []) timeline.push({ at: new Date(t.at), kind: 'transfer', agentId: t.from, toAgentId: t.to, detail: `${t.mode}: ${t.state}` });
-  if (answered) timeline.push({ at: answered, kind: 'answered', agentId: call.legs.find((leg) => leg.role === 'first' && (leg.status === 'completed' || leg.status === 'in-progress'))?.agentId });
+  if (answered) timeline.push({ at: answered, kind: 'answered', agentId: call.participants.find((leg) => leg.role === 'offer' && (leg.status === 'completed' || leg.status === 'in-progress'))?.agentId });
   timeline.sort((a, b) => a.at.getTime() - b.at.getTime());
   timeline.push({ at: endedAt, kind: 'ended', detail: call.endReason ?? 'ended' });
   const hungUpBy = hungUpByOf(call, [...events].reverse().find((e) => e.kind === 'left' && e.label === CUSTOMER_LABEL));
@@ -137,7 +137,7 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
     ...(call.from ? { from: call.from } : {}),
     outcome,
     agentIds: [...new Set(talked.map((leg) => leg.agentId))],
-    offeredTo: call.legs.filter((leg) => leg.role === 'first').map((leg) => leg.agentId),
+    offeredTo: call.participants.filter((leg) => leg.role === 'offer').map((leg) => leg.agentId),
     waitSeconds: Math.max(0, Math.round(((answered ?? endedAt).getTime() - started.getTime()) / 1000)),
     talkSeconds: answered ? Math.max(0, Math.round((endedAt.getTime() - answered.getTime()) / 1000)) : 0,
     ...(holdSeconds > 0 ? { holdSeconds } : {}),
@@ -153,7 +153,7 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
 
 /** Colleagues brought straight into the call (no consult): three-way from the start. */
 function threeWay(call: CallRecord): HistoryRecord['transfers'] {
-  return call.legs
-      .filter((leg) => leg.role === 'transfer' && leg.requestedBy && !leg.transferId)
+  return call.participants
+      .filter((leg) => leg.role === 'colleague' && leg.requestedBy && !leg.transferId)
       .map((leg) => ({ from: leg.requestedBy!, to: leg.agentId, mode: 'three-way' as const, outcome: leg.status === 'completed' || leg.status === 'in-progress' ? 'joined' : leg.status, at: new Date(leg.createdAt) }));
 }

@@ -15,6 +15,42 @@ export function agentOfLabel(label: string | undefined): string | undefined {
   return label?.startsWith('agent:') ? label.slice('agent:'.length) || undefined : undefined;
 }
 
+/**
+ * Why an agent's phone was rung into the call: 'offer' — routing offered them the call (first, again after a drop,
+ * or as a cold transfer's target); 'colleague' — an agent on the call brought them in or consulted them.
+ */
+export const PARTICIPANT_ROLES = ['offer', 'colleague'] as const;
+export type ParticipantRole = (typeof PARTICIPANT_ROLES)[number];
+
+/** One agent in the customer's conference: one call leg, rung once. An agent rung again gets a new participant. */
+export interface Participant {
+  agentId: string;
+  role: ParticipantRole;
+  /** The agent who brought them in, consulted them or cold-transferred the call to them. */
+  requestedBy?: string;
+  /** Twilio's SID of the agent's own call, once a webhook or callback has told us. */
+  legCallSid?: string;
+  status: LegStatus;
+  /** On hold in the conference (a consult toggled to the customer), as Twilio reported it. */
+  held?: boolean;
+  /** The agent hung up on purpose (the page's Hang up), rather than their softphone dropping. */
+  hungUp?: boolean;
+  /** The transfer this participant was rung for (consult or cold). */
+  transferId?: string;
+  error?: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/**
+ * A call stored by an earlier version (participants under `legs`, with roles 'first' and 'transfer') in today's
+ * shape; undefined when it is already current.
+ */
+export function upgradeStoredParticipants(stored: { participants?: unknown; legs?: unknown }): Participant[] | undefined {
+  if (stored.participants !== undefined || !Array.isArray(stored.legs)) return undefined;
+  return (stored.legs as Array<Omit<Participant, 'role'> & { role: string }>).map((leg) => ({ ...leg, role: leg.role === 'transfer' ? 'colleague' : 'offer' }));
+}
+
 export const LEG_STATUSES = ['dialing', 'ringing', 'in-progress', 'completed', 'dial-failed', 'no-answer', 'busy', 'failed', 'canceled'] as const;
 export type LegStatus = (typeof LEG_STATUSES)[number];
 /** Statuses in which the agent is part of the call, or about to be. */

@@ -2,7 +2,8 @@
 // process). Only live calls are kept here — a finished call goes to the history — so every scan stays small.
 import { StoreUnavailableError, withDeadline } from '../errors';
 import { HttpError } from '../errors';
-import type { CallModel, CallRecord, Leg } from './call';
+import { upgradeStoredParticipants } from '../contact-center/participants';
+import type { CallModel, CallRecord, Participant } from './call';
 import { isDuplicateKey } from './reservation';
 
 const MAX_WRITE_ATTEMPTS = 8;
@@ -28,7 +29,16 @@ export function storeRunner(dbTimeoutMs: number) {
 }
 
 export function createCallStore(calls: CallModel, run: <T>(op: () => Promise<T>) => Promise<T>) {
-  const load = (callSid: string): Promise<CallRecord | null> => run(() => calls.findById(callSid).lean<CallRecord>().exec());
+  const read = (callSid: string): Promise<CallRecord | null> => run(() => calls.findById(callSid).lean<CallRecord>().exec());
+
+  /** Reads a call; one stored by an earlier version is rewritten in today's shape first (so writes by index fit it). */
+  async function load(callSid: string): Promise<CallRecord | null> {
+    const call = await read(callSid);
+    const participants = call ? upgradeStoredParticipants(call) : undefined;
+    if (!call || !participants) return call;
+    await run(() => calls.updateOne({ _id: callSid, rev: call.rev }, { $set: { participants }, $unset: { legs: 1 }, $inc: { rev: 1 } }, { timestamps: false, strict: false }).exec());
+    return read(callSid);
+  }
 
   // FerretDB 1.x applies an update by finding the document and then writing it back by _id, so two concurrent
   // compare-and-set updates can both "match" and one is lost. Changes to one call are therefore also serialised
@@ -97,7 +107,10 @@ export function createCallStore(calls: CallModel, run: <T>(op: () => Promise<T>)
 
     /** Every live call (a contact center has at most a few hundred at once). */
     live(): Promise<CallRecord[]> {
-      return run(() => calls.find({}).lean<CallRecord[]>().exec());
+      return run(async () => (await calls.find({}).lean<CallRecord[]>().exec()).map((call) => {
+        const participants = upgradeStoredParticipants(call);
+        return participants ? { ...call, participants } : call;
+      }));
     },
 
     /** Removes a finished call from the live store (it lives on in the history). */
@@ -114,4 +127,4 @@ export function createCallStore(calls: CallModel, run: <T>(op: () => Promise<T>)
 }
 
 export type CallStore = ReturnType<typeof createCallStore>;
-export type { Leg };
+export type { Participant };

@@ -1,31 +1,15 @@
-// A live customer call: its conference, the agents dialled into it (one leg each), who owns it, who passed on it.
+// A live customer call: its conference, its participants (the agents dialled into it, one call leg each — the
+// customer is the call itself), its transfers, who owns it, who passed on it.
 // Keyed by the customer's CallSid as _id: every webhook finds its call by primary key (FerretDB's SQLite backend
 // pushes only _id lookups down to an index), and a repeated webhook is a duplicate-key insert.
 import { Schema, type Connection, type Model } from 'mongoose';
-import { LEG_STATUSES, type LegStatus } from '../contact-center/participants';
+import { LEG_STATUSES, PARTICIPANT_ROLES, type Participant } from '../contact-center/participants';
 import { TRANSFER_STATES, type Transfer } from '../contact-center/transfer';
 
 /** waiting: in the line; offered: an agent's phone rings for it; in-progress: an agent took it; completed: over. */
 export const CALL_STATUSES = ['waiting', 'offered', 'in-progress', 'completed'] as const;
 export type CallStatus = (typeof CALL_STATUSES)[number];
-export type Role = 'first' | 'transfer';
-
-export interface Leg {
-  agentId: string;
-  /** 'first': the agent who took the call; 'transfer': an agent brought in by another. */
-  role: Role;
-  requestedBy?: string;
-  /** Twilio's SID of the agent's own call, once a webhook or callback has told us. */
-  legCallSid?: string;
-  status: LegStatus;
-  /** The agent hung up on purpose (the page's Hang up), rather than their softphone dropping. */
-  hungUp?: boolean;
-  /** The consult transfer this leg was dialled for. */
-  transferId?: string;
-  error?: string;
-  createdAt: Date;
-  updatedAt: Date;
-}
+export type { Participant, ParticipantRole } from '../contact-center/participants';
 
 /**
  * What the conference reported about its participants, in order: holds, unholds, who left and why, and how the
@@ -53,7 +37,7 @@ export interface CallRecord {
   status: CallStatus;
   /** The agent who owns the call: the first agent, then whoever it was transferred to. */
   agentId?: string;
-  legs: Leg[];
+  participants: Participant[];
   /** The last dialling failure, for the agents' pages and the history. */
   dialError?: string;
   /** The agent whose phone rings for it now (status 'offered'). */
@@ -81,14 +65,15 @@ export interface CallRecord {
   updatedAt: Date;
 }
 
-const legSchema = new Schema<Leg>(
+const participantSchema = new Schema<Participant>(
   {
     agentId: { type: String, required: true },
-    role: { type: String, enum: ['first', 'transfer'], required: true },
+    role: { type: String, enum: PARTICIPANT_ROLES, required: true },
     requestedBy: { type: String },
     legCallSid: { type: String },
     status: { type: String, enum: LEG_STATUSES, required: true },
     hungUp: { type: Boolean },
+    held: { type: Boolean },
     transferId: { type: String },
     error: { type: String },
     createdAt: { type: Date, required: true },
@@ -105,7 +90,7 @@ const callSchema = new Schema<CallRecord>(
     from: { type: String },
     status: { type: String, enum: CALL_STATUSES, required: true },
     agentId: { type: String },
-    legs: { type: [legSchema], default: [] },
+    participants: { type: [participantSchema], default: [] },
     dialError: { type: String },
     offeredTo: { type: String },
     passedBy: { type: [{ _id: false, agentId: String, at: Date, outcome: String }], default: [] },

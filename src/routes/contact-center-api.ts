@@ -71,7 +71,7 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
       ...call,
       waitedSeconds: seconds(call.createdAt, call.answeredAt ? new Date(call.answeredAt) : now),
       talkSeconds: call.answeredAt ? seconds(call.answeredAt, now) : undefined,
-      legs: call.legs.map((leg) => ({ ...leg, name: names.get(leg.agentId) ?? leg.agentId })),
+      participants: call.participants.map((leg) => ({ ...leg, name: names.get(leg.agentId) ?? leg.agentId })),
     };
   }
 

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { HttpError } from '../errors';
 import { maskNumber, type Logger } from '../logger';
 import type { CallStore, Change } from '../models/call-store';
-import type { CallRecord, ConferenceEvent, Leg, Role } from '../models/call';
+import type { CallRecord, ConferenceEvent, Participant, ParticipantRole } from '../models/call';
 import { isDuplicateKey, type ReservationStore } from '../models/reservation';
 import type { TwilioRest } from '../twilio/rest';
 import { apologyTwiml } from '../twilio/twiml';
@@ -56,7 +56,7 @@ export interface CallView {
   createdAt: Date;
   answeredAt?: Date;
   endedAt?: Date;
-  legs: Array<Omit<Leg, 'legCallSid' | 'createdAt'>>;
+  participants: Array<Omit<Participant, 'legCallSid' | 'createdAt'> & { label: string }>;
   transfers: Transfer[];
 }
 
@@ -78,15 +78,15 @@ export interface ConferenceEventInput {
 export function createCallService(deps: CallServiceDeps) {
   const { store, routing, reservations, rest, agents, background, changes, logger, urls } = deps;
 
-  function legUpdate(index: number, fields: Partial<Leg>): Record<string, unknown> {
-    const set: Record<string, unknown> = { [`legs.${index}.updatedAt`]: new Date() };
-    for (const [key, value] of Object.entries(fields)) set[`legs.${index}.${key}`] = value;
+  function legUpdate(index: number, fields: Partial<Participant>): Record<string, unknown> {
+    const set: Record<string, unknown> = { [`participants.${index}.updatedAt`]: new Date() };
+    for (const [key, value] of Object.entries(fields)) set[`participants.${index}.${key}`] = value;
     return set;
   }
 
   /** The index of the newest leg of `agentId` that matches `where`, or -1. */
-  function newestLeg(call: CallRecord, agentId: string, where: (leg: Leg) => boolean): number {
-    for (let i = call.legs.length - 1; i >= 0; i -= 1) if (call.legs[i]!.agentId === agentId && where(call.legs[i]!)) return i;
+  function newestLeg(call: CallRecord, agentId: string, where: (leg: Participant) => boolean): number {
+    for (let i = call.participants.length - 1; i >= 0; i -= 1) if (call.participants[i]!.agentId === agentId && where(call.participants[i]!)) return i;
     return -1;
   }
 
@@ -96,18 +96,18 @@ export function createCallService(deps: CallServiceDeps) {
    * itself: every agent joins with endConferenceOnExit=false, and the server decides.)
    */
   function leftAloneAfter(call: CallRecord, index: number, status: LegStatus): boolean {
-    return leftAlone(call.status === 'in-progress' && !call.abandonedAt, call.legs.map((leg, j) => (j === index ? status : leg.status)));
+    return leftAlone(call.status === 'in-progress' && !call.abandonedAt, call.participants.map((leg, j) => (j === index ? status : leg.status)));
   }
 
   /**
-   * Leg `index` moves to `status`: what becomes of a transfer it belongs to (the colleague's leg answered, missed or
+   * Participant `index` moves to `status`: what becomes of a transfer it belongs to (the colleague's leg answered, missed or
    * left), or of an open consult its agent started (the transferring agent is gone: nobody stays on hold for them).
    */
   function transferAfterLeg(call: CallRecord, index: number, status: LegStatus): { set: Record<string, unknown>; effects?: TransferEffects; colleagueId?: string; missed: boolean } {
-    const leg = call.legs[index]!;
+    const leg = call.participants[index]!;
     const own = transferOf(call, leg);
     if (own) {
-      const transferrerThere = call.legs.some((other, j) => j !== index && other.agentId === own.from && other.status === 'in-progress');
+      const transferrerThere = call.participants.some((other, j) => j !== index && other.agentId === own.from && other.status === 'in-progress');
       const next = colleagueLegChanged(own, status, transferrerThere);
       return { set: next ? transferUpdate(call, own.id, next.state) : {}, effects: next?.effects, colleagueId: own.to, missed: Boolean(next && MISSED_LEG_STATUSES.includes(status)) };
     }
@@ -151,7 +151,7 @@ export function createCallService(deps: CallServiceDeps) {
       const last = lastEvent ? { ...lastEvent(call), at: endedAt } : undefined;
       const set: Record<string, unknown> = { status: 'completed', endedAt, ...(call.endReason ? {} : { endReason: reason }) };
       const ringing: string[] = [];
-      const legs = call.legs.map((leg, i) => {
+      const participants = call.participants.map((leg, i) => {
         if (!LIVE_LEG_STATUSES.includes(leg.status)) return leg;
         // Anyone still being rung for this call would answer into nothing: stop their phones.
         if (leg.status !== 'in-progress' && leg.legCallSid) ringing.push(leg.legCallSid);
@@ -160,7 +160,7 @@ export function createCallService(deps: CallServiceDeps) {
         return { ...leg, status, updatedAt: endedAt };
       });
       const events = [...(call.events ?? []), ...(last ? [last] : [])];
-      return { set: { ...set, events }, result: { call: { ...call, legs, events, status: 'completed', endReason: call.endReason ?? reason }, ringing } };
+      return { set: { ...set, events }, result: { call: { ...call, participants, events, status: 'completed', endReason: call.endReason ?? reason }, ringing } };
     });
     if (!finished) return;
     for (const legCallSid of finished.ringing) background.run(`cancel ringing leg ${legCallSid}`, () => rest.hangUp(legCallSid));
@@ -191,7 +191,7 @@ export function createCallService(deps: CallServiceDeps) {
   }
 
   /** The transfer a leg was dialled for, if any. */
-  function transferOf(call: CallRecord, leg: Leg): Transfer | undefined {
+  function transferOf(call: CallRecord, leg: Participant): Transfer | undefined {
     return leg.transferId ? (call.transfers ?? []).find((t) => t.id === leg.transferId) : undefined;
   }
 
@@ -202,7 +202,7 @@ export function createCallService(deps: CallServiceDeps) {
   }
 
   /** Carries out what a transfer transition asks of the voice side, in the background (Twilio's answers are slow). */
-  function applyTransferEffects(call: { _id: string; conferenceSid?: string }, effects: TransferEffects, legs: { colleague?: string; colleagueId?: string; transferrer?: string }): void {
+  function applyTransferEffects(call: { _id: string; conferenceSid?: string }, effects: TransferEffects, who: { colleague?: string; colleagueId?: string; transferrer?: string }): void {
     const { conferenceSid } = call;
     // Participants are addressed by label ('customer', 'agent:<id>'): https://www.twilio.com/docs/voice/api/conference-participant-resource#path-parameters
     const hold = (label: string, on: boolean): void => {
@@ -210,11 +210,11 @@ export function createCallService(deps: CallServiceDeps) {
     };
     if (effects.holdCustomer) hold(CUSTOMER_LABEL, true);
     if (effects.unholdCustomer) hold(CUSTOMER_LABEL, false);
-    if (legs.colleagueId && effects.holdColleague) hold(agentLabel(legs.colleagueId), true);
-    if (legs.colleagueId && effects.unholdColleague) hold(agentLabel(legs.colleagueId), false);
-    const colleague = legs.colleague;
+    if (who.colleagueId && effects.holdColleague) hold(agentLabel(who.colleagueId), true);
+    if (who.colleagueId && effects.unholdColleague) hold(agentLabel(who.colleagueId), false);
+    const colleague = who.colleague;
     if (effects.hangUpColleague && colleague) background.run(`end consult leg ${colleague}`, () => unlessCallEnded(() => rest.hangUp(colleague)));
-    const transferrer = legs.transferrer;
+    const transferrer = who.transferrer;
     if (effects.hangUpTransferrer && transferrer) background.run(`transferring agent leaves ${call._id}`, () => unlessCallEnded(() => rest.hangUp(transferrer)));
   }
 
@@ -230,15 +230,15 @@ export function createCallService(deps: CallServiceDeps) {
       createdAt: call.createdAt,
       answeredAt: call.answeredAt,
       endedAt: call.endedAt,
-      legs: call.legs.map(({ agentId, role, status, requestedBy, error, updatedAt, transferId }) => ({ agentId, role, status, requestedBy, error, updatedAt, ...(transferId ? { transferId } : {}) })),
+      participants: call.participants.map(({ agentId, role, status, requestedBy, error, updatedAt, transferId, held }) => ({ agentId, label: agentLabel(agentId), role, status, ...(held ? { held } : {}), requestedBy, error, updatedAt, ...(transferId ? { transferId } : {}) })),
       transfers: call.transfers ?? [],
     };
   }
 
   /** The live call `agentId` is on (or else being rung for), or undefined. */
   function callOf(live: CallRecord[], agentId: string): CallRecord | undefined {
-    const mine = live.filter((call) => call.status !== 'completed' && call.legs.some((leg) => leg.agentId === agentId && LIVE_LEG_STATUSES.includes(leg.status)));
-    return mine.find((call) => call.legs.some((leg) => leg.agentId === agentId && leg.status === 'in-progress')) ?? mine[0];
+    const mine = live.filter((call) => call.status !== 'completed' && call.participants.some((leg) => leg.agentId === agentId && LIVE_LEG_STATUSES.includes(leg.status)));
+    return mine.find((call) => call.participants.some((leg) => leg.agentId === agentId && leg.status === 'in-progress')) ?? mine[0];
   }
 
   return {
@@ -249,7 +249,7 @@ export function createCallService(deps: CallServiceDeps) {
      */
     async receiveCustomerCall(input: { callSid: string; from?: string }): Promise<{ duplicate: boolean }> {
       try {
-        await store.insert({ _id: input.callSid, conferenceName: input.callSid, from: input.from, status: 'waiting', legs: [], passedBy: [], transfers: [], rev: 0 }, (landed) =>
+        await store.insert({ _id: input.callSid, conferenceName: input.callSid, from: input.from, status: 'waiting', participants: [], passedBy: [], transfers: [], rev: 0 }, (landed) =>
           retractLate(input.callSid, landed),
         );
       } catch (err) {
@@ -274,17 +274,17 @@ export function createCallService(deps: CallServiceDeps) {
      * An agent answered: their leg joins the conference. The first agent's offer becomes their call; a colleague
      * brought in joins the same way. Nobody's leaving ends the conference: the server decides the customer's fate.
      */
-    async connectAgent(input: { conferenceId: string; agentId: string; legCallSid?: string }): Promise<{ role: Role }> {
-      const result: { role: Role; unhold?: string } = await store.change(input.conferenceId, (call) => {
+    async connectAgent(input: { conferenceId: string; agentId: string; legCallSid?: string }): Promise<{ role: ParticipantRole }> {
+      const result: { role: ParticipantRole; unhold?: string } = await store.change(input.conferenceId, (call) => {
         if (call.status === 'completed' || call.endReason) throw new HttpError(404, 'This call has already ended.');
         const i = newestLeg(call, input.agentId, (leg) => LIVE_LEG_STATUSES.includes(leg.status));
         if (i < 0) throw new HttpError(404, 'This agent was not called into this conference.');
-        const leg = call.legs[i]!;
-        const offer = leg.role === 'first';
+        const leg = call.participants[i]!;
+        const offer = leg.role === 'offer';
         if (offer && (call.status !== 'offered' || call.offeredTo !== input.agentId) && leg.status !== 'in-progress') throw new HttpError(404, 'This call was offered to someone else meanwhile.');
         logger.info('agent joining conference', { conference: call._id, agentId: input.agentId, role: leg.role });
         const transfer = transferOf(call, leg);
-        const transferrerThere = transfer ? call.legs.some((other) => other.agentId === transfer.from && other.status === 'in-progress') : true;
+        const transferrerThere = transfer ? call.participants.some((other) => other.agentId === transfer.from && other.status === 'in-progress') : true;
         const consulting = transfer ? colleagueLegChanged(transfer, 'in-progress', transferrerThere) : undefined;
         return {
           set: {
@@ -304,7 +304,7 @@ export function createCallService(deps: CallServiceDeps) {
         // The customer was held while they waited for someone new: they hear their new agent once that agent is in.
         background.run(`unhold ${input.conferenceId}`, () => unlessCallEnded(() => rest.hold(conferenceSid, CUSTOMER_LABEL, false)));
       }
-      if (result.role === 'first') await routing.answered(input.agentId, input.conferenceId);
+      if (result.role === 'offer') await routing.answered(input.agentId, input.conferenceId);
       else await reservations.moveAgent(input.agentId, input.conferenceId, 'on-call');
       changes.publish('calls', 'agents');
       return { role: result.role };
@@ -318,7 +318,7 @@ export function createCallService(deps: CallServiceDeps) {
       const target = await agents.find(input.toAgentId);
       if (!target || target.disabled) throw new HttpError(404, `Unknown agent: ${input.toAgentId}`);
       const current = callOf(await store.live(), input.fromAgentId);
-      if (!current || !current.legs.some((leg) => leg.agentId === input.fromAgentId && leg.status === 'in-progress')) throw new HttpError(404, 'You have no call to transfer.');
+      if (!current || !current.participants.some((leg) => leg.agentId === input.fromAgentId && leg.status === 'in-progress')) throw new HttpError(404, 'You have no call to transfer.');
       if (!current.conferenceSid) throw new HttpError(409, 'The call has not started yet: try again in a moment.');
       if (!(await reservations.claimAgent(target.id, current._id, 'offered'))) throw new HttpError(409, `${target.name} is busy with another call.`);
       const transferId = randomUUID();
@@ -336,8 +336,8 @@ export function createCallService(deps: CallServiceDeps) {
           if (newestLeg(call, target.id, (leg) => LIVE_LEG_STATUSES.includes(leg.status)) >= 0) throw new HttpError(409, `${target.name} is already on this call.`);
           const now = new Date();
           return {
-            push: { legs: { agentId: target.id, role: 'transfer', status: 'dialing', requestedBy: input.fromAgentId, transferId, createdAt: now, updatedAt: now }, transfers: transfer },
-            result: call.legs.length,
+            push: { participants: { agentId: target.id, role: 'colleague', status: 'dialing', requestedBy: input.fromAgentId, transferId, createdAt: now, updatedAt: now }, transfers: transfer },
+            result: call.participants.length,
           };
         });
       } catch (err) {
@@ -374,7 +374,7 @@ export function createCallService(deps: CallServiceDeps) {
       const target = toQueue ? undefined : await agents.find(input.to);
       if (!toQueue && (!target || target.disabled)) throw new HttpError(404, `Unknown agent: ${input.to}`);
       const current = callOf(await store.live(), input.fromAgentId);
-      if (!current || !current.legs.some((leg) => leg.agentId === input.fromAgentId && leg.status === 'in-progress')) throw new HttpError(404, 'You have no call to transfer.');
+      if (!current || !current.participants.some((leg) => leg.agentId === input.fromAgentId && leg.status === 'in-progress')) throw new HttpError(404, 'You have no call to transfer.');
       if (target && target.id === input.fromAgentId) throw new HttpError(409, 'You cannot transfer a call to yourself.');
       if (target && !(await reservations.claimOffer(target.id, current._id))) throw new HttpError(409, `${target.name} is busy with another call.`);
       const transferId = randomUUID();
@@ -397,9 +397,9 @@ export function createCallService(deps: CallServiceDeps) {
               transfers: transfer,
               // Routing does not hand the call straight back to the agent who just transferred it.
               passedBy: { agentId: input.fromAgentId, at: now, outcome: 'transferred' },
-              ...(target ? { legs: { agentId: target.id, role: 'first', status: 'dialing', requestedBy: input.fromAgentId, transferId, createdAt: now, updatedAt: now } } : {}),
+              ...(target ? { participants: { agentId: target.id, role: 'offer', status: 'dialing', requestedBy: input.fromAgentId, transferId, createdAt: now, updatedAt: now } } : {}),
             },
-            result: { legCallSid: call.legs[i]?.legCallSid, conferenceSid: call.conferenceSid },
+            result: { legCallSid: call.participants[i]?.legCallSid, conferenceSid: call.conferenceSid },
           };
         });
       } catch (err) {
@@ -443,7 +443,7 @@ export function createCallService(deps: CallServiceDeps) {
           if (err instanceof TransferRuleError) throw new HttpError(409, err.message);
           throw err;
         }
-        const colleague = call.legs.find((leg) => leg.transferId === transfer.id);
+        const colleague = call.participants.find((leg) => leg.transferId === transfer.id);
         const mine = newestLeg(call, input.agentId, (leg) => leg.status === 'in-progress');
         const i = (call.transfers ?? []).findIndex((t) => t.id === transfer.id);
         return {
@@ -452,7 +452,7 @@ export function createCallService(deps: CallServiceDeps) {
             ...(next.held ? { [`transfers.${i}.held`]: next.held } : {}),
             ...(next.effects.hangUpTransferrer && mine >= 0 ? legUpdate(mine, { hungUp: true }) : {}),
           },
-          result: { next, colleague: colleague?.legCallSid, colleagueId: transfer.to, transferrer: mine >= 0 ? call.legs[mine]!.legCallSid : undefined, conferenceSid: call.conferenceSid },
+          result: { next, colleague: colleague?.legCallSid, colleagueId: transfer.to, transferrer: mine >= 0 ? call.participants[mine]!.legCallSid : undefined, conferenceSid: call.conferenceSid },
         };
       });
       applyTransferEffects({ _id: current._id, conferenceSid: result.conferenceSid }, result.next.effects, { colleague: result.colleague, colleagueId: result.colleagueId, transferrer: result.transferrer });
@@ -472,7 +472,7 @@ export function createCallService(deps: CallServiceDeps) {
       const { legCallSid } = await store.change(call._id, (c) => {
         const i = newestLeg(c, agentId, (leg) => LIVE_LEG_STATUSES.includes(leg.status));
         if (i < 0) throw new HttpError(404, 'You have no call to hang up.');
-        return { set: legUpdate(i, { hungUp: true }), result: { legCallSid: c.legs[i]!.legCallSid } };
+        return { set: legUpdate(i, { hungUp: true }), result: { legCallSid: c.participants[i]!.legCallSid } };
       });
       if (legCallSid) {
         try {
@@ -491,16 +491,16 @@ export function createCallService(deps: CallServiceDeps) {
       if (!target || target.disabled) throw new HttpError(404, `Unknown agent: ${input.toAgentId}`);
       if (target.id === input.fromAgentId) throw new HttpError(400, 'An agent cannot bring themselves into their own call.');
       const current = callOf(await store.live(), input.fromAgentId);
-      if (!current || !current.legs.some((leg) => leg.agentId === input.fromAgentId && leg.status === 'in-progress')) throw new HttpError(404, `${input.fromAgentId} has no active call.`);
+      if (!current || !current.participants.some((leg) => leg.agentId === input.fromAgentId && leg.status === 'in-progress')) throw new HttpError(404, `${input.fromAgentId} has no active call.`);
       if (!(await reservations.claimAgent(target.id, current._id, 'offered'))) throw new HttpError(409, `${target.name} is busy with another call.`);
       let legIndex: number;
       try {
         legIndex = await store.change(current._id, (call) => {
           if (call.status === 'completed' || call.endReason) throw new HttpError(404, `${input.fromAgentId} has no active call.`);
           const live = newestLeg(call, target.id, (leg) => LIVE_LEG_STATUSES.includes(leg.status));
-          if (live >= 0) throw new HttpError(409, `${target.name} is already ${call.legs[live]!.status === 'in-progress' ? 'on' : 'being dialled into'} this call.`);
+          if (live >= 0) throw new HttpError(409, `${target.name} is already ${call.participants[live]!.status === 'in-progress' ? 'on' : 'being dialled into'} this call.`);
           const now = new Date();
-          return { push: { legs: { agentId: target.id, role: 'transfer', status: 'dialing', requestedBy: input.fromAgentId, createdAt: now, updatedAt: now } }, result: call.legs.length };
+          return { push: { participants: { agentId: target.id, role: 'colleague', status: 'dialing', requestedBy: input.fromAgentId, createdAt: now, updatedAt: now } }, result: call.participants.length };
         });
       } catch (err) {
         await reservations.releaseAgent(target.id, current._id);
@@ -527,17 +527,17 @@ export function createCallService(deps: CallServiceDeps) {
       if (!status) throw new HttpError(400, `Unknown CallStatus: ${input.callStatus}`);
       const outcome = await store.changeIfLive(input.conferenceId, (call): Change<{ alone: boolean; onPurpose?: boolean; conferenceSid?: string; transferEffects?: TransferEffects; colleagueId?: string; missedOffer?: boolean; missedTransfer?: boolean; left?: boolean }> => {
         const nothing = { result: { alone: false } };
-        let i = call.legs.findIndex((leg) => leg.agentId === input.agentId && leg.legCallSid === input.legCallSid);
+        let i = call.participants.findIndex((leg) => leg.agentId === input.agentId && leg.legCallSid === input.legCallSid);
         if (i < 0) i = newestLeg(call, input.agentId, (leg) => !leg.legCallSid && PENDING_LEG_STATUSES.includes(leg.status));
         if (i < 0) return nothing; // a leg of an offer that ended already: nothing to record
-        const leg = call.legs[i]!;
+        const leg = call.participants[i]!;
         // Callbacks may arrive late or out of order: a leg only moves forward.
         if (!movesForward(leg.status, status)) return leg.legCallSid ? nothing : { set: legUpdate(i, { legCallSid: input.legCallSid }), result: { alone: false } };
         const missed = MISSED_LEG_STATUSES.includes(status);
         const transfer = transferAfterLeg(call, i, status);
         const alone = leftAloneAfter(call, i, status);
         // A colleague who never answered a transfer is nobody's decision to end the call: the customer goes back in line.
-        const onPurpose = !transfer.missed && (Boolean(leg.hungUp) || call.legs.some((other) => other.hungUp && other.status === 'completed'));
+        const onPurpose = !transfer.missed && (Boolean(leg.hungUp) || call.participants.some((other) => other.hungUp && other.status === 'completed'));
         logger.info('agent call status', { conference: call._id, agentId: input.agentId, status });
         return {
           set: {
@@ -552,8 +552,8 @@ export function createCallService(deps: CallServiceDeps) {
             colleagueId: transfer.colleagueId,
             onPurpose,
             conferenceSid: call.conferenceSid,
-            missedOffer: missed && leg.role === 'first' && call.status === 'offered' && call.offeredTo === input.agentId,
-            missedTransfer: missed && leg.role === 'transfer',
+            missedOffer: missed && leg.role === 'offer' && call.status === 'offered' && call.offeredTo === input.agentId,
+            missedTransfer: missed && leg.role === 'colleague',
             left: status === 'completed' && leg.status === 'in-progress',
           },
         };
@@ -574,7 +574,7 @@ export function createCallService(deps: CallServiceDeps) {
     async recordConferenceEvent(input: ConferenceEventInput): Promise<void> {
       const customerCall = input.conferenceName;
       const event = (call: CallRecord, kind: ConferenceEvent['kind'], fields: Omit<ConferenceEvent, 'at' | 'kind'> = {}): ConferenceEvent => {
-        const leg = input.callSid && input.callSid !== customerCall ? call.legs.find((l) => l.legCallSid === input.callSid) : undefined;
+        const leg = input.callSid && input.callSid !== customerCall ? call.participants.find((l) => l.legCallSid === input.callSid) : undefined;
         const label = input.callSid === customerCall ? CUSTOMER_LABEL : leg ? agentLabel(leg.agentId) : input.participantLabel;
         return { at: new Date(), kind, ...(label ? { label } : {}), ...(input.callSid ? { callSid: input.callSid } : {}), ...fields };
       };
@@ -583,22 +583,28 @@ export function createCallService(deps: CallServiceDeps) {
           await store.changeIfLive(customerCall, (call) => (call.status === 'completed' || call.conferenceSid ? { result: undefined } : { set: input.conferenceSid ? { conferenceSid: input.conferenceSid } : {}, result: undefined }));
           return;
         case 'participant-hold':
-        case 'participant-unhold':
-          await store.changeIfLive(customerCall, (call) => ({ push: { events: event(call, input.event === 'participant-hold' ? 'hold' : 'unhold') }, result: undefined }));
+        case 'participant-unhold': {
+          const on = input.event === 'participant-hold';
+          await store.changeIfLive(customerCall, (call) => {
+            const i = call.participants.findIndex((p) => input.callSid !== undefined && p.legCallSid === input.callSid);
+            return { push: { events: event(call, on ? 'hold' : 'unhold') }, ...(i >= 0 ? { set: { [`participants.${i}.held`]: on } } : {}), result: undefined };
+          });
+          changes.publish('calls');
           return;
+        }
         case 'participant-leave': {
           const why = { ...(input.reason ? { reason: input.reason } : {}), ...(input.participantCallStatus ? { callStatus: input.participantCallStatus } : {}) };
           if (input.callSid === customerCall) return finish(customerCall, 'customer-hung-up', (call) => event(call, 'left', why));
           const left = await store.changeIfLive(customerCall, (call): Change<{ agentId: string; alone: boolean; onPurpose: boolean; conferenceSid?: string; transferEffects?: TransferEffects; colleagueId?: string } | undefined> => {
-            const i = call.legs.findIndex((leg) => input.callSid !== undefined && leg.legCallSid === input.callSid && LIVE_LEG_STATUSES.includes(leg.status));
-            if (i < 0) return call.legs.some((leg) => leg.legCallSid === input.callSid) ? { push: { events: event(call, 'left', why) }, result: undefined } : { result: undefined };
+            const i = call.participants.findIndex((leg) => input.callSid !== undefined && leg.legCallSid === input.callSid && LIVE_LEG_STATUSES.includes(leg.status));
+            if (i < 0) return call.participants.some((leg) => leg.legCallSid === input.callSid) ? { push: { events: event(call, 'left', why) }, result: undefined } : { result: undefined };
             const alone = leftAloneAfter(call, i, 'completed');
             const transfer = transferAfterLeg(call, i, 'completed');
-            const onPurpose = Boolean(call.legs[i]!.hungUp);
+            const onPurpose = Boolean(call.participants[i]!.hungUp);
             return {
               set: { ...legUpdate(i, { status: 'completed' }), ...(alone ? afterLastAgent(call, onPurpose) : {}), ...transfer.set },
               push: { events: event(call, 'left', why) },
-              result: { agentId: call.legs[i]!.agentId, alone, onPurpose, conferenceSid: call.conferenceSid, transferEffects: alone ? undefined : transfer.effects, colleagueId: transfer.colleagueId },
+              result: { agentId: call.participants[i]!.agentId, alone, onPurpose, conferenceSid: call.conferenceSid, transferEffects: alone ? undefined : transfer.effects, colleagueId: transfer.colleagueId },
             };
           });
           if (!left) return;

@@ -134,8 +134,8 @@ export function createRouting(deps: RoutingDeps) {
       const now = new Date();
       return {
         set: { status: 'offered', offeredTo: agentId },
-        push: { legs: { agentId, role: 'first', status: 'dialing', createdAt: now, updatedAt: now } },
-        result: call.legs.length,
+        push: { participants: { agentId, role: 'offer', status: 'dialing', createdAt: now, updatedAt: now } },
+        result: call.participants.length,
       };
     });
     if (legIndex === undefined || legIndex < 0) {
@@ -151,7 +151,7 @@ export function createRouting(deps: RoutingDeps) {
       const error = describeRestError(err);
       logger.warn('could not dial agent: offering the call to someone else', { callSid, agentId, error });
       await calls.changeIfLive(callSid, (call) => ({
-        set: { [`legs.${legIndex}.status`]: 'dial-failed', [`legs.${legIndex}.error`]: error, [`legs.${legIndex}.updatedAt`]: new Date(), dialError: `Could not dial ${agentId}: ${error}` },
+        set: { [`participants.${legIndex}.status`]: 'dial-failed', [`participants.${legIndex}.error`]: error, [`participants.${legIndex}.updatedAt`]: new Date(), dialError: `Could not dial ${agentId}: ${error}` },
         result: undefined,
       }));
       await offerEnded(callSid, agentId, 'dial-failed');
@@ -286,7 +286,7 @@ export function createRouting(deps: RoutingDeps) {
     /** The call is over: free everyone still reserved for it (agents who talked wrap up). */
     async callFinished(call: CallRecord): Promise<void> {
       await reservations.releaseCall(call._id);
-      const talked = new Set(call.legs.filter((leg) => leg.status === 'in-progress' || leg.status === 'completed').map((leg) => leg.agentId));
+      const talked = new Set(call.participants.filter((leg) => leg.status === 'in-progress' || leg.status === 'completed').map((leg) => leg.agentId));
       const held = (await reservations.all()).filter((r) => r.callSid === call._id && r._id.startsWith('agent:'));
       for (const r of held) {
         if (talked.has(r.agentId) && r.state !== 'wrap-up') await wrapUp(r.agentId, call._id);

@@ -99,6 +99,7 @@ test('when Ada toggles during the consult, then she talks with the customer whil
   await expectText(grace, '#agent-hears', /hold music/);
   await expectText(grace, '#agent-status', /On hold: Ada Lovelace is talking with \+15550001234/);
   await expectText(ada, '#transfer-state', /Talking with the customer; Grace Hopper is on hold/);
+  await expectText(ada, '#call-legs', /Grace Hopper: on the call, on hold \(consult\)/);
   await screenshot(ada, 'transfer-toggle-ada-with-customer');
 
   await ada.click('#transfer-toggle');

@@ -52,7 +52,7 @@ test('when Ada brings Grace in and hangs up, then the customer and Grace stay co
   expect(e2e.running.twilioLocal!.snapshot().conferences.find((c) => c.friendlyName === callSid)!.status).toBe('in-progress');
   const afterTransfer = await waitFor('Ada\'s leg to be completed', async () => {
     const call = await e2e.db.models.calls.findById(callSid).lean().exec();
-    return call?.legs.find((l) => l.agentId === ADA.id)?.status === 'completed' && call;
+    return call?.participants.find((l) => l.agentId === ADA.id)?.status === 'completed' && call;
   });
   expect(afterTransfer).toMatchObject({ status: 'in-progress', agentId: GRACE.id });
 
@@ -63,7 +63,8 @@ test('when Ada brings Grace in and hangs up, then the customer and Grace stay co
   // The finished call leaves the live store for the history.
   const history = await waitFor('the call in the history', () => e2e.running.history.find(callSid, new Date()));
   expect(history).toMatchObject({ outcome: 'answered', agentIds: [ADA.id, GRACE.id] });
-  expect(await e2e.db.models.calls.findById(callSid).lean().exec()).toBeNull();
+  // The history is written first, then the live record goes.
+  await waitFor('the live call removed', async () => (await e2e.db.models.calls.findById(callSid).lean().exec()) === null);
   expect(e2e.logs.filter((line) => line.includes('page error'))).toEqual([]);
 });
 
@@ -76,7 +77,7 @@ test('when Grace never answers, then Ada and the customer stay connected and Ada
   expect(await customer.textContent('#phone-status')).toMatch(/in-progress/);
   await expectText(customer, '#phone-hears', /conference with 2 participants/);
   const call = (await e2e.db.models.calls.findById(callSid).lean().exec())!;
-  expect(call.legs.map((l) => [l.agentId, l.status])).toEqual([
+  expect(call.participants.map((l) => [l.agentId, l.status])).toEqual([
     [ADA.id, 'in-progress'],
     [GRACE.id, 'no-answer'],
   ]);
