@@ -127,6 +127,25 @@ test('when ana toggles during the consult, then ben is held and the customer com
   expect(formValue(await until('the customer off hold', () => holdRequests(conferenceSid)[0]), 'Hold')).toBe('false');
 });
 
+test('when ana toggles twice while Twilio answers slowly, then the holds reach Twilio one at a time, in the order decided', async () => {
+  const { conferenceSid } = await consulting();
+  rest.behave({ delayMs: 300 });
+  try {
+    await ana.post('/api/me/transfer/toggle').send({}).expect(200);
+    await ana.post('/api/me/transfer/toggle').send({}).expect(200);
+
+    const holds = await until('four hold requests', () => {
+      const all = rest.requests.filter((r) => r.path.startsWith(`${ACCOUNT}/Conferences/${conferenceSid}/Participants/`));
+      return all.length >= 4 ? all : undefined;
+    });
+    expect(holds.map((r) => `${r.path.split('/').pop()} ${formValue(r, 'Hold')}`)).toEqual(['agent:ben.json true', 'customer.json false', 'customer.json true', 'agent:ben.json false']);
+    // Each was sent only once Twilio had answered the one before.
+    for (let i = 1; i < holds.length; i += 1) expect(holds[i]!.receivedAt - holds[i - 1]!.receivedAt).toBeGreaterThanOrEqual(250);
+  } finally {
+    rest.behave({});
+  }
+});
+
 test('when someone other than the transferring agent, or nobody in a consult, toggles, then it is refused with a reason', async () => {
   expect((await ana.post('/api/me/transfer/toggle').send({})).status).toBe(404); // no call at all
   await anaTalking();

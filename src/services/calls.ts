@@ -129,11 +129,18 @@ export function createCallService(deps: CallServiceDeps) {
   function afterLastAgentLeft(call: { _id: string; conferenceSid?: string }, hungUpOnPurpose: boolean): void {
     if (hungUpOnPurpose) return sayGoodbye(call._id);
     logger.warn('the last agent dropped off a live customer: back to the line', { callSid: call._id });
-    if (call.conferenceSid) {
-      const conferenceSid = call.conferenceSid;
-      background.run(`hold ${call._id}`, () => unlessCallEnded(() => rest.hold(conferenceSid, CUSTOMER_LABEL, true, urls.wait(call._id, 1))));
-    }
+    setHold(call._id, call.conferenceSid, CUSTOMER_LABEL, true);
     routing.dispatch();
+  }
+
+  /**
+   * Holds (with the line's music) or unholds a participant, addressed by its label. A call's holds reach Twilio one at
+   * a time in the order they were decided, however slowly Twilio answers; a call that ended meanwhile is no error.
+   * https://www.twilio.com/docs/voice/api/conference-participant-resource#update-a-participant-resource
+   */
+  function setHold(callSid: string, conferenceSid: string | undefined, label: string, on: boolean): void {
+    if (!conferenceSid) return;
+    background.runInOrder(`hold ${callSid}`, `${on ? 'hold' : 'unhold'} ${label} in ${callSid}`, () => unlessCallEnded(() => rest.hold(conferenceSid, label, on, on ? urls.wait(callSid, 1) : undefined)));
   }
 
   function sayGoodbye(callSid: string): void {
@@ -205,12 +212,11 @@ export function createCallService(deps: CallServiceDeps) {
   function applyTransferEffects(call: { _id: string; conferenceSid?: string }, effects: TransferEffects, who: { colleague?: string; colleagueId?: string; transferrer?: string }): void {
     const { conferenceSid } = call;
     // Participants are addressed by label ('customer', 'agent:<id>'): https://www.twilio.com/docs/voice/api/conference-participant-resource#path-parameters
-    const hold = (label: string, on: boolean): void => {
-      if (conferenceSid) background.run(`${on ? 'hold' : 'unhold'} ${label} in ${call._id}`, () => unlessCallEnded(() => rest.hold(conferenceSid, label, on, on ? urls.wait(call._id, 1) : undefined)));
-    };
+    const hold = (label: string, on: boolean): void => setHold(call._id, conferenceSid, label, on);
+    // Holds before unholds: when the agent switches sides, the customer never overhears the colleague, nor the reverse.
     if (effects.holdCustomer) hold(CUSTOMER_LABEL, true);
-    if (effects.unholdCustomer) hold(CUSTOMER_LABEL, false);
     if (who.colleagueId && effects.holdColleague) hold(agentLabel(who.colleagueId), true);
+    if (effects.unholdCustomer) hold(CUSTOMER_LABEL, false);
     if (who.colleagueId && effects.unholdColleague) hold(agentLabel(who.colleagueId), false);
     const colleague = who.colleague;
     if (effects.hangUpColleague && colleague) background.run(`end consult leg ${colleague}`, () => unlessCallEnded(() => rest.hangUp(colleague)));
@@ -299,11 +305,8 @@ export function createCallService(deps: CallServiceDeps) {
           result: { role: leg.role, unhold: (offer && call.customerHeld) || consulting?.effects.unholdCustomer ? call.conferenceSid : undefined },
         };
       });
-      if (result.unhold) {
-        const conferenceSid = result.unhold;
-        // The customer was held while they waited for someone new: they hear their new agent once that agent is in.
-        background.run(`unhold ${input.conferenceId}`, () => unlessCallEnded(() => rest.hold(conferenceSid, CUSTOMER_LABEL, false)));
-      }
+      // The customer was held while they waited for someone new (or a consult): they hear their agent once that agent is in.
+      if (result.unhold) setHold(input.conferenceId, result.unhold, CUSTOMER_LABEL, false);
       if (result.role === 'offer') await routing.answered(input.agentId, input.conferenceId);
       else await reservations.moveAgent(input.agentId, input.conferenceId, 'on-call');
       changes.publish('calls', 'agents');
@@ -344,9 +347,7 @@ export function createCallService(deps: CallServiceDeps) {
         await reservations.releaseAgent(target.id, current._id);
         throw err;
       }
-      const conferenceSid = current.conferenceSid;
-      // https://www.twilio.com/docs/voice/api/conference-participant-resource#update-a-participant-resource : hold with music
-      background.run(`hold ${current._id} for a consult`, () => unlessCallEnded(() => rest.hold(conferenceSid, CUSTOMER_LABEL, true, urls.wait(current._id, 1))));
+      setHold(current._id, current.conferenceSid, CUSTOMER_LABEL, true);
       try {
         const { sid } = await rest.dial(agentDialRequest(urls, { callSid: current._id, agentId: target.id, from: deps.twilioNumber, ringSeconds: deps.ringSeconds }));
         await store.changeIfLive(current._id, () => ({ set: legUpdate(legIndex, { legCallSid: sid }), result: undefined }));
@@ -406,8 +407,7 @@ export function createCallService(deps: CallServiceDeps) {
         if (target) await Promise.all([reservations.releaseCall(current._id), reservations.releaseAgent(target.id, current._id)]);
         throw err;
       }
-      const conferenceSid = mine.conferenceSid;
-      if (conferenceSid) background.run(`hold ${current._id} for a cold transfer`, () => unlessCallEnded(() => rest.hold(conferenceSid, CUSTOMER_LABEL, true, urls.wait(current._id, 1))));
+      setHold(current._id, mine.conferenceSid, CUSTOMER_LABEL, true);
       const myLeg = mine.legCallSid;
       // The transferring agent leaves now; the call is not in progress any more, so nobody says goodbye to the customer.
       if (myLeg) background.run(`transferring agent leaves ${current._id}`, () => unlessCallEnded(() => rest.hangUp(myLeg)));
