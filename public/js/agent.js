@@ -69,7 +69,7 @@
 
     // The status line says what is true now, from the server's view (nothing lingers from an earlier call).
     var status;
-    if (talking && heldForConsult(call)) status = heldForConsult(call);
+    if (talking && consultLine(call)) status = consultLine(call);
     else if (talking) status = 'In call with ' + callerOf(call) + (call.talkSeconds !== undefined ? ' · ' + duration(since(call.talkSeconds)) : '') + '.';
     else if ((offered || pending) && consultFor(call, leg)) status = consultFor(call, leg);
     else if (offered || pending) status = 'Incoming call from ' + callerOf(call) + (call && call.waitedSeconds !== undefined ? ', waiting ' + duration(since(call.waitedSeconds)) : '') + (pending ? '' : ' (your phone is ringing)') + '.';
@@ -121,10 +121,12 @@
     return (t.mode === 'cold' ? 'Transfer from ' : 'Consult from ') + nameOfAgent(t.from) + ' about ' + callerOf(call) + ' (waited ' + duration(call.waitedSeconds) + (call.talkSeconds !== undefined ? ', talking ' + duration(since(call.talkSeconds)) : '') + ')' + (t.note ? ': "' + t.note + '"' : '') + '.';
   }
 
-  /** The consulted colleague's line while the transferring agent talks with the customer and they wait on hold. */
-  function heldForConsult(call) {
+  /** The consulted colleague's status line while the consult is under way: who holds, and why. */
+  function consultLine(call) {
     var t = (call.transfers || []).filter(function (x) { return x.to === me.id && x.state === 'consulting'; })[0];
-    return t && t.held === 'colleague' ? 'On hold: ' + nameOfAgent(t.from) + ' is talking with ' + callerOf(call) + ' and will be back with you.' : '';
+    if (!t) return '';
+    if (t.held === 'colleague') return 'On hold: ' + nameOfAgent(t.from) + ' is talking with ' + callerOf(call) + ' and will be back with you.';
+    return 'Consult with ' + nameOfAgent(t.from) + ' about ' + callerOf(call) + ': the customer is on hold and cannot hear you.' + (t.note ? ' Note: "' + t.note + '"' : '');
   }
 
   var TRANSFER_TEXT = {

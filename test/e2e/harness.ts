@@ -165,5 +165,5 @@ export async function answer(agent: Page): Promise<void> {
   await expectText(agent, '#agent-status', /Incoming call|Consult from|Transfer from/);
   await agent.waitForSelector('#answer:not([disabled])');
   await agent.click('#answer');
-  await expectText(agent, '#agent-status', /In call with/);
+  await expectText(agent, '#agent-status', /In call with|Consult with/);
 }

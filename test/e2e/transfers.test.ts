@@ -56,6 +56,7 @@ test('when Ada consults Grace and completes the transfer, then the customer come
   const { customer, ada, grace, callSid } = await consulting();
   await answer(grace);
   await expectText(ada, '#transfer-state', /Talking with Grace Hopper; the customer is on hold/);
+  await expectText(grace, '#agent-status', /Consult with Ada Lovelace about \+15550001234: the customer is on hold and cannot hear you\. Note: "Wants a refund for order 42"/);
   await screenshot(ada, 'transfer-2-ada-consulting');
 
   await ada.click('#transfer-complete');
