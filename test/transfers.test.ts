@@ -146,6 +146,30 @@ test('when ana toggles twice while Twilio answers slowly, then the holds reach T
   }
 });
 
+test('when Twilio fails a hold change once, then it is tried again and lands; when the participant is gone (404), then that is no error', async () => {
+  const { conferenceSid } = await consulting();
+  const errorsBefore = app.logs.filter((line) => / ERROR /.test(line)).length;
+  rest.behave({ error: { status: 503, code: 20003, message: 'Service unavailable' } });
+  try {
+    await ana.post('/api/me/transfer/toggle').send({}).expect(200);
+    await until('the first, failed attempt', () => holdRequests(conferenceSid, 'agent:ben')[0]);
+    rest.behave({});
+    const second = await until('the second attempt', () => holdRequests(conferenceSid, 'agent:ben')[1]);
+    expect(formValue(second, 'Hold')).toBe('true');
+    expect(formValue(await until('then the customer off hold', () => holdRequests(conferenceSid)[0]), 'Hold')).toBe('false');
+
+    rest.requests.length = 0;
+    rest.behave({ error: { status: 404, code: 20404, message: 'The requested resource was not found' } });
+    await ana.post('/api/me/transfer/toggle').send({}).expect(200);
+    await until('both hold changes tried', () => (holdRequests(conferenceSid).length >= 1 && holdRequests(conferenceSid, 'agent:ben').length >= 1 ? true : undefined));
+    await app.running.background.drain();
+    expect(holdRequests(conferenceSid)).toHaveLength(1); // not retried: the participant is gone
+    expect(app.logs.filter((line) => / ERROR /.test(line))).toHaveLength(errorsBefore);
+  } finally {
+    rest.behave({});
+  }
+});
+
 test('when someone other than the transferring agent, or nobody in a consult, toggles, then it is refused with a reason', async () => {
   expect((await ana.post('/api/me/transfer/toggle').send({})).status).toBe(404); // no call at all
   await anaTalking();

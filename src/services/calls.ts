@@ -60,6 +60,20 @@ export interface CallView {
   transfers: Transfer[];
 }
 
+const HOLD_ATTEMPTS = 3;
+
+/** Twilio's answer for a participant no longer in the conference: 404, https://www.twilio.com/docs/api/errors/20404 */
+function participantGone(err: unknown): boolean {
+  const e = err as { status?: unknown; code?: unknown } | undefined;
+  return e?.status === 404 || e?.code === 20404;
+}
+
+/** A failure that may pass if tried again: Twilio's 5xx and 429, or no answer at all. */
+function mayPass(err: unknown): boolean {
+  const status = (err as { status?: unknown } | undefined)?.status;
+  return typeof status !== 'number' || status >= 500 || status === 429;
+}
+
 export const LEFT_ALONE_MESSAGE = 'The agent has left the call. Thank you for calling, goodbye.';
 
 /** A conference status callback, as the service needs it. https://www.twilio.com/docs/voice/api/conference-resource#conference-status-callback */
@@ -140,7 +154,21 @@ export function createCallService(deps: CallServiceDeps) {
    */
   function setHold(callSid: string, conferenceSid: string | undefined, label: string, on: boolean): void {
     if (!conferenceSid) return;
-    background.runInOrder(`hold ${callSid}`, `${on ? 'hold' : 'unhold'} ${label} in ${callSid}`, () => unlessCallEnded(() => rest.hold(conferenceSid, label, on, on ? urls.wait(callSid, 1) : undefined)));
+    background.runInOrder(`hold ${callSid}`, `${on ? 'hold' : 'unhold'} ${label} in ${callSid}`, async () => {
+      // A customer left on hold by a passing Twilio error would hear music for nobody: a failure that may pass is tried again.
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          await rest.hold(conferenceSid, label, on, on ? urls.wait(callSid, 1) : undefined);
+          return;
+        } catch (err) {
+          // The participant (or the whole call) is gone meanwhile: nothing left to hold.
+          if (callAlreadyEnded(err) || participantGone(err)) return;
+          if (attempt >= HOLD_ATTEMPTS || !mayPass(err)) throw err;
+          logger.warn('Twilio did not take a hold change; trying again', { conference: callSid, label, on, error: describeRestError(err) });
+          await new Promise((resolve) => setTimeout(resolve, 400 * attempt));
+        }
+      }
+    });
   }
 
   function sayGoodbye(callSid: string): void {
