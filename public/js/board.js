@@ -27,6 +27,16 @@
     rows.forEach(function (r) { body.appendChild(r); });
   }
 
+  var TRANSFER_STATE_TEXT = { dialing: 'ringing', consulting: 'consulting' };
+
+  /** The call's open transfer, as a supervisor reads it: who, to whom, how far, and whether the customer waits on hold. */
+  function transferText(call, names) {
+    var t = (call.transfers || []).filter(function (x) { return x.state === 'dialing' || x.state === 'consulting'; })[0];
+    if (!t) return '';
+    var customerHeld = t.mode === 'cold' || t.held !== 'colleague';
+    return (t.mode === 'cold' ? 'Cold transfer' : 'Consult') + ': ' + (names[t.from] || t.from) + ' → ' + (names[t.to] || t.to) + ' (' + TRANSFER_STATE_TEXT[t.state] + (customerHeld ? ', customer on hold' : ', colleague on hold') + ')';
+  }
+
   function render() {
     var d = state.data;
     if (!d) return;
@@ -40,8 +50,8 @@
     }));
     document.getElementById('board-line-empty').hidden = d.line.length > 0;
     fill('board-calls', d.calls.map(function (c) {
-      var on = c.participants.filter(function (l) { return l.status === 'in-progress'; }).map(function (l) { return l.name; }).join(', ');
-      return row([c.from || 'unknown', duration(since(c.talkSeconds)), duration(c.waitedSeconds), on], { call: c.callSid });
+      var on = c.participants.filter(function (l) { return l.status === 'in-progress'; }).map(function (l) { return l.name + (l.held ? ' (on hold)' : ''); }).join(', ');
+      return row([c.from || 'unknown', duration(since(c.talkSeconds)), duration(c.waitedSeconds), on, transferText(c, names)], { call: c.callSid });
     }));
     document.getElementById('board-calls-empty').hidden = d.calls.length > 0;
     document.getElementById('board-updated').textContent = 'Live: updated ' + new Date(state.loadedAt).toLocaleTimeString() + '.';

@@ -101,6 +101,10 @@ test('when Ada toggles during the consult, then she talks with the customer whil
   await expectText(grace, '#agent-status', /On hold: Ada Lovelace is talking with \+15550001234/);
   await expectText(ada, '#transfer-state', /Talking with the customer; Grace Hopper is on hold/);
   await expectText(ada, '#call-legs', /Grace Hopper: on the call, on hold \(consult\)/);
+  const board = await e2e.openAgent(MARGARET);
+  await board.goto(`${e2e.running.url}/board`);
+  await expectText(board, '#board-calls tbody', /Ada Lovelace, Grace Hopper \(on hold\)\s*Consult: Ada Lovelace → Grace Hopper \(consulting, colleague on hold\)/);
+  await screenshot(board, 'transfer-toggle-board');
   await screenshot(ada, 'transfer-toggle-ada-with-customer');
 
   await ada.click('#transfer-toggle');
