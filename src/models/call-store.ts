@@ -1,5 +1,6 @@
 // The live calls' store: named queries and the write protocol (compare-and-set on `rev`, serialised per call in this
 // process). Only live calls are kept here — a finished call goes to the history — so every scan stays small.
+import { MongoBulkWriteError, MongoServerError, type Collection } from 'mongodb';
 import { StoreUnavailableError, withDeadline } from '../errors';
 import { HttpError } from '../errors';
 import { upgradeStoredParticipants } from '../contact-center/participants';
@@ -7,6 +8,23 @@ import type { CallModel, CallRecord, Participant } from './call';
 import { isDuplicateKey } from './reservation';
 
 const MAX_WRITE_ATTEMPTS = 8;
+/** The most new calls written by one insert; a burst rarely comes near it. */
+const MAX_INSERT_BATCH = 500;
+
+/** A new call, before the store stamps it. */
+export type NewCall = Omit<CallRecord, 'createdAt' | 'updatedAt'>;
+
+/** A new call waiting for the group commit (see createCallStore). */
+interface QueuedInsert {
+  doc: CallRecord;
+  /** Part of a write sent to the database: it may land whatever its caller was told. */
+  sent: boolean;
+  /** Its caller stopped waiting before it was sent: it is never written. */
+  dropped: boolean;
+  /** Settles when the database has answered for this call: resolved when stored, rejected otherwise. */
+  written: Promise<void>;
+  settle(error?: unknown): void;
+}
 
 /** A change to one call, decided from the call as read. */
 export interface Change<T> {
@@ -71,19 +89,76 @@ export function createCallStore(calls: CallModel, run: <T>(op: () => Promise<T>)
     }
   }
 
+  // Group commit. Every incoming call is one insert, and FerretDB 1.x (SQLite) spends about 0.5 ms of CPU on each
+  // insert but under 0.1 ms per document of a 32-document insertMany. So while one insert is on its way, calls that
+  // arrive meanwhile wait and go together in the next one (ordered: false, so each document succeeds or fails on its
+  // own: a duplicate CallSid fails alone, even twice in one batch). There is no timer: a call that finds nothing on
+  // its way is written at once, alone, so at low load nothing waits.
+  const queued: QueuedInsert[] = [];
+  let writing = false;
+
+  function enqueue(doc: CallRecord): QueuedInsert {
+    let settle!: (error?: unknown) => void;
+    const written = new Promise<void>((resolve, reject) => {
+      settle = (error) => (error === undefined ? resolve() : reject(error));
+    });
+    const entry: QueuedInsert = { doc, sent: false, dropped: false, written, settle };
+    queued.push(entry);
+    if (!writing) void writeQueued();
+    return entry;
+  }
+
+  async function writeQueued(): Promise<void> {
+    writing = true;
+    try {
+      for (;;) {
+        const batch = queued.splice(0, MAX_INSERT_BATCH).filter((entry) => !entry.dropped);
+        if (batch.length === 0) return;
+        for (const entry of batch) entry.sent = true;
+        const landed = insertBatch(batch);
+        // A stalled write holds the next one back no longer than the deadline: its callers are told sorry by then,
+        // and the callers behind them get their own attempt.
+        await run(() => landed).catch(() => undefined);
+      }
+    } finally {
+      writing = false;
+    }
+  }
+
+  /** Inserts the batch's documents in one write and settles each entry with its own outcome. Never rejects. */
+  async function insertBatch(batch: QueuedInsert[]): Promise<void> {
+    try {
+      await (calls.collection as unknown as Collection<CallRecord>).insertMany(batch.map((entry) => entry.doc), { ordered: false });
+      for (const entry of batch) entry.settle();
+    } catch (err) {
+      // An ordered:false insert answers per document (writeErrors, by index); any other error (network, a stopped
+      // server) leaves every document's fate unknown, and each caller gets that error.
+      const perDocument = err instanceof MongoBulkWriteError ? [err.writeErrors].flat() : [];
+      if (perDocument.length === 0) {
+        for (const entry of batch) entry.settle(err);
+        return;
+      }
+      const failed = new Map(perDocument.map((writeError) => [writeError.index, new MongoServerError({ message: writeError.errmsg ?? 'write failed', code: writeError.code })]));
+      batch.forEach((entry, index) => entry.settle(failed.get(index)));
+    }
+  }
+
   return {
     load,
 
     /**
      * Stores a new call; a call already stored under that CallSid throws a duplicate-key error. When the store does
-     * not answer in time, `onLate` gets the write still under way (it may yet land) before the error is thrown.
+     * not answer in time, `onLate` gets the write still under way (it may yet land) before the error is thrown; a call
+     * still waiting for the group commit by then is never written, and `onLate` is not called.
      */
-    async insert(call: Omit<CallRecord, 'createdAt' | 'updatedAt'>, onLate?: (landed: Promise<unknown>) => void): Promise<void> {
-      let write: Promise<unknown> | undefined;
+    async insert(call: NewCall, onLate?: (landed: Promise<unknown>) => void): Promise<void> {
+      const entry = enqueue(await newCallDocument(calls, call, new Date()));
       try {
-        await run(() => (write = calls.create(call)));
+        await run(() => entry.written);
       } catch (err) {
-        if (!isDuplicateKey(err) && write) onLate?.(write);
+        if (isDuplicateKey(err)) throw err;
+        if (entry.sent) onLate?.(entry.written);
+        else entry.dropped = true;
         throw err;
       }
     },
@@ -124,6 +199,16 @@ export function createCallStore(calls: CallModel, run: <T>(op: () => Promise<T>)
       return result.deletedCount ?? 0;
     },
   };
+}
+
+/**
+ * The document mongoose's create() would write for `call` (the schema's defaults and casts, validated, timestamped),
+ * as a plain object for the group commit's insertMany: create() saves documents one by one.
+ */
+async function newCallDocument(calls: CallModel, call: NewCall, now: Date): Promise<CallRecord> {
+  const doc = new calls({ ...call, createdAt: now, updatedAt: now });
+  await doc.validate();
+  return doc.toObject();
 }
 
 export type CallStore = ReturnType<typeof createCallStore>;
