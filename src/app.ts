@@ -10,7 +10,7 @@ import type { SignInLimiter } from './auth/sign-in-limiter';
 import { TWILIO_LOCAL_PATH, type Config } from './config';
 import type { Readiness } from './db/connect';
 import { clientErrorOf, HttpError, StoreUnavailableError } from './errors';
-import type { Logger } from './logger';
+import { writesAt, type Logger } from './logger';
 import { PROJECT_ROOT } from './paths';
 import { adminRouter } from './routes/admin';
 import { agentApiRouter } from './routes/agent-api';
@@ -81,7 +81,8 @@ export function createApp(deps: AppDeps): Express {
       referrerPolicy: { policy: 'same-origin' },
     }),
   );
-  if (deps.accessLog !== false) {
+  // Access lines are logged at info: below that level (LOG_LEVEL=warn) morgan would build each line only to drop it.
+  if (deps.accessLog !== false && writesAt(config.logLevel, 'info')) {
     // The demo device stream carries its Access Token in the query (EventSource cannot send headers): never log it.
     morgan.token('safe-url', (req: express.Request) => req.originalUrl.replace(/([?&]token=)[^&]*/gi, '$1[redacted]'));
     app.use(morgan(':method :safe-url :status :res[content-length] - :response-time ms', { stream: { write: (line) => logger.info(line.trim()) } }));

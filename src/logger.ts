@@ -10,10 +10,15 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
+/** Whether a logger at `level` writes entries at `at`. */
+export function writesAt(level: LogLevel, at: LogLevel): boolean {
+  return ORDER[at] >= ORDER[level];
+}
+
 /** Creates a logger writing one line per entry at or above `level`; `sink` defaults to the console. */
 export function createLogger(level: LogLevel, sink: (line: string, level: LogLevel) => void = defaultSink): Logger {
   const write = (at: LogLevel, message: string, fields?: Record<string, unknown>): void => {
-    if (ORDER[at] < ORDER[level]) return;
+    if (!writesAt(level, at)) return;
     const extra = fields && Object.keys(fields).length > 0 ? ` ${formatFields(fields)}` : '';
     sink(`${new Date().toISOString()} ${at.toUpperCase().padEnd(5)} ${message}${extra}`, at);
   };
