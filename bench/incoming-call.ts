@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks';
-import { freePort } from '../src/db/ferretdb';
+import { ferretdbProcessesOn, freePort } from '../src/db/ferretdb';
 import { startRestRecorder } from '../test/helpers/rest-recorder';
-import { AGENTS_CLI, appEnv, percentile, SERVER_SCRIPT, spawnServer, stopServer } from './servers';
+import { AGENTS_CLI, appEnv, cpuTimeMs, percentile, SERVER_SCRIPT, spawnServer, stopServer } from './servers';
 
 const RATE = Number(process.env.BENCH_RATE ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -49,12 +49,17 @@ function incomingCall(port: number, agent: http.Agent, isOk: (status: number, bo
   });
 }
 
-/** As many webhooks as `concurrency` senders get answered in `seconds` (closed loop): the server's peak throughput. */
-async function peak(port: number, isOk: (status: number, body: string) => boolean, concurrency = 32, seconds = 5): Promise<{ throughput: number; errors: number }> {
+/**
+ * As many webhooks as `concurrency` senders get answered in `seconds` (closed loop): the server's peak throughput, and
+ * the CPU each of the processes `pids` spent per answered webhook meanwhile (ms; steadier than throughput on a machine
+ * shared with other work).
+ */
+async function peak(port: number, isOk: (status: number, body: string) => boolean, pids: Array<number | undefined>, concurrency = 32, seconds = 5): Promise<{ throughput: number; errors: number; perCall: Array<number | undefined> }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const until = Date.now() + seconds * 1000;
   let done = 0;
   let errors = 0;
+  const cpuBefore = pids.map(cpuTimeMs);
   const started = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -65,8 +70,17 @@ async function peak(port: number, isOk: (status: number, body: string) => boolea
       }
     }),
   );
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  const perCall = pids.map((pid, i) => {
+    const [before, after] = [cpuBefore[i], cpuTimeMs(pid)];
+    return before === undefined || after === undefined || done === 0 ? undefined : (after - before) / done;
+  });
   agent.destroy();
-  return { throughput: done / (Number(process.hrtime.bigint() - started) / 1e9), errors };
+  return { throughput: done / elapsed, errors, perCall };
+}
+
+function ms(value: number | undefined): string {
+  return value === undefined ? '?' : `${value.toFixed(2)} ms`;
 }
 
 /** Sends RATE requests a second for SECONDS, open loop (a slow answer does not slow the sender). */
@@ -117,19 +131,22 @@ async function main(): Promise<void> {
   console.log(`warm-transfer benchmark: ${RATE} signed incoming-call webhooks/s for ${SECONDS} s; REST stand-in answers after ${REST_DELAY_MS} ms; ${os.cpus().length} cores, Node ${process.version}`);
   const isConference = (status: number, body: string): boolean => status === 200 && body.includes('<Conference');
   const warm = await load(appPort, isConference);
-  const appPeak = await peak(appPort, isConference);
+  const appPeak = await peak(appPort, isConference, [app.pid, ferretdbProcessesOn(path.join(dataDir, 'ferretdb'))[0]]);
   await stopServer(app);
 
   const barePort = await freePort();
   const bare = await spawnServer(path.join(__dirname, 'bare-server.js'), [String(barePort)], process.env, barePort);
   const baseline = await load(barePort, isConference);
-  const barePeak = await peak(barePort, isConference);
+  const barePeak = await peak(barePort, isConference, [bare.pid]);
   await stopServer(bare);
 
   console.log(row('app (POST /conference/connect/client)', warm));
   console.log(row('bare node http, static TwiML', baseline));
   console.log(`ratio app/bare: p50 x${(warm.p50 / baseline.p50).toFixed(1)}, p99 x${(warm.p99 / baseline.p99).toFixed(1)}`);
   console.log(`peak throughput (32 concurrent senders, 5 s): app ${appPeak.throughput.toFixed(0)}/s (${appPeak.errors} errors), bare ${barePeak.throughput.toFixed(0)}/s; app/bare ${((100 * appPeak.throughput) / barePeak.throughput).toFixed(1)} %`);
+  if (appPeak.perCall.some((value) => value !== undefined)) {
+    console.log(`CPU per webhook at peak: app ${ms(appPeak.perCall[0])} + its FerretDB ${ms(appPeak.perCall[1])}; bare ${ms(barePeak.perCall[0])}`);
+  }
 
   await rest.close();
   rmSync(dataDir, { recursive: true, force: true });

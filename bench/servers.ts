@@ -1,6 +1,7 @@
 // What the benchmarks share: the app started as `npm start` starts it (its own process, embedded FerretDB, Twilio mode
 // with a REST stand-in), a server process stopped again, and percentiles.
 import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PROJECT_ROOT } from '../src/paths';
 
@@ -58,4 +59,16 @@ export function stopServer(child: ChildProcess): Promise<void> {
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** The CPU time (user + system) process `pid` has used so far, in ms; undefined without Linux's /proc, or once it has gone. */
+export function cpuTimeMs(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime (the 14th and 15th fields of stat) count USER_HZ ticks, 1/100 s on Linux.
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
 }
