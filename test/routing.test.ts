@@ -161,6 +161,24 @@ describe('the waiting line', () => {
     expect(formValue(dial!, 'Url')).toBe(`${BASE}/conference/${first}/connect/cho`);
   });
 
+  test('when callers keep arriving while nobody is free, then routing checks the agents a few times, not once per caller; the first agent to become available gets the first caller', async () => {
+    const first = fakeSid();
+    await incomingCall(first);
+    await until('a routing pass that found nobody free', () => app.running.background.pending === 0);
+    const before = app.running.routing.passes;
+    const started = Date.now();
+
+    for (let i = 0; i < 20; i += 1) await incomingCall(fakeSid()).expect(200);
+
+    const elapsed = Date.now() - started;
+    // One pass per 250 ms at most while nobody is free (and the periodic line check), instead of one per caller.
+    expect(app.running.routing.passes - before).toBeLessThanOrEqual(Math.ceil(elapsed / 250) + 2);
+    await available('ana');
+    app.running.routing.dispatch(); // as the presence route does when an agent becomes available
+    const [dial] = await dialsCount(1);
+    expect(formValue(dial!, 'Url')).toBe(`${BASE}/conference/${first}/connect/ana`);
+  });
+
   test('when three callers wait for two agents, then they are served in arrival order as agents free up', async () => {
     const callers = [fakeSid(), fakeSid(), fakeSid()];
     for (const c of callers) await incomingCall(c).expect(200);

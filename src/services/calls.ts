@@ -293,7 +293,7 @@ export function createCallService(deps: CallServiceDeps) {
       }
       logger.info('customer call waiting', { callSid: input.callSid, from: maskNumber(input.from) });
       changes.publish('calls');
-      routing.dispatch();
+      routing.callArrived();
       return { duplicate: false };
     },
 

@@ -42,6 +42,12 @@ export const DEFAULT_ROUTING: RoutingSettings = {
 
 /** The shortest time between two routing passes of one instance. */
 const PASS_GAP_MS = 50;
+/**
+ * After a pass found nobody free, new calls wait this long for the next pass instead of each starting one (a long line
+ * arriving at 200/s would otherwise read the agents' collections on every call). An agent becoming free starts a pass
+ * at once, whatever this says.
+ */
+const NOBODY_FREE_RECHECK_MS = 250;
 
 export const MAX_WAIT_MESSAGE = 'We are sorry, all of our agents are still busy. Please call again later. Thank you for calling, goodbye.';
 
@@ -89,6 +95,10 @@ export function createRouting(deps: RoutingDeps) {
   const { calls, reservations, presence, agents, rest, urls, background, changes, logger, settings } = deps;
   let dispatching: Promise<void> | undefined;
   let again = false;
+  /** When the last pass found no agent free (undefined: it found some). */
+  let nobodyFreeSince: number | undefined;
+  let recheck: NodeJS.Timeout | undefined;
+  let passes = 0;
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;
 
@@ -117,8 +127,10 @@ export function createRouting(deps: RoutingDeps) {
     // Free agents first: their collections are small, the live calls may not be (a long line), so with nobody free
     // the calls are not read at all.
     const now = new Date();
+    passes += 1;
     const held = await reservations.all();
     const workers = await freeWorkers(now, held);
+    nobodyFreeSince = workers.length === 0 ? Date.now() : undefined;
     if (workers.length === 0) return;
     const tasks = waitingTasks(await calls.live());
     if (tasks.length === 0) return;
@@ -249,6 +261,20 @@ export function createRouting(deps: RoutingDeps) {
     }
   }
 
+  /**
+   * A new call joined the line: route it now, unless a pass has just found nobody free; then one pass a moment later
+   * serves every call that came meanwhile (nobody could have taken them sooner: an agent becoming free routes at once).
+   */
+  function callArrived(): void {
+    const since = nobodyFreeSince;
+    if (since === undefined || Date.now() - since >= NOBODY_FREE_RECHECK_MS) return dispatch();
+    if (recheck) return;
+    recheck = setTimeout(() => {
+      recheck = undefined;
+      dispatch();
+    }, NOBODY_FREE_RECHECK_MS - (Date.now() - since));
+  }
+
   function dispatch(): void {
     if (dispatching) {
       again = true;
@@ -276,6 +302,11 @@ export function createRouting(deps: RoutingDeps) {
 
   return {
     dispatch,
+    callArrived,
+    /** How many routing passes this instance has run (each reads the agents' collections). */
+    get passes(): number {
+      return passes;
+    },
     offerEnded,
     wrapUp,
     /** The agent answered their offer: the call is theirs, the call's reservation ends. */
@@ -313,6 +344,8 @@ export function createRouting(deps: RoutingDeps) {
     async stop(): Promise<void> {
       clearTimeout(timer);
       timer = undefined;
+      clearTimeout(recheck);
+      recheck = undefined;
       await ticking;
       while (dispatching) await dispatching;
     },
