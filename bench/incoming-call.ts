@@ -13,6 +13,7 @@ import { AGENTS_CLI, appEnv, cpuTimeMs, percentile, SERVER_SCRIPT, spawnServer, 
 
 const RATE = Number(process.env.BENCH_RATE ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARM_UP_SECONDS = 1;
 const REST_DELAY_MS = 300;
 const PUBLIC_BASE_URL = 'https://bench.example.test';
 const AUTH_TOKEN = 'bench-auth-token-0123456789abcdef';
@@ -83,10 +84,10 @@ function ms(value: number | undefined): string {
   return value === undefined ? '?' : `${value.toFixed(2)} ms`;
 }
 
-/** Sends RATE requests a second for SECONDS, open loop (a slow answer does not slow the sender). */
-async function load(port: number, isOk: (status: number, body: string) => boolean): Promise<Result> {
+/** Sends RATE requests a second for `seconds`, open loop (a slow answer does not slow the sender). */
+async function load(port: number, isOk: (status: number, body: string) => boolean, seconds = SECONDS): Promise<Result> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const total = RATE * SECONDS;
+  const total = RATE * seconds;
   const latencies: number[] = [];
   let errors = 0;
   const started = process.hrtime.bigint();
@@ -128,14 +129,18 @@ async function main(): Promise<void> {
   // The app runs as `npm start` runs it, in its own process, on the embedded FerretDB; this process only sends load.
   const app = await spawnServer(SERVER_SCRIPT, [], appEnv({ port: appPort, dataDir, restBaseUrl: rest.baseUrl, publicBaseUrl: PUBLIC_BASE_URL, authToken: AUTH_TOKEN }), appPort);
 
-  console.log(`warm-transfer benchmark: ${RATE} signed incoming-call webhooks/s for ${SECONDS} s; REST stand-in answers after ${REST_DELAY_MS} ms; ${os.cpus().length} cores, Node ${process.version}`);
+  console.log(`warm-transfer benchmark: ${RATE} signed incoming-call webhooks/s for ${SECONDS} s after a ${WARM_UP_SECONDS} s warm-up; REST stand-in answers after ${REST_DELAY_MS} ms; ${os.cpus().length} cores, Node ${process.version}`);
   const isConference = (status: number, body: string): boolean => status === 200 && body.includes('<Conference');
+  // Each server first gets WARM_UP_SECONDS of the same load, not counted: a process's first requests pay for its
+  // JIT and first connections (the app's first ~20 took 15-40 ms), which says nothing of its steady state.
+  await load(appPort, isConference, WARM_UP_SECONDS);
   const warm = await load(appPort, isConference);
   const appPeak = await peak(appPort, isConference, [app.pid, ferretdbProcessesOn(path.join(dataDir, 'ferretdb'))[0]]);
   await stopServer(app);
 
   const barePort = await freePort();
   const bare = await spawnServer(path.join(__dirname, 'bare-server.js'), [String(barePort)], process.env, barePort);
+  await load(barePort, isConference, WARM_UP_SECONDS);
   const baseline = await load(barePort, isConference);
   const barePeak = await peak(barePort, isConference, [bare.pid]);
   await stopServer(bare);
