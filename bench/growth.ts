@@ -13,7 +13,8 @@ import { connectDatabase, DEFAULT_DB_NAME } from '../src/db/connect';
 import { LOCK_FILE, type LockInfo } from '../src/db/data-dir-lock';
 import { freePort } from '../src/db/ferretdb';
 import { createLogger } from '../src/logger';
-import { createHistoryStore, historyDatabaseName, utcDay, type HistoryRecord, type Outcome } from '../src/models/history';
+import { createHistoryStore, historyDatabaseName, utcDay, type HistoryRecord } from '../src/models/history';
+import { historyFill } from './history-fill';
 import { startRestRecorder } from '../test/helpers/rest-recorder';
 import { AGENTS_CLI, appEnv, percentile, SERVER_SCRIPT, spawnServer, stopServer } from './servers';
 
@@ -30,75 +31,13 @@ const AGENTS = Array.from({ length: 20 }, (_, i) => `agent${String(i + 1).padSta
 /** How long the app trusts its list of history buckets (HistoryStoreOptions.bucketCacheMs default), plus a margin. */
 const BUCKET_CACHE_MS = 5_500;
 
-/** Deterministic pseudo-random numbers, so every run stores the same history. */
-function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rng(7);
+/** The signed-in agent takes ~20% of the stored calls; the other 19 ids exist only in the history. */
+const fill = historyFill(7, (random) => (random() < 0.2 ? AGENT : AGENTS[1 + Math.floor(random() * 19)]!));
+const random = fill.random;
 
-function pickAgent(): string {
-  return random() < 0.2 ? AGENT : AGENTS[1 + Math.floor(random() * 19)]!;
-}
-
-function pickOutcome(): Outcome {
-  const r = random();
-  if (r < 0.85) return 'answered';
-  if (r < 0.92) return 'abandoned';
-  if (r < 0.95) return 'timed-out';
-  if (r < 0.98) return 'no-agent';
-  return 'failed';
-}
-
-let serial = 0;
-/** A finished call with about ten timeline entries, ending at a random time in the `DAYS` before `now`. */
+/** A finished call ending at a random time in the `DAYS` before `now`. */
 function makeRecord(now: number): HistoryRecord {
-  serial += 1;
-  const outcome = pickOutcome();
-  const endedAt = new Date(now - 60_000 - random() * DAYS * 86_400_000);
-  const waitSeconds = Math.round(5 + random() * 120);
-  const talkSeconds = outcome === 'answered' ? Math.round(30 + random() * 900) : 0;
-  const startedAt = new Date(endedAt.getTime() - (waitSeconds + talkSeconds) * 1000);
-  const at = (s: number) => new Date(startedAt.getTime() + s * 1000);
-  const first = pickAgent();
-  const offeredTo = outcome === 'no-agent' ? [] : random() < 0.15 ? [...new Set([pickAgent(), first])] : [first];
-  const agentIds = outcome === 'answered' ? [first] : [];
-  const timeline: HistoryRecord['timeline'] = [{ at: startedAt, kind: 'queued' }];
-  for (const agentId of offeredTo) timeline.push({ at: at(1), kind: 'offered', agentId }, { at: at(2), kind: 'ringing', agentId });
-  const transfers: HistoryRecord['transfers'] = [];
-  if (outcome === 'answered') {
-    timeline.push({ at: at(waitSeconds), kind: 'answered', agentId: first }, { at: at(waitSeconds), kind: 'joined', agentId: first });
-    if (random() < 0.25) {
-      const to = pickAgent();
-      if (to !== first) agentIds.push(to);
-      timeline.push({ at: at(waitSeconds + 60), kind: 'hold', agentId: first, detail: 'consult' }, { at: at(waitSeconds + 62), kind: 'answered', agentId: to }, { at: at(waitSeconds + 120), kind: 'unhold', agentId: first });
-      transfers.push({ from: first, to, mode: 'consult', outcome: 'completed', at: at(waitSeconds + 60) });
-    }
-  } else if (offeredTo.length) {
-    timeline.push({ at: at(20), kind: 'no-answer', agentId: first });
-  }
-  timeline.push({ at: endedAt, kind: 'hung-up', detail: 'participant_hung_up' }, { at: endedAt, kind: 'ended' });
-  return {
-    _id: `CA${serial.toString(16).padStart(8, '0')}${randomBytes(12).toString('hex')}`,
-    startedAt,
-    endedAt,
-    from: `+1555${String(1_000_000 + Math.floor(random() * 8_999_999))}`,
-    outcome,
-    agentIds,
-    offeredTo,
-    waitSeconds,
-    talkSeconds,
-    hungUpBy: outcome === 'answered' ? `agent:${first}` : 'customer',
-    endReason: 'participant_hung_up',
-    transfers,
-    timeline,
-  };
+  return fill.record(now - 60_000 - random() * DAYS * 86_400_000);
 }
 
 /** One HTTP exchange: how long it took, and whether the answer was the expected one. */

@@ -7,7 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connectDatabase } from '../src/db/connect';
 import { startFerretdb } from '../src/db/ferretdb';
 import { createLogger } from '../src/logger';
-import { createHistoryStore, utcDay, type HistoryRecord, type HistoryQuery, type Outcome } from '../src/models/history';
+import { createHistoryStore, utcDay, type HistoryRecord, type HistoryQuery } from '../src/models/history';
+import { historyFill } from './history-fill';
+import { percentile } from './servers';
 
 const MAX = Number(process.env.HISTORY_BENCH_MAX ?? 100_000);
 const SIZES = [100, 1_000, 10_000, 100_000].filter((size) => size <= MAX);
@@ -17,84 +19,18 @@ const BUSY_AGENT = AGENTS[0]!;
 const RARE_AGENT = AGENTS[19]!;
 const NOW = Date.UTC(2026, 10, 25, 18, 0, 0);
 
-/** A deterministic pseudo-random source, so every run stores the same history. */
-function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rng(42);
-const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-
 /** Agent weights: the first agent takes ~20% of calls, the last ~0.3%, the rest share evenly. */
-function pickAgent(): string {
+const fill = historyFill(42, (random) => {
   const r = random();
   if (r < 0.2) return BUSY_AGENT;
   if (r < 0.203) return RARE_AGENT;
   return AGENTS[1 + Math.floor(random() * 18)]!;
-}
+});
+const random = fill.random;
 
-function pickOutcome(): Outcome {
-  const r = random();
-  if (r < 0.85) return 'answered';
-  if (r < 0.92) return 'abandoned';
-  if (r < 0.95) return 'timed-out';
-  if (r < 0.98) return 'no-agent';
-  return 'failed';
-}
-
-let serial = 0;
-/** A realistic finished call: ~10 timeline entries, some transfers, ending at a random time in the last 90 days. */
+/** A realistic finished call, ending at `endedAtMs` or a random time in the last 90 days. */
 function makeRecord(endedAtMs = NOW - random() * DAYS * 86_400_000): HistoryRecord {
-  serial += 1;
-  const outcome = pickOutcome();
-  const waitSeconds = Math.round(5 + random() * 120);
-  const talkSeconds = outcome === 'answered' ? Math.round(30 + random() * 900) : 0;
-  const endedAt = new Date(endedAtMs);
-  const startedAt = new Date(endedAtMs - (waitSeconds + talkSeconds) * 1000);
-  const first = pickAgent();
-  const offeredTo = outcome === 'no-agent' ? [] : random() < 0.15 ? [pickAgent(), first] : [first];
-  const agentIds = outcome === 'answered' ? [first] : [];
-  const at = (s: number) => new Date(startedAt.getTime() + s * 1000);
-  const timeline: HistoryRecord['timeline'] = [{ at: startedAt, kind: 'queued', detail: 'caller waiting with music' }];
-  for (const agentId of offeredTo) timeline.push({ at: at(1), kind: 'offered', agentId }, { at: at(2), kind: 'ringing', agentId });
-  const transfers: HistoryRecord['transfers'] = [];
-  if (outcome === 'answered') {
-    timeline.push({ at: at(waitSeconds), kind: 'answered', agentId: first }, { at: at(waitSeconds), kind: 'joined', agentId: first });
-    if (random() < 0.25) {
-      const to = pickAgent();
-      agentIds.push(to);
-      timeline.push({ at: at(waitSeconds + 60), kind: 'hold', agentId: first, detail: 'consult' }, { at: at(waitSeconds + 62), kind: 'answered', agentId: to }, { at: at(waitSeconds + 120), kind: 'unhold', agentId: first });
-      transfers.push({ from: first, to, mode: pick(['consult', 'cold', 'three-way'] as const), outcome: 'completed', at: at(waitSeconds + 60) });
-    }
-  } else if (offeredTo.length) {
-    timeline.push({ at: at(20), kind: pick(['no-answer', 'declined']), agentId: first });
-  }
-  timeline.push({ at: endedAt, kind: 'hung-up', detail: 'participant_hung_up' }, { at: endedAt, kind: 'ended', detail: 'last participant left' });
-  return {
-    _id: `CA${serial.toString(16).padStart(8, '0')}${'0'.repeat(24)}`,
-    startedAt,
-    endedAt,
-    from: `+1555${String(1_000_000 + Math.floor(random() * 8_999_999))}`,
-    outcome,
-    agentIds: [...new Set(agentIds)],
-    offeredTo: [...new Set(offeredTo)],
-    waitSeconds,
-    talkSeconds,
-    hungUpBy: pick(['customer', `agent:${first}`, 'system']),
-    endReason: pick(['participant_hung_up', 'conference_ended_via_api', 'last-agent-left']),
-    transfers,
-    timeline,
-  };
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+  return fill.record(endedAtMs);
 }
 
 async function measure(times: number, fn: (i: number) => Promise<unknown>): Promise<{ p50: number; p99: number }> {
