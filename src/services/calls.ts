@@ -195,7 +195,7 @@ export function createCallService(deps: CallServiceDeps) {
         return { ...leg, status, updatedAt: endedAt };
       });
       const events = [...(call.events ?? []), ...(last ? [last] : [])];
-      return { set: { ...set, events }, result: { call: { ...call, participants, events, status: 'completed', endReason: call.endReason ?? reason }, ringing } };
+      return { set, ...(last ? { push: { events: last } } : {}), result: { call: { ...call, participants, events, status: 'completed', endReason: call.endReason ?? reason }, ringing } };
     });
     if (!finished) return;
     for (const legCallSid of finished.ringing) background.run(`cancel ringing leg ${legCallSid}`, () => rest.hangUp(legCallSid));
@@ -231,9 +231,9 @@ export function createCallService(deps: CallServiceDeps) {
   }
 
   /** The transfer's new state written into `set` (by index), from a transition's result. */
-  function transferUpdate(call: CallRecord, transferId: string, state: Transfer['state']): Record<string, unknown> {
+  function transferUpdate(call: CallRecord, transferId: string, state: Transfer['state'], held?: Transfer['held']): Record<string, unknown> {
     const i = (call.transfers ?? []).findIndex((t) => t.id === transferId);
-    return i < 0 ? {} : { [`transfers.${i}.state`]: state, [`transfers.${i}.updatedAt`]: new Date() };
+    return i < 0 ? {} : { [`transfers.${i}.state`]: state, ...(held ? { [`transfers.${i}.held`]: held } : {}), [`transfers.${i}.updatedAt`]: new Date() };
   }
 
   /** Carries out what a transfer transition asks of the voice side, in the background (Twilio's answers are slow). */
@@ -317,20 +317,18 @@ export function createCallService(deps: CallServiceDeps) {
         const offer = leg.role === 'offer';
         if (offer && (call.status !== 'offered' || call.offeredTo !== input.agentId) && leg.status !== 'in-progress') throw new HttpError(404, 'This call was offered to someone else meanwhile.');
         logger.info('agent joining conference', { conference: call._id, agentId: input.agentId, role: leg.role });
-        const transfer = transferOf(call, leg);
-        const transferrerThere = transfer ? call.participants.some((other) => other.agentId === transfer.from && other.status === 'in-progress') : true;
-        const consulting = transfer ? colleagueLegChanged(transfer, 'in-progress', transferrerThere) : undefined;
+        const transfer = transferAfterLeg(call, i, 'in-progress');
         return {
           set: {
             ...legUpdate(i, { status: 'in-progress', ...(input.legCallSid ? { legCallSid: input.legCallSid } : {}) }),
-            ...(transfer && consulting ? transferUpdate(call, transfer.id, consulting.state) : {}),
+            ...transfer.set,
             status: 'in-progress',
             // The owner is whoever joined last: the first agent, then the colleague they bring in.
             agentId: input.agentId,
             ...(offer && !call.answeredAt ? { answeredAt: new Date() } : {}),
           },
           unset: offer ? ['offeredTo', ...(call.customerHeld ? ['customerHeld'] : [])] : [],
-          result: { role: leg.role, unhold: (offer && call.customerHeld) || consulting?.effects.unholdCustomer ? call.conferenceSid : undefined },
+          result: { role: leg.role, unhold: (offer && call.customerHeld) || transfer.effects?.unholdCustomer ? call.conferenceSid : undefined },
         };
       });
       // The customer was held while they waited for someone new (or a consult): they hear their agent once that agent is in.
@@ -473,11 +471,9 @@ export function createCallService(deps: CallServiceDeps) {
         }
         const colleague = call.participants.find((leg) => leg.transferId === transfer.id);
         const mine = newestLeg(call, input.agentId, (leg) => leg.status === 'in-progress');
-        const i = (call.transfers ?? []).findIndex((t) => t.id === transfer.id);
         return {
           set: {
-            ...transferUpdate(call, transfer.id, next.state),
-            ...(next.held ? { [`transfers.${i}.held`]: next.held } : {}),
+            ...transferUpdate(call, transfer.id, next.state, next.held),
             ...(next.effects.hangUpTransferrer && mine >= 0 ? legUpdate(mine, { hungUp: true }) : {}),
           },
           result: { next, colleague: colleague?.legCallSid, colleagueId: transfer.to, transferrer: mine >= 0 ? call.participants[mine]!.legCallSid : undefined, conferenceSid: call.conferenceSid },
