@@ -4,7 +4,7 @@ import request from 'supertest';
 import { DOMParser, type Document } from '@xmldom/xmldom';
 import { addAgent, signedInAgent, useAppSuite, type AgentClient } from './helpers/app';
 import { historyDatabaseName, type HistoryRecord } from '../src/models/history';
-import { csvCell } from '../src/routes/history';
+import { csvCell, describeCall } from '../src/routes/history';
 
 const suite = useAppSuite();
 
@@ -317,4 +317,18 @@ test("when calls are in the history, then their buckets live in the history's ow
   expect(appCollections.filter((name) => name.startsWith('history_'))).toEqual([]);
   expect(historyCollections).toContain('history_r_20260310');
   expect(historyCollections).toContain('history_a_carol_20260313');
+});
+
+test('when a call recorded by the previous version is shown, then its older timeline kinds still read as words', () => {
+  const old = call('2026-03-01T10:00:00Z', {
+    timeline: [
+      { at: at('2026-03-01T09:58:00Z'), kind: 'queued' },
+      { at: at('2026-03-01T09:58:20Z'), kind: 'joined', agentId: 'alice' },
+      { at: at('2026-03-01T10:00:00Z'), kind: 'hung-up', detail: 'participant_hung_up' },
+    ],
+  });
+
+  const labels = describeCall(old, (id) => (id === 'alice' ? 'Alice Agent' : id)).timeline.map((e) => [e.label, e.agent, e.detail].filter(Boolean).join(' '));
+
+  expect(labels).toEqual(['Waiting with music', 'Joined: Alice Agent', 'Hung up hung up']);
 });

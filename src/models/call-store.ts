@@ -4,7 +4,7 @@ import { MongoBulkWriteError, MongoServerError, type Collection } from 'mongodb'
 import { StoreUnavailableError, withDeadline } from '../errors';
 import { HttpError } from '../errors';
 import { upgradeStoredParticipants } from '../contact-center/participants';
-import type { CallModel, CallRecord, Participant } from './call';
+import type { CallModel, CallRecord } from './call';
 import { isDuplicateKey } from './reservation';
 
 const MAX_WRITE_ATTEMPTS = 8;
@@ -212,4 +212,3 @@ function newCallDocument(calls: CallModel, call: NewCall, now: Date): CallRecord
 }
 
 export type CallStore = ReturnType<typeof createCallStore>;
-export type { Participant };

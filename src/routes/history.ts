@@ -244,6 +244,10 @@ const KIND_LABELS: Record<string, string> = {
   transfer: 'Transfer by',
   'conference-ended': 'Conference ended',
   ended: 'Call ended',
+  // Kinds in calls recorded by the previous version.
+  queued: 'Waiting with music',
+  joined: 'Joined:',
+  'hung-up': 'Hung up',
 };
 /** How a ring ended, as the "Rang" list says it (a decline reaches Twilio as busy). */
 const RING_RESULTS: Record<string, string> = { declined: 'declined', busy: 'declined', 'no-answer': 'no answer', failed: 'could not be reached', 'dial-failed': 'could not be dialled', canceled: 'ringing stopped' };
