@@ -9,6 +9,9 @@ import { MediaPlayer } from './media';
 import { takeSnapshot } from './snapshot';
 import type { EventSink, LeaveReason, LocalCall, LocalConference, LocalDevice, ObservedWebhook, OutboundSpec, Participant } from './state';
 
+/** How long a caller's call outlives the last page following it (simulated seconds, scaled by timeScale). */
+const PHONE_GONE_SECONDS = 5;
+
 export type { ObservedWebhook, EventSink, LeaveReason, LocalCall, LocalConference, OutboundSpec, Participant } from './state';
 
 /** Engine settings (a subset of TwilioLocalOptions plus test knobs). */
@@ -159,7 +162,16 @@ export class Engine {
     set.add(sink);
     sink('status', { callSid, status: this.phoneStatus(call), reason: call.endReason });
     sink('hears', { callSid, ...call.hears });
-    return () => set.delete(sink);
+    return () => {
+      set.delete(sink);
+      // Nobody follows the call any more (the caller's page closed): like a caller putting the phone down, the call
+      // ends unless a page takes it up again soon (a reload, a dropped connection coming back).
+      if (set.size === 0) {
+        this.scheduler.later(this.scheduler.scaled(PHONE_GONE_SECONDS), () => {
+          if (set.size === 0 && !TERMINAL.has(call.status)) this.callerHangsUp(call);
+        });
+      }
+    };
   }
 
   private phoneStatus(call: LocalCall): string {

@@ -1,5 +1,5 @@
 // Voice engine of the local Twilio stand-in: inbound call, conference, agents, hold, transfer, hang-ups.
-import { accessToken, creds, startRig, type Rig, type SseReader } from './helpers';
+import { accessToken, creds, SseReader, startRig, type Rig } from './helpers';
 
 let rig: Rig;
 
@@ -280,4 +280,19 @@ test('when stop() is called twice with live calls and streams, then everything e
   expect(rig.local.snapshot().calls.every((c) => ['completed', 'canceled'].includes(c.status))).toBe(true);
   await expect(agentA.device.next('never')).rejects.toThrow('stream ended');
   await expect(phone.next('never')).rejects.toThrow('stream ended');
+});
+
+test('when the caller\'s page closes and no page follows the call any more, then the caller has hung up; while another page follows it, the call goes on', async () => {
+  const { callSid, events } = await customerWaiting();
+  const second = await SseReader.open(`${rig.base}/local/phone/calls/${callSid}/events`);
+
+  events.close();
+  await new Promise((resolve) => setTimeout(resolve, 100)); // 20 times the (scaled) grace
+  expect((await rig.client.calls(callSid).fetch()).status).toBe('in-progress');
+
+  second.close();
+  for (let i = 0; i < 100 && (await rig.client.calls(callSid).fetch()).status !== 'completed'; i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+  expect((await rig.client.calls(callSid).fetch()).status).toBe('completed');
+  const left = rig.app.at('/conf-events').find((r) => r.params.StatusCallbackEvent === 'participant-leave' && r.params.CallSid === callSid);
+  expect(left?.params.ReasonParticipantLeft).toBe('participant_hung_up');
 });
