@@ -75,7 +75,7 @@
     else if (offered || pending) status = 'Incoming call from ' + callerOf(call) + (call && call.waitedSeconds !== undefined ? ', waiting ' + duration(since(call.waitedSeconds)) : '') + (pending ? '' : ' (your phone is ringing)') + '.';
     else if (state.owner === false) status = 'Your softphone is in another tab.';
     else if (you.presence === 'available') status = 'Ready: waiting for a call.';
-    else if (you.presence === 'wrap-up') status = 'Call ended. Wrapping up before the next call.';
+    else if (you.presence === 'wrap-up') status = 'Wrapping up before the next call.';
     else if (you.presence === 'away') status = 'Away: you will not be offered calls.';
     else if (you.presence === 'offline') status = 'Offline: your softphone is not connected.';
     else status = PRESENCE_TEXT[you.presence] || '';

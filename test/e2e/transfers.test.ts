@@ -64,6 +64,7 @@ test('when Ada consults Grace and completes the transfer, then the customer come
   await expectText(customer, '#phone-hears', /connected to an agent \(conference with 2 participants\)/, 15000);
   await expectText(grace, '#call-legs', /Ada Lovelace: left the call/);
   await expectText(ada, '#agent-status', /Call ended|Wrapping up|Ready/);
+  expect(await ada.textContent('#agent-status')).not.toMatch(/Call ended\. Call ended/);
   await hangUpAndReadHistory(customer, callSid, {
     name: 'consult-completed',
     transfer: /Ada Lovelace\s*Grace Hopper\s*consult\s*completed/,
