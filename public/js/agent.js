@@ -224,7 +224,10 @@
 
   function callGone(call) {
     var leg = myLeg(call);
-    state.lastEnded = { at: Date.now(), message: leg && leg.status === 'in-progress' ? 'Call ended.' : leg && (leg.status === 'dialing' || leg.status === 'ringing') ? 'The call was taken elsewhere or the caller hung up.' : 'Call ended.' };
+    var ringing = leg && (leg.status === 'dialing' || leg.status === 'ringing');
+    var declined = state.declined;
+    state.declined = false;
+    state.lastEnded = { at: Date.now(), message: ringing && declined ? 'You declined the call.' : ringing ? 'The call was taken elsewhere or the caller hung up.' : 'Call ended.' };
   }
 
   function listen() {
@@ -332,7 +335,11 @@
   els['go-away'].addEventListener('click', function () { act(els['go-away'], function () { return api('POST', '/api/me/presence', { status: 'away' }); }); });
   els['use-this-tab'].addEventListener('click', function () { clearError(); heartbeat(true); });
   els.answer.addEventListener('click', function () { if (state.call && state.call.status() === 'pending') state.call.accept(); });
-  els.decline.addEventListener('click', function () { if (state.call && state.call.status() === 'pending') state.call.reject(); });
+  els.decline.addEventListener('click', function () {
+    if (!state.call || state.call.status() !== 'pending') return;
+    state.declined = true;
+    state.call.reject();
+  });
   els.hangup.addEventListener('click', function () {
     act(els.hangup, async function () {
       var call = state.call;

@@ -15,6 +15,7 @@ test('when the first agent declines, then the next available agent rings, answer
   await expectText(ada, '#agent-status', /Incoming call from \+15557654321, waiting \d+ s/);
   await screenshot(ada, 'routing-1-ada-rings');
   await ada.click('#decline');
+  await expectText(ada, '#agent-status', /You declined the call\. Ready/);
 
   await answer(grace);
   await expectText(customer, '#phone-hears', /conference with 2 participants/);
