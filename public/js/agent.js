@@ -56,6 +56,9 @@
     text(els['presence-since'], you.since ? 'for ' + duration((Date.now() - new Date(you.since).getTime()) / 1000) : '');
     els['go-available'].setAttribute('aria-pressed', String(you.presence === 'available'));
     els['go-away'].setAttribute('aria-pressed', String(you.presence === 'away'));
+    // act() disables a button while its request runs; the server's answer makes both usable again.
+    els['go-available'].disabled = false;
+    els['go-away'].disabled = false;
     els['presence-note'].hidden = !you.note || you.presence !== 'away';
     text(els['presence-note'], you.note || '');
 

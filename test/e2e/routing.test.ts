@@ -43,6 +43,11 @@ test('when the agent does not answer, then the next agent rings, and the one who
   await expectText(customer, '#phone-hears', /conference with 2 participants/);
   await screenshot(ada, 'routing-2-ada-missed-set-away');
   await customer.click('#phone-hangup');
+  // Ada comes back: Available, then Away, then Available again, each press taken.
+  await goAvailable(ada);
+  await ada.click('#go-away');
+  await expectText(ada, '#presence', /Away/);
+  await goAvailable(ada);
 });
 
 test('when nobody is available, then the caller hears their place in line, and the first agent to become available gets the call', async () => {
