@@ -23,7 +23,7 @@ export interface Offer {
 }
 
 export interface RoutingPolicy {
-  /** A call an agent passed on is not offered to them again for this long (unless nobody else is free). */
+  /** A call an agent passed on is not offered to them again for this long, even when nobody else is free. */
   passCooldownMs: number;
 }
 
