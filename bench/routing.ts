@@ -105,7 +105,7 @@ async function main(): Promise<void> {
     for (const id of ids) {
       const s = await signIn(base, id);
       const headers = { 'Content-Type': 'application/json', Cookie: s.cookie, 'X-CSRF-Token': s.csrf, 'X-Forwarded-Proto': 'https' };
-      await fetch(`${base}/api/me/heartbeat`, { method: 'POST', headers, body: JSON.stringify({ tab: `tab-${id}-bench-0001` }) });
+      await fetch(`${base}/api/me/heartbeat`, { method: 'POST', headers, body: JSON.stringify({ tab: `tab-${id}-bench-0001`, registered: true }) });
       const res = await fetch(`${base}/api/me/presence`, { method: 'POST', headers, body: JSON.stringify({ status: 'available' }) });
       if (!res.ok) throw new Error(`presence of ${id}: ${res.status}`);
       sessions.push(s);

@@ -45,6 +45,7 @@ const EnvSchema = z.object({
   WRAP_UP_SECONDS: z.coerce.number().int().min(0).max(600).default(5),
   MAX_WAIT_SECONDS: z.coerce.number().int().min(2).max(7200).default(600),
   OFFLINE_AFTER_SECONDS: z.coerce.number().int().min(5).max(600).default(30),
+  RECONNECT_GRACE_SECONDS: z.coerce.number().int().min(0).max(120).default(15),
   DB_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(5000),
   HOST: optionalString,
   SESSION_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters'),
@@ -76,6 +77,8 @@ export interface Config {
     wrapUpSeconds: number;
     /** Longest a caller waits in line before a polite goodbye. */
     maxWaitSeconds: number;
+    /** An agent whose softphone dropped off a call is offered that customer first for this long. */
+    reconnectGraceSeconds: number;
     /** A softphone silent this long means the agent is offline. */
     offlineAfterSeconds: number;
   };
@@ -170,6 +173,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       ringSeconds: e.RING_SECONDS,
       wrapUpSeconds: e.WRAP_UP_SECONDS,
       maxWaitSeconds: e.MAX_WAIT_SECONDS,
+      reconnectGraceSeconds: e.RECONNECT_GRACE_SECONDS,
       offlineAfterSeconds: e.OFFLINE_AFTER_SECONDS,
     },
     auth: {

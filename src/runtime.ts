@@ -51,7 +51,7 @@ export interface StartOptions {
   rest?: TwilioRest;
   accessLog?: boolean;
   /** Routing knobs tests turn (how often the periodic pass runs, the decline cooldown); product settings come from config. */
-  routing?: Partial<Pick<RoutingSettings, 'tickMs' | 'passCooldownSeconds'>>;
+  routing?: Partial<Pick<RoutingSettings, 'tickMs' | 'passCooldownSeconds' | 'leaveSettleMs'>>;
   /** How often this instance reads the shared change feed. */
   changePollMs?: number;
   /** Demo mode: how fast the stand-in plays Say/Play/Pause (1 = real time; tests go faster). */
@@ -105,6 +105,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const changes = createChangeHub(createChangeStore(changeModel(db.connection), run), logger, { pollMs: options.changePollMs ?? 250, keepMs: 15_000, batchMs: 50 });
     const retracted = new Set<string>();
     const history = createHistoryStore(db.connection, { timeoutMs: config.dbTimeoutMs });
+    const routingSettings: RoutingSettings = { ...DEFAULT_ROUTING, ...config.contactCenter, ...options.routing };
     const routing = createRouting({
       calls: store,
       reservations,
@@ -117,7 +118,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       logger,
       twilioNumber: config.twilio.number,
       retracted,
-      settings: { ...DEFAULT_ROUTING, ...config.contactCenter, ...options.routing },
+      settings: routingSettings,
     });
     const calls = createCallService({
       store,
@@ -132,6 +133,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       urls,
       twilioNumber: config.twilio.number,
       ringSeconds: config.contactCenter.ringSeconds,
+      reconnectGraceSeconds: routingSettings.reconnectGraceSeconds,
+      leaveSettleMs: routingSettings.leaveSettleMs,
       retracted,
     });
     let twilioLocal: TwilioLocal | undefined;

@@ -37,7 +37,7 @@ afterAll(async () => {
 test('when the database stalls past the deadline, then the caller hears sorry, and the late record is removed and never offered', async () => {
   const [pid] = ferretdbPidsOn(dataDir);
   if (!pid) throw new Error('no FerretDB serves the test data directory');
-  await app.running.presence.heartbeat('ana', 'tab-ana-ghost', { takeOver: true, staleMs: 60000 });
+  await app.running.presence.heartbeat('ana', 'tab-ana-ghost', { takeOver: true, staleMs: 60000, registered: true });
   await app.running.presence.choose('ana', 'available');
   const callers = [fakeSid(), fakeSid(), fakeSid()];
 

@@ -51,7 +51,7 @@ beforeAll(async () => {
 beforeEach(async () => {
   await resetFloor(app.running);
   for (const id of AGENTS) {
-    await app.running.presence.heartbeat(id, `tab-${id}-batching`, { takeOver: true, staleMs: 60000 });
+    await app.running.presence.heartbeat(id, `tab-${id}-batching`, { takeOver: true, staleMs: 60000, registered: true });
     await app.running.presence.choose(id, 'available');
   }
   rest.requests.length = 0;

@@ -54,12 +54,12 @@ test('when two instances race to route twelve callers to two agents through seve
   for (const id of ['agent1', 'agent2']) await accounts.addIfAbsent({ id, login: id, name: id });
   const presence = createPresenceStore(presenceModel(db.connection), (op) => op());
   for (const agentId of ['agent1', 'agent2']) {
-    await presence.heartbeat(agentId, `tab-${agentId}-multi`, { takeOver: true, staleMs: 30000 });
+    await presence.heartbeat(agentId, `tab-${agentId}-multi`, { takeOver: true, staleMs: 30000, registered: true });
     await presence.choose(agentId, 'available');
   }
   // Keep the softphones alive for the whole test.
   const beat = setInterval(() => {
-    for (const agentId of ['agent1', 'agent2']) void presence.heartbeat(agentId, `tab-${agentId}-multi`, { takeOver: true, staleMs: 30000 });
+    for (const agentId of ['agent1', 'agent2']) void presence.heartbeat(agentId, `tab-${agentId}-multi`, { takeOver: true, staleMs: 30000, registered: true });
   }, 2000);
   try {
     const callers = Array.from({ length: 12 }, () => fakeSid());

@@ -4,7 +4,7 @@ import { addAgent, type AppSuite, fakeSid, makeAvailable, resetFloor, signIn, TE
 import { formValue, type RecordedRequest } from './helpers/rest-recorder';
 import { find, parseTwiml } from './helpers/twiml';
 
-const suite = useAppSuite({ env: { RING_SECONDS: '5', WRAP_UP_SECONDS: '1', MAX_WAIT_SECONDS: '3' }, routing: { passCooldownSeconds: 30 } });
+const suite = useAppSuite({ env: { RING_SECONDS: '5', WRAP_UP_SECONDS: '1', MAX_WAIT_SECONDS: '3', RECONNECT_GRACE_SECONDS: '1' }, routing: { passCooldownSeconds: 30, leaveSettleMs: 400 } });
 let db: AppSuite['db'];
 let rest: AppSuite['rest'];
 let app: TestApp;
@@ -28,7 +28,7 @@ function incomingCall(callSid: string) {
 
 /** Arrange: the agent's softphone is up and they chose "available" (`idleFor` ms ago). */
 async function available(agentId: string, idleForMs = 0): Promise<void> {
-  await app.running.presence.heartbeat(agentId, `tab-${agentId}-0001`, { takeOver: true, staleMs: 30000 });
+  await app.running.presence.heartbeat(agentId, `tab-${agentId}-0001`, { takeOver: true, staleMs: 30000, registered: true });
   await app.running.presence.choose(agentId, 'available');
   if (idleForMs) await db.connection.collection('presence').updateOne({ _id: agentId as never }, { $set: { idleSince: new Date(Date.now() - idleForMs) } });
 }
@@ -292,6 +292,13 @@ describe('calls end and leave the live store', () => {
   });
 });
 
+/** The agent's page is closing: its softphone is no longer registered (the page's last heartbeat says so). */
+async function softphoneGone(agentId: string): Promise<void> {
+  await app.running.presence.heartbeat(agentId, `tab-${agentId}-0001`, { takeOver: true, staleMs: 30000, registered: false });
+}
+
+const goodbyes = (callSid: string): RecordedRequest[] => rest.requests.filter((r) => r.path.endsWith(`/Calls/${callSid}.json`) && /Hangup/.test(formValue(r, 'Twiml') ?? ''));
+
 describe('the customer survives their agent leaving', () => {
   /** The customer's participant, addressed by its label. */
   const participantPath = (conferenceSid: string) => `/2010-04-01/Accounts/${TEST_ENV.TWILIO_ACCOUNT_SID}/Conferences/${conferenceSid}/Participants/customer.json`;
@@ -305,7 +312,8 @@ describe('the customer survives their agent leaving', () => {
     const anaLeg = await answer(customer, 'ana');
     await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: conferenceSid, StatusCallbackEvent: 'conference-start' }).expect(200);
 
-    // The tab closes: Twilio reports ana's leg leaving; nobody pressed Hang up.
+    // The tab closes (the page says its softphone is gone as it goes): Twilio reports ana's leg leaving; nobody pressed Hang up.
+    await softphoneGone('ana');
     await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg }).expect(200);
 
     const hold = await until('the customer on hold', () => rest.requests.find((r) => r.path === participantPath(conferenceSid)));
@@ -363,5 +371,184 @@ describe('signing out', () => {
     await incomingCall(fakeSid());
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(dials()).toHaveLength(0);
+  });
+});
+
+describe('the longest wait counts time in line', () => {
+  /** The call began `seconds` ago (as if the customer had been talking that long). */
+  async function startedAgo(callSid: string, seconds: number): Promise<void> {
+    await db.connection.collection('calls').updateOne({ _id: callSid as never }, { $set: { createdAt: new Date(Date.now() - seconds * 1000) } });
+  }
+
+  test('when a call older than the longest wait goes back in line after a dropped softphone, then the caller is not told goodbye until they have waited the longest wait in line again', async () => {
+    await available('ana');
+    const customer = fakeSid();
+    await incomingCall(customer);
+    await dialsCount(1);
+    const anaLeg = await answer(customer, 'ana');
+    await startedAgo(customer, 60); // MAX_WAIT_SECONDS is 3
+    await softphoneGone('ana');
+
+    await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg, ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
+    const backInLine = Date.now();
+
+    // The line is scanned every 750 ms here: well past two scans, the caller is still waiting, with no goodbye.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect(goodbyes(customer)).toHaveLength(0);
+    expect(await db.models.calls.findById(customer).lean().exec()).toMatchObject({ status: 'waiting', requeued: 1 });
+    // Then the longest wait, counted from going back in line, ends it politely.
+    const goodbye = await until('the goodbye', () => goodbyes(customer)[0]);
+    expect(goodbye.receivedAt - backInLine).toBeGreaterThanOrEqual(3000);
+    expect(formValue(goodbye, 'Twiml')).toMatch(/still busy/);
+  });
+
+  test('when a call older than the longest wait is cold-transferred back to the line, then the caller waits afresh', async () => {
+    const ana = await signIn(app, 'ana');
+    await available('ana');
+    const customer = fakeSid();
+    await incomingCall(customer);
+    await dialsCount(1);
+    await answer(customer, 'ana');
+    await startedAgo(customer, 60);
+
+    await ana.post('/api/me/transfer-cold').send({ to: 'queue' }).expect(202);
+
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect(goodbyes(customer)).toHaveLength(0);
+    expect(await db.models.calls.findById(customer).lean().exec()).toMatchObject({ status: 'waiting' });
+  });
+});
+
+describe('a softphone that is not registered is offered nothing', () => {
+  test('when an available agent\'s page is alive but its softphone has not registered yet, then a waiting caller does not ring them; once it registers, it does', async () => {
+    const tab = 'tab-ana-registering';
+    await app.running.presence.heartbeat('ana', tab, { takeOver: true, staleMs: 30000, registered: false });
+    await app.running.presence.choose('ana', 'available');
+    const customer = fakeSid();
+    await incomingCall(customer);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(dials()).toHaveLength(0);
+    expect((await app.running.routing.presenceOfAll()).get('ana')?.presence).toBe('offline');
+
+    const ana = await signIn(app, 'ana');
+    await ana.post('/api/me/presence').send({ status: 'available' }).expect(200);
+    await ana.post('/api/me/heartbeat').send({ tab, registered: true }).expect(200);
+
+    const [dial] = await dialsCount(1);
+    expect(dialledAgent(dial!)).toBe('ana');
+  });
+});
+
+describe('an agent whose softphone drops gets their customer back first', () => {
+  test('when ana\'s page reloads mid-call and her softphone registers again within the grace, then the customer rings ana again, not the agent idle longest', async () => {
+    await available('ana');
+    const customer = fakeSid();
+    await incomingCall(customer);
+    await dialsCount(1);
+    const anaLeg = await answer(customer, 'ana');
+    await available('ben', 600_000); // free, and idle far longer than ana
+    await softphoneGone('ana');
+
+    await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg, ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(dials()).toHaveLength(1);
+    // The reloaded page's softphone registers.
+    await app.running.presence.heartbeat('ana', 'tab-ana-0001', { takeOver: true, staleMs: 30000, registered: true });
+    app.running.routing.dispatch();
+
+    const [, again] = await dialsCount(2);
+    expect(dialledAgent(again!)).toBe('ana');
+  });
+
+  test('when ana\'s page does not come back within the grace, then the next free agent gets the customer', async () => {
+    await available('ana');
+    const customer = fakeSid();
+    await incomingCall(customer);
+    await dialsCount(1);
+    const anaLeg = await answer(customer, 'ana');
+    await available('ben', 600_000);
+    await softphoneGone('ana');
+
+    await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg, ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
+    const dropped = Date.now();
+
+    const [, next] = await dialsCount(2);
+    expect(dialledAgent(next!)).toBe('ben');
+    expect(next!.receivedAt - dropped).toBeGreaterThanOrEqual(900); // RECONNECT_GRACE_SECONDS is 1
+  });
+});
+
+describe('callbacks in any order decide nothing about a customer who has gone', () => {
+  const customerEnds = (customer: string) => [
+    () => app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-leave', CallSid: customer, ReasonParticipantLeft: 'participant_hung_up' }).expect(200),
+    () => app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'conference-end', ReasonConferenceEnded: 'participant-with-end-conference-on-exit-left' }).expect(200),
+  ];
+
+  /** ana talks with a customer while ben is free (so a wrong requeue would ring ben). */
+  async function talking(): Promise<{ customer: string; anaLeg: string }> {
+    await available('ana');
+    const customer = fakeSid();
+    await incomingCall(customer);
+    await dialsCount(1);
+    const anaLeg = await answer(customer, 'ana');
+    await available('ben', 600_000);
+    rest.requests.length = 0;
+    return { customer, anaLeg };
+  }
+
+  const orders: Array<[string, (c: { customer: string; anaLeg: string }) => Array<() => Promise<unknown>>]> = [
+    ["ana's call completed, then (250 ms later) the customer's leave and the conference's end", ({ customer, anaLeg }) => [() => legStatus(customer, 'ana', 'completed', anaLeg), ...customerEnds(customer)]],
+    ["ana's leave (the conference ended under her), then the customer's", ({ customer, anaLeg }) => [
+      () => app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg, ReasonParticipantLeft: 'moderator_ended_conference' }).expect(200),
+      () => legStatus(customer, 'ana', 'completed', anaLeg),
+      ...customerEnds(customer),
+    ]],
+    ["the conference's end, then ana's call, then the customer's leave", ({ customer, anaLeg }) => [customerEnds(customer)[1]!, () => legStatus(customer, 'ana', 'completed', anaLeg), customerEnds(customer)[0]!]],
+    ["the customer's leave, then ana's call and leave", ({ customer, anaLeg }) => [
+      customerEnds(customer)[0]!,
+      () => legStatus(customer, 'ana', 'completed', anaLeg),
+      () => app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg, ReasonParticipantLeft: 'moderator_ended_conference' }).expect(200),
+    ]],
+  ];
+
+  test.each(orders)('when the callbacks arrive as %s, then nobody is rung for the departed customer and nobody stays reserved', async (_name, sequence) => {
+    const call = await talking();
+    for (const step of sequence(call)) {
+      await step();
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 700)); // past the settle time (400 ms here)
+    await app.running.background.drain();
+
+    expect(dials()).toHaveLength(0);
+    expect(await db.models.calls.findById(call.customer).lean().exec()).toBeNull();
+    expect(['customer-hung-up', 'conference-ended']).toContain((await app.running.history.find(call.customer, new Date()))?.endReason);
+    expect((await app.running.routing.presenceOfAll()).get('ben')?.presence).toBe('available');
+  });
+
+  test("when only ana's own call reports its end (the conference says nothing), then after the settle time the customer is not lost: they go back in line and ring ben", async () => {
+    const { customer, anaLeg } = await talking();
+    await softphoneGone('ana');
+    await legStatus(customer, 'ana', 'completed', anaLeg);
+    const [dial] = await dialsCount(1);
+    expect(dialledAgent(dial!)).toBe('ben');
+    expect(await db.models.calls.findById(customer).lean().exec()).toMatchObject({ status: 'offered', requeued: 1 });
+  });
+
+  test('when the customer hangs up while the dial to an agent has not returned yet, then that ring is stopped as soon as Twilio answers the dial', async () => {
+    rest.behave({ hold: true });
+    await available('ben');
+    const customer = fakeSid();
+    await incomingCall(customer);
+    await dialsCount(1);
+
+    await customerEnds(customer)[0]!();
+    expect(await db.models.calls.findById(customer).lean().exec()).toBeNull();
+    rest.behave({});
+    rest.release();
+
+    const stop = await until('the ring stopped', () => rest.requests.find((r) => /\/Calls\/CA[0-9a-f]{32}\.json$/.test(r.path) && !r.path.includes(customer) && formValue(r, 'Status') === 'completed'));
+    expect(stop).toBeDefined();
+    await until('ben free', async () => (await app.running.routing.presenceOfAll()).get('ben')?.presence === 'available');
   });
 });

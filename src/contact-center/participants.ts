@@ -30,6 +30,8 @@ export interface Participant {
   requestedBy?: string;
   /** Twilio's SID of the agent's own call, once a webhook or callback has told us. */
   legCallSid?: string;
+  /** The SID Twilio answered when the app rang this phone (kept at once, so a call that ends can stop the ring). */
+  dialledSid?: string;
   status: LegStatus;
   /** On hold in the conference (a consult toggled to the customer), as Twilio reported it. */
   held?: boolean;

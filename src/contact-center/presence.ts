@@ -16,6 +16,8 @@ export interface PresenceInputs {
   chosenAt: Date;
   /** The softphone's last heartbeat; undefined = never registered. */
   lastSeenAt?: Date;
+  /** The page's softphone is registered and can ring (a page still connecting it is not ready). */
+  softphoneReady?: boolean;
   reservation?: { state: ReservationState; since: Date };
   now: Date;
   /** A softphone silent this long is gone (tab closed, network lost, laptop asleep). */
@@ -30,6 +32,8 @@ export function presenceOf(input: PresenceInputs): { presence: Presence; since: 
     return { presence, since: reservation.since };
   }
   if (!softphoneAlive(input)) return { presence: 'offline', since: input.lastSeenAt ?? input.chosenAt };
+  // A page whose softphone is not registered (yet, or any more) cannot ring: offered nothing, so shown offline.
+  if (!input.softphoneReady) return { presence: 'offline', since: input.lastSeenAt ?? input.chosenAt };
   return { presence: input.chosen, since: input.chosenAt };
 }
 

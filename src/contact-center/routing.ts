@@ -8,6 +8,8 @@ export interface Task {
   waitingSince: Date;
   /** Agents who declined or missed this call recently: offered to others first. */
   passedBy: ReadonlyArray<{ agentId: string; at: Date }>;
+  /** Until `until`, only this agent (whose softphone dropped off the call) may be offered it. */
+  returnTo?: { agentId: string; until: Date };
 }
 
 /** An agent who may take a call now. */
@@ -29,7 +31,8 @@ export interface RoutingPolicy {
 
 /**
  * Pairs waiting calls (oldest first) with available workers (longest idle first). A worker who passed on a call
- * recently is skipped for it until the cooldown runs out. Each call and each worker appears at most once.
+ * recently is skipped for it until the cooldown runs out; a call whose agent's softphone dropped off it goes only to
+ * that agent for a short grace, so a reloaded page gets its customer back. Each call and each worker appears at most once.
  */
 export function planOffers(tasks: readonly Task[], workers: readonly Worker[], now: Date, policy: RoutingPolicy): Offer[] {
   const free = [...workers].sort((a, b) => a.idleSince.getTime() - b.idleSince.getTime() || a.agentId.localeCompare(b.agentId));
@@ -38,9 +41,10 @@ export function planOffers(tasks: readonly Task[], workers: readonly Worker[], n
   for (const task of queue) {
     if (free.length === 0) break;
     const recently = new Set(task.passedBy.filter((p) => now.getTime() - p.at.getTime() < policy.passCooldownMs).map((p) => p.agentId));
-    const index = free.findIndex((worker) => !recently.has(worker.agentId));
-    // Everyone free passed on this call a moment ago: it waits for someone else, or for the cooldown to run out.
-    // Later callers may still go to those agents: they did not pass on them.
+    const reserved = task.returnTo && now.getTime() < task.returnTo.until.getTime() ? task.returnTo.agentId : undefined;
+    const index = free.findIndex((worker) => !recently.has(worker.agentId) && (reserved === undefined || worker.agentId === reserved));
+    // Everyone free passed on this call a moment ago (or it is kept for the agent who dropped off it): it waits for
+    // someone else, or for the cooldown to run out. Later callers may still go to those agents.
     if (index < 0) continue;
     const [worker] = free.splice(index, 1);
     offers.push({ callSid: task.callSid, agentId: worker!.agentId });

@@ -50,6 +50,15 @@ export interface CallRecord {
   customerHeld?: boolean;
   /** How many times the customer went back to the line after their agent dropped. */
   requeued?: number;
+  /**
+   * When the caller last joined the line: on arrival, or back from an agent (a dropped softphone, a cold transfer).
+   * The longest wait counts from here; unset on calls stored before it existed (then from createdAt).
+   */
+  lineSince?: Date;
+  /** Routing rings nobody for this call before this (the conference has not yet confirmed the customer is still there). */
+  routableFrom?: Date;
+  /** The agent whose softphone dropped off this call: offered it first until `until`, so a reloaded page gets its customer back. */
+  returnTo?: { agentId: string; until: Date };
   /** Consult transfers, each with its own state. */
   transfers: Transfer[];
   /** Holds, unholds and departures as the conference reported them (for the history's timeline). */
@@ -71,6 +80,7 @@ const participantSchema = new Schema<Participant>(
     role: { type: String, enum: PARTICIPANT_ROLES, required: true },
     requestedBy: { type: String },
     legCallSid: { type: String },
+    dialledSid: { type: String },
     status: { type: String, enum: LEG_STATUSES, required: true },
     hungUp: { type: Boolean },
     held: { type: Boolean },
@@ -97,6 +107,9 @@ const callSchema = new Schema<CallRecord>(
     answeredAt: { type: Date },
     customerHeld: { type: Boolean },
     requeued: { type: Number },
+    lineSince: { type: Date },
+    routableFrom: { type: Date },
+    returnTo: { type: { _id: false, agentId: String, until: Date } },
     transfers: {
       type: [{ _id: false, id: String, from: String, to: String, mode: { type: String, enum: ['consult', 'cold'] }, state: { type: String, enum: TRANSFER_STATES }, held: { type: String, enum: ['customer', 'colleague'] }, note: String, at: Date, updatedAt: Date }],
       default: [],

@@ -11,8 +11,13 @@ export interface PresenceRecord {
   note?: string;
   /** The owning tab's last heartbeat. */
   lastSeenAt?: Date;
-  /** The browser tab whose softphone is registered; other tabs of the same agent stay quiet. */
+  /** The browser tab that owns the agent's softphone; other tabs of the same agent stay quiet. */
   softphoneTab?: string;
+  /**
+   * The owning tab's softphone is registered (the Voice SDK Device said `registered`): only then can an offer ring it.
+   * A page sends heartbeats before its device registers (fetching a token, connecting), and says so.
+   */
+  softphoneReady?: boolean;
   /** When the agent last finished a call (or became available): the longest idle is offered first. */
   idleSince: Date;
 }
@@ -25,6 +30,7 @@ const presenceSchema = new Schema<PresenceRecord>(
     note: { type: String },
     lastSeenAt: { type: Date },
     softphoneTab: { type: String },
+    softphoneReady: { type: Boolean },
     idleSince: { type: Date, required: true },
   },
   { versionKey: false },
@@ -66,24 +72,31 @@ export function createPresenceStore(model: PresenceModel, run: <T>(op: () => Pro
      * silent for `staleMs`, or when it asks to take over; otherwise it is told another tab has it. `cameOnline`: the
      * agent's softphone was not alive in this tab until now.
      */
-    async heartbeat(agentId: string, tabId: string, options: { takeOver: boolean; staleMs: number }): Promise<{ owner: boolean; cameOnline: boolean }> {
+    async heartbeat(agentId: string, tabId: string, options: { takeOver: boolean; staleMs: number; registered: boolean }): Promise<{ owner: boolean; cameOnline: boolean; wentQuiet: boolean }> {
       const now = new Date();
       const current = await run(() => model.findById(agentId).lean<PresenceRecord>().exec());
       const ownerAlive = Boolean(current?.softphoneTab && current.lastSeenAt && now.getTime() - current.lastSeenAt.getTime() <= options.staleMs);
-      if (current?.softphoneTab && current.softphoneTab !== tabId && ownerAlive && !options.takeOver) return { owner: false, cameOnline: false };
+      if (current?.softphoneTab && current.softphoneTab !== tabId && ownerAlive && !options.takeOver) return { owner: false, cameOnline: false, wentQuiet: false };
       await run(() =>
         model
-          .updateOne({ _id: agentId }, { $set: { softphoneTab: tabId, lastSeenAt: now }, $setOnInsert: { chosen: 'away', chosenAt: now, idleSince: now } }, { upsert: true })
+          .updateOne({ _id: agentId }, { $set: { softphoneTab: tabId, lastSeenAt: now, softphoneReady: options.registered }, $setOnInsert: { chosen: 'away', chosenAt: now, idleSince: now } }, { upsert: true })
           .exec(),
       );
-      // This tab's softphone is new to routing: the agent was offline, or another tab had it.
-      return { owner: true, cameOnline: !ownerAlive || current?.softphoneTab !== tabId };
+      // This tab's softphone is new to routing: the agent was offline, another tab had it, or it just registered.
+      const wasReady = ownerAlive && current?.softphoneTab === tabId && Boolean(current.softphoneReady);
+      return { owner: true, cameOnline: options.registered && !wasReady, wentQuiet: wasReady && !options.registered };
+    },
+
+    /** The agent signed in: they start away, whatever they chose in their last shift, until they choose available. */
+    async signedIn(agentId: string): Promise<void> {
+      const now = new Date();
+      await run(() => model.updateOne({ _id: agentId }, { $set: { chosen: 'away', chosenAt: now }, $unset: { note: 1 }, $setOnInsert: { idleSince: now } }, { upsert: true }).exec());
     },
 
 
     /** The agent signed out: offline at once, whichever tab had the softphone. */
     async signedOut(agentId: string): Promise<void> {
-      await run(() => model.updateOne({ _id: agentId }, { $unset: { softphoneTab: 1, lastSeenAt: 1 } }).exec());
+      await run(() => model.updateOne({ _id: agentId }, { $unset: { softphoneTab: 1, lastSeenAt: 1, softphoneReady: 1 } }).exec());
     },
 
     /** The agent finished a call: idle from now. */

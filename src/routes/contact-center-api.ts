@@ -33,7 +33,14 @@ const Consult = z.object({ to: z.string().min(1, 'choose a colleague').max(64), 
 const Cold = z.object({ to: z.string().min(1, 'choose a colleague or the queue').max(64), note: z.string().max(500).optional() }).strict();
 const TransferAction = z.enum(TRANSFER_ACTIONS);
 const SetPresence = z.object({ status: z.enum(CHOSEN_STATUSES) }).strict();
-const Heartbeat = z.object({ tab: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be the tab id the page made'), takeOver: z.boolean().optional() }).strict();
+const Heartbeat = z
+  .object({
+    tab: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be the tab id the page made'),
+    takeOver: z.boolean().optional(),
+    /** The page's softphone is registered: only then is the agent offered calls. */
+    registered: z.boolean().optional(),
+  })
+  .strict();
 
 function agentOf(res: Response): Agent {
   const agent = res.locals.agent as Agent | undefined;
@@ -113,8 +120,9 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
    */
   router.post('/me/heartbeat', ...json, ...deps.signedIn, ...deps.csrfProtection, async (req, res) => {
     const me = agentOf(res);
-    const { tab, takeOver } = parse(Heartbeat, req.body);
-    const { owner, cameOnline } = await deps.presence.heartbeat(me.id, tab, { takeOver: takeOver ?? false, staleMs: deps.offlineAfterSeconds * 1000 });
+    const { tab, takeOver, registered } = parse(Heartbeat, req.body);
+    const { owner, cameOnline, wentQuiet } = await deps.presence.heartbeat(me.id, tab, { takeOver: takeOver ?? false, staleMs: deps.offlineAfterSeconds * 1000, registered: registered ?? false });
+    if (wentQuiet) deps.changes.publish('agents');
     if (cameOnline) {
       deps.changes.publish('agents');
       deps.routing.dispatch();

@@ -42,6 +42,10 @@ export interface CallServiceDeps {
   ringSeconds: number;
   /** Calls this instance told sorry: shared with routing, which never offers them. */
   retracted: Set<string>;
+  /** Seconds an agent whose softphone dropped is offered their customer first. */
+  reconnectGraceSeconds: number;
+  /** How long a customer left alone by an agent's call ending waits for the conference to say why (see RoutingSettings). */
+  leaveSettleMs: number;
 }
 
 export interface CallView {
@@ -73,6 +77,12 @@ function mayPass(err: unknown): boolean {
   const status = (err as { status?: unknown } | undefined)?.status;
   return typeof status !== 'number' || status >= 500 || status === 429;
 }
+
+/**
+ * ReasonParticipantLeft values that mean the conference ended under the participant, not that they hung up.
+ * https://www.twilio.com/en-us/changelog/participantcallstatus-and-reasonparticipantleft-attributes-added
+ */
+const CONFERENCE_ENDED_LEAVES: readonly string[] = ['moderator_ended_conference', 'conference_ended_via_api'];
 
 export const LEFT_ALONE_MESSAGE = 'The agent has left the call. Thank you for calling, goodbye.';
 
@@ -135,16 +145,31 @@ export function createCallService(deps: CallServiceDeps) {
    * goodbye. A softphone that dropped (tab closed, network lost) is not the customer's fault: they go back to the
    * front of the line on hold with music, and routing offers them to the next free agent.
    */
-  function afterLastAgent(call: CallRecord, hungUpOnPurpose: boolean): Record<string, unknown> {
+  function afterLastAgent(call: CallRecord, hungUpOnPurpose: boolean, droppedAgentId?: string, confirmed = true): Record<string, unknown> {
     if (hungUpOnPurpose) return { abandonedAt: new Date(), endReason: 'abandoned' };
-    return { status: 'waiting', customerHeld: Boolean(call.conferenceSid), requeued: (call.requeued ?? 0) + 1 };
+    const now = new Date();
+    return {
+      status: 'waiting',
+      // Only the agent's own call said it ended: nobody is rung until the conference confirms the customer is still
+      // there (their leave or the conference's end may be on its way), or a moment has passed.
+      routableFrom: confirmed ? now : new Date(now.getTime() + deps.leaveSettleMs),
+      customerHeld: Boolean(call.conferenceSid),
+      requeued: (call.requeued ?? 0) + 1,
+      // Back in line: the longest wait counts from now, not from the start of a call the customer has talked on.
+      lineSince: now,
+      // The agent who dropped (a reload, a crashed tab) is offered the customer first for a moment.
+      ...(droppedAgentId && deps.reconnectGraceSeconds > 0 ? { returnTo: { agentId: droppedAgentId, until: new Date(now.getTime() + deps.reconnectGraceSeconds * 1000) } } : {}),
+    };
   }
 
-  function afterLastAgentLeft(call: { _id: string; conferenceSid?: string }, hungUpOnPurpose: boolean): void {
+  function afterLastAgentLeft(call: { _id: string; conferenceSid?: string }, hungUpOnPurpose: boolean, confirmed = true): void {
     if (hungUpOnPurpose) return sayGoodbye(call._id);
-    logger.warn('the last agent dropped off a live customer: back to the line', { callSid: call._id });
+    logger.warn('the last agent dropped off a live customer: back to the line', { callSid: call._id, confirmed });
     setHold(call._id, call.conferenceSid, CUSTOMER_LABEL, true);
-    routing.dispatch();
+    if (confirmed) routing.dispatch();
+    else routing.dispatchAfter(deps.leaveSettleMs);
+    // Once the grace for the agent who dropped is over, anyone free may take the customer.
+    if (deps.reconnectGraceSeconds > 0) routing.dispatchAfter(deps.reconnectGraceSeconds * 1000 + (confirmed ? 0 : deps.leaveSettleMs));
   }
 
   /**
@@ -376,7 +401,7 @@ export function createCallService(deps: CallServiceDeps) {
       setHold(current._id, current.conferenceSid, CUSTOMER_LABEL, true);
       try {
         const { sid } = await rest.dial(agentDialRequest(urls, { callSid: current._id, agentId: target.id, from: deps.twilioNumber, ringSeconds: deps.ringSeconds }));
-        await store.changeIfLive(current._id, () => ({ set: legUpdate(legIndex, { legCallSid: sid }), result: undefined }));
+        await routing.noteDialled(current._id, legIndex, sid);
       } catch (err) {
         const error = describeRestError(err);
         logger.warn('could not dial the colleague for a consult', { conference: current._id, agentId: target.id, error });
@@ -405,7 +430,7 @@ export function createCallService(deps: CallServiceDeps) {
       if (target && target.id === input.fromAgentId) throw new HttpError(409, 'You cannot transfer a call to yourself.');
       if (target && !(await reservations.claimOffer(target.id, current._id))) throw new HttpError(409, `${target.name} is busy with another call.`);
       const transferId = randomUUID();
-      let mine: { legCallSid?: string; conferenceSid?: string };
+      let mine: { legCallSid?: string; conferenceSid?: string; targetIndex: number };
       try {
         mine = await store.change(current._id, (call) => {
           if (call.status !== 'in-progress' || call.endReason) throw new HttpError(404, 'You have no call to transfer.');
@@ -419,14 +444,14 @@ export function createCallService(deps: CallServiceDeps) {
           const i = newestLeg(call, input.fromAgentId, (leg) => leg.status === 'in-progress');
           const now = new Date();
           return {
-            set: { status: toQueue ? 'waiting' : 'offered', ...(target ? { offeredTo: target.id } : {}), customerHeld: Boolean(call.conferenceSid) },
+            set: { status: toQueue ? 'waiting' : 'offered', ...(target ? { offeredTo: target.id } : {}), customerHeld: Boolean(call.conferenceSid), lineSince: now },
             push: {
               transfers: transfer,
               // Routing does not hand the call straight back to the agent who just transferred it.
               passedBy: { agentId: input.fromAgentId, at: now, outcome: 'transferred' },
               ...(target ? { participants: { agentId: target.id, role: 'offer', status: 'dialing', requestedBy: input.fromAgentId, transferId, createdAt: now, updatedAt: now } } : {}),
             },
-            result: { legCallSid: call.participants[i]?.legCallSid, conferenceSid: call.conferenceSid },
+            result: { legCallSid: call.participants[i]?.legCallSid, conferenceSid: call.conferenceSid, targetIndex: call.participants.length },
           };
         });
       } catch (err) {
@@ -439,7 +464,8 @@ export function createCallService(deps: CallServiceDeps) {
       if (myLeg) background.run(`transferring agent leaves ${current._id}`, () => unlessCallEnded(() => rest.hangUp(myLeg)));
       if (target) {
         try {
-          await rest.dial(agentDialRequest(urls, { callSid: current._id, agentId: target.id, from: deps.twilioNumber, ringSeconds: deps.ringSeconds }));
+          const { sid } = await rest.dial(agentDialRequest(urls, { callSid: current._id, agentId: target.id, from: deps.twilioNumber, ringSeconds: deps.ringSeconds }));
+          await routing.noteDialled(current._id, mine.targetIndex, sid);
         } catch (err) {
           logger.warn('could not dial the cold transfer target: back to routing', { conference: current._id, agentId: target.id, error: describeRestError(err) });
           await routing.offerEnded(current._id, target.id, 'dial-failed');
@@ -530,8 +556,9 @@ export function createCallService(deps: CallServiceDeps) {
         await reservations.releaseAgent(target.id, current._id);
         throw err;
       }
+      let dialled: string;
       try {
-        await rest.dial(agentDialRequest(urls, { callSid: current._id, agentId: target.id, from: deps.twilioNumber, ringSeconds: deps.ringSeconds }));
+        dialled = (await rest.dial(agentDialRequest(urls, { callSid: current._id, agentId: target.id, from: deps.twilioNumber, ringSeconds: deps.ringSeconds }))).sid;
       } catch (err) {
         const error = describeRestError(err);
         logger.error('could not dial agent', { conference: current._id, agentId: target.id, error });
@@ -540,6 +567,7 @@ export function createCallService(deps: CallServiceDeps) {
         changes.publish('calls', 'agents');
         throw new HttpError(502, `Twilio could not dial ${target.name}: ${error}`);
       }
+      await routing.noteDialled(current._id, legIndex, dialled);
       logger.info('bringing in a colleague', { conference: current._id, from: input.fromAgentId, to: target.id });
       changes.publish('calls', 'agents');
       return { conference: current._id, agentId: target.id };
@@ -552,7 +580,9 @@ export function createCallService(deps: CallServiceDeps) {
       const outcome = await store.changeIfLive(input.conferenceId, (call): Change<{ alone: boolean; onPurpose?: boolean; conferenceSid?: string; transferEffects?: TransferEffects; colleagueId?: string; missedOffer?: boolean; missedTransfer?: boolean; left?: boolean }> => {
         const nothing = { result: { alone: false } };
         let i = call.participants.findIndex((leg) => leg.agentId === input.agentId && leg.legCallSid === input.legCallSid);
-        if (i < 0) i = newestLeg(call, input.agentId, (leg) => !leg.legCallSid && PENDING_LEG_STATUSES.includes(leg.status));
+        // Twilio's callbacks carry the SID the dial was answered with; a leg whose SID no callback has named yet takes
+        // the first callback's (the dial's answer may still be on its way).
+        if (i < 0) i = newestLeg(call, input.agentId, (leg) => (!leg.legCallSid || leg.legCallSid === leg.dialledSid) && PENDING_LEG_STATUSES.includes(leg.status));
         if (i < 0) return nothing; // a leg of an offer that ended already: nothing to record
         const leg = call.participants[i]!;
         // Callbacks may arrive late or out of order: a leg only moves forward.
@@ -567,7 +597,7 @@ export function createCallService(deps: CallServiceDeps) {
           set: {
             ...legUpdate(i, { status, legCallSid: input.legCallSid }),
             ...(missed ? { dialError: `${input.agentId} did not answer (${input.callStatus}).` } : {}),
-            ...(alone ? afterLastAgent(call, onPurpose) : {}),
+            ...(alone ? afterLastAgent(call, onPurpose, input.agentId, false) : {}),
             ...transfer.set,
           },
           result: {
@@ -585,8 +615,9 @@ export function createCallService(deps: CallServiceDeps) {
       if (!outcome) return; // the call is over and in the history already
       if (outcome.missedOffer) await routing.offerEnded(input.conferenceId, input.agentId, status);
       if (outcome.missedTransfer) await reservations.releaseAgent(input.agentId, input.conferenceId);
-      if (outcome.left) await routing.wrapUp(input.agentId, input.conferenceId);
-      if (outcome.alone) afterLastAgentLeft({ _id: input.conferenceId, conferenceSid: outcome.conferenceSid }, outcome.onPurpose ?? false);
+      // An agent whose softphone dropped skips wrap-up: they may get their customer back in a moment.
+      if (outcome.left) await (outcome.alone && !outcome.onPurpose ? routing.dropped(input.agentId, input.conferenceId) : routing.wrapUp(input.agentId, input.conferenceId));
+      if (outcome.alone) afterLastAgentLeft({ _id: input.conferenceId, conferenceSid: outcome.conferenceSid }, outcome.onPurpose ?? false, false);
       else if (outcome.transferEffects) applyTransferEffects({ _id: input.conferenceId, conferenceSid: outcome.conferenceSid }, outcome.transferEffects, { colleagueId: outcome.colleagueId });
       changes.publish('calls', 'agents');
     },
@@ -619,20 +650,36 @@ export function createCallService(deps: CallServiceDeps) {
         case 'participant-leave': {
           const why = { ...(input.reason ? { reason: input.reason } : {}), ...(input.participantCallStatus ? { callStatus: input.participantCallStatus } : {}) };
           if (input.callSid === customerCall) return finish(customerCall, 'customer-hung-up', (call) => event(call, 'left', why));
-          const left = await store.changeIfLive(customerCall, (call): Change<{ agentId: string; alone: boolean; onPurpose: boolean; conferenceSid?: string; transferEffects?: TransferEffects; colleagueId?: string } | undefined> => {
+          // An agent removed because the conference ended: only the customer's leaving ends it (they alone join with
+          // endConferenceOnExit), so the customer is gone, whatever order their own callbacks arrive in.
+          if (input.reason && CONFERENCE_ENDED_LEAVES.includes(input.reason)) return finish(customerCall, 'customer-hung-up', (call) => event(call, 'left', why));
+          type Left = { agentId: string; alone: boolean; onPurpose: boolean; conferenceSid?: string; transferEffects?: TransferEffects; colleagueId?: string; confirmed?: boolean };
+          const left = await store.changeIfLive(customerCall, (call): Change<Left | undefined> => {
             const i = call.participants.findIndex((leg) => input.callSid !== undefined && leg.legCallSid === input.callSid && LIVE_LEG_STATUSES.includes(leg.status));
-            if (i < 0) return call.participants.some((leg) => leg.legCallSid === input.callSid) ? { push: { events: event(call, 'left', why) }, result: undefined } : { result: undefined };
+            if (i < 0) {
+              if (!call.participants.some((leg) => leg.legCallSid === input.callSid)) return { result: undefined };
+              // The agent's own call reported its end first and the customer is waiting on hold for the conference to
+              // say why: an agent leaving a conference that goes on means the customer is still there.
+              const confirms = call.status === 'waiting' && call.routableFrom !== undefined && new Date(call.routableFrom).getTime() > Date.now();
+              return { push: { events: event(call, 'left', why) }, ...(confirms ? { set: { routableFrom: new Date() } } : {}), result: confirms ? { agentId: '', alone: false, onPurpose: false, confirmed: true } : undefined };
+            }
             const alone = leftAloneAfter(call, i, 'completed');
             const transfer = transferAfterLeg(call, i, 'completed');
             const onPurpose = Boolean(call.participants[i]!.hungUp);
+            const agentId = call.participants[i]!.agentId;
             return {
-              set: { ...legUpdate(i, { status: 'completed' }), ...(alone ? afterLastAgent(call, onPurpose) : {}), ...transfer.set },
+              set: { ...legUpdate(i, { status: 'completed' }), ...(alone ? afterLastAgent(call, onPurpose, agentId) : {}), ...transfer.set },
               push: { events: event(call, 'left', why) },
-              result: { agentId: call.participants[i]!.agentId, alone, onPurpose, conferenceSid: call.conferenceSid, transferEffects: alone ? undefined : transfer.effects, colleagueId: transfer.colleagueId },
+              result: { agentId, alone, onPurpose, conferenceSid: call.conferenceSid, transferEffects: alone ? undefined : transfer.effects, colleagueId: transfer.colleagueId },
             };
           });
           if (!left) return;
-          await routing.wrapUp(left.agentId, customerCall);
+          if (left.confirmed) {
+            routing.dispatch();
+            changes.publish('calls');
+            return;
+          }
+          await (left.alone && !left.onPurpose ? routing.dropped(left.agentId, customerCall) : routing.wrapUp(left.agentId, customerCall));
           if (left.alone) afterLastAgentLeft({ _id: customerCall, conferenceSid: left.conferenceSid }, left.onPurpose);
           else if (left.transferEffects) applyTransferEffects({ _id: customerCall, conferenceSid: left.conferenceSid }, left.transferEffects, { colleagueId: left.colleagueId });
           changes.publish('calls', 'agents');

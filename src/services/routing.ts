@@ -5,7 +5,7 @@ import type { BackgroundTasks } from '../background';
 import { presenceOf, softphoneAlive } from '../contact-center/presence';
 import { planOffers, type Task, type Worker } from '../contact-center/routing';
 import type { Logger } from '../logger';
-import type { CallStore } from '../models/call-store';
+import type { CallStore, Change } from '../models/call-store';
 import type { CallRecord } from '../models/call';
 import type { PresenceRecord, PresenceStore } from '../models/presence';
 import type { ReservationRecord, ReservationStore } from '../models/reservation';
@@ -29,6 +29,14 @@ export interface RoutingSettings {
   passCooldownSeconds: number;
   /** How often each instance looks for expired wrap-ups, waits and stale reservations. */
   tickMs: number;
+  /** An agent whose softphone dropped off a call is offered that customer first for this long. */
+  reconnectGraceSeconds: number;
+  /**
+   * An agent's own call ended while the customer was left alone, and the conference has not said why yet: the
+   * customer waits on hold this long (at most) before anyone is rung, in case the conference reports that the
+   * customer left too (Twilio does not promise the order of callbacks).
+   */
+  leaveSettleMs: number;
 }
 
 export const DEFAULT_ROUTING: RoutingSettings = {
@@ -38,6 +46,8 @@ export const DEFAULT_ROUTING: RoutingSettings = {
   offlineAfterSeconds: 30,
   passCooldownSeconds: 30,
   tickMs: 2000,
+  reconnectGraceSeconds: 15,
+  leaveSettleMs: 2000,
 };
 
 /** The shortest time between two routing passes of one instance. */
@@ -91,6 +101,14 @@ export async function unlessCallEnded(work: () => Promise<void>): Promise<void> 
   }
 }
 
+/**
+ * When the caller last joined the line: the longest wait counts from here, so a caller who has talked with an agent
+ * and goes back in line (a dropped softphone, a cold transfer) waits afresh.
+ */
+export function lineSinceOf(call: Pick<CallRecord, 'createdAt' | 'lineSince'>): Date {
+  return new Date(call.lineSince ?? call.createdAt);
+}
+
 export function createRouting(deps: RoutingDeps) {
   const { calls, reservations, presence, agents, rest, urls, background, changes, logger, settings } = deps;
   let dispatching: Promise<void> | undefined;
@@ -110,17 +128,24 @@ export function createRouting(deps: RoutingDeps) {
     const workers: Worker[] = [];
     for (const agent of all) {
       const p = byId.get(agent.id);
-      if (agent.disabled || !p || busy.has(agent.id) || p.chosen !== 'available') continue;
+      // Only a registered softphone can ring: a page still connecting its device is offered nothing yet.
+      if (agent.disabled || !p || busy.has(agent.id) || p.chosen !== 'available' || !p.softphoneReady) continue;
       if (!softphoneAlive({ lastSeenAt: p.lastSeenAt, now, offlineAfterMs: settings.offlineAfterSeconds * 1000 })) continue;
       workers.push({ agentId: agent.id, idleSince: p.idleSince });
     }
     return workers;
   }
 
-  function waitingTasks(live: CallRecord[]): Task[] {
+  function waitingTasks(live: CallRecord[], now = new Date()): Task[] {
     return live
       .filter((call) => call.status === 'waiting' && !call.endReason && !deps.retracted.has(call._id))
-      .map((call) => ({ callSid: call._id, waitingSince: call.createdAt, passedBy: call.passedBy ?? [] }));
+      .filter((call) => !call.routableFrom || new Date(call.routableFrom).getTime() <= now.getTime())
+      .map((call) => ({
+        callSid: call._id,
+        waitingSince: call.createdAt,
+        passedBy: call.passedBy ?? [],
+        ...(call.returnTo ? { returnTo: { agentId: call.returnTo.agentId, until: new Date(call.returnTo.until) } } : {}),
+      }));
   }
 
   async function dispatchOnce(): Promise<void> {
@@ -132,7 +157,7 @@ export function createRouting(deps: RoutingDeps) {
     const workers = await freeWorkers(now, held);
     nobodyFreeSince = workers.length === 0 ? Date.now() : undefined;
     if (workers.length === 0) return;
-    const tasks = waitingTasks(await calls.live());
+    const tasks = waitingTasks(await calls.live(), now);
     if (tasks.length === 0) return;
     const offers = planOffers(tasks, workers, now, { passCooldownMs: settings.passCooldownSeconds * 1000 });
     for (const offer of offers) await offerCall(offer.callSid, offer.agentId);
@@ -159,6 +184,7 @@ export function createRouting(deps: RoutingDeps) {
     try {
       const { sid } = await rest.dial(agentDialRequest(urls, { callSid, agentId, from: deps.twilioNumber, ringSeconds: settings.ringSeconds }));
       logger.debug('dialled agent', { callSid, agentId, legCallSid: sid });
+      await noteDialled(callSid, legIndex, sid);
     } catch (err) {
       const error = describeRestError(err);
       logger.warn('could not dial agent: offering the call to someone else', { callSid, agentId, error });
@@ -168,6 +194,24 @@ export function createRouting(deps: RoutingDeps) {
       }));
       await offerEnded(callSid, agentId, 'dial-failed');
     }
+  }
+
+  /**
+   * The dial of participant `index` returned `sid`: it is kept at once (not only from a later status callback), so a
+   * call that ends while this phone rings can stop it. A call that ended before the dial returned gets the ring
+   * stopped here.
+   */
+  async function noteDialled(callSid: string, index: number, sid: string): Promise<void> {
+    const outcome = await calls.changeIfLive(callSid, (call): Change<'kept' | 'stop'> => {
+      const leg = call.participants[index];
+      if (!leg) return { result: 'kept' };
+      // The call ended (its rings were cancelled) before Twilio told us this one's SID.
+      const over = call.status === 'completed' || (leg.status === 'canceled' && !leg.legCallSid);
+      return { set: { [`participants.${index}.dialledSid`]: sid, ...(leg.legCallSid ? {} : { [`participants.${index}.legCallSid`]: sid }) }, result: over ? 'stop' : 'kept' };
+    });
+    if (outcome === 'kept') return;
+    logger.info('stopping a ring for a call that has ended', { callSid, legCallSid: sid });
+    await unlessCallEnded(() => rest.hangUp(sid));
   }
 
   /**
@@ -192,6 +236,15 @@ export function createRouting(deps: RoutingDeps) {
     dispatch();
   }
 
+  /**
+   * An agent's softphone dropped off a call they were alone on with the customer: no wrap-up, so their page, once
+   * its softphone is back, is offered the customer first (the call's returnTo).
+   */
+  async function dropped(agentId: string, callSid: string): Promise<void> {
+    await reservations.releaseAgent(agentId, callSid);
+    changes.publish('agents');
+  }
+
   /** Agents who leave a call wrap up before their next offer. */
   async function wrapUp(agentId: string, callSid: string): Promise<void> {
     await presence.callEnded(agentId);
@@ -204,10 +257,10 @@ export function createRouting(deps: RoutingDeps) {
   async function endLongWaits(live: CallRecord[], now: Date): Promise<void> {
     for (const call of live) {
       if (call.status !== 'waiting' && call.status !== 'offered') continue;
-      if (call.endReason || now.getTime() - new Date(call.createdAt).getTime() < settings.maxWaitSeconds * 1000) continue;
+      if (call.endReason || now.getTime() - lineSinceOf(call).getTime() < settings.maxWaitSeconds * 1000) continue;
       const mine = await calls.changeIfLive(call._id, (c) => (c.endReason || (c.status !== 'waiting' && c.status !== 'offered') ? { result: false } : { set: { endReason: 'max-wait' }, result: true }));
       if (!mine) continue;
-      logger.info('caller waited the longest allowed: saying goodbye', { callSid: call._id, waitedSeconds: Math.round((now.getTime() - new Date(call.createdAt).getTime()) / 1000) });
+      logger.info('caller waited the longest allowed: saying goodbye', { callSid: call._id, waitedSeconds: Math.round((now.getTime() - lineSinceOf(call).getTime()) / 1000) });
       background.run(`goodbye after max wait to ${call._id}`, () => unlessCallEnded(() => rest.redirect(call._id, apologyTwiml(MAX_WAIT_MESSAGE))));
     }
   }
@@ -309,6 +362,13 @@ export function createRouting(deps: RoutingDeps) {
     },
     offerEnded,
     wrapUp,
+    dropped,
+    noteDialled,
+    /** One pass after `ms` (a call that becomes routable then). */
+    dispatchAfter(ms: number): void {
+      const wait = setTimeout(dispatch, ms);
+      wait.unref();
+    },
     /** The agent answered their offer: the call is theirs, the call's reservation ends. */
     async answered(agentId: string, callSid: string): Promise<void> {
       await reservations.releaseCall(callSid);
@@ -362,6 +422,7 @@ export function createRouting(deps: RoutingDeps) {
           chosen: p?.chosen ?? 'away',
           chosenAt: p?.chosenAt ?? new Date(0),
           lastSeenAt: p?.lastSeenAt,
+          softphoneReady: p?.softphoneReady,
           reservation: r ? { state: r.state, since: new Date(r.since) } : undefined,
           now,
           offlineAfterMs: settings.offlineAfterSeconds * 1000,

@@ -175,9 +175,9 @@ export async function signedInAgent(app: AppLike, id: string, options: { name?: 
   return signIn(app, id.toLowerCase());
 }
 
-/** The agent's page says their softphone is up (`tab`) and that they are available, as the page does. */
+/** The agent's page says their softphone is up and registered (`tab`) and that they are available, as the page does. */
 export async function makeAvailable(client: AgentClient, tab = `tab-${client.agentId}-test-0001`): Promise<void> {
-  const beat = await client.post('/api/me/heartbeat').send({ tab, takeOver: true });
+  const beat = await client.post('/api/me/heartbeat').send({ tab, takeOver: true, registered: true });
   if (beat.status !== 200) throw new Error(`heartbeat answered ${beat.status}: ${beat.text}`);
   const res = await client.post('/api/me/presence').send({ status: 'available' });
   if (res.status !== 200) throw new Error(`presence answered ${res.status}: ${res.text}`);
