@@ -336,22 +336,32 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
 
   const findParticipant = (conf: LocalConference, id: string): Participant | undefined => engine.findParticipant(conf, id);
 
-  const confForParticipants = (req: Request, create: boolean): LocalConference | undefined => {
+  /**
+   * The conference a Participants create names: its SID, or its friendly name (the spec's CreateParticipant path
+   * parameter has no pattern; https://www.twilio.com/docs/voice/api/conference-participant-resource#create-a-participant-resource
+   * : Twilio creates the conference if it does not exist yet). Undefined for an ended conference or an unknown CF SID.
+   */
+  const conferenceForCreate = (req: Request): LocalConference | undefined => {
     const id = String(req.params.ConferenceSid);
     const bySid = findConference(id);
-    if (bySid) return bySid.status === 'completed' && create ? undefined : bySid;
-    // https://www.twilio.com/docs/voice/api/conference-participant-resource#create-a-participant-resource : the path may
-    // name the conference by its friendly name; Twilio creates the conference if it does not exist yet
+    if (bySid) return bySid.status === 'completed' ? undefined : bySid;
     if (/^CF[0-9a-f]{32}$/i.test(id)) return undefined;
-    return engine.conferenceByName(id, create);
+    return engine.conferenceByName(id, true);
   };
 
   /**
-   * Participants list (conference by SID or friendly name), filtered by Hold, Muted.
+   * The conference a Participants list, fetch, update or delete names: by SID only. In twilio_api_v2010.json their
+   * ConferenceSid path parameter has the pattern ^CF[0-9a-fA-F]{32}$, so a friendly name finds nothing here (20404):
+   * code that works in demo mode must not depend on names there (Twilio's exact answer to one is not documented).
+   */
+  const conferenceBySid = (req: Request): LocalConference | undefined => findConference(String(req.params.ConferenceSid));
+
+  /**
+   * Participants list (conference by SID), filtered by Hold, Muted.
    * @route GET /2010-04-01/Accounts/:AccountSid/Conferences/:ConferenceSid/Participants.json
    */
   router.get(`${base}/Conferences/:ConferenceSid/Participants.json`, (req, res) => {
-    const conf = confForParticipants(req, false);
+    const conf = conferenceBySid(req);
     if (!conf) return notFound(req, res);
     const q = query(req);
     const ps = engine
@@ -377,7 +387,7 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
       // https://www.twilio.com/docs/api/errors/16024 : at most 128 characters, not a CallSid, no '/'
       return sendError(res, 400, 16024, "Invalid participant label, must not exceed 128 characters, must not be a CallSid, must not contain '/'");
     }
-    const conf = confForParticipants(req, true);
+    const conf = conferenceForCreate(req);
     if (!conf) return notFound(req, res);
     if (label !== undefined && engine.labelInUse(conf, label)) {
       // https://www.twilio.com/docs/api/errors/16026 : the label is in use by another active participant
@@ -420,7 +430,7 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
    * @route GET /2010-04-01/Accounts/:AccountSid/Conferences/:ConferenceSid/Participants/:CallSid.json
    */
   router.get(`${base}/Conferences/:ConferenceSid/Participants/:CallSid.json`, (req, res) => {
-    const conf = confForParticipants(req, false);
+    const conf = conferenceBySid(req);
     const p = conf && findParticipant(conf, String(req.params.CallSid));
     if (!conf || !p) return notFound(req, res);
     res.json(participantJson(conf, p));
@@ -431,7 +441,7 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
    * @route POST /2010-04-01/Accounts/:AccountSid/Conferences/:ConferenceSid/Participants/:CallSid.json
    */
   router.post(`${base}/Conferences/:ConferenceSid/Participants/:CallSid.json`, (req, res) => {
-    const conf = confForParticipants(req, false);
+    const conf = conferenceBySid(req);
     const p = conf && findParticipant(conf, String(req.params.CallSid));
     if (!conf || !p) return notFound(req, res);
     const b = body(req);
@@ -452,7 +462,7 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
    * @route DELETE /2010-04-01/Accounts/:AccountSid/Conferences/:ConferenceSid/Participants/:CallSid.json
    */
   router.delete(`${base}/Conferences/:ConferenceSid/Participants/:CallSid.json`, (req, res) => {
-    const conf = confForParticipants(req, false);
+    const conf = conferenceBySid(req);
     const p = conf && findParticipant(conf, String(req.params.CallSid));
     if (!conf || !p) return notFound(req, res);
     engine.kickParticipant(conf, p);

@@ -100,6 +100,29 @@ describe('labels', () => {
   });
 });
 
+describe('addressing the conference', () => {
+  test('when list, fetch, update or delete name the conference by its friendly name, then each answers 404 (20404) and nothing changes; create may use the name', async () => {
+    // As the app does: the conference is named after the caller's CallSid, so conferences(callSid) is a natural mistake.
+    // twilio_api_v2010.json: ConferenceSid is ^CF[0-9a-fA-F]{32}$ for these four, unconstrained for CreateParticipant.
+    rig.app.twiml('/voice', (p) => `<Response><Dial><Conference participantLabel="customer" statusCallback="/conf-events" statusCallbackEvent="join">${p.CallSid}</Conference></Dial></Response>`);
+    const { callSid: customer } = await rig.phoneCall();
+    await confEvent('participant-join', (p) => p.CallSid === customer);
+    const [conf] = await rig.client.conferences.list({ friendlyName: customer });
+    const byName = rig.client.conferences(customer);
+
+    await expect(byName.participants.list()).rejects.toMatchObject({ status: 404, code: 20404 });
+    await expect(byName.participants('customer').fetch()).rejects.toMatchObject({ status: 404, code: 20404 });
+    await expect(byName.participants('customer').update({ muted: true })).rejects.toMatchObject({ status: 404, code: 20404 });
+    await expect(byName.participants(customer).remove()).rejects.toMatchObject({ status: 404, code: 20404 });
+
+    expect(await rig.client.conferences(conf!.sid).participants('customer').fetch()).toMatchObject({ callSid: customer, muted: false, status: 'connected' });
+    const ivan = await registered('ivan');
+    const added = await byName.participants.create({ from: rig.support, to: 'client:ivan', label: 'agent:ivan' });
+    await ivan.device.next('incoming', (d) => d.callSid === added.callSid);
+    expect(added.conferenceSid).toBe(conf!.sid);
+  });
+});
+
 describe('create', () => {
   test('when a participant is created with the documented options, then they are kept and its call progress goes to its statusCallback', async () => {
     const { confSid } = await customerWaiting();
