@@ -7,12 +7,12 @@ import { Scheduler } from './scheduler';
 import { Callbacks } from './callbacks';
 import { MediaPlayer } from './media';
 import { takeSnapshot } from './snapshot';
-import type { EventSink, LeaveReason, LocalCall, LocalConference, LocalDevice, ObservedWebhook, OutboundSpec, Participant } from './state';
+import type { ConferenceEndReason, EventSink, LeaveReason, LocalCall, LocalConference, LocalDevice, ObservedWebhook, OutboundSpec, Participant } from './state';
 
 /** How long a caller's call outlives the last page following it (simulated seconds, scaled by timeScale). */
 const PHONE_GONE_SECONDS = 5;
 
-export type { ObservedWebhook, EventSink, LeaveReason, LocalCall, LocalConference, OutboundSpec, Participant } from './state';
+export type { ConferenceEndReason, ObservedWebhook, EventSink, LeaveReason, LocalCall, LocalConference, OutboundSpec, Participant } from './state';
 
 /** Engine settings (a subset of TwilioLocalOptions plus test knobs). */
 export interface EngineOptions {
@@ -33,6 +33,27 @@ export interface EngineOptions {
 const DEFAULT_MUSIC = 'https://twimlets.com/holdmusic?Bucket=com.twilio.music.classical';
 const APP_ERROR_TEXT = 'We are sorry, an application error has occurred. Goodbye.';
 const AUDIO_RE = /\.(mp3|wav|wave|ogg|aiff|aif|gsm|ulaw)(\?|$)/i;
+
+/**
+ * The human-readable `Reason` of a conference-end. Twilio documents the parameter, not its wording: the texts for
+ * conference-ended-via-api and participant-with-end-conference-on-exit-left follow payloads Twilio sends ("Conference
+ * ended via API", "Participant CA… with endConferenceOnExit left the conference"); the other three are modelled on them.
+ */
+function conferenceEndText(reason: ConferenceEndReason, callSid: string | undefined): string {
+  const who = callSid ?? 'unknown';
+  switch (reason) {
+    case 'conference-ended-via-api':
+      return 'Conference ended via API';
+    case 'participant-with-end-conference-on-exit-left':
+      return `Participant ${who} with endConferenceOnExit left the conference`;
+    case 'participant-with-end-conference-on-exit-kicked':
+      return `Participant ${who} with endConferenceOnExit was kicked from the conference`;
+    case 'last-participant-left':
+      return `Last participant ${who} left the conference`;
+    case 'last-participant-kicked':
+      return `Last participant ${who} was kicked from the conference`;
+  }
+}
 
 /** The engine. One per createTwilioLocal(). */
 export class Engine {
@@ -609,7 +630,7 @@ export class Engine {
     p.status = 'failed';
     this.confEvent(conf, 'participant-leave', { ReasonParticipantLeft: reason }, p);
     if (conf.participants.size === 0 && conf.pending.size === 0 && conf.status !== 'completed') {
-      this.endConference(conf, 'last-participant-left', call.sid);
+      this.endConference(conf, 'last-participant-left', p);
     }
   }
 
@@ -768,9 +789,9 @@ export class Engine {
       // https://www.twilio.com/docs/voice/twiml/conference#attributes-endConferenceOnExit : the conference ends when
       // such a participant leaves; it also ends when the last participant leaves.
       if (p.endConferenceOnExit) {
-        this.endConference(conf, kicked ? 'participant-with-end-conference-on-exit-kicked' : 'participant-with-end-conference-on-exit-left', call.sid);
+        this.endConference(conf, kicked ? 'participant-with-end-conference-on-exit-kicked' : 'participant-with-end-conference-on-exit-left', p);
       } else if (conf.participants.size === 0 && conf.pending.size === 0) {
-        this.endConference(conf, kicked ? 'last-participant-kicked' : 'last-participant-left', call.sid);
+        this.endConference(conf, kicked ? 'last-participant-kicked' : 'last-participant-left', p);
       } else {
         this.refreshHears(conf);
       }
@@ -778,12 +799,15 @@ export class Engine {
     p.resolveLeft();
   }
 
-  /** Ends a conference; its remaining participants leave and continue their TwiML after <Dial>. */
-  endConference(conf: LocalConference, reason: string, callSid?: string): void {
+  /**
+   * Ends a conference; its remaining participants leave and continue their TwiML after <Dial>. `ending` is the
+   * participant whose leaving (or kick) ended it; none when the API ended it.
+   */
+  endConference(conf: LocalConference, reason: ConferenceEndReason, ending?: Participant): void {
     if (conf.status === 'completed') return;
     conf.status = 'completed';
     conf.reasonConferenceEnded = reason;
-    conf.callSidEndingConference = callSid;
+    conf.callSidEndingConference = ending?.callSid;
     conf.dateUpdated = new Date();
     this.opts.log(`twilio-local: conference ${conf.sid} ended (${reason})`);
     const leaveReason: LeaveReason = reason === 'conference-ended-via-api' ? 'conference_ended_via_api' : 'moderator_ended_conference';
@@ -796,10 +820,14 @@ export class Engine {
       const call = this.calls.get(p.callSid);
       if (call) this.endCall(call, 'canceled', { reason: 'conference ended' });
     }
-    // https://www.twilio.com/docs/voice/api/conference-resource#conference-properties : reason_conference_ended values
+    // https://www.twilio.com/docs/voice/twiml/conference#attributes-status-callback-parameters : conference-end carries
+    // ReasonConferenceEnded, Reason ("a message indicating why the conference ended") and, when a participant ended
+    // it, CallSidEndingConference and ParticipantLabelEndingConference ("if applicable": when it had a label)
     this.confEvent(conf, 'conference-end', {
       ReasonConferenceEnded: reason,
-      ...(callSid ? { CallSidEndingConference: callSid } : {}),
+      Reason: conferenceEndText(reason, ending?.callSid),
+      ...(ending ? { CallSidEndingConference: ending.callSid } : {}),
+      ...(ending?.label ? { ParticipantLabelEndingConference: ending.label } : {}),
     });
   }
 

@@ -61,7 +61,7 @@ export interface LocalConference extends CallbackChain {
   status: 'init' | 'in-progress' | 'completed';
   dateCreated: Date;
   dateUpdated: Date;
-  reasonConferenceEnded?: string;
+  reasonConferenceEnded?: ConferenceEndReason;
   callSidEndingConference?: string;
   participants: Map<string, Participant>;
   pending: Map<string, Participant>;
@@ -131,3 +131,14 @@ export type LeaveReason =
   | 'participant_add_failed'
   | 'conference_ended_via_api'
   | 'moderator_ended_conference';
+
+/**
+ * Why a conference ended: ReasonConferenceEnded on conference-end and reason_conference_ended on the resource
+ * (https://www.twilio.com/docs/voice/api/conference-resource#conference-properties).
+ */
+export type ConferenceEndReason =
+  | 'conference-ended-via-api'
+  | 'participant-with-end-conference-on-exit-left'
+  | 'participant-with-end-conference-on-exit-kicked'
+  | 'last-participant-kicked'
+  | 'last-participant-left';

@@ -253,7 +253,7 @@ describe('leave and end reasons', () => {
     expect((await rig.client.conferences(confSid).fetch()).status).toBe('init');
   });
 
-  test('when the participant with endConferenceOnExit hangs up, then the others leave with moderator_ended_conference', async () => {
+  test('when the participant with endConferenceOnExit hangs up, then the others leave with moderator_ended_conference and the end names who and why', async () => {
     const { callSid: customer, confSid } = await customerWaiting();
     const agent = await agentJoins(confSid, 'alice', 'agent:alice');
 
@@ -264,18 +264,25 @@ describe('leave and end reasons', () => {
     const end = await confEvent('conference-end');
     expect(customerLeft.params).toMatchObject({ ReasonParticipantLeft: 'participant_hung_up', ParticipantCallStatus: 'completed' });
     expect(agentLeft.params).toMatchObject({ ReasonParticipantLeft: 'moderator_ended_conference', ParticipantLabel: 'agent:alice' });
-    expect(end.params).toMatchObject({ ReasonConferenceEnded: 'participant-with-end-conference-on-exit-left', CallSidEndingConference: customer });
+    // https://www.twilio.com/docs/voice/twiml/conference#attributes-status-callback-parameters : who ended it, and why
+    expect(end.params).toMatchObject({
+      ReasonConferenceEnded: 'participant-with-end-conference-on-exit-left',
+      Reason: `Participant ${customer} with endConferenceOnExit left the conference`,
+      CallSidEndingConference: customer,
+      ParticipantLabelEndingConference: 'customer',
+    });
   });
 
-  test('when the conference is ended via the API, then each leaves with conference_ended_via_api and the end has no CallSid', async () => {
+  test('when the conference is ended via the API, then each leaves with conference_ended_via_api and the end says so without a CallSid or label', async () => {
     const { callSid: customer, confSid } = await customerWaiting();
 
     await rig.client.conferences(confSid).update({ status: 'completed' });
 
     expect((await confEvent('participant-leave', (p) => p.CallSid === customer)).params.ReasonParticipantLeft).toBe('conference_ended_via_api');
     const end = await confEvent('conference-end');
-    expect(end.params.ReasonConferenceEnded).toBe('conference-ended-via-api');
+    expect(end.params).toMatchObject({ ReasonConferenceEnded: 'conference-ended-via-api', Reason: 'Conference ended via API' });
     expect(end.params.CallSidEndingConference).toBeUndefined();
+    expect(end.params.ParticipantLabelEndingConference).toBeUndefined();
   });
 
   test('when a participant is removed via the API, then it leaves with participant_updated_via_api', async () => {
