@@ -24,6 +24,19 @@ function sendError(res: Response, status: number, code: number, message: string)
   res.status(status).json({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
 }
 
+/**
+ * The code for a value outside the spec's enum (an invalid Status). The spec documents no error for it; Twilio's error
+ * catalogue lists 400 "Bad Request" for "request parameters did not pass validation"
+ * (https://www.twilio.com/docs/api/errors/400). Not 20001: that is a warning that unknown parameters were ignored
+ * (https://www.twilio.com/docs/api/errors/20001). Which code Twilio really answers is unverified (README).
+ */
+const INVALID_VALUE = 400;
+
+/** Answers an enum parameter's invalid value, naming the values the spec allows. */
+function sendInvalidValue(res: Response, name: string, value: string, allowed: readonly string[]): void {
+  sendError(res, 400, INVALID_VALUE, `Invalid ${name}: ${value} (must be ${allowed.join(' or ')})`);
+}
+
 function one(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[value.length - 1] : value;
 }
@@ -274,7 +287,7 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     const twiml = one(b.Twiml);
     if (status !== undefined) {
       // https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource : Status is canceled or completed
-      if (status !== 'canceled' && status !== 'completed') return sendError(res, 400, 20001, `Invalid Status: ${status}`);
+      if (status !== 'canceled' && status !== 'completed') return sendInvalidValue(res, 'Status', status, ['canceled', 'completed']);
       engine.updateCallStatus(call, status);
       return res.json(callJson(call));
     }
@@ -326,8 +339,8 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     const conf = findConference(String(req.params.ConferenceSid));
     if (!conf) return notFound(req, res);
     const status = one(body(req).Status);
-    if (status !== undefined && status !== 'completed') return sendError(res, 400, 20001, `Invalid Status: ${status}`);
     // https://www.twilio.com/docs/voice/api/conference-resource#update-a-conference-resource : Status=completed ends it
+    if (status !== undefined && status !== 'completed') return sendInvalidValue(res, 'Status', status, ['completed']);
     if (status === 'completed') engine.endConference(conf, 'conference-ended-via-api');
     res.json(confJson(conf));
   });
