@@ -499,7 +499,9 @@ export class Engine {
         return;
       }
       if (!valid()) return;
-      if (call.status === 'ringing' && call.direction === 'inbound') this.answerInbound(call);
+      // https://www.twilio.com/docs/voice/twiml/reject : "If the first verb in a TwiML document is <Reject>, Twilio will
+      // not pick up the call"; any other answer picks it up
+      if (call.status === 'ringing' && call.direction === 'inbound' && verbs[0]?.verb !== 'Reject') this.answerInbound(call);
       for (const verb of verbs) {
         if (!valid()) return;
         const outcome = await this.runVerb(call, verb, base, gen);
@@ -534,8 +536,11 @@ export class Engine {
         this.endCall(call, 'completed', { reason: 'hangup verb' });
         return 'stop';
       case 'Reject':
-        // https://www.twilio.com/docs/voice/twiml/reject : an unanswered call is rejected with busy (or failed)
-        this.endCall(call, call.status === 'in-progress' ? 'completed' : verb.reason === 'busy' ? 'busy' : 'failed', { reason: 'rejected' });
+        // https://www.twilio.com/docs/voice/twiml/reject : a call rejected unanswered "ends with a status of busy or
+        // no-answer, depending on the verb's reason attribute" (which goes with which is our reading: README); a call
+        // already answered by an earlier verb simply ends
+        if (call.status === 'in-progress') this.endCall(call, 'completed', { reason: 'rejected after answer' });
+        else this.endCall(call, verb.reason === 'busy' ? 'busy' : 'no-answer', { reason: 'rejected' });
         return 'stop';
       case 'Dial': {
         let dialStatus = 'completed';
