@@ -36,8 +36,9 @@ const AUDIO_RE = /\.(mp3|wav|wave|ogg|aiff|aif|gsm|ulaw)(\?|$)/i;
 
 /**
  * The human-readable `Reason` of a conference-end. Twilio documents the parameter, not its wording: the texts for
- * conference-ended-via-api and participant-with-end-conference-on-exit-left follow payloads Twilio sends ("Conference
- * ended via API", "Participant CA… with endConferenceOnExit left the conference"); the other three are modelled on them.
+ * conference-ended-via-api and participant-with-end-conference-on-exit-left are as reported from real payloads
+ * ("Conference ended via API", "Participant CA… with endConferenceOnExit left the conference"); the other three are
+ * modelled on them (README, unverified behaviours).
  */
 function conferenceEndText(reason: ConferenceEndReason, callSid: string | undefined): string {
   const who = callSid ?? 'unknown';
@@ -414,7 +415,8 @@ export class Engine {
   /** A device rejects a ringing call: Twilio ends it as busy. */
   reject(call: LocalCall): string | undefined {
     if (call.status !== 'ringing') return 'call is not ringing';
-    // https://www.twilio.com/docs/voice/sdks/javascript/twiliocall#callreject : the caller is told the callee is busy
+    // https://www.twilio.com/docs/voice/sdks/javascript/twiliocall#callreject rejects the call; that it ends busy is not
+    // in Twilio's docs (README, unverified behaviours)
     this.endCall(call, 'busy', { reason: 'rejected' });
     return undefined;
   }
@@ -550,6 +552,8 @@ export class Engine {
           const noun = { ...verb.conference, waitUrl: abs(verb.conference.waitUrl), statusCallback: abs(verb.conference.statusCallback) };
           const joined = await this.joinConference(call, noun, gen);
           if (!valid()) return 'stop';
+          // https://www.twilio.com/docs/voice/twiml/conference#attributes-participant-label : after 16025 the call
+          // "continue[s] to the next TwiML verb"; DialCallStatus=failed for the action is not in Twilio's docs (README)
           if (!joined) dialStatus = 'failed';
         } else {
           this.opts.log(`twilio-local: <Dial><${verb.other ?? '?'}> is not simulated; treating it as failed`);

@@ -407,7 +407,7 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
       return sendError(res, 400, 16026, 'Participant label is in use by another participant');
     }
     // https://www.twilio.com/docs/voice/api/conference-participant-resource#create-a-participant-resource : Timeout
-    // 5..600 seconds, default 60
+    // 5..600 seconds, default 60; clamping a value outside that range is not in Twilio's docs (README)
     const timeout = Math.min(600, Math.max(5, Number(one(b.Timeout))));
     const confCallback = one(b.ConferenceStatusCallback);
     const noun: ConferenceNoun = {

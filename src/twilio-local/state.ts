@@ -122,8 +122,8 @@ export interface OutboundSpec {
 
 /**
  * Why a participant left, as Twilio reports it in ReasonParticipantLeft on participant-leave
- * (https://www.twilio.com/en-us/changelog/participantcallstatus-and-reasonparticipantleft-attributes-added).
- * The values are the ones issue 9 lists; Twilio's public pages we could read do not enumerate them.
+ * (https://www.twilio.com/docs/voice/twiml/conference#attributes-status-callback-parameters lists these values);
+ * which case gets which is not in Twilio's docs (README, unverified behaviours).
  */
 export type LeaveReason =
   | 'participant_hung_up'
