@@ -7,12 +7,12 @@ import { Scheduler } from './scheduler';
 import { Callbacks } from './callbacks';
 import { MediaPlayer } from './media';
 import { takeSnapshot } from './snapshot';
-import type { EventSink, LeaveReason, LocalCall, LocalConference, LocalDevice, ObservedWebhook, OutboundSpec, Participant } from './state';
+import type { ConferenceEndReason, EventSink, LeaveReason, LocalCall, LocalConference, LocalDevice, ObservedWebhook, OutboundSpec, Participant } from './state';
 
 /** How long a caller's call outlives the last page following it (simulated seconds, scaled by timeScale). */
 const PHONE_GONE_SECONDS = 5;
 
-export type { ObservedWebhook, EventSink, LeaveReason, LocalCall, LocalConference, OutboundSpec, Participant } from './state';
+export type { ConferenceEndReason, ObservedWebhook, EventSink, LeaveReason, LocalCall, LocalConference, OutboundSpec, Participant } from './state';
 
 /** Engine settings (a subset of TwilioLocalOptions plus test knobs). */
 export interface EngineOptions {
@@ -33,6 +33,28 @@ export interface EngineOptions {
 const DEFAULT_MUSIC = 'https://twimlets.com/holdmusic?Bucket=com.twilio.music.classical';
 const APP_ERROR_TEXT = 'We are sorry, an application error has occurred. Goodbye.';
 const AUDIO_RE = /\.(mp3|wav|wave|ogg|aiff|aif|gsm|ulaw)(\?|$)/i;
+
+/**
+ * The human-readable `Reason` of a conference-end. Twilio documents the parameter, not its wording: the texts for
+ * conference-ended-via-api and participant-with-end-conference-on-exit-left are as reported from real payloads
+ * ("Conference ended via API", "Participant CA… with endConferenceOnExit left the conference"); the other three are
+ * modelled on them (README, unverified behaviours).
+ */
+function conferenceEndText(reason: ConferenceEndReason, callSid: string | undefined): string {
+  const who = callSid ?? 'unknown';
+  switch (reason) {
+    case 'conference-ended-via-api':
+      return 'Conference ended via API';
+    case 'participant-with-end-conference-on-exit-left':
+      return `Participant ${who} with endConferenceOnExit left the conference`;
+    case 'participant-with-end-conference-on-exit-kicked':
+      return `Participant ${who} with endConferenceOnExit was kicked from the conference`;
+    case 'last-participant-left':
+      return `Last participant ${who} left the conference`;
+    case 'last-participant-kicked':
+      return `Last participant ${who} was kicked from the conference`;
+  }
+}
 
 /** The engine. One per createTwilioLocal(). */
 export class Engine {
@@ -393,7 +415,8 @@ export class Engine {
   /** A device rejects a ringing call: Twilio ends it as busy. */
   reject(call: LocalCall): string | undefined {
     if (call.status !== 'ringing') return 'call is not ringing';
-    // https://www.twilio.com/docs/voice/sdks/javascript/twiliocall#callreject : the caller is told the callee is busy
+    // https://www.twilio.com/docs/voice/sdks/javascript/twiliocall#callreject rejects the call; that it ends busy is not
+    // in Twilio's docs (README, unverified behaviours)
     this.endCall(call, 'busy', { reason: 'rejected' });
     return undefined;
   }
@@ -478,7 +501,9 @@ export class Engine {
         return;
       }
       if (!valid()) return;
-      if (call.status === 'ringing' && call.direction === 'inbound') this.answerInbound(call);
+      // https://www.twilio.com/docs/voice/twiml/reject : "If the first verb in a TwiML document is <Reject>, Twilio will
+      // not pick up the call"; any other answer picks it up
+      if (call.status === 'ringing' && call.direction === 'inbound' && verbs[0]?.verb !== 'Reject') this.answerInbound(call);
       for (const verb of verbs) {
         if (!valid()) return;
         const outcome = await this.runVerb(call, verb, base, gen);
@@ -513,8 +538,11 @@ export class Engine {
         this.endCall(call, 'completed', { reason: 'hangup verb' });
         return 'stop';
       case 'Reject':
-        // https://www.twilio.com/docs/voice/twiml/reject : an unanswered call is rejected with busy (or failed)
-        this.endCall(call, call.status === 'in-progress' ? 'completed' : verb.reason === 'busy' ? 'busy' : 'failed', { reason: 'rejected' });
+        // https://www.twilio.com/docs/voice/twiml/reject : a call rejected unanswered "ends with a status of busy or
+        // no-answer, depending on the verb's reason attribute" (which goes with which is our reading: README); a call
+        // already answered by an earlier verb simply ends
+        if (call.status === 'in-progress') this.endCall(call, 'completed', { reason: 'rejected after answer' });
+        else this.endCall(call, verb.reason === 'busy' ? 'busy' : 'no-answer', { reason: 'rejected' });
         return 'stop';
       case 'Dial': {
         let dialStatus = 'completed';
@@ -524,6 +552,8 @@ export class Engine {
           const noun = { ...verb.conference, waitUrl: abs(verb.conference.waitUrl), statusCallback: abs(verb.conference.statusCallback) };
           const joined = await this.joinConference(call, noun, gen);
           if (!valid()) return 'stop';
+          // https://www.twilio.com/docs/voice/twiml/conference#attributes-participant-label : after 16025 the call
+          // "continue[s] to the next TwiML verb"; DialCallStatus=failed for the action is not in Twilio's docs (README)
           if (!joined) dialStatus = 'failed';
         } else {
           this.opts.log(`twilio-local: <Dial><${verb.other ?? '?'}> is not simulated; treating it as failed`);
@@ -609,7 +639,7 @@ export class Engine {
     p.status = 'failed';
     this.confEvent(conf, 'participant-leave', { ReasonParticipantLeft: reason }, p);
     if (conf.participants.size === 0 && conf.pending.size === 0 && conf.status !== 'completed') {
-      this.endConference(conf, 'last-participant-left', call.sid);
+      this.endConference(conf, 'last-participant-left', p);
     }
   }
 
@@ -768,9 +798,9 @@ export class Engine {
       // https://www.twilio.com/docs/voice/twiml/conference#attributes-endConferenceOnExit : the conference ends when
       // such a participant leaves; it also ends when the last participant leaves.
       if (p.endConferenceOnExit) {
-        this.endConference(conf, kicked ? 'participant-with-end-conference-on-exit-kicked' : 'participant-with-end-conference-on-exit-left', call.sid);
+        this.endConference(conf, kicked ? 'participant-with-end-conference-on-exit-kicked' : 'participant-with-end-conference-on-exit-left', p);
       } else if (conf.participants.size === 0 && conf.pending.size === 0) {
-        this.endConference(conf, kicked ? 'last-participant-kicked' : 'last-participant-left', call.sid);
+        this.endConference(conf, kicked ? 'last-participant-kicked' : 'last-participant-left', p);
       } else {
         this.refreshHears(conf);
       }
@@ -778,12 +808,15 @@ export class Engine {
     p.resolveLeft();
   }
 
-  /** Ends a conference; its remaining participants leave and continue their TwiML after <Dial>. */
-  endConference(conf: LocalConference, reason: string, callSid?: string): void {
+  /**
+   * Ends a conference; its remaining participants leave and continue their TwiML after <Dial>. `ending` is the
+   * participant whose leaving (or kick) ended it; none when the API ended it.
+   */
+  endConference(conf: LocalConference, reason: ConferenceEndReason, ending?: Participant): void {
     if (conf.status === 'completed') return;
     conf.status = 'completed';
     conf.reasonConferenceEnded = reason;
-    conf.callSidEndingConference = callSid;
+    conf.callSidEndingConference = ending?.callSid;
     conf.dateUpdated = new Date();
     this.opts.log(`twilio-local: conference ${conf.sid} ended (${reason})`);
     const leaveReason: LeaveReason = reason === 'conference-ended-via-api' ? 'conference_ended_via_api' : 'moderator_ended_conference';
@@ -796,10 +829,14 @@ export class Engine {
       const call = this.calls.get(p.callSid);
       if (call) this.endCall(call, 'canceled', { reason: 'conference ended' });
     }
-    // https://www.twilio.com/docs/voice/api/conference-resource#conference-properties : reason_conference_ended values
+    // https://www.twilio.com/docs/voice/twiml/conference#attributes-status-callback-parameters : conference-end carries
+    // ReasonConferenceEnded, Reason ("a message indicating why the conference ended") and, when a participant ended
+    // it, CallSidEndingConference and ParticipantLabelEndingConference ("if applicable": when it had a label)
     this.confEvent(conf, 'conference-end', {
       ReasonConferenceEnded: reason,
-      ...(callSid ? { CallSidEndingConference: callSid } : {}),
+      Reason: conferenceEndText(reason, ending?.callSid),
+      ...(ending ? { CallSidEndingConference: ending.callSid } : {}),
+      ...(ending?.label ? { ParticipantLabelEndingConference: ending.label } : {}),
     });
   }
 

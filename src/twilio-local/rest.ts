@@ -24,6 +24,19 @@ function sendError(res: Response, status: number, code: number, message: string)
   res.status(status).json({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
 }
 
+/**
+ * The code for a value outside the spec's enum (an invalid Status). The spec documents no error for it; Twilio's error
+ * catalogue lists 400 "Bad Request" for "request parameters did not pass validation"
+ * (https://www.twilio.com/docs/api/errors/400). Not 20001: that is a warning that unknown parameters were ignored
+ * (https://www.twilio.com/docs/api/errors/20001). Which code Twilio really answers is unverified (README).
+ */
+const INVALID_VALUE = 400;
+
+/** Answers an enum parameter's invalid value, naming the values the spec allows. */
+function sendInvalidValue(res: Response, name: string, value: string, allowed: readonly string[]): void {
+  sendError(res, 400, INVALID_VALUE, `Invalid ${name}: ${value} (must be ${allowed.join(' or ')})`);
+}
+
 function one(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[value.length - 1] : value;
 }
@@ -274,7 +287,7 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     const twiml = one(b.Twiml);
     if (status !== undefined) {
       // https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource : Status is canceled or completed
-      if (status !== 'canceled' && status !== 'completed') return sendError(res, 400, 20001, `Invalid Status: ${status}`);
+      if (status !== 'canceled' && status !== 'completed') return sendInvalidValue(res, 'Status', status, ['canceled', 'completed']);
       engine.updateCallStatus(call, status);
       return res.json(callJson(call));
     }
@@ -326,8 +339,8 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     const conf = findConference(String(req.params.ConferenceSid));
     if (!conf) return notFound(req, res);
     const status = one(body(req).Status);
-    if (status !== undefined && status !== 'completed') return sendError(res, 400, 20001, `Invalid Status: ${status}`);
     // https://www.twilio.com/docs/voice/api/conference-resource#update-a-conference-resource : Status=completed ends it
+    if (status !== undefined && status !== 'completed') return sendInvalidValue(res, 'Status', status, ['completed']);
     if (status === 'completed') engine.endConference(conf, 'conference-ended-via-api');
     res.json(confJson(conf));
   });
@@ -336,22 +349,32 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
 
   const findParticipant = (conf: LocalConference, id: string): Participant | undefined => engine.findParticipant(conf, id);
 
-  const confForParticipants = (req: Request, create: boolean): LocalConference | undefined => {
+  /**
+   * The conference a Participants create names: its SID, or its friendly name (the spec's CreateParticipant path
+   * parameter has no pattern; https://www.twilio.com/docs/voice/api/conference-participant-resource#create-a-participant-resource
+   * : Twilio creates the conference if it does not exist yet). Undefined for an ended conference or an unknown CF SID.
+   */
+  const conferenceForCreate = (req: Request): LocalConference | undefined => {
     const id = String(req.params.ConferenceSid);
     const bySid = findConference(id);
-    if (bySid) return bySid.status === 'completed' && create ? undefined : bySid;
-    // https://www.twilio.com/docs/voice/api/conference-participant-resource#create-a-participant-resource : the path may
-    // name the conference by its friendly name; Twilio creates the conference if it does not exist yet
+    if (bySid) return bySid.status === 'completed' ? undefined : bySid;
     if (/^CF[0-9a-f]{32}$/i.test(id)) return undefined;
-    return engine.conferenceByName(id, create);
+    return engine.conferenceByName(id, true);
   };
 
   /**
-   * Participants list (conference by SID or friendly name), filtered by Hold, Muted.
+   * The conference a Participants list, fetch, update or delete names: by SID only. In twilio_api_v2010.json their
+   * ConferenceSid path parameter has the pattern ^CF[0-9a-fA-F]{32}$, so a friendly name finds nothing here (20404):
+   * code that works in demo mode must not depend on names there (Twilio's exact answer to one is not documented).
+   */
+  const conferenceBySid = (req: Request): LocalConference | undefined => findConference(String(req.params.ConferenceSid));
+
+  /**
+   * Participants list (conference by SID), filtered by Hold, Muted.
    * @route GET /2010-04-01/Accounts/:AccountSid/Conferences/:ConferenceSid/Participants.json
    */
   router.get(`${base}/Conferences/:ConferenceSid/Participants.json`, (req, res) => {
-    const conf = confForParticipants(req, false);
+    const conf = conferenceBySid(req);
     if (!conf) return notFound(req, res);
     const q = query(req);
     const ps = engine
@@ -377,14 +400,14 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
       // https://www.twilio.com/docs/api/errors/16024 : at most 128 characters, not a CallSid, no '/'
       return sendError(res, 400, 16024, "Invalid participant label, must not exceed 128 characters, must not be a CallSid, must not contain '/'");
     }
-    const conf = confForParticipants(req, true);
+    const conf = conferenceForCreate(req);
     if (!conf) return notFound(req, res);
     if (label !== undefined && engine.labelInUse(conf, label)) {
       // https://www.twilio.com/docs/api/errors/16026 : the label is in use by another active participant
       return sendError(res, 400, 16026, 'Participant label is in use by another participant');
     }
     // https://www.twilio.com/docs/voice/api/conference-participant-resource#create-a-participant-resource : Timeout
-    // 5..600 seconds, default 60
+    // 5..600 seconds, default 60; clamping a value outside that range is not in Twilio's docs (README)
     const timeout = Math.min(600, Math.max(5, Number(one(b.Timeout))));
     const confCallback = one(b.ConferenceStatusCallback);
     const noun: ConferenceNoun = {
@@ -420,7 +443,7 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
    * @route GET /2010-04-01/Accounts/:AccountSid/Conferences/:ConferenceSid/Participants/:CallSid.json
    */
   router.get(`${base}/Conferences/:ConferenceSid/Participants/:CallSid.json`, (req, res) => {
-    const conf = confForParticipants(req, false);
+    const conf = conferenceBySid(req);
     const p = conf && findParticipant(conf, String(req.params.CallSid));
     if (!conf || !p) return notFound(req, res);
     res.json(participantJson(conf, p));
@@ -431,7 +454,7 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
    * @route POST /2010-04-01/Accounts/:AccountSid/Conferences/:ConferenceSid/Participants/:CallSid.json
    */
   router.post(`${base}/Conferences/:ConferenceSid/Participants/:CallSid.json`, (req, res) => {
-    const conf = confForParticipants(req, false);
+    const conf = conferenceBySid(req);
     const p = conf && findParticipant(conf, String(req.params.CallSid));
     if (!conf || !p) return notFound(req, res);
     const b = body(req);
@@ -452,7 +475,7 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
    * @route DELETE /2010-04-01/Accounts/:AccountSid/Conferences/:ConferenceSid/Participants/:CallSid.json
    */
   router.delete(`${base}/Conferences/:ConferenceSid/Participants/:CallSid.json`, (req, res) => {
-    const conf = confForParticipants(req, false);
+    const conf = conferenceBySid(req);
     const p = conf && findParticipant(conf, String(req.params.CallSid));
     if (!conf || !p) return notFound(req, res);
     engine.kickParticipant(conf, p);

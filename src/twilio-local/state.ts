@@ -61,7 +61,7 @@ export interface LocalConference extends CallbackChain {
   status: 'init' | 'in-progress' | 'completed';
   dateCreated: Date;
   dateUpdated: Date;
-  reasonConferenceEnded?: string;
+  reasonConferenceEnded?: ConferenceEndReason;
   callSidEndingConference?: string;
   participants: Map<string, Participant>;
   pending: Map<string, Participant>;
@@ -122,8 +122,8 @@ export interface OutboundSpec {
 
 /**
  * Why a participant left, as Twilio reports it in ReasonParticipantLeft on participant-leave
- * (https://www.twilio.com/en-us/changelog/participantcallstatus-and-reasonparticipantleft-attributes-added).
- * The values are the ones issue 9 lists; Twilio's public pages we could read do not enumerate them.
+ * (https://www.twilio.com/docs/voice/twiml/conference#attributes-status-callback-parameters lists these values);
+ * which case gets which is not in Twilio's docs (README, unverified behaviours).
  */
 export type LeaveReason =
   | 'participant_hung_up'
@@ -131,3 +131,14 @@ export type LeaveReason =
   | 'participant_add_failed'
   | 'conference_ended_via_api'
   | 'moderator_ended_conference';
+
+/**
+ * Why a conference ended: ReasonConferenceEnded on conference-end and reason_conference_ended on the resource
+ * (https://www.twilio.com/docs/voice/api/conference-resource#conference-properties).
+ */
+export type ConferenceEndReason =
+  | 'conference-ended-via-api'
+  | 'participant-with-end-conference-on-exit-left'
+  | 'participant-with-end-conference-on-exit-kicked'
+  | 'last-participant-kicked'
+  | 'last-participant-left';

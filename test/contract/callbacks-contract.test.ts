@@ -1,6 +1,6 @@
 // The callback table against Twilio's documentation: documented requests pass; a missing parameter, a value outside a
 // documented set, or a parameter Twilio does not send for that event is reported by name.
-import { CALLBACK_DOCS, checkWebhook, type SentWebhook } from '../helpers/contract/callbacks';
+import { CALLBACK_DOCS, checkWebhook, webhookChecker, type SentWebhook } from '../helpers/contract/callbacks';
 
 const ACCOUNT = `AC${'1a'.repeat(16)}`;
 const CALL = `CA${'2b'.repeat(16)}`;
@@ -20,6 +20,12 @@ const completed: SentWebhook = {
   params: { ...voice.params, Direction: 'outbound-api', CallStatus: 'no-answer', Timestamp: NOW, CallbackSource: 'call-progress-events', SequenceNumber: '2', CallDuration: '0', Duration: '0' },
 };
 const participant = { CallSid: CALL, Muted: 'false', Hold: 'false', Coaching: 'false', EndConferenceOnExit: 'true', StartConferenceOnEnter: 'false' };
+/** A conference-end as Twilio sends it when the customer (endConferenceOnExit) hangs up. */
+const ENDED_BY_CUSTOMER = {
+  ReasonConferenceEnded: 'participant-with-end-conference-on-exit-left',
+  Reason: `Participant ${CALL} with endConferenceOnExit left the conference`,
+  CallSidEndingConference: CALL,
+};
 const conference = (params: Record<string, string>): SentWebhook => ({
   kind: 'conference-status',
   url: 'https://app.test/conference/events',
@@ -40,7 +46,8 @@ test('when a voice request, a completed call callback and conference events carr
   expect(checkWebhook(conference({ StatusCallbackEvent: 'conference-start' }))).toEqual([]);
   expect(checkWebhook(conference({ StatusCallbackEvent: 'participant-join', ...participant, ParticipantLabel: 'agent1' }))).toEqual([]);
   expect(checkWebhook(conference({ StatusCallbackEvent: 'participant-leave', ...participant, ParticipantCallStatus: 'completed', ReasonParticipantLeft: 'participant_hung_up' }))).toEqual([]);
-  expect(checkWebhook(conference({ StatusCallbackEvent: 'conference-end', ReasonConferenceEnded: 'participant-with-end-conference-on-exit-left', CallSidEndingConference: CALL }))).toEqual([]);
+  expect(checkWebhook(conference({ StatusCallbackEvent: 'conference-end', ...ENDED_BY_CUSTOMER, ParticipantLabelEndingConference: 'customer' }))).toEqual([]);
+  expect(checkWebhook(conference({ StatusCallbackEvent: 'conference-end', ReasonConferenceEnded: 'conference-ended-via-api', Reason: 'Conference ended via API' }))).toEqual([]);
 });
 
 test('when a voice request lacks CallSid, then the violation names CallSid and the request-parameters page', () => {
@@ -86,8 +93,8 @@ test('when a participant-join carries ParticipantCallStatus (documented for part
   expect(v!.message).toMatch(/not a parameter Twilio documents for participant-join/);
 });
 
-test('when conference-end lacks ReasonConferenceEnded, or an event is unknown, then each is named', () => {
-  expect(checkWebhook(conference({ StatusCallbackEvent: 'conference-end' })).map((v) => v.parameter)).toEqual(['ReasonConferenceEnded']);
+test('when conference-end lacks ReasonConferenceEnded and Reason (both "Sent on: end"), or an event is unknown, then each is named', () => {
+  expect(checkWebhook(conference({ StatusCallbackEvent: 'conference-end' })).map((v) => v.parameter).sort()).toEqual(['Reason', 'ReasonConferenceEnded']);
   expect(checkWebhook(conference({ StatusCallbackEvent: 'participant-kick', ...participant })).map((v) => v.parameter)).toEqual(['StatusCallbackEvent']);
 });
 
@@ -95,4 +102,29 @@ test('when Muted is not true/false or Timestamp is ISO 8601, then each is named'
   const found = checkWebhook(conference({ StatusCallbackEvent: 'participant-mute', ...participant, Muted: 'yes', Timestamp: '2026-11-25T21:00:00Z' }));
 
   expect(found.map((v) => v.parameter).sort()).toEqual(['Muted', 'Timestamp']);
+});
+
+test('when a participant ended the conference but conference-end lacks CallSidEndingConference, then it is named; ended via the API, it is not needed', () => {
+  const { CallSidEndingConference: _sid, ...withoutSid } = ENDED_BY_CUSTOMER;
+
+  const [v, ...rest] = checkWebhook(conference({ StatusCallbackEvent: 'conference-end', ...withoutSid }));
+
+  expect(rest).toEqual([]);
+  expect(v!.parameter).toBe('CallSidEndingConference');
+  expect(v!.message).toContain('participant-with-end-conference-on-exit-left');
+  expect(checkWebhook(conference({ StatusCallbackEvent: 'conference-end', ReasonConferenceEnded: 'conference-ended-via-api', Reason: 'Conference ended via API' }))).toEqual([]);
+});
+
+test('when the participant who ended the conference had a label and conference-end does not carry it, then the stream checker names ParticipantLabelEndingConference', () => {
+  const check = webhookChecker();
+  const end = conference({ StatusCallbackEvent: 'conference-end', ...ENDED_BY_CUSTOMER });
+  expect(check(conference({ StatusCallbackEvent: 'participant-join', ...participant, ParticipantLabel: 'customer' }))).toEqual([]);
+
+  const [v, ...rest] = check(end);
+
+  expect(rest).toEqual([]);
+  expect(v!.parameter).toBe('ParticipantLabelEndingConference');
+  expect(v!.message).toContain('"customer"');
+  // without a label seen for that call, nothing is required
+  expect(webhookChecker()(end)).toEqual([]);
 });

@@ -100,6 +100,29 @@ describe('labels', () => {
   });
 });
 
+describe('addressing the conference', () => {
+  test('when list, fetch, update or delete name the conference by its friendly name, then each answers 404 (20404) and nothing changes; create may use the name', async () => {
+    // As the app does: the conference is named after the caller's CallSid, so conferences(callSid) is a natural mistake.
+    // twilio_api_v2010.json: ConferenceSid is ^CF[0-9a-fA-F]{32}$ for these four, unconstrained for CreateParticipant.
+    rig.app.twiml('/voice', (p) => `<Response><Dial><Conference participantLabel="customer" statusCallback="/conf-events" statusCallbackEvent="join">${p.CallSid}</Conference></Dial></Response>`);
+    const { callSid: customer } = await rig.phoneCall();
+    await confEvent('participant-join', (p) => p.CallSid === customer);
+    const [conf] = await rig.client.conferences.list({ friendlyName: customer });
+    const byName = rig.client.conferences(customer);
+
+    await expect(byName.participants.list()).rejects.toMatchObject({ status: 404, code: 20404 });
+    await expect(byName.participants('customer').fetch()).rejects.toMatchObject({ status: 404, code: 20404 });
+    await expect(byName.participants('customer').update({ muted: true })).rejects.toMatchObject({ status: 404, code: 20404 });
+    await expect(byName.participants(customer).remove()).rejects.toMatchObject({ status: 404, code: 20404 });
+
+    expect(await rig.client.conferences(conf!.sid).participants('customer').fetch()).toMatchObject({ callSid: customer, muted: false, status: 'connected' });
+    const ivan = await registered('ivan');
+    const added = await byName.participants.create({ from: rig.support, to: 'client:ivan', label: 'agent:ivan' });
+    await ivan.device.next('incoming', (d) => d.callSid === added.callSid);
+    expect(added.conferenceSid).toBe(conf!.sid);
+  });
+});
+
 describe('create', () => {
   test('when a participant is created with the documented options, then they are kept and its call progress goes to its statusCallback', async () => {
     const { confSid } = await customerWaiting();
@@ -230,7 +253,7 @@ describe('leave and end reasons', () => {
     expect((await rig.client.conferences(confSid).fetch()).status).toBe('init');
   });
 
-  test('when the participant with endConferenceOnExit hangs up, then the others leave with moderator_ended_conference', async () => {
+  test('when the participant with endConferenceOnExit hangs up, then the others leave with moderator_ended_conference and the end names who and why', async () => {
     const { callSid: customer, confSid } = await customerWaiting();
     const agent = await agentJoins(confSid, 'alice', 'agent:alice');
 
@@ -241,18 +264,25 @@ describe('leave and end reasons', () => {
     const end = await confEvent('conference-end');
     expect(customerLeft.params).toMatchObject({ ReasonParticipantLeft: 'participant_hung_up', ParticipantCallStatus: 'completed' });
     expect(agentLeft.params).toMatchObject({ ReasonParticipantLeft: 'moderator_ended_conference', ParticipantLabel: 'agent:alice' });
-    expect(end.params).toMatchObject({ ReasonConferenceEnded: 'participant-with-end-conference-on-exit-left', CallSidEndingConference: customer });
+    // https://www.twilio.com/docs/voice/twiml/conference#attributes-status-callback-parameters : who ended it, and why
+    expect(end.params).toMatchObject({
+      ReasonConferenceEnded: 'participant-with-end-conference-on-exit-left',
+      Reason: `Participant ${customer} with endConferenceOnExit left the conference`,
+      CallSidEndingConference: customer,
+      ParticipantLabelEndingConference: 'customer',
+    });
   });
 
-  test('when the conference is ended via the API, then each leaves with conference_ended_via_api and the end has no CallSid', async () => {
+  test('when the conference is ended via the API, then each leaves with conference_ended_via_api and the end says so without a CallSid or label', async () => {
     const { callSid: customer, confSid } = await customerWaiting();
 
     await rig.client.conferences(confSid).update({ status: 'completed' });
 
     expect((await confEvent('participant-leave', (p) => p.CallSid === customer)).params.ReasonParticipantLeft).toBe('conference_ended_via_api');
     const end = await confEvent('conference-end');
-    expect(end.params.ReasonConferenceEnded).toBe('conference-ended-via-api');
+    expect(end.params).toMatchObject({ ReasonConferenceEnded: 'conference-ended-via-api', Reason: 'Conference ended via API' });
     expect(end.params.CallSidEndingConference).toBeUndefined();
+    expect(end.params.ParticipantLabelEndingConference).toBeUndefined();
   });
 
   test('when a participant is removed via the API, then it leaves with participant_updated_via_api', async () => {

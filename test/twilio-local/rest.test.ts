@@ -147,6 +147,25 @@ describe('calls', () => {
   });
 });
 
+describe('invalid values', () => {
+  test('when a call or a conference is updated with a Status outside the spec\'s enum, then the API answers 400 Bad Request (code 400, not the 20001 warning) and nothing changes', async () => {
+    const device = await rig.device('agentA');
+    await device.next('registered');
+    const call = await rig.client.calls.create({ to: 'client:agentA', from: rig.support, url: `${rig.app.server.url}/agent` });
+    const added = await rig.client.conferences('room').participants.create({ from: rig.support, to: 'client:agentA' });
+    await device.next('incoming', (d) => d.callSid === added.callSid);
+    const [conf] = await rig.client.conferences.list({ friendlyName: 'room' });
+
+    // https://www.twilio.com/docs/api/errors/400 : "one or more request parameters did not pass validation"
+    const badRequest = { status: 400, code: 400, moreInfo: 'https://www.twilio.com/docs/errors/400' };
+    await expect(rig.client.calls(call.sid).update({ status: 'ended' as never })).rejects.toMatchObject(badRequest);
+    await expect(rig.client.conferences(conf!.sid).update({ status: 'ended' as never })).rejects.toMatchObject(badRequest);
+
+    expect((await rig.client.calls(call.sid).fetch()).status).toBe('ringing');
+    expect((await rig.client.conferences(conf!.sid).fetch()).status).toBe('init');
+  });
+});
+
 describe('access tokens on the device channel', () => {
   test('when the token is signed with another secret, then the stream sends error 20107 and closes', async () => {
     const device = await rig.device('agentA', accessToken('agentA', 3600, 'another-secret'));

@@ -204,7 +204,9 @@ test('when a participant is removed, then it leaves the conference and its TwiML
   const leave = await rig.app.waitFor('/conf-events', (p) => p.StatusCallbackEvent === 'participant-leave' && p.CallSid === customer);
   expect(leave.params.ReasonParticipantLeft).toBe('participant_updated_via_api');
   const end = await rig.app.waitFor('/conf-events', (p) => p.StatusCallbackEvent === 'conference-end');
-  expect(end.params.ReasonConferenceEnded).toBe('participant-with-end-conference-on-exit-kicked');
+  // the kicked participant had no label, so there is none to send (ParticipantLabelEndingConference "if applicable")
+  expect(end.params).toMatchObject({ ReasonConferenceEnded: 'participant-with-end-conference-on-exit-kicked', CallSidEndingConference: customer, Reason: expect.stringContaining(customer) });
+  expect(end.params.ParticipantLabelEndingConference).toBeUndefined();
   await agentA.device.next('disconnect');
 });
 
@@ -249,6 +251,30 @@ test('when the voice webhook returns invalid TwiML, then the caller hears the ap
   rig.app.twiml('/voice', '<Response><Say>unclosed</Response>');
   const { events } = await rig.phoneCall();
   await events.next('status', (d) => d.status === 'completed' && d.reason === 'application-error');
+});
+
+test('when the voice webhook answers <Reject> first, then the call is never answered and ends busy (reason="busy") or no-answer (reason="rejected", the default)', async () => {
+  // https://www.twilio.com/docs/voice/twiml/reject : not picked up, "busy or no-answer, depending on the verb's reason"
+  for (const [reject, status] of [['<Reject reason="busy"/>', 'busy'], ['<Reject/>', 'no-answer']] as const) {
+    rig.app.twiml('/voice', `<Response>${reject}<Say>Never heard.</Say></Response>`);
+
+    const { callSid, events } = await rig.phoneCall();
+
+    await events.next('status', (d) => d.status === 'failed' && d.reason === 'rejected');
+    expect(await rig.client.calls(callSid).fetch()).toMatchObject({ status, startTime: null, duration: '0' });
+    expect(events.events.some((e) => e.data.status === 'in-progress' || e.data.what === 'say')).toBe(false);
+  }
+});
+
+test('when <Reject> comes after another verb, then the call was already answered and simply ends completed', async () => {
+  rig.app.twiml('/voice', '<Response><Say>Hello.</Say><Reject reason="busy"/></Response>');
+
+  const { callSid, events } = await rig.phoneCall();
+
+  await events.next('status', (d) => d.status === 'completed');
+  const call = await rig.client.calls(callSid).fetch();
+  expect(call.status).toBe('completed');
+  expect(call.startTime).not.toBeNull();
 });
 
 test('when a status callback URL fails, then nothing crashes and the failure is logged', async () => {

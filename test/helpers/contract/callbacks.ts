@@ -13,6 +13,8 @@ const CONFERENCE_LEAVE_CHANGELOG = 'https://www.twilio.com/en-us/changelog/parti
 /** How one parameter may look. */
 export interface ParameterDoc {
   required: boolean;
+  /** Required also when another parameter of the same request has one of these values ("if applicable"). */
+  requiredWhen?: { parameter: string; values: readonly string[] };
   values?: readonly string[];
   pattern?: RegExp;
   source: string;
@@ -123,6 +125,10 @@ const PARTICIPANT: Record<string, ParameterDoc> = {
   ParticipantLabel: opt(CONFERENCE_CALLBACK, { pattern: /^.{1,128}$/s }),
 };
 
+/** ReasonConferenceEnded values; all but the first name a participant whose leaving or kick ended the conference. */
+const CONFERENCE_END_REASONS = ['conference-ended-via-api', 'last-participant-kicked', 'last-participant-left', 'participant-with-end-conference-on-exit-kicked', 'participant-with-end-conference-on-exit-left'] as const;
+const ENDED_BY_A_PARTICIPANT = CONFERENCE_END_REASONS.filter((r) => r !== 'conference-ended-via-api');
+
 function conferenceRow(event: string, parameters: Record<string, ParameterDoc>): CallbackDoc {
   return {
     kind: 'conference-status',
@@ -143,12 +149,13 @@ export const CALLBACK_DOCS: readonly CallbackDoc[] = [
   callStatusRow('completed', TERMINAL, true),
   conferenceRow('conference-start', {}),
   conferenceRow('conference-end', {
-    ReasonConferenceEnded: req(CONFERENCE_CALLBACK, {
-      values: ['conference-ended-via-api', 'last-participant-kicked', 'last-participant-left', 'participant-with-end-conference-on-exit-kicked', 'participant-with-end-conference-on-exit-left'],
-    }),
-    CallSidEndingConference: opt(CONFERENCE_CALLBACK, { pattern: CALL_SID }),
-    ParticipantLabelEndingConference: opt(CONFERENCE_CALLBACK),
-    Reason: opt(CONFERENCE_CALLBACK),
+    // "Sent on: end", all four; the two about the participant "(if applicable)": when a participant's leaving or kick
+    // ended the conference, as the four participant reasons say. Whether that participant had a label only the
+    // stream of events shows (webhookChecker).
+    ReasonConferenceEnded: req(CONFERENCE_CALLBACK, { values: CONFERENCE_END_REASONS }),
+    Reason: req(CONFERENCE_CALLBACK, { pattern: /\S/ }),
+    CallSidEndingConference: opt(CONFERENCE_CALLBACK, { pattern: CALL_SID, requiredWhen: { parameter: 'ReasonConferenceEnded', values: ENDED_BY_A_PARTICIPANT } }),
+    ParticipantLabelEndingConference: opt(CONFERENCE_CALLBACK, { pattern: /^.{1,128}$/s }),
   }),
   conferenceRow('participant-join', PARTICIPANT),
   conferenceRow('participant-leave', {
@@ -206,7 +213,12 @@ export function checkWebhook(webhook: SentWebhook): Violation[] {
   for (const [name, doc] of Object.entries(row.parameters)) {
     const value = webhook.params[name];
     if (value === undefined) {
+      const when = doc.requiredWhen;
+      const given = when ? webhook.params[when.parameter] : undefined;
       if (doc.required) out.push({ where, parameter: name, message: 'is required but missing', source: doc.source });
+      else if (when && given !== undefined && when.values.includes(given)) {
+        out.push({ where, parameter: name, message: `is required when ${when.parameter} is ${JSON.stringify(given)}, but missing`, source: doc.source });
+      }
       continue;
     }
     if (doc.values && !doc.values.includes(value)) out.push({ where, parameter: name, message: `must be one of ${JSON.stringify(doc.values)} (got ${JSON.stringify(value)})`, source: doc.source });
@@ -218,4 +230,32 @@ export function checkWebhook(webhook: SentWebhook): Violation[] {
     }
   }
   return out;
+}
+
+/**
+ * A checker for a stream of requests, as the stand-in sends them: each is checked as checkWebhook does, and a
+ * conference-end whose CallSidEndingConference names a participant seen earlier with a ParticipantLabel must carry
+ * that label as ParticipantLabelEndingConference ("Label of the participant who ended the conference (if applicable)").
+ */
+export function webhookChecker(): (webhook: SentWebhook) => Violation[] {
+  /** `${ConferenceSid} ${CallSid}` → the participant's label, until its conference ends. */
+  const labels = new Map<string, string>();
+  return (webhook) => {
+    const out = checkWebhook(webhook);
+    const p = webhook.params;
+    if (webhook.kind !== 'conference-status' || !p.ConferenceSid) return out;
+    if (p.CallSid && p.ParticipantLabel) labels.set(`${p.ConferenceSid} ${p.CallSid}`, p.ParticipantLabel);
+    if (p.StatusCallbackEvent !== 'conference-end') return out;
+    const label = p.CallSidEndingConference ? labels.get(`${p.ConferenceSid} ${p.CallSidEndingConference}`) : undefined;
+    if (label !== undefined && p.ParticipantLabelEndingConference !== label) {
+      out.push({
+        where: `conference-status request (conference-end) to ${webhook.url}`,
+        parameter: 'ParticipantLabelEndingConference',
+        message: `must be ${JSON.stringify(label)}, the label of ${p.CallSidEndingConference} who ended the conference (got ${JSON.stringify(p.ParticipantLabelEndingConference)})`,
+        source: CONFERENCE_CALLBACK,
+      });
+    }
+    for (const key of [...labels.keys()]) if (key.startsWith(`${p.ConferenceSid} `)) labels.delete(key);
+    return out;
+  };
 }

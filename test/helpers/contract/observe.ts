@@ -1,7 +1,7 @@
 // Wires the contract checks into what the tests run: the stand-in's observer seam and the app's HTTP server.
 import type http from 'node:http';
 import type { TwilioLocalObserver } from '../../../src/twilio-local';
-import { checkWebhook } from './callbacks';
+import { webhookChecker } from './callbacks';
 import { recordViolations } from './registry';
 import { checkRestAnswer, checkRestRequest } from './rest';
 import { checkTwiml, type TwimlPurpose } from './twiml';
@@ -12,6 +12,7 @@ import { checkTwiml, type TwimlPurpose } from './twiml';
  * refusal. A request it accepted must be valid, and every answer must match the spec.
  */
 export function contractObserver(): TwilioLocalObserver {
+  const checkWebhook = webhookChecker();
   return {
     rest(exchange) {
       if (exchange.status < 400) recordViolations(checkRestRequest({ method: exchange.method, path: exchange.path, form: exchange.params }));
