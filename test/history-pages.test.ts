@@ -236,7 +236,7 @@ test('when the CSV is downloaded with filters, then it is an attachment with a h
   expect(lines[0]).toBe('call_sid,started_at,ended_at,caller,outcome,agents,offered_to,wait_seconds,talk_seconds,transfers,hung_up_by,end_reason');
   expect(lines.slice(1, -1).map((line) => line.split(',')[0])).toEqual([ABANDONED._id, TRANSFERRED._id]);
   expect(lines[2]).toBe(
-    `${TRANSFERRED._id},2026-03-10T10:00:00.000Z,2026-03-10T10:10:00.000Z,'+15557770001,answered,Alice Agent; Carol Colleague,Bob Builder; Alice Agent; Carol Colleague,42,558,"Alice Agent > Carol Colleague (consult, completed)",agent:carol,participant_hung_up`,
+    `${TRANSFERRED._id},2026-03-10T10:00:00.000Z,2026-03-10T10:10:00.000Z,+15557770001,answered,Alice Agent; Carol Colleague,Bob Builder; Alice Agent; Carol Colleague,42,558,"Alice Agent > Carol Colleague (consult, completed)",agent:carol,participant_hung_up`,
   );
   expect(lines.at(-1)).toBe('');
 });
@@ -247,6 +247,10 @@ test('when CSV fields hold commas, quotes, newlines or start like a formula, the
   expect(res.text).toContain(`,"'=HYPERLINK(""http://evil.example"",""x"")",answered,`);
   expect(res.text).toContain(`,'@SUM(A1),"said ""bye"", then\nleft"\r\n`);
   expect(csvCell('+1 555')).toBe("'+1 555");
+  // An E.164 caller number (+ and digits only) cannot be a formula: it stays as it is; anything more is defused.
+  expect(csvCell('+15557770001')).toBe('+15557770001');
+  expect(csvCell('+1555777000+1')).toBe("'+1555777000+1");
+  expect(csvCell('+1(555)')).toBe("'+1(555)");
   expect(csvCell('-2+3')).toBe("'-2+3");
   expect(csvCell('=1,2')).toBe(`"'=1,2"`);
   expect(csvCell('\tcmd')).toBe("'\tcmd");
@@ -331,4 +335,20 @@ test('when a call recorded by the previous version is shown, then its older time
   const labels = describeCall(old, (id) => (id === 'alice' ? 'Alice Agent' : id)).timeline.map((e) => [e.label, e.agent, e.detail].filter(Boolean).join(' '));
 
   expect(labels).toEqual(['Waiting with music', 'Joined: Alice Agent', 'Hung up hung up']);
+});
+
+test('when the app told the customer goodbye after every agent hung up, then the timeline says so (not "moved by the app")', () => {
+  const goodbye = call('2026-03-14T10:05:00Z', {
+    endReason: 'abandoned',
+    hungUpBy: 'system',
+    timeline: [
+      { at: at('2026-03-14T10:05:00Z', -60), kind: 'left', agentId: 'alice', detail: 'pressed Hang up' },
+      { at: at('2026-03-14T10:05:00Z', -1), kind: 'customer-left', detail: 'participant_updated_via_api' },
+    ],
+  });
+
+  const customerLeft = describeCall(goodbye, (id) => id).timeline.find((entry) => entry.kind === 'customer-left');
+
+  expect(customerLeft?.detail).toBe('heard goodbye after every agent had left');
+  expect(describeCall(call('2026-03-14T10:06:00Z', { timeline: [{ at: at('2026-03-14T10:06:00Z', -1), kind: 'customer-left', detail: 'participant_hung_up' }] }), (id) => id).timeline[0]?.detail).toBe('hung up');
 });

@@ -9,7 +9,7 @@
   var page = document.getElementById('agent');
   var els = {};
   ['presence', 'presence-since', 'go-available', 'go-away', 'presence-note', 'softphone', 'other-tab', 'use-this-tab', 'agent-status', 'agent-error',
-    'agent-hears', 'answer', 'decline', 'hangup', 'call-summary', 'call-legs', 'directory-search', 'directory', 'bring-in-hint', 'line', 'transfer', 'transfer-state', 'transfer-complete', 'transfer-merge', 'transfer-toggle', 'transfer-cancel', 'transfer-note', 'to-queue'].forEach(function (id) {
+    'agent-hears', 'answer', 'decline', 'hangup', 'call-summary', 'call-legs', 'directory-search', 'directory', 'bring-in-hint', 'line', 'transfer', 'transfer-state', 'transfer-complete', 'transfer-merge', 'transfer-toggle', 'transfer-cancel', 'transfer-note', 'to-queue', 'call-notice', 'announcer'].forEach(function (id) {
     els[id] = document.getElementById(id);
   });
 
@@ -26,7 +26,17 @@
     sessionStorage.setItem('wt-tab', tab);
   }
 
-  var state = { server: null, loadedAt: Date.now(), owner: null, device: null, registering: false, call: null, heartbeatMs: 10000, busy: false };
+  var state = { server: null, loadedAt: Date.now(), owner: null, device: null, registering: false, registered: false, call: null, heartbeatMs: 10000, busy: false };
+
+  /** What the page tells people when a ring ended without them answering (the server says how it ended). */
+  var OFFER_ENDED_TEXT = {
+    busy: 'You declined the call.',
+    'no-answer': 'You did not answer in time, so the call went to someone else.',
+    'caller-hung-up': 'The caller hung up before you answered.',
+    canceled: 'The call was cancelled before you answered.',
+    'dial-failed': 'Your softphone could not be rung, so the call went to someone else.',
+    failed: 'Your softphone could not be rung, so the call went to someone else.',
+  };
 
   function text(el, value) { if (el && el.textContent !== value) el.textContent = value; }
   function showError(message) { els['agent-error'].textContent = message; els['agent-error'].hidden = false; }
@@ -56,9 +66,6 @@
     text(els['presence-since'], you.since ? 'for ' + duration((Date.now() - new Date(you.since).getTime()) / 1000) : '');
     els['go-available'].setAttribute('aria-pressed', String(you.presence === 'available'));
     els['go-away'].setAttribute('aria-pressed', String(you.presence === 'away'));
-    // act() disables a button while its request runs; the server's answer makes both usable again.
-    els['go-available'].disabled = false;
-    els['go-away'].disabled = false;
     els['presence-note'].hidden = !you.note || you.presence !== 'away';
     text(els['presence-note'], you.note || '');
 
@@ -75,6 +82,7 @@
     if (talking && consultLine(call)) status = consultLine(call);
     else if (talking) status = 'In call with ' + callerOf(call) + (call.talkSeconds !== undefined ? ' · ' + duration(since(call.talkSeconds)) : '') + '.';
     else if ((offered || pending) && consultFor(call, leg)) status = consultFor(call, leg);
+    else if ((offered || pending) && call && call.returning) status = 'Your call with ' + callerOf(call) + ' dropped. Answer to get them back' + (pending ? '' : ' (your phone is ringing)') + '.';
     else if (offered || pending) status = 'Incoming call from ' + callerOf(call) + (call && call.waitedSeconds !== undefined ? ', waiting ' + duration(since(call.waitedSeconds)) : '') + (pending ? '' : ' (your phone is ringing)') + '.';
     else if (state.owner === false) status = 'Your softphone is in another tab.';
     else if (you.presence === 'available') status = 'Ready: waiting for a call.';
@@ -85,9 +93,15 @@
     if (state.lastEnded && !call && Date.now() - state.lastEnded.at < 8000) status = state.lastEnded.message + ' ' + status;
     text(els['agent-status'], status);
 
+    var can = s.can || {};
     els.answer.disabled = !pending;
     els.decline.disabled = !pending;
-    els.hangup.disabled = !(talking || open);
+    els.hangup.disabled = !(can.hangUp || open);
+    // Available and Away mean something between calls only: on a call, ringing or wrapping up they are not offered.
+    var between = you.presence === 'available' || you.presence === 'away' || you.presence === 'offline';
+    els['go-available'].disabled = !between;
+    els['go-away'].disabled = !between;
+    renderNotice(call);
 
     // The call and everyone on it.
     els['call-legs'].textContent = '';
@@ -105,9 +119,53 @@
       });
     }
 
-    renderTransfer(call, talking);
-    renderDirectory(talking, call);
-    text(els.line, s.line.waiting > 0 ? s.line.waiting + (s.line.waiting === 1 ? ' caller' : ' callers') + ' waiting, the longest for ' + duration(since(s.line.longestWaitSeconds)) + '.' : 'Nobody is waiting.');
+    renderTransfer(call, talking, can);
+    renderDirectory(call, can);
+    text(els.line, s.line.waiting > 0 ? s.line.waiting + (s.line.waiting === 1 ? ' caller' : ' callers') + ' waiting, the longest for ' + duration(since(s.line.longestWaitSeconds)) + '.' + (you.presence === 'away' ? ' You are away: press Available to take calls.' : '') : 'Nobody is waiting.');
+    els.line.dataset.waiting = String(s.line.waiting > 0);
+    announce(call, leg, you);
+  }
+
+  /** A colleague I asked to join who did not (declined, no answer, could not be reached), said in a sentence. */
+  function renderNotice(call) {
+    var notice = '';
+    if (call) {
+      call.participants.forEach(function (l) {
+        if (l.requestedBy !== me.id || l.transferId || l.agentId === me.id) return;
+        if (Date.now() - new Date(l.updatedAt).getTime() > 15000) return;
+        if (l.status === 'busy') notice = l.name + ' declined to join the call.';
+        else if (l.status === 'no-answer') notice = l.name + ' did not answer, so they did not join the call.';
+        else if (l.status === 'failed' || l.status === 'dial-failed') notice = l.name + ' could not be reached.';
+      });
+    }
+    text(els['call-notice'], notice);
+    els['call-notice'].hidden = !notice;
+  }
+
+  /**
+   * Screen readers hear what changed in the call, once: ringing, answered, ended, on hold. The status line itself is
+   * not a live region (its timers change every second).
+   */
+  var announced = '';
+  function announce(call, leg, you) {
+    var key;
+    var message;
+    if (leg && (leg.status === 'dialing' || leg.status === 'ringing' || (state.call && state.call.status() === 'pending'))) {
+      key = 'ringing:' + call.callSid;
+      message = (call.returning ? 'Your dropped call is ringing again: ' : 'Incoming call from ') + callerOf(call) + '. Answer or decline.';
+    } else if (leg && leg.status === 'in-progress') {
+      key = 'talking:' + call.callSid + (leg.held ? ':held' : '');
+      message = leg.held ? 'You are on hold.' : 'Connected with ' + callerOf(call) + '.';
+    } else if (state.lastEnded && Date.now() - state.lastEnded.at < 8000) {
+      key = 'ended:' + state.lastEnded.at;
+      message = state.lastEnded.message;
+    } else {
+      key = 'presence:' + you.presence;
+      message = '';
+    }
+    if (key === announced) return;
+    announced = key;
+    if (message) text(els.announcer, message);
   }
 
   function nameOfAgent(id) {
@@ -144,7 +202,7 @@
     failed: '{to} could not be reached: the customer is back with you.',
   };
 
-  function renderTransfer(call, talking) {
+  function renderTransfer(call, talking, can) {
     var transfers = call && call.transfers ? call.transfers.filter(function (t) { return t.from === me.id; }) : [];
     var t = transfers[transfers.length - 1];
     var open = t && (t.state === 'dialing' || t.state === 'consulting');
@@ -153,51 +211,83 @@
     if (!t) return;
     var colleagueHeld = t.state === 'consulting' && t.held === 'colleague';
     text(els['transfer-state'], (TRANSFER_TEXT[colleagueHeld ? 'consulting-colleague-held' : t.state] || t.state).split('{to}').join(nameOfAgent(t.to)));
-    els['transfer-complete'].disabled = t.state !== 'consulting';
-    els['transfer-merge'].disabled = t.state !== 'consulting';
-    els['transfer-toggle'].disabled = t.state !== 'consulting';
+    els['transfer-complete'].disabled = !can.complete;
+    els['transfer-merge'].disabled = !can.merge;
+    els['transfer-toggle'].disabled = !can.toggle;
     text(els['transfer-toggle'], colleagueHeld ? 'Talk to ' + nameOfAgent(t.to) : 'Talk to the customer');
-    els['transfer-cancel'].disabled = !open;
+    els['transfer-cancel'].disabled = !can.cancel;
   }
 
-  /** One of a colleague's action buttons in the directory (the click handler reads its class and data-agent). */
-  function colleagueButton(className, agentId, label, disabled) {
+  /**
+   * One of a colleague's action buttons (the click handler reads its class and data-agent). Unusable buttons are
+   * aria-disabled, not disabled: they keep keyboard focus while the directory updates, and say why they do nothing.
+   */
+  function colleagueButton(className, agentId, label) {
     var button = document.createElement('button');
     button.type = 'button';
     button.className = className;
     button.dataset.agent = agentId;
     button.textContent = label;
-    button.disabled = disabled;
     return button;
   }
 
-  function renderDirectory(talking, call) {
+  function setUsable(button, usable, label) {
+    button.setAttribute('aria-disabled', String(!usable));
+    if (label !== undefined) text(button, label);
+  }
+
+  /** The directory's rows, by colleague id: updated in place so focus and the reader's place survive every update. */
+  var rows = {};
+
+  function directoryRow(c) {
+    var li = rows[c.id];
+    if (li) return li;
+    li = document.createElement('li');
+    li.dataset.agent = c.id;
+    var name = document.createElement('span');
+    name.className = 'name';
+    var badge = document.createElement('span');
+    badge.className = 'presence-badge';
+    li.appendChild(name);
+    li.appendChild(badge);
+    li.appendChild(colleagueButton('consult', c.id, 'Consult'));
+    li.appendChild(colleagueButton('cold', c.id, 'Transfer'));
+    li.appendChild(colleagueButton('bring-in', c.id, 'Bring in'));
+    rows[c.id] = li;
+    return li;
+  }
+
+  function renderDirectory(call, can) {
     var filter = els['directory-search'].value.trim().toLowerCase();
     var onCall = {};
     if (call) call.participants.forEach(function (l) { if (l.status === 'dialing' || l.status === 'ringing' || l.status === 'in-progress') onCall[l.agentId] = true; });
-    els.directory.textContent = '';
+    var seen = {};
+    var previous = null;
     state.server.colleagues.forEach(function (c) {
-      if (filter && c.name.toLowerCase().indexOf(filter) < 0 && c.id.toLowerCase().indexOf(filter) < 0) return;
-      var li = document.createElement('li');
-      li.dataset.agent = c.id;
+      seen[c.id] = true;
+      var li = directoryRow(c);
       li.dataset.presence = c.presence;
-      var name = document.createElement('span');
-      name.className = 'name';
-      name.textContent = c.name;
-      var badge = document.createElement('span');
-      badge.className = 'presence-badge';
+      li.hidden = Boolean(filter) && c.name.toLowerCase().indexOf(filter) < 0 && c.id.toLowerCase().indexOf(filter) < 0;
+      text(li.querySelector('.name'), c.name);
+      var badge = li.querySelector('.presence-badge');
       badge.dataset.presence = c.presence;
-      badge.textContent = (PRESENCE_TEXT[c.presence] || c.presence) + (c.inStateSeconds !== undefined ? ' · ' + duration(since(c.inStateSeconds)) : '');
-      var reachable = talking && !onCall[c.id] && c.presence !== 'offline' && c.presence !== 'ringing' && c.presence !== 'on-call';
-      li.appendChild(name);
-      li.appendChild(badge);
-      li.appendChild(colleagueButton('consult', c.id, 'Consult', !reachable));
-      li.appendChild(colleagueButton('cold', c.id, 'Transfer', !reachable));
-      li.appendChild(colleagueButton('bring-in', c.id, onCall[c.id] ? 'On this call' : 'Bring in', !reachable));
-      els.directory.appendChild(li);
+      text(badge, (PRESENCE_TEXT[c.presence] || c.presence) + (c.inStateSeconds !== undefined ? ' · ' + duration(since(c.inStateSeconds)) : ''));
+      var reachable = c.takesTransfers && !onCall[c.id];
+      setUsable(li.querySelector('button.consult'), Boolean(can.consult && reachable));
+      setUsable(li.querySelector('button.cold'), Boolean(can.coldTransfer && reachable));
+      setUsable(li.querySelector('button.bring-in'), Boolean(can.bringIn && reachable), onCall[c.id] ? 'On this call' : 'Bring in');
+      // Keep the server's order, moving a row only when it is out of place (a moved row would lose focus).
+      var expected = previous ? previous.nextSibling : els.directory.firstChild;
+      if (expected !== li) els.directory.insertBefore(li, expected);
+      previous = li;
     });
-    els['bring-in-hint'].hidden = Boolean(talking);
-    els['to-queue'].disabled = !talking;
+    Object.keys(rows).forEach(function (id) {
+      if (seen[id]) return;
+      rows[id].remove();
+      delete rows[id];
+    });
+    els['bring-in-hint'].hidden = Boolean(can.consult || can.bringIn);
+    els['to-queue'].disabled = !can.toQueue;
   }
 
   // ---------- server state ----------
@@ -214,7 +304,7 @@
           var before = state.server && state.server.call;
           state.server = data;
           state.loadedAt = Date.now();
-          if (before && !data.call) callGone(before);
+          if (before && !data.call) callGone(before, data.you);
           render();
         } catch (err) {
           if (err.status === 401) { window.location.assign('/sign-in'); return; }
@@ -225,12 +315,15 @@
     return refreshing;
   }
 
-  function callGone(call) {
+  function callGone(call, you) {
     var leg = myLeg(call);
     var ringing = leg && (leg.status === 'dialing' || leg.status === 'ringing');
     var declined = state.declined;
     state.declined = false;
-    state.lastEnded = { at: Date.now(), message: ringing && declined ? 'You declined the call.' : ringing ? 'The call was taken elsewhere or the caller hung up.' : 'Call ended.' };
+    // The server says how this ring ended (declined, rang out, the caller hung up…); the page does not guess.
+    var outcome = you && you.lastOffer && you.lastOffer.callSid === call.callSid ? you.lastOffer.outcome : undefined;
+    var message = !ringing ? 'Call ended.' : outcome && OFFER_ENDED_TEXT[outcome] ? OFFER_ENDED_TEXT[outcome] : declined ? OFFER_ENDED_TEXT.busy : 'The call ended before you answered.';
+    state.lastEnded = { at: Date.now(), message: message };
   }
 
   function listen() {
@@ -254,8 +347,9 @@
     try {
       var device = new window.Twilio.Device(await fetchToken(), { closeProtection: true });
       state.device = device;
-      device.on('registered', function () { text(els.softphone, 'Softphone connected.'); render(); });
-      device.on('unregistered', function () { text(els.softphone, 'Softphone disconnected.'); });
+      // The server offers calls only to a registered softphone: it hears at once when that changes.
+      device.on('registered', function () { state.registered = true; text(els.softphone, 'Softphone connected.'); heartbeat(false); render(); });
+      device.on('unregistered', function () { state.registered = false; text(els.softphone, 'Softphone disconnected.'); heartbeat(false); });
       device.on('error', function (err) { showError('Phone error: ' + (err && err.message ? err.message : err) + (err && err.code ? ' (code ' + err.code + ')' : '')); });
       device.on('incoming', onIncoming);
       device.on('tokenWillExpire', async function () {
@@ -271,6 +365,7 @@
   }
 
   function unregisterDevice() {
+    state.registered = false;
     if (!state.device) return;
     try { state.device.destroy(); } catch (err) { /* already gone */ }
     state.device = null;
@@ -279,7 +374,7 @@
 
   async function heartbeat(takeOver) {
     try {
-      var result = await api('POST', '/api/me/heartbeat', { tab: tab, takeOver: Boolean(takeOver) });
+      var result = await api('POST', '/api/me/heartbeat', { tab: tab, takeOver: Boolean(takeOver), registered: Boolean(state.owner !== false && state.registered) });
       state.heartbeatMs = Math.max(2000, (result.everySeconds || 10) * 1000);
       var wasOwner = state.owner;
       state.owner = result.owner;
@@ -296,6 +391,22 @@
       text(els.softphone, 'Cannot reach the server: retrying…');
     }
   }
+
+  // A closing or reloading page's softphone is gone: the server hears it at once (not OFFLINE_AFTER_SECONDS later), so
+  // a caller is not offered to it meanwhile. keepalive lets the request outlive the page.
+  window.addEventListener('pagehide', function () {
+    if (!state.owner) return;
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    try {
+      fetch('/api/me/heartbeat', {
+        method: 'POST',
+        keepalive: true,
+        credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': meta ? meta.getAttribute('content') : '' },
+        body: JSON.stringify({ tab: tab, registered: false }),
+      });
+    } catch (err) { /* the page is going anyway */ }
+  });
 
   function heartbeatLoop() {
     heartbeat(false).finally(function () { setTimeout(heartbeatLoop, state.heartbeatMs); });
@@ -330,7 +441,9 @@
 
   async function act(button, work) {
     clearError();
-    button.disabled = true;
+    // A directory button keeps focus while its request runs (aria-disabled); the next render decides again.
+    if (els.directory.contains(button)) button.setAttribute('aria-disabled', 'true');
+    else button.disabled = true;
     try { await work(); } catch (err) { showError(err.message); } finally { refresh(); }
   }
 
@@ -351,18 +464,21 @@
     });
   });
   els.directory.addEventListener('click', function (event) {
+    var usable = function (button) { return button && button.getAttribute('aria-disabled') !== 'true'; };
     var consult = event.target.closest('button.consult');
-    if (consult && !consult.disabled) {
+    if (consult) {
+      if (!usable(consult)) return;
       act(consult, function () { return api('POST', '/api/me/consult', { to: consult.dataset.agent, note: els['transfer-note'].value || undefined }); });
       return;
     }
     var cold = event.target.closest('button.cold');
-    if (cold && !cold.disabled) {
+    if (cold) {
+      if (!usable(cold)) return;
       act(cold, function () { return api('POST', '/api/me/transfer-cold', { to: cold.dataset.agent, note: els['transfer-note'].value || undefined }); });
       return;
     }
     var button = event.target.closest('button.bring-in');
-    if (!button || button.disabled) return;
+    if (!button || !usable(button)) return;
     act(button, async function () {
       await api('POST', '/conference/' + encodeURIComponent(me.id) + '/call', { to: button.dataset.agent });
       state.lastEnded = null;

@@ -20,7 +20,15 @@ export interface PresenceRecord {
   softphoneReady?: boolean;
   /** When the agent last finished a call (or became available): the longest idle is offered first. */
   idleSince: Date;
+  /** How the agent's last ring ended without them answering, so their page can say what happened. */
+  lastOffer?: { callSid: string; outcome: OfferOutcome; at: Date };
 }
+
+/**
+ * Why a ring ended unanswered: busy (declined), no-answer (rang out), dial-failed (could not be rung), caller-hung-up
+ * (the customer left while it rang), canceled (the agent who asked cancelled it, or the call went elsewhere).
+ */
+export type OfferOutcome = 'busy' | 'no-answer' | 'dial-failed' | 'failed' | 'caller-hung-up' | 'canceled';
 
 const presenceSchema = new Schema<PresenceRecord>(
   {
@@ -32,6 +40,7 @@ const presenceSchema = new Schema<PresenceRecord>(
     softphoneTab: { type: String },
     softphoneReady: { type: Boolean },
     idleSince: { type: Date, required: true },
+    lastOffer: { type: { _id: false, callSid: String, outcome: String, at: Date } },
   },
   { versionKey: false },
 );
@@ -97,6 +106,11 @@ export function createPresenceStore(model: PresenceModel, run: <T>(op: () => Pro
     /** The agent signed out: offline at once, whichever tab had the softphone. */
     async signedOut(agentId: string): Promise<void> {
       await run(() => model.updateOne({ _id: agentId }, { $unset: { softphoneTab: 1, lastSeenAt: 1, softphoneReady: 1 } }).exec());
+    },
+
+    /** A ring for `callSid` ended without the agent answering: kept so their page can say why. */
+    async offerEnded(agentId: string, callSid: string, outcome: OfferOutcome): Promise<void> {
+      await run(() => model.updateOne({ _id: agentId }, { $set: { lastOffer: { callSid, outcome, at: new Date() } } }).exec());
     },
 
     /** The agent finished a call: idle from now. */

@@ -3,6 +3,7 @@
 import express, { Router, type RequestHandler, type Response } from 'express';
 import { requireJsonBody } from '../auth/middleware';
 import { z } from 'zod';
+import { actionsFor, takesTransfers } from '../contact-center/actions';
 import { CHOSEN_STATUSES } from '../contact-center/presence';
 import { TRANSFER_ACTIONS } from '../contact-center/transfer';
 import { HttpError } from '../errors';
@@ -63,12 +64,13 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
 
   async function roster(now: Date) {
     const all = await deps.agents.all();
-    const presence = await deps.routing.presenceOfAll(now, all);
+    const presences = await deps.routing.presenceOfAll(now, all);
     return all
       .filter((agent) => !agent.disabled)
       .map((agent) => {
-        const p = presence.get(agent.id);
-        return { id: agent.id, name: agent.name, role: agent.role, presence: p?.presence ?? 'offline', since: p?.since, inStateSeconds: seconds(p?.since, now), note: p?.note };
+        const p = presences.get(agent.id);
+        const presence = p?.presence ?? 'offline';
+        return { id: agent.id, name: agent.name, role: agent.role, presence, since: p?.since, inStateSeconds: seconds(p?.since, now), note: p?.note, takesTransfers: takesTransfers({ role: agent.role, presence }), lastOffer: p?.record?.lastOffer };
       });
   }
 
@@ -93,10 +95,13 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
     const names = new Map(agents.map((a) => [a.id, a.name]));
     const mine = agents.find((a) => a.id === me.id);
     const waiting = live.filter((c) => c.status === 'waiting');
+    const context = callContext(call, now, names);
     res.set('Cache-Control', 'no-store').json({
-      you: { id: me.id, name: me.name, role: me.role, presence: mine?.presence ?? 'offline', since: mine?.since, note: mine?.note },
-      call: callContext(call, now, names),
-      colleagues: agents.filter((a) => a.id !== me.id),
+      you: { id: me.id, name: me.name, role: me.role, presence: mine?.presence ?? 'offline', since: mine?.since, note: mine?.note, lastOffer: mine?.lastOffer },
+      // A dropped agent's page rings for the customer it lost: it says so.
+      call: context ? { ...context, returning: call?.returnTo?.agentId === me.id && call.status === 'offered' && call.offeredTo === me.id } : null,
+      can: actionsFor(call ?? undefined, me.id),
+      colleagues: agents.filter((a) => a.id !== me.id).map(({ lastOffer: _private, ...colleague }) => colleague),
       line: { waiting: waiting.length, longestWaitSeconds: waiting.length ? seconds(waiting[0]!.createdAt, now) : 0 },
     });
   });
@@ -170,7 +175,7 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
   router.post('/me/transfer/:action', ...json, ...deps.signedIn, ...deps.csrfProtection, async (req, res) => {
     const me = agentOf(res);
     const action = TransferAction.safeParse(req.params.action);
-    if (!action.success) throw new HttpError(404, '`Unknown transfer action: ${TRANSFER_ACTIONS.join(', ')}.`');
+    if (!action.success) throw new HttpError(404, `Unknown transfer action: choose one of ${TRANSFER_ACTIONS.join(', ')}.`);
     res.json(await deps.calls.transferAction({ agentId: me.id, action: action.data }));
   });
 

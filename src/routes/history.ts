@@ -283,6 +283,18 @@ const TRANSFER_OUTCOME_LABELS: Record<string, string> = {
   joined: 'joined',
 };
 
+/**
+ * A timeline entry's reason for people. The customer taken out of the conference by the app after every agent left
+ * (or after the longest wait) was being told goodbye: that is what the entry says, not Twilio's "updated via API".
+ */
+function reasonLabel(kind: string, detail: string, endReason: string | undefined): string {
+  if (kind === 'customer-left' && detail === 'participant_updated_via_api') {
+    if (endReason === 'abandoned' || endReason === 'last-agent-left') return 'heard goodbye after every agent had left';
+    if (endReason === 'max-wait') return 'heard goodbye after waiting the longest allowed';
+  }
+  return REASON_LABELS[detail] ?? detail;
+}
+
 function whoHungUp(hungUpBy: string | undefined, names: Names): string {
   if (!hungUpBy) return 'unknown';
   if (hungUpBy === 'customer') return 'the customer';
@@ -329,20 +341,24 @@ export function describeCall(record: HistoryRecord, names: Names) {
         kind: entry.kind,
         label: KIND_LABELS[entry.kind] ?? entry.kind,
         agent: entry.agentId ? names(entry.agentId) : undefined,
-        detail: entry.kind === 'transfer' ? transferDetail(entry, names) : entry.byAgentId ? `for ${names(entry.byAgentId)}` : entry.detail ? (REASON_LABELS[entry.detail] ?? entry.detail) : undefined,
+        detail: entry.kind === 'transfer' ? transferDetail(entry, names) : entry.byAgentId ? `for ${names(entry.byAgentId)}` : entry.detail ? reasonLabel(entry.kind, entry.detail, record.endReason) : undefined,
       })),
   };
 }
 
+/** An E.164 phone number: a plus and digits only, which no spreadsheet can run as a formula. */
+const E164 = /^\+[1-9]\d{1,14}$/;
+
 /**
  * One CSV cell (RFC 4180): quoted when it holds a comma, quote, CR/LF or edge spaces; text starting with = + - @ tab or CR
- * is prefixed with ' so spreadsheets show it instead of running it as a formula (OWASP CSV injection).
+ * is prefixed with ' so spreadsheets show it instead of running it as a formula (OWASP CSV injection). An E.164 number
+ * (+ and digits, nothing a formula could call) is written as it is, so callers' numbers stay usable.
  */
 export function csvCell(value: string | number | undefined): string {
   if (value === undefined) return '';
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : '';
   let text = value;
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  if (/^[=+\-@\t\r]/.test(text) && !E164.test(text)) text = `'${text}`;
   return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 

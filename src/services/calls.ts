@@ -62,6 +62,8 @@ export interface CallView {
   endedAt?: Date;
   participants: Array<Omit<Participant, 'legCallSid' | 'createdAt'> & { label: string }>;
   transfers: Transfer[];
+  /** The agent whose softphone dropped off the call, offered it first until `until`. */
+  returnTo?: { agentId: string; until: Date };
 }
 
 const HOLD_ATTEMPTS = 3;
@@ -205,26 +207,28 @@ export function createCallService(deps: CallServiceDeps) {
   /** The call is over: stop phones still ringing for it, free its agents, keep its history, drop the live record. */
   async function finish(callSid: string, reason: string, lastEvent?: (call: CallRecord) => ConferenceEvent): Promise<void> {
     const endedAt = new Date();
-    const finished = await store.changeIfLive(callSid, (call): Change<{ call: CallRecord; ringing: string[] } | null> => {
+    const finished = await store.changeIfLive(callSid, (call): Change<{ call: CallRecord; ringing: string[]; rang: string[] } | null> => {
       if (call.status === 'completed') return { result: null };
       // The customer's departure is the call's end: one instant, so the timeline ends with it.
       const last = lastEvent ? { ...lastEvent(call), at: endedAt } : undefined;
       const set: Record<string, unknown> = { status: 'completed', endedAt, ...(call.endReason ? {} : { endReason: reason }) };
       const ringing: string[] = [];
+      const rang: string[] = [];
       const participants = call.participants.map((leg, i) => {
         if (!LIVE_LEG_STATUSES.includes(leg.status)) return leg;
         // Anyone still being rung for this call would answer into nothing: stop their phones.
+        if (leg.status !== 'in-progress') rang.push(leg.agentId);
         if (leg.status !== 'in-progress' && leg.legCallSid) ringing.push(leg.legCallSid);
         const status: LegStatus = leg.status === 'in-progress' ? 'completed' : 'canceled';
         Object.assign(set, legUpdate(i, { status }));
         return { ...leg, status, updatedAt: endedAt };
       });
       const events = [...(call.events ?? []), ...(last ? [last] : [])];
-      return { set, ...(last ? { push: { events: last } } : {}), result: { call: { ...call, participants, events, status: 'completed', endReason: call.endReason ?? reason }, ringing } };
+      return { set, ...(last ? { push: { events: last } } : {}), result: { call: { ...call, participants, events, status: 'completed', endReason: call.endReason ?? reason }, ringing, rang } };
     });
     if (!finished) return;
     for (const legCallSid of finished.ringing) background.run(`cancel ringing leg ${legCallSid}`, () => rest.hangUp(legCallSid));
-    await routing.callFinished(finished.call);
+    await routing.callFinished(finished.call, finished.rang);
     await deps.history.append(finishedCallOf(finished.call, endedAt));
     await store.remove(callSid);
     changes.publish('calls', 'history');
@@ -291,6 +295,7 @@ export function createCallService(deps: CallServiceDeps) {
       endedAt: call.endedAt,
       participants: call.participants.map(({ agentId, role, status, requestedBy, error, updatedAt, transferId, held }) => ({ agentId, label: agentLabel(agentId), role, status, ...(held ? { held } : {}), requestedBy, error, updatedAt, ...(transferId ? { transferId } : {}) })),
       transfers: call.transfers ?? [],
+      ...(call.returnTo ? { returnTo: call.returnTo } : {}),
     };
   }
 
@@ -614,7 +619,7 @@ export function createCallService(deps: CallServiceDeps) {
       });
       if (!outcome) return; // the call is over and in the history already
       if (outcome.missedOffer) await routing.offerEnded(input.conferenceId, input.agentId, status);
-      if (outcome.missedTransfer) await reservations.releaseAgent(input.agentId, input.conferenceId);
+      if (outcome.missedTransfer) await routing.colleagueMissed(input.agentId, input.conferenceId, status);
       // An agent whose softphone dropped skips wrap-up: they may get their customer back in a moment.
       if (outcome.left) await (outcome.alone && !outcome.onPurpose ? routing.dropped(input.agentId, input.conferenceId) : routing.wrapUp(input.agentId, input.conferenceId));
       if (outcome.alone) afterLastAgentLeft({ _id: input.conferenceId, conferenceSid: outcome.conferenceSid }, outcome.onPurpose ?? false, false);

@@ -7,7 +7,7 @@ import { planOffers, type Task, type Worker } from '../contact-center/routing';
 import type { Logger } from '../logger';
 import type { CallStore, Change } from '../models/call-store';
 import type { CallRecord } from '../models/call';
-import type { PresenceRecord, PresenceStore } from '../models/presence';
+import type { OfferOutcome, PresenceRecord, PresenceStore } from '../models/presence';
 import type { ReservationRecord, ReservationStore } from '../models/reservation';
 import type { TwilioRest } from '../twilio/rest';
 import { apologyTwiml } from '../twilio/twiml';
@@ -107,6 +107,11 @@ export async function unlessCallEnded(work: () => Promise<void>): Promise<void> 
  */
 export function lineSinceOf(call: Pick<CallRecord, 'createdAt' | 'lineSince'>): Date {
   return new Date(call.lineSince ?? call.createdAt);
+}
+
+/** A leg's end (Twilio's CallStatus, or dial-failed) as the outcome an agent's page explains. */
+function offerOutcomeOf(outcome: string): OfferOutcome {
+  return outcome === 'busy' || outcome === 'no-answer' || outcome === 'dial-failed' || outcome === 'failed' ? outcome : 'canceled';
 }
 
 export function createRouting(deps: RoutingDeps) {
@@ -229,8 +234,8 @@ export function createRouting(deps: RoutingDeps) {
         result: true,
       };
     });
-    await Promise.all([reservations.releaseCall(callSid), reservations.releaseAgent(agentId, callSid)]);
-    if (outcome === 'no-answer') await presence.choose(agentId, 'away', 'You missed a call, so you were set away.');
+    await Promise.all([reservations.releaseCall(callSid), reservations.releaseAgent(agentId, callSid), presence.offerEnded(agentId, callSid, offerOutcomeOf(outcome))]);
+    if (outcome === 'no-answer') await presence.choose(agentId, 'away', 'You missed a call, so you were set away. Press Available when you are back.');
     logger.info('offer ended without an answer', { callSid, agentId, outcome, backInLine: backInLine ?? false });
     changes.publish('calls', 'agents');
     dispatch();
@@ -361,6 +366,10 @@ export function createRouting(deps: RoutingDeps) {
       return passes;
     },
     offerEnded,
+    /** A colleague's ring (a consult or bring-in) ended unanswered: they are free again, and their page can say why. */
+    async colleagueMissed(agentId: string, callSid: string, outcome: string): Promise<void> {
+      await Promise.all([reservations.releaseAgent(agentId, callSid), presence.offerEnded(agentId, callSid, offerOutcomeOf(outcome))]);
+    },
     wrapUp,
     dropped,
     noteDialled,
@@ -374,9 +383,11 @@ export function createRouting(deps: RoutingDeps) {
       await reservations.releaseCall(callSid);
       await reservations.moveAgent(agentId, callSid, 'on-call');
     },
-    /** The call is over: free everyone still reserved for it (agents who talked wrap up). */
-    async callFinished(call: CallRecord): Promise<void> {
+    /** The call is over: free everyone still reserved for it (agents who talked wrap up); `rang`: agents whose phones were ringing for it. */
+    async callFinished(call: CallRecord, rang: readonly string[] = []): Promise<void> {
       await reservations.releaseCall(call._id);
+      const outcome: OfferOutcome = call.endReason === 'customer-hung-up' || call.endReason === 'conference-ended' ? 'caller-hung-up' : 'canceled';
+      for (const agentId of rang) await presence.offerEnded(agentId, call._id, outcome);
       const talked = new Set(call.participants.filter((leg) => leg.status === 'in-progress' || leg.status === 'completed').map((leg) => leg.agentId));
       const held = (await reservations.all()).filter((r) => r.callSid === call._id && r._id.startsWith('agent:'));
       for (const r of held) {

@@ -40,6 +40,9 @@ test('when the agent does not answer, then the next agent rings, and the one who
   await answer(grace);
   await expectText(ada, '#presence', /Away/, 15000);
   await expectText(ada, '#presence-note', /missed a call/i);
+  // The page says what happened to the ring (it rang out), not "taken elsewhere or the caller hung up".
+  await expectText(ada, '#agent-status', /did not answer in time/);
+  expect(await ada.getAttribute('#presence-note', 'role')).toBe('alert');
   await expectText(customer, '#phone-hears', /conference with 2 participants/);
   await screenshot(ada, 'routing-2-ada-missed-set-away');
   await customer.click('#phone-hangup');
@@ -90,18 +93,21 @@ test('when three callers wait for two agents, then they are answered in the orde
   for (const caller of callers.slice(1)) await caller.click('#phone-hangup');
 });
 
-test('when the agent reloads the page mid-call, then the customer waits on hold at the front of the line and the agent gets them back', async () => {
+test('when the agent reloads the page mid-call, then the customer waits on hold and the same agent gets them back first, even with a colleague free longer', async () => {
   const ada = await e2e.openAgent(ADA, { available: true });
   const customer = await e2e.openPhone();
   await callSupport(customer);
   await answer(ada);
+  const alan = await e2e.openAgent(ALAN, { available: true }); // free, idle since before Ada's call ended
 
   // Reloading drops the page's audio (the SDK hangs up its calls when the page goes): nobody pressed Hang up.
   await ada.reload();
 
   await expectText(customer, '#phone-hears', /on hold/, 15000);
   expect(await customer.textContent('#phone-status')).toMatch(/in-progress/);
-  // After her wrap-up Ada, still available and back on the same tab, is offered the same customer again.
+  // Ada, back on the same tab, is offered her customer again within the grace, and her page says why it rings.
+  await expectText(ada, '#agent-status', /Your call with .* dropped\. Answer to get them back/, 15000);
+  await expectText(alan, '#agent-status', /Ready/);
   await answer(ada);
   await expectText(customer, '#phone-hears', /connected to an agent \(conference with 2 participants\)/);
   await expectText(ada, '#call-legs', /You: on the call/);
@@ -130,5 +136,50 @@ test('when an agent opens a second tab, then only one softphone is registered an
   await second.click('#use-this-tab');
   await expectText(first, '#other-tab', /open in another tab/);
   await expectText(second, '#softphone', /Softphone connected/);
+  await customer.click('#phone-hangup');
+});
+
+test('when an agent tabs to a colleague\'s Consult button, then the button keeps focus while the directory updates, and Enter starts the consult', async () => {
+  const ada = await e2e.openAgent(ADA, { available: true });
+  const grace = await e2e.openAgent(GRACE);
+  const customer = await e2e.openPhone();
+  await callSupport(customer);
+  await answer(ada);
+  await ada.waitForSelector('#directory button.consult[data-agent="grace"]:not([aria-disabled="true"])');
+
+  // From the note field, Tab moves through the directory's buttons to Grace's Consult.
+  await ada.focus('#transfer-note');
+  for (let i = 0; i < 20; i += 1) {
+    await ada.keyboard.press('Tab');
+    if (await ada.evaluate(() => (globalThis as unknown as { document: { activeElement: { matches(s: string): boolean } | null } }).document.activeElement?.matches('#directory button.consult[data-agent="grace"]'))) break;
+  }
+  const focused = () => ada.evaluate(() => (globalThis as unknown as { document: { activeElement: { matches(s: string): boolean } | null } }).document.activeElement?.matches('#directory button.consult[data-agent="grace"]') ?? false);
+  expect(await focused()).toBe(true);
+  // The page renders every second (timers) and on every change: three renders later, focus is where it was.
+  await new Promise((resolve) => setTimeout(resolve, 3200));
+  expect(await focused()).toBe(true);
+
+  await ada.keyboard.press('Enter');
+  await expectText(grace, '#agent-status', /Consult from Ada Lovelace/);
+  await answer(grace);
+  await ada.click('#transfer-cancel');
+  await customer.click('#phone-hangup');
+});
+
+test('when an agent signs in while a caller waits, then no call rings a softphone that is still connecting and nobody is marked as having missed it', async () => {
+  const customer = await e2e.openPhone();
+  await callSupport(customer);
+  // Ada chose Available in her last shift.
+  await e2e.running.presence.choose(ADA.id, 'available');
+
+  const ada = await e2e.openAgent(ADA);
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+
+  expect(await ada.isVisible('#presence-note')).toBe(false);
+  expect(await ada.textContent('#agent-status')).not.toMatch(/missed|did not answer/i);
+  const call = await waitFor('the waiting call', async () => (await e2e.db.models.calls.find({}).lean().exec())[0]);
+  expect(call.passedBy).toEqual([]);
+  await goAvailable(ada);
+  await answer(ada);
   await customer.click('#phone-hangup');
 });

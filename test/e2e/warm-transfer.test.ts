@@ -23,8 +23,8 @@ async function graceRinging(): Promise<{ customer: Page; ada: Page; grace: Page;
   const grace = await e2e.openAgent(GRACE); // signed in, softphone up, away: routing does not offer her calls
   const callSid = await customerReachesAda(customer, ada);
   await ada.fill('#directory-search', 'grace');
-  await ada.waitForSelector('#directory button.bring-in[data-agent="grace"]:not([disabled])');
-  expect(await ada.locator('#directory li').count()).toBe(1);
+  await ada.waitForSelector('#directory button.bring-in[data-agent="grace"]:not([aria-disabled="true"])');
+  expect(await ada.locator('#directory li:not([hidden])').count()).toBe(1);
   await ada.click('#directory button.bring-in[data-agent="grace"]');
   await expectText(grace, '#agent-status', /Incoming call/);
   await expectText(ada, '#call-legs', /Grace Hopper: (being called|ringing)/);
