@@ -326,3 +326,9 @@ test('when a cold transfer makes no sense, then it gets a clear 4xx and the call
   expect((await ben.post('/api/me/transfer-cold').send({ to: 'ana' })).status).toBe(404); // ben has no call
   expect(await db.models.calls.findById(customer).lean().exec()).toMatchObject({ status: 'in-progress', agentId: 'ana' });
 });
+
+test('when the page asks for a transfer action that does not exist, then the answer is 404 naming the actions there are', async () => {
+  const res = await ana.post('/api/me/transfer/teleport').send({});
+  expect(res.status).toBe(404);
+  expect(res.body.error).toBe('Unknown transfer action: choose one of complete, merge, cancel, toggle.');
+});
