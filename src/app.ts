@@ -3,13 +3,12 @@ import path from 'node:path';
 import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
 import helmet from 'helmet';
 import morgan from 'morgan';
-import { z } from 'zod';
 import { createAuth } from './auth/middleware';
 import type { SessionStore } from './auth/sessions';
 import type { SignInLimiter } from './auth/sign-in-limiter';
 import { TWILIO_LOCAL_PATH, type Config } from './config';
 import type { Readiness } from './db/connect';
-import { clientErrorOf, HttpError, StoreUnavailableError } from './errors';
+import { errorMessage, HttpError, httpStatusOf } from './errors';
 import { writesAt, type Logger } from './logger';
 import { PROJECT_ROOT } from './paths';
 import { adminRouter } from './routes/admin';
@@ -163,14 +162,8 @@ export function createApp(deps: AppDeps): Express {
 /** Errors for people and scripts: JSON or an HTML page, by Accept. Unexpected errors are logged and told apart. */
 function errorHandler(logger: Logger, config: Config): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    let status = 500;
-    let message = 'Something went wrong on our side.';
-    const clientError = clientErrorOf(err);
-    if (err instanceof HttpError) ({ status, message } = err);
-    else if (err instanceof z.ZodError) [status, message] = [400, 'Invalid request.'];
-    else if (err instanceof StoreUnavailableError) [status, message] = [503, 'The call database is unavailable. Try again in a moment.'];
-    else if (clientError) ({ status, message } = clientError);
-    if (status >= 500) logger.error('request failed', { method: req.method, path: req.path, error: err instanceof Error ? err.message : String(err) });
+    const { status, message } = httpStatusOf(err);
+    if (status >= 500) logger.error('request failed', { method: req.method, path: req.path, error: errorMessage(err) });
     if (res.headersSent) return;
     res.status(status);
     // Pages and their forms get a page; scripts (and the agent page's JSON calls) get JSON.

@@ -1,4 +1,5 @@
 // Work that runs after a response is sent (dialling an agent): tracked so it is logged, never unhandled, and drained on shutdown.
+import { errorMessage } from './errors';
 import type { Logger } from './logger';
 
 export interface BackgroundTasks {
@@ -21,7 +22,7 @@ export function createBackgroundTasks(logger: Logger): BackgroundTasks {
   function start(name: string, after: Promise<void>, task: () => Promise<void>): Promise<void> {
     const promise = after
       .then(task)
-      .catch((err: unknown) => logger.error(`background task failed: ${name}`, { error: err instanceof Error ? err.message : String(err) }))
+      .catch((err: unknown) => logger.error(`background task failed: ${name}`, { error: errorMessage(err) }))
       .finally(() => running.delete(promise));
     running.add(promise);
     return promise;

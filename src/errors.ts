@@ -1,4 +1,7 @@
-// Operational errors that carry an HTTP status and a message fit to show people, scripts and Twilio.
+// Operational errors that carry an HTTP status and a message fit to show people, scripts and Twilio, and the one
+// mapping from any error to its status (used by the pages' and the webhooks' error handlers alike).
+import { z } from 'zod';
+import { DomainError } from './contact-center/errors';
 
 /** An expected failure with a status code; its message is safe to send to the client. */
 export class HttpError extends Error {
@@ -12,12 +15,25 @@ export class HttpError extends Error {
   }
 }
 
+/** A webhook without a valid X-Twilio-Signature (400 when missing, 403 when wrong). */
+export class SignatureError extends HttpError {}
+
 /** The store could not be reached or did not answer in time. */
 export class StoreUnavailableError extends Error {
   constructor(cause: unknown) {
     super(`The database is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'StoreUnavailableError';
   }
+}
+
+/** MongoDB's (and FerretDB's) duplicate-key error: a unique insert that lost, or a repeated one. */
+export function isDuplicateKey(err: unknown): boolean {
+  return (err as { code?: unknown } | undefined)?.code === 11000;
+}
+
+/** An error's message for a log line (anything thrown, Error or not). */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** Rejects with `onTimeout()` if `promise` has not settled within `ms`. */
@@ -45,4 +61,25 @@ export function clientErrorOf(err: unknown): { status: number; message: string }
     if (typeof status === 'number' && status >= 400 && status < 500) return { status, message: expose && typeof message === 'string' ? message : 'Invalid request body.' };
   }
   return undefined;
+}
+
+const DOMAIN_STATUS: Record<DomainError['kind'], number> = { 'not-found': 404, conflict: 409, invalid: 400, upstream: 502 };
+
+/** A zod failure as one line for people: "to must be …; note too long". */
+export function describeIssues(error: z.ZodError): string {
+  return `Invalid request: ${error.issues.map((i) => `${i.path.join('.') || 'body'} ${i.message}`).join('; ')}`;
+}
+
+/**
+ * The status and message any error is answered with: our own (HttpError, the domain's refusals, a bad request body,
+ * the database away) with their message; anything else is 500 with a message that reveals nothing.
+ */
+export function httpStatusOf(err: unknown): { status: number; message: string; expected: boolean } {
+  if (err instanceof HttpError) return { status: err.status, message: err.message, expected: true };
+  if (err instanceof DomainError) return { status: DOMAIN_STATUS[err.kind], message: err.message, expected: true };
+  if (err instanceof z.ZodError) return { status: 400, message: describeIssues(err), expected: true };
+  if (err instanceof StoreUnavailableError) return { status: 503, message: 'The call database is unavailable. Try again in a moment.', expected: true };
+  const clientError = clientErrorOf(err);
+  if (clientError) return { ...clientError, expected: true };
+  return { status: 500, message: 'Something went wrong on our side.', expected: false };
 }

@@ -21,6 +21,7 @@ import { createChangeHub, type ChangeHub } from './services/changes';
 import { createRouting, DEFAULT_ROUTING, type Routing, type RoutingSettings } from './services/routing';
 import { webhookUrls } from './services/webhook-urls';
 import { createTwilioLocal, type TwilioLocal, type TwilioLocalObserver } from './twilio-local';
+import { createVoice } from './twilio/voice';
 import { createTwilioRest, type TwilioRest } from './twilio/rest';
 
 export interface RunningServer {
@@ -98,6 +99,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const signInLimiter = createSignInLimiter(config.auth, (await servedByFerretDb(db.connection)) ? undefined : db.connection);
     const background = createBackgroundTasks(logger);
     const rest = options.rest ?? createTwilioRest(config.twilio);
+    const voice = createVoice(rest, (retry) => logger.warn('Twilio did not take a hold change; trying again', retry));
     const run = storeRunner(config.dbTimeoutMs);
     const store = createCallStore(db.models.calls, run);
     const reservations = createReservationStore(reservationModel(db.connection), run);
@@ -111,7 +113,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       reservations,
       presence,
       agents,
-      rest,
+      voice,
       urls,
       background,
       changes,
@@ -125,7 +127,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       routing,
       reservations,
       history,
-      rest,
+      voice,
       agents,
       background,
       changes,

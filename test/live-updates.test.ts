@@ -78,7 +78,7 @@ test('when an agent changes their presence through the other app instance, then 
     await new Promise((resolve) => setTimeout(resolve, 300)); // the stream is open and subscribed
 
     const changedAt = Date.now();
-    await actor.post('/api/me/heartbeat').send({ tab: 'tab-actor-live-0001' }).expect(200);
+    await actor.post('/api/me/heartbeat').send({ tab: 'tab-actor-live-0001', registered: true }).expect(200);
     await actor.post('/api/me/presence').send({ status: 'available' }).expect(200);
 
     const event = await eventAfter(stream, changedAt, 'agents', 1000);

@@ -1,6 +1,7 @@
 // The consult transfer's transitions, without a database or HTTP.
 import { finishedCallOf } from '../src/contact-center/history';
-import { agentLabel, agentOfLabel, leftAlone, legStatusOf, movesForward, upgradeStoredParticipants } from '../src/contact-center/participants';
+import { agentLabel, agentOfLabel, leftAlone, legStatusOf, movesForward } from '../src/contact-center/participants';
+import { upgradeStoredParticipants } from '../src/models/call-store';
 import { colleagueLegChanged, decide, openTransfer, startCold, startConsult, transferrerLeft, TransferRuleError, type Transfer } from '../src/contact-center/transfer';
 import type { CallRecord } from '../src/models/call';
 

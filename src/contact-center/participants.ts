@@ -44,15 +44,6 @@ export interface Participant {
   updatedAt: Date;
 }
 
-/**
- * A call stored by an earlier version (participants under `legs`, with roles 'first' and 'transfer') in today's
- * shape; undefined when it is already current.
- */
-export function upgradeStoredParticipants(stored: { participants?: unknown; legs?: unknown }): Participant[] | undefined {
-  if (stored.participants !== undefined || !Array.isArray(stored.legs)) return undefined;
-  return (stored.legs as Array<Omit<Participant, 'role'> & { role: string }>).map((leg) => ({ ...leg, role: leg.role === 'transfer' ? 'colleague' : 'offer' }));
-}
-
 export const LEG_STATUSES = ['dialing', 'ringing', 'in-progress', 'completed', 'dial-failed', 'no-answer', 'busy', 'failed', 'canceled'] as const;
 export type LegStatus = (typeof LEG_STATUSES)[number];
 /** Statuses in which the agent is part of the call, or about to be. */

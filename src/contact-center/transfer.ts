@@ -8,6 +8,8 @@
 //      ├──cancel──▶ canceled
 //      └──declined / no answer / failed──▶ declined | no-answer | failed   (customer off hold by itself)
 
+import { TransferRefusedError } from './errors';
+
 export const TRANSFER_STATES = ['dialing', 'consulting', 'completed', 'merged', 'canceled', 'declined', 'no-answer', 'failed'] as const;
 export type TransferState = (typeof TRANSFER_STATES)[number];
 
@@ -44,12 +46,8 @@ export interface TransferEffects {
   hangUpTransferrer?: boolean;
 }
 
-export class TransferRuleError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TransferRuleError';
-  }
-}
+/** A transfer rule refused the action (a 409 for the agent who asked). */
+export class TransferRuleError extends TransferRefusedError {}
 
 const OPEN: readonly TransferState[] = ['dialing', 'consulting'];
 

@@ -1,4 +1,5 @@
 // Opens the app's database connection: MONGODB_URI when given, otherwise an embedded FerretDB started here.
+import { errorMessage } from '../errors';
 import path from 'node:path';
 import mongoose, { type Connection } from 'mongoose';
 import type { Logger } from '../logger';
@@ -30,7 +31,7 @@ async function ping(connection: Connection): Promise<Readiness> {
     await withDeadline(db.command({ ping: 1 }, { timeoutMS: PING_DEADLINE_MS }), PING_DEADLINE_MS, () => new Error(`no answer within ${PING_DEADLINE_MS} ms`));
     return { ready: true };
   } catch (err) {
-    return { ready: false, reason: `the database did not answer a ping: ${err instanceof Error ? err.message : String(err)}` };
+    return { ready: false, reason: `the database did not answer a ping: ${errorMessage(err)}` };
   }
 }
 

@@ -1,4 +1,5 @@
 // Keeps a child process running: when it exits on its own, it is started again after a growing pause.
+import { errorMessage } from '../errors';
 
 /** One run of the supervised process. */
 export interface SupervisedRun {
@@ -73,7 +74,7 @@ export async function supervise(options: SuperviseOptions): Promise<Supervisor> 
           options.info(`${options.name} restarted (pid ${run.pid})`);
           watch(run);
         } catch (err) {
-          if (!stopping) scheduleRestart(`${options.name} could not restart: ${err instanceof Error ? err.message : String(err)}`);
+          if (!stopping) scheduleRestart(`${options.name} could not restart: ${errorMessage(err)}`);
         }
       })();
     }, delay);

@@ -1,10 +1,12 @@
 // The live calls' store: named queries and the write protocol (compare-and-set on `rev`, serialised per call in this
 // process). Only live calls are kept here — a finished call goes to the history — so every scan stays small.
 import { MongoBulkWriteError, MongoServerError, type Collection } from 'mongodb';
+import { isEmptyPatch, type CallPatch, type CallRecord } from '../contact-center/call';
+import type { Step } from '../contact-center/call-life';
+import { CallGoneError } from '../contact-center/errors';
+import type { Participant } from '../contact-center/participants';
 import { StoreUnavailableError, withDeadline } from '../errors';
-import { HttpError } from '../errors';
-import { upgradeStoredParticipants } from '../contact-center/participants';
-import type { CallModel, CallRecord } from './call';
+import type { CallModel } from './call';
 import { isDuplicateKey } from './reservation';
 
 const MAX_WRITE_ATTEMPTS = 8;
@@ -26,12 +28,43 @@ interface QueuedInsert {
   settle(error?: unknown): void;
 }
 
-/** A change to one call, decided from the call as read. */
-export interface Change<T> {
-  set?: Record<string, unknown>;
-  unset?: string[];
-  push?: Record<string, unknown>;
-  result: T;
+/** A change to one call, decided from the call as read: a domain transition's step. */
+export type Change<T> = Step<T>;
+
+/**
+ * The one update that makes `patch` (in the domain's words) on a stored call: fields of the call, of participants
+ * and transfers by position (each stamped updatedAt), and entries appended to its lists. The only place that knows
+ * how a call is laid out in the database.
+ */
+export function toMongoUpdate(patch: CallPatch, now: Date): { $set: Record<string, unknown>; $unset?: Record<string, 1>; $push?: Record<string, unknown> } {
+  const $set: Record<string, unknown> = { ...patch.set, updatedAt: now };
+  for (const { index, set } of patch.participants ?? []) {
+    $set[`participants.${index}.updatedAt`] = now;
+    for (const [key, value] of Object.entries(set)) $set[`participants.${index}.${key}`] = value;
+  }
+  for (const { index, set } of patch.transfers ?? []) {
+    $set[`transfers.${index}.updatedAt`] = now;
+    for (const [key, value] of Object.entries(set)) $set[`transfers.${index}.${key}`] = value;
+  }
+  const $push: Record<string, unknown> = {};
+  if (patch.addParticipant) $push.participants = patch.addParticipant;
+  if (patch.addTransfer) $push.transfers = patch.addTransfer;
+  if (patch.addEvent) $push.events = patch.addEvent;
+  if (patch.addPass) $push.passedBy = patch.addPass;
+  return {
+    $set,
+    ...(patch.clear && patch.clear.length > 0 ? { $unset: Object.fromEntries(patch.clear.map((key) => [key, 1 as const])) } : {}),
+    ...(Object.keys($push).length > 0 ? { $push } : {}),
+  };
+}
+
+/**
+ * A call stored by an earlier version (participants under `legs`, with roles 'first' and 'transfer') in today's
+ * shape; undefined when it is already current.
+ */
+export function upgradeStoredParticipants(stored: { participants?: unknown; legs?: unknown }): Participant[] | undefined {
+  if (stored.participants !== undefined || !Array.isArray(stored.legs)) return undefined;
+  return (stored.legs as Array<Omit<Participant, 'role'> & { role: string }>).map((leg) => ({ ...leg, role: leg.role === 'transfer' ? 'colleague' : 'offer' }));
 }
 
 /** Wraps database operations with a deadline; failures other than a duplicate key become StoreUnavailableError. */
@@ -78,11 +111,9 @@ export function createCallStore(calls: CallModel, run: <T>(op: () => Promise<T>)
     for (let attempt = 1; ; attempt += 1) {
       const call = await load(callSid);
       if (!call) return missing();
-      const { set, unset, push, result } = decide(call);
-      if (!set && !push && !unset) return result;
-      const update: Record<string, unknown> = { $set: { ...set, updatedAt: new Date() }, $inc: { rev: 1 } };
-      if (unset && unset.length > 0) update.$unset = Object.fromEntries(unset.map((key) => [key, 1]));
-      if (push) update.$push = push;
+      const { patch, result } = decide(call);
+      if (isEmptyPatch(patch)) return result;
+      const update = { ...toMongoUpdate(patch!, new Date()), $inc: { rev: 1 } };
       const written = await run(() => calls.updateOne({ _id: callSid, rev: call.rev }, update, { timestamps: false }).exec());
       if (written.matchedCount === 1) return result;
       if (attempt >= MAX_WRITE_ATTEMPTS) throw new StoreUnavailableError(new Error(`call ${callSid} kept changing under us`));
@@ -165,12 +196,12 @@ export function createCallStore(calls: CallModel, run: <T>(op: () => Promise<T>)
 
     /**
      * Reads the call, lets `decide` choose a change, and writes it only if nobody changed the call meanwhile;
-     * otherwise reads again. A call that is not (or no longer) live is a 404.
+     * otherwise reads again. A call that is not (or no longer) live is CallGoneError.
      */
     change<T>(callSid: string, decide: (call: CallRecord) => Change<T>): Promise<T> {
       return oneAtATime(callSid, () =>
         compareAndSet(callSid, decide, () => {
-          throw new HttpError(404, 'This call does not exist or has ended.');
+          throw new CallGoneError('This call does not exist or has ended.');
         }),
       );
     },

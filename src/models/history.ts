@@ -37,7 +37,7 @@
 // `endedAt`: finalisers must take it from the stored call (not from `now`) so two instances write the same buckets.
 import type { Connection } from 'mongoose';
 import type { Collection, Db, Filter, MongoServerError } from 'mongodb';
-import { StoreUnavailableError, withDeadline } from '../errors';
+import { isDuplicateKey, StoreUnavailableError, withDeadline } from '../errors';
 
 export { OUTCOMES, TRANSFER_MODES } from '../contact-center/history';
 export type { HistoryRecord, Outcome, TimelineEntry, TransferMode, TransferRecord } from '../contact-center/history';
@@ -162,8 +162,8 @@ function familyBuckets(names: Iterable<string>, prefix: string, digits: 6 | 8 | 
 function onlyDuplicateKeys(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
   const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
-  if (Array.isArray(writeErrors) && writeErrors.length > 0) return writeErrors.every((e: { code?: number }) => e.code === 11000);
-  return (err as MongoServerError).code === 11000;
+  if (Array.isArray(writeErrors) && writeErrors.length > 0) return writeErrors.every(isDuplicateKey);
+  return isDuplicateKey(err);
 }
 
 function validate(record: HistoryRecord): void {

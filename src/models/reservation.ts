@@ -1,6 +1,7 @@
 // Reservations: who is offered, talking or wrapping up on which call. Each agent and each waiting call has at most one,
 // because a reservation is a document with a unique _id ('agent:<id>', 'call:<CallSid>') and an insert of a taken _id
 // fails on every MongoDB-compatible server — the one write FerretDB 1.x makes exclusive across processes.
+import { isDuplicateKey } from '../errors';
 import { randomUUID } from 'node:crypto';
 import { Schema, type Connection, type Model } from 'mongoose';
 import type { ReservationState } from '../contact-center/presence';
@@ -40,9 +41,7 @@ export function reservationModel(connection: Connection): ReservationModel {
 const agentKey = (agentId: string): string => `agent:${agentId}`;
 const callKey = (callSid: string): string => `call:${callSid}`;
 
-export function isDuplicateKey(err: unknown): boolean {
-  return (err as { code?: unknown } | undefined)?.code === 11000;
-}
+export { isDuplicateKey };
 
 /** The reservations' named queries and writes. */
 export function createReservationStore(model: ReservationModel, run: <T>(op: () => Promise<T>) => Promise<T>) {

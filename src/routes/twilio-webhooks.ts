@@ -2,7 +2,7 @@
 import express, { Router, type ErrorRequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import { agentLabel, CUSTOMER_LABEL } from '../contact-center/participants';
-import { clientErrorOf, HttpError, StoreUnavailableError } from '../errors';
+import { errorMessage, HttpError, httpStatusOf, SignatureError } from '../errors';
 import type { Logger } from '../logger';
 import type { AgentDirectory } from '../services/agents';
 import type { CallService } from '../services/calls';
@@ -178,14 +178,10 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
  */
 function twilioErrorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    const clientError = clientErrorOf(err);
-    const status = err instanceof HttpError ? err.status : err instanceof z.ZodError ? 400 : err instanceof StoreUnavailableError ? 503 : (clientError?.status ?? 500);
-    const message =
-      err instanceof z.ZodError
-        ? `Invalid request: ${err.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`
-        : (clientError?.message ?? (err instanceof Error ? err.message : String(err)));
-    const signatureProblem = err instanceof HttpError && (err.status === 400 || err.status === 403) && /Signature/.test(err.message);
-    if (signatureProblem) {
+    const { status, message: shown } = httpStatusOf(err);
+    // Twilio's channel is not a person's: the message says what went wrong (never a stack), unexpected ones included.
+    const message = status === 500 ? errorMessage(err) : shown;
+    if (err instanceof SignatureError) {
       logger.warn('rejected unsigned webhook', { path: req.path, status });
       res.status(status).type('text/plain').send(message);
       return;

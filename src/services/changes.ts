@@ -1,5 +1,6 @@
 // Live updates: every change is appended to the shared change feed, and each app instance polls the feed and pushes
 // what it finds to the pages connected to it (server-sent events) — so a change made by any instance reaches every page.
+import { errorMessage } from '../errors';
 import type { Logger } from '../logger';
 import { changeIdAt, type ChangeStore } from '../models/event';
 
@@ -44,7 +45,7 @@ export function createChangeHub(store: ChangeStore, logger: Logger, settings: Ch
       try {
         listener(topics);
       } catch (err) {
-        logger.warn('change listener failed', { error: err instanceof Error ? err.message : String(err) });
+        logger.warn('change listener failed', { error: errorMessage(err) });
       }
     }
   }
@@ -68,7 +69,7 @@ export function createChangeHub(store: ChangeStore, logger: Logger, settings: Ch
         await store.prune(new Date(now - settings.keepMs));
       }
     } catch (err) {
-      if (!failing) logger.warn('change feed unreadable; pages will catch up when the database is back', { error: err instanceof Error ? err.message : String(err) });
+      if (!failing) logger.warn('change feed unreadable; pages will catch up when the database is back', { error: errorMessage(err) });
       failing = true;
     }
   }
@@ -93,7 +94,7 @@ export function createChangeHub(store: ChangeStore, logger: Logger, settings: Ch
         const written = [...batch];
         batch.clear();
         const write = store.append(written).catch((err: unknown) => {
-          logger.warn('could not record a change for live pages', { error: err instanceof Error ? err.message : String(err) });
+          logger.warn('could not record a change for live pages', { error: errorMessage(err) });
         });
         pending.add(write);
         void write.finally(() => pending.delete(write));

@@ -4,13 +4,15 @@
 import type { BackgroundTasks } from '../background';
 import { presenceOf, softphoneAlive } from '../contact-center/presence';
 import { planOffers, type Task, type Worker } from '../contact-center/routing';
+import { errorMessage } from '../errors';
 import type { Logger } from '../logger';
-import type { CallStore, Change } from '../models/call-store';
+import { lineSinceOf } from '../contact-center/call';
+import { dialFailed, dialled, maxWaitReached, offered, offerEnded as offerEnded_ } from '../contact-center/call-life';
+import type { CallStore } from '../models/call-store';
 import type { CallRecord } from '../models/call';
 import type { OfferOutcome, PresenceRecord, PresenceStore } from '../models/presence';
 import type { ReservationRecord, ReservationStore } from '../models/reservation';
-import type { TwilioRest } from '../twilio/rest';
-import { apologyTwiml } from '../twilio/twiml';
+import { describeRestError, type Voice } from '../twilio/voice';
 import type { Agent, AgentDirectory } from './agents';
 import { agentDialRequest } from './agent-dial';
 import type { ChangeHub } from './changes';
@@ -66,7 +68,7 @@ export interface RoutingDeps {
   reservations: ReservationStore;
   presence: PresenceStore;
   agents: AgentDirectory;
-  rest: TwilioRest;
+  voice: Voice;
   urls: WebhookUrls;
   background: BackgroundTasks;
   changes: ChangeHub;
@@ -77,45 +79,13 @@ export interface RoutingDeps {
   retracted: ReadonlySet<string>;
 }
 
-/** A Twilio REST error's short description. */
-export function describeRestError(err: unknown): string {
-  if (err && typeof err === 'object') {
-    const e = err as { status?: number; code?: number; message?: string };
-    if (e.code || e.status) return `${e.message ?? 'Twilio error'} (status ${e.status ?? '?'}, code ${e.code ?? '?'})`;
-    if (e.message) return e.message;
-  }
-  return String(err);
-}
-
-/** Twilio's answer when a call is no longer in progress: https://www.twilio.com/docs/api/errors/21220 */
-export function callAlreadyEnded(err: unknown): boolean {
-  return (err as { code?: unknown } | undefined)?.code === 21220;
-}
-
-/** Runs a REST change to a call that may have ended meanwhile (the caller hung up): that is not a failure. */
-export async function unlessCallEnded(work: () => Promise<void>): Promise<void> {
-  try {
-    await work();
-  } catch (err) {
-    if (!callAlreadyEnded(err)) throw err;
-  }
-}
-
-/**
- * When the caller last joined the line: the longest wait counts from here, so a caller who has talked with an agent
- * and goes back in line (a dropped softphone, a cold transfer) waits afresh.
- */
-export function lineSinceOf(call: Pick<CallRecord, 'createdAt' | 'lineSince'>): Date {
-  return new Date(call.lineSince ?? call.createdAt);
-}
-
 /** A leg's end (Twilio's CallStatus, or dial-failed) as the outcome an agent's page explains. */
 function offerOutcomeOf(outcome: string): OfferOutcome {
   return outcome === 'busy' || outcome === 'no-answer' || outcome === 'dial-failed' || outcome === 'failed' ? outcome : 'canceled';
 }
 
 export function createRouting(deps: RoutingDeps) {
-  const { calls, reservations, presence, agents, rest, urls, background, changes, logger, settings } = deps;
+  const { calls, reservations, presence, agents, voice, urls, background, changes, logger, settings } = deps;
   let dispatching: Promise<void> | undefined;
   let again = false;
   /** When the last pass found no agent free (undefined: it found some). */
@@ -171,32 +141,21 @@ export function createRouting(deps: RoutingDeps) {
   /** Reserves the agent and the call, marks the call offered, and rings the agent. */
   async function offerCall(callSid: string, agentId: string): Promise<void> {
     if (!(await reservations.claimOffer(agentId, callSid))) return;
-    const legIndex = await calls.changeIfLive(callSid, (call) => {
-      if (call.status !== 'waiting' || call.endReason) return { result: -1 };
-      const now = new Date();
-      return {
-        set: { status: 'offered', offeredTo: agentId },
-        push: { participants: { agentId, role: 'offer', status: 'dialing', createdAt: now, updatedAt: now } },
-        result: call.participants.length,
-      };
-    });
-    if (legIndex === undefined || legIndex < 0) {
+    const legIndex = await calls.changeIfLive(callSid, (call) => offered(call, { agentId, now: new Date() }));
+    if (legIndex === undefined) {
       await Promise.all([reservations.releaseCall(callSid), reservations.releaseAgent(agentId, callSid)]);
       return;
     }
     logger.info('offering call', { callSid, agentId });
     changes.publish('calls', 'agents');
     try {
-      const { sid } = await rest.dial(agentDialRequest(urls, { callSid, agentId, from: deps.twilioNumber, ringSeconds: settings.ringSeconds }));
+      const { sid } = await voice.dial(agentDialRequest(urls, { callSid, agentId, from: deps.twilioNumber, ringSeconds: settings.ringSeconds }));
       logger.debug('dialled agent', { callSid, agentId, legCallSid: sid });
       await noteDialled(callSid, legIndex, sid);
     } catch (err) {
       const error = describeRestError(err);
       logger.warn('could not dial agent: offering the call to someone else', { callSid, agentId, error });
-      await calls.changeIfLive(callSid, (call) => ({
-        set: { [`participants.${legIndex}.status`]: 'dial-failed', [`participants.${legIndex}.error`]: error, [`participants.${legIndex}.updatedAt`]: new Date(), dialError: `Could not dial ${agentId}: ${error}` },
-        result: undefined,
-      }));
+      await calls.changeIfLive(callSid, (call) => dialFailed(call, { index: legIndex, agentId, error }));
       await offerEnded(callSid, agentId, 'dial-failed');
     }
   }
@@ -207,17 +166,12 @@ export function createRouting(deps: RoutingDeps) {
    * stopped here.
    */
   async function noteDialled(callSid: string, index: number, sid: string): Promise<void> {
-    const outcome = await calls.changeIfLive(callSid, (call): Change<'kept' | 'stop'> => {
-      const leg = call.participants[index];
-      if (!leg) return { result: 'kept' };
-      // The call ended (its rings were cancelled) before Twilio told us this one's SID.
-      const over = call.status === 'completed' || (leg.status === 'canceled' && !leg.legCallSid);
-      return { set: { [`participants.${index}.dialledSid`]: sid, ...(leg.legCallSid ? {} : { [`participants.${index}.legCallSid`]: sid }) }, result: over ? 'stop' : 'kept' };
-    });
+    const outcome = await calls.changeIfLive(callSid, (call) => dialled(call, { index, sid }));
     if (outcome === 'kept') return;
     logger.info('stopping a ring for a call that has ended', { callSid, legCallSid: sid });
-    await unlessCallEnded(() => rest.hangUp(sid));
+    await voice.hangUp(sid);
   }
+
 
   /**
    * An offer ended without an answer (declined, not answered, could not be dialled): the call goes back to the line,
@@ -225,15 +179,7 @@ export function createRouting(deps: RoutingDeps) {
    * call is offered again.
    */
   async function offerEnded(callSid: string, agentId: string, outcome: string): Promise<void> {
-    const backInLine = await calls.changeIfLive(callSid, (call) => {
-      if (call.status !== 'offered' || call.offeredTo !== agentId) return { result: false };
-      return {
-        set: { status: 'waiting' },
-        unset: ['offeredTo'],
-        push: { passedBy: { agentId, at: new Date(), outcome } },
-        result: true,
-      };
-    });
+    const backInLine = await calls.changeIfLive(callSid, (call) => offerEnded_(call, { agentId, outcome, now: new Date() }));
     await Promise.all([reservations.releaseCall(callSid), reservations.releaseAgent(agentId, callSid), presence.offerEnded(agentId, callSid, offerOutcomeOf(outcome))]);
     if (outcome === 'no-answer') await presence.choose(agentId, 'away', 'You missed a call, so you were set away. Press Available when you are back.');
     logger.info('offer ended without an answer', { callSid, agentId, outcome, backInLine: backInLine ?? false });
@@ -263,10 +209,10 @@ export function createRouting(deps: RoutingDeps) {
     for (const call of live) {
       if (call.status !== 'waiting' && call.status !== 'offered') continue;
       if (call.endReason || now.getTime() - lineSinceOf(call).getTime() < settings.maxWaitSeconds * 1000) continue;
-      const mine = await calls.changeIfLive(call._id, (c) => (c.endReason || (c.status !== 'waiting' && c.status !== 'offered') ? { result: false } : { set: { endReason: 'max-wait' }, result: true }));
+      const mine = await calls.changeIfLive(call._id, (c) => maxWaitReached(c));
       if (!mine) continue;
       logger.info('caller waited the longest allowed: saying goodbye', { callSid: call._id, waitedSeconds: Math.round((now.getTime() - lineSinceOf(call).getTime()) / 1000) });
-      background.run(`goodbye after max wait to ${call._id}`, () => unlessCallEnded(() => rest.redirect(call._id, apologyTwiml(MAX_WAIT_MESSAGE))));
+      background.run(`goodbye after max wait to ${call._id}`, () => voice.sayAndHangUp(call._id, MAX_WAIT_MESSAGE));
     }
   }
 
@@ -345,7 +291,7 @@ export function createRouting(deps: RoutingDeps) {
         try {
           await dispatchOnce();
         } catch (err) {
-          logger.warn('routing pass failed; trying again shortly', { error: err instanceof Error ? err.message : String(err) });
+          logger.warn('routing pass failed; trying again shortly', { error: errorMessage(err) });
         }
         // A burst of calls or changes is served by one pass per short window, not one per event.
         if (again) await new Promise((resolve) => setTimeout(resolve, Math.max(0, PASS_GAP_MS - (Date.now() - started))));
@@ -402,7 +348,7 @@ export function createRouting(deps: RoutingDeps) {
       const loop = (): void => {
         timer = setTimeout(() => {
           ticking = tick()
-            .catch((err: unknown) => logger.warn('routing tick failed', { error: err instanceof Error ? err.message : String(err) }))
+            .catch((err: unknown) => logger.warn('routing tick failed', { error: errorMessage(err) }))
             .finally(() => {
               ticking = undefined;
               if (timer) loop();

@@ -61,6 +61,9 @@ test('when nobody is available, then the caller hears their place in line, and t
   await supervisor.goto(`${e2e.running.url}/board`);
   await expectText(supervisor, '#board-line tbody', /\+1555/);
   await screenshot(supervisor, 'routing-3-board-one-waiting');
+  // No call in progress: the board says so in a sentence, with no bare table headers.
+  expect(await supervisor.isVisible('#board-calls-empty')).toBe(true);
+  expect(await supervisor.isVisible('#board-calls')).toBe(false);
 
   const alan = await e2e.openAgent(ALAN);
   expect(await alan.isDisabled('#answer')).toBe(true);

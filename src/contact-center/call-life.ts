@@ -1,0 +1,414 @@
+// The call's life as transitions: each takes the call as stored and what happened (an agent answered, a leg's status,
+// a participant left, an agent asked for a transfer…) and answers the patch to store, in the domain's words, and what
+// must follow (holds, hang-ups, a goodbye, routing). Pure: no I/O; src/services/calls.ts runs them through the store
+// and carries out the effects. A rule is written once, here, and unit-tested on its own.
+import { isOver, mergePatches, newestLeg, transferIndex, transferOf, type CallPatch, type CallRecord, type ConferenceEvent } from './call';
+import { CallGoneError, InvalidRequestError, NoCallError, NotFoundError, AgentUnavailableError } from './errors';
+import { agentLabel, CUSTOMER_LABEL, leftAlone, LIVE_LEG_STATUSES, MISSED_LEG_STATUSES, movesForward, PENDING_LEG_STATUSES, type LegStatus, type Participant, type ParticipantRole } from './participants';
+import { colleagueLegChanged, decide, openTransfer, startCold, startConsult, transferrerLeft, type Transfer, type TransferAction, type TransferEffects } from './transfer';
+
+/** The product settings transitions need. */
+export interface LifeSettings {
+  /** An agent whose softphone dropped is offered their customer first for this long. */
+  reconnectGraceMs: number;
+  /** A customer left alone by an agent's own call ending waits this long for the conference to say why. */
+  leaveSettleMs: number;
+}
+
+/** A transition's answer: what to store, and what it decided. */
+export interface Step<T> {
+  patch?: CallPatch;
+  result: T;
+}
+
+/**
+ * ReasonParticipantLeft values that mean the conference ended under the participant, not that they hung up.
+ * https://www.twilio.com/en-us/changelog/participantcallstatus-and-reasonparticipantleft-attributes-added
+ */
+export const CONFERENCE_ENDED_LEAVES: readonly string[] = ['moderator_ended_conference', 'conference_ended_via_api'];
+
+/** The fields of participant `index` as a patch. */
+function participant(index: number, set: Partial<Omit<Participant, 'updatedAt'>>): CallPatch {
+  return { participants: [{ index, set }] };
+}
+
+/** Transfer `id`'s new state (and held side) as a patch. */
+function transferPatch(call: CallRecord, id: string, state: Transfer['state'], held?: Transfer['held']): CallPatch {
+  const index = transferIndex(call, id);
+  return index < 0 ? {} : { transfers: [{ index, set: { state, ...(held ? { held } : {}) } }] };
+}
+
+/**
+ * Once participant `index` moves to `status`: was the customer talking with agents who have now all gone, with
+ * nobody on the way? (No agent's leaving ends the conference by itself: every agent joins with endConferenceOnExit
+ * false, and the server decides the customer's fate.)
+ */
+function leftAloneAfter(call: CallRecord, index: number, status: LegStatus): boolean {
+  return leftAlone(call.status === 'in-progress' && !call.abandonedAt, call.participants.map((leg, j) => (j === index ? status : leg.status)));
+}
+
+/**
+ * Participant `index` moves to `status`: what becomes of a transfer it belongs to (the colleague's leg answered,
+ * missed or left), or of an open consult its agent started (the transferring agent is gone: nobody stays on hold
+ * for them).
+ */
+function transferAfterLeg(call: CallRecord, index: number, status: LegStatus): { patch: CallPatch; effects?: TransferEffects; colleagueId?: string; missed: boolean } {
+  const leg = call.participants[index]!;
+  const own = transferOf(call, leg);
+  if (own) {
+    const transferrerThere = call.participants.some((other, j) => j !== index && other.agentId === own.from && other.status === 'in-progress');
+    const next = colleagueLegChanged(own, status, transferrerThere);
+    return { patch: next ? transferPatch(call, own.id, next.state) : {}, effects: next?.effects, colleagueId: own.to, missed: Boolean(next && MISSED_LEG_STATUSES.includes(status)) };
+  }
+  const open = openTransfer(call.transfers ?? []);
+  const next = open && open.from === leg.agentId && leg.status === 'in-progress' && status !== 'in-progress' ? transferrerLeft(open) : undefined;
+  return { patch: open && next ? transferPatch(call, open.id, next.state) : {}, effects: next?.effects, colleagueId: open?.to, missed: false };
+}
+
+/**
+ * The last agent left a customer who is still there. An agent who pressed Hang up meant it: the customer hears
+ * goodbye. A softphone that dropped (tab closed, network lost) is not the customer's fault: they go back to the line
+ * on hold with music, the longest wait counting afresh, offered first to the agent who dropped for a moment (a
+ * reloaded page gets its customer back). `confirmed`: the conference itself said the agent left while it goes on;
+ * otherwise only the agent's own call said it ended, and nobody is rung until the conference had a moment to report
+ * that the customer left too.
+ */
+function afterLastAgent(call: CallRecord, input: { onPurpose: boolean; droppedAgentId: string; confirmed: boolean; now: Date }, settings: LifeSettings): CallPatch {
+  if (input.onPurpose) return { set: { abandonedAt: input.now, endReason: 'abandoned' } };
+  const { now } = input;
+  return {
+    set: {
+      status: 'waiting',
+      customerHeld: Boolean(call.conferenceSid),
+      requeued: (call.requeued ?? 0) + 1,
+      lineSince: now,
+      routableFrom: input.confirmed ? now : new Date(now.getTime() + settings.leaveSettleMs),
+      ...(settings.reconnectGraceMs > 0 ? { returnTo: { agentId: input.droppedAgentId, until: new Date(now.getTime() + settings.reconnectGraceMs) } } : {}),
+    },
+  };
+}
+
+/** What follows an agent's leaving: the customer's fate and the transfer's, for the service to carry out. */
+export interface Departure {
+  agentId: string;
+  /** The customer is now alone. */
+  alone: boolean;
+  /** The agent pressed Hang up (or completed a transfer). */
+  onPurpose: boolean;
+  conferenceSid?: string;
+  transferEffects?: TransferEffects;
+  colleagueId?: string;
+}
+
+/**
+ * An agent answered: their leg joins the conference. The first agent's offer becomes their call; a colleague
+ * brought in joins the same way. Refused when the call ended, or the offer went to someone else meanwhile.
+ */
+export function agentJoined(call: CallRecord, input: { agentId: string; legCallSid?: string; now: Date }): Step<{ role: ParticipantRole; unholdCustomer: boolean; conferenceSid?: string }> {
+  if (isOver(call)) throw new CallGoneError('This call has already ended.');
+  const i = newestLeg(call, input.agentId, (leg) => LIVE_LEG_STATUSES.includes(leg.status));
+  if (i < 0) throw new NotFoundError('This agent was not called into this conference.');
+  const leg = call.participants[i]!;
+  const offer = leg.role === 'offer';
+  if (offer && (call.status !== 'offered' || call.offeredTo !== input.agentId) && leg.status !== 'in-progress') throw new CallGoneError('This call was offered to someone else meanwhile.');
+  const transfer = transferAfterLeg(call, i, 'in-progress');
+  return {
+    patch: mergePatches(participant(i, { status: 'in-progress', ...(input.legCallSid ? { legCallSid: input.legCallSid } : {}) }), transfer.patch, {
+      // The owner is whoever joined last: the first agent, then the colleague they bring in.
+      set: { status: 'in-progress', agentId: input.agentId, ...(offer && !call.answeredAt ? { answeredAt: input.now } : {}) },
+      clear: offer ? ['offeredTo', ...(call.customerHeld ? (['customerHeld'] as const) : [])] : [],
+    }),
+    // The customer was held while they waited for someone new (or a consult): they hear their agent once that agent is in.
+    result: { role: leg.role, unholdCustomer: Boolean((offer && call.customerHeld) || transfer.effects?.unholdCustomer), conferenceSid: call.conferenceSid },
+  };
+}
+
+/** What an agent leg's status callback decided. */
+export interface LegOutcome extends Partial<Departure> {
+  alone: boolean;
+  /** The ring of an offer ended unanswered: routing offers the call on. */
+  missedOffer?: boolean;
+  /** A colleague's ring (consult, bring-in) ended unanswered. */
+  missedTransfer?: boolean;
+  /** The agent left a call they had talked on. */
+  left?: boolean;
+}
+
+/**
+ * Twilio reports an agent's leg: ringing, answered, no-answer, busy, completed… Callbacks may arrive late, twice or
+ * out of order: a leg only moves forward, and a callback for a ring that ended already changes nothing. An agent
+ * whose own call ended leaving the customer alone is not yet proof the customer is still there (the conference may
+ * report the customer's leaving next): nobody is rung until it had a moment to.
+ */
+export function legReported(call: CallRecord, input: { agentId: string; legCallSid: string; status: LegStatus; callStatus: string; now: Date }, settings: LifeSettings): Step<LegOutcome> {
+  const nothing = { result: { alone: false } };
+  let i = call.participants.findIndex((leg) => leg.agentId === input.agentId && leg.legCallSid === input.legCallSid);
+  // Twilio's callbacks carry the SID the dial was answered with; a leg whose SID no callback has named yet takes the
+  // first callback's (the dial's answer may still be on its way).
+  if (i < 0) i = newestLeg(call, input.agentId, (leg) => (!leg.legCallSid || leg.legCallSid === leg.dialledSid) && PENDING_LEG_STATUSES.includes(leg.status));
+  if (i < 0) return nothing;
+  const leg = call.participants[i]!;
+  if (!movesForward(leg.status, input.status)) return leg.legCallSid ? nothing : { patch: participant(i, { legCallSid: input.legCallSid }), result: { alone: false } };
+  const missed = MISSED_LEG_STATUSES.includes(input.status);
+  const transfer = transferAfterLeg(call, i, input.status);
+  const alone = leftAloneAfter(call, i, input.status);
+  // A colleague who never answered a transfer is nobody's decision to end the call: the customer goes back in line.
+  const onPurpose = !transfer.missed && (Boolean(leg.hungUp) || call.participants.some((other) => other.hungUp && other.status === 'completed'));
+  return {
+    patch: mergePatches(
+      participant(i, { status: input.status, legCallSid: input.legCallSid }),
+      missed ? { set: { dialError: `${input.agentId} did not answer (${input.callStatus}).` } } : undefined,
+      alone ? afterLastAgent(call, { onPurpose, droppedAgentId: input.agentId, confirmed: false, now: input.now }, settings) : undefined,
+      transfer.patch,
+    ),
+    result: {
+      agentId: input.agentId,
+      alone,
+      transferEffects: transfer.effects,
+      colleagueId: transfer.colleagueId,
+      onPurpose,
+      conferenceSid: call.conferenceSid,
+      missedOffer: missed && leg.role === 'offer' && call.status === 'offered' && call.offeredTo === input.agentId,
+      missedTransfer: missed && leg.role === 'colleague',
+      left: input.status === 'completed' && leg.status === 'in-progress',
+    },
+  };
+}
+
+/** A conference status callback about one participant, as transitions read it. */
+export interface ParticipantReport {
+  /** The participant's CallSid. */
+  callSid?: string;
+  participantLabel?: string;
+  reason?: string;
+  participantCallStatus?: string;
+  now: Date;
+}
+
+/** The event the history keeps for a conference report about `input`'s participant. */
+export function conferenceEvent(call: CallRecord, kind: ConferenceEvent['kind'], input: ParticipantReport, fields: Omit<ConferenceEvent, 'at' | 'kind' | 'label' | 'callSid'> = {}): ConferenceEvent {
+  const leg = input.callSid && input.callSid !== call._id ? call.participants.find((l) => l.legCallSid === input.callSid) : undefined;
+  const label = input.callSid === call._id ? CUSTOMER_LABEL : leg ? agentLabel(leg.agentId) : input.participantLabel;
+  return { at: input.now, kind, ...(label ? { label } : {}), ...(input.callSid ? { callSid: input.callSid } : {}), ...fields };
+}
+
+/** Why a participant left, as the history keeps it. */
+function whyLeft(input: ParticipantReport): Pick<ConferenceEvent, 'reason' | 'callStatus'> {
+  return { ...(input.reason ? { reason: input.reason } : {}), ...(input.participantCallStatus ? { callStatus: input.participantCallStatus } : {}) };
+}
+
+/** Whether a participant-leave says the customer is gone: their own leave, or an agent removed by the conference's end. */
+export function customerGone(call: Pick<CallRecord, '_id'>, input: ParticipantReport): boolean {
+  return input.callSid === call._id || (input.reason !== undefined && CONFERENCE_ENDED_LEAVES.includes(input.reason));
+}
+
+/**
+ * An agent's participant left the conference (Twilio's participant-leave, the customer's own leave being the call's
+ * end). The conference going on without them confirms the customer is still there: a customer already waiting for
+ * that confirmation (the agent's own call reported its end first) may be rung for now.
+ */
+export function agentLeft(call: CallRecord, input: ParticipantReport, settings: LifeSettings): Step<(Departure & { confirmed?: false }) | { confirmed: true } | undefined> {
+  const event = conferenceEvent(call, 'left', input, whyLeft(input));
+  const i = call.participants.findIndex((leg) => input.callSid !== undefined && leg.legCallSid === input.callSid && LIVE_LEG_STATUSES.includes(leg.status));
+  if (i < 0) {
+    if (!call.participants.some((leg) => leg.legCallSid === input.callSid)) return { result: undefined };
+    const confirms = call.status === 'waiting' && call.routableFrom !== undefined && new Date(call.routableFrom).getTime() > input.now.getTime();
+    return { patch: { addEvent: event, ...(confirms ? { set: { routableFrom: input.now } } : {}) }, result: confirms ? { confirmed: true } : undefined };
+  }
+  const leg = call.participants[i]!;
+  const alone = leftAloneAfter(call, i, 'completed');
+  const transfer = transferAfterLeg(call, i, 'completed');
+  const onPurpose = Boolean(leg.hungUp);
+  return {
+    patch: mergePatches(
+      participant(i, { status: 'completed' }),
+      alone ? afterLastAgent(call, { onPurpose, droppedAgentId: leg.agentId, confirmed: true, now: input.now }, settings) : undefined,
+      transfer.patch,
+      { addEvent: event },
+    ),
+    result: { agentId: leg.agentId, alone, onPurpose, conferenceSid: call.conferenceSid, transferEffects: alone ? undefined : transfer.effects, colleagueId: transfer.colleagueId },
+  };
+}
+
+/** A hold or unhold the conference reported, kept for the history; the participant's held flag follows it. */
+export function holdReported(call: CallRecord, input: ParticipantReport & { on: boolean }): Step<void> {
+  const i = call.participants.findIndex((p) => input.callSid !== undefined && p.legCallSid === input.callSid);
+  return { patch: mergePatches({ addEvent: conferenceEvent(call, input.on ? 'hold' : 'unhold', input) }, i >= 0 ? participant(i, { held: input.on }) : undefined), result: undefined };
+}
+
+/** The conference started: its SID is kept (holds address participants through it). */
+export function conferenceStarted(call: CallRecord, conferenceSid: string | undefined): Step<void> {
+  return { patch: call.status === 'completed' || call.conferenceSid || !conferenceSid ? undefined : { set: { conferenceSid } }, result: undefined };
+}
+
+/** What ending a call decided: its final shape, and the phones still ringing for it. */
+export interface Ending {
+  call: CallRecord;
+  /** CallSids of legs still ringing: their rings are stopped. */
+  ringing: string[];
+  /** Agents whose phones were ringing for it. */
+  rang: string[];
+}
+
+/**
+ * The call is over (the customer left, or the conference ended): every live leg ends — talking ones completed,
+ * ringing ones cancelled — and the last conference event closes the timeline at the same instant. Undefined when it
+ * had ended already.
+ */
+export function callEnded(call: CallRecord, input: { reason: string; now: Date; lastEvent?: ConferenceEvent }): Step<Ending | undefined> {
+  if (call.status === 'completed') return { result: undefined };
+  const { now } = input;
+  const last = input.lastEvent ? { ...input.lastEvent, at: now } : undefined;
+  const ringing: string[] = [];
+  const rang: string[] = [];
+  const legs: Array<{ index: number; set: Partial<Participant> }> = [];
+  const participants = call.participants.map((leg, index) => {
+    if (!LIVE_LEG_STATUSES.includes(leg.status)) return leg;
+    // Anyone still being rung for this call would answer into nothing: stop their phones.
+    if (leg.status !== 'in-progress') rang.push(leg.agentId);
+    if (leg.status !== 'in-progress' && leg.legCallSid) ringing.push(leg.legCallSid);
+    const status: LegStatus = leg.status === 'in-progress' ? 'completed' : 'canceled';
+    legs.push({ index, set: { status } });
+    return { ...leg, status, updatedAt: now };
+  });
+  const endReason = call.endReason ?? input.reason;
+  return {
+    patch: { set: { status: 'completed', endedAt: now, endReason }, participants: legs, ...(last ? { addEvent: last } : {}) },
+    result: { call: { ...call, participants, events: [...(call.events ?? []), ...(last ? [last] : [])], status: 'completed', endedAt: now, endReason }, ringing, rang },
+  };
+}
+
+/** An agent's new leg on the call, rung by the app. */
+function ringLeg(input: { agentId: string; role: ParticipantRole; requestedBy?: string; transferId?: string; now: Date }): Participant {
+  return {
+    agentId: input.agentId,
+    role: input.role,
+    status: 'dialing',
+    ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}),
+    ...(input.transferId ? { transferId: input.transferId } : {}),
+    createdAt: input.now,
+    updatedAt: input.now,
+  };
+}
+
+/** Routing offers the waiting call to `agentId`: their phone is about to ring. Undefined when it is not waiting any more. */
+export function offered(call: CallRecord, input: { agentId: string; now: Date }): Step<number | undefined> {
+  if (call.status !== 'waiting' || call.endReason) return { result: undefined };
+  return { patch: { set: { status: 'offered', offeredTo: input.agentId }, addParticipant: ringLeg({ agentId: input.agentId, role: 'offer', now: input.now }) }, result: call.participants.length };
+}
+
+/** An offer ended unanswered (declined, rang out, could not be dialled): the call is back in line, the agent noted as having passed. */
+export function offerEnded(call: CallRecord, input: { agentId: string; outcome: string; now: Date }): Step<boolean> {
+  if (call.status !== 'offered' || call.offeredTo !== input.agentId) return { result: false };
+  return { patch: { set: { status: 'waiting' }, clear: ['offeredTo'], addPass: { agentId: input.agentId, at: input.now, outcome: input.outcome } }, result: true };
+}
+
+/**
+ * The dial for participant `index` returned `sid`. It is kept at once (not only from a later status callback), so a
+ * call that ends while the phone rings can stop it; 'stop' when the call ended before Twilio answered the dial.
+ */
+export function dialled(call: CallRecord, input: { index: number; sid: string }): Step<'kept' | 'stop'> {
+  const leg = call.participants[input.index];
+  if (!leg) return { result: 'kept' };
+  const over = call.status === 'completed' || (leg.status === 'canceled' && !leg.legCallSid);
+  return { patch: participant(input.index, { dialledSid: input.sid, ...(leg.legCallSid ? {} : { legCallSid: input.sid }) }), result: over ? 'stop' : 'kept' };
+}
+
+/** Twilio would not dial participant `index`: the leg failed (and the transfer it was for). */
+export function dialFailed(call: CallRecord, input: { index: number; agentId: string; error: string; transferId?: string }): Step<void> {
+  return {
+    patch: mergePatches(
+      participant(input.index, { status: 'dial-failed', error: input.error }),
+      { set: { dialError: `Could not dial ${input.agentId}: ${input.error}` } },
+      input.transferId ? transferPatch(call, input.transferId, 'failed') : undefined,
+    ),
+    result: undefined,
+  };
+}
+
+/** The caller waited the longest allowed: they are told goodbye (once). False when the call is not waiting any more. */
+export function maxWaitReached(call: CallRecord): Step<boolean> {
+  if (call.endReason || (call.status !== 'waiting' && call.status !== 'offered')) return { result: false };
+  return { patch: { set: { endReason: 'max-wait' } }, result: true };
+}
+
+/** The agent's call, checked: they are talking on it. */
+function requireTalking(call: CallRecord | undefined, agentId: string, message = 'You have no call to transfer.'): asserts call is CallRecord {
+  if (!call || isOver(call) || !call.participants.some((leg) => leg.agentId === agentId && leg.status === 'in-progress')) throw new NoCallError(message);
+}
+
+/** Checks before a colleague's phone may ring for the call `agentId` is on (the reservation is taken next). */
+export function checkColleagueRing(call: CallRecord | undefined, input: { fromAgentId: string; toAgentId: string; kind: 'consult' | 'bring-in' | 'cold' }): asserts call is CallRecord {
+  if (input.kind === 'bring-in' && input.toAgentId === input.fromAgentId) throw new InvalidRequestError('An agent cannot bring themselves into their own call.');
+  requireTalking(call, input.fromAgentId, input.kind === 'bring-in' ? `${input.fromAgentId} has no active call.` : 'You have no call to transfer.');
+  if (input.kind === 'cold' && input.toAgentId === input.fromAgentId) throw new AgentUnavailableError('You cannot transfer a call to yourself.');
+}
+
+/** A warm transfer with consult starts: the colleague's leg and the transfer record. Refused by the transfer rules. */
+export function consultStarted(call: CallRecord, input: { id: string; fromAgentId: string; toAgentId: string; toName: string; note?: string; now: Date }): Step<number> {
+  if (isOver(call)) throw new NoCallError('You have no call to transfer.');
+  const transfer = startConsult(call.transfers ?? [], { id: input.id, from: input.fromAgentId, to: input.toAgentId, note: input.note, now: input.now });
+  if (newestLeg(call, input.toAgentId, (leg) => LIVE_LEG_STATUSES.includes(leg.status)) >= 0) throw new AgentUnavailableError(`${input.toName} is already on this call.`);
+  return {
+    patch: { addParticipant: ringLeg({ agentId: input.toAgentId, role: 'colleague', requestedBy: input.fromAgentId, transferId: input.id, now: input.now }), addTransfer: transfer },
+    result: call.participants.length,
+  };
+}
+
+/** A colleague is brought straight into the call (no consult). */
+export function bringInStarted(call: CallRecord, input: { fromAgentId: string; toAgentId: string; toName: string; now: Date }): Step<number> {
+  if (isOver(call)) throw new NoCallError(`${input.fromAgentId} has no active call.`);
+  const live = newestLeg(call, input.toAgentId, (leg) => LIVE_LEG_STATUSES.includes(leg.status));
+  if (live >= 0) throw new AgentUnavailableError(`${input.toName} is already ${call.participants[live]!.status === 'in-progress' ? 'on' : 'being dialled into'} this call.`);
+  return { patch: { addParticipant: ringLeg({ agentId: input.toAgentId, role: 'colleague', requestedBy: input.fromAgentId, now: input.now }) }, result: call.participants.length };
+}
+
+/**
+ * A cold transfer: the customer waits on hold while the call is offered to `to` (an agent, or 'queue' for the front
+ * of the line, where the longest wait counts afresh), and the transferring agent leaves at once. Routing does not
+ * hand the call straight back to the agent who transferred it.
+ */
+export function coldTransferStarted(call: CallRecord, input: { id: string; fromAgentId: string; to: string | 'queue'; note?: string; now: Date }): Step<{ legCallSid?: string; conferenceSid?: string; targetIndex: number }> {
+  if (call.status !== 'in-progress' || call.endReason) throw new NoCallError('You have no call to transfer.');
+  const toQueue = input.to === 'queue';
+  const transfer = startCold(call.transfers ?? [], { id: input.id, from: input.fromAgentId, to: input.to, note: input.note, now: input.now });
+  const mine = newestLeg(call, input.fromAgentId, (leg) => leg.status === 'in-progress');
+  return {
+    patch: {
+      set: { status: toQueue ? 'waiting' : 'offered', ...(toQueue ? {} : { offeredTo: input.to }), customerHeld: Boolean(call.conferenceSid), lineSince: input.now },
+      addTransfer: transfer,
+      addPass: { agentId: input.fromAgentId, at: input.now, outcome: 'transferred' },
+      ...(toQueue ? {} : { addParticipant: ringLeg({ agentId: input.to, role: 'offer', requestedBy: input.fromAgentId, transferId: input.id, now: input.now }) }),
+    },
+    result: { legCallSid: call.participants[mine]?.legCallSid, conferenceSid: call.conferenceSid, targetIndex: call.participants.length },
+  };
+}
+
+/** What the transferring agent's decision on the open consult asks of the voice side. */
+export interface Decision {
+  next: ReturnType<typeof decide>;
+  colleague?: string;
+  colleagueId: string;
+  transferrer?: string;
+  conferenceSid?: string;
+}
+
+/** The transferring agent completes, merges, toggles or cancels the open consult. */
+export function transferDecided(call: CallRecord, input: { agentId: string; action: TransferAction }): Step<Decision> {
+  const transfer = openTransfer(call.transfers ?? []);
+  if (!transfer) throw new AgentUnavailableError('There is no transfer under way on your call.');
+  const next = decide(transfer, input.action, input.agentId);
+  const colleague = call.participants.find((leg) => leg.transferId === transfer.id);
+  const mine = newestLeg(call, input.agentId, (leg) => leg.status === 'in-progress');
+  return {
+    patch: mergePatches(transferPatch(call, transfer.id, next.state, next.held), next.effects.hangUpTransferrer && mine >= 0 ? participant(mine, { hungUp: true }) : undefined),
+    result: { next, colleague: colleague?.legCallSid, colleagueId: transfer.to, transferrer: mine >= 0 ? call.participants[mine]!.legCallSid : undefined, conferenceSid: call.conferenceSid },
+  };
+}
+
+/** The agent pressed Hang up: their live leg is marked as ended on purpose (so a customer left alone hears goodbye). */
+export function hangUpRequested(call: CallRecord, agentId: string): Step<{ legCallSid?: string }> {
+  const i = newestLeg(call, agentId, (leg) => LIVE_LEG_STATUSES.includes(leg.status));
+  if (i < 0) throw new NoCallError('You have no call to hang up.');
+  return { patch: participant(i, { hungUp: true }), result: { legCallSid: call.participants[i]!.legCallSid } };
+}

@@ -1,0 +1,81 @@
+// What the contact center asks of Twilio's voice side, with Twilio's answers handled once: a call that already ended
+// is no failure for a hang-up or a goodbye, a participant already gone is none for a hold, and a passing failure
+// (429, 5xx, no answer) of a hold is tried again. Built on the REST caller (src/twilio/rest.ts).
+import { apologyTwiml } from './twiml';
+import type { DialRequest, TwilioRest } from './rest';
+
+/** The voice operations the domain's effects need. */
+export interface Voice {
+  /** Rings a phone; resolves with Twilio's CallSid. */
+  dial(request: DialRequest): Promise<{ sid: string }>;
+  /** Ends a call; one that already ended is no error. */
+  hangUp(callSid: string): Promise<void>;
+  /** The caller hears `message`, then the call ends; one that already ended is no error. */
+  sayAndHangUp(callSid: string, message: string): Promise<void>;
+  /** Holds (hearing `holdUrl`) or unholds a conference participant by label; a participant already gone is no error. */
+  hold(conferenceSid: string, label: string, on: boolean, holdUrl?: string): Promise<void>;
+}
+
+const HOLD_ATTEMPTS = 3;
+
+/** A Twilio REST error's short description. */
+export function describeRestError(err: unknown): string {
+  if (err && typeof err === 'object') {
+    const e = err as { status?: number; code?: number; message?: string };
+    if (e.code || e.status) return `${e.message ?? 'Twilio error'} (status ${e.status ?? '?'}, code ${e.code ?? '?'})`;
+    if (e.message) return e.message;
+  }
+  return String(err);
+}
+
+/** Twilio's answer when a call is no longer in progress: https://www.twilio.com/docs/api/errors/21220 */
+export function callAlreadyEnded(err: unknown): boolean {
+  return (err as { code?: unknown } | undefined)?.code === 21220;
+}
+
+/** Twilio's answer for a participant no longer in the conference: 404, https://www.twilio.com/docs/api/errors/20404 */
+function participantGone(err: unknown): boolean {
+  const e = err as { status?: unknown; code?: unknown } | undefined;
+  return e?.status === 404 || e?.code === 20404;
+}
+
+/** A failure that may pass if tried again: Twilio's 5xx and 429, or no answer at all. */
+function mayPass(err: unknown): boolean {
+  const status = (err as { status?: unknown } | undefined)?.status;
+  return typeof status !== 'number' || status >= 500 || status === 429;
+}
+
+/** Runs a REST change to a call that may have ended meanwhile (the caller hung up): that is not a failure. */
+async function unlessCallEnded(work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (err) {
+    if (!callAlreadyEnded(err)) throw err;
+  }
+}
+
+/** The voice side over `rest`; `onRetry` hears of a hold tried again. */
+export function createVoice(rest: TwilioRest, onRetry: (what: { label: string; on: boolean; error: string }) => void = () => undefined): Voice {
+  return {
+    dial: (request) => rest.dial(request),
+    hangUp: (callSid) => unlessCallEnded(() => rest.hangUp(callSid)),
+    // https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource (Twiml: new instructions for a live call)
+    sayAndHangUp: (callSid, message) => unlessCallEnded(() => rest.redirect(callSid, apologyTwiml(message))),
+    // https://www.twilio.com/docs/voice/api/conference-participant-resource#update-a-participant-resource
+    async hold(conferenceSid, label, on, holdUrl) {
+      // A customer left on hold by a passing Twilio error would hear music for nobody: a failure that may pass is tried again.
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          await rest.hold(conferenceSid, label, on, on ? holdUrl : undefined);
+          return;
+        } catch (err) {
+          // The participant (or the whole call) is gone meanwhile: nothing left to hold.
+          if (callAlreadyEnded(err) || participantGone(err)) return;
+          if (attempt >= HOLD_ATTEMPTS || !mayPass(err)) throw err;
+          onRetry({ label, on, error: describeRestError(err) });
+          await new Promise((resolve) => setTimeout(resolve, 400 * attempt));
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,150 @@
+// The call's life as pure transitions, without a database or HTTP: each step's patch and decision.
+import type { CallRecord } from '../src/contact-center/call';
+import {
+  agentJoined,
+  agentLeft,
+  callEnded,
+  coldTransferStarted,
+  customerGone,
+  dialled,
+  hangUpRequested,
+  legReported,
+  maxWaitReached,
+  offered,
+  offerEnded,
+  transferDecided,
+} from '../src/contact-center/call-life';
+import { CallGoneError, NoCallError, TransferRefusedError } from '../src/contact-center/errors';
+import type { Participant } from '../src/contact-center/participants';
+import { startConsult } from '../src/contact-center/transfer';
+import { toMongoUpdate } from '../src/models/call-store';
+
+const now = new Date('2026-12-03T10:00:00Z');
+const settings = { reconnectGraceMs: 15_000, leaveSettleMs: 2_000 };
+const leg = (agentId: string, status: Participant['status'], extra: Partial<Participant> = {}): Participant => ({ agentId, role: 'offer', status, createdAt: now, updatedAt: now, ...extra });
+const call = (extra: Partial<CallRecord> = {}): CallRecord => ({
+  _id: 'CAcustomer',
+  conferenceName: 'CAcustomer',
+  conferenceSid: 'CFconf',
+  status: 'in-progress',
+  participants: [leg('ana', 'in-progress', { legCallSid: 'CAana' })],
+  passedBy: [],
+  transfers: [],
+  rev: 3,
+  createdAt: new Date(now.getTime() - 900_000),
+  updatedAt: now,
+  ...extra,
+});
+
+describe('answering', () => {
+  test('when the offered agent answers, then the call is theirs, answered now, and a customer held for them comes off hold', () => {
+    const ringing = call({ status: 'offered', offeredTo: 'ana', customerHeld: true, participants: [leg('ana', 'ringing')] });
+    const step = agentJoined(ringing, { agentId: 'ana', legCallSid: 'CAana', now });
+    expect(step.result).toEqual({ role: 'offer', unholdCustomer: true, conferenceSid: 'CFconf' });
+    expect(step.patch).toMatchObject({ set: { status: 'in-progress', agentId: 'ana', answeredAt: now }, clear: ['offeredTo', 'customerHeld'], participants: [{ index: 0, set: { status: 'in-progress', legCallSid: 'CAana' } }] });
+  });
+
+  test('when an agent answers an offer that went to someone else, or a call that ended, then it is refused as gone', () => {
+    expect(() => agentJoined(call({ status: 'offered', offeredTo: 'ben', participants: [leg('ana', 'ringing')] }), { agentId: 'ana', now })).toThrow(CallGoneError);
+    expect(() => agentJoined(call({ endReason: 'max-wait' }), { agentId: 'ana', now })).toThrow(CallGoneError);
+  });
+});
+
+describe('an agent leaving', () => {
+  test("when only the agent's own call says it ended and the customer is alone, then the customer goes back in line, routable only after the settle time, kept for that agent", () => {
+    const step = legReported(call(), { agentId: 'ana', legCallSid: 'CAana', status: 'completed', callStatus: 'completed', now }, settings);
+    expect(step.result).toMatchObject({ alone: true, onPurpose: false, left: true });
+    expect(step.patch?.set).toMatchObject({ status: 'waiting', customerHeld: true, requeued: 1, lineSince: now, routableFrom: new Date(now.getTime() + 2_000), returnTo: { agentId: 'ana', until: new Date(now.getTime() + 15_000) } });
+  });
+
+  test('when the conference reports the agent left while it goes on, then the customer may be rung at once; a customer already waiting for that word is released', () => {
+    const step = agentLeft(call(), { callSid: 'CAana', reason: 'participant_hung_up', now }, settings);
+    expect(step.result).toMatchObject({ agentId: 'ana', alone: true, onPurpose: false });
+    expect(step.patch?.set?.routableFrom).toEqual(now);
+    const waiting = call({ status: 'waiting', routableFrom: new Date(now.getTime() + 1000), participants: [leg('ana', 'completed', { legCallSid: 'CAana' })] });
+    const confirm = agentLeft(waiting, { callSid: 'CAana', reason: 'participant_hung_up', now }, settings);
+    expect(confirm.result).toEqual({ confirmed: true });
+    expect(confirm.patch?.set).toEqual({ routableFrom: now });
+  });
+
+  test('when the agent pressed Hang up, then the customer alone is told goodbye, not requeued', () => {
+    const step = agentLeft(call({ participants: [leg('ana', 'in-progress', { legCallSid: 'CAana', hungUp: true })] }), { callSid: 'CAana', now }, settings);
+    expect(step.patch?.set).toEqual({ abandonedAt: now, endReason: 'abandoned' });
+  });
+
+  test('when an agent is removed because the conference ended, or the customer leaves, then the customer is gone', () => {
+    expect(customerGone({ _id: 'CAcustomer' }, { callSid: 'CAana', reason: 'moderator_ended_conference', now })).toBe(true);
+    expect(customerGone({ _id: 'CAcustomer' }, { callSid: 'CAcustomer', reason: 'participant_hung_up', now })).toBe(true);
+    expect(customerGone({ _id: 'CAcustomer' }, { callSid: 'CAana', reason: 'participant_hung_up', now })).toBe(false);
+  });
+
+  test('when a callback arrives late (a ring after the answer), then the leg does not move back', () => {
+    expect(legReported(call(), { agentId: 'ana', legCallSid: 'CAana', status: 'ringing', callStatus: 'ringing', now }, settings)).toEqual({ result: { alone: false } });
+  });
+});
+
+describe('offers', () => {
+  test('when routing offers a waiting call, then it is offered with a new ringing leg; a call no longer waiting is not', () => {
+    const step = offered(call({ status: 'waiting', participants: [] }), { agentId: 'ben', now });
+    expect(step.result).toBe(0);
+    expect(step.patch).toMatchObject({ set: { status: 'offered', offeredTo: 'ben' }, addParticipant: { agentId: 'ben', role: 'offer', status: 'dialing' } });
+    expect(offered(call(), { agentId: 'ben', now })).toEqual({ result: undefined });
+  });
+
+  test('when an offer ends unanswered, then the call is back in line with the agent noted as having passed; a stale report changes nothing', () => {
+    const step = offerEnded(call({ status: 'offered', offeredTo: 'ben' }), { agentId: 'ben', outcome: 'busy', now });
+    expect(step).toEqual({ patch: { set: { status: 'waiting' }, clear: ['offeredTo'], addPass: { agentId: 'ben', at: now, outcome: 'busy' } }, result: true });
+    expect(offerEnded(call({ status: 'offered', offeredTo: 'cho' }), { agentId: 'ben', outcome: 'busy', now }).result).toBe(false);
+  });
+
+  test('when the dial answers after the call ended, then the ring is to be stopped', () => {
+    const ended = call({ status: 'completed', participants: [leg('ben', 'canceled')] });
+    expect(dialled(ended, { index: 0, sid: 'CAben' }).result).toBe('stop');
+    expect(dialled(call({ participants: [leg('ben', 'ringing')] }), { index: 0, sid: 'CAben' })).toEqual({ patch: { participants: [{ index: 0, set: { dialledSid: 'CAben', legCallSid: 'CAben' } }] }, result: 'kept' });
+  });
+
+  test('when the longest wait is reached, then the caller is told goodbye once', () => {
+    expect(maxWaitReached(call({ status: 'waiting' }))).toEqual({ patch: { set: { endReason: 'max-wait' } }, result: true });
+    expect(maxWaitReached(call({ status: 'waiting', endReason: 'max-wait' })).result).toBe(false);
+  });
+});
+
+describe('ending', () => {
+  test('when the call ends, then talking legs complete, ringing legs are cancelled and their phones stopped, and the last event closes the timeline', () => {
+    const live = call({ participants: [leg('ana', 'in-progress', { legCallSid: 'CAana' }), leg('ben', 'ringing', { legCallSid: 'CAben' }), leg('cho', 'dialing')] });
+    const step = callEnded(live, { reason: 'customer-hung-up', now, lastEvent: { at: new Date(0), kind: 'left', label: 'customer' } });
+    expect(step.result).toMatchObject({ ringing: ['CAben'], rang: ['ben', 'cho'], call: { status: 'completed', endReason: 'customer-hung-up' } });
+    expect(step.patch?.participants).toEqual([{ index: 0, set: { status: 'completed' } }, { index: 1, set: { status: 'canceled' } }, { index: 2, set: { status: 'canceled' } }]);
+    expect(step.patch?.addEvent).toEqual({ at: now, kind: 'left', label: 'customer' });
+    expect(callEnded(call({ status: 'completed' }), { reason: 'x', now }).result).toBeUndefined();
+  });
+});
+
+describe('transfers', () => {
+  test('when an agent sends the customer back to the line, then the longest wait counts from now and routing does not hand it straight back', () => {
+    const step = coldTransferStarted(call(), { id: 't1', fromAgentId: 'ana', to: 'queue', now });
+    expect(step.patch).toMatchObject({ set: { status: 'waiting', customerHeld: true, lineSince: now }, addPass: { agentId: 'ana', outcome: 'transferred' } });
+    expect(step.result).toEqual({ legCallSid: 'CAana', conferenceSid: 'CFconf', targetIndex: 1 });
+  });
+
+  test('when someone other than the consult\'s starter decides, or there is none, then it is refused', () => {
+    const consult = { ...startConsult([], { id: 't1', from: 'ana', to: 'ben', now }), state: 'consulting' as const };
+    const consulting = call({ participants: [leg('ana', 'in-progress'), leg('ben', 'in-progress', { role: 'colleague', transferId: 't1' })], transfers: [consult] });
+    expect(() => transferDecided(consulting, { agentId: 'ben', action: 'complete' })).toThrow(TransferRefusedError);
+    expect(transferDecided(consulting, { agentId: 'ana', action: 'complete' }).patch).toEqual({ transfers: [{ index: 0, set: { state: 'completed' } }], participants: [{ index: 0, set: { hungUp: true } }] });
+    expect(() => hangUpRequested(call({ participants: [] }), 'ana')).toThrow(NoCallError);
+  });
+});
+
+describe('the store turns a patch into one update', () => {
+  test('when a patch sets fields of the call, a participant and a transfer, clears and appends, then the update says exactly that', () => {
+    const at = new Date('2026-12-03T10:00:01Z');
+    expect(
+      toMongoUpdate({ set: { status: 'waiting' }, clear: ['offeredTo'], participants: [{ index: 2, set: { status: 'busy' } }], transfers: [{ index: 0, set: { state: 'declined' } }], addPass: { agentId: 'ben', at, outcome: 'busy' } }, at),
+    ).toEqual({
+      $set: { status: 'waiting', updatedAt: at, 'participants.2.status': 'busy', 'participants.2.updatedAt': at, 'transfers.0.state': 'declined', 'transfers.0.updatedAt': at },
+      $unset: { offeredTo: 1 },
+      $push: { passedBy: { agentId: 'ben', at, outcome: 'busy' } },
+    });
+  });
+});
