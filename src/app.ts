@@ -13,6 +13,7 @@ import { writesAt, type Logger } from './logger';
 import { PROJECT_ROOT } from './paths';
 import { adminRouter } from './routes/admin';
 import { agentApiRouter } from './routes/agent-api';
+import { callActionRouter } from './routes/call-actions';
 import { contactCenterApiRouter } from './routes/contact-center-api';
 import { historyRouter } from './routes/history';
 import type { HistoryStore } from './models/history';
@@ -126,6 +127,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(adminRouter({ auth, agents: deps.agents, sessions: deps.sessions, logger, mode }));
   app.use(pageRouter({ agents: deps.agents, auth, mode, supportNumber: config.twilio.number, twilioLocalBase: deps.twilioLocal ? TWILIO_LOCAL_PATH : undefined }));
   app.use(agentApiRouter({ calls: deps.calls, agents: deps.agents, auth, twilio: config.twilio }));
+  app.use(callActionRouter({ calls: deps.calls, changes: deps.changes, signedIn: auth.requireAgent, csrfProtection: auth.csrfProtection }));
   app.use(historyRouter({ history: deps.history, agents: deps.agents, guard: auth.requireAgent }));
   app.use(
     '/api',

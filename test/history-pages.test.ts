@@ -352,3 +352,11 @@ test('when the app told the customer goodbye after every agent hung up, then the
   expect(customerLeft?.detail).toBe('heard goodbye after every agent had left');
   expect(describeCall(call('2026-03-14T10:06:00Z', { timeline: [{ at: at('2026-03-14T10:06:00Z', -1), kind: 'customer-left', detail: 'participant_hung_up' }] }), (id) => id).timeline[0]?.detail).toBe('hung up');
 });
+
+test('when a transfer is stored with its mode and outcome as fields, or (by an earlier version) as "mode: outcome" text, then the timeline reads both alike', () => {
+  const names = (id: string) => (id === 'carol' ? 'Carol Colleague' : id);
+  const structured = call('2026-03-14T11:00:00Z', { timeline: [{ at: at('2026-03-14T11:00:00Z', -30), kind: 'transfer', agentId: 'alice', toAgentId: 'carol', mode: 'consult', outcome: 'completed' }] });
+  const older = call('2026-03-14T11:01:00Z', { timeline: [{ at: at('2026-03-14T11:01:00Z', -30), kind: 'transfer', agentId: 'alice', toAgentId: 'carol', detail: 'consult: completed' }] });
+  expect(describeCall(structured, names).timeline[0]?.detail).toBe('consult to Carol Colleague: completed');
+  expect(describeCall(older, names).timeline[0]?.detail).toBe('consult to Carol Colleague: completed');
+});

@@ -126,7 +126,7 @@ test('when a consulted call ends, then its history has the holds, who left and w
   };
   const record = finishedCallOf(call, at(201));
   expect(record).toMatchObject({ holdSeconds: 40, hungUpBy: 'agent:ada', endReason: 'abandoned', waitSeconds: 10, talkSeconds: 191, agentIds: ['ada', 'grace'] });
-  const lines = record.timeline.map((e) => [e.kind, e.agentId, e.byAgentId && `by ${e.byAgentId}`, e.detail].filter(Boolean).join(' '));
+  const lines = record.timeline.map((e) => [e.kind, e.agentId, e.byAgentId && `by ${e.byAgentId}`, e.mode && `${e.mode}: ${e.outcome}`, e.detail].filter(Boolean).join(' '));
   expect(lines).toEqual(['waiting The customer called and waited in line.', 'offered ada', 'answered ada', 'brought-in grace by ada', 'customer-held', 'transfer ada consult: completed', 'hold grace', 'customer-unheld', 'customer-held', 'customer-unheld', 'left ada pressed Hang up', 'left grace participant_hung_up', 'ended abandoned']);
   // The customer hanging up themselves, or being hung up by the app:
   expect(finishedCallOf({ ...call, endReason: 'customer-hung-up', events: [{ at: at(150), kind: 'left', label: 'customer', reason: 'participant_hung_up' }] }, at(201)).hungUpBy).toBe('customer');

@@ -244,7 +244,7 @@ test('when the conference reports holds and departures, then the history keeps t
   const history = (await app.running.history.find(customer, new Date()))!;
   expect(history).toMatchObject({ hungUpBy: 'customer', endReason: 'customer-hung-up', agentIds: ['ana', 'ben'], transfers: [expect.objectContaining({ mode: 'consult', outcome: 'completed' })] });
   expect(history.holdSeconds ?? 0).toBeGreaterThanOrEqual(0);
-  const kinds = history.timeline.map((e) => `${e.kind}${e.agentId ? ` ${e.agentId}` : ''}${e.detail ? ` (${e.detail})` : ''}`);
+  const kinds = history.timeline.map((e) => `${e.kind}${e.agentId ? ` ${e.agentId}` : ''}${e.mode ? ` (${e.mode}: ${e.outcome})` : e.detail ? ` (${e.detail})` : ''}`);
   expect(kinds).toEqual(
     expect.arrayContaining(['customer-held', 'hold ben', 'customer-unheld', 'unhold ben', 'left ana (pressed Hang up)', 'customer-left (participant_hung_up)', 'transfer ana (consult: completed)']),
   );

@@ -480,7 +480,7 @@
     var button = event.target.closest('button.bring-in');
     if (!button || !usable(button)) return;
     act(button, async function () {
-      await api('POST', '/conference/' + encodeURIComponent(me.id) + '/call', { to: button.dataset.agent });
+      await api('POST', '/api/me/bring-in', { to: button.dataset.agent });
       state.lastEnded = null;
     });
   });

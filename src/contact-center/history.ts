@@ -1,5 +1,6 @@
 // What a finished call leaves behind: one history record built from the live call. Pure: no I/O.
-import type { CallRecord, ConferenceEvent, Participant } from '../models/call';
+import type { CallRecord, ConferenceEvent } from './call';
+import type { Participant } from './participants';
 import { agentLabel, agentOfLabel, CUSTOMER_LABEL } from './participants';
 
 export const OUTCOMES = ['answered', 'abandoned', 'timed-out', 'no-agent', 'failed'] as const;
@@ -20,6 +21,9 @@ export interface TimelineEntry {
   toAgentId?: string;
   /** Who asked for it (a colleague rung into the call). */
   byAgentId?: string;
+  /** A transfer's mode and how it ended (records by earlier versions wrote them as detail "mode: outcome"). */
+  mode?: TransferMode;
+  outcome?: string;
   detail?: string;
 }
 
@@ -124,7 +128,7 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
     else if (e.kind === 'left') timeline.push({ at, kind: 'left', ...(agentId ? { agentId } : {}), ...(leg?.hungUp ? { detail: 'pressed Hang up' } : e.reason ? { detail: e.reason } : {}) });
     else if (e.kind === 'conference-ended') timeline.push({ at, kind: 'conference-ended', ...(e.reason ? { detail: e.reason } : {}) });
   }
-  for (const t of call.transfers ?? []) timeline.push({ at: new Date(t.at), kind: 'transfer', agentId: t.from, toAgentId: t.to, detail: `${t.mode}: ${t.state}` });
+  for (const t of call.transfers ?? []) timeline.push({ at: new Date(t.at), kind: 'transfer', agentId: t.from, toAgentId: t.to, mode: t.mode, outcome: t.state });
   if (answered) timeline.push({ at: answered, kind: 'answered', agentId: call.participants.find((leg) => leg.role === 'offer' && (leg.status === 'completed' || leg.status === 'in-progress'))?.agentId });
   timeline.sort((a, b) => a.at.getTime() - b.at.getTime());
   timeline.push({ at: endedAt, kind: 'ended', detail: call.endReason ?? 'ended' });

@@ -1,7 +1,6 @@
-// What the agent page calls: softphone tokens, the agent's current call, and bringing a colleague in.
+// What the agent page calls for its softphone and its call: tokens, and the agent's current call.
 // Who is asking comes from the session only; the agent id in the path must be theirs (supervisors may read anyone's call).
 import express, { Router } from 'express';
-import { z } from 'zod';
 import { requireJsonBody, type Auth } from '../auth/middleware';
 import { HttpError } from '../errors';
 import type { Agent, AgentDirectory } from '../services/agents';
@@ -16,7 +15,6 @@ export interface AgentApiDeps {
   tokenTtlSeconds?: number;
 }
 
-const BringIn = z.object({ to: z.string().min(1).max(64) }).strict();
 
 /** The signed-in agent, when `pathId` is them; 403 otherwise (whether or not that agent exists). */
 function self(signedIn: Agent, pathId: string): Agent {
@@ -24,7 +22,7 @@ function self(signedIn: Agent, pathId: string): Agent {
   return signedIn;
 }
 
-/** Routes under the site root: /token/:agentId, /agents/:agentId/call, /conference/:agentId/call. */
+/** Routes under the site root: /token/:agentId and /agents/:agentId/call. */
 export function agentApiRouter(deps: AgentApiDeps): Router {
   const router = Router();
   const json = [requireJsonBody, express.json({ limit: '16kb' })];
@@ -56,18 +54,6 @@ export function agentApiRouter(deps: AgentApiDeps): Router {
       agent = other;
     }
     res.set('Cache-Control', 'no-store').json({ agentId: agent.id, call: await deps.calls.activeCallFor(agent.id) });
-  });
-
-  /**
-   * The signed-in agent brings a colleague (body `{ "to": agentId }`) into the call they are on.
-   * @route POST /conference/:agentId/call
-   */
-  router.post('/conference/:agentId/call', ...json, ...requireAgent, ...csrfProtection, async (req, res) => {
-    const from = self(res.locals.agent!, String(req.params.agentId));
-    const body = BringIn.safeParse(req.body ?? {});
-    if (!body.success) throw new HttpError(400, `Invalid request: ${body.error.issues.map((i) => `${i.path.join('.') || 'body'} ${i.message}`).join('; ')}`);
-    const result = await deps.calls.bringInAgent({ fromAgentId: from.id, toAgentId: body.data.to });
-    res.status(202).json({ status: 'dialing', conference: result.conference, agentId: result.agentId });
   });
 
   return router;

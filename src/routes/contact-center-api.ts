@@ -1,12 +1,12 @@
-// What the live pages call: the signed-in agent's state, presence and softphone heartbeat, the supervisor's board,
-// and the server-sent event stream that tells pages when to refresh.
+// What the live pages read: the signed-in agent's state (and what they may do now), presence and softphone heartbeat,
+// the supervisor's board, and the server-sent event stream that tells pages when to refresh. What an agent does on
+// their call is in call-actions.ts.
 import express, { Router, type RequestHandler, type Response } from 'express';
 import { requireJsonBody } from '../auth/middleware';
 import { z } from 'zod';
 import { actionsFor, takesTransfers } from '../contact-center/actions';
 import { CHOSEN_STATUSES } from '../contact-center/presence';
-import { TRANSFER_ACTIONS } from '../contact-center/transfer';
-import { HttpError } from '../errors';
+import { describeIssues, HttpError } from '../errors';
 import type { PresenceStore } from '../models/presence';
 import type { Agent, AgentDirectory } from '../services/agents';
 import type { CallService, CallView } from '../services/calls';
@@ -30,9 +30,6 @@ export interface ContactCenterApiDeps {
   keepAliveSeconds?: number;
 }
 
-const Consult = z.object({ to: z.string().min(1, 'choose a colleague').max(64), note: z.string().max(500).optional() }).strict();
-const Cold = z.object({ to: z.string().min(1, 'choose a colleague or the queue').max(64), note: z.string().max(500).optional() }).strict();
-const TransferAction = z.enum(TRANSFER_ACTIONS);
 const SetPresence = z.object({ status: z.enum(CHOSEN_STATUSES) }).strict();
 const Heartbeat = z
   .object({
@@ -51,7 +48,7 @@ function agentOf(res: Response): Agent {
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const result = schema.safeParse(body ?? {});
-  if (!result.success) throw new HttpError(400, `Invalid request: ${result.error.issues.map((i) => `${i.path.join('.') || 'body'} ${i.message}`).join('; ')}`);
+  if (!result.success) throw new HttpError(400, describeIssues(result.error));
   return result.data;
 }
 
@@ -133,50 +130,6 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
       deps.routing.dispatch();
     }
     res.json({ owner, everySeconds: Math.max(2, Math.floor(deps.offlineAfterSeconds / 3)) });
-  });
-
-  /**
-   * The agent hangs up their call (on purpose): through Twilio, so it works even from a reloaded page.
-   * @route POST /api/me/hangup
-   */
-  router.post('/me/hangup', ...json, ...deps.signedIn, ...deps.csrfProtection, async (_req, res) => {
-    const me = agentOf(res);
-    const result = await deps.calls.hangUp(me.id);
-    deps.changes.publish('calls', 'agents');
-    res.json({ status: 'hanging-up', callSid: result.callSid });
-  });
-
-  /**
-   * Warm transfer with consult: the customer goes on hold while the agent talks with `to`; `note` is shown to them.
-   * @route POST /api/me/consult
-   */
-  router.post('/me/consult', ...json, ...deps.signedIn, ...deps.csrfProtection, async (req, res) => {
-    const me = agentOf(res);
-    const body = parse(Consult, req.body);
-    const result = await deps.calls.consult({ fromAgentId: me.id, toAgentId: body.to, note: body.note });
-    res.status(202).json({ status: 'dialing', ...result });
-  });
-
-  /**
-   * Cold transfer to an agent (`to`: their id) or back to the waiting line (`to`: "queue"); the agent leaves at once.
-   * @route POST /api/me/transfer-cold
-   */
-  router.post('/me/transfer-cold', ...json, ...deps.signedIn, ...deps.csrfProtection, async (req, res) => {
-    const me = agentOf(res);
-    const body = parse(Cold, req.body);
-    res.status(202).json({ status: 'transferring', ...(await deps.calls.coldTransfer({ fromAgentId: me.id, to: body.to, note: body.note })) });
-  });
-
-  /**
-   * The consult's outcome: complete (the colleague takes over), merge (three-way), toggle (talk to the customer while
-   * the colleague holds, and back) or cancel.
-   * @route POST /api/me/transfer/:action
-   */
-  router.post('/me/transfer/:action', ...json, ...deps.signedIn, ...deps.csrfProtection, async (req, res) => {
-    const me = agentOf(res);
-    const action = TransferAction.safeParse(req.params.action);
-    if (!action.success) throw new HttpError(404, `Unknown transfer action: choose one of ${TRANSFER_ACTIONS.join(', ')}.`);
-    res.json(await deps.calls.transferAction({ agentId: me.id, action: action.data }));
   });
 
   /**

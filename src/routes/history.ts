@@ -303,9 +303,14 @@ function whoHungUp(hungUpBy: string | undefined, names: Names): string {
   return hungUpBy;
 }
 
-/** "consult to Grace Hopper: completed" from a timeline entry's `detail` ("consult: completed") and target. */
-function transferDetail(entry: { toAgentId?: string; detail?: string }, names: Names): string {
-  const [mode = '', outcome = ''] = (entry.detail ?? '').split(': ');
+/**
+ * "consult to Grace Hopper: completed" from a transfer's timeline entry. Records by earlier versions carried mode and
+ * outcome as the text "mode: outcome" in `detail`; they are read as they are.
+ */
+function transferDetail(entry: { toAgentId?: string; mode?: string; outcome?: string; detail?: string }, names: Names): string {
+  const [oldMode = '', oldOutcome = ''] = entry.mode ? [] : (entry.detail ?? '').split(': ');
+  const mode = entry.mode ?? oldMode;
+  const outcome = entry.outcome ?? oldOutcome;
   return `${MODE_LABELS[mode] ?? mode} to ${entry.toAgentId ? names(entry.toAgentId) : 'someone'}${outcome ? `: ${outcome}` : ''}`;
 }
 

@@ -1,0 +1,107 @@
+// What an agent does on their call, in one place: hang up, bring a colleague in, consult, transfer cold (or back to
+// the line), and decide an open consult. Who acts comes from the session only. The original tutorial's bring-in URL,
+// POST /conference/:agentId/call, stays as a thin alias (a page or script written for it keeps working).
+import express, { Router, type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
+import { requireJsonBody } from '../auth/middleware';
+import { TRANSFER_ACTIONS } from '../contact-center/transfer';
+import { HttpError } from '../errors';
+import type { Agent } from '../services/agents';
+import type { CallService } from '../services/calls';
+import type { ChangeHub } from '../services/changes';
+
+export interface CallActionDeps {
+  calls: CallService;
+  changes: ChangeHub;
+  /** Admits a signed-in agent and puts them on res.locals.agent. */
+  signedIn: RequestHandler[];
+  /** Refuses cross-site state changes (same origin and the session's CSRF token). */
+  csrfProtection: RequestHandler[];
+}
+
+const To = z.string().min(1, 'choose a colleague').max(64);
+const BringIn = z.object({ to: To }).strict();
+const Consult = z.object({ to: To, note: z.string().max(500).optional() }).strict();
+const Cold = z.object({ to: z.string().min(1, 'choose a colleague or the queue').max(64), note: z.string().max(500).optional() }).strict();
+const TransferAction = z.enum(TRANSFER_ACTIONS);
+
+function agentOf(res: Response): Agent {
+  const agent = res.locals.agent as Agent | undefined;
+  if (!agent) throw new HttpError(401, 'Sign in first.');
+  return agent;
+}
+
+/** Routes under the site root: /api/me/… and the tutorial's /conference/:agentId/call. */
+export function callActionRouter(deps: CallActionDeps): Router {
+  const router = Router();
+  const json = [requireJsonBody, express.json({ limit: '4kb' })];
+  const acting = [...json, ...deps.signedIn, ...deps.csrfProtection];
+
+  /**
+   * The agent hangs up their call (on purpose): through Twilio, so it works even from a reloaded page.
+   * @route POST /api/me/hangup
+   */
+  router.post('/api/me/hangup', ...acting, async (_req, res) => {
+    const result = await deps.calls.hangUp(agentOf(res).id);
+    deps.changes.publish('calls', 'agents');
+    res.json({ status: 'hanging-up', callSid: result.callSid });
+  });
+
+  /**
+   * The agent brings a colleague (`to`) straight into the call they are on.
+   * @route POST /api/me/bring-in
+   */
+  const bringIn: RequestHandler = async (req, res) => {
+    const { to } = BringIn.parse(req.body ?? {});
+    const result = await deps.calls.bringInAgent({ fromAgentId: agentOf(res).id, toAgentId: to });
+    res.status(202).json({ status: 'dialing', conference: result.conference, agentId: result.agentId });
+  };
+  router.post('/api/me/bring-in', ...acting, bringIn);
+
+  /**
+   * The seed tutorial's bring-in URL: the path must name the signed-in agent.
+   * @route POST /conference/:agentId/call
+   */
+  router.post(
+    '/conference/:agentId/call',
+    ...acting,
+    (req, res, next) => {
+      const me = agentOf(res);
+      if (String(req.params.agentId) !== me.id) throw new HttpError(403, `You are signed in as ${me.id}, not ${String(req.params.agentId)}.`);
+      next();
+    },
+    bringIn,
+  );
+
+  /**
+   * Warm transfer with consult: the customer goes on hold while the agent talks with `to`; `note` is shown to them.
+   * @route POST /api/me/consult
+   */
+  router.post('/api/me/consult', ...acting, async (req, res) => {
+    const body = Consult.parse(req.body ?? {});
+    const result = await deps.calls.consult({ fromAgentId: agentOf(res).id, toAgentId: body.to, note: body.note });
+    res.status(202).json({ status: 'dialing', ...result });
+  });
+
+  /**
+   * Cold transfer to an agent (`to`: their id) or back to the waiting line (`to`: "queue"); the agent leaves at once.
+   * @route POST /api/me/transfer-cold
+   */
+  router.post('/api/me/transfer-cold', ...acting, async (req, res) => {
+    const body = Cold.parse(req.body ?? {});
+    res.status(202).json({ status: 'transferring', ...(await deps.calls.coldTransfer({ fromAgentId: agentOf(res).id, to: body.to, note: body.note })) });
+  });
+
+  /**
+   * The consult's outcome: complete (the colleague takes over), merge (three-way), toggle (talk to the customer while
+   * the colleague holds, and back) or cancel.
+   * @route POST /api/me/transfer/:action
+   */
+  router.post('/api/me/transfer/:action', ...acting, async (req, res) => {
+    const action = TransferAction.safeParse(req.params.action);
+    if (!action.success) throw new HttpError(404, `Unknown transfer action: choose one of ${TRANSFER_ACTIONS.join(', ')}.`);
+    res.json(await deps.calls.transferAction({ agentId: agentOf(res).id, action: action.data }));
+  });
+
+  return router;
+}
