@@ -4,7 +4,7 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import { CALL_STATUSES, CONFERENCE_EVENT_KINDS, type CallRecord } from '../contact-center/call';
 import { LEG_STATUSES, PARTICIPANT_ROLES, type Participant } from '../contact-center/participants';
-import { TRANSFER_STATES, type Transfer } from '../contact-center/transfer';
+import { TRANSFER_STATES } from '../contact-center/transfer';
 
 export type { CallRecord, CallStatus, ConferenceEvent } from '../contact-center/call';
 export type { Participant, ParticipantRole } from '../contact-center/participants';

@@ -36,7 +36,7 @@
 // as success; the first record written wins, and missing copies are filled in. A record's buckets follow its
 // `endedAt`: finalisers must take it from the stored call (not from `now`) so two instances write the same buckets.
 import type { Connection } from 'mongoose';
-import type { Collection, Db, Filter, MongoServerError } from 'mongodb';
+import type { Collection, Db, Filter } from 'mongodb';
 import { isDuplicateKey, StoreUnavailableError, withDeadline } from '../errors';
 
 export { OUTCOMES, TRANSFER_MODES } from '../contact-center/history';

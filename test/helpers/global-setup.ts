@@ -7,7 +7,6 @@ import { startFerretdb, type EmbeddedDatabase } from '../../src/db/ferretdb';
 import { findChromium } from '../e2e/browser';
 
 declare global {
-  // eslint-disable-next-line no-var
   var __FERRETDB__: EmbeddedDatabase | undefined;
 }
 
