@@ -36,6 +36,8 @@ const ConferenceEvent = z.object({
   ParticipantCallStatus: z.string().max(32).optional(),
   // conference-end: why (https://www.twilio.com/docs/voice/api/conference-resource#conference-status-callback)
   ReasonConferenceEnded: z.string().max(64).optional(),
+  // conference-end: the participant whose leaving ended it, when one did (its label when it had one).
+  ParticipantLabelEndingConference: z.string().max(128).optional(),
 });
 
 /** What a waiting caller hears about their place in line. */
@@ -124,6 +126,7 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
       participantLabel: input.ParticipantLabel,
       reason: input.ReasonParticipantLeft ?? input.ReasonConferenceEnded,
       participantCallStatus: input.ParticipantCallStatus,
+      endedBy: input.ParticipantLabelEndingConference,
     });
     sendTwiml(res, emptyTwiml());
   });

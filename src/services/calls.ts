@@ -27,15 +27,17 @@ import {
 } from '../contact-center/call-life';
 import { AgentUnavailableError, InvalidRequestError, NoCallError, NotFoundError, NotReadyError, VoiceFailedError } from '../contact-center/errors';
 import { finishedCallOf, type FinishedCall } from '../contact-center/history';
-import { agentLabel, CUSTOMER_LABEL, legStatusOf, type Participant, type ParticipantRole } from '../contact-center/participants';
+import { CUSTOMER_LABEL, legStatusOf, type ParticipantRole } from '../contact-center/participants';
 import { positionInLine } from '../contact-center/routing';
-import type { Transfer, TransferAction, TransferEffects } from '../contact-center/transfer';
+import type { Transfer, TransferAction } from '../contact-center/transfer';
 import { maskNumber, type Logger } from '../logger';
 import type { CallStore } from '../models/call-store';
 import { isDuplicateKey, type ReservationStore } from '../models/reservation';
 import { describeRestError, type Voice } from '../twilio/voice';
 import type { AgentDirectory } from './agents';
 import { agentDialRequest } from './agent-dial';
+import { createCallEffects } from './call-effects';
+import { oldestFirst, view, type CallView } from './call-view';
 import type { ChangeHub } from './changes';
 import type { Routing } from './routing';
 import type { WebhookUrls } from './webhook-urls';
@@ -68,25 +70,8 @@ export interface CallServiceDeps {
   leaveSettleMs: number;
 }
 
-export interface CallView {
-  callSid: string;
-  conferenceName: string;
-  status: CallRecord['status'];
-  /** The caller's number as Twilio gave it (shown to agents only). */
-  from?: string;
-  agentId?: string;
-  offeredTo?: string;
-  dialError?: string;
-  createdAt: Date;
-  answeredAt?: Date;
-  endedAt?: Date;
-  participants: Array<Omit<Participant, 'legCallSid' | 'dialledSid' | 'createdAt'> & { label: string }>;
-  transfers: Transfer[];
-  /** The agent whose softphone dropped off the call, offered it first until `until`. */
-  returnTo?: { agentId: string; until: Date };
-}
-
-export const LEFT_ALONE_MESSAGE = 'The agent has left the call. Thank you for calling, goodbye.';
+export { LEFT_ALONE_MESSAGE } from './call-effects';
+export type { CallView } from './call-view';
 
 /** A conference status callback, as the service needs it. https://www.twilio.com/docs/voice/api/conference-resource#conference-status-callback */
 export interface ConferenceEventInput {
@@ -102,82 +87,13 @@ export interface ConferenceEventInput {
   endedBy?: string;
 }
 
-/** What the page sees of a call. */
-function view(call: CallRecord): CallView {
-  return {
-    callSid: call._id,
-    conferenceName: call.conferenceName,
-    status: call.status,
-    from: call.from,
-    agentId: call.agentId,
-    offeredTo: call.offeredTo,
-    dialError: call.dialError,
-    createdAt: call.createdAt,
-    answeredAt: call.answeredAt,
-    endedAt: call.endedAt,
-    participants: call.participants.map(({ agentId, role, status, requestedBy, error, updatedAt, transferId, held }) => ({ agentId, label: agentLabel(agentId), role, status, ...(held ? { held } : {}), requestedBy, error, updatedAt, ...(transferId ? { transferId } : {}) })),
-    transfers: call.transfers ?? [],
-    ...(call.returnTo ? { returnTo: call.returnTo } : {}),
-  };
-}
-
-function oldestFirst(calls: CallRecord[]): CallRecord[] {
-  return [...calls].sort((a, b) => new Date(a.createdAt).getTime() - new Date(b.createdAt).getTime());
-}
-
 /** Builds the call service. */
 export function createCallService(deps: CallServiceDeps) {
   const { store, routing, reservations, voice, agents, background, changes, logger, urls } = deps;
   const settings: LifeSettings = { reconnectGraceMs: deps.reconnectGraceSeconds * 1000, leaveSettleMs: deps.leaveSettleMs };
 
-  // ---------- effects ----------
-
-  /**
-   * Holds (with the line's music) or unholds a participant, addressed by its label. A call's holds reach Twilio one at
-   * a time in the order they were decided, however slowly Twilio answers.
-   * https://www.twilio.com/docs/voice/api/conference-participant-resource#update-a-participant-resource
-   */
-  function setHold(callSid: string, conferenceSid: string | undefined, label: string, on: boolean): void {
-    if (!conferenceSid) return;
-    background.runInOrder(`hold ${callSid}`, `${on ? 'hold' : 'unhold'} ${label} in ${callSid}`, () => voice.hold(conferenceSid, label, on, urls.wait(callSid, 1)));
-  }
-
-  function hangUpLater(what: string, callSid: string): void {
-    background.run(what, () => voice.hangUp(callSid));
-  }
-
-  function sayGoodbye(callSid: string): void {
-    logger.info('every agent left: ending the customer call', { conference: callSid });
-    // The customer may have hung up meanwhile: then there is nothing to say goodbye to.
-    background.run(`goodbye to ${callSid}`, () => voice.sayAndHangUp(callSid, LEFT_ALONE_MESSAGE));
-  }
-
-  /**
-   * The last agent left a customer who is still there: a goodbye when they hung up on purpose; otherwise the customer
-   * holds with music and routing takes them again — at once when the conference confirmed the agent left, after the
-   * settle time when only the agent's own call said so, and to anyone once the grace for the dropped agent is over.
-   */
-  function afterLastAgentLeft(callSid: string, departure: Pick<Departure, 'onPurpose' | 'conferenceSid'>, confirmed: boolean): void {
-    if (departure.onPurpose) return sayGoodbye(callSid);
-    logger.warn('the last agent dropped off a live customer: back to the line', { callSid, confirmed });
-    setHold(callSid, departure.conferenceSid, CUSTOMER_LABEL, true);
-    if (confirmed) routing.dispatch();
-    else routing.dispatchAfter(deps.leaveSettleMs);
-    if (deps.reconnectGraceSeconds > 0) routing.dispatchAfter(deps.reconnectGraceSeconds * 1000 + (confirmed ? 0 : deps.leaveSettleMs));
-  }
-
-  /** Carries out what a transfer transition asks of the voice side, in the background (Twilio's answers are slow). */
-  function applyTransferEffects(call: { _id: string; conferenceSid?: string }, effects: TransferEffects, who: { colleague?: string; colleagueId?: string; transferrer?: string }): void {
-    // Participants are addressed by label ('customer', 'agent:<id>'): https://www.twilio.com/docs/voice/api/conference-participant-resource#path-parameters
-    const hold = (label: string, on: boolean): void => setHold(call._id, call.conferenceSid, label, on);
-    // Holds before unholds: when the agent switches sides, the customer never overhears the colleague, nor the reverse.
-    if (effects.holdCustomer) hold(CUSTOMER_LABEL, true);
-    if (who.colleagueId && effects.holdColleague) hold(agentLabel(who.colleagueId), true);
-    if (effects.unholdCustomer) hold(CUSTOMER_LABEL, false);
-    if (who.colleagueId && effects.unholdColleague) hold(agentLabel(who.colleagueId), false);
-    if (effects.hangUpColleague && who.colleague) hangUpLater(`end consult leg ${who.colleague}`, who.colleague);
-    if (effects.hangUpTransferrer && who.transferrer) hangUpLater(`transferring agent leaves ${call._id}`, who.transferrer);
-  }
+  const effects = createCallEffects({ voice, background, urls, routing, logger, reconnectGraceSeconds: deps.reconnectGraceSeconds, leaveSettleMs: deps.leaveSettleMs });
+  const { setHold, hangUpLater, afterLastAgentLeft, applyTransferEffects } = effects;
 
   /** What follows an agent's departure: wrap-up (or none, for a dropped softphone), then the customer's fate. */
   async function afterDeparture(callSid: string, departure: Departure, confirmed: boolean): Promise<void> {
