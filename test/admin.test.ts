@@ -134,3 +134,21 @@ test('when an admin changes an agent that does not exist or names one badly, the
   expect((await submit('/admin/agents/boss', { role: 'owner' })).status).toBe(400);
   expect(suite.app.logs.filter((line) => / ERROR /.test(line))).toEqual([]);
 });
+
+test('when the admin signs out in another tab while their password reset is in flight, then the reset completes, the session stays gone and no ERROR is logged', async () => {
+  await addAgent(suite.app, 'mary');
+  const other = await signIn(suite.app, 'boss');
+  const errorsBefore = suite.app.logs.filter((line) => / ERROR /.test(line)).length;
+
+  // The reset hashes a password (about half a second); the sign-out lands while it runs.
+  const reset = other.postWithoutToken('/admin/agents/mary/password').type('form').set('Accept', 'text/html').send({ _csrf: other.csrfToken }).then((res) => res);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const signOut = await other.postWithoutToken('/sign-out').type('form').send({ _csrf: other.csrfToken });
+  const res = await reset;
+
+  expect(signOut.status).toBe(303);
+  expect(res.status).toBe(200);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(suite.app.logs.filter((line) => / ERROR /.test(line)).slice(errorsBefore)).toEqual([]);
+  expect((await other.get('/agents/boss/call')).status).toBe(401);
+});

@@ -41,7 +41,20 @@ export function createSessionStore(connection: Connection): SessionStore {
     // (connect-mongo's own 'interval' timer could not be stopped without closing the shared client).
     autoRemove: 'disabled',
   });
-  const sessions = () => connection.collection(SESSIONS_COLLECTION);
+  const sessions = () => connection.collection<{ _id: string; expires?: Date }>(SESSIONS_COLLECTION);
+  // express-session touches the session at the end of every request (rolling expiry). connect-mongo's touch fails
+  // with "Unable to find the session to touch" when the session was deleted while the request was in flight (signed
+  // out in another tab, disabled by an admin, swept): the session is over, which is not a database failure. This
+  // touch moves the expiry of a session that exists and does nothing for one that is gone.
+  store.touch = (sid, session, callback?: (err?: unknown) => void) => {
+    const expires = session.cookie?.expires ? new Date(session.cookie.expires) : new Date(Date.now() + (session.cookie?.maxAge ?? 0));
+    sessions()
+      .updateOne({ _id: sid }, { $set: { expires } })
+      .then(
+        () => callback?.(),
+        (err: unknown) => callback?.(err),
+      );
+  };
   return {
     store,
     async endSessionsOf(agentId) {
