@@ -9,7 +9,7 @@ import type { SessionStore } from './auth/sessions';
 import type { SignInLimiter } from './auth/sign-in-limiter';
 import { TWILIO_LOCAL_PATH, type Config } from './config';
 import type { Readiness } from './db/connect';
-import { clientErrorOf, HttpError, StoreUnavailableError } from './errors';
+import { BusyError, clientErrorOf, HttpError, StoreUnavailableError } from './errors';
 import { writesAt, type Logger } from './logger';
 import { PROJECT_ROOT } from './paths';
 import { adminRouter } from './routes/admin';
@@ -173,6 +173,7 @@ function errorHandler(logger: Logger, config: Config): ErrorRequestHandler {
     if (status >= 500) logger.error('request failed', { method: req.method, path: req.path, error: err instanceof Error ? err.message : String(err) });
     if (res.headersSent) return;
     res.status(status);
+    if (err instanceof BusyError) res.set('Retry-After', String(err.retryAfterSeconds));
     // Pages and their forms get a page; scripts (and the agent page's JSON calls) get JSON.
     const page = req.method === 'GET' || (req.is('application/x-www-form-urlencoded') && !req.path.startsWith('/conference/'));
     if (page && req.accepts(['html', 'json']) === 'html') res.render('error', { status, message, mode: config.twilio.mode, agent: res.locals.agent });

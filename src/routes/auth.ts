@@ -4,9 +4,9 @@ import { z } from 'zod';
 import { DEMO_AGENTS } from '../auth/demo';
 import type { Auth } from '../auth/middleware';
 import type { SignInLimiter } from '../auth/sign-in-limiter';
-import { HttpError } from '../errors';
+import { BusyError, HttpError } from '../errors';
 import type { Logger } from '../logger';
-import { normaliseLogin, type AgentAccounts } from '../services/agents';
+import { normaliseLogin, type Agent, type AgentAccounts } from '../services/agents';
 
 export interface AuthRouteDeps {
   auth: Auth;
@@ -72,20 +72,31 @@ export function authRouter(deps: AuthRouteDeps): Router {
     const login = normaliseLogin(input.login);
     const address = req.ip ?? 'unknown';
     auth.exposeCsrfTokenTo(req, res);
-    const verdict = await deps.limiter.check(login, address);
+    // The failure is counted before the password is checked (and given back when it was right): parallel guesses
+    // cannot all pass a limit that none of them has reached yet.
+    const verdict = await deps.limiter.reserve(login, address);
     if (verdict.blocked) {
       deps.logger.warn('sign-in refused: too many failures', { scope: verdict.scope });
       res.set('Retry-After', String(verdict.retryAfterSeconds));
       const who = verdict.scope === 'account' ? 'this account' : 'your address';
       return renderSignIn(req, res, 429, { error: `Too many failed sign-ins for ${who}. Try again in ${minutes(verdict.retryAfterSeconds)}.`, login: input.login, next: input.next });
     }
-    const agent = input.login && input.password ? await deps.agents.authenticate(login, input.password) : undefined;
+    let agent: Agent | undefined;
+    try {
+      agent = input.login && input.password ? await deps.agents.authenticate(login, input.password) : undefined;
+    } catch (err) {
+      await verdict.attempt.notChecked();
+      if (!(err instanceof BusyError)) throw err;
+      deps.logger.warn('sign-in refused: too many password checks at once');
+      res.set('Retry-After', String(err.retryAfterSeconds));
+      return renderSignIn(req, res, 503, { error: err.message, login: input.login, next: input.next });
+    }
     if (!agent) {
-      await deps.limiter.failed(login, address);
+      await verdict.attempt.failed();
       deps.logger.info('sign-in failed');
       return renderSignIn(req, res, 401, { error: 'Wrong sign-in name or password (or the account is disabled).', login: input.login, next: input.next });
     }
-    await deps.limiter.succeeded(login);
+    await verdict.attempt.succeeded();
     await auth.signIn(req, agent);
     deps.logger.info('agent signed in', { agentId: agent.id });
     res.redirect(303, safeNext(input.next));
