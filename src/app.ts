@@ -4,6 +4,7 @@ import express, { type ErrorRequestHandler, type Express, type Router } from 'ex
 import helmet from 'helmet';
 import morgan from 'morgan';
 import { z } from 'zod';
+import { allowedHosts, requireAllowedHost } from './auth/hosts';
 import { createAuth } from './auth/middleware';
 import type { SessionStore } from './auth/sessions';
 import type { SignInLimiter } from './auth/sign-in-limiter';
@@ -88,10 +89,23 @@ export function createApp(deps: AppDeps): Express {
     app.use(morgan(':method :safe-url :status :res[content-length] - :response-time ms', { stream: { write: (line) => logger.info(line.trim()) } }));
   }
 
-  app.use('/vendor/twilio', express.static(path.join(PROJECT_ROOT, 'node_modules', '@twilio', 'voice-sdk', 'dist'), { index: false, maxAge: '1h' }));
-  app.use(express.static(path.join(PROJECT_ROOT, 'public'), { index: false, maxAge: '10m' }));
+  // Twilio's signed webhooks come before the host check: their signature binds them to PUBLIC_BASE_URL + path, whatever
+  // Host they arrive with (a proxy or tunnel may rewrite it). Only requests that carry a signature go this way; the
+  // router refuses a forged one (403), so the header opens nothing. Unsigned ones meet the host check like the rest.
+  const webhooks = twilioWebhookRouter({
+    calls: deps.calls,
+    agents: deps.agents,
+    urls: deps.urls,
+    logger,
+    authToken: config.twilio.authToken,
+    publicBaseUrl: config.publicBaseUrl,
+    holdMusicUrl: config.holdMusicUrl,
+  });
+  app.use('/conference', (req, res, next) => (req.get('x-twilio-signature') === undefined ? next() : webhooks(req, res, next)));
 
   // Liveness: the process serves HTTP. Readiness: it can also reach its database (503 with the reason while it cannot).
+  // Before the host check too: probes (a load balancer, Kubernetes) address the instance by its own IP, and these
+  // answers tell a rebinding page nothing.
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, mode: config.twilio.mode });
   });
@@ -99,6 +113,14 @@ export function createApp(deps: AppDeps): Express {
     const readiness = await deps.readiness();
     res.status(readiness.ready ? 200 : 503).json(readiness);
   });
+
+  // DNS rebinding: a foreign Host is refused before any session is read, any page served or anything written.
+  const isAllowedHost = allowedHosts({ publicBaseUrl: config.publicBaseUrl, mode: config.twilio.mode });
+  app.use(requireAllowedHost(isAllowedHost, config.publicBaseUrl));
+
+  app.use('/vendor/twilio', express.static(path.join(PROJECT_ROOT, 'node_modules', '@twilio', 'voice-sdk', 'dist'), { index: false, maxAge: '1h' }));
+  app.use(express.static(path.join(PROJECT_ROOT, 'public'), { index: false, maxAge: '10m' }));
+
   if (deps.twilioLocal) app.use(TWILIO_LOCAL_PATH, deps.twilioLocal);
 
   const auth = createAuth({
@@ -109,6 +131,7 @@ export function createApp(deps: AppDeps): Express {
     absoluteTimeoutMs: config.auth.absoluteTimeoutMs,
     secureCookies: config.auth.secureCookies,
     publicBaseUrl: config.publicBaseUrl,
+    isAllowedHost,
   });
   const mode = config.twilio.mode;
   app.use(
@@ -142,18 +165,8 @@ export function createApp(deps: AppDeps): Express {
       offlineAfterSeconds: config.contactCenter.offlineAfterSeconds,
     }),
   );
-  app.use(
-    '/conference',
-    twilioWebhookRouter({
-      calls: deps.calls,
-      agents: deps.agents,
-      urls: deps.urls,
-      logger,
-      authToken: config.twilio.authToken,
-      publicBaseUrl: config.publicBaseUrl,
-      holdMusicUrl: config.holdMusicUrl,
-    }),
-  );
+  // Unsigned requests to the webhooks: refused there (400).
+  app.use('/conference', webhooks);
 
   app.use((req, _res, next) => next(new HttpError(404, `Not found: ${req.method} ${req.path}`)));
   app.use(errorHandler(logger, config));

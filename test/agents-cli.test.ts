@@ -7,8 +7,7 @@ import { parseConfig } from '../src/config';
 import { createLogger } from '../src/logger';
 import { PROJECT_ROOT } from '../src/paths';
 import { startServer } from '../src/runtime';
-import request from 'supertest';
-import { openSignInPage, signedInAgent, signIn, TEST_ENV, TEST_PASSWORD, useAppSuite, type AppLike } from './helpers/app';
+import { openSignInPage, requestAs, signedInAgent, signIn, TEST_ENV, TEST_PASSWORD, useAppSuite, type AppLike } from './helpers/app';
 
 const CLI = path.join(PROJECT_ROOT, 'dist', 'src', 'cli', 'agents.js');
 const suite = useAppSuite();
@@ -159,7 +158,7 @@ describe('on the embedded database', () => {
     const running = await startTwilioModeApp(logs);
     try {
       expect(logs.join('\n')).not.toContain('No admin account yet');
-      const app: AppLike = { http: () => request(running.url), running };
+      const app: AppLike = { http: () => requestAs(running.url, new URL(running.config.publicBaseUrl).host), running };
       const chief = await signIn(app, 'chief', password);
       expect((await chief.get('/admin').set('Accept', 'text/html')).status).toBe(200);
     } finally {

@@ -29,6 +29,8 @@ export interface AuthOptions {
   absoluteTimeoutMs: number;
   secureCookies: boolean;
   publicBaseUrl: string;
+  /** Whether a host (name and port) is this app's: see auth/hosts.ts. */
+  isAllowedHost: (host: string | undefined) => boolean;
 }
 
 export interface Auth {
@@ -115,13 +117,17 @@ export function createAuth(options: AuthOptions): Auth {
 
   const requireAgent = [loadSession, identify];
 
+  const publicOrigin = new URL(options.publicBaseUrl).origin;
   const sameOrigin: RequestHandler = (req, _res, next: NextFunction) => {
     if (SAFE_METHODS.has(req.method)) return next();
     // Browsers say where a request comes from; scripts that send neither header still need the CSRF token.
     const site = req.get('sec-fetch-site');
     if (site && site !== 'same-origin' && site !== 'none') throw new HttpError(403, 'Cross-site request refused.');
+    // The Origin must be this app's: PUBLIC_BASE_URL's, or (demo mode on loopback) the request's own, and only when
+    // that names a host of this app. Matching the request's own Host alone would admit a rebinding page, whose Host
+    // and Origin are both its own name.
     const origin = req.get('origin');
-    if (origin !== undefined && origin !== new URL(options.publicBaseUrl).origin && origin !== `${req.protocol}://${req.get('host')}`) {
+    if (origin !== undefined && origin !== publicOrigin && !(origin === `${req.protocol}://${req.host}` && options.isAllowedHost(req.host))) {
       throw new HttpError(403, 'Cross-site request refused.');
     }
     next();

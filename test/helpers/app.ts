@@ -40,6 +40,22 @@ export function twilioSignature(authToken: string, url: string, params: Record<s
   return getExpectedTwilioSignature(authToken, url, params);
 }
 
+const HTTP_METHODS = new Set(['get', 'post', 'put', 'patch', 'delete', 'del', 'head', 'options']);
+
+/**
+ * A supertest client for the server at `url` whose requests say `Host: host`, as a browser that opened the app at
+ * PUBLIC_BASE_URL does (the app answers only for its own host names).
+ */
+export function requestAs(url: string, host: string): ReturnType<typeof request> {
+  return new Proxy(request(url), {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function' || typeof property !== 'string' || !HTTP_METHODS.has(property)) return value;
+      return (...args: unknown[]) => (value as (...a: unknown[]) => request.Test).apply(target, args).set('Host', host);
+    },
+  });
+}
+
 /** Starts the app in Twilio mode with its REST calls going to `restBaseUrl`. */
 export async function startTestApp(options: { db: Database; restBaseUrl: string; env?: Record<string, string>; routing?: StartOptions['routing']}): Promise<TestApp> {
   const config = parseConfig({ ...TEST_ENV, TWILIO_API_BASE_URL: options.restBaseUrl, ...options.env });
@@ -47,7 +63,7 @@ export async function startTestApp(options: { db: Database; restBaseUrl: string;
   const logger = createLogger(config.logLevel, (line) => logs.push(line));
   const running = await startServer({ config, logger, db: options.db, accessLog: true, routing: { tickMs: 100, ...options.routing } });
   tapTwimlAnswers(running.server, { waitPaths: [new URL(webhookUrls(config.publicBaseUrl).wait('CA', 0)).pathname] });
-  const http = () => request(running.url);
+  const http = () => requestAs(running.url, new URL(config.publicBaseUrl).host);
   return {
     config,
     running,
