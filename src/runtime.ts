@@ -11,7 +11,7 @@ import { changeModel, createChangeStore } from './models/event';
 import { createHistoryStore, type HistoryStore } from './models/history';
 import { createPresenceStore, presenceModel, type PresenceStore } from './models/presence';
 import { createReservationStore, reservationModel } from './models/reservation';
-import { loadLocalTwilioCredentials, seedDemoAgents } from './auth/demo';
+import { accountCollections, disableLeftoverDemoAgents, loadLocalTwilioCredentials, seedDemoAgents } from './auth/demo';
 import { createSessionStore, loadSessionSecret } from './auth/sessions';
 import { createSignInLimiter, servedByFerretDb } from './auth/sign-in-limiter';
 import { agentModel } from './models/agent';
@@ -77,16 +77,26 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       }
     }
     const urls = webhookUrls(config.publicBaseUrl);
-    const agentRecords = agentModel(db.connection);
+    // Demo mode's accounts and sessions are kept apart from Twilio mode's (see auth/demo.ts).
+    const collections = accountCollections(config.twilio.mode);
+    const agentRecords = agentModel(db.connection, collections.agents);
     await agentRecords.createIndexes();
     const agents = createAgentAccounts(agentRecords);
     if (config.twilio.mode === 'local') {
       const added = await seedDemoAgents(agents);
       if (added > 0) logger.info(`demo mode: added ${added} demo agents`);
-    } else if ((await agents.countEnabledAdmins()) === 0) {
-      logger.warn('No admin account yet: create the first one with `npm run agents -- add --admin <sign-in name>` (it prints a generated password), then sign in at /sign-in and add agents on /admin.');
+      logger.info(`demo mode: accounts and sessions are demo mode's own (${collections.agents}, ${collections.sessions}); Twilio mode on this database never sees them, so nothing made here (nor the demo admin) carries over`);
+    } else {
+      const leftovers = await disableLeftoverDemoAgents(agents);
+      if (leftovers.length > 0) {
+        logger.warn(`Twilio mode: disabled ${leftovers.length} password-less demo accounts an earlier version left among Twilio mode's (${leftovers.join(', ')}). Accounts made in demo mode back then may be among the others: review them with \`npm run agents -- list\` and disable any you do not know.`);
+      }
+      logger.info(`Twilio mode: accounts and sessions in ${collections.agents} and ${collections.sessions}; demo mode's are kept apart and never used here`);
+      if ((await agents.countEnabledAdmins()) === 0) {
+        logger.warn('No admin account yet: create the first one with `npm run agents -- add --admin <sign-in name>` (it prints a generated password), then sign in at /sign-in and add agents on /admin.');
+      }
     }
-    const sessions = createSessionStore(db.connection);
+    const sessions = createSessionStore(db.connection, collections.sessions);
     const sessionSecret = await loadSessionSecret(db.connection, config.auth.sessionSecret);
     // FerretDB 1.x has no TTL indexes: expired sessions are deleted here instead.
     const sweepMs = Math.max(1000, Math.min(5 * 60_000, config.auth.idleTimeoutMs));

@@ -3,7 +3,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { accountCollections } from '../src/auth/demo';
 import { parseConfig } from '../src/config';
+import { agentModel } from '../src/models/agent';
+import { createAgentAccounts } from '../src/services/agents';
 import { createLogger } from '../src/logger';
 import { PROJECT_ROOT } from '../src/paths';
 import { startServer } from '../src/runtime';
@@ -33,9 +36,18 @@ function run(command: string, args: string[], env: Record<string, string>, stdin
   });
 }
 
+/** Twilio mode's configuration: the CLI then manages Twilio mode's accounts (without it, demo mode's). */
+const TWILIO_CREDENTIALS = {
+  TWILIO_ACCOUNT_SID: TEST_ENV.TWILIO_ACCOUNT_SID,
+  TWILIO_AUTH_TOKEN: TEST_ENV.TWILIO_AUTH_TOKEN,
+  TWILIO_API_KEY: TEST_ENV.TWILIO_API_KEY,
+  TWILIO_API_SECRET: TEST_ENV.TWILIO_API_SECRET,
+  TWILIO_NUMBER: TEST_ENV.TWILIO_NUMBER,
+};
+
 /** The CLI against this file's test database. */
 function agentsCli(args: string[], stdin?: string): Promise<Outcome> {
-  return run(process.execPath, [CLI, ...args], { MONGODB_URI: `${process.env.TEST_MONGODB_URI}${suite.db.connection.name}` }, stdin);
+  return run(process.execPath, [CLI, ...args], { ...TWILIO_CREDENTIALS, MONGODB_URI: `${process.env.TEST_MONGODB_URI}${suite.db.connection.name}` }, stdin);
 }
 
 function printedPassword(stdout: string): string {
@@ -126,6 +138,15 @@ test.each([
   expect(res.stderr).toMatch(message);
 });
 
+test("when no Twilio credentials are set, then the CLI manages demo mode's accounts and says so, and Twilio mode's stay untouched", async () => {
+  const res = await run(process.execPath, [CLI, 'add', '--admin', '--name', 'Made In Demo', 'demomade'], { MONGODB_URI: `${process.env.TEST_MONGODB_URI}${suite.db.connection.name}` });
+
+  expect(res.code).toBe(0);
+  expect(res.stdout).toContain("No TWILIO_* credentials are set: these are demo mode's accounts, which Twilio mode never sees.");
+  expect(await suite.app.running.agents.find('demomade')).toBeUndefined();
+  expect(await createAgentAccounts(agentModel(suite.db.connection, accountCollections('local').agents)).find('demomade')).toMatchObject({ role: 'admin' });
+});
+
 describe('on the embedded database', () => {
   let dataDir: string;
 
@@ -149,7 +170,7 @@ describe('on the embedded database', () => {
     await first.stop();
     expect(firstLogs.join('\n')).toContain('No admin account yet: create the first one with `npm run agents -- add --admin <sign-in name>`');
 
-    const res = await run(process.execPath, [CLI, 'add', '--admin', 'chief'], { DATA_DIR: dataDir });
+    const res = await run(process.execPath, [CLI, 'add', '--admin', 'chief'], { ...TWILIO_CREDENTIALS, DATA_DIR: dataDir });
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     const password = printedPassword(res.stdout);

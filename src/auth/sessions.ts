@@ -28,20 +28,20 @@ export interface SessionStore {
 }
 
 /**
- * A session store in the app's own database. Sessions are stored as documents (not strings) so an agent's sessions
+ * A session store in the app's own database, in `collectionName` (Twilio mode's `sessions`, or demo mode's own). Sessions are stored as documents (not strings) so an agent's sessions
  * can be found and ended; nothing in them is secret (the agent's id and the CSRF token).
  */
-export function createSessionStore(connection: Connection): SessionStore {
+export function createSessionStore(connection: Connection, collectionName: string = SESSIONS_COLLECTION): SessionStore {
   const store = MongoStore.create({
     client: connection.getClient(),
     dbName: connection.name,
-    collectionName: SESSIONS_COLLECTION,
+    collectionName,
     stringify: false,
     // 'native' would create a TTL index, which FerretDB 1.x lacks; the runtime calls sweep() on an interval instead
     // (connect-mongo's own 'interval' timer could not be stopped without closing the shared client).
     autoRemove: 'disabled',
   });
-  const sessions = () => connection.collection<{ _id: string; expires?: Date }>(SESSIONS_COLLECTION);
+  const sessions = () => connection.collection<{ _id: string; expires?: Date }>(collectionName);
   // express-session touches the session at the end of every request (rolling expiry). connect-mongo's touch fails
   // with "Unable to find the session to touch" when the session was deleted while the request was in flight (signed
   // out in another tab, disabled by an admin, swept): the session is over, which is not a database failure. This

@@ -50,6 +50,8 @@ export interface AgentAccounts extends AgentDirectory {
   /** Sign-in names of agents, by id (for the admin page). */
   logins(): Promise<Map<string, string>>;
   countEnabledAdmins(): Promise<number>;
+  /** Agents that cannot sign in with a password (demo agents). */
+  withoutPassword(): Promise<Agent[]>;
 }
 
 /** Validation messages people see on the admin page and in the CLI. */
@@ -182,6 +184,11 @@ export function createAgentAccounts(model: AgentModel, options: { dbTimeoutMs?: 
 
     async countEnabledAdmins() {
       return store(() => model.countDocuments({ role: 'admin', disabled: false }).exec());
+    },
+
+    async withoutPassword() {
+      const records = await store(() => model.find({ passwordHash: { $exists: false } }, PUBLIC_FIELDS).lean<AgentRecord[]>().exec());
+      return records.map(toAgent);
     },
   };
 }
