@@ -33,7 +33,8 @@ export function accountCollections(mode: 'twilio' | 'local'): { agents: string; 
  */
 export async function disableLeftoverDemoAgents(accounts: AgentAccounts): Promise<string[]> {
   const leftovers = (await accounts.withoutPassword()).filter((a) => !a.disabled && DEMO_AGENTS.some((d) => d.id === a.id));
-  for (const agent of leftovers) await accounts.change(agent.id, { disabled: true });
+  // Even a password-less "Demo Admin" that is the only admin: nobody can sign in as it here.
+  for (const agent of leftovers) await accounts.change(agent.id, { disabled: true }, { evenTheLastAdmin: true });
   return leftovers.map((a) => a.id);
 }
 
