@@ -64,13 +64,48 @@ describe('signing in', () => {
     expect(planted.status).toBe(401);
   });
 
-  test('when someone only opens the sign-in page, then the session holding its CSRF token lives at most 15 minutes', async () => {
-    const res = await suite.app.http().get('/sign-in').set(https).set('Accept', 'text/html');
+  test('when 1,000 anonymous visitors open the sign-in page, then no session is stored, and a form from any of those pages still signs in', async () => {
+    await addAgent(suite.app, 'ruth');
+    const before = await sessions().countDocuments();
 
-    const setCookie = (res.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith('wt.sid='))!;
-    const expires = Date.parse(/Expires=([^;]+)/.exec(setCookie)![1]!);
-    expect(expires - Date.now()).toBeLessThanOrEqual(15 * 60_000 + 1000);
-    expect(expires - Date.now()).toBeGreaterThan(14 * 60_000);
+    const pages: Array<{ cookie: string; csrfToken: string }> = [];
+    for (let batch = 0; batch < 20; batch += 1) pages.push(...(await Promise.all(Array.from({ length: 50 }, () => openSignInPage(suite.app)))));
+
+    expect(await sessions().countDocuments()).toBe(before);
+    const page = pages[437]!;
+    const res = await suite.app.http().post('/sign-in').set(https).set('Cookie', page.cookie).type('form').send({ login: 'ruth', password: TEST_PASSWORD, _csrf: page.csrfToken });
+    expect(res.status).toBe(303);
+    expect(await sessions().countDocuments()).toBe(before + 1);
+    // Signed in, the sign-in cookie is cleared: the session's own token takes over.
+    expect((res.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith('wt.signin='))).toMatch(/Expires=Thu, 01 Jan 1970/);
+  }, 60_000);
+
+  test("when a sign-in form's token does not match its cookie (another browser's, none, or altered), then it is refused with 403 and the page is served again with a fresh token", async () => {
+    await addAgent(suite.app, 'emmy');
+    const mine = await openSignInPage(suite.app);
+    const theirs = await openSignInPage(suite.app);
+    const [expires, mac] = mine.csrfToken.split('.');
+    const post = (cookie: string | undefined, token: string) => {
+      const req = suite.app.http().post('/sign-in').set(https).type('form');
+      return (cookie ? req.set('Cookie', cookie) : req).send({ login: 'emmy', password: TEST_PASSWORD, _csrf: token });
+    };
+
+    const refused = [
+      await post(theirs.cookie, mine.csrfToken),
+      await post(undefined, mine.csrfToken),
+      await post(mine.cookie, `${Number(expires) + 1}.${mac}`),
+      await post(mine.cookie, `${expires}.${mac!.slice(0, -2)}AA`),
+      await post(mine.cookie, ''),
+    ];
+
+    for (const res of refused) {
+      expect(res.status).toBe(403);
+      expect(res.text).toContain('reload the page and try again');
+      expect(csrfTokenOf(res.text)).toBeTruthy();
+      expect(sessionCookieOf(res)).toBeUndefined();
+    }
+    expect(await sessionsOf('emmy')).toBe(0);
+    expect((await post(mine.cookie, mine.csrfToken)).status).toBe(303);
   });
 
   test('when the password is wrong, the sign-in name unknown or empty, then the page says so with 401 and nobody is signed in', async () => {

@@ -44,7 +44,7 @@ function preSignInCookie(page: { headers: Record<string, unknown> }): string {
 
 async function signInPage() {
   const page = await http().get('/sign-in').set('Accept', 'text/html');
-  return { page, cookie: sessionCookieOf(page)!, csrfToken: csrfTokenOf(page.text)! };
+  return { page, cookie: preSignInCookie(page), csrfToken: csrfTokenOf(page.text)! };
 }
 
 test('when demo mode starts with no HOST, then it listens on 127.0.0.1 only', () => {

@@ -143,13 +143,19 @@ export function csrfTokenOf(html: string): string | undefined {
 // as it would behind a TLS-terminating proxy on the same machine.
 const https = { 'X-Forwarded-Proto': 'https' };
 
-/** Opens the sign-in page like a browser: a fresh session cookie and its CSRF token. */
+/** The `name=value` of the sign-in cookie a response sets (what the sign-in forms' token is signed over), if any. */
+export function signInCookieOf(res: { headers: Record<string, unknown> }): string | undefined {
+  const cookies = (res.headers['set-cookie'] as string[] | undefined) ?? [];
+  return cookies.map((c) => c.split(';')[0]!).find((c) => c.startsWith('wt.signin='));
+}
+
+/** Opens the sign-in page like a browser: its sign-in cookie and the forms' CSRF token. */
 export async function openSignInPage(app: AppLike): Promise<{ cookie: string; csrfToken: string }> {
   const page = await app.http().get('/sign-in').set(https).set('Accept', 'text/html');
   if (page.status !== 200) throw new Error(`GET /sign-in answered ${page.status}`);
-  const cookie = sessionCookieOf(page);
+  const cookie = signInCookieOf(page);
   const csrfToken = csrfTokenOf(page.text);
-  if (!cookie || !csrfToken) throw new Error('the sign-in page set no session cookie or CSRF token');
+  if (!cookie || !csrfToken) throw new Error('the sign-in page set no sign-in cookie or CSRF token');
   return { cookie, csrfToken };
 }
 
