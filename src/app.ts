@@ -16,6 +16,7 @@ import { PROJECT_ROOT } from './paths';
 import { adminRouter } from './routes/admin';
 import { agentApiRouter } from './routes/agent-api';
 import { contactCenterApiRouter } from './routes/contact-center-api';
+import { eventStreamRouter } from './routes/events';
 import { historyRouter } from './routes/history';
 import type { HistoryStore } from './models/history';
 import { authRouter } from './routes/auth';
@@ -48,6 +49,8 @@ export interface AppDeps {
   twilioLocal?: Router;
   /** Access log lines; off in tests. */
   accessLog?: boolean;
+  /** How often an open event stream re-reads its session (default 15 s). */
+  eventStreamCheckSeconds?: number;
 }
 
 // Twilio's Voice SDK talks to these hosts: https://www.twilio.com/docs/voice/sdks/network-connectivity-requirements
@@ -150,6 +153,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(adminRouter({ auth, agents: deps.agents, sessions: deps.sessions, logger, mode }));
   app.use(pageRouter({ agents: deps.agents, auth, mode, supportNumber: config.twilio.number, twilioLocalBase: deps.twilioLocal ? TWILIO_LOCAL_PATH : undefined }));
   app.use(agentApiRouter({ calls: deps.calls, agents: deps.agents, auth, twilio: config.twilio }));
+  app.use(eventStreamRouter({ auth, sessions: deps.sessions, changes: deps.changes, checkSeconds: deps.eventStreamCheckSeconds }));
   app.use(historyRouter({ history: deps.history, agents: deps.agents, guard: auth.requireAgent }));
   app.use(
     '/api',

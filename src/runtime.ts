@@ -54,6 +54,8 @@ export interface StartOptions {
   routing?: Partial<Pick<RoutingSettings, 'tickMs' | 'passCooldownSeconds'>>;
   /** How often this instance reads the shared change feed. */
   changePollMs?: number;
+  /** How often an open event stream re-reads its session, ended perhaps elsewhere (default 15 s). */
+  eventStreamCheckSeconds?: number;
   /** Demo mode: how fast the stand-in plays Say/Play/Pause (1 = real time; tests go faster). */
   localTimeScale?: number;
   /** Demo mode: sees every REST exchange and webhook of the stand-in (contract tests). */
@@ -165,7 +167,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     cleanups.unshift({ name: 'change feed', run: () => changes.stop() });
     cleanups.unshift({ name: 'routing', run: () => routing.stop() });
 
-    const app = createApp({ config, logger, calls, routing, presence, changes, history, agents, urls, sessions, sessionSecret, signInLimiter, readiness: () => db.readiness(), twilioLocal: twilioLocal?.router, accessLog: options.accessLog });
+    const app = createApp({ config, logger, calls, routing, presence, changes, history, agents, urls, sessions, sessionSecret, signInLimiter, readiness: () => db.readiness(), twilioLocal: twilioLocal?.router, accessLog: options.accessLog, eventStreamCheckSeconds: options.eventStreamCheckSeconds });
     const server = http.createServer(app);
     server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {

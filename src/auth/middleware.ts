@@ -1,6 +1,6 @@
 // Who is asking, and may they: the session, the signed-in agent, roles, and refusing cross-site requests.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import session, { type Store } from 'express-session';
+import session, { type SessionData, type Store } from 'express-session';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { csrfSync } from 'csrf-sync';
 import { HttpError, StoreUnavailableError } from '../errors';
@@ -46,6 +46,11 @@ export interface Auth {
   requireRole(...roles: AgentRole[]): RequestHandler[];
   /** The signed-in agent, if any, without refusing anyone (the sign-in page). */
   currentAgent(req: Request): Promise<Agent | undefined>;
+  /**
+   * Whether the request's session is still signed in, read again from the store (for a long-lived request, such as an
+   * event stream, whose session another request, instance or the CLI may have ended since).
+   */
+  stillSignedIn(req: Request): Promise<boolean>;
   /** For state-changing requests from pages: same origin, and the session's CSRF token in X-CSRF-Token or `_csrf`. */
   csrfProtection: RequestHandler[];
   /** Puts the session's CSRF token on res.locals.csrfToken for the page being rendered. */
@@ -154,6 +159,12 @@ export function createAuth(options: AuthOptions): Auth {
       return [...requireAgent, allowed];
     },
     currentAgent,
+    async stillSignedIn(req) {
+      const data = await new Promise<SessionData | null | undefined>((resolve, reject) => options.store.get(req.sessionID, (err: unknown, stored) => (err ? reject(new StoreUnavailableError(err)) : resolve(stored))));
+      if (!data?.agentId || !data.signedInAt || Date.now() - data.signedInAt > options.absoluteTimeoutMs) return false;
+      const agent = await options.agents.find(data.agentId);
+      return agent !== undefined && !agent.disabled;
+    },
     csrfProtection: [sameOrigin, csrf.csrfSynchronisedProtection],
     exposeCsrfToken(req, res, next) {
       res.locals.csrfToken = csrf.generateToken(req);

@@ -18,18 +18,30 @@ export const SESSIONS_COLLECTION = 'sessions';
 const SETTINGS_COLLECTION = 'settings';
 const SESSION_SECRET_ID = 'session-secret';
 
+/** Sessions this process just ended: one by its id, or an agent's (all, or all but one). */
+export type EndedSessions = { sessionId: string } | { agentId: string; exceptSessionId?: string };
+
 export interface SessionStore {
   /** The express-session store. */
   store: Store;
-  /** Ends every session of `agentId` (they are disabled, or their password was reset). Returns how many ended. */
-  endSessionsOf(agentId: string): Promise<number>;
+  /**
+   * Ends every session of `agentId` (they are disabled, or their password was reset), but `except` (the admin who
+   * resets their own password stays signed in where they are). Returns how many ended.
+   */
+  endSessionsOf(agentId: string, options?: { except?: string }): Promise<number>;
   /** Deletes expired sessions. Returns how many. */
   sweep(): Promise<number>;
+  /**
+   * Calls `listener` whenever this process ends sessions (sign-out, an admin's Disable or password reset), so what
+   * lives on a session here (event streams) can end with it at once. Returns the unsubscribe.
+   */
+  onEnded(listener: (ended: EndedSessions) => void): () => void;
 }
 
 /**
- * A session store in the app's own database, in `collectionName` (Twilio mode's `sessions`, or demo mode's own). Sessions are stored as documents (not strings) so an agent's sessions
- * can be found and ended; nothing in them is secret (the agent's id and the CSRF token).
+ * A session store in the app's own database, in `collectionName` (Twilio mode's `sessions`, or demo mode's own).
+ * Sessions are stored as documents (not strings) so an agent's sessions can be found and ended; nothing in them is
+ * secret (the agent's id and the CSRF token).
  */
 export function createSessionStore(connection: Connection, collectionName: string = SESSIONS_COLLECTION): SessionStore {
   const store = MongoStore.create({
@@ -55,10 +67,28 @@ export function createSessionStore(connection: Connection, collectionName: strin
         (err: unknown) => callback?.(err),
       );
   };
+  const listeners = new Set<(ended: EndedSessions) => void>();
+  const ended = (what: EndedSessions): void => {
+    for (const listener of listeners) listener(what);
+  };
+  const destroy = store.destroy.bind(store);
+  store.destroy = (sid, callback) => {
+    destroy(sid, (err?: unknown) => {
+      if (!err) ended({ sessionId: sid });
+      callback?.(err);
+    });
+  };
   return {
     store,
-    async endSessionsOf(agentId) {
-      return (await sessions().deleteMany({ 'session.agentId': agentId })).deletedCount;
+    async endSessionsOf(agentId, options = {}) {
+      const filter = options.except === undefined ? { 'session.agentId': agentId } : { 'session.agentId': agentId, _id: { $ne: options.except } };
+      const count = (await sessions().deleteMany(filter)).deletedCount;
+      ended({ agentId, exceptSessionId: options.except });
+      return count;
+    },
+    onEnded(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
     async sweep() {
       return (await sessions().deleteMany({ expires: { $lt: new Date() } })).deletedCount;

@@ -105,7 +105,8 @@ export function adminRouter(deps: AdminDeps): Router {
   });
 
   /**
-   * Sets a new password (generated and shown once when none is given) and ends the agent's other sessions.
+   * Sets a new password (generated and shown once when none is given) and ends the agent's sessions (their own
+   * reset: every session but this one).
    * @route POST /admin/agents/:agentId/password
    */
   router.post('/admin/agents/:agentId/password', ...protect, async (req, res) => {
@@ -113,7 +114,9 @@ export function adminRouter(deps: AdminDeps): Router {
     const input = ResetPassword.parse(req.body ?? {});
     const password = input.password ?? generatePassword();
     await deps.agents.setPassword(agent.id, password);
-    const ended = agent.id === res.locals.agent!.id ? 0 : await deps.sessions.endSessionsOf(agent.id);
+    // An admin resetting their own password stays signed in here, and only here: a session elsewhere (a forgotten
+    // browser, someone who knew the old password) ends like anyone else's.
+    const ended = await deps.sessions.endSessionsOf(agent.id, agent.id === res.locals.agent!.id ? { except: req.sessionID } : {});
     deps.logger.info('password reset', { agentId: agent.id, sessionsEnded: ended, by: res.locals.agent!.id });
     await render(res, 200, { notice: `New password set for ${agent.name}.`, ...(input.password ? {} : { secret: `Their password (shown once): ${password}` }) });
   });

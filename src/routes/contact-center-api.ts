@@ -1,5 +1,5 @@
-// What the live pages call: the signed-in agent's state, presence and softphone heartbeat, the supervisor's board,
-// and the server-sent event stream that tells pages when to refresh.
+// What the live pages call: the signed-in agent's state, presence and softphone heartbeat, the supervisor's board.
+// (The server-sent event stream that tells pages when to refresh is routes/events.ts.)
 import express, { Router, type RequestHandler, type Response } from 'express';
 import { requireJsonBody } from '../auth/middleware';
 import { z } from 'zod';
@@ -25,8 +25,6 @@ export interface ContactCenterApiDeps {
   /** Refuses cross-site state changes (same origin and the session's CSRF token). */
   csrfProtection: RequestHandler[];
   offlineAfterSeconds: number;
-  /** Seconds between keep-alive comments on the event stream. */
-  keepAliveSeconds?: number;
 }
 
 const Consult = z.object({ to: z.string().min(1, 'choose a colleague').max(64), note: z.string().max(500).optional() }).strict();
@@ -178,25 +176,6 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
       agents,
       line: live.filter((c) => c.status === 'waiting' || c.status === 'offered').map((c) => ({ callSid: c.callSid, status: c.status, from: c.from, offeredTo: c.offeredTo, waitedSeconds: seconds(c.createdAt, now) })),
       calls: live.filter((c) => c.status === 'in-progress').map((c) => callContext(c, now, names)),
-    });
-  });
-
-  /**
-   * Server-sent events: `change` with the topics that changed, from any app instance, within a second.
-   * @route GET /api/events
-   */
-  router.get('/events', ...deps.signedIn, (req, res) => {
-    res.set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
-    res.flushHeaders();
-    res.write('retry: 2000\n\n');
-    const send = (topics: string[]): void => {
-      res.write(`event: change\ndata: ${JSON.stringify({ topics })}\n\n`);
-    };
-    const unsubscribe = deps.changes.subscribe(send);
-    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), (deps.keepAliveSeconds ?? 15) * 1000);
-    req.on('close', () => {
-      clearInterval(keepAlive);
-      unsubscribe();
     });
   });
 

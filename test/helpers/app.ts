@@ -57,11 +57,11 @@ export function requestAs(url: string, host: string): ReturnType<typeof request>
 }
 
 /** Starts the app in Twilio mode with its REST calls going to `restBaseUrl`. */
-export async function startTestApp(options: { db: Database; restBaseUrl: string; env?: Record<string, string>; routing?: StartOptions['routing']}): Promise<TestApp> {
+export async function startTestApp(options: { db: Database; restBaseUrl: string; env?: Record<string, string>; routing?: StartOptions['routing']; eventStreamCheckSeconds?: number }): Promise<TestApp> {
   const config = parseConfig({ ...TEST_ENV, TWILIO_API_BASE_URL: options.restBaseUrl, ...options.env });
   const logs: string[] = [];
   const logger = createLogger(config.logLevel, (line) => logs.push(line));
-  const running = await startServer({ config, logger, db: options.db, accessLog: true, routing: { tickMs: 100, ...options.routing } });
+  const running = await startServer({ config, logger, db: options.db, accessLog: true, routing: { tickMs: 100, ...options.routing }, eventStreamCheckSeconds: options.eventStreamCheckSeconds });
   tapTwimlAnswers(running.server, { waitPaths: [new URL(webhookUrls(config.publicBaseUrl).wait('CA', 0)).pathname] });
   const http = () => requestAs(running.url, new URL(config.publicBaseUrl).host);
   return {
