@@ -124,6 +124,12 @@ export function createApp(deps: AppDeps): Express {
   app.use('/vendor/twilio', express.static(path.join(PROJECT_ROOT, 'node_modules', '@twilio', 'voice-sdk', 'dist'), { index: false, maxAge: '1h' }));
   app.use(express.static(path.join(PROJECT_ROOT, 'public'), { index: false, maxAge: '10m' }));
 
+  // Everything past the static files is the app's own answer, and none may be kept by a browser or a proxy: pages and
+  // exports carry callers' numbers (the history, its CSV), a password shown once (the admin page), CSRF tokens.
+  app.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
   if (deps.twilioLocal) app.use(TWILIO_LOCAL_PATH, deps.twilioLocal);
 
   const auth = createAuth({

@@ -131,6 +131,7 @@ test.each([
   [['add', '--bogus', 'x'], 2, /Unknown option '--bogus'/],
   [['disable', 'nobody'], 1, /No agent has the id or sign-in name nobody/],
   [['add', '--password-stdin', 'shorty'], 1, /at least 10 characters/],
+  [['add', 'queue'], 1, /The agent id queue is reserved/],
 ])('when the CLI is given %j, then it exits %i with a message', async (args, code, message) => {
   const res = await agentsCli(args, 'short\n');
 

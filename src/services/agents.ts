@@ -83,6 +83,12 @@ function toAgent(record: Pick<AgentRecord, '_id' | 'name' | 'role' | 'disabled'>
   return { id: record._id, name: record.name, role: record.role, disabled: record.disabled };
 }
 
+/**
+ * Ids that already mean something where an agent id goes: a cold transfer `to: "queue"` sends the customer back to the
+ * waiting line, so an agent called queue could never be transferred to. Compared without case, to avoid look-alikes.
+ */
+export const RESERVED_AGENT_IDS: ReadonlySet<string> = new Set(['queue']);
+
 const PUBLIC_FIELDS = { _id: 1, name: 1, role: 1, disabled: 1, login: 1 } as const;
 
 /** The accounts over the agents collection. `dbTimeoutMs` bounds every database operation. */
@@ -123,6 +129,7 @@ export function createAgentAccounts(model: AgentModel, options: { dbTimeoutMs?: 
     if (!SIGN_IN_NAME_PATTERN.test(login)) throw new HttpError(400, 'The sign-in name may use letters, digits and . _ - @ (up to 64 characters), starting with a letter or digit.');
     const id = input.id ?? login.replace(/[^A-Za-z0-9_-]/g, '-');
     if (!AGENT_ID_PATTERN.test(id)) throw new HttpError(400, 'The agent id may use letters, digits, _ and - (up to 64 characters).');
+    if (RESERVED_AGENT_IDS.has(id.toLowerCase())) throw new HttpError(400, `The agent id ${id} is reserved (in a transfer, "queue" means the waiting line): give this agent another id.`);
     const name = input.name.trim();
     if (name.length < 1 || name.length > 100) throw new HttpError(400, 'The display name must have 1 to 100 characters.');
     const role = input.role ?? 'agent';
