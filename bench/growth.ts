@@ -63,18 +63,19 @@ function clientOf(baseUrl: string) {
     },
     /** A GET as a signed-in browser (`cookie`) behind the TLS proxy PUBLIC_BASE_URL implies. */
     get(pathAndQuery: string, cookie: string, accept: string): Promise<Exchange> {
-      return send('GET', pathAndQuery, { Cookie: cookie, Accept: accept, 'X-Forwarded-Proto': 'https' });
+      return send('GET', pathAndQuery, { Cookie: cookie, Accept: accept, 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': new URL(PUBLIC_BASE_URL).host });
     },
   };
 }
 
 /** Signs in through the sign-in form as a browser does; returns the session cookie. */
 async function signIn(baseUrl: string, login: string): Promise<string> {
-  const https = { 'X-Forwarded-Proto': 'https' };
+  // As the TLS proxy PUBLIC_BASE_URL implies would send them: the app answers only for its public host.
+  const https = { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': new URL(PUBLIC_BASE_URL).host };
   const page = await fetch(`${baseUrl}/sign-in`, { headers: { ...https, Accept: 'text/html' } });
-  const cookie = page.headers.getSetCookie().map((c) => c.split(';')[0]!).find((c) => c.startsWith('wt.sid='));
+  const cookie = page.headers.getSetCookie().map((c) => c.split(';')[0]!).find((c) => c.startsWith('wt.signin='));
   const csrf = /<meta name="csrf-token" content="([^"]+)"/.exec(await page.text())?.[1];
-  if (!cookie || !csrf) throw new Error(`GET /sign-in answered ${page.status} without a session cookie or CSRF token`);
+  if (!cookie || !csrf) throw new Error(`GET /sign-in answered ${page.status} without a sign-in cookie or CSRF token`);
   const res = await fetch(`${baseUrl}/sign-in`, {
     method: 'POST',
     redirect: 'manual',

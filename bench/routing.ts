@@ -53,12 +53,13 @@ function signed(url: string, params: Record<string, string>): RequestInit {
 
 /** Signs `login` in through the sign-in form; returns its cookie and CSRF token. */
 async function signIn(base: string, login: string): Promise<{ cookie: string; csrf: string }> {
-  const https = { 'X-Forwarded-Proto': 'https' };
+  // As the TLS proxy PUBLIC_BASE_URL implies would send them: the app answers only for its public host.
+  const https = { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': new URL(PUBLIC_BASE_URL).host };
   const page = await fetch(`${base}/sign-in`, { headers: { ...https, Accept: 'text/html' } });
-  const first = (page.headers.get('set-cookie') ?? '').split(';')[0]!;
+  const first = page.headers.getSetCookie().map((c) => c.split(';')[0]!).find((c) => c.startsWith('wt.signin=')) ?? '';
   const token = /name="csrf-token" content="([^"]+)"/.exec(await page.text())?.[1] ?? '';
   const res = await fetch(`${base}/sign-in`, { method: 'POST', redirect: 'manual', headers: { ...https, Cookie: first, 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ login, password: PASSWORD, _csrf: token }).toString() });
-  const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
+  const cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]!).find((c) => c.startsWith('wt.sid=')) ?? '';
   if (res.status !== 303 || !cookie) throw new Error(`sign-in of ${login} answered ${res.status}`);
   const home = await fetch(`${base}/`, { headers: { ...https, Cookie: cookie, Accept: 'text/html' } });
   const csrf = /name="csrf-token" content="([^"]+)"/.exec(await home.text())?.[1] ?? '';
@@ -104,7 +105,7 @@ async function main(): Promise<void> {
     const sessions = [];
     for (const id of ids) {
       const s = await signIn(base, id);
-      const headers = { 'Content-Type': 'application/json', Cookie: s.cookie, 'X-CSRF-Token': s.csrf, 'X-Forwarded-Proto': 'https' };
+      const headers = { 'Content-Type': 'application/json', Cookie: s.cookie, 'X-CSRF-Token': s.csrf, 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': new URL(PUBLIC_BASE_URL).host };
       await fetch(`${base}/api/me/heartbeat`, { method: 'POST', headers, body: JSON.stringify({ tab: `tab-${id}-bench-0001`, registered: true }) });
       const res = await fetch(`${base}/api/me/presence`, { method: 'POST', headers, body: JSON.stringify({ status: 'available' }) });
       if (!res.ok) throw new Error(`presence of ${id}: ${res.status}`);

@@ -3,18 +3,20 @@ import path from 'node:path';
 import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
 import helmet from 'helmet';
 import morgan from 'morgan';
+import { allowedHosts, requireAllowedHost } from './auth/hosts';
 import { createAuth } from './auth/middleware';
 import type { SessionStore } from './auth/sessions';
 import type { SignInLimiter } from './auth/sign-in-limiter';
 import { TWILIO_LOCAL_PATH, type Config } from './config';
 import type { Readiness } from './db/connect';
-import { errorMessage, HttpError, httpStatusOf } from './errors';
+import { BusyError, errorMessage, HttpError, httpStatusOf } from './errors';
 import { writesAt, type Logger } from './logger';
 import { PROJECT_ROOT } from './paths';
 import { adminRouter } from './routes/admin';
 import { agentApiRouter } from './routes/agent-api';
 import { callActionRouter } from './routes/call-actions';
 import { contactCenterApiRouter } from './routes/contact-center-api';
+import { eventStreamRouter } from './routes/events';
 import { historyRouter } from './routes/history';
 import type { HistoryStore } from './models/history';
 import { authRouter } from './routes/auth';
@@ -47,6 +49,8 @@ export interface AppDeps {
   twilioLocal?: Router;
   /** Access log lines; off in tests. */
   accessLog?: boolean;
+  /** How often an open event stream re-reads its session (default 15 s). */
+  eventStreamCheckSeconds?: number;
 }
 
 // Twilio's Voice SDK talks to these hosts: https://www.twilio.com/docs/voice/sdks/network-connectivity-requirements
@@ -88,16 +92,43 @@ export function createApp(deps: AppDeps): Express {
     app.use(morgan(':method :safe-url :status :res[content-length] - :response-time ms', { stream: { write: (line) => logger.info(line.trim()) } }));
   }
 
-  app.use('/vendor/twilio', express.static(path.join(PROJECT_ROOT, 'node_modules', '@twilio', 'voice-sdk', 'dist'), { index: false, maxAge: '1h' }));
-  app.use(express.static(path.join(PROJECT_ROOT, 'public'), { index: false, maxAge: '10m' }));
+  // Twilio's signed webhooks come before the host check: their signature binds them to PUBLIC_BASE_URL + path, whatever
+  // Host they arrive with (a proxy or tunnel may rewrite it). Only requests that carry a signature go this way; the
+  // router refuses a forged one (403), so the header opens nothing. Unsigned ones meet the host check like the rest.
+  const webhooks = twilioWebhookRouter({
+    calls: deps.calls,
+    agents: deps.agents,
+    urls: deps.urls,
+    logger,
+    authToken: config.twilio.authToken,
+    publicBaseUrl: config.publicBaseUrl,
+    holdMusicUrl: config.holdMusicUrl,
+  });
+  app.use('/conference', (req, res, next) => (req.get('x-twilio-signature') === undefined ? next() : webhooks(req, res, next)));
 
   // Liveness: the process serves HTTP. Readiness: it can also reach its database (503 with the reason while it cannot).
+  // Before the host check too: probes (a load balancer, Kubernetes) address the instance by its own IP, and these
+  // answers tell a rebinding page nothing.
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, mode: config.twilio.mode });
   });
   app.get('/readyz', async (_req, res) => {
     const readiness = await deps.readiness();
     res.status(readiness.ready ? 200 : 503).json(readiness);
+  });
+
+  // DNS rebinding: a foreign Host is refused before any session is read, any page served or anything written.
+  const isAllowedHost = allowedHosts({ publicBaseUrl: config.publicBaseUrl, mode: config.twilio.mode });
+  app.use(requireAllowedHost(isAllowedHost, config.publicBaseUrl));
+
+  app.use('/vendor/twilio', express.static(path.join(PROJECT_ROOT, 'node_modules', '@twilio', 'voice-sdk', 'dist'), { index: false, maxAge: '1h' }));
+  app.use(express.static(path.join(PROJECT_ROOT, 'public'), { index: false, maxAge: '10m' }));
+
+  // Everything past the static files is the app's own answer, and none may be kept by a browser or a proxy: pages and
+  // exports carry callers' numbers (the history, its CSV), a password shown once (the admin page), CSRF tokens.
+  app.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
   });
   if (deps.twilioLocal) app.use(TWILIO_LOCAL_PATH, deps.twilioLocal);
 
@@ -109,6 +140,7 @@ export function createApp(deps: AppDeps): Express {
     absoluteTimeoutMs: config.auth.absoluteTimeoutMs,
     secureCookies: config.auth.secureCookies,
     publicBaseUrl: config.publicBaseUrl,
+    isAllowedHost,
   });
   const mode = config.twilio.mode;
   app.use(
@@ -118,6 +150,10 @@ export function createApp(deps: AppDeps): Express {
       limiter: deps.signInLimiter,
       logger,
       mode,
+      onSignIn: async (agentId) => {
+        await deps.presence.signedIn(agentId);
+        deps.changes.publish('agents');
+      },
       onSignOut: async (agentId) => {
         await deps.presence.signedOut(agentId);
         deps.changes.publish('agents');
@@ -128,6 +164,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(pageRouter({ agents: deps.agents, auth, mode, supportNumber: config.twilio.number, twilioLocalBase: deps.twilioLocal ? TWILIO_LOCAL_PATH : undefined }));
   app.use(agentApiRouter({ calls: deps.calls, agents: deps.agents, auth, twilio: config.twilio }));
   app.use(callActionRouter({ calls: deps.calls, changes: deps.changes, signedIn: auth.requireAgent, csrfProtection: auth.csrfProtection }));
+  app.use(eventStreamRouter({ auth, sessions: deps.sessions, changes: deps.changes, checkSeconds: deps.eventStreamCheckSeconds }));
   app.use(historyRouter({ history: deps.history, agents: deps.agents, guard: auth.requireAgent }));
   app.use(
     '/api',
@@ -143,18 +180,8 @@ export function createApp(deps: AppDeps): Express {
       offlineAfterSeconds: config.contactCenter.offlineAfterSeconds,
     }),
   );
-  app.use(
-    '/conference',
-    twilioWebhookRouter({
-      calls: deps.calls,
-      agents: deps.agents,
-      urls: deps.urls,
-      logger,
-      authToken: config.twilio.authToken,
-      publicBaseUrl: config.publicBaseUrl,
-      holdMusicUrl: config.holdMusicUrl,
-    }),
-  );
+  // Unsigned requests to the webhooks: refused there (400).
+  app.use('/conference', webhooks);
 
   app.use((req, _res, next) => next(new HttpError(404, `Not found: ${req.method} ${req.path}`)));
   app.use(errorHandler(logger, config));
@@ -165,9 +192,11 @@ export function createApp(deps: AppDeps): Express {
 function errorHandler(logger: Logger, config: Config): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const { status, message } = httpStatusOf(err);
-    if (status >= 500) logger.error('request failed', { method: req.method, path: req.path, error: errorMessage(err) });
+    if (err instanceof BusyError) logger.warn('request refused: busy', { method: req.method, path: req.path });
+    else if (status >= 500) logger.error('request failed', { method: req.method, path: req.path, error: errorMessage(err) });
     if (res.headersSent) return;
     res.status(status);
+    if (err instanceof BusyError) res.set('Retry-After', String(err.retryAfterSeconds));
     // Pages and their forms get a page; scripts (and the agent page's JSON calls) get JSON.
     const page = req.method === 'GET' || (req.is('application/x-www-form-urlencoded') && !req.path.startsWith('/conference/'));
     if (page && req.accepts(['html', 'json']) === 'html') res.render('error', { status, message, mode: config.twilio.mode, agent: res.locals.agent });

@@ -18,6 +18,17 @@ export class HttpError extends Error {
 /** A webhook without a valid X-Twilio-Signature (400 when missing, 403 when wrong). */
 export class SignatureError extends HttpError {}
 
+/** Too much of some work is under way: try again in `retryAfterSeconds` (sent as Retry-After). */
+export class BusyError extends HttpError {
+  constructor(
+    message: string,
+    public readonly retryAfterSeconds: number,
+  ) {
+    super(503, message);
+    this.name = 'BusyError';
+  }
+}
+
 /** The store could not be reached or did not answer in time. */
 export class StoreUnavailableError extends Error {
   constructor(cause: unknown) {

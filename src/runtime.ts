@@ -11,7 +11,7 @@ import { changeModel, createChangeStore } from './models/event';
 import { createHistoryStore, type HistoryStore } from './models/history';
 import { createPresenceStore, presenceModel, type PresenceStore } from './models/presence';
 import { createReservationStore, reservationModel } from './models/reservation';
-import { loadLocalTwilioCredentials, seedDemoAgents } from './auth/demo';
+import { accountCollections, disableLeftoverDemoAgents, loadLocalTwilioCredentials, seedDemoAgents } from './auth/demo';
 import { createSessionStore, loadSessionSecret } from './auth/sessions';
 import { createSignInLimiter, servedByFerretDb } from './auth/sign-in-limiter';
 import { agentModel } from './models/agent';
@@ -23,6 +23,7 @@ import { webhookUrls } from './services/webhook-urls';
 import { createTwilioLocal, type TwilioLocal, type TwilioLocalObserver } from './twilio-local';
 import { createVoice } from './twilio/voice';
 import { createTwilioRest, type TwilioRest } from './twilio/rest';
+import { errorMessage } from './errors';
 
 export interface RunningServer {
   /** The configuration in force: in demo mode, with the stand-in's credentials filled in from DATA_DIR. */
@@ -55,6 +56,8 @@ export interface StartOptions {
   routing?: Partial<Pick<RoutingSettings, 'tickMs' | 'passCooldownSeconds' | 'leaveSettleMs'>>;
   /** How often this instance reads the shared change feed. */
   changePollMs?: number;
+  /** How often an open event stream re-reads its session, ended perhaps elsewhere (default 15 s). */
+  eventStreamCheckSeconds?: number;
   /** Demo mode: how fast the stand-in plays Say/Play/Pause (1 = real time; tests go faster). */
   localTimeScale?: number;
   /** Demo mode: sees every REST exchange and webhook of the stand-in (contract tests). */
@@ -78,21 +81,31 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       }
     }
     const urls = webhookUrls(config.publicBaseUrl);
-    const agentRecords = agentModel(db.connection);
+    // Demo mode's accounts and sessions are kept apart from Twilio mode's (see auth/demo.ts).
+    const collections = accountCollections(config.twilio.mode);
+    const agentRecords = agentModel(db.connection, collections.agents);
     await agentRecords.createIndexes();
     const agents = createAgentAccounts(agentRecords);
     if (config.twilio.mode === 'local') {
       const added = await seedDemoAgents(agents);
       if (added > 0) logger.info(`demo mode: added ${added} demo agents`);
-    } else if ((await agents.countEnabledAdmins()) === 0) {
-      logger.warn('No admin account yet: create the first one with `npm run agents -- add --admin <sign-in name>` (it prints a generated password), then sign in at /sign-in and add agents on /admin.');
+      logger.info(`demo mode: accounts and sessions are demo mode's own (${collections.agents}, ${collections.sessions}); Twilio mode on this database never sees them, so nothing made here (nor the demo admin) carries over`);
+    } else {
+      const leftovers = await disableLeftoverDemoAgents(agents);
+      if (leftovers.length > 0) {
+        logger.warn(`Twilio mode: disabled ${leftovers.length} password-less demo accounts an earlier version left among Twilio mode's (${leftovers.join(', ')}). Accounts made in demo mode back then may be among the others: review them with \`npm run agents -- list\` and disable any you do not know.`);
+      }
+      logger.info(`Twilio mode: accounts and sessions in ${collections.agents} and ${collections.sessions}; demo mode's are kept apart and never used here`);
+      if ((await agents.countEnabledAdmins()) === 0) {
+        logger.warn('No admin account yet: create the first one with `npm run agents -- add --admin <sign-in name>` (it prints a generated password), then sign in at /sign-in and add agents on /admin.');
+      }
     }
-    const sessions = createSessionStore(db.connection);
+    const sessions = createSessionStore(db.connection, collections.sessions);
     const sessionSecret = await loadSessionSecret(db.connection, config.auth.sessionSecret);
     // FerretDB 1.x has no TTL indexes: expired sessions are deleted here instead.
     const sweepMs = Math.max(1000, Math.min(5 * 60_000, config.auth.idleTimeoutMs));
     const sweeper = setInterval(() => {
-      sessions.sweep().catch((err: unknown) => logger.warn('could not delete expired sessions', { error: err instanceof Error ? err.message : String(err) }));
+      sessions.sweep().catch((err: unknown) => logger.warn('could not delete expired sessions', { error: errorMessage(err) }));
     }, sweepMs);
     sweeper.unref();
     cleanups.unshift({ name: 'session sweeper', run: async () => clearInterval(sweeper) });
@@ -160,7 +173,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     cleanups.unshift({ name: 'change feed', run: () => changes.stop() });
     cleanups.unshift({ name: 'routing', run: () => routing.stop() });
 
-    const app = createApp({ config, logger, calls, routing, presence, changes, history, agents, urls, sessions, sessionSecret, signInLimiter, readiness: () => db.readiness(), twilioLocal: twilioLocal?.router, accessLog: options.accessLog });
+    const app = createApp({ config, logger, calls, routing, presence, changes, history, agents, urls, sessions, sessionSecret, signInLimiter, readiness: () => db.readiness(), twilioLocal: twilioLocal?.router, accessLog: options.accessLog, eventStreamCheckSeconds: options.eventStreamCheckSeconds });
     const server = http.createServer(app);
     server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {
@@ -188,7 +201,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
           try {
             await cleanup.run();
           } catch (err) {
-            logger.error(`shutdown: ${cleanup.name} failed`, { error: err instanceof Error ? err.message : String(err) });
+            logger.error(`shutdown: ${cleanup.name} failed`, { error: errorMessage(err) });
           }
         }
       })();

@@ -3,6 +3,7 @@ import dotenv from 'dotenv';
 import { ConfigError, parseConfig } from './config';
 import { consoleSink, createLogger, maskNumber } from './logger';
 import { startServer } from './runtime';
+import { errorMessage } from './errors';
 
 async function main(): Promise<void> {
   dotenv.config({ quiet: true });
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
         process.exit(0);
       },
       (err: unknown) => {
-        logger.error('shutdown failed', { error: err instanceof Error ? err.message : String(err) });
+        logger.error('shutdown failed', { error: errorMessage(err) });
         process.exit(1);
       },
     );
@@ -72,6 +73,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`warm-transfer could not start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`warm-transfer could not start: ${errorMessage(err)}\n`);
   process.exit(1);
 });

@@ -69,6 +69,8 @@ test.each([
   ['a short password', { name: 'X', login: 'shortpw', password: 'short' }, 400, /at least 10/],
   ['a sign-in name that is taken', { name: 'X', login: 'BOSS', id: 'other' }, 409, /taken/],
   ['an id that is taken', { name: 'X', login: 'fresh', id: 'boss' }, 409, /already an agent with the id boss/],
+  ['the id queue (the cold-transfer word for the waiting line)', { name: 'X', login: 'queue' }, 400, /The agent id queue is reserved/],
+  ['the id Queue given in another case', { name: 'X', login: 'lineup', id: 'Queue' }, 400, /The agent id Queue is reserved/],
 ])('when an admin adds an agent with %s, then it is refused (400 or 409) with a message and nothing is stored', async (_what, fields, status, message) => {
   const before = (await suite.app.running.agents.all()).length;
 
@@ -133,4 +135,31 @@ test('when an admin changes an agent that does not exist or names one badly, the
   expect((await submit('/admin/agents/%E0%A4%A/password')).status).toBe(400);
   expect((await submit('/admin/agents/boss', { role: 'owner' })).status).toBe(400);
   expect(suite.app.logs.filter((line) => / ERROR /.test(line))).toEqual([]);
+});
+
+test('when the admin signs out in another tab while their password reset is in flight, then the reset completes, the session stays gone and no ERROR is logged', async () => {
+  await addAgent(suite.app, 'mary');
+  const other = await signIn(suite.app, 'boss');
+  const errorsBefore = suite.app.logs.filter((line) => / ERROR /.test(line)).length;
+
+  // The reset hashes a password (about half a second); the sign-out lands while it runs.
+  const reset = other.postWithoutToken('/admin/agents/mary/password').type('form').set('Accept', 'text/html').send({ _csrf: other.csrfToken }).then((res) => res);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const signOut = await other.postWithoutToken('/sign-out').type('form').send({ _csrf: other.csrfToken });
+  const res = await reset;
+
+  expect(signOut.status).toBe(303);
+  expect(res.status).toBe(200);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(suite.app.logs.filter((line) => / ERROR /.test(line)).slice(errorsBefore)).toEqual([]);
+  expect((await other.get('/agents/boss/call')).status).toBe(401);
+});
+
+test("when pages and exports that carry callers' numbers, shown-once passwords or CSRF tokens are served, then they say Cache-Control: no-store; static files stay cacheable", async () => {
+  const paths = ['/history', '/history.csv', `/history/2026-01-01/CA${'0'.repeat(32)}`, '/admin', '/', '/board'];
+  const answers = await Promise.all([...paths.map((path) => admin.get(path).set('Accept', 'text/html')), suite.app.http().get('/sign-in').set('Accept', 'text/html')]);
+
+  expect(answers.map((res) => res.headers['cache-control'])).toEqual(answers.map(() => 'no-store'));
+  expect(answers[1]!.status).toBe(200);
+  expect((await suite.app.http().get('/js/api.js')).headers['cache-control']).toMatch(/max-age=\d+/);
 });

@@ -3,12 +3,14 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { accountCollections } from '../src/auth/demo';
 import { parseConfig } from '../src/config';
+import { agentModel } from '../src/models/agent';
+import { createAgentAccounts } from '../src/services/agents';
 import { createLogger } from '../src/logger';
 import { PROJECT_ROOT } from '../src/paths';
 import { startServer } from '../src/runtime';
-import request from 'supertest';
-import { openSignInPage, signedInAgent, signIn, TEST_ENV, TEST_PASSWORD, useAppSuite, type AppLike } from './helpers/app';
+import { openSignInPage, requestAs, signedInAgent, signIn, TEST_ENV, TEST_PASSWORD, useAppSuite, type AppLike } from './helpers/app';
 
 const CLI = path.join(PROJECT_ROOT, 'dist', 'src', 'cli', 'agents.js');
 const suite = useAppSuite();
@@ -34,9 +36,18 @@ function run(command: string, args: string[], env: Record<string, string>, stdin
   });
 }
 
+/** Twilio mode's configuration: the CLI then manages Twilio mode's accounts (without it, demo mode's). */
+const TWILIO_CREDENTIALS = {
+  TWILIO_ACCOUNT_SID: TEST_ENV.TWILIO_ACCOUNT_SID,
+  TWILIO_AUTH_TOKEN: TEST_ENV.TWILIO_AUTH_TOKEN,
+  TWILIO_API_KEY: TEST_ENV.TWILIO_API_KEY,
+  TWILIO_API_SECRET: TEST_ENV.TWILIO_API_SECRET,
+  TWILIO_NUMBER: TEST_ENV.TWILIO_NUMBER,
+};
+
 /** The CLI against this file's test database. */
 function agentsCli(args: string[], stdin?: string): Promise<Outcome> {
-  return run(process.execPath, [CLI, ...args], { MONGODB_URI: `${process.env.TEST_MONGODB_URI}${suite.db.connection.name}` }, stdin);
+  return run(process.execPath, [CLI, ...args], { ...TWILIO_CREDENTIALS, MONGODB_URI: `${process.env.TEST_MONGODB_URI}${suite.db.connection.name}` }, stdin);
 }
 
 function printedPassword(stdout: string): string {
@@ -120,11 +131,21 @@ test.each([
   [['add', '--bogus', 'x'], 2, /Unknown option '--bogus'/],
   [['disable', 'nobody'], 1, /No agent has the id or sign-in name nobody/],
   [['add', '--password-stdin', 'shorty'], 1, /at least 10 characters/],
+  [['add', 'queue'], 1, /The agent id queue is reserved/],
 ])('when the CLI is given %j, then it exits %i with a message', async (args, code, message) => {
   const res = await agentsCli(args, 'short\n');
 
   expect(res.code).toBe(code);
   expect(res.stderr).toMatch(message);
+});
+
+test("when no Twilio credentials are set, then the CLI manages demo mode's accounts and says so, and Twilio mode's stay untouched", async () => {
+  const res = await run(process.execPath, [CLI, 'add', '--admin', '--name', 'Made In Demo', 'demomade'], { MONGODB_URI: `${process.env.TEST_MONGODB_URI}${suite.db.connection.name}` });
+
+  expect(res.code).toBe(0);
+  expect(res.stdout).toContain("No TWILIO_* credentials are set: these are demo mode's accounts, which Twilio mode never sees.");
+  expect(await suite.app.running.agents.find('demomade')).toBeUndefined();
+  expect(await createAgentAccounts(agentModel(suite.db.connection, accountCollections('local').agents)).find('demomade')).toMatchObject({ role: 'admin' });
 });
 
 describe('on the embedded database', () => {
@@ -150,7 +171,7 @@ describe('on the embedded database', () => {
     await first.stop();
     expect(firstLogs.join('\n')).toContain('No admin account yet: create the first one with `npm run agents -- add --admin <sign-in name>`');
 
-    const res = await run(process.execPath, [CLI, 'add', '--admin', 'chief'], { DATA_DIR: dataDir });
+    const res = await run(process.execPath, [CLI, 'add', '--admin', 'chief'], { ...TWILIO_CREDENTIALS, DATA_DIR: dataDir });
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     const password = printedPassword(res.stdout);
@@ -159,7 +180,7 @@ describe('on the embedded database', () => {
     const running = await startTwilioModeApp(logs);
     try {
       expect(logs.join('\n')).not.toContain('No admin account yet');
-      const app: AppLike = { http: () => request(running.url), running };
+      const app: AppLike = { http: () => requestAs(running.url, new URL(running.config.publicBaseUrl).host), running };
       const chief = await signIn(app, 'chief', password);
       expect((await chief.get('/admin').set('Accept', 'text/html')).status).toBe(200);
     } finally {

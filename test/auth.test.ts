@@ -64,13 +64,48 @@ describe('signing in', () => {
     expect(planted.status).toBe(401);
   });
 
-  test('when someone only opens the sign-in page, then the session holding its CSRF token lives at most 15 minutes', async () => {
-    const res = await suite.app.http().get('/sign-in').set(https).set('Accept', 'text/html');
+  test('when 1,000 anonymous visitors open the sign-in page, then no session is stored, and a form from any of those pages still signs in', async () => {
+    await addAgent(suite.app, 'ruth');
+    const before = await sessions().countDocuments();
 
-    const setCookie = (res.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith('wt.sid='))!;
-    const expires = Date.parse(/Expires=([^;]+)/.exec(setCookie)![1]!);
-    expect(expires - Date.now()).toBeLessThanOrEqual(15 * 60_000 + 1000);
-    expect(expires - Date.now()).toBeGreaterThan(14 * 60_000);
+    const pages: Array<{ cookie: string; csrfToken: string }> = [];
+    for (let batch = 0; batch < 20; batch += 1) pages.push(...(await Promise.all(Array.from({ length: 50 }, () => openSignInPage(suite.app)))));
+
+    expect(await sessions().countDocuments()).toBe(before);
+    const page = pages[437]!;
+    const res = await suite.app.http().post('/sign-in').set(https).set('Cookie', page.cookie).type('form').send({ login: 'ruth', password: TEST_PASSWORD, _csrf: page.csrfToken });
+    expect(res.status).toBe(303);
+    expect(await sessions().countDocuments()).toBe(before + 1);
+    // Signed in, the sign-in cookie is cleared: the session's own token takes over.
+    expect((res.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith('wt.signin='))).toMatch(/Expires=Thu, 01 Jan 1970/);
+  }, 60_000);
+
+  test("when a sign-in form's token does not match its cookie (another browser's, none, or altered), then it is refused with 403 and the page is served again with a fresh token", async () => {
+    await addAgent(suite.app, 'emmy');
+    const mine = await openSignInPage(suite.app);
+    const theirs = await openSignInPage(suite.app);
+    const [expires, mac] = mine.csrfToken.split('.');
+    const post = (cookie: string | undefined, token: string) => {
+      const req = suite.app.http().post('/sign-in').set(https).type('form');
+      return (cookie ? req.set('Cookie', cookie) : req).send({ login: 'emmy', password: TEST_PASSWORD, _csrf: token });
+    };
+
+    const refused = [
+      await post(theirs.cookie, mine.csrfToken),
+      await post(undefined, mine.csrfToken),
+      await post(mine.cookie, `${Number(expires) + 1}.${mac}`),
+      await post(mine.cookie, `${expires}.${mac!.slice(0, -2)}AA`),
+      await post(mine.cookie, ''),
+    ];
+
+    for (const res of refused) {
+      expect(res.status).toBe(403);
+      expect(res.text).toContain('reload the page and try again');
+      expect(csrfTokenOf(res.text)).toBeTruthy();
+      expect(sessionCookieOf(res)).toBeUndefined();
+    }
+    expect(await sessionsOf('emmy')).toBe(0);
+    expect((await post(mine.cookie, mine.csrfToken)).status).toBe(303);
   });
 
   test('when the password is wrong, the sign-in name unknown or empty, then the page says so with 401 and nobody is signed in', async () => {
@@ -113,6 +148,62 @@ describe('signing in', () => {
     expect(blocked.text).toMatch(/Too many failed sign-ins for your address/);
     expect(elsewhere.status).toBe(303);
   });
+
+  test('when 30 wrong passwords for one account arrive at once, then at most the limit (3) are checked and the rest are refused with 429', async () => {
+    await addAgent(suite.app, 'rosalind');
+    const pages = await Promise.all(Array.from({ length: 30 }, () => openSignInPage(suite.app)));
+
+    const answers = await Promise.all(pages.map(({ cookie, csrfToken }, i) => suite.app.http().post('/sign-in').set(https).set('X-Forwarded-For', `198.51.101.${i + 1}`).set('Cookie', cookie).type('form').send({ login: 'rosalind', password: `guess ${i}`, _csrf: csrfToken })));
+
+    const statuses = answers.map((res) => res.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(3);
+    expect(statuses.filter((s) => s === 401).length).toBeGreaterThan(0);
+    expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+    expect((await attempt('rosalind', TEST_PASSWORD, '198.51.101.200')).status).toBe(429);
+  });
+
+  test('when 40 sign-in names are tried at once from one address, then at most the address limit (6) are checked and the rest are refused with 429', async () => {
+    const pages = await Promise.all(Array.from({ length: 40 }, () => openSignInPage(suite.app)));
+
+    const answers = await Promise.all(pages.map(({ cookie, csrfToken }, i) => suite.app.http().post('/sign-in').set(https).set('X-Forwarded-For', '203.0.114.9').set('Cookie', cookie).type('form').send({ login: `burst${i}`, password: 'guess', _csrf: csrfToken })));
+
+    const statuses = answers.map((res) => res.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(6);
+    expect(statuses.filter((s) => s === 401).length).toBeGreaterThan(0);
+    expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+    expect(answers.find((res) => res.status === 429)!.text).toMatch(/Too many failed sign-ins for your address/);
+  });
+
+  test('when a right password arrives among wrong ones, then it signs in and its slot is given back', async () => {
+    await addAgent(suite.app, 'barbara');
+    for (let i = 0; i < 2; i += 1) expect((await attempt('barbara', `guess ${i}`, `198.51.102.${i + 1}`)).status).toBe(401);
+
+    expect((await attempt('barbara', TEST_PASSWORD, '198.51.102.10')).status).toBe(303);
+
+    // The success cleared the account's count: three more failures are allowed before it is refused.
+    for (let i = 0; i < 3; i += 1) expect((await attempt('barbara', `again ${i}`, `198.51.102.${20 + i}`)).status).toBe(401);
+    expect((await attempt('barbara', TEST_PASSWORD, '198.51.102.30')).status).toBe(429);
+  });
+
+  test('when more sign-ins arrive at once than may be checked or wait, then the extra ones get 503 with Retry-After and a message, and none is counted as a failure', async () => {
+    const { PASSWORD_CHECKS } = await import('../src/auth/passwords');
+    const count = PASSWORD_CHECKS.concurrent + PASSWORD_CHECKS.waiting + 6;
+    const pages = await Promise.all(Array.from({ length: count }, () => openSignInPage(suite.app)));
+    const errorsBefore = errorLines().length;
+
+    const answers = await Promise.all(pages.map(({ cookie, csrfToken }, i) => suite.app.http().post('/sign-in').set(https).set('X-Forwarded-For', `192.0.2.${i + 1}`).set('Cookie', cookie).type('form').send({ login: `crowd${i}`, password: 'guess', _csrf: csrfToken })));
+
+    const busy = answers.filter((res) => res.status === 503);
+    expect(busy.length).toBeGreaterThanOrEqual(3);
+    expect(answers.filter((res) => res.status === 401).length).toBeGreaterThanOrEqual(PASSWORD_CHECKS.concurrent + PASSWORD_CHECKS.waiting - 1);
+    expect(answers.filter((res) => res.status !== 401 && res.status !== 503)).toEqual([]);
+    expect(busy[0]!.text).toContain('Too many sign-ins at once: try again in a few seconds.');
+    expect(Number(busy[0]!.headers['retry-after'])).toBeGreaterThan(0);
+    expect(errorLines().length).toBe(errorsBefore);
+    // A refused attempt was not checked, so it is not a failure: the same name from the same address may try 3 times.
+    const index = answers.indexOf(busy[0]!);
+    for (let i = 0; i < 3; i += 1) expect((await attempt(`crowd${index}`, 'guess', `192.0.2.${index + 1}`)).status).toBe(401);
+  }, 60_000);
 
   test('when a disabled agent signs in with the right password, then it is refused', async () => {
     await addAgent(suite.app, 'dorothy');

@@ -8,7 +8,9 @@ import { DEMO_AGENTS } from '../src/auth/demo';
 import { parseConfig } from '../src/config';
 import { createLogger } from '../src/logger';
 import { startServer, type RunningServer } from '../src/runtime';
-import { clientFor, csrfTokenOf, sessionCookieOf } from './helpers/app';
+import { agentModel } from '../src/models/agent';
+import { createAgentAccounts } from '../src/services/agents';
+import { clientFor, csrfTokenOf, requestAs, sessionCookieOf, signIn, TEST_ENV } from './helpers/app';
 import { openTestDatabase } from './helpers/db';
 
 let db: Awaited<ReturnType<typeof openTestDatabase>>;
@@ -35,9 +37,14 @@ afterAll(async () => {
 
 const http = () => request(running.url);
 
+/** The cookies a sign-in page sets (what its form needs posted back), as one Cookie header. */
+function preSignInCookie(page: { headers: Record<string, unknown> }): string {
+  return ((page.headers['set-cookie'] as string[] | undefined) ?? []).map((c) => c.split(';')[0]).join('; ');
+}
+
 async function signInPage() {
   const page = await http().get('/sign-in').set('Accept', 'text/html');
-  return { page, cookie: sessionCookieOf(page)!, csrfToken: csrfTokenOf(page.text)! };
+  return { page, cookie: preSignInCookie(page), csrfToken: csrfTokenOf(page.text)! };
 }
 
 test('when demo mode starts with no HOST, then it listens on 127.0.0.1 only', () => {
@@ -157,4 +164,70 @@ test('when two app instances share one database, then a session made by one work
     await second.stop();
     await running.agents.change('katherine', { disabled: false });
   }
+});
+
+describe("demo mode's accounts are kept apart from Twilio mode's", () => {
+  const TWILIO_ENV = { ...TEST_ENV, TWILIO_API_BASE_URL: 'http://127.0.0.1:9' };
+
+  test('when demo mode made an admin on a data directory and Twilio mode starts on it next, then Twilio mode has no demo account, the demo admin and its sessions open nothing, and the log says so', async () => {
+    const shared = mkdtempSync(path.join(os.tmpdir(), 'warm-transfer-demo-then-twilio-'));
+    try {
+      // Demo mode on its own embedded database under DATA_DIR: the demo admin adds an admin, whose password the page shows.
+      const demoLogs: string[] = [];
+      const demo = await startServer({ config: parseConfig({ PORT: '0', DATA_DIR: shared, LOG_LEVEL: 'info' }), logger: createLogger('info', (line) => demoLogs.push(line)), accessLog: false });
+      let password: string;
+      let demoSession: string;
+      try {
+        const demoHttp = () => request(demo.url);
+        const page = await demoHttp().get('/sign-in').set('Accept', 'text/html');
+        const signedIn = await demoHttp().post('/sign-in/demo').set('Cookie', preSignInCookie(page)).type('form').send({ agentId: 'demo-admin', _csrf: csrfTokenOf(page.text)! });
+        demoSession = sessionCookieOf(signedIn)!;
+        const admin = await clientFor({ http: demoHttp, running: demo }, 'demo-admin', demoSession);
+        const added = await admin.postWithoutToken('/admin/agents').type('form').set('Accept', 'text/html').send({ name: 'Mallory', login: 'mallory', role: 'admin', _csrf: admin.csrfToken });
+        expect(added.status).toBe(201);
+        password = /Their password \(shown once\): ([A-Za-z0-9]+)</.exec(added.text)![1]!;
+      } finally {
+        await demo.stop();
+      }
+      expect(demoLogs.join('\n')).toMatch(/demo mode: accounts and sessions are demo mode's own .*Twilio mode on this database never sees them/);
+
+      // Twilio mode on the same DATA_DIR, as the README's next step.
+      const logs: string[] = [];
+      const twilio = await startServer({ config: parseConfig({ ...TWILIO_ENV, DATA_DIR: shared, LOG_LEVEL: 'info' }), logger: createLogger('info', (line) => logs.push(line)), accessLog: false });
+      try {
+        const app = { http: () => requestAs(twilio.url, new URL(twilio.config.publicBaseUrl).host), running: twilio };
+        expect(await twilio.agents.all()).toEqual([]);
+        expect(logs.join('\n')).toContain('No admin account yet');
+        expect(logs.join('\n')).toMatch(/Twilio mode: accounts and sessions in agents and sessions; demo mode's are kept apart/);
+        await expect(signIn(app, 'mallory', password)).rejects.toThrow(/answered 401/);
+        expect((await app.http().get('/agents/demo-admin/call').set('X-Forwarded-Proto', 'https').set('Cookie', demoSession)).status).toBe(401);
+        expect((await app.http().get('/admin').set('X-Forwarded-Proto', 'https').set('Cookie', demoSession).set('Accept', 'text/html')).status).toBe(303);
+      } finally {
+        await twilio.stop();
+      }
+    } finally {
+      rmSync(shared, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  test('when Twilio mode starts on a database where an earlier version kept the demo agents among its accounts, then the password-less ones are disabled, the log says so, and the first-admin hint shows', async () => {
+    const old = await openTestDatabase();
+    try {
+      const legacy = createAgentAccounts(agentModel(old.connection));
+      for (const agent of DEMO_AGENTS) await legacy.add({ ...agent, login: agent.id });
+      await legacy.add({ id: 'real', login: 'real', name: 'Real Person', role: 'agent', password: 'a real password here' });
+      const logs: string[] = [];
+
+      const twilio = await startServer({ config: parseConfig({ ...TWILIO_ENV, PORT: '0' }), logger: createLogger('info', (line) => logs.push(line)), db: old, accessLog: false });
+      await twilio.stop();
+
+      const after = await legacy.all();
+      expect(after.filter((a) => DEMO_AGENTS.some((d) => d.id === a.id)).every((a) => a.disabled)).toBe(true);
+      expect(after.find((a) => a.id === 'real')).toMatchObject({ disabled: false });
+      expect(logs.join('\n')).toMatch(/WARN +Twilio mode: disabled 6 password-less demo accounts .*demo-admin/);
+      expect(logs.join('\n')).toContain('No admin account yet');
+    } finally {
+      await old.drop();
+    }
+  });
 });

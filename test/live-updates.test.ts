@@ -40,7 +40,7 @@ interface EventStream {
 function openEvents(app: TestApp, client: AgentClient): Promise<EventStream> {
   return new Promise((resolve, reject) => {
     const url = new URL('/api/events', app.running.url);
-    const req = http.get(url, { headers: { Cookie: client.cookie, Accept: 'text/event-stream', 'X-Forwarded-Proto': 'https' } }, (res) => {
+    const req = http.get(url, { headers: { Host: new URL(app.config.publicBaseUrl).host, Cookie: client.cookie, Accept: 'text/event-stream', 'X-Forwarded-Proto': 'https' } }, (res) => {
       const stream: EventStream = { events: [], status: res.statusCode ?? 0, close: () => req.destroy() };
       let buffer = '';
       res.setEncoding('utf8');

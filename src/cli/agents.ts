@@ -3,10 +3,11 @@
 import { parseArgs } from 'node:util';
 import dotenv from 'dotenv';
 import { generatePassword } from '../auth/passwords';
+import { accountCollections } from '../auth/demo';
 import { createSessionStore } from '../auth/sessions';
 import { ConfigError, parseConfig } from '../config';
 import { openAppDatabase } from '../db/connect';
-import { HttpError } from '../errors';
+import { errorMessage, HttpError } from '../errors';
 import { createLogger } from '../logger';
 import { agentModel } from '../models/agent';
 import { AGENT_ROLES, createAgentAccounts, type AgentAccounts, type AgentRole } from '../services/agents';
@@ -22,7 +23,9 @@ const USAGE = `Usage: npm run agents -- <command>
   disable SIGN_IN_NAME_OR_ID    Disables an account and ends its sessions at once.
   enable SIGN_IN_NAME_OR_ID     Enables it again.
 
-The database is the app's: MONGODB_URI, or the embedded FerretDB under DATA_DIR (default .data), as in .env.`;
+The database is the app's: MONGODB_URI, or the embedded FerretDB under DATA_DIR (default .data), as in .env.
+The accounts are those of the mode the configuration runs: Twilio mode's when the TWILIO_* credentials are set,
+otherwise demo mode's (kept apart: Twilio mode never sees them).`;
 
 class UsageError extends Error {}
 
@@ -55,7 +58,7 @@ function parseOptions(argv: string[]) {
       },
     });
   } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
+    throw new UsageError(errorMessage(err));
   }
 }
 
@@ -74,13 +77,16 @@ async function run(argv: string[]): Promise<void> {
   const logger = createLogger('warn', (line) => process.stderr.write(`${line}\n`));
   const db = await openAppDatabase({ mongodbUri: config.mongodbUri, dataDir: config.dataDir, logger });
   try {
-    const model = agentModel(db.connection);
+    // The accounts of the mode this configuration runs: demo mode keeps its own, apart from Twilio mode's.
+    const collections = accountCollections(config.twilio.mode);
+    const model = agentModel(db.connection, collections.agents);
     await model.createIndexes();
     const accounts = createAgentAccounts(model);
-    const sessions = createSessionStore(db.connection);
+    const sessions = createSessionStore(db.connection, collections.sessions);
     const out = (line: string): void => {
       process.stdout.write(`${line}\n`);
     };
+    if (config.twilio.mode === 'local') out("No TWILIO_* credentials are set: these are demo mode's accounts, which Twilio mode never sees. Set the credentials (e.g. in .env) to manage Twilio mode's.");
 
     if (command === 'list') {
       const [agents, logins] = await Promise.all([accounts.all(), accounts.logins()]);
@@ -119,7 +125,7 @@ run(process.argv.slice(2)).then(
     }
     if (err instanceof ConfigError) process.stderr.write(`${err.message}\nSee .env.example for every setting.\n`);
     else if (err instanceof HttpError) process.stderr.write(`${err.message}\n`);
-    else process.stderr.write(`agents: ${err instanceof Error ? err.message : String(err)}\n`);
+    else process.stderr.write(`agents: ${errorMessage(err)}\n`);
     process.exit(1);
   },
 );

@@ -41,7 +41,14 @@ agentSchema.index({ login: 1 }, { unique: true });
 
 export type AgentModel = Model<AgentRecord>;
 
-/** Registers the Agent model on a connection (each app or test gets its own connection). */
-export function agentModel(connection: Connection): AgentModel {
-  return (connection.models.Agent as AgentModel | undefined) ?? connection.model<AgentRecord>('Agent', agentSchema);
+/** Twilio mode's accounts. */
+export const AGENTS_COLLECTION = 'agents';
+
+/**
+ * Registers the Agent model on a connection (each app or test gets its own connection), over `collection`: Twilio
+ * mode's accounts by default; demo mode keeps its own (see auth/demo.ts).
+ */
+export function agentModel(connection: Connection, collection: string = AGENTS_COLLECTION): AgentModel {
+  const name = collection === AGENTS_COLLECTION ? 'Agent' : `Agent:${collection}`;
+  return (connection.models[name] as AgentModel | undefined) ?? connection.model<AgentRecord>(name, agentSchema, collection);
 }

@@ -47,12 +47,6 @@ export function adminRouter(deps: AdminDeps): Router {
     return agent;
   }
 
-  /** Refuses a change that would leave no enabled admin (nobody could manage accounts any more). */
-  async function keepAnAdmin(agent: Agent, after: { role?: string; disabled?: boolean }): Promise<void> {
-    const losesAdmin = agent.role === 'admin' && !agent.disabled && ((after.role !== undefined && after.role !== 'admin') || after.disabled === true);
-    if (losesAdmin && (await deps.agents.countEnabledAdmins()) <= 1) throw new HttpError(409, 'This is the last enabled admin: make another admin first.');
-  }
-
   /**
    * The list of agents with forms to change them.
    * @route GET /admin
@@ -80,8 +74,8 @@ export function adminRouter(deps: AdminDeps): Router {
   router.post('/admin/agents/:agentId', ...protect, async (req, res) => {
     const agent = await target(String(req.params.agentId));
     const input = ChangeAgent.parse(req.body ?? {});
-    await keepAnAdmin(agent, { role: input.role });
-    const changed = await deps.agents.change(agent.id, { name: input.name || undefined, role: input.role });
+    // Refused (409) when it would leave no enabled admin, however many such changes arrive at once.
+    const changed = await deps.agents.change(agent.id, { name: input.name || undefined, role: input.role }, { by: res.locals.agent!.id });
     deps.logger.info('agent changed', { agentId: agent.id, role: changed.role, by: res.locals.agent!.id });
     await render(res, 200, { notice: `Saved ${changed.name}.` });
   });
@@ -93,8 +87,7 @@ export function adminRouter(deps: AdminDeps): Router {
   router.post('/admin/agents/:agentId/disable', ...protect, async (req, res) => {
     const agent = await target(String(req.params.agentId));
     if (agent.id === res.locals.agent!.id) throw new HttpError(409, 'You cannot disable yourself.');
-    await keepAnAdmin(agent, { disabled: true });
-    await deps.agents.change(agent.id, { disabled: true });
+    await deps.agents.change(agent.id, { disabled: true }, { by: res.locals.agent!.id });
     const ended = await deps.sessions.endSessionsOf(agent.id);
     deps.logger.info('agent disabled', { agentId: agent.id, sessionsEnded: ended, by: res.locals.agent!.id });
     await render(res, 200, { notice: `Disabled ${agent.name}; ${ended} session(s) ended.` });
@@ -106,13 +99,14 @@ export function adminRouter(deps: AdminDeps): Router {
    */
   router.post('/admin/agents/:agentId/enable', ...protect, async (req, res) => {
     const agent = await target(String(req.params.agentId));
-    await deps.agents.change(agent.id, { disabled: false });
+    await deps.agents.change(agent.id, { disabled: false }, { by: res.locals.agent!.id });
     deps.logger.info('agent enabled', { agentId: agent.id, by: res.locals.agent!.id });
     await render(res, 200, { notice: `Enabled ${agent.name}.` });
   });
 
   /**
-   * Sets a new password (generated and shown once when none is given) and ends the agent's other sessions.
+   * Sets a new password (generated and shown once when none is given) and ends the agent's sessions (their own
+   * reset: every session but this one).
    * @route POST /admin/agents/:agentId/password
    */
   router.post('/admin/agents/:agentId/password', ...protect, async (req, res) => {
@@ -120,7 +114,9 @@ export function adminRouter(deps: AdminDeps): Router {
     const input = ResetPassword.parse(req.body ?? {});
     const password = input.password ?? generatePassword();
     await deps.agents.setPassword(agent.id, password);
-    const ended = agent.id === res.locals.agent!.id ? 0 : await deps.sessions.endSessionsOf(agent.id);
+    // An admin resetting their own password stays signed in here, and only here: a session elsewhere (a forgotten
+    // browser, someone who knew the old password) ends like anyone else's.
+    const ended = await deps.sessions.endSessionsOf(agent.id, agent.id === res.locals.agent!.id ? { except: req.sessionID } : {});
     deps.logger.info('password reset', { agentId: agent.id, sessionsEnded: ended, by: res.locals.agent!.id });
     await render(res, 200, { notice: `New password set for ${agent.name}.`, ...(input.password ? {} : { secret: `Their password (shown once): ${password}` }) });
   });

@@ -1,12 +1,12 @@
 // Signing in and out: the sign-in page, password sign-in with failures limited, demo mode's one-click sign-in.
-import express, { Router, type Request, type Response } from 'express';
+import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import { DEMO_AGENTS } from '../auth/demo';
 import type { Auth } from '../auth/middleware';
 import type { SignInLimiter } from '../auth/sign-in-limiter';
-import { HttpError } from '../errors';
+import { BusyError, errorMessage, HttpError } from '../errors';
 import type { Logger } from '../logger';
-import { normaliseLogin, type AgentAccounts } from '../services/agents';
+import { normaliseLogin, type Agent, type AgentAccounts } from '../services/agents';
 
 export interface AuthRouteDeps {
   auth: Auth;
@@ -16,6 +16,8 @@ export interface AuthRouteDeps {
   mode: 'twilio' | 'local';
   /** An agent signed out: they are offline at once (nobody should be offered a call on a page that is gone). */
   onSignOut?: (agentId: string) => Promise<void>;
+  /** After a sign-in: the agent starts the shift away (a call must not ring a page they have not looked at yet). */
+  onSignIn?: (agentId: string) => Promise<void>;
 }
 
 const SignIn = z.object({
@@ -25,8 +27,6 @@ const SignIn = z.object({
   _csrf: z.string().optional(),
 });
 const DemoSignIn = z.object({ agentId: z.string().max(64), next: z.string().max(2000).optional(), _csrf: z.string().optional() });
-
-const ANONYMOUS_SESSION_MS = 15 * 60_000;
 
 /** Only our own paths: `/x`, never `//host` or `/\host`. */
 function safeNext(next: string | undefined): string {
@@ -46,11 +46,20 @@ export function authRouter(deps: AuthRouteDeps): Router {
   const demo = deps.mode === 'local';
 
   async function renderSignIn(req: Request, res: Response, status: number, view: { error?: string; login?: string; next?: string }): Promise<void> {
-    // The session holding an anonymous visitor's CSRF token lives briefly: sign-in pages cost a stored session each.
-    if (req.session && !req.session.agentId) req.session.cookie.maxAge = Math.min(ANONYMOUS_SESSION_MS, req.session.cookie.maxAge ?? ANONYMOUS_SESSION_MS);
+    // The forms' CSRF token is signed over a cookie, not kept in a session: an anonymous visitor stores nothing.
+    res.locals.csrfToken = auth.issueSignInToken(req, res);
     const demoAgents = demo ? (await deps.agents.all()).filter((a) => !a.disabled && DEMO_AGENTS.some((d) => d.id === a.id)) : [];
     res.status(status).render('sign-in', { title: 'Sign in', mode: deps.mode, demoAgents, ...view, next: view.next && safeNext(view.next) !== '/' ? view.next : undefined });
   }
+
+  /** A sign-in form must carry the token of a sign-in page this browser was served; otherwise it is served again. */
+  const signInForm: RequestHandler = async (req, res, next) => {
+    if (auth.signInTokenIsValid(req)) return next();
+    deps.logger.info('sign-in form refused: its token is missing, expired or not for this browser');
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const text = (value: unknown) => (typeof value === 'string' ? value.slice(0, 2000) : undefined);
+    await renderSignIn(req, res, 403, { error: 'This page has expired or the request did not come from it: reload the page and try again.', login: text(body.login), next: text(body.next) });
+  };
 
   /**
    * The sign-in page (signed-in agents go straight to their page).
@@ -59,7 +68,6 @@ export function authRouter(deps: AuthRouteDeps): Router {
   router.get('/sign-in', auth.session, async (req, res) => {
     const nextPath = typeof req.query.next === 'string' ? req.query.next : undefined;
     if (await auth.currentAgent(req)) return res.redirect(303, safeNext(nextPath));
-    auth.exposeCsrfTokenTo(req, res);
     await renderSignIn(req, res, 200, { next: nextPath });
   });
 
@@ -67,26 +75,37 @@ export function authRouter(deps: AuthRouteDeps): Router {
    * Signs in with a sign-in name and password. Failures count per sign-in name and per address.
    * @route POST /sign-in
    */
-  router.post('/sign-in', form, auth.session, ...auth.csrfProtection, async (req, res) => {
+  router.post('/sign-in', form, auth.sameOrigin, signInForm, auth.session, async (req, res) => {
     const input = SignIn.parse(req.body ?? {});
     const login = normaliseLogin(input.login);
     const address = req.ip ?? 'unknown';
-    auth.exposeCsrfTokenTo(req, res);
-    const verdict = await deps.limiter.check(login, address);
+    // The failure is counted before the password is checked (and given back when it was right): parallel guesses
+    // cannot all pass a limit that none of them has reached yet.
+    const verdict = await deps.limiter.reserve(login, address);
     if (verdict.blocked) {
       deps.logger.warn('sign-in refused: too many failures', { scope: verdict.scope });
       res.set('Retry-After', String(verdict.retryAfterSeconds));
       const who = verdict.scope === 'account' ? 'this account' : 'your address';
       return renderSignIn(req, res, 429, { error: `Too many failed sign-ins for ${who}. Try again in ${minutes(verdict.retryAfterSeconds)}.`, login: input.login, next: input.next });
     }
-    const agent = input.login && input.password ? await deps.agents.authenticate(login, input.password) : undefined;
+    let agent: Agent | undefined;
+    try {
+      agent = input.login && input.password ? await deps.agents.authenticate(login, input.password) : undefined;
+    } catch (err) {
+      await verdict.attempt.notChecked();
+      if (!(err instanceof BusyError)) throw err;
+      deps.logger.warn('sign-in refused: too many password checks at once');
+      res.set('Retry-After', String(err.retryAfterSeconds));
+      return renderSignIn(req, res, 503, { error: err.message, login: input.login, next: input.next });
+    }
     if (!agent) {
-      await deps.limiter.failed(login, address);
+      await verdict.attempt.failed();
       deps.logger.info('sign-in failed');
       return renderSignIn(req, res, 401, { error: 'Wrong sign-in name or password (or the account is disabled).', login: input.login, next: input.next });
     }
-    await deps.limiter.succeeded(login);
+    await verdict.attempt.succeeded();
     await auth.signIn(req, agent);
+    auth.clearSignInToken(res);
     deps.logger.info('agent signed in', { agentId: agent.id });
     res.redirect(303, safeNext(input.next));
   });
@@ -96,11 +115,12 @@ export function authRouter(deps: AuthRouteDeps): Router {
      * Demo mode only: sign in as one of the demo agents in one click.
      * @route POST /sign-in/demo
      */
-    router.post('/sign-in/demo', form, auth.session, ...auth.csrfProtection, async (req, res) => {
+    router.post('/sign-in/demo', form, auth.sameOrigin, signInForm, auth.session, async (req, res) => {
       const input = DemoSignIn.parse(req.body ?? {});
       const agent = DEMO_AGENTS.some((d) => d.id === input.agentId) ? await deps.agents.find(input.agentId) : undefined;
       if (!agent || agent.disabled) throw new HttpError(404, 'There is no such demo agent.');
       await auth.signIn(req, agent);
+      auth.clearSignInToken(res);
       deps.logger.info('demo agent signed in', { agentId: agent.id });
       res.redirect(303, safeNext(input.next));
     });
@@ -113,7 +133,7 @@ export function authRouter(deps: AuthRouteDeps): Router {
   router.post('/sign-out', form, auth.session, ...auth.csrfProtection, async (req, res) => {
     const agentId = req.session?.agentId;
     await auth.signOut(req, res);
-    if (agentId && deps.onSignOut) await deps.onSignOut(agentId).catch((err: unknown) => deps.logger.warn('could not set a signed-out agent offline', { error: err instanceof Error ? err.message : String(err) }));
+    if (agentId && deps.onSignOut) await deps.onSignOut(agentId).catch((err: unknown) => deps.logger.warn('could not set a signed-out agent offline', { error: errorMessage(err) }));
     res.redirect(303, '/sign-in');
   });
 

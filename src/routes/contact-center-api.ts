@@ -1,6 +1,6 @@
 // What the live pages read: the signed-in agent's state (and what they may do now), presence and softphone heartbeat,
-// the supervisor's board, and the server-sent event stream that tells pages when to refresh. What an agent does on
-// their call is in call-actions.ts.
+// the supervisor's board. What an agent does on their call is in call-actions.ts; the server-sent event stream that
+// tells pages when to refresh is events.ts.
 import express, { Router, type RequestHandler, type Response } from 'express';
 import { requireJsonBody } from '../auth/middleware';
 import { z } from 'zod';
@@ -26,8 +26,6 @@ export interface ContactCenterApiDeps {
   /** Refuses cross-site state changes (same origin and the session's CSRF token). */
   csrfProtection: RequestHandler[];
   offlineAfterSeconds: number;
-  /** Seconds between keep-alive comments on the event stream. */
-  keepAliveSeconds?: number;
 }
 
 const SetPresence = z.object({ status: z.enum(CHOSEN_STATUSES) }).strict();
@@ -144,25 +142,6 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
       agents,
       line: live.filter((c) => c.status === 'waiting' || c.status === 'offered').map((c) => ({ callSid: c.callSid, status: c.status, from: c.from, offeredTo: c.offeredTo, waitedSeconds: seconds(c.createdAt, now) })),
       calls: live.filter((c) => c.status === 'in-progress').map((c) => callContext(c, now, names)),
-    });
-  });
-
-  /**
-   * Server-sent events: `change` with the topics that changed, from any app instance, within a second.
-   * @route GET /api/events
-   */
-  router.get('/events', ...deps.signedIn, (req, res) => {
-    res.set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
-    res.flushHeaders();
-    res.write('retry: 2000\n\n');
-    const send = (topics: string[]): void => {
-      res.write(`event: change\ndata: ${JSON.stringify({ topics })}\n\n`);
-    };
-    const unsubscribe = deps.changes.subscribe(send);
-    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), (deps.keepAliveSeconds ?? 15) * 1000);
-    req.on('close', () => {
-      clearInterval(keepAlive);
-      unsubscribe();
     });
   });
 

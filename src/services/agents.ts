@@ -1,7 +1,8 @@
 // The agent directory (who the agents are, for routing, pages and webhooks) and the accounts behind it (sign-in,
 // the admin page, the CLI). Backed by the agents collection; every read goes to the database, so a change made by
 // one app instance (or the CLI) is seen by all at once.
-import { HttpError, StoreUnavailableError, withDeadline } from '../errors';
+import { BusyError, HttpError, isDuplicateKey, StoreUnavailableError, withDeadline } from '../errors';
+import { createLease } from '../models/lock';
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, verifyPassword } from '../auth/passwords';
 import { AGENT_ID_PATTERN, AGENT_ROLES, SIGN_IN_NAME_PATTERN, type AgentModel, type AgentRecord, type AgentRole } from '../models/agent';
 
@@ -38,18 +39,32 @@ export interface AgentChange {
   disabled?: boolean;
 }
 
+export interface ChangeOptions {
+  /** Who asks (the admin page): they must still be an enabled admin when the change is made. */
+  by?: string;
+  /** Skip the last-admin rule: only for accounts nobody can sign in as (see auth/demo.ts). */
+  evenTheLastAdmin?: boolean;
+}
+
 /** The directory plus what the admin page, the CLI and sign-in do to accounts. */
 export interface AgentAccounts extends AgentDirectory {
   add(input: NewAgent): Promise<Agent>;
   /** Adds the agent unless an agent with that id exists (demo seeding; safe when several instances do it at once). */
   addIfAbsent(input: NewAgent): Promise<boolean>;
-  change(id: string, change: AgentChange): Promise<Agent>;
+  /**
+   * Renames, sets the role, disables or enables. Refused with 409 when it would leave no enabled admin; with `by`,
+   * refused with 403 unless that agent is still an enabled admin. Changes to accounts are made one at a time, across
+   * processes, so the rule holds however many arrive at once.
+   */
+  change(id: string, change: AgentChange, options?: ChangeOptions): Promise<Agent>;
   setPassword(id: string, password: string): Promise<void>;
   /** The enabled agent with this sign-in name and password, or undefined (same time spent either way). */
   authenticate(login: string, password: string): Promise<Agent | undefined>;
   /** Sign-in names of agents, by id (for the admin page). */
   logins(): Promise<Map<string, string>>;
   countEnabledAdmins(): Promise<number>;
+  /** Agents that cannot sign in with a password (demo agents). */
+  withoutPassword(): Promise<Agent[]>;
 }
 
 /** Validation messages people see on the admin page and in the CLI. */
@@ -68,11 +83,18 @@ function toAgent(record: Pick<AgentRecord, '_id' | 'name' | 'role' | 'disabled'>
   return { id: record._id, name: record.name, role: record.role, disabled: record.disabled };
 }
 
+/**
+ * Ids that already mean something where an agent id goes: a cold transfer `to: "queue"` sends the customer back to the
+ * waiting line, so an agent called queue could never be transferred to. Compared without case, to avoid look-alikes.
+ */
+export const RESERVED_AGENT_IDS: ReadonlySet<string> = new Set(['queue']);
+
 const PUBLIC_FIELDS = { _id: 1, name: 1, role: 1, disabled: 1, login: 1 } as const;
 
 /** The accounts over the agents collection. `dbTimeoutMs` bounds every database operation. */
 export function createAgentAccounts(model: AgentModel, options: { dbTimeoutMs?: number } = {}): AgentAccounts {
   const dbTimeoutMs = options.dbTimeoutMs ?? 5000;
+
 
   async function store<T>(operation: () => Promise<T>): Promise<T> {
     try {
@@ -83,9 +105,23 @@ export function createAgentAccounts(model: AgentModel, options: { dbTimeoutMs?: 
     }
   }
 
+  // Every write to an existing account goes through one lease (per accounts collection, shared by every app instance
+  // and the CLI). The last-admin rule is a count followed by a write, and FerretDB 1.x's updates are not atomic: two
+  // admins demoting each other at once both counted two admins and left none. Under the lease the count and the write
+  // are one step. The lease's time covers the few database operations a change makes, each bounded by dbTimeoutMs.
+  const accountChanges = createLease(model.db, `accounts:${model.collection.collectionName}`, {
+    ttlMs: Math.max(30_000, 6 * dbTimeoutMs),
+    waitMs: 10_000,
+    whenBusy: () => new BusyError('Other changes to accounts are under way: try again in a moment.', 2),
+    guard: (operation) => store(operation),
+  });
   async function findRecord(id: string): Promise<AgentRecord | undefined> {
     if (!AGENT_ID_PATTERN.test(id)) return undefined;
     return (await store(() => model.findById(id).lean<AgentRecord>().exec())) ?? undefined;
+  }
+
+  function countEnabledAdmins(): Promise<number> {
+    return store(() => model.countDocuments({ role: 'admin', disabled: false }).exec());
   }
 
   async function validate(input: NewAgent): Promise<Omit<AgentRecord, 'createdAt' | 'updatedAt'>> {
@@ -93,6 +129,7 @@ export function createAgentAccounts(model: AgentModel, options: { dbTimeoutMs?: 
     if (!SIGN_IN_NAME_PATTERN.test(login)) throw new HttpError(400, 'The sign-in name may use letters, digits and . _ - @ (up to 64 characters), starting with a letter or digit.');
     const id = input.id ?? login.replace(/[^A-Za-z0-9_-]/g, '-');
     if (!AGENT_ID_PATTERN.test(id)) throw new HttpError(400, 'The agent id may use letters, digits, _ and - (up to 64 characters).');
+    if (RESERVED_AGENT_IDS.has(id.toLowerCase())) throw new HttpError(400, `The agent id ${id} is reserved (in a transfer, "queue" means the waiting line): give this agent another id.`);
     const name = input.name.trim();
     if (name.length < 1 || name.length > 100) throw new HttpError(400, 'The display name must have 1 to 100 characters.');
     const role = input.role ?? 'agent';
@@ -142,9 +179,7 @@ export function createAgentAccounts(model: AgentModel, options: { dbTimeoutMs?: 
       return (await insert(record)) === 'added';
     },
 
-    async change(id, change) {
-      const existing = await findRecord(id);
-      if (!existing) throw new HttpError(404, `Unknown agent: ${id}`);
+    async change(id, change, changeOptions = {}) {
       const set: Partial<AgentRecord> = {};
       if (change.name !== undefined) {
         const name = change.name.trim();
@@ -156,8 +191,18 @@ export function createAgentAccounts(model: AgentModel, options: { dbTimeoutMs?: 
         set.role = change.role;
       }
       if (change.disabled !== undefined) set.disabled = change.disabled;
-      await store(() => model.updateOne({ _id: id }, { $set: set }).exec());
-      return toAgent({ ...existing, ...set });
+      return accountChanges.run(async () => {
+        const existing = await findRecord(id);
+        if (!existing) throw new HttpError(404, `Unknown agent: ${id}`);
+        if (changeOptions.by !== undefined) {
+          const actor = await findRecord(changeOptions.by);
+          if (!actor || actor.disabled || actor.role !== 'admin') throw new HttpError(403, 'Only admin accounts may do this, and yours is no longer one.');
+        }
+        const losesAdmin = existing.role === 'admin' && !existing.disabled && ((set.role !== undefined && set.role !== 'admin') || set.disabled === true);
+        if (losesAdmin && !changeOptions.evenTheLastAdmin && (await countEnabledAdmins()) <= 1) throw new HttpError(409, 'This is the last enabled admin: make another admin first.');
+        await store(() => model.updateOne({ _id: id }, { $set: set }).exec());
+        return toAgent({ ...existing, ...set });
+      });
     },
 
     async setPassword(id, password) {
@@ -165,7 +210,7 @@ export function createAgentAccounts(model: AgentModel, options: { dbTimeoutMs?: 
       if (problem) throw new HttpError(400, problem);
       if (!(await findRecord(id))) throw new HttpError(404, `Unknown agent: ${id}`);
       const passwordHash = await hashPassword(password);
-      await store(() => model.updateOne({ _id: id }, { $set: { passwordHash } }).exec());
+      await accountChanges.run(() => store(() => model.updateOne({ _id: id }, { $set: { passwordHash } }).exec()));
     },
 
     async authenticate(login, password) {
@@ -180,8 +225,11 @@ export function createAgentAccounts(model: AgentModel, options: { dbTimeoutMs?: 
       return new Map(records.map((r) => [r._id, r.login]));
     },
 
-    async countEnabledAdmins() {
-      return store(() => model.countDocuments({ role: 'admin', disabled: false }).exec());
+    countEnabledAdmins,
+
+    async withoutPassword() {
+      const records = await store(() => model.find({ passwordHash: { $exists: false } }, PUBLIC_FIELDS).lean<AgentRecord[]>().exec());
+      return records.map(toAgent);
     },
   };
 }
@@ -189,8 +237,4 @@ export function createAgentAccounts(model: AgentModel, options: { dbTimeoutMs?: 
 /** Identities as Twilio knows them: `client:<agentId>`. */
 export function clientAddress(agentId: string): string {
   return `client:${agentId}`;
-}
-
-function isDuplicateKey(err: unknown): boolean {
-  return (err as { code?: unknown } | undefined)?.code === 11000;
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { parseConfig, type Config } from '../../src/config';
 import { freePort } from '../../src/db/ferretdb';
-import { TEST_ENV, twilioSignature } from './app';
+import { requestAs, TEST_ENV, twilioSignature } from './app';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -61,7 +61,7 @@ export async function startAppProcess(options: { dataDir: string; restBaseUrl: s
     });
   });
   const url = `http://127.0.0.1:${port}`;
-  const http = () => request(url);
+  const http = () => requestAs(url, new URL(config.publicBaseUrl).host);
   return {
     child,
     pid: child.pid!,

@@ -40,14 +40,30 @@ export function twilioSignature(authToken: string, url: string, params: Record<s
   return getExpectedTwilioSignature(authToken, url, params);
 }
 
+const HTTP_METHODS = new Set(['get', 'post', 'put', 'patch', 'delete', 'del', 'head', 'options']);
+
+/**
+ * A supertest client for the server at `url` whose requests say `Host: host`, as a browser that opened the app at
+ * PUBLIC_BASE_URL does (the app answers only for its own host names).
+ */
+export function requestAs(url: string, host: string): ReturnType<typeof request> {
+  return new Proxy(request(url), {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function' || typeof property !== 'string' || !HTTP_METHODS.has(property)) return value;
+      return (...args: unknown[]) => (value as (...a: unknown[]) => request.Test).apply(target, args).set('Host', host);
+    },
+  });
+}
+
 /** Starts the app in Twilio mode with its REST calls going to `restBaseUrl`. */
-export async function startTestApp(options: { db: Database; restBaseUrl: string; env?: Record<string, string>; routing?: StartOptions['routing']}): Promise<TestApp> {
+export async function startTestApp(options: { db: Database; restBaseUrl: string; env?: Record<string, string>; routing?: StartOptions['routing']; eventStreamCheckSeconds?: number }): Promise<TestApp> {
   const config = parseConfig({ ...TEST_ENV, TWILIO_API_BASE_URL: options.restBaseUrl, ...options.env });
   const logs: string[] = [];
   const logger = createLogger(config.logLevel, (line) => logs.push(line));
-  const running = await startServer({ config, logger, db: options.db, accessLog: true, routing: { tickMs: 100, ...options.routing } });
+  const running = await startServer({ config, logger, db: options.db, accessLog: true, routing: { tickMs: 100, ...options.routing }, eventStreamCheckSeconds: options.eventStreamCheckSeconds });
   tapTwimlAnswers(running.server, { waitPaths: [new URL(webhookUrls(config.publicBaseUrl).wait('CA', 0)).pathname] });
-  const http = () => request(running.url);
+  const http = () => requestAs(running.url, new URL(config.publicBaseUrl).host);
   return {
     config,
     running,
@@ -127,13 +143,19 @@ export function csrfTokenOf(html: string): string | undefined {
 // as it would behind a TLS-terminating proxy on the same machine.
 const https = { 'X-Forwarded-Proto': 'https' };
 
-/** Opens the sign-in page like a browser: a fresh session cookie and its CSRF token. */
+/** The `name=value` of the sign-in cookie a response sets (what the sign-in forms' token is signed over), if any. */
+export function signInCookieOf(res: { headers: Record<string, unknown> }): string | undefined {
+  const cookies = (res.headers['set-cookie'] as string[] | undefined) ?? [];
+  return cookies.map((c) => c.split(';')[0]!).find((c) => c.startsWith('wt.signin='));
+}
+
+/** Opens the sign-in page like a browser: its sign-in cookie and the forms' CSRF token. */
 export async function openSignInPage(app: AppLike): Promise<{ cookie: string; csrfToken: string }> {
   const page = await app.http().get('/sign-in').set(https).set('Accept', 'text/html');
   if (page.status !== 200) throw new Error(`GET /sign-in answered ${page.status}`);
-  const cookie = sessionCookieOf(page);
+  const cookie = signInCookieOf(page);
   const csrfToken = csrfTokenOf(page.text);
-  if (!cookie || !csrfToken) throw new Error('the sign-in page set no session cookie or CSRF token');
+  if (!cookie || !csrfToken) throw new Error('the sign-in page set no sign-in cookie or CSRF token');
   return { cookie, csrfToken };
 }
 
