@@ -43,7 +43,7 @@ test.each([1, 2, 3, 4, 5])('when two admins disable each other at the same momen
   expect(await enabledAdmins([a!.agentId, b!.agentId])).toHaveLength(1);
 });
 
-test('when 30 demotions and disables among three admins arrive at once, then an enabled admin is left and every answer is 200, 401, 403 or 409', async () => {
+test('when 30 demotions and disables among three admins arrive at once, then an enabled admin is left and every answer is 200, 401, 403, 409 or 503', async () => {
   const team = await admins('crowd-', 3);
   const ids = team.map((t) => t.agentId);
   for (const other of await suite.app.running.agents.all()) if (other.role === 'admin' && !other.disabled && !ids.includes(other.id)) await suite.app.running.agents.change(other.id, { role: 'agent' });
@@ -57,7 +57,9 @@ test('when 30 demotions and disables among three admins arrive at once, then an 
     }),
   );
 
-  expect(answers.map((r) => r.status).filter((s) => ![200, 401, 403, 409].includes(s))).toEqual([]);
+  // 503 (the lease was busy too long) is an answer too, on a loaded machine; never a 500.
+  expect(answers.map((r) => r.status).filter((s) => ![200, 401, 403, 409, 503].includes(s))).toEqual([]);
+  expect(answers.filter((r) => r.status === 200).length).toBeGreaterThan(0);
   expect((await enabledAdmins(ids)).length).toBeGreaterThanOrEqual(1);
   expect(errorLines().length).toBe(errorsBefore);
 }, 60_000);
@@ -69,6 +71,6 @@ test('when the same demotion of the other admin arrives 30 times at once from bo
 
   const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? submit(a!, `/admin/agents/${b!.agentId}`, { role: 'agent' }) : submit(b!, `/admin/agents/${a!.agentId}`, { role: 'agent' }))));
 
-  expect(answers.map((r) => r.status).filter((s) => ![200, 403, 409].includes(s))).toEqual([]);
+  expect(answers.map((r) => r.status).filter((s) => ![200, 403, 409, 503].includes(s))).toEqual([]);
   expect(await enabledAdmins(ids)).toHaveLength(1);
 }, 60_000);

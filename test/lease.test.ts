@@ -58,7 +58,7 @@ test('when the holder died without releasing, then the next contender waits unti
   expect(waited).toBeLessThan(3000);
 });
 
-test('when the lease stays busy longer than a contender may wait, then it is refused with the busy error and runs nothing', async () => {
+test('when the lease stays busy longer than a contender may wait (in this process or another), then it is refused with the busy error and runs nothing', async () => {
   const lease = createLease(db.connection, 'held', { ttlMs: 10_000, waitMs: 300, whenBusy: () => new Busy('busy') });
   let ran = false;
 
@@ -67,8 +67,15 @@ test('when the lease stays busy longer than a contender may wait, then it is ref
   const refused = lease.run(async () => {
     ran = true;
   });
+  // Another instance (its own connection and line): it waits on the database's lease, and gives up likewise.
+  const refusedElsewhere = createLease(other, 'held', { ttlMs: 10_000, waitMs: 300, whenBusy: () => new Busy('busy') }).run(async () => {
+    ran = true;
+  });
 
   await expect(refused).rejects.toBeInstanceOf(Busy);
+  await expect(refusedElsewhere).rejects.toBeInstanceOf(Busy);
   await holder;
   expect(ran).toBe(false);
+  // The line moves on once the holder is done.
+  await expect(lease.run(async () => 'next')).resolves.toBe('next');
 });

@@ -146,7 +146,7 @@ export function createAuth(options: AuthOptions): Auth {
     next();
   };
 
-  const signInTokens = signedDoubleSubmit({ secret: options.secret, secureCookies: options.secureCookies, tokenFrom: (req) => csrfTokenFrom(req) });
+  const signInTokens = signedDoubleSubmit({ secret: options.secret, secureCookies: options.secureCookies, tokenFrom: csrfTokenFrom });
 
   return {
     session: loadSession,

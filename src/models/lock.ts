@@ -43,8 +43,11 @@ export function createLease(connection: Connection, name: string, options: Lease
   const links = () => connection.collection<LeaseLink>(LOCKS_COLLECTION);
   const guard = options.guard ?? (<T>(operation: () => Promise<T>) => operation());
 
-  async function acquire(): Promise<LeaseLink> {
-    const deadline = Date.now() + options.waitMs;
+  // Contenders in this process take turns here first, so only one of them at a time asks the database: thirty at
+  // once would otherwise poll it thirty times over, slowing the holder they wait for.
+  let tail: Promise<void> = Promise.resolve();
+
+  async function acquire(deadline: number): Promise<LeaseLink> {
     for (let attempt = 0; ; attempt += 1) {
       const newest = await guard(() => links().find({ name }).sort({ seq: -1 }).limit(1).next());
       const now = Date.now();
@@ -72,12 +75,28 @@ export function createLease(connection: Connection, name: string, options: Lease
 
   return {
     async run(work) {
-      const link = await acquire();
+      const deadline = Date.now() + options.waitMs;
+      const previous = tail;
+      let done!: () => void;
+      tail = new Promise<void>((resolve) => (done = resolve));
+      let timer: NodeJS.Timeout | undefined;
+      const myTurn = await Promise.race([previous.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), options.waitMs)))]);
+      clearTimeout(timer);
+      if (!myTurn) {
+        // Pass the turn on when it comes, so the line behind keeps moving.
+        void previous.then(done);
+        throw options.whenBusy();
+      }
       try {
-        return await work();
+        const link = await acquire(deadline);
+        try {
+          return await work();
+        } finally {
+          // Could not mark it released (the database went away): it expires by itself after ttlMs.
+          await release(link).catch(() => undefined);
+        }
       } finally {
-        // Could not mark it released (the database went away): it expires by itself after ttlMs.
-        await release(link).catch(() => undefined);
+        done();
       }
     },
   };
