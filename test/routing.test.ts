@@ -552,3 +552,20 @@ describe('callbacks in any order decide nothing about a customer who has gone', 
     await until('ben free', async () => (await app.running.routing.presenceOfAll()).get('ben')?.presence === 'available');
   });
 });
+
+describe('signing in', () => {
+  test('when an agent who chose Available in an earlier shift signs in, then they start away and a waiting caller does not ring them until they choose Available', async () => {
+    await app.running.presence.choose('dev', 'available');
+    await incomingCall(fakeSid());
+
+    const dev = await signIn(app, 'dev');
+    await dev.post('/api/me/heartbeat').send({ tab: 'tab-dev-signin-0001', registered: true }).expect(200);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+
+    expect((await app.running.presence.get('dev'))?.chosen).toBe('away');
+    expect(dials()).toHaveLength(0);
+    await dev.post('/api/me/presence').send({ status: 'available' }).expect(200);
+    const [dial] = await dialsCount(1);
+    expect(dialledAgent(dial!)).toBe('dev');
+  });
+});

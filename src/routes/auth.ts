@@ -106,6 +106,7 @@ export function authRouter(deps: AuthRouteDeps): Router {
     await verdict.attempt.succeeded();
     await auth.signIn(req, agent);
     auth.clearSignInToken(res);
+    await deps.onSignIn?.(agent.id);
     deps.logger.info('agent signed in', { agentId: agent.id });
     res.redirect(303, safeNext(input.next));
   });
@@ -121,6 +122,7 @@ export function authRouter(deps: AuthRouteDeps): Router {
       if (!agent || agent.disabled) throw new HttpError(404, 'There is no such demo agent.');
       await auth.signIn(req, agent);
       auth.clearSignInToken(res);
+      await deps.onSignIn?.(agent.id);
       deps.logger.info('demo agent signed in', { agentId: agent.id });
       res.redirect(303, safeNext(input.next));
     });
