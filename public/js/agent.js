@@ -305,6 +305,7 @@
           state.server = data;
           state.loadedAt = Date.now();
           if (before && !data.call) callGone(before, data.you);
+          else explainLateOffer(data.you);
           render();
         } catch (err) {
           if (err.status === 401) { window.location.assign('/sign-in'); return; }
@@ -323,7 +324,16 @@
     // The server says how this ring ended (declined, rang out, the caller hung up…); the page does not guess.
     var outcome = you && you.lastOffer && you.lastOffer.callSid === call.callSid ? you.lastOffer.outcome : undefined;
     var message = !ringing ? 'Call ended.' : outcome && OFFER_ENDED_TEXT[outcome] ? OFFER_ENDED_TEXT[outcome] : declined ? OFFER_ENDED_TEXT.busy : 'The call ended before you answered.';
-    state.lastEnded = { at: Date.now(), message: message };
+    // The server may write how the ring ended a moment after the call left this page: a later refresh says it.
+    state.lastEnded = { at: Date.now(), message: message, callSid: ringing && !outcome ? call.callSid : undefined };
+  }
+
+  /** A ring whose ending the server explains only now: the message becomes the server's. */
+  function explainLateOffer(you) {
+    var ended = state.lastEnded;
+    if (!ended || !ended.callSid || !you.lastOffer || you.lastOffer.callSid !== ended.callSid) return;
+    var text = OFFER_ENDED_TEXT[you.lastOffer.outcome];
+    if (text) state.lastEnded = { at: Date.now(), message: text };
   }
 
   function listen() {
