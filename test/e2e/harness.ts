@@ -44,6 +44,8 @@ export interface E2e {
 
 /** Registers the hooks that start the app, the browser and per-test contexts; the object is filled before the first test. */
 export function useE2e(options: { ringSeconds?: number; env?: Record<string, string> } = {}): E2e {
+  // A browser story of several agents and callers on 2 cores: 60 s each (the app's own timers are seconds long).
+  jest.setTimeout(60_000);
   const e2e = { logs: [] as string[] } as E2e;
   let dataDir = '';
   let contexts: BrowserContext[] = [];
