@@ -24,7 +24,7 @@ export class MediaPlayer {
     const conf = context;
     switch (verb.verb) {
       case 'Say':
-        this.setHears(call, { what: 'say', text: verb.text, ...conf });
+        this.setHears(call, { what: 'say', text: verb.text, loop: verb.loop, ...conf });
         // https://www.twilio.com/docs/voice/twiml/say#attributes-loop : loop="0" repeats until the call ends
         return this.scheduler.sleep(verb.loop === 0 ? Infinity : this.sayMs(verb.text) * verb.loop, sleeper, valid);
       case 'Play':
