@@ -5,7 +5,7 @@ import { parseTwiml, type ConferenceNoun, type Verb } from './twiml';
 import { TERMINAL, type CallStatus, type Hears, type LocalState, type ParticipantView } from './types';
 import { Scheduler } from './scheduler';
 import { Callbacks } from './callbacks';
-import { MediaPlayer } from './media';
+import { MediaPlayer, type MediaPreparer } from './media';
 import { takeSnapshot } from './snapshot';
 import type { ConferenceEndReason, EventSink, LeaveReason, LocalCall, LocalConference, LocalDevice, ObservedWebhook, OutboundSpec, Participant } from './state';
 
@@ -27,6 +27,8 @@ export interface EngineOptions {
   observeWebhook?: (webhook: ObservedWebhook) => void;
   /** When set, the engine requests no URL outside it. */
   callbackBase?: string;
+  /** Readies a verb's audio on legs that have audio (media.ts); without it every length is estimated. */
+  prepareMedia?: MediaPreparer;
 }
 
 // https://www.twilio.com/docs/voice/twiml/conference#attributes-waitUrl : Twilio's default hold music
@@ -70,10 +72,14 @@ export class Engine {
     this.scheduler = new Scheduler(opts.timeScale, opts.log);
     this.callbacks = new Callbacks(opts, this.scheduler);
     // Each verb or hold media the player starts is a new piece of audio for the leg (audio/players.ts restarts on it).
-    this.media = new MediaPlayer(this.scheduler, (call, hears) => {
-      call.mediaSeq++;
-      this.setHears(call, hears);
-    });
+    this.media = new MediaPlayer(
+      this.scheduler,
+      (call, hears) => {
+        call.mediaSeq++;
+        this.setHears(call, hears);
+      },
+      opts.prepareMedia,
+    );
   }
 
   // ---------- lifecycle ----------

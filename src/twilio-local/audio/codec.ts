@@ -110,27 +110,42 @@ function sampleReader(format: number, bits: number, data: Buffer): (offset: numb
   throw new Error(`unsupported WAV format ${format} with ${bits} bits`);
 }
 
+/** Fractional positions between input samples, for the resampler's precomputed filter. */
+const PHASES = 256;
+
 /**
  * Resamples to `rate` with a windowed-sinc low-pass at 0.45 of the lower rate, so speech synthesised at 22,050 Hz
- * does not fold its upper band back into the telephone band.
+ * does not fold its upper band back into the telephone band. The filter is tabulated once per call for 256 fractional
+ * positions: no trigonometry per sample (which is slow where Math is another realm's, as in jest's VM).
  */
 export function resample(pcm: Pcm, rate: number): Pcm {
   if (pcm.rate === rate) return pcm;
   const ratio = pcm.rate / rate;
   const cutoff = 0.45 * Math.min(1, 1 / ratio); // cycles per input sample
   const half = 16 * Math.max(1, Math.ceil(ratio));
-  const out = new Float32Array(Math.floor(pcm.samples.length / ratio));
+  const taps = 2 * half;
+  const table = new Float32Array(PHASES * taps);
+  for (let phase = 0; phase < PHASES; phase++) {
+    const frac = phase / PHASES;
+    for (let k = 0; k < taps; k++) {
+      const x = k - half + 1 - frac; // distance from the output position to input sample (first + k)
+      const sinc = x === 0 ? 2 * cutoff : Math.sin(2 * Math.PI * cutoff * x) / (Math.PI * x);
+      const window = Math.abs(x) >= half ? 0 : 0.5 + 0.5 * Math.cos((Math.PI * x) / half); // Hann
+      table[phase * taps + k] = sinc * window;
+    }
+  }
   const input = pcm.samples;
+  const out = new Float32Array(Math.floor(input.length / ratio));
   for (let i = 0; i < out.length; i++) {
     const centre = i * ratio;
-    const first = Math.max(0, Math.ceil(centre - half));
-    const last = Math.min(input.length - 1, Math.floor(centre + half));
+    const base = Math.floor(centre);
+    const phase = Math.min(PHASES - 1, Math.round((centre - base) * PHASES));
+    const first = base - half + 1;
+    const row = phase * taps;
     let sum = 0;
-    for (let j = first; j <= last; j++) {
-      const x = j - centre;
-      const sinc = x === 0 ? 2 * cutoff : Math.sin(2 * Math.PI * cutoff * x) / (Math.PI * x);
-      const window = 0.5 + 0.5 * Math.cos((Math.PI * x) / half); // Hann
-      sum += (input[j] as number) * sinc * window;
+    for (let k = 0; k < taps; k++) {
+      const j = first + k;
+      if (j >= 0 && j < input.length) sum += (input[j] as number) * (table[row + k] as number);
     }
     out[i] = sum;
   }

@@ -4,7 +4,8 @@
 import type { Router } from 'express';
 import type { DeviceAuth } from '../device';
 import type { Engine } from '../engine';
-import { TERMINAL } from '../types';
+import { TERMINAL, type Hears } from '../types';
+import { SAMPLE_RATE } from './codec';
 import { Mixer, type AudioWorld, type MixerStats } from './mixer';
 import { LegPeer } from './peer';
 import { MediaLibrary } from './players';
@@ -19,11 +20,19 @@ export interface StandInAudioOptions {
   log: (msg: string) => void;
 }
 
+/** The longest a verb waits for its audio (speech synthesis, a file fetch) before it starts without it. */
+const PREPARE_MS = 3000;
+
 /** The running audio of one stand-in. */
 export interface StandInAudio {
   router: Router;
   /** Resolves once `callSid` has connected audio, or after `timeoutMs` (the call then goes on without waiting). */
   whenConnected(callSid: string, timeoutMs: number): Promise<void>;
+  /**
+   * Readies the audio of a Say or Play for `callSid`: its length in seconds once ready, or undefined when the leg has
+   * no audio connected (or the audio is not ready within 3 s; it then starts late and the engine keeps its estimate).
+   */
+  prepare(callSid: string, hears: Hears): Promise<number | undefined>;
   /** The mixer's clock since start, and the legs with audio now. */
   stats(): MixerStats & { legs: number };
   /** Closes every peer and the speech worker; idempotent. */
@@ -37,7 +46,8 @@ export function createAudio(engine: Engine, opts: StandInAudioOptions): StandInA
     conference: (sid) => engine.getConference(sid),
   };
   const speech = new Speech();
-  const mixer = new Mixer(world, new MediaLibrary({ speech, callbackBase: opts.callbackBase, log: opts.log }));
+  const library = new MediaLibrary({ speech, callbackBase: opts.callbackBase, log: opts.log });
+  const mixer = new Mixer(world, library);
   const waiters = new Map<string, Set<() => void>>();
   let stopped = false;
 
@@ -75,6 +85,23 @@ export function createAudio(engine: Engine, opts: StandInAudioOptions): StandInA
         const timer = setTimeout(done, timeoutMs);
         timer.unref();
         set.add(done);
+      });
+    },
+    prepare(callSid, hears) {
+      if (stopped || !mixer.isConnected(callSid) || (hears.what !== 'say' && hears.what !== 'play')) return Promise.resolve(undefined);
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => resolve(undefined), PREPARE_MS);
+        timer.unref();
+        library.load(hears).then(
+          (audio) => {
+            clearTimeout(timer);
+            resolve(audio.length > 0 ? audio.length / SAMPLE_RATE : undefined);
+          },
+          () => {
+            clearTimeout(timer);
+            resolve(undefined);
+          },
+        );
       });
     },
     stats: () => ({ ...mixer.stats, legs: mixer.size }),

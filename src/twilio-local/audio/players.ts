@@ -45,7 +45,13 @@ export class MediaLibrary {
 
   /** The audio for `hears` (say or play); resolves when it is ready. */
   load(hears: Hears): Promise<Int16Array> {
-    if (hears.what === 'say') return this.opts.speech.speak(hears.text ?? '');
+    if (hears.what === 'say') {
+      const text = hears.text ?? '';
+      return this.opts.speech.speak(text).catch((err: unknown) => {
+        this.opts.log(`twilio-local: cannot speak "${text.slice(0, 40)}" (${(err as Error).message}); the caption alone says it`);
+        throw err;
+      });
+    }
     if (hears.what === 'play') return this.file(hears.url ?? '');
     return Promise.resolve(new Int16Array(0));
   }

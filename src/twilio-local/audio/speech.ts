@@ -1,5 +1,6 @@
 // <Say> spoken: eSpeak NG compiled to WebAssembly (npm `espeak-ng`, nothing to install on the system), run in a worker
 // thread so that synthesis never delays the mixer's 20 ms ticks. Results are kept per text.
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { parseWav, toTelephone } from './codec';
@@ -12,13 +13,30 @@ const WORDS_PER_MINUTE = 175;
 const MAX_CACHED = 200;
 
 // espeak-ng is an ES module that runs its command line once per instance: `-w` writes a WAV into its in-memory FS.
+// Its 18 MB WebAssembly (the voices are inside it) is compiled once, when the worker starts, and instantiated per text.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
+const { readFileSync } = require('node:fs');
 const loaded = import(workerData.url);
+const compiled = WebAssembly.compile(readFileSync(workerData.wasm));
+compiled.catch(() => undefined);
+function speak(ESpeakNG, text) {
+  return new Promise((resolve, reject) => {
+    ESpeakNG({
+      arguments: ['-v', 'en-us', '-s', String(workerData.wpm), '-w', '/say.wav', text],
+      print() {},
+      printErr() {},
+      instantiateWasm(imports, receive) {
+        compiled.then((m) => WebAssembly.instantiate(m, imports)).then((instance) => receive(instance), reject);
+        return {};
+      },
+    }).then(resolve, reject);
+  });
+}
 parentPort.on('message', async ({ id, text }) => {
   try {
     const { default: ESpeakNG } = await loaded;
-    const speech = await ESpeakNG({ arguments: ['-v', 'en-us', '-s', String(workerData.wpm), '-w', '/say.wav', text], print() {}, printErr() {} });
+    const speech = await speak(ESpeakNG, text);
     const wav = speech.FS.readFile('/say.wav');
     parentPort.postMessage({ id, wav }, [wav.buffer]);
   } catch (err) {
@@ -75,7 +93,11 @@ export class Speech {
   private ensureWorker(): Worker | undefined {
     if (this.stopped) return undefined;
     if (this.worker) return this.worker;
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { url: pathToFileURL(require.resolve('espeak-ng')).href, wpm: WORDS_PER_MINUTE } });
+    const script = require.resolve('espeak-ng');
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { url: pathToFileURL(script).href, wasm: path.join(path.dirname(script), 'espeak-ng.wasm'), wpm: WORDS_PER_MINUTE },
+    });
     worker.unref();
     worker.on('message', (m: { id: number; wav?: Uint8Array; error?: string }) => {
       const w = this.waiting.get(m.id);
