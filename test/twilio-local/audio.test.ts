@@ -3,7 +3,7 @@
 // a conference hear each other, and a held or muted leg is heard by nobody. Levels are measured on what arrives.
 import { HOLD_MUSIC_PEDAL_HZ } from '../../src/twilio-local/audio/hold-music';
 import { accessToken, eventually, startRig, type Rig } from './helpers';
-import { connectAudio, rmsDb, toneDb, type AudioClient } from './audio-client';
+import { connectAudio, rmsDb, toneDb, type AudioClient } from '../helpers/audio-client';
 
 let rig: Rig;
 const clients: AudioClient[] = [];

@@ -98,8 +98,10 @@ export interface MixerStats {
   late: number;
   /** Slots skipped because the loop fell more than MAX_CATCH_UP behind. */
   skipped: number;
-  /** Time spent mixing and sending, in ms. */
+  /** Wall time spent mixing and sending, in ms (includes time the process waited for a core). */
   busyMs: number;
+  /** CPU time of the process during those ticks, in ms. */
+  busyCpuMs: number;
 }
 
 /** At most this many overdue slots are mixed back to back; beyond that the mixer skips ahead. */
@@ -112,7 +114,7 @@ export class Mixer {
   private origin = 0;
   private slot = 0;
   private stopped = false;
-  readonly stats: MixerStats = { ticks: 0, late: 0, skipped: 0, busyMs: 0 };
+  readonly stats: MixerStats = { ticks: 0, late: 0, skipped: 0, busyMs: 0, busyCpuMs: 0 };
 
   constructor(
     private readonly world: AudioWorld,
@@ -195,9 +197,12 @@ export class Mixer {
       let due = this.origin + this.slot * FRAME_MS;
       for (let run = 0; run < MAX_CATCH_UP && due <= performance.now(); run++) {
         const started = performance.now();
+        const cpu = process.cpuUsage();
         this.tick();
+        const used = process.cpuUsage(cpu);
         const done = performance.now();
         this.stats.busyMs += done - started;
+        this.stats.busyCpuMs += (used.user + used.system) / 1000;
         if (done - due > FRAME_MS) this.stats.late++;
         this.slot++;
         due += FRAME_MS;

@@ -1,5 +1,5 @@
-// A page's audio without a browser: a werift peer that offers PCMU like twilio-local-audio.js does, speaks a steady
-// tone (or silence) every 20 ms and keeps what it hears, to measure by frequency.
+// A page's audio without a browser (the stand-in's tests, bench/audio.ts): a werift peer that offers PCMU as
+// public/js/twilio-local-audio.js does, speaks a steady tone (or silence) every 20 ms and keeps the last 10 s it heard.
 import { RTCPeerConnection, RTCRtpCodecParameters, MediaStreamTrack, RtpHeader, RtpPacket } from 'werift';
 import { decodeUlaw, encodeUlaw, FRAME_SAMPLES, SAMPLE_RATE } from '../../src/twilio-local/audio/codec';
 
@@ -46,7 +46,12 @@ export async function connectAudio(url: string, hz: number, body: Record<string,
   const track = new MediaStreamTrack({ kind: 'audio' });
   pc.addTransceiver(track, { direction: 'sendrecv' });
   const received: Int16Array[] = [];
-  pc.onTrack.subscribe((t) => t.onReceiveRtp.subscribe((rtp) => received.push(decodeUlaw(rtp.payload))));
+  pc.onTrack.subscribe((t) =>
+    t.onReceiveRtp.subscribe((rtp) => {
+      received.push(decodeUlaw(rtp.payload));
+      if (received.length > 600) received.splice(0, 100);
+    }),
+  );
   let resolveConnected = (): void => undefined;
   const connected = new Promise<void>((r) => (resolveConnected = r));
   pc.connectionStateChange.subscribe((s) => s === 'connected' && resolveConnected());
