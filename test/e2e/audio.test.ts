@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { HOLD_MUSIC_PEDAL_HZ } from '../../src/twilio-local/audio/hold-music';
-import { ARTIFACTS, launchBrowser } from './browser';
+import { ARTIFACTS, launchBrowser, screenshot } from './browser';
 import { ADA, answer, expectText, GRACE, useE2e, waitFor, type DemoAgent } from './harness';
 import { describeHeard, expectDoesNotHear, expectHears, expectSpeech, listen, writeToneWav, type Heard } from './listen';
 
@@ -132,12 +132,15 @@ test('when Ada answers, then the customer and Ada hear each other; during a cons
   const { customer, ada, grace } = pages;
 
   let h = await listenAll('customer with Ada', { customer, ada });
+  await screenshot(customer, 'audio-1-customer-hears-ada');
+  await screenshot(ada, 'audio-2-ada-hears-the-customer');
   expectHears(h.customer!, 'the customer', 'Ada', ADA_HZ);
   expectHears(h.ada!, 'Ada', 'the customer', CUSTOMER_HZ);
   expectDoesNotHear(h.customer!, 'the customer', 'their own voice', CUSTOMER_HZ);
 
   await adaConsultsGrace(pages);
   h = await listenAll('consult: customer on hold, Ada with Grace', { customer, ada, grace });
+  await screenshot(grace, 'audio-3-grace-in-the-consult');
   expectHears(h.customer!, 'the held customer', 'the hold music', MUSIC_HZ);
   expectDoesNotHear(h.customer!, 'the held customer', 'Ada', ADA_HZ);
   expectDoesNotHear(h.customer!, 'the held customer', 'Grace', GRACE_HZ);
@@ -192,6 +195,7 @@ test('when Ada merges the consult into a three-way call, then all three hear eac
   await grace.click('#demo-mute');
   await expectText(grace, '#demo-mute', /Unmute/);
   await expectText(grace, '#demo-audio-note', /you are muted/);
+  await screenshot(grace, 'audio-4-grace-muted');
   h = await listenAll('three-way, Grace muted', { customer, ada, grace });
   expectDoesNotHear(h.customer!, 'the customer', 'muted Grace', GRACE_HZ);
   expectDoesNotHear(h.ada!, 'Ada', 'muted Grace', GRACE_HZ);
@@ -216,6 +220,7 @@ test('when the pages have no microphone, then the call works on text, and each s
   await expectText(ada, '#demo-audio-note', /No sound: no microphone was found, so this call works on text only/);
   await expectText(ada, '#agent-hears', /the conference \(2 on the line\)/);
   await expectText(customer, '#phone-hears', /connected to an agent/);
+  await screenshot(customer, 'audio-5-customer-without-a-microphone');
   for (const page of [customer, ada]) {
     expect(await page.$('audio.twilio-local-audio')).toBeNull();
     expect(await page.isDisabled('#demo-mute')).toBe(true);

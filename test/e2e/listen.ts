@@ -57,7 +57,7 @@ type PageGlobals = {
  * an AnalyserNode of its own on the <audio> element's stream: the level at each of `freqs` (±2 bins of 5.9 Hz) and
  * the overall RMS, every 100 ms.
  */
-export async function listen(page: Page, freqs: number[], ms = 1200, settleMs = 700): Promise<Heard> {
+export async function listen(page: Page, freqs: number[], ms = 1000, settleMs = 500): Promise<Heard> {
   return page.evaluate(
     async ({ freqs, ms, settleMs }) => {
       const g = globalThis as unknown as PageGlobals;
