@@ -63,8 +63,8 @@ export interface TwilioLocal {
  * the phone channel at `<base>/local/phone/...`; each leg's audio is offered at `.../calls/:callSid/media` on either.
  */
 export function createTwilioLocal(opts: TwilioLocalOptions): TwilioLocal {
-  // The audio needs the engine and the engine asks the audio to ready each verb's sound: bound once both exist.
-  let audio: StandInAudio | undefined;
+  // The audio needs the engine, and the engine asks the audio to ready each verb's sound: bound once both exist.
+  let late: StandInAudio | undefined;
   const engine = new Engine({
     accountSid: opts.accountSid,
     authToken: opts.authToken,
@@ -75,18 +75,18 @@ export function createTwilioLocal(opts: TwilioLocalOptions): TwilioLocal {
     log: opts.log ?? (() => undefined),
     observeWebhook: opts.observe?.webhook,
     callbackBase: opts.callbackBase,
-    prepareMedia: (call, hears) => audio?.prepare(call.sid, hears) ?? Promise.resolve(undefined),
+    prepareMedia: (call, hears) => late?.prepare(call.sid, hears) ?? Promise.resolve(undefined),
   });
   const router = express.Router();
   const observeRest = opts.observe?.rest;
   if (observeRest) router.use('/2010-04-01', observeRestExchanges(observeRest));
-  audio = createAudio(engine, { auth: opts, callbackBase: opts.callbackBase, log: opts.log ?? (() => undefined) });
-  const media = audio;
+  const audio = createAudio(engine, { auth: opts, callbackBase: opts.callbackBase, log: opts.log ?? (() => undefined) });
+  late = audio;
   const device = createDeviceRouter(engine, opts);
-  const phone = createPhoneRouter(engine, media);
+  const phone = createPhoneRouter(engine, audio);
   router.use(createRestRouter(engine, opts));
   // Before the device router: its /local/device/calls/:callSid/:action would take .../media as an unknown action.
-  router.use(media.router);
+  router.use(audio.router);
   router.use(device.router);
   router.use(phone.router);
   let stopping: Promise<void> | undefined;
@@ -96,13 +96,13 @@ export function createTwilioLocal(opts: TwilioLocalOptions): TwilioLocal {
       stopping ??= (async () => {
         device.closeAll();
         phone.closeAll();
-        await media.stop();
+        await audio.stop();
         await engine.stop();
       })();
       return stopping;
     },
     snapshot: () => engine.snapshot(),
-    audio: { stats: () => media.stats() },
+    audio: { stats: () => audio.stats() },
   };
 }
 

@@ -26,7 +26,10 @@ const PREPARE_MS = 3000;
 /** The running audio of one stand-in. */
 export interface StandInAudio {
   router: Router;
-  /** Resolves once `callSid` has connected audio, or after `timeoutMs` (the call then goes on without waiting). */
+  /**
+   * Resolves once `callSid` has connected audio and speech is ready to speak, or after `timeoutMs` (the call then goes
+   * on without waiting).
+   */
   whenConnected(callSid: string, timeoutMs: number): Promise<void>;
   /**
    * Readies the audio of a Say or Play for `callSid`: its length in seconds once ready, or undefined when the leg has
@@ -37,6 +40,15 @@ export interface StandInAudio {
   stats(): MixerStats & { legs: number };
   /** Closes every peer and the speech worker; idempotent. */
   stop(): Promise<void>;
+}
+
+/** `promise`'s value, or `fallback` if it fails or takes longer than `ms`. */
+function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(fallback), ms);
+    timer.unref();
+    promise.then(resolve, () => resolve(fallback)).finally(() => clearTimeout(timer));
+  });
 }
 
 /** Creates the audio of a stand-in around its engine. */
@@ -72,37 +84,27 @@ export function createAudio(engine: Engine, opts: StandInAudioOptions): StandInA
   return {
     router: createSignallingRouter(engine, { connect }, opts.auth),
     whenConnected(callSid, timeoutMs) {
-      if (mixer.isConnected(callSid) || stopped) return Promise.resolve();
-      return new Promise((resolve) => {
-        let set = waiters.get(callSid);
-        if (!set) waiters.set(callSid, (set = new Set()));
-        const done = (): void => {
-          clearTimeout(timer);
-          set.delete(done);
-          if (set.size === 0) waiters.delete(callSid);
-          resolve();
-        };
-        const timer = setTimeout(done, timeoutMs);
-        timer.unref();
-        set.add(done);
-      });
+      if (stopped) return Promise.resolve();
+      let forget = (): void => undefined;
+      const connected = mixer.isConnected(callSid)
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            let set = waiters.get(callSid);
+            if (!set) waiters.set(callSid, (set = new Set()));
+            const waiting = set;
+            forget = () => {
+              waiting.delete(resolved);
+              if (waiting.size === 0 && waiters.get(callSid) === waiting) waiters.delete(callSid);
+            };
+            const resolved = (): void => resolve();
+            waiting.add(resolved);
+          });
+      return within(Promise.all([connected, speech.ready()]).then(() => undefined), timeoutMs, undefined).finally(() => forget());
     },
     prepare(callSid, hears) {
       if (stopped || !mixer.isConnected(callSid) || (hears.what !== 'say' && hears.what !== 'play')) return Promise.resolve(undefined);
-      return new Promise((resolve) => {
-        const timer = setTimeout(() => resolve(undefined), PREPARE_MS);
-        timer.unref();
-        library.load(hears).then(
-          (audio) => {
-            clearTimeout(timer);
-            resolve(audio.length > 0 ? audio.length / SAMPLE_RATE : undefined);
-          },
-          () => {
-            clearTimeout(timer);
-            resolve(undefined);
-          },
-        );
-      });
+      const seconds = library.load(hears).then((audio) => (audio.length > 0 ? audio.length / SAMPLE_RATE : undefined));
+      return within(seconds, PREPARE_MS, undefined);
     },
     stats: () => ({ ...mixer.stats, legs: mixer.size }),
     async stop() {

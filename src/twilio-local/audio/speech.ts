@@ -36,6 +36,11 @@ function speak(ESpeakNG, text) {
 parentPort.on('message', async ({ id, text }) => {
   try {
     const { default: ESpeakNG } = await loaded;
+    if (text === null) {
+      await compiled;
+      parentPort.postMessage({ id, wav: new Uint8Array(0) });
+      return;
+    }
     const speech = await speak(ESpeakNG, text);
     const wav = speech.FS.readFile('/say.wav');
     parentPort.postMessage({ id, wav }, [wav.buffer]);
@@ -52,6 +57,7 @@ export class Speech {
   private readonly waiting = new Map<number, { resolve: (wav: Uint8Array) => void; reject: (err: Error) => void }>();
   private readonly cache = new Map<string, Promise<Int16Array>>();
   private stopped = false;
+  private warming?: Promise<void>;
 
   /** The speech for `text`; the same promise for the same text while it is cached. */
   speak(text: string): Promise<Int16Array> {
@@ -65,9 +71,16 @@ export class Speech {
     return pcm;
   }
 
-  /** Starts the worker now, so the first <Say> of a call is not late. */
+  /** Starts the worker now (loading and compiling eSpeak NG), so the first <Say> of a call is not late. */
   warm(): void {
-    this.ensureWorker();
+    this.ready().catch(() => undefined);
+  }
+
+  /** Resolves once the worker has eSpeak NG loaded and compiled. */
+  ready(): Promise<void> {
+    this.warming ??= this.synthesize(null).then(() => undefined);
+    this.warming.catch(() => (this.warming = undefined));
+    return this.warming;
   }
 
   /** Ends the worker; pending requests fail. Idempotent. */
@@ -80,7 +93,7 @@ export class Speech {
     if (worker) await worker.terminate();
   }
 
-  private synthesize(text: string): Promise<Uint8Array> {
+  private synthesize(text: string | null): Promise<Uint8Array> {
     const worker = this.ensureWorker();
     if (!worker) return Promise.reject(new Error('speech stopped'));
     const id = this.nextId++;
