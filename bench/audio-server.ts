@@ -22,6 +22,7 @@ export interface AudioServerSample {
   wallMs: number;
   ticks: number;
   late: number;
+  skipped: number;
   /** CPU time the mixer's ticks took (the rule, mixing, µ-law, handing packets to werift), in ms. */
   busyCpuMs: number;
   legs: number;
@@ -30,7 +31,7 @@ export interface AudioServerSample {
 async function main(): Promise<void> {
   const mode = process.argv[2];
   const app = express();
-  let stats: () => { ticks: number; late: number; busyCpuMs: number; legs: number };
+  let stats: () => { ticks: number; late: number; skipped: number; busyCpuMs: number; legs: number };
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
     if (m !== 'measure') return;
     const cpu = process.cpuUsage();
     const s = stats();
-    const sample: AudioServerSample = { cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - started, ticks: s.ticks, late: s.late, busyCpuMs: s.busyCpuMs, legs: s.legs };
+    const sample: AudioServerSample = { cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - started, ticks: s.ticks, late: s.late, skipped: s.skipped, busyCpuMs: s.busyCpuMs, legs: s.legs };
     process.send?.(sample);
   });
   process.on('disconnect', () => process.exit(0));

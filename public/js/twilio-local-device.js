@@ -90,7 +90,8 @@
    * A call leg offered to this device. status(): 'pending' while ringing, 'open' once accepted, 'closed' at the end.
    * Events: accept, cancel, disconnect, reject, error, mute, and the non-SDK 'hears' (what this leg hears) and
    * 'hold' / 'unhold' (the conference put this leg on hold or took it off; while held it hears hold music and
-   * nobody hears it). hears() and isOnHold() read the latest state.
+   * nobody hears it). hears() and isOnHold() read the latest state. With twilio-local-audio.js on the page, accept()
+   * also asks for the microphone and the call carries real audio, as the SDK's does; mute() turns the microphone off.
    */
   function Call(device, data) {
     Emitter.call(this);
