@@ -66,6 +66,7 @@ export function createAudio(engine: Engine, opts: StandInAudioOptions): StandInA
   const connect = async (callSid: string, offerSdp: string): Promise<string> => {
     if (stopped) throw new Error('the stand-in is stopping');
     speech.warm();
+    library.holdMusic(); // synthesised now, not inside a 20 ms tick
     const { peer, sdp } = await LegPeer.answer(offerSdp);
     const call = engine.getCall(callSid);
     if (stopped || !call || TERMINAL.has(call.status)) {
