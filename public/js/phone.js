@@ -1,4 +1,5 @@
-// Customer phone page: places a demo call through the local Twilio stand-in and shows what the caller hears.
+// Customer phone page: places a demo call through the local Twilio stand-in, plays what the caller hears (with the
+// microphone allowed) and says it in words ("You hear") either way.
 (function () {
   'use strict';
 
@@ -15,6 +16,8 @@
   var hearsEl = document.getElementById('phone-hears');
   var callSid = null;
   var events = null;
+  var audio = null; // the call's sound (twilio-local-audio.js), when the microphone was allowed
+  var sound = window.DemoAudio;
 
   if (!numberInput.value) numberInput.value = root.getAttribute('data-support-number') || '';
 
@@ -50,7 +53,26 @@
       events.close();
       events = null;
     }
+    if (audio) {
+      audio.close();
+      audio = null;
+      if (sound) sound.detach();
+    }
     callSid = null;
+  }
+
+  /** The microphone first (like lifting a handset), then the call: { stream } or { error }. */
+  function askMicrophone() {
+    if (!window.TwilioLocalAudio) return Promise.resolve({ error: 'unsupported' });
+    if (sound) sound.say('Sound: asking for your microphone…');
+    return window.TwilioLocalAudio.microphone();
+  }
+
+  /** Connects the call's sound to the stand-in and hands it to the sound panel. */
+  function connectAudio(sid, mic) {
+    audio = window.TwilioLocalAudio.connect({ url: base + '/local/phone/calls/' + encodeURIComponent(sid) + '/media', mic: mic });
+    var session = audio;
+    if (sound) sound.attach(session, { setMuted: function (m) { session.setMuted(m); }, isMuted: function () { return session.isMuted(); } });
   }
 
   function listen(sid) {
@@ -76,13 +98,20 @@
     if (callSid) return;
     callButton.disabled = true;
     setStatus('dialling…');
-    hearsEl.textContent = 'ringing';
-    fetch(base + '/local/phone/calls', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ from: fromInput.value, to: numberInput.value }),
-      credentials: 'same-origin',
-    })
+    var mic = null;
+    askMicrophone()
+      .then(function (m) {
+        mic = m.stream || null;
+        if (!mic && sound) sound.noMicrophone(m.error);
+        hearsEl.textContent = 'ringing';
+        return fetch(base + '/local/phone/calls', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          // audio: the stand-in lets the call ring until the sound connects, so the greeting starts at its first word
+          body: JSON.stringify({ from: fromInput.value, to: numberInput.value, audio: !!mic }),
+          credentials: 'same-origin',
+        });
+      })
       .then(function (res) {
         return res.json().then(function (d) {
           if (!res.ok) throw new Error(d.message || 'Call failed');
@@ -93,8 +122,10 @@
         callSid = d.callSid;
         hangupButton.disabled = false;
         listen(callSid);
+        if (mic) connectAudio(callSid, mic);
       })
       .catch(function (err) {
+        if (mic) mic.getTracks().forEach(function (t) { t.stop(); });
         hearsEl.textContent = 'nothing';
         finish('failed (' + err.message + ')');
       });

@@ -79,16 +79,27 @@
   }
 
   /**
+   * Tells the page about a call's audio (demo mode's sound panel listens): a DOM event 'twilio-local:audio' on document
+   * with detail { call, session } once audio is connecting, or { call, error, message } when there is no microphone.
+   */
+  function announceAudio(detail) {
+    document.dispatchEvent(new CustomEvent('twilio-local:audio', { detail: detail }));
+  }
+
+  /**
    * A call leg offered to this device. status(): 'pending' while ringing, 'open' once accepted, 'closed' at the end.
    * Events: accept, cancel, disconnect, reject, error, mute, and the non-SDK 'hears' (what this leg hears) and
    * 'hold' / 'unhold' (the conference put this leg on hold or took it off; while held it hears hold music and
-   * nobody hears it). hears() and isOnHold() read the latest state.
+   * nobody hears it). hears() and isOnHold() read the latest state. With twilio-local-audio.js on the page, accept()
+   * also asks for the microphone and the call carries real audio, as the SDK's does; mute() turns the microphone off.
    */
   function Call(device, data) {
     Emitter.call(this);
     this._device = device;
     this._status = 'pending';
     this._muted = false;
+    this._mic = null; // demo mode: the microphone request made by accept()
+    this._audio = null; // demo mode: the audio session (twilio-local-audio.js) while the call is open
     this._hears = { what: 'silence' };
     this._held = false;
     this.parameters = { CallSid: data.callSid, From: data.from, To: data.to };
@@ -116,6 +127,9 @@
   Call.prototype._close = function (event) {
     if (this._status === 'closed') return;
     this._status = 'closed';
+    if (this._audio) this._audio.close();
+    this._audio = null;
+    if (this._mic) this._mic.then(function (m) { if (m.stream) m.stream.getTracks().forEach(function (t) { t.stop(); }); });
     this._device._forget(this);
     this.emit(event, this);
   };
@@ -128,11 +142,15 @@
         throw err;
       });
   };
-  /** Answers the call. */
+  /**
+   * Answers the call. Like the SDK, it asks for the microphone; unlike it, the call goes on without one (demo mode
+   * then works on text: the 'hears' events), and the audio connects once the stand-in says the call is answered.
+   */
   Call.prototype.accept = function () {
     if (this._status !== 'pending') return;
     this._status = 'connecting';
     var self = this;
+    this._mic = window.TwilioLocalAudio ? window.TwilioLocalAudio.microphone() : null;
     this._action('accept').catch(function () {
       if (self._status === 'connecting') self._close('cancel');
     });
@@ -155,11 +173,36 @@
     this._action(wasPending ? 'reject' : 'disconnect').then(null, function () { return undefined; });
     self._close(wasPending ? 'reject' : 'disconnect');
   };
+  /** Demo mode: connects this answered call's audio to the stand-in once the microphone is known. */
+  Call.prototype._startAudio = function () {
+    var self = this;
+    if (!this._mic || this._audio) return;
+    this._mic.then(function (m) {
+      if (self._status !== 'open' || self._audio) {
+        if (m.stream && self._status === 'closed') m.stream.getTracks().forEach(function (t) { t.stop(); });
+        return;
+      }
+      if (!m.stream) {
+        announceAudio({ call: self, error: m.error, message: m.message });
+        return;
+      }
+      self._audio = window.TwilioLocalAudio.connect({
+        url: baseUrl() + '/local/device/calls/' + encodeURIComponent(self.parameters.CallSid) + '/media',
+        headers: { Authorization: 'Bearer ' + self._device._token },
+        body: { deviceId: self._device._deviceId },
+        mic: m.stream,
+      });
+      self._audio.setMuted(self._muted);
+      announceAudio({ call: self, session: self._audio });
+    });
+  };
+
   /** Mutes the local microphone (the conference participant is not muted, as with the real SDK). */
   Call.prototype.mute = function (shouldMute) {
     var muted = shouldMute !== false;
     if (muted === this._muted) return;
     this._muted = muted;
+    if (this._audio) this._audio.setMuted(muted);
     this._action('mute', { muted: muted }).then(null, function () { return undefined; });
     this.emit('mute', muted, this);
   };
@@ -263,6 +306,7 @@
         call._status = 'open';
         self.isBusy = true;
         call.emit('accept', call);
+        call._startAudio();
       });
       on('cancel', function (d) {
         var call = self._calls[d.callSid];

@@ -5,7 +5,7 @@ import { parseTwiml, type ConferenceNoun, type Verb } from './twiml';
 import { TERMINAL, type CallStatus, type Hears, type LocalState, type ParticipantView } from './types';
 import { Scheduler } from './scheduler';
 import { Callbacks } from './callbacks';
-import { MediaPlayer } from './media';
+import { MediaPlayer, type MediaPreparer } from './media';
 import { takeSnapshot } from './snapshot';
 import type { ConferenceEndReason, EventSink, LeaveReason, LocalCall, LocalConference, LocalDevice, ObservedWebhook, OutboundSpec, Participant } from './state';
 
@@ -27,6 +27,8 @@ export interface EngineOptions {
   observeWebhook?: (webhook: ObservedWebhook) => void;
   /** When set, the engine requests no URL outside it. */
   callbackBase?: string;
+  /** Readies a verb's audio on legs that have audio (media.ts); without it every length is estimated. */
+  prepareMedia?: MediaPreparer;
 }
 
 // https://www.twilio.com/docs/voice/twiml/conference#attributes-waitUrl : Twilio's default hold music
@@ -69,7 +71,15 @@ export class Engine {
   constructor(readonly opts: EngineOptions) {
     this.scheduler = new Scheduler(opts.timeScale, opts.log);
     this.callbacks = new Callbacks(opts, this.scheduler);
-    this.media = new MediaPlayer(this.scheduler, (call, hears) => this.setHears(call, hears));
+    // Each verb or hold media the player starts is a new piece of audio for the leg (audio/players.ts restarts on it).
+    this.media = new MediaPlayer(
+      this.scheduler,
+      (call, hears) => {
+        call.mediaSeq++;
+        this.setHears(call, hears);
+      },
+      opts.prepareMedia,
+    );
   }
 
   // ---------- lifecycle ----------
@@ -294,13 +304,20 @@ export class Engine {
 
   // ---------- creating calls ----------
 
-  /** Starts a call from the customer phone page to one of the configured numbers. */
-  startInbound(from: string, to: string): LocalCall {
+  /**
+   * Starts a call from the customer phone page to one of the configured numbers. With `ready`, the call rings until
+   * that resolves (the page's audio connecting), so the caller hears the greeting from its first word.
+   */
+  startInbound(from: string, to: string, ready?: (callSid: string) => Promise<unknown>): LocalCall {
     const number = this.opts.numbers[to];
     if (!number) throw new Error('not a configured number');
     const call = this.newCall({ from, to, direction: 'inbound', status: 'ringing', url: number.voiceUrl, method: 'POST' });
     this.opts.log(`twilio-local: call ${call.sid} inbound ${maskNumber(from)} -> ${maskNumber(to)}`);
-    this.scheduler.track(() => this.execute(call, { url: number.voiceUrl, method: 'POST' }, call.gen));
+    const gen = call.gen;
+    this.scheduler.track(async () => {
+      if (ready) await ready(call.sid);
+      await this.execute(call, { url: number.voiceUrl, method: 'POST' }, gen);
+    });
     return call;
   }
 
@@ -320,6 +337,7 @@ export class Engine {
       ringingDevices: new Set(),
       deviceMuted: false,
       hears: { what: 'silence' },
+      mediaSeq: 0,
       gen: 0,
       sleeper: { wakers: new Set() },
       ...init,

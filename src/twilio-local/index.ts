@@ -4,6 +4,7 @@ import { Engine, type ObservedWebhook } from './engine';
 import { createRestRouter } from './rest';
 import { createDeviceRouter } from './device';
 import { createPhoneRouter } from './phone';
+import { createAudio, type StandInAudio } from './audio';
 import type { LocalState } from './types';
 
 export type { ObservedWebhook } from './engine';
@@ -53,14 +54,17 @@ export interface TwilioLocal {
   router: Router; // mount it, e.g. app.use('/twilio-local', local.router)
   stop(): Promise<void>; // ends every call and timer, closes every SSE stream; idempotent
   snapshot(): LocalState; // read-only view of calls, conferences, participants, registered identities
+  audio: Pick<StandInAudio, 'stats'>; // the mixer's clock (the benchmark reads it)
 }
 
 /**
  * Creates the stand-in. No I/O happens until requests arrive on the router.
  * The REST API lives at `<base>/2010-04-01/...`, the device channel at `<base>/local/device/...`,
- * the phone channel at `<base>/local/phone/...`.
+ * the phone channel at `<base>/local/phone/...`; each leg's audio is offered at `.../calls/:callSid/media` on either.
  */
 export function createTwilioLocal(opts: TwilioLocalOptions): TwilioLocal {
+  // The audio needs the engine, and the engine asks the audio to ready each verb's sound: bound once both exist.
+  const late: { audio?: StandInAudio } = {};
   const engine = new Engine({
     accountSid: opts.accountSid,
     authToken: opts.authToken,
@@ -71,13 +75,18 @@ export function createTwilioLocal(opts: TwilioLocalOptions): TwilioLocal {
     log: opts.log ?? (() => undefined),
     observeWebhook: opts.observe?.webhook,
     callbackBase: opts.callbackBase,
+    prepareMedia: (call, hears) => late.audio?.prepare(call.sid, hears) ?? Promise.resolve(undefined),
   });
   const router = express.Router();
   const observeRest = opts.observe?.rest;
   if (observeRest) router.use('/2010-04-01', observeRestExchanges(observeRest));
+  const audio = createAudio(engine, { auth: opts, callbackBase: opts.callbackBase, log: opts.log ?? (() => undefined) });
+  late.audio = audio;
   const device = createDeviceRouter(engine, opts);
-  const phone = createPhoneRouter(engine);
+  const phone = createPhoneRouter(engine, audio);
   router.use(createRestRouter(engine, opts));
+  // Before the device router: its /local/device/calls/:callSid/:action would take .../media as an unknown action.
+  router.use(audio.router);
   router.use(device.router);
   router.use(phone.router);
   let stopping: Promise<void> | undefined;
@@ -87,11 +96,13 @@ export function createTwilioLocal(opts: TwilioLocalOptions): TwilioLocal {
       stopping ??= (async () => {
         device.closeAll();
         phone.closeAll();
+        await audio.stop();
         await engine.stop();
       })();
       return stopping;
     },
     snapshot: () => engine.snapshot(),
+    audio: { stats: () => audio.stats() },
   };
 }
 

@@ -2,22 +2,30 @@
 import express, { type Router } from 'express';
 import { openSse, type SseStream } from './sse';
 import type { Engine } from './engine';
+import type { StandInAudio } from './audio';
+
+/** How long a call placed with audio rings at most while the page's audio connects. */
+const AUDIO_CONNECT_MS = 3000;
 
 /** Builds the phone router (paths under /local/phone). */
-export function createPhoneRouter(engine: Engine): { router: Router; closeAll: () => void } {
+export function createPhoneRouter(engine: Engine, audio: Pick<StandInAudio, 'whenConnected'>): { router: Router; closeAll: () => void } {
   const router = express.Router();
   const streams = new Set<SseStream>();
 
-  /** @route POST /local/phone/calls {from, to} — dials `to`; 404 if it is not a configured number. */
+  /**
+   * @route POST /local/phone/calls {from, to, audio?} — dials `to`; 404 if it is not a configured number. With
+   * `audio: true` the page is about to post its WebRTC offer (…/media): the call rings until that audio connects
+   * (at most 3 s), so the greeting is heard from its start.
+   */
   router.post('/local/phone/calls', express.json(), (req, res) => {
-    const b = (req.body ?? {}) as { from?: unknown; to?: unknown };
+    const b = (req.body ?? {}) as { from?: unknown; to?: unknown; audio?: unknown };
     const to = typeof b.to === 'string' ? b.to.trim() : '';
     const from = typeof b.from === 'string' && b.from.trim() ? b.from.trim() : '+15005550006';
     if (!engine.isConfiguredNumber(to)) {
       res.status(404).json({ code: 20404, message: 'That number is not configured in twilio-local' });
       return;
     }
-    const call = engine.startInbound(from, to);
+    const call = engine.startInbound(from, to, b.audio === true ? (sid) => audio.whenConnected(sid, AUDIO_CONNECT_MS) : undefined);
     res.status(201).json({ callSid: call.sid });
   });
 

@@ -99,6 +99,8 @@ export interface LocalCall extends CallbackChain {
   answeredDevice?: string;
   deviceMuted: boolean;
   hears: Hears;
+  /** Bumped each time a Say, Play, Pause or hold media starts on this leg (the audio player restarts on it). */
+  mediaSeq: number;
   gen: number;
   sleeper: Sleeper;
   ringTimer?: NodeJS.Timeout;

@@ -60,14 +60,28 @@ export function findChromium(): ChromiumBinary {
   return packagedChromium();
 }
 
-/** Launches headless Chromium. */
-export async function launchBrowser(): Promise<Browser> {
+/**
+ * Launches headless Chromium. With `fakeMicrophone` (a WAV file), pages get the microphone without asking and hear
+ * that file, looped, as its input; autoplay needs no gesture. Without it there is no microphone at all (the pages then
+ * work on text).
+ */
+export async function launchBrowser(options: { fakeMicrophone?: string } = {}): Promise<Browser> {
   const binary = findChromium();
   mkdirSync(ARTIFACTS, { recursive: true });
+  const media = options.fakeMicrophone
+    ? [
+        '--use-fake-ui-for-media-stream',
+        '--use-fake-device-for-media-stream',
+        `--use-file-for-fake-audio-capture=${options.fakeMicrophone}`,
+        '--autoplay-policy=no-user-gesture-required',
+        // WebRTC to the stand-in on this machine works even where loopback is the only interface.
+        '--allow-loopback-in-peer-connection',
+      ]
+    : [];
   return chromium.launch({
     executablePath: binary.executablePath,
     headless: true,
-    args: ARGS,
+    args: [...ARGS, ...media],
     ...(binary.env ? { env: { ...process.env, ...binary.env } } : {}),
   });
 }

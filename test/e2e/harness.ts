@@ -43,7 +43,7 @@ export interface E2e {
 }
 
 /** Registers the hooks that start the app, the browser and per-test contexts; the object is filled before the first test. */
-export function useE2e(options: { ringSeconds?: number; env?: Record<string, string> } = {}): E2e {
+export function useE2e(options: { ringSeconds?: number; env?: Record<string, string>; localTimeScale?: number } = {}): E2e {
   // A browser story of several agents and callers on 2 cores: 60 s each (the app's own timers are seconds long).
   jest.setTimeout(60_000);
   const e2e = { logs: [] as string[] } as E2e;
@@ -64,7 +64,7 @@ export function useE2e(options: { ringSeconds?: number; env?: Record<string, str
       OFFLINE_AFTER_SECONDS: '6',
       ...options.env,
     });
-    e2e.running = await startServer({ config, logger: createLogger('info', (line) => e2e.logs.push(line)), db: e2e.db, localTimeScale: 0.05, twilioLocalObserver: contractObserver(), routing: { tickMs: 200 } });
+    e2e.running = await startServer({ config, logger: createLogger('info', (line) => e2e.logs.push(line)), db: e2e.db, localTimeScale: options.localTimeScale ?? 0.05, twilioLocalObserver: contractObserver(), routing: { tickMs: 200 } });
     tapTwimlAnswers(e2e.running.server, { waitPaths: [new URL(webhookUrls(config.publicBaseUrl).wait('CA', 0)).pathname] });
     await e2e.running.agents.setPassword(ADA.id, ADA.password!);
     e2e.browser = await launchBrowser();
