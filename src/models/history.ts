@@ -35,6 +35,14 @@
 // append — one call finalised twice, by two instances or after a crash half-way — is a duplicate-key insert, treated
 // as success; the first record written wins, and missing copies are filled in. A record's buckets follow its
 // `endedAt`: finalisers must take it from the stored call (not from `now`) so two instances write the same buckets.
+//
+// Late markers (issue 21): the reports read per-hour and per-day summaries derived from the hour buckets
+// (src/models/report-summary.ts) once an hour is over. A record whose hour was already over when its insert
+// finished is "late" (a call ending on the hour, a bulk import): after its inserts, an empty marker collection
+// history_x_YYYYMMDD_<CallSid> (or _bulk-<random> per day of an import) is created. A summary names how many markers
+// its UTC days had when it was computed, so a late record makes a new summary be computed; markers are collections,
+// so the cached bucket list tells how many there are without a query.
+import { randomBytes } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import type { Collection, Db, Filter, MongoServerError } from 'mongodb';
 import { StoreUnavailableError, withDeadline } from '../errors';
@@ -69,6 +77,10 @@ export interface HistoryStore {
   newest(query?: HistoryQuery): Promise<HistorySummary[]>;
   /** One full record by its CallSid and the UTC day it ended ('YYYY-MM-DD', or a Date on that day). */
   find(callSid: string, day: string | Date): Promise<HistoryRecord | null>;
+  /** The history database's collection names (cached for bucketCacheMs, extended by this process's writes). */
+  collectionNames(): Promise<ReadonlySet<string>>;
+  /** Every summary in the all-calls bucket of the UTC hour starting at `hourStart` (ms), ending at or after `since`. */
+  hourSummaries(hourStart: number, since?: Date): Promise<HistorySummary[]>;
 }
 
 export interface HistoryStoreOptions {
@@ -76,10 +88,13 @@ export interface HistoryStoreOptions {
   bucketCacheMs?: number;
   /** Each operation's deadline (appendMany has none); a database that fails or does not answer in time becomes StoreUnavailableError. */
   timeoutMs?: number;
+  /** The clock that decides whether an append is late (tests). */
+  now?: () => number;
 }
 
 export const MAX_QUERY_LIMIT = 10_000;
-const PREFIX = { record: 'history_r_', summary: 'history_s_', agent: 'history_a_', outcome: 'history_o_', agentOutcome: 'history_ao_' } as const;
+const PREFIX = { record: 'history_r_', summary: 'history_s_', agent: 'history_a_', outcome: 'history_o_', agentOutcome: 'history_ao_', late: 'history_x_' } as const;
+const HOUR_MS = 3_600_000;
 
 interface Bucket {
   name: string;
@@ -114,6 +129,24 @@ const monthPart = (date: Date): string => dayPart(date).slice(0, 6);
 const agentPrefix = (agentId: string): string => `${PREFIX.agent}${encodeKey(agentId)}_`;
 const outcomePrefix = (outcome: string): string => `${PREFIX.outcome}${encodeKey(outcome)}_`;
 const agentOutcomePrefix = (agentId: string, outcome: string): string => `${PREFIX.agentOutcome}${encodeKey(agentId)}_${encodeKey(outcome)}_`;
+
+/** The all-calls summary bucket of the UTC hour starting at `hourStart` (ms). */
+export function summaryBucketName(hourStart: number): string {
+  return `${PREFIX.summary}${hourPart(new Date(hourStart))}`;
+}
+
+/** A late marker for UTC day `day` ('YYYYMMDD'): an empty collection, named after the call or the import. */
+function lateMarkerName(day: string, suffix: string): string {
+  return `${PREFIX.late}${day}_${encodeKey(suffix)}`;
+}
+
+/** How many late markers UTC day `day` (ms of any instant in it) has among `names`. */
+export function lateMarkersOf(names: ReadonlySet<string>, day: number): number {
+  const prefix = `${PREFIX.late}${dayPart(new Date(day))}_`;
+  let n = 0;
+  for (const name of names) if (name.startsWith(prefix)) n += 1;
+  return n;
+}
 
 /** Every collection `record` is stored in: its full-record bucket first, the all-calls summary bucket last. */
 export function bucketNamesFor(record: Pick<HistoryRecord, 'endedAt' | 'agentIds' | 'offeredTo' | 'outcome'>): { record: string; summaries: string[] } {
@@ -182,6 +215,7 @@ function summaryOf(record: HistoryRecord): HistorySummary {
 /** Creates the history store on the app's mongoose connection. */
 export function createHistoryStore(connection: Connection, options: HistoryStoreOptions = {}): HistoryStore {
   const cacheMs = options.bucketCacheMs ?? 5000;
+  const now = options.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? 5000;
   let known: Set<string> | undefined;
   let knownAt = 0;
@@ -288,7 +322,30 @@ export function createHistoryStore(connection: Connection, options: HistoryStore
     newest: (query = {}) => guarded(() => newest(query)),
 
     find: (callSid, day) => guarded(() => find(callSid, day)),
+
+    collectionNames: () => guarded(() => bucketNames()),
+
+    hourSummaries: (hourStart, since) =>
+      guarded(async () => {
+        const name = summaryBucketName(hourStart);
+        if (!(await bucketNames()).has(name)) return [];
+        const filter: Filter<HistorySummary> = since ? { endedAt: { $gte: since } } : {};
+        return (await collection<HistorySummary>(name).find(filter).toArray()) as HistorySummary[];
+      }),
   };
+
+  /** Marks `days` (UTC, 'YYYYMMDD' → marker suffix) as having late records: see the header. */
+  async function markLate(markers: Map<string, string>): Promise<void> {
+    if (markers.size === 0) return;
+    const names = [...markers].map(([day, suffix]) => lateMarkerName(day, suffix));
+    await Promise.all(names.map((name) => insertIgnoringDuplicates(name, [{ _id: 'late' } as never])));
+    remember(names);
+  }
+
+  /** Whether `endedAt`'s hour was over when the insert finished (now). */
+  function isLate(endedAt: Date): boolean {
+    return now() >= Math.floor(endedAt.getTime() / HOUR_MS) * HOUR_MS + HOUR_MS;
+  }
 
   async function appendOne(record: HistoryRecord): Promise<void> {
     const names = bucketNamesFor(record);
@@ -298,6 +355,7 @@ export function createHistoryStore(connection: Connection, options: HistoryStore
     await Promise.all([insertIgnoringDuplicates(names.record, [record]), ...lists.map((name) => insertIgnoringDuplicates(name, [summary]))]);
     await insertIgnoringDuplicates(all, [summary]);
     remember([names.record, ...names.summaries]);
+    if (isLate(record.endedAt)) await markLate(new Map([[dayPart(record.endedAt), record._id]]));
   }
 
   async function appendAll(records: readonly HistoryRecord[]): Promise<void> {
@@ -317,6 +375,9 @@ export function createHistoryStore(connection: Connection, options: HistoryStore
       for (let i = 0; i < docs.length; i += 1000) await insertIgnoringDuplicates(name, docs.slice(i, i + 1000));
     }
     remember(groups.keys());
+    // One marker per UTC day of the import that holds a late record.
+    const batch = `bulk-${randomBytes(6).toString('hex')}`;
+    await markLate(new Map(records.filter((r) => isLate(r.endedAt)).map((r) => [dayPart(r.endedAt), batch])));
   }
 
   async function newest(query: HistoryQuery): Promise<HistorySummary[]> {
