@@ -20,6 +20,10 @@ import type { HistoryStore } from './models/history';
 import { authRouter } from './routes/auth';
 import { pageRouter } from './routes/pages';
 import { twilioWebhookRouter } from './routes/twilio-webhooks';
+import { metricsRouter } from './routes/metrics';
+import { reportsRouter } from './routes/reports';
+import type { OpsMetrics } from './observability/prometheus';
+import type { Reporting } from './services/reporting';
 import type { AgentAccounts } from './services/agents';
 import type { PresenceStore } from './models/presence';
 import type { CallService } from './services/calls';
@@ -47,6 +51,10 @@ export interface AppDeps {
   twilioLocal?: Router;
   /** Access log lines; off in tests. */
   accessLog?: boolean;
+  /** The service metrics: /reports and the board's tiles. */
+  reporting?: Pick<Reporting, 'summaries' | 'tiles' | 'settings'>;
+  /** Prometheus: GET /metrics and the webhook timer. */
+  ops?: Pick<OpsMetrics, 'registry' | 'webhookTimer'>;
 }
 
 // Twilio's Voice SDK talks to these hosts: https://www.twilio.com/docs/voice/sdks/network-connectivity-requirements
@@ -100,6 +108,10 @@ export function createApp(deps: AppDeps): Express {
     res.status(readiness.ready ? 200 : 503).json(readiness);
   });
   if (deps.twilioLocal) app.use(TWILIO_LOCAL_PATH, deps.twilioLocal);
+  if (deps.ops) {
+    app.use(metricsRouter({ registry: deps.ops.registry, token: config.metrics.token }));
+    app.use('/conference', deps.ops.webhookTimer);
+  }
 
   const auth = createAuth({
     agents: deps.agents,
@@ -128,6 +140,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(pageRouter({ agents: deps.agents, auth, mode, supportNumber: config.twilio.number, twilioLocalBase: deps.twilioLocal ? TWILIO_LOCAL_PATH : undefined }));
   app.use(agentApiRouter({ calls: deps.calls, agents: deps.agents, auth, twilio: config.twilio }));
   app.use(historyRouter({ history: deps.history, agents: deps.agents, guard: auth.requireAgent }));
+  if (deps.reporting) app.use(reportsRouter({ summaries: deps.reporting.summaries, agents: deps.agents, settings: deps.reporting.settings, guard: auth.requireRole('supervisor', 'admin') }));
   app.use(
     '/api',
     contactCenterApiRouter({
@@ -140,6 +153,7 @@ export function createApp(deps: AppDeps): Express {
       supervisorsOnly: auth.requireRole('supervisor', 'admin'),
       csrfProtection: auth.csrfProtection,
       offlineAfterSeconds: config.contactCenter.offlineAfterSeconds,
+      tiles: deps.reporting?.tiles,
     }),
   );
   app.use(

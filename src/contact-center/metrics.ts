@@ -228,6 +228,19 @@ export function addCall(tally: Tally, agents: Map<string, AgentTally>, facts: Ca
   }
 }
 
+/**
+ * Adds a call answered and still in progress (the live tiles count a call as soon as its answer is known; reports
+ * count it when it ends): offered, answered, its wait. Its handle time is counted when it ends.
+ */
+export function addAnsweredInProgress(tally: Tally, waitMs: number, settings: Pick<MetricSettings, 'answerTargetSeconds'>): void {
+  tally.offered += 1;
+  tally.answered += 1;
+  tally.answerWaitMs += waitMs;
+  tally.longestWaitMs = Math.max(tally.longestWaitMs, waitMs);
+  if (waitMs <= settings.answerTargetSeconds * 1000) tally.answeredWithinTarget += 1;
+  tally.answeredWaits[waitBin(waitMs)]! += 1;
+}
+
 /** `a` + `b` (a new tally). */
 export function addTallies(a: Tally, b: Tally): Tally {
   return {

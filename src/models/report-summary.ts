@@ -127,6 +127,12 @@ export function createReportSummaries(connection: Connection, history: Pick<Hist
   const definitions = `T${settings.answerTargetSeconds}|S${settings.shortAbandonSeconds}`;
   /** Days whose stored summary this process has seen (by _id): the settling pass skips them. */
   const seenDays = new Set<string>();
+  /** Stored hour summaries by _id: an _id's content never changes, so the board's "today" reads none twice. */
+  const hourCache = new Map<string, HourTally>();
+  const remember = (id: string, value: HourTally): void => {
+    if (hourCache.size >= 5000) hourCache.clear();
+    hourCache.set(id, value);
+  };
 
   function db(): Db {
     if (!connection.db) throw new Error('the database connection is not open');
@@ -165,11 +171,17 @@ export function createReportSummaries(connection: Connection, history: Pick<Hist
     if (!settledHour(start, at)) return tallyRows(start);
     // Markers first (from `names`, read before the rows), then the rows: see the header.
     const id = `${compactHour(start)}|${definitions}|g${lateMarkersOf(names, start)}`;
+    const known = hourCache.get(id);
+    if (known) return known;
     const collection = `history_h_${compactDay(start)}`;
     const stored = await db().collection<HourDoc>(collection).findOne({ _id: id } as Filter<HourDoc>);
-    if (stored) return { tally: stored.tally, agents: fromStored(stored.agents) };
+    if (stored) {
+      remember(id, { tally: stored.tally, agents: fromStored(stored.agents) });
+      return hourCache.get(id)!;
+    }
     const computed = await tallyRows(start);
     await insertOnce(collection, { _id: id, tally: computed.tally, agents: toStored(computed.agents) });
+    remember(id, computed);
     return computed;
   }
 

@@ -3,7 +3,7 @@
 import express, { Router, type RequestHandler, type Response } from 'express';
 import { requireJsonBody } from '../auth/middleware';
 import { z } from 'zod';
-import { CHOSEN_STATUSES } from '../contact-center/presence';
+import { CHOSEN_STATUSES, type Presence } from '../contact-center/presence';
 import { TRANSFER_ACTIONS } from '../contact-center/transfer';
 import { HttpError } from '../errors';
 import type { PresenceStore } from '../models/presence';
@@ -27,6 +27,8 @@ export interface ContactCenterApiDeps {
   offlineAfterSeconds: number;
   /** Seconds between keep-alive comments on the event stream. */
   keepAliveSeconds?: number;
+  /** The board's tiles (service metrics today and over the last 15 minutes), from what the board read. */
+  tiles?: (inputs: { now: Date; agents: Array<{ presence: Presence }>; live: CallView[] }) => Promise<unknown>;
 }
 
 const Consult = z.object({ to: z.string().min(1, 'choose a colleague').max(64), note: z.string().max(500).optional() }).strict();
@@ -182,7 +184,10 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
     const now = new Date();
     const [agents, live] = await Promise.all([roster(now), deps.calls.liveCalls()]);
     const names = new Map(agents.map((a) => [a.id, a.name]));
+    // The tiles' history part may fail on its own (the history database); the floor is still worth showing.
+    const tiles = deps.tiles ? await deps.tiles({ now, agents, live }).catch(() => null) : undefined;
     res.set('Cache-Control', 'no-store').json({
+      ...(tiles !== undefined ? { tiles } : {}),
       agents,
       line: live.filter((c) => c.status === 'waiting' || c.status === 'offered').map((c) => ({ callSid: c.callSid, status: c.status, from: c.from, offeredTo: c.offeredTo, waitedSeconds: seconds(c.createdAt, now) })),
       calls: live.filter((c) => c.status === 'in-progress').map((c) => callContext(c, now, names)),
