@@ -2,8 +2,8 @@
 // once a day is over and read back, follow calls that arrive late, stay exact when many calls finish at once and
 // summaries are computed meanwhile (by two instances), cover a 25-hour day, and are built for history stored before.
 import { openTestDatabase } from './helpers/db';
-import { createHistoryStore, historyDatabaseName, type HistoryRecord } from '../src/models/history';
-import { createReportSummaries, SETTLE_MS, type ReportSettings } from '../src/models/report-summary';
+import { createHistoryStore, type HistoryRecord } from '../src/models/history';
+import { createReportSummaries, reportDatabaseName, SETTLE_MS, type ReportSettings } from '../src/models/report-summary';
 import { callFactsOf, tallyCalls } from '../src/contact-center/metrics';
 
 let db: Awaited<ReturnType<typeof openTestDatabase>>;
@@ -46,7 +46,7 @@ function stores(options: { bucketCacheMs?: number; settings?: ReportSettings } =
   return { history, summaries };
 }
 
-const storedDays = () => db.connection.getClient().db(historyDatabaseName(db.connection.name)).collection('history_d_202603').find({}).toArray();
+const storedDays = () => db.connection.getClient().db(reportDatabaseName(db.connection.name)).collection('report_days_202603').find({}).toArray();
 
 test('when a day is over, then its summary equals the metrics of its calls, hour by hour, and is stored and read back', async () => {
   const calls = [call('2026-03-10T09:10:00Z', 5), call('2026-03-10T09:50:00Z', 30), call('2026-03-10T14:00:00Z', 3, 'abandoned'), call('2026-03-10T14:30:00Z', 12, 'abandoned', 'grace')];
@@ -160,7 +160,7 @@ test('when the history was stored before the summaries existed, then the settlin
   const days = await summaries.days('2026-03-01', '2026-03-20');
 
   expect(pass).toEqual({ done: 3, pending: 0 });
-  expect((await storedDays()).map((d) => d.day).sort()).toEqual(['2026-03-01', '2026-03-02', '2026-03-19']);
+  expect((await storedDays()).map((d) => JSON.parse(d.data as string).day).sort()).toEqual(['2026-03-01', '2026-03-02', '2026-03-19']);
   expect(days.filter((d) => d.tally.offered > 0).map((d) => [d.day, d.settled])).toEqual([
     ['2026-03-01', true],
     ['2026-03-02', true],
