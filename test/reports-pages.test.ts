@@ -4,6 +4,7 @@ import request from 'supertest';
 import { addAgent, fakeSid, signedInAgent, useAppSuite, type AgentClient } from './helpers/app';
 import type { HistoryRecord } from '../src/models/history';
 import { presetRange } from '../src/routes/reports';
+import { localDayOf, utcHoursOfLocalDay } from '../src/contact-center/calendar';
 
 const suite = useAppSuite({ env: { REPORT_TIME_ZONE: 'Europe/Paris' } });
 
@@ -88,6 +89,11 @@ test('when one day is read per hour, then its hours are local hours, and a day w
   expect(day.text).toMatch(/<td>2026-03-10 10:00<\/td><td>4<\/td>/);
   expect(spring.text.match(/<td>2026-03-29 \d\d:00 UTC\+0\d:00<\/td>/g)).toHaveLength(23);
   expect(spring.text).toMatch(/<td>2026-03-29 12:00 UTC\+02:00<\/td><td>1<\/td>/);
+  // Today is not over: its hours so far, labelled as on any ordinary day (offsets only when today's clocks change).
+  const today = await page(supervisor, '/reports?preset=today');
+  const ordinary = utcHoursOfLocalDay(localDayOf(new Date(), 'Europe/Paris'), 'Europe/Paris').length === 24;
+  expect(today.text).toMatch(/<td>\d{4}-\d\d-\d\d 00:00( UTC\+0\d:00)?<\/td>/);
+  if (ordinary) expect(today.text).not.toMatch(/<td>\d{4}-\d\d-\d\d \d\d:00 UTC/);
 });
 
 test('when a table is downloaded, then the CSV has its rows as numbers', async () => {

@@ -1,7 +1,7 @@
 // What the reports page shows, worked out from the day summaries so the template only prints: the totals, a row per
 // hour or per day, a row per agent, the wait distribution, the three charts as SVG geometry, and each table as CSV.
 // Pure: no I/O.
-import { localHourLabel } from '../contact-center/calendar';
+import { localHourLabel, utcHoursOfLocalDay } from '../contact-center/calendar';
 import { addAgentTallies, addTallies, agentAhtSeconds, emptyTally, ratesOf, WAIT_BIN_COUNT, waitBinLabel, type AgentTally, type MetricSettings, type Rates, type Tally } from '../contact-center/metrics';
 import type { DayReport, HourCounts } from '../models/report-summary';
 import { csvCell, formatDuration } from './history';
@@ -30,7 +30,7 @@ function intervalsOf(input: ReportViewInput): Interval[] {
   if (by === 'day') return days.map((d) => ({ label: d.day, tick: d.day.slice(5), counts: d.tally }));
   return days.flatMap((d) => {
     // On a day whose clocks change, the hours carry their offset so the repeated hour reads twice, differently.
-    const withOffset = d.hours.length !== 24;
+    const withOffset = utcHoursOfLocalDay(d.day, settings.timeZone).length !== 24;
     return d.hours.map((h) => {
       const hour = localHourLabel(h.start, settings.timeZone, withOffset);
       return { label: `${d.day} ${hour}`, tick: hour.slice(0, 2) === '00' ? d.day.slice(5) : hour.slice(0, 2), counts: h.tally };
