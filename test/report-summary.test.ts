@@ -40,9 +40,9 @@ function call(endedAt: string, wait: number, outcome: HistoryRecord['outcome'] =
   };
 }
 
-function stores(options: { bucketCacheMs?: number; settings?: ReportSettings } = {}) {
+function stores(options: { bucketCacheMs?: number; settings?: ReportSettings; rowCacheMs?: number } = {}) {
   const history = createHistoryStore(db.connection, { now, bucketCacheMs: options.bucketCacheMs ?? 0 });
-  const summaries = createReportSummaries(db.connection, history, options.settings ?? SETTINGS, { now });
+  const summaries = createReportSummaries(db.connection, history, options.settings ?? SETTINGS, { now, rowCacheMs: options.rowCacheMs });
   return { history, summaries };
 }
 
@@ -182,4 +182,20 @@ test('when the definitions change, then new summaries are computed instead of re
 
   expect(day!.tally.answeredWithinTarget).toBe(1);
   expect((await storedDays()).map((d) => d._id).sort()).toEqual(['UTC|2026-03-10|T20|S5|g0', 'UTC|2026-03-10|T30|S5|g0']);
+});
+
+test('when this instance stores a call, then the tiles count it at once; another instance\'s call once its rows are read again', async () => {
+  clock = Date.parse('2026-03-10T09:30:00Z');
+  const a = stores({ rowCacheMs: 60_000 });
+  const b = stores();
+  expect((await a.summaries.recent(15 * 60_000)).window.offered).toBe(0);
+
+  await a.history.append(call('2026-03-10T09:29:00Z', 5));
+  await b.history.append(call('2026-03-10T09:29:30Z', 5));
+  const cached = await a.summaries.recent(15 * 60_000);
+  const fresh = await createReportSummaries(db.connection, a.history, SETTINGS, { now, rowCacheMs: 0 }).recent(15 * 60_000);
+
+  expect(cached.window.offered).toBe(1);
+  expect(cached.today.offered).toBe(1);
+  expect(fresh.window.offered).toBe(2);
 });

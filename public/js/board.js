@@ -55,6 +55,7 @@
     setText('tile-wrap-up', t.agents.wrapUp ? t.agents.wrapUp + ' in wrap-up' : '');
     setText('tile-away', String(t.agents.away));
     setText('tile-offline', t.agents.offline ? t.agents.offline + ' offline' : '');
+    setText('tile-occupancy', percent(t.occupancy));
     var def = t.definitions;
     setText('metric-sl-label', 'Service level (within ' + def.answerTargetSeconds + ' s, goal ' + Math.round(def.serviceLevelGoal * 100) + ' %)');
     setText('board-metrics-caption', 'Service metrics (' + def.timeZone + ' day)');

@@ -81,6 +81,8 @@ export interface HistoryStore {
   collectionNames(): Promise<ReadonlySet<string>>;
   /** Every summary in the all-calls bucket of the UTC hour starting at `hourStart` (ms), ending at or after `since`. */
   hourSummaries(hourStart: number, since?: Date): Promise<HistorySummary[]>;
+  /** Calls `listener` with the summary of each call this store has just stored (append and appendMany); returns the unsubscribe. */
+  onAppend(listener: (summary: HistorySummary) => void): () => void;
 }
 
 export interface HistoryStoreOptions {
@@ -221,6 +223,10 @@ export function createHistoryStore(connection: Connection, options: HistoryStore
   let knownAt = 0;
   let loading: Promise<Set<string>> | undefined;
   let writtenWhileLoading: Set<string> | undefined;
+  const appendListeners = new Set<(summary: HistorySummary) => void>();
+  const appended = (summary: HistorySummary): void => {
+    for (const listener of appendListeners) listener(summary);
+  };
 
   /** The history's own database beside the app's: `<app database>_history` (see the header on why). */
   function historyDb(): Db {
@@ -325,6 +331,11 @@ export function createHistoryStore(connection: Connection, options: HistoryStore
 
     collectionNames: () => guarded(() => bucketNames()),
 
+    onAppend(listener) {
+      appendListeners.add(listener);
+      return () => appendListeners.delete(listener);
+    },
+
     hourSummaries: (hourStart, since) =>
       guarded(async () => {
         const name = summaryBucketName(hourStart);
@@ -356,6 +367,7 @@ export function createHistoryStore(connection: Connection, options: HistoryStore
     await insertIgnoringDuplicates(all, [summary]);
     remember([names.record, ...names.summaries]);
     if (isLate(record.endedAt)) await markLate(new Map([[dayPart(record.endedAt), record._id]]));
+    appended(summary);
   }
 
   async function appendAll(records: readonly HistoryRecord[]): Promise<void> {
@@ -378,6 +390,7 @@ export function createHistoryStore(connection: Connection, options: HistoryStore
     // One marker per UTC day of the import that holds a late record.
     const batch = `bulk-${randomBytes(6).toString('hex')}`;
     await markLate(new Map(records.filter((r) => isLate(r.endedAt)).map((r) => [dayPart(r.endedAt), batch])));
+    for (const record of records) appended(summaryOf(record));
   }
 
   async function newest(query: HistoryQuery): Promise<HistorySummary[]> {

@@ -25,7 +25,7 @@
 import type { Connection } from 'mongoose';
 import type { Db } from 'mongodb';
 import { StoreUnavailableError, withDeadline } from '../errors';
-import { addDays, HOUR_MS, localDayOf, localDayStart, utcHoursOfLocalDay } from '../contact-center/calendar';
+import { addDays, HOUR_MS, localDayOf, localDayStart, utcHourOf, utcHoursOfLocalDay } from '../contact-center/calendar';
 import { addAgentTallies, addTallies, callFactsOf, emptyTally, tallyCalls, type AgentTally, type MetricSettings, type Tally } from '../contact-center/metrics';
 import { lateMarkersOf, summaryBucketName, type HistoryStore, type HistorySummary } from './history';
 
@@ -132,12 +132,17 @@ async function limited<T>(width: number, tasks: Array<() => Promise<T>>): Promis
 
 export interface ReportSummaryOptions {
   now?: () => number;
+  /**
+   * How long the rows of an hour still open (today's tiles) are trusted before they are read again: this process's
+   * own finished calls are added as they are stored; other instances' appear within this time.
+   */
+  rowCacheMs?: number;
   /** Each read's deadline; a database that fails or is silent becomes StoreUnavailableError. */
   timeoutMs?: number;
 }
 
 /** The summaries over the history `history` of the app database on `connection`. */
-export function createReportSummaries(connection: Connection, history: Pick<HistoryStore, 'collectionNames' | 'hourSummaries'>, settings: ReportSettings, options: ReportSummaryOptions = {}): ReportSummaries {
+export function createReportSummaries(connection: Connection, history: Pick<HistoryStore, 'collectionNames' | 'hourSummaries'> & Partial<Pick<HistoryStore, 'onAppend'>>, settings: ReportSettings, options: ReportSummaryOptions = {}): ReportSummaries {
   const now = options.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? 5000;
   const zone = settings.timeZone;
@@ -150,6 +155,34 @@ export function createReportSummaries(connection: Connection, history: Pick<Hist
     if (hourCache.size >= 5000) hourCache.clear();
     hourCache.set(id, value);
   };
+  /** The rows of the open hours the tiles read (rows are never deleted, so a union of reads and appends is right). */
+  const rowCacheMs = options.rowCacheMs ?? 5000;
+  const openRows = new Map<number, { rows: Map<string, HistorySummary>; readAt: number; reading?: Promise<void> }>();
+  history.onAppend?.((summary) => openRows.get(utcHourOf(summary.endedAt))?.rows.set(summary._id, summary));
+
+  async function rowsOfOpenHour(start: number, names: ReadonlySet<string>): Promise<HistorySummary[]> {
+    let entry = openRows.get(start);
+    if (!entry) {
+      entry = { rows: new Map(), readAt: -Infinity };
+      openRows.set(start, entry);
+      for (const hour of openRows.keys()) if (hour < start - 3 * HOUR_MS) openRows.delete(hour);
+    }
+    const e = entry;
+    if (Date.now() - e.readAt >= rowCacheMs) {
+      e.reading ??= (async () => {
+        const startedAt = Date.now();
+        try {
+          // A bucket not created yet has no rows to read (this process's first call of the hour arrives by onAppend).
+          if (names.has(summaryBucketName(start))) for (const row of await history.hourSummaries(start)) e.rows.set(row._id, row);
+          e.readAt = startedAt;
+        } finally {
+          e.reading = undefined;
+        }
+      })();
+      await e.reading;
+    }
+    return [...e.rows.values()];
+  }
 
   function db(): Db {
     if (!connection.db) throw new Error('the database connection is not open');
@@ -289,8 +322,8 @@ export function createReportSummaries(connection: Connection, history: Pick<Hist
         const windowHours = new Set<number>();
         for (let start = Math.floor(since / HOUR_MS) * HOUR_MS; start <= at; start += HOUR_MS) windowHours.add(start);
         // Rows are read once for every hour that is not settled or that the window reaches into.
-        const rowHours = [...new Set([...todayHours.filter((start) => !settledHour(start, at)), ...windowHours])].filter((start) => names.has(summaryBucketName(start)));
-        const rows = new Map<number, HistorySummary[]>(await Promise.all(rowHours.map(async (start) => [start, await history.hourSummaries(start)] as const)));
+        const rowHours = [...new Set([...todayHours.filter((start) => !settledHour(start, at)), ...windowHours])];
+        const rows = new Map<number, HistorySummary[]>(await Promise.all(rowHours.map(async (start) => [start, await rowsOfOpenHour(start, names)] as const)));
         let today = emptyTally();
         const settledToday = todayHours.filter((start) => settledHour(start, at));
         for (const part of await limited(4, settledToday.map((start) => () => hourTally(start, names, at)))) today = addTallies(today, part.tally);

@@ -42,6 +42,7 @@ test('when a caller arrives, is answered and hangs up, then the board’s tiles 
   await expectText(supervisor, '#tile-waiting', /^0$/);
   await expectText(supervisor, '#tile-on-call', /^1$/);
   await expectText(supervisor, '#tile-available', /^0$/);
+  await expectText(supervisor, '#tile-occupancy', /^100 %$/);
   await expectText(supervisor, '#tile-today-answered', /^1 \/ 1$/);
   await expectText(supervisor, '#tile-15-answered', /^1 \/ 1$/);
   await expectText(supervisor, '#tile-today-sl', /^100 %$/);
