@@ -39,7 +39,8 @@ export function createReporting(deps: { connection: Connection; history: History
     if (running || stopped) return;
     running = (async () => {
       try {
-        const { done, pending } = await summaries.settle(Math.min(10_000, everyMs / 2));
+        // A few seconds a minute at most: the stored history is summarised over a few minutes, not at the cost of live calls.
+        const { done, pending } = await summaries.settle(Math.min(5_000, everyMs / 4));
         if (pending > 0) logger.info(`report summaries: ${pending} past days still to summarise (the stored history), ${done} ready`);
       } catch (err) {
         logger.warn('report summaries: the settling pass failed; it runs again shortly', { error: err instanceof Error ? err.message : String(err) });
