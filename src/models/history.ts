@@ -77,8 +77,11 @@ export interface HistoryStore {
   newest(query?: HistoryQuery): Promise<HistorySummary[]>;
   /** One full record by its CallSid and the UTC day it ended ('YYYY-MM-DD', or a Date on that day). */
   find(callSid: string, day: string | Date): Promise<HistoryRecord | null>;
-  /** The history database's collection names (cached for bucketCacheMs, extended by this process's writes). */
-  collectionNames(): Promise<ReadonlySet<string>>;
+  /**
+   * The history database's collection names (cached for bucketCacheMs, extended by this process's writes). With
+   * `staleOk`, an expired list is answered at once while it is read again (the board's tiles must not wait for it).
+   */
+  collectionNames(options?: { staleOk?: boolean }): Promise<ReadonlySet<string>>;
   /** Every summary in the all-calls bucket of the UTC hour starting at `hourStart` (ms), ending at or after `since`. */
   hourSummaries(hourStart: number, since?: Date): Promise<HistorySummary[]>;
   /** Calls `listener` with the summary of each call this store has just stored (append and appendMany); returns the unsubscribe. */
@@ -142,12 +145,20 @@ function lateMarkerName(day: string, suffix: string): string {
   return `${PREFIX.late}${day}_${encodeKey(suffix)}`;
 }
 
+/** How many late markers each UTC day ('YYYYMMDD') has among `names`. */
+export function lateMarkerCounts(names: Iterable<string>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const name of names) {
+    if (!name.startsWith(PREFIX.late)) continue;
+    const day = name.slice(PREFIX.late.length, PREFIX.late.length + 8);
+    counts.set(day, (counts.get(day) ?? 0) + 1);
+  }
+  return counts;
+}
+
 /** How many late markers UTC day `day` (ms of any instant in it) has among `names`. */
-export function lateMarkersOf(names: ReadonlySet<string>, day: number): number {
-  const prefix = `${PREFIX.late}${dayPart(new Date(day))}_`;
-  let n = 0;
-  for (const name of names) if (name.startsWith(prefix)) n += 1;
-  return n;
+export function lateMarkersOf(names: Iterable<string>, day: number): number {
+  return lateMarkerCounts(names).get(dayPart(new Date(day))) ?? 0;
 }
 
 /** Every collection `record` is stored in: its full-record bucket first, the all-calls summary bucket last. */
@@ -238,8 +249,12 @@ export function createHistoryStore(connection: Connection, options: HistoryStore
     return historyDb().collection<T>(name);
   }
 
-  async function bucketNames(): Promise<Set<string>> {
+  async function bucketNames(staleOk = false): Promise<Set<string>> {
     if (known && Date.now() - knownAt < cacheMs) return known;
+    if (known && staleOk) {
+      bucketNames().catch(() => undefined);
+      return known;
+    }
     loading ??= (async () => {
       writtenWhileLoading = new Set();
       try {
@@ -329,7 +344,7 @@ export function createHistoryStore(connection: Connection, options: HistoryStore
 
     find: (callSid, day) => guarded(() => find(callSid, day)),
 
-    collectionNames: () => guarded(() => bucketNames()),
+    collectionNames: (options) => guarded(() => bucketNames(options?.staleOk)),
 
     onAppend(listener) {
       appendListeners.add(listener);

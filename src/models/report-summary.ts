@@ -27,7 +27,7 @@ import type { Db } from 'mongodb';
 import { StoreUnavailableError, withDeadline } from '../errors';
 import { addDays, HOUR_MS, localDayOf, localDayStart, utcHourOf, utcHoursOfLocalDay } from '../contact-center/calendar';
 import { addAgentTallies, addTallies, callFactsOf, emptyTally, tallyCalls, type AgentTally, type MetricSettings, type Tally } from '../contact-center/metrics';
-import { lateMarkersOf, summaryBucketName, type HistoryStore, type HistorySummary } from './history';
+import { lateMarkerCounts, summaryBucketName, type HistoryStore, type HistorySummary } from './history';
 
 /** The database the report summaries of the app database `appDatabase` live in. */
 export function reportDatabaseName(appDatabase: string): string {
@@ -169,17 +169,20 @@ export function createReportSummaries(connection: Connection, history: Pick<Hist
     }
     const e = entry;
     if (Date.now() - e.readAt >= rowCacheMs) {
-      e.reading ??= (async () => {
+      if (!e.reading) {
         const startedAt = Date.now();
-        try {
+        const reading = (async () => {
           // A bucket not created yet has no rows to read (this process's first call of the hour arrives by onAppend).
           if (names.has(summaryBucketName(start))) for (const row of await history.hourSummaries(start)) e.rows.set(row._id, row);
           e.readAt = startedAt;
-        } finally {
-          e.reading = undefined;
-        }
-      })();
-      await e.reading;
+        })().finally(() => {
+          if (e.reading === reading) e.reading = undefined;
+        });
+        e.reading = reading;
+      }
+      // Read once before answering; after that the board answers from what it has while the rows are read again.
+      if (e.readAt === -Infinity) await e.reading;
+      else e.reading?.catch(() => undefined);
     }
     return [...e.rows.values()];
   }
@@ -208,6 +211,13 @@ export function createReportSummaries(connection: Connection, history: Pick<Hist
   }
 
   const settledHour = (start: number, at: number): boolean => at >= start + HOUR_MS + SETTLE_MS;
+
+  /** Late markers of the UTC day of `ms`: counted once per list of names (the list only grows, so its size tells). */
+  let markerMemo: { names: ReadonlySet<string>; size: number; byDay: Map<string, number> } | undefined;
+  function lateMarkersOf(names: ReadonlySet<string>, ms: number): number {
+    if (markerMemo?.names !== names || markerMemo.size !== names.size) markerMemo = { names, size: names.size, byDay: lateMarkerCounts(names) };
+    return markerMemo.byDay.get(compactDay(ms)) ?? 0;
+  }
 
   /** The tally of one UTC hour's rows. */
   async function tallyRows(start: number): Promise<HourTally> {
@@ -316,7 +326,7 @@ export function createReportSummaries(connection: Connection, history: Pick<Hist
     recent: (windowMs) =>
       guarded(async () => {
         const at = now();
-        const names = await history.collectionNames();
+        const names = await history.collectionNames({ staleOk: true });
         const since = at - windowMs;
         const todayHours = utcHoursOfLocalDay(localDayOf(at, zone), zone).filter((start) => start <= at);
         const windowHours = new Set<number>();
