@@ -7,7 +7,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks';
 import { connectDatabase, DEFAULT_DB_NAME } from '../src/db/connect';
 import { LOCK_FILE, type LockInfo } from '../src/db/data-dir-lock';
@@ -16,14 +15,13 @@ import { createLogger } from '../src/logger';
 import { createHistoryStore, historyDatabaseName, utcDay, type HistoryRecord } from '../src/models/history';
 import { historyFill } from './history-fill';
 import { startRestRecorder } from '../test/helpers/rest-recorder';
-import { AGENTS_CLI, appEnv, percentile, SERVER_SCRIPT, spawnServer, stopServer } from './servers';
+import { addAccount, appEnv, percentile, SERVER_SCRIPT, signIn, spawnServer, stopServer } from './servers';
 
 const MAX = Number(process.env.BENCH_MAX_HISTORY ?? 100_000);
 const SIZES = [100, 1_000, 10_000, 100_000].filter((size) => size <= MAX);
 const ROUNDS = Number(process.env.BENCH_GROWTH_ROUNDS ?? 60);
 const PUBLIC_BASE_URL = 'https://bench.example.test';
 const AUTH_TOKEN = 'bench-auth-token-0123456789abcdef';
-const PASSWORD = 'bench password, not a secret 0123';
 const DAYS = 90;
 /** The signed-in agent (a real account) takes ~20% of the stored calls; the other 19 ids exist only in the history. */
 const AGENT = 'agent01';
@@ -66,34 +64,6 @@ function clientOf(baseUrl: string) {
       return send('GET', pathAndQuery, { Cookie: cookie, Accept: accept, 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': new URL(PUBLIC_BASE_URL).host });
     },
   };
-}
-
-/** Signs in through the sign-in form as a browser does; returns the session cookie. */
-async function signIn(baseUrl: string, login: string): Promise<string> {
-  // As the TLS proxy PUBLIC_BASE_URL implies would send them: the app answers only for its public host.
-  const https = { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': new URL(PUBLIC_BASE_URL).host };
-  const page = await fetch(`${baseUrl}/sign-in`, { headers: { ...https, Accept: 'text/html' } });
-  const cookie = page.headers.getSetCookie().map((c) => c.split(';')[0]!).find((c) => c.startsWith('wt.signin='));
-  const csrf = /<meta name="csrf-token" content="([^"]+)"/.exec(await page.text())?.[1];
-  if (!cookie || !csrf) throw new Error(`GET /sign-in answered ${page.status} without a sign-in cookie or CSRF token`);
-  const res = await fetch(`${baseUrl}/sign-in`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { ...https, Cookie: cookie, 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ login, password: PASSWORD, _csrf: csrf }).toString(),
-  });
-  const session = res.headers.getSetCookie().map((c) => c.split(';')[0]!).find((c) => c.startsWith('wt.sid='));
-  if (res.status !== 303 || !session) throw new Error(`sign-in as ${login} answered ${res.status}`);
-  return session;
-}
-
-/** Adds an account with the agents CLI, on the embedded database under `dataDir` (before the app starts). */
-function addAccount(dataDir: string, login: string, role: 'agent' | 'supervisor'): void {
-  execFileSync(process.execPath, [AGENTS_CLI, 'add', '--role', role, '--id', login, '--name', `Bench ${role}`, '--password-stdin', login], {
-    env: { ...process.env, MONGODB_URI: '', DATA_DIR: dataDir },
-    input: `${PASSWORD}\n`,
-    stdio: ['pipe', 'ignore', 'inherit'],
-  });
 }
 
 const OPS = [
@@ -210,7 +180,7 @@ async function main(): Promise<void> {
   };
   try {
     const baseUrl = `http://127.0.0.1:${appPort}`;
-    const target: Target = { client: clientOf(baseUrl), agentCookie: await signIn(baseUrl, AGENT), supervisorCookie: await signIn(baseUrl, 'supervisor'), stored: [] };
+    const target: Target = { client: clientOf(baseUrl), agentCookie: await signIn(baseUrl, AGENT, PUBLIC_BASE_URL), supervisorCookie: await signIn(baseUrl, 'supervisor', PUBLIC_BASE_URL), stored: [] };
     console.log(`warm-transfer growth benchmark: ${ROUNDS} rounds of every operation at ${SIZES.join(' → ')} stored calls (over ${DAYS} days, 20 agents); ${os.cpus().length} cores, Node ${process.version}`);
     const now = Date.now();
     let stored = 0;

@@ -2,7 +2,7 @@
 // with a REST stand-in), a server process stopped again, and percentiles.
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { PROJECT_ROOT } from '../src/paths';
 
 /** The app's entry point, built by `npm run build`. */
@@ -71,4 +71,35 @@ export function cpuTimeMs(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The password of the accounts the benchmarks add. */
+export const PASSWORD = 'bench password, not a secret 0123';
+
+/** Signs in through the sign-in form as a browser does; returns the session cookie. */
+export async function signIn(baseUrl: string, login: string, publicBaseUrl: string): Promise<string> {
+  // As the TLS proxy PUBLIC_BASE_URL implies would send them: the app answers only for its public host.
+  const https = { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': new URL(publicBaseUrl).host };
+  const page = await fetch(`${baseUrl}/sign-in`, { headers: { ...https, Accept: 'text/html' } });
+  const cookie = page.headers.getSetCookie().map((c) => c.split(';')[0]!).find((c) => c.startsWith('wt.signin='));
+  const csrf = /<meta name="csrf-token" content="([^"]+)"/.exec(await page.text())?.[1];
+  if (!cookie || !csrf) throw new Error(`GET /sign-in answered ${page.status} without a sign-in cookie or CSRF token`);
+  const res = await fetch(`${baseUrl}/sign-in`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { ...https, Cookie: cookie, 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ login, password: PASSWORD, _csrf: csrf }).toString(),
+  });
+  const session = res.headers.getSetCookie().map((c) => c.split(';')[0]!).find((c) => c.startsWith('wt.sid='));
+  if (res.status !== 303 || !session) throw new Error(`sign-in as ${login} answered ${res.status}`);
+  return session;
+}
+
+/** Adds an account with the agents CLI, on the embedded database under `dataDir` (before the app starts). */
+export function addAccount(dataDir: string, login: string, role: 'agent' | 'supervisor'): void {
+  execFileSync(process.execPath, [AGENTS_CLI, 'add', '--role', role, '--id', login, '--name', `Bench ${role}`, '--password-stdin', login], {
+    env: { ...process.env, MONGODB_URI: '', DATA_DIR: dataDir },
+    input: `${PASSWORD}\n`,
+    stdio: ['pipe', 'ignore', 'inherit'],
+  });
 }

@@ -22,6 +22,10 @@ import type { HistoryStore } from './models/history';
 import { authRouter } from './routes/auth';
 import { pageRouter } from './routes/pages';
 import { twilioWebhookRouter } from './routes/twilio-webhooks';
+import { metricsRouter } from './routes/metrics';
+import { reportsRouter } from './routes/reports';
+import type { OpsMetrics } from './observability/prometheus';
+import type { Reporting } from './services/reporting';
 import type { AgentAccounts } from './services/agents';
 import type { PresenceStore } from './models/presence';
 import type { CallService } from './services/calls';
@@ -51,6 +55,10 @@ export interface AppDeps {
   accessLog?: boolean;
   /** How often an open event stream re-reads its session (default 15 s). */
   eventStreamCheckSeconds?: number;
+  /** The service metrics: /reports and the board's tiles. */
+  reporting?: Pick<Reporting, 'summaries' | 'tiles' | 'settings'>;
+  /** Prometheus: GET /metrics and the webhook timer. */
+  ops?: Pick<OpsMetrics, 'registry' | 'webhookTimer'>;
 }
 
 // Twilio's Voice SDK talks to these hosts: https://www.twilio.com/docs/voice/sdks/network-connectivity-requirements
@@ -131,6 +139,10 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   if (deps.twilioLocal) app.use(TWILIO_LOCAL_PATH, deps.twilioLocal);
+  if (deps.ops) {
+    app.use(metricsRouter({ registry: deps.ops.registry, token: config.metrics.token }));
+    app.use('/conference', deps.ops.webhookTimer);
+  }
 
   const auth = createAuth({
     agents: deps.agents,
@@ -166,6 +178,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(callActionRouter({ calls: deps.calls, changes: deps.changes, signedIn: auth.requireAgent, csrfProtection: auth.csrfProtection }));
   app.use(eventStreamRouter({ auth, sessions: deps.sessions, changes: deps.changes, checkSeconds: deps.eventStreamCheckSeconds }));
   app.use(historyRouter({ history: deps.history, agents: deps.agents, guard: auth.requireAgent }));
+  if (deps.reporting) app.use(reportsRouter({ summaries: deps.reporting.summaries, agents: deps.agents, settings: deps.reporting.settings, guard: auth.requireRole('supervisor', 'admin') }));
   app.use(
     '/api',
     contactCenterApiRouter({
@@ -178,6 +191,7 @@ export function createApp(deps: AppDeps): Express {
       supervisorsOnly: auth.requireRole('supervisor', 'admin'),
       csrfProtection: auth.csrfProtection,
       offlineAfterSeconds: config.contactCenter.offlineAfterSeconds,
+      tiles: deps.reporting?.tiles,
     }),
   );
   // Unsigned requests to the webhooks: refused there (400).

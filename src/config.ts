@@ -1,5 +1,6 @@
 // Configuration: the only reader of process.env. Parsed and validated once into a frozen, typed object.
 import { z } from 'zod';
+import { isTimeZone } from './contact-center/calendar';
 
 export const DEFAULT_HOLD_MUSIC_URL = 'http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3';
 export const DEFAULT_TWILIO_API_BASE_URL = 'https://api.twilio.com';
@@ -54,6 +55,11 @@ const EnvSchema = z.object({
   SIGN_IN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).max(1000).default(5),
   SIGN_IN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(10000).default(20),
   SIGN_IN_BLOCK_MINUTES: positiveNumber.default(15),
+  REPORT_TIME_ZONE: z.string().trim().default('UTC').refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Paris'),
+  REPORT_ANSWER_TARGET_SECONDS: z.coerce.number().int().min(1).max(3600).default(20),
+  REPORT_SHORT_ABANDON_SECONDS: z.coerce.number().int().min(0).max(600).default(5),
+  REPORT_SERVICE_LEVEL_GOAL_PERCENT: z.coerce.number().min(1).max(100).default(80),
+  METRICS_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, 'must be at least 16 characters'),
 });
 
 export interface Config {
@@ -95,6 +101,21 @@ export interface Config {
     maxFailuresPerAccount: number;
     maxFailuresPerAddress: number;
     blockMs: number;
+  };
+  /** The service metrics' definitions (reports, the board's tiles). */
+  reports: {
+    /** IANA zone of the reports' days and hours. */
+    timeZone: string;
+    /** T: answered within this many seconds counts toward the service level. */
+    answerTargetSeconds: number;
+    /** S: callers hanging up before this many seconds are short abandons, left out of SL and abandon rate. */
+    shortAbandonSeconds: number;
+    /** The service level aimed for, 0..1. */
+    serviceLevelGoal: number;
+  };
+  /** GET /metrics (Prometheus): with a token, any client presenting it as a bearer token; without, loopback only. */
+  metrics: {
+    token?: string;
   };
   twilio: {
     /**
@@ -185,6 +206,13 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       maxFailuresPerAddress: e.SIGN_IN_MAX_FAILURES_PER_ADDRESS,
       blockMs: Math.round(e.SIGN_IN_BLOCK_MINUTES * 60_000),
     },
+    reports: {
+      timeZone: e.REPORT_TIME_ZONE,
+      answerTargetSeconds: e.REPORT_ANSWER_TARGET_SECONDS,
+      shortAbandonSeconds: e.REPORT_SHORT_ABANDON_SECONDS,
+      serviceLevelGoal: e.REPORT_SERVICE_LEVEL_GOAL_PERCENT / 100,
+    },
+    metrics: { token: e.METRICS_TOKEN },
     twilio: twilio as Config['twilio'],
   });
 }

@@ -24,6 +24,8 @@ import { createTwilioLocal, type TwilioLocal, type TwilioLocalObserver } from '.
 import { createVoice } from './twilio/voice';
 import { createTwilioRest, type TwilioRest } from './twilio/rest';
 import { errorMessage } from './errors';
+import { createOpsMetrics } from './observability/prometheus';
+import { createReporting, liveReadings } from './services/reporting';
 
 export interface RunningServer {
   /** The configuration in force: in demo mode, with the stand-in's credentials filled in from DATA_DIR. */
@@ -111,7 +113,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     cleanups.unshift({ name: 'session sweeper', run: async () => clearInterval(sweeper) });
     const signInLimiter = createSignInLimiter(config.auth, (await servedByFerretDb(db.connection)) ? undefined : db.connection);
     const background = createBackgroundTasks(logger);
-    const rest = options.rest ?? createTwilioRest(config.twilio);
+    const ops = createOpsMetrics();
+    const rest = ops.countRest(options.rest ?? createTwilioRest(config.twilio));
     const voice = createVoice(rest, (retry) => logger.warn('Twilio did not take a hold change; trying again', retry));
     const run = storeRunner(config.dbTimeoutMs);
     const store = createCallStore(db.models.calls, run);
@@ -173,7 +176,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     cleanups.unshift({ name: 'change feed', run: () => changes.stop() });
     cleanups.unshift({ name: 'routing', run: () => routing.stop() });
 
-    const app = createApp({ config, logger, calls, routing, presence, changes, history, agents, urls, sessions, sessionSecret, signInLimiter, readiness: () => db.readiness(), twilioLocal: twilioLocal?.router, accessLog: options.accessLog, eventStreamCheckSeconds: options.eventStreamCheckSeconds });
+    const reporting = createReporting({ connection: db.connection, history, config, changes, logger });
+    ops.watch(liveReadings({ calls, agents, routing, readiness: () => db.readiness(), restarts: () => db.embedded?.restarts() ?? 0 }));
+    cleanups.unshift({ name: 'report summaries', run: () => reporting.stop() });
+    const app = createApp({ config, logger, calls, routing, presence, changes, history, agents, urls, sessions, sessionSecret, signInLimiter, readiness: () => db.readiness(), twilioLocal: twilioLocal?.router, accessLog: options.accessLog, eventStreamCheckSeconds: options.eventStreamCheckSeconds, reporting, ops });
     const server = http.createServer(app);
     server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {
@@ -186,6 +192,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const port = (server.address() as AddressInfo).port;
     changes.start();
     routing.start();
+    reporting.start();
 
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {

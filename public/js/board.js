@@ -37,9 +37,44 @@
     return (t.mode === 'cold' ? 'Cold transfer' : 'Consult') + ': ' + (names[t.from] || t.from) + ' → ' + (names[t.to] || t.to) + ' (' + TRANSFER_STATE_TEXT[t.state] + (customerHeld ? ', customer on hold' : ', colleague on hold') + ')';
   }
 
+  function setText(id, text) {
+    var el = document.getElementById(id);
+    if (el && el.textContent !== text) el.textContent = text;
+  }
+
+  function percent(v) { return v === null || v === undefined ? '—' : (v * 100).toFixed(0) + ' %'; }
+  function seconds(v) { return v === null || v === undefined ? '—' : duration(v); }
+
+  /** The service-metric tiles, as the server computed them (today so far, and the last 15 minutes). */
+  function renderTiles(t) {
+    if (!t) return;
+    setText('tile-waiting', String(t.waiting));
+    setText('tile-longest-wait', t.waiting > 0 ? duration(since(t.longestWaitNowSeconds)) : '—');
+    setText('tile-available', String(t.agents.available + t.agents.ringing));
+    setText('tile-on-call', String(t.agents.onCall));
+    setText('tile-wrap-up', t.agents.wrapUp ? t.agents.wrapUp + ' in wrap-up' : '');
+    setText('tile-away', String(t.agents.away));
+    setText('tile-offline', t.agents.offline ? t.agents.offline + ' offline' : '');
+    setText('tile-occupancy', percent(t.occupancy));
+    var def = t.definitions;
+    setText('metric-sl-label', 'Service level (within ' + def.answerTargetSeconds + ' s, goal ' + Math.round(def.serviceLevelGoal * 100) + ' %)');
+    setText('board-metrics-caption', 'Service metrics (' + def.timeZone + ' day)');
+    [['today', t.today], ['15', t.last15Minutes]].forEach(function (p) {
+      var m = p[1];
+      setText('tile-' + p[0] + '-sl', percent(m.serviceLevel));
+      setText('tile-' + p[0] + '-asa', seconds(m.asaSeconds));
+      setText('tile-' + p[0] + '-abandoned', m.abandoned + (m.abandonRate === null ? '' : ' (' + percent(m.abandonRate) + ')'));
+      setText('tile-' + p[0] + '-aht', seconds(m.ahtSeconds));
+      setText('tile-' + p[0] + '-answered', m.answered + ' / ' + m.offered);
+      var cell = document.getElementById('tile-' + p[0] + '-sl');
+      if (cell) cell.dataset.goal = m.serviceLevel === null ? '' : m.serviceLevel >= def.serviceLevelGoal ? 'met' : 'missed';
+    });
+  }
+
   function render() {
     var d = state.data;
     if (!d) return;
+    renderTiles(d.tiles);
     var names = {};
     d.agents.forEach(function (a) { names[a.id] = a.name; });
     fill('board-agents', d.agents.map(function (a) {

@@ -53,6 +53,15 @@ export interface HistoryRecord {
   offeredTo: string[];
   waitSeconds: number;
   talkSeconds: number;
+  /** When the first agent answered (records since issue 21; the metrics use it for an exact wait). */
+  answeredAt?: Date;
+  /** Who answered first (records since issue 21). */
+  answeredBy?: string;
+  /**
+   * Each agent's connected seconds on the call (records since issue 21): from their leg's start — the answer for the
+   * first agent; for a later leg the ring, since a leg's own answer instant is not kept — to their leaving.
+   */
+  agentTalk?: Array<{ agentId: string; seconds: number }>;
   /** Seconds the customer spent on hold, when they were. */
   holdSeconds?: number;
   /** 'customer' | 'agent:<id>' | 'system' */
@@ -134,6 +143,8 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
   timeline.push({ at: endedAt, kind: 'ended', detail: call.endReason ?? 'ended' });
   const hungUpBy = hungUpByOf(call, [...events].reverse().find((e) => e.kind === 'left' && e.label === CUSTOMER_LABEL));
   const holdSeconds = customerHoldSeconds(events, endedAt);
+  const answeredBy = answered ? call.participants.find((leg) => leg.role === 'offer' && (leg.status === 'completed' || leg.status === 'in-progress'))?.agentId : undefined;
+  const agentTalk = answered ? agentConnectedSeconds(talked, events, answered, endedAt) : [];
   return {
     _id: call._id,
     startedAt: started,
@@ -144,6 +155,9 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
     offeredTo: call.participants.filter((leg) => leg.role === 'offer').map((leg) => leg.agentId),
     waitSeconds: Math.max(0, Math.round(((answered ?? endedAt).getTime() - started.getTime()) / 1000)),
     talkSeconds: answered ? Math.max(0, Math.round((endedAt.getTime() - answered.getTime()) / 1000)) : 0,
+    ...(answered ? { answeredAt: answered } : {}),
+    ...(answeredBy ? { answeredBy } : {}),
+    ...(agentTalk.length ? { agentTalk } : {}),
     ...(holdSeconds > 0 ? { holdSeconds } : {}),
     ...(call.endReason ? { endReason: call.endReason } : {}),
     ...(hungUpBy ? { hungUpBy } : {}),
@@ -160,4 +174,16 @@ function threeWay(call: CallRecord): HistoryRecord['transfers'] {
   return call.participants
       .filter((leg) => leg.role === 'colleague' && leg.requestedBy && !leg.transferId)
       .map((leg) => ({ from: leg.requestedBy!, to: leg.agentId, mode: 'three-way' as const, outcome: leg.status === 'completed' || leg.status === 'in-progress' ? 'joined' : leg.status, at: new Date(leg.createdAt) }));
+}
+
+/** Each agent's connected seconds: every leg they talked on, from its start (not before the answer) to their leaving. */
+function agentConnectedSeconds(talked: readonly Participant[], events: readonly ConferenceEvent[], answeredAt: Date, endedAt: Date): Array<{ agentId: string; seconds: number }> {
+  const total = new Map<string, number>();
+  for (const leg of talked) {
+    const from = Math.max(new Date(leg.createdAt).getTime(), answeredAt.getTime());
+    const left = events.find((e) => e.kind === 'left' && e.callSid !== undefined && e.callSid === leg.legCallSid);
+    const to = Math.min(left ? new Date(left.at).getTime() : leg.status === 'completed' ? new Date(leg.updatedAt).getTime() : endedAt.getTime(), endedAt.getTime());
+    total.set(leg.agentId, (total.get(leg.agentId) ?? 0) + Math.max(0, to - from));
+  }
+  return [...total].map(([agentId, ms]) => ({ agentId, seconds: Math.round(ms / 1000) }));
 }

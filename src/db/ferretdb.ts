@@ -196,6 +196,8 @@ export interface EmbeddedDatabase {
   state(): SupervisorState;
   /** The pid of the FerretDB running now. */
   pid(): number | undefined;
+  /** How many times it has been started again after dying (the metrics' database restarts). */
+  restarts(): number;
   stop(): Promise<void>;
 }
 
@@ -211,6 +213,7 @@ export async function startFerretdb(options: { dataDir: string; port?: number; l
   const warn = options.warn ?? options.log;
   mkdirSync(dataDir, { recursive: true });
   const lock = claimDataDir(dataDir, { binary, port });
+  let runs = 0;
   const start = async (): Promise<SupervisedRun> => {
     lock.update(undefined);
     for (const stale of ferretdbProcessesOn(dataDir)) {
@@ -221,6 +224,7 @@ export async function startFerretdb(options: { dataDir: string; port?: number; l
       for (const line of chunk.split('\n')) if (line.trim()) warn(`[ferretdb] ${line.trim()}`);
     });
     lock.update(run.pid);
+    runs += 1;
     return run;
   };
   let supervisor: Supervisor;
@@ -237,6 +241,7 @@ export async function startFerretdb(options: { dataDir: string; port?: number; l
     dataDir,
     state: () => supervisor.state(),
     pid: () => supervisor.pid(),
+    restarts: () => Math.max(0, runs - 1),
     stop() {
       stopped ??= supervisor.stop().finally(() => lock.release());
       return stopped;

@@ -35,6 +35,14 @@
 // append — one call finalised twice, by two instances or after a crash half-way — is a duplicate-key insert, treated
 // as success; the first record written wins, and missing copies are filled in. A record's buckets follow its
 // `endedAt`: finalisers must take it from the stored call (not from `now`) so two instances write the same buckets.
+//
+// Late markers (issue 21): the reports read per-hour and per-day summaries derived from the hour buckets
+// (src/models/report-summary.ts) once an hour is over. A record whose hour was already over when its insert
+// finished is "late" (a call ending on the hour, a bulk import): after its inserts, an empty marker collection
+// history_x_YYYYMMDD_<CallSid> (or _bulk-<random> per day of an import) is created. A summary names how many markers
+// its UTC days had when it was computed, so a late record makes a new summary be computed; markers are collections,
+// so the cached bucket list tells how many there are without a query.
+import { randomBytes } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import type { Collection, Db, Filter } from 'mongodb';
 import { isDuplicateKey, StoreUnavailableError, withDeadline } from '../errors';
@@ -69,6 +77,15 @@ export interface HistoryStore {
   newest(query?: HistoryQuery): Promise<HistorySummary[]>;
   /** One full record by its CallSid and the UTC day it ended ('YYYY-MM-DD', or a Date on that day). */
   find(callSid: string, day: string | Date): Promise<HistoryRecord | null>;
+  /**
+   * The history database's collection names (cached for bucketCacheMs, extended by this process's writes). With
+   * `staleOk`, an expired list is answered at once while it is read again (the board's tiles must not wait for it).
+   */
+  collectionNames(options?: { staleOk?: boolean }): Promise<ReadonlySet<string>>;
+  /** Every summary in the all-calls bucket of the UTC hour starting at `hourStart` (ms), ending at or after `since`. */
+  hourSummaries(hourStart: number, since?: Date): Promise<HistorySummary[]>;
+  /** Calls `listener` with the summary of each call this store has just stored (append and appendMany); returns the unsubscribe. */
+  onAppend(listener: (summary: HistorySummary) => void): () => void;
 }
 
 export interface HistoryStoreOptions {
@@ -76,10 +93,13 @@ export interface HistoryStoreOptions {
   bucketCacheMs?: number;
   /** Each operation's deadline (appendMany has none); a database that fails or does not answer in time becomes StoreUnavailableError. */
   timeoutMs?: number;
+  /** The clock that decides whether an append is late (tests). */
+  now?: () => number;
 }
 
 export const MAX_QUERY_LIMIT = 10_000;
-const PREFIX = { record: 'history_r_', summary: 'history_s_', agent: 'history_a_', outcome: 'history_o_', agentOutcome: 'history_ao_' } as const;
+const PREFIX = { record: 'history_r_', summary: 'history_s_', agent: 'history_a_', outcome: 'history_o_', agentOutcome: 'history_ao_', late: 'history_x_' } as const;
+const HOUR_MS = 3_600_000;
 
 interface Bucket {
   name: string;
@@ -114,6 +134,32 @@ const monthPart = (date: Date): string => dayPart(date).slice(0, 6);
 const agentPrefix = (agentId: string): string => `${PREFIX.agent}${encodeKey(agentId)}_`;
 const outcomePrefix = (outcome: string): string => `${PREFIX.outcome}${encodeKey(outcome)}_`;
 const agentOutcomePrefix = (agentId: string, outcome: string): string => `${PREFIX.agentOutcome}${encodeKey(agentId)}_${encodeKey(outcome)}_`;
+
+/** The all-calls summary bucket of the UTC hour starting at `hourStart` (ms). */
+export function summaryBucketName(hourStart: number): string {
+  return `${PREFIX.summary}${hourPart(new Date(hourStart))}`;
+}
+
+/** A late marker for UTC day `day` ('YYYYMMDD'): an empty collection, named after the call or the import. */
+function lateMarkerName(day: string, suffix: string): string {
+  return `${PREFIX.late}${day}_${encodeKey(suffix)}`;
+}
+
+/** How many late markers each UTC day ('YYYYMMDD') has among `names`. */
+export function lateMarkerCounts(names: Iterable<string>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const name of names) {
+    if (!name.startsWith(PREFIX.late)) continue;
+    const day = name.slice(PREFIX.late.length, PREFIX.late.length + 8);
+    counts.set(day, (counts.get(day) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** How many late markers UTC day `day` (ms of any instant in it) has among `names`. */
+export function lateMarkersOf(names: Iterable<string>, day: number): number {
+  return lateMarkerCounts(names).get(dayPart(new Date(day))) ?? 0;
+}
 
 /** Every collection `record` is stored in: its full-record bucket first, the all-calls summary bucket last. */
 export function bucketNamesFor(record: Pick<HistoryRecord, 'endedAt' | 'agentIds' | 'offeredTo' | 'outcome'>): { record: string; summaries: string[] } {
@@ -182,11 +228,16 @@ function summaryOf(record: HistoryRecord): HistorySummary {
 /** Creates the history store on the app's mongoose connection. */
 export function createHistoryStore(connection: Connection, options: HistoryStoreOptions = {}): HistoryStore {
   const cacheMs = options.bucketCacheMs ?? 5000;
+  const now = options.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? 5000;
   let known: Set<string> | undefined;
   let knownAt = 0;
   let loading: Promise<Set<string>> | undefined;
   let writtenWhileLoading: Set<string> | undefined;
+  const appendListeners = new Set<(summary: HistorySummary) => void>();
+  const appended = (summary: HistorySummary): void => {
+    for (const listener of appendListeners) listener(summary);
+  };
 
   /** The history's own database beside the app's: `<app database>_history` (see the header on why). */
   function historyDb(): Db {
@@ -198,8 +249,12 @@ export function createHistoryStore(connection: Connection, options: HistoryStore
     return historyDb().collection<T>(name);
   }
 
-  async function bucketNames(): Promise<Set<string>> {
+  async function bucketNames(staleOk = false): Promise<Set<string>> {
     if (known && Date.now() - knownAt < cacheMs) return known;
+    if (known && staleOk) {
+      bucketNames().catch(() => undefined);
+      return known;
+    }
     loading ??= (async () => {
       writtenWhileLoading = new Set();
       try {
@@ -288,7 +343,35 @@ export function createHistoryStore(connection: Connection, options: HistoryStore
     newest: (query = {}) => guarded(() => newest(query)),
 
     find: (callSid, day) => guarded(() => find(callSid, day)),
+
+    collectionNames: (options) => guarded(() => bucketNames(options?.staleOk)),
+
+    onAppend(listener) {
+      appendListeners.add(listener);
+      return () => appendListeners.delete(listener);
+    },
+
+    hourSummaries: (hourStart, since) =>
+      guarded(async () => {
+        const name = summaryBucketName(hourStart);
+        if (!(await bucketNames()).has(name)) return [];
+        const filter: Filter<HistorySummary> = since ? { endedAt: { $gte: since } } : {};
+        return (await collection<HistorySummary>(name).find(filter).toArray()) as HistorySummary[];
+      }),
   };
+
+  /** Marks `days` (UTC, 'YYYYMMDD' → marker suffix) as having late records: see the header. */
+  async function markLate(markers: Map<string, string>): Promise<void> {
+    if (markers.size === 0) return;
+    const names = [...markers].map(([day, suffix]) => lateMarkerName(day, suffix));
+    await Promise.all(names.map((name) => insertIgnoringDuplicates(name, [{ _id: 'late' } as never])));
+    remember(names);
+  }
+
+  /** Whether `endedAt`'s hour was over when the insert finished (now). */
+  function isLate(endedAt: Date): boolean {
+    return now() >= Math.floor(endedAt.getTime() / HOUR_MS) * HOUR_MS + HOUR_MS;
+  }
 
   async function appendOne(record: HistoryRecord): Promise<void> {
     const names = bucketNamesFor(record);
@@ -298,6 +381,8 @@ export function createHistoryStore(connection: Connection, options: HistoryStore
     await Promise.all([insertIgnoringDuplicates(names.record, [record]), ...lists.map((name) => insertIgnoringDuplicates(name, [summary]))]);
     await insertIgnoringDuplicates(all, [summary]);
     remember([names.record, ...names.summaries]);
+    if (isLate(record.endedAt)) await markLate(new Map([[dayPart(record.endedAt), record._id]]));
+    appended(summary);
   }
 
   async function appendAll(records: readonly HistoryRecord[]): Promise<void> {
@@ -317,6 +402,10 @@ export function createHistoryStore(connection: Connection, options: HistoryStore
       for (let i = 0; i < docs.length; i += 1000) await insertIgnoringDuplicates(name, docs.slice(i, i + 1000));
     }
     remember(groups.keys());
+    // One marker per UTC day of the import that holds a late record.
+    const batch = `bulk-${randomBytes(6).toString('hex')}`;
+    await markLate(new Map(records.filter((r) => isLate(r.endedAt)).map((r) => [dayPart(r.endedAt), batch])));
+    for (const record of records) appended(summaryOf(record));
   }
 
   async function newest(query: HistoryQuery): Promise<HistorySummary[]> {

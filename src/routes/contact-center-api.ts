@@ -5,7 +5,7 @@ import express, { Router, type RequestHandler, type Response } from 'express';
 import { requireJsonBody } from '../auth/middleware';
 import { z } from 'zod';
 import { actionsFor, takesTransfers } from '../contact-center/actions';
-import { CHOSEN_STATUSES } from '../contact-center/presence';
+import { CHOSEN_STATUSES, type Presence } from '../contact-center/presence';
 import { describeIssues, HttpError } from '../errors';
 import type { PresenceStore } from '../models/presence';
 import type { Agent, AgentDirectory } from '../services/agents';
@@ -26,6 +26,8 @@ export interface ContactCenterApiDeps {
   /** Refuses cross-site state changes (same origin and the session's CSRF token). */
   csrfProtection: RequestHandler[];
   offlineAfterSeconds: number;
+  /** The board's tiles (service metrics today and over the last 15 minutes), from what the board read. */
+  tiles?: (inputs: { now: Date; agents: Array<{ presence: Presence }>; live: CallView[] }) => Promise<unknown>;
 }
 
 const SetPresence = z.object({ status: z.enum(CHOSEN_STATUSES) }).strict();
@@ -138,7 +140,10 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
     const now = new Date();
     const [agents, live] = await Promise.all([roster(now), deps.calls.liveCalls()]);
     const names = new Map(agents.map((a) => [a.id, a.name]));
+    // The tiles' history part may fail on its own (the history database); the floor is still worth showing.
+    const tiles = deps.tiles ? await deps.tiles({ now, agents, live }).catch(() => null) : undefined;
     res.set('Cache-Control', 'no-store').json({
+      ...(tiles !== undefined ? { tiles } : {}),
       agents,
       line: live.filter((c) => c.status === 'waiting' || c.status === 'offered').map((c) => ({ callSid: c.callSid, status: c.status, from: c.from, offeredTo: c.offeredTo, waitedSeconds: seconds(c.createdAt, now) })),
       calls: live.filter((c) => c.status === 'in-progress').map((c) => callContext(c, now, names)),

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { connectDatabase, type Database } from '../../src/db/connect';
 import { createLogger } from '../../src/logger';
 import { historyDatabaseName } from '../../src/models/history';
+import { reportDatabaseName } from '../../src/models/report-summary';
 
 /** Connects to a new, uniquely named database on the test server. */
 export async function openTestDatabase(): Promise<Database & { drop(): Promise<void> }> {
@@ -15,6 +16,7 @@ export async function openTestDatabase(): Promise<Database & { drop(): Promise<v
     async drop() {
       await db.connection.dropDatabase().catch(() => undefined);
       await db.connection.getClient().db(historyDatabaseName(dbName)).dropDatabase().catch(() => undefined);
+      await db.connection.getClient().db(reportDatabaseName(dbName)).dropDatabase().catch(() => undefined);
       await db.close();
     },
   };
