@@ -100,6 +100,13 @@ export function createApp(deps: AppDeps): Express {
     app.use(morgan(':method :safe-url :status :res[content-length] - :response-time ms', { stream: { write: (line) => logger.info(line.trim()) } }));
   }
 
+  // Prometheus scrapes address the instance by its own IP, like the health probes: /metrics comes before the host
+  // check, guarded by its own rule (loopback or a bearer METRICS_TOKEN). Webhooks are timed from here on.
+  if (deps.ops) {
+    app.use(metricsRouter({ registry: deps.ops.registry, token: config.metrics.token }));
+    app.use('/conference', deps.ops.webhookTimer);
+  }
+
   // Twilio's signed webhooks come before the host check: their signature binds them to PUBLIC_BASE_URL + path, whatever
   // Host they arrive with (a proxy or tunnel may rewrite it). Only requests that carry a signature go this way; the
   // router refuses a forged one (403), so the header opens nothing. Unsigned ones meet the host check like the rest.
@@ -139,10 +146,6 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   if (deps.twilioLocal) app.use(TWILIO_LOCAL_PATH, deps.twilioLocal);
-  if (deps.ops) {
-    app.use(metricsRouter({ registry: deps.ops.registry, token: config.metrics.token }));
-    app.use('/conference', deps.ops.webhookTimer);
-  }
 
   const auth = createAuth({
     agents: deps.agents,

@@ -1,7 +1,7 @@
 // The reports page and its CSV exports over real HTTP in the running app, and the board's tiles: who may read them,
 // what they count from a known history, the charts, and bad ranges answered with 400 and a message.
 import request from 'supertest';
-import { addAgent, fakeSid, signedInAgent, useAppSuite, type AgentClient } from './helpers/app';
+import { addAgent, fakeSid, signedInAgent, TEST_ENV, useAppSuite, type AgentClient } from './helpers/app';
 import type { HistoryRecord } from '../src/models/history';
 import { presetRange } from '../src/routes/reports';
 import { localDayOf, utcHoursOfLocalDay } from '../src/contact-center/calendar';
@@ -113,7 +113,7 @@ test('when a table is downloaded, then the CSV has its rows as numbers', async (
 test('when an agent or nobody asks for the reports, then they are refused', async () => {
   expect((await page(alice, '/reports')).status).toBe(403);
   expect((await page(alice, '/reports.csv')).status).toBe(403);
-  const anonymous = await request(suite.app.running.url).get('/reports').set('Accept', 'text/html').set('X-Forwarded-Proto', 'https');
+  const anonymous = await request(suite.app.running.url).get('/reports').set('Accept', 'text/html').set('X-Forwarded-Proto', 'https').set('X-Forwarded-Host', new URL(TEST_ENV.PUBLIC_BASE_URL).host);
   expect(anonymous.status).toBe(303);
   expect(anonymous.headers.location).toMatch(/\/sign-in/);
 });

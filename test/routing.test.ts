@@ -389,8 +389,8 @@ describe('the longest wait counts time in line', () => {
     await startedAgo(customer, 60); // MAX_WAIT_SECONDS is 3
     await softphoneGone('ana');
 
+    const backInLine = Date.now(); // the server's clock starts the wait a moment after this
     await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg, ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
-    const backInLine = Date.now();
 
     // The line is scanned every 750 ms here: well past two scans, the caller is still waiting, with no goodbye.
     await new Promise((resolve) => setTimeout(resolve, 2000));
