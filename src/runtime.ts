@@ -152,6 +152,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         observe: options.twilioLocalObserver,
         // The stand-in calls back only this app: nobody on the network can make the server fetch other URLs.
         callbackBase: config.publicBaseUrl,
+        // An agent's outbound call to a number is answered by the stand-in's pretend phone after two (simulated) seconds.
+        pstnAnswerSeconds: 2,
       });
       const local = twilioLocal;
       cleanups.unshift({ name: 'twilio stand-in', run: () => local.stop() });
