@@ -1,5 +1,5 @@
-// What an agent does on their call, in one place: hang up, bring a colleague in, consult, transfer cold (or back to
-// the line), and decide an open consult. Who acts comes from the session only. The original tutorial's bring-in URL,
+// What an agent does on their call, in one place: hang up, hold and resume the customer, mute, bring a colleague in,
+// consult, transfer cold (or back to the line), and decide an open consult. Who acts comes from the session only. The original tutorial's bring-in URL,
 // POST /conference/:agentId/call, stays as a thin alias (a page or script written for it keeps working).
 import express, { Router, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
@@ -24,6 +24,7 @@ const BringIn = z.object({ to: To }).strict();
 const Consult = z.object({ to: To, note: z.string().max(500).optional() }).strict();
 const Cold = z.object({ to: z.string().min(1, 'choose a colleague or the queue').max(64), note: z.string().max(500).optional() }).strict();
 const TransferAction = z.enum(TRANSFER_ACTIONS);
+const Mute = z.object({ muted: z.boolean() }).strict();
 
 function agentOf(res: Response): Agent {
   const agent = res.locals.agent as Agent | undefined;
@@ -101,6 +102,27 @@ export function callActionRouter(deps: CallActionDeps): Router {
     const action = TransferAction.safeParse(req.params.action);
     if (!action.success) throw new HttpError(404, `Unknown transfer action: choose one of ${TRANSFER_ACTIONS.join(', ')}.`);
     res.json(await deps.calls.transferAction({ agentId: agentOf(res).id, action: action.data }));
+  });
+
+  /**
+   * Hold: the customer hears the line's music and nobody hears them; Resume takes them off hold.
+   * @route POST /api/me/hold
+   * @route POST /api/me/resume
+   */
+  router.post('/api/me/hold', ...acting, async (_req, res) => {
+    res.json(await deps.calls.holdCustomer({ agentId: agentOf(res).id, on: true }));
+  });
+  router.post('/api/me/resume', ...acting, async (_req, res) => {
+    res.json(await deps.calls.holdCustomer({ agentId: agentOf(res).id, on: false }));
+  });
+
+  /**
+   * The page muted or unmuted the agent's microphone (the SDK's call.mute()); kept so the floor shows it.
+   * @route POST /api/me/mute
+   */
+  router.post('/api/me/mute', ...acting, async (req, res) => {
+    const { muted } = Mute.parse(req.body ?? {});
+    res.json(await deps.calls.reportMute({ agentId: agentOf(res).id, muted }));
   });
 
   return router;

@@ -16,10 +16,12 @@ import {
   conferenceStarted,
   consultStarted,
   customerGone,
+  customerHoldRequested,
   dialFailed,
   hangUpRequested,
   holdReported,
   legReported,
+  muteReported,
   transferDecided,
   type Departure,
   type LifeSettings,
@@ -296,6 +298,31 @@ export function createCallService(deps: CallServiceDeps) {
     return { callSid: call._id };
   }
 
+  /**
+   * The agent presses Hold (the customer hears the line's music and hears nobody) or Resume. The conference reports
+   * the hold back (participant-hold), which the history keeps and times.
+   */
+  async function holdCustomer(input: { agentId: string; on: boolean }): Promise<{ held: boolean }> {
+    const current = callOf(await store.live(), input.agentId);
+    if (!current) throw new NoCallError(input.on ? 'You have no call to put on hold.' : 'You have no call to resume.');
+    const step = await store.change(current._id, (call) => customerHoldRequested(call, { agentId: input.agentId, on: input.on, now: new Date() }));
+    if (step.changed) {
+      setHold(current._id, step.conferenceSid, CUSTOMER_LABEL, input.on);
+      logger.info(input.on ? 'customer put on hold' : 'customer taken off hold', { callSid: current._id, agentId: input.agentId });
+    }
+    changes.publish('calls');
+    return { held: input.on };
+  }
+
+  /** The agent's page muted or unmuted their microphone (the SDK mutes it; the server only keeps it for the floor). */
+  async function reportMute(input: { agentId: string; muted: boolean }): Promise<{ muted: boolean }> {
+    const current = callOf(await store.live(), input.agentId);
+    if (!current) throw new NoCallError('You have no call to mute.');
+    await store.change(current._id, (call) => muteReported(call, input));
+    changes.publish('calls');
+    return { muted: input.muted };
+  }
+
   /** `fromAgentId` brings `toAgentId` into the call they are on. */
   async function bringInAgent(input: { fromAgentId: string; toAgentId: string }): Promise<{ conference: string; agentId: string }> {
     const target = await colleague(input.toAgentId);
@@ -384,6 +411,8 @@ export function createCallService(deps: CallServiceDeps) {
     coldTransfer,
     transferAction,
     hangUp,
+    holdCustomer,
+    reportMute,
     bringInAgent,
     recordAgentCallStatus,
     recordConferenceEvent,
