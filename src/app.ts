@@ -20,6 +20,8 @@ import type { HistoryStore } from './models/history';
 import { authRouter } from './routes/auth';
 import { pageRouter } from './routes/pages';
 import { twilioWebhookRouter } from './routes/twilio-webhooks';
+import { wrapUpAdminRouter } from './routes/wrap-up-admin';
+import type { WrapUpService } from './services/wrap-up';
 import type { AgentAccounts } from './services/agents';
 import type { PresenceStore } from './models/presence';
 import type { CallService } from './services/calls';
@@ -47,6 +49,10 @@ export interface AppDeps {
   twilioLocal?: Router;
   /** Access log lines; off in tests. */
   accessLog?: boolean;
+  /** Wrap-up codes and who is calling (the agent page, /admin, the history). */
+  wrapUp?: WrapUpService;
+  /** The history as its pages read it (with wrap-up codes merged in); default: the store as it is. */
+  historyView?: Pick<HistoryStore, 'newest' | 'find'>;
 }
 
 // Twilio's Voice SDK talks to these hosts: https://www.twilio.com/docs/voice/sdks/network-connectivity-requirements
@@ -124,11 +130,12 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
+  if (deps.wrapUp) app.use(wrapUpAdminRouter({ auth, wrapUp: deps.wrapUp, logger }));
   app.use(adminRouter({ auth, agents: deps.agents, sessions: deps.sessions, logger, mode }));
   app.use(pageRouter({ agents: deps.agents, auth, mode, supportNumber: config.twilio.number, twilioLocalBase: deps.twilioLocal ? TWILIO_LOCAL_PATH : undefined }));
   app.use(agentApiRouter({ calls: deps.calls, agents: deps.agents, auth, twilio: config.twilio }));
-  app.use(callActionRouter({ calls: deps.calls, changes: deps.changes, signedIn: auth.requireAgent, csrfProtection: auth.csrfProtection }));
-  app.use(historyRouter({ history: deps.history, agents: deps.agents, guard: auth.requireAgent }));
+  app.use(callActionRouter({ calls: deps.calls, changes: deps.changes, signedIn: auth.requireAgent, csrfProtection: auth.csrfProtection, wrapUp: deps.wrapUp }));
+  app.use(historyRouter({ history: deps.historyView ?? deps.history, agents: deps.agents, guard: auth.requireAgent, ...(deps.wrapUp ? { wrapUpCodes: async () => (await deps.wrapUp!.load()).codes } : {}) }));
   app.use(
     '/api',
     contactCenterApiRouter({
@@ -141,6 +148,7 @@ export function createApp(deps: AppDeps): Express {
       supervisorsOnly: auth.requireRole('supervisor', 'admin'),
       csrfProtection: auth.csrfProtection,
       offlineAfterSeconds: config.contactCenter.offlineAfterSeconds,
+      wrapUp: deps.wrapUp,
     }),
   );
   app.use(

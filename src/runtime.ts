@@ -23,6 +23,9 @@ import { webhookUrls } from './services/webhook-urls';
 import { createTwilioLocal, type TwilioLocal, type TwilioLocalObserver } from './twilio-local';
 import { createVoice } from './twilio/voice';
 import { createTwilioRest, type TwilioRest } from './twilio/rest';
+import { createWrapUpStore } from './models/wrap-up';
+import { createCallerStore } from './models/callers';
+import { createWrapUpService, historyWithWrapUps, type WrapUpService } from './services/wrap-up';
 
 export interface RunningServer {
   /** The configuration in force: in demo mode, with the stand-in's credentials filled in from DATA_DIR. */
@@ -38,6 +41,7 @@ export interface RunningServer {
   history: HistoryStore;
   agents: AgentAccounts;
   background: BackgroundTasks;
+  wrapUp: WrapUpService;
   twilioLocal?: TwilioLocal;
   /** Stops accepting, drains requests and background work, then closes the stand-in and the database. Idempotent. */
   stop(): Promise<void>;
@@ -108,6 +112,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const retracted = new Set<string>();
     const history = createHistoryStore(db.connection, { timeoutMs: config.dbTimeoutMs });
     const routingSettings: RoutingSettings = { ...DEFAULT_ROUTING, ...config.contactCenter, ...options.routing };
+    const wrapUpStore = createWrapUpStore(db.connection, { timeoutMs: config.dbTimeoutMs });
+    const callers = createCallerStore(db.connection, { timeoutMs: config.dbTimeoutMs });
+    // Routing is built next and needs the rules; the service needs routing's dispatch: the late binding closes the loop.
+    let dispatch = (): void => undefined;
+    const wrapUp = createWrapUpService({ store: wrapUpStore, callers, presence, changes, logger, dispatch: () => dispatch() });
     const routing = createRouting({
       calls: store,
       reservations,
@@ -121,12 +130,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       twilioNumber: config.twilio.number,
       retracted,
       settings: routingSettings,
+      wrapUpRules: () => wrapUp.rules(),
     });
+    dispatch = () => routing.dispatch();
     const calls = createCallService({
       store,
       routing,
       reservations,
       history,
+      callers,
       voice,
       agents,
       background,
@@ -162,7 +174,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     cleanups.unshift({ name: 'change feed', run: () => changes.stop() });
     cleanups.unshift({ name: 'routing', run: () => routing.stop() });
 
-    const app = createApp({ config, logger, calls, routing, presence, changes, history, agents, urls, sessions, sessionSecret, signInLimiter, readiness: () => db.readiness(), twilioLocal: twilioLocal?.router, accessLog: options.accessLog });
+    const app = createApp({ config, logger, calls, routing, presence, changes, history, agents, urls, sessions, sessionSecret, signInLimiter, readiness: () => db.readiness(), twilioLocal: twilioLocal?.router, accessLog: options.accessLog, wrapUp, historyView: historyWithWrapUps(history, wrapUpStore) });
     const server = http.createServer(app);
     server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {
@@ -197,7 +209,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       return stopping;
     };
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
-    return { config, url: `http://${host}:${port}`, port, server, db, calls, routing, presence, changes, history, agents, background, twilioLocal, stop };
+    return { config, url: `http://${host}:${port}`, port, server, db, calls, routing, presence, changes, history, agents, background, wrapUp, twilioLocal, stop };
   } catch (err) {
     for (const cleanup of cleanups) await cleanup.run().catch(() => undefined);
     throw err;

@@ -109,3 +109,99 @@ describe('hold and mute', () => {
     expect((await ana.post('/api/me/mute').send({})).status).toBe(400);
   });
 });
+
+/** Posts an /admin form as `admin` (session cookie, CSRF token in the form). */
+function adminForm(admin: AgentClient, path: string, fields: Record<string, string>) {
+  return admin.postWithoutToken(path).type('form').set('Accept', 'text/html').send({ ...fields, _csrf: admin.csrfToken });
+}
+
+describe('wrap-up codes and who is calling', () => {
+  let boss: AgentClient;
+  beforeAll(async () => {
+    boss = await signedInAgent(app, 'boss', { role: 'admin', name: 'The Boss' });
+    await adminForm(boss, '/admin/wrap-up-codes', { name: 'Refund issued' }).expect(303);
+    await adminForm(boss, '/admin/wrap-up-codes', { name: 'Call back later' }).expect(303);
+  });
+
+  test('when an admin adds, renames and turns off codes on /admin, then the page lists them and agents are offered only the active ones', async () => {
+    await adminForm(boss, '/admin/wrap-up-codes', { name: 'Wrong number' }).expect(303);
+    expect((await adminForm(boss, '/admin/wrap-up-codes', { name: 'wrong NUMBER' })).status).toBe(409);
+    await adminForm(boss, '/admin/wrap-up-codes/wrong-number', { name: 'Wrong number dialled' }).expect(303);
+    await adminForm(boss, '/admin/wrap-up-codes/wrong-number', { active: 'false' }).expect(303);
+
+    const page = await boss.get('/admin').set('Accept', 'text/html');
+    expect(page.text).toContain('Wrong number dialled');
+    expect(page.text).toMatch(/id="wrap-up-codes"/);
+    const { codes } = await app.running.wrapUp.load();
+    expect(codes.map((c) => [c.id, c.active])).toEqual([['refund-issued', true], ['call-back-later', true], ['wrong-number', false]]);
+    expect((await adminForm(ana, '/admin/wrap-up-codes', { name: 'Sneaky' })).status).toBe(403);
+  });
+
+  test('when a code is required, then ana is offered no call until she picks one for her last call; her pick and note show in the history, its filter and the CSV', async () => {
+    await adminForm(boss, '/admin/wrap-up-settings', { required: 'true' }).expect(303);
+    try {
+      const { customer, conferenceSid } = await talking();
+      await customerHangsUp(customer, conferenceSid);
+      const me = (await until('the wrap-up on ana\'s page', async () => {
+        const body = (await ana.get('/api/me')).body;
+        return body.wrapUp ? body : undefined;
+      }));
+      expect(me.wrapUp).toMatchObject({ callSid: customer, from: '+15551112222', required: true, blocking: true, codes: [{ id: 'refund-issued', name: 'Refund issued' }, { id: 'call-back-later', name: 'Call back later' }] });
+      expect(me.you.presence).toBe('wrap-up');
+      rest.requests.length = 0;
+      const next = fakeSid();
+      await app.webhook('/conference/connect/client', { CallSid: next, From: '+15550000001', To: TEST_ENV.TWILIO_NUMBER }).expect(200);
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      expect(rest.requests.find((r) => formValue(r, 'To') === 'client:ana')).toBeUndefined();
+
+      const saved = await ana.post('/api/me/wrap-up').send({ callSid: customer, code: 'refund-issued', note: 'Gave 10 % off' });
+
+      expect(saved.status).toBe(201);
+      await until('ana offered the waiting call', () => rest.requests.find((r) => formValue(r, 'To') === 'client:ana'));
+      expect((await ana.post('/api/me/wrap-up').send({ callSid: customer, code: 'refund-issued' })).status).toBe(409);
+      const csv = (await boss.get('/history.csv')).text;
+      expect(csv.split('\r\n')[0]).toMatch(/,wrap_up,wrap_up_note$/);
+      expect(csv).toContain(`${customer},`);
+      expect(csv.split('\r\n').find((line) => line.startsWith(customer))).toMatch(/,inbound,Refund issued,Gave 10 % off$/);
+      expect((await boss.get('/history?code=refund-issued').set('Accept', 'text/html')).text).toContain(customer);
+      expect((await boss.get('/history?code=call-back-later').set('Accept', 'text/html')).text).not.toContain(customer);
+      const detail = await boss.get(`/history/${new Date().toISOString().slice(0, 10)}/${customer}`).set('Accept', 'text/html');
+      expect(detail.text).toMatch(/Agent ana|Ana/);
+      expect(detail.text).toContain('Refund issued');
+    } finally {
+      await adminForm(boss, '/admin/wrap-up-settings', {}).expect(303);
+    }
+  });
+
+  test('when ana picks a code for a call that is not her last, or an unknown code, then it is refused with a reason', async () => {
+    const { customer, conferenceSid } = await talking();
+    await customerHangsUp(customer, conferenceSid);
+    await until('the wrap-up waiting', async () => (await ana.get('/api/me')).body.wrapUp);
+
+    expect((await ana.post('/api/me/wrap-up').send({ callSid: fakeSid(), code: 'refund-issued' })).status).toBe(409);
+    expect((await ana.post('/api/me/wrap-up').send({ callSid: customer, code: 'nope' })).status).toBe(404);
+    expect((await ana.post('/api/me/wrap-up').send({ callSid: customer })).status).toBe(400);
+    expect((await ben.post('/api/me/wrap-up').send({ callSid: customer, code: 'refund-issued' })).status).toBe(409);
+  });
+
+  test('when the same number calls again, then ana\'s ringing page shows the first call: calls in the last 30 days, who took it, its outcome, wrap-up and note', async () => {
+    const first = await talking(ana, '+15553334444');
+    await customerHangsUp(first.customer, first.conferenceSid);
+    await until('the wrap-up waiting', async () => (await ana.get('/api/me')).body.wrapUp);
+    await ana.post('/api/me/wrap-up').send({ callSid: first.customer, code: 'call-back-later', note: 'Wants a call on Friday' }).expect(201);
+    await until('the caller record', async () => (await app.running.db.connection.getClient().db(`${app.running.db.connection.name}_history`).collection('callers').findOne({ _id: '+15553334444' as never })) ?? undefined);
+
+    await makeAvailable(ana);
+    const second = fakeSid();
+    await app.webhook('/conference/connect/client', { CallSid: second, From: '+15553334444', To: TEST_ENV.TWILIO_NUMBER }).expect(200);
+    await until('ana rung', () => rest.requests.find((r) => formValue(r, 'To') === 'client:ana'));
+
+    const me = (await ana.get('/api/me')).body;
+    expect(me.call.caller).toMatchObject({ callsLast30Days: 1, last: { agentId: 'ana', agentName: 'Ana', outcome: 'answered', code: 'Call back later', note: 'Wants a call on Friday' } });
+    const stranger = fakeSid();
+    await app.webhook('/conference/connect/client', { CallSid: stranger, From: '+15559990000', To: TEST_ENV.TWILIO_NUMBER }).expect(200);
+    await makeAvailable(ben);
+    await until('ben rung', () => rest.requests.find((r) => formValue(r, 'To') === 'client:ben'));
+    expect((await ben.get('/api/me')).body.call.caller).toEqual({ callsLast30Days: 0 });
+  });
+});

@@ -79,3 +79,8 @@ export function takesTransfers(colleague: { role: string; presence: Presence }):
   if (colleague.presence === 'offline' || colleague.presence === 'ringing' || colleague.presence === 'on-call') return false;
   return colleague.role === 'agent' || colleague.presence === 'available';
 }
+
+/** Whether the agent may call a number from their page now: between calls (Available or Away), nothing ringing. */
+export function mayCallOut(input: { presence: Presence; hasCall: boolean }): boolean {
+  return !input.hasCall && (input.presence === 'available' || input.presence === 'away');
+}

@@ -2,6 +2,7 @@
 import type { CallRecord, ConferenceEvent } from './call';
 import type { Participant } from './participants';
 import { agentLabel, agentOfLabel, CUSTOMER_LABEL } from './participants';
+import type { WrapUp } from './wrap-up';
 
 export const OUTCOMES = ['answered', 'abandoned', 'timed-out', 'no-agent', 'failed'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
@@ -60,6 +61,10 @@ export interface HistoryRecord {
   endReason?: string;
   transfers: TransferRecord[];
   timeline: TimelineEntry[];
+  /** 'outbound': an agent called the customer from their page (unset: the customer called). */
+  direction?: 'outbound';
+  /** The agents' wrap-up codes and notes: not stored with the record, merged in when it is read (they come later). */
+  wrapUps?: WrapUp[];
 }
 
 /** The history record of a finished call (what the history store keeps). */
@@ -139,6 +144,7 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
     startedAt: started,
     endedAt,
     ...(call.from ? { from: call.from } : {}),
+    ...(call.direction === 'outbound' ? { direction: 'outbound' as const } : {}),
     outcome,
     agentIds: [...new Set(talked.map((leg) => leg.agentId))],
     offeredTo: call.participants.filter((leg) => leg.role === 'offer').map((leg) => leg.agentId),

@@ -9,6 +9,7 @@ import { HttpError } from '../errors';
 import type { Agent } from '../services/agents';
 import type { CallService } from '../services/calls';
 import type { ChangeHub } from '../services/changes';
+import type { WrapUpService } from '../services/wrap-up';
 
 export interface CallActionDeps {
   calls: CallService;
@@ -17,6 +18,8 @@ export interface CallActionDeps {
   signedIn: RequestHandler[];
   /** Refuses cross-site state changes (same origin and the session's CSRF token). */
   csrfProtection: RequestHandler[];
+  /** Wrap-up codes (optional: without it POST /api/me/wrap-up answers 404). */
+  wrapUp?: WrapUpService;
 }
 
 const To = z.string().min(1, 'choose a colleague').max(64);
@@ -25,6 +28,7 @@ const Consult = z.object({ to: To, note: z.string().max(500).optional() }).stric
 const Cold = z.object({ to: z.string().min(1, 'choose a colleague or the queue').max(64), note: z.string().max(500).optional() }).strict();
 const TransferAction = z.enum(TRANSFER_ACTIONS);
 const Mute = z.object({ muted: z.boolean() }).strict();
+const WrapUpPick = z.object({ callSid: z.string().regex(/^CA[0-9a-fA-F]{32}$/, 'must be the call\'s CallSid'), code: z.string().min(1, 'choose a wrap-up code').max(64), note: z.string().max(1000).optional() }).strict();
 
 function agentOf(res: Response): Agent {
   const agent = res.locals.agent as Agent | undefined;
@@ -123,6 +127,17 @@ export function callActionRouter(deps: CallActionDeps): Router {
   router.post('/api/me/mute', ...acting, async (req, res) => {
     const { muted } = Mute.parse(req.body ?? {});
     res.json(await deps.calls.reportMute({ agentId: agentOf(res).id, muted }));
+  });
+
+  /**
+   * The agent picks the wrap-up code (and may write a note) for their last call.
+   * @route POST /api/me/wrap-up
+   */
+  router.post('/api/me/wrap-up', ...acting, async (req, res) => {
+    if (!deps.wrapUp) throw new HttpError(404, 'Wrap-up codes are not enabled.');
+    const body = WrapUpPick.parse(req.body ?? {});
+    const pick = await deps.wrapUp.save(agentOf(res).id, body);
+    res.status(201).json({ status: 'saved', callSid: pick.callSid, code: pick.code, codeName: pick.codeName });
   });
 
   return router;

@@ -29,6 +29,7 @@ import {
 } from '../contact-center/call-life';
 import { AgentUnavailableError, InvalidRequestError, NoCallError, NotFoundError, NotReadyError, VoiceFailedError } from '../contact-center/errors';
 import { finishedCallOf, type FinishedCall } from '../contact-center/history';
+import type { CallerCall } from '../contact-center/wrap-up';
 import { CUSTOMER_LABEL, legStatusOf, type ParticipantRole } from '../contact-center/participants';
 import { positionInLine } from '../contact-center/routing';
 import type { Transfer, TransferAction } from '../contact-center/transfer';
@@ -49,11 +50,18 @@ export interface HistorySink {
   append(record: FinishedCall): Promise<void>;
 }
 
+/** Each caller's last calls, by number (who is calling, on the next ring). */
+export interface CallerSink {
+  append(number: string, call: CallerCall): Promise<void>;
+}
+
 export interface CallServiceDeps {
   store: CallStore;
   routing: Routing;
   reservations: ReservationStore;
   history: HistorySink;
+  /** Where each caller's last calls are kept (optional: without it the ringing page knows nothing of earlier calls). */
+  callers?: CallerSink;
   voice: Voice;
   agents: AgentDirectory;
   background: BackgroundTasks;
@@ -112,7 +120,13 @@ export function createCallService(deps: CallServiceDeps) {
     if (!ended) return;
     for (const legCallSid of ended.ringing) hangUpLater(`cancel ringing leg ${legCallSid}`, legCallSid);
     await routing.callFinished(ended.call, ended.rang);
-    await deps.history.append(finishedCallOf(ended.call, now));
+    const record = finishedCallOf(ended.call, now);
+    await deps.history.append(record);
+    const { callers } = deps;
+    if (callers && record.from) {
+      const entry: CallerCall = { callSid, startedAt: record.startedAt, endedAt: record.endedAt, outcome: record.outcome, ...(record.agentIds.length ? { agentId: record.agentIds.at(-1) } : {}), ...(record.direction ? { direction: record.direction } : {}) };
+      background.run(`caller record of ${callSid}`, () => callers.append(record.from!, entry));
+    }
     await store.remove(callSid);
     changes.publish('calls', 'history');
     logger.info('call finished', { callSid, reason: ended.call.endReason, cancelled: ended.ringing.length });
