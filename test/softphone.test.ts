@@ -205,3 +205,82 @@ describe('wrap-up codes and who is calling', () => {
     expect((await ben.get('/api/me')).body.call.caller).toEqual({ callsLast30Days: 0 });
   });
 });
+
+describe('outbound calls', () => {
+  const NUMBER = '+15556667777';
+
+  /** Arrange: ana calls NUMBER from her page; her own phone is rung and she joins; the customer's phone still rings. */
+  async function anaCallsOut(): Promise<{ callSid: string; leg: string }> {
+    await makeAvailable(ana);
+    const res = await ana.post('/api/me/call-out').send({ to: NUMBER });
+    expect(res.status).toBe(202);
+    const callSid = res.body.callSid as string;
+    const dial = await until('the customer dialled', () => rest.requests.find((r) => formValue(r, 'To') === NUMBER));
+    expect(formValue(dial, 'From')).toBe(TEST_ENV.TWILIO_NUMBER);
+    expect(formValue(dial, 'Url')).toBe(`${BASE}/conference/outbound/answer`);
+    expect(formValue(dial, 'StatusCallback')).toBe(`${BASE}/conference/outbound/status`);
+    const agentDial = await until('ana rung', () => rest.requests.find((r) => formValue(r, 'To') === 'client:ana'));
+    expect(formValue(agentDial, 'Url')).toBe(`${BASE}/conference/${callSid}/connect/ana`);
+    const leg = fakeSid();
+    await app.webhook(`/conference/${callSid}/connect/ana`, { CallSid: leg }).expect(200);
+    return { callSid, leg };
+  }
+
+  test('when ana calls a number, then it is dialled from the support number into a conference named after its CallSid that ana joins first; once the customer answers it is a call like any other, and can be transferred', async () => {
+    const { callSid } = await anaCallsOut();
+    const stored = (await db.models.calls.findById(callSid).lean().exec())!;
+    expect(stored).toMatchObject({ direction: 'outbound', from: NUMBER, status: 'in-progress', customerRinging: true, agentId: 'ana' });
+    expect(stored.answeredAt).toBeUndefined();
+    let me = (await ana.get('/api/me')).body;
+    expect(me.call).toMatchObject({ direction: 'outbound', customerRinging: true, from: NUMBER });
+    expect(me.can).toMatchObject({ hangUp: true, hold: false, consult: false, coldTransfer: false, callOut: false });
+
+    const twiml = await app.webhook('/conference/outbound/answer', { CallSid: callSid, From: TEST_ENV.TWILIO_NUMBER, To: NUMBER, CallStatus: 'in-progress' }).expect(200);
+
+    expect(twiml.text).toContain(`participantLabel="customer"`);
+    expect(twiml.text).toContain(`endConferenceOnExit="true"`);
+    expect(twiml.text).toContain(`>${callSid}</Conference>`);
+    await app.webhook('/conference/events', { FriendlyName: callSid, ConferenceSid: fakeSid('CF'), StatusCallbackEvent: 'conference-start' }).expect(200);
+    me = (await ana.get('/api/me')).body;
+    expect(me.call.customerRinging).toBeUndefined();
+    expect(me.can).toMatchObject({ hold: true, consult: true, coldTransfer: true });
+    expect((await db.models.calls.findById(callSid).lean().exec())!.answeredAt).toBeDefined();
+
+    await makeAvailable(ben);
+    rest.requests.length = 0;
+    await ana.post('/api/me/transfer-cold').send({ to: 'ben' }).expect(202);
+    const benDial = await until('ben rung', () => rest.requests.find((r) => formValue(r, 'To') === 'client:ben'));
+    expect(formValue(benDial, 'Url')).toBe(`${BASE}/conference/${callSid}/connect/ben`);
+    await app.webhook(`/conference/${callSid}/connect/ben`, { CallSid: fakeSid() }).expect(200);
+    expect((await db.models.calls.findById(callSid).lean().exec())!).toMatchObject({ agentId: 'ben', status: 'in-progress' });
+  });
+
+  test('when the customer of ana\'s outbound call is busy, then the call ends, ana is hung up out of the empty conference, and the history says outbound, not connected', async () => {
+    const { callSid, leg } = await anaCallsOut();
+
+    await app.webhook('/conference/outbound/status', { CallSid: callSid, CallStatus: 'busy' }).expect(200);
+
+    await until('the call finished', async () => (await db.models.calls.findById(callSid).lean().exec()) === null);
+    await until('ana hung up', () => rest.requests.find((r) => r.path === `${ACCOUNT}/Calls/${leg}.json` && formValue(r, 'Status') === 'completed'));
+    const record = (await app.running.history.find(callSid, new Date()))!;
+    expect(record).toMatchObject({ direction: 'outbound', outcome: 'failed', endReason: 'customer-busy', from: NUMBER, agentIds: ['ana'] });
+  });
+
+  test('when ana hangs up while the customer\'s phone still rings, then the customer\'s call is called off', async () => {
+    const { callSid } = await anaCallsOut();
+
+    await ana.post('/api/me/hangup').send({}).expect(200);
+
+    await until('the customer call cancelled', () => rest.requests.find((r) => r.path === `${ACCOUNT}/Calls/${callSid}.json` && formValue(r, 'Status') === 'completed'));
+  });
+
+  test('when the number is not E.164, ana is on a call, or the number is the support line, then calling out is refused with a reason and nothing is dialled', async () => {
+    await makeAvailable(ana);
+    expect((await ana.post('/api/me/call-out').send({ to: '555-1234' })).body.error).toMatch(/E\.164/);
+    expect((await ana.post('/api/me/call-out').send({ to: TEST_ENV.TWILIO_NUMBER })).status).toBe(400);
+    await talking();
+    const busy = await ana.post('/api/me/call-out').send({ to: NUMBER });
+    expect(busy.status).toBe(409);
+    expect(rest.requests.find((r) => formValue(r, 'To') === NUMBER)).toBeUndefined();
+  });
+});

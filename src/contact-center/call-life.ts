@@ -117,7 +117,8 @@ export function agentJoined(call: CallRecord, input: { agentId: string; legCallS
   return {
     patch: mergePatches(participant(i, { status: 'in-progress', ...(input.legCallSid ? { legCallSid: input.legCallSid } : {}) }), transfer.patch, {
       // The owner is whoever joined last: the first agent, then the colleague they bring in.
-      set: { status: 'in-progress', agentId: input.agentId, ...(offer && !call.answeredAt ? { answeredAt: input.now } : {}) },
+      // An outbound call is answered when the customer picks up (customerAnswered), not when its agent joins first.
+      set: { status: 'in-progress', agentId: input.agentId, ...(offer && !call.answeredAt && call.direction !== 'outbound' ? { answeredAt: input.now } : {}) },
       clear: offer ? ['offeredTo', ...(call.customerHeld ? (['customerHeld'] as const) : [])] : [],
     }),
     // The customer was held while they waited for someone new (or a consult): they hear their agent once that agent is in.
@@ -132,6 +133,8 @@ export interface LegOutcome extends Partial<Departure> {
   missedOffer?: boolean;
   /** A colleague's ring (consult, bring-in) ended unanswered. */
   missedTransfer?: boolean;
+  /** The agent's own leg of their outbound call never connected while the customer's phone still rang: the call is called off. */
+  callOffOutbound?: boolean;
   /** The agent left a call they had talked on. */
   left?: boolean;
 }
@@ -170,7 +173,9 @@ export function legReported(call: CallRecord, input: { agentId: string; legCallS
       colleagueId: transfer.colleagueId,
       onPurpose,
       conferenceSid: call.conferenceSid,
-      missedOffer: missed && leg.role === 'offer' && call.status === 'offered' && call.offeredTo === input.agentId,
+      // An outbound call whose agent never joined is called off rather than offered to someone else (the customer has not answered).
+      missedOffer: missed && leg.role === 'offer' && call.status === 'offered' && call.offeredTo === input.agentId && !call.customerRinging,
+      callOffOutbound: missed && leg.role === 'offer' && Boolean(call.customerRinging),
       missedTransfer: missed && leg.role === 'colleague',
       left: input.status === 'completed' && leg.status === 'in-progress',
     },
@@ -441,4 +446,37 @@ export function muteReported(call: CallRecord, input: { agentId: string; muted: 
   if (isOver(call) || i < 0) throw new NoCallError('You have no call to mute.');
   if (Boolean(call.participants[i]!.muted) === input.muted) return { result: undefined };
   return { patch: participant(i, { muted: input.muted }), result: undefined };
+}
+
+/** A valid E.164 number: + and up to 15 digits, not starting with 0. https://www.twilio.com/docs/glossary/what-e164 */
+export const E164 = /^\+[1-9]\d{1,14}$/;
+
+/**
+ * An agent calls a number from their page: the new call, keyed by the customer's CallSid (the dial's answer) like an
+ * inbound call, offered to the agent who placed it (their phone rings and their page answers it: they join the
+ * conference first), the customer's phone still ringing. From here its life is an inbound call's.
+ */
+export function outboundPlaced(input: { callSid: string; to: string; agentId: string; supportNumber: string; now: Date }): Omit<CallRecord, 'createdAt' | 'updatedAt'> {
+  if (!E164.test(input.to)) throw new InvalidRequestError('The number must be in E.164 form: + and the country code, e.g. +15551234567.');
+  if (input.to === input.supportNumber) throw new InvalidRequestError('That is the support number itself.');
+  return {
+    _id: input.callSid,
+    conferenceName: input.callSid,
+    from: input.to,
+    direction: 'outbound',
+    status: 'offered',
+    offeredTo: input.agentId,
+    customerRinging: true,
+    participants: [ringLeg({ agentId: input.agentId, role: 'offer', now: input.now })],
+    passedBy: [],
+    transfers: [],
+    rev: 0,
+  };
+}
+
+/** The customer of an outbound call answered: the call is answered now (talk time counts from here). */
+export function customerAnswered(call: CallRecord, now: Date): Step<boolean> {
+  if (isOver(call)) return { result: false };
+  if (!call.customerRinging) return { result: true };
+  return { patch: { clear: ['customerRinging'], ...(call.answeredAt ? {} : { set: { answeredAt: now } }) }, result: true };
 }

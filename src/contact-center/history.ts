@@ -112,8 +112,9 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
   const answered = call.answeredAt ? new Date(call.answeredAt) : undefined;
   const events = call.events ?? [];
   const talked = call.participants.filter((leg) => leg.status === 'completed' || leg.status === 'in-progress');
-  const outcome: Outcome = answered ? 'answered' : call.endReason === 'max-wait' ? 'timed-out' : call.participants.length === 0 ? 'no-agent' : 'abandoned';
-  const timeline: FinishedCall['timeline'] = [{ at: started, kind: 'waiting', detail: 'The customer called and waited in line.' }];
+  // An outbound call whose customer never answered did not connect: 'failed' (busy, no answer, could not be reached).
+  const outcome: Outcome = answered ? 'answered' : call.direction === 'outbound' ? 'failed' : call.endReason === 'max-wait' ? 'timed-out' : call.participants.length === 0 ? 'no-agent' : 'abandoned';
+  const timeline: FinishedCall['timeline'] = [call.direction === 'outbound' ? { at: started, kind: 'dialled', detail: 'An agent called the customer.' } : { at: started, kind: 'waiting', detail: 'The customer called and waited in line.' }];
   for (const leg of call.participants) {
     timeline.push({ at: new Date(leg.createdAt), kind: leg.role === 'offer' ? 'offered' : 'brought-in', agentId: leg.agentId, ...(leg.requestedBy ? { byAgentId: leg.requestedBy } : {}) });
     const ended = LEG_EVENT[leg.status];

@@ -239,6 +239,7 @@ function wrapUpText(row: HistorySummary, names: Names): string {
 
 const KIND_LABELS: Record<string, string> = {
   waiting: 'Waiting with music',
+  dialled: 'Outbound call placed',
   offered: 'Offered to',
   'brought-in': 'Rang colleague',
   ringing: 'Ringing',
@@ -275,6 +276,11 @@ const REASON_LABELS: Record<string, string> = {
   'last-agent-left': 'every agent had left; the caller heard goodbye',
   abandoned: 'every agent had left; the caller heard goodbye',
   'customer-hung-up': 'hung up',
+  'customer-busy': 'the customer\'s line was busy',
+  'customer-no-answer': 'the customer did not answer',
+  'customer-failed': 'the customer could not be reached',
+  'customer-canceled': 'the agent called it off before the customer answered',
+  'customer-completed': 'the call ended before the customer answered',
   'max-wait': 'waited too long; the caller heard goodbye',
   'conference-ended': 'the conference ended',
   'conference-ended-via-api': 'the app ended the conference',

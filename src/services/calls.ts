@@ -4,6 +4,7 @@
 // built; errors are the domain's types. It never sees req/res.
 import { randomUUID } from 'node:crypto';
 import type { BackgroundTasks } from '../background';
+import { mayCallOut } from '../contact-center/actions';
 import { callOf, type CallRecord, type ConferenceEvent } from '../contact-center/call';
 import {
   agentJoined,
@@ -15,6 +16,7 @@ import {
   conferenceEvent,
   conferenceStarted,
   consultStarted,
+  customerAnswered,
   customerGone,
   customerHoldRequested,
   dialFailed,
@@ -22,6 +24,7 @@ import {
   holdReported,
   legReported,
   muteReported,
+  outboundPlaced,
   transferDecided,
   type Departure,
   type LifeSettings,
@@ -97,6 +100,9 @@ export interface ConferenceEventInput {
   endedBy?: string;
 }
 
+/** How long the customer's phone rings for an agent's outbound call. */
+const OUTBOUND_RING_SECONDS = 30;
+
 /** Builds the call service. */
 export function createCallService(deps: CallServiceDeps) {
   const { store, routing, reservations, voice, agents, background, changes, logger, urls } = deps;
@@ -113,11 +119,20 @@ export function createCallService(deps: CallServiceDeps) {
     else if (departure.transferEffects) applyTransferEffects({ _id: callSid, conferenceSid: departure.conferenceSid }, departure.transferEffects, { colleagueId: departure.colleagueId });
   }
 
-  /** The call is over: stop phones still ringing for it, free its agents, keep its history, drop the live record. */
-  async function finish(callSid: string, reason: string, lastEvent?: (call: CallRecord) => ConferenceEvent): Promise<void> {
+  /**
+   * The call is over: stop phones still ringing for it, free its agents, keep its history, drop the live record.
+   * `hangUpTalking`: agents still in the conference are hung up too (an outbound call whose customer never answered:
+   * no conference end removes them).
+   */
+  async function finish(callSid: string, reason: string, lastEvent?: (call: CallRecord) => ConferenceEvent, hangUpTalking = false): Promise<void> {
     const now = new Date();
-    const ended = await store.changeIfLive(callSid, (call) => callEnded(call, { reason, now, lastEvent: lastEvent?.(call) }));
+    let talking: string[] = [];
+    const ended = await store.changeIfLive(callSid, (call) => {
+      talking = call.participants.filter((leg) => leg.status === 'in-progress' && leg.legCallSid).map((leg) => leg.legCallSid!);
+      return callEnded(call, { reason, now, lastEvent: lastEvent?.(call) });
+    });
     if (!ended) return;
+    if (hangUpTalking) for (const legCallSid of talking) hangUpLater(`agent leaves the ended call ${callSid}`, legCallSid);
     for (const legCallSid of ended.ringing) hangUpLater(`cancel ringing leg ${legCallSid}`, legCallSid);
     await routing.callFinished(ended.call, ended.rang);
     const record = finishedCallOf(ended.call, now);
@@ -301,6 +316,8 @@ export function createCallService(deps: CallServiceDeps) {
     const call = callOf(await store.live(), agentId);
     if (!call) throw new NoCallError('You have no call to hang up.');
     const { legCallSid } = await store.change(call._id, (c) => hangUpRequested(c, agentId));
+    // An outbound call whose customer's phone still rings is called off: the ringing stops (no goodbye to play).
+    if (call.customerRinging) hangUpLater(`call off the outbound call ${call._id}`, call._id);
     if (legCallSid) {
       try {
         await voice.hangUp(legCallSid);
@@ -335,6 +352,72 @@ export function createCallService(deps: CallServiceDeps) {
     await store.change(current._id, (call) => muteReported(call, input));
     changes.publish('calls');
     return { muted: input.muted };
+  }
+
+  /**
+   * The agent calls `to` from their page. The customer's phone is dialled (caller ID: the support number) and the call
+   * stored under the customer's CallSid, like an inbound call; the agent's own phone is rung at once and their page
+   * answers it, so they wait in the conference (the customer answering joins them). From then on it is an ordinary
+   * call: hold, transfers and the history work the same.
+   */
+  async function callOut(input: { agentId: string; to: string }): Promise<{ callSid: string }> {
+    const now = new Date();
+    const [presence, live] = await Promise.all([routing.presenceOfAll(now), store.live()]);
+    const mine = presence.get(input.agentId)?.presence ?? 'offline';
+    if (!mayCallOut({ presence: mine, hasCall: Boolean(callOf(live, input.agentId)) })) throw new AgentUnavailableError(mine === 'offline' ? 'Your softphone is not connected.' : 'Finish your current call (and its wrap-up) first.');
+    // Checked before anything is dialled (the record's rule says the same once the CallSid is known).
+    outboundPlaced({ callSid: 'check', to: input.to, agentId: input.agentId, supportNumber: deps.twilioNumber, now });
+    const placeholder = `placing-${randomUUID()}`;
+    if (!(await reservations.claimAgent(input.agentId, placeholder, 'offered'))) throw new AgentUnavailableError('You are being offered a call: answer it first.');
+    let callSid: string;
+    try {
+      ({ sid: callSid } = await voice.dial({ to: input.to, from: deps.twilioNumber, url: urls.outboundAnswer(), statusCallback: urls.outboundStatus(), statusCallbackEvents: ['initiated', 'ringing', 'answered', 'completed'], timeoutSeconds: OUTBOUND_RING_SECONDS }));
+    } catch (err) {
+      await reservations.releaseAgent(input.agentId, placeholder);
+      throw new VoiceFailedError(`Twilio could not call ${input.to}: ${describeRestError(err)}`);
+    }
+    await store.insert(outboundPlaced({ callSid, to: input.to, agentId: input.agentId, supportNumber: deps.twilioNumber, now: new Date() }));
+    await reservations.renameCall(input.agentId, placeholder, callSid);
+    logger.info('agent calling out', { callSid, agentId: input.agentId, to: maskNumber(input.to) });
+    changes.publish('calls', 'agents');
+    const { error } = await ring(callSid, input.agentId, 0);
+    if (error) {
+      logger.warn('could not ring the agent for their outbound call: calling it off', { callSid, agentId: input.agentId, error });
+      await store.changeIfLive(callSid, (call) => dialFailed(call, { index: 0, agentId: input.agentId, error }));
+      await reservations.releaseAgent(input.agentId, callSid);
+      hangUpLater(`call off the outbound call ${callSid}`, callSid);
+      throw new VoiceFailedError(`Twilio could not ring your softphone: ${error}`);
+    }
+    return { callSid };
+  }
+
+  /**
+   * The customer of an outbound call answered (Twilio fetches their TwiML). The dial's answer and the record may still
+   * be on their way when a fast phone answers: the record is looked for a little while. False when the call is gone
+   * (the agent called it off meanwhile).
+   */
+  async function outboundAnswered(callSid: string): Promise<boolean> {
+    for (let attempt = 0; ; attempt += 1) {
+      const answered = await store.changeIfLive(callSid, (call) => customerAnswered(call, new Date()));
+      if (answered !== undefined) {
+        if (answered) changes.publish('calls');
+        return answered;
+      }
+      if (attempt >= 20) return false;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /**
+   * The customer's leg of an outbound call ended (busy, no answer, failed, cancelled, or hung up). One who never
+   * answered ends the call here, and the agent waiting in the conference is hung up; one who talked ended it through
+   * the conference already (this only makes sure).
+   */
+  async function outboundEnded(callSid: string, callStatus: string): Promise<void> {
+    const call = await store.load(callSid);
+    if (!call || call.status === 'completed') return;
+    if (call.customerRinging) await finish(callSid, `customer-${callStatus}`, undefined, true);
+    else await finish(callSid, 'customer-hung-up');
   }
 
   /** `fromAgentId` brings `toAgentId` into the call they are on. */
@@ -372,6 +455,11 @@ export function createCallService(deps: CallServiceDeps) {
     if (outcome.agentId) logger.info('agent call status', { conference: input.conferenceId, agentId: input.agentId, status });
     if (outcome.missedOffer) await routing.offerEnded(input.conferenceId, input.agentId, status);
     if (outcome.missedTransfer) await routing.colleagueMissed(input.agentId, input.conferenceId, status);
+    if (outcome.callOffOutbound) {
+      logger.info('the agent\'s leg of an outbound call did not connect: calling it off', { callSid: input.conferenceId, agentId: input.agentId, status });
+      await routing.colleagueMissed(input.agentId, input.conferenceId, status);
+      hangUpLater(`call off the outbound call ${input.conferenceId}`, input.conferenceId);
+    }
     if (outcome.left) {
       // Only the agent's own call said it ended: the conference is given a moment to say whether the customer left too.
       await afterDeparture(input.conferenceId, { agentId: input.agentId, alone: outcome.alone, onPurpose: outcome.onPurpose ?? false, conferenceSid: outcome.conferenceSid, transferEffects: outcome.transferEffects, colleagueId: outcome.colleagueId }, false);
@@ -427,6 +515,9 @@ export function createCallService(deps: CallServiceDeps) {
     hangUp,
     holdCustomer,
     reportMute,
+    callOut,
+    outboundAnswered,
+    outboundEnded,
     bringInAgent,
     recordAgentCallStatus,
     recordConferenceEvent,
