@@ -188,7 +188,12 @@
   /** A desktop notification for a call ringing while this tab is in the background; clicking it brings the tab back. */
   function notifyIfHidden(call) {
     if (ringing.notification || document.visibilityState !== 'hidden' || !notificationsOn()) return;
-    var n = new window.Notification('Incoming call', { body: (call && call.direction === 'outbound' ? 'Your call to ' : 'From ') + callerOf(call) + '. Answer in the softphone tab.', tag: 'warm-transfer-ring', requireInteraction: true });
+    var n;
+    try {
+      n = new window.Notification('Incoming call', { body: (call && call.direction === 'outbound' ? 'Your call to ' : 'From ') + callerOf(call) + '. Answer in the softphone tab.', tag: 'warm-transfer-ring', requireInteraction: true });
+    } catch (err) {
+      return; // a browser that only shows notifications from a service worker: the title and the tone still say it
+    }
     n.onclick = function () { window.focus(); n.close(); };
     ringing.notification = n;
   }
@@ -700,5 +705,12 @@
   refresh();
   heartbeatLoop();
   offerNotifications();
+  // "Call back" on the history page opens this page with the number to call filled in (the agent presses Call).
+  var callBack = new URLSearchParams(window.location.search).get('callOut');
+  if (callBack) {
+    els['call-out-number'].value = callBack;
+    history.replaceState(null, '', window.location.pathname);
+    text(els.announcer, 'Ready to call ' + callBack + ': press Call.');
+  }
   void page;
 })();

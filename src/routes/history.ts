@@ -220,6 +220,8 @@ function listRow(row: HistorySummary, names: Names) {
     endedAt: formatTime(row.endedAt),
     endedAtIso: row.endedAt.toISOString(),
     from: row.from ?? '—',
+    // A number the agent page can dial back (E.164 only: anything else is not a number Twilio would call).
+    callBackHref: row.from && E164.test(row.from) ? `/?callOut=${encodeURIComponent(row.from)}` : undefined,
     outcome: row.outcome,
     outcomeLabel: OUTCOME_LABELS[row.outcome] ?? row.outcome,
     agents: row.agentIds.map(names).join(', ') || '—',

@@ -482,6 +482,8 @@ export function createCallService(deps: CallServiceDeps) {
     switch (input.event) {
       case 'conference-start':
         await store.changeIfLive(callSid, (call) => conferenceStarted(call, input.conferenceSid));
+        // Pages learn that the customer can now be held (Hold needs the conference).
+        changes.publish('calls');
         return;
       case 'participant-hold':
       case 'participant-unhold':
