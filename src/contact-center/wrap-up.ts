@@ -38,6 +38,7 @@ export interface WrapUp {
 export function codeIdOf(name: string): string {
   const id = name
     .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '') // accents: "Rückruf" → "ruckruf"
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')

@@ -79,6 +79,7 @@ test('when Ada presses Hold, then the customer hears music and the page offers R
 });
 
 test('when Ada presses Mute, then the stand-in\'s double mutes her leg (the customer\'s conference counts one muted) and the board shows it; keypad digits she presses reach the stand-in', async () => {
+  await e2e.openAgent(GRACE); // a colleague in the directory, for the README's picture of the page
   const { ada, callSid } = await adaTalking();
 
   await ada.click('#mute');
@@ -97,6 +98,10 @@ test('when Ada presses Mute, then the stand-in\'s double mutes her leg (the cust
   await waitFor('the digits in the stand-in', async () => adaLeg(callSid)?.digits === '12#');
   await expectText(ada, '#keypad-sent', /12#/);
   await screenshot(ada, 'softphone-mute-keypad');
+  // The README's picture of the agent page (docs/agent-page.png is a copy of it), tall enough to show the whole call pane.
+  await ada.setViewportSize({ width: 1100, height: 1250 });
+  await expectText(ada, '#directory li[data-agent="grace"] .presence-badge', /Away/);
+  await screenshot(ada, 'softphone-agent-page');
   await ada.click('#mute');
   await waitFor('Ada unmuted', async () => !adaLeg(callSid)?.deviceMuted);
 });
