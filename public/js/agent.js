@@ -485,6 +485,8 @@
     try {
       var device = new window.Twilio.Device(await fetchToken(), { closeProtection: true });
       state.device = device;
+      // The page rings with its own tone (public/audio/ring.wav): the SDK's own incoming sound would ring twice.
+      if (device.audio && typeof device.audio.incoming === 'function') device.audio.incoming(false);
       // The server offers calls only to a registered softphone: it hears at once when that changes.
       device.on('registered', function () { state.registered = true; text(els.softphone, 'Softphone connected.'); heartbeat(false); render(); });
       device.on('unregistered', function () { state.registered = false; text(els.softphone, 'Softphone disconnected.'); heartbeat(false); });
