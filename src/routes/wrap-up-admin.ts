@@ -4,6 +4,7 @@
 import express, { Router } from 'express';
 import { z } from 'zod';
 import type { Auth } from '../auth/middleware';
+import { errorMessage } from '../errors';
 import type { Logger } from '../logger';
 import type { WrapUpService } from '../services/wrap-up';
 
@@ -28,7 +29,12 @@ export function wrapUpAdminRouter(deps: WrapUpAdminDeps): Router {
 
   /** Puts the codes and the setting on res.locals.wrapUp for the admin page, whichever /admin request renders it (admins only). */
   router.use('/admin', async (_req, res, next) => {
-    res.locals.wrapUp = await deps.wrapUp.load();
+    // Read before the admin router checks who asks: a database that fails here leaves the section out instead of
+    // turning someone's sign-in redirect into an error (the admin router answers for the database itself).
+    res.locals.wrapUp = await deps.wrapUp.load().catch((err: unknown) => {
+      deps.logger.warn('could not read the wrap-up codes for /admin', { error: errorMessage(err) });
+      return undefined;
+    });
     next();
   });
 
