@@ -292,7 +292,7 @@
       message = leg.held ? 'You are on hold.' : call.customerRinging ? 'Calling ' + callerOf(call) + '.' : call.heldBy ? 'The customer is on hold.' : 'Connected with ' + callerOf(call) + '.';
       if (mutedNow && !leg.held) message += ' You are muted.';
     } else if (state.lastEnded && Date.now() - state.lastEnded.at < 8000) {
-      key = 'ended:' + state.lastEnded.at;
+      key = 'ended:' + state.lastEnded.at + ':' + state.lastEnded.message;
       message = state.lastEnded.message;
     } else if (state.server.wrapUp && state.server.wrapUp.blocking) {
       key = 'wrap-up:' + state.server.wrapUp.callSid;
@@ -443,6 +443,7 @@
           state.server = data;
           state.loadedAt = Date.now();
           if (before && !data.call) callGone(before, data.you);
+          else settleLastEnded(data.you);
           render();
         } catch (err) {
           if (err.status === 401) { window.location.assign('/sign-in'); return; }
@@ -461,7 +462,17 @@
     // The server says how this ring ended (declined, rang out, the caller hung up…); the page does not guess.
     var outcome = you && you.lastOffer && you.lastOffer.callSid === call.callSid ? you.lastOffer.outcome : undefined;
     var message = !ringing ? 'Call ended.' : outcome && OFFER_ENDED_TEXT[outcome] ? OFFER_ENDED_TEXT[outcome] : declined ? OFFER_ENDED_TEXT.busy : 'The call ended before you answered.';
-    state.lastEnded = { at: Date.now(), message: message };
+    // A ring whose outcome the server has not written yet (the page read it between the leg's end and the offer's):
+    // the next read says it (settleLastEnded).
+    state.lastEnded = { at: Date.now(), message: message, callSid: call.callSid, unsettled: ringing && !outcome && !declined };
+  }
+
+  /** The server now says how the ring that just ended ended: the sentence says so. */
+  function settleLastEnded(you) {
+    var last = state.lastEnded;
+    if (!last || !last.unsettled || !you || !you.lastOffer || you.lastOffer.callSid !== last.callSid) return;
+    last.unsettled = false;
+    if (OFFER_ENDED_TEXT[you.lastOffer.outcome]) last.message = OFFER_ENDED_TEXT[you.lastOffer.outcome];
   }
 
   function listen() {
