@@ -5,6 +5,7 @@ import { actionsFor } from '../src/contact-center/actions';
 import { agentJoined, consultStarted, customerAnswered, customerHoldRequested, legReported, muteReported, outboundPlaced } from '../src/contact-center/call-life';
 import { InvalidRequestError, NoCallError, NotFoundError, NotReadyError, TransferRefusedError, WrapUpClosedError } from '../src/contact-center/errors';
 import { finishedCallOf } from '../src/contact-center/history';
+import { presenceOf } from '../src/contact-center/presence';
 import { callerSummary, checkWrapUp, codeIdOf, withCall, wrapUpBlocks, type CallerCall, type PendingWrapUp } from '../src/contact-center/wrap-up';
 import type { Participant } from '../src/contact-center/participants';
 
@@ -86,6 +87,14 @@ describe('wrap-up codes', () => {
     expect(wrapUpBlocks({ required: false, activeCodes: 2, pending })).toBe(false);
     expect(wrapUpBlocks({ required: true, activeCodes: 0, pending })).toBe(false);
     expect(wrapUpBlocks({ required: true, activeCodes: 2, pending: undefined })).toBe(false);
+  });
+
+  test('when a required wrap-up holds an agent back, then their presence reads wrap-up since they left the call (a call or ring still wins)', () => {
+    const base = { chosen: 'available' as const, chosenAt: new Date(now.getTime() - 600_000), lastSeenAt: now, softphoneReady: true, now, offlineAfterMs: 30_000 };
+    const left = new Date(now.getTime() - 20_000);
+    expect(presenceOf({ ...base, wrapUpBlockedSince: left })).toEqual({ presence: 'wrap-up', since: left });
+    expect(presenceOf({ ...base, wrapUpBlockedSince: left, reservation: { state: 'offered', since: now } }).presence).toBe('ringing');
+    expect(presenceOf(base).presence).toBe('available');
   });
 
   test('when an agent picks, then only an active code for the call waiting for their wrap-up is taken', () => {
