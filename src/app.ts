@@ -26,6 +26,8 @@ import { metricsRouter } from './routes/metrics';
 import { reportsRouter } from './routes/reports';
 import type { OpsMetrics } from './observability/prometheus';
 import type { Reporting } from './services/reporting';
+import { wrapUpAdminRouter } from './routes/wrap-up-admin';
+import type { WrapUpService } from './services/wrap-up';
 import type { AgentAccounts } from './services/agents';
 import type { PresenceStore } from './models/presence';
 import type { CallService } from './services/calls';
@@ -59,6 +61,10 @@ export interface AppDeps {
   reporting?: Pick<Reporting, 'summaries' | 'tiles' | 'settings'>;
   /** Prometheus: GET /metrics and the webhook timer. */
   ops?: Pick<OpsMetrics, 'registry' | 'webhookTimer'>;
+  /** Wrap-up codes and who is calling (the agent page, /admin, the history). */
+  wrapUp?: WrapUpService;
+  /** The history as its pages read it (with wrap-up codes merged in); default: the store as it is. */
+  historyView?: Pick<HistoryStore, 'newest' | 'find'>;
 }
 
 // Twilio's Voice SDK talks to these hosts: https://www.twilio.com/docs/voice/sdks/network-connectivity-requirements
@@ -175,6 +181,7 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
+  if (deps.wrapUp) app.use(wrapUpAdminRouter({ auth, wrapUp: deps.wrapUp, logger }));
   app.use(adminRouter({ auth, agents: deps.agents, sessions: deps.sessions, logger, mode }));
   app.use(pageRouter({ agents: deps.agents, auth, mode, supportNumber: config.twilio.number, twilioLocalBase: deps.twilioLocal ? TWILIO_LOCAL_PATH : undefined }));
   app.use(agentApiRouter({ calls: deps.calls, agents: deps.agents, auth, twilio: config.twilio }));
@@ -182,6 +189,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(eventStreamRouter({ auth, sessions: deps.sessions, changes: deps.changes, checkSeconds: deps.eventStreamCheckSeconds }));
   app.use(historyRouter({ history: deps.history, agents: deps.agents, guard: auth.requireAgent }));
   if (deps.reporting) app.use(reportsRouter({ summaries: deps.reporting.summaries, agents: deps.agents, settings: deps.reporting.settings, guard: auth.requireRole('supervisor', 'admin') }));
+  app.use(callActionRouter({ calls: deps.calls, changes: deps.changes, signedIn: auth.requireAgent, csrfProtection: auth.csrfProtection, wrapUp: deps.wrapUp }));
+  app.use(historyRouter({ history: deps.historyView ?? deps.history, agents: deps.agents, guard: auth.requireAgent, ...(deps.wrapUp ? { wrapUpCodes: async () => (await deps.wrapUp!.load()).codes } : {}) }));
   app.use(
     '/api',
     contactCenterApiRouter({
@@ -195,6 +204,7 @@ export function createApp(deps: AppDeps): Express {
       csrfProtection: auth.csrfProtection,
       offlineAfterSeconds: config.contactCenter.offlineAfterSeconds,
       tiles: deps.reporting?.tiles,
+      wrapUp: deps.wrapUp,
     }),
   );
   // Unsigned requests to the webhooks: refused there (400).

@@ -26,6 +26,9 @@ import { createTwilioRest, type TwilioRest } from './twilio/rest';
 import { errorMessage } from './errors';
 import { createOpsMetrics } from './observability/prometheus';
 import { createReporting, liveReadings } from './services/reporting';
+import { createWrapUpStore } from './models/wrap-up';
+import { createCallerStore } from './models/callers';
+import { createWrapUpService, historyWithWrapUps, type WrapUpService } from './services/wrap-up';
 
 export interface RunningServer {
   /** The configuration in force: in demo mode, with the stand-in's credentials filled in from DATA_DIR. */
@@ -41,6 +44,7 @@ export interface RunningServer {
   history: HistoryStore;
   agents: AgentAccounts;
   background: BackgroundTasks;
+  wrapUp: WrapUpService;
   twilioLocal?: TwilioLocal;
   /** Stops accepting, drains requests and background work, then closes the stand-in and the database. Idempotent. */
   stop(): Promise<void>;
@@ -124,6 +128,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const retracted = new Set<string>();
     const history = createHistoryStore(db.connection, { timeoutMs: config.dbTimeoutMs });
     const routingSettings: RoutingSettings = { ...DEFAULT_ROUTING, ...config.contactCenter, ...options.routing };
+    const wrapUpStore = createWrapUpStore(db.connection, { timeoutMs: config.dbTimeoutMs });
+    const callers = createCallerStore(db.connection, { timeoutMs: config.dbTimeoutMs });
+    // Routing is built next and needs the rules; the service needs routing's dispatch: the late binding closes the loop.
+    let dispatch = (): void => undefined;
+    const wrapUp = createWrapUpService({ store: wrapUpStore, callers, presence, changes, logger, dispatch: () => dispatch() });
     const routing = createRouting({
       calls: store,
       reservations,
@@ -137,12 +146,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       twilioNumber: config.twilio.number,
       retracted,
       settings: routingSettings,
+      wrapUpRules: () => wrapUp.rules(),
     });
+    dispatch = () => routing.dispatch();
     const calls = createCallService({
       store,
       routing,
       reservations,
       history,
+      callers,
       voice,
       agents,
       background,
@@ -168,6 +180,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         observe: options.twilioLocalObserver,
         // The stand-in calls back only this app: nobody on the network can make the server fetch other URLs.
         callbackBase: config.publicBaseUrl,
+        // An agent's outbound call to a number is answered by the stand-in's pretend phone after two (simulated) seconds.
+        pstnAnswerSeconds: 2,
       });
       const local = twilioLocal;
       cleanups.unshift({ name: 'twilio stand-in', run: () => local.stop() });
@@ -179,7 +193,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const reporting = createReporting({ connection: db.connection, history, config, changes, logger });
     ops.watch(liveReadings({ calls, agents, routing, readiness: () => db.readiness(), restarts: () => db.embedded?.restarts() ?? 0 }));
     cleanups.unshift({ name: 'report summaries', run: () => reporting.stop() });
-    const app = createApp({ config, logger, calls, routing, presence, changes, history, agents, urls, sessions, sessionSecret, signInLimiter, readiness: () => db.readiness(), twilioLocal: twilioLocal?.router, accessLog: options.accessLog, eventStreamCheckSeconds: options.eventStreamCheckSeconds, reporting, ops });
+    const app = createApp({ config, logger, calls, routing, presence, changes, history, agents, urls, sessions, sessionSecret, signInLimiter, readiness: () => db.readiness(), twilioLocal: twilioLocal?.router, accessLog: options.accessLog, eventStreamCheckSeconds: options.eventStreamCheckSeconds, reporting, ops, wrapUp, historyView: historyWithWrapUps(history, wrapUpStore) });
     const server = http.createServer(app);
     server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {
@@ -215,7 +229,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       return stopping;
     };
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
-    return { config, url: `http://${host}:${port}`, port, server, db, calls, routing, presence, changes, history, agents, background, twilioLocal, stop };
+    return { config, url: `http://${host}:${port}`, port, server, db, calls, routing, presence, changes, history, agents, background, wrapUp, twilioLocal, stop };
   } catch (err) {
     for (const cleanup of cleanups) await cleanup.run().catch(() => undefined);
     throw err;

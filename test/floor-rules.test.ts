@@ -66,15 +66,18 @@ describe('actionsFor', () => {
   const call = (participants: ReturnType<typeof leg>[], transfers: Transfer[] = []) => ({ status: 'in-progress', participants, transfers });
   const consult = (state: Transfer['state']): Transfer => ({ ...startConsult([], { id: 't', from: 'ana', to: 'ben', now }), state });
 
+  // Whoever talks may mute their microphone and use the keypad; holding needs the conference (softphone-rules.test.ts).
+  const talking = { hangUp: true, mute: true, keypad: true };
+
   test('when the agent talks with the customer and no transfer is open, then they may hang up and start any transfer, but not act on a consult', () => {
-    expect(actionsFor(call([leg('ana', 'in-progress')]), 'ana')).toEqual({ ...NO_ACTIONS, hangUp: true, consult: true, coldTransfer: true, bringIn: true, toQueue: true });
+    expect(actionsFor(call([leg('ana', 'in-progress')]), 'ana')).toEqual({ ...NO_ACTIONS, ...talking, consult: true, coldTransfer: true, bringIn: true, toQueue: true });
   });
 
   test('when a consult is under way, then only its starter may complete, merge, toggle or cancel, and nobody starts another or sends the customer back in line', () => {
     const consulting = call([leg('ana', 'in-progress'), leg('ben', 'in-progress')], [consult('consulting')]);
-    expect(actionsFor(consulting, 'ana')).toEqual({ ...NO_ACTIONS, hangUp: true, complete: true, merge: true, toggle: true, cancel: true });
-    expect(actionsFor(consulting, 'ben')).toEqual({ ...NO_ACTIONS, hangUp: true });
-    expect(actionsFor(call([leg('ana', 'in-progress'), leg('ben', 'ringing')], [consult('dialing')]), 'ana')).toEqual({ ...NO_ACTIONS, hangUp: true, cancel: true });
+    expect(actionsFor(consulting, 'ana')).toEqual({ ...NO_ACTIONS, ...talking, complete: true, merge: true, toggle: true, cancel: true });
+    expect(actionsFor(consulting, 'ben')).toEqual({ ...NO_ACTIONS, ...talking });
+    expect(actionsFor(call([leg('ana', 'in-progress'), leg('ben', 'ringing')], [consult('dialing')]), 'ana')).toEqual({ ...NO_ACTIONS, ...talking, cancel: true });
   });
 
   test('when the agent is ringing, has left, or has no call, then nothing applies', () => {

@@ -1,6 +1,8 @@
-// The agent page: presence, one registered softphone per agent (across tabs), answering and declining offers,
-// hanging up, bringing colleagues in. It renders what the server decided (GET /api/me), refreshed by server-sent
-// events; the Voice SDK Device (or the demo stand-in's double) only carries the audio.
+// The agent page: presence, one registered softphone per agent (across tabs), answering and declining offers (a ring
+// tone, a blinking title and, in a background tab, a desktop notification), hanging up, hold, mute, the keypad,
+// bringing colleagues in, wrap-up codes, the caller's recent history and calling a number. It renders what the server
+// decided (GET /api/me), refreshed by server-sent events; the Voice SDK Device (or the demo stand-in's double) only
+// carries the audio. Keyboard shortcuts (Alt+Shift+…) press the same buttons.
 (function () {
   'use strict';
 
@@ -9,7 +11,9 @@
   var page = document.getElementById('agent');
   var els = {};
   ['presence', 'presence-since', 'go-available', 'go-away', 'presence-note', 'softphone', 'other-tab', 'use-this-tab', 'agent-status', 'agent-error',
-    'agent-hears', 'answer', 'decline', 'hangup', 'call-summary', 'call-legs', 'directory-search', 'directory', 'bring-in-hint', 'line', 'transfer', 'transfer-state', 'transfer-complete', 'transfer-merge', 'transfer-toggle', 'transfer-cancel', 'transfer-note', 'to-queue', 'call-notice', 'announcer'].forEach(function (id) {
+    'agent-hears', 'answer', 'decline', 'hangup', 'call-summary', 'call-legs', 'directory-search', 'directory', 'bring-in-hint', 'line', 'transfer', 'transfer-state', 'transfer-complete', 'transfer-merge', 'transfer-toggle', 'transfer-cancel', 'transfer-note', 'to-queue', 'call-notice', 'announcer',
+    'hold', 'mute', 'keypad', 'keypad-sent', 'caller', 'caller-summary', 'wrap-up', 'wrap-up-about', 'wrap-up-form', 'wrap-up-code', 'wrap-up-note', 'wrap-up-save',
+    'call-out', 'call-out-form', 'call-out-number', 'call-out-submit', 'ring-tone', 'notify-offer', 'notify-enable', 'notify-dismiss', 'shortcuts', 'shortcuts-open'].forEach(function (id) {
     els[id] = document.getElementById(id);
   });
 
@@ -80,12 +84,16 @@
     // The status line says what is true now, from the server's view (nothing lingers from an earlier call).
     var status;
     if (talking && consultLine(call)) status = consultLine(call);
+    else if (talking && call.customerRinging) status = 'Calling ' + callerOf(call) + ': their phone is ringing.';
+    else if (talking && call.heldBy) status = callerOf(call) + ' is on hold with music' + (call.heldBy === me.id ? '' : ' (' + nameOfAgent(call.heldBy) + ' put them there)') + '. Press Resume to talk again.';
     else if (talking) status = 'In call with ' + callerOf(call) + (call.talkSeconds !== undefined ? ' · ' + duration(since(call.talkSeconds)) : '') + '.';
     else if ((offered || pending) && consultFor(call, leg)) status = consultFor(call, leg);
     else if ((offered || pending) && call && call.returning) status = 'Your call with ' + callerOf(call) + ' dropped. Answer to get them back' + (pending ? '' : ' (your phone is ringing)') + '.';
+    else if ((offered || pending) && call && call.direction === 'outbound') status = 'Connecting your call to ' + callerOf(call) + '…';
     else if (offered || pending) status = 'Incoming call from ' + callerOf(call) + (call && call.waitedSeconds !== undefined ? ', waiting ' + duration(since(call.waitedSeconds)) : '') + (pending ? '' : ' (your phone is ringing)') + '.';
     else if (state.owner === false) status = 'Your softphone is in another tab.';
     else if (you.presence === 'available') status = 'Ready: waiting for a call.';
+    else if (you.presence === 'wrap-up' && s.wrapUp && s.wrapUp.blocking) status = 'Wrapping up: choose the call\'s outcome before your next call.';
     else if (you.presence === 'wrap-up') status = 'Wrapping up before the next call.';
     else if (you.presence === 'away') status = 'Away: you will not be offered calls.';
     else if (you.presence === 'offline') status = 'Offline: your softphone is not connected.';
@@ -97,8 +105,22 @@
     els.answer.disabled = !pending;
     els.decline.disabled = !pending;
     els.hangup.disabled = !(can.hangUp || open);
+    // Hold and Resume are one button: the server says which makes sense now.
+    text(els.hold, can.resume ? 'Resume' : 'Hold');
+    els.hold.disabled = !(can.hold || can.resume);
+    // Mute and the keypad act on this page's own call (the SDK's Call), when the server says the agent is talking.
+    var muted = Boolean(open && local.isMuted());
+    els.mute.disabled = !(can.mute && open);
+    els.mute.setAttribute('aria-pressed', String(muted));
+    text(els.mute, muted ? 'Unmute' : 'Mute');
+    els.keypad.hidden = !(can.keypad && open);
+    if (!open) text(els['keypad-sent'], '');
+    renderRinging(pending, call);
+    renderWrapUp(s.wrapUp);
+    els['call-out-submit'].disabled = !can.callOut;
+    els['call-out-number'].disabled = !can.callOut;
     // Available and Away mean something between calls only: on a call, ringing or wrapping up they are not offered.
-    var between = you.presence === 'available' || you.presence === 'away' || you.presence === 'offline';
+    var between = you.presence === 'available' || you.presence === 'away' || you.presence === 'offline' || Boolean(you.presence === 'wrap-up' && s.wrapUp && s.wrapUp.blocking && !call);
     els['go-available'].disabled = !between;
     els['go-away'].disabled = !between;
     renderNotice(call);
@@ -108,22 +130,133 @@
     if (!call) {
       text(els['call-summary'], 'No call.');
     } else {
-      var what = call.status === 'in-progress' ? 'in progress' : call.status === 'offered' ? 'ringing' : call.status;
-      text(els['call-summary'], 'Call from ' + callerOf(call) + ' — ' + what + (call.waitedSeconds !== undefined ? ' · waited ' + duration(call.answeredAt ? call.waitedSeconds : since(call.waitedSeconds)) : '') + '.');
+      var what = call.customerRinging ? 'their phone is ringing' : call.status === 'in-progress' ? 'in progress' + (call.customerOnHold ? ', customer on hold' : '') : call.status === 'offered' ? 'ringing' : call.status;
+      text(els['call-summary'], (call.direction === 'outbound' ? 'Call to ' : 'Call from ') + callerOf(call) + ' — ' + what + (call.waitedSeconds !== undefined && call.direction !== 'outbound' ? ' · waited ' + duration(call.answeredAt ? call.waitedSeconds : since(call.waitedSeconds)) : '') + '.');
       call.participants.forEach(function (l) {
         var li = document.createElement('li');
         li.dataset.agent = l.agentId;
         li.dataset.status = l.status;
-        li.textContent = (l.agentId === me.id ? 'You' : l.name) + ': ' + (LEG_TEXT[l.status] || l.status) + (l.held && l.status === 'in-progress' ? ', on hold' : '') + (l.transferId ? (l.role === 'colleague' ? ' (consult)' : ' (transferred)') : l.requestedBy && l.requestedBy !== l.agentId ? ' (brought in)' : '');
+        li.textContent = (l.agentId === me.id ? 'You' : l.name) + ': ' + (LEG_TEXT[l.status] || l.status) + (l.held && l.status === 'in-progress' ? ', on hold' : '') + (l.muted && l.status === 'in-progress' ? ', muted' : '') + (l.transferId ? (l.role === 'colleague' ? ' (consult)' : ' (transferred)') : l.requestedBy && l.requestedBy !== l.agentId ? ' (brought in)' : '');
         els['call-legs'].appendChild(li);
       });
     }
 
+    renderCaller(call);
     renderTransfer(call, talking, can);
     renderDirectory(call, can);
     text(els.line, s.line.waiting > 0 ? s.line.waiting + (s.line.waiting === 1 ? ' caller' : ' callers') + ' waiting, the longest for ' + duration(since(s.line.longestWaitSeconds)) + '.' + (you.presence === 'away' ? ' You are away: press Available to take calls.' : '') : 'Nobody is waiting.');
     els.line.dataset.waiting = String(s.line.waiting > 0);
     announce(call, leg, you);
+  }
+
+  // ---------- ringing that gets noticed ----------
+
+  var ringing = { active: false, blink: null, title: document.title, notification: null, callSid: null };
+
+  /**
+   * While this page's softphone rings: the ring tone loops, the tab title blinks, and a hidden tab shows a desktop
+   * notification (when the agent allowed them). All stop the moment it is answered, declined or cancelled.
+   */
+  function renderRinging(pending, call) {
+    if (pending && !ringing.active) {
+      ringing.active = true;
+      ringing.callSid = state.call && state.call.parameters ? state.call.parameters.CallSid : null;
+      var tone = els['ring-tone'];
+      tone.currentTime = 0;
+      var played = tone.play();
+      if (played && played.catch) played.catch(function () { /* no sound before the page was used: the title and the notice still show */ });
+      tone.dataset.playing = 'true';
+      var on = false;
+      ringing.blink = setInterval(function () {
+        on = !on;
+        document.title = on ? '☎ Incoming call · ' + ringing.title : ringing.title;
+      }, 1000);
+      document.title = '☎ Incoming call · ' + ringing.title;
+    } else if (!pending && ringing.active) {
+      ringing.active = false;
+      els['ring-tone'].pause();
+      els['ring-tone'].dataset.playing = 'false';
+      clearInterval(ringing.blink);
+      document.title = ringing.title;
+      if (ringing.notification) { ringing.notification.close(); ringing.notification = null; }
+    }
+    if (ringing.active) notifyIfHidden(call);
+  }
+
+  function notificationsOn() { return 'Notification' in window && window.Notification.permission === 'granted'; }
+
+  /** A desktop notification for a call ringing while this tab is in the background; clicking it brings the tab back. */
+  function notifyIfHidden(call) {
+    if (ringing.notification || document.visibilityState !== 'hidden' || !notificationsOn()) return;
+    var n;
+    try {
+      n = new window.Notification('Incoming call', { body: (call && call.direction === 'outbound' ? 'Your call to ' : 'From ') + callerOf(call) + '. Answer in the softphone tab.', tag: 'warm-transfer-ring', requireInteraction: true });
+    } catch (err) {
+      return; // a browser that only shows notifications from a service worker: the title and the tone still say it
+    }
+    n.onclick = function () { window.focus(); n.close(); };
+    ringing.notification = n;
+  }
+  document.addEventListener('visibilitychange', function () { if (state.server) render(); });
+
+  /** Notifications are offered once, politely: the agent turns them on with a button, or says no thanks. */
+  function offerNotifications() {
+    var asked = false;
+    try { asked = localStorage.getItem('wt-notify-asked') === '1'; } catch (err) { asked = false; }
+    els['notify-offer'].hidden = !('Notification' in window) || window.Notification.permission !== 'default' || asked;
+  }
+  function notificationsAsked() {
+    try { localStorage.setItem('wt-notify-asked', '1'); } catch (err) { /* private mode: asked again next time */ }
+    els['notify-offer'].hidden = true;
+  }
+  els['notify-enable'].addEventListener('click', function () {
+    notificationsAsked();
+    var asked = window.Notification.requestPermission();
+    if (asked && asked.then) asked.then(function (answer) { text(els.announcer, answer === 'granted' ? 'Desktop notifications are on.' : 'Desktop notifications stay off.'); });
+  });
+  els['notify-dismiss'].addEventListener('click', notificationsAsked);
+
+  // ---------- who is calling, wrap-up ----------
+
+  var OUTCOME_TEXT = { answered: 'answered', abandoned: 'the caller left', 'timed-out': 'timed out waiting', 'no-agent': 'no agent available', failed: 'not connected' };
+
+  /** The caller's recent calls from the history, on the ringing card and during the call. */
+  function renderCaller(call) {
+    var c = call && call.caller;
+    els.caller.hidden = !c;
+    if (!c) return;
+    var parts = [];
+    parts.push(c.callsLast30Days === 0 ? 'No calls from this number in the last 30 days.' : c.callsLast30Days + (c.callsLast30Days === 1 ? ' call' : ' calls') + ' in the last 30 days.');
+    if (c.last) {
+      parts.push('Last: ' + new Date(c.last.endedAt).toLocaleString() + (c.last.agentName ? ' with ' + c.last.agentName : '') + ', ' + (OUTCOME_TEXT[c.last.outcome] || c.last.outcome) + (c.last.code ? '; wrap-up: ' + c.last.code : '') + (c.last.note ? '; note: "' + c.last.note + '"' : '') + '.');
+    }
+    text(els['caller-summary'], parts.join(' '));
+  }
+
+  var wrapUpCodes = '';
+  /** The wrap-up form for the agent's last call, while the server says it waits for an outcome. */
+  function renderWrapUp(w) {
+    els['wrap-up'].hidden = !w;
+    if (!w) return;
+    text(els['wrap-up-about'], 'Your call ' + (w.from ? (w.direction === 'outbound' ? 'to ' : 'with ') + w.from : '') + ' ended. ' + (w.blocking ? 'Choose its outcome: you get your next call once it is saved.' : 'Choose its outcome.'));
+    var key = w.codes.map(function (c) { return c.id + '=' + c.name; }).join('|');
+    if (key === wrapUpCodes) return;
+    // Rebuilt only when the codes change, so a choice being made is never reset under the agent's cursor.
+    wrapUpCodes = key;
+    var select = els['wrap-up-code'];
+    var chosen = select.value;
+    select.textContent = '';
+    var prompt = document.createElement('option');
+    prompt.value = '';
+    prompt.textContent = 'Choose…';
+    select.appendChild(prompt);
+    w.codes.forEach(function (c) {
+      var option = document.createElement('option');
+      option.value = c.id;
+      option.textContent = c.name;
+      select.appendChild(option);
+    });
+    select.value = chosen;
   }
 
   /** A colleague I asked to join who did not (declined, no answer, could not be reached), said in a sentence. */
@@ -154,11 +287,16 @@
       key = 'ringing:' + call.callSid;
       message = (call.returning ? 'Your dropped call is ringing again: ' : 'Incoming call from ') + callerOf(call) + '. Answer or decline.';
     } else if (leg && leg.status === 'in-progress') {
-      key = 'talking:' + call.callSid + (leg.held ? ':held' : '');
-      message = leg.held ? 'You are on hold.' : 'Connected with ' + callerOf(call) + '.';
+      var mutedNow = Boolean(state.call && state.call.status() === 'open' && state.call.isMuted());
+      key = 'talking:' + call.callSid + (leg.held ? ':held' : '') + (call.heldBy ? ':customer-held' : '') + (mutedNow ? ':muted' : '') + (call.customerRinging ? ':ringing-out' : '');
+      message = leg.held ? 'You are on hold.' : call.customerRinging ? 'Calling ' + callerOf(call) + '.' : call.heldBy ? 'The customer is on hold.' : 'Connected with ' + callerOf(call) + '.';
+      if (mutedNow && !leg.held) message += ' You are muted.';
     } else if (state.lastEnded && Date.now() - state.lastEnded.at < 8000) {
-      key = 'ended:' + state.lastEnded.at;
+      key = 'ended:' + state.lastEnded.at + ':' + state.lastEnded.message;
       message = state.lastEnded.message;
+    } else if (state.server.wrapUp && state.server.wrapUp.blocking) {
+      key = 'wrap-up:' + state.server.wrapUp.callSid;
+      message = 'Choose the outcome of the call before your next one.';
     } else {
       key = 'presence:' + you.presence;
       message = '';
@@ -305,7 +443,7 @@
           state.server = data;
           state.loadedAt = Date.now();
           if (before && !data.call) callGone(before, data.you);
-          else explainLateOffer(data.you);
+          else settleLastEnded(data.you);
           render();
         } catch (err) {
           if (err.status === 401) { window.location.assign('/sign-in'); return; }
@@ -324,16 +462,17 @@
     // The server says how this ring ended (declined, rang out, the caller hung up…); the page does not guess.
     var outcome = you && you.lastOffer && you.lastOffer.callSid === call.callSid ? you.lastOffer.outcome : undefined;
     var message = !ringing ? 'Call ended.' : outcome && OFFER_ENDED_TEXT[outcome] ? OFFER_ENDED_TEXT[outcome] : declined ? OFFER_ENDED_TEXT.busy : 'The call ended before you answered.';
-    // The server may write how the ring ended a moment after the call left this page: a later refresh says it.
-    state.lastEnded = { at: Date.now(), message: message, callSid: ringing && !outcome ? call.callSid : undefined };
+    // A ring whose outcome the server has not written yet (the page read it between the leg's end and the offer's):
+    // the next read says it (settleLastEnded).
+    state.lastEnded = { at: Date.now(), message: message, callSid: call.callSid, unsettled: ringing && !outcome && !declined };
   }
 
-  /** A ring whose ending the server explains only now: the message becomes the server's. */
-  function explainLateOffer(you) {
-    var ended = state.lastEnded;
-    if (!ended || !ended.callSid || !you.lastOffer || you.lastOffer.callSid !== ended.callSid) return;
-    var text = OFFER_ENDED_TEXT[you.lastOffer.outcome];
-    if (text) state.lastEnded = { at: Date.now(), message: text };
+  /** The server now says how the ring that just ended ended: the sentence says so. */
+  function settleLastEnded(you) {
+    var last = state.lastEnded;
+    if (!last || !last.unsettled || !you || !you.lastOffer || you.lastOffer.callSid !== last.callSid) return;
+    last.unsettled = false;
+    if (OFFER_ENDED_TEXT[you.lastOffer.outcome]) last.message = OFFER_ENDED_TEXT[you.lastOffer.outcome];
   }
 
   function listen() {
@@ -357,6 +496,8 @@
     try {
       var device = new window.Twilio.Device(await fetchToken(), { closeProtection: true });
       state.device = device;
+      // The page rings with its own tone (public/audio/ring.wav): the SDK's own incoming sound would ring twice.
+      if (device.audio && typeof device.audio.incoming === 'function') device.audio.incoming(false);
       // The server offers calls only to a registered softphone: it hears at once when that changes.
       device.on('registered', function () { state.registered = true; text(els.softphone, 'Softphone connected.'); heartbeat(false); render(); });
       device.on('unregistered', function () { state.registered = false; text(els.softphone, 'Softphone disconnected.'); heartbeat(false); });
@@ -436,6 +577,7 @@
     call.on('reject', ended);
     call.on('disconnect', ended);
     call.on('error', function (err) { showError('Call error: ' + (err && err.message ? err.message : err)); });
+    call.on('mute', function () { render(); });
     // Demo mode only: the stand-in's device double says what this leg hears (the real SDK plays audio instead).
     call.on('hears', function (h) {
       if (!els['agent-hears'] || !h || state.call !== call) return;
@@ -443,6 +585,11 @@
       text(els['agent-hears'], h.held ? 'hold music (you are on hold)' : h.what === 'conference' && conf ? 'the conference (' + conf.participants + ' on the line' + (conf.held ? ', ' + conf.held + ' on hold' : '') + ')' : h.what === 'say' ? '"' + (h.text || '') + '"' : h.what === 'play' ? 'music' : 'silence');
       refresh();
     });
+    // The agent just asked to call a number: this ring is their own leg of that call, answered at once.
+    if (state.callingOut && Date.now() - state.callingOut.at < 30000) {
+      state.callingOut = null;
+      call.accept();
+    }
     render();
     refresh();
   }
@@ -501,6 +648,67 @@
     var button = els['transfer-' + action];
     button.addEventListener('click', function () { act(button, function () { return api('POST', '/api/me/transfer/' + action, {}); }); });
   });
+  els.hold.addEventListener('click', function () {
+    var resume = state.server && state.server.can && state.server.can.resume;
+    act(els.hold, function () { return api('POST', resume ? '/api/me/resume' : '/api/me/hold', {}); });
+  });
+  els.mute.addEventListener('click', function () {
+    var call = state.call;
+    if (!call || call.status() !== 'open') return;
+    var muted = !call.isMuted();
+    // The SDK mutes the microphone here and now; the server only keeps it so the floor can see it.
+    call.mute(muted);
+    render();
+    api('POST', '/api/me/mute', { muted: muted }).catch(function (err) { showError(err.message); });
+  });
+  els.keypad.addEventListener('click', function (event) {
+    var key = event.target.closest('button.key');
+    if (!key || !state.call || state.call.status() !== 'open') return;
+    state.call.sendDigits(key.dataset.digit);
+    text(els['keypad-sent'], (els['keypad-sent'].textContent + key.dataset.digit).slice(-32));
+  });
+  els['wrap-up-form'].addEventListener('submit', function (event) {
+    event.preventDefault();
+    var w = state.server && state.server.wrapUp;
+    if (!w) return;
+    if (!els['wrap-up-code'].value) { showError('Choose the outcome of the call first.'); els['wrap-up-code'].focus(); return; }
+    act(els['wrap-up-save'], async function () {
+      await api('POST', '/api/me/wrap-up', { callSid: w.callSid, code: els['wrap-up-code'].value, note: els['wrap-up-note'].value || undefined });
+      els['wrap-up-note'].value = '';
+      els['wrap-up-code'].value = '';
+      text(els.announcer, 'Wrap-up saved.');
+    });
+  });
+  els['call-out-form'].addEventListener('submit', function (event) {
+    event.preventDefault();
+    var to = els['call-out-number'].value.trim();
+    act(els['call-out-submit'], async function () {
+      // This page answers its own leg of the call by itself (see onIncoming): the agent joins first.
+      state.callingOut = { at: Date.now() };
+      try { await api('POST', '/api/me/call-out', { to: to }); } catch (err) { state.callingOut = null; throw err; }
+      text(els.announcer, 'Calling ' + to + '.');
+    });
+  });
+
+  /** Alt+Shift+<key> presses the button it names, when that button is usable now. */
+  var SHORTCUTS = { KeyA: 'answer', KeyD: 'decline', KeyH: 'hangup', KeyO: 'hold', KeyM: 'mute' };
+  document.addEventListener('keydown', function (event) {
+    if (!event.altKey || !event.shiftKey || event.ctrlKey || event.metaKey) return;
+    if (event.code === 'Slash') { event.preventDefault(); openShortcuts(); return; }
+    if (event.code === 'KeyK') {
+      event.preventDefault();
+      var first = els.keypad.hidden ? null : els.keypad.querySelector('button.key');
+      if (first) first.focus(); else text(els.announcer, 'The keypad works during a call.');
+      return;
+    }
+    var id = SHORTCUTS[event.code];
+    if (!id) return;
+    event.preventDefault();
+    if (els[id].disabled) { text(els.announcer, els[id].textContent + ' is not available now.'); return; }
+    els[id].click();
+  });
+  function openShortcuts() { if (!els.shortcuts.open) els.shortcuts.showModal(); }
+  els['shortcuts-open'].addEventListener('click', openShortcuts);
   els['directory-search'].addEventListener('input', function () { if (state.server) render(); });
 
   // Timers on the page move every second between server updates; a slow safety refresh covers a lost event stream.
@@ -509,5 +717,13 @@
   listen();
   refresh();
   heartbeatLoop();
+  offerNotifications();
+  // "Call back" on the history page opens this page with the number to call filled in (the agent presses Call).
+  var callBack = new URLSearchParams(window.location.search).get('callOut');
+  if (callBack) {
+    els['call-out-number'].value = callBack;
+    history.replaceState(null, '', window.location.pathname);
+    text(els.announcer, 'Ready to call ' + callBack + ': press Call.');
+  }
   void page;
 })();

@@ -85,8 +85,8 @@
     }));
     document.getElementById('board-line-empty').hidden = d.line.length > 0;
     fill('board-calls', d.calls.map(function (c) {
-      var on = c.participants.filter(function (l) { return l.status === 'in-progress'; }).map(function (l) { return l.name + (l.held ? ' (on hold)' : ''); }).join(', ');
-      return row([c.from || 'unknown', duration(since(c.talkSeconds)), duration(c.waitedSeconds), on, transferText(c, names)], { call: c.callSid });
+      var on = c.participants.filter(function (l) { return l.status === 'in-progress'; }).map(function (l) { return l.name + (l.held ? ' (on hold)' : '') + (l.muted ? ' (muted)' : ''); }).join(', ');
+      return row([(c.from || 'unknown') + (c.customerOnHold ? ' (on hold)' : ''), duration(since(c.talkSeconds)), duration(c.waitedSeconds), on, transferText(c, names)], { call: c.callSid, hold: String(Boolean(c.customerOnHold)) });
     }));
     document.getElementById('board-calls-empty').hidden = d.calls.length > 0;
     document.getElementById('board-updated').textContent = 'Live: updated ' + new Date(state.loadedAt).toLocaleTimeString() + '.';

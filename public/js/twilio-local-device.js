@@ -206,7 +206,11 @@
     this._action('mute', { muted: muted }).then(null, function () { return undefined; });
     this.emit('mute', muted, this);
   };
-  Call.prototype.sendDigits = function () {};
+  /** Sends DTMF digits (0-9, *, #, w) on the answered call; the stand-in records them on the call. */
+  Call.prototype.sendDigits = function (digits) {
+    if (this._status !== 'open') return;
+    this._action('digits', { digits: String(digits) }).then(null, function () { return undefined; });
+  };
 
   /**
    * Device double: new Device(token, options); register(), unregister(), updateToken(), destroy(), state;

@@ -3,7 +3,7 @@
 // must follow (holds, hang-ups, a goodbye, routing). Pure: no I/O; src/services/calls.ts runs them through the store
 // and carries out the effects. A rule is written once, here, and unit-tested on its own.
 import { isOver, mergePatches, newestLeg, transferIndex, transferOf, type CallPatch, type CallRecord, type ConferenceEvent } from './call';
-import { CallGoneError, InvalidRequestError, NoCallError, NotFoundError, AgentUnavailableError } from './errors';
+import { CallGoneError, InvalidRequestError, NoCallError, NotFoundError, NotReadyError, AgentUnavailableError, TransferRefusedError } from './errors';
 import { agentLabel, CUSTOMER_LABEL, leftAlone, LIVE_LEG_STATUSES, MISSED_LEG_STATUSES, movesForward, PENDING_LEG_STATUSES, type LegStatus, type Participant, type ParticipantRole } from './participants';
 import { colleagueLegChanged, decide, openTransfer, startCold, startConsult, transferrerLeft, type Transfer, type TransferAction, type TransferEffects } from './transfer';
 
@@ -77,6 +77,8 @@ function afterLastAgent(call: CallRecord, input: { onPurpose: boolean; droppedAg
   if (input.onPurpose) return { set: { abandonedAt: input.now, endReason: 'abandoned' } };
   const { now } = input;
   return {
+    // Whoever takes the customer next finds them on hold with music (customerHeld), not held by the agent who left.
+    clear: call.heldBy ? ['heldBy', 'heldSince'] : [],
     set: {
       status: 'waiting',
       customerHeld: Boolean(call.conferenceSid),
@@ -115,7 +117,8 @@ export function agentJoined(call: CallRecord, input: { agentId: string; legCallS
   return {
     patch: mergePatches(participant(i, { status: 'in-progress', ...(input.legCallSid ? { legCallSid: input.legCallSid } : {}) }), transfer.patch, {
       // The owner is whoever joined last: the first agent, then the colleague they bring in.
-      set: { status: 'in-progress', agentId: input.agentId, ...(offer && !call.answeredAt ? { answeredAt: input.now } : {}) },
+      // An outbound call is answered when the customer picks up (customerAnswered), not when its agent joins first.
+      set: { status: 'in-progress', agentId: input.agentId, ...(offer && !call.answeredAt && call.direction !== 'outbound' ? { answeredAt: input.now } : {}) },
       clear: offer ? ['offeredTo', ...(call.customerHeld ? (['customerHeld'] as const) : [])] : [],
     }),
     // The customer was held while they waited for someone new (or a consult): they hear their agent once that agent is in.
@@ -130,6 +133,8 @@ export interface LegOutcome extends Partial<Departure> {
   missedOffer?: boolean;
   /** A colleague's ring (consult, bring-in) ended unanswered. */
   missedTransfer?: boolean;
+  /** The agent's own leg of their outbound call never connected while the customer's phone still rang: the call is called off. */
+  callOffOutbound?: boolean;
   /** The agent left a call they had talked on. */
   left?: boolean;
 }
@@ -168,7 +173,9 @@ export function legReported(call: CallRecord, input: { agentId: string; legCallS
       colleagueId: transfer.colleagueId,
       onPurpose,
       conferenceSid: call.conferenceSid,
-      missedOffer: missed && leg.role === 'offer' && call.status === 'offered' && call.offeredTo === input.agentId,
+      // An outbound call whose agent never joined is called off rather than offered to someone else (the customer has not answered).
+      missedOffer: missed && leg.role === 'offer' && call.status === 'offered' && call.offeredTo === input.agentId && !call.customerRinging,
+      callOffOutbound: missed && leg.role === 'offer' && Boolean(call.customerRinging),
       missedTransfer: missed && leg.role === 'colleague',
       left: input.status === 'completed' && leg.status === 'in-progress',
     },
@@ -350,7 +357,8 @@ export function consultStarted(call: CallRecord, input: { id: string; fromAgentI
   const transfer = startConsult(call.transfers ?? [], { id: input.id, from: input.fromAgentId, to: input.toAgentId, note: input.note, now: input.now });
   if (newestLeg(call, input.toAgentId, (leg) => LIVE_LEG_STATUSES.includes(leg.status)) >= 0) throw new AgentUnavailableError(`${input.toName} is already on this call.`);
   return {
-    patch: { addParticipant: ringLeg({ agentId: input.toAgentId, role: 'colleague', requestedBy: input.fromAgentId, transferId: input.id, now: input.now }), addTransfer: transfer },
+    // The consult holds the customer from here (and takes them off hold when it ends): the page's Hold is over.
+    patch: { addParticipant: ringLeg({ agentId: input.toAgentId, role: 'colleague', requestedBy: input.fromAgentId, transferId: input.id, now: input.now }), addTransfer: transfer, ...(call.heldBy ? { clear: ['heldBy', 'heldSince'] as const } : {}) },
     result: call.participants.length,
   };
 }
@@ -376,6 +384,7 @@ export function coldTransferStarted(call: CallRecord, input: { id: string; fromA
   return {
     patch: {
       set: { status: toQueue ? 'waiting' : 'offered', ...(toQueue ? {} : { offeredTo: input.to }), customerHeld: Boolean(call.conferenceSid), lineSince: input.now },
+      ...(call.heldBy ? { clear: ['heldBy', 'heldSince'] as const } : {}),
       addTransfer: transfer,
       addPass: { agentId: input.fromAgentId, at: input.now, outcome: 'transferred' },
       ...(toQueue ? {} : { addParticipant: ringLeg({ agentId: input.to, role: 'offer', requestedBy: input.fromAgentId, transferId: input.id, now: input.now }) }),
@@ -411,4 +420,63 @@ export function hangUpRequested(call: CallRecord, agentId: string): Step<{ legCa
   const i = newestLeg(call, agentId, (leg) => LIVE_LEG_STATUSES.includes(leg.status));
   if (i < 0) throw new NoCallError('You have no call to hang up.');
   return { patch: participant(i, { hungUp: true }), result: { legCallSid: call.participants[i]!.legCallSid } };
+}
+
+/**
+ * The agent puts the customer on hold (they hear the line's music and nobody hears them) or takes them off it. Refused
+ * while a transfer is under way (the transfer decides who holds) and before the customer is connected. `changed` is
+ * false when the customer already was where asked (a second press changes nothing).
+ * https://www.twilio.com/docs/voice/api/conference-participant-resource#update-a-participant-resource
+ */
+export function customerHoldRequested(call: CallRecord, input: { agentId: string; on: boolean; now: Date }): Step<{ conferenceSid: string; changed: boolean }> {
+  requireTalking(call, input.agentId, input.on ? 'You have no call to put on hold.' : 'You have no call to resume.');
+  if (openTransfer(call.transfers ?? [])) throw new TransferRefusedError('A transfer is under way: it decides who waits on hold.');
+  if (call.customerRinging) throw new NotReadyError('The customer has not answered yet.');
+  if (!call.conferenceSid) throw new NotReadyError('The call has not started yet: try again in a moment.');
+  if (input.on === Boolean(call.heldBy)) return { result: { conferenceSid: call.conferenceSid, changed: false } };
+  return {
+    patch: input.on ? { set: { heldBy: input.agentId, heldSince: input.now } } : { clear: ['heldBy', 'heldSince'] },
+    result: { conferenceSid: call.conferenceSid, changed: true },
+  };
+}
+
+/** The agent's page muted or unmuted their microphone (the SDK's call.mute()): kept on their leg so the floor sees it. */
+export function muteReported(call: CallRecord, input: { agentId: string; muted: boolean }): Step<void> {
+  const i = newestLeg(call, input.agentId, (leg) => leg.status === 'in-progress');
+  if (isOver(call) || i < 0) throw new NoCallError('You have no call to mute.');
+  if (Boolean(call.participants[i]!.muted) === input.muted) return { result: undefined };
+  return { patch: participant(i, { muted: input.muted }), result: undefined };
+}
+
+/** A valid E.164 number: + and up to 15 digits, not starting with 0. https://www.twilio.com/docs/glossary/what-e164 */
+export const E164 = /^\+[1-9]\d{1,14}$/;
+
+/**
+ * An agent calls a number from their page: the new call, keyed by the customer's CallSid (the dial's answer) like an
+ * inbound call, offered to the agent who placed it (their phone rings and their page answers it: they join the
+ * conference first), the customer's phone still ringing. From here its life is an inbound call's.
+ */
+export function outboundPlaced(input: { callSid: string; to: string; agentId: string; supportNumber: string; now: Date }): Omit<CallRecord, 'createdAt' | 'updatedAt'> {
+  if (!E164.test(input.to)) throw new InvalidRequestError('The number must be in E.164 form: + and the country code, e.g. +15551234567.');
+  if (input.to === input.supportNumber) throw new InvalidRequestError('That is the support number itself.');
+  return {
+    _id: input.callSid,
+    conferenceName: input.callSid,
+    from: input.to,
+    direction: 'outbound',
+    status: 'offered',
+    offeredTo: input.agentId,
+    customerRinging: true,
+    participants: [ringLeg({ agentId: input.agentId, role: 'offer', now: input.now })],
+    passedBy: [],
+    transfers: [],
+    rev: 0,
+  };
+}
+
+/** The customer of an outbound call answered: the call is answered now (talk time counts from here). */
+export function customerAnswered(call: CallRecord, now: Date): Step<boolean> {
+  if (isOver(call)) return { result: false };
+  if (!call.customerRinging) return { result: true };
+  return { patch: { clear: ['customerRinging'], ...(call.answeredAt ? {} : { set: { answeredAt: now } }) }, result: true };
 }

@@ -8,6 +8,9 @@ import type { Transfer } from './transfer';
 export const CALL_STATUSES = ['waiting', 'offered', 'in-progress', 'completed'] as const;
 export type CallStatus = (typeof CALL_STATUSES)[number];
 
+/** Who placed the call: the customer (inbound), or an agent from their page (outbound). */
+export type CallDirection = 'inbound' | 'outbound';
+
 export const CONFERENCE_EVENT_KINDS = ['hold', 'unhold', 'left', 'conference-ended'] as const;
 
 /**
@@ -40,8 +43,10 @@ export interface CallRecord {
   _id: string;
   conferenceName: string;
   conferenceSid?: string;
-  /** The caller's number as Twilio sent it (shown to agents; never logged in full). */
+  /** The caller's number as Twilio sent it (shown to agents; never logged in full); for an outbound call, the number dialled. */
   from?: string;
+  /** 'outbound': an agent called the customer (the customer's leg was dialled by the app); unset: the customer called. */
+  direction?: CallDirection;
   status: CallStatus;
   /** The agent who owns the call: the first agent, then whoever it was transferred to. */
   agentId?: string;
@@ -55,6 +60,12 @@ export interface CallRecord {
   answeredAt?: Date;
   /** The customer is on hold in the conference, waiting for an agent again (their agent's softphone dropped). */
   customerHeld?: boolean;
+  /** The agent who put the customer on hold with the page's Hold (until Resume); unset while not held that way. */
+  heldBy?: string;
+  /** When the customer was put on hold with Hold. */
+  heldSince?: Date;
+  /** Outbound: the customer's phone is still ringing (they have not answered yet). */
+  customerRinging?: boolean;
   /** How many times the customer went back to the line after their agent dropped. */
   requeued?: number;
   /**
@@ -84,7 +95,7 @@ export interface CallRecord {
 /** The call's own fields a transition may set (participants, transfers and the lists change through their own entries). */
 export type CallFields = Pick<
   CallRecord,
-  'status' | 'agentId' | 'conferenceSid' | 'dialError' | 'offeredTo' | 'answeredAt' | 'customerHeld' | 'requeued' | 'lineSince' | 'routableFrom' | 'returnTo' | 'endReason' | 'abandonedAt' | 'endedAt'
+  'status' | 'agentId' | 'conferenceSid' | 'dialError' | 'offeredTo' | 'answeredAt' | 'customerHeld' | 'heldBy' | 'heldSince' | 'customerRinging' | 'requeued' | 'lineSince' | 'routableFrom' | 'returnTo' | 'endReason' | 'abandonedAt' | 'endedAt'
 >;
 
 /** A change to one call, in the domain's words: the store turns it into one atomic update of the revision it read. */

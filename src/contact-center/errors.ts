@@ -31,6 +31,11 @@ export class TransferRefusedError extends DomainError {
   readonly kind = 'conflict';
 }
 
+/** The wrap-up asked for is not open (saved already, or a later call took its place). */
+export class WrapUpClosedError extends DomainError {
+  readonly kind = 'conflict';
+}
+
 /** The call is not ready for the action yet (its conference has not started). */
 export class NotReadyError extends DomainError {
   readonly kind = 'conflict';

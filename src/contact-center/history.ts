@@ -2,6 +2,7 @@
 import type { CallRecord, ConferenceEvent } from './call';
 import type { Participant } from './participants';
 import { agentLabel, agentOfLabel, CUSTOMER_LABEL } from './participants';
+import type { WrapUp } from './wrap-up';
 
 export const OUTCOMES = ['answered', 'abandoned', 'timed-out', 'no-agent', 'failed'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
@@ -69,6 +70,10 @@ export interface HistoryRecord {
   endReason?: string;
   transfers: TransferRecord[];
   timeline: TimelineEntry[];
+  /** 'outbound': an agent called the customer from their page (unset: the customer called). */
+  direction?: 'outbound';
+  /** The agents' wrap-up codes and notes: not stored with the record, merged in when it is read (they come later). */
+  wrapUps?: WrapUp[];
 }
 
 /** The history record of a finished call (what the history store keeps). */
@@ -116,8 +121,9 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
   const answered = call.answeredAt ? new Date(call.answeredAt) : undefined;
   const events = call.events ?? [];
   const talked = call.participants.filter((leg) => leg.status === 'completed' || leg.status === 'in-progress');
-  const outcome: Outcome = answered ? 'answered' : call.endReason === 'max-wait' ? 'timed-out' : call.participants.length === 0 ? 'no-agent' : 'abandoned';
-  const timeline: FinishedCall['timeline'] = [{ at: started, kind: 'waiting', detail: 'The customer called and waited in line.' }];
+  // An outbound call whose customer never answered did not connect: 'failed' (busy, no answer, could not be reached).
+  const outcome: Outcome = answered ? 'answered' : call.direction === 'outbound' ? 'failed' : call.endReason === 'max-wait' ? 'timed-out' : call.participants.length === 0 ? 'no-agent' : 'abandoned';
+  const timeline: FinishedCall['timeline'] = [call.direction === 'outbound' ? { at: started, kind: 'dialled', detail: 'An agent called the customer.' } : { at: started, kind: 'waiting', detail: 'The customer called and waited in line.' }];
   for (const leg of call.participants) {
     timeline.push({ at: new Date(leg.createdAt), kind: leg.role === 'offer' ? 'offered' : 'brought-in', agentId: leg.agentId, ...(leg.requestedBy ? { byAgentId: leg.requestedBy } : {}) });
     const ended = LEG_EVENT[leg.status];
@@ -150,6 +156,7 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
     startedAt: started,
     endedAt,
     ...(call.from ? { from: call.from } : {}),
+    ...(call.direction === 'outbound' ? { direction: 'outbound' as const } : {}),
     outcome,
     agentIds: [...new Set(talked.map((leg) => leg.agentId))],
     offeredTo: call.participants.filter((leg) => leg.role === 'offer').map((leg) => leg.agentId),

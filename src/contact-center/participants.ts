@@ -35,6 +35,8 @@ export interface Participant {
   status: LegStatus;
   /** On hold in the conference (a consult toggled to the customer), as Twilio reported it. */
   held?: boolean;
+  /** The agent muted their microphone (the SDK's call.mute(): nobody hears them), as their page reported it. */
+  muted?: boolean;
   /** The agent hung up on purpose (the page's Hang up), rather than their softphone dropping. */
   hungUp?: boolean;
   /** The transfer this participant was rung for (consult or cold). */

@@ -19,6 +19,8 @@ export interface PresenceInputs {
   /** The page's softphone is registered and can ring (a page still connecting it is not ready). */
   softphoneReady?: boolean;
   reservation?: { state: ReservationState; since: Date };
+  /** Since when the agent's last call waits for a required wrap-up code (they are offered nothing until it is picked). */
+  wrapUpBlockedSince?: Date;
   now: Date;
   /** A softphone silent this long is gone (tab closed, network lost, laptop asleep). */
   offlineAfterMs: number;
@@ -34,6 +36,7 @@ export function presenceOf(input: PresenceInputs): { presence: Presence; since: 
   if (!softphoneAlive(input)) return { presence: 'offline', since: input.lastSeenAt ?? input.chosenAt };
   // A page whose softphone is not registered (yet, or any more) cannot ring: offered nothing, so shown offline.
   if (!input.softphoneReady) return { presence: 'offline', since: input.lastSeenAt ?? input.chosenAt };
+  if (input.wrapUpBlockedSince) return { presence: 'wrap-up', since: input.wrapUpBlockedSince };
   return { presence: input.chosen, since: input.chosenAt };
 }
 

@@ -1,6 +1,7 @@
 // Presence as agents set it and their softphones report it: one small document per agent, keyed by the agent's id.
 import { Schema, type Connection, type Model } from 'mongoose';
 import { CHOSEN_STATUSES, type ChosenStatus } from '../contact-center/presence';
+import type { PendingWrapUp } from '../contact-center/wrap-up';
 
 export interface PresenceRecord {
   /** The agent's id. */
@@ -22,6 +23,8 @@ export interface PresenceRecord {
   idleSince: Date;
   /** How the agent's last ring ended without them answering, so their page can say what happened. */
   lastOffer?: { callSid: string; outcome: OfferOutcome; at: Date };
+  /** The agent's last call, until they pick its wrap-up code (or a later call takes its place). */
+  wrapUp?: PendingWrapUp;
 }
 
 /**
@@ -41,6 +44,7 @@ const presenceSchema = new Schema<PresenceRecord>(
     softphoneReady: { type: Boolean },
     idleSince: { type: Date, required: true },
     lastOffer: { type: { _id: false, callSid: String, outcome: String, at: Date } },
+    wrapUp: { type: { _id: false, callSid: String, startedAt: Date, from: String, direction: String, since: Date } },
   },
   { versionKey: false },
 );
@@ -111,6 +115,16 @@ export function createPresenceStore(model: PresenceModel, run: <T>(op: () => Pro
     /** A ring for `callSid` ended without the agent answering: kept so their page can say why. */
     async offerEnded(agentId: string, callSid: string, outcome: OfferOutcome): Promise<void> {
       await run(() => model.updateOne({ _id: agentId }, { $set: { lastOffer: { callSid, outcome, at: new Date() } } }).exec());
+    },
+
+    /** The agent left `pending`'s call: it waits for their wrap-up code (replacing an earlier call's, if any). */
+    async awaitWrapUp(agentId: string, pending: PendingWrapUp): Promise<void> {
+      await run(() => model.updateOne({ _id: agentId }, { $set: { wrapUp: pending } }).exec());
+    },
+
+    /** The agent picked the code for `callSid`: nothing waits any more (unless a later call took its place). */
+    async wrapUpDone(agentId: string, callSid: string): Promise<void> {
+      await run(() => model.updateOne({ _id: agentId, 'wrapUp.callSid': callSid }, { $unset: { wrapUp: 1 } }).exec());
     },
 
     /** The agent finished a call: idle from now. */

@@ -86,6 +86,11 @@ export function createReservationStore(model: ReservationModel, run: <T>(op: () 
       await run(() => model.updateOne({ _id: agentKey(agentId), callSid }, { $set: { state, since: new Date(), ...(until ? { until } : {}) } }).exec());
     },
 
+    /** The agent's reservation taken for a call not yet placed (`from`) now names the placed call `to`. */
+    async renameCall(agentId: string, from: string, to: string): Promise<void> {
+      await run(() => model.updateOne({ _id: agentKey(agentId), callSid: from }, { $set: { callSid: to } }).exec());
+    },
+
     /** Frees the agent, if their reservation is still for `callSid`. */
     async releaseAgent(agentId: string, callSid: string): Promise<void> {
       await run(() => model.deleteOne({ _id: agentKey(agentId), callSid }).exec());

@@ -4,7 +4,7 @@
 import express, { Router, type RequestHandler, type Response } from 'express';
 import { requireJsonBody } from '../auth/middleware';
 import { z } from 'zod';
-import { actionsFor, takesTransfers } from '../contact-center/actions';
+import { actionsFor, mayCallOut, takesTransfers } from '../contact-center/actions';
 import { CHOSEN_STATUSES, type Presence } from '../contact-center/presence';
 import { describeIssues, HttpError } from '../errors';
 import type { PresenceStore } from '../models/presence';
@@ -12,6 +12,7 @@ import type { Agent, AgentDirectory } from '../services/agents';
 import type { CallService, CallView } from '../services/calls';
 import type { ChangeHub } from '../services/changes';
 import type { Routing } from '../services/routing';
+import type { WrapUpService } from '../services/wrap-up';
 
 export interface ContactCenterApiDeps {
   calls: CallService;
@@ -28,6 +29,8 @@ export interface ContactCenterApiDeps {
   offlineAfterSeconds: number;
   /** The board's tiles (service metrics today and over the last 15 minutes), from what the board read. */
   tiles?: (inputs: { now: Date; agents: Array<{ presence: Presence }>; live: CallView[] }) => Promise<unknown>;
+  /** Wrap-up codes and who is calling (optional: without it the page shows neither). */
+  wrapUp?: WrapUpService;
 }
 
 const SetPresence = z.object({ status: z.enum(CHOSEN_STATUSES) }).strict();
@@ -88,16 +91,22 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
   router.get('/me', ...deps.signedIn, async (_req, res) => {
     const me = agentOf(res);
     const now = new Date();
-    const [agents, { call, live }] = await Promise.all([roster(now), deps.calls.overviewFor(me.id)]);
+    const [agents, { call, live }, record] = await Promise.all([roster(now), deps.calls.overviewFor(me.id), deps.presence.get(me.id)]);
     const names = new Map(agents.map((a) => [a.id, a.name]));
     const mine = agents.find((a) => a.id === me.id);
     const waiting = live.filter((c) => c.status === 'waiting');
     const context = callContext(call, now, names);
+    const [wrapUp, caller] = await Promise.all([
+      deps.wrapUp ? deps.wrapUp.viewFor(record?.wrapUp) : null,
+      deps.wrapUp && call?.from ? deps.wrapUp.callerCard(call.from, now, call.callSid) : undefined,
+    ]);
+    const callerCard = caller && { ...caller, ...(caller.last ? { last: { ...caller.last, agentName: caller.last.agentId ? (names.get(caller.last.agentId) ?? caller.last.agentId) : undefined } } : {}) };
     res.set('Cache-Control', 'no-store').json({
       you: { id: me.id, name: me.name, role: me.role, presence: mine?.presence ?? 'offline', since: mine?.since, note: mine?.note, lastOffer: mine?.lastOffer },
       // A dropped agent's page rings for the customer it lost: it says so.
-      call: context ? { ...context, returning: call?.returnTo?.agentId === me.id && call.status === 'offered' && call.offeredTo === me.id } : null,
-      can: actionsFor(call ?? undefined, me.id),
+      call: context ? { ...context, returning: call?.returnTo?.agentId === me.id && call.status === 'offered' && call.offeredTo === me.id, ...(callerCard ? { caller: callerCard } : {}) } : null,
+      can: { ...actionsFor(call ?? undefined, me.id), callOut: mayCallOut({ presence: mine?.presence ?? 'offline', hasCall: Boolean(call) }) },
+      wrapUp,
       colleagues: agents.filter((a) => a.id !== me.id).map(({ lastOffer: _private, ...colleague }) => colleague),
       line: { waiting: waiting.length, longestWaitSeconds: waiting.length ? seconds(waiting[0]!.createdAt, now) : 0 },
     });

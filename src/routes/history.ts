@@ -11,7 +11,10 @@ export interface SignedInAgent {
 }
 
 export interface HistoryRouterDeps {
-  history: Pick<HistoryStore, 'newest' | 'find'>;
+  /** The history, with agents' wrap-up codes merged in and a `code` filter when wrap-up codes are enabled. */
+  history: { newest(query?: HistoryQuery & { code?: string }): Promise<HistorySummary[]>; find: HistoryStore['find'] };
+  /** The wrap-up codes there are (the list's code filter offers them); absent: no code filter. */
+  wrapUpCodes?: () => Promise<Array<{ id: string; name: string }>>;
   agents: { all(): Promise<Array<{ id: string; name: string }>> };
   /** Authenticates the request and puts the agent on res.locals.agent, or answers 401/403 itself. */
   guard: RequestHandler[];
@@ -43,6 +46,7 @@ const HistoryFilters = z
     from: dayField('From'),
     to: dayField('To'),
     outcome: z.preprocess(blankToUndefined, z.enum(OUTCOMES, { error: `Outcome must be one of: ${OUTCOMES.join(', ')}.` }).optional()),
+    code: z.preprocess(blankToUndefined, z.string({ error: 'Wrap-up must be one code.' }).regex(/^[a-z0-9-]{1,48}$/, { error: 'Wrap-up must be a wrap-up code.' }).optional()),
     beforeAt: z.preprocess(blankToUndefined, z.iso.datetime({ error: 'The paging position (beforeAt) must be an ISO date-time.' }).optional()),
     beforeId: z.preprocess(blankToUndefined, z.string({ error: 'The paging position (beforeId) must be one call id.' }).regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'The paging position (beforeId) is not a call id.' }).optional()),
   })
@@ -65,9 +69,9 @@ export function historyRouter(deps: HistoryRouterDeps): Router {
    */
   router.get('/history', ...deps.guard, async (req, res) => {
     const me = signedIn(res);
-    const agents = await deps.agents.all();
+    const [agents, wrapUpCodes] = await Promise.all([deps.agents.all(), deps.wrapUpCodes ? deps.wrapUpCodes() : undefined]);
     const parsed = parseFilters(req, me);
-    if (!parsed.ok) return badRequest(req, res, parsed.status, parsed.message, { me, agents, filters: rawFilters(req) });
+    if (!parsed.ok) return badRequest(req, res, parsed.status, parsed.message, { me, agents, wrapUpCodes, filters: rawFilters(req) });
     const rows = await deps.history.newest({ ...parsed.query, limit: PAGE_SIZE });
     const names = nameLookup(agents);
     const last = rows.at(-1);
@@ -75,6 +79,7 @@ export function historyRouter(deps: HistoryRouterDeps): Router {
       title: 'Call history',
       me,
       agents,
+      wrapUpCodes,
       filters: parsed.filters,
       rows: rows.map((row) => listRow(row, names)),
       paged: parsed.filters.beforeAt !== undefined,
@@ -134,17 +139,18 @@ function canSee(me: SignedInAgent, call: HistorySummary): boolean {
   return me.role !== 'agent' || call.agentIds.includes(me.id) || call.offeredTo.includes(me.id);
 }
 
-type ParsedFilters = { ok: true; filters: HistoryFilters; query: HistoryQuery } | { ok: false; status: 400 | 403; message: string };
+type ParsedFilters = { ok: true; filters: HistoryFilters; query: HistoryQuery & { code?: string } } | { ok: false; status: 400 | 403; message: string };
 
 function parseFilters(req: Request, me: SignedInAgent): ParsedFilters {
   const result = HistoryFilters.safeParse(req.query);
   if (!result.success) return { ok: false, status: 400, message: result.error.issues.map((issue) => issue.message).join(' ') };
   const filters = result.data;
   if (me.role === 'agent' && filters.agent !== undefined && filters.agent !== me.id) return { ok: false, status: 403, message: 'Agents can see only their own calls.' };
-  const query: HistoryQuery = {
+  const query: HistoryQuery & { code?: string } = {
     // An agent's list is always their own calls.
     agentId: me.role === 'agent' ? me.id : filters.agent,
     outcome: filters.outcome as Outcome | undefined,
+    ...(filters.code ? { code: filters.code } : {}),
     since: filters.from ? new Date(`${filters.from}T00:00:00.000Z`) : undefined,
     until: filters.to ? new Date(Date.parse(`${filters.to}T00:00:00.000Z`) + 86_400_000) : undefined,
     before: filters.beforeAt && filters.beforeId ? { endedAt: new Date(filters.beforeAt), id: filters.beforeId } : undefined,
@@ -155,7 +161,7 @@ function parseFilters(req: Request, me: SignedInAgent): ParsedFilters {
 /** The filters as typed, for re-showing the form next to the error (pug escapes them). */
 function rawFilters(req: Request): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const key of ['agent', 'from', 'to', 'outcome']) {
+  for (const key of ['agent', 'from', 'to', 'outcome', 'code']) {
     const value = req.query[key];
     if (typeof value === 'string') out[key] = value;
   }
@@ -214,17 +220,28 @@ function listRow(row: HistorySummary, names: Names) {
     endedAt: formatTime(row.endedAt),
     endedAtIso: row.endedAt.toISOString(),
     from: row.from ?? '—',
+    // A number the agent page can dial back (E.164 only: anything else is not a number Twilio would call).
+    callBackHref: row.from && E164.test(row.from) ? `/?callOut=${encodeURIComponent(row.from)}` : undefined,
     outcome: row.outcome,
     outcomeLabel: OUTCOME_LABELS[row.outcome] ?? row.outcome,
     agents: row.agentIds.map(names).join(', ') || '—',
     wait: formatDuration(row.waitSeconds),
     talk: formatDuration(row.talkSeconds),
     transfers: row.transfers.length,
+    wrapUp: wrapUpText(row, names) || '—',
   };
+}
+
+/** The agents' wrap-up codes and notes in one line: "Refund issued (Ada Lovelace): gave 10 % off". */
+function wrapUpText(row: HistorySummary, names: Names): string {
+  const picks = row.wrapUps ?? [];
+  const several = new Set(picks.map((p) => p.agentId)).size > 1;
+  return picks.map((p) => `${p.codeName}${several ? ` (${names(p.agentId)})` : ''}${p.note ? `: ${p.note}` : ''}`).join('; ');
 }
 
 const KIND_LABELS: Record<string, string> = {
   waiting: 'Waiting with music',
+  dialled: 'Outbound call placed',
   offered: 'Offered to',
   'brought-in': 'Rang colleague',
   ringing: 'Ringing',
@@ -261,6 +278,11 @@ const REASON_LABELS: Record<string, string> = {
   'last-agent-left': 'every agent had left; the caller heard goodbye',
   abandoned: 'every agent had left; the caller heard goodbye',
   'customer-hung-up': 'hung up',
+  'customer-busy': 'the customer\'s line was busy',
+  'customer-no-answer': 'the customer did not answer',
+  'customer-failed': 'the customer could not be reached',
+  'customer-canceled': 'the agent called it off before the customer answered',
+  'customer-completed': 'the call ended before the customer answered',
   'max-wait': 'waited too long; the caller heard goodbye',
   'conference-ended': 'the conference ended',
   'conference-ended-via-api': 'the app ended the conference',
@@ -337,6 +359,8 @@ export function describeCall(record: HistoryRecord, names: Names) {
     talkedWith: record.agentIds.map(names),
     transfers: record.transfers.map((t) => ({ from: names(t.from), to: names(t.to), mode: MODE_LABELS[t.mode] ?? t.mode, outcome: TRANSFER_OUTCOME_LABELS[t.outcome] ?? t.outcome, at: offset(t.at) })),
     hungUpBy: whoHungUp(record.hungUpBy, names),
+    direction: record.direction === 'outbound' ? 'Outbound (an agent called the customer)' : 'Inbound',
+    wrapUps: (record.wrapUps ?? []).map((p) => ({ agent: names(p.agentId), code: p.codeName, note: p.note })),
     endReason: record.endReason ? (REASON_LABELS[record.endReason] ?? record.endReason) : undefined,
     timeline: [...record.timeline]
       .sort((a, b) => a.at.getTime() - b.at.getTime())
@@ -367,7 +391,7 @@ export function csvCell(value: string | number | undefined): string {
   return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-export const CSV_COLUMNS = ['call_sid', 'started_at', 'ended_at', 'caller', 'outcome', 'agents', 'offered_to', 'wait_seconds', 'talk_seconds', 'transfers', 'hung_up_by', 'end_reason'] as const;
+export const CSV_COLUMNS = ['call_sid', 'started_at', 'ended_at', 'caller', 'outcome', 'agents', 'offered_to', 'wait_seconds', 'talk_seconds', 'transfers', 'hung_up_by', 'end_reason', 'direction', 'wrap_up', 'wrap_up_note'] as const;
 
 /** The rows as a CSV document with a header line, CRLF line ends. */
 export function historyCsv(rows: HistorySummary[], names: Names): string {
@@ -387,6 +411,9 @@ export function historyCsv(rows: HistorySummary[], names: Names): string {
         row.transfers.map((t) => `${names(t.from)} > ${names(t.to)} (${t.mode}, ${t.outcome})`).join('; '),
         row.hungUpBy,
         row.endReason,
+        row.direction ?? 'inbound',
+        (row.wrapUps ?? []).map((p) => p.codeName).join('; ') || undefined,
+        (row.wrapUps ?? []).filter((p) => p.note).map((p) => p.note).join('; ') || undefined,
       ]
         .map(csvCell)
         .join(','),

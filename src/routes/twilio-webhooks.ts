@@ -25,6 +25,9 @@ const IncomingCall = z.object({ CallSid, From: z.string().max(256).optional() })
 const WaitQuery = z.object({ call: CallSid, round: z.coerce.number().int().min(0).max(100000).default(0) });
 const AgentLeg = z.object({ CallSid: CallSid.optional() });
 const AgentCallStatus = z.object({ CallSid, CallStatus: z.string().min(1).max(32) });
+const OutboundAnswer = z.object({ CallSid });
+/** Twilio's call statuses that end a call. https://www.twilio.com/docs/voice/api/call-resource#call-status-values */
+const ENDED_STATUSES: readonly string[] = ['completed', 'busy', 'no-answer', 'failed', 'canceled'];
 const ConferenceEvent = z.object({
   FriendlyName: z.string().min(1).max(128),
   ConferenceSid: z.string().max(64).optional(),
@@ -47,6 +50,7 @@ export function placeInLine(position: number): string {
 
 const SORRY = 'We are sorry, something went wrong connecting your call. Please try again later. Goodbye.';
 const AGENT_SORRY = 'Sorry, this customer call is no longer available. Goodbye.';
+const OUTBOUND_SORRY = 'Sorry, we called you, but the agent is no longer on the line. We will call again. Goodbye.';
 
 function sendTwiml(res: Response, xml: string): void {
   res.status(200).type('text/xml').send(xml);
@@ -110,6 +114,38 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
         next: query.success ? deps.urls.wait(query.data.call, round + 1) : undefined,
       }),
     );
+  });
+
+  /**
+   * The customer answered an agent's outbound call: they join the conference named after their CallSid, where the
+   * agent waits (music until then, if the agent is not there yet); their leaving ends it, as for an inbound caller.
+   * @route POST /conference/outbound/answer
+   */
+  router.post('/outbound/answer', spoken(OUTBOUND_SORRY), async (req, res) => {
+    const input = OutboundAnswer.parse(req.body);
+    if (!(await deps.calls.outboundAnswered(input.CallSid))) return sendTwiml(res, apologyTwiml(OUTBOUND_SORRY));
+    sendTwiml(
+      res,
+      conferenceTwiml({
+        name: input.CallSid,
+        participantLabel: CUSTOMER_LABEL,
+        startConferenceOnEnter: true,
+        endConferenceOnExit: true,
+        waitUrl: deps.urls.wait(input.CallSid, 1),
+        statusCallback: deps.urls.conferenceEvents(),
+      }),
+    );
+  });
+
+  /**
+   * Status callback of the customer's leg of an outbound call: an end before they answered (busy, no answer, failed,
+   * cancelled) ends the call.
+   * @route POST /conference/outbound/status
+   */
+  router.post('/outbound/status', async (req, res) => {
+    const input = AgentCallStatus.parse(req.body);
+    if (ENDED_STATUSES.includes(input.CallStatus)) await deps.calls.outboundEnded(input.CallSid, input.CallStatus);
+    sendTwiml(res, emptyTwiml());
   });
 
   /**

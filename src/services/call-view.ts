@@ -1,7 +1,7 @@
 // What pages see of a live call: the call without the SIDs and bookkeeping they have no use for.
 import type { CallRecord } from '../contact-center/call';
 import { agentLabel, type Participant } from '../contact-center/participants';
-import type { Transfer } from '../contact-center/transfer';
+import { openTransfer, type Transfer } from '../contact-center/transfer';
 
 export interface CallView {
   callSid: string;
@@ -19,6 +19,17 @@ export interface CallView {
   transfers: Transfer[];
   /** The agent whose softphone dropped off the call, offered it first until `until`. */
   returnTo?: { agentId: string; until: Date };
+  /** 'outbound' when an agent called the customer. */
+  direction: NonNullable<CallRecord['direction']>;
+  /** The conference has started (its participants can be held). */
+  conferenceStarted: boolean;
+  /** The customer waits on hold: put there with Hold (`heldBy`), by a transfer, or back in line after their agent dropped. */
+  customerOnHold: boolean;
+  /** The agent who pressed Hold, and since when. */
+  heldBy?: string;
+  heldSince?: Date;
+  /** Outbound: the customer's phone still rings. */
+  customerRinging?: boolean;
 }
 
 
@@ -35,10 +46,21 @@ export function view(call: CallRecord): CallView {
     createdAt: call.createdAt,
     answeredAt: call.answeredAt,
     endedAt: call.endedAt,
-    participants: call.participants.map(({ agentId, role, status, requestedBy, error, updatedAt, transferId, held }) => ({ agentId, label: agentLabel(agentId), role, status, ...(held ? { held } : {}), requestedBy, error, updatedAt, ...(transferId ? { transferId } : {}) })),
+    participants: call.participants.map(({ agentId, role, status, requestedBy, error, updatedAt, transferId, held, muted }) => ({ agentId, label: agentLabel(agentId), role, status, ...(held ? { held } : {}), ...(muted ? { muted } : {}), requestedBy, error, updatedAt, ...(transferId ? { transferId } : {}) })),
     transfers: call.transfers ?? [],
     ...(call.returnTo ? { returnTo: call.returnTo } : {}),
+    direction: call.direction ?? 'inbound',
+    conferenceStarted: Boolean(call.conferenceSid),
+    customerOnHold: Boolean(call.heldBy || call.customerHeld || customerHeldByTransfer(call.transfers ?? [])),
+    ...(call.heldBy ? { heldBy: call.heldBy, heldSince: call.heldSince } : {}),
+    ...(call.customerRinging ? { customerRinging: true } : {}),
   };
+}
+
+/** An open transfer keeps the customer on hold: a cold one throughout, a consult unless it was toggled to the customer. */
+function customerHeldByTransfer(transfers: readonly Transfer[]): boolean {
+  const open = openTransfer(transfers);
+  return Boolean(open && (open.mode === 'cold' || open.held !== 'colleague'));
 }
 
 export function oldestFirst(calls: CallRecord[]): CallRecord[] {

@@ -4,6 +4,7 @@
 // built; errors are the domain's types. It never sees req/res.
 import { randomUUID } from 'node:crypto';
 import type { BackgroundTasks } from '../background';
+import { mayCallOut } from '../contact-center/actions';
 import { callOf, type CallRecord, type ConferenceEvent } from '../contact-center/call';
 import {
   agentJoined,
@@ -15,11 +16,15 @@ import {
   conferenceEvent,
   conferenceStarted,
   consultStarted,
+  customerAnswered,
   customerGone,
+  customerHoldRequested,
   dialFailed,
   hangUpRequested,
   holdReported,
   legReported,
+  muteReported,
+  outboundPlaced,
   transferDecided,
   type Departure,
   type LifeSettings,
@@ -27,6 +32,7 @@ import {
 } from '../contact-center/call-life';
 import { AgentUnavailableError, InvalidRequestError, NoCallError, NotFoundError, NotReadyError, VoiceFailedError } from '../contact-center/errors';
 import { finishedCallOf, type FinishedCall } from '../contact-center/history';
+import type { CallerCall } from '../contact-center/wrap-up';
 import { CUSTOMER_LABEL, legStatusOf, type ParticipantRole } from '../contact-center/participants';
 import { positionInLine } from '../contact-center/routing';
 import type { Transfer, TransferAction } from '../contact-center/transfer';
@@ -47,11 +53,18 @@ export interface HistorySink {
   append(record: FinishedCall): Promise<void>;
 }
 
+/** Each caller's last calls, by number (who is calling, on the next ring). */
+export interface CallerSink {
+  append(number: string, call: CallerCall): Promise<void>;
+}
+
 export interface CallServiceDeps {
   store: CallStore;
   routing: Routing;
   reservations: ReservationStore;
   history: HistorySink;
+  /** Where each caller's last calls are kept (optional: without it the ringing page knows nothing of earlier calls). */
+  callers?: CallerSink;
   voice: Voice;
   agents: AgentDirectory;
   background: BackgroundTasks;
@@ -87,6 +100,9 @@ export interface ConferenceEventInput {
   endedBy?: string;
 }
 
+/** How long the customer's phone rings for an agent's outbound call. */
+const OUTBOUND_RING_SECONDS = 30;
+
 /** Builds the call service. */
 export function createCallService(deps: CallServiceDeps) {
   const { store, routing, reservations, voice, agents, background, changes, logger, urls } = deps;
@@ -103,14 +119,29 @@ export function createCallService(deps: CallServiceDeps) {
     else if (departure.transferEffects) applyTransferEffects({ _id: callSid, conferenceSid: departure.conferenceSid }, departure.transferEffects, { colleagueId: departure.colleagueId });
   }
 
-  /** The call is over: stop phones still ringing for it, free its agents, keep its history, drop the live record. */
-  async function finish(callSid: string, reason: string, lastEvent?: (call: CallRecord) => ConferenceEvent): Promise<void> {
+  /**
+   * The call is over: stop phones still ringing for it, free its agents, keep its history, drop the live record.
+   * `hangUpTalking`: agents still in the conference are hung up too (an outbound call whose customer never answered:
+   * no conference end removes them).
+   */
+  async function finish(callSid: string, reason: string, lastEvent?: (call: CallRecord) => ConferenceEvent, hangUpTalking = false): Promise<void> {
     const now = new Date();
-    const ended = await store.changeIfLive(callSid, (call) => callEnded(call, { reason, now, lastEvent: lastEvent?.(call) }));
+    let talking: string[] = [];
+    const ended = await store.changeIfLive(callSid, (call) => {
+      talking = call.participants.filter((leg) => leg.status === 'in-progress' && leg.legCallSid).map((leg) => leg.legCallSid!);
+      return callEnded(call, { reason, now, lastEvent: lastEvent?.(call) });
+    });
     if (!ended) return;
+    if (hangUpTalking) for (const legCallSid of talking) hangUpLater(`agent leaves the ended call ${callSid}`, legCallSid);
     for (const legCallSid of ended.ringing) hangUpLater(`cancel ringing leg ${legCallSid}`, legCallSid);
     await routing.callFinished(ended.call, ended.rang);
-    await deps.history.append(finishedCallOf(ended.call, now));
+    const record = finishedCallOf(ended.call, now);
+    await deps.history.append(record);
+    const { callers } = deps;
+    if (callers && record.from) {
+      const entry: CallerCall = { callSid, startedAt: record.startedAt, endedAt: record.endedAt, outcome: record.outcome, ...(record.agentIds.length ? { agentId: record.agentIds.at(-1) } : {}), ...(record.direction ? { direction: record.direction } : {}) };
+      background.run(`caller record of ${callSid}`, () => callers.append(record.from!, entry));
+    }
     await store.remove(callSid);
     changes.publish('calls', 'history');
     logger.info('call finished', { callSid, reason: ended.call.endReason, cancelled: ended.ringing.length });
@@ -285,6 +316,8 @@ export function createCallService(deps: CallServiceDeps) {
     const call = callOf(await store.live(), agentId);
     if (!call) throw new NoCallError('You have no call to hang up.');
     const { legCallSid } = await store.change(call._id, (c) => hangUpRequested(c, agentId));
+    // An outbound call whose customer's phone still rings is called off: the ringing stops (no goodbye to play).
+    if (call.customerRinging) hangUpLater(`call off the outbound call ${call._id}`, call._id);
     if (legCallSid) {
       try {
         await voice.hangUp(legCallSid);
@@ -294,6 +327,97 @@ export function createCallService(deps: CallServiceDeps) {
     }
     logger.info('agent hung up', { callSid: call._id, agentId });
     return { callSid: call._id };
+  }
+
+  /**
+   * The agent presses Hold (the customer hears the line's music and hears nobody) or Resume. The conference reports
+   * the hold back (participant-hold), which the history keeps and times.
+   */
+  async function holdCustomer(input: { agentId: string; on: boolean }): Promise<{ held: boolean }> {
+    const current = callOf(await store.live(), input.agentId);
+    if (!current) throw new NoCallError(input.on ? 'You have no call to put on hold.' : 'You have no call to resume.');
+    const step = await store.change(current._id, (call) => customerHoldRequested(call, { agentId: input.agentId, on: input.on, now: new Date() }));
+    if (step.changed) {
+      setHold(current._id, step.conferenceSid, CUSTOMER_LABEL, input.on);
+      logger.info(input.on ? 'customer put on hold' : 'customer taken off hold', { callSid: current._id, agentId: input.agentId });
+    }
+    changes.publish('calls');
+    return { held: input.on };
+  }
+
+  /** The agent's page muted or unmuted their microphone (the SDK mutes it; the server only keeps it for the floor). */
+  async function reportMute(input: { agentId: string; muted: boolean }): Promise<{ muted: boolean }> {
+    const current = callOf(await store.live(), input.agentId);
+    if (!current) throw new NoCallError('You have no call to mute.');
+    await store.change(current._id, (call) => muteReported(call, input));
+    changes.publish('calls');
+    return { muted: input.muted };
+  }
+
+  /**
+   * The agent calls `to` from their page. The customer's phone is dialled (caller ID: the support number) and the call
+   * stored under the customer's CallSid, like an inbound call; the agent's own phone is rung at once and their page
+   * answers it, so they wait in the conference (the customer answering joins them). From then on it is an ordinary
+   * call: hold, transfers and the history work the same.
+   */
+  async function callOut(input: { agentId: string; to: string }): Promise<{ callSid: string }> {
+    const now = new Date();
+    const [presence, live] = await Promise.all([routing.presenceOfAll(now), store.live()]);
+    const mine = presence.get(input.agentId)?.presence ?? 'offline';
+    if (!mayCallOut({ presence: mine, hasCall: Boolean(callOf(live, input.agentId)) })) throw new AgentUnavailableError(mine === 'offline' ? 'Your softphone is not connected.' : 'Finish your current call (and its wrap-up) first.');
+    // Checked before anything is dialled (the record's rule says the same once the CallSid is known).
+    outboundPlaced({ callSid: 'check', to: input.to, agentId: input.agentId, supportNumber: deps.twilioNumber, now });
+    const placeholder = `placing-${randomUUID()}`;
+    if (!(await reservations.claimAgent(input.agentId, placeholder, 'offered'))) throw new AgentUnavailableError('You are being offered a call: answer it first.');
+    let callSid: string;
+    try {
+      ({ sid: callSid } = await voice.dial({ to: input.to, from: deps.twilioNumber, url: urls.outboundAnswer(), statusCallback: urls.outboundStatus(), statusCallbackEvents: ['initiated', 'ringing', 'answered', 'completed'], timeoutSeconds: OUTBOUND_RING_SECONDS }));
+    } catch (err) {
+      await reservations.releaseAgent(input.agentId, placeholder);
+      throw new VoiceFailedError(`Twilio could not call ${input.to}: ${describeRestError(err)}`);
+    }
+    await store.insert(outboundPlaced({ callSid, to: input.to, agentId: input.agentId, supportNumber: deps.twilioNumber, now: new Date() }));
+    await reservations.renameCall(input.agentId, placeholder, callSid);
+    logger.info('agent calling out', { callSid, agentId: input.agentId, to: maskNumber(input.to) });
+    changes.publish('calls', 'agents');
+    const { error } = await ring(callSid, input.agentId, 0);
+    if (error) {
+      logger.warn('could not ring the agent for their outbound call: calling it off', { callSid, agentId: input.agentId, error });
+      await store.changeIfLive(callSid, (call) => dialFailed(call, { index: 0, agentId: input.agentId, error }));
+      await reservations.releaseAgent(input.agentId, callSid);
+      hangUpLater(`call off the outbound call ${callSid}`, callSid);
+      throw new VoiceFailedError(`Twilio could not ring your softphone: ${error}`);
+    }
+    return { callSid };
+  }
+
+  /**
+   * The customer of an outbound call answered (Twilio fetches their TwiML). The dial's answer and the record may still
+   * be on their way when a fast phone answers: the record is looked for a little while. False when the call is gone
+   * (the agent called it off meanwhile).
+   */
+  async function outboundAnswered(callSid: string): Promise<boolean> {
+    for (let attempt = 0; ; attempt += 1) {
+      const answered = await store.changeIfLive(callSid, (call) => customerAnswered(call, new Date()));
+      if (answered !== undefined) {
+        if (answered) changes.publish('calls');
+        return answered;
+      }
+      if (attempt >= 20) return false;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /**
+   * The customer's leg of an outbound call ended (busy, no answer, failed, cancelled, or hung up). One who never
+   * answered ends the call here, and the agent waiting in the conference is hung up; one who talked ended it through
+   * the conference already (this only makes sure).
+   */
+  async function outboundEnded(callSid: string, callStatus: string): Promise<void> {
+    const call = await store.load(callSid);
+    if (!call || call.status === 'completed') return;
+    if (call.customerRinging) await finish(callSid, `customer-${callStatus}`, undefined, true);
+    else await finish(callSid, 'customer-hung-up');
   }
 
   /** `fromAgentId` brings `toAgentId` into the call they are on. */
@@ -331,6 +455,11 @@ export function createCallService(deps: CallServiceDeps) {
     if (outcome.agentId) logger.info('agent call status', { conference: input.conferenceId, agentId: input.agentId, status });
     if (outcome.missedOffer) await routing.offerEnded(input.conferenceId, input.agentId, status);
     if (outcome.missedTransfer) await routing.colleagueMissed(input.agentId, input.conferenceId, status);
+    if (outcome.callOffOutbound) {
+      logger.info('the agent\'s leg of an outbound call did not connect: calling it off', { callSid: input.conferenceId, agentId: input.agentId, status });
+      await routing.colleagueMissed(input.agentId, input.conferenceId, status);
+      hangUpLater(`call off the outbound call ${input.conferenceId}`, input.conferenceId);
+    }
     if (outcome.left) {
       // Only the agent's own call said it ended: the conference is given a moment to say whether the customer left too.
       await afterDeparture(input.conferenceId, { agentId: input.agentId, alone: outcome.alone, onPurpose: outcome.onPurpose ?? false, conferenceSid: outcome.conferenceSid, transferEffects: outcome.transferEffects, colleagueId: outcome.colleagueId }, false);
@@ -353,6 +482,8 @@ export function createCallService(deps: CallServiceDeps) {
     switch (input.event) {
       case 'conference-start':
         await store.changeIfLive(callSid, (call) => conferenceStarted(call, input.conferenceSid));
+        // Pages learn that the customer can now be held (Hold needs the conference).
+        changes.publish('calls');
         return;
       case 'participant-hold':
       case 'participant-unhold':
@@ -384,6 +515,11 @@ export function createCallService(deps: CallServiceDeps) {
     coldTransfer,
     transferAction,
     hangUp,
+    holdCustomer,
+    reportMute,
+    callOut,
+    outboundAnswered,
+    outboundEnded,
     bringInAgent,
     recordAgentCallStatus,
     recordConferenceEvent,

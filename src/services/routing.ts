@@ -4,6 +4,7 @@
 import type { BackgroundTasks } from '../background';
 import { presenceOf, softphoneAlive } from '../contact-center/presence';
 import { planOffers, type Task, type Worker } from '../contact-center/routing';
+import { wrapUpBlocks } from '../contact-center/wrap-up';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logger';
 import { lineSinceOf } from '../contact-center/call';
@@ -77,7 +78,11 @@ export interface RoutingDeps {
   settings: RoutingSettings;
   /** Calls this instance answered with an apology: never offered, whatever the database says. */
   retracted: ReadonlySet<string>;
+  /** Whether admins require a wrap-up code before the next offer, and how many codes there are to pick (none: nothing required). */
+  wrapUpRules?: () => Promise<{ required: boolean; activeCodes: number }>;
 }
+
+const NO_WRAP_UP_RULES = async (): Promise<{ required: boolean; activeCodes: number }> => ({ required: false, activeCodes: 0 });
 
 /** A leg's end (Twilio's CallStatus, or dial-failed) as the outcome an agent's page explains. */
 function offerOutcomeOf(outcome: string): OfferOutcome {
@@ -86,6 +91,7 @@ function offerOutcomeOf(outcome: string): OfferOutcome {
 
 export function createRouting(deps: RoutingDeps) {
   const { calls, reservations, presence, agents, voice, urls, background, changes, logger, settings } = deps;
+  const wrapUpRules = deps.wrapUpRules ?? NO_WRAP_UP_RULES;
   let dispatching: Promise<void> | undefined;
   let again = false;
   /** When the last pass found no agent free (undefined: it found some). */
@@ -97,7 +103,7 @@ export function createRouting(deps: RoutingDeps) {
 
   /** Enabled agents with an open softphone who chose "available" and hold no reservation, longest idle first. */
   async function freeWorkers(now: Date, held: ReservationRecord[]): Promise<Worker[]> {
-    const [all, present] = await Promise.all([agents.all(), presence.all()]);
+    const [all, present, rules] = await Promise.all([agents.all(), presence.all(), wrapUpRules()]);
     const byId = new Map(present.map((p) => [p._id, p]));
     const busy = new Set(held.filter((r) => r._id.startsWith('agent:')).map((r) => r.agentId));
     const workers: Worker[] = [];
@@ -105,6 +111,8 @@ export function createRouting(deps: RoutingDeps) {
       const p = byId.get(agent.id);
       // Only a registered softphone can ring: a page still connecting its device is offered nothing yet.
       if (agent.disabled || !p || busy.has(agent.id) || p.chosen !== 'available' || !p.softphoneReady) continue;
+      // Admins require a wrap-up code before the next call: an agent whose last call has none yet is skipped.
+      if (wrapUpBlocks({ ...rules, pending: p.wrapUp })) continue;
       if (!softphoneAlive({ lastSeenAt: p.lastSeenAt, now, offlineAfterMs: settings.offlineAfterSeconds * 1000 })) continue;
       workers.push({ agentId: agent.id, idleSince: p.idleSince });
     }
@@ -196,9 +204,14 @@ export function createRouting(deps: RoutingDeps) {
     changes.publish('agents');
   }
 
-  /** Agents who leave a call wrap up before their next offer. */
-  async function wrapUp(agentId: string, callSid: string): Promise<void> {
+  /**
+   * Agents who leave a call wrap up before their next offer: WRAP_UP_SECONDS at least, and the call waits for their
+   * wrap-up code (which holds the next offer back when admins require one).
+   */
+  async function wrapUp(agentId: string, callSid: string, about?: Pick<CallRecord, 'createdAt' | 'from' | 'direction'>): Promise<void> {
     await presence.callEnded(agentId);
+    const call = about ?? (await calls.load(callSid)) ?? undefined;
+    if (call) await presence.awaitWrapUp(agentId, { callSid, startedAt: new Date(call.createdAt), ...(call.from ? { from: call.from } : {}), ...(call.direction ? { direction: call.direction } : {}), since: new Date() });
     if (settings.wrapUpSeconds > 0) await reservations.moveAgent(agentId, callSid, 'wrap-up', new Date(Date.now() + settings.wrapUpSeconds * 1000));
     else await reservations.releaseAgent(agentId, callSid);
     changes.publish('agents');
@@ -337,7 +350,7 @@ export function createRouting(deps: RoutingDeps) {
       const talked = new Set(call.participants.filter((leg) => leg.status === 'in-progress' || leg.status === 'completed').map((leg) => leg.agentId));
       const held = (await reservations.all()).filter((r) => r.callSid === call._id && r._id.startsWith('agent:'));
       for (const r of held) {
-        if (talked.has(r.agentId) && r.state !== 'wrap-up') await wrapUp(r.agentId, call._id);
+        if (talked.has(r.agentId) && r.state !== 'wrap-up') await wrapUp(r.agentId, call._id, call);
         else if (r.state !== 'wrap-up') await reservations.releaseAgent(r.agentId, call._id);
       }
       dispatch();
@@ -368,7 +381,7 @@ export function createRouting(deps: RoutingDeps) {
     },
     /** For pages: each agent's presence, as routing sees it (`all`: the agents, when the caller has read them already). */
     async presenceOfAll(now = new Date(), all?: Agent[]): Promise<Map<string, { presence: ReturnType<typeof presenceOf>['presence']; since?: Date; note?: string; record?: PresenceRecord; reservation?: ReservationRecord }>> {
-      const [everyone, present, held] = await Promise.all([all ?? agents.all(), presence.all(), reservations.all()]);
+      const [everyone, present, held, rules] = await Promise.all([all ?? agents.all(), presence.all(), reservations.all(), wrapUpRules()]);
       const byId = new Map(present.map((p) => [p._id, p]));
       const reservationOf = new Map(held.filter((r) => r._id.startsWith('agent:')).map((r) => [r.agentId, r]));
       const result = new Map<string, { presence: ReturnType<typeof presenceOf>['presence']; since?: Date; note?: string; record?: PresenceRecord; reservation?: ReservationRecord }>();
@@ -381,6 +394,7 @@ export function createRouting(deps: RoutingDeps) {
           lastSeenAt: p?.lastSeenAt,
           softphoneReady: p?.softphoneReady,
           reservation: r ? { state: r.state, since: new Date(r.since) } : undefined,
+          wrapUpBlockedSince: p?.wrapUp && wrapUpBlocks({ ...rules, pending: p.wrapUp }) ? new Date(p.wrapUp.since) : undefined,
           now,
           offlineAfterMs: settings.offlineAfterSeconds * 1000,
         });

@@ -7,6 +7,10 @@ export interface WebhookUrls {
   connectAgent(conferenceId: string, agentId: string): string;
   conferenceEvents(): string;
   agentCallStatus(conferenceId: string, agentId: string): string;
+  /** What the customer of an agent's outbound call hears once they answer (their conference). */
+  outboundAnswer(): string;
+  /** Status callback of the customer's leg of an outbound call. */
+  outboundStatus(): string;
 }
 
 /** Builds the webhook URLs under `publicBaseUrl` (no trailing slash). */
@@ -19,5 +23,7 @@ export function webhookUrls(publicBaseUrl: string): WebhookUrls {
     connectAgent: (conferenceId, agentId) => at(`/conference/${seg(conferenceId)}/connect/${seg(agentId)}`),
     conferenceEvents: () => at('/conference/events'),
     agentCallStatus: (conferenceId, agentId) => at(`/conference/${seg(conferenceId)}/agents/${seg(agentId)}/status`),
+    outboundAnswer: () => at('/conference/outbound/answer'),
+    outboundStatus: () => at('/conference/outbound/status'),
   };
 }

@@ -104,7 +104,7 @@ export function createDeviceRouter(engine: Engine, auth: DeviceAuth): { router: 
     res.json({ deviceId: b.deviceId, identity: reg.identity, expiresAt: reg.expiresAt });
   });
 
-  /** @route POST /local/device/calls/:callSid/:action — accept | reject | disconnect | mute, by the callee only. */
+  /** @route POST /local/device/calls/:callSid/:action — accept | reject | disconnect | mute | digits, by the callee only. */
   router.post('/local/device/calls/:callSid/:action', express.json(), (req, res) => {
     let verified: VerifiedToken;
     try {
@@ -116,7 +116,7 @@ export function createDeviceRouter(engine: Engine, auth: DeviceAuth): { router: 
     const call = engine.getCall(String(req.params.callSid));
     if (!call) return fail(res, 404, 20404, 'No such call');
     if (call.identity !== verified.identity) return fail(res, 403, 20403, 'This call is not for this identity');
-    const b = (req.body ?? {}) as { deviceId?: string; muted?: unknown };
+    const b = (req.body ?? {}) as { deviceId?: string; muted?: unknown; digits?: unknown };
     let error: string | undefined;
     switch (req.params.action) {
       case 'accept':
@@ -132,6 +132,11 @@ export function createDeviceRouter(engine: Engine, auth: DeviceAuth): { router: 
         // https://www.twilio.com/docs/voice/sdks/javascript/twiliocall#callmuteshouldmute : muting in the SDK only stops
         // the local microphone; the conference participant's "muted" flag is not changed
         engine.setDeviceMuted(call, b.muted !== false);
+        break;
+      case 'digits':
+        // https://www.twilio.com/docs/voice/sdks/javascript/twiliocall#callsenddigitsdigits : 0-9, *, #, and w (a half-second pause)
+        if (typeof b.digits !== 'string' || !/^[0-9*#wW]{1,64}$/.test(b.digits)) return fail(res, 400, 31000, 'digits must be 1-64 of 0-9, *, # and w');
+        error = engine.sendDigits(call, b.digits);
         break;
       default:
         return fail(res, 404, 20404, 'Unknown action');

@@ -29,6 +29,11 @@ export interface EngineOptions {
   callbackBase?: string;
   /** Readies a verb's audio on legs that have audio (media.ts); without it every length is estimated. */
   prepareMedia?: MediaPreparer;
+  /**
+   * Demo only: a call to an E.164 number (not a client) rings this many simulated seconds and is answered, then runs
+   * its Url or Twiml. Unset: such a call fails at once (there is no PSTN here).
+   */
+  pstnAnswerSeconds?: number;
 }
 
 // https://www.twilio.com/docs/voice/twiml/conference#attributes-waitUrl : Twilio's default hold music
@@ -268,7 +273,23 @@ export class Engine {
 
   /** Call.mute() in the SDK: only the local microphone (the conference participant's "muted" is not changed). */
   setDeviceMuted(call: LocalCall, muted: boolean): void {
+    if (call.deviceMuted === muted) return;
     call.deviceMuted = muted;
+    this.opts.log(`twilio-local: call ${call.sid} ${muted ? 'muted' : 'unmuted'} by its device`);
+    // Nobody hears a muted leg: the others' view of the conference says how many are muted.
+    const conf = call.conferenceSid ? this.conferences.get(call.conferenceSid) : undefined;
+    if (conf) this.refreshHears(conf);
+  }
+
+  /**
+   * Call.sendDigits() in the SDK: DTMF tones on an answered call. The stand-in keeps them on the call, in order
+   * (snapshot `digits`), as the far end would hear them. https://www.twilio.com/docs/voice/sdks/javascript/twiliocall#callsenddigitsdigits
+   */
+  sendDigits(call: LocalCall, digits: string): string | undefined {
+    if (call.status !== 'in-progress') return 'call is not in progress';
+    call.digits = (call.digits ?? '') + digits;
+    this.opts.log(`twilio-local: call ${call.sid} sent ${digits.length} digit(s)`);
+    return undefined;
   }
 
   /**
@@ -372,6 +393,20 @@ export class Engine {
     if (call.status !== 'queued') return;
     this.callEvent(call, 'initiated');
     const m = /^client:([^?]+)(?:\?(.*))?$/.exec(call.to);
+    if (!m && this.opts.pstnAnswerSeconds !== undefined && /^\+[1-9]\d{1,14}$/.test(call.to)) {
+      // Demo only (README): the number's phone rings, and is answered after pstnAnswerSeconds unless the call ends first.
+      call.status = 'ringing';
+      call.dateUpdated = new Date();
+      this.callEvent(call, 'ringing');
+      this.updatePendingParticipant(call, 'ringing');
+      const answerAfter = this.scheduler.scaled(this.opts.pstnAnswerSeconds);
+      call.ringTimer = this.scheduler.later(Math.min(answerAfter, call.timeoutSeconds * 1000), () => {
+        if (call.status !== 'ringing') return;
+        if (answerAfter > call.timeoutSeconds * 1000) this.endCall(call, 'no-answer', { reason: 'ring timeout' });
+        else this.answered(call);
+      });
+      return;
+    }
     if (!m) {
       // No PSTN here: a call to a phone number fails at once, as Twilio reports an unreachable destination.
       // https://www.twilio.com/docs/voice/api/call-resource#call-status-values : failed = "could not be completed as dialed"
@@ -412,6 +447,12 @@ export class Engine {
     // https://www.twilio.com/docs/api/errors/31008 : the other devices of the identity see the invite cancelled
     this.toDevices(call, 'cancel', {}, [...call.ringingDevices].filter((id) => id !== chosen));
     call.ringingDevices.clear();
+    this.answered(call);
+    return undefined;
+  }
+
+  /** An outbound call is answered (by a device, or a demo phone number): in progress, then its TwiML or conference. */
+  private answered(call: LocalCall): void {
     call.status = 'in-progress';
     call.startTime = new Date();
     call.dateUpdated = call.startTime;
@@ -427,7 +468,6 @@ export class Engine {
     } else if (call.twiml !== undefined) {
       this.scheduler.track(() => this.execute(call, { twiml: call.twiml ?? '' }, call.gen));
     }
-    return undefined;
   }
 
   /** A device rejects a ringing call: Twilio ends it as busy. */
@@ -741,7 +781,8 @@ export class Engine {
 
   private confInfo(conf: LocalConference): NonNullable<Hears['conference']> {
     const held = [...conf.participants.values()].filter((p) => p.hold).length;
-    return { name: conf.friendlyName, started: conf.status === 'in-progress', participants: conf.participants.size, held };
+    const muted = [...conf.participants.values()].filter((p) => this.calls.get(p.callSid)?.deviceMuted).length;
+    return { name: conf.friendlyName, started: conf.status === 'in-progress', participants: conf.participants.size, held, ...(muted ? { muted } : {}) };
   }
 
   /**

@@ -30,6 +30,11 @@ export interface TwilioLocalOptions {
   callbackBase?: string;
   /** Sees every REST exchange and every webhook (contract tests validate them against Twilio's published definitions). */
   observe?: TwilioLocalObserver;
+  /**
+   * Demo only: a call to an E.164 phone number (not a client) rings this many simulated seconds, then is answered and
+   * runs its Url or Twiml (README). Unset: such a call fails at once, as there is no PSTN here.
+   */
+  pstnAnswerSeconds?: number;
 }
 
 /** One REST request the stand-in answered, as it was parsed and as it was answered. */
@@ -76,6 +81,7 @@ export function createTwilioLocal(opts: TwilioLocalOptions): TwilioLocal {
     observeWebhook: opts.observe?.webhook,
     callbackBase: opts.callbackBase,
     prepareMedia: (call, hears) => late.audio?.prepare(call.sid, hears) ?? Promise.resolve(undefined),
+    pstnAnswerSeconds: opts.pstnAnswerSeconds,
   });
   const router = express.Router();
   const observeRest = opts.observe?.rest;

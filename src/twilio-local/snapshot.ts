@@ -28,6 +28,8 @@ export function takeSnapshot(calls: Iterable<LocalCall>, conferences: Iterable<L
       conferenceSid: c.conferenceSid,
       hears: structuredClone(c.hears),
       endReason: c.endReason,
+      ...(c.deviceMuted ? { deviceMuted: true } : {}),
+      ...(c.digits ? { digits: c.digits } : {}),
     })),
     conferences: [...conferences].map((c) => ({
       sid: c.sid,

@@ -98,6 +98,8 @@ export interface LocalCall extends CallbackChain {
   ringingDevices: Set<string>;
   answeredDevice?: string;
   deviceMuted: boolean;
+  /** DTMF digits the device sent (Call.sendDigits()), in order. */
+  digits?: string;
   hears: Hears;
   /** Bumped each time a Say, Play, Pause or hold media starts on this leg (the audio player restarts on it). */
   mediaSeq: number;

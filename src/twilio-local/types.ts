@@ -12,7 +12,7 @@ export interface Hears {
   /** True while this leg is on hold in its conference: it hears the hold media and nobody hears it. */
   held?: boolean;
   /** `held`: how many of the participants are on hold (they neither hear nor are heard by the others). */
-  conference?: { name: string; started: boolean; participants: number; held: number };
+  conference?: { name: string; started: boolean; participants: number; held: number; muted?: number };
 }
 
 /** A read-only view of one call. */
@@ -26,6 +26,10 @@ export interface CallView {
   conferenceSid?: string;
   hears: Hears;
   endReason?: string;
+  /** The device muted its microphone (Call.mute()): nobody in the conference hears this leg. */
+  deviceMuted?: boolean;
+  /** DTMF digits the device sent on this call (Call.sendDigits()), in order. */
+  digits?: string;
 }
 
 /** A read-only view of one conference participant. */

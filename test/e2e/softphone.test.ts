@@ -1,0 +1,306 @@
+// The softphone agents would choose, in a real browser in demo mode: hold and resume (the customer hears music, the
+// history times it), mute, keypad digits reaching the stand-in, ringing that gets noticed (ring tone, blinking title,
+// a desktop notification in a background tab), keyboard shortcuts, a required wrap-up code holding the next offer
+// back, the caller's earlier call on the next ring, and an outbound call that connects and is transferred.
+import type { BrowserContext, Page } from 'playwright-core';
+import { screenshot } from './browser';
+import { ADA, answer, callSupport, expectText, goAvailable, GRACE, MARGARET, useE2e, waitFor } from './harness';
+
+const e2e = useE2e({ ringSeconds: 8 });
+
+/** What a function evaluated in the page sees (this file is compiled without the DOM library). */
+type PageGlobals = {
+  document: { title: string; querySelector(selector: string): { paused: boolean; dataset: Record<string, string> } | null; dispatchEvent(event: unknown): boolean };
+  Event: new (name: string) => unknown;
+  __notifications: Array<{ title: string; body?: string; closed: boolean }>;
+};
+
+/** The customer calls and Ada (available) answers; answers the call's CallSid. */
+async function adaTalking(from = '+15550001111'): Promise<{ customer: Page; ada: Page; callSid: string }> {
+  const ada = await e2e.openAgent(ADA, { available: true });
+  const customer = await e2e.openPhone(from);
+  await callSupport(customer);
+  await answer(ada);
+  await expectText(customer, '#phone-hears', /connected to an agent \(conference with 2 participants\)/);
+  const call = await waitFor('the call in progress', async () => (await e2e.db.models.calls.find({ status: 'in-progress', conferenceSid: { $exists: true } }).lean().exec())[0]);
+  return { customer, ada, callSid: call._id };
+}
+
+/** A supervisor opens the call's page in the history. */
+async function historyPage(callSid: string): Promise<Page> {
+  const page = await (await e2e.newContext()).newPage();
+  await page.goto(`${e2e.running.url}/sign-in`);
+  await page.click(`.demo-sign-in button[data-agent="${MARGARET.id}"]`);
+  await page.waitForURL((url) => !url.pathname.endsWith('/sign-in'));
+  await waitFor('the call in the history', async () => {
+    await page.goto(`${e2e.running.url}/history`);
+    return (await page.$(`#history-table tr[data-call="${callSid}"] a`)) !== null;
+  });
+  await page.goto(`${e2e.running.url}/history/${new Date().toISOString().slice(0, 10)}/${callSid}`);
+  return page;
+}
+
+/** The stand-in's view of Ada's own leg of `callSid`. */
+function adaLeg(callSid: string) {
+  const conference = e2e.running.twilioLocal!.snapshot().conferences.find((c) => c.friendlyName === callSid);
+  const label = conference?.participants.find((p) => p.label === `agent:${ADA.id}`);
+  return e2e.running.twilioLocal!.snapshot().calls.find((c) => c.sid === label?.callSid);
+}
+
+test('when Ada presses Hold, then the customer hears music and the page offers Resume; Resume brings them back; the history shows the hold and its time; the call card stays on screen while the directory scrolls', async () => {
+  const { customer, ada, callSid } = await adaTalking();
+  await ada.setViewportSize({ width: 1000, height: 520 });
+
+  await ada.click('#hold');
+
+  await expectText(customer, '#phone-hears', /on hold/);
+  await expectText(ada, '#hold', /Resume/);
+  await expectText(ada, '#agent-status', /\+15550001111 is on hold with music/);
+  await expectText(ada, '#announcer', /The customer is on hold/);
+  const board = await e2e.openAgent(MARGARET);
+  await board.goto(`${e2e.running.url}/board`);
+  await expectText(board, '#board-calls tbody', /\+15550001111 \(on hold\)/);
+  // The directory scrolls with the page; the call and its controls stay in view.
+  await ada.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 100000));
+  const box = await ada.locator('#hangup').boundingBox();
+  expect(box && box.y >= 0 && box.y + box.height <= 520).toBe(true);
+  await screenshot(ada, 'softphone-hold');
+  await new Promise((resolve) => setTimeout(resolve, 1200));
+
+  await ada.click('#hold');
+
+  await expectText(customer, '#phone-hears', /connected to an agent \(conference with 2 participants\)/);
+  await expectText(ada, '#hold', /^Hold$/);
+  await customer.click('#phone-hangup');
+  const history = await historyPage(callSid);
+  await expectText(history, '#call-timeline', /Customer put on hold/);
+  await expectText(history, '#call-timeline', /Customer taken off hold/);
+  await expectText(history, '#call-held', /\d+ s/);
+});
+
+test('when Ada presses Mute, then the stand-in\'s double mutes her leg (the customer\'s conference counts one muted) and the board shows it; keypad digits she presses reach the stand-in', async () => {
+  await e2e.openAgent(GRACE); // a colleague in the directory, for the README's picture of the page
+  const { ada, callSid } = await adaTalking();
+
+  await ada.click('#mute');
+
+  await expectText(ada, '#mute', /Unmute/);
+  expect(await ada.getAttribute('#mute', 'aria-pressed')).toBe('true');
+  await waitFor('Ada\'s leg muted in the stand-in', async () => adaLeg(callSid)?.deviceMuted === true);
+  await waitFor('the customer to hear one muted participant', async () => e2e.running.twilioLocal!.snapshot().calls.find((c) => c.sid === callSid)?.hears.conference?.muted === 1);
+  await expectText(ada, '#call-legs', /You: on the call, muted/);
+  const board = await e2e.openAgent(MARGARET);
+  await board.goto(`${e2e.running.url}/board`);
+  await expectText(board, '#board-calls tbody', /Ada Lovelace \(muted\)/);
+
+  for (const digit of ['1', '2', '#']) await ada.click(`#keypad button.key[data-digit="${digit}"]`);
+
+  await waitFor('the digits in the stand-in', async () => adaLeg(callSid)?.digits === '12#');
+  await expectText(ada, '#keypad-sent', /12#/);
+  await screenshot(ada, 'softphone-mute-keypad');
+  // The README's picture of the agent page (docs/agent-page.png is a copy of it), tall enough to show the whole call pane.
+  await ada.setViewportSize({ width: 1100, height: 1250 });
+  await expectText(ada, '#directory li[data-agent="grace"] .presence-badge', /Away/);
+  await screenshot(ada, 'softphone-agent-page');
+  await ada.click('#mute');
+  await waitFor('Ada unmuted', async () => !adaLeg(callSid)?.deviceMuted);
+});
+
+/** Records the page's desktop notifications (a stand-in for the browser's Notification API, permission granted). */
+async function recordNotifications(context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    const w = globalThis as unknown as PageGlobals & { Notification: unknown };
+    w.__notifications = [];
+    function Recorded(this: { close(): void; onclick: unknown }, title: string, options?: { body?: string }) {
+      const entry = { title, body: options?.body, closed: false };
+      w.__notifications.push(entry);
+      this.close = () => {
+        entry.closed = true;
+      };
+    }
+    (Recorded as unknown as { permission: string }).permission = 'granted';
+    (Recorded as unknown as { requestPermission(): Promise<string> }).requestPermission = () => Promise.resolve('granted');
+    w.Notification = Recorded;
+  });
+}
+
+/** The tab goes to the background (the page's visibilityState is hidden, and it hears visibilitychange). */
+async function sendToBackground(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = globalThis as unknown as PageGlobals;
+    Object.defineProperty(w.document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+    Object.defineProperty(w.document, 'hidden', { configurable: true, get: () => true });
+    w.document.dispatchEvent(new w.Event('visibilitychange'));
+  });
+}
+
+test('when a call rings while Ada\'s tab is in the background, then she gets a desktop notification, the ring tone plays and the title blinks; all stop when she answers', async () => {
+  const context = await e2e.newContext();
+  await recordNotifications(context);
+  const ada = await e2e.openAgent(ADA, { available: true, context });
+  await sendToBackground(ada);
+  const customer = await e2e.openPhone('+15550002222');
+
+  await callSupport(customer);
+
+  await waitFor('the notification', async () => (await ada.evaluate(() => (globalThis as unknown as PageGlobals).__notifications)).length > 0);
+  const [notification] = await ada.evaluate(() => (globalThis as unknown as PageGlobals).__notifications);
+  expect(notification).toMatchObject({ title: 'Incoming call', closed: false });
+  expect(await ada.$eval('#ring-tone', (audio) => (audio as unknown as { dataset: Record<string, string> }).dataset.playing)).toBe('true');
+  expect(await ada.$eval('#ring-tone', (audio) => (audio as unknown as { paused: boolean }).paused)).toBe(false);
+  await waitFor('the title to blink', async () => /☎ Incoming call/.test(await ada.title()));
+  await expectText(ada, '#announcer', /Incoming call from/);
+
+  await answer(ada);
+
+  expect(await ada.$eval('#ring-tone', (audio) => (audio as unknown as { paused: boolean }).paused)).toBe(true);
+  await waitFor('the title back', async () => !/Incoming call/.test(await ada.title()));
+  expect((await ada.evaluate(() => (globalThis as unknown as PageGlobals).__notifications))[0]!.closed).toBe(true);
+});
+
+test('when notifications were never asked about, then the page offers them once: "Turn on" asks the browser, and the offer is not shown again, across reloads too', async () => {
+  const context = await e2e.newContext();
+  // Headless Chromium answers every permission question itself: the browser's side is played by a stand-in that has
+  // not been asked yet and grants when asked (counting the questions).
+  await context.addInitScript(() => {
+    const w = globalThis as unknown as { Notification: unknown; __asked: number; localStorage: { getItem(k: string): string | null } };
+    w.__asked = 0;
+    function Pending() {}
+    (Pending as unknown as { permission: string }).permission = 'default';
+    (Pending as unknown as { requestPermission(): Promise<string> }).requestPermission = () => {
+      w.__asked += 1;
+      (Pending as unknown as { permission: string }).permission = 'granted';
+      return Promise.resolve('granted');
+    };
+    w.Notification = Pending;
+  });
+  const ada = await e2e.openAgent(ADA, { context });
+  await ada.waitForSelector('#notify-offer:not([hidden])');
+
+  await ada.click('#notify-enable');
+
+  expect(await ada.isHidden('#notify-offer')).toBe(true);
+  await expectText(ada, '#announcer', /Desktop notifications are on/);
+  expect(await ada.evaluate(() => (globalThis as unknown as { __asked: number }).__asked)).toBe(1);
+  await ada.reload();
+  await expectText(ada, '#softphone', /Softphone connected/);
+  expect(await ada.isHidden('#notify-offer')).toBe(true);
+});
+
+test('when Ada uses the keyboard shortcuts, then Alt+Shift+A answers, O holds and resumes, M mutes, / shows the list and H hangs up', async () => {
+  const ada = await e2e.openAgent(ADA, { available: true });
+  const customer = await e2e.openPhone('+15550003333');
+  await callSupport(customer);
+  await expectText(ada, '#agent-status', /Incoming call/);
+  await ada.waitForSelector('#answer:not([disabled])');
+
+  await ada.keyboard.press('Alt+Shift+KeyA');
+  await expectText(ada, '#agent-status', /In call with/);
+  await ada.waitForSelector('#hold:not([disabled])');
+  await ada.keyboard.press('Alt+Shift+KeyO');
+  await expectText(customer, '#phone-hears', /on hold/);
+  await expectText(ada, '#hold', /Resume/);
+  await ada.keyboard.press('Alt+Shift+KeyO');
+  await expectText(customer, '#phone-hears', /connected to an agent/);
+  await ada.waitForSelector('#mute:not([disabled])');
+  await ada.keyboard.press('Alt+Shift+KeyM');
+  await expectText(ada, '#mute', /Unmute/);
+  await ada.keyboard.press('Alt+Shift+Slash');
+  await ada.waitForSelector('#shortcuts[open]');
+  await screenshot(ada, 'softphone-shortcuts');
+  await ada.keyboard.press('Escape');
+  await ada.waitForSelector('#shortcuts', { state: 'hidden' });
+  await ada.keyboard.press('Alt+Shift+KeyH');
+
+  await expectText(customer, '#phone-status', /completed/);
+  await expectText(ada, '#agent-status', /Call ended|Wrapping up|Ready/);
+});
+
+test('when the same number calls a second time, then Ada\'s ringing page shows the first call: how many calls, who took it and how it ended', async () => {
+  const first = await adaTalking('+15550004444');
+  await first.customer.click('#phone-hangup');
+  await waitFor('the caller record', async () => (await e2e.db.connection.getClient().db(`${e2e.db.connection.name}_history`).collection('callers').findOne({ _id: '+15550004444' as never })) ?? undefined);
+  await expectText(first.ada, '#agent-status', /Ready/);
+
+  const again = await e2e.openPhone('+15550004444');
+  await callSupport(again);
+
+  await expectText(first.ada, '#agent-status', /Incoming call from \+15550004444/);
+  await expectText(first.ada, '#caller-summary', /1 call in the last 30 days\. Last: .* with Ada Lovelace, answered/);
+  await screenshot(first.ada, 'softphone-who-is-calling');
+});
+
+test('when an admin requires a wrap-up code, then Ada gets no new call until she picks one; her code and note show in the history and its CSV', async () => {
+  const admin = await (await e2e.newContext()).newPage();
+  await admin.goto(`${e2e.running.url}/sign-in`);
+  await admin.click('.demo-sign-in button[data-agent="demo-admin"]');
+  await admin.waitForURL((url) => !url.pathname.endsWith('/sign-in'));
+  await admin.goto(`${e2e.running.url}/admin`);
+  for (const name of ['Refund issued', 'Needs a callback']) {
+    await admin.fill('#new-wrap-up-code', name);
+    await admin.click('#add-wrap-up-code button[type="submit"]');
+    await admin.waitForSelector(`#wrap-up-codes tr[data-code="${name.toLowerCase().replaceAll(' ', '-')}"]`);
+  }
+  await admin.check('#wrap-up-required');
+  await admin.click('#wrap-up-settings button[type="submit"]');
+  await admin.waitForSelector('#wrap-up-required:checked');
+  await screenshot(admin, 'softphone-admin-wrap-up-codes');
+  try {
+    const { customer, ada, callSid } = await adaTalking('+15550005555');
+    await customer.click('#phone-hangup');
+    await ada.waitForSelector('#wrap-up:not([hidden])');
+    await expectText(ada, '#agent-status', /choose the call's outcome before your next call/);
+    await expectText(ada, '#presence', /Wrapping up/);
+    const next = await e2e.openPhone('+15550006666');
+    await callSupport(next);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(await ada.textContent('#agent-status')).not.toMatch(/Incoming call/);
+    await screenshot(ada, 'softphone-wrap-up');
+
+    await ada.selectOption('#wrap-up-code', 'refund-issued');
+    await ada.fill('#wrap-up-note', 'Refunded order 42');
+    await ada.click('#wrap-up-save');
+
+    await expectText(ada, '#agent-status', /Incoming call from \+15550006666/);
+    await answer(ada);
+    await next.click('#phone-hangup');
+    const history = await historyPage(callSid);
+    await expectText(history, '#call-wrap-up', /Ada Lovelace: Refund issued — Refunded order 42/);
+    const csv = await history.evaluate(async () => (await (globalThis as unknown as { fetch(url: string): Promise<{ text(): Promise<string> }> }).fetch('/history.csv')).text());
+    expect(csv.split('\r\n').find((line) => line.startsWith(callSid))).toMatch(/,Refund issued,Refunded order 42$/);
+  } finally {
+    await admin.goto(`${e2e.running.url}/admin`);
+    await admin.uncheck('#wrap-up-required');
+    await admin.click('#wrap-up-settings button[type="submit"]');
+  }
+});
+
+test('when Ada calls a number from her page, then the stand-in connects it in a conference she joined first, and she can transfer it to Grace', async () => {
+  const ada = await e2e.openAgent(ADA, { available: true });
+  const grace = await e2e.openAgent(GRACE);
+  await goAvailable(grace);
+
+  await ada.fill('#call-out-number', '+15550009999');
+  await ada.click('#call-out-submit');
+
+  await expectText(ada, '#agent-status', /In call with \+15550009999/, 15000);
+  const call = await waitFor('the outbound call', async () => (await e2e.db.models.calls.find({ direction: 'outbound', status: 'in-progress', answeredAt: { $exists: true } }).lean().exec())[0]);
+  const local = e2e.running.twilioLocal!.snapshot();
+  const customerLeg = local.calls.find((c) => c.sid === call._id)!;
+  expect(customerLeg).toMatchObject({ to: '+15550009999', status: 'in-progress' });
+  expect(local.conferences.find((c) => c.friendlyName === call._id)!.participants.map((p) => p.label).sort()).toEqual(['agent:ada', 'customer']);
+  await expectText(ada, '#call-summary', /Call to \+15550009999/);
+  await screenshot(ada, 'softphone-outbound');
+
+  await ada.click('#directory button.cold[data-agent="grace"]');
+  await answer(grace);
+
+  await waitFor('Grace with the customer', async () => {
+    const conf = e2e.running.twilioLocal!.snapshot().conferences.find((c) => c.friendlyName === call._id);
+    return conf && conf.participants.filter((p) => p.status === 'connected').map((p) => p.label).sort().join() === 'agent:grace,customer';
+  });
+  await grace.click('#hangup');
+  const history = await historyPage(call._id);
+  await expectText(history, '#call-direction', /Outbound/);
+  await expectText(history, '#call-transfers', /Ada Lovelace\s*Grace Hopper\s*cold transfer/);
+});
