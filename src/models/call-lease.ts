@@ -49,7 +49,11 @@ export interface LeaseSettings {
   waitMs: number;
 }
 
-export const DEFAULT_LEASE: LeaseSettings = { leaseMs: 3000, marginMs: 1000, waitMs: 5000 };
+/**
+ * A dead holder blocks its call for at most 4 s, less than a writer's default wait (DB_TIMEOUT_MS, 5 s), so a webhook
+ * for that call still succeeds; a live holder has 2 s to send its write, which lands 2 s before anyone may take over.
+ */
+export const DEFAULT_LEASE: LeaseSettings = { leaseMs: 4000, marginMs: 2000, waitMs: 5000 };
 
 /** A lease this process holds on one call. */
 export interface CallLease {

@@ -136,15 +136,22 @@ export function createCallStore(calls: CallModel, run: <T>(op: () => Promise<T>)
     return outcome.then(({ result }) => result);
   }
 
-  async function compareAndSet<T>(callSid: string, decide: (call: CallRecord) => Change<T>, missing: () => T, mayWrite: () => boolean = () => true): Promise<T> {
+  /**
+   * Reads the call, lets `decide` choose a change, and writes it. Without a lease (`mayWrite` undefined) the write is
+   * conditional on the revision read, and a change made meanwhile means reading again. Under a lease nobody else
+   * writes, and the write names the call by _id alone: FerretDB finds a document by _id through its index only when
+   * the filter is _id alone, and scans the collection otherwise (4 ms of its CPU against 14 ms for a 500-call store).
+   */
+  async function compareAndSet<T>(callSid: string, decide: (call: CallRecord) => Change<T>, missing: () => T, mayWrite?: () => boolean): Promise<T> {
     for (let attempt = 1; ; attempt += 1) {
-      const call = await loadForChange(callSid, mayWrite);
+      const call = await loadForChange(callSid, mayWrite ?? (() => true));
       if (!call) return missing();
       const { patch, result } = decide(call);
       if (isEmptyPatch(patch)) return result;
-      if (!mayWrite()) throw new LeaseLapsed();
+      if (mayWrite && !mayWrite()) throw new LeaseLapsed();
       const update = { ...toMongoUpdate(patch!, new Date()), $inc: { rev: 1 } };
-      const written = await run(() => calls.updateOne({ _id: callSid, rev: call.rev }, update, { timestamps: false }).exec());
+      const filter = mayWrite ? { _id: callSid } : { _id: callSid, rev: call.rev };
+      const written = await run(() => calls.updateOne(filter, update, { timestamps: false }).exec());
       if (written.matchedCount === 1) return result;
       if (attempt >= MAX_WRITE_ATTEMPTS) throw new StoreUnavailableError(new Error(`call ${callSid} kept changing under us`));
     }
