@@ -95,7 +95,7 @@ export function createToldSorry(collection: Collection<ToldSorryRecord>, run: <T
       const expired = all.filter((doc) => now - new Date(doc.at).getTime() > settings.keepMs).map((doc) => doc._id);
       const due = all.filter((doc) => now - new Date(doc.at).getTime() > settings.graceMs && !expired.includes(doc._id)).map((doc) => doc._id);
       const removed = due.length > 0 ? await retract(due) : 0;
-      if (removed > 0) logger.info('removed late records of callers told sorry by another instance', { count: removed });
+      if (removed > 0) logger.warn('removed late records of callers told sorry by another instance', { count: removed });
       if (expired.length > 0) await run(() => collection.deleteMany({ _id: { $in: expired } }));
       for (const [callSid, at] of known) if (now - at > settings.keepMs) known.delete(callSid);
       return removed;
