@@ -6,11 +6,13 @@ import { createBackgroundTasks, type BackgroundTasks } from './background';
 import type { Config } from './config';
 import { openAppDatabase, type Database } from './db/connect';
 import type { Logger } from './logger';
+import { callLeaseCollection, createCallLeases, DEFAULT_LEASE } from './models/call-lease';
 import { createCallStore, storeRunner } from './models/call-store';
 import { changeModel, createChangeStore } from './models/event';
 import { createHistoryStore, type HistoryStore } from './models/history';
 import { createPresenceStore, presenceModel, type PresenceStore } from './models/presence';
 import { createReservationStore, reservationModel } from './models/reservation';
+import { createToldSorry, toldSorryCollection } from './models/told-sorry';
 import { accountCollections, disableLeftoverDemoAgents, loadLocalTwilioCredentials, seedDemoAgents } from './auth/demo';
 import { createSessionStore, loadSessionSecret } from './auth/sessions';
 import { createSignInLimiter, servedByFerretDb } from './auth/sign-in-limiter';
@@ -115,17 +117,26 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }, sweepMs);
     sweeper.unref();
     cleanups.unshift({ name: 'session sweeper', run: async () => clearInterval(sweeper) });
-    const signInLimiter = createSignInLimiter(config.auth, (await servedByFerretDb(db.connection)) ? undefined : db.connection);
+    const onFerretDb = await servedByFerretDb(db.connection);
+    const signInLimiter = createSignInLimiter(config.auth, onFerretDb ? undefined : db.connection);
     const background = createBackgroundTasks(logger);
     const ops = createOpsMetrics();
     const rest = ops.countRest(options.rest ?? createTwilioRest(config.twilio));
     const voice = createVoice(rest, (retry) => logger.warn('Twilio did not take a hold change; trying again', retry));
     const run = storeRunner(config.dbTimeoutMs);
-    const store = createCallStore(db.models.calls, run);
+    // FerretDB 1.x's updates are not atomic under concurrency: changes to a call are made under a per-call lease there.
+    const leases = onFerretDb ? createCallLeases(callLeaseCollection(db.connection), run, { ...DEFAULT_LEASE, waitMs: config.dbTimeoutMs }) : undefined;
+    const store = createCallStore(db.models.calls, run, { leases });
     const reservations = createReservationStore(reservationModel(db.connection), run);
     const presence = createPresenceStore(presenceModel(db.connection), run);
     const changes = createChangeHub(createChangeStore(changeModel(db.connection), run), logger, { pollMs: options.changePollMs ?? 250, keepMs: 15_000, batchMs: 50 });
-    const retracted = new Set<string>();
+    const retracted = createToldSorry(toldSorryCollection(db.connection), run, logger);
+    // Housekeeping for several instances: late records of callers told sorry by any instance, leases of stopped ones.
+    const housekeeping = setInterval(() => {
+      void Promise.all([retracted.sweep((callSids) => store.retractAll(callSids)), leases?.sweep()]).catch((err: unknown) => logger.warn('call housekeeping failed', { error: err instanceof Error ? err.message : String(err) }));
+    }, 10_000);
+    housekeeping.unref();
+    cleanups.unshift({ name: 'call housekeeping', run: async () => clearInterval(housekeeping) });
     const history = createHistoryStore(db.connection, { timeoutMs: config.dbTimeoutMs });
     const routingSettings: RoutingSettings = { ...DEFAULT_ROUTING, ...config.contactCenter, ...options.routing };
     const wrapUpStore = createWrapUpStore(db.connection, { timeoutMs: config.dbTimeoutMs });
@@ -186,6 +197,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       const local = twilioLocal;
       cleanups.unshift({ name: 'twilio stand-in', run: () => local.stop() });
     }
+    cleanups.unshift({ name: 'callers told sorry', run: () => retracted.drain() });
+    cleanups.unshift({ name: 'call changes', run: () => store.settle() });
     cleanups.unshift({ name: 'background tasks', run: () => background.drain() });
     cleanups.unshift({ name: 'change feed', run: () => changes.stop() });
     cleanups.unshift({ name: 'routing', run: () => routing.stop() });

@@ -1,5 +1,6 @@
 // Two app processes on one embedded database race to offer calls: no agent is ever offered two calls at once, no call
 // rings two agents, no caller is lost — the reservations are unique inserts, the one write FerretDB 1.x makes exclusive.
+// And one call's callbacks landing on both at once lose nothing: each change to a call is made under its lease.
 import request from 'supertest';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks';
 import { agentModel } from '../src/models/agent';
@@ -99,3 +100,42 @@ test('when two instances race to route twelve callers to two agents through seve
     clearInterval(beat);
   }
 }, 90000);
+
+test('when one call\'s connect, status and conference-start callbacks land on both instances at once, then nothing they said is lost (twenty calls)', async () => {
+  const accounts = createAgentAccounts(agentModel(db.connection));
+  const now = new Date();
+  const calls = await Promise.all(
+    Array.from({ length: 20 }, async (_, i) => {
+      const agentId = `racer${String(i).padStart(2, '0')}`;
+      await accounts.addIfAbsent({ id: agentId, login: agentId, name: agentId });
+      const callSid = fakeSid();
+      // Arrange: a call offered to the agent, whose phone rings.
+      await db.models.calls.create({ _id: callSid, conferenceName: callSid, status: 'offered', offeredTo: agentId, participants: [{ agentId, role: 'offer', status: 'ringing', createdAt: now, updatedAt: now }], passedBy: [], transfers: [], rev: 0 });
+      return { callSid, agentId, leg: fakeSid(), conferenceSid: fakeSid('CF') };
+    }),
+  );
+
+  // Act: the agent answers; Twilio's callbacks for it reach both instances within the same milliseconds.
+  const answers = await Promise.all(
+    calls.flatMap(({ callSid, agentId, leg, conferenceSid }, i) => [
+      signedPost(apps[i % 2]!, `/conference/${callSid}/connect/${agentId}`, { CallSid: leg }),
+      signedPost(apps[(i + 1) % 2]!, `/conference/${callSid}/agents/${agentId}/status`, { CallSid: leg, CallStatus: 'in-progress' }),
+      signedPost(apps[i % 2]!, '/conference/events', { FriendlyName: callSid, ConferenceSid: conferenceSid, StatusCallbackEvent: 'conference-start' }),
+      signedPost(apps[(i + 1) % 2]!, '/conference/events', { FriendlyName: callSid, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-join', CallSid: leg, ParticipantLabel: `agent:${agentId}` }),
+    ]),
+  );
+
+  // Assert
+  expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+  for (const { callSid, agentId, leg, conferenceSid } of calls) {
+    const stored = (await db.models.calls.findById(callSid).lean().exec())!;
+    expect({ callSid, status: stored.status, answered: stored.answeredAt !== undefined, conferenceSid: stored.conferenceSid, leg: stored.participants[0] && { status: stored.participants[0].status, legCallSid: stored.participants[0].legCallSid } }).toEqual({
+      callSid,
+      status: 'in-progress',
+      answered: true,
+      conferenceSid,
+      leg: { status: 'in-progress', legCallSid: leg },
+    });
+    expect(stored.agentId).toBe(agentId);
+  }
+}, 60000);

@@ -39,6 +39,7 @@ import type { Transfer, TransferAction } from '../contact-center/transfer';
 import { maskNumber, type Logger } from '../logger';
 import type { CallStore } from '../models/call-store';
 import { isDuplicateKey, type ReservationStore } from '../models/reservation';
+import type { ToldSorry } from '../models/told-sorry';
 import { describeRestError, type Voice } from '../twilio/voice';
 import type { AgentDirectory } from './agents';
 import { agentDialRequest } from './agent-dial';
@@ -75,8 +76,8 @@ export interface CallServiceDeps {
   twilioNumber: string;
   /** Seconds a colleague's phone rings. */
   ringSeconds: number;
-  /** Calls this instance told sorry: shared with routing, which never offers them. */
-  retracted: Set<string>;
+  /** Callers told sorry (their call was stored too late): recorded for every instance, whose routing never offers them. */
+  retracted: Pick<ToldSorry, 'add'>;
   /** Seconds an agent whose softphone dropped is offered their customer first. */
   reconnectGraceSeconds: number;
   /** How long a customer left alone by an agent's call ending waits for the conference to say why (see RoutingSettings). */

@@ -13,6 +13,7 @@ import type { CallStore } from '../models/call-store';
 import type { CallRecord } from '../models/call';
 import type { OfferOutcome, PresenceRecord, PresenceStore } from '../models/presence';
 import type { ReservationRecord, ReservationStore } from '../models/reservation';
+import type { ToldSorry } from '../models/told-sorry';
 import { describeRestError, type Voice } from '../twilio/voice';
 import type { Agent, AgentDirectory } from './agents';
 import { agentDialRequest } from './agent-dial';
@@ -76,8 +77,8 @@ export interface RoutingDeps {
   logger: Logger;
   twilioNumber: string;
   settings: RoutingSettings;
-  /** Calls this instance answered with an apology: never offered, whatever the database says. */
-  retracted: ReadonlySet<string>;
+  /** Callers told sorry by any instance (their call was stored too late): never offered. */
+  retracted: Pick<ToldSorry, 'has' | 'told'>;
   /** Whether admins require a wrap-up code before the next offer, and how many codes there are to pick (none: nothing required). */
   wrapUpRules?: () => Promise<{ required: boolean; activeCodes: number }>;
 }
@@ -149,7 +150,9 @@ export function createRouting(deps: RoutingDeps) {
   /** Reserves the agent and the call, marks the call offered, and rings the agent. */
   async function offerCall(callSid: string, agentId: string): Promise<void> {
     if (!(await reservations.claimOffer(agentId, callSid))) return;
-    const legIndex = await calls.changeIfLive(callSid, (call) => offered(call, { agentId, now: new Date() }));
+    // Another instance may have told this caller sorry while its late record was landing: asked now, several round
+    // trips after that instance sent the apology's record.
+    const legIndex = (await deps.retracted.told(callSid)) ? undefined : await calls.changeIfLive(callSid, (call) => offered(call, { agentId, now: new Date() }));
     if (legIndex === undefined) {
       await Promise.all([reservations.releaseCall(callSid), reservations.releaseAgent(agentId, callSid)]);
       return;
