@@ -185,9 +185,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(adminRouter({ auth, agents: deps.agents, sessions: deps.sessions, logger, mode }));
   app.use(pageRouter({ agents: deps.agents, auth, mode, supportNumber: config.twilio.number, twilioLocalBase: deps.twilioLocal ? TWILIO_LOCAL_PATH : undefined }));
   app.use(agentApiRouter({ calls: deps.calls, agents: deps.agents, auth, twilio: config.twilio }));
-  app.use(callActionRouter({ calls: deps.calls, changes: deps.changes, signedIn: auth.requireAgent, csrfProtection: auth.csrfProtection }));
   app.use(eventStreamRouter({ auth, sessions: deps.sessions, changes: deps.changes, checkSeconds: deps.eventStreamCheckSeconds }));
-  app.use(historyRouter({ history: deps.history, agents: deps.agents, guard: auth.requireAgent }));
   if (deps.reporting) app.use(reportsRouter({ summaries: deps.reporting.summaries, agents: deps.agents, settings: deps.reporting.settings, guard: auth.requireRole('supervisor', 'admin') }));
   app.use(callActionRouter({ calls: deps.calls, changes: deps.changes, signedIn: auth.requireAgent, csrfProtection: auth.csrfProtection, wrapUp: deps.wrapUp }));
   app.use(historyRouter({ history: deps.historyView ?? deps.history, agents: deps.agents, guard: auth.requireAgent, ...(deps.wrapUp ? { wrapUpCodes: async () => (await deps.wrapUp!.load()).codes } : {}) }));
