@@ -341,15 +341,20 @@ export class ContactCenterSim {
     }, 10_000);
   }
 
+  /** The load balancer's host, as it passes it on: each instance answers only for PUBLIC_BASE_URL's host. */
+  private publicHost(): Record<string, string> {
+    return { 'X-Forwarded-Host': new URL(this.lb.url).host };
+  }
+
   private async signIn(agent: SimAgent): Promise<void> {
     const base = agent.home.url;
-    const page = await fetch(`${base}/sign-in`, { headers: { Accept: 'text/html' } });
-    const first = (page.headers.getSetCookie()[0] ?? '').split(';')[0]!;
+    const page = await fetch(`${base}/sign-in`, { headers: { ...this.publicHost(), Accept: 'text/html' } });
+    const first = page.headers.getSetCookie().map((c) => c.split(';')[0]!).find((c) => c.startsWith('wt.signin=')) ?? '';
     const token = /name="csrf-token" content="([^"]+)"/.exec(await page.text())?.[1] ?? '';
-    const res = await fetch(`${base}/sign-in`, { method: 'POST', redirect: 'manual', headers: { Cookie: first, 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ login: agent.id, password: PASSWORD, _csrf: token }).toString() });
-    agent.cookie = (res.headers.getSetCookie()[0] ?? '').split(';')[0]!;
+    const res = await fetch(`${base}/sign-in`, { method: 'POST', redirect: 'manual', headers: { ...this.publicHost(), Cookie: first, 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ login: agent.id, password: PASSWORD, _csrf: token }).toString() });
+    agent.cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]!).find((c) => c.startsWith('wt.sid=')) ?? '';
     if (res.status !== 303 || !agent.cookie) throw new Error(`sign-in of ${agent.id} answered ${res.status}`);
-    const home = await fetch(`${base}/`, { headers: { Cookie: agent.cookie, Accept: 'text/html' } });
+    const home = await fetch(`${base}/`, { headers: { ...this.publicHost(), Cookie: agent.cookie, Accept: 'text/html' } });
     agent.csrf = /name="csrf-token" content="([^"]+)"/.exec(await home.text())?.[1] ?? '';
   }
 
@@ -366,7 +371,7 @@ export class ContactCenterSim {
       try {
         return await fetch(`${agent.home.url}${urlPath}`, {
           method,
-          headers: { Cookie: agent.cookie, ...(method === 'POST' ? { 'Content-Type': 'application/json', 'X-CSRF-Token': agent.csrf } : {}) },
+          headers: { ...this.publicHost(), Cookie: agent.cookie, ...(method === 'POST' ? { 'Content-Type': 'application/json', 'X-CSRF-Token': agent.csrf } : {}) },
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         });
       } catch (err) {
@@ -392,7 +397,7 @@ export class ContactCenterSim {
   /** The page's live events: each change makes it read its state again (one read at a time, as the page does). */
   private async openPage(agent: SimAgent): Promise<void> {
     const home = agent.home;
-    agent.page = await openSse(`${home.url}/api/events`, { Cookie: agent.cookie }, (event) => {
+    agent.page = await openSse(`${home.url}/api/events`, { ...this.publicHost(), Cookie: agent.cookie }, (event) => {
       if (event === 'change') this.refresh(agent);
     });
     this.refresh(agent);
@@ -605,7 +610,7 @@ export class ContactCenterSim {
     const agent = this.agents[0]!;
     await Promise.all(
       this.alive().map((instance) =>
-        fetch(`${instance.url}/api/me/presence`, { method: 'POST', headers: { Cookie: agent.cookie, 'Content-Type': 'application/json', 'X-CSRF-Token': agent.csrf }, body: JSON.stringify({ status: 'available' }) }).then(
+        fetch(`${instance.url}/api/me/presence`, { method: 'POST', headers: { ...this.publicHost(), Cookie: agent.cookie, 'Content-Type': 'application/json', 'X-CSRF-Token': agent.csrf }, body: JSON.stringify({ status: 'available' }) }).then(
           (res) => res.text(),
           () => undefined,
         ),
