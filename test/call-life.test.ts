@@ -117,6 +117,10 @@ describe('ending', () => {
     expect(step.patch?.participants).toEqual([{ index: 0, set: { status: 'completed' } }, { index: 1, set: { status: 'canceled' } }, { index: 2, set: { status: 'canceled' } }]);
     expect(step.patch?.addEvent).toEqual({ at: now, kind: 'left', label: 'customer' });
     expect(callEnded(call({ status: 'completed' }), { reason: 'x', now }).result).toBeUndefined();
+    // A goodbye decided from an agent's own callback, but the customer's own leave says they hung up themselves.
+    const told = call({ endReason: 'abandoned', abandonedAt: now, participants: [leg('ana', 'completed', { hungUp: true })] });
+    expect(callEnded(told, { reason: 'customer-hung-up', now, lastEvent: { at: now, kind: 'left', label: 'customer', reason: 'participant_hung_up' } }).result?.call.endReason).toBe('customer-hung-up');
+    expect(callEnded(told, { reason: 'customer-hung-up', now, lastEvent: { at: now, kind: 'left', label: 'customer', reason: 'participant_updated_via_api' } }).result?.call.endReason).toBe('abandoned');
   });
 });
 

@@ -278,7 +278,10 @@ export function callEnded(call: CallRecord, input: { reason: string; now: Date; 
     legs.push({ index, set: { status } });
     return { ...leg, status, updatedAt: now };
   });
-  const endReason = call.endReason ?? input.reason;
+  // The app decided on a goodbye from an agent's own callback, but the customer hung up themselves (their own leave says
+  // so; the goodbye would have moved them out, participant_updated_via_api): they ended the call, not the agent.
+  const hungUpThemselves = call.endReason === 'abandoned' && input.lastEvent?.label === CUSTOMER_LABEL && input.lastEvent.reason === 'participant_hung_up';
+  const endReason = hungUpThemselves ? input.reason : (call.endReason ?? input.reason);
   return {
     patch: { set: { status: 'completed', endedAt: now, endReason }, participants: legs, ...(last ? { addEvent: last } : {}) },
     result: { call: { ...call, participants, events: [...(call.events ?? []), ...(last ? [last] : [])], status: 'completed', endedAt: now, endReason }, ringing, rang },
