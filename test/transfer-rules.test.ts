@@ -132,3 +132,29 @@ test('when a consulted call ends, then its history has the holds, who left and w
   expect(finishedCallOf({ ...call, endReason: 'customer-hung-up', events: [{ at: at(150), kind: 'left', label: 'customer', reason: 'participant_hung_up' }] }, at(201)).hungUpBy).toBe('customer');
   expect(finishedCallOf({ ...call, endReason: 'customer-hung-up', events: [{ at: at(150), kind: 'left', label: 'customer', reason: 'conference_ended_via_api' }] }, at(201)).hungUpBy).toBe('system');
 });
+
+test('when an agent is still on the call as the customer leaves, then the history says the call ended for them, whichever callback came first', () => {
+  const t0 = new Date('2026-11-25T10:00:00Z');
+  const at = (s: number) => new Date(t0.getTime() + s * 1000);
+  const base = (graceEnded: number): CallRecord => ({
+    _id: 'CA2',
+    conferenceName: 'CA2',
+    status: 'in-progress',
+    participants: [{ agentId: 'grace', role: 'offer', status: 'completed', legCallSid: 'CAgrace', createdAt: at(5), updatedAt: at(graceEnded) }],
+    passedBy: [],
+    answeredAt: at(10),
+    transfers: [],
+    events: [{ at: at(100), kind: 'left', label: 'customer', reason: 'participant_hung_up' }],
+    endReason: 'customer-hung-up',
+    rev: 1,
+    createdAt: t0,
+    updatedAt: at(100),
+  });
+  const leftLine = (call: CallRecord) => finishedCallOf(call, at(101)).timeline.find((e) => e.kind === 'left' && e.agentId === 'grace');
+  // Her own 'completed' landed after the customer's leave but before the call's end was written, or with it, or after it.
+  expect(leftLine(base(100))?.detail).toBe('the call ended');
+  expect(leftLine(base(101))?.detail).toBe('the call ended');
+  expect(leftLine(base(102))?.detail).toBe('the call ended');
+  // She left before the customer did: not because the call ended.
+  expect(leftLine(base(60))?.detail).toBeUndefined();
+});

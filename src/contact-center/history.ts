@@ -124,13 +124,17 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
   // An outbound call whose customer never answered did not connect: 'failed' (busy, no answer, could not be reached).
   const outcome: Outcome = answered ? 'answered' : call.direction === 'outbound' ? 'failed' : call.endReason === 'max-wait' ? 'timed-out' : call.participants.length === 0 ? 'no-agent' : 'abandoned';
   const timeline: FinishedCall['timeline'] = [call.direction === 'outbound' ? { at: started, kind: 'dialled', detail: 'An agent called the customer.' } : { at: started, kind: 'waiting', detail: 'The customer called and waited in line.' }];
+  // When the customer was gone: their own leave, or the call's end. An agent whose leg ended then or later left because the call
+  // ended (their own callback and the conference's can arrive in either order, so the times need not be equal).
+  const customerLeft = events.find((e) => e.kind === 'left' && e.label === CUSTOMER_LABEL);
+  const customerGone = Math.min(endedAt.getTime(), customerLeft ? new Date(customerLeft.at).getTime() : Infinity);
   for (const leg of call.participants) {
     timeline.push({ at: new Date(leg.createdAt), kind: leg.role === 'offer' ? 'offered' : 'brought-in', agentId: leg.agentId, ...(leg.requestedBy ? { byAgentId: leg.requestedBy } : {}) });
     const ended = LEG_EVENT[leg.status];
     if (ended) timeline.push({ at: new Date(leg.updatedAt), kind: leg.status, agentId: leg.agentId, detail: ended });
     else if (leg.status === 'completed' && !events.some((e) => e.kind === 'left' && e.callSid !== undefined && e.callSid === leg.legCallSid)) {
       // Still on the call when it ended (their own departure is reported after the call is over).
-      const withCall = new Date(leg.updatedAt).getTime() === endedAt.getTime();
+      const withCall = new Date(leg.updatedAt).getTime() >= customerGone;
       timeline.push({ at: new Date(leg.updatedAt), kind: 'left', agentId: leg.agentId, ...(leg.hungUp ? { detail: 'pressed Hang up' } : withCall ? { detail: 'the call ended' } : {}) });
     }
   }
