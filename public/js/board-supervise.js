@@ -12,6 +12,7 @@
   var error = document.getElementById('supervise-error');
   var announcer = document.getElementById('board-announcer');
   var hears = document.getElementById('supervisor-hears');
+  var hangup = document.getElementById('supervise-hangup');
   var table = document.getElementById('board-calls');
   if (!softphone || !table) return;
 
@@ -40,7 +41,8 @@
       // Only the server rings this identity, and only for a call the supervisor asked to join: answered at once.
       device.on('incoming', function (call) {
         state.call = call;
-        var ended = function () { if (state.call === call) state.call = null; text(hears, 'nothing'); };
+        var ended = function () { if (state.call === call) state.call = null; text(hears, 'nothing'); hangup.hidden = true; };
+        call.on('accept', function () { hangup.hidden = false; });
         call.on('disconnect', ended);
         call.on('cancel', ended);
         call.on('hears', function (h) {
@@ -57,6 +59,12 @@
   }
 
   // ---------- the buttons ----------
+
+  // Ending the supervisor's own leg is a Leave as far as the call is concerned: only their participant goes.
+  hangup.addEventListener('click', function () {
+    if (state.call) state.call.disconnect();
+    announce('You hung up your line.');
+  });
 
   table.addEventListener('click', async function (event) {
     var button = event.target.closest('button.supervise');

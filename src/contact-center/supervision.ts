@@ -142,7 +142,8 @@ export function supervisorRequested(call: CallRecord, input: { supervisorId: str
   return {
     patch: {
       supervisors: [{ index: i, set: { mode: input.mode, ...(target ? { coaching: target.agentId } : {}) } }],
-      ...(target ? {} : { unsetSupervisorFields: [{ index: i, keys: ['coaching', 'notice'] }] }),
+      // A switch answers the notice (the supervisor chose again); only coaching keeps a coached agent.
+      unsetSupervisorFields: [{ index: i, keys: target ? ['notice'] : ['coaching', 'notice'] }],
       addEvent: event('supervisor-mode', input.supervisorId, input.now, { mode: input.mode, ...(target ? { coached: target.agentId } : {}) }),
     },
     result: { action: 'update', index: i, mode: input.mode, settings, conferenceSid, coaching: target?.agentId, legCallSid: current.legCallSid },

@@ -93,4 +93,14 @@ test('when Ada asks for help, then the board highlights the call and says who as
   await waitFor('the hand lowered on Ada\'s page', async () => ada.isHidden('#help-raised'));
   await expectText(ada, '#supervisor-on-call', /is listening/);
   await expect(ada.isVisible('#help-form')).resolves.toBe(true);
+
+  // Her own line hung up from the board (as a closed tab would): only her leg ends.
+  await board.click('#supervise-hangup');
+
+  await waitFor('Ada\'s page to drop the supervisor line', async () => ada.isHidden('#supervisor-on-call'));
+  await expectText(board, '#supervise-status', /You are not on a call/);
+  await expectText(ada, '#agent-status', /In call with/);
+  const stored = (await e2e.db.models.calls.findById(callSid).lean().exec())!;
+  expect(stored.status).toBe('in-progress');
+  expect(stored.events!.filter((e) => e.kind === 'supervisor-left')).toHaveLength(1);
 });
