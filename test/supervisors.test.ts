@@ -277,6 +277,31 @@ describe('the customer survives the supervisor', () => {
     expect((await until('the switch to listen', () => updates(conferenceSid, 'supervisor:sue')[0])).form).toMatchObject({ Coaching: ['false'], Muted: ['true'] });
   });
 
+  test('when Ana completes a transfer to Ben while Sue coaches her, then Sue listens (told), Ben has the customer, and Sue may coach Ben next', async () => {
+    const { customer, conferenceSid } = await talking();
+    await sueJoins(customer, conferenceSid, 'coach');
+    await ana.post('/api/me/consult').send({ to: 'ben' }).expect(202);
+    await until('ben dialled', () => rest.requests.find((r) => formValue(r, 'To') === 'client:ben'));
+    const benLeg = (await db.models.calls.findById(customer).lean().exec())!.participants.find((l) => l.agentId === 'ben')!.legCallSid!;
+    await app.webhook(`/conference/${customer}/connect/ben`, { CallSid: benLeg }).expect(200);
+    const anaLeg = (await db.models.calls.findById(customer).lean().exec())!.participants.find((l) => l.agentId === 'ana')!.legCallSid!;
+    rest.requests.length = 0;
+
+    await ana.post('/api/me/transfer/complete').send({}).expect(200);
+    await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg, ParticipantLabel: 'agent:ana', ReasonParticipantLeft: 'participant_updated_via_api', ParticipantCallStatus: 'completed' }).expect(200);
+
+    expect((await until('the switch to listen', () => updates(conferenceSid, 'supervisor:sue')[0])).form).toMatchObject({ Muted: ['true'], Coaching: ['false'] });
+    const board = await until('the notice on the board', async () => {
+      const b = (await sue.get('/api/board')).body;
+      return b.calls[0]?.supervisors[0]?.notice ? b : undefined;
+    });
+    expect(board.calls[0]).toMatchObject({ agentId: 'ben', supervisors: [expect.objectContaining({ mode: 'listen', notice: 'ana left the call: you are listening now.' })] });
+    await sue.post(`/api/calls/${customer}/supervise`).send({ mode: 'coach' }).expect(200);
+    expect((await until('the coach update for Ben', () => updates(conferenceSid, 'supervisor:sue')[1])).form).toMatchObject({ Coaching: ['true'], CallSidToCoach: [benLeg] });
+    expect((await sue.get('/api/board')).body.calls[0].supervisors[0]).toMatchObject({ mode: 'coach', coaching: 'ben' });
+    expect((await sue.get('/api/board')).body.calls[0].supervisors[0].notice).toBeUndefined();
+  });
+
   test('when Sue\'s tab closes (her leg ends), then only her leg ends: the call goes on with Ana and the history says she left', async () => {
     const { customer, conferenceSid } = await talking();
     const sueLeg = await sueJoins(customer, conferenceSid, 'barge');

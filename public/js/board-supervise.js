@@ -99,7 +99,14 @@
       if (c.help) {
         var key = c.callSid + ' ' + c.help.at;
         helpNow[key] = true;
-        if (!state.helpSeen[key]) announce(c.help.name + ' asks for help' + (c.help.note ? ': ' + c.help.note : '') + ' (call from ' + (c.from || 'unknown') + ').');
+        if (!state.helpSeen[key]) {
+          var said = c.help.name + ' asks for help' + (c.help.note ? ': ' + c.help.note : '') + ' (call from ' + (c.from || 'unknown') + ').';
+          announce(said);
+          // A board in a background tab also shows a desktop notification, where the browser already allows them.
+          if (window.Notification && window.Notification.permission === 'granted' && document.visibilityState === 'hidden') {
+            try { new window.Notification('Help asked on the floor', { body: said, tag: key }); } catch (err) { /* notifications unavailable */ }
+          }
+        }
       }
     });
     state.helpSeen = helpNow;
