@@ -85,7 +85,16 @@ describe('leaving, and the agents\' rules', () => {
 
     expect(step.result).toEqual([{ supervisorId: 'sue', legCallSid: 'CAsue' }]);
     expect(step.patch?.supervisors).toEqual([{ index: 0, set: { mode: 'listen', notice: 'ana left the call: you are listening now.' } }]);
-    expect(step.patch?.addEvent).toMatchObject({ kind: 'supervisor-mode', mode: 'listen', reason: 'the coached agent ana left' });
+    expect(step.patch?.addEvents).toEqual([expect.objectContaining({ kind: 'supervisor-mode', label: 'supervisor:sue', mode: 'listen', reason: 'the coached agent ana left' })]);
+  });
+
+  test('when the agent leaves with two coaches on them and their hand raised, then both coaches listen and the hand is lowered, each noted in one write', () => {
+    const step = coachedAgentLeft(call({ help: { agentId: 'ana', at: now }, supervisors: [sup({ mode: 'coach', coaching: 'ana' }), sup({ supervisorId: 'tom', legCallSid: 'CAtom', mode: 'coach', coaching: 'ana' })] }), { agentId: 'ana', now });
+
+    expect(step.result.map((s) => s.supervisorId)).toEqual(['sue', 'tom']);
+    const update = toMongoUpdate(step.patch!, now);
+    expect(update.$unset).toEqual({ help: 1, 'supervisors.0.coaching': 1, 'supervisors.1.coaching': 1 });
+    expect((update.$push!.events as { $each: Array<{ kind: string }> }).$each.map((e) => e.kind)).toEqual(['supervisor-mode', 'supervisor-mode', 'help-lowered']);
   });
 
   test('when the call ends with Sue on it, then the history keeps her steps but never counts her as an agent', () => {

@@ -357,6 +357,23 @@ describe('raise hand', () => {
     expect(kinds.indexOf('help-raised')).toBeLessThan(kinds.indexOf('supervisor-joined'));
   });
 
+  test('when Ana drops off the call with her hand raised while Sue coaches her, then the hand is lowered and Sue listens, both kept in the history', async () => {
+    const { customer, conferenceSid, leg } = await talking();
+    await sueJoins(customer, conferenceSid, 'coach');
+    await ana.post('/api/me/help').send({ note: 'still here?' }).expect(200);
+
+    await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: leg, ParticipantLabel: 'agent:ana', ReasonParticipantLeft: 'participant_hung_up', ParticipantCallStatus: 'completed' }).expect(200);
+
+    const stored = await until('the hand lowered', async () => {
+      const c = (await db.models.calls.findById(customer).lean().exec())!;
+      return c.help ? undefined : c;
+    });
+    expect(stored.events!.slice(-2).map((e) => [e.kind, e.label, e.reason])).toEqual([
+      ['supervisor-mode', 'supervisor:sue', 'the coached agent ana left'],
+      ['help-lowered', 'agent:ana', 'they left the call'],
+    ]);
+  });
+
   test('when Ana lowers her hand, then it clears; without a call, or from a colleague not on it, asking is refused with a reason', async () => {
     await talking();
     await ana.post('/api/me/help').send({}).expect(200);

@@ -118,6 +118,8 @@ export interface CallPatch {
   transfers?: ReadonlyArray<{ index: number; set: Partial<Pick<Transfer, 'state' | 'held'>> }>;
   addTransfer?: Transfer;
   addEvent?: ConferenceEvent;
+  /** More events, after addEvent, in order (one transition may note several: two coaches switched, a hand lowered). */
+  addEvents?: readonly ConferenceEvent[];
   addPass?: Pass;
   /** Fields of existing supervisor legs, by position (each gets updatedAt). */
   supervisors?: ReadonlyArray<{ index: number; set: Partial<Omit<SupervisorLeg, 'updatedAt'>> }>;
@@ -139,6 +141,7 @@ export function mergePatches(...patches: ReadonlyArray<CallPatch | undefined>): 
     if (p.addTransfer) out.addTransfer = p.addTransfer;
     if (p.addEvent) out.addEvent = p.addEvent;
     if (p.addPass) out.addPass = p.addPass;
+    if (p.addEvents) out.addEvents = [...(out.addEvents ?? []), ...p.addEvents];
     if (p.supervisors) out.supervisors = [...(out.supervisors ?? []), ...p.supervisors];
     if (p.unsetSupervisorFields) out.unsetSupervisorFields = [...(out.unsetSupervisorFields ?? []), ...p.unsetSupervisorFields];
     if (p.addSupervisor) out.addSupervisor = p.addSupervisor;

@@ -211,22 +211,32 @@ export function supervisorLegReported(call: CallRecord, input: { supervisorId: s
 }
 
 /**
- * The agent a supervisor coaches left (a completed transfer, a hang-up): Twilio lets a coach whisper only to a
- * participant in the conference (error 16028), so each such coach is switched to listening and told.
+ * An agent left the call (a completed transfer, a hang-up, a dropped softphone). Twilio lets a coach whisper only to a
+ * participant in the conference (error 16028), so each supervisor coaching them is switched to listening and told;
+ * a hand the agent raised is lowered (nobody is there to help).
  */
 export function coachedAgentLeft(call: CallRecord, input: { agentId: string; now: Date }): Step<Array<{ supervisorId: string; legCallSid?: string }>> {
   const legs = call.supervisors ?? [];
   const switched: Array<{ supervisorId: string; legCallSid?: string }> = [];
   const sets: Array<{ index: number; set: Partial<Omit<SupervisorLeg, 'updatedAt'>> }> = [];
-  let last: ConferenceEvent | undefined;
+  const events: ConferenceEvent[] = [];
   legs.forEach((l, index) => {
     if (!LIVE.includes(l.status) || l.mode !== 'coach' || l.coaching !== input.agentId) return;
     sets.push({ index, set: { mode: 'listen', notice: `${input.agentId} left the call: you are listening now.` } });
     switched.push({ supervisorId: l.supervisorId, legCallSid: l.legCallSid });
-    last = event('supervisor-mode', l.supervisorId, input.now, { mode: 'listen', reason: `the coached agent ${input.agentId} left` });
+    events.push(event('supervisor-mode', l.supervisorId, input.now, { mode: 'listen', reason: `the coached agent ${input.agentId} left` }));
   });
-  if (switched.length === 0) return { result: [] };
-  return { patch: { supervisors: sets, unsetSupervisorFields: sets.map(({ index }) => ({ index, keys: ['coaching'] as const })), ...(last ? { addEvent: last } : {}) }, result: switched };
+  const lowered = call.help?.agentId === input.agentId && !isOver(call);
+  if (lowered) events.push({ at: input.now, kind: 'help-lowered', label: agentLabel(input.agentId), reason: 'they left the call' });
+  if (events.length === 0) return { result: [] };
+  return {
+    patch: {
+      ...(sets.length ? { supervisors: sets, unsetSupervisorFields: sets.map(({ index }) => ({ index, keys: ['coaching'] as const })) } : {}),
+      ...(lowered ? { clear: ['help'] as const } : {}),
+      addEvents: events,
+    },
+    result: switched,
+  };
 }
 
 /** An agent talking on the call presses "Ask for help" (again: the note changes). */

@@ -62,7 +62,9 @@ export function toMongoUpdate(patch: CallPatch, now: Date): { $set: Record<strin
   const $push: Record<string, unknown> = {};
   if (patch.addParticipant) $push.participants = patch.addParticipant;
   if (patch.addTransfer) $push.transfers = patch.addTransfer;
-  if (patch.addEvent) $push.events = patch.addEvent;
+  const events = [...(patch.addEvent ? [patch.addEvent] : []), ...(patch.addEvents ?? [])];
+  if (events.length === 1) $push.events = events[0];
+  else if (events.length > 1) $push.events = { $each: events };
   if (patch.addPass) $push.passedBy = patch.addPass;
   if (patch.addSupervisor) $push.supervisors = patch.addSupervisor;
   const unset = [...(patch.clear ?? []), ...unsetSupervisor];

@@ -136,12 +136,13 @@ export function createSupervision(deps: SupervisionDeps) {
         conferenceSid = call.conferenceSid;
         return coachedAgentLeft(call, { agentId, now: new Date() });
       });
-      if (!switched?.length || !conferenceSid) return;
+      if (!switched) return;
+      changes.publish('calls');
+      if (!conferenceSid) return;
       for (const s of switched) {
         logger.info('the coached agent left: the supervisor listens now', { callSid, supervisorId: s.supervisorId, agentId });
         await voice.updateParticipant(conferenceSid, supervisorLabel(s.supervisorId), settingsOf('listen'));
       }
-      changes.publish('calls');
     });
   }
 
