@@ -21,6 +21,7 @@ import { historyRouter } from './routes/history';
 import type { HistoryStore } from './models/history';
 import { authRouter } from './routes/auth';
 import { pageRouter } from './routes/pages';
+import { supervisorApiRouter } from './routes/supervisor-api';
 import { twilioWebhookRouter } from './routes/twilio-webhooks';
 import { metricsRouter } from './routes/metrics';
 import { reportsRouter } from './routes/reports';
@@ -33,6 +34,7 @@ import type { PresenceStore } from './models/presence';
 import type { CallService } from './services/calls';
 import type { ChangeHub } from './services/changes';
 import type { Routing } from './services/routing';
+import type { Supervision } from './services/supervision';
 import type { WebhookUrls } from './services/webhook-urls';
 
 export interface AppDeps {
@@ -65,6 +67,8 @@ export interface AppDeps {
   wrapUp?: WrapUpService;
   /** The history as its pages read it (with wrap-up codes merged in); default: the store as it is. */
   historyView?: Pick<HistoryStore, 'newest' | 'find'>;
+  /** Supervisors listening, coaching and barging; agents asking for help (docs/supervisors.md). */
+  supervision?: Supervision;
 }
 
 // Twilio's Voice SDK talks to these hosts: https://www.twilio.com/docs/voice/sdks/network-connectivity-requirements
@@ -124,6 +128,7 @@ export function createApp(deps: AppDeps): Express {
     authToken: config.twilio.authToken,
     publicBaseUrl: config.publicBaseUrl,
     holdMusicUrl: config.holdMusicUrl,
+    supervision: deps.supervision,
   });
   app.use('/conference', (req, res, next) => (req.get('x-twilio-signature') === undefined ? next() : webhooks(req, res, next)));
 
@@ -205,6 +210,9 @@ export function createApp(deps: AppDeps): Express {
       wrapUp: deps.wrapUp,
     }),
   );
+  if (deps.supervision) {
+    app.use('/api', supervisorApiRouter({ supervision: deps.supervision, signedIn: auth.requireAgent, supervisorsOnly: auth.requireRole('supervisor', 'admin'), csrfProtection: auth.csrfProtection, twilio: config.twilio }));
+  }
   // Unsigned requests to the webhooks: refused there (400).
   app.use('/conference', webhooks);
 

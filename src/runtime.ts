@@ -19,6 +19,7 @@ import { createSignInLimiter, servedByFerretDb } from './auth/sign-in-limiter';
 import { agentModel } from './models/agent';
 import { createAgentAccounts, type AgentAccounts } from './services/agents';
 import { createCallService, type CallService } from './services/calls';
+import { createSupervision } from './services/supervision';
 import { createChangeHub, type ChangeHub } from './services/changes';
 import { createRouting, DEFAULT_ROUTING, type Routing, type RoutingSettings } from './services/routing';
 import { webhookUrls } from './services/webhook-urls';
@@ -160,6 +161,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       wrapUpRules: () => wrapUp.rules(),
     });
     dispatch = () => routing.dispatch();
+    const supervision = createSupervision({ store, voice, background, changes, logger, urls, twilioNumber: config.twilio.number, ringSeconds: config.contactCenter.ringSeconds });
     const calls = createCallService({
       store,
       routing,
@@ -177,6 +179,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       reconnectGraceSeconds: routingSettings.reconnectGraceSeconds,
       leaveSettleMs: routingSettings.leaveSettleMs,
       retracted,
+      onAgentLeft: (callSid, agentId) => supervision.agentLeft(callSid, agentId),
     });
     let twilioLocal: TwilioLocal | undefined;
     if (config.twilio.mode === 'local') {
@@ -206,7 +209,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const reporting = createReporting({ connection: db.connection, history, config, changes, logger });
     ops.watch(liveReadings({ calls, agents, routing, readiness: () => db.readiness(), restarts: () => db.embedded?.restarts() ?? 0 }));
     cleanups.unshift({ name: 'report summaries', run: () => reporting.stop() });
-    const app = createApp({ config, logger, calls, routing, presence, changes, history, agents, urls, sessions, sessionSecret, signInLimiter, readiness: () => db.readiness(), twilioLocal: twilioLocal?.router, accessLog: options.accessLog, eventStreamCheckSeconds: options.eventStreamCheckSeconds, reporting, ops, wrapUp, historyView: historyWithWrapUps(history, wrapUpStore) });
+    const app = createApp({ config, logger, calls, routing, presence, changes, history, agents, urls, sessions, sessionSecret, signInLimiter, readiness: () => db.readiness(), twilioLocal: twilioLocal?.router, accessLog: options.accessLog, eventStreamCheckSeconds: options.eventStreamCheckSeconds, reporting, ops, wrapUp, historyView: historyWithWrapUps(history, wrapUpStore), supervision });
     const server = http.createServer(app);
     server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {

@@ -88,6 +88,8 @@ test('when REST calls to Twilio succeed or fail, then each is counted by operati
     },
     redirect: async () => undefined,
     hold: async () => undefined,
+    addParticipant: async () => ({ callSid: 'CA2' }),
+    updateParticipant: async () => undefined,
   };
   const rest = ops.countRest(fake);
 

@@ -445,6 +445,8 @@
           if (before && !data.call) callGone(before, data.you);
           else settleLastEnded(data.you);
           render();
+          // Other parts of the page (public/js/agent-supervision.js) render from the same answer.
+          document.dispatchEvent(new CustomEvent('warm-transfer:me', { detail: data }));
         } catch (err) {
           if (err.status === 401) { window.location.assign('/sign-in'); return; }
           showError('Could not load your state: ' + err.message);

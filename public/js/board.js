@@ -71,6 +71,76 @@
     });
   }
 
+  var SUPERVISOR_TEXT = { listen: 'listening', coach: 'coaching', barge: 'in the call' };
+  var MODE_BUTTONS = [['listen', 'Listen'], ['coach', 'Coach'], ['barge', 'Barge']];
+  var me = document.body.dataset.agentId;
+
+  /** Who supervises the call, and a raised hand, as one line. */
+  function supervisionText(c) {
+    var parts = (c.supervisors || []).map(function (s) {
+      return s.name + ' ' + (s.status === 'in-progress' ? SUPERVISOR_TEXT[s.mode] + (s.mode === 'coach' && s.coachingName ? ' ' + s.coachingName : '') : 'ringing in');
+    });
+    if (c.help) parts.unshift('✋ ' + c.help.name + ' asks for help' + (c.help.note ? ': “' + c.help.note + '”' : ''));
+    return parts.join('; ');
+  }
+
+  /** The Listen / Coach / Barge / Leave buttons of a call's row, made once (focus stays on them across refreshes). */
+  function controlsCell(callSid) {
+    var td = document.createElement('td');
+    var group = document.createElement('div');
+    group.className = 'supervise-controls';
+    group.setAttribute('role', 'group');
+    group.setAttribute('aria-label', 'Supervise this call');
+    MODE_BUTTONS.concat([['leave', 'Leave']]).forEach(function (m) {
+      var b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'supervise';
+      b.dataset.mode = m[0];
+      b.dataset.call = callSid;
+      b.textContent = m[1];
+      if (m[0] !== 'leave') b.setAttribute('aria-pressed', 'false');
+      group.appendChild(b);
+    });
+    td.appendChild(group);
+    return td;
+  }
+
+  /**
+   * Calls in progress as keyed rows: a row is made once per call and its cells updated in place, so a supervisor's
+   * focus on its buttons survives the refreshes (every second, and on each change).
+   */
+  function renderCalls(calls, names) {
+    var body = document.querySelector('#board-calls tbody');
+    var keep = {};
+    calls.forEach(function (c, index) {
+      keep[c.callSid] = true;
+      var tr = body.querySelector('tr[data-call="' + c.callSid + '"]');
+      if (!tr) {
+        tr = document.createElement('tr');
+        tr.dataset.call = c.callSid;
+        for (var i = 0; i < 6; i++) tr.appendChild(document.createElement('td'));
+        tr.appendChild(controlsCell(c.callSid));
+      }
+      if (body.children[index] !== tr) body.insertBefore(tr, body.children[index] || null);
+      var on = c.participants.filter(function (l) { return l.status === 'in-progress'; }).map(function (l) { return l.name + (l.held ? ' (on hold)' : '') + (l.muted ? ' (muted)' : ''); }).join(', ');
+      var cells = [(c.from || 'unknown') + (c.customerOnHold ? ' (on hold)' : ''), duration(since(c.talkSeconds)), duration(c.waitedSeconds), on, transferText(c, names), supervisionText(c)];
+      cells.forEach(function (value, i) { if (tr.children[i].textContent !== value) tr.children[i].textContent = value; });
+      tr.dataset.hold = String(Boolean(c.customerOnHold));
+      tr.dataset.help = String(Boolean(c.help));
+      var mine = (c.supervisors || []).filter(function (s) { return s.supervisorId === me; })[0];
+      tr.dataset.supervised = mine ? mine.mode : '';
+      Array.prototype.forEach.call(tr.querySelectorAll('button.supervise'), function (b) {
+        if (b.dataset.mode === 'leave') b.disabled = !mine;
+        else {
+          b.setAttribute('aria-pressed', String(Boolean(mine && mine.mode === b.dataset.mode)));
+          // A switch waits until the supervisor's softphone has answered.
+          b.disabled = Boolean(mine && mine.status !== 'in-progress');
+        }
+      });
+    });
+    Array.prototype.slice.call(body.children).forEach(function (tr) { if (!keep[tr.dataset.call]) body.removeChild(tr); });
+  }
+
   function render() {
     var d = state.data;
     if (!d) return;
@@ -84,10 +154,7 @@
       return row([i + 1, c.from || 'unknown', duration(since(c.waitedSeconds)), c.offeredTo ? names[c.offeredTo] || c.offeredTo : ''], { call: c.callSid });
     }));
     document.getElementById('board-line-empty').hidden = d.line.length > 0;
-    fill('board-calls', d.calls.map(function (c) {
-      var on = c.participants.filter(function (l) { return l.status === 'in-progress'; }).map(function (l) { return l.name + (l.held ? ' (on hold)' : '') + (l.muted ? ' (muted)' : ''); }).join(', ');
-      return row([(c.from || 'unknown') + (c.customerOnHold ? ' (on hold)' : ''), duration(since(c.talkSeconds)), duration(c.waitedSeconds), on, transferText(c, names)], { call: c.callSid, hold: String(Boolean(c.customerOnHold)) });
-    }));
+    renderCalls(d.calls, names);
     document.getElementById('board-calls-empty').hidden = d.calls.length > 0;
     document.getElementById('board-updated').textContent = 'Live: updated ' + new Date(state.loadedAt).toLocaleTimeString() + '.';
   }
@@ -101,6 +168,8 @@
       state.loadedAt = Date.now();
       document.getElementById('board-error').hidden = true;
       render();
+      // The supervisor's controls (public/js/board-supervise.js) read the same answer.
+      document.dispatchEvent(new CustomEvent('warm-transfer:board', { detail: data }));
     }, function (err) {
       if (err.status === 401) return window.location.assign('/sign-in');
       var e = document.getElementById('board-error');

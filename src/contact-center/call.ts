@@ -2,6 +2,7 @@
 // its transfers, what the conference reported), the patch a transition makes to it in domain words, and the lookups
 // every rule needs. Pure: no I/O. The store alone turns a patch into a database update.
 import { LIVE_LEG_STATUSES, type Participant } from './participants';
+import type { HelpRequest, SupervisorLeg } from './supervision';
 import type { Transfer } from './transfer';
 
 /** waiting: in the line; offered: an agent's phone rings for it; in-progress: an agent took it; completed: over. */
@@ -11,7 +12,7 @@ export type CallStatus = (typeof CALL_STATUSES)[number];
 /** Who placed the call: the customer (inbound), or an agent from their page (outbound). */
 export type CallDirection = 'inbound' | 'outbound';
 
-export const CONFERENCE_EVENT_KINDS = ['hold', 'unhold', 'left', 'conference-ended'] as const;
+export const CONFERENCE_EVENT_KINDS = ['hold', 'unhold', 'left', 'conference-ended', 'supervisor-joined', 'supervisor-mode', 'supervisor-left', 'help-raised', 'help-lowered'] as const;
 
 /**
  * What the conference reported about its participants, in order: holds, unholds, who left and why, and how the
@@ -29,6 +30,10 @@ export interface ConferenceEvent {
   callStatus?: string;
   /** conference-end: the label of the participant whose leaving ended it, when Twilio says. */
   endedBy?: string;
+  /** A supervisor's join or switch: listen, coach or barge. */
+  mode?: string;
+  /** A supervisor's join or switch to coach: the agent coached. */
+  coached?: string;
 }
 
 /** An agent who declined or missed the call, and when: routing offers it to others first. */
@@ -79,6 +84,10 @@ export interface CallRecord {
   returnTo?: { agentId: string; until: Date };
   /** Consult and cold transfers, each with its own state. */
   transfers: Transfer[];
+  /** Supervisors' legs (listen, coach, barge): never agents, never the call's owner (src/contact-center/supervision.ts). */
+  supervisors?: SupervisorLeg[];
+  /** An agent on the call asked for help (until a supervisor joins or they lower it). */
+  help?: HelpRequest;
   /** Holds, unholds and departures as the conference reported them (for the history's timeline). */
   events?: ConferenceEvent[];
   /** Why the call ended, once it has: 'customer-hung-up', 'max-wait', 'abandoned'… */
@@ -95,7 +104,7 @@ export interface CallRecord {
 /** The call's own fields a transition may set (participants, transfers and the lists change through their own entries). */
 export type CallFields = Pick<
   CallRecord,
-  'status' | 'agentId' | 'conferenceSid' | 'dialError' | 'offeredTo' | 'answeredAt' | 'customerHeld' | 'heldBy' | 'heldSince' | 'customerRinging' | 'requeued' | 'lineSince' | 'routableFrom' | 'returnTo' | 'endReason' | 'abandonedAt' | 'endedAt'
+  'status' | 'agentId' | 'conferenceSid' | 'dialError' | 'offeredTo' | 'answeredAt' | 'customerHeld' | 'heldBy' | 'heldSince' | 'customerRinging' | 'requeued' | 'lineSince' | 'routableFrom' | 'returnTo' | 'endReason' | 'abandonedAt' | 'endedAt' | 'help'
 >;
 
 /** A change to one call, in the domain's words: the store turns it into one atomic update of the revision it read. */
@@ -109,7 +118,14 @@ export interface CallPatch {
   transfers?: ReadonlyArray<{ index: number; set: Partial<Pick<Transfer, 'state' | 'held'>> }>;
   addTransfer?: Transfer;
   addEvent?: ConferenceEvent;
+  /** More events, after addEvent, in order (one transition may note several: two coaches switched, a hand lowered). */
+  addEvents?: readonly ConferenceEvent[];
   addPass?: Pass;
+  /** Fields of existing supervisor legs, by position (each gets updatedAt). */
+  supervisors?: ReadonlyArray<{ index: number; set: Partial<Omit<SupervisorLeg, 'updatedAt'>> }>;
+  /** Optional fields of existing supervisor legs to remove, by position. */
+  unsetSupervisorFields?: ReadonlyArray<{ index: number; keys: ReadonlyArray<'coaching' | 'notice'> }>;
+  addSupervisor?: SupervisorLeg;
 }
 
 /** Two patches of one transition, as one (the later one wins on the same field). */
@@ -125,6 +141,10 @@ export function mergePatches(...patches: ReadonlyArray<CallPatch | undefined>): 
     if (p.addTransfer) out.addTransfer = p.addTransfer;
     if (p.addEvent) out.addEvent = p.addEvent;
     if (p.addPass) out.addPass = p.addPass;
+    if (p.addEvents) out.addEvents = [...(out.addEvents ?? []), ...p.addEvents];
+    if (p.supervisors) out.supervisors = [...(out.supervisors ?? []), ...p.supervisors];
+    if (p.unsetSupervisorFields) out.unsetSupervisorFields = [...(out.unsetSupervisorFields ?? []), ...p.unsetSupervisorFields];
+    if (p.addSupervisor) out.addSupervisor = p.addSupervisor;
   }
   return out;
 }

@@ -31,6 +31,11 @@ export class TransferRefusedError extends DomainError {
   readonly kind = 'conflict';
 }
 
+/** A supervision rule refuses the action (a call not in progress, nobody to coach, a phone still ringing). */
+export class SupervisionRefusedError extends DomainError {
+  readonly kind = 'conflict';
+}
+
 /** The wrap-up asked for is not open (saved already, or a later call took its place). */
 export class WrapUpClosedError extends DomainError {
   readonly kind = 'conflict';

@@ -2,6 +2,7 @@
 import type { CallRecord, ConferenceEvent } from './call';
 import type { Participant } from './participants';
 import { agentLabel, agentOfLabel, CUSTOMER_LABEL } from './participants';
+import { supervisorOfLabel } from './supervision';
 import type { WrapUp } from './wrap-up';
 
 export const OUTCOMES = ['answered', 'abandoned', 'timed-out', 'no-agent', 'failed'] as const;
@@ -12,7 +13,8 @@ export type TransferMode = (typeof TRANSFER_MODES)[number];
 /**
  * Timeline kinds the history page explains (others are shown as they are): waiting, offered, brought-in, answered,
  * declined, no-answer, busy, failed, dial-failed, canceled, left, hold, unhold (an agent), customer-held,
- * customer-unheld, customer-left, transfer, conference-ended, ended.
+ * customer-unheld, customer-left, transfer, conference-ended, ended; supervisor-joined, supervisor-mode, supervisor-left
+ * (agentId: the supervisor; detail: the mode, or why they left), help-raised, help-lowered (detail: the agent's note).
  */
 export interface TimelineEntry {
   at: Date;
@@ -146,6 +148,13 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
     else if (e.kind === 'left' && e.label === CUSTOMER_LABEL) timeline.push({ at, kind: 'customer-left', ...(e.reason ? { detail: e.reason } : {}) });
     else if (e.kind === 'left') timeline.push({ at, kind: 'left', ...(agentId ? { agentId } : {}), ...(leg?.hungUp ? { detail: 'pressed Hang up' } : e.reason ? { detail: e.reason } : {}) });
     else if (e.kind === 'conference-ended') timeline.push({ at, kind: 'conference-ended', ...(e.reason ? { detail: e.reason } : {}) });
+    else if (e.kind === 'supervisor-joined' || e.kind === 'supervisor-mode') timeline.push({ at, kind: e.kind, agentId: supervisorOfLabel(e.label), detail: supervisorModeText(e) });
+    else if (e.kind === 'supervisor-left') timeline.push({ at, kind: e.kind, agentId: supervisorOfLabel(e.label), ...(e.reason ? { detail: e.reason } : {}) });
+    else if (e.kind === 'help-raised' || e.kind === 'help-lowered') timeline.push({ at, kind: e.kind, ...(agentId ? { agentId } : {}), ...(e.reason ? { detail: e.reason } : {}) });
+  }
+  // A supervisor still on the call when it ended left with it.
+  for (const leg of call.supervisors ?? []) {
+    if (leg.status === 'dialing' || leg.status === 'ringing' || leg.status === 'in-progress') timeline.push({ at: endedAt, kind: 'supervisor-left', agentId: leg.supervisorId, detail: 'the call ended' });
   }
   for (const t of call.transfers ?? []) timeline.push({ at: new Date(t.at), kind: 'transfer', agentId: t.from, toAgentId: t.to, mode: t.mode, outcome: t.state });
   if (answered) timeline.push({ at: answered, kind: 'answered', agentId: call.participants.find((leg) => leg.role === 'offer' && (leg.status === 'completed' || leg.status === 'in-progress'))?.agentId });
@@ -178,6 +187,12 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
     ],
     timeline,
   };
+}
+
+/** A supervisor's mode as the timeline says it: listening, coaching <agent>, or in the call (barge). */
+function supervisorModeText(e: ConferenceEvent): string {
+  const mode = e.mode === 'coach' ? `coaching ${e.coached ?? 'the agent'}` : e.mode === 'barge' ? 'in the call (barge)' : 'listening';
+  return e.reason ? `${mode}: ${e.reason}` : mode;
 }
 
 /** Colleagues brought straight into the call (no consult): three-way from the start. */

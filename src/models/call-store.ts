@@ -54,14 +54,23 @@ export function toMongoUpdate(patch: CallPatch, now: Date): { $set: Record<strin
     $set[`transfers.${index}.updatedAt`] = now;
     for (const [key, value] of Object.entries(set)) $set[`transfers.${index}.${key}`] = value;
   }
+  for (const { index, set } of patch.supervisors ?? []) {
+    $set[`supervisors.${index}.updatedAt`] = now;
+    for (const [key, value] of Object.entries(set)) $set[`supervisors.${index}.${key}`] = value;
+  }
+  const unsetSupervisor = (patch.unsetSupervisorFields ?? []).flatMap(({ index, keys }) => keys.map((key) => `supervisors.${index}.${key}`));
   const $push: Record<string, unknown> = {};
   if (patch.addParticipant) $push.participants = patch.addParticipant;
   if (patch.addTransfer) $push.transfers = patch.addTransfer;
-  if (patch.addEvent) $push.events = patch.addEvent;
+  const events = [...(patch.addEvent ? [patch.addEvent] : []), ...(patch.addEvents ?? [])];
+  if (events.length === 1) $push.events = events[0];
+  else if (events.length > 1) $push.events = { $each: events };
   if (patch.addPass) $push.passedBy = patch.addPass;
+  if (patch.addSupervisor) $push.supervisors = patch.addSupervisor;
+  const unset = [...(patch.clear ?? []), ...unsetSupervisor];
   return {
     $set,
-    ...(patch.clear && patch.clear.length > 0 ? { $unset: Object.fromEntries(patch.clear.map((key) => [key, 1 as const])) } : {}),
+    ...(unset.length > 0 ? { $unset: Object.fromEntries(unset.map((key) => [key, 1 as const])) } : {}),
     ...(Object.keys($push).length > 0 ? { $push } : {}),
   };
 }

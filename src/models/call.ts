@@ -4,6 +4,7 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import { CALL_STATUSES, CONFERENCE_EVENT_KINDS, type CallRecord } from '../contact-center/call';
 import { LEG_STATUSES, PARTICIPANT_ROLES, type Participant } from '../contact-center/participants';
+import { SUPERVISOR_LEG_STATUSES, SUPERVISOR_MODES } from '../contact-center/supervision';
 import { TRANSFER_STATES } from '../contact-center/transfer';
 
 export type { CallRecord, CallStatus, ConferenceEvent } from '../contact-center/call';
@@ -55,9 +56,14 @@ const callSchema = new Schema<CallRecord>(
       default: [],
     },
     events: {
-      type: [{ _id: false, at: Date, kind: { type: String, enum: CONFERENCE_EVENT_KINDS }, label: String, callSid: String, reason: String, callStatus: String, endedBy: String }],
+      type: [{ _id: false, at: Date, kind: { type: String, enum: CONFERENCE_EVENT_KINDS }, label: String, callSid: String, reason: String, callStatus: String, endedBy: String, mode: String, coached: String }],
       default: [],
     },
+    supervisors: {
+      type: [{ _id: false, supervisorId: String, mode: { type: String, enum: SUPERVISOR_MODES }, coaching: String, status: { type: String, enum: SUPERVISOR_LEG_STATUSES }, legCallSid: String, notice: String, createdAt: Date, updatedAt: Date }],
+      default: undefined,
+    },
+    help: { type: { _id: false, agentId: String, note: String, at: Date } },
     endReason: { type: String },
     abandonedAt: { type: Date },
     endedAt: { type: Date },

@@ -151,6 +151,8 @@ export function createOpsMetrics(options: { defaultMetrics?: boolean } = {}): Op
       hangUp: timed('hang_up', (callSid) => rest.hangUp(callSid)),
       redirect: timed('redirect', (callSid, twiml) => rest.redirect(callSid, twiml)),
       hold: timed('hold', (conferenceSid, callSid, hold, holdUrl) => rest.hold(conferenceSid, callSid, hold, holdUrl)),
+      addParticipant: timed('add_participant', (conferenceSid, request) => rest.addParticipant(conferenceSid, request)),
+      updateParticipant: timed('update_participant', (conferenceSid, callSidOrLabel, change) => rest.updateParticipant(conferenceSid, callSidOrLabel, change)),
     };
   }
 

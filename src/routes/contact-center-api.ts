@@ -6,6 +6,7 @@ import { requireJsonBody } from '../auth/middleware';
 import { z } from 'zod';
 import { actionsFor, mayCallOut, takesTransfers } from '../contact-center/actions';
 import { CHOSEN_STATUSES, type Presence } from '../contact-center/presence';
+import { helpActionsFor } from '../contact-center/supervision';
 import { describeIssues, HttpError } from '../errors';
 import type { PresenceStore } from '../models/presence';
 import type { Agent, AgentDirectory } from '../services/agents';
@@ -81,6 +82,8 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
       waitedSeconds: seconds(call.createdAt, call.answeredAt ? new Date(call.answeredAt) : now),
       talkSeconds: call.answeredAt ? seconds(call.answeredAt, now) : undefined,
       participants: call.participants.map((leg) => ({ ...leg, name: names.get(leg.agentId) ?? leg.agentId })),
+      supervisors: call.supervisors.map((leg) => ({ ...leg, name: names.get(leg.supervisorId) ?? leg.supervisorId, ...(leg.coaching ? { coachingName: names.get(leg.coaching) ?? leg.coaching } : {}) })),
+      ...(call.help ? { help: { ...call.help, name: names.get(call.help.agentId) ?? call.help.agentId } } : {}),
     };
   }
 
@@ -105,7 +108,7 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
       you: { id: me.id, name: me.name, role: me.role, presence: mine?.presence ?? 'offline', since: mine?.since, note: mine?.note, lastOffer: mine?.lastOffer },
       // A dropped agent's page rings for the customer it lost: it says so.
       call: context ? { ...context, returning: call?.returnTo?.agentId === me.id && call.status === 'offered' && call.offeredTo === me.id, ...(callerCard ? { caller: callerCard } : {}) } : null,
-      can: { ...actionsFor(call ?? undefined, me.id), callOut: mayCallOut({ presence: mine?.presence ?? 'offline', hasCall: Boolean(call) }) },
+      can: { ...actionsFor(call ?? undefined, me.id), callOut: mayCallOut({ presence: mine?.presence ?? 'offline', hasCall: Boolean(call) }), ...helpActionsFor(call ?? undefined, me.id) },
       wrapUp,
       colleagues: agents.filter((a) => a.id !== me.id).map(({ lastOffer: _private, ...colleague }) => colleague),
       line: { waiting: waiting.length, longestWaitSeconds: waiting.length ? seconds(waiting[0]!.createdAt, now) : 0 },

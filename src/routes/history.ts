@@ -261,6 +261,11 @@ const KIND_LABELS: Record<string, string> = {
   transfer: 'Transfer by',
   'conference-ended': 'Conference ended',
   ended: 'Call ended',
+  'supervisor-joined': 'Supervisor joined:',
+  'supervisor-mode': 'Supervisor switched:',
+  'supervisor-left': 'Supervisor left:',
+  'help-raised': 'Asked for help:',
+  'help-lowered': 'Lowered the hand:',
   // Kinds in calls recorded by the previous version.
   queued: 'Waiting with music',
   joined: 'Joined:',

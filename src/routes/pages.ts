@@ -30,7 +30,7 @@ export function pageRouter(deps: PageDeps): Router {
    * @route GET /board
    */
   router.get('/board', ...deps.auth.requireRole('supervisor', 'admin'), deps.auth.exposeCsrfToken, (_req, res) => {
-    res.render('board', { title: 'The floor', mode: deps.mode });
+    res.render('board', { title: 'The floor', mode: deps.mode, twilioLocalBase: deps.twilioLocalBase });
   });
 
   if (deps.mode === 'local') {

@@ -5,7 +5,9 @@ import { agentLabel, CUSTOMER_LABEL } from '../contact-center/participants';
 import { errorMessage, HttpError, httpStatusOf, SignatureError } from '../errors';
 import type { Logger } from '../logger';
 import type { AgentDirectory } from '../services/agents';
+import { supervisorOfLabel } from '../contact-center/supervision';
 import type { CallService } from '../services/calls';
+import type { Supervision } from '../services/supervision';
 import type { WebhookUrls } from '../services/webhook-urls';
 import { requireTwilioSignature } from '../twilio/signature';
 import { apologyTwiml, conferenceTwiml, emptyTwiml, GREETING, waitTwiml } from '../twilio/twiml';
@@ -18,6 +20,8 @@ export interface TwilioWebhookDeps {
   authToken: string;
   publicBaseUrl: string;
   holdMusicUrl: string;
+  /** Supervisors' legs (optional: without it their callbacks answer 404 and their conference events are ignored). */
+  supervision?: Supervision;
 }
 
 const CallSid = z.string().regex(/^CA[0-9a-fA-F]{32}$/, 'must be a Twilio CallSid');
@@ -154,6 +158,14 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
    */
   router.post('/events', async (req, res) => {
     const input = ConferenceEvent.parse(req.body);
+    // A supervisor's participant is the supervision's own: it never counts as the customer or an agent.
+    const supervisorId = supervisorOfLabel(input.ParticipantLabel);
+    if (supervisorId) {
+      if (input.StatusCallbackEvent === 'participant-leave' && deps.supervision) {
+        await deps.supervision.participantLeft({ callSid: input.FriendlyName, supervisorId, legCallSid: input.CallSid, reason: input.ReasonParticipantLeft });
+      }
+      return sendTwiml(res, emptyTwiml());
+    }
     await deps.calls.recordConferenceEvent({
       conferenceName: input.FriendlyName,
       conferenceSid: input.ConferenceSid,
@@ -204,6 +216,19 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
       legCallSid: input.CallSid,
       callStatus: input.CallStatus,
     });
+    sendTwiml(res, emptyTwiml());
+  });
+
+  /**
+   * Status callback of a supervisor's own call (Participants create StatusCallback): ringing, answered, completed…
+   * @route POST /conference/:conferenceId/supervisors/:supervisorId/status
+   */
+  router.post('/:conferenceId/supervisors/:supervisorId/status', async (req, res) => {
+    const input = AgentCallStatus.parse(req.body);
+    const conferenceId = CallSid.safeParse(req.params.conferenceId);
+    const supervisor = await deps.agents.find(String(req.params.supervisorId));
+    if (!deps.supervision || !conferenceId.success || !supervisor) throw new HttpError(404, 'Unknown call or supervisor.');
+    await deps.supervision.legStatus({ callSid: conferenceId.data, supervisorId: supervisor.id, legCallSid: input.CallSid, callStatus: input.CallStatus });
     sendTwiml(res, emptyTwiml());
   });
 

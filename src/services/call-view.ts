@@ -1,6 +1,7 @@
 // What pages see of a live call: the call without the SIDs and bookkeeping they have no use for.
 import type { CallRecord } from '../contact-center/call';
 import { agentLabel, type Participant } from '../contact-center/participants';
+import { liveSupervisors, type HelpRequest, type SupervisorLeg } from '../contact-center/supervision';
 import { openTransfer, type Transfer } from '../contact-center/transfer';
 
 export interface CallView {
@@ -30,6 +31,10 @@ export interface CallView {
   heldSince?: Date;
   /** Outbound: the customer's phone still rings. */
   customerRinging?: boolean;
+  /** Supervisors ringing or on the call (listen, coach, barge): shown to its agents, as the README's policy says. */
+  supervisors: Array<Pick<SupervisorLeg, 'supervisorId' | 'mode' | 'coaching' | 'status' | 'notice'>>;
+  /** An agent on the call asked for help. */
+  help?: HelpRequest;
 }
 
 
@@ -54,6 +59,8 @@ export function view(call: CallRecord): CallView {
     customerOnHold: Boolean(call.heldBy || call.customerHeld || customerHeldByTransfer(call.transfers ?? [])),
     ...(call.heldBy ? { heldBy: call.heldBy, heldSince: call.heldSince } : {}),
     ...(call.customerRinging ? { customerRinging: true } : {}),
+    supervisors: liveSupervisors(call).map(({ supervisorId, mode, coaching, status, notice }) => ({ supervisorId, mode, status, ...(coaching ? { coaching } : {}), ...(notice ? { notice } : {}) })),
+    ...(call.help ? { help: call.help } : {}),
   };
 }
 

@@ -82,6 +82,8 @@ export interface CallServiceDeps {
   reconnectGraceSeconds: number;
   /** How long a customer left alone by an agent's call ending waits for the conference to say why (see RoutingSettings). */
   leaveSettleMs: number;
+  /** Hears of every agent leaving a call (a supervisor coaching them listens from then on). */
+  onAgentLeft?: (callSid: string, agentId: string) => void;
 }
 
 export { LEFT_ALONE_MESSAGE } from './call-effects';
@@ -114,6 +116,7 @@ export function createCallService(deps: CallServiceDeps) {
 
   /** What follows an agent's departure: wrap-up (or none, for a dropped softphone), then the customer's fate. */
   async function afterDeparture(callSid: string, departure: Departure, confirmed: boolean): Promise<void> {
+    deps.onAgentLeft?.(callSid, departure.agentId);
     // An agent whose softphone dropped skips wrap-up: they may get their customer back in a moment.
     await (departure.alone && !departure.onPurpose ? routing.dropped(departure.agentId, callSid) : routing.wrapUp(departure.agentId, callSid));
     if (departure.alone) afterLastAgentLeft(callSid, departure, confirmed);

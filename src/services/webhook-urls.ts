@@ -11,6 +11,8 @@ export interface WebhookUrls {
   outboundAnswer(): string;
   /** Status callback of the customer's leg of an outbound call. */
   outboundStatus(): string;
+  /** Status callback of a supervisor's leg on a call. */
+  supervisorStatus(conferenceId: string, supervisorId: string): string;
 }
 
 /** Builds the webhook URLs under `publicBaseUrl` (no trailing slash). */
@@ -25,5 +27,6 @@ export function webhookUrls(publicBaseUrl: string): WebhookUrls {
     agentCallStatus: (conferenceId, agentId) => at(`/conference/${seg(conferenceId)}/agents/${seg(agentId)}/status`),
     outboundAnswer: () => at('/conference/outbound/answer'),
     outboundStatus: () => at('/conference/outbound/status'),
+    supervisorStatus: (conferenceId, supervisorId) => at(`/conference/${seg(conferenceId)}/supervisors/${seg(supervisorId)}/status`),
   };
 }

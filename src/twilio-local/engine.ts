@@ -296,11 +296,13 @@ export class Engine {
    * REST Participants create: dials `spec.to` and joins it to `conf` when it answers.
    * The first participant's conference callback becomes the conference's.
    */
-  addParticipant(conf: LocalConference, spec: OutboundSpec, noun: ConferenceNoun): Participant {
+  addParticipant(conf: LocalConference, spec: OutboundSpec, noun: ConferenceNoun, coach: { coaching?: boolean; callSidToCoach?: string } = {}): Participant {
     this.chooseCallbacks(conf, noun);
     const call = this.createOutbound(spec, { conferenceSid: conf.sid, noun, label: noun.participantLabel });
     const p = this.newParticipant(call.sid, conf, noun);
     p.status = 'queued';
+    p.coaching = coach.coaching ?? false;
+    if (coach.callSidToCoach) p.callSidToCoach = coach.callSidToCoach;
     conf.pending.set(call.sid, p);
     return p;
   }
@@ -903,7 +905,7 @@ export class Engine {
   updateParticipant(
     conf: LocalConference,
     p: Participant,
-    u: { hold?: boolean; holdUrl?: string; holdMethod?: string; muted?: boolean; endConferenceOnExit?: boolean; beepOnExit?: boolean },
+    u: { hold?: boolean; holdUrl?: string; holdMethod?: string; muted?: boolean; endConferenceOnExit?: boolean; beepOnExit?: boolean; coaching?: boolean; callSidToCoach?: string },
   ): void {
     const call = this.calls.get(p.callSid);
     const wasHeld = p.hold;
@@ -917,6 +919,10 @@ export class Engine {
     } else if (u.endConferenceOnExit !== undefined) {
       p.endConferenceOnExit = u.endConferenceOnExit;
     }
+    // https://www.twilio.com/docs/voice/api/conference-participant-resource#update-a-participant-resource : Coaching,
+    // CallSidToCoach (checked by the REST handler); the mixer reads them at its next 20 ms tick
+    if (u.coaching !== undefined) p.coaching = u.coaching;
+    if (u.callSidToCoach !== undefined) p.callSidToCoach = u.callSidToCoach;
     if (u.muted !== undefined && u.muted !== p.muted) {
       p.muted = u.muted;
       this.confEvent(conf, u.muted ? 'participant-mute' : 'participant-unmute', {}, p);

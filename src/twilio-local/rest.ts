@@ -51,6 +51,24 @@ function bool(value: string | string[] | undefined): boolean | undefined {
   return v === undefined ? undefined : v.toLowerCase() === 'true';
 }
 
+/**
+ * Coaching and CallSidToCoach of a Participants create or update, checked: "If true, call_sid_to_coach must be defined"
+ * and, when CallSidToCoach is given, Coaching defaults to true (the spec's `coaching`); the participant coached must be
+ * connected to the conference (https://www.twilio.com/docs/api/errors/16028). Which error Twilio answers for Coaching
+ * without CallSidToCoach is not documented (README, unverified behaviours). `before`: the participant's current values.
+ */
+function coachingOf(b: Params, connected: (callSid: string) => boolean, before?: { coaching: boolean; callSidToCoach?: string }): { coaching?: boolean; callSidToCoach?: string } | { error: [number, number, string] } {
+  const toCoach = one(b.CallSidToCoach);
+  const asked = bool(b.Coaching);
+  const coaching = asked ?? (toCoach !== undefined ? true : undefined);
+  if (coaching === undefined) return {};
+  if (!coaching) return { coaching: false, callSidToCoach: toCoach ?? before?.callSidToCoach };
+  const target = toCoach ?? before?.callSidToCoach;
+  if (!target) return { error: [400, INVALID_VALUE, 'CallSidToCoach is required when Coaching is true'] };
+  if (!connected(target)) return { error: [400, 16028, 'Participant to be whispered is not present in the conference'] };
+  return { coaching: true, callSidToCoach: target };
+}
+
 function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
@@ -177,7 +195,7 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     account_sid: auth.accountSid,
     call_sid: p.callSid,
     label: p.label ?? null,
-    call_sid_to_coach: null,
+    call_sid_to_coach: p.callSidToCoach ?? null,
     coaching: p.coaching,
     conference_sid: conf.sid,
     date_created: rfc2822(p.dateCreated),
@@ -409,6 +427,8 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     // https://www.twilio.com/docs/voice/api/conference-participant-resource#create-a-participant-resource : Timeout
     // 5..600 seconds, default 60; clamping a value outside that range is not in Twilio's docs (README)
     const timeout = Math.min(600, Math.max(5, Number(one(b.Timeout))));
+    const coach = coachingOf(b, (sid) => conf.participants.get(sid)?.status === 'connected');
+    if ('error' in coach) return sendError(res, ...coach.error);
     const confCallback = one(b.ConferenceStatusCallback);
     const noun: ConferenceNoun = {
       name: conf.friendlyName,
@@ -434,6 +454,7 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
         timeoutSeconds: Number.isFinite(timeout) && timeout > 0 ? timeout : undefined,
       },
       noun,
+      coach,
     );
     res.status(201).json(participantJson(conf, p));
   });
@@ -450,7 +471,7 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
   });
 
   /**
-   * Participants update: Hold, HoldUrl, HoldMethod, Muted, EndConferenceOnExit.
+   * Participants update: Hold, HoldUrl, HoldMethod, Muted, EndConferenceOnExit, Coaching, CallSidToCoach.
    * @route POST /2010-04-01/Accounts/:AccountSid/Conferences/:ConferenceSid/Participants/:CallSid.json
    */
   router.post(`${base}/Conferences/:ConferenceSid/Participants/:CallSid.json`, (req, res) => {
@@ -460,7 +481,10 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     const b = body(req);
     const holdUrl = one(b.HoldUrl);
     if (badUrl(res, b, ['HoldUrl', 'AnnounceUrl', 'WaitUrl'])) return;
+    const coach = coachingOf(b, (sid) => sid !== p.callSid && conf.participants.get(sid)?.status === 'connected', p);
+    if ('error' in coach) return sendError(res, ...coach.error);
     engine.updateParticipant(conf, p, {
+      ...coach,
       hold: bool(b.Hold),
       holdUrl,
       holdMethod: one(b.HoldMethod),

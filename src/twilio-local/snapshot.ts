@@ -9,6 +9,8 @@ function participantView(p: Participant): ParticipantView {
     status: p.status,
     hold: p.hold,
     muted: p.muted,
+    coaching: p.coaching,
+    ...(p.callSidToCoach ? { callSidToCoach: p.callSidToCoach } : {}),
     startConferenceOnEnter: p.startConferenceOnEnter,
     endConferenceOnExit: p.endConferenceOnExit,
   };

@@ -41,6 +41,8 @@ export interface Participant {
   waitUrl?: string;
   waitMethod: string;
   coaching: boolean;
+  /** While coaching: the participant who alone hears this one. */
+  callSidToCoach?: string;
   dateCreated: Date;
   dateUpdated: Date;
   sleeper: Sleeper;

@@ -39,6 +39,9 @@ export interface ParticipantView {
   status: 'queued' | 'connecting' | 'ringing' | 'connected' | 'complete' | 'failed';
   hold: boolean;
   muted: boolean;
+  /** Coaching: heard only by the participant of `callSidToCoach`. */
+  coaching: boolean;
+  callSidToCoach?: string;
   startConferenceOnEnter: boolean;
   endConferenceOnExit: boolean;
 }

@@ -16,6 +16,34 @@ export interface DialRequest {
   timeoutSeconds?: number;
 }
 
+/**
+ * A participant the app adds to a live conference (a supervisor's leg): Participants create.
+ * https://www.twilio.com/docs/voice/api/conference-participant-resource#create-a-participant-resource
+ */
+export interface AddParticipantRequest {
+  /** 'client:<identity>' or an E.164 number. */
+  to: string;
+  from: string;
+  label: string;
+  muted: boolean;
+  coaching: boolean;
+  /** Required with coaching: the CallSid of the participant coached (who alone hears the coach). */
+  callSidToCoach?: string;
+  startConferenceOnEnter: boolean;
+  endConferenceOnExit: boolean;
+  /** Status callback of the participant's own call. */
+  statusCallback?: string;
+  statusCallbackEvents?: Array<'initiated' | 'ringing' | 'answered' | 'completed'>;
+  timeoutSeconds?: number;
+}
+
+/** A participant's Muted, Coaching and CallSidToCoach, changed: Participants update. */
+export interface ParticipantChange {
+  muted: boolean;
+  coaching: boolean;
+  callSidToCoach?: string;
+}
+
 /** What the domain asks of Twilio's REST API. */
 export interface TwilioRest {
   /** Places an outbound call; resolves with Twilio's call SID. */
@@ -26,6 +54,10 @@ export interface TwilioRest {
   redirect(callSid: string, twiml: string): Promise<void>;
   /** Puts a conference participant on hold (hearing `holdUrl`) or takes them off it. */
   hold(conferenceSid: string, callSid: string, hold: boolean, holdUrl?: string): Promise<void>;
+  /** Adds a participant to a live conference (dialling it); resolves with its call's SID. */
+  addParticipant(conferenceSid: string, request: AddParticipantRequest): Promise<{ callSid: string }>;
+  /** Changes a participant's Muted, Coaching and CallSidToCoach (addressed by CallSid or label). */
+  updateParticipant(conferenceSid: string, callSidOrLabel: string, change: ParticipantChange): Promise<void>;
 }
 
 export interface TwilioRestOptions {
@@ -87,6 +119,30 @@ export function createTwilioRest(options: TwilioRestOptions): TwilioRest {
     // https://www.twilio.com/docs/voice/api/conference-participant-resource#update-a-participant-resource
     async hold(conferenceSid, callSid, hold, holdUrl) {
       await client.conferences(conferenceSid).participants(callSid).update({ hold, ...(hold && holdUrl ? { holdUrl, holdMethod: 'POST' } : {}) });
+    },
+    // https://www.twilio.com/docs/voice/api/conference-participant-resource#create-a-participant-resource
+    async addParticipant(conferenceSid, request) {
+      const participant = await client.conferences(conferenceSid).participants.create({
+        from: request.from,
+        to: request.to,
+        label: request.label,
+        muted: request.muted,
+        coaching: request.coaching,
+        ...(request.coaching && request.callSidToCoach ? { callSidToCoach: request.callSidToCoach } : {}),
+        startConferenceOnEnter: request.startConferenceOnEnter,
+        endConferenceOnExit: request.endConferenceOnExit,
+        ...(request.statusCallback ? { statusCallback: request.statusCallback, statusCallbackMethod: 'POST', statusCallbackEvent: request.statusCallbackEvents ?? ['completed'] } : {}),
+        ...(request.timeoutSeconds ? { timeout: request.timeoutSeconds } : {}),
+      });
+      return { callSid: participant.callSid };
+    },
+    // https://www.twilio.com/docs/voice/api/conference-participant-resource#update-a-participant-resource
+    async updateParticipant(conferenceSid, callSidOrLabel, change) {
+      await client.conferences(conferenceSid).participants(callSidOrLabel).update({
+        muted: change.muted,
+        coaching: change.coaching,
+        ...(change.coaching && change.callSidToCoach ? { callSidToCoach: change.callSidToCoach } : {}),
+      });
     },
   };
 }

@@ -2,7 +2,7 @@
 // is no failure for a hang-up or a goodbye, a participant already gone is none for a hold, and a passing failure
 // (429, 5xx, no answer) of a hold is tried again. Built on the REST caller (src/twilio/rest.ts).
 import { apologyTwiml } from './twiml';
-import type { DialRequest, TwilioRest } from './rest';
+import type { AddParticipantRequest, DialRequest, ParticipantChange, TwilioRest } from './rest';
 
 /** The voice operations the domain's effects need. */
 export interface Voice {
@@ -14,6 +14,10 @@ export interface Voice {
   sayAndHangUp(callSid: string, message: string): Promise<void>;
   /** Holds (hearing `holdUrl`) or unholds a conference participant by label; a participant already gone is no error. */
   hold(conferenceSid: string, label: string, on: boolean, holdUrl?: string): Promise<void>;
+  /** Adds a participant to a live conference; resolves with its call's SID. */
+  addParticipant(conferenceSid: string, request: AddParticipantRequest): Promise<{ callSid: string }>;
+  /** Changes a participant's Muted and Coaching, by label; a participant already gone is no error (false). */
+  updateParticipant(conferenceSid: string, label: string, change: ParticipantChange): Promise<boolean>;
 }
 
 const HOLD_ATTEMPTS = 3;
@@ -61,6 +65,16 @@ export function createVoice(rest: TwilioRest, onRetry: (what: { label: string; o
     hangUp: (callSid) => unlessCallEnded(() => rest.hangUp(callSid)),
     // https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource (Twiml: new instructions for a live call)
     sayAndHangUp: (callSid, message) => unlessCallEnded(() => rest.redirect(callSid, apologyTwiml(message))),
+    addParticipant: (conferenceSid, request) => rest.addParticipant(conferenceSid, request),
+    async updateParticipant(conferenceSid, label, change) {
+      try {
+        await rest.updateParticipant(conferenceSid, label, change);
+        return true;
+      } catch (err) {
+        if (callAlreadyEnded(err) || participantGone(err)) return false;
+        throw err;
+      }
+    },
     // https://www.twilio.com/docs/voice/api/conference-participant-resource#update-a-participant-resource
     async hold(conferenceSid, label, on, holdUrl) {
       // A customer left on hold by a passing Twilio error would hear music for nobody: a failure that may pass is tried again.

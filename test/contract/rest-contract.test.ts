@@ -103,6 +103,38 @@ test('when a participant is added with space-separated events, then each event i
   expect(found.map((v) => v.parameter).sort()).toEqual(['Beep', 'ConferenceStatusCallbackEvent']);
 });
 
+/** The app's supervisor leg (#19), form-encoded as the twilio library sends it: Participants create with a label, Muted, Coaching. */
+const SUPERVISOR = {
+  From: ['+15557654321'],
+  To: ['client:supervisor_sue'],
+  Label: ['supervisor:sue'],
+  Muted: ['false'],
+  Coaching: ['true'],
+  CallSidToCoach: [`CA${'4d'.repeat(16)}`],
+  StartConferenceOnEnter: ['false'],
+  EndConferenceOnExit: ['false'],
+  StatusCallback: ['https://warm-transfer.example.test/conference/CA1/supervisors/sue/status'],
+  StatusCallbackMethod: ['POST'],
+  StatusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
+  Timeout: ['20'],
+};
+const SUPERVISOR_PARTICIPANT = `${PARTICIPANTS.replace(/\.json$/, '')}/supervisor%3Asue.json`;
+
+test('when the app adds a coaching supervisor, then CreateParticipant accepts Label, Muted, Coaching and CallSidToCoach', () => {
+  expect(checkRestRequest({ method: 'POST', path: PARTICIPANTS, form: SUPERVISOR })).toEqual([]);
+});
+
+test('when the app switches a supervisor (by label) to listen, coach or barge, then UpdateParticipant accepts Muted, Coaching and CallSidToCoach', () => {
+  expect(checkRestRequest({ method: 'POST', path: SUPERVISOR_PARTICIPANT, form: { Muted: ['true'], Coaching: ['false'] } })).toEqual([]);
+  expect(checkRestRequest({ method: 'POST', path: SUPERVISOR_PARTICIPANT, form: { Muted: ['false'], Coaching: ['true'], CallSidToCoach: [`CA${'4d'.repeat(16)}`] } })).toEqual([]);
+});
+
+test('when Coaching is not a boolean or CallSidToCoach is misspelt, then each is named', () => {
+  const found = checkRestRequest({ method: 'POST', path: PARTICIPANTS, form: { ...SUPERVISOR, Coaching: ['yes'], CallSidToCoach: undefined as never, CallSidToCoache: [`CA${'4d'.repeat(16)}`] } });
+
+  expect(found.map((v) => v.parameter).sort()).toEqual(['CallSidToCoache', 'Coaching']);
+});
+
 test('when a path is no operation of the API, then the violation says so', () => {
   expect(only(checkRestRequest({ method: 'POST', path: `/2010-04-01/Accounts/${ACCOUNT}/Phones.json`, form: {} })).message).toMatch(/no operation/);
 });

@@ -43,6 +43,7 @@ export function formValue(request: RecordedRequest, name: string): string | unde
 }
 
 const PARTICIPANT_PATH = /\/Conferences\/([^/]+)\/Participants\/([^/]+)\.json$/;
+const PARTICIPANTS_PATH = /\/Conferences\/([^/]+)\/Participants\.json$/;
 const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
 
 /**
@@ -58,15 +59,15 @@ function participantAnswer(account: string, conferenceSid: string, callSidOrLabe
     account_sid: account,
     call_sid: byCallSid ? callSidOrLabel : `CA${randomBytes(16).toString('hex')}`,
     label: byCallSid ? null : callSidOrLabel,
-    call_sid_to_coach: null,
-    coaching: false,
+    call_sid_to_coach: form.CallSidToCoach?.[0] ?? null,
+    coaching: flag('Coaching', form.CallSidToCoach !== undefined),
     conference_sid: conferenceSid,
     date_created: now,
     date_updated: now,
     end_conference_on_exit: flag('EndConferenceOnExit', false),
     muted: flag('Muted', false),
     hold: flag('Hold', false),
-    start_conference_on_enter: true,
+    start_conference_on_enter: flag('StartConferenceOnEnter', true),
     status: 'connected',
     uri: pathname.replace(/^.*(?=\/2010-04-01\/)/, ''),
   };
@@ -110,6 +111,9 @@ export async function startRestRecorder(): Promise<RestRecorder> {
         if (req.method === 'DELETE') return void send(204);
         const participant = PARTICIPANT_PATH.exec(url.pathname);
         if (participant) return void send(200, participantAnswer(account, participant[1] ?? '', participant[2] ?? '', form, url.pathname));
+        // Participants create: the new participant, named by its new call's SID (https://www.twilio.com/docs/voice/api/conference-participant-resource#create-a-participant-resource).
+        const created = req.method === 'POST' ? PARTICIPANTS_PATH.exec(url.pathname) : null;
+        if (created) return void send(201, { ...participantAnswer(account, created[1] ?? '', sid, form, url.pathname.replace(/\.json$/, `/${sid}.json`)), label: form.Label?.[0] ?? null, status: 'queued' });
         // A call resource as Twilio answers it (https://www.twilio.com/docs/voice/api/call-resource#call-properties).
         send(req.method === 'POST' && url.pathname.endsWith('/Calls.json') ? 201 : 200, {
           sid: url.pathname.endsWith('/Calls.json') ? sid : (/Calls\/([^/.]+)/.exec(url.pathname)?.[1] ?? sid),

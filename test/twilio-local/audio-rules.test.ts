@@ -157,3 +157,31 @@ describe('G.711 and PCM', () => {
     expect(Array.from(pcm.samples, (v) => Math.round(v * 100) / 100)).toEqual([0, 0.49, -0.49, 0]);
   });
 });
+
+describe('coaching, heard', () => {
+  test('when a supervisor coaches Ada, then only Ada hears the supervisor: the customer and Grace do not; the supervisor hears everyone', () => {
+    const { world, calls, people } = floor();
+    calls.set('sue', { status: 'in-progress', hears: inConference, mediaSeq: 0, deviceMuted: false, conferenceSid: 'CF1' });
+    people.set('sue', { callSid: 'sue', hold: false, muted: false, coaching: true, callSidToCoach: 'ada' });
+
+    expect(hearingOf(world, 'ada')).toEqual({ kind: 'conference', from: ['customer', 'grace', 'sue'] });
+    expect(hearingOf(world, 'customer')).toEqual({ kind: 'conference', from: ['ada', 'grace'] });
+    expect(hearingOf(world, 'grace')).toEqual({ kind: 'conference', from: ['customer', 'ada'] });
+    expect(hearingOf(world, 'sue')).toEqual({ kind: 'conference', from: ['customer', 'ada', 'grace'] });
+  });
+
+  test('when the supervisor listens (muted), then nobody hears them; when the coached agent leaves or the coach mutes their page, Ada no longer hears them', () => {
+    const { world, calls, people } = floor();
+    calls.set('sue', { status: 'in-progress', hears: inConference, mediaSeq: 0, deviceMuted: false, conferenceSid: 'CF1' });
+    people.set('sue', { callSid: 'sue', hold: false, muted: true, coaching: false });
+    for (const who of ['customer', 'ada', 'grace']) expect((hearingOf(world, who) as { from: string[] }).from).not.toContain('sue');
+
+    people.set('sue', { callSid: 'sue', hold: false, muted: false, coaching: true, callSidToCoach: 'ada' });
+    calls.get('sue')!.deviceMuted = true;
+    expect((hearingOf(world, 'ada') as { from: string[] }).from).not.toContain('sue');
+    calls.get('sue')!.deviceMuted = false;
+    people.delete('ada');
+    calls.get('ada')!.status = 'completed';
+    expect(hearingOf(world, 'customer')).toEqual({ kind: 'conference', from: ['grace'] });
+  });
+});

@@ -336,3 +336,62 @@ describe('conference callbacks and wait music', () => {
     expect(requests.every((r) => r.signatureValid && r.params.CallSid === callSid)).toBe(true);
   });
 });
+
+describe('coaching', () => {
+  test('when a coach is added with CallSidToCoach, then it is coaching that participant; without CallSidToCoach it is refused (400), and a CallSidToCoach not in the conference is 16028; nobody is dialled for a refusal', async () => {
+    const { confSid } = await customerWaiting();
+    const agent = await agentJoins(confSid, 'alice', 'agent:alice');
+    await registered('sue');
+
+    await expect(rig.client.conferences(confSid).participants.create({ from: rig.support, to: 'client:sue', label: 'supervisor:sue', coaching: true })).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/CallSidToCoach is required/) });
+    await expect(rig.client.conferences(confSid).participants.create({ from: rig.support, to: 'client:sue', label: 'supervisor:sue', coaching: true, callSidToCoach: `CA${'0'.repeat(32)}` })).rejects.toMatchObject({ status: 400, code: 16028 });
+    expect(rig.local.snapshot().calls.filter((c) => c.to === 'client:sue')).toEqual([]);
+
+    const coach = await rig.client.conferences(confSid).participants.create({ from: rig.support, to: 'client:sue', label: 'supervisor:sue', coaching: true, callSidToCoach: agent, startConferenceOnEnter: false, endConferenceOnExit: false });
+
+    expect(coach).toMatchObject({ coaching: true, callSidToCoach: agent, muted: false, endConferenceOnExit: false, startConferenceOnEnter: false, label: 'supervisor:sue' });
+  });
+
+  test('when a coach joins through the Participants API with a status callback, then its call reports initiated, ringing, in-progress and completed, and the conference reports it joining with Coaching=true and leaving on its hang-up, the conference going on', async () => {
+    const { confSid } = await customerWaiting();
+    const alice = await agentJoins(confSid, 'alice', 'agent:alice');
+    await confEvent('conference-start');
+    const sue = await registered('sue');
+
+    const coach = await rig.client.conferences(confSid).participants.create({
+      from: rig.support,
+      to: 'client:sue',
+      label: 'supervisor:sue',
+      coaching: true,
+      callSidToCoach: alice,
+      startConferenceOnEnter: false,
+      endConferenceOnExit: false,
+      statusCallback: `${rig.app.server.url}/sup-status`,
+      statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
+    });
+    await sue.device.next('incoming', (d) => d.callSid === coach.callSid);
+    await rig.postJson(`/local/device/calls/${coach.callSid}/accept`, { token: sue.token, deviceId: sue.deviceId });
+
+    const join = await confEvent('participant-join', (p) => p.CallSid === coach.callSid);
+    expect(join.params).toMatchObject({ ParticipantLabel: 'supervisor:sue', Coaching: 'true', Muted: 'false', EndConferenceOnExit: 'false', StartConferenceOnEnter: 'false' });
+    await rig.client.calls(coach.callSid).update({ status: 'completed' });
+    const leave = await confEvent('participant-leave', (p) => p.CallSid === coach.callSid);
+    expect(leave.params).toMatchObject({ ParticipantLabel: 'supervisor:sue', ParticipantCallStatus: 'completed' });
+    await rig.app.waitFor('/sup-status', (p) => p.CallStatus === 'completed');
+    expect(rig.app.at('/sup-status').map((r) => r.params.CallStatus)).toEqual(['initiated', 'ringing', 'in-progress', 'completed']);
+    expect(rig.local.snapshot().conferences.find((c) => c.sid === confSid)?.status).toBe('in-progress');
+  });
+
+  test('when a participant is updated to coach, to listen (muted) and back, then the resource says so; coaching someone not in the conference is 16028 and changes nothing', async () => {
+    const { confSid } = await customerWaiting();
+    const alice = await agentJoins(confSid, 'alice', 'agent:alice');
+    await agentJoins(confSid, 'sue', 'supervisor:sue');
+    const sue = rig.client.conferences(confSid).participants('supervisor:sue');
+
+    expect(await sue.update({ coaching: true, callSidToCoach: alice, muted: false })).toMatchObject({ coaching: true, callSidToCoach: alice });
+    expect(await sue.update({ coaching: false, muted: true })).toMatchObject({ coaching: false, muted: true });
+    expect(await sue.update({ callSidToCoach: alice, muted: false })).toMatchObject({ coaching: true, muted: false });
+    await expect(sue.update({ coaching: true, callSidToCoach: `CA${'1'.repeat(32)}` })).rejects.toMatchObject({ status: 400, code: 16028 });
+    expect((await sue.fetch()).callSidToCoach).toBe(alice);
+  });
+});

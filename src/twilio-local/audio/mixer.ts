@@ -23,6 +23,8 @@ export interface ParticipantState {
   hold: boolean;
   muted: boolean;
   coaching: boolean;
+  /** While coaching: the one participant who hears this one. */
+  callSidToCoach?: string;
 }
 
 /** Read access to the engine's calls and conferences. */
@@ -50,7 +52,7 @@ export function hearingOf(world: AudioWorld, callSid: string): Hearing {
   const conf = call.conferenceSid ? world.conference(call.conferenceSid) : undefined;
   if (!conf) return NOTHING;
   const from: string[] = [];
-  for (const p of conf.participants.values()) if (p.callSid !== callSid && isHeard(world, p)) from.push(p.callSid);
+  for (const p of conf.participants.values()) if (p.callSid !== callSid && (isHeard(world, p) || coaches(world, p, callSid))) from.push(p.callSid);
   return { kind: 'conference', from };
 }
 
@@ -63,14 +65,26 @@ export function hearingOf(world: AudioWorld, callSid: string): Hearing {
  *   (same page, Muted; https://www.twilio.com/docs/voice/twiml/conference#attributes-muted);
  * - not while its SDK call is muted: call.mute() turns the page's microphone off
  *   (https://www.twilio.com/docs/voice/sdks/javascript/twiliocall#callmuteshouldmute; the page stops sending it too);
- * - a coach talks to the one participant it coaches, without the others hearing
- *   (https://www.twilio.com/docs/voice/conference, "coaching"; Participants create CallSidToCoach): the stand-in creates
- *   no coaching participants yet, so a coach would be heard by nobody here (README, what is not modelled).
+ * - a coach is heard by the conference at large by nobody: only the participant it coaches hears it (coaches()).
  */
 export function isHeard(world: AudioWorld, p: ParticipantState): boolean {
   if (p.hold || p.muted || p.coaching) return false;
+  return speaks(world, p);
+}
+
+/** The participant's own call is up and its page's microphone on. */
+function speaks(world: AudioWorld, p: ParticipantState): boolean {
   const call = world.call(p.callSid);
   return call !== undefined && call.status === 'in-progress' && !call.deviceMuted;
+}
+
+/**
+ * Whether `p` is a coach whom the leg of `listener` hears: "the participant being coached is the only participant who
+ * can hear the participant who is coaching" (https://www.twilio.com/docs/voice/api/conference-participant-resource,
+ * call_sid_to_coach), unless the coach is held or muted. A coach whose agent left is heard by nobody.
+ */
+export function coaches(world: AudioWorld, p: ParticipantState, listener: string): boolean {
+  return p.coaching && p.callSidToCoach === listener && !p.hold && !p.muted && speaks(world, p);
 }
 
 /** A leg's media connection, as the mixer uses it (LegPeer, or a fake in tests). */

@@ -1,0 +1,72 @@
+// The agent page's part of supervision (docs/supervisors.md): who is supervising the call (shown, as most contact
+// centers do) and "Ask for help". It renders what GET /api/me decided (agent.js passes each answer on as a
+// 'warm-transfer:me' event) and announces changes through the page's one live region (#announcer).
+(function () {
+  'use strict';
+
+  var api = window.WarmTransfer.api;
+  var onCall = document.getElementById('supervisor-on-call');
+  var help = document.getElementById('help');
+  var form = document.getElementById('help-form');
+  var note = document.getElementById('help-note');
+  var raised = document.getElementById('help-raised');
+  var raisedText = document.getElementById('help-raised-text');
+  var lower = document.getElementById('help-lower');
+  var announcer = document.getElementById('announcer');
+  var error = document.getElementById('agent-error');
+  if (!onCall || !help) return;
+  var said = '';
+
+  var MODE_TEXT = { listen: 'is listening to this call', coach: 'is coaching you (only you hear them)', barge: 'is in the call (everyone hears them)' };
+
+  function announce(text) { if (announcer) announcer.textContent = text; }
+  function text(el, value) { if (el.textContent !== value) el.textContent = value; }
+
+  /** "Sue Supervisor is listening to this call." for each supervisor in it (ringing ones are not there yet). */
+  function supervisorText(call) {
+    var legs = (call && call.supervisors ? call.supervisors : []).filter(function (s) { return s.status === 'in-progress'; });
+    return legs.map(function (s) { return 'Supervisor ' + s.name + ' ' + (MODE_TEXT[s.mode] || s.mode) + '.'; }).join(' ');
+  }
+
+  document.addEventListener('warm-transfer:me', function (event) {
+    var data = event.detail;
+    var call = data.call;
+    var line = supervisorText(call);
+    text(onCall, line);
+    onCall.hidden = !line;
+    if (line !== said) {
+      if (line) announce(line);
+      else if (said) announce('No supervisor is on the call any more.');
+      said = line;
+    }
+    var can = data.can || {};
+    help.hidden = !can.askHelp && !can.lowerHelp;
+    form.hidden = !can.askHelp;
+    raised.hidden = !can.lowerHelp;
+    if (can.lowerHelp && call && call.help) text(raisedText, 'You asked for help' + (call.help.note ? ': “' + call.help.note + '”' : '') + '. The supervisors see it on the floor.');
+  });
+
+  form.addEventListener('submit', async function (event) {
+    event.preventDefault();
+    try {
+      await api('POST', '/api/me/help', note.value.trim() ? { note: note.value.trim() } : {});
+      note.value = '';
+      announce('You asked for help. The supervisors are told.');
+      lower.focus();
+    } catch (err) {
+      error.textContent = 'Could not ask for help: ' + err.message;
+      error.hidden = false;
+    }
+  });
+
+  lower.addEventListener('click', async function () {
+    try {
+      await api('POST', '/api/me/help/lower', {});
+      announce('You lowered your hand.');
+      note.focus();
+    } catch (err) {
+      error.textContent = 'Could not lower your hand: ' + err.message;
+      error.hidden = false;
+    }
+  });
+})();

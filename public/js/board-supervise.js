@@ -1,0 +1,125 @@
+// The board's supervisor controls (docs/supervisors.md): a softphone of the supervisor's own (identity
+// supervisor_<id>, so their agent page never rings for it) that answers the legs the server rings into calls; the rows'
+// Listen / Coach / Barge / Leave buttons; and what changed, said through live regions — the supervisor's mode, a coach
+// switched to listening because the agent left, an agent asking for help.
+(function () {
+  'use strict';
+
+  var api = window.WarmTransfer.api;
+  var me = document.body.dataset.agentId;
+  var softphone = document.getElementById('supervise-softphone');
+  var status = document.getElementById('supervise-status');
+  var error = document.getElementById('supervise-error');
+  var announcer = document.getElementById('board-announcer');
+  var hears = document.getElementById('supervisor-hears');
+  var hangup = document.getElementById('supervise-hangup');
+  var table = document.getElementById('board-calls');
+  if (!softphone || !table) return;
+
+  var MODE_TEXT = { listen: 'Listening: nobody hears you.', coach: 'Coaching: only the agent hears you.', barge: 'In the call: everyone hears you.' };
+  var state = { device: null, call: null, last: '', helpSeen: {}, notices: {}, title: document.title };
+
+  function text(el, value) { if (el && el.textContent !== value) el.textContent = value; }
+  function announce(value) { text(announcer, ''); text(announcer, value); }
+  function showError(message) { error.textContent = message; error.hidden = false; }
+  function clearError() { error.textContent = ''; error.hidden = true; }
+
+  // ---------- the softphone ----------
+
+  async function register() {
+    if (!window.Twilio || !window.Twilio.Device) { text(softphone, 'The softphone library did not load; reload the page.'); return; }
+    try {
+      var token = (await api('POST', '/api/supervisor/token', {})).token;
+      var device = new window.Twilio.Device(token, { closeProtection: true });
+      state.device = device;
+      device.on('registered', function () { text(softphone, 'Supervisor softphone connected.'); });
+      device.on('unregistered', function () { text(softphone, 'Supervisor softphone disconnected.'); });
+      device.on('error', function (err) { showError('Softphone error: ' + (err && err.message ? err.message : err)); });
+      device.on('tokenWillExpire', async function () {
+        try { device.updateToken((await api('POST', '/api/supervisor/token', {})).token); } catch (err) { showError('Could not renew the phone token: ' + err.message); }
+      });
+      // Only the server rings this identity, and only for a call the supervisor asked to join: answered at once.
+      device.on('incoming', function (call) {
+        state.call = call;
+        var ended = function () { if (state.call === call) state.call = null; text(hears, 'nothing'); hangup.hidden = true; };
+        call.on('accept', function () { hangup.hidden = false; });
+        call.on('disconnect', ended);
+        call.on('cancel', ended);
+        call.on('hears', function (h) {
+          if (!h || state.call !== call) return;
+          var conf = h.conference;
+          text(hears, h.what === 'conference' && conf ? 'the conference (' + conf.participants + ' on the line)' : h.what === 'say' ? '"' + (h.text || '') + '"' : h.what === 'play' ? 'music' : 'silence');
+        });
+        call.accept();
+      });
+      await device.register();
+    } catch (err) {
+      text(softphone, 'Supervisor softphone not connected: ' + err.message);
+    }
+  }
+
+  // ---------- the buttons ----------
+
+  // Ending the supervisor's own leg is a Leave as far as the call is concerned: only their participant goes.
+  hangup.addEventListener('click', function () {
+    if (state.call) state.call.disconnect();
+    announce('You hung up your line.');
+  });
+
+  table.addEventListener('click', async function (event) {
+    var button = event.target.closest('button.supervise');
+    if (!button || button.disabled) return;
+    clearError();
+    var callSid = button.dataset.call;
+    var mode = button.dataset.mode;
+    button.setAttribute('aria-busy', 'true');
+    try {
+      if (mode === 'leave') {
+        await api('POST', '/api/calls/' + encodeURIComponent(callSid) + '/leave', {});
+        announce('You left the call.');
+      } else {
+        var result = await api('POST', '/api/calls/' + encodeURIComponent(callSid) + '/supervise', { mode: mode });
+        announce(result.status === 'dialing' ? 'Joining the call: ' + MODE_TEXT[mode] : MODE_TEXT[mode]);
+      }
+    } catch (err) {
+      showError(err.message);
+    } finally {
+      button.removeAttribute('aria-busy');
+    }
+  });
+
+  // ---------- what the board says ----------
+
+  document.addEventListener('warm-transfer:board', function (event) {
+    var calls = event.detail.calls || [];
+    var mine = null;
+    var helpNow = {};
+    calls.forEach(function (c) {
+      (c.supervisors || []).forEach(function (s) { if (s.supervisorId === me) mine = { call: c, leg: s }; });
+      if (c.help) {
+        var key = c.callSid + ' ' + c.help.at;
+        helpNow[key] = true;
+        if (!state.helpSeen[key]) {
+          var said = c.help.name + ' asks for help' + (c.help.note ? ': ' + c.help.note : '') + ' (call from ' + (c.from || 'unknown') + ').';
+          announce(said);
+          // A board in a background tab also shows a desktop notification, where the browser already allows them.
+          if (window.Notification && window.Notification.permission === 'granted' && document.visibilityState === 'hidden') {
+            try { new window.Notification('Help asked on the floor', { body: said, tag: key }); } catch (err) { /* notifications unavailable */ }
+          }
+        }
+      }
+    });
+    state.helpSeen = helpNow;
+    var asking = Object.keys(helpNow).length;
+    document.title = (asking ? '(' + asking + ' ✋) ' : '') + state.title;
+    var line = !mine ? 'You are not on a call.' : mine.leg.status !== 'in-progress' ? 'Your softphone is ringing into the call from ' + (mine.call.from || 'unknown') + '…' : MODE_TEXT[mine.leg.mode] + ' (call from ' + (mine.call.from || 'unknown') + ')';
+    text(status, line);
+    // A coach whose agent left listens now: said once, loudly.
+    if (mine && mine.leg.notice && !state.notices[mine.call.callSid + mine.leg.notice]) {
+      state.notices[mine.call.callSid + mine.leg.notice] = true;
+      announce(mine.leg.notice);
+    }
+  });
+
+  register();
+})();

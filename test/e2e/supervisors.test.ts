@@ -1,0 +1,106 @@
+// A supervisor on the floor, in a real browser in demo mode: from the board she listens, coaches, barges and leaves a
+// call while the agent's page says so; the agent asks for help and the board highlights the call and says it.
+import type { Page } from 'playwright-core';
+import { screenshot } from './browser';
+import { ADA, answer, callSupport, expectText, MARGARET, useE2e, waitFor } from './harness';
+
+const e2e = useE2e({ ringSeconds: 8 });
+
+/** The customer calls and Ada (available) answers; answers the call's CallSid. */
+async function adaTalking(from = '+15550002222'): Promise<{ customer: Page; ada: Page; callSid: string }> {
+  const ada = await e2e.openAgent(ADA, { available: true });
+  const customer = await e2e.openPhone(from);
+  await callSupport(customer);
+  await answer(ada);
+  await expectText(customer, '#phone-hears', /connected to an agent \(conference with 2 participants\)/);
+  const call = await waitFor('the call in progress', async () => (await e2e.db.models.calls.find({ status: 'in-progress', conferenceSid: { $exists: true } }).lean().exec())[0]);
+  return { customer, ada, callSid: call._id };
+}
+
+/** Margaret (a supervisor) opens the board; her supervisor softphone registers. */
+async function openBoard(): Promise<Page> {
+  const board = await e2e.openAgent(MARGARET);
+  await board.goto(`${e2e.running.url}/board`);
+  await expectText(board, '#supervise-softphone', /Supervisor softphone connected/);
+  return board;
+}
+
+const button = (callSid: string, mode: string): string => `#board-calls tr[data-call="${callSid}"] button.supervise[data-mode="${mode}"]`;
+
+test('when Margaret listens, coaches, barges and leaves from the board, then each step reaches the stand-in (muted, coaching Ada, heard by all, gone), Ada\'s page says so, the customer\'s call goes on, and the history keeps every step', async () => {
+  const { customer, ada, callSid } = await adaTalking();
+  const board = await openBoard();
+  await expectText(board, `#board-calls tr[data-call="${callSid}"]`, /Ada Lovelace/);
+  const supervisorLeg = () => e2e.running.twilioLocal!.snapshot().conferences.find((c) => c.friendlyName === callSid)?.participants.find((p) => p.label === 'supervisor:margaret');
+
+  await board.click(button(callSid, 'listen'));
+
+  await expectText(board, '#supervise-status', /Listening: nobody hears you/);
+  await expectText(ada, '#supervisor-on-call', /Supervisor Margaret Hamilton is listening to this call/);
+  await expectText(customer, '#phone-hears', /connected to an agent \(conference with 3 participants\)/);
+  expect(supervisorLeg()).toMatchObject({ muted: true, coaching: false });
+  expect(await board.getAttribute(button(callSid, 'listen'), 'aria-pressed')).toBe('true');
+
+  await board.click(button(callSid, 'coach'));
+
+  await expectText(board, '#supervise-status', /Coaching: only the agent hears you/);
+  await expectText(ada, '#supervisor-on-call', /is coaching you \(only you hear them\)/);
+  const adaLeg = (await e2e.db.models.calls.findById(callSid).lean().exec())!.participants[0]!.legCallSid;
+  await waitFor('the stand-in to coach Ada', async () => supervisorLeg()?.coaching === true && supervisorLeg()?.callSidToCoach === adaLeg);
+  await screenshot(board, 'supervisor-board-coaching');
+
+  // Keyboard: Barge is reached with Tab from Coach and pressed with Enter; focus stays on the row's buttons across refreshes.
+  await board.focus(button(callSid, 'coach'));
+  await board.keyboard.press('Tab');
+  await board.keyboard.press('Enter');
+
+  await expectText(board, '#supervise-status', /In the call: everyone hears you/);
+  await expectText(ada, '#supervisor-on-call', /is in the call \(everyone hears them\)/);
+  await waitFor('the stand-in to un-mute and stop coaching', async () => supervisorLeg()?.coaching === false && supervisorLeg()?.muted === false);
+  await new Promise((resolve) => setTimeout(resolve, 1200));
+  expect(await board.evaluate(() => (globalThis as unknown as { document: { activeElement: { dataset: Record<string, string> } | null } }).document.activeElement?.dataset.mode)).toBe('barge');
+
+  await board.click(button(callSid, 'leave'));
+
+  await expectText(board, '#supervise-status', /You are not on a call/);
+  await waitFor('Ada\'s page to drop the supervisor line', async () => ada.isHidden('#supervisor-on-call'));
+  await expectText(customer, '#phone-hears', /connected to an agent \(conference with 2 participants\)/);
+  await expectText(ada, '#agent-status', /In call with/);
+  await customer.click('#phone-hangup');
+  const history = await board.context().newPage();
+  await waitFor('the call in the history', async () => (await e2e.running.history.find(callSid, new Date())) !== null);
+  await history.goto(`${e2e.running.url}/history/${new Date().toISOString().slice(0, 10)}/${callSid}`);
+  await expectText(history, '#call-timeline', /Supervisor joined:[\s\S]*listening[\s\S]*coaching ada[\s\S]*in the call \(barge\)[\s\S]*Supervisor left:[\s\S]*pressed Leave/);
+});
+
+test('when Ada asks for help, then the board highlights the call and says who asks and why; Margaret listening clears it on both pages', async () => {
+  const { ada, callSid } = await adaTalking('+15550003333');
+  const board = await openBoard();
+
+  await ada.fill('#help-note', 'Refund over my limit');
+  await ada.press('#help-note', 'Enter');
+
+  await expectText(ada, '#help-raised', /You asked for help: “Refund over my limit”/);
+  await waitFor('the row highlighted', async () => (await board.getAttribute(`#board-calls tr[data-call="${callSid}"]`, 'data-help')) === 'true');
+  await expectText(board, '#board-announcer', /Ada Lovelace asks for help: Refund over my limit/);
+  await expectText(board, `#board-calls tr[data-call="${callSid}"]`, /✋ Ada Lovelace asks for help: “Refund over my limit”/);
+  expect(await board.title()).toMatch(/^\(1 ✋\)/);
+  await screenshot(board, 'supervisor-board-help');
+
+  await board.click(button(callSid, 'listen'));
+
+  await waitFor('the hand lowered on the board', async () => (await board.getAttribute(`#board-calls tr[data-call="${callSid}"]`, 'data-help')) === 'false');
+  await waitFor('the hand lowered on Ada\'s page', async () => ada.isHidden('#help-raised'));
+  await expectText(ada, '#supervisor-on-call', /is listening/);
+  await expect(ada.isVisible('#help-form')).resolves.toBe(true);
+
+  // Her own line hung up from the board (as a closed tab would): only her leg ends.
+  await board.click('#supervise-hangup');
+
+  await waitFor('Ada\'s page to drop the supervisor line', async () => ada.isHidden('#supervisor-on-call'));
+  await expectText(board, '#supervise-status', /You are not on a call/);
+  await expectText(ada, '#agent-status', /In call with/);
+  const stored = (await e2e.db.models.calls.findById(callSid).lean().exec())!;
+  expect(stored.status).toBe('in-progress');
+  expect(stored.events!.filter((e) => e.kind === 'supervisor-left')).toHaveLength(1);
+});
