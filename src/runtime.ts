@@ -123,7 +123,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const background = createBackgroundTasks(logger);
     const ops = createOpsMetrics();
     const rest = ops.countRest(options.rest ?? createTwilioRest(config.twilio));
-    const voice = createVoice(rest, (retry) => logger.warn('Twilio did not take a hold change; trying again', retry));
+    const voice = createVoice(rest, (retry) => logger.warn('Twilio did not take a change; trying again', { ...retry }));
     const run = storeRunner(config.dbTimeoutMs);
     // FerretDB 1.x's updates are not atomic under concurrency: changes to a call are made under a per-call lease there.
     const leases = onFerretDb ? createCallLeases(callLeaseCollection(db.connection), run, { ...DEFAULT_LEASE, waitMs: config.dbTimeoutMs }) : undefined;

@@ -223,6 +223,23 @@ describe('who may, and bad input', () => {
     expect(early.body.error).toMatch(/still ringing/);
   });
 
+  test('when Sue listens again at once after leaving and Twilio still holds her label (16026), then the add is tried again and she joins', async () => {
+    const { customer, conferenceSid } = await talking();
+    await sueJoins(customer, conferenceSid, 'listen');
+    await sue.post(`/api/calls/${customer}/leave`).send({}).expect(200);
+    rest.requests.length = 0;
+    rest.behave({ error: { status: 400, code: 16026, message: 'Participant label is in use by another participant' } });
+
+    const again = sue.post(`/api/calls/${customer}/supervise`).send({ mode: 'listen' }).then((res) => res);
+    await until('the refused create', () => creates(conferenceSid)[0]);
+    rest.behave({});
+    const res = await again;
+
+    expect(res.status).toBe(202);
+    expect(creates(conferenceSid).length).toBeGreaterThanOrEqual(2);
+    expect(formValue(creates(conferenceSid).at(-1)!, 'Label')).toBe('supervisor:sue');
+  });
+
   test('when Twilio refuses the participant, then Sue hears why (502), her leg is marked failed in the history, and the call is untouched', async () => {
     const { customer, conferenceSid } = await talking();
     rest.behave({ error: { status: 400, code: 16028, message: 'Participant to be whispered is not present in the conference' } });

@@ -21,6 +21,8 @@ export interface Voice {
 }
 
 const HOLD_ATTEMPTS = 3;
+/** Tries of a participant whose label a leaving leg still holds (0.4 + 0.8 + 1.2 s of waiting at most). */
+const LABEL_ATTEMPTS = 4;
 
 /** A Twilio REST error's short description. */
 export function describeRestError(err: unknown): string {
@@ -58,14 +60,33 @@ async function unlessCallEnded(work: () => Promise<void>): Promise<void> {
   }
 }
 
-/** The voice side over `rest`; `onRetry` hears of a hold tried again. */
-export function createVoice(rest: TwilioRest, onRetry: (what: { label: string; on: boolean; error: string }) => void = () => undefined): Voice {
+/** What is tried again: a hold or unhold, or adding a participant whose label is still held. */
+export interface VoiceRetry {
+  change: 'hold' | 'unhold' | 'add participant';
+  label: string;
+  error: string;
+}
+
+/** The voice side over `rest`; `onRetry` hears of a request tried again. */
+export function createVoice(rest: TwilioRest, onRetry: (retry: VoiceRetry) => void = () => undefined): Voice {
   return {
     dial: (request) => rest.dial(request),
     hangUp: (callSid) => unlessCallEnded(() => rest.hangUp(callSid)),
     // https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource (Twiml: new instructions for a live call)
     sayAndHangUp: (callSid, message) => unlessCallEnded(() => rest.redirect(callSid, apologyTwiml(message))),
-    addParticipant: (conferenceSid, request) => rest.addParticipant(conferenceSid, request),
+    // https://www.twilio.com/docs/api/errors/16026 : a label is unique among active participants, and a leg that just
+    // ended (a supervisor pressing Leave, then Listen again) holds its label until Twilio has removed it; tried again.
+    async addParticipant(conferenceSid, request) {
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await rest.addParticipant(conferenceSid, request);
+        } catch (err) {
+          if (attempt >= LABEL_ATTEMPTS || (err as { code?: unknown } | undefined)?.code !== 16026) throw err;
+          onRetry({ change: 'add participant', label: request.label, error: describeRestError(err) });
+          await new Promise((resolve) => setTimeout(resolve, 400 * attempt));
+        }
+      }
+    },
     async updateParticipant(conferenceSid, label, change) {
       try {
         await rest.updateParticipant(conferenceSid, label, change);
@@ -86,7 +107,7 @@ export function createVoice(rest: TwilioRest, onRetry: (what: { label: string; o
           // The participant (or the whole call) is gone meanwhile: nothing left to hold.
           if (callAlreadyEnded(err) || participantGone(err)) return;
           if (attempt >= HOLD_ATTEMPTS || !mayPass(err)) throw err;
-          onRetry({ label, on, error: describeRestError(err) });
+          onRetry({ change: on ? 'hold' : 'unhold', label, error: describeRestError(err) });
           await new Promise((resolve) => setTimeout(resolve, 400 * attempt));
         }
       }
