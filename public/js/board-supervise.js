@@ -17,7 +17,7 @@
   if (!softphone || !table) return;
 
   var MODE_TEXT = { listen: 'Listening: nobody hears you.', coach: 'Coaching: only the agent hears you.', barge: 'In the call: everyone hears you.' };
-  var state = { device: null, call: null, last: '', helpSeen: {}, notices: {}, title: document.title };
+  var state = { device: null, call: null, joining: null, calls: [], last: '', helpSeen: {}, notices: {}, title: document.title };
 
   function text(el, value) { if (el && el.textContent !== value) el.textContent = value; }
   function announce(value) { text(announcer, ''); text(announcer, value); }
@@ -62,6 +62,7 @@
 
   // Ending the supervisor's own leg is a Leave as far as the call is concerned: only their participant goes.
   hangup.addEventListener('click', function () {
+    state.joining = null;
     if (state.call) state.call.disconnect();
     announce('You hung up your line.');
   });
@@ -75,10 +76,15 @@
     button.setAttribute('aria-busy', 'true');
     try {
       if (mode === 'leave') {
+        state.joining = null;
         await api('POST', '/api/calls/' + encodeURIComponent(callSid) + '/leave', {});
         announce('You left the call.');
       } else {
         var result = await api('POST', '/api/calls/' + encodeURIComponent(callSid) + '/supervise', { mode: mode });
+        if (result.status === 'dialing') {
+          state.joining = { callSid: callSid, since: Date.now() };
+          setTimeout(function () { checkJoin(mineIn(state.calls)); }, JOIN_GRACE_MS + 100);
+        }
         announce(result.status === 'dialing' ? 'Joining the call: ' + MODE_TEXT[mode] : MODE_TEXT[mode]);
       }
     } catch (err) {
@@ -90,12 +96,31 @@
 
   // ---------- what the board says ----------
 
+  // A leg that rang and is gone without being answered: the supervisor is told why they are not on the call. A board
+  // drawn before the join was written may still arrive, so the verdict waits a moment after the request.
+  var JOIN_GRACE_MS = 1500;
+  function checkJoin(mine) {
+    if (!state.joining) return;
+    if (mine) { if (mine.leg.status === 'in-progress') state.joining = null; return; }
+    if (Date.now() - state.joining.since < JOIN_GRACE_MS) return;
+    var joined = state.joining.callSid;
+    state.joining = null;
+    var stillThere = state.calls.some(function (c) { return c.callSid === joined; });
+    var why = stillThere ? 'Your softphone did not answer, so you did not join the call; try again.' : 'The call ended before your softphone answered.';
+    showError(why);
+    announce(why);
+  }
+  function mineIn(calls) {
+    var mine = null;
+    calls.forEach(function (c) { (c.supervisors || []).forEach(function (s) { if (s.supervisorId === me) mine = { call: c, leg: s }; }); });
+    return mine;
+  }
+
   document.addEventListener('warm-transfer:board', function (event) {
     var calls = event.detail.calls || [];
-    var mine = null;
+    var mine = mineIn(calls);
     var helpNow = {};
     calls.forEach(function (c) {
-      (c.supervisors || []).forEach(function (s) { if (s.supervisorId === me) mine = { call: c, leg: s }; });
       if (c.help) {
         var key = c.callSid + ' ' + c.help.at;
         helpNow[key] = true;
@@ -114,6 +139,8 @@
     document.title = (asking ? '(' + asking + ' ✋) ' : '') + state.title;
     var line = !mine ? 'You are not on a call.' : mine.leg.status !== 'in-progress' ? 'Your softphone is ringing into the call from ' + (mine.call.from || 'unknown') + '…' : MODE_TEXT[mine.leg.mode] + ' (call from ' + (mine.call.from || 'unknown') + ')';
     text(status, line);
+    state.calls = calls;
+    checkJoin(mine);
     // A coach whose agent left listens now: said once, loudly.
     if (mine && mine.leg.notice && !state.notices[mine.call.callSid + mine.leg.notice]) {
       state.notices[mine.call.callSid + mine.leg.notice] = true;

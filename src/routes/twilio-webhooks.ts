@@ -162,7 +162,7 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
     const supervisorId = supervisorOfLabel(input.ParticipantLabel);
     if (supervisorId) {
       if (input.StatusCallbackEvent === 'participant-leave' && deps.supervision) {
-        await deps.supervision.participantLeft({ callSid: input.FriendlyName, supervisorId, legCallSid: input.CallSid, reason: input.ReasonParticipantLeft });
+        await deps.supervision.participantLeft({ callSid: input.FriendlyName, supervisorId, legCallSid: input.CallSid, reason: input.ReasonParticipantLeft, callStatus: input.ParticipantCallStatus });
       }
       return sendTwiml(res, emptyTwiml());
     }

@@ -123,8 +123,11 @@ export function createSupervision(deps: SupervisionDeps) {
   }
 
   /** The conference reports a supervisor's participant leaving (their tab closed, Leave, Twilio removing them). */
-  async function participantLeft(input: { callSid: string; supervisorId: string; legCallSid?: string; reason?: string }): Promise<void> {
-    const outcome = await store.changeIfLive(input.callSid, (call) => supervisorLegReported(call, { supervisorId: input.supervisorId, legCallSid: input.legCallSid, status: 'completed', reason: input.reason ?? 'left the conference', now: new Date() }));
+  async function participantLeft(input: { callSid: string; supervisorId: string; legCallSid?: string; reason?: string; callStatus?: string }): Promise<void> {
+    // A leg that never answered is reported here too, with its call's status (no-answer, busy, failed): it did not join.
+    const failed = input.callStatus !== undefined && supervisorStatusOf(input.callStatus) === 'failed';
+    const reason = failed ? `their softphone did not answer (${input.callStatus})` : (input.reason ?? 'left the conference');
+    const outcome = await store.changeIfLive(input.callSid, (call) => supervisorLegReported(call, { supervisorId: input.supervisorId, legCallSid: input.legCallSid, status: failed ? 'failed' : 'completed', reason, now: new Date() }));
     if (outcome?.ended) changes.publish('calls');
   }
 

@@ -104,3 +104,23 @@ test('when Ada asks for help, then the board highlights the call and says who as
   expect(stored.status).toBe('in-progress');
   expect(stored.events!.filter((e) => e.kind === 'supervisor-left')).toHaveLength(1);
 });
+
+test('when Margaret\'s softphone never answers the leg rung for her, then the board tells her she did not join, and the customer\'s call goes on', async () => {
+  const { customer, ada, callSid } = await adaTalking('+15550004444');
+  const board = await e2e.openAgent(MARGARET);
+  // Her supervisor softphone cannot get a token: nothing answers the leg the server rings for her.
+  await board.route('**/api/supervisor/token', (route) => route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: 'unavailable' }) }));
+  await board.goto(`${e2e.running.url}/board`);
+  await expectText(board, '#supervise-softphone', /not connected/);
+
+  await board.click(button(callSid, 'listen'));
+
+  await expectText(board, '#supervise-error', /Your softphone did not answer, so you did not join the call/, 20000);
+  await expectText(board, '#supervise-status', /You are not on a call/);
+  await expectText(customer, '#phone-hears', /connected to an agent \(conference with 2 participants\)/);
+  await expectText(ada, '#agent-status', /In call with/);
+  expect(await ada.isHidden('#supervisor-on-call')).toBe(true);
+  const stored = (await e2e.db.models.calls.findById(callSid).lean().exec())!;
+  expect(stored.supervisors).toEqual([expect.objectContaining({ supervisorId: 'margaret', status: 'failed' })]);
+  expect(stored.events!.find((e) => e.kind === 'supervisor-left')?.reason).toMatch(/softphone did not answer \(no-answer\)/);
+});
