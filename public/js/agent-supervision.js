@@ -22,16 +22,22 @@
   function announce(text) { if (announcer) announcer.textContent = text; }
   function text(el, value) { if (el.textContent !== value) el.textContent = value; }
 
-  /** "Sue Supervisor is listening to this call." for each supervisor in it (ringing ones are not there yet). */
-  function supervisorText(call) {
+  /**
+   * "Sue Supervisor is listening to this call." for each supervisor in it (ringing ones are not there yet); a coach
+   * whispering to a colleague on the call is said as such (this agent does not hear them).
+   */
+  function supervisorText(call, me) {
     var legs = (call && call.supervisors ? call.supervisors : []).filter(function (s) { return s.status === 'in-progress'; });
-    return legs.map(function (s) { return 'Supervisor ' + s.name + ' ' + (MODE_TEXT[s.mode] || s.mode) + '.'; }).join(' ');
+    return legs.map(function (s) {
+      var what = s.mode === 'coach' && s.coaching && s.coaching !== me ? 'is coaching ' + (s.coachingName || s.coaching) + ' (you do not hear them)' : MODE_TEXT[s.mode] || s.mode;
+      return 'Supervisor ' + s.name + ' ' + what + '.';
+    }).join(' ');
   }
 
   document.addEventListener('warm-transfer:me', function (event) {
     var data = event.detail;
     var call = data.call;
-    var line = supervisorText(call);
+    var line = supervisorText(call, data.you && data.you.id);
     text(onCall, line);
     onCall.hidden = !line;
     if (line !== said) {

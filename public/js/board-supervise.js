@@ -80,7 +80,9 @@
         await api('POST', '/api/calls/' + encodeURIComponent(callSid) + '/leave', {});
         announce('You left the call.');
       } else {
-        var result = await api('POST', '/api/calls/' + encodeURIComponent(callSid) + '/supervise', { mode: mode });
+        var whom = button.parentNode.querySelector('select.coach-whom');
+        var body = mode === 'coach' && whom && !whom.hidden && whom.value ? { mode: mode, agentId: whom.value } : { mode: mode };
+        var result = await api('POST', '/api/calls/' + encodeURIComponent(callSid) + '/supervise', body);
         if (result.status === 'dialing') {
           state.joining = { callSid: callSid, since: Date.now() };
           setTimeout(function () { checkJoin(mineIn(state.calls)); }, JOIN_GRACE_MS + 100);

@@ -91,7 +91,15 @@
     group.className = 'supervise-controls';
     group.setAttribute('role', 'group');
     group.setAttribute('aria-label', 'Supervise this call');
+    // With two agents or more on the call, the supervisor picks whom Coach whispers to (hidden otherwise).
+    var whom = document.createElement('select');
+    whom.className = 'coach-whom';
+    whom.dataset.call = callSid;
+    whom.setAttribute('aria-label', 'Agent to coach');
+    whom.hidden = true;
     MODE_BUTTONS.concat([['leave', 'Leave']]).forEach(function (m) {
+      // Placed just before Coach: pick the agent, then Tab to Coach.
+      if (m[0] === 'coach') group.appendChild(whom);
       var b = document.createElement('button');
       b.type = 'button';
       b.className = 'supervise';
@@ -103,6 +111,25 @@
     });
     td.appendChild(group);
     return td;
+  }
+
+  /** The agents on the call a supervisor may coach; options change only when that set does (focus and choice stay). */
+  function updateCoachChoice(select, c, mine) {
+    var agents = c.participants.filter(function (l) { return l.status === 'in-progress'; });
+    var key = agents.map(function (l) { return l.agentId; }).join(' ');
+    if (select.dataset.agents !== key) {
+      var chosen = select.value || (mine && mine.coaching) || '';
+      select.dataset.agents = key;
+      select.textContent = '';
+      agents.forEach(function (l) {
+        var option = document.createElement('option');
+        option.value = l.agentId;
+        option.textContent = l.name;
+        select.appendChild(option);
+      });
+      if (chosen && agents.some(function (l) { return l.agentId === chosen; })) select.value = chosen;
+    }
+    select.hidden = agents.length < 2;
   }
 
   /**
@@ -129,6 +156,7 @@
       tr.dataset.help = String(Boolean(c.help));
       var mine = (c.supervisors || []).filter(function (s) { return s.supervisorId === me; })[0];
       tr.dataset.supervised = mine ? mine.mode : '';
+      updateCoachChoice(tr.querySelector('select.coach-whom'), c, mine);
       Array.prototype.forEach.call(tr.querySelectorAll('button.supervise'), function (b) {
         if (b.dataset.mode === 'leave') b.disabled = !mine;
         else {

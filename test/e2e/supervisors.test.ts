@@ -2,7 +2,7 @@
 // call while the agent's page says so; the agent asks for help and the board highlights the call and says it.
 import type { Page } from 'playwright-core';
 import { screenshot } from './browser';
-import { ADA, answer, callSupport, expectText, MARGARET, useE2e, waitFor } from './harness';
+import { ADA, answer, callSupport, expectText, GRACE, MARGARET, useE2e, waitFor } from './harness';
 
 const e2e = useE2e({ ringSeconds: 8 });
 
@@ -123,4 +123,30 @@ test('when Margaret\'s softphone never answers the leg rung for her, then the bo
   const stored = (await e2e.db.models.calls.findById(callSid).lean().exec())!;
   expect(stored.supervisors).toEqual([expect.objectContaining({ supervisorId: 'margaret', status: 'failed' })]);
   expect(stored.events!.find((e) => e.kind === 'supervisor-left')?.reason).toMatch(/softphone did not answer \(no-answer\)/);
+});
+
+test('when Ada has brought Grace in, then Margaret picks Grace under "Agent to coach" with the keyboard and coaches her, not Ada', async () => {
+  const { customer, ada, callSid } = await adaTalking('+15550005555');
+  const grace = await e2e.openAgent(GRACE);
+  await ada.fill('#directory-search', 'grace');
+  await ada.waitForSelector('#directory button.bring-in[data-agent="grace"]:not([aria-disabled="true"])');
+  await ada.click('#directory button.bring-in[data-agent="grace"]');
+  await answer(grace);
+  await expectText(customer, '#phone-hears', /conference with 3 participants/);
+  const board = await openBoard();
+  const whom = `#board-calls tr[data-call="${callSid}"] select.coach-whom`;
+  await board.waitForSelector(`${whom}:not([hidden])`);
+
+  await board.focus(whom);
+  await board.selectOption(whom, 'grace');
+  await board.keyboard.press('Tab');
+  await board.keyboard.press('Enter');
+
+  await expectText(board, '#supervise-status', /Coaching: only the agent hears you/);
+  await expectText(grace, '#supervisor-on-call', /is coaching you \(only you hear them\)/);
+  await expectText(board, `#board-calls tr[data-call="${callSid}"]`, /coaching Grace Hopper/);
+  const stored = (await e2e.db.models.calls.findById(callSid).lean().exec())!;
+  const graceLeg = stored.participants.find((l) => l.agentId === 'grace')!.legCallSid;
+  await waitFor('the stand-in to coach Grace', async () => e2e.running.twilioLocal!.snapshot().conferences.find((c) => c.friendlyName === callSid)?.participants.find((p) => p.label === 'supervisor:margaret')?.callSidToCoach === graceLeg);
+  await expectText(ada, '#supervisor-on-call', /Supervisor Margaret Hamilton is coaching Grace Hopper \(you do not hear them\)/);
 });
