@@ -1,13 +1,13 @@
 // The local voice engine: calls, TwiML execution, conferences and devices. Routers call its methods; its state
 // (state.ts) changes only here. Timers live in scheduler.ts, webhooks in callbacks.ts, media in media.ts.
 import { newSid, maskNumber } from './sid';
-import { parseTwiml, type ConferenceNoun, type Verb } from './twiml';
+import { parseTwiml, type ConferenceNoun, type GatherVerb, type Verb } from './twiml';
 import { TERMINAL, type CallStatus, type Hears, type LocalState, type ParticipantView } from './types';
 import { Scheduler } from './scheduler';
 import { Callbacks } from './callbacks';
 import { MediaPlayer, type MediaPreparer } from './media';
 import { takeSnapshot } from './snapshot';
-import type { ConferenceEndReason, EventSink, LeaveReason, LocalCall, LocalConference, LocalDevice, ObservedWebhook, OutboundSpec, Participant } from './state';
+import type { ActiveGather, ConferenceEndReason, EventSink, LeaveReason, LocalCall, LocalConference, LocalDevice, ObservedWebhook, OutboundSpec, Participant } from './state';
 
 /** How long a caller's call outlives the last page following it (simulated seconds, scaled by timeScale). */
 const PHONE_GONE_SECONDS = 5;
@@ -286,9 +286,33 @@ export class Engine {
    * (snapshot `digits`), as the far end would hear them. https://www.twilio.com/docs/voice/sdks/javascript/twiliocall#callsenddigitsdigits
    */
   sendDigits(call: LocalCall, digits: string): string | undefined {
+    return this.pressDigits(call, digits);
+  }
+
+  /**
+   * Keys pressed on an answered call (the phone page's keypad, or a device's sendDigits). They are kept on the call
+   * (snapshot `digits`) and feed the <Gather> running on it, if any; with none, the far end hears tones and nothing
+   * happens (a conference waitUrl cannot gather: https://www.twilio.com/docs/voice/twiml/conference#attributes-waitUrl).
+   * `w` is a half-second pause and is not a key.
+   */
+  pressDigits(call: LocalCall, digits: string): string | undefined {
     if (call.status !== 'in-progress') return 'call is not in progress';
     call.digits = (call.digits ?? '') + digits;
-    this.opts.log(`twilio-local: call ${call.sid} sent ${digits.length} digit(s)`);
+    this.opts.log(`twilio-local: call ${call.sid} sent ${digits.length} digit(s)${call.gather ? ' to its <Gather>' : ''}`);
+    const g = call.gather;
+    if (!g) return undefined;
+    for (const key of digits) {
+      if (g.ended) break;
+      if (key === 'w' || key === 'W') continue;
+      // https://www.twilio.com/docs/voice/twiml/gather#finishonkey : the key submits what was pressed before it (and
+      // is not part of Digits); numDigits submits as soon as that many were pressed
+      if (g.spec.finishOnKey !== '' && key === g.spec.finishOnKey) g.ended = true;
+      else {
+        g.digits += key;
+        if (g.spec.numDigits !== undefined && g.digits.length >= g.spec.numDigits) g.ended = true;
+      }
+    }
+    this.scheduler.wake(call.sleeper);
     return undefined;
   }
 
@@ -621,12 +645,50 @@ export class Engine {
         if (verb.action) return { url: new URL(verb.action, base).toString(), method: verb.method, extra: { DialCallStatus: dialStatus } };
         return;
       }
+      case 'Gather':
+        return this.gather(call, verb, base, valid);
       case 'Unsupported':
         this.opts.log(`twilio-local: <${verb.name}> is not simulated; skipped`);
         return;
     }
   }
 
+  /**
+   * <Gather>: the nested Say/Play/Pause play until the first key; then the call waits `timeout` seconds of silence,
+   * restarted by each key. Keys (before the timeout, numDigits or finishOnKey) go to `action` as `Digits` and the
+   * call continues with the TwiML that answers; no key (or only finishOnKey) falls through to the next verb.
+   * https://www.twilio.com/docs/voice/twiml/gather
+   */
+  private async gather(call: LocalCall, verb: GatherVerb, base: string, valid: () => boolean): Promise<void | 'stop' | { url: string; method: string; extra: Record<string, string> }> {
+    const g: ActiveGather = { spec: verb, digits: '', ended: false };
+    call.gather = g;
+    try {
+      if (verb.input.split(/\s+/).includes('speech')) this.opts.log(`twilio-local: <Gather input="${verb.input}">: speech is not simulated, only keys`);
+      // "After the first digit is received the audio will stop playing"
+      const quiet = (): boolean => valid() && !g.ended && g.digits === '';
+      for (const media of verb.nested) {
+        if (!quiet()) break;
+        await this.media.play(call, media, call.sleeper, quiet);
+      }
+      if (valid() && !g.ended) {
+        call.mediaSeq++;
+        this.setHears(call, { what: 'silence' });
+      }
+      // https://www.twilio.com/docs/voice/twiml/gather#timeout : the wait starts after the nested verbs, and again
+      // after each key
+      while (valid() && !g.ended) {
+        const pressed = g.digits.length;
+        const ranOut = await this.scheduler.sleep(this.scheduler.scaled(verb.timeout), call.sleeper, () => valid() && !g.ended && g.digits.length === pressed);
+        if (ranOut) break;
+      }
+    } finally {
+      if (call.gather === g) call.gather = undefined;
+    }
+    if (!valid()) return 'stop';
+    if (g.digits === '') return;
+    // https://www.twilio.com/docs/voice/twiml/gather#action : default the current document's URL, relative URLs too
+    return { url: new URL(verb.action ?? base, base).toString(), method: verb.method, extra: { Digits: g.digits } };
+  }
 
   // ---------- conferences ----------
 

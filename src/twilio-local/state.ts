@@ -1,5 +1,5 @@
 // The engine's internal state: calls, conferences, participants, devices (mutated only by the engine).
-import type { ConferenceNoun } from './twiml';
+import type { ConferenceNoun, GatherVerb } from './twiml';
 import type { CallStatus, Hears, ParticipantView } from './types';
 
 /** What the stand-in sends Twilio-style: a voice request (TwiML fetch) or a call/conference status callback. */
@@ -98,8 +98,10 @@ export interface LocalCall extends CallbackChain {
   ringingDevices: Set<string>;
   answeredDevice?: string;
   deviceMuted: boolean;
-  /** DTMF digits the device sent (Call.sendDigits()), in order. */
+  /** DTMF digits the device sent (Call.sendDigits()) or the caller pressed on the phone page, in order. */
   digits?: string;
+  /** The <Gather> running on this call now, with what was pressed so far. */
+  gather?: ActiveGather;
   hears: Hears;
   /** Bumped each time a Say, Play, Pause or hold media starts on this leg (the audio player restarts on it). */
   mediaSeq: number;
@@ -109,6 +111,13 @@ export interface LocalCall extends CallbackChain {
   conferenceSid?: string;
   joinOnAnswer?: { conferenceSid: string; noun: ConferenceNoun; label?: string };
   endReason?: string;
+}
+
+/** A <Gather> collecting keys: ended by numDigits, finishOnKey or the timeout. */
+export interface ActiveGather {
+  spec: GatherVerb;
+  digits: string;
+  ended: boolean;
 }
 
 /** Parameters of a new outbound call (REST Calls create or Participants create). */

@@ -25,7 +25,28 @@ export type Verb =
   | { verb: 'Hangup' }
   | { verb: 'Reject'; reason: string }
   | { verb: 'Dial'; action?: string; method: string; conference?: ConferenceNoun; other?: string }
+  | GatherVerb
   | { verb: 'Unsupported'; name: string };
+
+/** Say, Play or Pause: the verbs a <Gather> may nest (https://www.twilio.com/docs/voice/twiml/gather#nest-other-verbs). */
+export type NestedMedia = Extract<Verb, { verb: 'Say' | 'Play' | 'Pause' }>;
+
+/** <Gather>: collects keypad digits (https://www.twilio.com/docs/voice/twiml/gather#attributes). */
+export interface GatherVerb {
+  verb: 'Gather';
+  /** Default: the current document's URL. */
+  action?: string;
+  method: string;
+  /** Seconds of silence (after the nested verbs, or after the last digit) that end the gather. Default 5. */
+  timeout: number;
+  /** The key that submits what was pressed (default '#'; '' turns it off). */
+  finishOnKey: string;
+  /** Submits once this many digits were pressed (default: unlimited). */
+  numDigits?: number;
+  /** 'dtmf', 'speech' or 'dtmf speech' (speech is not simulated). */
+  input: string;
+  nested: NestedMedia[];
+}
 
 /** Raised when a document is not valid TwiML (Twilio error 12100 / 12200). */
 export class TwimlError extends Error {
@@ -109,6 +130,26 @@ function parseVerb(el: Element): Verb {
         method: (attr(el, 'method') ?? 'POST').toUpperCase(),
         conference: conf ? parseConference(conf) : undefined,
         other,
+      };
+    }
+    case 'Gather': {
+      // https://www.twilio.com/docs/voice/twiml/gather#attributes : defaults action = current document, method POST,
+      // timeout 5, finishOnKey '#', numDigits unlimited, input dtmf. finishOnKey="" disables the key (the attribute is
+      // read raw: an empty value is meaningful here).
+      const raw = el.getAttribute('finishOnKey');
+      const nested = childElements(el)
+        .map(parseVerb)
+        .filter((v): v is NestedMedia => v.verb === 'Say' || v.verb === 'Play' || v.verb === 'Pause');
+      const numDigits = int(el, 'numDigits', 0);
+      return {
+        verb: 'Gather',
+        action: attr(el, 'action'),
+        method: (attr(el, 'method') ?? 'POST').toUpperCase(),
+        timeout: Math.max(1, int(el, 'timeout', 5)),
+        finishOnKey: raw === null ? '#' : raw,
+        ...(numDigits >= 1 ? { numDigits } : {}),
+        input: attr(el, 'input') ?? 'dtmf',
+        nested,
       };
     }
     default:

@@ -7,6 +7,7 @@ const CALL_STATUS_VALUES = 'https://www.twilio.com/docs/voice/twiml#callstatus-v
 const CALL_STATUS_CALLBACK = 'https://www.twilio.com/docs/voice/api/call-resource#statuscallback';
 const CALL_PROGRESS_EVENTS = 'https://www.twilio.com/docs/voice/api/call-resource#statuscallbackevent';
 const DIAL_ACTION = 'https://www.twilio.com/docs/voice/twiml/dial#action';
+const GATHER_ACTION = 'https://www.twilio.com/docs/voice/twiml/gather#action';
 const CONFERENCE_CALLBACK = 'https://www.twilio.com/docs/voice/twiml/conference#attributes-status-callback-parameters';
 const CONFERENCE_LEAVE_CHANGELOG = 'https://www.twilio.com/en-us/changelog/participantcallstatus-and-reasonparticipantleft-attributes-added';
 
@@ -75,6 +76,11 @@ const DIAL_ACTION_PARAMETERS: Record<string, ParameterDoc> = {
   DialBridged: opt(DIAL_ACTION, { values: BOOL }),
 };
 
+/** The extra parameter of a request to a <Gather action> URL: the keys pressed ("Digits"), never empty. */
+const GATHER_ACTION_PARAMETERS: Record<string, ParameterDoc> = {
+  Digits: opt(GATHER_ACTION, { pattern: /^[0-9*#]+$/ }),
+};
+
 /** A call status callback adds these to the call parameters (Caller and Called are listed among "all" of them). */
 function callStatusRow(event: string, statuses: readonly string[], terminal: boolean): CallbackDoc {
   return {
@@ -140,7 +146,7 @@ function conferenceRow(event: string, parameters: Record<string, ParameterDoc>):
 
 /** The table: one row per kind and event. */
 export const CALLBACK_DOCS: readonly CallbackDoc[] = [
-  { kind: 'voice', event: 'voice request', source: VOICE_REQUEST, parameters: { ...CALL_PARAMETERS, ...DIAL_ACTION_PARAMETERS } },
+  { kind: 'voice', event: 'voice request', source: VOICE_REQUEST, parameters: { ...CALL_PARAMETERS, ...DIAL_ACTION_PARAMETERS, ...GATHER_ACTION_PARAMETERS } },
   callStatusRow('initiated', ['initiated', 'queued'], false),
   callStatusRow('ringing', ['ringing'], false),
   // "answered: … Twilio will send an in-progress status"
