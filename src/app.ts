@@ -27,6 +27,8 @@ import { reportsRouter } from './routes/reports';
 import type { OpsMetrics } from './observability/prometheus';
 import type { Reporting } from './services/reporting';
 import { wrapUpAdminRouter } from './routes/wrap-up-admin';
+import { openingHoursAdminRouter } from './routes/opening-hours-admin';
+import type { OpeningHoursService } from './services/opening-hours';
 import type { WrapUpService } from './services/wrap-up';
 import type { AgentAccounts } from './services/agents';
 import type { PresenceStore } from './models/presence';
@@ -63,6 +65,8 @@ export interface AppDeps {
   ops?: Pick<OpsMetrics, 'registry' | 'webhookTimer'>;
   /** Wrap-up codes and who is calling (the agent page, /admin, the history). */
   wrapUp?: WrapUpService;
+  /** Opening hours: the incoming-call webhook and /admin. Absent: always open. */
+  openingHours?: OpeningHoursService;
   /** The history as its pages read it (with wrap-up codes merged in); default: the store as it is. */
   historyView?: Pick<HistoryStore, 'newest' | 'find'>;
 }
@@ -124,6 +128,7 @@ export function createApp(deps: AppDeps): Express {
     authToken: config.twilio.authToken,
     publicBaseUrl: config.publicBaseUrl,
     holdMusicUrl: config.holdMusicUrl,
+    openingHours: deps.openingHours,
   });
   app.use('/conference', (req, res, next) => (req.get('x-twilio-signature') === undefined ? next() : webhooks(req, res, next)));
 
@@ -182,6 +187,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   if (deps.wrapUp) app.use(wrapUpAdminRouter({ auth, wrapUp: deps.wrapUp, logger }));
+  if (deps.openingHours) app.use(openingHoursAdminRouter({ auth, openingHours: deps.openingHours, logger }));
   app.use(adminRouter({ auth, agents: deps.agents, sessions: deps.sessions, logger, mode }));
   app.use(pageRouter({ agents: deps.agents, auth, mode, supportNumber: config.twilio.number, twilioLocalBase: deps.twilioLocal ? TWILIO_LOCAL_PATH : undefined }));
   app.use(agentApiRouter({ calls: deps.calls, agents: deps.agents, auth, twilio: config.twilio }));

@@ -29,6 +29,8 @@ import { errorMessage } from './errors';
 import { createOpsMetrics } from './observability/prometheus';
 import { createReporting, liveReadings } from './services/reporting';
 import { createWrapUpStore } from './models/wrap-up';
+import { createOpeningHoursStore } from './models/opening-hours';
+import { createOpeningHoursService, type OpeningHoursService } from './services/opening-hours';
 import { createCallerStore } from './models/callers';
 import { createWrapUpService, historyWithWrapUps, type WrapUpService } from './services/wrap-up';
 
@@ -47,6 +49,7 @@ export interface RunningServer {
   agents: AgentAccounts;
   background: BackgroundTasks;
   wrapUp: WrapUpService;
+  openingHours: OpeningHoursService;
   twilioLocal?: TwilioLocal;
   /** Stops accepting, drains requests and background work, then closes the stand-in and the database. Idempotent. */
   stop(): Promise<void>;
@@ -70,6 +73,8 @@ export interface StartOptions {
   localTimeScale?: number;
   /** Demo mode: sees every REST exchange and webhook of the stand-in (contract tests). */
   twilioLocalObserver?: TwilioLocalObserver;
+  /** The clock of the opening hours (tests pass a fake one). */
+  now?: () => Date;
 }
 
 /** Starts the app described by `config` and listens on its port (0 = any free port). */
@@ -141,6 +146,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const routingSettings: RoutingSettings = { ...DEFAULT_ROUTING, ...config.contactCenter, ...options.routing };
     const wrapUpStore = createWrapUpStore(db.connection, { timeoutMs: config.dbTimeoutMs });
     const callers = createCallerStore(db.connection, { timeoutMs: config.dbTimeoutMs });
+    const openingHours = createOpeningHoursService({ store: createOpeningHoursStore(db.connection, { timeoutMs: config.dbTimeoutMs }), timeZone: config.contactCenter.openingHoursTimeZone, ...(options.now ? { now: options.now } : {}) });
     // Routing is built next and needs the rules; the service needs routing's dispatch: the late binding closes the loop.
     let dispatch = (): void => undefined;
     const wrapUp = createWrapUpService({ store: wrapUpStore, callers, presence, changes, logger, dispatch: () => dispatch() });
@@ -206,7 +212,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const reporting = createReporting({ connection: db.connection, history, config, changes, logger });
     ops.watch(liveReadings({ calls, agents, routing, readiness: () => db.readiness(), restarts: () => db.embedded?.restarts() ?? 0 }));
     cleanups.unshift({ name: 'report summaries', run: () => reporting.stop() });
-    const app = createApp({ config, logger, calls, routing, presence, changes, history, agents, urls, sessions, sessionSecret, signInLimiter, readiness: () => db.readiness(), twilioLocal: twilioLocal?.router, accessLog: options.accessLog, eventStreamCheckSeconds: options.eventStreamCheckSeconds, reporting, ops, wrapUp, historyView: historyWithWrapUps(history, wrapUpStore) });
+    const app = createApp({ config, logger, calls, routing, presence, changes, history, agents, urls, sessions, sessionSecret, signInLimiter, readiness: () => db.readiness(), twilioLocal: twilioLocal?.router, accessLog: options.accessLog, eventStreamCheckSeconds: options.eventStreamCheckSeconds, reporting, ops, wrapUp, openingHours, historyView: historyWithWrapUps(history, wrapUpStore) });
     const server = http.createServer(app);
     server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {
@@ -242,7 +248,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       return stopping;
     };
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
-    return { config, url: `http://${host}:${port}`, port, server, db, calls, routing, presence, changes, history, agents, background, wrapUp, twilioLocal, stop };
+    return { config, url: `http://${host}:${port}`, port, server, db, calls, routing, presence, changes, history, agents, background, wrapUp, openingHours, twilioLocal, stop };
   } catch (err) {
     for (const cleanup of cleanups) await cleanup.run().catch(() => undefined);
     throw err;

@@ -6,9 +6,10 @@ import { errorMessage, HttpError, httpStatusOf, SignatureError } from '../errors
 import type { Logger } from '../logger';
 import type { AgentDirectory } from '../services/agents';
 import type { CallService } from '../services/calls';
+import type { OpeningHoursService } from '../services/opening-hours';
 import type { WebhookUrls } from '../services/webhook-urls';
 import { requireTwilioSignature } from '../twilio/signature';
-import { apologyTwiml, conferenceTwiml, emptyTwiml, GREETING, waitTwiml } from '../twilio/twiml';
+import { apologyTwiml, closedTwiml, conferenceTwiml, emptyTwiml, GREETING, waitTwiml } from '../twilio/twiml';
 
 export interface TwilioWebhookDeps {
   calls: CallService;
@@ -18,6 +19,8 @@ export interface TwilioWebhookDeps {
   authToken: string;
   publicBaseUrl: string;
   holdMusicUrl: string;
+  /** Absent: always open. */
+  openingHours?: Pick<OpeningHoursService, 'closedGreeting'>;
 }
 
 const CallSid = z.string().regex(/^CA[0-9a-fA-F]{32}$/, 'must be a Twilio CallSid');
@@ -82,6 +85,16 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
    */
   router.post('/connect/client', spoken(SORRY), async (req, res) => {
     const input = IncomingCall.parse(req.body);
+    // Closed (outside the opening hours, a holiday, closed by hand): the caller hears why and when we open, and is
+    // not put in line. Hours that cannot be read (database away) do not close us: the call goes on as usual.
+    const closed = await deps.openingHours?.closedGreeting().catch((err: unknown) => {
+      deps.logger.warn('could not read the opening hours; taking the call', { error: errorMessage(err) });
+      return undefined;
+    });
+    if (closed) {
+      deps.logger.info('caller told we are closed', { callSid: input.CallSid });
+      return sendTwiml(res, closedTwiml(closed));
+    }
     await deps.calls.receiveCustomerCall({ callSid: input.CallSid, from: input.From });
     sendTwiml(
       res,

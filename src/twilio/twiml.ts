@@ -62,6 +62,15 @@ export function apologyTwiml(message: string): string {
   return response.toString();
 }
 
+/** We are closed: why and when we open, then goodbye. */
+export function closedTwiml(message: string): string {
+  const response = new VoiceResponse();
+  response.say(message);
+  response.say('Goodbye.');
+  response.hangup();
+  return response.toString();
+}
+
 /** An empty response: Twilio does nothing more for this request. */
 export function emptyTwiml(): string {
   return new VoiceResponse().toString();
