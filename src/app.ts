@@ -29,6 +29,8 @@ import type { Reporting } from './services/reporting';
 import { wrapUpAdminRouter } from './routes/wrap-up-admin';
 import { openingHoursAdminRouter } from './routes/opening-hours-admin';
 import type { OpeningHoursService } from './services/opening-hours';
+import { queuesAdminRouter } from './routes/queues-admin';
+import type { QueueService } from './services/queues';
 import type { WrapUpService } from './services/wrap-up';
 import type { AgentAccounts } from './services/agents';
 import type { PresenceStore } from './models/presence';
@@ -65,6 +67,8 @@ export interface AppDeps {
   ops?: Pick<OpsMetrics, 'registry' | 'webhookTimer'>;
   /** Wrap-up codes and who is calling (the agent page, /admin, the history). */
   wrapUp?: WrapUpService;
+  /** Queues, the menu and agents' skills: the incoming-call webhooks and /admin. Absent: one line. */
+  queues?: QueueService;
   /** Opening hours: the incoming-call webhook and /admin. Absent: always open. */
   openingHours?: OpeningHoursService;
   /** The history as its pages read it (with wrap-up codes merged in); default: the store as it is. */
@@ -129,6 +133,8 @@ export function createApp(deps: AppDeps): Express {
     publicBaseUrl: config.publicBaseUrl,
     holdMusicUrl: config.holdMusicUrl,
     openingHours: deps.openingHours,
+    queues: deps.queues,
+    menuTimeoutSeconds: config.contactCenter.menuTimeoutSeconds,
   });
   app.use('/conference', (req, res, next) => (req.get('x-twilio-signature') === undefined ? next() : webhooks(req, res, next)));
 
@@ -188,6 +194,7 @@ export function createApp(deps: AppDeps): Express {
   );
   if (deps.wrapUp) app.use(wrapUpAdminRouter({ auth, wrapUp: deps.wrapUp, logger }));
   if (deps.openingHours) app.use(openingHoursAdminRouter({ auth, openingHours: deps.openingHours, logger }));
+  if (deps.queues) app.use(queuesAdminRouter({ auth, queues: deps.queues, agents: deps.agents, logger }));
   app.use(adminRouter({ auth, agents: deps.agents, sessions: deps.sessions, logger, mode }));
   app.use(pageRouter({ agents: deps.agents, auth, mode, supportNumber: config.twilio.number, twilioLocalBase: deps.twilioLocal ? TWILIO_LOCAL_PATH : undefined }));
   app.use(agentApiRouter({ calls: deps.calls, agents: deps.agents, auth, twilio: config.twilio }));

@@ -30,6 +30,8 @@ import { createOpsMetrics } from './observability/prometheus';
 import { createReporting, liveReadings } from './services/reporting';
 import { createWrapUpStore } from './models/wrap-up';
 import { createOpeningHoursStore } from './models/opening-hours';
+import { createQueueStore } from './models/queues';
+import { createQueueService, type QueueService } from './services/queues';
 import { createOpeningHoursService, type OpeningHoursService } from './services/opening-hours';
 import { createCallerStore } from './models/callers';
 import { createWrapUpService, historyWithWrapUps, type WrapUpService } from './services/wrap-up';
@@ -50,6 +52,7 @@ export interface RunningServer {
   background: BackgroundTasks;
   wrapUp: WrapUpService;
   openingHours: OpeningHoursService;
+  queues: QueueService;
   twilioLocal?: TwilioLocal;
   /** Stops accepting, drains requests and background work, then closes the stand-in and the database. Idempotent. */
   stop(): Promise<void>;
@@ -146,6 +149,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const routingSettings: RoutingSettings = { ...DEFAULT_ROUTING, ...config.contactCenter, ...options.routing };
     const wrapUpStore = createWrapUpStore(db.connection, { timeoutMs: config.dbTimeoutMs });
     const callers = createCallerStore(db.connection, { timeoutMs: config.dbTimeoutMs });
+    const queues = createQueueService({ store: createQueueStore(db.connection, { timeoutMs: config.dbTimeoutMs }) });
     const openingHours = createOpeningHoursService({ store: createOpeningHoursStore(db.connection, { timeoutMs: config.dbTimeoutMs }), timeZone: config.contactCenter.openingHoursTimeZone, ...(options.now ? { now: options.now } : {}) });
     // Routing is built next and needs the rules; the service needs routing's dispatch: the late binding closes the loop.
     let dispatch = (): void => undefined;
@@ -164,6 +168,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       retracted,
       settings: routingSettings,
       wrapUpRules: () => wrapUp.rules(),
+      queues: () => queues.load(),
     });
     dispatch = () => routing.dispatch();
     const calls = createCallService({
@@ -212,7 +217,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const reporting = createReporting({ connection: db.connection, history, config, changes, logger });
     ops.watch(liveReadings({ calls, agents, routing, readiness: () => db.readiness(), restarts: () => db.embedded?.restarts() ?? 0 }));
     cleanups.unshift({ name: 'report summaries', run: () => reporting.stop() });
-    const app = createApp({ config, logger, calls, routing, presence, changes, history, agents, urls, sessions, sessionSecret, signInLimiter, readiness: () => db.readiness(), twilioLocal: twilioLocal?.router, accessLog: options.accessLog, eventStreamCheckSeconds: options.eventStreamCheckSeconds, reporting, ops, wrapUp, openingHours, historyView: historyWithWrapUps(history, wrapUpStore) });
+    const app = createApp({ config, logger, calls, routing, presence, changes, history, agents, urls, sessions, sessionSecret, signInLimiter, readiness: () => db.readiness(), twilioLocal: twilioLocal?.router, accessLog: options.accessLog, eventStreamCheckSeconds: options.eventStreamCheckSeconds, reporting, ops, wrapUp, openingHours, queues, historyView: historyWithWrapUps(history, wrapUpStore) });
     const server = http.createServer(app);
     server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {
@@ -248,7 +253,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       return stopping;
     };
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
-    return { config, url: `http://${host}:${port}`, port, server, db, calls, routing, presence, changes, history, agents, background, wrapUp, openingHours, twilioLocal, stop };
+    return { config, url: `http://${host}:${port}`, port, server, db, calls, routing, presence, changes, history, agents, background, wrapUp, openingHours, queues, twilioLocal, stop };
   } catch (err) {
     for (const cleanup of cleanups) await cleanup.run().catch(() => undefined);
     throw err;

@@ -342,6 +342,15 @@ export function maxWaitReached(call: CallRecord): Step<boolean> {
   return { patch: { set: { endReason: 'max-wait' } }, result: true };
 }
 
+/**
+ * A waiting call moves from queue `from` to `to` (an overflow). Only once: a call no longer waiting, or already moved
+ * (by another instance), is left as it is. Its place in line stays its entry time.
+ */
+export function queueOverflowed(call: CallRecord, input: { from: string; to: string; toName: string; now: Date }): Step<boolean> {
+  if (isOver(call) || call.status !== 'waiting' || call.queueId !== input.from) return { result: false };
+  return { patch: { set: { queueId: input.to, queueName: input.toName, queueSince: input.now, overflowedFrom: input.from } }, result: true };
+}
+
 /** The agent's call, checked: they are talking on it. */
 function requireTalking(call: CallRecord | undefined, agentId: string, message = 'You have no call to transfer.'): asserts call is CallRecord {
   if (!call || isOver(call) || !call.participants.some((leg) => leg.agentId === agentId && leg.status === 'in-progress')) throw new NoCallError(message);

@@ -73,6 +73,14 @@ export interface CallRecord {
    * The longest wait counts from here; unset on calls stored before it existed (then from createdAt).
    */
   lineSince?: Date;
+  /** The queue the caller chose in the menu (or was sent to): only its agents are offered the call. Unset: no queues. */
+  queueId?: string;
+  /** The queue's name when the call joined it (the history keeps it, whatever the queue is called later). */
+  queueName?: string;
+  /** When the call joined its current queue (an overflow counts its wait from here; its place stays its entry time). */
+  queueSince?: Date;
+  /** The queue it overflowed from, when it did. */
+  overflowedFrom?: string;
   /** Routing rings nobody for this call before this (the conference has not yet confirmed the customer is still there). */
   routableFrom?: Date;
   /** The agent whose softphone dropped off this call: offered it first until `until`, so a reloaded page gets its customer back. */
@@ -95,7 +103,7 @@ export interface CallRecord {
 /** The call's own fields a transition may set (participants, transfers and the lists change through their own entries). */
 export type CallFields = Pick<
   CallRecord,
-  'status' | 'agentId' | 'conferenceSid' | 'dialError' | 'offeredTo' | 'answeredAt' | 'customerHeld' | 'heldBy' | 'heldSince' | 'customerRinging' | 'requeued' | 'lineSince' | 'routableFrom' | 'returnTo' | 'endReason' | 'abandonedAt' | 'endedAt'
+  'status' | 'queueId' | 'queueName' | 'queueSince' | 'overflowedFrom' | 'agentId' | 'conferenceSid' | 'dialError' | 'offeredTo' | 'answeredAt' | 'customerHeld' | 'heldBy' | 'heldSince' | 'customerRinging' | 'requeued' | 'lineSince' | 'routableFrom' | 'returnTo' | 'endReason' | 'abandonedAt' | 'endedAt'
 >;
 
 /** A change to one call, in the domain's words: the store turns it into one atomic update of the revision it read. */

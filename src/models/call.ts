@@ -49,6 +49,10 @@ const callSchema = new Schema<CallRecord>(
     requeued: { type: Number },
     lineSince: { type: Date },
     routableFrom: { type: Date },
+    queueId: { type: String },
+    queueName: { type: String },
+    queueSince: { type: Date },
+    overflowedFrom: { type: String },
     returnTo: { type: { _id: false, agentId: String, until: Date } },
     transfers: {
       type: [{ _id: false, id: String, from: String, to: String, mode: { type: String, enum: ['consult', 'cold'] }, state: { type: String, enum: TRANSFER_STATES }, held: { type: String, enum: ['customer', 'colleague'] }, note: String, at: Date, updatedAt: Date }],

@@ -7,9 +7,11 @@ import type { Logger } from '../logger';
 import type { AgentDirectory } from '../services/agents';
 import type { CallService } from '../services/calls';
 import type { OpeningHoursService } from '../services/opening-hours';
+import type { QueueService } from '../services/queues';
+import { defaultQueue, hasMenu, menuPrompt, queueOfKey, singleQueue, type Queue, type QueueSetup } from '../contact-center/queues';
 import type { WebhookUrls } from '../services/webhook-urls';
 import { requireTwilioSignature } from '../twilio/signature';
-import { apologyTwiml, closedTwiml, conferenceTwiml, emptyTwiml, GREETING, waitTwiml } from '../twilio/twiml';
+import { apologyTwiml, closedTwiml, conferenceTwiml, emptyTwiml, GREETING, menuTwiml, waitTwiml } from '../twilio/twiml';
 
 export interface TwilioWebhookDeps {
   calls: CallService;
@@ -21,10 +23,18 @@ export interface TwilioWebhookDeps {
   holdMusicUrl: string;
   /** Absent: always open. */
   openingHours?: Pick<OpeningHoursService, 'closedGreeting'>;
+  /** Absent: no queues, no menu (one line). */
+  queues?: Pick<QueueService, 'load'>;
+  /** Seconds the menu waits for a key. */
+  menuTimeoutSeconds?: number;
 }
 
 const CallSid = z.string().regex(/^CA[0-9a-fA-F]{32}$/, 'must be a Twilio CallSid');
 const IncomingCall = z.object({ CallSid, From: z.string().max(256).optional() });
+const MenuChoice = z.object({ CallSid, From: z.string().max(256).optional(), Digits: z.string().regex(/^[0-9*#]{1,32}$/).optional() });
+const MenuQuery = z.object({ attempt: z.coerce.number().int().min(0).max(10).default(0) });
+/** Keys that are no choice are answered with the menu again this many times; then the default queue. */
+const MENU_ATTEMPTS = 2;
 const WaitQuery = z.object({ call: CallSid, round: z.coerce.number().int().min(0).max(100000).default(0) });
 const AgentLeg = z.object({ CallSid: CallSid.optional() });
 const AgentCallStatus = z.object({ CallSid, CallStatus: z.string().min(1).max(32) });
@@ -51,6 +61,7 @@ export function placeInLine(position: number): string {
   return position === 1 ? 'You are next in line.' : `You are number ${position} in line.`;
 }
 
+const GREETING_SHORT = 'Thank you for calling.';
 const SORRY = 'We are sorry, something went wrong connecting your call. Please try again later. Goodbye.';
 const AGENT_SORRY = 'Sorry, this customer call is no longer available. Goodbye.';
 const OUTBOUND_SORRY = 'Sorry, we called you, but the agent is no longer on the line. We will call again. Goodbye.';
@@ -79,6 +90,24 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
   router.use(express.urlencoded({ extended: false, limit: '64kb' }));
   router.use(requireTwilioSignature({ authToken: deps.authToken, publicBaseUrl: deps.publicBaseUrl }));
 
+  const menuTimeout = deps.menuTimeoutSeconds ?? 5;
+
+  /** The caller joins the line (of `queue`, if any): stored as waiting, in a conference named after their CallSid. */
+  async function joinLine(res: Response, input: { CallSid: string; From?: string }, queue: Queue | undefined): Promise<void> {
+    await deps.calls.receiveCustomerCall({ callSid: input.CallSid, from: input.From, ...(queue ? { queue: { id: queue.id, name: queue.name } } : {}) });
+    sendTwiml(
+      res,
+      conferenceTwiml({
+        name: input.CallSid,
+        participantLabel: CUSTOMER_LABEL,
+        startConferenceOnEnter: false,
+        endConferenceOnExit: true,
+        waitUrl: deps.urls.wait(input.CallSid, 0),
+        statusCallback: deps.urls.conferenceEvents(),
+      }),
+    );
+  }
+
   /**
    * The support number's voice webhook: the caller waits in a conference named after their CallSid.
    * @route POST /conference/connect/client
@@ -95,18 +124,27 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
       deps.logger.info('caller told we are closed', { callSid: input.CallSid });
       return sendTwiml(res, closedTwiml(closed));
     }
-    await deps.calls.receiveCustomerCall({ callSid: input.CallSid, from: input.From });
-    sendTwiml(
-      res,
-      conferenceTwiml({
-        name: input.CallSid,
-        participantLabel: CUSTOMER_LABEL,
-        startConferenceOnEnter: false,
-        endConferenceOnExit: true,
-        waitUrl: deps.urls.wait(input.CallSid, 0),
-        statusCallback: deps.urls.conferenceEvents(),
-      }),
-    );
+    // Queues that cannot be read (database away) leave one line; the insert below meets the same database anyway.
+    const setup = await deps.queues?.load().catch(() => undefined);
+    if (setup && hasMenu(setup.queues)) return sendTwiml(res, menuTwiml({ intro: GREETING_SHORT, prompt: menuPrompt(setup.queues), action: deps.urls.menu(0), timeoutSeconds: menuTimeout }));
+    await joinLine(res, input, setup ? singleQueue(setup.queues) : undefined);
+  });
+
+  /**
+   * The menu's answer: the key picks a queue (a key that is no choice hears the menu again, twice at most); nothing
+   * pressed (the <Gather> timed out into its <Redirect>) picks the default queue. Then the caller waits in line.
+   * @route POST /conference/menu
+   */
+  router.post('/menu', spoken(SORRY), async (req, res) => {
+    const input = MenuChoice.parse(req.body);
+    const { attempt } = MenuQuery.parse(req.query);
+    const setup = await deps.queues?.load();
+    const queues = setup?.queues ?? [];
+    const chosen = input.Digits ? queueOfKey(queues, input.Digits) : undefined;
+    if (input.Digits && !chosen && hasMenu(queues) && attempt < MENU_ATTEMPTS) {
+      return sendTwiml(res, menuTwiml({ intro: 'Sorry, that is not one of the choices.', prompt: menuPrompt(queues), action: deps.urls.menu(attempt + 1), timeoutSeconds: menuTimeout }));
+    }
+    await joinLine(res, input, chosen ?? (hasMenu(queues) ? defaultQueue(queues) : singleQueue(queues)));
   });
 
   /**
@@ -117,11 +155,15 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
     const query = WaitQuery.safeParse(req.query);
     const round = query.success ? query.data.round : 0;
     // A caller whose place we cannot read (database away) still hears music; the announcement comes next round.
-    const position = query.success ? await deps.calls.positionInLine(query.data.call).catch(() => undefined) : undefined;
+    const info = query.success ? await deps.calls.waitingInfo(query.data.call).catch(() => undefined) : undefined;
+    const position = info?.position;
+    // The caller's queue greets them in its own words, when it has them.
+    const setup: QueueSetup | undefined = round === 0 && info?.queueId ? await deps.queues?.load().catch(() => undefined) : undefined;
+    const greeting = setup?.queues.find((q) => q.id === info?.queueId)?.greeting ?? GREETING;
     sendTwiml(
       res,
       waitTwiml({
-        greeting: round === 0 ? GREETING : undefined,
+        greeting: round === 0 ? greeting : undefined,
         announcement: position ? placeInLine(position) : undefined,
         musicUrl: deps.holdMusicUrl,
         next: query.success ? deps.urls.wait(query.data.call, round + 1) : undefined,

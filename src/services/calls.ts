@@ -192,25 +192,36 @@ export function createCallService(deps: CallServiceDeps) {
    * A repeated webhook for the same CallSid hits the duplicate key and routes nothing. A store that answers too
    * late gets the caller an apology, and the late record is deleted so nobody is ever offered that caller.
    */
-  async function receiveCustomerCall(input: { callSid: string; from?: string }): Promise<{ duplicate: boolean }> {
+  async function receiveCustomerCall(input: { callSid: string; from?: string; queue?: { id: string; name: string } }): Promise<{ duplicate: boolean }> {
+    const queue = input.queue ? { queueId: input.queue.id, queueName: input.queue.name, queueSince: new Date() } : {};
     try {
-      await store.insert({ _id: input.callSid, conferenceName: input.callSid, from: input.from, status: 'waiting', participants: [], passedBy: [], transfers: [], rev: 0 }, (landed) => retractLate(input.callSid, landed));
+      await store.insert({ _id: input.callSid, conferenceName: input.callSid, from: input.from, status: 'waiting', ...queue, participants: [], passedBy: [], transfers: [], rev: 0 }, (landed) => retractLate(input.callSid, landed));
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
       logger.warn('repeated incoming-call webhook; not routing again', { callSid: input.callSid });
       return { duplicate: true };
     }
-    logger.info('customer call waiting', { callSid: input.callSid, from: maskNumber(input.from) });
+    logger.info('customer call waiting', { callSid: input.callSid, from: maskNumber(input.from), ...(input.queue ? { queue: input.queue.id } : {}) });
     changes.publish('calls');
     routing.callArrived();
     return { duplicate: false };
   }
 
+  /**
+   * The caller's place in their queue's line (1 = next; by entry time), and their queue; no place when an agent is on
+   * the way or the call is unknown.
+   */
+  async function waitingInfo(callSid: string): Promise<{ position?: number; queueId?: string }> {
+    const live = await store.live();
+    const mine = live.find((call) => call._id === callSid);
+    const waiting = live.filter((call) => call.status === 'waiting' && !call.endReason && call.queueId === mine?.queueId).map((call) => ({ callSid: call._id, waitingSince: new Date(call.createdAt) }));
+    const position = positionInLine(waiting, callSid);
+    return { ...(position ? { position } : {}), ...(mine?.queueId ? { queueId: mine.queueId } : {}) };
+  }
+
   /** The caller's place in line (1 = next), or undefined when an agent is on the way or the call is unknown. */
   async function callersPlace(callSid: string): Promise<number | undefined> {
-    const live = await store.live();
-    const waiting = live.filter((call) => call.status === 'waiting' && !call.endReason).map((call) => ({ callSid: call._id, waitingSince: new Date(call.createdAt) }));
-    return positionInLine(waiting, callSid);
+    return (await waitingInfo(callSid)).position;
   }
 
   /**
@@ -511,6 +522,7 @@ export function createCallService(deps: CallServiceDeps) {
   return {
     receiveCustomerCall,
     positionInLine: callersPlace,
+    waitingInfo,
     connectAgent,
     consult,
     coldTransfer,

@@ -4,6 +4,8 @@ export interface WebhookUrls {
   incomingCall(): string;
   /** What a waiting caller hears; `round` counts the announcements so far. */
   wait(callSid: string, round: number): string;
+  /** Where the menu's key (or its silence) goes; `attempt` counts keys that were no choice. */
+  menu(attempt: number): string;
   connectAgent(conferenceId: string, agentId: string): string;
   conferenceEvents(): string;
   agentCallStatus(conferenceId: string, agentId: string): string;
@@ -20,6 +22,7 @@ export function webhookUrls(publicBaseUrl: string): WebhookUrls {
   return {
     incomingCall: () => at('/conference/connect/client'),
     wait: (callSid, round) => at(`/conference/wait?call=${seg(callSid)}&round=${round}`),
+    menu: (attempt) => at(`/conference/menu?attempt=${attempt}`),
     connectAgent: (conferenceId, agentId) => at(`/conference/${seg(conferenceId)}/connect/${seg(agentId)}`),
     conferenceEvents: () => at('/conference/events'),
     agentCallStatus: (conferenceId, agentId) => at(`/conference/${seg(conferenceId)}/agents/${seg(agentId)}/status`),

@@ -54,6 +54,20 @@ export function waitTwiml(options: { greeting?: string; announcement?: string; m
   return response.toString();
 }
 
+/**
+ * The keypad menu: the prompt inside a one-key `<Gather>` whose key goes to `action`; when nothing is pressed before
+ * `timeoutSeconds`, Twilio goes on to the `<Redirect>`, which posts to `action` without Digits (the default queue).
+ * https://www.twilio.com/docs/voice/twiml/gather
+ */
+export function menuTwiml(options: { intro?: string; prompt: string; action: string; timeoutSeconds: number }): string {
+  const response = new VoiceResponse();
+  const gather = response.gather({ input: ['dtmf'], numDigits: 1, timeout: options.timeoutSeconds, action: options.action, method: 'POST' });
+  if (options.intro) gather.say(options.intro);
+  gather.say(options.prompt);
+  response.redirect({ method: 'POST' }, options.action);
+  return response.toString();
+}
+
 /** An apology and a hang-up: what Twilio gets instead of an error page. */
 export function apologyTwiml(message: string): string {
   const response = new VoiceResponse();
