@@ -1,10 +1,10 @@
 // The engine's internal state: calls, conferences, participants, devices (mutated only by the engine).
-import type { ConferenceNoun, GatherVerb } from './twiml';
+import type { ConferenceNoun, GatherVerb, RecordVerb } from './twiml';
 import type { CallStatus, Hears, ParticipantView } from './types';
 
 /** What the stand-in sends Twilio-style: a voice request (TwiML fetch) or a call/conference status callback. */
 export interface ObservedWebhook {
-  kind: 'voice' | 'call-status' | 'conference-status';
+  kind: 'voice' | 'call-status' | 'conference-status' | 'recording-status';
   url: string;
   method: string;
   params: Record<string, string>;
@@ -102,6 +102,8 @@ export interface LocalCall extends CallbackChain {
   digits?: string;
   /** The <Gather> running on this call now, with what was pressed so far. */
   gather?: ActiveGather;
+  /** The <Record> running on this call now. */
+  recording?: { spec: RecordVerb; ended: boolean; key?: string };
   hears: Hears;
   /** Bumped each time a Say, Play, Pause or hold media starts on this leg (the audio player restarts on it). */
   mediaSeq: number;
@@ -111,6 +113,16 @@ export interface LocalCall extends CallbackChain {
   conferenceSid?: string;
   joinOnAnswer?: { conferenceSid: string; noun: ConferenceNoun; label?: string };
   endReason?: string;
+}
+
+/** A finished recording: its audio as a WAV file. */
+export interface LocalRecording {
+  sid: string;
+  callSid: string;
+  duration: number;
+  dateCreated: Date;
+  wav: Buffer;
+  hasAudio: boolean;
 }
 
 /** A <Gather> collecting keys: ended by numDigits, finishOnKey or the timeout. */

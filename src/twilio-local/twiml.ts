@@ -26,6 +26,7 @@ export type Verb =
   | { verb: 'Reject'; reason: string }
   | { verb: 'Dial'; action?: string; method: string; conference?: ConferenceNoun; other?: string }
   | GatherVerb
+  | RecordVerb
   | { verb: 'Unsupported'; name: string };
 
 /** Say, Play or Pause: the verbs a <Gather> may nest (https://www.twilio.com/docs/voice/twiml/gather#nest-other-verbs). */
@@ -46,6 +47,27 @@ export interface GatherVerb {
   /** 'dtmf', 'speech' or 'dtmf speech' (speech is not simulated). */
   input: string;
   nested: NestedMedia[];
+}
+
+/** <Record>: records what the caller says (https://www.twilio.com/docs/voice/twiml/record#attributes). */
+export interface RecordVerb {
+  verb: 'Record';
+  /** Default: the current document's URL. */
+  action?: string;
+  method: string;
+  /** Seconds of silence that end the recording (default 5; not simulated: README). */
+  timeout: number;
+  /** Keys that end the recording (default every key: '1234567890*#'). */
+  finishOnKey: string;
+  /** The longest recording, in seconds (default 3600). */
+  maxLength: number;
+  playBeep: boolean;
+  recordingStatusCallback?: string;
+  recordingStatusCallbackMethod: string;
+  /** Events of the recording status callback (default 'completed'). */
+  recordingStatusCallbackEvents: Set<string>;
+  transcribe: boolean;
+  transcribeCallback?: string;
 }
 
 /** Raised when a document is not valid TwiML (Twilio error 12100 / 12200). */
@@ -150,6 +172,23 @@ function parseVerb(el: Element): Verb {
         ...(numDigits >= 1 ? { numDigits } : {}),
         input: attr(el, 'input') ?? 'dtmf',
         nested,
+      };
+    }
+    case 'Record': {
+      const raw = el.getAttribute('finishOnKey');
+      return {
+        verb: 'Record',
+        action: attr(el, 'action'),
+        method: (attr(el, 'method') ?? 'POST').toUpperCase(),
+        timeout: int(el, 'timeout', 5),
+        finishOnKey: raw === null ? '1234567890*#' : raw,
+        maxLength: Math.max(1, int(el, 'maxLength', 3600)),
+        playBeep: bool(el, 'playBeep', true),
+        recordingStatusCallback: attr(el, 'recordingStatusCallback'),
+        recordingStatusCallbackMethod: (attr(el, 'recordingStatusCallbackMethod') ?? 'POST').toUpperCase(),
+        recordingStatusCallbackEvents: new Set((attr(el, 'recordingStatusCallbackEvent') ?? 'completed').split(/[\s,]+/).filter(Boolean)),
+        transcribe: bool(el, 'transcribe', false),
+        transcribeCallback: attr(el, 'transcribeCallback'),
       };
     }
     default:

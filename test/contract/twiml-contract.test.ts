@@ -49,7 +49,7 @@ test('when an attribute is unknown, the root is not <Response>, or the XML is br
 });
 
 test('when the document uses a verb the table has no rules for, then it says to add them rather than passing it', () => {
-  expect(checkTwiml('<Response><Record/></Response>', voice)[0]!.message).toMatch(/no rules for yet/);
+  expect(checkTwiml('<Response><Connect/></Response>', voice)[0]!.message).toMatch(/no rules for yet/);
 });
 
 test('when a <Gather> nests Say and takes documented attributes, then it passes; a bad finishOnKey, a nested Dial or a Gather in a waitUrl document is reported', () => {
