@@ -31,6 +31,8 @@ import { openingHoursAdminRouter } from './routes/opening-hours-admin';
 import type { OpeningHoursService } from './services/opening-hours';
 import { queuesAdminRouter } from './routes/queues-admin';
 import type { QueueService } from './services/queues';
+import { voicemailApiRouter } from './routes/voicemail-api';
+import type { VoicemailService } from './services/voicemails';
 import type { WrapUpService } from './services/wrap-up';
 import type { AgentAccounts } from './services/agents';
 import type { PresenceStore } from './models/presence';
@@ -69,6 +71,8 @@ export interface AppDeps {
   wrapUp?: WrapUpService;
   /** Queues, the menu and agents' skills: the incoming-call webhooks and /admin. Absent: one line. */
   queues?: QueueService;
+  /** Voicemails: left when closed, tasks on the agent page. Absent: closed callers hear goodbye only. */
+  voicemails?: VoicemailService;
   /** Opening hours: the incoming-call webhook and /admin. Absent: always open. */
   openingHours?: OpeningHoursService;
   /** The history as its pages read it (with wrap-up codes merged in); default: the store as it is. */
@@ -135,6 +139,8 @@ export function createApp(deps: AppDeps): Express {
     openingHours: deps.openingHours,
     queues: deps.queues,
     menuTimeoutSeconds: config.contactCenter.menuTimeoutSeconds,
+    voicemails: deps.voicemails,
+    voicemailMaxSeconds: config.contactCenter.voicemailMaxSeconds,
   });
   app.use('/conference', (req, res, next) => (req.get('x-twilio-signature') === undefined ? next() : webhooks(req, res, next)));
 
@@ -200,6 +206,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(agentApiRouter({ calls: deps.calls, agents: deps.agents, auth, twilio: config.twilio }));
   app.use(eventStreamRouter({ auth, sessions: deps.sessions, changes: deps.changes, checkSeconds: deps.eventStreamCheckSeconds }));
   if (deps.reporting) app.use(reportsRouter({ summaries: deps.reporting.summaries, agents: deps.agents, settings: deps.reporting.settings, guard: auth.requireRole('supervisor', 'admin') }));
+  if (deps.voicemails) app.use(voicemailApiRouter({ auth, voicemails: deps.voicemails }));
   app.use(callActionRouter({ calls: deps.calls, changes: deps.changes, signedIn: auth.requireAgent, csrfProtection: auth.csrfProtection, wrapUp: deps.wrapUp }));
   app.use(historyRouter({ history: deps.historyView ?? deps.history, agents: deps.agents, guard: auth.requireAgent, ...(deps.wrapUp ? { wrapUpCodes: async () => (await deps.wrapUp!.load()).codes } : {}) }));
   app.use(

@@ -56,6 +56,7 @@ const EnvSchema = z.object({
   SIGN_IN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(10000).default(20),
   SIGN_IN_BLOCK_MINUTES: positiveNumber.default(15),
   REPORT_TIME_ZONE: z.string().trim().default('UTC').refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Paris'),
+  VOICEMAIL_MAX_SECONDS: z.coerce.number().int().min(5).max(600).default(120),
   MENU_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(60).default(5),
   OPENING_HOURS_TIME_ZONE: z.string().trim().optional().refine((v) => v === undefined || v === '' || isTimeZone(v), 'must be an IANA time zone such as UTC or Europe/Paris'),
   REPORT_ANSWER_TARGET_SECONDS: z.coerce.number().int().min(1).max(3600).default(20),
@@ -89,6 +90,8 @@ export interface Config {
     reconnectGraceSeconds: number;
     /** A softphone silent this long means the agent is offline. */
     offlineAfterSeconds: number;
+    /** The longest voicemail a caller may leave, in seconds. */
+    voicemailMaxSeconds: number;
     /** Seconds the keypad menu waits for a key before the default queue. */
     menuTimeoutSeconds: number;
     /** IANA zone the opening hours (set by admins on /admin) are written in; default REPORT_TIME_ZONE. */
@@ -204,6 +207,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       offlineAfterSeconds: e.OFFLINE_AFTER_SECONDS,
       openingHoursTimeZone: e.OPENING_HOURS_TIME_ZONE || e.REPORT_TIME_ZONE,
       menuTimeoutSeconds: e.MENU_TIMEOUT_SECONDS,
+      voicemailMaxSeconds: e.VOICEMAIL_MAX_SECONDS,
     },
     auth: {
       sessionSecret: e.SESSION_SECRET,

@@ -1,5 +1,6 @@
 // Opening hours end to end on a fake clock: admins set them on /admin (forms, CSRF), a signed incoming call outside
-// them hears why and when we open and is not put in line; inside them (or with none set) it waits as before.
+// them hears why and when we open (and may leave a message) and is not put in line; inside them (or with none set) it
+// waits as before.
 import { DOMParser } from '@xmldom/xmldom';
 import { fakeSid, signedInAgent, useAppSuite, type AgentClient } from './helpers/app';
 import { parseTwiml } from './helpers/twiml';

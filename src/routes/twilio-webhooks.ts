@@ -8,10 +8,11 @@ import type { AgentDirectory } from '../services/agents';
 import type { CallService } from '../services/calls';
 import type { OpeningHoursService } from '../services/opening-hours';
 import type { QueueService } from '../services/queues';
+import type { VoicemailService } from '../services/voicemails';
 import { defaultQueue, hasMenu, menuPrompt, queueOfKey, singleQueue, type Queue, type QueueSetup } from '../contact-center/queues';
 import type { WebhookUrls } from '../services/webhook-urls';
 import { requireTwilioSignature } from '../twilio/signature';
-import { apologyTwiml, closedTwiml, conferenceTwiml, emptyTwiml, GREETING, menuTwiml, waitTwiml } from '../twilio/twiml';
+import { apologyTwiml, closedTwiml, conferenceTwiml, emptyTwiml, GREETING, menuTwiml, voicemailTwiml, waitTwiml } from '../twilio/twiml';
 
 export interface TwilioWebhookDeps {
   calls: CallService;
@@ -27,11 +28,20 @@ export interface TwilioWebhookDeps {
   queues?: Pick<QueueService, 'load'>;
   /** Seconds the menu waits for a key. */
   menuTimeoutSeconds?: number;
+  /** Absent: a caller who finds us closed hears goodbye (no voicemail). */
+  voicemails?: Pick<VoicemailService, 'record'>;
+  voicemailMaxSeconds?: number;
 }
 
 const CallSid = z.string().regex(/^CA[0-9a-fA-F]{32}$/, 'must be a Twilio CallSid');
 const IncomingCall = z.object({ CallSid, From: z.string().max(256).optional() });
 const MenuChoice = z.object({ CallSid, From: z.string().max(256).optional(), Digits: z.string().regex(/^[0-9*#]{1,32}$/).optional() });
+const RecordingSid = z.string().regex(/^RE[0-9a-fA-F]{32}$/, 'must be a Twilio RecordingSid');
+const RecordingUrl = z.string().max(1000).regex(/^https?:\/\//, 'must be an http(s) URL');
+const VoicemailQuery = z.object({ queue: z.string().regex(/^[a-z0-9-]{1,40}$/).optional(), from: z.string().max(64).optional() });
+const RecordingDone = z.object({ CallSid, From: z.string().max(256).optional(), RecordingSid, RecordingUrl, RecordingDuration: z.coerce.number().int().min(0).max(86400), Digits: z.string().max(32).optional() });
+const RecordingStatus = z.object({ CallSid, RecordingSid, RecordingUrl, RecordingStatus: z.string().max(32), RecordingDuration: z.coerce.number().int().min(0).max(86400).optional() });
+const VOICEMAIL_THANKS = 'Thank you. Your message was recorded, and we will call you back. Goodbye.';
 const MenuQuery = z.object({ attempt: z.coerce.number().int().min(0).max(10).default(0) });
 /** Keys that are no choice are answered with the menu again this many times; then the default queue. */
 const MENU_ATTEMPTS = 2;
@@ -120,12 +130,16 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
       deps.logger.warn('could not read the opening hours; taking the call', { error: errorMessage(err) });
       return undefined;
     });
-    if (closed) {
-      deps.logger.info('caller told we are closed', { callSid: input.CallSid });
-      return sendTwiml(res, closedTwiml(closed));
-    }
     // Queues that cannot be read (database away) leave one line; the insert below meets the same database anyway.
     const setup = await deps.queues?.load().catch(() => undefined);
+    if (closed) {
+      deps.logger.info('caller told we are closed', { callSid: input.CallSid });
+      if (!deps.voicemails) return sendTwiml(res, closedTwiml(closed));
+      // The message goes to the queue a caller who presses nothing would reach.
+      const queue = setup ? (hasMenu(setup.queues) ? defaultQueue(setup.queues) : singleQueue(setup.queues)) : undefined;
+      const about = { ...(queue ? { queueId: queue.id } : {}), ...(input.From ? { from: input.From } : {}) };
+      return sendTwiml(res, voicemailTwiml({ message: closed, action: deps.urls.voicemailSaved(about), statusCallback: deps.urls.voicemailStatus(about), maxLength: deps.voicemailMaxSeconds ?? 120 }));
+    }
     if (setup && hasMenu(setup.queues)) return sendTwiml(res, menuTwiml({ intro: GREETING_SHORT, prompt: menuPrompt(setup.queues), action: deps.urls.menu(0), timeoutSeconds: menuTimeout }));
     await joinLine(res, input, setup ? singleQueue(setup.queues) : undefined);
   });
@@ -145,6 +159,44 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
       return sendTwiml(res, menuTwiml({ intro: 'Sorry, that is not one of the choices.', prompt: menuPrompt(queues), action: deps.urls.menu(attempt + 1), timeoutSeconds: menuTimeout }));
     }
     await joinLine(res, input, chosen ?? (hasMenu(queues) ? defaultQueue(queues) : singleQueue(queues)));
+  });
+
+  /** Keeps a voicemail from either of Twilio's requests about the recording (the first stores it). */
+  async function keepVoicemail(req: express.Request, recording: { CallSid: string; RecordingSid: string; RecordingUrl: string; RecordingDuration?: number; From?: string }): Promise<void> {
+    const about = VoicemailQuery.parse(req.query);
+    const setup = about.queue ? await deps.queues?.load() : undefined;
+    const queue = setup?.queues.find((q) => q.id === about.queue);
+    await deps.voicemails?.record({
+      id: recording.RecordingSid,
+      callSid: recording.CallSid,
+      ...(about.from ?? recording.From ? { from: about.from ?? recording.From } : {}),
+      recordingUrl: recording.RecordingUrl,
+      durationSeconds: recording.RecordingDuration ?? 0,
+      ...(about.queue ? { queueId: about.queue, ...(queue ? { queueName: queue.name } : {}) } : {}),
+      reason: 'closed',
+      createdAt: new Date(),
+    });
+  }
+
+  /**
+   * The voicemail's <Record action>: the message is kept (a task for the agents of its queue) and the caller thanked.
+   * @route POST /conference/voicemail/saved
+   */
+  router.post('/voicemail/saved', spoken(SORRY), async (req, res) => {
+    const input = RecordingDone.parse(req.body);
+    await keepVoicemail(req, input);
+    // A caller who hung up hears nothing more (Twilio ignores the answer).
+    sendTwiml(res, input.Digits === 'hangup' ? emptyTwiml() : apologyTwiml(VOICEMAIL_THANKS));
+  });
+
+  /**
+   * The voicemail's recording status callback: kept too, in case the action never comes (or comes later).
+   * @route POST /conference/voicemail/status
+   */
+  router.post('/voicemail/status', async (req, res) => {
+    const input = RecordingStatus.parse(req.body);
+    if (input.RecordingStatus === 'completed') await keepVoicemail(req, input);
+    sendTwiml(res, emptyTwiml());
   });
 
   /**

@@ -7,6 +7,9 @@ export interface WebhookUrls {
   /** Where the menu's key (or its silence) goes; `attempt` counts keys that were no choice. */
   menu(attempt: number): string;
   connectAgent(conferenceId: string, agentId: string): string;
+  /** Where a voicemail's <Record action> and its recording status callback go (the queue and caller ride along). */
+  voicemailSaved(about: { queueId?: string; from?: string }): string;
+  voicemailStatus(about: { queueId?: string; from?: string }): string;
   conferenceEvents(): string;
   agentCallStatus(conferenceId: string, agentId: string): string;
   /** What the customer of an agent's outbound call hears once they answer (their conference). */
@@ -23,10 +26,20 @@ export function webhookUrls(publicBaseUrl: string): WebhookUrls {
     incomingCall: () => at('/conference/connect/client'),
     wait: (callSid, round) => at(`/conference/wait?call=${seg(callSid)}&round=${round}`),
     menu: (attempt) => at(`/conference/menu?attempt=${attempt}`),
+    voicemailSaved: (about) => at(`/conference/voicemail/saved${voicemailQuery(about)}`),
+    voicemailStatus: (about) => at(`/conference/voicemail/status${voicemailQuery(about)}`),
     connectAgent: (conferenceId, agentId) => at(`/conference/${seg(conferenceId)}/connect/${seg(agentId)}`),
     conferenceEvents: () => at('/conference/events'),
     agentCallStatus: (conferenceId, agentId) => at(`/conference/${seg(conferenceId)}/agents/${seg(agentId)}/status`),
     outboundAnswer: () => at('/conference/outbound/answer'),
     outboundStatus: () => at('/conference/outbound/status'),
   };
+}
+
+function voicemailQuery(about: { queueId?: string; from?: string }): string {
+  const q = new URLSearchParams();
+  if (about.queueId) q.set('queue', about.queueId);
+  if (about.from) q.set('from', about.from);
+  const text = q.toString();
+  return text ? `?${text}` : '';
 }

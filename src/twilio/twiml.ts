@@ -76,6 +76,30 @@ export function apologyTwiml(message: string): string {
   return response.toString();
 }
 
+/**
+ * We are closed, and the caller may leave a message: the reason, then <Record> (ended by # or hanging up, at most
+ * `maxLength` seconds) whose action and recording status callback keep it. Nothing recorded: goodbye.
+ * https://www.twilio.com/docs/voice/twiml/record
+ */
+export function voicemailTwiml(options: { message: string; action: string; statusCallback: string; maxLength: number }): string {
+  const response = new VoiceResponse();
+  response.say(options.message);
+  response.say('Please leave a message after the tone, and press the pound key when you are done.');
+  response.record({
+    action: options.action,
+    method: 'POST',
+    maxLength: options.maxLength,
+    finishOnKey: '#',
+    playBeep: true,
+    recordingStatusCallback: options.statusCallback,
+    recordingStatusCallbackMethod: 'POST',
+    recordingStatusCallbackEvent: ['completed'],
+  });
+  response.say('We did not get a message. Goodbye.');
+  response.hangup();
+  return response.toString();
+}
+
 /** We are closed: why and when we open, then goodbye. */
 export function closedTwiml(message: string): string {
   const response = new VoiceResponse();
