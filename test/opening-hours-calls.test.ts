@@ -52,7 +52,7 @@ test('when an admin saves Monday to Friday 09:00-17:00, then 08:59 hears we open
 
   await at('2026-12-02T07:59:00Z');
   const early = await incomingCall();
-  expect(early.verbs).toEqual(['Say', 'Say', 'Hangup']);
+  expect(early.verbs).toEqual(['Say', 'Say', 'Record', 'Say', 'Hangup']);
   expect(early.said[0]).toBe('Thank you for calling. We are closed now. We open again today at 09:00.');
   expect(early.stored).toBe(false);
 
