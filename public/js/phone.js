@@ -30,6 +30,7 @@
   /** Turns a `hears` event into a sentence for the "You hear" line. */
   function describe(h) {
     var conf = h.conference;
+    if (h.recording) return 'recording your message (press # when you are done)';
     if (h.held) return 'on hold: ' + describeMedia(h);
     if (h.what === 'conference' && conf) {
       var held = conf.held ? ', ' + conf.held + ' on hold' : '';
