@@ -141,6 +141,7 @@ export function createApp(deps: AppDeps): Express {
     menuTimeoutSeconds: config.contactCenter.menuTimeoutSeconds,
     voicemails: deps.voicemails,
     voicemailMaxSeconds: config.contactCenter.voicemailMaxSeconds,
+    voicemailLineLength: config.contactCenter.voicemailLineLength,
   });
   app.use('/conference', (req, res, next) => (req.get('x-twilio-signature') === undefined ? next() : webhooks(req, res, next)));
 

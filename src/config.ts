@@ -56,6 +56,7 @@ const EnvSchema = z.object({
   SIGN_IN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(10000).default(20),
   SIGN_IN_BLOCK_MINUTES: positiveNumber.default(15),
   REPORT_TIME_ZONE: z.string().trim().default('UTC').refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Paris'),
+  VOICEMAIL_LINE_LENGTH: z.coerce.number().int().min(0).max(10000).default(0),
   VOICEMAIL_MAX_SECONDS: z.coerce.number().int().min(5).max(600).default(120),
   MENU_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(60).default(5),
   OPENING_HOURS_TIME_ZONE: z.string().trim().optional().refine((v) => v === undefined || v === '' || isTimeZone(v), 'must be an IANA time zone such as UTC or Europe/Paris'),
@@ -90,6 +91,8 @@ export interface Config {
     reconnectGraceSeconds: number;
     /** A softphone silent this long means the agent is offline. */
     offlineAfterSeconds: number;
+    /** With this many callers waiting in their queue (0: never), a new caller is offered to leave a message instead. */
+    voicemailLineLength: number;
     /** The longest voicemail a caller may leave, in seconds. */
     voicemailMaxSeconds: number;
     /** Seconds the keypad menu waits for a key before the default queue. */
@@ -208,6 +211,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       openingHoursTimeZone: e.OPENING_HOURS_TIME_ZONE || e.REPORT_TIME_ZONE,
       menuTimeoutSeconds: e.MENU_TIMEOUT_SECONDS,
       voicemailMaxSeconds: e.VOICEMAIL_MAX_SECONDS,
+      voicemailLineLength: e.VOICEMAIL_LINE_LENGTH,
     },
     auth: {
       sessionSecret: e.SESSION_SECRET,

@@ -31,6 +31,8 @@ export interface TwilioWebhookDeps {
   /** Absent: a caller who finds us closed hears goodbye (no voicemail). */
   voicemails?: Pick<VoicemailService, 'record'>;
   voicemailMaxSeconds?: number;
+  /** With this many callers waiting in their queue, a new one is offered a message instead (0 or absent: never). */
+  voicemailLineLength?: number;
 }
 
 const CallSid = z.string().regex(/^CA[0-9a-fA-F]{32}$/, 'must be a Twilio CallSid');
@@ -38,7 +40,10 @@ const IncomingCall = z.object({ CallSid, From: z.string().max(256).optional() })
 const MenuChoice = z.object({ CallSid, From: z.string().max(256).optional(), Digits: z.string().regex(/^[0-9*#]{1,32}$/).optional() });
 const RecordingSid = z.string().regex(/^RE[0-9a-fA-F]{32}$/, 'must be a Twilio RecordingSid');
 const RecordingUrl = z.string().max(1000).regex(/^https?:\/\//, 'must be an http(s) URL');
-const VoicemailQuery = z.object({ queue: z.string().regex(/^[a-z0-9-]{1,40}$/).optional(), from: z.string().max(64).optional() });
+const VoicemailQuery = z.object({ queue: z.string().regex(/^[a-z0-9-]{1,40}$/).optional(), from: z.string().max(64).optional(), reason: z.enum(['closed', 'long-line']).default('closed') });
+const LongLineChoice = z.object({ CallSid, From: z.string().max(256).optional(), Digits: z.string().regex(/^[0-9*#]{1,32}$/).optional() });
+const LongLineQuery = z.object({ queue: z.string().regex(/^[a-z0-9-]{1,40}$/).optional() });
+const LONG_LINE_OFFER = 'All of our agents are busy, and the line is long. To leave a message and be called back, press 1. To keep waiting, stay on the line.';
 const RecordingDone = z.object({ CallSid, From: z.string().max(256).optional(), RecordingSid, RecordingUrl, RecordingDuration: z.coerce.number().int().min(0).max(86400), Digits: z.string().max(32).optional() });
 const RecordingStatus = z.object({ CallSid, RecordingSid, RecordingUrl, RecordingStatus: z.string().max(32), RecordingDuration: z.coerce.number().int().min(0).max(86400).optional() });
 const VOICEMAIL_THANKS = 'Thank you. Your message was recorded, and we will call you back. Goodbye.';
@@ -102,8 +107,16 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
 
   const menuTimeout = deps.menuTimeoutSeconds ?? 5;
 
-  /** The caller joins the line (of `queue`, if any): stored as waiting, in a conference named after their CallSid. */
-  async function joinLine(res: Response, input: { CallSid: string; From?: string }, queue: Queue | undefined): Promise<void> {
+  /**
+   * The caller joins the line (of `queue`, if any): stored as waiting, in a conference named after their CallSid. When
+   * the line is at VOICEMAIL_LINE_LENGTH, they are first offered to leave a message (`offerMessage`).
+   */
+  async function joinLine(res: Response, input: { CallSid: string; From?: string }, queue: Queue | undefined, offerMessage = true): Promise<void> {
+    const longAt = deps.voicemailLineLength ?? 0;
+    if (offerMessage && deps.voicemails && longAt > 0 && (await deps.calls.lineLength(queue?.id)) >= longAt) {
+      deps.logger.info('long line: offering a message', { callSid: input.CallSid, queue: queue?.id });
+      return sendTwiml(res, menuTwiml({ prompt: LONG_LINE_OFFER, action: deps.urls.longLine(queue?.id), timeoutSeconds: menuTimeout }));
+    }
     await deps.calls.receiveCustomerCall({ callSid: input.CallSid, from: input.From, ...(queue ? { queue: { id: queue.id, name: queue.name } } : {}) });
     sendTwiml(
       res,
@@ -161,6 +174,21 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
     await joinLine(res, input, chosen ?? (hasMenu(queues) ? defaultQueue(queues) : singleQueue(queues)));
   });
 
+  /**
+   * The long line's offer: 1 leaves a message (for the queue); anything else, or nothing, joins the line.
+   * @route POST /conference/long-line
+   */
+  router.post('/long-line', spoken(SORRY), async (req, res) => {
+    const input = LongLineChoice.parse(req.body);
+    const { queue: queueId } = LongLineQuery.parse(req.query);
+    const queue = queueId ? (await deps.queues?.load())?.queues.find((q) => q.id === queueId) : undefined;
+    if (input.Digits === '1' && deps.voicemails) {
+      const about = { ...(queue ? { queueId: queue.id } : {}), ...(input.From ? { from: input.From } : {}), reason: 'long-line' as const };
+      return sendTwiml(res, voicemailTwiml({ message: 'Thank you.', action: deps.urls.voicemailSaved(about), statusCallback: deps.urls.voicemailStatus(about), maxLength: deps.voicemailMaxSeconds ?? 120 }));
+    }
+    await joinLine(res, input, queue, false);
+  });
+
   /** Keeps a voicemail from either of Twilio's requests about the recording (the first stores it). */
   async function keepVoicemail(req: express.Request, recording: { CallSid: string; RecordingSid: string; RecordingUrl: string; RecordingDuration?: number; From?: string }): Promise<void> {
     const about = VoicemailQuery.parse(req.query);
@@ -173,7 +201,7 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
       recordingUrl: recording.RecordingUrl,
       durationSeconds: recording.RecordingDuration ?? 0,
       ...(about.queue ? { queueId: about.queue, ...(queue ? { queueName: queue.name } : {}) } : {}),
-      reason: 'closed',
+      reason: about.reason,
       createdAt: new Date(),
     });
   }

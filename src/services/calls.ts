@@ -523,6 +523,10 @@ export function createCallService(deps: CallServiceDeps) {
     receiveCustomerCall,
     positionInLine: callersPlace,
     waitingInfo,
+    /** How many callers wait in the line of `queueId` (none: the calls without a queue). */
+    async lineLength(queueId?: string): Promise<number> {
+      return (await store.live()).filter((call) => call.status === 'waiting' && !call.endReason && call.queueId === queueId).length;
+    },
     connectAgent,
     consult,
     coldTransfer,

@@ -1,5 +1,12 @@
 // The public URLs Twilio calls back on; one place so routes and dial requests cannot drift apart.
 
+/** What rides along with a voicemail's requests: its queue, the caller, and why they left a message. */
+export interface VoicemailAbout {
+  queueId?: string;
+  from?: string;
+  reason?: 'closed' | 'long-line';
+}
+
 export interface WebhookUrls {
   incomingCall(): string;
   /** What a waiting caller hears; `round` counts the announcements so far. */
@@ -8,8 +15,10 @@ export interface WebhookUrls {
   menu(attempt: number): string;
   connectAgent(conferenceId: string, agentId: string): string;
   /** Where a voicemail's <Record action> and its recording status callback go (the queue and caller ride along). */
-  voicemailSaved(about: { queueId?: string; from?: string }): string;
-  voicemailStatus(about: { queueId?: string; from?: string }): string;
+  voicemailSaved(about: VoicemailAbout): string;
+  voicemailStatus(about: VoicemailAbout): string;
+  /** The long line's offer: a key leaves a message, nothing joins the line of `queueId`. */
+  longLine(queueId?: string): string;
   conferenceEvents(): string;
   agentCallStatus(conferenceId: string, agentId: string): string;
   /** What the customer of an agent's outbound call hears once they answer (their conference). */
@@ -28,6 +37,7 @@ export function webhookUrls(publicBaseUrl: string): WebhookUrls {
     menu: (attempt) => at(`/conference/menu?attempt=${attempt}`),
     voicemailSaved: (about) => at(`/conference/voicemail/saved${voicemailQuery(about)}`),
     voicemailStatus: (about) => at(`/conference/voicemail/status${voicemailQuery(about)}`),
+    longLine: (queueId) => at(`/conference/long-line${queueId ? `?queue=${seg(queueId)}` : ''}`),
     connectAgent: (conferenceId, agentId) => at(`/conference/${seg(conferenceId)}/connect/${seg(agentId)}`),
     conferenceEvents: () => at('/conference/events'),
     agentCallStatus: (conferenceId, agentId) => at(`/conference/${seg(conferenceId)}/agents/${seg(agentId)}/status`),
@@ -36,8 +46,9 @@ export function webhookUrls(publicBaseUrl: string): WebhookUrls {
   };
 }
 
-function voicemailQuery(about: { queueId?: string; from?: string }): string {
+function voicemailQuery(about: VoicemailAbout): string {
   const q = new URLSearchParams();
+  if (about.reason && about.reason !== 'closed') q.set('reason', about.reason);
   if (about.queueId) q.set('queue', about.queueId);
   if (about.from) q.set('from', about.from);
   const text = q.toString();
