@@ -56,6 +56,10 @@ const EnvSchema = z.object({
   SIGN_IN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(10000).default(20),
   SIGN_IN_BLOCK_MINUTES: positiveNumber.default(15),
   REPORT_TIME_ZONE: z.string().trim().default('UTC').refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Paris'),
+  CALLBACK_OFFER_AFTER_SECONDS: z.coerce.number().int().min(0).max(3600).default(0),
+  CALLBACK_OFFER_EVERY_SECONDS: z.coerce.number().int().min(10).max(3600).default(180),
+  CALLBACK_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  CALLBACK_RETRY_SECONDS: z.coerce.number().int().min(0).max(3600).default(120),
   VOICEMAIL_LINE_LENGTH: z.coerce.number().int().min(0).max(10000).default(0),
   VOICEMAIL_MAX_SECONDS: z.coerce.number().int().min(5).max(600).default(120),
   MENU_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(60).default(5),
@@ -91,6 +95,12 @@ export interface Config {
     reconnectGraceSeconds: number;
     /** A softphone silent this long means the agent is offline. */
     offlineAfterSeconds: number;
+    /** A waiting caller first hears the callback offer this long after calling (0: never), then every callbackOfferEverySeconds. */
+    callbackOfferAfterSeconds: number;
+    callbackOfferEverySeconds: number;
+    /** A callback nobody answers is tried this many times in all, callbackRetrySeconds apart, then recorded as failed. */
+    callbackAttempts: number;
+    callbackRetrySeconds: number;
     /** With this many callers waiting in their queue (0: never), a new caller is offered to leave a message instead. */
     voicemailLineLength: number;
     /** The longest voicemail a caller may leave, in seconds. */
@@ -212,6 +222,10 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       menuTimeoutSeconds: e.MENU_TIMEOUT_SECONDS,
       voicemailMaxSeconds: e.VOICEMAIL_MAX_SECONDS,
       voicemailLineLength: e.VOICEMAIL_LINE_LENGTH,
+      callbackOfferAfterSeconds: e.CALLBACK_OFFER_AFTER_SECONDS,
+      callbackOfferEverySeconds: e.CALLBACK_OFFER_EVERY_SECONDS,
+      callbackAttempts: e.CALLBACK_ATTEMPTS,
+      callbackRetrySeconds: e.CALLBACK_RETRY_SECONDS,
     },
     auth: {
       sessionSecret: e.SESSION_SECRET,

@@ -205,6 +205,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       reconnectGraceSeconds: routingSettings.reconnectGraceSeconds,
       leaveSettleMs: routingSettings.leaveSettleMs,
       retracted,
+      callbackAttempts: config.contactCenter.callbackAttempts,
+      callbackRetrySeconds: config.contactCenter.callbackRetrySeconds,
     });
     let twilioLocal: TwilioLocal | undefined;
     if (config.twilio.mode === 'local') {

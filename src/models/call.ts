@@ -53,6 +53,11 @@ const callSchema = new Schema<CallRecord>(
     queueName: { type: String },
     queueSince: { type: Date },
     overflowedFrom: { type: String },
+    placeSince: { type: Date },
+    awayFromLine: { type: Boolean },
+    callbackOfferedAt: { type: Date },
+    callback: { type: { _id: false, number: String, attempt: Number, requestedAt: Date } },
+    customerLegSid: { type: String },
     returnTo: { type: { _id: false, agentId: String, until: Date } },
     transfers: {
       type: [{ _id: false, id: String, from: String, to: String, mode: { type: String, enum: ['consult', 'cold'] }, state: { type: String, enum: TRANSFER_STATES }, held: { type: String, enum: ['customer', 'colleague'] }, note: String, at: Date, updatedAt: Date }],

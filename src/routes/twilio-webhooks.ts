@@ -12,7 +12,7 @@ import type { VoicemailService } from '../services/voicemails';
 import { defaultQueue, hasMenu, menuPrompt, queueOfKey, singleQueue, type Queue, type QueueSetup } from '../contact-center/queues';
 import type { WebhookUrls } from '../services/webhook-urls';
 import { requireTwilioSignature } from '../twilio/signature';
-import { apologyTwiml, closedTwiml, conferenceTwiml, emptyTwiml, GREETING, menuTwiml, voicemailTwiml, waitTwiml } from '../twilio/twiml';
+import { apologyTwiml, callbackNumberTwiml, callbackOfferTwiml, closedTwiml, conferenceTwiml, emptyTwiml, GREETING, menuTwiml, voicemailTwiml, waitTwiml } from '../twilio/twiml';
 
 export interface TwilioWebhookDeps {
   calls: CallService;
@@ -47,6 +47,11 @@ const LONG_LINE_OFFER = 'All of our agents are busy, and the line is long. To le
 const RecordingDone = z.object({ CallSid, From: z.string().max(256).optional(), RecordingSid, RecordingUrl, RecordingDuration: z.coerce.number().int().min(0).max(86400), Digits: z.string().max(32).optional() });
 const RecordingStatus = z.object({ CallSid, RecordingSid, RecordingUrl, RecordingStatus: z.string().max(32), RecordingDuration: z.coerce.number().int().min(0).max(86400).optional() });
 const VOICEMAIL_THANKS = 'Thank you. Your message was recorded, and we will call you back. Goodbye.';
+const CallQuery = z.object({ call: CallSid });
+const KeyPressed = z.object({ CallSid, From: z.string().max(256).optional(), Digits: z.string().regex(/^[0-9*#]{1,32}$/).optional() });
+const LegStatus = z.object({ CallSid, CallStatus: z.string().min(1).max(32) });
+const CALLBACK_KEPT = 'Thank you. We will call you back when it is your turn, and you keep your place in line. Goodbye.';
+const CALLBACK_SORRY = 'Sorry, we called you back, but the agent is no longer on the line. Goodbye.';
 const MenuQuery = z.object({ attempt: z.coerce.number().int().min(0).max(10).default(0) });
 /** Keys that are no choice are answered with the menu again this many times; then the default queue. */
 const MENU_ATTEMPTS = 2;
@@ -187,6 +192,84 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
       return sendTwiml(res, voicemailTwiml({ message: 'Thank you.', action: deps.urls.voicemailSaved(about), statusCallback: deps.urls.voicemailStatus(about), maxLength: deps.voicemailMaxSeconds ?? 120 }));
     }
     await joinLine(res, input, queue, false);
+  });
+
+  /** The caller goes back into their conference (after the callback offer): no greeting, their place unchanged. */
+  function backToLine(res: Response, callSid: string, before?: string): void {
+    sendTwiml(res, conferenceTwiml({ name: callSid, participantLabel: CUSTOMER_LABEL, startConferenceOnEnter: false, endConferenceOnExit: true, waitUrl: deps.urls.wait(callSid, 1), statusCallback: deps.urls.conferenceEvents(), ...(before ? { before } : {}) }));
+  }
+
+  /**
+   * A waiting caller moved out of their conference (Calls update) hears the callback offer here.
+   * @route POST /conference/callback/offer
+   */
+  router.post('/callback/offer', spoken(SORRY), (req, res) => {
+    const { call } = CallQuery.parse(req.query);
+    sendTwiml(res, callbackOfferTwiml({ action: deps.urls.callbackStep(call, 'choice'), timeoutSeconds: menuTimeout }));
+  });
+
+  /**
+   * The key pressed at the callback offer: 1 asks for the number; anything else, or nothing, back to the line.
+   * @route POST /conference/callback/choice
+   */
+  router.post('/callback/choice', spoken(SORRY), async (req, res) => {
+    const { call } = CallQuery.parse(req.query);
+    const input = KeyPressed.parse(req.body);
+    if ((await deps.calls.callbackOfferAnswered(call, input.Digits)) === 'number') {
+      return sendTwiml(res, callbackNumberTwiml({ number: input.From && /^\+[1-9]\d{6,14}$/.test(input.From) ? input.From : undefined, action: deps.urls.callbackStep(call, 'number'), timeoutSeconds: Math.max(menuTimeout, 10) }));
+    }
+    backToLine(res, call);
+  });
+
+  /**
+   * The number to call back: 1 keeps the caller's own, digits and # give another (with its country code). The call
+   * keeps its place and the caller hangs up; an agent already on the way takes them back into the conference.
+   * @route POST /conference/callback/number
+   */
+  router.post('/callback/number', spoken(SORRY), async (req, res) => {
+    const { call } = CallQuery.parse(req.query);
+    const input = KeyPressed.parse(req.body);
+    const typed = input.Digits?.replace(/[*#]/g, '') ?? '';
+    const number = typed === '1' && input.From && /^\+[1-9]\d{6,14}$/.test(input.From) ? input.From : /^[1-9]\d{6,14}$/.test(typed) ? `+${typed}` : undefined;
+    if (!number) {
+      await deps.calls.callbackOfferAnswered(call, undefined);
+      return backToLine(res, call, 'Sorry, we could not use that number. You are back in line, in the same place.');
+    }
+    if (!(await deps.calls.requestCallback(call, number))) return backToLine(res, call, 'An agent is ready for you now.');
+    sendTwiml(res, apologyTwiml(CALLBACK_KEPT));
+  });
+
+  /**
+   * Status callback of the caller's own call while out of the conference: hanging up there ends the call.
+   * @route POST /conference/callback/customer-status
+   */
+  router.post('/callback/customer-status', async (req, res) => {
+    const { call } = CallQuery.parse(req.query);
+    const input = LegStatus.parse(req.body);
+    if (ENDED_STATUSES.includes(input.CallStatus)) await deps.calls.customerCallEnded(call);
+    sendTwiml(res, emptyTwiml());
+  });
+
+  /**
+   * A callback's customer answered: they join the conference where their agent waits.
+   * @route POST /conference/callback/answer
+   */
+  router.post('/callback/answer', spoken(CALLBACK_SORRY), async (req, res) => {
+    const { call } = CallQuery.parse(req.query);
+    const input = OutboundAnswer.parse(req.body);
+    if (!(await deps.calls.callbackAnswered(call, input.CallSid))) return sendTwiml(res, apologyTwiml(CALLBACK_SORRY));
+    sendTwiml(res, conferenceTwiml({ name: call, participantLabel: CUSTOMER_LABEL, startConferenceOnEnter: true, endConferenceOnExit: true, waitUrl: deps.urls.wait(call, 1), statusCallback: deps.urls.conferenceEvents() }));
+  });
+
+  /**
+   * Status callback of a callback's customer leg: one that ends unanswered is retried (or recorded as failed).
+   * @route POST /conference/callback/status
+   */
+  router.post('/callback/status', async (req, res) => {
+    const { call } = CallQuery.parse(req.query);
+    const input = LegStatus.parse(req.body);
+    if (ENDED_STATUSES.includes(input.CallStatus)) await deps.calls.callbackEnded(call, input.CallStatus);
+    sendTwiml(res, emptyTwiml());
   });
 
   /** Keeps a voicemail from either of Twilio's requests about the recording (the first stores it). */

@@ -30,6 +30,10 @@ export interface CallView {
   heldSince?: Date;
   /** Outbound: the customer's phone still rings. */
   customerRinging?: boolean;
+  /** A callback the caller asked for: the number the app calls (once the agent answers) and which attempt this is. */
+  callback?: { number: string; attempt: number };
+  /** The caller's queue. */
+  queue?: string;
 }
 
 
@@ -54,6 +58,8 @@ export function view(call: CallRecord): CallView {
     customerOnHold: Boolean(call.heldBy || call.customerHeld || customerHeldByTransfer(call.transfers ?? [])),
     ...(call.heldBy ? { heldBy: call.heldBy, heldSince: call.heldSince } : {}),
     ...(call.customerRinging ? { customerRinging: true } : {}),
+    ...(call.callback ? { callback: { number: call.callback.number, attempt: call.callback.attempt } } : {}),
+    ...(call.queueName ? { queue: call.queueName } : {}),
   };
 }
 

@@ -7,8 +7,8 @@ import { planOffers, type Task, type Worker } from '../contact-center/routing';
 import { wrapUpBlocks } from '../contact-center/wrap-up';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logger';
-import { lineSinceOf } from '../contact-center/call';
-import { dialFailed, dialled, maxWaitReached, offered, offerEnded as offerEnded_, queueOverflowed } from '../contact-center/call-life';
+import { lineSinceOf, placeOf } from '../contact-center/call';
+import { callbackOfferStarted, dialFailed, dialled, maxWaitReached, offered, offerEnded as offerEnded_, queueOverflowed } from '../contact-center/call-life';
 import { overflowDue, queuesServedBy, type QueueSetup } from '../contact-center/queues';
 import type { CallStore } from '../models/call-store';
 import type { CallRecord } from '../models/call';
@@ -42,6 +42,10 @@ export interface RoutingSettings {
    * customer left too (Twilio does not promise the order of callbacks).
    */
   leaveSettleMs: number;
+  /** A waiting caller first hears the callback offer this long after calling (0: callbacks are not offered). */
+  callbackOfferAfterSeconds: number;
+  /** …and again this often while they wait. */
+  callbackOfferEverySeconds: number;
 }
 
 export const DEFAULT_ROUTING: RoutingSettings = {
@@ -53,6 +57,8 @@ export const DEFAULT_ROUTING: RoutingSettings = {
   tickMs: 2000,
   reconnectGraceSeconds: 15,
   leaveSettleMs: 2000,
+  callbackOfferAfterSeconds: 0,
+  callbackOfferEverySeconds: 180,
 };
 
 /** The shortest time between two routing passes of one instance. */
@@ -128,11 +134,13 @@ export function createRouting(deps: RoutingDeps) {
   function waitingTasks(live: CallRecord[], now = new Date(), setup?: QueueSetup): Task[] {
     const queueOf = new Map((setup?.queues ?? []).map((q) => [q.id, q]));
     return live
-      .filter((call) => call.status === 'waiting' && !call.endReason && !deps.retracted.has(call._id))
+      // A caller hearing the callback offer (out of the conference) is not rung until they are back; their place stays.
+      .filter((call) => call.status === 'waiting' && !call.endReason && !call.awayFromLine && !deps.retracted.has(call._id))
       .filter((call) => !call.routableFrom || new Date(call.routableFrom).getTime() <= now.getTime())
       .map((call) => ({
         callSid: call._id,
-        waitingSince: call.createdAt,
+        // The place in line is the first call's time: a callback (and its retries) keeps it.
+        waitingSince: placeOf(call),
         passedBy: call.passedBy ?? [],
         ...(call.returnTo ? { returnTo: { agentId: call.returnTo.agentId, until: new Date(call.returnTo.until) } } : {}),
         // A call of a queue that no longer exists goes to anyone.
@@ -265,6 +273,24 @@ export function createRouting(deps: RoutingDeps) {
   }
 
   /**
+   * Moves waiting callers out of their conference to hear the callback offer: first `callbackOfferAfterSeconds` after
+   * they called, then every `callbackOfferEverySeconds`. The mark (one compare-and-set) comes before the move, so the
+   * conference's end that the move causes is not taken for the caller hanging up; the caller's own end is reported to
+   * the customer status callback.
+   */
+  async function offerCallbacks(live: CallRecord[], now: Date): Promise<void> {
+    if (settings.callbackOfferAfterSeconds <= 0) return;
+    for (const call of live) {
+      if (call.status !== 'waiting' || call.endReason || call.awayFromLine || call.callback || call.direction === 'outbound' || deps.retracted.has(call._id)) continue;
+      const due = call.callbackOfferedAt ? new Date(call.callbackOfferedAt).getTime() + settings.callbackOfferEverySeconds * 1000 : new Date(call.createdAt).getTime() + settings.callbackOfferAfterSeconds * 1000;
+      if (due > now.getTime()) continue;
+      if (!(await calls.changeIfLive(call._id, (c) => callbackOfferStarted(c, now)))) continue;
+      logger.info('offering the caller a callback', { callSid: call._id });
+      background.run(`callback offer to ${call._id}`, () => voice.redirectTo(call._id, urls.callbackOffer(call._id), urls.customerStatus(call._id)));
+    }
+  }
+
+  /**
    * Frees agents whose wrap-up is over, and reservations whose call is gone (a crash, a lost callback). Reads only the
    * reservations (a handful) and their calls by key, never the whole line.
    */
@@ -332,11 +358,13 @@ export function createRouting(deps: RoutingDeps) {
     // The whole line is read only every so often (a quarter of the longest wait or of the shortest overflow wait, at
     // most every 10 s): it may be long.
     const overflowAfter = (await queueSetup()).queues.flatMap((q) => (q.overflow ? [q.overflow.afterSeconds] : []));
-    if (now.getTime() - lastLineScan >= Math.min(10_000, settings.maxWaitSeconds * 250, ...overflowAfter.map((s) => s * 250))) {
+    const offerAfter = settings.callbackOfferAfterSeconds > 0 ? [settings.callbackOfferAfterSeconds, settings.callbackOfferEverySeconds] : [];
+    if (now.getTime() - lastLineScan >= Math.min(10_000, settings.maxWaitSeconds * 250, ...overflowAfter.map((s) => s * 250), ...offerAfter.map((s) => s * 250))) {
       lastLineScan = now.getTime();
       const live = await calls.live();
       await endLongWaits(live, now);
       await overflowQueues(live, now);
+      await offerCallbacks(live, now);
       if (waitingTasks(live).length > 0) dispatch();
     }
   }

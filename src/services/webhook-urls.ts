@@ -17,6 +17,14 @@ export interface WebhookUrls {
   /** Where a voicemail's <Record action> and its recording status callback go (the queue and caller ride along). */
   voicemailSaved(about: VoicemailAbout): string;
   voicemailStatus(about: VoicemailAbout): string;
+  /** The callback offer a waiting caller is moved to, and its steps (the key pressed at the offer; the number). */
+  callbackOffer(callSid: string): string;
+  callbackStep(callSid: string, step: 'choice' | 'number'): string;
+  /** Status callback of the customer's own call while they are out of the conference (hearing the offer). */
+  customerStatus(callSid: string): string;
+  /** A callback's customer leg: answered (their TwiML), and its status callback. */
+  callbackAnswer(callSid: string): string;
+  callbackStatus(callSid: string): string;
   /** The long line's offer: a key leaves a message, nothing joins the line of `queueId`. */
   longLine(queueId?: string): string;
   conferenceEvents(): string;
@@ -37,6 +45,11 @@ export function webhookUrls(publicBaseUrl: string): WebhookUrls {
     menu: (attempt) => at(`/conference/menu?attempt=${attempt}`),
     voicemailSaved: (about) => at(`/conference/voicemail/saved${voicemailQuery(about)}`),
     voicemailStatus: (about) => at(`/conference/voicemail/status${voicemailQuery(about)}`),
+    callbackOffer: (callSid) => at(`/conference/callback/offer?call=${seg(callSid)}`),
+    callbackStep: (callSid, step) => at(`/conference/callback/${step}?call=${seg(callSid)}`),
+    customerStatus: (callSid) => at(`/conference/callback/customer-status?call=${seg(callSid)}`),
+    callbackAnswer: (callSid) => at(`/conference/callback/answer?call=${seg(callSid)}`),
+    callbackStatus: (callSid) => at(`/conference/callback/status?call=${seg(callSid)}`),
     longLine: (queueId) => at(`/conference/long-line${queueId ? `?queue=${seg(queueId)}` : ''}`),
     connectAgent: (conferenceId, agentId) => at(`/conference/${seg(conferenceId)}/connect/${seg(agentId)}`),
     conferenceEvents: () => at('/conference/events'),

@@ -294,7 +294,10 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     if (url !== undefined || twiml !== undefined) {
       // https://www.twilio.com/docs/api/errors/21220 : only a live call can be redirected
       if (call.status !== 'in-progress') return sendError(res, 400, 21220, 'Call is not in-progress. Cannot redirect.');
-      if (badUrl(res, b, ['Url'])) return;
+      if (badUrl(res, b, ['Url', 'StatusCallback'])) return;
+      // StatusCallback is its own parameter: given with Url or Twiml, it applies too.
+      const withCallback = one(b.StatusCallback);
+      if (withCallback) engine.setStatusCallback(call, withCallback);
       engine.redirect(call, twiml !== undefined ? { twiml } : { url: url as string, method: (one(b.Method) ?? 'POST').toUpperCase() });
       return res.json(callJson(call));
     }

@@ -14,6 +14,8 @@ export interface ConferenceTwimlOptions {
   /** Absolute URL for conference events (start, end, join, leave, hold and unhold). */
   statusCallback?: string;
   beep?: boolean;
+  /** Said before the caller joins. */
+  before?: string;
 }
 
 /**
@@ -22,6 +24,7 @@ export interface ConferenceTwimlOptions {
  */
 export function conferenceTwiml(options: ConferenceTwimlOptions): string {
   const response = new VoiceResponse();
+  if (options.before) response.say(options.before);
   const dial = response.dial();
   dial.conference(
     {
@@ -64,6 +67,35 @@ export function menuTwiml(options: { intro?: string; prompt: string; action: str
   const gather = response.gather({ input: ['dtmf'], numDigits: 1, timeout: options.timeoutSeconds, action: options.action, method: 'POST' });
   if (options.intro) gather.say(options.intro);
   gather.say(options.prompt);
+  response.redirect({ method: 'POST' }, options.action);
+  return response.toString();
+}
+
+/** Goes on with the document at `url` (https://www.twilio.com/docs/voice/twiml/redirect). */
+export function redirectTwiml(url: string): string {
+  const response = new VoiceResponse();
+  response.redirect({ method: 'POST' }, url);
+  return response.toString();
+}
+
+/**
+ * The callback offer (the caller was moved out of their conference to hear it): 1 asks for a callback; nothing (or
+ * another key) goes back to the line, through the `<Redirect>`.
+ */
+export function callbackOfferTwiml(options: { action: string; timeoutSeconds: number; position?: number }): string {
+  const response = new VoiceResponse();
+  const gather = response.gather({ input: ['dtmf'], numDigits: 1, timeout: options.timeoutSeconds, action: options.action, method: 'POST' });
+  gather.say('You do not need to wait on hold: we can call you back, and you keep your place in line. To be called back, press 1. To keep waiting, stay on the line.');
+  response.redirect({ method: 'POST' }, options.action);
+  return response.toString();
+}
+
+/** The number to call back: 1 confirms the caller's number; another number typed and # replaces it. */
+export function callbackNumberTwiml(options: { number?: string; action: string; timeoutSeconds: number }): string {
+  const response = new VoiceResponse();
+  const gather = response.gather({ input: ['dtmf'], finishOnKey: '#', timeout: options.timeoutSeconds, action: options.action, method: 'POST' });
+  if (options.number) gather.say(`We will call you back at ${options.number.replace(/\D/g, '').split('').join(' ')}. To confirm, press 1 and then the pound key. To use another number, type it with its country code, then the pound key.`);
+  else gather.say('Please type the number to call you back at, with its country code, then the pound key.');
   response.redirect({ method: 'POST' }, options.action);
   return response.toString();
 }
