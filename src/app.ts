@@ -71,6 +71,8 @@ export interface AppDeps {
   wrapUp?: WrapUpService;
   /** Queues, the menu and agents' skills: the incoming-call webhooks and /admin. Absent: one line. */
   queues?: QueueService;
+  /** The estimated wait callers hear (seconds, or undefined when not meaningful). Absent: never said. */
+  estimateWait?: (queueId: string | undefined, position: number) => Promise<number | undefined>;
   /** Voicemails: left when closed, tasks on the agent page. Absent: closed callers hear goodbye only. */
   voicemails?: VoicemailService;
   /** Opening hours: the incoming-call webhook and /admin. Absent: always open. */
@@ -142,6 +144,7 @@ export function createApp(deps: AppDeps): Express {
     voicemails: deps.voicemails,
     voicemailMaxSeconds: config.contactCenter.voicemailMaxSeconds,
     voicemailLineLength: config.contactCenter.voicemailLineLength,
+    estimateWait: deps.estimateWait,
   });
   app.use('/conference', (req, res, next) => (req.get('x-twilio-signature') === undefined ? next() : webhooks(req, res, next)));
 

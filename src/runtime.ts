@@ -33,6 +33,7 @@ import { createOpeningHoursStore } from './models/opening-hours';
 import { createQueueStore } from './models/queues';
 import { createQueueService, type QueueService } from './services/queues';
 import { createVoicemailStore } from './models/voicemails';
+import { createWaitEstimator } from './services/wait-estimate';
 import { createVoicemailService, type VoicemailService } from './services/voicemails';
 import { createOpeningHoursService, type OpeningHoursService } from './services/opening-hours';
 import { createCallerStore } from './models/callers';
@@ -235,10 +236,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     cleanups.unshift({ name: 'change feed', run: () => changes.stop() });
     cleanups.unshift({ name: 'routing', run: () => routing.stop() });
 
+    const waitEstimator = createWaitEstimator({ history, live: () => store.live() });
     const reporting = createReporting({ connection: db.connection, history, config, changes, logger });
     ops.watch(liveReadings({ calls, agents, routing, readiness: () => db.readiness(), restarts: () => db.embedded?.restarts() ?? 0 }));
     cleanups.unshift({ name: 'report summaries', run: () => reporting.stop() });
-    const app = createApp({ config, logger, calls, routing, presence, changes, history, agents, urls, sessions, sessionSecret, signInLimiter, readiness: () => db.readiness(), twilioLocal: twilioLocal?.router, accessLog: options.accessLog, eventStreamCheckSeconds: options.eventStreamCheckSeconds, reporting, ops, wrapUp, openingHours, queues, voicemails, historyView: historyWithWrapUps(history, wrapUpStore) });
+    const app = createApp({ config, logger, calls, routing, presence, changes, history, agents, urls, sessions, sessionSecret, signInLimiter, readiness: () => db.readiness(), twilioLocal: twilioLocal?.router, accessLog: options.accessLog, eventStreamCheckSeconds: options.eventStreamCheckSeconds, reporting, ops, wrapUp, openingHours, queues, voicemails, estimateWait: (queueId, position) => waitEstimator.estimate(queueId, position), historyView: historyWithWrapUps(history, wrapUpStore) });
     const server = http.createServer(app);
     server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {

@@ -9,6 +9,7 @@ import type { CallService } from '../services/calls';
 import type { OpeningHoursService } from '../services/opening-hours';
 import type { QueueService } from '../services/queues';
 import type { VoicemailService } from '../services/voicemails';
+import { estimatedWaitSentence } from '../contact-center/wait-estimate';
 import { defaultQueue, hasMenu, menuPrompt, queueOfKey, singleQueue, type Queue, type QueueSetup } from '../contact-center/queues';
 import type { WebhookUrls } from '../services/webhook-urls';
 import { requireTwilioSignature } from '../twilio/signature';
@@ -31,6 +32,8 @@ export interface TwilioWebhookDeps {
   /** Absent: a caller who finds us closed hears goodbye (no voicemail). */
   voicemails?: Pick<VoicemailService, 'record'>;
   voicemailMaxSeconds?: number;
+  /** The estimated wait of a caller at `position` in `queueId` (seconds; undefined: not meaningful). Absent: never said. */
+  estimateWait?: (queueId: string | undefined, position: number) => Promise<number | undefined>;
   /** With this many callers waiting in their queue, a new one is offered a message instead (0 or absent: never). */
   voicemailLineLength?: number;
 }
@@ -320,6 +323,7 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
     // A caller whose place we cannot read (database away) still hears music; the announcement comes next round.
     const info = query.success ? await deps.calls.waitingInfo(query.data.call).catch(() => undefined) : undefined;
     const position = info?.position;
+    const estimate = position && deps.estimateWait ? estimatedWaitSentence(await deps.estimateWait(info?.queueId, position).catch(() => undefined)) : undefined;
     // The caller's queue greets them in its own words, when it has them.
     const setup: QueueSetup | undefined = round === 0 && info?.queueId ? await deps.queues?.load().catch(() => undefined) : undefined;
     const greeting = setup?.queues.find((q) => q.id === info?.queueId)?.greeting ?? GREETING;
@@ -327,7 +331,7 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
       res,
       waitTwiml({
         greeting: round === 0 ? greeting : undefined,
-        announcement: position ? placeInLine(position) : undefined,
+        announcement: position ? (estimate ? `${placeInLine(position)} ${estimate}` : placeInLine(position)) : undefined,
         musicUrl: deps.holdMusicUrl,
         next: query.success ? deps.urls.wait(query.data.call, round + 1) : undefined,
       }),
