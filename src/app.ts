@@ -32,6 +32,7 @@ import type { OpeningHoursService } from './services/opening-hours';
 import { queuesAdminRouter } from './routes/queues-admin';
 import type { QueueService } from './services/queues';
 import { voicemailApiRouter } from './routes/voicemail-api';
+import { voicemailHistoryRouter } from './routes/voicemail-history';
 import type { VoicemailService } from './services/voicemails';
 import type { WrapUpService } from './services/wrap-up';
 import type { AgentAccounts } from './services/agents';
@@ -212,6 +213,7 @@ export function createApp(deps: AppDeps): Express {
   if (deps.reporting) app.use(reportsRouter({ summaries: deps.reporting.summaries, agents: deps.agents, settings: deps.reporting.settings, guard: auth.requireRole('supervisor', 'admin') }));
   if (deps.voicemails) app.use(voicemailApiRouter({ auth, voicemails: deps.voicemails }));
   app.use(callActionRouter({ calls: deps.calls, changes: deps.changes, signedIn: auth.requireAgent, csrfProtection: auth.csrfProtection, wrapUp: deps.wrapUp }));
+  if (deps.voicemails) app.use(voicemailHistoryRouter({ voicemails: deps.voicemails, guard: auth.requireAgent }));
   app.use(historyRouter({ history: deps.historyView ?? deps.history, agents: deps.agents, guard: auth.requireAgent, ...(deps.wrapUp ? { wrapUpCodes: async () => (await deps.wrapUp!.load()).codes } : {}) }));
   app.use(
     '/api',

@@ -91,3 +91,23 @@ test('when the voicemail webhooks get bad input, then the caller hears an apolog
   expect(res.status).toBe(200);
   expect(parseTwiml(res.text).children.map((c) => c.name)).toEqual(['Say', 'Hangup']);
 });
+
+test('when voicemails were left, then the voicemail history and its CSV show who, when, the queue, why, and who took it', async () => {
+  const sid = recordingSid();
+  await suite.app.webhook('/conference/voicemail/saved?queue=support&from=%2B15550004444', { CallSid: fakeSid(), RecordingSid: sid, RecordingUrl: `${recordings()}/${sid}`, RecordingDuration: '7', Digits: '#' }).expect(200);
+  const sue = await signIn(suite.app, 'sue');
+  await sue.post(`/api/me/voicemails/${sid}/done`).send({}).expect(200);
+
+  const csv = await admin.get('/history/voicemails.csv').expect(200);
+  const page = await admin.get('/history/voicemails').set('Accept', 'text/html').expect(200);
+  const sam = await signIn(suite.app, 'sam');
+  const samsCsv = await sam.get('/history/voicemails.csv').expect(200);
+
+  const lines = csv.text.split('\r\n');
+  expect(lines[0]).toBe('recording_sid,call_sid,left_at,caller,seconds,queue,reason,state,taken_by,done_at');
+  const row = lines.find((l) => l.startsWith(sid))!.split(',');
+  expect(row.slice(3, 9)).toEqual(['+15550004444', '7', 'Support', 'closed', 'done', 'sue']);
+  expect(page.text).toContain(`data-voicemail="${sid}"`);
+  // sam serves Sales, not Support: the Support voicemail is not his to see.
+  expect(samsCsv.text).not.toContain(sid);
+});

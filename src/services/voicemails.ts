@@ -68,6 +68,29 @@ export function createVoicemailService(deps: VoicemailServiceDeps) {
       }));
     },
 
+    /**
+     * Every voicemail (newest first) with who took it and when it was done: supervisors and admins see all, an agent
+     * those of their queues and those they took.
+     */
+    async history(viewer: { id: string; role: string }): Promise<Array<VoicemailTask & { callSid: string; doneAt?: string }>> {
+      const [all, setup] = await Promise.all([deps.store.all(), deps.queues()]);
+      return all
+        .filter(({ voicemail, claim }) => viewer.role !== 'agent' || claim?.agentId === viewer.id || mayTake(voicemail, viewer.id, setup))
+        .sort((a, b) => b.voicemail.createdAt.getTime() - a.voicemail.createdAt.getTime())
+        .map(({ voicemail: v, claim }) => ({
+          id: v.id,
+          callSid: v.callSid,
+          ...(v.from ? { from: v.from } : {}),
+          at: v.createdAt.toISOString(),
+          durationSeconds: v.durationSeconds,
+          ...(v.queueName ? { queue: v.queueName } : {}),
+          reason: v.reason,
+          state: stateOf(claim),
+          ...(claim ? { takenBy: claim.agentId } : {}),
+          ...(claim?.doneAt ? { doneAt: claim.doneAt.toISOString() } : {}),
+        }));
+    },
+
     /** Takes voicemail `id` for `agentId` (again: fine); TaskTakenError when another agent was first. */
     async take(id: string, agentId: string): Promise<void> {
       await loadFor(id, agentId);
