@@ -1,7 +1,7 @@
 // Queues in a real browser, demo mode: the customer hears the menu and presses a key on the phone page's keypad; only
 // an agent of the chosen queue rings. An admin sets the queues with the keyboard on /admin.
 import type { Page } from 'playwright-core';
-import { ALAN, answer, expectText, GRACE, useE2e, waitFor, type DemoAgent } from './harness';
+import { ALAN, answer, expectText, GRACE, KATHERINE, useE2e, waitFor, type DemoAgent } from './harness';
 import { screenshot } from './browser';
 
 const DEMO_ADMIN: DemoAgent = { id: 'demo-admin', name: 'Demo Admin' };
@@ -12,6 +12,7 @@ const e2e = useE2e({ ringSeconds: 5, env: { MENU_TIMEOUT_SECONDS: '60' } });
 beforeAll(async () => {
   await e2e.running.queues.add({ id: 'sales', name: 'Sales', key: '1', agents: [GRACE.id], skills: [], priority: 0 });
   await e2e.running.queues.add({ id: 'support', name: 'Support', key: '2', agents: [], skills: ['support'], priority: 0 });
+  await e2e.running.queues.add({ id: 'night', name: 'Night desk', key: '4', agents: [KATHERINE.id], skills: [], priority: 0, overflow: { to: 'support', afterSeconds: 5 } });
   await e2e.running.queues.setSkills(ALAN.id, ['support']);
 });
 
@@ -59,6 +60,25 @@ test('when the caller types 1 with the keyboard on the keypad, then the Sales ag
   await customer.click('#phone-hangup');
 });
 
+test('when the caller presses 4 and every agent of that queue is offline, then after its 5 s the call overflows to Support and the Support agent rings', async () => {
+  const alan = await e2e.openAgent(ALAN, { available: true });
+  const customer = await e2e.openPhone('+15557650004');
+
+  await callAndHearMenu(customer);
+  await customer.click('#phone-keypad button[data-key="4"]');
+  const waiting = await waitFor('the call in the Night queue', async () => (await e2e.db.models.calls.find({ from: '+15557650004' }).lean().exec())[0]);
+  expect(waiting.queueId).toBe('night');
+  const started = Date.now();
+
+  await expectText(alan, '#agent-status', /Incoming call from \+15557650004/, 15000);
+  expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
+  const moved = (await e2e.db.models.calls.find({ from: '+15557650004' }).lean().exec())[0]!;
+  expect(moved).toMatchObject({ queueId: 'support', overflowedFrom: 'night' });
+  expect(new Date(moved.queueSince!).getTime() - new Date(moved.createdAt).getTime()).toBeGreaterThanOrEqual(5000);
+  await answer(alan);
+  await customer.click('#phone-hangup');
+});
+
 test('when an admin adds a queue with the keyboard only on /admin, then the menu names it', async () => {
   const admin = await e2e.openAgent(DEMO_ADMIN);
   await admin.goto(`${e2e.running.url}/admin#queues`);
@@ -70,5 +90,5 @@ test('when an admin adds a queue with the keyboard only on /admin, then the menu
   await admin.keyboard.press('Enter');
 
   await expectText(admin, '#queues-menu', /For Billing, press 3\./);
-  expect((await e2e.running.queues.load()).queues.map((q) => q.id)).toEqual(['sales', 'support', 'billing']);
+  expect((await e2e.running.queues.load()).queues.map((q) => q.id)).toEqual(['sales', 'support', 'night', 'billing']);
 });
