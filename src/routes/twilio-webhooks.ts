@@ -89,6 +89,31 @@ const SORRY = 'We are sorry, something went wrong connecting your call. Please t
 const AGENT_SORRY = 'Sorry, this customer call is no longer available. Goodbye.';
 const OUTBOUND_SORRY = 'Sorry, we called you, but the agent is no longer on the line. We will call again. Goodbye.';
 
+/** How long the incoming call waits for the settings (hours, queues) before going on without them. */
+const SETTINGS_WAIT_MS = 1000;
+
+/** `promise`'s value, or undefined when it fails or takes longer than SETTINGS_WAIT_MS (`onFailure` is told why). */
+function soon<T>(promise: Promise<T> | undefined, onFailure: (err: unknown) => void): Promise<T | undefined> {
+  if (!promise) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      onFailure(new Error(`no answer within ${SETTINGS_WAIT_MS} ms`));
+      resolve(undefined);
+    }, SETTINGS_WAIT_MS);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        onFailure(err);
+        resolve(undefined);
+      },
+    );
+  });
+}
+
 function sendTwiml(res: Response, xml: string): void {
   res.status(200).type('text/xml').send(xml);
 }
@@ -147,12 +172,11 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
     const input = IncomingCall.parse(req.body);
     // Closed (outside the opening hours, a holiday, closed by hand): the caller hears why and when we open, and is
     // not put in line. Hours that cannot be read (database away) do not close us: the call goes on as usual.
-    const closed = await deps.openingHours?.closedGreeting().catch((err: unknown) => {
-      deps.logger.warn('could not read the opening hours; taking the call', { error: errorMessage(err) });
-      return undefined;
-    });
-    // Queues that cannot be read (database away) leave one line; the insert below meets the same database anyway.
-    const setup = await deps.queues?.load().catch(() => undefined);
+    // Both settings are read at once, and a slow database does not hold the caller's TwiML for more than a moment.
+    const [closed, setup] = await Promise.all([
+      soon(deps.openingHours?.closedGreeting(), (err) => deps.logger.warn('could not read the opening hours; taking the call', { error: errorMessage(err) })),
+      soon(deps.queues?.load(), (err) => deps.logger.warn('could not read the queues; one line', { error: errorMessage(err) })),
+    ]);
     if (closed) {
       deps.logger.info('caller told we are closed', { callSid: input.CallSid });
       if (!deps.voicemails) return sendTwiml(res, closedTwiml(closed));
