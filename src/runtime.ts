@@ -236,6 +236,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     cleanups.unshift({ name: 'change feed', run: () => changes.stop() });
     cleanups.unshift({ name: 'routing', run: () => routing.stop() });
 
+    // The incoming call reads these from memory (refreshed in the background): read them once now.
+    void Promise.all([openingHours.load(), queues.load()]).catch((err: unknown) => logger.warn('could not read the opening hours or queues at start', { error: err instanceof Error ? err.message : String(err) }));
     const waitEstimator = createWaitEstimator({ history, live: () => store.live() });
     const reporting = createReporting({ connection: db.connection, history, config, changes, logger });
     ops.watch(liveReadings({ calls, agents, routing, readiness: () => db.readiness(), restarts: () => db.embedded?.restarts() ?? 0 }));

@@ -5,6 +5,7 @@ import type { Collection, Db } from 'mongodb';
 import type { Connection } from 'mongoose';
 import { alwaysOpen, WEEKDAYS, type Holiday, type Opening, type OpeningHours, type Weekday } from '../contact-center/opening-hours';
 import { StoreUnavailableError, withDeadline } from '../errors';
+import { cachedSetting } from './cached-setting';
 
 interface OpeningHoursDoc {
   _id: string;
@@ -20,7 +21,6 @@ const ID = 'opening-hours';
 export function createOpeningHoursStore(connection: Connection, options: { timeoutMs?: number; cacheMs?: number } = {}) {
   const timeoutMs = options.timeoutMs ?? 5000;
   const cacheMs = options.cacheMs ?? 1000;
-  let cached: { at: number; hours: OpeningHours } | undefined;
 
   function settings(): Collection<OpeningHoursDoc> {
     if (!connection.db) throw new Error('the database connection is not open');
@@ -35,32 +35,33 @@ export function createOpeningHoursStore(connection: Connection, options: { timeo
     }
   }
 
+  async function read(): Promise<OpeningHours> {
+    const doc = await guarded(() => settings().findOne({ _id: ID }));
+    const base = alwaysOpen();
+    const hours: OpeningHours = {
+      enabled: Boolean(doc?.enabled),
+      week: Object.fromEntries(WEEKDAYS.map((d) => [d, (doc?.week?.[d] ?? []).map((o) => ({ from: o.from, to: o.to }))])) as OpeningHours['week'],
+      holidays: (doc?.holidays ?? base.holidays).map((h) => ({ day: h.day, ...(h.name ? { name: h.name } : {}) })),
+      ...(doc?.closedNow ? { closedNow: { since: new Date(doc.closedNow.since), ...(doc.closedNow.by ? { by: doc.closedNow.by } : {}) } } : {}),
+    };
+    return hours;
+  }
+  const cache = cachedSetting(read, cacheMs);
+
   return {
-    /** The hours (never configured: always open); cached for a second. */
-    async load(): Promise<OpeningHours> {
-      if (cached && Date.now() - cached.at < cacheMs) return cached.hours;
-      const doc = await guarded(() => settings().findOne({ _id: ID }));
-      const base = alwaysOpen();
-      const hours: OpeningHours = {
-        enabled: Boolean(doc?.enabled),
-        week: Object.fromEntries(WEEKDAYS.map((d) => [d, (doc?.week?.[d] ?? []).map((o) => ({ from: o.from, to: o.to }))])) as OpeningHours['week'],
-        holidays: (doc?.holidays ?? base.holidays).map((h) => ({ day: h.day, ...(h.name ? { name: h.name } : {}) })),
-        ...(doc?.closedNow ? { closedNow: { since: new Date(doc.closedNow.since), ...(doc.closedNow.by ? { by: doc.closedNow.by } : {}) } } : {}),
-      };
-      cached = { at: Date.now(), hours };
-      return hours;
-    },
+    /** The hours (never configured: always open); cached for a second (`staleOk`: the last value at once). */
+    load: (options?: { staleOk?: boolean }): Promise<OpeningHours> => cache.get(options),
 
     /** Saves the week, the holidays and whether the hours apply (the manual switch is left as it is). */
     async saveSchedule(schedule: Pick<OpeningHours, 'enabled' | 'week' | 'holidays'>): Promise<void> {
       await guarded(() => settings().updateOne({ _id: ID }, { $set: { enabled: schedule.enabled, week: schedule.week, holidays: schedule.holidays } }, { upsert: true }));
-      cached = undefined;
+      cache.forget();
     },
 
     /** The manual switch: closed now (by whom), or open again (undefined). */
     async setClosedNow(closedNow: { since: Date; by?: string } | undefined): Promise<void> {
       await guarded(() => settings().updateOne({ _id: ID }, { $set: { closedNow: closedNow ?? null } }, { upsert: true }));
-      cached = undefined;
+      cache.forget();
     },
   };
 }

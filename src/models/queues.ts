@@ -5,6 +5,7 @@ import type { Collection, Db } from 'mongodb';
 import type { Connection } from 'mongoose';
 import type { Queue, QueueSetup } from '../contact-center/queues';
 import { isDuplicateKey, StoreUnavailableError, withDeadline } from '../errors';
+import { cachedSetting } from './cached-setting';
 
 interface QueueDoc extends Omit<Queue, 'id'> {
   _id: string;
@@ -15,7 +16,6 @@ interface QueueDoc extends Omit<Queue, 'id'> {
 export function createQueueStore(connection: Connection, options: { timeoutMs?: number; cacheMs?: number } = {}) {
   const timeoutMs = options.timeoutMs ?? 5000;
   const cacheMs = options.cacheMs ?? 1000;
-  let cached: { at: number; setup: QueueSetup } | undefined;
 
   function db(): Db {
     if (!connection.db) throw new Error('the database connection is not open');
@@ -33,32 +33,29 @@ export function createQueueStore(connection: Connection, options: { timeoutMs?: 
     }
   }
 
-  const forget = (): void => {
-    cached = undefined;
-  };
+  async function read(): Promise<QueueSetup> {
+    const [rows, skillRows] = await guarded(() => Promise.all([queues().find({}).toArray(), skills().find({}).toArray()]));
+    const list: Queue[] = rows
+      .sort((a, b) => new Date(a.createdAt).getTime() - new Date(b.createdAt).getTime() || a._id.localeCompare(b._id))
+      .map((r) => ({
+        id: r._id,
+        name: r.name,
+        ...(r.key ? { key: r.key } : {}),
+        ...(r.greeting ? { greeting: r.greeting } : {}),
+        agents: r.agents ?? [],
+        skills: r.skills ?? [],
+        priority: r.priority ?? 0,
+        ...(r.isDefault ? { isDefault: true } : {}),
+        ...(r.overflow ? { overflow: { to: r.overflow.to, afterSeconds: r.overflow.afterSeconds } } : {}),
+      }));
+    return { queues: list, skills: new Map(skillRows.map((r) => [r._id, r.skills ?? []])) };
+  }
+  const cache = cachedSetting(read, cacheMs);
+  const forget = (): void => cache.forget();
 
   return {
-    /** Every queue (in the order they were added) and every agent's skills; cached for a second. */
-    async load(): Promise<QueueSetup> {
-      if (cached && Date.now() - cached.at < cacheMs) return cached.setup;
-      const [rows, skillRows] = await guarded(() => Promise.all([queues().find({}).toArray(), skills().find({}).toArray()]));
-      const list: Queue[] = rows
-        .sort((a, b) => new Date(a.createdAt).getTime() - new Date(b.createdAt).getTime() || a._id.localeCompare(b._id))
-        .map((r) => ({
-          id: r._id,
-          name: r.name,
-          ...(r.key ? { key: r.key } : {}),
-          ...(r.greeting ? { greeting: r.greeting } : {}),
-          agents: r.agents ?? [],
-          skills: r.skills ?? [],
-          priority: r.priority ?? 0,
-          ...(r.isDefault ? { isDefault: true } : {}),
-          ...(r.overflow ? { overflow: { to: r.overflow.to, afterSeconds: r.overflow.afterSeconds } } : {}),
-        }));
-      const setup: QueueSetup = { queues: list, skills: new Map(skillRows.map((r) => [r._id, r.skills ?? []])) };
-      cached = { at: Date.now(), setup };
-      return setup;
-    },
+    /** Every queue (in the order they were added) and every agent's skills; cached for a second (`staleOk`: the last value at once). */
+    load: (options?: { staleOk?: boolean }): Promise<QueueSetup> => cache.get(options),
 
     /** Adds a queue; false when one with its id exists. */
     async add(queue: Queue): Promise<boolean> {

@@ -174,8 +174,8 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
     // not put in line. Hours that cannot be read (database away) do not close us: the call goes on as usual.
     // Both settings are read at once, and a slow database does not hold the caller's TwiML for more than a moment.
     const [closed, setup] = await Promise.all([
-      soon(deps.openingHours?.closedGreeting(), (err) => deps.logger.warn('could not read the opening hours; taking the call', { error: errorMessage(err) })),
-      soon(deps.queues?.load(), (err) => deps.logger.warn('could not read the queues; one line', { error: errorMessage(err) })),
+      soon(deps.openingHours?.closedGreeting({ staleOk: true }), (err) => deps.logger.warn('could not read the opening hours; taking the call', { error: errorMessage(err) })),
+      soon(deps.queues?.load({ staleOk: true }), (err) => deps.logger.warn('could not read the queues; one line', { error: errorMessage(err) })),
     ]);
     if (closed) {
       deps.logger.info('caller told we are closed', { callSid: input.CallSid });

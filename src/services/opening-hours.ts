@@ -23,10 +23,10 @@ export function createOpeningHoursService(deps: OpeningHoursServiceDeps) {
       return openingState(await deps.store.load(), now(), deps.timeZone);
     },
 
-    /** What a caller hears when we are closed now; undefined while we are open. */
-    async closedGreeting(): Promise<string | undefined> {
+    /** What a caller hears when we are closed now; undefined while we are open (`staleOk`: from the last read at once). */
+    async closedGreeting(options?: { staleOk?: boolean }): Promise<string | undefined> {
       const at = now();
-      const state = openingState(await deps.store.load(), at, deps.timeZone);
+      const state = openingState(await deps.store.load(options), at, deps.timeZone);
       return state.open ? undefined : closedMessage(state, at, deps.timeZone);
     },
 

@@ -15,7 +15,8 @@ export function createQueueService(deps: { store: QueueStore }) {
   }
 
   return {
-    load: (): Promise<QueueSetup> => store.load(),
+    /** The setup (`staleOk`: the last read at once, refreshed in the background: the incoming call's hot path). */
+    load: (options?: { staleOk?: boolean }): Promise<QueueSetup> => store.load(options),
 
     async add(queue: Queue): Promise<void> {
       const { queues } = await store.load();
