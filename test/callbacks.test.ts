@@ -144,3 +144,27 @@ test('when nobody answers a callback, then it is tried again at its place, and a
     else expect(retry).toBeUndefined();
   }
 });
+
+test('when a caller hangs up just as they are moved to the offer, then the call ends (their leave says they hung up)', async () => {
+  const caller = fakeSid();
+  await incoming(caller, '+15550000077');
+  await until('the offer', () => updates(caller).length > 0);
+  expect(await suite.db.models.calls.findById(caller).lean().exec()).toMatchObject({ awayFromLine: true });
+
+  await suite.app.webhook('/conference/events', { FriendlyName: caller, StatusCallbackEvent: 'conference-end', ReasonConferenceEnded: 'participant-with-end-conference-on-exit-left' }).expect(200);
+  expect(await suite.db.models.calls.findById(caller).lean().exec()).not.toBeNull();
+  await suite.app.webhook('/conference/events', { FriendlyName: caller, StatusCallbackEvent: 'participant-leave', CallSid: caller, ParticipantLabel: 'customer', ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
+
+  expect(await suite.db.models.calls.findById(caller).lean().exec()).toBeNull();
+  expect((await suite.app.running.history.newest({ limit: 5 })).find((r) => r._id === caller)).toMatchObject({ endReason: 'customer-hung-up' });
+});
+
+test('when a caller hangs up while hearing the offer, then their call status ends the call', async () => {
+  const caller = fakeSid();
+  await incoming(caller, '+15550000078');
+  await until('the offer', () => updates(caller).length > 0);
+
+  await suite.app.webhook(`/conference/callback/customer-status?call=${caller}`, { CallSid: caller, CallStatus: 'completed' }).expect(200);
+
+  expect(await suite.db.models.calls.findById(caller).lean().exec()).toBeNull();
+});
