@@ -28,6 +28,13 @@ import { reportsRouter } from './routes/reports';
 import type { OpsMetrics } from './observability/prometheus';
 import type { Reporting } from './services/reporting';
 import { wrapUpAdminRouter } from './routes/wrap-up-admin';
+import { openingHoursAdminRouter } from './routes/opening-hours-admin';
+import type { OpeningHoursService } from './services/opening-hours';
+import { queuesAdminRouter } from './routes/queues-admin';
+import type { QueueService } from './services/queues';
+import { voicemailApiRouter } from './routes/voicemail-api';
+import { voicemailHistoryRouter } from './routes/voicemail-history';
+import type { VoicemailService } from './services/voicemails';
 import type { WrapUpService } from './services/wrap-up';
 import type { AgentAccounts } from './services/agents';
 import type { PresenceStore } from './models/presence';
@@ -65,6 +72,14 @@ export interface AppDeps {
   ops?: Pick<OpsMetrics, 'registry' | 'webhookTimer'>;
   /** Wrap-up codes and who is calling (the agent page, /admin, the history). */
   wrapUp?: WrapUpService;
+  /** Queues, the menu and agents' skills: the incoming-call webhooks and /admin. Absent: one line. */
+  queues?: QueueService;
+  /** The estimated wait callers hear (seconds, or undefined when not meaningful). Absent: never said. */
+  estimateWait?: (queueId: string | undefined, position: number) => Promise<number | undefined>;
+  /** Voicemails: left when closed, tasks on the agent page. Absent: closed callers hear goodbye only. */
+  voicemails?: VoicemailService;
+  /** Opening hours: the incoming-call webhook and /admin. Absent: always open. */
+  openingHours?: OpeningHoursService;
   /** The history as its pages read it (with wrap-up codes merged in); default: the store as it is. */
   historyView?: Pick<HistoryStore, 'newest' | 'find'>;
   /** Supervisors listening, coaching and barging; agents asking for help (docs/supervisors.md). */
@@ -129,6 +144,13 @@ export function createApp(deps: AppDeps): Express {
     publicBaseUrl: config.publicBaseUrl,
     holdMusicUrl: config.holdMusicUrl,
     supervision: deps.supervision,
+    openingHours: deps.openingHours,
+    queues: deps.queues,
+    menuTimeoutSeconds: config.contactCenter.menuTimeoutSeconds,
+    voicemails: deps.voicemails,
+    voicemailMaxSeconds: config.contactCenter.voicemailMaxSeconds,
+    voicemailLineLength: config.contactCenter.voicemailLineLength,
+    estimateWait: deps.estimateWait,
   });
   app.use('/conference', (req, res, next) => (req.get('x-twilio-signature') === undefined ? next() : webhooks(req, res, next)));
 
@@ -187,12 +209,16 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   if (deps.wrapUp) app.use(wrapUpAdminRouter({ auth, wrapUp: deps.wrapUp, logger }));
+  if (deps.openingHours) app.use(openingHoursAdminRouter({ auth, openingHours: deps.openingHours, logger }));
+  if (deps.queues) app.use(queuesAdminRouter({ auth, queues: deps.queues, agents: deps.agents, logger }));
   app.use(adminRouter({ auth, agents: deps.agents, sessions: deps.sessions, logger, mode }));
   app.use(pageRouter({ agents: deps.agents, auth, mode, supportNumber: config.twilio.number, twilioLocalBase: deps.twilioLocal ? TWILIO_LOCAL_PATH : undefined }));
   app.use(agentApiRouter({ calls: deps.calls, agents: deps.agents, auth, twilio: config.twilio }));
   app.use(eventStreamRouter({ auth, sessions: deps.sessions, changes: deps.changes, checkSeconds: deps.eventStreamCheckSeconds }));
   if (deps.reporting) app.use(reportsRouter({ summaries: deps.reporting.summaries, agents: deps.agents, settings: deps.reporting.settings, guard: auth.requireRole('supervisor', 'admin') }));
+  if (deps.voicemails) app.use(voicemailApiRouter({ auth, voicemails: deps.voicemails }));
   app.use(callActionRouter({ calls: deps.calls, changes: deps.changes, signedIn: auth.requireAgent, csrfProtection: auth.csrfProtection, wrapUp: deps.wrapUp }));
+  if (deps.voicemails) app.use(voicemailHistoryRouter({ voicemails: deps.voicemails, guard: auth.requireAgent }));
   app.use(historyRouter({ history: deps.historyView ?? deps.history, agents: deps.agents, guard: auth.requireAgent, ...(deps.wrapUp ? { wrapUpCodes: async () => (await deps.wrapUp!.load()).codes } : {}) }));
   app.use(
     '/api',

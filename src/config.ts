@@ -56,6 +56,14 @@ const EnvSchema = z.object({
   SIGN_IN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(10000).default(20),
   SIGN_IN_BLOCK_MINUTES: positiveNumber.default(15),
   REPORT_TIME_ZONE: z.string().trim().default('UTC').refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Paris'),
+  CALLBACK_OFFER_AFTER_SECONDS: z.coerce.number().int().min(0).max(3600).default(0),
+  CALLBACK_OFFER_EVERY_SECONDS: z.coerce.number().int().min(10).max(3600).default(180),
+  CALLBACK_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  CALLBACK_RETRY_SECONDS: z.coerce.number().int().min(0).max(3600).default(120),
+  VOICEMAIL_LINE_LENGTH: z.coerce.number().int().min(0).max(10000).default(0),
+  VOICEMAIL_MAX_SECONDS: z.coerce.number().int().min(5).max(600).default(120),
+  MENU_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(60).default(5),
+  OPENING_HOURS_TIME_ZONE: z.string().trim().optional().refine((v) => v === undefined || v === '' || isTimeZone(v), 'must be an IANA time zone such as UTC or Europe/Paris'),
   REPORT_ANSWER_TARGET_SECONDS: z.coerce.number().int().min(1).max(3600).default(20),
   REPORT_SHORT_ABANDON_SECONDS: z.coerce.number().int().min(0).max(600).default(5),
   REPORT_SERVICE_LEVEL_GOAL_PERCENT: z.coerce.number().min(1).max(100).default(80),
@@ -87,6 +95,20 @@ export interface Config {
     reconnectGraceSeconds: number;
     /** A softphone silent this long means the agent is offline. */
     offlineAfterSeconds: number;
+    /** A waiting caller first hears the callback offer this long after calling (0: never), then every callbackOfferEverySeconds. */
+    callbackOfferAfterSeconds: number;
+    callbackOfferEverySeconds: number;
+    /** A callback nobody answers is tried this many times in all, callbackRetrySeconds apart, then recorded as failed. */
+    callbackAttempts: number;
+    callbackRetrySeconds: number;
+    /** With this many callers waiting in their queue (0: never), a new caller is offered to leave a message instead. */
+    voicemailLineLength: number;
+    /** The longest voicemail a caller may leave, in seconds. */
+    voicemailMaxSeconds: number;
+    /** Seconds the keypad menu waits for a key before the default queue. */
+    menuTimeoutSeconds: number;
+    /** IANA zone the opening hours (set by admins on /admin) are written in; default REPORT_TIME_ZONE. */
+    openingHoursTimeZone: string;
   };
   auth: {
     /** Signs the session cookie. Undefined: one is generated per installation and kept in the database. */
@@ -196,6 +218,14 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       maxWaitSeconds: e.MAX_WAIT_SECONDS,
       reconnectGraceSeconds: e.RECONNECT_GRACE_SECONDS,
       offlineAfterSeconds: e.OFFLINE_AFTER_SECONDS,
+      openingHoursTimeZone: e.OPENING_HOURS_TIME_ZONE || e.REPORT_TIME_ZONE,
+      menuTimeoutSeconds: e.MENU_TIMEOUT_SECONDS,
+      voicemailMaxSeconds: e.VOICEMAIL_MAX_SECONDS,
+      voicemailLineLength: e.VOICEMAIL_LINE_LENGTH,
+      callbackOfferAfterSeconds: e.CALLBACK_OFFER_AFTER_SECONDS,
+      callbackOfferEverySeconds: e.CALLBACK_OFFER_EVERY_SECONDS,
+      callbackAttempts: e.CALLBACK_ATTEMPTS,
+      callbackRetrySeconds: e.CALLBACK_RETRY_SECONDS,
     },
     auth: {
       sessionSecret: e.SESSION_SECRET,

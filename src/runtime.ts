@@ -30,6 +30,13 @@ import { errorMessage } from './errors';
 import { createOpsMetrics } from './observability/prometheus';
 import { createReporting, liveReadings } from './services/reporting';
 import { createWrapUpStore } from './models/wrap-up';
+import { createOpeningHoursStore } from './models/opening-hours';
+import { createQueueStore } from './models/queues';
+import { createQueueService, type QueueService } from './services/queues';
+import { createVoicemailStore } from './models/voicemails';
+import { createWaitEstimator } from './services/wait-estimate';
+import { createVoicemailService, type VoicemailService } from './services/voicemails';
+import { createOpeningHoursService, type OpeningHoursService } from './services/opening-hours';
 import { createCallerStore } from './models/callers';
 import { createWrapUpService, historyWithWrapUps, type WrapUpService } from './services/wrap-up';
 
@@ -48,6 +55,9 @@ export interface RunningServer {
   agents: AgentAccounts;
   background: BackgroundTasks;
   wrapUp: WrapUpService;
+  openingHours: OpeningHoursService;
+  queues: QueueService;
+  voicemails: VoicemailService;
   twilioLocal?: TwilioLocal;
   /** Stops accepting, drains requests and background work, then closes the stand-in and the database. Idempotent. */
   stop(): Promise<void>;
@@ -71,6 +81,8 @@ export interface StartOptions {
   localTimeScale?: number;
   /** Demo mode: sees every REST exchange and webhook of the stand-in (contract tests). */
   twilioLocalObserver?: TwilioLocalObserver;
+  /** The clock of the opening hours (tests pass a fake one). */
+  now?: () => Date;
 }
 
 /** Starts the app described by `config` and listens on its port (0 = any free port). */
@@ -142,6 +154,22 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const routingSettings: RoutingSettings = { ...DEFAULT_ROUTING, ...config.contactCenter, ...options.routing };
     const wrapUpStore = createWrapUpStore(db.connection, { timeoutMs: config.dbTimeoutMs });
     const callers = createCallerStore(db.connection, { timeoutMs: config.dbTimeoutMs });
+    const queues = createQueueService({ store: createQueueStore(db.connection, { timeoutMs: config.dbTimeoutMs }) });
+    const twilioAuth = `Basic ${Buffer.from(`${config.twilio.apiKey}:${config.twilio.apiSecret}`).toString('base64')}`;
+    const apiBase = config.twilio.apiBaseUrl.replace(/\/$/, '');
+    const voicemails = createVoicemailService({
+      store: createVoicemailStore(db.connection, { timeoutMs: config.dbTimeoutMs }),
+      queues: () => queues.load(),
+      logger,
+      onChange: () => changes.publish('calls'),
+      // Only Twilio's own API (or the stand-in) is ever asked: a RecordingUrl elsewhere is not fetched.
+      fetchRecording: async (url) => {
+        if (!url.startsWith(`${apiBase}/`)) return { status: 404, type: '', body: Buffer.alloc(0) };
+        const answer = await fetch(url, { headers: { Authorization: twilioAuth }, signal: AbortSignal.timeout(10_000) });
+        return { status: answer.status, type: answer.headers.get('content-type') ?? 'audio/wav', body: Buffer.from(await answer.arrayBuffer()) };
+      },
+    });
+    const openingHours = createOpeningHoursService({ store: createOpeningHoursStore(db.connection, { timeoutMs: config.dbTimeoutMs }), timeZone: config.contactCenter.openingHoursTimeZone, ...(options.now ? { now: options.now } : {}) });
     // Routing is built next and needs the rules; the service needs routing's dispatch: the late binding closes the loop.
     let dispatch = (): void => undefined;
     const wrapUp = createWrapUpService({ store: wrapUpStore, callers, presence, changes, logger, dispatch: () => dispatch() });
@@ -159,6 +187,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       retracted,
       settings: routingSettings,
       wrapUpRules: () => wrapUp.rules(),
+      queues: () => queues.load(),
     });
     dispatch = () => routing.dispatch();
     const supervision = createSupervision({ store, voice, background, changes, logger, urls, twilioNumber: config.twilio.number, ringSeconds: config.contactCenter.ringSeconds });
@@ -180,6 +209,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       leaveSettleMs: routingSettings.leaveSettleMs,
       retracted,
       onAgentLeft: (callSid, agentId) => supervision.agentLeft(callSid, agentId),
+      callbackAttempts: config.contactCenter.callbackAttempts,
+      callbackRetrySeconds: config.contactCenter.callbackRetrySeconds,
     });
     let twilioLocal: TwilioLocal | undefined;
     if (config.twilio.mode === 'local') {
@@ -196,6 +227,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         callbackBase: config.publicBaseUrl,
         // An agent's outbound call to a number is answered by the stand-in's pretend phone after two (simulated) seconds.
         pstnAnswerSeconds: 2,
+        // Recordings' URLs point where the app reaches the stand-in's REST API.
+        restBaseUrl: config.twilio.apiBaseUrl,
       });
       const local = twilioLocal;
       cleanups.unshift({ name: 'twilio stand-in', run: () => local.stop() });
@@ -206,10 +239,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     cleanups.unshift({ name: 'change feed', run: () => changes.stop() });
     cleanups.unshift({ name: 'routing', run: () => routing.stop() });
 
+    // The incoming call reads these from memory (refreshed in the background): read them once now.
+    void Promise.all([openingHours.load(), queues.load()]).catch((err: unknown) => logger.warn('could not read the opening hours or queues at start', { error: err instanceof Error ? err.message : String(err) }));
+    const waitEstimator = createWaitEstimator({ history, live: () => store.live() });
     const reporting = createReporting({ connection: db.connection, history, config, changes, logger });
     ops.watch(liveReadings({ calls, agents, routing, readiness: () => db.readiness(), restarts: () => db.embedded?.restarts() ?? 0 }));
     cleanups.unshift({ name: 'report summaries', run: () => reporting.stop() });
-    const app = createApp({ config, logger, calls, routing, presence, changes, history, agents, urls, sessions, sessionSecret, signInLimiter, readiness: () => db.readiness(), twilioLocal: twilioLocal?.router, accessLog: options.accessLog, eventStreamCheckSeconds: options.eventStreamCheckSeconds, reporting, ops, wrapUp, historyView: historyWithWrapUps(history, wrapUpStore), supervision });
+    const app = createApp({ config, logger, calls, routing, presence, changes, history, agents, urls, sessions, sessionSecret, signInLimiter, readiness: () => db.readiness(), twilioLocal: twilioLocal?.router, accessLog: options.accessLog, eventStreamCheckSeconds: options.eventStreamCheckSeconds, reporting, ops, wrapUp, openingHours, queues, voicemails, estimateWait: (queueId, position) => waitEstimator.estimate(queueId, position), historyView: historyWithWrapUps(history, wrapUpStore), supervision });
     const server = http.createServer(app);
     server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {
@@ -245,7 +281,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       return stopping;
     };
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
-    return { config, url: `http://${host}:${port}`, port, server, db, calls, routing, presence, changes, history, agents, background, wrapUp, twilioLocal, stop };
+    return { config, url: `http://${host}:${port}`, port, server, db, calls, routing, presence, changes, history, agents, background, wrapUp, openingHours, queues, voicemails, twilioLocal, stop };
   } catch (err) {
     for (const cleanup of cleanups) await cleanup.run().catch(() => undefined);
     throw err;

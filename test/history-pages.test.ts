@@ -233,10 +233,10 @@ test('when the CSV is downloaded with filters, then it is an attachment with a h
   expect(res.headers['content-type']).toMatch(/^text\/csv; charset=utf-8/);
   expect(res.headers['content-disposition']).toMatch(/^attachment; filename="?call-history-\d{4}-\d{2}-\d{2}\.csv"?$/);
   const lines = res.text.split('\r\n');
-  expect(lines[0]).toBe('call_sid,started_at,ended_at,caller,outcome,agents,offered_to,wait_seconds,talk_seconds,transfers,hung_up_by,end_reason,direction,wrap_up,wrap_up_note');
+  expect(lines[0]).toBe('call_sid,started_at,ended_at,caller,outcome,agents,offered_to,wait_seconds,talk_seconds,transfers,hung_up_by,end_reason,direction,wrap_up,wrap_up_note,queue,callback');
   expect(lines.slice(1, -1).map((line) => line.split(',')[0])).toEqual([ABANDONED._id, TRANSFERRED._id]);
   expect(lines[2]).toBe(
-    `${TRANSFERRED._id},2026-03-10T10:00:00.000Z,2026-03-10T10:10:00.000Z,+15557770001,answered,Alice Agent; Carol Colleague,Bob Builder; Alice Agent; Carol Colleague,42,558,"Alice Agent > Carol Colleague (consult, completed)",agent:carol,participant_hung_up,inbound,,`,
+    `${TRANSFERRED._id},2026-03-10T10:00:00.000Z,2026-03-10T10:10:00.000Z,+15557770001,answered,Alice Agent; Carol Colleague,Bob Builder; Alice Agent; Carol Colleague,42,558,"Alice Agent > Carol Colleague (consult, completed)",agent:carol,participant_hung_up,inbound,,,,`,
   );
   expect(lines.at(-1)).toBe('');
 });
@@ -245,7 +245,7 @@ test('when CSV fields hold commas, quotes, newlines or start like a formula, the
   const res = await page(supervisor, '/history.csv?agent=carol&from=2026-03-13&to=2026-03-13');
 
   expect(res.text).toContain(`,"'=HYPERLINK(""http://evil.example"",""x"")",answered,`);
-  expect(res.text).toContain(`,'@SUM(A1),"said ""bye"", then\nleft",inbound,,\r\n`);
+  expect(res.text).toContain(`,'@SUM(A1),"said ""bye"", then\nleft",inbound,,,,\r\n`);
   expect(csvCell('+1 555')).toBe("'+1 555");
   // An E.164 caller number (+ and digits only) cannot be a formula: it stays as it is; anything more is defused.
   expect(csvCell('+15557770001')).toBe('+15557770001');

@@ -35,7 +35,7 @@ test('when a signed-in agent opens the page, then it is theirs: their identity o
   expect(state.body.you).toMatchObject({ id: 'ada', name: 'Ada Lovelace', role: 'agent', presence: 'offline' });
   expect(state.body.colleagues.map((c: { id: string }) => c.id)).toEqual(['grace']);
   const scripts = Array.from(doc.getElementsByTagName('script'));
-  expect(scripts.map((s) => s.getAttribute('src'))).toEqual(['/js/api.js', '/vendor/twilio/twilio.min.js', '/js/agent.js', '/js/agent-supervision.js']);
+  expect(scripts.map((s) => s.getAttribute('src'))).toEqual(['/js/api.js', '/vendor/twilio/twilio.min.js', '/js/agent.js', '/js/agent-supervision.js', '/js/voicemails.js']);
   expect(scripts.every((s) => (s.textContent ?? '').trim() === '')).toBe(true);
   expect(res.text).not.toMatch(/\sonclick=/i);
   expect(res.text).not.toContain('twilio-local-base');

@@ -160,9 +160,9 @@ describe('wrap-up codes and who is calling', () => {
       await until('ana offered the waiting call', () => rest.requests.find((r) => formValue(r, 'To') === 'client:ana'));
       expect((await ana.post('/api/me/wrap-up').send({ callSid: customer, code: 'refund-issued' })).status).toBe(409);
       const csv = (await boss.get('/history.csv')).text;
-      expect(csv.split('\r\n')[0]).toMatch(/,wrap_up,wrap_up_note$/);
+      expect(csv.split('\r\n')[0]).toMatch(/,wrap_up,wrap_up_note,queue,callback$/);
       expect(csv).toContain(`${customer},`);
-      expect(csv.split('\r\n').find((line) => line.startsWith(customer))).toMatch(/,inbound,Refund issued,Gave 10 % off$/);
+      expect(csv.split('\r\n').find((line) => line.startsWith(customer))).toMatch(/,inbound,Refund issued,Gave 10 % off,,$/);
       expect((await boss.get('/history?code=refund-issued').set('Accept', 'text/html')).text).toContain(customer);
       expect((await boss.get('/history?code=call-back-later').set('Accept', 'text/html')).text).not.toContain(customer);
       const detail = await boss.get(`/history/${new Date().toISOString().slice(0, 10)}/${customer}`).set('Accept', 'text/html');

@@ -57,7 +57,11 @@
     return mine.length ? mine[mine.length - 1] : null;
   }
 
-  function callerOf(call) { return call && call.from ? call.from : 'a customer'; }
+  function callerOf(call) {
+    // A callback the caller asked for: the agent sees it is one, and the number the app will call on Answer.
+    if (call && call.callback) return 'callback ' + call.callback.number + (call.callback.attempt > 1 ? ' (attempt ' + call.callback.attempt + ')' : '');
+    return call && call.from ? call.from : 'a customer';
+  }
 
   // ---------- rendering ----------
 

@@ -14,6 +14,8 @@
   var hangupButton = document.getElementById('phone-hangup');
   var statusEl = document.getElementById('phone-status');
   var hearsEl = document.getElementById('phone-hears');
+  var keypad = document.getElementById('phone-keypad');
+  var pressedEl = document.getElementById('phone-pressed');
   var callSid = null;
   var events = null;
   var audio = null; // the call's sound (twilio-local-audio.js), when the microphone was allowed
@@ -28,6 +30,7 @@
   /** Turns a `hears` event into a sentence for the "You hear" line. */
   function describe(h) {
     var conf = h.conference;
+    if (h.recording) return 'recording your message (press # when you are done)';
     if (h.held) return 'on hold: ' + describeMedia(h);
     if (h.what === 'conference' && conf) {
       var held = conf.held ? ', ' + conf.held + ' on hold' : '';
@@ -45,7 +48,40 @@
     return 'silence';
   }
 
+  /** The keypad works while the call is answered. */
+  function setKeypad(on) {
+    if (!keypad) return;
+    keypad.disabled = !on;
+    if (!on && pressedEl) pressedEl.textContent = '';
+  }
+
+  /** Sends one key to the stand-in (it feeds the call's <Gather>, if one is listening). */
+  function press(key) {
+    if (!callSid || !keypad || keypad.disabled) return;
+    if (pressedEl) pressedEl.textContent = (pressedEl.textContent || '') + key;
+    fetch(base + '/local/phone/calls/' + encodeURIComponent(callSid) + '/digits', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ digits: key }),
+      credentials: 'same-origin',
+    }).catch(function () { /* the call may have ended meanwhile */ });
+  }
+
+  if (keypad) {
+    keypad.addEventListener('click', function (ev) {
+      var button = ev.target && ev.target.closest ? ev.target.closest('button[data-key]') : null;
+      if (button) press(button.getAttribute('data-key'));
+    });
+    keypad.addEventListener('keydown', function (ev) {
+      if (/^[0-9*#]$/.test(ev.key)) {
+        ev.preventDefault();
+        press(ev.key);
+      }
+    });
+  }
+
   function finish(text) {
+    setKeypad(false);
     setStatus(text);
     callButton.disabled = false;
     hangupButton.disabled = true;
@@ -83,6 +119,7 @@
         finish(d.status + (d.reason ? ' (' + d.reason + ')' : ''));
       } else {
         setStatus(d.status);
+        setKeypad(d.status === 'in-progress');
       }
     });
     events.addEventListener('hears', function (ev) {

@@ -43,6 +43,29 @@ function localParts(ms: number, zone: string): LocalParts {
   return { year: parts.year!, month: parts.month!, day: parts.day!, hour: parts.hour! % 24, minute: parts.minute!, second: parts.second! };
 }
 
+/** The wall clock of instant `ms` in `zone`: its local day ('YYYY-MM-DD'), weekday (0 = Sunday) and minute of the day. */
+export function localWallClock(at: Date | number, zone: string): { day: string; weekday: number; minutes: number } {
+  const p = localParts(typeof at === 'number' ? at : at.getTime(), zone);
+  return {
+    day: `${String(p.year).padStart(4, '0')}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}`,
+    weekday: new Date(Date.UTC(p.year, p.month - 1, p.day)).getUTCDay(),
+    minutes: p.hour * 60 + p.minute,
+  };
+}
+
+/**
+ * The instant (UTC ms) whose wall clock in `zone` reads `minutes` past midnight of local `day`. A repeated time (the
+ * night the clocks go back) is its first occurrence; a skipped one (the night they go forward) lands beside the jump.
+ */
+export function localTimeOn(day: string, minutes: number, zone: string): number {
+  const m = DAY.exec(day);
+  if (!m) throw new RangeError(`not a day: ${day}`);
+  const wall = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) + minutes * 60_000;
+  let guess = wall - zoneOffsetMs(wall - 12 * HOUR_MS, zone);
+  guess = wall - zoneOffsetMs(guess, zone);
+  return guess;
+}
+
 /** The zone's offset from UTC at instant `ms`, in ms (Paris in summer: +7,200,000). */
 export function zoneOffsetMs(ms: number, zone: string): number {
   const p = localParts(ms, zone);

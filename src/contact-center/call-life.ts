@@ -2,7 +2,7 @@
 // a participant left, an agent asked for a transfer…) and answers the patch to store, in the domain's words, and what
 // must follow (holds, hang-ups, a goodbye, routing). Pure: no I/O; src/services/calls.ts runs them through the store
 // and carries out the effects. A rule is written once, here, and unit-tested on its own.
-import { isOver, mergePatches, newestLeg, transferIndex, transferOf, type CallPatch, type CallRecord, type ConferenceEvent } from './call';
+import { isOver, mergePatches, placeOf, newestLeg, transferIndex, transferOf, type CallPatch, type CallRecord, type ConferenceEvent } from './call';
 import { CallGoneError, InvalidRequestError, NoCallError, NotFoundError, NotReadyError, AgentUnavailableError, TransferRefusedError } from './errors';
 import { agentLabel, CUSTOMER_LABEL, leftAlone, LIVE_LEG_STATUSES, MISSED_LEG_STATUSES, movesForward, PENDING_LEG_STATUSES, type LegStatus, type Participant, type ParticipantRole } from './participants';
 import { colleagueLegChanged, decide, openTransfer, startCold, startConsult, transferrerLeft, type Transfer, type TransferAction, type TransferEffects } from './transfer';
@@ -118,7 +118,7 @@ export function agentJoined(call: CallRecord, input: { agentId: string; legCallS
     patch: mergePatches(participant(i, { status: 'in-progress', ...(input.legCallSid ? { legCallSid: input.legCallSid } : {}) }), transfer.patch, {
       // The owner is whoever joined last: the first agent, then the colleague they bring in.
       // An outbound call is answered when the customer picks up (customerAnswered), not when its agent joins first.
-      set: { status: 'in-progress', agentId: input.agentId, ...(offer && !call.answeredAt && call.direction !== 'outbound' ? { answeredAt: input.now } : {}) },
+      set: { status: 'in-progress', agentId: input.agentId, ...(offer && !call.answeredAt && call.direction !== 'outbound' && !call.callback ? { answeredAt: input.now } : {}) },
       clear: offer ? ['offeredTo', ...(call.customerHeld ? (['customerHeld'] as const) : [])] : [],
     }),
     // The customer was held while they waited for someone new (or a consult): they hear their agent once that agent is in.
@@ -205,8 +205,8 @@ function whyLeft(input: ParticipantReport): Pick<ConferenceEvent, 'reason' | 'ca
 }
 
 /** Whether a participant-leave says the customer is gone: their own leave, or an agent removed by the conference's end. */
-export function customerGone(call: Pick<CallRecord, '_id'>, input: ParticipantReport): boolean {
-  return input.callSid === call._id || (input.reason !== undefined && CONFERENCE_ENDED_LEAVES.includes(input.reason));
+export function customerGone(call: Pick<CallRecord, '_id'> & Partial<Pick<CallRecord, 'customerLegSid'>>, input: ParticipantReport): boolean {
+  return input.callSid === call._id || (call.customerLegSid !== undefined && input.callSid === call.customerLegSid) || (input.reason !== undefined && CONFERENCE_ENDED_LEAVES.includes(input.reason));
 }
 
 /**
@@ -340,6 +340,48 @@ export function dialFailed(call: CallRecord, input: { index: number; agentId: st
 export function maxWaitReached(call: CallRecord): Step<boolean> {
   if (call.endReason || (call.status !== 'waiting' && call.status !== 'offered')) return { result: false };
   return { patch: { set: { endReason: 'max-wait' } }, result: true };
+}
+
+/**
+ * A waiting call moves from queue `from` to `to` (an overflow). Only once: a call no longer waiting, or already moved
+ * (by another instance), is left as it is. Its place in line stays its entry time.
+ */
+export function queueOverflowed(call: CallRecord, input: { from: string; to: string; toName: string; now: Date }): Step<boolean> {
+  if (isOver(call) || call.status !== 'waiting' || call.queueId !== input.from) return { result: false };
+  return { patch: { set: { queueId: input.to, queueName: input.toName, queueSince: input.now, overflowedFrom: input.from } }, result: true };
+}
+
+/**
+ * The waiting caller is moved out of the conference to hear the callback offer (routing skips them meanwhile; their
+ * place stays). Only a call still waiting, not offered, not already away and not already a callback.
+ */
+export function callbackOfferStarted(call: CallRecord, now: Date): Step<boolean> {
+  if (isOver(call) || call.status !== 'waiting' || call.awayFromLine || call.callback || call.direction === 'outbound') return { result: false };
+  return { patch: { set: { awayFromLine: true, callbackOfferedAt: now } }, result: true };
+}
+
+/** The caller declined the offer (or pressed nothing): back in the conference, routable again. */
+export function backInLine(call: CallRecord): Step<boolean> {
+  if (isOver(call) || !call.awayFromLine) return { result: false };
+  return { patch: { clear: ['awayFromLine'] }, result: true };
+}
+
+/**
+ * The caller asked to be called back at `number`: the call keeps its place in line (its entry time) and is offered
+ * like any other; the caller hangs up. Refused (false) once the call is no longer waiting (an agent is ready now).
+ */
+export function callbackRequested(call: CallRecord, input: { number: string; now: Date }): Step<boolean> {
+  if (isOver(call) || call.status !== 'waiting' || call.callback) return { result: false };
+  return { patch: { set: { callback: { number: input.number, attempt: 1, requestedAt: input.now }, placeSince: placeOf(call) }, clear: ['awayFromLine'] }, result: true };
+}
+
+/**
+ * The agent who took a callback is in the conference: the customer's phone is being rung. From here the call is an
+ * outbound call (answered when the customer picks up; one who never does ends it as failed).
+ */
+export function callbackDialling(call: CallRecord): Step<{ number: string } | undefined> {
+  if (isOver(call) || !call.callback || call.customerRinging || call.customerLegSid || call.direction === 'outbound') return { result: undefined };
+  return { patch: { set: { direction: 'outbound', customerRinging: true } }, result: { number: call.callback.number } };
 }
 
 /** The agent's call, checked: they are talking on it. */

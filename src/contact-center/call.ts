@@ -78,6 +78,24 @@ export interface CallRecord {
    * The longest wait counts from here; unset on calls stored before it existed (then from createdAt).
    */
   lineSince?: Date;
+  /** The queue the caller chose in the menu (or was sent to): only its agents are offered the call. Unset: no queues. */
+  queueId?: string;
+  /** The queue's name when the call joined it (the history keeps it, whatever the queue is called later). */
+  queueName?: string;
+  /** When the call joined its current queue (an overflow counts its wait from here; its place stays its entry time). */
+  queueSince?: Date;
+  /** The queue it overflowed from, when it did. */
+  overflowedFrom?: string;
+  /** The caller's place in line: when they first called (a callback retry keeps it). Unset: createdAt. */
+  placeSince?: Date;
+  /** The caller was moved out of the conference to hear the callback offer: routing skips the call meanwhile. */
+  awayFromLine?: boolean;
+  /** When the caller last heard the callback offer. */
+  callbackOfferedAt?: Date;
+  /** The caller asked to be called back at `number`: the call keeps its place; this is attempt `attempt`. */
+  callback?: { number: string; attempt: number; requestedAt: Date };
+  /** A callback's customer leg (the CallSid Twilio gave the call to the customer), once dialled. */
+  customerLegSid?: string;
   /** Routing rings nobody for this call before this (the conference has not yet confirmed the customer is still there). */
   routableFrom?: Date;
   /** The agent whose softphone dropped off this call: offered it first until `until`, so a reloaded page gets its customer back. */
@@ -104,7 +122,7 @@ export interface CallRecord {
 /** The call's own fields a transition may set (participants, transfers and the lists change through their own entries). */
 export type CallFields = Pick<
   CallRecord,
-  'status' | 'agentId' | 'conferenceSid' | 'dialError' | 'offeredTo' | 'answeredAt' | 'customerHeld' | 'heldBy' | 'heldSince' | 'customerRinging' | 'requeued' | 'lineSince' | 'routableFrom' | 'returnTo' | 'endReason' | 'abandonedAt' | 'endedAt' | 'help'
+  'status' | 'queueId' | 'queueName' | 'queueSince' | 'overflowedFrom' | 'placeSince' | 'awayFromLine' | 'callbackOfferedAt' | 'callback' | 'customerLegSid' | 'direction' | 'agentId' | 'conferenceSid' | 'dialError' | 'offeredTo' | 'answeredAt' | 'customerHeld' | 'heldBy' | 'heldSince' | 'customerRinging' | 'requeued' | 'lineSince' | 'routableFrom' | 'returnTo' | 'endReason' | 'abandonedAt' | 'endedAt' | 'help'
 >;
 
 /** A change to one call, in the domain's words: the store turns it into one atomic update of the revision it read. */
@@ -187,6 +205,11 @@ export function transferIndex(call: Pick<CallRecord, 'transfers'>, id: string): 
  */
 export function lineSinceOf(call: Pick<CallRecord, 'createdAt' | 'lineSince'>): Date {
   return new Date(call.lineSince ?? call.createdAt);
+}
+
+/** The caller's place in line: their first call's time (kept by a callback retry), else the record's creation. */
+export function placeOf(call: Pick<CallRecord, 'createdAt' | 'placeSince'>): Date {
+  return new Date(call.placeSince ?? call.createdAt);
 }
 
 /** Whether the call has been decided over (finished, or told goodbye). */

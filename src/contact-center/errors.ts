@@ -46,6 +46,11 @@ export class NotReadyError extends DomainError {
   readonly kind = 'conflict';
 }
 
+/** Another agent took the task first (a voicemail). */
+export class TaskTakenError extends DomainError {
+  readonly kind = 'conflict';
+}
+
 /** The request itself is wrong in a way no retry fixes (bring yourself in, an unknown CallStatus). */
 export class InvalidRequestError extends DomainError {
   readonly kind = 'invalid';

@@ -74,6 +74,13 @@ export interface HistoryRecord {
   timeline: TimelineEntry[];
   /** 'outbound': an agent called the customer from their page (unset: the customer called). */
   direction?: 'outbound';
+  /** The queue the caller waited in (its name then; records since issue 20, and only with queues set up). */
+  queue?: string;
+  /** A callback the caller asked for (the number called, and which attempt this record is). */
+  callback?: { number: string; attempt: number };
+  /** The queue's id, and the one it overflowed from, when it did. */
+  queueId?: string;
+  overflowedFrom?: string;
   /** The agents' wrap-up codes and notes: not stored with the record, merged in when it is read (they come later). */
   wrapUps?: WrapUp[];
 }
@@ -125,7 +132,8 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
   const talked = call.participants.filter((leg) => leg.status === 'completed' || leg.status === 'in-progress');
   // An outbound call whose customer never answered did not connect: 'failed' (busy, no answer, could not be reached).
   const outcome: Outcome = answered ? 'answered' : call.direction === 'outbound' ? 'failed' : call.endReason === 'max-wait' ? 'timed-out' : call.participants.length === 0 ? 'no-agent' : 'abandoned';
-  const timeline: FinishedCall['timeline'] = [call.direction === 'outbound' ? { at: started, kind: 'dialled', detail: 'An agent called the customer.' } : { at: started, kind: 'waiting', detail: 'The customer called and waited in line.' }];
+  const timeline: FinishedCall['timeline'] = [call.callback ? { at: started, kind: 'callback', detail: `The customer asked to be called back at ${call.callback.number} (attempt ${call.callback.attempt}), keeping their place in line.` } : call.direction === 'outbound' ? { at: started, kind: 'dialled', detail: 'An agent called the customer.' } : { at: started, kind: 'waiting', detail: call.queueName ? `The customer called and waited in the queue ${call.queueName}.` : 'The customer called and waited in line.' }];
+  if (call.overflowedFrom && call.queueSince) timeline.push({ at: new Date(call.queueSince), kind: 'overflow', detail: `Nobody who serves ${call.overflowedFrom} was online: moved to ${call.queueName ?? call.queueId}.` });
   // When the customer was gone: their own leave, or the call's end. An agent whose leg ended then or later left because the call
   // ended (their own callback and the conference's can arrive in either order, so the times need not be equal).
   const customerLeft = events.find((e) => e.kind === 'left' && e.label === CUSTOMER_LABEL);
@@ -170,6 +178,10 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
     endedAt,
     ...(call.from ? { from: call.from } : {}),
     ...(call.direction === 'outbound' ? { direction: 'outbound' as const } : {}),
+    ...(call.queueName ? { queue: call.queueName } : {}),
+    ...(call.callback ? { callback: { number: call.callback.number, attempt: call.callback.attempt } } : {}),
+    ...(call.queueId ? { queueId: call.queueId } : {}),
+    ...(call.overflowedFrom ? { overflowedFrom: call.overflowedFrom } : {}),
     outcome,
     agentIds: [...new Set(talked.map((leg) => leg.agentId))],
     offeredTo: call.participants.filter((leg) => leg.role === 'offer').map((leg) => leg.agentId),

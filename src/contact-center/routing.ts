@@ -10,6 +10,10 @@ export interface Task {
   passedBy: ReadonlyArray<{ agentId: string; at: Date }>;
   /** Until `until`, only this agent (whose softphone dropped off the call) may be offered it. */
   returnTo?: { agentId: string; until: Date };
+  /** The call's queue: only agents who serve it are offered the call. None: any agent. */
+  queueId?: string;
+  /** The queue's priority: higher first (default 0). */
+  priority?: number;
 }
 
 /** An agent who may take a call now. */
@@ -17,6 +21,8 @@ export interface Worker {
   agentId: string;
   /** Idle since: the longest idle agent is offered first. */
   idleSince: Date;
+  /** The queues the agent serves; undefined: every call (no queues are set up). */
+  queues?: ReadonlySet<string>;
 }
 
 export interface Offer {
@@ -29,20 +35,26 @@ export interface RoutingPolicy {
   passCooldownMs: number;
 }
 
+/** Whether `worker` may be offered `task` by queue. */
+function servesTask(worker: Worker, task: Task): boolean {
+  return task.queueId === undefined || worker.queues === undefined || worker.queues.has(task.queueId);
+}
+
 /**
- * Pairs waiting calls (oldest first) with available workers (longest idle first). A worker who passed on a call
+ * Pairs waiting calls (higher queue priority first, then oldest first) with available workers who serve the call's
+ * queue (longest idle first). A worker who passed on a call
  * recently is skipped for it until the cooldown runs out; a call whose agent's softphone dropped off it goes only to
  * that agent for a short grace, so a reloaded page gets its customer back. Each call and each worker appears at most once.
  */
 export function planOffers(tasks: readonly Task[], workers: readonly Worker[], now: Date, policy: RoutingPolicy): Offer[] {
   const free = [...workers].sort((a, b) => a.idleSince.getTime() - b.idleSince.getTime() || a.agentId.localeCompare(b.agentId));
-  const queue = [...tasks].sort((a, b) => a.waitingSince.getTime() - b.waitingSince.getTime() || a.callSid.localeCompare(b.callSid));
+  const queue = [...tasks].sort((a, b) => (b.priority ?? 0) - (a.priority ?? 0) || a.waitingSince.getTime() - b.waitingSince.getTime() || a.callSid.localeCompare(b.callSid));
   const offers: Offer[] = [];
   for (const task of queue) {
     if (free.length === 0) break;
     const recently = new Set(task.passedBy.filter((p) => now.getTime() - p.at.getTime() < policy.passCooldownMs).map((p) => p.agentId));
     const reserved = task.returnTo && now.getTime() < task.returnTo.until.getTime() ? task.returnTo.agentId : undefined;
-    const index = free.findIndex((worker) => !recently.has(worker.agentId) && (reserved === undefined || worker.agentId === reserved));
+    const index = free.findIndex((worker) => !recently.has(worker.agentId) && (reserved === undefined || worker.agentId === reserved) && servesTask(worker, task));
     // Everyone free passed on this call a moment ago (or it is kept for the agent who dropped off it): it waits for
     // someone else, or for the cooldown to run out. Later callers may still go to those agents.
     if (index < 0) continue;

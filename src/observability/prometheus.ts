@@ -149,7 +149,7 @@ export function createOpsMetrics(options: { defaultMetrics?: boolean } = {}): Op
     return {
       dial: timed('dial', (request) => rest.dial(request)),
       hangUp: timed('hang_up', (callSid) => rest.hangUp(callSid)),
-      redirect: timed('redirect', (callSid, twiml) => rest.redirect(callSid, twiml)),
+      redirect: timed('redirect', (callSid, twiml, statusCallback) => rest.redirect(callSid, twiml, statusCallback)),
       hold: timed('hold', (conferenceSid, callSid, hold, holdUrl) => rest.hold(conferenceSid, callSid, hold, holdUrl)),
       addParticipant: timed('add_participant', (conferenceSid, request) => rest.addParticipant(conferenceSid, request)),
       updateParticipant: timed('update_participant', (conferenceSid, callSidOrLabel, change) => rest.updateParticipant(conferenceSid, callSidOrLabel, change)),

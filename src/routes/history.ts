@@ -260,6 +260,8 @@ const KIND_LABELS: Record<string, string> = {
   'customer-left': 'Customer left',
   transfer: 'Transfer by',
   'conference-ended': 'Conference ended',
+  overflow: 'Moved to another queue',
+  callback: 'Callback asked for',
   ended: 'Call ended',
   'supervisor-joined': 'Supervisor joined:',
   'supervisor-mode': 'Supervisor switched:',
@@ -364,7 +366,8 @@ export function describeCall(record: HistoryRecord, names: Names) {
     talkedWith: record.agentIds.map(names),
     transfers: record.transfers.map((t) => ({ from: names(t.from), to: names(t.to), mode: MODE_LABELS[t.mode] ?? t.mode, outcome: TRANSFER_OUTCOME_LABELS[t.outcome] ?? t.outcome, at: offset(t.at) })),
     hungUpBy: whoHungUp(record.hungUpBy, names),
-    direction: record.direction === 'outbound' ? 'Outbound (an agent called the customer)' : 'Inbound',
+    direction: record.callback ? `Callback to ${record.callback.number} (attempt ${record.callback.attempt})` : record.direction === 'outbound' ? 'Outbound (an agent called the customer)' : 'Inbound',
+    queue: record.queue ? (record.overflowedFrom ? `${record.queue} (overflow from ${record.overflowedFrom})` : record.queue) : undefined,
     wrapUps: (record.wrapUps ?? []).map((p) => ({ agent: names(p.agentId), code: p.codeName, note: p.note })),
     endReason: record.endReason ? (REASON_LABELS[record.endReason] ?? record.endReason) : undefined,
     timeline: [...record.timeline]
@@ -396,7 +399,7 @@ export function csvCell(value: string | number | undefined): string {
   return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-export const CSV_COLUMNS = ['call_sid', 'started_at', 'ended_at', 'caller', 'outcome', 'agents', 'offered_to', 'wait_seconds', 'talk_seconds', 'transfers', 'hung_up_by', 'end_reason', 'direction', 'wrap_up', 'wrap_up_note'] as const;
+export const CSV_COLUMNS = ['call_sid', 'started_at', 'ended_at', 'caller', 'outcome', 'agents', 'offered_to', 'wait_seconds', 'talk_seconds', 'transfers', 'hung_up_by', 'end_reason', 'direction', 'wrap_up', 'wrap_up_note', 'queue', 'callback'] as const;
 
 /** The rows as a CSV document with a header line, CRLF line ends. */
 export function historyCsv(rows: HistorySummary[], names: Names): string {
@@ -419,6 +422,8 @@ export function historyCsv(rows: HistorySummary[], names: Names): string {
         row.direction ?? 'inbound',
         (row.wrapUps ?? []).map((p) => p.codeName).join('; ') || undefined,
         (row.wrapUps ?? []).filter((p) => p.note).map((p) => p.note).join('; ') || undefined,
+        row.queue ? (row.overflowedFrom ? `${row.queue} (overflow from ${row.overflowedFrom})` : row.queue) : undefined,
+        row.callback ? `${row.callback.number} (attempt ${row.callback.attempt})` : undefined,
       ]
         .map(csvCell)
         .join(','),

@@ -8,9 +8,14 @@ import type { AgentDirectory } from '../services/agents';
 import { supervisorOfLabel } from '../contact-center/supervision';
 import type { CallService } from '../services/calls';
 import type { Supervision } from '../services/supervision';
+import type { OpeningHoursService } from '../services/opening-hours';
+import type { QueueService } from '../services/queues';
+import type { VoicemailService } from '../services/voicemails';
+import { estimatedWaitSentence } from '../contact-center/wait-estimate';
+import { defaultQueue, hasMenu, menuPrompt, queueOfKey, singleQueue, type Queue, type QueueSetup } from '../contact-center/queues';
 import type { WebhookUrls } from '../services/webhook-urls';
 import { requireTwilioSignature } from '../twilio/signature';
-import { apologyTwiml, conferenceTwiml, emptyTwiml, GREETING, waitTwiml } from '../twilio/twiml';
+import { apologyTwiml, callbackNumberTwiml, callbackOfferTwiml, closedTwiml, conferenceTwiml, emptyTwiml, GREETING, menuTwiml, voicemailTwiml, waitTwiml } from '../twilio/twiml';
 
 export interface TwilioWebhookDeps {
   calls: CallService;
@@ -22,10 +27,41 @@ export interface TwilioWebhookDeps {
   holdMusicUrl: string;
   /** Supervisors' legs (optional: without it their callbacks answer 404 and their conference events are ignored). */
   supervision?: Supervision;
+  /** Absent: always open. */
+  openingHours?: Pick<OpeningHoursService, 'closedGreeting'>;
+  /** Absent: no queues, no menu (one line). */
+  queues?: Pick<QueueService, 'load'>;
+  /** Seconds the menu waits for a key. */
+  menuTimeoutSeconds?: number;
+  /** Absent: a caller who finds us closed hears goodbye (no voicemail). */
+  voicemails?: Pick<VoicemailService, 'record'>;
+  voicemailMaxSeconds?: number;
+  /** The estimated wait of a caller at `position` in `queueId` (seconds; undefined: not meaningful). Absent: never said. */
+  estimateWait?: (queueId: string | undefined, position: number) => Promise<number | undefined>;
+  /** With this many callers waiting in their queue, a new one is offered a message instead (0 or absent: never). */
+  voicemailLineLength?: number;
 }
 
 const CallSid = z.string().regex(/^CA[0-9a-fA-F]{32}$/, 'must be a Twilio CallSid');
 const IncomingCall = z.object({ CallSid, From: z.string().max(256).optional() });
+const MenuChoice = z.object({ CallSid, From: z.string().max(256).optional(), Digits: z.string().regex(/^[0-9*#]{1,32}$/).optional() });
+const RecordingSid = z.string().regex(/^RE[0-9a-fA-F]{32}$/, 'must be a Twilio RecordingSid');
+const RecordingUrl = z.string().max(1000).regex(/^https?:\/\//, 'must be an http(s) URL');
+const VoicemailQuery = z.object({ queue: z.string().regex(/^[a-z0-9-]{1,40}$/).optional(), from: z.string().max(64).optional(), reason: z.enum(['closed', 'long-line']).default('closed') });
+const LongLineChoice = z.object({ CallSid, From: z.string().max(256).optional(), Digits: z.string().regex(/^[0-9*#]{1,32}$/).optional() });
+const LongLineQuery = z.object({ queue: z.string().regex(/^[a-z0-9-]{1,40}$/).optional() });
+const LONG_LINE_OFFER = 'All of our agents are busy, and the line is long. To leave a message and be called back, press 1. To keep waiting, stay on the line.';
+const RecordingDone = z.object({ CallSid, From: z.string().max(256).optional(), RecordingSid, RecordingUrl, RecordingDuration: z.coerce.number().int().min(0).max(86400), Digits: z.string().max(32).optional() });
+const RecordingStatus = z.object({ CallSid, RecordingSid, RecordingUrl, RecordingStatus: z.string().max(32), RecordingDuration: z.coerce.number().int().min(0).max(86400).optional() });
+const VOICEMAIL_THANKS = 'Thank you. Your message was recorded, and we will call you back. Goodbye.';
+const CallQuery = z.object({ call: CallSid });
+const KeyPressed = z.object({ CallSid, From: z.string().max(256).optional(), Digits: z.string().regex(/^[0-9*#]{1,32}$/).optional() });
+const LegStatus = z.object({ CallSid, CallStatus: z.string().min(1).max(32) });
+const CALLBACK_KEPT = 'Thank you. We will call you back when it is your turn, and you keep your place in line. Goodbye.';
+const CALLBACK_SORRY = 'Sorry, we called you back, but the agent is no longer on the line. Goodbye.';
+const MenuQuery = z.object({ attempt: z.coerce.number().int().min(0).max(10).default(0) });
+/** Keys that are no choice are answered with the menu again this many times; then the default queue. */
+const MENU_ATTEMPTS = 2;
 const WaitQuery = z.object({ call: CallSid, round: z.coerce.number().int().min(0).max(100000).default(0) });
 const AgentLeg = z.object({ CallSid: CallSid.optional() });
 const AgentCallStatus = z.object({ CallSid, CallStatus: z.string().min(1).max(32) });
@@ -52,9 +88,35 @@ export function placeInLine(position: number): string {
   return position === 1 ? 'You are next in line.' : `You are number ${position} in line.`;
 }
 
+const GREETING_SHORT = 'Thank you for calling.';
 const SORRY = 'We are sorry, something went wrong connecting your call. Please try again later. Goodbye.';
 const AGENT_SORRY = 'Sorry, this customer call is no longer available. Goodbye.';
 const OUTBOUND_SORRY = 'Sorry, we called you, but the agent is no longer on the line. We will call again. Goodbye.';
+
+/** How long the incoming call waits for the settings (hours, queues) before going on without them. */
+const SETTINGS_WAIT_MS = 1000;
+
+/** `promise`'s value, or undefined when it fails or takes longer than SETTINGS_WAIT_MS (`onFailure` is told why). */
+function soon<T>(promise: Promise<T> | undefined, onFailure: (err: unknown) => void): Promise<T | undefined> {
+  if (!promise) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      onFailure(new Error(`no answer within ${SETTINGS_WAIT_MS} ms`));
+      resolve(undefined);
+    }, SETTINGS_WAIT_MS);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        onFailure(err);
+        resolve(undefined);
+      },
+    );
+  });
+}
 
 function sendTwiml(res: Response, xml: string): void {
   res.status(200).type('text/xml').send(xml);
@@ -80,13 +142,19 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
   router.use(express.urlencoded({ extended: false, limit: '64kb' }));
   router.use(requireTwilioSignature({ authToken: deps.authToken, publicBaseUrl: deps.publicBaseUrl }));
 
+  const menuTimeout = deps.menuTimeoutSeconds ?? 5;
+
   /**
-   * The support number's voice webhook: the caller waits in a conference named after their CallSid.
-   * @route POST /conference/connect/client
+   * The caller joins the line (of `queue`, if any): stored as waiting, in a conference named after their CallSid. When
+   * the line is at VOICEMAIL_LINE_LENGTH, they are first offered to leave a message (`offerMessage`).
    */
-  router.post('/connect/client', spoken(SORRY), async (req, res) => {
-    const input = IncomingCall.parse(req.body);
-    await deps.calls.receiveCustomerCall({ callSid: input.CallSid, from: input.From });
+  async function joinLine(res: Response, input: { CallSid: string; From?: string }, queue: Queue | undefined, offerMessage = true): Promise<void> {
+    const longAt = deps.voicemailLineLength ?? 0;
+    if (offerMessage && deps.voicemails && longAt > 0 && (await deps.calls.lineLength(queue?.id)) >= longAt) {
+      deps.logger.info('long line: offering a message', { callSid: input.CallSid, queue: queue?.id });
+      return sendTwiml(res, menuTwiml({ prompt: LONG_LINE_OFFER, action: deps.urls.longLine(queue?.id), timeoutSeconds: menuTimeout }));
+    }
+    await deps.calls.receiveCustomerCall({ callSid: input.CallSid, from: input.From, ...(queue ? { queue: { id: queue.id, name: queue.name } } : {}) });
     sendTwiml(
       res,
       conferenceTwiml({
@@ -98,6 +166,179 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
         statusCallback: deps.urls.conferenceEvents(),
       }),
     );
+  }
+
+  /**
+   * The support number's voice webhook: the caller waits in a conference named after their CallSid.
+   * @route POST /conference/connect/client
+   */
+  router.post('/connect/client', spoken(SORRY), async (req, res) => {
+    const input = IncomingCall.parse(req.body);
+    // Closed (outside the opening hours, a holiday, closed by hand): the caller hears why and when we open, and is
+    // not put in line. Hours that cannot be read (database away) do not close us: the call goes on as usual.
+    // Both settings are read at once, and a slow database does not hold the caller's TwiML for more than a moment.
+    const [closed, setup] = await Promise.all([
+      soon(deps.openingHours?.closedGreeting({ staleOk: true }), (err) => deps.logger.warn('could not read the opening hours; taking the call', { error: errorMessage(err) })),
+      soon(deps.queues?.load({ staleOk: true }), (err) => deps.logger.warn('could not read the queues; one line', { error: errorMessage(err) })),
+    ]);
+    if (closed) {
+      deps.logger.info('caller told we are closed', { callSid: input.CallSid });
+      if (!deps.voicemails) return sendTwiml(res, closedTwiml(closed));
+      // The message goes to the queue a caller who presses nothing would reach.
+      const queue = setup ? (hasMenu(setup.queues) ? defaultQueue(setup.queues) : singleQueue(setup.queues)) : undefined;
+      const about = { ...(queue ? { queueId: queue.id } : {}), ...(input.From ? { from: input.From } : {}) };
+      return sendTwiml(res, voicemailTwiml({ message: closed, action: deps.urls.voicemailSaved(about), statusCallback: deps.urls.voicemailStatus(about), maxLength: deps.voicemailMaxSeconds ?? 120 }));
+    }
+    if (setup && hasMenu(setup.queues)) return sendTwiml(res, menuTwiml({ intro: GREETING_SHORT, prompt: menuPrompt(setup.queues), action: deps.urls.menu(0), timeoutSeconds: menuTimeout }));
+    await joinLine(res, input, setup ? singleQueue(setup.queues) : undefined);
+  });
+
+  /**
+   * The menu's answer: the key picks a queue (a key that is no choice hears the menu again, twice at most); nothing
+   * pressed (the <Gather> timed out into its <Redirect>) picks the default queue. Then the caller waits in line.
+   * @route POST /conference/menu
+   */
+  router.post('/menu', spoken(SORRY), async (req, res) => {
+    const input = MenuChoice.parse(req.body);
+    const { attempt } = MenuQuery.parse(req.query);
+    const setup = await deps.queues?.load();
+    const queues = setup?.queues ?? [];
+    const chosen = input.Digits ? queueOfKey(queues, input.Digits) : undefined;
+    if (input.Digits && !chosen && hasMenu(queues) && attempt < MENU_ATTEMPTS) {
+      return sendTwiml(res, menuTwiml({ intro: 'Sorry, that is not one of the choices.', prompt: menuPrompt(queues), action: deps.urls.menu(attempt + 1), timeoutSeconds: menuTimeout }));
+    }
+    await joinLine(res, input, chosen ?? (hasMenu(queues) ? defaultQueue(queues) : singleQueue(queues)));
+  });
+
+  /**
+   * The long line's offer: 1 leaves a message (for the queue); anything else, or nothing, joins the line.
+   * @route POST /conference/long-line
+   */
+  router.post('/long-line', spoken(SORRY), async (req, res) => {
+    const input = LongLineChoice.parse(req.body);
+    const { queue: queueId } = LongLineQuery.parse(req.query);
+    const queue = queueId ? (await deps.queues?.load())?.queues.find((q) => q.id === queueId) : undefined;
+    if (input.Digits === '1' && deps.voicemails) {
+      const about = { ...(queue ? { queueId: queue.id } : {}), ...(input.From ? { from: input.From } : {}), reason: 'long-line' as const };
+      return sendTwiml(res, voicemailTwiml({ message: 'Thank you.', action: deps.urls.voicemailSaved(about), statusCallback: deps.urls.voicemailStatus(about), maxLength: deps.voicemailMaxSeconds ?? 120 }));
+    }
+    await joinLine(res, input, queue, false);
+  });
+
+  /** The caller goes back into their conference (after the callback offer): no greeting, their place unchanged. */
+  function backToLine(res: Response, callSid: string, before?: string): void {
+    sendTwiml(res, conferenceTwiml({ name: callSid, participantLabel: CUSTOMER_LABEL, startConferenceOnEnter: false, endConferenceOnExit: true, waitUrl: deps.urls.wait(callSid, 1), statusCallback: deps.urls.conferenceEvents(), ...(before ? { before } : {}) }));
+  }
+
+  /**
+   * A waiting caller moved out of their conference (Calls update) hears the callback offer here.
+   * @route POST /conference/callback/offer
+   */
+  router.post('/callback/offer', spoken(SORRY), (req, res) => {
+    const { call } = CallQuery.parse(req.query);
+    sendTwiml(res, callbackOfferTwiml({ action: deps.urls.callbackStep(call, 'choice'), timeoutSeconds: menuTimeout }));
+  });
+
+  /**
+   * The key pressed at the callback offer: 1 asks for the number; anything else, or nothing, back to the line.
+   * @route POST /conference/callback/choice
+   */
+  router.post('/callback/choice', spoken(SORRY), async (req, res) => {
+    const { call } = CallQuery.parse(req.query);
+    const input = KeyPressed.parse(req.body);
+    if ((await deps.calls.callbackOfferAnswered(call, input.Digits)) === 'number') {
+      return sendTwiml(res, callbackNumberTwiml({ number: input.From && /^\+[1-9]\d{6,14}$/.test(input.From) ? input.From : undefined, action: deps.urls.callbackStep(call, 'number'), timeoutSeconds: Math.max(menuTimeout, 10) }));
+    }
+    backToLine(res, call);
+  });
+
+  /**
+   * The number to call back: 1 keeps the caller's own, digits and # give another (with its country code). The call
+   * keeps its place and the caller hangs up; an agent already on the way takes them back into the conference.
+   * @route POST /conference/callback/number
+   */
+  router.post('/callback/number', spoken(SORRY), async (req, res) => {
+    const { call } = CallQuery.parse(req.query);
+    const input = KeyPressed.parse(req.body);
+    const typed = input.Digits?.replace(/[*#]/g, '') ?? '';
+    const number = typed === '1' && input.From && /^\+[1-9]\d{6,14}$/.test(input.From) ? input.From : /^[1-9]\d{6,14}$/.test(typed) ? `+${typed}` : undefined;
+    if (!number) {
+      await deps.calls.callbackOfferAnswered(call, undefined);
+      return backToLine(res, call, 'Sorry, we could not use that number. You are back in line, in the same place.');
+    }
+    if (!(await deps.calls.requestCallback(call, number))) return backToLine(res, call, 'An agent is ready for you now.');
+    sendTwiml(res, apologyTwiml(CALLBACK_KEPT));
+  });
+
+  /**
+   * Status callback of the caller's own call while out of the conference: hanging up there ends the call.
+   * @route POST /conference/callback/customer-status
+   */
+  router.post('/callback/customer-status', async (req, res) => {
+    const { call } = CallQuery.parse(req.query);
+    const input = LegStatus.parse(req.body);
+    if (ENDED_STATUSES.includes(input.CallStatus)) await deps.calls.customerCallEnded(call);
+    sendTwiml(res, emptyTwiml());
+  });
+
+  /**
+   * A callback's customer answered: they join the conference where their agent waits.
+   * @route POST /conference/callback/answer
+   */
+  router.post('/callback/answer', spoken(CALLBACK_SORRY), async (req, res) => {
+    const { call } = CallQuery.parse(req.query);
+    const input = OutboundAnswer.parse(req.body);
+    if (!(await deps.calls.callbackAnswered(call, input.CallSid))) return sendTwiml(res, apologyTwiml(CALLBACK_SORRY));
+    sendTwiml(res, conferenceTwiml({ name: call, participantLabel: CUSTOMER_LABEL, startConferenceOnEnter: true, endConferenceOnExit: true, waitUrl: deps.urls.wait(call, 1), statusCallback: deps.urls.conferenceEvents() }));
+  });
+
+  /**
+   * Status callback of a callback's customer leg: one that ends unanswered is retried (or recorded as failed).
+   * @route POST /conference/callback/status
+   */
+  router.post('/callback/status', async (req, res) => {
+    const { call } = CallQuery.parse(req.query);
+    const input = LegStatus.parse(req.body);
+    if (ENDED_STATUSES.includes(input.CallStatus)) await deps.calls.callbackEnded(call, input.CallStatus);
+    sendTwiml(res, emptyTwiml());
+  });
+
+  /** Keeps a voicemail from either of Twilio's requests about the recording (the first stores it). */
+  async function keepVoicemail(req: express.Request, recording: { CallSid: string; RecordingSid: string; RecordingUrl: string; RecordingDuration?: number; From?: string }): Promise<void> {
+    const about = VoicemailQuery.parse(req.query);
+    const setup = about.queue ? await deps.queues?.load() : undefined;
+    const queue = setup?.queues.find((q) => q.id === about.queue);
+    await deps.voicemails?.record({
+      id: recording.RecordingSid,
+      callSid: recording.CallSid,
+      ...(about.from ?? recording.From ? { from: about.from ?? recording.From } : {}),
+      recordingUrl: recording.RecordingUrl,
+      durationSeconds: recording.RecordingDuration ?? 0,
+      ...(about.queue ? { queueId: about.queue, ...(queue ? { queueName: queue.name } : {}) } : {}),
+      reason: about.reason,
+      createdAt: new Date(),
+    });
+  }
+
+  /**
+   * The voicemail's <Record action>: the message is kept (a task for the agents of its queue) and the caller thanked.
+   * @route POST /conference/voicemail/saved
+   */
+  router.post('/voicemail/saved', spoken(SORRY), async (req, res) => {
+    const input = RecordingDone.parse(req.body);
+    await keepVoicemail(req, input);
+    // A caller who hung up hears nothing more (Twilio ignores the answer).
+    sendTwiml(res, input.Digits === 'hangup' ? emptyTwiml() : apologyTwiml(VOICEMAIL_THANKS));
+  });
+
+  /**
+   * The voicemail's recording status callback: kept too, in case the action never comes (or comes later).
+   * @route POST /conference/voicemail/status
+   */
+  router.post('/voicemail/status', async (req, res) => {
+    const input = RecordingStatus.parse(req.body);
+    if (input.RecordingStatus === 'completed') await keepVoicemail(req, input);
+    sendTwiml(res, emptyTwiml());
   });
 
   /**
@@ -108,12 +349,17 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
     const query = WaitQuery.safeParse(req.query);
     const round = query.success ? query.data.round : 0;
     // A caller whose place we cannot read (database away) still hears music; the announcement comes next round.
-    const position = query.success ? await deps.calls.positionInLine(query.data.call).catch(() => undefined) : undefined;
+    const info = query.success ? await deps.calls.waitingInfo(query.data.call).catch(() => undefined) : undefined;
+    const position = info?.position;
+    const estimate = position && deps.estimateWait ? estimatedWaitSentence(await deps.estimateWait(info?.queueId, position).catch(() => undefined)) : undefined;
+    // The caller's queue greets them in its own words, when it has them.
+    const setup: QueueSetup | undefined = round === 0 && info?.queueId ? await deps.queues?.load().catch(() => undefined) : undefined;
+    const greeting = setup?.queues.find((q) => q.id === info?.queueId)?.greeting ?? GREETING;
     sendTwiml(
       res,
       waitTwiml({
-        greeting: round === 0 ? GREETING : undefined,
-        announcement: position ? placeInLine(position) : undefined,
+        greeting: round === 0 ? greeting : undefined,
+        announcement: position ? (estimate ? `${placeInLine(position)} ${estimate}` : placeInLine(position)) : undefined,
         musicUrl: deps.holdMusicUrl,
         next: query.success ? deps.urls.wait(query.data.call, round + 1) : undefined,
       }),

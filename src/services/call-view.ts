@@ -35,6 +35,10 @@ export interface CallView {
   supervisors: Array<Pick<SupervisorLeg, 'supervisorId' | 'mode' | 'coaching' | 'status' | 'notice'>>;
   /** An agent on the call asked for help. */
   help?: HelpRequest;
+  /** A callback the caller asked for: the number the app calls (once the agent answers) and which attempt this is. */
+  callback?: { number: string; attempt: number };
+  /** The caller's queue. */
+  queue?: string;
 }
 
 
@@ -61,6 +65,8 @@ export function view(call: CallRecord): CallView {
     ...(call.customerRinging ? { customerRinging: true } : {}),
     supervisors: liveSupervisors(call).map(({ supervisorId, mode, coaching, status, notice }) => ({ supervisorId, mode, status, ...(coaching ? { coaching } : {}), ...(notice ? { notice } : {}) })),
     ...(call.help ? { help: call.help } : {}),
+    ...(call.callback ? { callback: { number: call.callback.number, attempt: call.callback.attempt } } : {}),
+    ...(call.queueName ? { queue: call.queueName } : {}),
   };
 }
 

@@ -5,10 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import type { BackgroundTasks } from '../background';
 import { mayCallOut } from '../contact-center/actions';
-import { callOf, type CallRecord, type ConferenceEvent } from '../contact-center/call';
+import { callOf, placeOf, type CallRecord, type ConferenceEvent } from '../contact-center/call';
 import {
   agentJoined,
   agentLeft,
+  backInLine,
+  callbackDialling,
+  callbackRequested,
   bringInStarted,
   callEnded,
   checkColleagueRing,
@@ -84,6 +87,9 @@ export interface CallServiceDeps {
   leaveSettleMs: number;
   /** Hears of every agent leaving a call (a supervisor coaching them listens from then on). */
   onAgentLeft?: (callSid: string, agentId: string) => void;
+  /** A callback nobody answers is tried this many times in all, `callbackRetrySeconds` apart. */
+  callbackAttempts?: number;
+  callbackRetrySeconds?: number;
 }
 
 export { LEFT_ALONE_MESSAGE } from './call-effects';
@@ -195,25 +201,36 @@ export function createCallService(deps: CallServiceDeps) {
    * A repeated webhook for the same CallSid hits the duplicate key and routes nothing. A store that answers too
    * late gets the caller an apology, and the late record is deleted so nobody is ever offered that caller.
    */
-  async function receiveCustomerCall(input: { callSid: string; from?: string }): Promise<{ duplicate: boolean }> {
+  async function receiveCustomerCall(input: { callSid: string; from?: string; queue?: { id: string; name: string } }): Promise<{ duplicate: boolean }> {
+    const queue = input.queue ? { queueId: input.queue.id, queueName: input.queue.name, queueSince: new Date() } : {};
     try {
-      await store.insert({ _id: input.callSid, conferenceName: input.callSid, from: input.from, status: 'waiting', participants: [], passedBy: [], transfers: [], rev: 0 }, (landed) => retractLate(input.callSid, landed));
+      await store.insert({ _id: input.callSid, conferenceName: input.callSid, from: input.from, status: 'waiting', ...queue, participants: [], passedBy: [], transfers: [], rev: 0 }, (landed) => retractLate(input.callSid, landed));
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
       logger.warn('repeated incoming-call webhook; not routing again', { callSid: input.callSid });
       return { duplicate: true };
     }
-    logger.info('customer call waiting', { callSid: input.callSid, from: maskNumber(input.from) });
+    logger.info('customer call waiting', { callSid: input.callSid, from: maskNumber(input.from), ...(input.queue ? { queue: input.queue.id } : {}) });
     changes.publish('calls');
     routing.callArrived();
     return { duplicate: false };
   }
 
+  /**
+   * The caller's place in their queue's line (1 = next; by entry time), and their queue; no place when an agent is on
+   * the way or the call is unknown.
+   */
+  async function waitingInfo(callSid: string): Promise<{ position?: number; queueId?: string }> {
+    const live = await store.live();
+    const mine = live.find((call) => call._id === callSid);
+    const waiting = live.filter((call) => call.status === 'waiting' && !call.endReason && call.queueId === mine?.queueId).map((call) => ({ callSid: call._id, waitingSince: placeOf(call) }));
+    const position = positionInLine(waiting, callSid);
+    return { ...(position ? { position } : {}), ...(mine?.queueId ? { queueId: mine.queueId } : {}) };
+  }
+
   /** The caller's place in line (1 = next), or undefined when an agent is on the way or the call is unknown. */
   async function callersPlace(callSid: string): Promise<number | undefined> {
-    const live = await store.live();
-    const waiting = live.filter((call) => call.status === 'waiting' && !call.endReason).map((call) => ({ callSid: call._id, waitingSince: new Date(call.createdAt) }));
-    return positionInLine(waiting, callSid);
+    return (await waitingInfo(callSid)).position;
   }
 
   /**
@@ -226,8 +243,108 @@ export function createCallService(deps: CallServiceDeps) {
     if (joined.unholdCustomer) setHold(input.conferenceId, joined.conferenceSid, CUSTOMER_LABEL, false);
     if (joined.role === 'offer') await routing.answered(input.agentId, input.conferenceId);
     else await reservations.moveAgent(input.agentId, input.conferenceId, 'on-call');
+    // A callback: the agent waits in the conference while the customer's phone rings.
+    if (joined.role === 'offer') background.run(`dial the callback of ${input.conferenceId}`, () => dialCallback(input.conferenceId));
     changes.publish('calls', 'agents');
     return { role: joined.role };
+  }
+
+  /** Rings the customer of a callback whose agent is in the conference (once: the transition says whether to). */
+  async function dialCallback(callSid: string): Promise<void> {
+    const dialling = await store.changeIfLive(callSid, (call) => callbackDialling(call));
+    if (!dialling) return;
+    try {
+      const { sid } = await voice.dial({ to: dialling.number, from: deps.twilioNumber, url: urls.callbackAnswer(callSid), statusCallback: urls.callbackStatus(callSid), statusCallbackEvents: ['initiated', 'ringing', 'answered', 'completed'], timeoutSeconds: OUTBOUND_RING_SECONDS });
+      await store.changeIfLive(callSid, () => ({ patch: { set: { customerLegSid: sid } }, result: undefined }));
+      logger.info('calling the customer back', { callSid, to: maskNumber(dialling.number), legCallSid: sid });
+    } catch (err) {
+      logger.warn('could not call the customer back', { callSid, error: describeRestError(err) });
+      await callbackEnded(callSid, 'failed');
+    }
+    changes.publish('calls');
+  }
+
+  /**
+   * The waiting caller heard the callback offer: `digits` '1' asks for it (the number comes next); anything else, or
+   * nothing, takes them back to the line. Returns what they hear next.
+   */
+  async function callbackOfferAnswered(callSid: string, digits: string | undefined): Promise<'number' | 'back'> {
+    if (digits === '1') {
+      const call = await store.load(callSid);
+      if (call && call.status === 'waiting' && !call.endReason) return 'number';
+    }
+    await store.changeIfLive(callSid, (call) => backInLine(call));
+    routing.dispatch();
+    return 'back';
+  }
+
+  /**
+   * The caller gave the number to call back (or confirmed theirs): the call keeps its place and the caller hangs up.
+   * False when an agent is already on the way (the caller goes back into the conference instead).
+   */
+  async function requestCallback(callSid: string, number: string): Promise<boolean> {
+    const kept = await store.changeIfLive(callSid, (call) => callbackRequested(call, { number, now: new Date() }));
+    if (!kept) {
+      await store.changeIfLive(callSid, (call) => backInLine(call));
+      routing.dispatch();
+      return false;
+    }
+    logger.info('callback requested', { callSid, to: maskNumber(number) });
+    changes.publish('calls');
+    routing.dispatch();
+    return true;
+  }
+
+  /** The caller's own call ended while out of the conference: gone, unless a callback was what they asked for. */
+  async function customerCallEnded(callSid: string): Promise<void> {
+    const call = await store.load(callSid);
+    if (!call || call.callback || !call.awayFromLine) return;
+    await finish(callSid, 'customer-hung-up');
+  }
+
+  /** A callback's customer answered: the call is answered now (their leg joins the conference). */
+  async function callbackAnswered(callSid: string, legCallSid: string): Promise<boolean> {
+    const answered = await store.changeIfLive(callSid, (call) => {
+      const step = customerAnswered(call, new Date());
+      return { patch: { ...step.patch, set: { ...step.patch?.set, customerLegSid: legCallSid } }, result: step.result };
+    });
+    if (answered) changes.publish('calls');
+    return answered ?? false;
+  }
+
+  /**
+   * A callback's customer leg ended. One who never answered (busy, no answer, failed) ends this attempt (the history
+   * keeps it as failed) and, while attempts remain, the callback goes back in line at its place, routable after
+   * `callbackRetrySeconds`, under a new key (its conference is new too).
+   */
+  async function callbackEnded(callSid: string, callStatus: string): Promise<void> {
+    const call = await store.load(callSid);
+    if (!call || call.status === 'completed' || !call.callback) return;
+    if (!call.customerRinging) return finish(callSid, 'customer-hung-up');
+    const attempts = deps.callbackAttempts ?? 3;
+    if (call.callback.attempt < attempts) {
+      const retry = `CA${randomUUID().replace(/-/g, '')}`;
+      const now = new Date();
+      await store.insert({
+        _id: retry,
+        conferenceName: retry,
+        ...(call.from ? { from: call.from } : {}),
+        status: 'waiting',
+        ...(call.queueId ? { queueId: call.queueId, queueName: call.queueName, queueSince: call.queueSince } : {}),
+        placeSince: placeOf(call),
+        callback: { number: call.callback.number, attempt: call.callback.attempt + 1, requestedAt: call.callback.requestedAt },
+        routableFrom: new Date(now.getTime() + (deps.callbackRetrySeconds ?? 120) * 1000),
+        participants: [],
+        passedBy: [],
+        transfers: [],
+        rev: 0,
+      });
+      routing.dispatchAfter((deps.callbackRetrySeconds ?? 120) * 1000 + 50);
+      logger.info('callback not answered: trying again later', { callSid, retry, attempt: call.callback.attempt + 1, of: attempts });
+    } else {
+      logger.info('callback not answered: no attempts left', { callSid, attempts });
+    }
+    await finish(callSid, `callback-${callStatus}`, undefined, true);
   }
 
   /**
@@ -321,7 +438,7 @@ export function createCallService(deps: CallServiceDeps) {
     if (!call) throw new NoCallError('You have no call to hang up.');
     const { legCallSid } = await store.change(call._id, (c) => hangUpRequested(c, agentId));
     // An outbound call whose customer's phone still rings is called off: the ringing stops (no goodbye to play).
-    if (call.customerRinging) hangUpLater(`call off the outbound call ${call._id}`, call._id);
+    if (call.customerRinging) hangUpLater(`call off the outbound call ${call._id}`, call.customerLegSid ?? call._id);
     if (legCallSid) {
       try {
         await voice.hangUp(legCallSid);
@@ -483,6 +600,19 @@ export function createCallService(deps: CallServiceDeps) {
   async function recordConferenceEvent(input: ConferenceEventInput): Promise<void> {
     const callSid = input.conferenceName;
     const report: ParticipantReport = { callSid: input.callSid, participantLabel: input.participantLabel, reason: input.reason, participantCallStatus: input.participantCallStatus, now: new Date() };
+    // A callback's customer is on a leg of their own (customerLegSid): their leaving is the customer's too.
+    let customerLegSid: string | undefined;
+    if (input.event === 'participant-leave' || input.event === 'conference-end') {
+      // The caller left the conference to hear the callback offer (or asked for a callback): its end is not the call's.
+      const call = await store.load(callSid);
+      // A caller who hangs up just as they are moved still ends the call: their leave says participant_hung_up.
+      const movedOut = call?.awayFromLine && (input.event === 'conference-end' || report.reason === undefined || report.reason === 'participant_updated_via_api');
+      if (call && (movedOut || (call.callback && (call.status === 'waiting' || call.status === 'offered')))) {
+        logger.debug('conference event of a caller away from the line: ignored', { callSid, event: input.event });
+        return;
+      }
+      customerLegSid = call?.customerLegSid;
+    }
     switch (input.event) {
       case 'conference-start':
         await store.changeIfLive(callSid, (call) => conferenceStarted(call, input.conferenceSid));
@@ -496,7 +626,7 @@ export function createCallService(deps: CallServiceDeps) {
         return;
       case 'participant-leave': {
         // The customer left, or an agent was removed because the conference ended (only the customer's leaving ends it).
-        if (customerGone({ _id: callSid }, report)) return finish(callSid, 'customer-hung-up', (call) => conferenceEvent(call, 'left', report, { ...(report.reason ? { reason: report.reason } : {}), ...(report.participantCallStatus ? { callStatus: report.participantCallStatus } : {}) }));
+        if (customerGone({ _id: callSid, ...(customerLegSid ? { customerLegSid } : {}) }, report)) return finish(callSid, 'customer-hung-up', (call) => conferenceEvent(call, 'left', report, { ...(report.reason ? { reason: report.reason } : {}), ...(report.participantCallStatus ? { callStatus: report.participantCallStatus } : {}) }));
         const left = await store.changeIfLive(callSid, (call) => agentLeft(call, report, settings));
         if (!left) return;
         if ('agentId' in left) await afterDeparture(callSid, left, true);
@@ -513,7 +643,17 @@ export function createCallService(deps: CallServiceDeps) {
 
   return {
     receiveCustomerCall,
+    callbackOfferAnswered,
+    requestCallback,
+    customerCallEnded,
+    callbackAnswered,
+    callbackEnded,
     positionInLine: callersPlace,
+    waitingInfo,
+    /** How many callers wait in the line of `queueId` (none: the calls without a queue). */
+    async lineLength(queueId?: string): Promise<number> {
+      return (await store.live()).filter((call) => call.status === 'waiting' && !call.endReason && call.queueId === queueId).length;
+    },
     connectAgent,
     consult,
     coldTransfer,

@@ -7,8 +7,9 @@ import { planOffers, type Task, type Worker } from '../contact-center/routing';
 import { wrapUpBlocks } from '../contact-center/wrap-up';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logger';
-import { lineSinceOf } from '../contact-center/call';
-import { dialFailed, dialled, maxWaitReached, offered, offerEnded as offerEnded_ } from '../contact-center/call-life';
+import { lineSinceOf, placeOf } from '../contact-center/call';
+import { callbackOfferStarted, dialFailed, dialled, maxWaitReached, offered, offerEnded as offerEnded_, queueOverflowed } from '../contact-center/call-life';
+import { overflowDue, queuesServedBy, type QueueSetup } from '../contact-center/queues';
 import type { CallStore } from '../models/call-store';
 import type { CallRecord } from '../models/call';
 import type { OfferOutcome, PresenceRecord, PresenceStore } from '../models/presence';
@@ -41,6 +42,10 @@ export interface RoutingSettings {
    * customer left too (Twilio does not promise the order of callbacks).
    */
   leaveSettleMs: number;
+  /** A waiting caller first hears the callback offer this long after calling (0: callbacks are not offered). */
+  callbackOfferAfterSeconds: number;
+  /** …and again this often while they wait. */
+  callbackOfferEverySeconds: number;
 }
 
 export const DEFAULT_ROUTING: RoutingSettings = {
@@ -52,6 +57,8 @@ export const DEFAULT_ROUTING: RoutingSettings = {
   tickMs: 2000,
   reconnectGraceSeconds: 15,
   leaveSettleMs: 2000,
+  callbackOfferAfterSeconds: 0,
+  callbackOfferEverySeconds: 180,
 };
 
 /** The shortest time between two routing passes of one instance. */
@@ -79,10 +86,13 @@ export interface RoutingDeps {
   settings: RoutingSettings;
   /** Callers told sorry by any instance (their call was stored too late): never offered. */
   retracted: Pick<ToldSorry, 'has' | 'told'>;
+  /** The queues and agents' skills (none: one line, every agent serves every call). */
+  queues?: () => Promise<QueueSetup>;
   /** Whether admins require a wrap-up code before the next offer, and how many codes there are to pick (none: nothing required). */
   wrapUpRules?: () => Promise<{ required: boolean; activeCodes: number }>;
 }
 
+const NO_QUEUES = async (): Promise<QueueSetup> => ({ queues: [], skills: new Map() });
 const NO_WRAP_UP_RULES = async (): Promise<{ required: boolean; activeCodes: number }> => ({ required: false, activeCodes: 0 });
 
 /** A leg's end (Twilio's CallStatus, or dial-failed) as the outcome an agent's page explains. */
@@ -93,6 +103,7 @@ function offerOutcomeOf(outcome: string): OfferOutcome {
 export function createRouting(deps: RoutingDeps) {
   const { calls, reservations, presence, agents, voice, urls, background, changes, logger, settings } = deps;
   const wrapUpRules = deps.wrapUpRules ?? NO_WRAP_UP_RULES;
+  const queueSetup = deps.queues ?? NO_QUEUES;
   let dispatching: Promise<void> | undefined;
   let again = false;
   /** When the last pass found no agent free (undefined: it found some). */
@@ -103,7 +114,7 @@ export function createRouting(deps: RoutingDeps) {
   let ticking: Promise<void> | undefined;
 
   /** Enabled agents with an open softphone who chose "available" and hold no reservation, longest idle first. */
-  async function freeWorkers(now: Date, held: ReservationRecord[]): Promise<Worker[]> {
+  async function freeWorkers(now: Date, held: ReservationRecord[], setup: QueueSetup): Promise<Worker[]> {
     const [all, present, rules] = await Promise.all([agents.all(), presence.all(), wrapUpRules()]);
     const byId = new Map(present.map((p) => [p._id, p]));
     const busy = new Set(held.filter((r) => r._id.startsWith('agent:')).map((r) => r.agentId));
@@ -115,20 +126,25 @@ export function createRouting(deps: RoutingDeps) {
       // Admins require a wrap-up code before the next call: an agent whose last call has none yet is skipped.
       if (wrapUpBlocks({ ...rules, pending: p.wrapUp })) continue;
       if (!softphoneAlive({ lastSeenAt: p.lastSeenAt, now, offlineAfterMs: settings.offlineAfterSeconds * 1000 })) continue;
-      workers.push({ agentId: agent.id, idleSince: p.idleSince });
+      workers.push({ agentId: agent.id, idleSince: p.idleSince, ...(setup.queues.length > 0 ? { queues: queuesServedBy(setup, agent.id) } : {}) });
     }
     return workers;
   }
 
-  function waitingTasks(live: CallRecord[], now = new Date()): Task[] {
+  function waitingTasks(live: CallRecord[], now = new Date(), setup?: QueueSetup): Task[] {
+    const queueOf = new Map((setup?.queues ?? []).map((q) => [q.id, q]));
     return live
-      .filter((call) => call.status === 'waiting' && !call.endReason && !deps.retracted.has(call._id))
+      // A caller hearing the callback offer (out of the conference) is not rung until they are back; their place stays.
+      .filter((call) => call.status === 'waiting' && !call.endReason && !call.awayFromLine && !deps.retracted.has(call._id))
       .filter((call) => !call.routableFrom || new Date(call.routableFrom).getTime() <= now.getTime())
       .map((call) => ({
         callSid: call._id,
-        waitingSince: call.createdAt,
+        // The place in line is the first call's time: a callback (and its retries) keeps it.
+        waitingSince: placeOf(call),
         passedBy: call.passedBy ?? [],
         ...(call.returnTo ? { returnTo: { agentId: call.returnTo.agentId, until: new Date(call.returnTo.until) } } : {}),
+        // A call of a queue that no longer exists goes to anyone.
+        ...(call.queueId && queueOf.has(call.queueId) ? { queueId: call.queueId, priority: queueOf.get(call.queueId)!.priority } : {}),
       }));
   }
 
@@ -137,11 +153,11 @@ export function createRouting(deps: RoutingDeps) {
     // the calls are not read at all.
     const now = new Date();
     passes += 1;
-    const held = await reservations.all();
-    const workers = await freeWorkers(now, held);
+    const [held, setup] = await Promise.all([reservations.all(), queueSetup()]);
+    const workers = await freeWorkers(now, held, setup);
     nobodyFreeSince = workers.length === 0 ? Date.now() : undefined;
     if (workers.length === 0) return;
-    const tasks = waitingTasks(await calls.live(), now);
+    const tasks = waitingTasks(await calls.live(), now, setup);
     if (tasks.length === 0) return;
     const offers = planOffers(tasks, workers, now, { passCooldownMs: settings.passCooldownSeconds * 1000 });
     for (const offer of offers) await offerCall(offer.callSid, offer.agentId);
@@ -233,6 +249,48 @@ export function createRouting(deps: RoutingDeps) {
   }
 
   /**
+   * Moves waiting calls of a queue whose agents are all offline to its overflow queue once they have waited its time
+   * there (each move is one compare-and-set: another instance's move of the same call changes nothing).
+   */
+  async function overflowQueues(live: CallRecord[], now: Date): Promise<boolean> {
+    const setup = await queueSetup();
+    const byId = new Map(setup.queues.map((q) => [q.id, q]));
+    const candidates = live.filter((c) => c.status === 'waiting' && !c.endReason && c.queueId && byId.get(c.queueId)?.overflow);
+    if (candidates.length === 0) return false;
+    const online = [...(await presenceOfAll(now))].filter(([, p]) => p.presence !== 'offline').map(([agentId]) => agentId);
+    let moved = false;
+    for (const call of candidates) {
+      const to = overflowDue(byId.get(call.queueId!), new Date(call.queueSince ?? call.createdAt), now, online, setup.skills);
+      const target = to ? byId.get(to) : undefined;
+      if (!target) continue;
+      const mine = await calls.changeIfLive(call._id, (c) => queueOverflowed(c, { from: call.queueId!, to: target.id, toName: target.name, now }));
+      if (!mine) continue;
+      logger.info('queue overflow: nobody who serves it is online', { callSid: call._id, from: call.queueId, to: target.id });
+      moved = true;
+    }
+    if (moved) changes.publish('calls');
+    return moved;
+  }
+
+  /**
+   * Moves waiting callers out of their conference to hear the callback offer: first `callbackOfferAfterSeconds` after
+   * they called, then every `callbackOfferEverySeconds`. The mark (one compare-and-set) comes before the move, so the
+   * conference's end that the move causes is not taken for the caller hanging up; the caller's own end is reported to
+   * the customer status callback.
+   */
+  async function offerCallbacks(live: CallRecord[], now: Date): Promise<void> {
+    if (settings.callbackOfferAfterSeconds <= 0) return;
+    for (const call of live) {
+      if (call.status !== 'waiting' || call.endReason || call.awayFromLine || call.callback || call.direction === 'outbound' || deps.retracted.has(call._id)) continue;
+      const due = call.callbackOfferedAt ? new Date(call.callbackOfferedAt).getTime() + settings.callbackOfferEverySeconds * 1000 : new Date(call.createdAt).getTime() + settings.callbackOfferAfterSeconds * 1000;
+      if (due > now.getTime()) continue;
+      if (!(await calls.changeIfLive(call._id, (c) => callbackOfferStarted(c, now)))) continue;
+      logger.info('offering the caller a callback', { callSid: call._id });
+      background.run(`callback offer to ${call._id}`, () => voice.redirectTo(call._id, urls.callbackOffer(call._id), urls.customerStatus(call._id)));
+    }
+  }
+
+  /**
    * Frees agents whose wrap-up is over, and reservations whose call is gone (a crash, a lost callback). Reads only the
    * reservations (a handful) and their calls by key, never the whole line.
    */
@@ -265,6 +323,31 @@ export function createRouting(deps: RoutingDeps) {
     return freed;
   }
 
+  /** Each agent's presence, as routing sees it (`all`: the agents, when the caller has read them already); pages read it too. */
+  async function presenceOfAll(now = new Date(), all?: Agent[]): Promise<Map<string, { presence: ReturnType<typeof presenceOf>['presence']; since?: Date; note?: string; record?: PresenceRecord; reservation?: ReservationRecord }>> {
+    const [everyone, present, held, rules] = await Promise.all([all ?? agents.all(), presence.all(), reservations.all(), wrapUpRules()]);
+    const byId = new Map(present.map((p) => [p._id, p]));
+    const reservationOf = new Map(held.filter((r) => r._id.startsWith('agent:')).map((r) => [r.agentId, r]));
+    const result = new Map<string, { presence: ReturnType<typeof presenceOf>['presence']; since?: Date; note?: string; record?: PresenceRecord; reservation?: ReservationRecord }>();
+    for (const agent of everyone) {
+      const p = byId.get(agent.id);
+      const r = reservationOf.get(agent.id);
+      const state = presenceOf({
+        chosen: p?.chosen ?? 'away',
+        chosenAt: p?.chosenAt ?? new Date(0),
+        lastSeenAt: p?.lastSeenAt,
+        softphoneReady: p?.softphoneReady,
+        reservation: r ? { state: r.state, since: new Date(r.since) } : undefined,
+        wrapUpBlockedSince: p?.wrapUp && wrapUpBlocks({ ...rules, pending: p.wrapUp }) ? new Date(p.wrapUp.since) : undefined,
+        now,
+        offlineAfterMs: settings.offlineAfterSeconds * 1000,
+      });
+      // Never seen (no presence record, no reservation): offline, with no meaningful "since".
+      result.set(agent.id, { ...state, since: p || r ? state.since : undefined, note: p?.note, record: p ?? undefined, reservation: r });
+    }
+    return result;
+  }
+
   let lastLineScan = 0;
   async function tick(): Promise<void> {
     const now = new Date();
@@ -272,11 +355,16 @@ export function createRouting(deps: RoutingDeps) {
       changes.publish('agents');
       dispatch();
     }
-    // The whole line is read only every so often (a quarter of the longest wait, at most every 10 s): it may be long.
-    if (now.getTime() - lastLineScan >= Math.min(10_000, settings.maxWaitSeconds * 250)) {
+    // The whole line is read only every so often (a quarter of the longest wait or of the shortest overflow wait, at
+    // most every 10 s): it may be long.
+    const overflowAfter = (await queueSetup()).queues.flatMap((q) => (q.overflow ? [q.overflow.afterSeconds] : []));
+    const offerAfter = settings.callbackOfferAfterSeconds > 0 ? [settings.callbackOfferAfterSeconds, settings.callbackOfferEverySeconds] : [];
+    if (now.getTime() - lastLineScan >= Math.min(10_000, settings.maxWaitSeconds * 250, ...overflowAfter.map((s) => s * 250), ...offerAfter.map((s) => s * 250))) {
       lastLineScan = now.getTime();
       const live = await calls.live();
       await endLongWaits(live, now);
+      await overflowQueues(live, now);
+      await offerCallbacks(live, now);
       if (waitingTasks(live).length > 0) dispatch();
     }
   }
@@ -382,30 +470,7 @@ export function createRouting(deps: RoutingDeps) {
       await ticking;
       while (dispatching) await dispatching;
     },
-    /** For pages: each agent's presence, as routing sees it (`all`: the agents, when the caller has read them already). */
-    async presenceOfAll(now = new Date(), all?: Agent[]): Promise<Map<string, { presence: ReturnType<typeof presenceOf>['presence']; since?: Date; note?: string; record?: PresenceRecord; reservation?: ReservationRecord }>> {
-      const [everyone, present, held, rules] = await Promise.all([all ?? agents.all(), presence.all(), reservations.all(), wrapUpRules()]);
-      const byId = new Map(present.map((p) => [p._id, p]));
-      const reservationOf = new Map(held.filter((r) => r._id.startsWith('agent:')).map((r) => [r.agentId, r]));
-      const result = new Map<string, { presence: ReturnType<typeof presenceOf>['presence']; since?: Date; note?: string; record?: PresenceRecord; reservation?: ReservationRecord }>();
-      for (const agent of everyone) {
-        const p = byId.get(agent.id);
-        const r = reservationOf.get(agent.id);
-        const state = presenceOf({
-          chosen: p?.chosen ?? 'away',
-          chosenAt: p?.chosenAt ?? new Date(0),
-          lastSeenAt: p?.lastSeenAt,
-          softphoneReady: p?.softphoneReady,
-          reservation: r ? { state: r.state, since: new Date(r.since) } : undefined,
-          wrapUpBlockedSince: p?.wrapUp && wrapUpBlocks({ ...rules, pending: p.wrapUp }) ? new Date(p.wrapUp.since) : undefined,
-          now,
-          offlineAfterMs: settings.offlineAfterSeconds * 1000,
-        });
-        // Never seen (no presence record, no reservation): offline, with no meaningful "since".
-        result.set(agent.id, { ...state, since: p || r ? state.since : undefined, note: p?.note, record: p ?? undefined, reservation: r });
-      }
-      return result;
-    },
+    presenceOfAll,
   };
 }
 

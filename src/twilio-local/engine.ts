@@ -1,13 +1,14 @@
 // The local voice engine: calls, TwiML execution, conferences and devices. Routers call its methods; its state
 // (state.ts) changes only here. Timers live in scheduler.ts, webhooks in callbacks.ts, media in media.ts.
-import { newSid, maskNumber } from './sid';
-import { parseTwiml, type ConferenceNoun, type Verb } from './twiml';
+import { newSid, maskNumber, rfc2822 } from './sid';
+import { parseTwiml, type ConferenceNoun, type GatherVerb, type RecordVerb, type Verb } from './twiml';
+import { wavOf } from './audio/codec';
 import { TERMINAL, type CallStatus, type Hears, type LocalState, type ParticipantView } from './types';
 import { Scheduler } from './scheduler';
 import { Callbacks } from './callbacks';
 import { MediaPlayer, type MediaPreparer } from './media';
 import { takeSnapshot } from './snapshot';
-import type { ConferenceEndReason, EventSink, LeaveReason, LocalCall, LocalConference, LocalDevice, ObservedWebhook, OutboundSpec, Participant } from './state';
+import type { ActiveGather, ConferenceEndReason, EventSink, LeaveReason, LocalCall, LocalConference, LocalDevice, LocalRecording, ObservedWebhook, OutboundSpec, Participant } from './state';
 
 /** How long a caller's call outlives the last page following it (simulated seconds, scaled by timeScale). */
 const PHONE_GONE_SECONDS = 5;
@@ -34,7 +35,14 @@ export interface EngineOptions {
    * its Url or Twiml. Unset: such a call fails at once (there is no PSTN here).
    */
   pstnAnswerSeconds?: number;
+  /** Where the REST API is reached (RecordingUrl is under it); default https://api.twilio.com. */
+  restBaseUrl?: string;
+  /** Keeps what a leg's page says during a <Record> (audio/index.ts); without it recordings are silence. */
+  recorder?: { start(callSid: string): void; stop(callSid: string): Int16Array | undefined };
 }
+
+/** The longest recording kept as audio (longer ones are cut): demo recordings are messages, not calls. */
+const MAX_RECORDING_SECONDS = 120;
 
 // https://www.twilio.com/docs/voice/twiml/conference#attributes-waitUrl : Twilio's default hold music
 const DEFAULT_MUSIC = 'https://twimlets.com/holdmusic?Bucket=com.twilio.music.classical';
@@ -69,6 +77,7 @@ export class Engine {
   private readonly conferences = new Map<string, LocalConference>();
   private readonly devices = new Map<string, LocalDevice>();
   private readonly phoneSinks = new Map<string, Set<EventSink>>();
+  private readonly recordings = new Map<string, LocalRecording>();
   private readonly scheduler: Scheduler;
   private readonly callbacks: Callbacks;
   private readonly media: MediaPlayer;
@@ -160,7 +169,12 @@ export class Engine {
 
   /** A deep, read-only copy of the state. */
   snapshot(): LocalState {
-    return takeSnapshot(this.calls.values(), this.conferences.values(), this.devices.values());
+    return takeSnapshot(this.calls.values(), this.conferences.values(), this.devices.values(), this.recordings.values());
+  }
+
+  /** A recording by SID (REST media). */
+  getRecording(sid: string): LocalRecording | undefined {
+    return this.recordings.get(sid);
   }
 
   // ---------- events to devices and phones ----------
@@ -286,9 +300,41 @@ export class Engine {
    * (snapshot `digits`), as the far end would hear them. https://www.twilio.com/docs/voice/sdks/javascript/twiliocall#callsenddigitsdigits
    */
   sendDigits(call: LocalCall, digits: string): string | undefined {
+    return this.pressDigits(call, digits);
+  }
+
+  /**
+   * Keys pressed on an answered call (the phone page's keypad, or a device's sendDigits). They are kept on the call
+   * (snapshot `digits`) and feed the <Gather> running on it, if any; with none, the far end hears tones and nothing
+   * happens (a conference waitUrl cannot gather: https://www.twilio.com/docs/voice/twiml/conference#attributes-waitUrl).
+   * `w` is a half-second pause and is not a key.
+   */
+  pressDigits(call: LocalCall, digits: string): string | undefined {
     if (call.status !== 'in-progress') return 'call is not in progress';
     call.digits = (call.digits ?? '') + digits;
-    this.opts.log(`twilio-local: call ${call.sid} sent ${digits.length} digit(s)`);
+    this.opts.log(`twilio-local: call ${call.sid} sent ${digits.length} digit(s)${call.gather ? ' to its <Gather>' : ''}`);
+    const r = call.recording;
+    // https://www.twilio.com/docs/voice/twiml/record#finishonkey : one of these keys ends the recording
+    const ending = r && !r.ended ? [...digits].find((key) => r.spec.finishOnKey.includes(key)) : undefined;
+    if (r && ending) {
+      r.ended = true;
+      r.key = ending;
+      this.scheduler.wake(call.sleeper);
+    }
+    const g = call.gather;
+    if (!g) return undefined;
+    for (const key of digits) {
+      if (g.ended) break;
+      if (key === 'w' || key === 'W') continue;
+      // https://www.twilio.com/docs/voice/twiml/gather#finishonkey : the key submits what was pressed before it (and
+      // is not part of Digits); numDigits submits as soon as that many were pressed
+      if (g.spec.finishOnKey !== '' && key === g.spec.finishOnKey) g.ended = true;
+      else {
+        g.digits += key;
+        if (g.spec.numDigits !== undefined && g.digits.length >= g.spec.numDigits) g.ended = true;
+      }
+    }
+    this.scheduler.wake(call.sleeper);
     return undefined;
   }
 
@@ -623,12 +669,116 @@ export class Engine {
         if (verb.action) return { url: new URL(verb.action, base).toString(), method: verb.method, extra: { DialCallStatus: dialStatus } };
         return;
       }
+      case 'Gather':
+        return this.gather(call, verb, base, valid);
+      case 'Record':
+        return this.record(call, verb, base, gen);
       case 'Unsupported':
         this.opts.log(`twilio-local: <${verb.name}> is not simulated; skipped`);
         return;
     }
   }
 
+  /**
+   * <Gather>: the nested Say/Play/Pause play until the first key; then the call waits `timeout` seconds of silence,
+   * restarted by each key. Keys (before the timeout, numDigits or finishOnKey) go to `action` as `Digits` and the
+   * call continues with the TwiML that answers; no key (or only finishOnKey) falls through to the next verb.
+   * https://www.twilio.com/docs/voice/twiml/gather
+   */
+  private async gather(call: LocalCall, verb: GatherVerb, base: string, valid: () => boolean): Promise<void | 'stop' | { url: string; method: string; extra: Record<string, string> }> {
+    const g: ActiveGather = { spec: verb, digits: '', ended: false };
+    call.gather = g;
+    try {
+      if (verb.input.split(/\s+/).includes('speech')) this.opts.log(`twilio-local: <Gather input="${verb.input}">: speech is not simulated, only keys`);
+      // "After the first digit is received the audio will stop playing"
+      const quiet = (): boolean => valid() && !g.ended && g.digits === '';
+      for (const media of verb.nested) {
+        if (!quiet()) break;
+        await this.media.play(call, media, call.sleeper, quiet);
+      }
+      if (valid() && !g.ended) {
+        call.mediaSeq++;
+        this.setHears(call, { what: 'silence' });
+      }
+      // https://www.twilio.com/docs/voice/twiml/gather#timeout : the wait starts after the nested verbs, and again
+      // after each key
+      while (valid() && !g.ended) {
+        const pressed = g.digits.length;
+        const ranOut = await this.scheduler.sleep(this.scheduler.scaled(verb.timeout), call.sleeper, () => valid() && !g.ended && g.digits.length === pressed);
+        if (ranOut) break;
+      }
+    } finally {
+      if (call.gather === g) call.gather = undefined;
+    }
+    if (!valid()) return 'stop';
+    if (g.digits === '') return;
+    // https://www.twilio.com/docs/voice/twiml/gather#action : default the current document's URL, relative URLs too
+    return { url: new URL(verb.action ?? base, base).toString(), method: verb.method, extra: { Digits: g.digits } };
+  }
+
+  /**
+   * <Record>: keeps what the caller says (the page's audio, or silence without audio) until a finishOnKey key,
+   * maxLength, or the caller hanging up; then requests `action` with RecordingUrl, RecordingDuration, RecordingSid and
+   * Digits (the key, or 'hangup') and the recording status callback. An empty (0 s) recording requests no action and
+   * the next verb runs. https://www.twilio.com/docs/voice/twiml/record
+   */
+  private async record(call: LocalCall, verb: RecordVerb, base: string, gen: number): Promise<void | 'stop' | { url: string; method: string; extra: Record<string, string> }> {
+    const valid = (): boolean => call.gen === gen && !TERMINAL.has(call.status);
+    if (verb.transcribe) this.opts.log('twilio-local: <Record transcribe="true">: transcription is not simulated');
+    const r = { spec: verb, ended: false } as NonNullable<LocalCall['recording']>;
+    call.recording = r;
+    // https://www.twilio.com/docs/voice/twiml/record#playbeep : a beep, then the recording
+    if (verb.playBeep) await this.media.play(call, { verb: 'Pause', length: 1 }, call.sleeper, valid);
+    const started = Date.now();
+    this.opts.recorder?.start(call.sid);
+    call.mediaSeq++;
+    this.setHears(call, { what: 'silence', recording: true });
+    await this.scheduler.sleep(this.scheduler.scaled(verb.maxLength), call.sleeper, () => valid() && !r.ended);
+    if (call.recording === r) call.recording = undefined;
+    const samples = this.opts.recorder?.stop(call.sid);
+    const hungUp = TERMINAL.has(call.status);
+    // Redirected elsewhere meanwhile (a Calls update): that document runs; the recording is dropped.
+    if (call.gen !== gen && !hungUp) return 'stop';
+    const seconds = Math.min(verb.maxLength, Math.round((Date.now() - started) / 1000 / this.opts.timeScale));
+    if (seconds === 0 && !samples) return hungUp ? 'stop' : undefined;
+    const rec = this.keepRecording(call, seconds, samples);
+    const url = this.recordingUrl(rec.sid);
+    if (verb.recordingStatusCallback && verb.recordingStatusCallbackEvents.has('completed')) {
+      // https://www.twilio.com/docs/voice/twiml/record#recordingstatuscallback : the recording's status callback parameters
+      this.callbacks.enqueue(call, new URL(verb.recordingStatusCallback, base).toString(), verb.recordingStatusCallbackMethod, {
+        AccountSid: this.opts.accountSid,
+        CallSid: call.sid,
+        RecordingSid: rec.sid,
+        RecordingUrl: url,
+        RecordingStatus: 'completed',
+        RecordingDuration: String(rec.duration),
+        RecordingChannels: '1',
+        RecordingStartTime: rfc2822(rec.dateCreated),
+        RecordingSource: 'RecordVerb',
+      }, `recording ${rec.sid}`, 'recording-status');
+    }
+    const extra = { RecordingUrl: url, RecordingDuration: String(rec.duration), RecordingSid: rec.sid, ...(r.key ? { Digits: r.key } : hungUp ? { Digits: 'hangup' } : {}) };
+    const action = new URL(verb.action ?? base, base).toString();
+    if (hungUp) {
+      // The caller hung up: the action is still requested (its TwiML has no call to run on). README, unverified behaviours.
+      this.scheduler.track(() => this.callbacks.fetchTwiml(call, action, verb.method, extra).then(() => undefined, (err: unknown) => this.opts.log(`twilio-local: <Record> action after hang-up failed: ${(err as Error).message}`)));
+      return 'stop';
+    }
+    return { url: action, method: verb.method, extra };
+  }
+
+  private keepRecording(call: LocalCall, seconds: number, samples: Int16Array | undefined): LocalRecording {
+    const pcm = samples ? samples.subarray(0, MAX_RECORDING_SECONDS * 8000) : new Int16Array(Math.min(seconds, MAX_RECORDING_SECONDS) * 8000);
+    const rec: LocalRecording = { sid: newSid('RE'), callSid: call.sid, duration: seconds, dateCreated: new Date(), wav: wavOf(pcm), hasAudio: Boolean(samples) };
+    this.recordings.set(rec.sid, rec);
+    this.opts.log(`twilio-local: call ${call.sid} recorded ${rec.sid} (${seconds} s${rec.hasAudio ? ', with audio' : ', silence'})`);
+    return rec;
+  }
+
+  /** https://www.twilio.com/docs/voice/api/recording#fetch-a-recording-media-file : the media URL (WAV without an extension). */
+  recordingUrl(sid: string): string {
+    return `${(this.opts.restBaseUrl ?? 'https://api.twilio.com').replace(/\/$/, '')}/2010-04-01/Accounts/${this.opts.accountSid}/Recordings/${sid}`;
+  }
 
   // ---------- conferences ----------
 

@@ -35,6 +35,8 @@ export interface TwilioLocalOptions {
    * runs its Url or Twiml (README). Unset: such a call fails at once, as there is no PSTN here.
    */
   pstnAnswerSeconds?: number;
+  /** Where the app reaches this REST API (a recording's RecordingUrl is under it); default https://api.twilio.com. */
+  restBaseUrl?: string;
 }
 
 /** One REST request the stand-in answered, as it was parsed and as it was answered. */
@@ -82,6 +84,8 @@ export function createTwilioLocal(opts: TwilioLocalOptions): TwilioLocal {
     callbackBase: opts.callbackBase,
     prepareMedia: (call, hears) => late.audio?.prepare(call.sid, hears) ?? Promise.resolve(undefined),
     pstnAnswerSeconds: opts.pstnAnswerSeconds,
+    restBaseUrl: opts.restBaseUrl,
+    recorder: { start: (sid) => late.audio?.startRecording(sid), stop: (sid) => late.audio?.stopRecording(sid) },
   });
   const router = express.Router();
   const observeRest = opts.observe?.rest;
@@ -115,6 +119,8 @@ export function createTwilioLocal(opts: TwilioLocalOptions): TwilioLocal {
 /** Wraps res.json on REST paths so the observer sees each request (body parsed by then) with its answer. */
 function observeRestExchanges(observe: NonNullable<TwilioLocalObserver['rest']>): express.RequestHandler {
   return (req, res, next) => {
+    // A recording's media (WAV) is a file, not an operation of the API's spec: its answers are not contract exchanges.
+    if (/\/Recordings\/RE[0-9a-f]{32}(\.wav|\.mp3)?$/.test(req.path)) return next();
     const json = res.json.bind(res);
     res.json = (body: unknown) => {
       const params = req.body && typeof req.body === 'object' ? ({ ...req.body } as Record<string, string | string[]>) : {};

@@ -45,6 +45,29 @@ export function createPhoneRouter(engine: Engine, audio: Pick<StandInAudio, 'whe
     });
   });
 
+  /**
+   * @route POST /local/phone/calls/:callSid/digits {digits} — the caller presses keys (1–32 of 0-9, * and #): they feed the
+   * call's <Gather>, if one runs. 400 for other characters, 409 when the call is not answered.
+   */
+  router.post('/local/phone/calls/:callSid/digits', express.json(), (req, res) => {
+    const call = engine.getCall(req.params.callSid);
+    if (!call || call.direction !== 'inbound') {
+      res.status(404).json({ code: 20404, message: 'No such call' });
+      return;
+    }
+    const digits = (req.body as { digits?: unknown } | undefined)?.digits;
+    if (typeof digits !== 'string' || !/^[0-9*#]{1,32}$/.test(digits)) {
+      res.status(400).json({ code: 400, message: 'digits must be 1-32 of 0-9, * and #' });
+      return;
+    }
+    const error = engine.pressDigits(call, digits);
+    if (error) {
+      res.status(409).json({ code: 409, message: error });
+      return;
+    }
+    res.json({ callSid: call.sid, digits });
+  });
+
   /** @route POST /local/phone/calls/:callSid/hangup — the caller hangs up. */
   router.post('/local/phone/calls/:callSid/hangup', (req, res) => {
     const call = engine.getCall(req.params.callSid);

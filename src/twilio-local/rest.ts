@@ -312,7 +312,10 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     if (url !== undefined || twiml !== undefined) {
       // https://www.twilio.com/docs/api/errors/21220 : only a live call can be redirected
       if (call.status !== 'in-progress') return sendError(res, 400, 21220, 'Call is not in-progress. Cannot redirect.');
-      if (badUrl(res, b, ['Url'])) return;
+      if (badUrl(res, b, ['Url', 'StatusCallback'])) return;
+      // StatusCallback is its own parameter: given with Url or Twiml, it applies too.
+      const withCallback = one(b.StatusCallback);
+      if (withCallback) engine.setStatusCallback(call, withCallback);
       engine.redirect(call, twiml !== undefined ? { twiml } : { url: url as string, method: (one(b.Method) ?? 'POST').toUpperCase() });
       return res.json(callJson(call));
     }
@@ -504,6 +507,22 @@ export function createRestRouter(engine: Engine, auth: RestAuth): Router {
     if (!conf || !p) return notFound(req, res);
     engine.kickParticipant(conf, p);
     res.status(204).end();
+  });
+
+  // ---------- Recordings ----------
+
+  /**
+   * A recording's media: WAV without an extension or with .wav (https://www.twilio.com/docs/voice/api/recording#fetch-a-recording-media-file).
+   * Basic auth as for the rest of the API (Twilio asks for it when "HTTP Basic Authentication for media" is on). MP3 is
+   * not served (no encoder ships): 404.
+   * @route GET /2010-04-01/Accounts/:AccountSid/Recordings/:RecordingSid(.wav)
+   */
+  router.get(`${base}/Recordings/:file`, (req, res, next) => {
+    const m = /^(RE[0-9a-f]{32})(\.wav)?$/.exec(String(req.params.file));
+    const rec = m ? engine.getRecording(m[1]!) : undefined;
+    if (!m) return next();
+    if (!rec) return notFound(req, res);
+    res.status(200).type('audio/wav').send(rec.wav);
   });
 
   router.use(base, (req, res) => notFound(req, res));

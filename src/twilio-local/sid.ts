@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 
 /** Returns a new SID such as `CA0123…` for the given two-letter resource prefix. */
-export function newSid(prefix: 'CA' | 'CF' | 'PA' | 'DV'): string {
+export function newSid(prefix: 'CA' | 'CF' | 'PA' | 'DV' | 'RE'): string {
   return prefix + randomBytes(16).toString('hex');
 }
 

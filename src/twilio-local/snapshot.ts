@@ -1,5 +1,5 @@
 // A deep, frozen copy of the engine's state for tests and the demo pages.
-import type { LocalCall, LocalConference, LocalDevice, Participant } from './state';
+import type { LocalCall, LocalConference, LocalDevice, LocalRecording, Participant } from './state';
 import type { LocalState, ParticipantView } from './types';
 
 function participantView(p: Participant): ParticipantView {
@@ -17,7 +17,7 @@ function participantView(p: Participant): ParticipantView {
 }
 
 /** Copies the state; nothing in the result refers to the engine's objects. */
-export function takeSnapshot(calls: Iterable<LocalCall>, conferences: Iterable<LocalConference>, devices: Iterable<LocalDevice>): LocalState {
+export function takeSnapshot(calls: Iterable<LocalCall>, conferences: Iterable<LocalConference>, devices: Iterable<LocalDevice>, recordings: Iterable<LocalRecording> = []): LocalState {
   const deviceList = [...devices];
   const state: LocalState = {
     calls: [...calls].map((c) => ({
@@ -43,6 +43,7 @@ export function takeSnapshot(calls: Iterable<LocalCall>, conferences: Iterable<L
     })),
     devices: deviceList.map((d) => ({ id: d.id, identity: d.identity })),
     registeredIdentities: [...new Set(deviceList.map((d) => d.identity))].sort(),
+    recordings: [...recordings].map((r) => ({ sid: r.sid, callSid: r.callSid, duration: r.duration, hasAudio: r.hasAudio })),
   };
   return Object.freeze(state);
 }

@@ -1,10 +1,10 @@
 // The engine's internal state: calls, conferences, participants, devices (mutated only by the engine).
-import type { ConferenceNoun } from './twiml';
+import type { ConferenceNoun, GatherVerb, RecordVerb } from './twiml';
 import type { CallStatus, Hears, ParticipantView } from './types';
 
 /** What the stand-in sends Twilio-style: a voice request (TwiML fetch) or a call/conference status callback. */
 export interface ObservedWebhook {
-  kind: 'voice' | 'call-status' | 'conference-status';
+  kind: 'voice' | 'call-status' | 'conference-status' | 'recording-status';
   url: string;
   method: string;
   params: Record<string, string>;
@@ -100,8 +100,12 @@ export interface LocalCall extends CallbackChain {
   ringingDevices: Set<string>;
   answeredDevice?: string;
   deviceMuted: boolean;
-  /** DTMF digits the device sent (Call.sendDigits()), in order. */
+  /** DTMF digits the device sent (Call.sendDigits()) or the caller pressed on the phone page, in order. */
   digits?: string;
+  /** The <Gather> running on this call now, with what was pressed so far. */
+  gather?: ActiveGather;
+  /** The <Record> running on this call now. */
+  recording?: { spec: RecordVerb; ended: boolean; key?: string };
   hears: Hears;
   /** Bumped each time a Say, Play, Pause or hold media starts on this leg (the audio player restarts on it). */
   mediaSeq: number;
@@ -111,6 +115,23 @@ export interface LocalCall extends CallbackChain {
   conferenceSid?: string;
   joinOnAnswer?: { conferenceSid: string; noun: ConferenceNoun; label?: string };
   endReason?: string;
+}
+
+/** A finished recording: its audio as a WAV file. */
+export interface LocalRecording {
+  sid: string;
+  callSid: string;
+  duration: number;
+  dateCreated: Date;
+  wav: Buffer;
+  hasAudio: boolean;
+}
+
+/** A <Gather> collecting keys: ended by numDigits, finishOnKey or the timeout. */
+export interface ActiveGather {
+  spec: GatherVerb;
+  digits: string;
+  ended: boolean;
 }
 
 /** Parameters of a new outbound call (REST Calls create or Participants create). */

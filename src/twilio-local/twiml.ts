@@ -25,7 +25,50 @@ export type Verb =
   | { verb: 'Hangup' }
   | { verb: 'Reject'; reason: string }
   | { verb: 'Dial'; action?: string; method: string; conference?: ConferenceNoun; other?: string }
+  | GatherVerb
+  | RecordVerb
   | { verb: 'Unsupported'; name: string };
+
+/** Say, Play or Pause: the verbs a <Gather> may nest (https://www.twilio.com/docs/voice/twiml/gather#nest-other-verbs). */
+export type NestedMedia = Extract<Verb, { verb: 'Say' | 'Play' | 'Pause' }>;
+
+/** <Gather>: collects keypad digits (https://www.twilio.com/docs/voice/twiml/gather#attributes). */
+export interface GatherVerb {
+  verb: 'Gather';
+  /** Default: the current document's URL. */
+  action?: string;
+  method: string;
+  /** Seconds of silence (after the nested verbs, or after the last digit) that end the gather. Default 5. */
+  timeout: number;
+  /** The key that submits what was pressed (default '#'; '' turns it off). */
+  finishOnKey: string;
+  /** Submits once this many digits were pressed (default: unlimited). */
+  numDigits?: number;
+  /** 'dtmf', 'speech' or 'dtmf speech' (speech is not simulated). */
+  input: string;
+  nested: NestedMedia[];
+}
+
+/** <Record>: records what the caller says (https://www.twilio.com/docs/voice/twiml/record#attributes). */
+export interface RecordVerb {
+  verb: 'Record';
+  /** Default: the current document's URL. */
+  action?: string;
+  method: string;
+  /** Seconds of silence that end the recording (default 5; not simulated: README). */
+  timeout: number;
+  /** Keys that end the recording (default every key: '1234567890*#'). */
+  finishOnKey: string;
+  /** The longest recording, in seconds (default 3600). */
+  maxLength: number;
+  playBeep: boolean;
+  recordingStatusCallback?: string;
+  recordingStatusCallbackMethod: string;
+  /** Events of the recording status callback (default 'completed'). */
+  recordingStatusCallbackEvents: Set<string>;
+  transcribe: boolean;
+  transcribeCallback?: string;
+}
 
 /** Raised when a document is not valid TwiML (Twilio error 12100 / 12200). */
 export class TwimlError extends Error {
@@ -109,6 +152,43 @@ function parseVerb(el: Element): Verb {
         method: (attr(el, 'method') ?? 'POST').toUpperCase(),
         conference: conf ? parseConference(conf) : undefined,
         other,
+      };
+    }
+    case 'Gather': {
+      // https://www.twilio.com/docs/voice/twiml/gather#attributes : defaults action = current document, method POST,
+      // timeout 5, finishOnKey '#', numDigits unlimited, input dtmf. finishOnKey="" disables the key (the attribute is
+      // read raw: an empty value is meaningful here).
+      const raw = el.getAttribute('finishOnKey');
+      const nested = childElements(el)
+        .map(parseVerb)
+        .filter((v): v is NestedMedia => v.verb === 'Say' || v.verb === 'Play' || v.verb === 'Pause');
+      const numDigits = int(el, 'numDigits', 0);
+      return {
+        verb: 'Gather',
+        action: attr(el, 'action'),
+        method: (attr(el, 'method') ?? 'POST').toUpperCase(),
+        timeout: Math.max(1, int(el, 'timeout', 5)),
+        finishOnKey: raw === null ? '#' : raw,
+        ...(numDigits >= 1 ? { numDigits } : {}),
+        input: attr(el, 'input') ?? 'dtmf',
+        nested,
+      };
+    }
+    case 'Record': {
+      const raw = el.getAttribute('finishOnKey');
+      return {
+        verb: 'Record',
+        action: attr(el, 'action'),
+        method: (attr(el, 'method') ?? 'POST').toUpperCase(),
+        timeout: int(el, 'timeout', 5),
+        finishOnKey: raw === null ? '1234567890*#' : raw,
+        maxLength: Math.max(1, int(el, 'maxLength', 3600)),
+        playBeep: bool(el, 'playBeep', true),
+        recordingStatusCallback: attr(el, 'recordingStatusCallback'),
+        recordingStatusCallbackMethod: (attr(el, 'recordingStatusCallbackMethod') ?? 'POST').toUpperCase(),
+        recordingStatusCallbackEvents: new Set((attr(el, 'recordingStatusCallbackEvent') ?? 'completed').split(/[\s,]+/).filter(Boolean)),
+        transcribe: bool(el, 'transcribe', false),
+        transcribeCallback: attr(el, 'transcribeCallback'),
       };
     }
     default:

@@ -11,6 +11,8 @@ export interface Hears {
   loop?: number;
   /** True while this leg is on hold in its conference: it hears the hold media and nobody hears it. */
   held?: boolean;
+  /** True while a <Record> records this leg (it hears silence). */
+  recording?: boolean;
   /** `held`: how many of the participants are on hold (they neither hear nor are heard by the others). */
   conference?: { name: string; started: boolean; participants: number; held: number; muted?: number };
 }
@@ -56,12 +58,23 @@ export interface ConferenceView {
   participants: ParticipantView[];
 }
 
+/** A recording made by <Record>. */
+export interface RecordingView {
+  sid: string;
+  callSid: string;
+  /** Seconds (simulated time). */
+  duration: number;
+  /** Whether it holds the page's audio (false: silence, the leg had no audio). */
+  hasAudio: boolean;
+}
+
 /** A read-only snapshot of the whole stand-in, for tests. */
 export interface LocalState {
   calls: CallView[];
   conferences: ConferenceView[];
   devices: Array<{ id: string; identity: string }>;
   registeredIdentities: string[];
+  recordings: RecordingView[];
 }
 
 /** Terminal call statuses. */

@@ -50,8 +50,8 @@ export interface TwilioRest {
   dial(request: DialRequest): Promise<{ sid: string }>;
   /** Ends a call that is queued, ringing or in progress. */
   hangUp(callSid: string): Promise<void>;
-  /** Takes a live call out of whatever it is doing and plays it `twiml` instead. */
-  redirect(callSid: string, twiml: string): Promise<void>;
+  /** Takes a live call out of whatever it is doing and plays it `twiml` instead (and reports its end to `statusCallback`). */
+  redirect(callSid: string, twiml: string, statusCallback?: string): Promise<void>;
   /** Puts a conference participant on hold (hearing `holdUrl`) or takes them off it. */
   hold(conferenceSid: string, callSid: string, hold: boolean, holdUrl?: string): Promise<void>;
   /** Adds a participant to a live conference (dialling it); resolves with its call's SID. */
@@ -113,8 +113,8 @@ export function createTwilioRest(options: TwilioRestOptions): TwilioRest {
       await client.calls(callSid).update({ status: 'completed' });
     },
     // https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource (Twiml: new instructions for a live call)
-    async redirect(callSid, twiml) {
-      await client.calls(callSid).update({ twiml });
+    async redirect(callSid, twiml, statusCallback) {
+      await client.calls(callSid).update({ twiml, ...(statusCallback ? { statusCallback } : {}) });
     },
     // https://www.twilio.com/docs/voice/api/conference-participant-resource#update-a-participant-resource
     async hold(conferenceSid, callSid, hold, holdUrl) {

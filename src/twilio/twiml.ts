@@ -14,6 +14,8 @@ export interface ConferenceTwimlOptions {
   /** Absolute URL for conference events (start, end, join, leave, hold and unhold). */
   statusCallback?: string;
   beep?: boolean;
+  /** Said before the caller joins. */
+  before?: string;
 }
 
 /**
@@ -22,6 +24,7 @@ export interface ConferenceTwimlOptions {
  */
 export function conferenceTwiml(options: ConferenceTwimlOptions): string {
   const response = new VoiceResponse();
+  if (options.before) response.say(options.before);
   const dial = response.dial();
   dial.conference(
     {
@@ -54,10 +57,86 @@ export function waitTwiml(options: { greeting?: string; announcement?: string; m
   return response.toString();
 }
 
+/**
+ * The keypad menu: the prompt inside a one-key `<Gather>` whose key goes to `action`; when nothing is pressed before
+ * `timeoutSeconds`, Twilio goes on to the `<Redirect>`, which posts to `action` without Digits (the default queue).
+ * https://www.twilio.com/docs/voice/twiml/gather
+ */
+export function menuTwiml(options: { intro?: string; prompt: string; action: string; timeoutSeconds: number }): string {
+  const response = new VoiceResponse();
+  const gather = response.gather({ input: ['dtmf'], numDigits: 1, timeout: options.timeoutSeconds, action: options.action, method: 'POST' });
+  if (options.intro) gather.say(options.intro);
+  gather.say(options.prompt);
+  response.redirect({ method: 'POST' }, options.action);
+  return response.toString();
+}
+
+/** Goes on with the document at `url` (https://www.twilio.com/docs/voice/twiml/redirect). */
+export function redirectTwiml(url: string): string {
+  const response = new VoiceResponse();
+  response.redirect({ method: 'POST' }, url);
+  return response.toString();
+}
+
+/**
+ * The callback offer (the caller was moved out of their conference to hear it): 1 asks for a callback; nothing (or
+ * another key) goes back to the line, through the `<Redirect>`.
+ */
+export function callbackOfferTwiml(options: { action: string; timeoutSeconds: number; position?: number }): string {
+  const response = new VoiceResponse();
+  const gather = response.gather({ input: ['dtmf'], numDigits: 1, timeout: options.timeoutSeconds, action: options.action, method: 'POST' });
+  gather.say('You do not need to wait on hold: we can call you back, and you keep your place in line. To be called back, press 1. To keep waiting, stay on the line.');
+  response.redirect({ method: 'POST' }, options.action);
+  return response.toString();
+}
+
+/** The number to call back: 1 confirms the caller's number; another number typed and # replaces it. */
+export function callbackNumberTwiml(options: { number?: string; action: string; timeoutSeconds: number }): string {
+  const response = new VoiceResponse();
+  const gather = response.gather({ input: ['dtmf'], finishOnKey: '#', timeout: options.timeoutSeconds, action: options.action, method: 'POST' });
+  if (options.number) gather.say(`We will call you back at ${options.number.replace(/\D/g, '').split('').join(' ')}. To confirm, press 1 and then the pound key. To use another number, type it with its country code, then the pound key.`);
+  else gather.say('Please type the number to call you back at, with its country code, then the pound key.');
+  response.redirect({ method: 'POST' }, options.action);
+  return response.toString();
+}
+
 /** An apology and a hang-up: what Twilio gets instead of an error page. */
 export function apologyTwiml(message: string): string {
   const response = new VoiceResponse();
   response.say(message);
+  response.hangup();
+  return response.toString();
+}
+
+/**
+ * We are closed, and the caller may leave a message: the reason, then <Record> (ended by # or hanging up, at most
+ * `maxLength` seconds) whose action and recording status callback keep it. Nothing recorded: goodbye.
+ * https://www.twilio.com/docs/voice/twiml/record
+ */
+export function voicemailTwiml(options: { message: string; action: string; statusCallback: string; maxLength: number }): string {
+  const response = new VoiceResponse();
+  response.say(options.message);
+  response.say('Please leave a message after the tone, and press the pound key when you are done.');
+  response.record({
+    action: options.action,
+    method: 'POST',
+    maxLength: options.maxLength,
+    finishOnKey: '#',
+    playBeep: true,
+    recordingStatusCallback: options.statusCallback,
+    recordingStatusCallbackMethod: 'POST',
+    recordingStatusCallbackEvent: ['completed'],
+  });
+  response.say('We did not get a message. Goodbye.');
+  response.hangup();
+  return response.toString();
+}
+
+/** We are closed: why and when we open, then goodbye. */
+export function closedTwiml(message: string): string {
+  const response = new VoiceResponse();
+  response.say(message);
+  response.say('Goodbye.');
   response.hangup();
   return response.toString();
 }

@@ -1,7 +1,7 @@
 // What the contact center asks of Twilio's voice side, with Twilio's answers handled once: a call that already ended
 // is no failure for a hang-up or a goodbye, a participant already gone is none for a hold, and a passing failure
 // (429, 5xx, no answer) of a hold is tried again. Built on the REST caller (src/twilio/rest.ts).
-import { apologyTwiml } from './twiml';
+import { apologyTwiml, redirectTwiml } from './twiml';
 import type { AddParticipantRequest, DialRequest, ParticipantChange, TwilioRest } from './rest';
 
 /** The voice operations the domain's effects need. */
@@ -10,6 +10,11 @@ export interface Voice {
   dial(request: DialRequest): Promise<{ sid: string }>;
   /** Ends a call; one that already ended is no error. */
   hangUp(callSid: string): Promise<void>;
+  /**
+   * Moves a live call to the TwiML at `url` (out of its conference, if it is in one), reporting its end to
+   * `statusCallback`; one that already ended is no error.
+   */
+  redirectTo(callSid: string, url: string, statusCallback?: string): Promise<void>;
   /** The caller hears `message`, then the call ends; one that already ended is no error. */
   sayAndHangUp(callSid: string, message: string): Promise<void>;
   /** Holds (hearing `holdUrl`) or unholds a conference participant by label; a participant already gone is no error. */
@@ -73,6 +78,7 @@ export function createVoice(rest: TwilioRest, onRetry: (retry: VoiceRetry) => vo
     dial: (request) => rest.dial(request),
     hangUp: (callSid) => unlessCallEnded(() => rest.hangUp(callSid)),
     // https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource (Twiml: new instructions for a live call)
+    redirectTo: (callSid, url, statusCallback) => unlessCallEnded(() => rest.redirect(callSid, redirectTwiml(url), statusCallback)),
     sayAndHangUp: (callSid, message) => unlessCallEnded(() => rest.redirect(callSid, apologyTwiml(message))),
     // https://www.twilio.com/docs/api/errors/16026 : a label is unique among active participants, and a leg that just
     // ended (a supervisor pressing Leave, then Listen again) holds its label until Twilio has removed it; tried again.

@@ -49,5 +49,12 @@ test('when an attribute is unknown, the root is not <Response>, or the XML is br
 });
 
 test('when the document uses a verb the table has no rules for, then it says to add them rather than passing it', () => {
-  expect(checkTwiml('<Response><Gather/></Response>', voice)[0]!.message).toMatch(/no rules for yet/);
+  expect(checkTwiml('<Response><Connect/></Response>', voice)[0]!.message).toMatch(/no rules for yet/);
+});
+
+test('when a <Gather> nests Say and takes documented attributes, then it passes; a bad finishOnKey, a nested Dial or a Gather in a waitUrl document is reported', () => {
+  expect(checkTwiml('<Response><Gather input="dtmf" numDigits="1" timeout="5" finishOnKey="" action="/menu" method="POST"><Say>Press 1</Say><Pause length="1"/></Gather><Redirect>/menu</Redirect></Response>', voice)).toEqual([]);
+  expect(checkTwiml('<Response><Gather finishOnKey="ab"/></Response>', voice).map((v) => v.parameter)).toEqual(['<Gather finishOnKey>']);
+  expect(checkTwiml('<Response><Gather><Dial><Conference>r</Conference></Dial></Gather></Response>', voice).map((v) => v.parameter)).toEqual(['<Dial>']);
+  expect(checkTwiml('<Response><Gather numDigits="1"><Say>Press 1</Say></Gather></Response>', wait).map((v) => v.parameter)).toEqual(['<Gather>']);
 });

@@ -57,11 +57,11 @@ export function requestAs(url: string, host: string): ReturnType<typeof request>
 }
 
 /** Starts the app in Twilio mode with its REST calls going to `restBaseUrl`. */
-export async function startTestApp(options: { db: Database; restBaseUrl: string; env?: Record<string, string>; routing?: StartOptions['routing']; eventStreamCheckSeconds?: number }): Promise<TestApp> {
+export async function startTestApp(options: { db: Database; restBaseUrl: string; env?: Record<string, string>; routing?: StartOptions['routing']; eventStreamCheckSeconds?: number; now?: () => Date }): Promise<TestApp> {
   const config = parseConfig({ ...TEST_ENV, TWILIO_API_BASE_URL: options.restBaseUrl, ...options.env });
   const logs: string[] = [];
   const logger = createLogger(config.logLevel, (line) => logs.push(line));
-  const running = await startServer({ config, logger, db: options.db, accessLog: true, routing: { tickMs: 100, ...options.routing }, eventStreamCheckSeconds: options.eventStreamCheckSeconds });
+  const running = await startServer({ config, logger, db: options.db, accessLog: true, routing: { tickMs: 100, ...options.routing }, eventStreamCheckSeconds: options.eventStreamCheckSeconds, ...(options.now ? { now: options.now } : {}) });
   tapTwimlAnswers(running.server, { waitPaths: [new URL(webhookUrls(config.publicBaseUrl).wait('CA', 0)).pathname] });
   const http = () => requestAs(running.url, new URL(config.publicBaseUrl).host);
   return {
@@ -95,12 +95,12 @@ export interface AppSuite {
  * Registers beforeAll/afterAll that give this test file its own database, REST recorder and running app.
  * The returned object is filled in before the first test runs.
  */
-export function useAppSuite(options: { env?: Record<string, string>; routing?: StartOptions['routing']} = {}): AppSuite {
+export function useAppSuite(options: { env?: Record<string, string>; routing?: StartOptions['routing']; now?: () => Date } = {}): AppSuite {
   const suite = {} as AppSuite;
   beforeAll(async () => {
     suite.db = await openTestDatabase();
     suite.rest = await startRestRecorder();
-    suite.app = await startTestApp({ db: suite.db, restBaseUrl: suite.rest.baseUrl, env: options.env, routing: options.routing });
+    suite.app = await startTestApp({ db: suite.db, restBaseUrl: suite.rest.baseUrl, env: options.env, routing: options.routing, now: options.now });
   });
   afterAll(async () => {
     await suite.app?.stop();

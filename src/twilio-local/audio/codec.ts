@@ -159,3 +159,24 @@ export function toTelephone(pcm: Pcm, gain = 1): Int16Array {
   for (let i = 0; i < at8k.length; i++) out[i] = Math.max(-32768, Math.min(32767, Math.round((at8k[i] as number) * gain * 32767)));
   return out;
 }
+
+/** A mono 16-bit PCM WAV file of `samples` at `rate` (what a recording's media URL serves). */
+export function wavOf(samples: Int16Array, rate = SAMPLE_RATE): Buffer {
+  const data = Buffer.alloc(samples.length * 2);
+  for (let i = 0; i < samples.length; i++) data.writeInt16LE(samples[i] as number, i * 2);
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0, 'ascii');
+  header.writeUInt32LE(36 + data.length, 4);
+  header.write('WAVE', 8, 'ascii');
+  header.write('fmt ', 12, 'ascii');
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20); // PCM
+  header.writeUInt16LE(1, 22); // mono
+  header.writeUInt32LE(rate, 24);
+  header.writeUInt32LE(rate * 2, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36, 'ascii');
+  header.writeUInt32LE(data.length, 40);
+  return Buffer.concat([header, data]);
+}

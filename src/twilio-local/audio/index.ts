@@ -36,6 +36,9 @@ export interface StandInAudio {
    * no audio connected (or the audio is not ready within 3 s; it then starts late and the engine keeps its estimate).
    */
   prepare(callSid: string, hears: Hears): Promise<number | undefined>;
+  /** Keeps what `callSid`'s page says from now (a <Record>); `stopRecording` returns it, undefined without audio. */
+  startRecording(callSid: string): void;
+  stopRecording(callSid: string): Int16Array | undefined;
   /** The mixer's clock since start, and the legs with audio now. */
   stats(): MixerStats & { legs: number };
   /** Closes every peer and the speech worker; idempotent. */
@@ -106,6 +109,11 @@ export function createAudio(engine: Engine, opts: StandInAudioOptions): StandInA
       if (stopped || !mixer.isConnected(callSid) || (hears.what !== 'say' && hears.what !== 'play')) return Promise.resolve(undefined);
       const seconds = library.load(hears).then((audio) => (audio.length > 0 ? audio.length / SAMPLE_RATE : undefined));
       return within(seconds, PREPARE_MS, undefined);
+    },
+    startRecording: (callSid) => mixer.startTap(callSid),
+    stopRecording: (callSid) => {
+      const samples = mixer.stopTap(callSid);
+      return samples && samples.length > 0 ? samples : undefined;
     },
     stats: () => ({ ...mixer.stats, legs: mixer.size }),
     async stop() {

@@ -129,6 +129,8 @@ export class Mixer {
   private slot = 0;
   private stopped = false;
   readonly stats: MixerStats = { ticks: 0, late: 0, skipped: 0, busyMs: 0, busyCpuMs: 0 };
+  /** Legs being recorded (<Record>): what their page says, 20 ms at a time (silence while nothing arrives). */
+  private readonly taps = new Map<string, Int16Array[]>();
 
   constructor(
     private readonly world: AudioWorld,
@@ -155,6 +157,21 @@ export class Mixer {
     this.schedule();
   }
 
+  /** Starts keeping what `callSid`'s page says. */
+  startTap(callSid: string): void {
+    this.taps.set(callSid, []);
+  }
+
+  /** Stops keeping it and returns it (undefined when it was not kept). */
+  stopTap(callSid: string): Int16Array | undefined {
+    const frames = this.taps.get(callSid);
+    this.taps.delete(callSid);
+    if (!frames) return undefined;
+    const out = new Int16Array(frames.length * FRAME_SAMPLES);
+    frames.forEach((f, i) => out.set(f, i * FRAME_SAMPLES));
+    return out;
+  }
+
   /** True while `callSid` has a connected link. */
   isConnected(callSid: string): boolean {
     return this.legs.get(callSid)?.link.connected === true;
@@ -179,6 +196,8 @@ export class Mixer {
         continue;
       }
       leg.hasFrame = leg.link.connected && leg.link.takeFrame(leg.heard);
+      const tap = this.taps.get(sid);
+      if (tap && leg.link.connected) tap.push(leg.hasFrame ? leg.heard.slice() : new Int16Array(FRAME_SAMPLES));
     }
     for (const [sid, leg] of this.legs) {
       if (!leg.link.connected) continue; // media starts when the page can hear it

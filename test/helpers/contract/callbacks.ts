@@ -7,6 +7,9 @@ const CALL_STATUS_VALUES = 'https://www.twilio.com/docs/voice/twiml#callstatus-v
 const CALL_STATUS_CALLBACK = 'https://www.twilio.com/docs/voice/api/call-resource#statuscallback';
 const CALL_PROGRESS_EVENTS = 'https://www.twilio.com/docs/voice/api/call-resource#statuscallbackevent';
 const DIAL_ACTION = 'https://www.twilio.com/docs/voice/twiml/dial#action';
+const GATHER_ACTION = 'https://www.twilio.com/docs/voice/twiml/gather#action';
+const RECORD_ACTION = 'https://www.twilio.com/docs/voice/twiml/record#request-parameters';
+const RECORDING_STATUS = 'https://www.twilio.com/docs/voice/twiml/record#recordingstatuscallback';
 const CONFERENCE_CALLBACK = 'https://www.twilio.com/docs/voice/twiml/conference#attributes-status-callback-parameters';
 const CONFERENCE_LEAVE_CHANGELOG = 'https://www.twilio.com/en-us/changelog/participantcallstatus-and-reasonparticipantleft-attributes-added';
 
@@ -22,7 +25,7 @@ export interface ParameterDoc {
 
 /** The parameters Twilio documents for one kind (and event) of request. */
 export interface CallbackDoc {
-  kind: 'voice' | 'call-status' | 'conference-status';
+  kind: 'voice' | 'call-status' | 'conference-status' | 'recording-status';
   /** The event the row is for (a CallStatus family or a StatusCallbackEvent value). */
   event: string;
   source: string;
@@ -73,6 +76,18 @@ const DIAL_ACTION_PARAMETERS: Record<string, ParameterDoc> = {
   DialCallSid: opt(DIAL_ACTION, { pattern: CALL_SID }),
   DialCallDuration: opt(DIAL_ACTION, { pattern: INTEGER }),
   DialBridged: opt(DIAL_ACTION, { values: BOOL }),
+};
+
+/** The extra parameter of a request to a <Gather action> URL: the keys pressed ("Digits"), never empty. */
+const GATHER_ACTION_PARAMETERS: Record<string, ParameterDoc> = {
+  Digits: opt(GATHER_ACTION, { pattern: /^([0-9*#]+|hangup)$/ }),
+};
+
+/** A request to a <Record action> URL adds the recording; Digits (above) is the key that ended it, or 'hangup'. */
+const RECORD_ACTION_PARAMETERS: Record<string, ParameterDoc> = {
+  RecordingUrl: opt(RECORD_ACTION, { pattern: /^https?:\/\// }),
+  RecordingDuration: opt(RECORD_ACTION, { pattern: INTEGER }),
+  RecordingSid: opt(RECORD_ACTION, { pattern: /^RE[0-9a-fA-F]{32}$/ }),
 };
 
 /** A call status callback adds these to the call parameters (Caller and Called are listed among "all" of them). */
@@ -140,7 +155,24 @@ function conferenceRow(event: string, parameters: Record<string, ParameterDoc>):
 
 /** The table: one row per kind and event. */
 export const CALLBACK_DOCS: readonly CallbackDoc[] = [
-  { kind: 'voice', event: 'voice request', source: VOICE_REQUEST, parameters: { ...CALL_PARAMETERS, ...DIAL_ACTION_PARAMETERS } },
+  { kind: 'voice', event: 'voice request', source: VOICE_REQUEST, parameters: { ...CALL_PARAMETERS, ...DIAL_ACTION_PARAMETERS, ...GATHER_ACTION_PARAMETERS, ...RECORD_ACTION_PARAMETERS } },
+  {
+    kind: 'recording-status',
+    event: 'completed',
+    source: RECORDING_STATUS,
+    parameters: {
+      AccountSid: req(RECORDING_STATUS, { pattern: ACCOUNT_SID }),
+      CallSid: req(RECORDING_STATUS, { pattern: CALL_SID }),
+      RecordingSid: req(RECORDING_STATUS, { pattern: /^RE[0-9a-fA-F]{32}$/ }),
+      RecordingUrl: req(RECORDING_STATUS, { pattern: /^https?:\/\// }),
+      RecordingStatus: req(RECORDING_STATUS, { values: ['in-progress', 'completed', 'absent'] }),
+      RecordingDuration: req(RECORDING_STATUS, { pattern: INTEGER }),
+      RecordingChannels: req(RECORDING_STATUS, { values: ['1', '2'] }),
+      RecordingStartTime: req(RECORDING_STATUS, { pattern: RFC2822 }),
+      RecordingSource: req(RECORDING_STATUS, { values: ['RecordVerb', 'DialVerb', 'Conference', 'OutboundAPI', 'Trunking', 'StartCallRecordingAPI', 'StartConferenceRecordingAPI'] }),
+      ErrorCode: opt(RECORDING_STATUS),
+    },
+  },
   callStatusRow('initiated', ['initiated', 'queued'], false),
   callStatusRow('ringing', ['ringing'], false),
   // "answered: … Twilio will send an in-progress status"
@@ -180,7 +212,7 @@ export const CALLBACK_DOCS: readonly CallbackDoc[] = [
 
 /** What the stand-in sends: the same shape as its ObservedWebhook. */
 export interface SentWebhook {
-  kind: 'voice' | 'call-status' | 'conference-status';
+  kind: 'voice' | 'call-status' | 'conference-status' | 'recording-status';
   url: string;
   method: string;
   params: Record<string, string>;
@@ -190,6 +222,7 @@ export interface SentWebhook {
 export function rowFor(webhook: SentWebhook): CallbackDoc | { error: Violation } {
   const where = `${webhook.kind} request to ${webhook.url}`;
   if (webhook.kind === 'voice') return CALLBACK_DOCS[0] as CallbackDoc;
+  if (webhook.kind === 'recording-status') return CALLBACK_DOCS.find((r) => r.kind === 'recording-status') as CallbackDoc;
   if (webhook.kind === 'call-status') {
     const status = webhook.params.CallStatus;
     const row = CALLBACK_DOCS.find((r) => r.kind === 'call-status' && r.parameters.CallStatus?.values?.includes(status ?? ''));

@@ -32,7 +32,52 @@ export const TWIML_RULES: Record<string, ElementRule> = {
   Response: {
     source: 'https://www.twilio.com/docs/voice/twiml#the-response-element',
     attributes: {},
-    children: ['Say', 'Play', 'Pause', 'Dial', 'Hangup', 'Redirect', 'Reject'],
+    children: ['Say', 'Play', 'Pause', 'Dial', 'Hangup', 'Redirect', 'Reject', 'Gather', 'Record'],
+    text: 'none',
+  },
+  Record: {
+    source: 'https://www.twilio.com/docs/voice/twiml/record#attributes',
+    attributes: {
+      action: URL_ATTR,
+      method: METHOD,
+      timeout: { kind: 'integer', min: 0 },
+      finishOnKey: { kind: 'text', pattern: /^[0-9#*]*$/ },
+      // "Integer greater than 1 and less than or equal to 14400 (4 hours) or 86400 (24 hours)"
+      maxLength: { kind: 'integer', min: 2, max: 86400 },
+      playBeep: BOOL,
+      trim: { kind: 'values', values: ['trim-silence', 'do-not-trim'] },
+      recordingStatusCallback: URL_ATTR,
+      recordingStatusCallbackMethod: METHOD,
+      recordingStatusCallbackEvent: { kind: 'list', values: ['in-progress', 'completed', 'absent'] },
+      transcribe: BOOL,
+      transcribeCallback: URL_ATTR,
+    },
+    children: [],
+    text: 'none',
+  },
+  Gather: {
+    // Keys only here (input="dtmf"); speech attributes are named so a document using them is checked, not refused.
+    source: 'https://www.twilio.com/docs/voice/twiml/gather#attributes',
+    attributes: {
+      action: URL_ATTR,
+      method: METHOD,
+      // "0-9, #, *, and '' (the empty string)": https://www.twilio.com/docs/api/errors/13310
+      finishOnKey: { kind: 'text', pattern: /^[0-9#*]?$/ },
+      input: { kind: 'values', values: ['dtmf', 'speech', 'dtmf speech', 'speech dtmf'] },
+      numDigits: { kind: 'integer', min: 1 },
+      timeout: { kind: 'integer', min: 1 },
+      actionOnEmptyResult: BOOL,
+      language: { kind: 'text' },
+      hints: { kind: 'text' },
+      speechTimeout: { kind: 'text', pattern: /^(auto|\d+)$/ },
+      partialResultCallback: URL_ATTR,
+      partialResultCallbackMethod: METHOD,
+      profanityFilter: BOOL,
+      speechModel: { kind: 'text' },
+      enhanced: BOOL,
+    },
+    // "You can nest the following verbs within <Gather>: <Say>, <Play>, <Pause>"
+    children: ['Say', 'Play', 'Pause'],
     text: 'none',
   },
   Say: {
@@ -116,7 +161,7 @@ export const WAIT_URL_VERBS = ['Play', 'Say', 'Pause', 'Redirect'] as const;
 const WAIT_URL_DOC = 'https://www.twilio.com/docs/voice/twiml/conference#attributes-waiturl';
 
 /** Verbs Twilio documents that the table above has no rules for yet. */
-const KNOWN_UNCHECKED = ['Connect', 'Enqueue', 'Gather', 'Leave', 'Pay', 'Prompt', 'Record', 'Refer', 'Start', 'Stop', 'Number', 'Client', 'Sip', 'Queue', 'Application'];
+const KNOWN_UNCHECKED = ['Connect', 'Enqueue', 'Leave', 'Pay', 'Prompt', 'Refer', 'Start', 'Stop', 'Number', 'Client', 'Sip', 'Queue', 'Application'];
 
 function checkAttribute(where: string, element: string, name: string, value: string, rule: AttributeRule, source: string): Violation | undefined {
   const bad = (message: string): Violation => ({ where, parameter: `<${element} ${name}>`, message: `${message} (got ${JSON.stringify(value)})`, source });

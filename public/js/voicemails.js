@@ -1,0 +1,122 @@
+// The agent page's voicemail tasks: messages callers left for the agent's queues. Play one, call the caller back
+// (through the page's "Call a number"), take it, mark it done. The server decides which ones this agent sees.
+(function () {
+  'use strict';
+
+  var list = document.getElementById('voicemail-list');
+  if (!list) return;
+  var empty = document.getElementById('voicemails-empty');
+  var status = document.getElementById('voicemail-status');
+  var api = window.WarmTransfer.api;
+  var duration = window.WarmTransfer.duration;
+  var rows = {}; // id -> li, kept across refreshes so focus and a playing message survive
+
+  function say(text) {
+    status.textContent = text;
+  }
+
+  function button(label, action, id) {
+    var b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = label;
+    b.setAttribute('data-action', action);
+    b.setAttribute('data-voicemail', id);
+    return b;
+  }
+
+  function describe(v) {
+    var when = new Date(v.at).toLocaleString();
+    return 'From ' + (v.from || 'an unknown number') + ', ' + when + ', ' + duration(v.durationSeconds) + (v.queue ? ', ' + v.queue : '') + (v.state === 'taken' ? ' — yours' : ' — new');
+  }
+
+  function render(voicemails) {
+    var seen = {};
+    voicemails.forEach(function (v) {
+      seen[v.id] = true;
+      var li = rows[v.id];
+      if (!li) {
+        li = document.createElement('li');
+        li.setAttribute('data-voicemail', v.id);
+        var text = document.createElement('span');
+        text.className = 'voicemail-text';
+        li.appendChild(text);
+        var actions = document.createElement('span');
+        actions.className = 'actions';
+        actions.appendChild(button('Play', 'play', v.id));
+        if (v.from) actions.appendChild(button('Call back', 'call-back', v.id));
+        actions.appendChild(button('Take', 'take', v.id));
+        actions.appendChild(button('Mark done', 'done', v.id));
+        li.appendChild(actions);
+        li.setAttribute('data-from', v.from || '');
+        list.appendChild(li);
+        rows[v.id] = li;
+      }
+      li.setAttribute('data-state', v.state);
+      li.querySelector('.voicemail-text').textContent = describe(v);
+      var take = li.querySelector('button[data-action="take"]');
+      if (take) take.hidden = v.state !== 'new';
+    });
+    Object.keys(rows).forEach(function (id) {
+      if (!seen[id]) {
+        rows[id].remove();
+        delete rows[id];
+      }
+    });
+    empty.hidden = voicemails.length > 0;
+  }
+
+  async function refresh() {
+    try {
+      var data = await api('GET', '/api/me/voicemails');
+      render(data.voicemails || []);
+    } catch (err) {
+      /* signed out or the server is away: the page says so elsewhere */
+    }
+  }
+
+  list.addEventListener('click', async function (ev) {
+    var b = ev.target && ev.target.closest ? ev.target.closest('button[data-action]') : null;
+    if (!b) return;
+    var id = b.getAttribute('data-voicemail');
+    var li = rows[id];
+    var action = b.getAttribute('data-action');
+    try {
+      if (action === 'play') {
+        var player = li.querySelector('audio');
+        if (!player) {
+          player = document.createElement('audio');
+          player.controls = true;
+          player.preload = 'auto';
+          player.src = '/api/me/voicemails/' + encodeURIComponent(id) + '/audio';
+          player.setAttribute('aria-label', 'Voicemail message');
+          li.appendChild(player);
+          player.addEventListener('playing', function () { say('Playing the message.'); });
+          player.addEventListener('ended', function () { say('Message played.'); });
+          player.addEventListener('error', function () { say('The message could not be played.'); });
+        }
+        await player.play().catch(function () { say('Press play on the message.'); });
+      } else if (action === 'call-back') {
+        var number = document.getElementById('call-out-number');
+        var form = document.getElementById('call-out-form');
+        if (number && form) {
+          number.value = li.getAttribute('data-from');
+          number.focus();
+          if (form.requestSubmit && !document.getElementById('call-out-submit').disabled) form.requestSubmit();
+          else say('The number is in "Call a number": press Call when you are free.');
+        }
+      } else if (action === 'take') {
+        await api('POST', '/api/me/voicemails/' + encodeURIComponent(id) + '/take', {});
+        say('The voicemail is yours.');
+      } else if (action === 'done') {
+        await api('POST', '/api/me/voicemails/' + encodeURIComponent(id) + '/done', {});
+        say('Voicemail marked done.');
+      }
+    } catch (err) {
+      say(err.message);
+    }
+    refresh();
+  });
+
+  refresh();
+  setInterval(refresh, 3000);
+})();

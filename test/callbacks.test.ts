@@ -1,0 +1,170 @@
+// Callbacks that keep their place, over real HTTP, a real database and signed webhooks (the REST recorder is Twilio):
+// waiting callers are moved out of their conference to hear the offer (Calls update), one asks for a callback and
+// hangs up, keeps their place, and when their turn comes the agent answers and the app calls them; a callback nobody
+// answers is retried, then recorded as failed.
+import { addAgent, fakeSid, resetFloor, TEST_ENV, useAppSuite } from './helpers/app';
+import { formValue, type RecordedRequest } from './helpers/rest-recorder';
+import { find, parseTwiml } from './helpers/twiml';
+
+const suite = useAppSuite({ env: { RING_SECONDS: '5', WRAP_UP_SECONDS: '1', MAX_WAIT_SECONDS: '600', CALLBACK_OFFER_AFTER_SECONDS: '1', CALLBACK_OFFER_EVERY_SECONDS: '600', CALLBACK_ATTEMPTS: '2', CALLBACK_RETRY_SECONDS: '0' } });
+const BASE = TEST_ENV.PUBLIC_BASE_URL;
+const CALLS_PATH = `/2010-04-01/Accounts/${TEST_ENV.TWILIO_ACCOUNT_SID}/Calls.json`;
+
+beforeAll(async () => {
+  await addAgent(suite.app, 'ana');
+});
+
+beforeEach(async () => {
+  await resetFloor(suite.app.running);
+  suite.rest.requests.length = 0;
+});
+
+async function available(agentId: string): Promise<void> {
+  await suite.app.running.presence.heartbeat(agentId, `tab-${agentId}-0001`, { takeOver: true, staleMs: 30000, registered: true });
+  await suite.app.running.presence.choose(agentId, 'available');
+}
+
+const dials = (): RecordedRequest[] => suite.rest.requests.filter((r) => r.path === CALLS_PATH);
+const updates = (callSid: string): RecordedRequest[] => suite.rest.requests.filter((r) => r.path.endsWith(`/Calls/${callSid}.json`));
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const incoming = (callSid: string, from: string) => suite.app.webhook('/conference/connect/client', { CallSid: callSid, From: from }).expect(200);
+const conferenceUrl = (r: RecordedRequest): string => formValue(r, 'Url') ?? '';
+
+/** The agent's phone rang for `callSid`: they answer (status callback, then their TwiML). */
+async function agentAnswers(callSid: string, agentId = 'ana'): Promise<string> {
+  const leg = fakeSid();
+  await suite.app.webhook(`/conference/${callSid}/agents/${agentId}/status`, { CallSid: leg, CallStatus: 'ringing' }).expect(200);
+  const res = await suite.app.webhook(`/conference/${callSid}/connect/${agentId}`, { CallSid: leg }).expect(200);
+  expect(find(parseTwiml(res.text), 'Conference')?.text).toBe(callSid);
+  return leg;
+}
+
+/** The call ends (the customer hangs up): the conference ends, the agent wraps up. */
+const callEnds = (callSid: string) => suite.app.webhook('/conference/events', { FriendlyName: callSid, StatusCallbackEvent: 'conference-end', ReasonConferenceEnded: 'participant-with-end-conference-on-exit-left' }).expect(200);
+
+/** Twilio moved the caller to the offer (Calls update): they hear it and press `digits` (nothing: back to the line). */
+async function hearOffer(callSid: string, from: string, digits?: string): Promise<ReturnType<typeof parseTwiml>> {
+  const [update] = await until(`the offer to ${callSid}`, () => (updates(callSid).length ? updates(callSid) : undefined));
+  const redirect = find(parseTwiml(formValue(update!, 'Twiml')!), 'Redirect')!.text;
+  expect(formValue(update!, 'StatusCallback')).toBe(`${BASE}/conference/callback/customer-status?call=${callSid}`);
+  // The caller left the conference for the offer: its end must not end the call.
+  await suite.app.webhook('/conference/events', { FriendlyName: callSid, StatusCallbackEvent: 'participant-leave', CallSid: callSid, ParticipantLabel: 'customer', ReasonParticipantLeft: 'participant_updated_via_api' }).expect(200);
+  await suite.app.webhook('/conference/events', { FriendlyName: callSid, StatusCallbackEvent: 'conference-end', ReasonConferenceEnded: 'participant-with-end-conference-on-exit-left' }).expect(200);
+  const offer = parseTwiml((await suite.app.webhook(new URL(redirect).pathname + new URL(redirect).search, { CallSid: callSid, From: from }).expect(200)).text);
+  const action = find(offer, 'Gather')!.attrs.action!;
+  const res = await suite.app.webhook(new URL(action).pathname + new URL(action).search, { CallSid: callSid, From: from, ...(digits ? { Digits: digits } : {}) }).expect(200);
+  return parseTwiml(res.text);
+}
+
+test('when one agent is busy and three callers wait, then caller 2 asks for a callback, keeps their place, and is called back before caller 3 is offered', async () => {
+  await available('ana');
+  const first = fakeSid();
+  await incoming(first, '+15550000000');
+  await until('ana rung for the first caller', () => dials().length >= 1);
+  await agentAnswers(first);
+  const [c1, c2, c3] = [fakeSid(), fakeSid(), fakeSid()];
+  await incoming(c1, '+15550000001');
+  await new Promise((r) => setTimeout(r, 20));
+  await incoming(c2, '+15550000002');
+  await new Promise((r) => setTimeout(r, 20));
+  await incoming(c3, '+15550000003');
+
+  // Callers 1 and 3 stay on the line; caller 2 asks for a callback at their own number and hangs up.
+  expect(find(await hearOffer(c1, '+15550000001'), 'Conference')?.text).toBe(c1);
+  expect(find(await hearOffer(c3, '+15550000003'), 'Conference')?.text).toBe(c3);
+  const askNumber = await hearOffer(c2, '+15550000002', '1');
+  const numberAction = find(askNumber, 'Gather')!.attrs.action!;
+  expect(find(askNumber, 'Say')?.text).toMatch(/call you back at 1 5 5 5 0 0 0 0 0 0 2/);
+  const kept = parseTwiml((await suite.app.webhook(new URL(numberAction).pathname + new URL(numberAction).search, { CallSid: c2, From: '+15550000002', Digits: '1' }).expect(200)).text);
+  expect(kept.children.map((c) => c.name)).toEqual(['Say', 'Hangup']);
+  await suite.app.webhook(`/conference/callback/customer-status?call=${c2}`, { CallSid: c2, CallStatus: 'completed' }).expect(200);
+  expect(await suite.db.models.calls.findById(c2).lean().exec()).toMatchObject({ status: 'waiting', callback: { number: '+15550000002', attempt: 1 } });
+
+  // Ana finishes the first call: caller 1 (first in line) rings her next.
+  await callEnds(first);
+  await until('ana rung for caller 1', () => dials().some((d) => conferenceUrl(d) === `${BASE}/conference/${c1}/connect/ana`));
+  await agentAnswers(c1);
+  await callEnds(c1);
+
+  // Then caller 2's callback, before caller 3: on Answer the app calls caller 2 back into the conference.
+  await until('ana rung for the callback', () => dials().some((d) => conferenceUrl(d) === `${BASE}/conference/${c2}/connect/ana`));
+  expect(dials().some((d) => conferenceUrl(d).includes(c3))).toBe(false);
+  const me = await suite.app.running.calls.activeCallFor('ana');
+  expect(me).toMatchObject({ callSid: c2, callback: { number: '+15550000002', attempt: 1 } });
+  await agentAnswers(c2);
+  const customerDial = await until('the customer dialled', () => dials().find((d) => formValue(d, 'To') === '+15550000002'));
+  expect(formValue(customerDial, 'Url')).toBe(`${BASE}/conference/callback/answer?call=${c2}`);
+  const customerLeg = fakeSid();
+  const join = parseTwiml((await suite.app.webhook(`/conference/callback/answer?call=${c2}`, { CallSid: customerLeg }).expect(200)).text);
+  expect(find(join, 'Conference')?.text).toBe(c2);
+  expect(await suite.db.models.calls.findById(c2).lean().exec()).toMatchObject({ status: 'in-progress', customerLegSid: customerLeg, answeredAt: expect.any(Date) });
+  expect(dials().some((d) => conferenceUrl(d).includes(c3))).toBe(false);
+
+  // The callback's customer hangs up: the call ends; its history says it was a callback, answered.
+  await suite.app.webhook('/conference/events', { FriendlyName: c2, StatusCallbackEvent: 'participant-leave', CallSid: customerLeg, ParticipantLabel: 'customer', ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
+  const record = await until('the callback in the history', async () => (await suite.app.running.history.newest({ limit: 10 })).find((r) => r._id === c2));
+  expect(record).toMatchObject({ outcome: 'answered', callback: { number: '+15550000002', attempt: 1 } });
+  // Caller 3 comes next.
+  await until('ana rung for caller 3', () => dials().some((d) => conferenceUrl(d) === `${BASE}/conference/${c3}/connect/ana`), 10_000);
+});
+
+test('when nobody answers a callback, then it is tried again at its place, and after the last attempt recorded as failed', async () => {
+  // Nobody is available: the caller waits, hears the offer and asks for a callback at another number.
+  const caller = fakeSid();
+  await incoming(caller, '+15550000009');
+  const askNumber = await hearOffer(caller, '+15550000009', '1');
+  const numberAction = find(askNumber, 'Gather')!.attrs.action!;
+  await suite.app.webhook(new URL(numberAction).pathname + new URL(numberAction).search, { CallSid: caller, From: '+15550000009', Digits: '15557770000#' }).expect(200);
+  const placed = (await suite.db.models.calls.findById(caller).lean().exec())!;
+  expect(placed.callback).toMatchObject({ number: '+15557770000' });
+
+  await available('ana');
+  const tried = new Set<string>();
+  for (let attempt = 1; attempt <= 2; attempt += 1) {
+    const offer = await until(`attempt ${attempt} rung`, () => dials().find((d) => conferenceUrl(d).endsWith('/connect/ana') && !tried.has(conferenceUrl(d))));
+    tried.add(conferenceUrl(offer));
+    const callSid = /conference\/(CA[0-9a-f]{32})\/connect/.exec(conferenceUrl(offer))![1]!;
+    await agentAnswers(callSid);
+    await until('the customer dialled', () => dials().filter((d) => formValue(d, 'To') === '+15557770000').length >= attempt);
+    await suite.app.webhook(`/conference/callback/status?call=${callSid}`, { CallSid: fakeSid(), CallStatus: 'no-answer' }).expect(200);
+    const ended = await until('the attempt in the history', async () => (await suite.app.running.history.newest({ limit: 10 })).find((r) => r._id === callSid));
+    expect(ended).toMatchObject({ outcome: 'failed', callback: { attempt } });
+    const retry = (await suite.db.models.calls.find({}).lean().exec()).find((c) => c.callback);
+    if (attempt === 1) expect(retry).toMatchObject({ callback: { attempt: 2 }, placeSince: placed.createdAt });
+    else expect(retry).toBeUndefined();
+  }
+});
+
+test('when a caller hangs up just as they are moved to the offer, then the call ends (their leave says they hung up)', async () => {
+  const caller = fakeSid();
+  await incoming(caller, '+15550000077');
+  await until('the offer', () => updates(caller).length > 0);
+  expect(await suite.db.models.calls.findById(caller).lean().exec()).toMatchObject({ awayFromLine: true });
+
+  await suite.app.webhook('/conference/events', { FriendlyName: caller, StatusCallbackEvent: 'conference-end', ReasonConferenceEnded: 'participant-with-end-conference-on-exit-left' }).expect(200);
+  expect(await suite.db.models.calls.findById(caller).lean().exec()).not.toBeNull();
+  await suite.app.webhook('/conference/events', { FriendlyName: caller, StatusCallbackEvent: 'participant-leave', CallSid: caller, ParticipantLabel: 'customer', ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
+
+  expect(await suite.db.models.calls.findById(caller).lean().exec()).toBeNull();
+  expect((await suite.app.running.history.newest({ limit: 5 })).find((r) => r._id === caller)).toMatchObject({ endReason: 'customer-hung-up' });
+});
+
+test('when a caller hangs up while hearing the offer, then their call status ends the call', async () => {
+  const caller = fakeSid();
+  await incoming(caller, '+15550000078');
+  await until('the offer', () => updates(caller).length > 0);
+
+  await suite.app.webhook(`/conference/callback/customer-status?call=${caller}`, { CallSid: caller, CallStatus: 'completed' }).expect(200);
+
+  expect(await suite.db.models.calls.findById(caller).lean().exec()).toBeNull();
+});
