@@ -702,10 +702,18 @@ export class Engine {
       }
       // https://www.twilio.com/docs/voice/twiml/gather#timeout : the wait starts after the nested verbs, and again
       // after each key
+      // (The call's sleeper is woken for other reasons too: only the clock decides that the time ran out.)
+      let pressed = g.digits.length;
+      let deadline = Date.now() + this.scheduler.scaled(verb.timeout);
       while (valid() && !g.ended) {
-        const pressed = g.digits.length;
-        const ranOut = await this.scheduler.sleep(this.scheduler.scaled(verb.timeout), call.sleeper, () => valid() && !g.ended && g.digits.length === pressed);
-        if (ranOut) break;
+        if (g.digits.length !== pressed) {
+          pressed = g.digits.length;
+          deadline = Date.now() + this.scheduler.scaled(verb.timeout);
+        }
+        const left = deadline - Date.now();
+        if (left <= 0) break;
+        const keysSoFar = pressed;
+        await this.scheduler.sleep(left, call.sleeper, () => valid() && !g.ended && g.digits.length === keysSoFar);
       }
     } finally {
       if (call.gather === g) call.gather = undefined;
