@@ -7,7 +7,6 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { ferretdbProcessesOn, freePort, startFerretdb } from '../src/db/ferretdb';
-import { historyDatabaseName } from '../src/models/history';
 import { PROJECT_ROOT } from '../src/paths';
 import { ContactCenterSim, databaseUri, type SimCall } from '../test/helpers/contact-center-sim';
 import { startLoadBalancer, type Forwarded } from '../test/helpers/load-balancer';
@@ -18,7 +17,9 @@ import { cpuTimeMs, percentile, spawnServer, stopServer } from './servers';
 /** New calls per second. */
 const RATE = Number(process.env.BENCH_CALL_RATE ?? 20);
 /** Seconds of arrivals that are counted, after WARM_UP_SECONDS at the same rate that are not. */
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+/** How long the calls still up after the last arrival may take to end before the rest count as stranded. */
+const DRAIN_SECONDS = Number(process.env.BENCH_DRAIN_SECONDS ?? 60);
 const WARM_UP_SECONDS = Number(process.env.BENCH_WARM_UP_SECONDS ?? 3);
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 100);
 /** Instance counts to run, e.g. "1,3". */
@@ -158,7 +159,7 @@ async function run(instances: number, dbUri: string, counter: DbCounter, ferretP
     }
     const arrivalsEnd = Date.now();
     const placed = (await Promise.all(calls)).filter((c): c is SimCall => c !== undefined);
-    const ended = await sim.allEnded(120_000);
+    const ended = await sim.allEnded(DRAIN_SECONDS * 1000);
     await sleep(2000); // the last changes and history writes land
     const windowMs = Date.now() - countFrom;
     const own = process.cpuUsage();
@@ -177,8 +178,9 @@ async function run(instances: number, dbUri: string, counter: DbCounter, ferretP
       const ring = c.rings.filter((r) => r.cause === 'routing').sort((a, b) => a.rangAt - b.rangAt)[0];
       return ring ? ring.rangAt - Math.min(c.placedAt, c.incomingAt ?? Infinity) : Infinity;
     });
-    const stranded = await strandedProblems(sim);
-    if (!ended) stranded.unshift('some calls were still up 120 s after the last arrival');
+    // A database that stopped answering (the embedded FerretDB did once, overloaded) is a finding, not a hang.
+    const stranded = await Promise.race([strandedProblems(sim), sleep(30_000).then(() => ['the database did not answer the stranded-call check within 30 s'])]);
+    if (!ended) stranded.unshift(`some calls were still up ${DRAIN_SECONDS} s after the last arrival`);
     const otherProblems = [...sim.problems, ...offerProblems(sim), ...refusedWebhooks(sim)];
     const result: RunResult = {
       instances,
@@ -199,8 +201,6 @@ async function run(instances: number, dbUri: string, counter: DbCounter, ferretP
       cpu,
       loadavg,
     };
-    await sim.db.connection.dropDatabase().catch(() => undefined);
-    await sim.db.connection.getClient().db(historyDatabaseName(dbName)).dropDatabase().catch(() => undefined);
     clearInterval(ticker);
     await sim.stop();
     saveOutputs(sim);
@@ -250,7 +250,7 @@ async function main(): Promise<void> {
   const ferretPid = ferretdbProcessesOn(dataDir)[0];
   const results: RunResult[] = [];
   try {
-    console.log(`warm-transfer whole-call benchmark: ${AGENTS} signed-in agents (${REFRESHING_PAGES} pages reading their state on every change), ${RATE} new calls/s for ${SECONDS} s after a ${WARM_UP_SECONDS} s warm-up; mix talk/consult+complete/cold = ${MIX.map(([, n]) => n).join('/')}; ring ~${TIMING.ringMs} ms, talk ${TIMING.talkMs} ms, ${TIMING.afterMs} ms after each step; customers hang up; embedded FerretDB; ${os.cpus().length} cores, Node ${process.version}; load average before: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+    console.log(`warm-transfer whole-call benchmark: ${AGENTS} signed-in agents (${REFRESHING_PAGES} pages reading their state on every change), ${RATE} new calls/s for ${SECONDS} s after a ${WARM_UP_SECONDS} s warm-up, ${DRAIN_SECONDS} s for the last calls to end; mix talk/consult+complete/cold = ${MIX.map(([, n]) => n).join('/')}; ring ~${TIMING.ringMs} ms, talk ${TIMING.talkMs} ms, ${TIMING.afterMs} ms after each step; customers hang up; embedded FerretDB; ${os.cpus().length} cores, Node ${process.version}; load average before: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
     for (const n of INSTANCE_COUNTS) {
       const r = await run(n, server.uri, counter, ferretPid);
       results.push(r);
