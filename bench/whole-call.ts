@@ -124,6 +124,16 @@ function saveOutputs(sim: ContactCenterSim): void {
   for (const instance of sim.instances) writeFileSync(path.join(dir, `bench-whole-call-${sim.instances.length}-${instance.name}.log`), `${instance.output.join('\n')}\n`);
 }
 
+/** What was left behind, and each stuck call's rings and webhooks, to test-artifacts/ (git-ignored), to find out why. */
+function saveStranded(sim: ContactCenterSim, problems: string[]): void {
+  const sids = new Set([...problems.join(' ').matchAll(/CA[0-9a-f]{32}/g)].map((m) => m[0]));
+  const stuck = [...sim.calls.values()].filter((c) => sids.has(c.callSid) || c.rings.some((r) => sids.has(r.leg)));
+  const webhooks = sim.lb.log.filter((r) => [...sids].some((sid) => r.body.includes(sid) || r.path.includes(sid))).map((r) => ({ at: r.at, ms: r.ms, path: r.path, status: r.status, upstream: r.upstream, body: Object.fromEntries(new URLSearchParams(r.body)), answer: r.answer.slice(0, 300) }));
+  const dir = path.join(PROJECT_ROOT, 'test-artifacts');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, `bench-whole-call-${sim.instances.length}-stranded.json`), JSON.stringify({ problems, calls: stuck, webhooks }, null, 1));
+}
+
 async function run(instances: number, dbUri: string, counter: DbCounter, ferretPid: number | undefined): Promise<RunResult> {
   const dbName = `whole_call_${instances}_${Date.now().toString(36)}`;
   const began = Date.now();
@@ -186,6 +196,7 @@ async function run(instances: number, dbUri: string, counter: DbCounter, ferretP
     // webhooks): it counts as stranded only if it is still there 10 s later.
     const late = await check();
     const stranded = late.length > 0 ? (await sleep(10_000), await check()) : late;
+    if (stranded.length > 0) saveStranded(sim, stranded);
     if (!ended) stranded.unshift(`some calls were still up ${DRAIN_SECONDS} s after the last arrival`);
     const otherProblems = [...sim.problems, ...offerProblems(sim), ...refusedWebhooks(sim)];
     const result: RunResult = {
