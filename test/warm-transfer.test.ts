@@ -372,8 +372,23 @@ describe('an answer that lands after the customer left', () => {
     expect(rest.requests.map((r) => [r.path, formValue(r, 'Status')])).toEqual([[legPath(agent2CallSid), 'completed']]);
   });
 
-  test("when an agent's leg joins a live call's conference, then nobody is hung up", async () => {
+  test("when an agent's leg joins another conference of the call's name before the call's end is recorded, then that leg is hung up", async () => {
+    // Arrange: the call's conference is known; agent2 is being rung in.
+    const { customer, agent2CallSid } = await agent2Ringing();
+    await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: `CF${'1'.repeat(32)}`, StatusCallbackEvent: 'conference-start' }).expect(200);
+    rest.requests.length = 0;
+
+    // Act: agent2's leg joins a new conference by that name (the customer's leave has not reached the app yet).
+    await join(customer, agent2CallSid, 'agent2');
+    await app.running.background.drain();
+
+    // Assert
+    expect(rest.requests.map((r) => [r.path, formValue(r, 'Status')])).toEqual([[legPath(agent2CallSid), 'completed']]);
+  });
+
+  test("when an agent's leg joins a live call's own conference, then nobody is hung up", async () => {
     const { customer, agent1CallSid } = await agent2Ringing();
+    await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: `CF${'9'.repeat(32)}`, StatusCallbackEvent: 'conference-start' }).expect(200);
     rest.requests.length = 0;
 
     await join(customer, agent1CallSid, 'agent1');

@@ -101,6 +101,8 @@ export interface SimCall {
   agentHungUpAt?: number;
   /** Steps the script could not take, in words. */
   notes: string[];
+  /** How many times the agent's step was refused because the app did not know them on the call yet. */
+  stepTries?: number;
 }
 
 export interface PageView {
@@ -595,8 +597,15 @@ export class ContactCenterSim {
         tried.push(colleague.id);
         call.expecting = { agentId: colleague.id, cause: call.script };
         const res = call.script === 'consult'
-          ? await this.pagePost(agent, '/api/me/consult', { to: colleague.id, note: 'sim' }, [202, 409])
-          : await this.pagePost(agent, '/api/me/transfer-cold', { to: colleague.id }, [200, 202, 409]);
+          ? await this.pagePost(agent, '/api/me/consult', { to: colleague.id, note: 'sim' }, [202, 404, 409])
+          : await this.pagePost(agent, '/api/me/transfer-cold', { to: colleague.id }, [200, 202, 404, 409]);
+        if (res.status === 404 && (call.stepTries = (call.stepTries ?? 0) + 1) < 20) {
+          // The app does not know the agent is on the call yet (the answer's webhook is slow under load): the page's
+          // buttons are not there yet either, so the agent tries again a moment later.
+          call.expecting = undefined;
+          return this.later(250, () => this.step(call));
+        }
+        if (res.status === 404) throw new Error(`${agent.id} POST ${call.script} answered 404 for 5 s after answering ${call.callSid}`);
         if (res.status !== 409) {
           call.colleague = colleague.id;
           return;
