@@ -627,7 +627,12 @@ export class ContactCenterSim {
 
   private async completeConsult(call: SimCall): Promise<void> {
     const agent = this.agents.find((a) => a.id === call.answeredBy)!;
-    await this.pagePost(agent, '/api/me/transfer/complete', {}, [200]);
+    const res = await this.pagePost(agent, '/api/me/transfer/complete', {}, [200, 409]);
+    if (res.status === 409) {
+      // The colleague's answer has not reached the app yet (slow webhooks under load): the agent tries again.
+      if ((call.stepTries = (call.stepTries ?? 0) + 1) >= 20) throw new Error(`${agent.id} could not complete the consult of ${call.callSid}: ${JSON.stringify(res.body)}`);
+      return this.later(250, () => this.completeConsult(call));
+    }
     this.later(this.settings.timing.afterMs, () => this.customerHangsUp(call));
   }
 
