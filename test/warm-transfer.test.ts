@@ -351,6 +351,53 @@ describe('the warm transfer, end to end', () => {
   });
 });
 
+describe('an answer that lands after the customer left', () => {
+  const legPath = (callSid: string) => `/2010-04-01/Accounts/${TEST_ENV.TWILIO_ACCOUNT_SID}/Calls/${callSid}.json`;
+  const join = (conference: string, legCallSid: string, agentId: string) =>
+    app.webhook('/conference/events', { FriendlyName: conference, ConferenceSid: `CF${'9'.repeat(32)}`, StatusCallbackEvent: 'participant-join', CallSid: legCallSid, ParticipantLabel: `agent:${agentId}` }).expect(200);
+
+  test("when an agent's leg joins the conference after the call ended, then the app hangs that leg up (it would wait alone in a new, empty conference of that name)", async () => {
+    // Arrange: agent2 is being rung in; the customer hangs up and the call ends.
+    const { customer, agent2CallSid } = await agent2Ringing();
+    await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-leave', CallSid: customer, ParticipantLabel: 'customer' }).expect(200);
+    await app.running.background.drain();
+    expect(await db.models.calls.findById(customer).lean().exec()).toBeNull();
+    rest.requests.length = 0;
+
+    // Act: agent2's answer lands now, and their leg joins a conference by the call's name.
+    await join(customer, agent2CallSid, 'agent2');
+    await app.running.background.drain();
+
+    // Assert
+    expect(rest.requests.map((r) => [r.path, formValue(r, 'Status')])).toEqual([[legPath(agent2CallSid), 'completed']]);
+  });
+
+  test("when an agent's leg joins another conference of the call's name before the call's end is recorded, then that leg is hung up", async () => {
+    // Arrange: the call's conference is known; agent2 is being rung in.
+    const { customer, agent2CallSid } = await agent2Ringing();
+    await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: `CF${'1'.repeat(32)}`, StatusCallbackEvent: 'conference-start' }).expect(200);
+    rest.requests.length = 0;
+
+    // Act: agent2's leg joins a new conference by that name (the customer's leave has not reached the app yet).
+    await join(customer, agent2CallSid, 'agent2');
+    await app.running.background.drain();
+
+    // Assert
+    expect(rest.requests.map((r) => [r.path, formValue(r, 'Status')])).toEqual([[legPath(agent2CallSid), 'completed']]);
+  });
+
+  test("when an agent's leg joins a live call's own conference, then nobody is hung up", async () => {
+    const { customer, agent1CallSid } = await agent2Ringing();
+    await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: `CF${'9'.repeat(32)}`, StatusCallbackEvent: 'conference-start' }).expect(200);
+    rest.requests.length = 0;
+
+    await join(customer, agent1CallSid, 'agent1');
+    await app.running.background.drain();
+
+    expect(rest.requests).toEqual([]);
+  });
+});
+
 describe('when every agent leaves', () => {
   const customerCallPath = (callSid: string) => `/2010-04-01/Accounts/${TEST_ENV.TWILIO_ACCOUNT_SID}/Calls/${callSid}.json`;
 

@@ -10,6 +10,7 @@ import { StoreUnavailableError, withDeadline } from '../errors';
 import type { CallModel } from './call';
 import type { CallLeases } from './call-lease';
 import { isDuplicateKey } from './reservation';
+import { sharedRead } from './shared-read';
 
 const MAX_WRITE_ATTEMPTS = 8;
 /** The most new calls written by one insert; a burst rarely comes near it. */
@@ -107,6 +108,13 @@ export interface CallStoreOptions {
 export function createCallStore(calls: CallModel, run: <T>(op: () => Promise<T>) => Promise<T>, options: CallStoreOptions = {}) {
   const { leases } = options;
   const read = (callSid: string): Promise<CallRecord | null> => run(() => calls.findById(callSid).lean<CallRecord>().exec());
+  // Every page reads the live calls on every change: callers at the same moment share one scan.
+  const live = sharedRead(() =>
+    run(async () => (await calls.find({}).lean<CallRecord[]>().exec()).map((call) => {
+      const participants = upgradeStoredParticipants(call);
+      return participants ? { ...call, participants } : call;
+    })),
+  );
 
   /** A call as read, in today's shape (one stored by an earlier version is upgraded in memory only). */
   async function load(callSid: string): Promise<CallRecord | null> {
@@ -279,12 +287,7 @@ export function createCallStore(calls: CallModel, run: <T>(op: () => Promise<T>)
     },
 
     /** Every live call (a contact center has at most a few hundred at once). */
-    live(): Promise<CallRecord[]> {
-      return run(async () => (await calls.find({}).lean<CallRecord[]>().exec()).map((call) => {
-        const participants = upgradeStoredParticipants(call);
-        return participants ? { ...call, participants } : call;
-      }));
-    },
+    live,
 
     /** Removes a finished call from the live store (it lives on in the history). */
     async remove(callSid: string): Promise<void> {

@@ -2,6 +2,7 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import { CHOSEN_STATUSES, type ChosenStatus } from '../contact-center/presence';
 import type { PendingWrapUp } from '../contact-center/wrap-up';
+import { sharedRead } from './shared-read';
 
 export interface PresenceRecord {
   /** The agent's id. */
@@ -57,9 +58,11 @@ export function presenceModel(connection: Connection): PresenceModel {
 
 /** Presence's named queries and writes. */
 export function createPresenceStore(model: PresenceModel, run: <T>(op: () => Promise<T>) => Promise<T>) {
+  // Every page reads it on every change: callers at the same moment share one scan.
+  const all = sharedRead(() => run(() => model.find({}).lean<PresenceRecord[]>().exec()));
   return {
     all(): Promise<PresenceRecord[]> {
-      return run(() => model.find({}).lean<PresenceRecord[]>().exec());
+      return all();
     },
 
     get(agentId: string): Promise<PresenceRecord | null> {

@@ -5,6 +5,7 @@ import { isDuplicateKey } from '../errors';
 import { randomUUID } from 'node:crypto';
 import { Schema, type Connection, type Model } from 'mongoose';
 import type { ReservationState } from '../contact-center/presence';
+import { sharedRead } from './shared-read';
 
 export interface ReservationRecord {
   /** 'agent:<agentId>' (the agent is taken) or 'call:<CallSid>' (the waiting call is being offered). */
@@ -45,6 +46,8 @@ export { isDuplicateKey };
 
 /** The reservations' named queries and writes. */
 export function createReservationStore(model: ReservationModel, run: <T>(op: () => Promise<T>) => Promise<T>) {
+  // Every page reads them (through presence) on every change: callers at the same moment share one scan.
+  const all = sharedRead(() => run(() => model.find({}).lean<ReservationRecord[]>().exec()));
   async function insert(doc: ReservationRecord): Promise<boolean> {
     try {
       await run(() => model.create(doc));
@@ -98,7 +101,7 @@ export function createReservationStore(model: ReservationModel, run: <T>(op: () 
 
     /** Every reservation (a handful: one per busy agent and per call being offered). */
     all(): Promise<ReservationRecord[]> {
-      return run(() => model.find({}).lean<ReservationRecord[]>().exec());
+      return all();
     },
   };
 }

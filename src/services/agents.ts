@@ -3,6 +3,7 @@
 // one app instance (or the CLI) is seen by all at once.
 import { BusyError, HttpError, isDuplicateKey, StoreUnavailableError, withDeadline } from '../errors';
 import { createLease } from '../models/lock';
+import { sharedRead } from '../models/shared-read';
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, verifyPassword } from '../auth/passwords';
 import { AGENT_ID_PATTERN, AGENT_ROLES, SIGN_IN_NAME_PATTERN, type AgentModel, type AgentRecord, type AgentRole } from '../models/agent';
 
@@ -155,11 +156,10 @@ export function createAgentAccounts(model: AgentModel, options: { dbTimeoutMs?: 
     }
   }
 
+  // Every page reads the roster on every change: callers at the same moment share one scan.
+  const all = sharedRead(async () => (await store(() => model.find({}, PUBLIC_FIELDS).sort({ login: 1 }).lean<AgentRecord[]>().exec())).map(toAgent));
   return {
-    async all() {
-      const records = await store(() => model.find({}, PUBLIC_FIELDS).sort({ login: 1 }).lean<AgentRecord[]>().exec());
-      return records.map(toAgent);
-    },
+    all,
 
     async find(id) {
       const record = await findRecord(id);

@@ -634,6 +634,19 @@ export function createCallService(deps: CallServiceDeps) {
         changes.publish('calls', 'agents');
         return;
       }
+      case 'participant-join': {
+        // An agent's answer that lands after the customer left joins a new, empty conference of the same name (the
+        // call's conference ended with the customer), where nobody would ever end their leg: it is ended here. Every
+        // call is stored before any agent is rung for it, so a call not (or no longer) live has ended; and a call has
+        // one conference for its whole life, so a join to another one while the call's end is still on its way (its
+        // callbacks in any order) is that case too.
+        if (!input.callSid || !input.participantLabel?.startsWith('agent:')) return;
+        const call = await store.load(callSid);
+        if (call && (!call.conferenceSid || !input.conferenceSid || call.conferenceSid === input.conferenceSid)) return;
+        logger.warn('an agent joined the conference of a call that had ended: hanging up their leg', { callSid, leg: input.callSid });
+        hangUpLater(`agent joined ${callSid} after it ended`, input.callSid);
+        return;
+      }
       case 'conference-end':
         return finish(callSid, 'conference-ended', (call) => conferenceEvent(call, 'conference-ended', report, { ...(input.reason ? { reason: input.reason } : {}), ...(input.endedBy ? { endedBy: input.endedBy } : {}) }));
       default:

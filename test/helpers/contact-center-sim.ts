@@ -4,6 +4,7 @@
 // stand-in, and customers call and hang up. Everything sent and seen is recorded, for the instance tests
 // (test/instances/) and the whole-call benchmark (bench/whole-call.ts). No jest here: the benchmark runs it too.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, scryptSync } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -100,6 +101,8 @@ export interface SimCall {
   agentHungUpAt?: number;
   /** Steps the script could not take, in words. */
   notes: string[];
+  /** How many times the agent's step was refused because the app did not know them on the call yet. */
+  stepTries?: number;
 }
 
 export interface PageView {
@@ -129,6 +132,13 @@ export interface SimAgent {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `password` hashed as src/auth/passwords.ts stores a hash (`scrypt$N$r$p$salt$hash`), with N = 2^10 instead of 2^17. */
+function lightPasswordHash(password: string): string {
+  const salt = randomBytes(16);
+  const key = scryptSync(password.normalize('NFKC'), salt, 64, { N: 2 ** 10, r: 8, p: 1 });
+  return ['scrypt', 2 ** 10, 8, 1, salt.toString('base64url'), key.toString('base64url')].join('$');
+}
 const CONNECT_URL = /\/conference\/(CA[0-9a-fA-F]{32})\/connect\/([^/?]+)/;
 
 /** `uri` with its database name replaced by `dbName` (its options kept: a replica set's URI works too). */
@@ -183,6 +193,8 @@ export class ContactCenterSim {
   readonly webhooks: Array<{ at: number; kind: string; url: string; params: Record<string, string> }> = [];
   /** What went wrong in the simulation itself (an action answered unexpectedly…), in words. */
   readonly problems: string[] = [];
+  /** How many requests the pages sent, by 'METHOD path'. */
+  readonly pageRequests = new Map<string, number>();
   /** Heartbeats the app could not take (its database away): a page sends the next one anyway. */
   readonly heartbeatFailures: string[] = [];
   lb!: LoadBalancer;
@@ -310,35 +322,46 @@ export class ContactCenterSim {
   private async startAgents(): Promise<void> {
     const accounts = createAgentAccounts(agentModel(this.db.connection));
     const ids = Array.from({ length: this.settings.agents }, (_, i) => `agent${String(i + 1).padStart(3, '0')}`);
-    for (const id of ids) await accounts.addIfAbsent({ id, login: id, name: `Agent ${id.slice(5)}`, password: PASSWORD });
+    for (const id of ids) await accounts.addIfAbsent({ id, login: id, name: `Agent ${id.slice(5)}` });
+    // One password for every simulated agent, hashed with light scrypt parameters (the app checks a hash with the
+    // parameters stored beside it): at the default cost, a hundred agents' hashes and sign-ins took minutes of CPU.
+    await agentModel(this.db.connection).updateMany({ _id: { $in: ids } }, { $set: { passwordHash: lightPasswordHash(PASSWORD) } });
     const refreshing = this.settings.refreshingPages ?? ids.length;
-    // Pages spread over the instances, as a load balancer with sticky sessions spreads browsers.
-    await Promise.all(
-      ids.map(async (id, i) => {
-        const agent: SimAgent = {
-          id,
-          home: this.instances[i % this.instances.length]!,
-          cookie: '',
-          csrf: '',
-          token: createVoiceToken({ accountSid: SIM_TWILIO.TWILIO_ACCOUNT_SID, apiKey: SIM_TWILIO.TWILIO_API_KEY, apiSecret: SIM_TWILIO.TWILIO_API_SECRET, identity: id, ttlSeconds: 3600 }),
-          refreshes: i < refreshing,
-          views: [],
-          reconnects: [],
-          again: false,
-        };
-        this.agents.push(agent);
-        await this.signIn(agent);
-        await this.openDevice(agent);
-        await this.openPage(agent);
-        await this.heartbeat(agent);
-        await this.pagePost(agent, '/api/me/presence', { status: 'available' }, [200]);
-      }),
-    );
+    // Pages spread over the instances, as a load balancer with sticky sessions spreads browsers. Ten sign in at a
+    // time: every page comes from this one address, and sign-ins in flight count against its limit (20).
+    const start = async (id: string, i: number): Promise<void> => {
+      const agent: SimAgent = {
+        id,
+        home: this.instances[i % this.instances.length]!,
+        cookie: '',
+        csrf: '',
+        token: createVoiceToken({ accountSid: SIM_TWILIO.TWILIO_ACCOUNT_SID, apiKey: SIM_TWILIO.TWILIO_API_KEY, apiSecret: SIM_TWILIO.TWILIO_API_SECRET, identity: id, ttlSeconds: 3600 }),
+        refreshes: i < refreshing,
+        views: [],
+        reconnects: [],
+        again: false,
+      };
+      this.agents.push(agent);
+      await this.signIn(agent);
+      await this.openDevice(agent);
+      await this.heartbeat(agent);
+      await this.pagePost(agent, '/api/me/presence', { status: 'available' }, [200]);
+    };
+    for (let i = 0; i < ids.length; i += 10) await Promise.all(ids.slice(i, i + 10).map((id, j) => start(id, i + j)));
+    // Then the pages' live events: a page open while the others sign in would read its state again at each of them.
+    await Promise.all(this.agents.map((agent) => this.openPage(agent)));
     this.agents.sort((a, b) => a.id.localeCompare(b.id));
-    // The page's heartbeat (every 10 s, as the server asks), spread over the interval.
+    // The page's heartbeat (every 10 s, as the server asks), spread over the interval: pages opened at different
+    // moments do not beat together (a hundred at once would be a burst no real floor sends).
+    const slots = 20;
+    let tick = 0;
     this.beat = setInterval(() => {
-      for (const agent of this.agents) void this.track(this.heartbeat(agent).catch((err: unknown) => void this.heartbeatFailures.push(`heartbeat of ${agent.id}: ${(err as Error).message}`)));
-    }, 10_000);
+      const slot = tick % slots;
+      tick += 1;
+      this.agents.forEach((agent, i) => {
+        if (i % slots === slot) void this.track(this.heartbeat(agent).catch((err: unknown) => void this.heartbeatFailures.push(`heartbeat of ${agent.id}: ${(err as Error).message}`)));
+      });
+    }, 10_000 / slots);
   }
 
   /** The load balancer's host, as it passes it on: each instance answers only for PUBLIC_BASE_URL's host. */
@@ -367,6 +390,8 @@ export class ContactCenterSim {
 
   /** A request of the agent's page to its instance; one that never reached it (the instance died) goes to another. */
   private async pageFetch(agent: SimAgent, method: string, urlPath: string, body?: unknown): Promise<Response> {
+    const key = `${method} ${urlPath}`;
+    this.pageRequests.set(key, (this.pageRequests.get(key) ?? 0) + 1);
     for (let attempt = 0; ; attempt += 1) {
       try {
         return await fetch(`${agent.home.url}${urlPath}`, {
@@ -572,8 +597,15 @@ export class ContactCenterSim {
         tried.push(colleague.id);
         call.expecting = { agentId: colleague.id, cause: call.script };
         const res = call.script === 'consult'
-          ? await this.pagePost(agent, '/api/me/consult', { to: colleague.id, note: 'sim' }, [202, 409])
-          : await this.pagePost(agent, '/api/me/transfer-cold', { to: colleague.id }, [200, 202, 409]);
+          ? await this.pagePost(agent, '/api/me/consult', { to: colleague.id, note: 'sim' }, [202, 404, 409])
+          : await this.pagePost(agent, '/api/me/transfer-cold', { to: colleague.id }, [200, 202, 404, 409]);
+        if (res.status === 404 && (call.stepTries = (call.stepTries ?? 0) + 1) < 20) {
+          // The app does not know the agent is on the call yet (the answer's webhook is slow under load): the page's
+          // buttons are not there yet either, so the agent tries again a moment later.
+          call.expecting = undefined;
+          return this.later(250, () => this.step(call));
+        }
+        if (res.status === 404) throw new Error(`${agent.id} POST ${call.script} answered 404 for 5 s after answering ${call.callSid}`);
         if (res.status !== 409) {
           call.colleague = colleague.id;
           return;
@@ -595,7 +627,12 @@ export class ContactCenterSim {
 
   private async completeConsult(call: SimCall): Promise<void> {
     const agent = this.agents.find((a) => a.id === call.answeredBy)!;
-    await this.pagePost(agent, '/api/me/transfer/complete', {}, [200]);
+    const res = await this.pagePost(agent, '/api/me/transfer/complete', {}, [200, 409]);
+    if (res.status === 409) {
+      // The colleague's answer has not reached the app yet (slow webhooks under load): the agent tries again.
+      if ((call.stepTries = (call.stepTries ?? 0) + 1) >= 20) throw new Error(`${agent.id} could not complete the consult of ${call.callSid}: ${JSON.stringify(res.body)}`);
+      return this.later(250, () => this.completeConsult(call));
+    }
     this.later(this.settings.timing.afterMs, () => this.customerHangsUp(call));
   }
 

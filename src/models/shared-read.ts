@@ -1,0 +1,39 @@
+// One read shared by the callers that ask for it at the same moment: when a change reaches a hundred open pages, each
+// reads its state at once (GET /api/me), and on FerretDB 1.x each of those reads of the agents, presence,
+// reservations and live calls is a scan of the whole collection. Shared, they cost a couple of scans instead of a
+// hundred.
+
+/**
+ * Wraps a read that takes no arguments. A caller never gets data read before it asked: a caller that arrives while a
+ * read is under way waits for the next one, which starts when that one ends and serves every caller that arrived
+ * meanwhile. Each caller gets its own copy (structuredClone), so no caller sees another's changes to the result.
+ */
+export function sharedRead<T>(read: () => Promise<T>): () => Promise<T> {
+  let current: Promise<T> | undefined;
+  let next: Promise<T> | undefined;
+
+  function start(): Promise<T> {
+    const running = read();
+    current = running;
+    const clear = (): void => {
+      if (current === running) current = undefined;
+    };
+    running.then(clear, clear);
+    return running;
+  }
+
+  return async () => {
+    if (!current) return structuredClone(await start());
+    if (!next) {
+      const pending = current.then(
+        () => undefined,
+        () => undefined,
+      );
+      next = pending.then(() => {
+        next = undefined;
+        return start();
+      });
+    }
+    return structuredClone(await next);
+  };
+}
