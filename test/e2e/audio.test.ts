@@ -1,14 +1,12 @@
 // Who hears whom, heard: each person in their own Chromium whose fake microphone plays a tone of its own (customer
 // 1100 Hz, Ada 1450 Hz, Grace 1850 Hz), demo mode at real-time media, and every assertion measured with an AnalyserNode
 // on what the page plays. The hold music always carries middle C (261.63 Hz); the greeting is espeak-ng's voice.
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { HOLD_MUSIC_PEDAL_HZ } from '../../src/twilio-local/audio/hold-music';
-import { ARTIFACTS, launchBrowser, screenshot } from './browser';
+import { screenshot } from './browser';
 import { ADA, answer, expectText, GRACE, useE2e, waitFor, type DemoAgent } from './harness';
-import { describeHeard, expectDoesNotHear, expectHears, expectSpeech, listen, writeToneWav, type Heard } from './listen';
+import { expectDoesNotHear, expectHears, expectSpeech } from './listen';
+import { useToneBrowsers } from './tone-browsers';
 
 const CUSTOMER_HZ = 1100;
 const ADA_HZ = 1450;
@@ -16,41 +14,9 @@ const GRACE_HZ = 1850;
 const MUSIC_HZ = HOLD_MUSIC_PEDAL_HZ;
 const ALL = [CUSTOMER_HZ, ADA_HZ, GRACE_HZ, MUSIC_HZ];
 const NAMES: Record<number, string> = { [CUSTOMER_HZ]: 'customer', [ADA_HZ]: 'Ada', [GRACE_HZ]: 'Grace', [MUSIC_HZ]: 'music' };
-const LEVELS_LOG = path.join(ARTIFACTS, 'audio-levels.log');
-
 // Declared before useE2e so that it runs first: the browsers' pages close (their calls end) before the floor is reset.
-let contexts: BrowserContext[] = [];
-afterEach(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  contexts = [];
-});
-
+const { browsers, contextOf, listenAll } = useToneBrowsers({ customer: CUSTOMER_HZ, ada: ADA_HZ, grace: GRACE_HZ }, { freqs: ALL, names: NAMES, log: 'who hears whom' });
 const e2e = useE2e({ ringSeconds: 10, localTimeScale: 1 });
-const browsers: Record<'customer' | 'ada' | 'grace', Browser> = {} as never;
-let toneDir = '';
-
-beforeAll(async () => {
-  toneDir = mkdtempSync(path.join(os.tmpdir(), 'warm-transfer-tones-'));
-  const tones = { customer: CUSTOMER_HZ, ada: ADA_HZ, grace: GRACE_HZ };
-  for (const [who, hz] of Object.entries(tones)) {
-    const file = path.join(toneDir, `${who}-${hz}.wav`);
-    writeToneWav(file, hz);
-    browsers[who as keyof typeof tones] = await launchBrowser({ fakeMicrophone: file });
-  }
-  mkdirSync(ARTIFACTS, { recursive: true });
-  appendFileSync(LEVELS_LOG, `--- ${new Date().toISOString()}\n`);
-});
-
-afterAll(async () => {
-  for (const b of Object.values(browsers)) await b?.close();
-  if (toneDir) rmSync(toneDir, { recursive: true, force: true });
-});
-
-async function contextOf(browser: Browser): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
-  contexts.push(context);
-  return context;
-}
 
 /** The customer's phone page, in the customer's browser (microphone: the customer's tone). */
 async function openCustomerPhone(): Promise<Page> {
@@ -63,13 +29,6 @@ async function openCustomerPhone(): Promise<Page> {
 async function openAgentIn(who: 'ada' | 'grace', agent: DemoAgent, available = false): Promise<Page> {
   const context = await contextOf(browsers[who]);
   return e2e.openAgent(agent, { available, context });
-}
-
-/** Listens on each page at the same time and logs every level measured. */
-async function listenAll(step: string, pages: Record<string, Page>): Promise<Record<string, Heard>> {
-  const entries = await Promise.all(Object.entries(pages).map(async ([who, page]) => [who, await listen(page, ALL)] as const));
-  appendFileSync(LEVELS_LOG, `${expect.getState().currentTestName}\n  ${step}\n${entries.map(([who, h]) => `    ${describeHeard(who, h, NAMES)}`).join('\n')}\n`);
-  return Object.fromEntries(entries);
 }
 
 /** The customer calls with audio; Ada, the only one available, answers; both pages' sound is connected. */

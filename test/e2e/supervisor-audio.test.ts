@@ -2,61 +2,19 @@
 // (customer 1100 Hz, Ada 1450 Hz, Margaret the supervisor 1850 Hz), demo mode at real-time media, every assertion
 // measured with an AnalyserNode on what the page plays. Coaching: Ada hears Margaret, the customer does not. Listening:
 // nobody hears her. Barging: everyone does. Margaret hears the conversation throughout.
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ARTIFACTS, launchBrowser, screenshot } from './browser';
+import { screenshot } from './browser';
 import { ADA, answer, expectText, MARGARET, useE2e } from './harness';
-import { describeHeard, expectDoesNotHear, expectHears, listen, writeToneWav, type Heard } from './listen';
+import { expectDoesNotHear, expectHears } from './listen';
+import { useToneBrowsers } from './tone-browsers';
 
 const CUSTOMER_HZ = 1100;
 const ADA_HZ = 1450;
 const MARGARET_HZ = 1850;
 const ALL = [CUSTOMER_HZ, ADA_HZ, MARGARET_HZ];
 const NAMES: Record<number, string> = { [CUSTOMER_HZ]: 'customer', [ADA_HZ]: 'Ada', [MARGARET_HZ]: 'Margaret' };
-const LEVELS_LOG = path.join(ARTIFACTS, 'audio-levels.log');
-
 // Declared before useE2e so that it runs first: the pages close (their calls end) before the floor is reset.
-let contexts: BrowserContext[] = [];
-afterEach(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  contexts = [];
-});
-
+const { browsers, contextOf, listenAll } = useToneBrowsers({ customer: CUSTOMER_HZ, ada: ADA_HZ, margaret: MARGARET_HZ }, { freqs: ALL, names: NAMES, log: 'supervisors' });
 const e2e = useE2e({ ringSeconds: 10, localTimeScale: 1 });
-const browsers: Record<'customer' | 'ada' | 'margaret', Browser> = {} as never;
-let toneDir = '';
-
-beforeAll(async () => {
-  toneDir = mkdtempSync(path.join(os.tmpdir(), 'warm-transfer-tones-'));
-  const tones = { customer: CUSTOMER_HZ, ada: ADA_HZ, margaret: MARGARET_HZ };
-  for (const [who, hz] of Object.entries(tones)) {
-    const file = path.join(toneDir, `${who}-${hz}.wav`);
-    writeToneWav(file, hz);
-    browsers[who as keyof typeof tones] = await launchBrowser({ fakeMicrophone: file });
-  }
-  mkdirSync(ARTIFACTS, { recursive: true });
-  appendFileSync(LEVELS_LOG, `--- ${new Date().toISOString()} (supervisors)\n`);
-});
-
-afterAll(async () => {
-  for (const b of Object.values(browsers)) await b?.close();
-  if (toneDir) rmSync(toneDir, { recursive: true, force: true });
-});
-
-async function contextOf(browser: Browser): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
-  contexts.push(context);
-  return context;
-}
-
-/** Listens on each page at the same time and logs every level measured. */
-async function listenAll(step: string, pages: Record<string, Page>): Promise<Record<string, Heard>> {
-  const entries = await Promise.all(Object.entries(pages).map(async ([who, page]) => [who, await listen(page, ALL)] as const));
-  appendFileSync(LEVELS_LOG, `${expect.getState().currentTestName}\n  ${step}\n${entries.map(([who, h]) => `    ${describeHeard(who, h, NAMES)}`).join('\n')}\n`);
-  return Object.fromEntries(entries);
-}
 
 test('when Margaret coaches Ada, then Ada hears her and the customer does not; listening, nobody hears her; barging, both do; she hears both throughout', async () => {
   const ada = await e2e.openAgent(ADA, { available: true, context: await contextOf(browsers.ada) });
