@@ -75,12 +75,12 @@ export function historyProblems(sim: ContactCenterSim, records: Map<string, Hist
       continue;
     }
     if (record.outcome !== 'answered') say(`outcome ${record.outcome}, but ${call.answeredBy} answered it`);
-    // An agent talked on the call when the conference reported their leg joining the customer's conference. A
+    // An agent talked on the call when the conference reported their leg joining it (the app let them in). A
     // softphone's answer alone is not that: an answer whose webhook reaches the app after the customer left is told the
-    // call is gone and never joins (nor does a leg that joins a new, empty conference of the call's name).
-    const joins = sim.webhooks.filter((w) => w.kind === 'conference-status' && w.params.FriendlyName === call.callSid && w.params.StatusCallbackEvent === 'participant-join');
-    const customersConference = joins.find((w) => w.params.CallSid === call.callSid)?.params.ConferenceSid;
-    const joined = (ring: Ring): boolean => joins.some((w) => w.params.CallSid === ring.leg && (!customersConference || w.params.ConferenceSid === customersConference));
+    // call is gone and never joins. A leg the app let in an instant before the customer left may still join a new,
+    // empty conference of the call's name (the app hangs it up): the app could not have known, so that counts too.
+    const joined = (ring: Ring): boolean =>
+      sim.webhooks.some((w) => w.kind === 'conference-status' && w.params.FriendlyName === call.callSid && w.params.StatusCallbackEvent === 'participant-join' && w.params.CallSid === ring.leg);
     const talked = call.rings.filter((r) => r.answeredAt !== undefined && joined(r)).map((r) => r.agentId);
     for (const agentId of talked) if (!record.agentIds.includes(agentId)) say(`${agentId} talked but is not among its agents (${record.agentIds.join(', ')})`);
     const offered = call.rings.filter((r) => r.cause !== 'consult').sort((a, b) => a.rangAt - b.rangAt).map((r) => r.agentId);
