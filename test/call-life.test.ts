@@ -2,6 +2,7 @@
 import type { CallRecord } from '../src/contact-center/call';
 import {
   agentJoined,
+  agentJoinReported,
   agentLeft,
   callEnded,
   coldTransferStarted,
@@ -121,6 +122,37 @@ describe('ending', () => {
     const told = call({ endReason: 'abandoned', abandonedAt: now, participants: [leg('ana', 'completed', { hungUp: true })] });
     expect(callEnded(told, { reason: 'customer-hung-up', now, lastEvent: { at: now, kind: 'left', label: 'customer', reason: 'participant_hung_up' } }).result?.call.endReason).toBe('customer-hung-up');
     expect(callEnded(told, { reason: 'customer-hung-up', now, lastEvent: { at: now, kind: 'left', label: 'customer', reason: 'participant_updated_via_api' } }).result?.call.endReason).toBe('abandoned');
+  });
+
+  test('when the call ends, then agents who answered but are not known to be in the ending conference are hung up, and those in it are left to it', () => {
+    const live = call({
+      conferenceSid: undefined,
+      participants: [
+        leg('ana', 'in-progress', { legCallSid: 'CAana', joinedConferenceSid: 'CFcustomer' }),
+        leg('ben', 'in-progress', { legCallSid: 'CAben' }),
+        leg('cho', 'in-progress', { legCallSid: 'CAcho', joinedConferenceSid: 'CFnew' }),
+        leg('dee', 'completed', { legCallSid: 'CAdee' }),
+      ],
+    });
+    expect(callEnded(live, { reason: 'customer-hung-up', now, conferenceSid: 'CFcustomer' }).result?.stranded).toEqual(['CAben', 'CAcho']);
+    // The ending conference unknown (an outbound customer's own status callback): a reported join is trusted.
+    expect(callEnded(live, { reason: 'customer-hung-up', now }).result?.stranded).toEqual(['CAben']);
+    // The call's own conference, known from its start, stands in for the ending one.
+    expect(callEnded({ ...live, conferenceSid: 'CFcustomer' }, { reason: 'conference-ended', now }).result?.stranded).toEqual(['CAben', 'CAcho']);
+  });
+});
+
+describe("an agent's join reported by the conference", () => {
+  test("when an agent's leg joins the call's conference (or one before the call's is known), then the conference is kept on the leg and nobody is hung up", () => {
+    const live = call({ conferenceSid: undefined, participants: [leg('ana', 'in-progress', { legCallSid: 'CAana', dialledSid: 'CAana' })] });
+    expect(agentJoinReported(live, { legCallSid: 'CAana', conferenceSid: 'CFnew' })).toEqual({ patch: { participants: [{ index: 0, set: { joinedConferenceSid: 'CFnew' } }] }, result: false });
+    expect(agentJoinReported(call(), { legCallSid: 'CAana', conferenceSid: 'CFconf' }).result).toBe(false);
+    // Reported twice: nothing new to keep.
+    expect(agentJoinReported(call({ participants: [leg('ana', 'in-progress', { legCallSid: 'CAana', joinedConferenceSid: 'CFconf' })] }), { legCallSid: 'CAana', conferenceSid: 'CFconf' })).toEqual({ result: false });
+  });
+
+  test("when an agent's leg joins another conference of the call's name than the call's own, then that leg is to be hung up", () => {
+    expect(agentJoinReported(call(), { legCallSid: 'CAana', conferenceSid: 'CFother' })).toEqual({ result: true });
   });
 });
 

@@ -332,3 +332,26 @@ test('when the page asks for a transfer action that does not exist, then the ans
   expect(res.status).toBe(404);
   expect(res.body.error).toBe('Unknown transfer action: choose one of complete, merge, cancel, toggle.');
 });
+
+test("when a cold transfer's colleague answers but their answer reaches the app after the customer left, then they are told the call is gone, never join, and the history says the transfer did not complete", async () => {
+  // Arrange: ana transfers the call cold to ben; ben's phone rings.
+  const { customer, conferenceSid } = await anaTalking();
+  await makeAvailable(ben);
+  await ana.post('/api/me/transfer-cold').send({ to: 'ben' }).expect(202);
+  const dial = await until('ben dialled', () => rest.requests.find((r) => formValue(r, 'To') === 'client:ben'));
+  expect(formValue(dial, 'Url')).toBe(`${BASE}/conference/${customer}/connect/ben`);
+  const benLeg = (await db.models.calls.findById(customer).lean().exec())!.participants.find((l) => l.agentId === 'ben')!.legCallSid!;
+
+  // Act: ben answers on the softphone, but the customer's leave reaches the app before ben's connect webhook does.
+  await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: customer, ParticipantLabel: 'customer', ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
+  const connect = await app.webhook(`/conference/${customer}/connect/ben`, { CallSid: benLeg }).expect(200);
+  await app.running.background.drain();
+
+  // Assert: ben hears that the call is gone (no conference to join), so never talks with the customer; the history agrees.
+  expect(connect.text).not.toContain('<Conference');
+  expect(connect.text).toContain('no longer available');
+  const history = await app.running.history.find(customer, new Date());
+  expect(history).toMatchObject({ agentIds: ['ana'], hungUpBy: 'customer' });
+  expect(history!.transfers).toEqual([expect.objectContaining({ mode: 'cold', from: 'ana', to: 'ben' })]);
+  expect(history!.transfers[0]!.outcome).not.toBe('completed');
+});

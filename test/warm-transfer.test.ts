@@ -334,10 +334,12 @@ describe('the warm transfer, end to end', () => {
   });
 
   test('when the customer hangs up while agent2 is ringing, then agent2 ringing call is cancelled and the call ends', async () => {
-    const { customer, agent2CallSid } = await agent2Ringing();
+    const { customer, agent1CallSid, agent2CallSid } = await agent2Ringing();
+    // agent1 is in the call's conference (the conference's end takes them down with it).
+    await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: `CF${'3'.repeat(32)}`, StatusCallbackEvent: 'participant-join', CallSid: agent1CallSid, ParticipantLabel: 'agent:agent1' }).expect(200);
     rest.requests.length = 0;
 
-    await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'conference-end' });
+    await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: `CF${'3'.repeat(32)}`, StatusCallbackEvent: 'conference-end' });
     await app.running.background.drain();
 
     const [cancel] = await rest.waitForRequests(1);
@@ -395,6 +397,48 @@ describe('an answer that lands after the customer left', () => {
     await app.running.background.drain();
 
     expect(rest.requests).toEqual([]);
+  });
+});
+
+describe("a first agent's answer racing the customer's leave from a conference that had not started", () => {
+  const legPath = (callSid: string) => `/2010-04-01/Accounts/${TEST_ENV.TWILIO_ACCOUNT_SID}/Calls/${callSid}.json`;
+  /** The customer's conference (never started: nobody joined it before the customer left), and the new one of the same name the agent's leg joins. */
+  const CUSTOMERS = `CF${'1'.repeat(32)}`;
+  const NEW_ONE = `CF${'2'.repeat(32)}`;
+  type Step = 'customer leaves' | 'conference ends' | 'connect webhook' | 'agent joins' | 'agent answered';
+  const steps: Step[] = ['customer leaves', 'conference ends', 'connect webhook', 'agent joins', 'agent answered'];
+  const orders = (items: Step[]): Step[][] => (items.length <= 1 ? [items] : items.flatMap((first, i) => orders([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [first, ...rest])));
+
+  async function send(step: Step, customer: string, leg: string): Promise<void> {
+    const events = (params: Record<string, string>) => app.webhook('/conference/events', { FriendlyName: customer, ...params }).expect(200);
+    if (step === 'customer leaves') await events({ ConferenceSid: CUSTOMERS, StatusCallbackEvent: 'participant-leave', CallSid: customer, ParticipantLabel: 'customer', ReasonParticipantLeft: 'participant_hung_up', ParticipantCallStatus: 'completed' });
+    if (step === 'conference ends') await events({ ConferenceSid: CUSTOMERS, StatusCallbackEvent: 'conference-end', ReasonConferenceEnded: 'participant-with-end-conference-on-exit-left', ParticipantLabelEndingConference: 'customer' });
+    if (step === 'agent joins') await events({ ConferenceSid: NEW_ONE, StatusCallbackEvent: 'participant-join', CallSid: leg, ParticipantLabel: 'agent:agent1' });
+    if (step === 'connect webhook') await app.webhook(`/conference/${customer}/connect/agent1`, { CallSid: leg }).expect(200);
+    if (step === 'agent answered') await app.webhook(`/conference/${customer}/agents/agent1/status`, { CallSid: leg, CallStatus: 'in-progress', To: 'client:agent1' }).expect(200);
+  }
+
+  test.each(orders(steps).map((order) => [order.join(', '), order] as const))("when the callbacks arrive as: %s, then agent1's leg is hung up and the call is in the history, finished", async (_name, order) => {
+    // Arrange: a customer waits alone in their conference; agent1's phone rings for them.
+    const customer = fakeSid();
+    await incomingCall(customer);
+    await app.running.background.drain();
+    const leg = await ringing(customer, 'agent1');
+    rest.requests.length = 0;
+
+    // Act
+    for (const step of order) await send(step, customer, leg);
+    await app.running.background.drain();
+
+    // Assert: agent1's leg does not outlive the call (hanging it up twice is harmless: Twilio ends a call once).
+    expect(rest.requests.filter((r) => r.path === legPath(leg)).map((r) => formValue(r, 'Status'))).toContain('completed');
+    expect(await db.models.calls.findById(customer).lean().exec()).toBeNull();
+    const history = await app.running.history.find(customer, new Date());
+    const leftFirst = order.indexOf('customer leaves') < order.indexOf('conference ends');
+    expect(history).toMatchObject(leftFirst ? { endReason: 'customer-hung-up', hungUpBy: 'customer' } : { endReason: 'conference-ended' });
+    // The answer counts only if it reached the app while the call was live.
+    const answered = order.indexOf('connect webhook') < Math.min(order.indexOf('customer leaves'), order.indexOf('conference ends'));
+    expect(history!.outcome).toBe(answered ? 'answered' : 'abandoned');
   });
 });
 

@@ -248,11 +248,29 @@ export function conferenceStarted(call: CallRecord, conferenceSid: string | unde
   return { patch: call.status === 'completed' || call.conferenceSid || !conferenceSid ? undefined : { set: { conferenceSid } }, result: undefined };
 }
 
+/**
+ * The conference reported an agent's leg joining (participant-join). A call has one conference for its whole life: a
+ * leg that joins another one of the call's name (the call's own ended under it, with the customer, while the agent's
+ * answer was on its way) waits there alone for ever, and is to be hung up (true). Otherwise the conference the leg
+ * joined is kept on it, so the call's end knows which legs its conference takes down with it.
+ */
+export function agentJoinReported(call: CallRecord, input: { legCallSid: string; conferenceSid?: string }): Step<boolean> {
+  if (call.conferenceSid && input.conferenceSid && call.conferenceSid !== input.conferenceSid) return { result: true };
+  const i = call.participants.findIndex((leg) => leg.legCallSid === input.legCallSid || leg.dialledSid === input.legCallSid);
+  if (i < 0 || !input.conferenceSid || call.participants[i]!.joinedConferenceSid === input.conferenceSid) return { result: false };
+  return { patch: participant(i, { joinedConferenceSid: input.conferenceSid }), result: false };
+}
+
 /** What ending a call decided: its final shape, and the phones still ringing for it. */
 export interface Ending {
   call: CallRecord;
   /** CallSids of legs still ringing: their rings are stopped. */
   ringing: string[];
+  /**
+   * CallSids of agents' legs that answered but that the ending conference does not take down: their join was never
+   * reported, or was reported into another conference of the call's name. They are hung up (twice is harmless).
+   */
+  stranded: string[];
   /** Agents whose phones were ringing for it. */
   rang: string[];
 }
@@ -262,11 +280,13 @@ export interface Ending {
  * ringing ones cancelled — and the last conference event closes the timeline at the same instant. Undefined when it
  * had ended already.
  */
-export function callEnded(call: CallRecord, input: { reason: string; now: Date; lastEvent?: ConferenceEvent }): Step<Ending | undefined> {
+export function callEnded(call: CallRecord, input: { reason: string; now: Date; lastEvent?: ConferenceEvent; conferenceSid?: string }): Step<Ending | undefined> {
   if (call.status === 'completed') return { result: undefined };
   const { now } = input;
   const last = input.lastEvent ? { ...input.lastEvent, at: now } : undefined;
+  const ending = input.conferenceSid ?? call.conferenceSid;
   const ringing: string[] = [];
+  const stranded: string[] = [];
   const rang: string[] = [];
   const legs: Array<{ index: number; set: Partial<Participant> }> = [];
   const participants = call.participants.map((leg, index) => {
@@ -274,6 +294,8 @@ export function callEnded(call: CallRecord, input: { reason: string; now: Date; 
     // Anyone still being rung for this call would answer into nothing: stop their phones.
     if (leg.status !== 'in-progress') rang.push(leg.agentId);
     if (leg.status !== 'in-progress' && leg.legCallSid) ringing.push(leg.legCallSid);
+    // An agent who answered is taken down by the conference's end only if their leg is in that conference.
+    if (leg.status === 'in-progress' && leg.legCallSid && (!leg.joinedConferenceSid || (ending !== undefined && leg.joinedConferenceSid !== ending))) stranded.push(leg.legCallSid);
     const status: LegStatus = leg.status === 'in-progress' ? 'completed' : 'canceled';
     legs.push({ index, set: { status } });
     return { ...leg, status, updatedAt: now };
@@ -284,7 +306,7 @@ export function callEnded(call: CallRecord, input: { reason: string; now: Date; 
   const endReason = hungUpThemselves ? input.reason : (call.endReason ?? input.reason);
   return {
     patch: { set: { status: 'completed', endedAt: now, endReason }, participants: legs, ...(last ? { addEvent: last } : {}) },
-    result: { call: { ...call, participants, events: [...(call.events ?? []), ...(last ? [last] : [])], status: 'completed', endedAt: now, endReason }, ringing, rang },
+    result: { call: { ...call, participants, events: [...(call.events ?? []), ...(last ? [last] : [])], status: 'completed', endedAt: now, endReason }, ringing, stranded, rang },
   };
 }
 

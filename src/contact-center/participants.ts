@@ -32,6 +32,11 @@ export interface Participant {
   legCallSid?: string;
   /** The SID Twilio answered when the app rang this phone (kept at once, so a call that ends can stop the ring). */
   dialledSid?: string;
+  /**
+   * The conference the leg joined, as the conference's participant-join said. A leg that answered but whose join into the
+   * call's conference was never reported may have joined a new, empty one of the same name: the call's end hangs it up.
+   */
+  joinedConferenceSid?: string;
   status: LegStatus;
   /** On hold in the conference (a consult toggled to the customer), as Twilio reported it. */
   held?: boolean;

@@ -17,6 +17,7 @@ const participantSchema = new Schema<Participant>(
     requestedBy: { type: String },
     legCallSid: { type: String },
     dialledSid: { type: String },
+    joinedConferenceSid: { type: String },
     status: { type: String, enum: LEG_STATUSES, required: true },
     hungUp: { type: Boolean },
     held: { type: Boolean },

@@ -16,7 +16,7 @@ export interface CallView {
   createdAt: Date;
   answeredAt?: Date;
   endedAt?: Date;
-  participants: Array<Omit<Participant, 'legCallSid' | 'dialledSid' | 'createdAt'> & { label: string }>;
+  participants: Array<Omit<Participant, 'legCallSid' | 'dialledSid' | 'joinedConferenceSid' | 'createdAt'> & { label: string }>;
   transfers: Transfer[];
   /** The agent whose softphone dropped off the call, offered it first until `until`. */
   returnTo?: { agentId: string; until: Date };

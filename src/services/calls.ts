@@ -8,6 +8,7 @@ import { mayCallOut } from '../contact-center/actions';
 import { callOf, placeOf, type CallRecord, type ConferenceEvent } from '../contact-center/call';
 import {
   agentJoined,
+  agentJoinReported,
   agentLeft,
   backInLine,
   callbackDialling,
@@ -131,18 +132,21 @@ export function createCallService(deps: CallServiceDeps) {
 
   /**
    * The call is over: stop phones still ringing for it, free its agents, keep its history, drop the live record.
-   * `hangUpTalking`: agents still in the conference are hung up too (an outbound call whose customer never answered:
-   * no conference end removes them).
+   * `conferenceSid`: the conference whose end (or the customer's leaving it) ended the call; agents who answered but
+   * are not known to be in it are hung up (their leg may wait in a new, empty conference of the call's name).
+   * `hangUpTalking`: every agent still in the conference is hung up too (an outbound call whose customer never
+   * answered: no conference end removes them).
    */
-  async function finish(callSid: string, reason: string, lastEvent?: (call: CallRecord) => ConferenceEvent, hangUpTalking = false): Promise<void> {
+  async function finish(callSid: string, reason: string, options: { lastEvent?: (call: CallRecord) => ConferenceEvent; conferenceSid?: string; hangUpTalking?: boolean } = {}): Promise<void> {
     const now = new Date();
     let talking: string[] = [];
     const ended = await store.changeIfLive(callSid, (call) => {
       talking = call.participants.filter((leg) => leg.status === 'in-progress' && leg.legCallSid).map((leg) => leg.legCallSid!);
-      return callEnded(call, { reason, now, lastEvent: lastEvent?.(call) });
+      return callEnded(call, { reason, now, lastEvent: options.lastEvent?.(call), conferenceSid: options.conferenceSid });
     });
     if (!ended) return;
-    if (hangUpTalking) for (const legCallSid of talking) hangUpLater(`agent leaves the ended call ${callSid}`, legCallSid);
+    for (const legCallSid of options.hangUpTalking ? talking : ended.stranded) hangUpLater(`agent leaves the ended call ${callSid}`, legCallSid);
+    if (ended.stranded.length) logger.warn('agents answered a call that ended before the conference reported them in it: hanging up their legs', { callSid, legs: ended.stranded.length });
     for (const legCallSid of ended.ringing) hangUpLater(`cancel ringing leg ${legCallSid}`, legCallSid);
     await routing.callFinished(ended.call, ended.rang);
     const record = finishedCallOf(ended.call, now);
@@ -344,7 +348,7 @@ export function createCallService(deps: CallServiceDeps) {
     } else {
       logger.info('callback not answered: no attempts left', { callSid, attempts });
     }
-    await finish(callSid, `callback-${callStatus}`, undefined, true);
+    await finish(callSid, `callback-${callStatus}`, { hangUpTalking: true });
   }
 
   /**
@@ -537,7 +541,7 @@ export function createCallService(deps: CallServiceDeps) {
   async function outboundEnded(callSid: string, callStatus: string): Promise<void> {
     const call = await store.load(callSid);
     if (!call || call.status === 'completed') return;
-    if (call.customerRinging) await finish(callSid, `customer-${callStatus}`, undefined, true);
+    if (call.customerRinging) await finish(callSid, `customer-${callStatus}`, { hangUpTalking: true });
     else await finish(callSid, 'customer-hung-up');
   }
 
@@ -626,7 +630,10 @@ export function createCallService(deps: CallServiceDeps) {
         return;
       case 'participant-leave': {
         // The customer left, or an agent was removed because the conference ended (only the customer's leaving ends it).
-        if (customerGone({ _id: callSid, ...(customerLegSid ? { customerLegSid } : {}) }, report)) return finish(callSid, 'customer-hung-up', (call) => conferenceEvent(call, 'left', report, { ...(report.reason ? { reason: report.reason } : {}), ...(report.participantCallStatus ? { callStatus: report.participantCallStatus } : {}) }));
+        if (customerGone({ _id: callSid, ...(customerLegSid ? { customerLegSid } : {}) }, report)) {
+          const lastEvent = (call: CallRecord) => conferenceEvent(call, 'left', report, { ...(report.reason ? { reason: report.reason } : {}), ...(report.participantCallStatus ? { callStatus: report.participantCallStatus } : {}) });
+          return finish(callSid, 'customer-hung-up', { lastEvent, conferenceSid: input.conferenceSid });
+        }
         const left = await store.changeIfLive(callSid, (call) => agentLeft(call, report, settings));
         if (!left) return;
         if ('agentId' in left) await afterDeparture(callSid, left, true);
@@ -638,17 +645,20 @@ export function createCallService(deps: CallServiceDeps) {
         // An agent's answer that lands after the customer left joins a new, empty conference of the same name (the
         // call's conference ended with the customer), where nobody would ever end their leg: it is ended here. Every
         // call is stored before any agent is rung for it, so a call not (or no longer) live has ended; and a call has
-        // one conference for its whole life, so a join to another one while the call's end is still on its way (its
-        // callbacks in any order) is that case too.
-        if (!input.callSid || !input.participantLabel?.startsWith('agent:')) return;
-        const call = await store.load(callSid);
-        if (call && (!call.conferenceSid || !input.conferenceSid || call.conferenceSid === input.conferenceSid)) return;
-        logger.warn('an agent joined the conference of a call that had ended: hanging up their leg', { callSid, leg: input.callSid });
-        hangUpLater(`agent joined ${callSid} after it ended`, input.callSid);
+        // one conference for its whole life, so a join to another one while the call's end is still on its way is that
+        // case too. Otherwise the leg's conference is kept: when the call ends, a leg that answered but is not in the
+        // ending conference (its join not reported, or into another one) is hung up then (callEnded), so the leg never
+        // outlives the call whatever order the callbacks arrive in.
+        const legCallSid = input.callSid;
+        if (!legCallSid || !input.participantLabel?.startsWith('agent:')) return;
+        const stranded = await store.changeIfLive(callSid, (call) => agentJoinReported(call, { legCallSid, conferenceSid: input.conferenceSid }));
+        if (stranded === false) return;
+        logger.warn('an agent joined the conference of a call that had ended: hanging up their leg', { callSid, leg: legCallSid });
+        hangUpLater(`agent joined ${callSid} after it ended`, legCallSid);
         return;
       }
       case 'conference-end':
-        return finish(callSid, 'conference-ended', (call) => conferenceEvent(call, 'conference-ended', report, { ...(input.reason ? { reason: input.reason } : {}), ...(input.endedBy ? { endedBy: input.endedBy } : {}) }));
+        return finish(callSid, 'conference-ended', { lastEvent: (call) => conferenceEvent(call, 'conference-ended', report, { ...(input.reason ? { reason: input.reason } : {}), ...(input.endedBy ? { endedBy: input.endedBy } : {}) }), conferenceSid: input.conferenceSid });
       default:
         return;
     }

@@ -75,7 +75,13 @@ export function historyProblems(sim: ContactCenterSim, records: Map<string, Hist
       continue;
     }
     if (record.outcome !== 'answered') say(`outcome ${record.outcome}, but ${call.answeredBy} answered it`);
-    const talked = call.rings.filter((r) => r.answeredAt !== undefined).map((r) => r.agentId);
+    // An agent talked on the call when the conference reported their leg joining it (the app let them in). A
+    // softphone's answer alone is not that: an answer whose webhook reaches the app after the customer left is told the
+    // call is gone and never joins. A leg the app let in an instant before the customer left may still join a new,
+    // empty conference of the call's name (the app hangs it up): the app could not have known, so that counts too.
+    const joined = (ring: Ring): boolean =>
+      sim.webhooks.some((w) => w.kind === 'conference-status' && w.params.FriendlyName === call.callSid && w.params.StatusCallbackEvent === 'participant-join' && w.params.CallSid === ring.leg);
+    const talked = call.rings.filter((r) => r.answeredAt !== undefined && joined(r)).map((r) => r.agentId);
     for (const agentId of talked) if (!record.agentIds.includes(agentId)) say(`${agentId} talked but is not among its agents (${record.agentIds.join(', ')})`);
     const offered = call.rings.filter((r) => r.cause !== 'consult').sort((a, b) => a.rangAt - b.rangAt).map((r) => r.agentId);
     if (record.offeredTo.join(',') !== offered.join(',')) say(`offered to ${record.offeredTo.join(', ')}, but the phones that rang as offers were ${offered.join(', ')}`);
@@ -87,8 +93,12 @@ export function historyProblems(sim: ContactCenterSim, records: Map<string, Hist
       if (Math.abs(record.talkSeconds - talk) > 1.5) say(`talked ${record.talkSeconds} s by the history, ${talk.toFixed(1)} s by the phone network`);
     }
     const transfers = record.transfers.map((t) => `${t.mode}:${t.from}->${t.to}:${t.outcome}`);
-    const expected = call.ran === 'consult' || call.ran === 'cold' ? [`${call.ran}:${call.answeredBy}->${call.colleague}:completed`] : [];
-    if (transfers.join(',') !== expected.join(',')) say(`transfers ${JSON.stringify(transfers)}, expected ${JSON.stringify(expected)}`);
+    // A transfer completed when its colleague talked; one whose colleague never joined (their answer reached the app
+    // after the customer had left) did not, whatever the history calls its end.
+    const colleagueTalked = call.colleague !== undefined && talked.includes(call.colleague);
+    const expected = call.ran === 'consult' || call.ran === 'cold' ? [`${call.ran}:${call.answeredBy}->${call.colleague}:${colleagueTalked ? 'completed' : 'not completed'}`] : [];
+    const seen = transfers.map((t) => (t.endsWith(':completed') || colleagueTalked ? t : t.replace(/:[^:]*$/, ':not completed')));
+    if (seen.join(',') !== expected.join(',')) say(`transfers ${JSON.stringify(transfers)}, expected ${JSON.stringify(expected)}`);
     const hungUpBy = call.ran === 'agent-hangs-up' ? `agent:${call.answeredBy}` : 'customer';
     if (record.hungUpBy !== hungUpBy) say(`hung up by ${record.hungUpBy}, expected ${hungUpBy}`);
     // The conference's reports while the call was live (up to the customer's own departure, which ends it).
