@@ -155,6 +155,9 @@ test('when an agent is still on the call as the customer leaves, then the histor
   expect(leftLine(base(100))?.detail).toBe('the call ended');
   expect(leftLine(base(101))?.detail).toBe('the call ended');
   expect(leftLine(base(102))?.detail).toBe('the call ended');
-  // She left before the customer did: not because the call ended.
+  // Her own 'completed' was heard a moment before the customer's leave (the callbacks crossed).
+  expect(leftLine(base(99))?.detail).toBe('the call ended');
+  // She left well before the customer did: not because the call ended.
   expect(leftLine(base(60))?.detail).toBeUndefined();
+  expect(leftLine(base(97))?.detail).toBeUndefined();
 });

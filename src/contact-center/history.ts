@@ -124,6 +124,9 @@ function customerHoldSeconds(events: readonly ConferenceEvent[], endedAt: Date):
   return Math.max(0, Math.round(total / 1000));
 }
 
+/** How long before the customer's leave an agent's leg may end and still count as ended with the call (callbacks' order). */
+const WITH_THE_CALL_MS = 2000;
+
 /** The history record of a call that has just ended at `endedAt`. */
 export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
   const started = new Date(call.createdAt);
@@ -134,10 +137,11 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
   const outcome: Outcome = answered ? 'answered' : call.direction === 'outbound' ? 'failed' : call.endReason === 'max-wait' ? 'timed-out' : call.participants.length === 0 ? 'no-agent' : 'abandoned';
   const timeline: FinishedCall['timeline'] = [call.callback ? { at: started, kind: 'callback', detail: `The customer asked to be called back at ${call.callback.number} (attempt ${call.callback.attempt}), keeping their place in line.` } : call.direction === 'outbound' ? { at: started, kind: 'dialled', detail: 'An agent called the customer.' } : { at: started, kind: 'waiting', detail: call.queueName ? `The customer called and waited in the queue ${call.queueName}.` : 'The customer called and waited in line.' }];
   if (call.overflowedFrom && call.queueSince) timeline.push({ at: new Date(call.queueSince), kind: 'overflow', detail: `Nobody who serves ${call.overflowedFrom} was online: moved to ${call.queueName ?? call.queueId}.` });
-  // When the customer was gone: their own leave, or the call's end. An agent whose leg ended then or later left because the call
-  // ended (their own callback and the conference's can arrive in either order, so the times need not be equal).
+  // When the customer was gone: their own leave, or the call's end. An agent whose leg ended about then (or later) left
+  // because the call ended: the times are when the app heard of each, and the agent's own callback and the conference's
+  // arrive in either order, a moment apart.
   const customerLeft = events.find((e) => e.kind === 'left' && e.label === CUSTOMER_LABEL);
-  const customerGone = Math.min(endedAt.getTime(), customerLeft ? new Date(customerLeft.at).getTime() : Infinity);
+  const customerGone = Math.min(endedAt.getTime(), customerLeft ? new Date(customerLeft.at).getTime() : Infinity) - WITH_THE_CALL_MS;
   for (const leg of call.participants) {
     timeline.push({ at: new Date(leg.createdAt), kind: leg.role === 'offer' ? 'offered' : 'brought-in', agentId: leg.agentId, ...(leg.requestedBy ? { byAgentId: leg.requestedBy } : {}) });
     const ended = LEG_EVENT[leg.status];
