@@ -168,3 +168,76 @@ test('when a caller hangs up while hearing the offer, then their call status end
 
   expect(await suite.db.models.calls.findById(caller).lean().exec()).toBeNull();
 });
+
+describe('an agent whose softphone drops during a callback conversation', () => {
+  const participantPath = (conferenceSid: string) => `/2010-04-01/Accounts/${TEST_ENV.TWILIO_ACCOUNT_SID}/Conferences/${conferenceSid}/Participants/customer.json`;
+
+  /** A caller asks for a callback; ana takes it and talks with the customer on their own leg. */
+  async function talkingOnCallback(from: string): Promise<{ callSid: string; anaLeg: string; customerLeg: string; conferenceSid: string }> {
+    const callSid = fakeSid();
+    await incoming(callSid, from);
+    const askNumber = await hearOffer(callSid, from, '1');
+    const numberAction = find(askNumber, 'Gather')!.attrs.action!;
+    await suite.app.webhook(new URL(numberAction).pathname + new URL(numberAction).search, { CallSid: callSid, From: from, Digits: '1' }).expect(200);
+    await suite.app.webhook(`/conference/callback/customer-status?call=${callSid}`, { CallSid: callSid, CallStatus: 'completed' }).expect(200);
+    await available('ana');
+    await until('ana rung for the callback', () => dials().some((d) => conferenceUrl(d) === `${BASE}/conference/${callSid}/connect/ana`));
+    const anaLeg = await agentAnswers(callSid);
+    await until('the customer dialled', () => dials().find((d) => formValue(d, 'To') === from));
+    const customerLeg = fakeSid();
+    await suite.app.webhook(`/conference/callback/answer?call=${callSid}`, { CallSid: customerLeg }).expect(200);
+    const conferenceSid = fakeSid('CF');
+    await suite.app.webhook('/conference/events', { FriendlyName: callSid, ConferenceSid: conferenceSid, StatusCallbackEvent: 'conference-start' }).expect(200);
+    return { callSid, anaLeg, customerLeg, conferenceSid };
+  }
+
+  test('when ana\'s softphone drops (no Hang up), then the customer goes back in line on hold with music, keeps their place, is offered to ana first, and is not dialled again', async () => {
+    const { callSid, anaLeg, customerLeg, conferenceSid } = await talkingOnCallback('+15550000031');
+    const dialled = dials().length;
+    suite.rest.requests.length = 0;
+
+    await suite.app.webhook(`/conference/${callSid}/agents/ana/status`, { CallSid: anaLeg, CallStatus: 'completed' }).expect(200);
+    await suite.app.webhook('/conference/events', { FriendlyName: callSid, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg, ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
+
+    const hold = await until('the customer on hold', () => suite.rest.requests.find((r) => r.path === participantPath(conferenceSid)));
+    expect(formValue(hold, 'Hold')).toBe('true');
+    expect(suite.rest.requests.some((r) => /Hangup/.test(formValue(r, 'Twiml') ?? ''))).toBe(false); // no goodbye
+    const waiting = (await suite.db.models.calls.findById(callSid).lean().exec())!;
+    expect(waiting).toMatchObject({ status: 'waiting', customerHeld: true, requeued: 1, customerLegSid: customerLeg, returnTo: { agentId: 'ana' }, callback: { attempt: 1 } });
+    expect(waiting.placeSince).toEqual(waiting.createdAt);
+
+    // Ana's page comes back: she is offered her customer again; on Answer the customer comes off hold, nobody is dialled.
+    const again = await until('ana rung again', () => dials().find((d) => conferenceUrl(d) === `${BASE}/conference/${callSid}/connect/ana`));
+    expect(again).toBeDefined();
+    suite.rest.requests.length = 0;
+    await agentAnswers(callSid);
+    const unhold = await until('the customer off hold', () => suite.rest.requests.find((r) => r.path === participantPath(conferenceSid)));
+    expect(formValue(unhold, 'Hold')).toBe('false');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(dials().filter((d) => formValue(d, 'To') === '+15550000031')).toHaveLength(0);
+    expect(dialled).toBeGreaterThan(0);
+
+    // The customer hangs up: the call ends, answered, a callback.
+    await suite.app.webhook('/conference/events', { FriendlyName: callSid, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: customerLeg, ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
+    const record = await until('the call in the history', async () => (await suite.app.running.history.newest({ limit: 10 })).find((r) => r._id === callSid));
+    expect(record).toMatchObject({ outcome: 'answered', callback: { number: '+15550000031', attempt: 1 } });
+  });
+
+  test('when the customer hangs up while back in line after the drop, then the call ends (their leave is not ignored) and nobody is rung for it', async () => {
+    const { callSid, anaLeg, customerLeg, conferenceSid } = await talkingOnCallback('+15550000032');
+    await suite.app.webhook('/conference/events', { FriendlyName: callSid, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg, ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
+    expect(await suite.db.models.calls.findById(callSid).lean().exec()).toMatchObject({ status: 'waiting' });
+
+    await suite.app.webhook('/conference/events', { FriendlyName: callSid, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: customerLeg, ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
+
+    expect(await suite.db.models.calls.findById(callSid).lean().exec()).toBeNull();
+    expect((await suite.app.running.history.newest({ limit: 5 })).find((r) => r._id === callSid)).toMatchObject({ endReason: 'customer-hung-up', outcome: 'answered' });
+  });
+
+  test('when ana presses Hang up on a callback, then the customer hears goodbye and is not put back in line', async () => {
+    const { callSid, anaLeg, conferenceSid } = await talkingOnCallback('+15550000033');
+    await suite.app.running.calls.hangUp('ana');
+    await suite.app.webhook('/conference/events', { FriendlyName: callSid, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg, ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
+    expect(await suite.db.models.calls.findById(callSid).lean().exec()).toMatchObject({ endReason: 'abandoned' });
+  });
+});

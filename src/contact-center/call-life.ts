@@ -376,6 +376,19 @@ export function callbackRequested(call: CallRecord, input: { number: string; now
 }
 
 /**
+ * Whether a conference's leave or end is about a conference the caller left behind, not about the call: the caller
+ * was moved out to hear the callback offer (a caller who hangs up just as they are moved still ends the call: their
+ * leave says participant_hung_up), or asked for a callback and hung up, and nobody has called them back yet. A
+ * callback whose customer was reached (`customerLegSid`) is in its conference again: back in line after their agent's
+ * softphone dropped, their leaving or the conference's end is the call's end, as for any caller.
+ */
+export function conferenceLeftBehind(call: CallRecord, input: { event: 'participant-leave' | 'conference-end'; reason?: string }): boolean {
+  const movedOut = Boolean(call.awayFromLine) && (input.event === 'conference-end' || input.reason === undefined || input.reason === 'participant_updated_via_api');
+  const calledBackLater = Boolean(call.callback) && !call.customerLegSid && (call.status === 'waiting' || call.status === 'offered');
+  return movedOut || calledBackLater;
+}
+
+/**
  * The agent who took a callback is in the conference: the customer's phone is being rung. From here the call is an
  * outbound call (answered when the customer picks up; one who never does ends it as failed).
  */

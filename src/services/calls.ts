@@ -12,6 +12,7 @@ import {
   backInLine,
   callbackDialling,
   callbackRequested,
+  conferenceLeftBehind,
   bringInStarted,
   callEnded,
   checkColleagueRing,
@@ -605,9 +606,7 @@ export function createCallService(deps: CallServiceDeps) {
     if (input.event === 'participant-leave' || input.event === 'conference-end') {
       // The caller left the conference to hear the callback offer (or asked for a callback): its end is not the call's.
       const call = await store.load(callSid);
-      // A caller who hangs up just as they are moved still ends the call: their leave says participant_hung_up.
-      const movedOut = call?.awayFromLine && (input.event === 'conference-end' || report.reason === undefined || report.reason === 'participant_updated_via_api');
-      if (call && (movedOut || (call.callback && (call.status === 'waiting' || call.status === 'offered')))) {
+      if (call && conferenceLeftBehind(call, { event: input.event, reason: report.reason })) {
         logger.debug('conference event of a caller away from the line: ignored', { callSid, event: input.event });
         return;
       }
