@@ -360,6 +360,16 @@ export function callbackOfferStarted(call: CallRecord, now: Date): Step<boolean>
   return { patch: { set: { awayFromLine: true, callbackOfferedAt: now } }, result: true };
 }
 
+/**
+ * The caller pressed 2 at the callback offer to leave a message instead of waiting: their place in line ends here
+ * (`endReason` 'voicemail'; the service ends the call and the history says so, not an abandon). Only a call still
+ * waiting, away from the line for the offer, not already a callback: an agent on the way takes them back in instead.
+ */
+export function voicemailInstead(call: CallRecord): Step<boolean> {
+  if (isOver(call) || call.status !== 'waiting' || !call.awayFromLine || call.callback) return { result: false };
+  return { patch: { set: { endReason: 'voicemail' } }, result: true };
+}
+
 /** The caller declined the offer (or pressed nothing): back in the conference, routable again. */
 export function backInLine(call: CallRecord): Step<boolean> {
   if (isOver(call) || !call.awayFromLine) return { result: false };

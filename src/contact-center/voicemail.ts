@@ -12,7 +12,7 @@ export interface Voicemail {
   /** The queue it is for; none: every agent may take it. */
   queueId?: string;
   queueName?: string;
-  /** Why the caller left a message: 'closed' (outside the opening hours). */
+  /** Why the caller left a message: 'closed' (outside the opening hours), 'long-line' (at entry), 'waiting' (from the line). */
   reason: string;
   createdAt: Date;
 }

@@ -47,7 +47,7 @@ const IncomingCall = z.object({ CallSid, From: z.string().max(256).optional() })
 const MenuChoice = z.object({ CallSid, From: z.string().max(256).optional(), Digits: z.string().regex(/^[0-9*#]{1,32}$/).optional() });
 const RecordingSid = z.string().regex(/^RE[0-9a-fA-F]{32}$/, 'must be a Twilio RecordingSid');
 const RecordingUrl = z.string().max(1000).regex(/^https?:\/\//, 'must be an http(s) URL');
-const VoicemailQuery = z.object({ queue: z.string().regex(/^[a-z0-9-]{1,40}$/).optional(), from: z.string().max(64).optional(), reason: z.enum(['closed', 'long-line']).default('closed') });
+const VoicemailQuery = z.object({ queue: z.string().regex(/^[a-z0-9-]{1,40}$/).optional(), from: z.string().max(64).optional(), reason: z.enum(['closed', 'long-line', 'waiting']).default('closed') });
 const LongLineChoice = z.object({ CallSid, From: z.string().max(256).optional(), Digits: z.string().regex(/^[0-9*#]{1,32}$/).optional() });
 const LongLineQuery = z.object({ queue: z.string().regex(/^[a-z0-9-]{1,40}$/).optional() });
 const LONG_LINE_OFFER = 'All of our agents are busy, and the line is long. To leave a message and be called back, press 1. To keep waiting, stay on the line.';
@@ -236,16 +236,24 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
    */
   router.post('/callback/offer', spoken(SORRY), (req, res) => {
     const { call } = CallQuery.parse(req.query);
-    sendTwiml(res, callbackOfferTwiml({ action: deps.urls.callbackStep(call, 'choice'), timeoutSeconds: menuTimeout }));
+    sendTwiml(res, callbackOfferTwiml({ action: deps.urls.callbackStep(call, 'choice'), timeoutSeconds: menuTimeout, message: Boolean(deps.voicemails) }));
   });
 
   /**
-   * The key pressed at the callback offer: 1 asks for the number; anything else, or nothing, back to the line.
+   * The key pressed at the callback offer: 1 asks for the number; 2 (when voicemail is on) leaves a message for the
+   * caller's queue instead of waiting (<Record>, their place in line ends); anything else, or nothing, back to the line.
    * @route POST /conference/callback/choice
    */
   router.post('/callback/choice', spoken(SORRY), async (req, res) => {
     const { call } = CallQuery.parse(req.query);
     const input = KeyPressed.parse(req.body);
+    if (input.Digits === '2' && deps.voicemails) {
+      const left = await deps.calls.leaveMessageInstead(call);
+      if (!left) return backToLine(res, call, 'An agent is ready for you now.');
+      const from = left.from ?? input.From;
+      const about = { ...(left.queueId ? { queueId: left.queueId } : {}), ...(from ? { from } : {}), reason: 'waiting' as const };
+      return sendTwiml(res, voicemailTwiml({ message: 'Thank you.', action: deps.urls.voicemailSaved(about), statusCallback: deps.urls.voicemailStatus(about), maxLength: deps.voicemailMaxSeconds ?? 120 }));
+    }
     if ((await deps.calls.callbackOfferAnswered(call, input.Digits)) === 'number') {
       return sendTwiml(res, callbackNumberTwiml({ number: input.From && /^\+[1-9]\d{6,14}$/.test(input.From) ? input.From : undefined, action: deps.urls.callbackStep(call, 'number'), timeoutSeconds: Math.max(menuTimeout, 10) }));
     }

@@ -10,7 +10,7 @@ export interface VoicemailHistoryDeps {
   guard: RequestHandler[];
 }
 
-const REASONS: Record<string, string> = { closed: 'We were closed', 'long-line': 'The line was long' };
+const REASONS: Record<string, string> = { closed: 'We were closed', 'long-line': 'The line was long', waiting: 'Left while waiting' };
 export const VOICEMAIL_CSV_COLUMNS = ['recording_sid', 'call_sid', 'left_at', 'caller', 'seconds', 'queue', 'reason', 'state', 'taken_by', 'done_at'] as const;
 
 /** GET /history/voicemails and /history/voicemails.csv (signed in). Mount before the history router. */

@@ -13,6 +13,7 @@ import {
   callbackDialling,
   callbackRequested,
   conferenceLeftBehind,
+  voicemailInstead,
   bringInStarted,
   callEnded,
   checkColleagueRing,
@@ -294,6 +295,28 @@ export function createCallService(deps: CallServiceDeps) {
     changes.publish('calls');
     routing.dispatch();
     return true;
+  }
+
+  /**
+   * The caller pressed 2 at the callback offer: they leave a message instead of waiting. Their place ends here, the
+   * call goes to the history (outcome 'voicemail'); the recording comes as any voicemail's. Returns what is needed to
+   * record it for their queue, or undefined when an agent is already on the way (they go back in line instead).
+   */
+  async function leaveMessageInstead(callSid: string): Promise<{ queueId?: string; from?: string } | undefined> {
+    let about: { queueId?: string; from?: string } = {};
+    const chosen = await store.changeIfLive(callSid, (call) => {
+      about = { ...(call.queueId ? { queueId: call.queueId } : {}), ...(call.from ? { from: call.from } : {}) };
+      return voicemailInstead(call);
+    });
+    if (!chosen) {
+      await store.changeIfLive(callSid, (call) => backInLine(call));
+      routing.dispatch();
+      return undefined;
+    }
+    await finish(callSid, 'voicemail');
+    logger.info('the caller leaves a message instead of waiting', { callSid, queue: about.queueId });
+    changes.publish('calls');
+    return about;
   }
 
   /** The caller's own call ended while out of the conference: gone, unless a callback was what they asked for. */
@@ -643,6 +666,7 @@ export function createCallService(deps: CallServiceDeps) {
   return {
     receiveCustomerCall,
     callbackOfferAnswered,
+    leaveMessageInstead,
     requestCallback,
     customerCallEnded,
     callbackAnswered,

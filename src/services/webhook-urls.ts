@@ -4,7 +4,7 @@
 export interface VoicemailAbout {
   queueId?: string;
   from?: string;
-  reason?: 'closed' | 'long-line';
+  reason?: 'closed' | 'long-line' | 'waiting';
 }
 
 export interface WebhookUrls {
