@@ -113,7 +113,7 @@ export function apologyTwiml(message: string): string {
  * `maxLength` seconds) whose action and recording status callback keep it. Nothing recorded: goodbye.
  * https://www.twilio.com/docs/voice/twiml/record
  */
-export function voicemailTwiml(options: { message: string; action: string; statusCallback: string; maxLength: number }): string {
+export function voicemailTwiml(options: { message: string; action: string; statusCallback: string; maxLength: number; transcribeCallback?: string }): string {
   const response = new VoiceResponse();
   response.say(options.message);
   response.say('Please leave a message after the tone, and press the pound key when you are done.');
@@ -126,6 +126,9 @@ export function voicemailTwiml(options: { message: string; action: string; statu
     recordingStatusCallback: options.statusCallback,
     recordingStatusCallbackMethod: 'POST',
     recordingStatusCallbackEvent: ['completed'],
+    // Twilio transcribes messages of up to two minutes and posts the text to transcribeCallback (a paid feature).
+    // https://www.twilio.com/docs/voice/twiml/record#transcribe
+    ...(options.transcribeCallback ? { transcribe: true, transcribeCallback: options.transcribeCallback } : {}),
   });
   response.say('We did not get a message. Goodbye.');
   response.hangup();
