@@ -1,10 +1,12 @@
 // A message instead of waiting, in a real browser, demo mode: a caller waits (nobody is free), hears the periodic
 // callback offer, presses 2 on the phone page's keypad, leaves a message ended with #; their place in line ends (the
-// history says voicemail) and an agent sees the message on their page, marked as left while waiting.
+// history says voicemail) and an agent sees the message on their page. The stand-in never transcribes: the test posts
+// Twilio's transcribeCallback itself (signed with the running app's credentials) and the agent's page shows the text.
+import { twilioSignature } from '../helpers/app';
 import { ADA, expectText, useE2e, waitFor } from './harness';
 
 // The offer comes 2 s after a caller joins the line; its <Gather> waits 60 simulated seconds.
-const e2e = useE2e({ ringSeconds: 5, env: { CALLBACK_OFFER_AFTER_SECONDS: '2', CALLBACK_OFFER_EVERY_SECONDS: '600', MENU_TIMEOUT_SECONDS: '60', MAX_WAIT_SECONDS: '600' } });
+const e2e = useE2e({ ringSeconds: 5, env: { VOICEMAIL_TRANSCRIBE: 'true', CALLBACK_OFFER_AFTER_SECONDS: '2', CALLBACK_OFFER_EVERY_SECONDS: '600', MENU_TIMEOUT_SECONDS: '60', MAX_WAIT_SECONDS: '600' } });
 
 test('when a waiting caller presses 2 at the offer and leaves a message, then their place ends as a voicemail and an agent sees it', async () => {
   const customer = await e2e.openPhone('+15557650020');
@@ -26,5 +28,16 @@ test('when a waiting caller presses 2 at the offer and leaves a message, then th
   expect(ended).toMatchObject({ outcome: 'voicemail', endReason: 'voicemail' });
 
   const ada = await e2e.openAgent(ADA);
-  await expectText(ada, `#voicemail-list li[data-voicemail="${String(stored._id)}"]`, /From \+15557650020/);
+  const row = `#voicemail-list li[data-voicemail="${String(stored._id)}"]`;
+  await expectText(ada, row, /From \+15557650020/);
+  expect(await ada.isHidden(`${row} .voicemail-transcript`)).toBe(true);
+
+  // Twilio's transcription arrives (https://www.twilio.com/docs/voice/twiml/record#transcribecallback).
+  const { config } = e2e.running;
+  const params = { AccountSid: config.twilio.accountSid, CallSid: String(stored.callSid), RecordingSid: String(stored._id), TranscriptionStatus: 'completed', TranscriptionText: 'Please call me about <my> order.' };
+  const url = `${config.publicBaseUrl}/conference/voicemail/transcription`;
+  const res = await fetch(`${e2e.running.url}/conference/voicemail/transcription`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': twilioSignature(config.twilio.authToken, url, params) }, body: new URLSearchParams(params).toString() });
+  expect(res.status).toBe(200);
+  await ada.reload();
+  await expectText(ada, `${row} .voicemail-transcript`, /Please call me about <my> order\./);
 });
