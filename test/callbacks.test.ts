@@ -286,6 +286,10 @@ describe('a key to leave a message while waiting', () => {
     const sid = `RE${'4'.repeat(32)}`;
     await suite.app.webhook(new URL(record.attrs.action!).pathname + new URL(record.attrs.action!).search, { CallSid: callSid, From: '+15550000041', RecordingSid: sid, RecordingUrl: `${suite.rest.baseUrl}/r/${sid}`, RecordingDuration: '6', Digits: '#' }).expect(200);
     expect(await suite.db.connection.collection('voicemails').findOne({ _id: sid as never })).toMatchObject({ reason: 'waiting', queueId: 'billing', queueName: 'Billing', from: '+15550000041', callSid });
+    // Twilio repeats the key's request (its answer was lost): the caller is still asked for the message, not sent back in line.
+    const again = parseTwiml((await suite.app.webhook(new URL(action).pathname + new URL(action).search, { CallSid: callSid, From: '+15550000041', Digits: '2' }).expect(200)).text);
+    expect(find(again, 'Record')?.attrs.action).toBe(`${BASE}/conference/voicemail/saved?reason=waiting&from=%2B15550000041`);
+    expect(find(again, 'Conference')).toBeUndefined();
     // Their own call's end afterwards changes nothing (no second history record, no error).
     await suite.app.webhook(`/conference/callback/customer-status?call=${callSid}`, { CallSid: callSid, CallStatus: 'completed' }).expect(200);
     expect((await suite.app.running.history.newest({ limit: 10 })).filter((r) => r._id === callSid)).toHaveLength(1);

@@ -255,9 +255,11 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
     const input = KeyPressed.parse(req.body);
     if (input.Digits === '2' && deps.voicemails) {
       const left = await deps.calls.leaveMessageInstead(call);
-      if (!left) return backToLine(res, call, 'An agent is ready for you now.');
-      const from = left.from ?? input.From;
-      const about = { ...(left.queueId ? { queueId: left.queueId } : {}), ...(from ? { from } : {}), reason: 'waiting' as const };
+      if (left === 'back') return backToLine(res, call, 'An agent is ready for you now.');
+      // A call already over (a repeated request) still leaves its message: for every agent, its queue being unknown here.
+      const known = left === 'gone' ? {} : left;
+      const from = known.from ?? input.From;
+      const about = { ...(known.queueId ? { queueId: known.queueId } : {}), ...(from ? { from } : {}), reason: 'waiting' as const };
       return sendTwiml(res, voicemailTwiml({ message: 'Thank you.', action: deps.urls.voicemailSaved(about), statusCallback: deps.urls.voicemailStatus(about), maxLength: deps.voicemailMaxSeconds ?? 120, ...transcribe() }));
     }
     if ((await deps.calls.callbackOfferAnswered(call, input.Digits)) === 'number') {

@@ -300,18 +300,20 @@ export function createCallService(deps: CallServiceDeps) {
   /**
    * The caller pressed 2 at the callback offer: they leave a message instead of waiting. Their place ends here, the
    * call goes to the history (outcome 'voicemail'); the recording comes as any voicemail's. Returns what is needed to
-   * record it for their queue, or undefined when an agent is already on the way (they go back in line instead).
+   * record it for their queue; 'back' when an agent is already on the way (they go back in line instead); 'gone' when
+   * the call is over already (Twilio repeating the request after a lost answer): the message is still taken.
    */
-  async function leaveMessageInstead(callSid: string): Promise<{ queueId?: string; from?: string } | undefined> {
+  async function leaveMessageInstead(callSid: string): Promise<{ queueId?: string; from?: string } | 'back' | 'gone'> {
     let about: { queueId?: string; from?: string } = {};
     const chosen = await store.changeIfLive(callSid, (call) => {
       about = { ...(call.queueId ? { queueId: call.queueId } : {}), ...(call.from ? { from: call.from } : {}) };
       return voicemailInstead(call);
     });
+    if (chosen === undefined) return 'gone';
     if (!chosen) {
       await store.changeIfLive(callSid, (call) => backInLine(call));
       routing.dispatch();
-      return undefined;
+      return 'back';
     }
     await finish(callSid, 'voicemail');
     logger.info('the caller leaves a message instead of waiting', { callSid, queue: about.queueId });
