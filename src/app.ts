@@ -149,6 +149,7 @@ export function createApp(deps: AppDeps): Express {
     menuTimeoutSeconds: config.contactCenter.menuTimeoutSeconds,
     voicemails: deps.voicemails,
     voicemailMaxSeconds: config.contactCenter.voicemailMaxSeconds,
+    voicemailTranscribe: config.contactCenter.voicemailTranscribe,
     voicemailLineLength: config.contactCenter.voicemailLineLength,
     estimateWait: deps.estimateWait,
   });

@@ -62,6 +62,7 @@ const EnvSchema = z.object({
   CALLBACK_RETRY_SECONDS: z.coerce.number().int().min(0).max(3600).default(120),
   VOICEMAIL_LINE_LENGTH: z.coerce.number().int().min(0).max(10000).default(0),
   VOICEMAIL_MAX_SECONDS: z.coerce.number().int().min(5).max(600).default(120),
+  VOICEMAIL_TRANSCRIBE: z.enum(['true', 'false']).default('false'),
   MENU_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(60).default(5),
   OPENING_HOURS_TIME_ZONE: z.string().trim().optional().refine((v) => v === undefined || v === '' || isTimeZone(v), 'must be an IANA time zone such as UTC or Europe/Paris'),
   REPORT_ANSWER_TARGET_SECONDS: z.coerce.number().int().min(1).max(3600).default(20),
@@ -105,6 +106,8 @@ export interface Config {
     voicemailLineLength: number;
     /** The longest voicemail a caller may leave, in seconds. */
     voicemailMaxSeconds: number;
+    /** Ask Twilio to transcribe voicemails (<Record transcribe>, a paid feature, messages up to two minutes). */
+    voicemailTranscribe: boolean;
     /** Seconds the keypad menu waits for a key before the default queue. */
     menuTimeoutSeconds: number;
     /** IANA zone the opening hours (set by admins on /admin) are written in; default REPORT_TIME_ZONE. */
@@ -221,6 +224,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       openingHoursTimeZone: e.OPENING_HOURS_TIME_ZONE || e.REPORT_TIME_ZONE,
       menuTimeoutSeconds: e.MENU_TIMEOUT_SECONDS,
       voicemailMaxSeconds: e.VOICEMAIL_MAX_SECONDS,
+      voicemailTranscribe: e.VOICEMAIL_TRANSCRIBE === 'true',
       voicemailLineLength: e.VOICEMAIL_LINE_LENGTH,
       callbackOfferAfterSeconds: e.CALLBACK_OFFER_AFTER_SECONDS,
       callbackOfferEverySeconds: e.CALLBACK_OFFER_EVERY_SECONDS,

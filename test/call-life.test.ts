@@ -6,6 +6,7 @@ import {
   agentLeft,
   callEnded,
   coldTransferStarted,
+  conferenceLeftBehind,
   customerGone,
   dialled,
   hangUpRequested,
@@ -182,5 +183,27 @@ describe('the store turns a patch into one update', () => {
       $unset: { offeredTo: 1 },
       $push: { passedBy: { agentId: 'ben', at, outcome: 'busy' } },
     });
+  });
+});
+
+describe('a callback\'s conference', () => {
+  const callback = { number: '+15550000001', attempt: 1, requestedAt: now };
+
+  test('when a callback waits before anyone called the customer back, then its old conference\'s leave and end are left behind', () => {
+    expect(conferenceLeftBehind(call({ status: 'waiting', callback }), { event: 'participant-leave', reason: 'participant_hung_up' })).toBe(true);
+    expect(conferenceLeftBehind(call({ status: 'offered', callback }), { event: 'conference-end' })).toBe(true);
+  });
+
+  test('when a reached callback\'s customer is back in line after their agent dropped, then their leaving and the end are the call\'s', () => {
+    const back = call({ status: 'waiting', callback, customerLegSid: 'CAleg', direction: 'outbound' });
+    expect(conferenceLeftBehind(back, { event: 'participant-leave', reason: 'participant_hung_up' })).toBe(false);
+    expect(conferenceLeftBehind(back, { event: 'conference-end' })).toBe(false);
+  });
+
+  test('when a caller is moved out to hear the offer, then only a leave that says they hung up counts', () => {
+    const away = call({ status: 'waiting', awayFromLine: true });
+    expect(conferenceLeftBehind(away, { event: 'participant-leave', reason: 'participant_updated_via_api' })).toBe(true);
+    expect(conferenceLeftBehind(away, { event: 'conference-end' })).toBe(true);
+    expect(conferenceLeftBehind(away, { event: 'participant-leave', reason: 'participant_hung_up' })).toBe(false);
   });
 });

@@ -2,7 +2,7 @@
 // waiting callers are moved out of their conference to hear the offer (Calls update), one asks for a callback and
 // hangs up, keeps their place, and when their turn comes the agent answers and the app calls them; a callback nobody
 // answers is retried, then recorded as failed.
-import { addAgent, fakeSid, resetFloor, TEST_ENV, useAppSuite } from './helpers/app';
+import { addAgent, fakeSid, resetFloor, signedInAgent, TEST_ENV, useAppSuite } from './helpers/app';
 import { formValue, type RecordedRequest } from './helpers/rest-recorder';
 import { find, parseTwiml } from './helpers/twiml';
 
@@ -167,4 +167,144 @@ test('when a caller hangs up while hearing the offer, then their call status end
   await suite.app.webhook(`/conference/callback/customer-status?call=${caller}`, { CallSid: caller, CallStatus: 'completed' }).expect(200);
 
   expect(await suite.db.models.calls.findById(caller).lean().exec()).toBeNull();
+});
+
+describe('an agent whose softphone drops during a callback conversation', () => {
+  const participantPath = (conferenceSid: string) => `/2010-04-01/Accounts/${TEST_ENV.TWILIO_ACCOUNT_SID}/Conferences/${conferenceSid}/Participants/customer.json`;
+
+  /** A caller asks for a callback; ana takes it and talks with the customer on their own leg. */
+  async function talkingOnCallback(from: string): Promise<{ callSid: string; anaLeg: string; customerLeg: string; conferenceSid: string }> {
+    const callSid = fakeSid();
+    await incoming(callSid, from);
+    const askNumber = await hearOffer(callSid, from, '1');
+    const numberAction = find(askNumber, 'Gather')!.attrs.action!;
+    await suite.app.webhook(new URL(numberAction).pathname + new URL(numberAction).search, { CallSid: callSid, From: from, Digits: '1' }).expect(200);
+    await suite.app.webhook(`/conference/callback/customer-status?call=${callSid}`, { CallSid: callSid, CallStatus: 'completed' }).expect(200);
+    await available('ana');
+    await until('ana rung for the callback', () => dials().some((d) => conferenceUrl(d) === `${BASE}/conference/${callSid}/connect/ana`));
+    const anaLeg = await agentAnswers(callSid);
+    await until('the customer dialled', () => dials().find((d) => formValue(d, 'To') === from));
+    const customerLeg = fakeSid();
+    await suite.app.webhook(`/conference/callback/answer?call=${callSid}`, { CallSid: customerLeg }).expect(200);
+    const conferenceSid = fakeSid('CF');
+    await suite.app.webhook('/conference/events', { FriendlyName: callSid, ConferenceSid: conferenceSid, StatusCallbackEvent: 'conference-start' }).expect(200);
+    return { callSid, anaLeg, customerLeg, conferenceSid };
+  }
+
+  test('when ana\'s softphone drops (no Hang up), then the customer goes back in line on hold with music, keeps their place, is offered to ana first, and is not dialled again', async () => {
+    const { callSid, anaLeg, customerLeg, conferenceSid } = await talkingOnCallback('+15550000031');
+    const dialled = dials().length;
+    suite.rest.requests.length = 0;
+
+    await suite.app.webhook(`/conference/${callSid}/agents/ana/status`, { CallSid: anaLeg, CallStatus: 'completed' }).expect(200);
+    await suite.app.webhook('/conference/events', { FriendlyName: callSid, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg, ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
+
+    const hold = await until('the customer on hold', () => suite.rest.requests.find((r) => r.path === participantPath(conferenceSid)));
+    expect(formValue(hold, 'Hold')).toBe('true');
+    expect(suite.rest.requests.some((r) => /Hangup/.test(formValue(r, 'Twiml') ?? ''))).toBe(false); // no goodbye
+    const waiting = (await suite.db.models.calls.findById(callSid).lean().exec())!;
+    expect(waiting).toMatchObject({ status: 'waiting', customerHeld: true, requeued: 1, customerLegSid: customerLeg, returnTo: { agentId: 'ana' }, callback: { attempt: 1 } });
+    expect(waiting.placeSince).toEqual(waiting.createdAt);
+
+    // Ana's page comes back: she is offered her customer again; on Answer the customer comes off hold, nobody is dialled.
+    const again = await until('ana rung again', () => dials().find((d) => conferenceUrl(d) === `${BASE}/conference/${callSid}/connect/ana`));
+    expect(again).toBeDefined();
+    suite.rest.requests.length = 0;
+    await agentAnswers(callSid);
+    const unhold = await until('the customer off hold', () => suite.rest.requests.find((r) => r.path === participantPath(conferenceSid)));
+    expect(formValue(unhold, 'Hold')).toBe('false');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(dials().filter((d) => formValue(d, 'To') === '+15550000031')).toHaveLength(0);
+    expect(dialled).toBeGreaterThan(0);
+
+    // The customer hangs up: the call ends, answered, a callback.
+    await suite.app.webhook('/conference/events', { FriendlyName: callSid, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: customerLeg, ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
+    const record = await until('the call in the history', async () => (await suite.app.running.history.newest({ limit: 10 })).find((r) => r._id === callSid));
+    expect(record).toMatchObject({ outcome: 'answered', callback: { number: '+15550000031', attempt: 1 } });
+  });
+
+  test('when the customer hangs up while back in line after the drop, then the call ends (their leave is not ignored) and nobody is rung for it', async () => {
+    const { callSid, anaLeg, customerLeg, conferenceSid } = await talkingOnCallback('+15550000032');
+    await suite.app.webhook('/conference/events', { FriendlyName: callSid, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg, ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
+    expect(await suite.db.models.calls.findById(callSid).lean().exec()).toMatchObject({ status: 'waiting' });
+
+    await suite.app.webhook('/conference/events', { FriendlyName: callSid, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: customerLeg, ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
+
+    expect(await suite.db.models.calls.findById(callSid).lean().exec()).toBeNull();
+    expect((await suite.app.running.history.newest({ limit: 5 })).find((r) => r._id === callSid)).toMatchObject({ endReason: 'customer-hung-up', outcome: 'answered' });
+  });
+
+  test('when ana presses Hang up on a callback, then the customer hears goodbye and is not put back in line', async () => {
+    const { callSid, anaLeg, conferenceSid } = await talkingOnCallback('+15550000033');
+    await suite.app.running.calls.hangUp('ana');
+    await suite.app.webhook('/conference/events', { FriendlyName: callSid, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg, ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
+    expect(await suite.db.models.calls.findById(callSid).lean().exec()).toMatchObject({ endReason: 'abandoned' });
+  });
+});
+
+describe('a key to leave a message while waiting', () => {
+  beforeAll(async () => {
+    // One queue: every caller waits in it (no menu), and ana serves it.
+    const admin = await signedInAgent(suite.app, 'boss', { name: 'The Boss', role: 'admin' });
+    await admin.postWithoutToken('/admin/queues').type('form').send({ name: 'Billing', key: '1', _csrf: admin.csrfToken }).expect(303);
+    await new Promise((r) => setTimeout(r, 1100)); // the settings' one-second cache
+  });
+
+  /** The caller waits in Billing and is moved out for the offer; they hear it (the parsed <Gather>). */
+  async function atTheOffer(from: string): Promise<{ callSid: string; offer: ReturnType<typeof parseTwiml> }> {
+    const callSid = fakeSid();
+    await incoming(callSid, from);
+    expect(await suite.db.models.calls.findById(callSid).lean().exec()).toMatchObject({ queueId: 'billing' });
+    const [update] = await until(`the offer to ${callSid}`, () => (updates(callSid).length ? updates(callSid) : undefined));
+    const redirect = find(parseTwiml(formValue(update!, 'Twiml')!), 'Redirect')!.text;
+    await suite.app.webhook('/conference/events', { FriendlyName: callSid, StatusCallbackEvent: 'participant-leave', CallSid: callSid, ParticipantLabel: 'customer', ReasonParticipantLeft: 'participant_updated_via_api' }).expect(200);
+    await suite.app.webhook('/conference/events', { FriendlyName: callSid, StatusCallbackEvent: 'conference-end', ReasonConferenceEnded: 'participant-with-end-conference-on-exit-left' }).expect(200);
+    const offer = parseTwiml((await suite.app.webhook(new URL(redirect).pathname + new URL(redirect).search, { CallSid: callSid, From: from }).expect(200)).text);
+    return { callSid, offer };
+  }
+
+  test('when a waiting caller presses 2 at the offer, then a <Record> keeps a message for their queue, their place ends, and the history says they left a voicemail (not an abandon)', async () => {
+    const { callSid, offer } = await atTheOffer('+15550000041');
+    const gather = find(offer, 'Gather')!;
+    expect(find(gather, 'Say')?.text).toMatch(/To leave a message instead, press 2\./);
+    const action = gather.attrs.action!;
+
+    const recordTwiml = parseTwiml((await suite.app.webhook(new URL(action).pathname + new URL(action).search, { CallSid: callSid, From: '+15550000041', Digits: '2' }).expect(200)).text);
+
+    const record = find(recordTwiml, 'Record')!;
+    expect(record.attrs).toMatchObject({
+      action: `${BASE}/conference/voicemail/saved?reason=waiting&queue=billing&from=%2B15550000041`,
+      recordingStatusCallback: `${BASE}/conference/voicemail/status?reason=waiting&queue=billing&from=%2B15550000041`,
+      finishOnKey: '#',
+    });
+    // The place in line ended: the call is in the history, a voicemail, left by the customer.
+    expect(await suite.db.models.calls.findById(callSid).lean().exec()).toBeNull();
+    const ended = (await suite.app.running.history.newest({ limit: 10 })).find((r) => r._id === callSid);
+    expect(ended).toMatchObject({ outcome: 'voicemail', endReason: 'voicemail', queueId: 'billing' });
+
+    // Twilio posts the recording: a voicemail for Billing, left while waiting.
+    const sid = `RE${'4'.repeat(32)}`;
+    await suite.app.webhook(new URL(record.attrs.action!).pathname + new URL(record.attrs.action!).search, { CallSid: callSid, From: '+15550000041', RecordingSid: sid, RecordingUrl: `${suite.rest.baseUrl}/r/${sid}`, RecordingDuration: '6', Digits: '#' }).expect(200);
+    expect(await suite.db.connection.collection('voicemails').findOne({ _id: sid as never })).toMatchObject({ reason: 'waiting', queueId: 'billing', queueName: 'Billing', from: '+15550000041', callSid });
+    // Twilio repeats the key's request (its answer was lost): the caller is still asked for the message, not sent back in line.
+    const again = parseTwiml((await suite.app.webhook(new URL(action).pathname + new URL(action).search, { CallSid: callSid, From: '+15550000041', Digits: '2' }).expect(200)).text);
+    expect(find(again, 'Record')?.attrs.action).toBe(`${BASE}/conference/voicemail/saved?reason=waiting&from=%2B15550000041`);
+    expect(find(again, 'Conference')).toBeUndefined();
+    // Their own call's end afterwards changes nothing (no second history record, no error).
+    await suite.app.webhook(`/conference/callback/customer-status?call=${callSid}`, { CallSid: callSid, CallStatus: 'completed' }).expect(200);
+    expect((await suite.app.running.history.newest({ limit: 10 })).filter((r) => r._id === callSid)).toHaveLength(1);
+  });
+
+  test('when an agent is already on the way as the caller presses 2, then they go back into their conference instead', async () => {
+    const { callSid, offer } = await atTheOffer('+15550000042');
+    const action = find(offer, 'Gather')!.attrs.action!;
+    // An agent took the call meanwhile (another instance ended the wait).
+    await suite.db.models.calls.updateOne({ _id: callSid }, { $set: { status: 'offered', offeredTo: 'ana' } }).exec();
+
+    const back = parseTwiml((await suite.app.webhook(new URL(action).pathname + new URL(action).search, { CallSid: callSid, From: '+15550000042', Digits: '2' }).expect(200)).text);
+
+    expect(find(back, 'Record')).toBeUndefined();
+    expect(find(back, 'Conference')?.text).toBe(callSid);
+    expect(await suite.db.models.calls.findById(callSid).lean().exec()).toMatchObject({ status: 'offered' });
+  });
 });

@@ -271,12 +271,12 @@ test.each([
   ['/history?from=2026-02-30', 'From must be a real date written YYYY-MM-DD.'],
   ['/history?to=yesterday', 'To must be a real date written YYYY-MM-DD.'],
   ['/history?from=2026-03-12&to=2026-03-10', 'From must not be after To.'],
-  ['/history?outcome=lost', 'Outcome must be one of: answered, abandoned, timed-out, no-agent, failed.'],
+  ['/history?outcome=lost', 'Outcome must be one of: answered, abandoned, timed-out, no-agent, failed, voicemail.'],
   ['/history?agent=%3Cscript%3E', 'Agent must be an agent id (letters, digits, . _ @ -).'],
   ['/history?agent=alice&agent=bob', 'Agent must be one agent id.'],
   ['/history?beforeAt=2026-03-10T10:00:00Z', 'Paging needs both beforeAt and beforeId.'],
   ['/history?beforeAt=soon&beforeId=CA1', 'The paging position (beforeAt) must be an ISO date-time.'],
-  ['/history.csv?outcome=lost', 'Outcome must be one of: answered, abandoned, timed-out, no-agent, failed.'],
+  ['/history.csv?outcome=lost', 'Outcome must be one of: answered, abandoned, timed-out, no-agent, failed, voicemail.'],
 ])('when the list is asked for %s, then it answers 400 with the form and a message', async (url, message) => {
   const res = await page(supervisor, url);
 

@@ -125,6 +125,20 @@ describe('service level, speed of answer, abandons', () => {
     expect(r.longestWaitSeconds).toBe(45);
   });
 
+  test('when a waiting caller leaves a voicemail instead of waiting, then it is neither offered nor abandoned: SL and abandon rate are those of the other calls', () => {
+    const message = callAt('2026-03-10T09:00:00Z').after(90).hangUp('voicemail');
+    const answered = callAt('2026-03-10T09:00:00Z').ring('ada').after(8).answer('ada').after(30).hangUp();
+    const left = callAt('2026-03-10T09:00:00Z').ring('ada').after(30).decline('ada').after(30).hangUp();
+
+    const r = rates([message, answered, left]);
+
+    expect(message.outcome).toBe('voicemail');
+    expect(r.offered).toBe(2);
+    expect(r.abandoned).toBe(1);
+    expect(r.serviceLevel).toBeCloseTo(1 / 2);
+    expect(r.abandonRate).toBeCloseTo(1 / 2);
+  });
+
   test('when T and S change, then the same calls give the rates of the new definitions', () => {
     const calls = [callAt('2026-03-10T09:00:00Z').after(4).hangUp(), callAt('2026-03-10T09:00:00Z').ring('ada').after(25).answer('ada').after(10).hangUp()];
 

@@ -266,6 +266,24 @@ describe('outbound calls', () => {
     expect(record).toMatchObject({ direction: 'outbound', outcome: 'failed', endReason: 'customer-busy', from: NUMBER, agentIds: ['ana'] });
   });
 
+  test('when ana\'s softphone drops while she talks with the customer she called, then the customer is not dropped: back in line on hold, offered to ana first', async () => {
+    const { callSid, leg } = await anaCallsOut();
+    await app.webhook('/conference/outbound/answer', { CallSid: callSid, From: TEST_ENV.TWILIO_NUMBER, To: NUMBER, CallStatus: 'in-progress' }).expect(200);
+    const conferenceSid = fakeSid('CF');
+    await app.webhook('/conference/events', { FriendlyName: callSid, ConferenceSid: conferenceSid, StatusCallbackEvent: 'conference-start' }).expect(200);
+    rest.requests.length = 0;
+
+    await app.webhook('/conference/events', { FriendlyName: callSid, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: leg, ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
+
+    const hold = await until('the customer on hold', () => holdRequests(conferenceSid)[0]);
+    expect(formValue(hold, 'Hold')).toBe('true');
+    expect(rest.requests.some((r) => /Hangup/.test(formValue(r, 'Twiml') ?? ''))).toBe(false);
+    expect(await db.models.calls.findById(callSid).lean().exec()).toMatchObject({ direction: 'outbound', customerHeld: true, requeued: 1, returnTo: { agentId: 'ana' } });
+    // Ana's softphone is still registered (a reloaded page): her customer rings her again first.
+    const again = await until('ana rung again', () => rest.requests.find((r) => formValue(r, 'To') === 'client:ana'));
+    expect(formValue(again, 'Url')).toBe(`${BASE}/conference/${callSid}/connect/ana`);
+  });
+
   test('when ana hangs up while the customer\'s phone still rings, then the customer\'s call is called off', async () => {
     const { callSid } = await anaCallsOut();
 

@@ -34,6 +34,8 @@ test('when a caller finds us closed, then they hear why and are asked for a mess
     maxLength: '90',
     finishOnKey: '#',
   });
+  // VOICEMAIL_TRANSCRIBE is off by default: no transcription is asked for (a paid feature).
+  expect(find(doc, 'Record')!.attrs.transcribe).toBeUndefined();
 });
 
 test('when the recording status callback and the action both arrive, twice each and in any order, then one voicemail is kept and the caller is thanked', async () => {
@@ -104,7 +106,7 @@ test('when voicemails were left, then the voicemail history and its CSV show who
   const samsCsv = await sam.get('/history/voicemails.csv').expect(200);
 
   const lines = csv.text.split('\r\n');
-  expect(lines[0]).toBe('recording_sid,call_sid,left_at,caller,seconds,queue,reason,state,taken_by,done_at');
+  expect(lines[0]).toBe('recording_sid,call_sid,left_at,caller,seconds,queue,reason,state,taken_by,done_at,transcription');
   const row = lines.find((l) => l.startsWith(sid))!.split(',');
   expect(row.slice(3, 9)).toEqual(['+15550004444', '7', 'Support', 'closed', 'done', 'sue']);
   expect(page.text).toContain(`data-voicemail="${sid}"`);

@@ -222,7 +222,7 @@
 
   // ---------- who is calling, wrap-up ----------
 
-  var OUTCOME_TEXT = { answered: 'answered', abandoned: 'the caller left', 'timed-out': 'timed out waiting', 'no-agent': 'no agent available', failed: 'not connected' };
+  var OUTCOME_TEXT = { answered: 'answered', abandoned: 'the caller left', 'timed-out': 'timed out waiting', 'no-agent': 'no agent available', failed: 'not connected', voicemail: 'left a voicemail' };
 
   /** The caller's recent calls from the history, on the ringing card and during the call. */
   function renderCaller(call) {

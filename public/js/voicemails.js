@@ -40,6 +40,10 @@
         var text = document.createElement('span');
         text.className = 'voicemail-text';
         li.appendChild(text);
+        var transcript = document.createElement('q');
+        transcript.className = 'voicemail-transcript';
+        transcript.hidden = true;
+        li.appendChild(transcript);
         var actions = document.createElement('span');
         actions.className = 'actions';
         actions.appendChild(button('Play', 'play', v.id));
@@ -53,6 +57,11 @@
       }
       li.setAttribute('data-state', v.state);
       li.querySelector('.voicemail-text').textContent = describe(v);
+      // Twilio's transcription, when one was asked for and came back (textContent: the caller's words are never markup).
+      var transcript = li.querySelector('.voicemail-transcript');
+      var words = v.transcription ? (v.transcription.status === 'completed' && v.transcription.text ? v.transcription.text : '(transcription failed)') : '';
+      transcript.textContent = words;
+      transcript.hidden = !words;
       var take = li.querySelector('button[data-action="take"]');
       if (take) take.hidden = v.state !== 'new';
     });

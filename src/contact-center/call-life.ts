@@ -382,6 +382,16 @@ export function callbackOfferStarted(call: CallRecord, now: Date): Step<boolean>
   return { patch: { set: { awayFromLine: true, callbackOfferedAt: now } }, result: true };
 }
 
+/**
+ * The caller pressed 2 at the callback offer to leave a message instead of waiting: their place in line ends here
+ * (`endReason` 'voicemail'; the service ends the call and the history says so, not an abandon). Only a call still
+ * waiting, away from the line for the offer, not already a callback: an agent on the way takes them back in instead.
+ */
+export function voicemailInstead(call: CallRecord): Step<boolean> {
+  if (isOver(call) || call.status !== 'waiting' || !call.awayFromLine || call.callback) return { result: false };
+  return { patch: { set: { endReason: 'voicemail' } }, result: true };
+}
+
 /** The caller declined the offer (or pressed nothing): back in the conference, routable again. */
 export function backInLine(call: CallRecord): Step<boolean> {
   if (isOver(call) || !call.awayFromLine) return { result: false };
@@ -395,6 +405,19 @@ export function backInLine(call: CallRecord): Step<boolean> {
 export function callbackRequested(call: CallRecord, input: { number: string; now: Date }): Step<boolean> {
   if (isOver(call) || call.status !== 'waiting' || call.callback) return { result: false };
   return { patch: { set: { callback: { number: input.number, attempt: 1, requestedAt: input.now }, placeSince: placeOf(call) }, clear: ['awayFromLine'] }, result: true };
+}
+
+/**
+ * Whether a conference's leave or end is about a conference the caller left behind, not about the call: the caller
+ * was moved out to hear the callback offer (a caller who hangs up just as they are moved still ends the call: their
+ * leave says participant_hung_up), or asked for a callback and hung up, and nobody has called them back yet. A
+ * callback whose customer was reached (`customerLegSid`) is in its conference again: back in line after their agent's
+ * softphone dropped, their leaving or the conference's end is the call's end, as for any caller.
+ */
+export function conferenceLeftBehind(call: CallRecord, input: { event: 'participant-leave' | 'conference-end'; reason?: string }): boolean {
+  const movedOut = Boolean(call.awayFromLine) && (input.event === 'conference-end' || input.reason === undefined || input.reason === 'participant_updated_via_api');
+  const calledBackLater = Boolean(call.callback) && !call.customerLegSid && (call.status === 'waiting' || call.status === 'offered');
+  return movedOut || calledBackLater;
 }
 
 /**

@@ -5,7 +5,8 @@ import { agentLabel, agentOfLabel, CUSTOMER_LABEL } from './participants';
 import { supervisorOfLabel } from './supervision';
 import type { WrapUp } from './wrap-up';
 
-export const OUTCOMES = ['answered', 'abandoned', 'timed-out', 'no-agent', 'failed'] as const;
+// 'voicemail': the caller left a message instead of waiting (pressed 2 at the periodic offer); not an abandon.
+export const OUTCOMES = ['answered', 'abandoned', 'timed-out', 'no-agent', 'failed', 'voicemail'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 export const TRANSFER_MODES = ['consult', 'cold', 'three-way'] as const;
 export type TransferMode = (typeof TRANSFER_MODES)[number];
@@ -105,6 +106,7 @@ function hungUpByOf(call: CallRecord, customerLeft: ConferenceEvent | undefined)
   }
   if (call.endReason === 'customer-hung-up') return customerLeft?.reason && customerLeft.reason !== 'participant_hung_up' ? 'system' : 'customer';
   if (call.endReason === 'max-wait' || call.endReason === 'conference-ended') return 'system';
+  if (call.endReason === 'voicemail') return 'customer';
   return undefined;
 }
 
@@ -134,7 +136,7 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
   const events = call.events ?? [];
   const talked = call.participants.filter((leg) => leg.status === 'completed' || leg.status === 'in-progress');
   // An outbound call whose customer never answered did not connect: 'failed' (busy, no answer, could not be reached).
-  const outcome: Outcome = answered ? 'answered' : call.direction === 'outbound' ? 'failed' : call.endReason === 'max-wait' ? 'timed-out' : call.participants.length === 0 ? 'no-agent' : 'abandoned';
+  const outcome: Outcome = answered ? 'answered' : call.direction === 'outbound' ? 'failed' : call.endReason === 'max-wait' ? 'timed-out' : call.endReason === 'voicemail' ? 'voicemail' : call.participants.length === 0 ? 'no-agent' : 'abandoned';
   const timeline: FinishedCall['timeline'] = [call.callback ? { at: started, kind: 'callback', detail: `The customer asked to be called back at ${call.callback.number} (attempt ${call.callback.attempt}), keeping their place in line.` } : call.direction === 'outbound' ? { at: started, kind: 'dialled', detail: 'An agent called the customer.' } : { at: started, kind: 'waiting', detail: call.queueName ? `The customer called and waited in the queue ${call.queueName}.` : 'The customer called and waited in line.' }];
   if (call.overflowedFrom && call.queueSince) timeline.push({ at: new Date(call.queueSince), kind: 'overflow', detail: `Nobody who serves ${call.overflowedFrom} was online: moved to ${call.queueName ?? call.queueId}.` });
   // When the customer was gone: their own leave, or the call's end. An agent whose leg ended about then (or later) left
@@ -171,7 +173,7 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
   for (const t of call.transfers ?? []) timeline.push({ at: new Date(t.at), kind: 'transfer', agentId: t.from, toAgentId: t.to, mode: t.mode, outcome: t.state });
   if (answered) timeline.push({ at: answered, kind: 'answered', agentId: call.participants.find((leg) => leg.role === 'offer' && (leg.status === 'completed' || leg.status === 'in-progress'))?.agentId });
   timeline.sort((a, b) => a.at.getTime() - b.at.getTime());
-  timeline.push({ at: endedAt, kind: 'ended', detail: call.endReason ?? 'ended' });
+  timeline.push({ at: endedAt, kind: 'ended', detail: call.endReason === 'voicemail' ? 'voicemail: the caller left a message instead of waiting' : (call.endReason ?? 'ended') });
   const hungUpBy = hungUpByOf(call, [...events].reverse().find((e) => e.kind === 'left' && e.label === CUSTOMER_LABEL));
   const holdSeconds = customerHoldSeconds(events, endedAt);
   const answeredBy = answered ? call.participants.find((leg) => leg.role === 'offer' && (leg.status === 'completed' || leg.status === 'in-progress'))?.agentId : undefined;

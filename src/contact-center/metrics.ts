@@ -100,7 +100,9 @@ export function callFactsOf(record: FactsSource): CallFacts {
     id: record._id,
     endedAt: record.endedAt,
     outcome: record.outcome,
-    offered: record.outcome !== 'failed',
+    // A caller who chose to leave a message while waiting was not lost: not offered (so neither in the service level
+    // nor the abandonment rate), like a technical failure. See docs/metrics.md.
+    offered: record.outcome !== 'failed' && record.outcome !== 'voicemail',
     answered,
     abandoned,
     timedOut: record.outcome === 'timed-out',
@@ -200,6 +202,8 @@ export function addCall(tally: Tally, agents: Map<string, AgentTally>, facts: Ca
     tally.failed += 1;
     return;
   }
+  // A message left instead of waiting is not offered: it counts in none of the rates (docs/metrics.md).
+  if (!facts.offered) return;
   tally.offered += 1;
   tally.longestWaitMs = Math.max(tally.longestWaitMs, facts.waitMs);
   if (facts.answered) {

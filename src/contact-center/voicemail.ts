@@ -12,9 +12,33 @@ export interface Voicemail {
   /** The queue it is for; none: every agent may take it. */
   queueId?: string;
   queueName?: string;
-  /** Why the caller left a message: 'closed' (outside the opening hours). */
+  /** Why the caller left a message: 'closed' (outside the opening hours), 'long-line' (at entry), 'waiting' (from the line). */
   reason: string;
   createdAt: Date;
+  /** Twilio's transcription of the message, when asked for (VOICEMAIL_TRANSCRIBE) and it came back. */
+  transcription?: Transcription;
+}
+
+/** A voicemail's transcription: the text, or that Twilio could not make one. */
+export interface Transcription {
+  status: 'completed' | 'failed';
+  text?: string;
+  at: Date;
+}
+
+/** The longest transcription kept (Twilio transcribes at most two minutes of speech). */
+export const TRANSCRIPTION_MAX_CHARS = 5000;
+
+/**
+ * What Twilio's transcribeCallback says, as kept on the voicemail: the text (trimmed, at most TRANSCRIPTION_MAX_CHARS)
+ * when completed; a failure as such; anything else (another status) is nothing to keep.
+ * https://www.twilio.com/docs/voice/twiml/record#transcribecallback
+ */
+export function transcriptionOf(input: { status: string; text?: string; at: Date }): Transcription | undefined {
+  if (input.status === 'failed') return { status: 'failed', at: input.at };
+  if (input.status !== 'completed') return undefined;
+  const text = (input.text ?? '').trim().slice(0, TRANSCRIPTION_MAX_CHARS);
+  return text ? { status: 'completed', text, at: input.at } : { status: 'failed', at: input.at };
 }
 
 /** Who took a voicemail (one agent: the first to claim it), and when they finished it. */

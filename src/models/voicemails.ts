@@ -5,7 +5,7 @@
 // only the claiming agent writes it afterwards (done).
 import type { Collection, Db } from 'mongodb';
 import type { Connection } from 'mongoose';
-import type { Voicemail, VoicemailClaim } from '../contact-center/voicemail';
+import type { Transcription, Voicemail, VoicemailClaim } from '../contact-center/voicemail';
 import { isDuplicateKey, StoreUnavailableError, withDeadline } from '../errors';
 
 type VoicemailDoc = Omit<Voicemail, 'id'> & { _id: string };
@@ -32,7 +32,7 @@ export function createVoicemailStore(connection: Connection, options: { timeoutM
 
   const toVoicemail = (d: VoicemailDoc): Voicemail => {
     const { _id, ...rest } = d;
-    return { ...rest, id: _id, createdAt: new Date(rest.createdAt) };
+    return { ...rest, id: _id, createdAt: new Date(rest.createdAt), ...(rest.transcription ? { transcription: { ...rest.transcription, at: new Date(rest.transcription.at) } } : {}) };
   };
 
   return {
@@ -62,6 +62,16 @@ export function createVoicemailStore(connection: Connection, options: { timeoutM
         const c = byId.get(v._id);
         return { voicemail: toVoicemail(v), ...(c ? { claim: { agentId: c.agentId, at: new Date(c.at), ...(c.doneAt ? { doneAt: new Date(c.doneAt) } : {}) } } : {}) };
       });
+    },
+
+    /**
+     * Keeps the transcription of voicemail `id` once: 'stored', 'duplicate' (it had one: Twilio's retry, the first
+     * stays) or 'unknown' (no such voicemail).
+     */
+    async transcribe(id: string, transcription: Transcription): Promise<'stored' | 'duplicate' | 'unknown'> {
+      const { matchedCount } = await guarded(() => voicemails().updateOne({ _id: id, transcription: { $exists: false } }, { $set: { transcription } }));
+      if (matchedCount > 0) return 'stored';
+      return (await guarded(() => voicemails().findOne({ _id: id }, { projection: { _id: 1 } }))) ? 'duplicate' : 'unknown';
     },
 
     /** Claims voicemail `id` for `agentId`: the claim that holds afterwards (theirs, or the agent who was first). */

@@ -211,6 +211,7 @@ export const OUTCOME_LABELS: Record<Outcome, string> = {
   'timed-out': 'Timed out waiting',
   'no-agent': 'No agent available',
   failed: 'Failed',
+  voicemail: 'Left a voicemail instead of waiting',
 };
 
 function listRow(row: HistorySummary, names: Names) {

@@ -34,7 +34,9 @@ export interface TwilioWebhookDeps {
   /** Seconds the menu waits for a key. */
   menuTimeoutSeconds?: number;
   /** Absent: a caller who finds us closed hears goodbye (no voicemail). */
-  voicemails?: Pick<VoicemailService, 'record'>;
+  voicemails?: Pick<VoicemailService, 'record' | 'transcribed'>;
+  /** Ask Twilio to transcribe the messages (VOICEMAIL_TRANSCRIBE). */
+  voicemailTranscribe?: boolean;
   voicemailMaxSeconds?: number;
   /** The estimated wait of a caller at `position` in `queueId` (seconds; undefined: not meaningful). Absent: never said. */
   estimateWait?: (queueId: string | undefined, position: number) => Promise<number | undefined>;
@@ -47,12 +49,14 @@ const IncomingCall = z.object({ CallSid, From: z.string().max(256).optional() })
 const MenuChoice = z.object({ CallSid, From: z.string().max(256).optional(), Digits: z.string().regex(/^[0-9*#]{1,32}$/).optional() });
 const RecordingSid = z.string().regex(/^RE[0-9a-fA-F]{32}$/, 'must be a Twilio RecordingSid');
 const RecordingUrl = z.string().max(1000).regex(/^https?:\/\//, 'must be an http(s) URL');
-const VoicemailQuery = z.object({ queue: z.string().regex(/^[a-z0-9-]{1,40}$/).optional(), from: z.string().max(64).optional(), reason: z.enum(['closed', 'long-line']).default('closed') });
+const VoicemailQuery = z.object({ queue: z.string().regex(/^[a-z0-9-]{1,40}$/).optional(), from: z.string().max(64).optional(), reason: z.enum(['closed', 'long-line', 'waiting']).default('closed') });
 const LongLineChoice = z.object({ CallSid, From: z.string().max(256).optional(), Digits: z.string().regex(/^[0-9*#]{1,32}$/).optional() });
 const LongLineQuery = z.object({ queue: z.string().regex(/^[a-z0-9-]{1,40}$/).optional() });
 const LONG_LINE_OFFER = 'All of our agents are busy, and the line is long. To leave a message and be called back, press 1. To keep waiting, stay on the line.';
 const RecordingDone = z.object({ CallSid, From: z.string().max(256).optional(), RecordingSid, RecordingUrl, RecordingDuration: z.coerce.number().int().min(0).max(86400), Digits: z.string().max(32).optional() });
 const RecordingStatus = z.object({ CallSid, RecordingSid, RecordingUrl, RecordingStatus: z.string().max(32), RecordingDuration: z.coerce.number().int().min(0).max(86400).optional() });
+// https://www.twilio.com/docs/voice/twiml/record#transcribecallback : TranscriptionText, TranscriptionStatus, RecordingSid…
+const TranscriptionDone = z.object({ RecordingSid, TranscriptionStatus: z.string().max(32), TranscriptionText: z.string().max(20000).optional(), TranscriptionSid: z.string().max(64).optional() });
 const VOICEMAIL_THANKS = 'Thank you. Your message was recorded, and we will call you back. Goodbye.';
 const CallQuery = z.object({ call: CallSid });
 const KeyPressed = z.object({ CallSid, From: z.string().max(256).optional(), Digits: z.string().regex(/^[0-9*#]{1,32}$/).optional() });
@@ -143,6 +147,8 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
   router.use(requireTwilioSignature({ authToken: deps.authToken, publicBaseUrl: deps.publicBaseUrl }));
 
   const menuTimeout = deps.menuTimeoutSeconds ?? 5;
+  /** The <Record> asks for a transcription when VOICEMAIL_TRANSCRIBE is on. */
+  const transcribe = (): { transcribeCallback?: string } => (deps.voicemailTranscribe ? { transcribeCallback: deps.urls.voicemailTranscription() } : {});
 
   /**
    * The caller joins the line (of `queue`, if any): stored as waiting, in a conference named after their CallSid. When
@@ -187,7 +193,7 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
       // The message goes to the queue a caller who presses nothing would reach.
       const queue = setup ? (hasMenu(setup.queues) ? defaultQueue(setup.queues) : singleQueue(setup.queues)) : undefined;
       const about = { ...(queue ? { queueId: queue.id } : {}), ...(input.From ? { from: input.From } : {}) };
-      return sendTwiml(res, voicemailTwiml({ message: closed, action: deps.urls.voicemailSaved(about), statusCallback: deps.urls.voicemailStatus(about), maxLength: deps.voicemailMaxSeconds ?? 120 }));
+      return sendTwiml(res, voicemailTwiml({ message: closed, action: deps.urls.voicemailSaved(about), statusCallback: deps.urls.voicemailStatus(about), maxLength: deps.voicemailMaxSeconds ?? 120, ...transcribe() }));
     }
     if (setup && hasMenu(setup.queues)) return sendTwiml(res, menuTwiml({ intro: GREETING_SHORT, prompt: menuPrompt(setup.queues), action: deps.urls.menu(0), timeoutSeconds: menuTimeout }));
     await joinLine(res, input, setup ? singleQueue(setup.queues) : undefined);
@@ -220,7 +226,7 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
     const queue = queueId ? (await deps.queues?.load())?.queues.find((q) => q.id === queueId) : undefined;
     if (input.Digits === '1' && deps.voicemails) {
       const about = { ...(queue ? { queueId: queue.id } : {}), ...(input.From ? { from: input.From } : {}), reason: 'long-line' as const };
-      return sendTwiml(res, voicemailTwiml({ message: 'Thank you.', action: deps.urls.voicemailSaved(about), statusCallback: deps.urls.voicemailStatus(about), maxLength: deps.voicemailMaxSeconds ?? 120 }));
+      return sendTwiml(res, voicemailTwiml({ message: 'Thank you.', action: deps.urls.voicemailSaved(about), statusCallback: deps.urls.voicemailStatus(about), maxLength: deps.voicemailMaxSeconds ?? 120, ...transcribe() }));
     }
     await joinLine(res, input, queue, false);
   });
@@ -236,16 +242,26 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
    */
   router.post('/callback/offer', spoken(SORRY), (req, res) => {
     const { call } = CallQuery.parse(req.query);
-    sendTwiml(res, callbackOfferTwiml({ action: deps.urls.callbackStep(call, 'choice'), timeoutSeconds: menuTimeout }));
+    sendTwiml(res, callbackOfferTwiml({ action: deps.urls.callbackStep(call, 'choice'), timeoutSeconds: menuTimeout, message: Boolean(deps.voicemails) }));
   });
 
   /**
-   * The key pressed at the callback offer: 1 asks for the number; anything else, or nothing, back to the line.
+   * The key pressed at the callback offer: 1 asks for the number; 2 (when voicemail is on) leaves a message for the
+   * caller's queue instead of waiting (<Record>, their place in line ends); anything else, or nothing, back to the line.
    * @route POST /conference/callback/choice
    */
   router.post('/callback/choice', spoken(SORRY), async (req, res) => {
     const { call } = CallQuery.parse(req.query);
     const input = KeyPressed.parse(req.body);
+    if (input.Digits === '2' && deps.voicemails) {
+      const left = await deps.calls.leaveMessageInstead(call);
+      if (left === 'back') return backToLine(res, call, 'An agent is ready for you now.');
+      // A call already over (a repeated request) still leaves its message: for every agent, its queue being unknown here.
+      const known = left === 'gone' ? {} : left;
+      const from = known.from ?? input.From;
+      const about = { ...(known.queueId ? { queueId: known.queueId } : {}), ...(from ? { from } : {}), reason: 'waiting' as const };
+      return sendTwiml(res, voicemailTwiml({ message: 'Thank you.', action: deps.urls.voicemailSaved(about), statusCallback: deps.urls.voicemailStatus(about), maxLength: deps.voicemailMaxSeconds ?? 120, ...transcribe() }));
+    }
     if ((await deps.calls.callbackOfferAnswered(call, input.Digits)) === 'number') {
       return sendTwiml(res, callbackNumberTwiml({ number: input.From && /^\+[1-9]\d{6,14}$/.test(input.From) ? input.From : undefined, action: deps.urls.callbackStep(call, 'number'), timeoutSeconds: Math.max(menuTimeout, 10) }));
     }
@@ -338,6 +354,17 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
   router.post('/voicemail/status', async (req, res) => {
     const input = RecordingStatus.parse(req.body);
     if (input.RecordingStatus === 'completed') await keepVoicemail(req, input);
+    sendTwiml(res, emptyTwiml());
+  });
+
+  /**
+   * Twilio's transcribeCallback: the message's text (or that it failed) is kept on its voicemail, once. A duplicate, or
+   * a recording we do not know, is answered 200 and changes nothing (Twilio would only retry an error).
+   * @route POST /conference/voicemail/transcription
+   */
+  router.post('/voicemail/transcription', async (req, res) => {
+    const input = TranscriptionDone.parse(req.body);
+    await deps.voicemails?.transcribed({ recordingSid: input.RecordingSid, status: input.TranscriptionStatus, ...(input.TranscriptionText !== undefined ? { text: input.TranscriptionText } : {}) });
     sendTwiml(res, emptyTwiml());
   });
 

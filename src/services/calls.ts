@@ -13,6 +13,8 @@ import {
   backInLine,
   callbackDialling,
   callbackRequested,
+  conferenceLeftBehind,
+  voicemailInstead,
   bringInStarted,
   callEnded,
   checkColleagueRing,
@@ -297,6 +299,30 @@ export function createCallService(deps: CallServiceDeps) {
     changes.publish('calls');
     routing.dispatch();
     return true;
+  }
+
+  /**
+   * The caller pressed 2 at the callback offer: they leave a message instead of waiting. Their place ends here, the
+   * call goes to the history (outcome 'voicemail'); the recording comes as any voicemail's. Returns what is needed to
+   * record it for their queue; 'back' when an agent is already on the way (they go back in line instead); 'gone' when
+   * the call is over already (Twilio repeating the request after a lost answer): the message is still taken.
+   */
+  async function leaveMessageInstead(callSid: string): Promise<{ queueId?: string; from?: string } | 'back' | 'gone'> {
+    let about: { queueId?: string; from?: string } = {};
+    const chosen = await store.changeIfLive(callSid, (call) => {
+      about = { ...(call.queueId ? { queueId: call.queueId } : {}), ...(call.from ? { from: call.from } : {}) };
+      return voicemailInstead(call);
+    });
+    if (chosen === undefined) return 'gone';
+    if (!chosen) {
+      await store.changeIfLive(callSid, (call) => backInLine(call));
+      routing.dispatch();
+      return 'back';
+    }
+    await finish(callSid, 'voicemail');
+    logger.info('the caller leaves a message instead of waiting', { callSid, queue: about.queueId });
+    changes.publish('calls');
+    return about;
   }
 
   /** The caller's own call ended while out of the conference: gone, unless a callback was what they asked for. */
@@ -609,9 +635,7 @@ export function createCallService(deps: CallServiceDeps) {
     if (input.event === 'participant-leave' || input.event === 'conference-end') {
       // The caller left the conference to hear the callback offer (or asked for a callback): its end is not the call's.
       const call = await store.load(callSid);
-      // A caller who hangs up just as they are moved still ends the call: their leave says participant_hung_up.
-      const movedOut = call?.awayFromLine && (input.event === 'conference-end' || report.reason === undefined || report.reason === 'participant_updated_via_api');
-      if (call && (movedOut || (call.callback && (call.status === 'waiting' || call.status === 'offered')))) {
+      if (call && conferenceLeftBehind(call, { event: input.event, reason: report.reason })) {
         logger.debug('conference event of a caller away from the line: ignored', { callSid, event: input.event });
         return;
       }
@@ -667,6 +691,7 @@ export function createCallService(deps: CallServiceDeps) {
   return {
     receiveCustomerCall,
     callbackOfferAnswered,
+    leaveMessageInstead,
     requestCallback,
     customerCallEnded,
     callbackAnswered,

@@ -3,7 +3,7 @@
 // or credentials). The rules are in src/contact-center/voicemail.ts.
 import { NotFoundError, TaskTakenError } from '../contact-center/errors';
 import type { QueueSetup } from '../contact-center/queues';
-import { mayTake, stateOf, tasksOf, type Voicemail, type VoicemailState } from '../contact-center/voicemail';
+import { mayTake, stateOf, tasksOf, transcriptionOf, type Voicemail, type VoicemailState } from '../contact-center/voicemail';
 import { maskNumber, type Logger } from '../logger';
 import type { VoicemailStore } from '../models/voicemails';
 
@@ -29,7 +29,12 @@ export interface VoicemailTask {
   state: VoicemailState;
   /** The agent who took it. */
   takenBy?: string;
+  /** Twilio's transcription: the text, or that it failed. */
+  transcription?: { status: 'completed' | 'failed'; text?: string };
 }
+
+/** The transcription as pages show it. */
+const transcriptionView = (v: Voicemail): Pick<VoicemailTask, 'transcription'> => (v.transcription ? { transcription: { status: v.transcription.status, ...(v.transcription.text ? { text: v.transcription.text } : {}) } } : {});
 
 /** Builds the voicemail service. */
 export function createVoicemailService(deps: VoicemailServiceDeps) {
@@ -53,6 +58,23 @@ export function createVoicemailService(deps: VoicemailServiceDeps) {
       return added;
     },
 
+    /**
+     * Twilio's transcribeCallback about recording `recordingSid`: the text (or the failure) is kept on its voicemail,
+     * once. A repeat, another status, or a recording we do not know changes nothing.
+     */
+    async transcribed(input: { recordingSid: string; status: string; text?: string }): Promise<'stored' | 'duplicate' | 'unknown' | 'ignored'> {
+      const transcription = transcriptionOf({ status: input.status, text: input.text, at: now() });
+      if (!transcription) return 'ignored';
+      const outcome = await deps.store.transcribe(input.recordingSid, transcription);
+      if (outcome === 'stored') {
+        deps.logger.info('voicemail transcribed', { recordingSid: input.recordingSid, status: transcription.status, chars: transcription.text?.length ?? 0 });
+        deps.onChange?.();
+      } else if (outcome === 'unknown') {
+        deps.logger.warn('transcription of an unknown recording: ignored', { recordingSid: input.recordingSid });
+      }
+      return outcome;
+    },
+
     /** The agent's voicemail tasks: new ones of their queues, and theirs not done yet; oldest first. */
     async tasksFor(agentId: string): Promise<VoicemailTask[]> {
       const [all, setup] = await Promise.all([deps.store.all(), deps.queues()]);
@@ -65,6 +87,7 @@ export function createVoicemailService(deps: VoicemailServiceDeps) {
         reason: v.reason,
         state: stateOf(claim),
         ...(claim ? { takenBy: claim.agentId } : {}),
+        ...transcriptionView(v),
       }));
     },
 
@@ -88,6 +111,7 @@ export function createVoicemailService(deps: VoicemailServiceDeps) {
           state: stateOf(claim),
           ...(claim ? { takenBy: claim.agentId } : {}),
           ...(claim?.doneAt ? { doneAt: claim.doneAt.toISOString() } : {}),
+          ...transcriptionView(v),
         }));
     },
 

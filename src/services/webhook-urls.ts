@@ -4,7 +4,7 @@
 export interface VoicemailAbout {
   queueId?: string;
   from?: string;
-  reason?: 'closed' | 'long-line';
+  reason?: 'closed' | 'long-line' | 'waiting';
 }
 
 export interface WebhookUrls {
@@ -17,6 +17,8 @@ export interface WebhookUrls {
   /** Where a voicemail's <Record action> and its recording status callback go (the queue and caller ride along). */
   voicemailSaved(about: VoicemailAbout): string;
   voicemailStatus(about: VoicemailAbout): string;
+  /** Twilio's transcribeCallback for a voicemail's text. */
+  voicemailTranscription(): string;
   /** The callback offer a waiting caller is moved to, and its steps (the key pressed at the offer; the number). */
   callbackOffer(callSid: string): string;
   callbackStep(callSid: string, step: 'choice' | 'number'): string;
@@ -47,6 +49,7 @@ export function webhookUrls(publicBaseUrl: string): WebhookUrls {
     menu: (attempt) => at(`/conference/menu?attempt=${attempt}`),
     voicemailSaved: (about) => at(`/conference/voicemail/saved${voicemailQuery(about)}`),
     voicemailStatus: (about) => at(`/conference/voicemail/status${voicemailQuery(about)}`),
+    voicemailTranscription: () => at('/conference/voicemail/transcription'),
     callbackOffer: (callSid) => at(`/conference/callback/offer?call=${seg(callSid)}`),
     callbackStep: (callSid, step) => at(`/conference/callback/${step}?call=${seg(callSid)}`),
     customerStatus: (callSid) => at(`/conference/callback/customer-status?call=${seg(callSid)}`),

@@ -82,10 +82,10 @@ export function redirectTwiml(url: string): string {
  * The callback offer (the caller was moved out of their conference to hear it): 1 asks for a callback; nothing (or
  * another key) goes back to the line, through the `<Redirect>`.
  */
-export function callbackOfferTwiml(options: { action: string; timeoutSeconds: number; position?: number }): string {
+export function callbackOfferTwiml(options: { action: string; timeoutSeconds: number; position?: number; message?: boolean }): string {
   const response = new VoiceResponse();
   const gather = response.gather({ input: ['dtmf'], numDigits: 1, timeout: options.timeoutSeconds, action: options.action, method: 'POST' });
-  gather.say('You do not need to wait on hold: we can call you back, and you keep your place in line. To be called back, press 1. To keep waiting, stay on the line.');
+  gather.say(`You do not need to wait on hold: we can call you back, and you keep your place in line. To be called back, press 1.${options.message ? ' To leave a message instead, press 2.' : ''} To keep waiting, stay on the line.`);
   response.redirect({ method: 'POST' }, options.action);
   return response.toString();
 }
@@ -113,7 +113,7 @@ export function apologyTwiml(message: string): string {
  * `maxLength` seconds) whose action and recording status callback keep it. Nothing recorded: goodbye.
  * https://www.twilio.com/docs/voice/twiml/record
  */
-export function voicemailTwiml(options: { message: string; action: string; statusCallback: string; maxLength: number }): string {
+export function voicemailTwiml(options: { message: string; action: string; statusCallback: string; maxLength: number; transcribeCallback?: string }): string {
   const response = new VoiceResponse();
   response.say(options.message);
   response.say('Please leave a message after the tone, and press the pound key when you are done.');
@@ -126,6 +126,9 @@ export function voicemailTwiml(options: { message: string; action: string; statu
     recordingStatusCallback: options.statusCallback,
     recordingStatusCallbackMethod: 'POST',
     recordingStatusCallbackEvent: ['completed'],
+    // Twilio transcribes messages of up to two minutes and posts the text to transcribeCallback (a paid feature).
+    // https://www.twilio.com/docs/voice/twiml/record#transcribe
+    ...(options.transcribeCallback ? { transcribe: true, transcribeCallback: options.transcribeCallback } : {}),
   });
   response.say('We did not get a message. Goodbye.');
   response.hangup();
