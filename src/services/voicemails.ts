@@ -3,7 +3,7 @@
 // or credentials). The rules are in src/contact-center/voicemail.ts.
 import { NotFoundError, TaskTakenError } from '../contact-center/errors';
 import type { QueueSetup } from '../contact-center/queues';
-import { mayTake, stateOf, tasksOf, transcriptionOf, type Voicemail, type VoicemailState } from '../contact-center/voicemail';
+import { mayTake, stateOf, tasksOf, transcriptionOf, type Voicemail, type VoicemailClaim, type VoicemailState } from '../contact-center/voicemail';
 import { maskNumber, type Logger } from '../logger';
 import type { VoicemailStore } from '../models/voicemails';
 
@@ -35,6 +35,21 @@ export interface VoicemailTask {
 
 /** The transcription as pages show it. */
 const transcriptionView = (v: Voicemail): Pick<VoicemailTask, 'transcription'> => (v.transcription ? { transcription: { status: v.transcription.status, ...(v.transcription.text ? { text: v.transcription.text } : {}) } } : {});
+
+/** A voicemail and its claim as pages show them (the agent page's task, a row of the voicemails page). */
+function taskOf(v: Voicemail, claim: VoicemailClaim | undefined): VoicemailTask {
+  return {
+    id: v.id,
+    ...(v.from ? { from: v.from } : {}),
+    at: v.createdAt.toISOString(),
+    durationSeconds: v.durationSeconds,
+    ...(v.queueName ? { queue: v.queueName } : {}),
+    reason: v.reason,
+    state: stateOf(claim),
+    ...(claim ? { takenBy: claim.agentId } : {}),
+    ...transcriptionView(v),
+  };
+}
 
 /** Builds the voicemail service. */
 export function createVoicemailService(deps: VoicemailServiceDeps) {
@@ -78,17 +93,7 @@ export function createVoicemailService(deps: VoicemailServiceDeps) {
     /** The agent's voicemail tasks: new ones of their queues, and theirs not done yet; oldest first. */
     async tasksFor(agentId: string): Promise<VoicemailTask[]> {
       const [all, setup] = await Promise.all([deps.store.all(), deps.queues()]);
-      return tasksOf(all, agentId, setup).map(({ voicemail: v, claim }) => ({
-        id: v.id,
-        ...(v.from ? { from: v.from } : {}),
-        at: v.createdAt.toISOString(),
-        durationSeconds: v.durationSeconds,
-        ...(v.queueName ? { queue: v.queueName } : {}),
-        reason: v.reason,
-        state: stateOf(claim),
-        ...(claim ? { takenBy: claim.agentId } : {}),
-        ...transcriptionView(v),
-      }));
+      return tasksOf(all, agentId, setup).map(({ voicemail, claim }) => taskOf(voicemail, claim));
     },
 
     /**
@@ -100,19 +105,7 @@ export function createVoicemailService(deps: VoicemailServiceDeps) {
       return all
         .filter(({ voicemail, claim }) => viewer.role !== 'agent' || claim?.agentId === viewer.id || mayTake(voicemail, viewer.id, setup))
         .sort((a, b) => b.voicemail.createdAt.getTime() - a.voicemail.createdAt.getTime())
-        .map(({ voicemail: v, claim }) => ({
-          id: v.id,
-          callSid: v.callSid,
-          ...(v.from ? { from: v.from } : {}),
-          at: v.createdAt.toISOString(),
-          durationSeconds: v.durationSeconds,
-          ...(v.queueName ? { queue: v.queueName } : {}),
-          reason: v.reason,
-          state: stateOf(claim),
-          ...(claim ? { takenBy: claim.agentId } : {}),
-          ...(claim?.doneAt ? { doneAt: claim.doneAt.toISOString() } : {}),
-          ...transcriptionView(v),
-        }));
+        .map(({ voicemail, claim }) => ({ ...taskOf(voicemail, claim), callSid: voicemail.callSid, ...(claim?.doneAt ? { doneAt: claim.doneAt.toISOString() } : {}) }));
     },
 
     /** Takes voicemail `id` for `agentId` (again: fine); TaskTakenError when another agent was first. */
