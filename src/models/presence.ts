@@ -60,6 +60,36 @@ export function presenceModel(connection: Connection): PresenceModel {
 export function createPresenceStore(model: PresenceModel, run: <T>(op: () => Promise<T>) => Promise<T>) {
   // Every page reads it on every change: callers at the same moment share one scan.
   const all = sharedRead(() => run(() => model.find({}).lean<PresenceRecord[]>().exec()));
+  // FerretDB applies an update by reading the document and writing it back whole, so two writes to different fields of
+  // one agent at once can lose one (a heartbeat landing with a click on Available left the agent away). Within this
+  // process an agent's writes take turns; across instances the race stays (docs/instances.md).
+  const turns = new Map<string, Promise<unknown>>();
+  function inTurn<T>(agentId: string, work: () => Promise<T>): Promise<T> {
+    const previous = turns.get(agentId) ?? Promise.resolve();
+    const mine = previous.then(work, work);
+    const settled = mine.catch(() => undefined);
+    turns.set(agentId, settled);
+    void settled.then(() => {
+      if (turns.get(agentId) === settled) turns.delete(agentId);
+    });
+    return mine;
+  }
+  /** The heartbeat itself (see heartbeat below), run in the agent's turn. */
+  async function heartbeatNow(agentId: string, tabId: string, options: { takeOver: boolean; staleMs: number; registered: boolean }): Promise<{ owner: boolean; cameOnline: boolean; wentQuiet: boolean }> {
+    const now = new Date();
+    const current = await run(() => model.findById(agentId).lean<PresenceRecord>().exec());
+    const ownerAlive = Boolean(current?.softphoneTab && current.lastSeenAt && now.getTime() - current.lastSeenAt.getTime() <= options.staleMs);
+    if (current?.softphoneTab && current.softphoneTab !== tabId && ownerAlive && !options.takeOver) return { owner: false, cameOnline: false, wentQuiet: false };
+    await run(() =>
+      model
+        .updateOne({ _id: agentId }, { $set: { softphoneTab: tabId, lastSeenAt: now, softphoneReady: options.registered }, $setOnInsert: { chosen: 'away', chosenAt: now, idleSince: now } }, { upsert: true })
+        .exec(),
+    );
+    // This tab's softphone is new to routing: the agent was offline, another tab had it, or it just registered.
+    const wasReady = ownerAlive && current?.softphoneTab === tabId && Boolean(current.softphoneReady);
+    return { owner: true, cameOnline: options.registered && !wasReady, wentQuiet: wasReady && !options.registered };
+  }
+
   return {
     all(): Promise<PresenceRecord[]> {
       return all();
@@ -72,7 +102,7 @@ export function createPresenceStore(model: PresenceModel, run: <T>(op: () => Pro
     /** The agent sets themselves available or away (or the server does, with a note). */
     async choose(agentId: string, chosen: ChosenStatus, note?: string): Promise<void> {
       const now = new Date();
-      await run(() =>
+      await inTurn(agentId, () => run(() =>
         model
           .updateOne(
             { _id: agentId },
@@ -80,7 +110,7 @@ export function createPresenceStore(model: PresenceModel, run: <T>(op: () => Pro
             { upsert: true },
           )
           .exec(),
-      );
+      ));
     },
 
     /**
@@ -88,51 +118,39 @@ export function createPresenceStore(model: PresenceModel, run: <T>(op: () => Pro
      * silent for `staleMs`, or when it asks to take over; otherwise it is told another tab has it. `cameOnline`: the
      * agent's softphone was not alive in this tab until now.
      */
-    async heartbeat(agentId: string, tabId: string, options: { takeOver: boolean; staleMs: number; registered: boolean }): Promise<{ owner: boolean; cameOnline: boolean; wentQuiet: boolean }> {
-      const now = new Date();
-      const current = await run(() => model.findById(agentId).lean<PresenceRecord>().exec());
-      const ownerAlive = Boolean(current?.softphoneTab && current.lastSeenAt && now.getTime() - current.lastSeenAt.getTime() <= options.staleMs);
-      if (current?.softphoneTab && current.softphoneTab !== tabId && ownerAlive && !options.takeOver) return { owner: false, cameOnline: false, wentQuiet: false };
-      await run(() =>
-        model
-          .updateOne({ _id: agentId }, { $set: { softphoneTab: tabId, lastSeenAt: now, softphoneReady: options.registered }, $setOnInsert: { chosen: 'away', chosenAt: now, idleSince: now } }, { upsert: true })
-          .exec(),
-      );
-      // This tab's softphone is new to routing: the agent was offline, another tab had it, or it just registered.
-      const wasReady = ownerAlive && current?.softphoneTab === tabId && Boolean(current.softphoneReady);
-      return { owner: true, cameOnline: options.registered && !wasReady, wentQuiet: wasReady && !options.registered };
+    heartbeat(agentId: string, tabId: string, options: { takeOver: boolean; staleMs: number; registered: boolean }): Promise<{ owner: boolean; cameOnline: boolean; wentQuiet: boolean }> {
+      return inTurn(agentId, () => heartbeatNow(agentId, tabId, options));
     },
 
     /** The agent signed in: they start away, whatever they chose in their last shift, until they choose available. */
     async signedIn(agentId: string): Promise<void> {
       const now = new Date();
-      await run(() => model.updateOne({ _id: agentId }, { $set: { chosen: 'away', chosenAt: now }, $unset: { note: 1 }, $setOnInsert: { idleSince: now } }, { upsert: true }).exec());
+      await inTurn(agentId, () => run(() => model.updateOne({ _id: agentId }, { $set: { chosen: 'away', chosenAt: now }, $unset: { note: 1 }, $setOnInsert: { idleSince: now } }, { upsert: true }).exec()));
     },
-
 
     /** The agent signed out: offline at once, whichever tab had the softphone. */
     async signedOut(agentId: string): Promise<void> {
-      await run(() => model.updateOne({ _id: agentId }, { $unset: { softphoneTab: 1, lastSeenAt: 1, softphoneReady: 1 } }).exec());
+      await inTurn(agentId, () => run(() => model.updateOne({ _id: agentId }, { $unset: { softphoneTab: 1, lastSeenAt: 1, softphoneReady: 1 } }).exec()));
     },
 
     /** A ring for `callSid` ended without the agent answering: kept so their page can say why. */
     async offerEnded(agentId: string, callSid: string, outcome: OfferOutcome): Promise<void> {
-      await run(() => model.updateOne({ _id: agentId }, { $set: { lastOffer: { callSid, outcome, at: new Date() } } }).exec());
+      await inTurn(agentId, () => run(() => model.updateOne({ _id: agentId }, { $set: { lastOffer: { callSid, outcome, at: new Date() } } }).exec()));
     },
 
     /** The agent left `pending`'s call: it waits for their wrap-up code (replacing an earlier call's, if any). */
     async awaitWrapUp(agentId: string, pending: PendingWrapUp): Promise<void> {
-      await run(() => model.updateOne({ _id: agentId }, { $set: { wrapUp: pending } }).exec());
+      await inTurn(agentId, () => run(() => model.updateOne({ _id: agentId }, { $set: { wrapUp: pending } }).exec()));
     },
 
     /** The agent picked the code for `callSid`: nothing waits any more (unless a later call took its place). */
     async wrapUpDone(agentId: string, callSid: string): Promise<void> {
-      await run(() => model.updateOne({ _id: agentId, 'wrapUp.callSid': callSid }, { $unset: { wrapUp: 1 } }).exec());
+      await inTurn(agentId, () => run(() => model.updateOne({ _id: agentId, 'wrapUp.callSid': callSid }, { $unset: { wrapUp: 1 } }).exec()));
     },
 
     /** The agent finished a call: idle from now. */
     async callEnded(agentId: string): Promise<void> {
-      await run(() => model.updateOne({ _id: agentId }, { $set: { idleSince: new Date() } }).exec());
+      await inTurn(agentId, () => run(() => model.updateOne({ _id: agentId }, { $set: { idleSince: new Date() } }).exec()));
     },
   };
 }
