@@ -173,6 +173,20 @@ describe('wrap-up codes and who is calling', () => {
     }
   });
 
+  test('when ana\'s own leg end is heard just before the customer\'s leave (the callbacks crossed), then she wraps up that call all the same', async () => {
+    const { customer, conferenceSid, leg } = await talking();
+    // Her softphone's call ended because the conference did; its status callback is handled first: a drop, unconfirmed.
+    await app.webhook(`/conference/${customer}/agents/ana/status`, { CallSid: leg, CallStatus: 'completed' }).expect(200);
+
+    await customerHangsUp(customer, conferenceSid);
+
+    const me = await until('the wrap-up waiting', async () => {
+      const body = (await ana.get('/api/me')).body as { wrapUp?: { callSid: string } };
+      return body.wrapUp ? body : undefined;
+    });
+    expect(me.wrapUp).toMatchObject({ callSid: customer });
+  });
+
   test('when ana picks a code for a call that is not her last, or an unknown code, then it is refused with a reason', async () => {
     const { customer, conferenceSid } = await talking();
     await customerHangsUp(customer, conferenceSid);

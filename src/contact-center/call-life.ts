@@ -90,6 +90,16 @@ function afterLastAgent(call: CallRecord, input: { onPurpose: boolean; droppedAg
   };
 }
 
+/**
+ * The agent taken for a dropped softphone who in fact left with the call: their own 'completed' was heard a moment
+ * before the conference reported the customer leaving, and the call ended before it could go back to the line (within
+ * the settle time an unconfirmed drop waits). They talked with the customer and wrap up like everyone else who did.
+ */
+export function leftWithTheCall(call: CallRecord): string | undefined {
+  if (!call.returnTo || !call.endedAt || !call.routableFrom) return undefined;
+  return new Date(call.endedAt).getTime() <= new Date(call.routableFrom).getTime() ? call.returnTo.agentId : undefined;
+}
+
 /** What follows an agent's leaving: the customer's fate and the transfer's, for the service to carry out. */
 export interface Departure {
   agentId: string;

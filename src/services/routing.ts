@@ -8,7 +8,7 @@ import { wrapUpBlocks } from '../contact-center/wrap-up';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logger';
 import { lineSinceOf, placeOf } from '../contact-center/call';
-import { callbackOfferStarted, dialFailed, dialled, maxWaitReached, offered, offerEnded as offerEnded_, queueOverflowed } from '../contact-center/call-life';
+import { callbackOfferStarted, dialFailed, dialled, leftWithTheCall, maxWaitReached, offered, offerEnded as offerEnded_, queueOverflowed } from '../contact-center/call-life';
 import { overflowDue, queuesServedBy, type QueueSetup } from '../contact-center/queues';
 import type { CallStore } from '../models/call-store';
 import type { CallRecord } from '../models/call';
@@ -444,6 +444,9 @@ export function createRouting(deps: RoutingDeps) {
         if (talked.has(r.agentId) && r.state !== 'wrap-up') await wrapUp(r.agentId, call._id, call);
         else if (r.state !== 'wrap-up') await reservations.releaseAgent(r.agentId, call._id);
       }
+      // An agent freed as a dropped softphone who really left with the call wraps up too (unless already on another one).
+      const withTheCall = leftWithTheCall(call);
+      if (withTheCall && !held.some((r) => r.agentId === withTheCall) && (await reservations.claimAgent(withTheCall, call._id, 'wrap-up'))) await wrapUp(withTheCall, call._id, call);
       dispatch();
     },
     /** Starts the periodic pass (wrap-ups, maximum waits, stale reservations). */
