@@ -9,6 +9,7 @@ import type { Connection } from 'mongoose';
 import { StoreUnavailableError, withDeadline } from '../errors';
 import { withCall, type CallerCall } from '../contact-center/wrap-up';
 import { historyDatabaseName } from './history';
+import { createTurns } from './turns';
 
 interface CallerRecord {
   _id: string;
@@ -18,7 +19,7 @@ interface CallerRecord {
 export function createCallerStore(connection: Connection, options: { timeoutMs?: number } = {}) {
   const timeoutMs = options.timeoutMs ?? 5000;
   const collection = (): Collection<CallerRecord> => connection.getClient().db(historyDatabaseName(connection.name)).collection<CallerRecord>('callers');
-  const queues = new Map<string, Promise<unknown>>();
+  const inTurn = createTurns();
 
   async function guarded<T>(operation: () => Promise<T>): Promise<T> {
     try {
@@ -31,17 +32,11 @@ export function createCallerStore(connection: Connection, options: { timeoutMs?:
   return {
     /** One more finished call from `number` (serialised per number in this process; a repeat changes nothing). */
     append(number: string, call: CallerCall): Promise<void> {
-      const run = (queues.get(number) ?? Promise.resolve()).then(async () => {
+      return inTurn(number, async () => {
         const current = await guarded(() => collection().findOne({ _id: number }));
         const calls = withCall(current?.calls ?? [], call);
         await guarded(() => collection().replaceOne({ _id: number }, { calls }, { upsert: true }));
       });
-      const tail = run.catch(() => undefined);
-      queues.set(number, tail);
-      void tail.then(() => {
-        if (queues.get(number) === tail) queues.delete(number);
-      });
-      return run;
     },
 
     /** The caller's kept calls, oldest first (empty for a number never seen). */

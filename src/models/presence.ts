@@ -3,6 +3,7 @@ import { Schema, type Connection, type Model } from 'mongoose';
 import { CHOSEN_STATUSES, type ChosenStatus } from '../contact-center/presence';
 import type { PendingWrapUp } from '../contact-center/wrap-up';
 import { sharedRead } from './shared-read';
+import { createTurns } from './turns';
 
 export interface PresenceRecord {
   /** The agent's id. */
@@ -63,17 +64,7 @@ export function createPresenceStore(model: PresenceModel, run: <T>(op: () => Pro
   // FerretDB applies an update by reading the document and writing it back whole, so two writes to different fields of
   // one agent at once can lose one (a heartbeat landing with a click on Available left the agent away). Within this
   // process an agent's writes take turns; across instances the race stays (docs/instances.md).
-  const turns = new Map<string, Promise<unknown>>();
-  function inTurn<T>(agentId: string, work: () => Promise<T>): Promise<T> {
-    const previous = turns.get(agentId) ?? Promise.resolve();
-    const mine = previous.then(work, work);
-    const settled = mine.catch(() => undefined);
-    turns.set(agentId, settled);
-    void settled.then(() => {
-      if (turns.get(agentId) === settled) turns.delete(agentId);
-    });
-    return mine;
-  }
+  const inTurn = createTurns();
   /** The heartbeat itself (see heartbeat below), run in the agent's turn. */
   async function heartbeatNow(agentId: string, tabId: string, options: { takeOver: boolean; staleMs: number; registered: boolean }): Promise<{ owner: boolean; cameOnline: boolean; wentQuiet: boolean }> {
     const now = new Date();
