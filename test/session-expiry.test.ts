@@ -36,3 +36,26 @@ test('when a session is used within the idle time, then it lives on, until the a
   expect(answers.filter((a) => a.after > 9000).every((a) => a.status === 401)).toBe(true);
   expect(answers.filter((a) => a.after > 9000).length).toBeGreaterThan(0);
 }, 30_000);
+
+test('when a session is used many times in a row, then its stored expiry moves only in steps of a tenth of the idle time, not on every answer', async () => {
+  const linus = await signedInAgent(suite.app, 'linus');
+  const storedExpiry = async () => {
+    const doc = await suite.db.connection.collection('sessions').findOne({ _id: sessionIdOf(linus.cookie) as never });
+    return (doc!.expires as Date).getTime();
+  };
+  const seen: number[] = [await storedExpiry()];
+  const startedAt = Date.now();
+  for (let i = 0; i < 15; i += 1) {
+    expect((await linus.get('/agents/linus/call')).status).toBe(200);
+    seen.push(await storedExpiry());
+  }
+  const elapsed = Date.now() - startedAt;
+
+  // 3 s idle: a step of 300 ms. Every move of the stored expiry is at least a step, so there are at most
+  // elapsed / step of them, however fast or slow the answers came.
+  const moves = seen.slice(1).map((expires, i) => expires - seen[i]!).filter((move) => move !== 0);
+  expect(moves.every((move) => move >= 300)).toBe(true);
+  expect(moves.length).toBeLessThanOrEqual(Math.floor(elapsed / 300));
+  // And the session is still good at the end: what is stored lags the idle time by less than a step.
+  expect(seen.at(-1)! - Date.now()).toBeGreaterThan(3000 - 300 - 1000);
+});

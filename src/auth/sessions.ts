@@ -18,6 +18,13 @@ declare module 'express-session' {
 export const SESSIONS_COLLECTION = 'sessions';
 const SETTINGS_COLLECTION = 'settings';
 const SESSION_SECRET_ID = 'session-secret';
+/** The most a session's stored expiry may lag behind its cookie's (see `touch`). */
+const MAX_TOUCH_STEP_MS = 60_000;
+
+/** When `session` expires (ms since the epoch), as express-session computed it for this answer. */
+function expiryOf(session: { cookie?: { expires?: Date | string | null; maxAge?: number | null } }): number {
+  return session.cookie?.expires ? new Date(session.cookie.expires).getTime() : Date.now() + (session.cookie?.maxAge ?? 0);
+}
 
 /** Sessions this process just ended: one by its id, or an agent's (all, or all but one). */
 export type EndedSessions = { sessionId: string } | { agentId: string; exceptSessionId?: string };
@@ -55,16 +62,35 @@ export function createSessionStore(connection: Connection, collectionName: strin
     autoRemove: 'disabled',
   });
   const sessions = () => connection.collection<{ _id: string; expires?: Date }>(collectionName);
-  // express-session touches the session at the end of every request (rolling expiry). connect-mongo's touch fails
-  // with "Unable to find the session to touch" when the session was deleted while the request was in flight (signed
-  // out in another tab, disabled by an admin, swept): the session is over, which is not a database failure. This
-  // touch moves the expiry of a session that exists and does nothing for one that is gone.
+  // express-session touches the session at the end of every request (rolling expiry): one write per request, a
+  // quarter of what a page's poll costs the database. The stored expiry only needs to move now and then: this touch
+  // writes when the expiry would move by more than a tenth of the idle time (at most a minute), so a session idle
+  // for the whole idle time still expires within that much of it. Each instance remembers what it last stored.
+  // connect-mongo's own touch fails with "Unable to find the session to touch" when the session was deleted while
+  // the request was in flight (signed out in another tab, disabled by an admin, swept): the session is over, which
+  // is not a database failure. This one moves the expiry of a session that exists and does nothing for one that is gone.
+  const storedExpiry = new Map<string, number>();
+  const set = store.set.bind(store);
+  store.set = (sid, session, callback) => {
+    set(sid, session, (err?: unknown) => {
+      if (!err) storedExpiry.set(sid, expiryOf(session));
+      callback?.(err);
+    });
+  };
   store.touch = (sid, session, callback?: (err?: unknown) => void) => {
-    const expires = session.cookie?.expires ? new Date(session.cookie.expires) : new Date(Date.now() + (session.cookie?.maxAge ?? 0));
+    const expires = expiryOf(session);
+    const step = Math.min(MAX_TOUCH_STEP_MS, (session.cookie?.originalMaxAge ?? 0) / 10);
+    if (expires - (storedExpiry.get(sid) ?? 0) < step) {
+      callback?.();
+      return;
+    }
     sessions()
-      .updateOne({ _id: sid }, { $set: { expires } })
+      .updateOne({ _id: sid }, { $set: { expires: new Date(expires) } })
       .then(
-        () => callback?.(),
+        () => {
+          storedExpiry.set(sid, expires);
+          callback?.();
+        },
         (err: unknown) => callback?.(err),
       );
   };
@@ -74,6 +100,7 @@ export function createSessionStore(connection: Connection, collectionName: strin
   };
   const destroy = store.destroy.bind(store);
   store.destroy = (sid, callback) => {
+    storedExpiry.delete(sid);
     destroy(sid, (err?: unknown) => {
       if (!err) ended({ sessionId: sid });
       callback?.(err);
@@ -92,6 +119,8 @@ export function createSessionStore(connection: Connection, collectionName: strin
       return () => listeners.delete(listener);
     },
     async sweep() {
+      const now = Date.now();
+      for (const [sid, expires] of storedExpiry) if (expires < now) storedExpiry.delete(sid);
       return (await sessions().deleteMany({ expires: { $lt: new Date() } })).deletedCount;
     },
   };
