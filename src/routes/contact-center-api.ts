@@ -63,16 +63,22 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
   const router = Router();
   const json = [requireJsonBody, express.json({ limit: '4kb' })];
 
-  async function roster(now: Date) {
+  /** Every enabled agent with their presence, and each agent's stored presence record (by id). */
+  async function rosterWithRecords(now: Date) {
     const all = await deps.agents.all();
     const presences = await deps.routing.presenceOfAll(now, all);
-    return all
+    const agents = all
       .filter((agent) => !agent.disabled)
       .map((agent) => {
         const p = presences.get(agent.id);
         const presence = p?.presence ?? 'offline';
         return { id: agent.id, name: agent.name, role: agent.role, presence, since: p?.since, inStateSeconds: seconds(p?.since, now), note: p?.note, takesTransfers: takesTransfers({ role: agent.role, presence }), lastOffer: p?.record?.lastOffer };
       });
+    return { agents, recordOf: (agentId: string) => presences.get(agentId)?.record ?? null };
+  }
+
+  async function roster(now: Date) {
+    return (await rosterWithRecords(now)).agents;
   }
 
   function callContext(call: CallView | null, now: Date, names: Map<string, string>) {
@@ -94,7 +100,9 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
   router.get('/me', ...deps.signedIn, async (_req, res) => {
     const me = agentOf(res);
     const now = new Date();
-    const [agents, { call, live }, record] = await Promise.all([roster(now), deps.calls.overviewFor(me.id), deps.presence.get(me.id)]);
+    // Every read here is shared with the other pages asking at the same moment (a change makes them all ask).
+    const [{ agents, recordOf }, { call, live }] = await Promise.all([rosterWithRecords(now), deps.calls.overviewFor(me.id)]);
+    const record = recordOf(me.id);
     const names = new Map(agents.map((a) => [a.id, a.name]));
     const mine = agents.find((a) => a.id === me.id);
     const waiting = live.filter((c) => c.status === 'waiting');
