@@ -82,10 +82,11 @@ test('when several instances find the same expired lease at once, then exactly o
 
 test('when the database answers so slowly that the lease runs out before the write, then nothing is written under it and the change lands once under a new lease', async () => {
   const callSid = await newCall();
-  let reads = 0;
-  // The store's first read takes longer than the lease leaves for writing.
-  const slowFirstRead = <T>(op: () => Promise<T>): Promise<T> => (reads++ === 0 ? new Promise((resolve) => setTimeout(resolve, 350)).then(() => run(op)) : run(op));
-  const { store, leases } = instance(db, { leaseMs: 600, marginMs: 300 }, slowFirstRead);
+  let ops = 0;
+  // The store's first read under the lease (its second operation, after the read that decides whether to take one)
+  // takes longer than the lease leaves for writing.
+  const slowFirstLeasedRead = <T>(op: () => Promise<T>): Promise<T> => (ops++ === 1 ? new Promise((resolve) => setTimeout(resolve, 350)).then(() => run(op)) : run(op));
+  const { store, leases } = instance(db, { leaseMs: 600, marginMs: 300 }, slowFirstLeasedRead);
 
   await store.change(callSid, append('once'));
   await store.settle();
@@ -94,6 +95,20 @@ test('when the database answers so slowly that the lease runs out before the wri
   const call = await stored(callSid);
   expect(call.events!.map((e) => e.label)).toEqual(['once']);
   expect(call.rev).toBe(1);
+});
+
+test('when a change would write nothing, then it takes no lease, and its answer is decided on what is stored', async () => {
+  const callSid = await newCall();
+  await db.connection.collection('call_leases').insertOne({ _id: `call:${callSid}` as never, holder: 'a-slow-writer:1', expiresAt: new Date(Date.now() + 60_000) });
+  const { store, leases } = instance(db);
+
+  // Another instance holds the lease for a minute: a change that writes nothing does not wait for it.
+  const status = await store.change(callSid, (call) => ({ result: call.status }));
+
+  expect(status).toBe('waiting');
+  expect(leases.stats.acquired + leases.stats.waited).toBe(0);
+  expect((await stored(callSid)).rev).toBe(0);
+  await db.connection.collection('call_leases').deleteOne({ _id: `call:${callSid}` as never });
 });
 
 test('when a stopped holder\'s lease is long expired, then housekeeping removes it, and the rights to take over once done', async () => {

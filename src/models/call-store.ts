@@ -181,6 +181,13 @@ export function createCallStore(calls: CallModel, run: <T>(op: () => Promise<T>)
    */
   async function changeOnce<T>(callSid: string, decide: (call: CallRecord) => Change<T>, missing: () => T): Promise<{ result: T; after?: Promise<void> }> {
     if (!leases) return { result: await compareAndSet(callSid, decide, missing) };
+    // Many callbacks change nothing (a repeat, a state the call already reached). Decided on a plain read they need no
+    // lease: writing nothing, the decision holds as of that read, as if the callback had come a moment sooner. Only
+    // a change to write is decided again, under the lease.
+    const seen = await load(callSid);
+    if (!seen) return { result: missing() };
+    const peek = decide(seen);
+    if (isEmptyPatch(peek.patch)) return { result: peek.result };
     for (let round = 1; ; round += 1) {
       const lease = await leases.acquire(callSid);
       try {
