@@ -1,5 +1,5 @@
 // A read shared by callers at the same moment (src/models/shared-read.ts): fewer scans, never older data.
-import { sharedRead } from '../src/models/shared-read';
+import { batchedLookup, sharedRead } from '../src/models/shared-read';
 
 /** A read whose answers the test releases one by one; each answer is the state as of when that read started. */
 function controlledRead() {
@@ -71,4 +71,73 @@ test('when a shared read fails, then its callers get the error and the next call
 
   expect((await again).state).toBe(0);
   expect(started).toHaveLength(2);
+});
+
+/** A read of many keys whose answers the test releases one by one; each answers the keys' values as of its start. */
+function controlledLookup() {
+  const values = new Map<string, number>([['a', 1], ['b', 1], ['c', 1]]);
+  const started: Array<{ keys: string[]; finish: (error?: Error) => void }> = [];
+  const readMany = (keys: string[]) =>
+    new Promise<Map<string, { value: number }>>((resolve, reject) => {
+      const seen = new Map(keys.flatMap((key) => (values.has(key) ? [[key, { value: values.get(key)! }] as const] : [])));
+      started.push({ keys, finish: (error) => (error ? reject(error) : resolve(seen)) });
+    });
+  return { readMany, started, change: (key: string) => values.set(key, values.get(key)! + 1) };
+}
+
+test('when callers ask for keys while a lookup is under way, then the next lookup reads all their keys at once, started after they asked', async () => {
+  const { readMany, started, change } = controlledLookup();
+  const lookup = batchedLookup(readMany);
+
+  const first = lookup('a');
+  change('a');
+  change('b');
+  const later = ['a', 'b', 'b', 'c', 'missing'].map((key) => lookup(key));
+  await tick();
+  expect(started.map((s) => s.keys)).toEqual([['a']]);
+
+  started[0]!.finish();
+  expect(await first).toEqual({ value: 1 });
+  await tick();
+  started[1]!.finish();
+  const answers = await Promise.all(later);
+
+  // Two reads for six callers; the five saw the changes; a key asked twice is read once; a missing key is undefined.
+  expect(started.map((s) => s.keys)).toEqual([['a'], ['a', 'b', 'c', 'missing']]);
+  expect(answers).toEqual([{ value: 2 }, { value: 2 }, { value: 2 }, { value: 1 }, undefined]);
+  answers[1]!.value = 99;
+  expect(answers[2]).toEqual({ value: 2 }); // each caller has its own copy
+});
+
+test('when a lookup fails, then only the callers it served get the error, and the next callers are read afresh', async () => {
+  const { readMany, started } = controlledLookup();
+  const lookup = batchedLookup(readMany);
+
+  const failing = lookup('a');
+  const next = lookup('b');
+  await tick();
+  started[0]!.finish(new Error('database gone'));
+  await expect(failing).rejects.toThrow('database gone');
+  await tick();
+  started[1]!.finish();
+  expect(await next).toEqual({ value: 1 });
+});
+
+test('when more keys wait than one lookup takes, then they are read in several lookups, each at most that many', async () => {
+  const { readMany, started } = controlledLookup();
+  const lookup = batchedLookup(readMany, 2);
+
+  const first = lookup('a');
+  const later = ['a', 'b', 'c'].map((key) => lookup(key));
+  await tick();
+  started[0]!.finish();
+  await first;
+  await tick();
+  started[1]!.finish();
+  await tick();
+  await tick();
+  started[2]!.finish();
+  await Promise.all(later);
+
+  expect(started.map((s) => s.keys)).toEqual([['a'], ['a', 'b'], ['c']]);
 });

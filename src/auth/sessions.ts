@@ -2,9 +2,10 @@
 // FerretDB 1.x has no TTL indexes, so expired sessions are swept on an interval instead of by the server.
 import { randomBytes } from 'node:crypto';
 import MongoStore from 'connect-mongo';
-import type { Store } from 'express-session';
+import type { SessionData, Store } from 'express-session';
 import type { Connection } from 'mongoose';
 import { isDuplicateKey } from '../errors';
+import { batchedLookup } from '../models/shared-read';
 
 declare module 'express-session' {
   interface SessionData {
@@ -61,7 +62,7 @@ export function createSessionStore(connection: Connection, collectionName: strin
     // (connect-mongo's own 'interval' timer could not be stopped without closing the shared client).
     autoRemove: 'disabled',
   });
-  const sessions = () => connection.collection<{ _id: string; expires?: Date }>(collectionName);
+  const sessions = () => connection.collection<{ _id: string; expires?: Date; session?: unknown }>(collectionName);
   // express-session touches the session at the end of every request (rolling expiry): one write per request, a
   // quarter of what a page's poll costs the database. The stored expiry only needs to move now and then: this touch
   // writes when the expiry would move by more than a tenth of the idle time (at most a minute), so a session idle
@@ -70,6 +71,19 @@ export function createSessionStore(connection: Connection, collectionName: strin
   // the request was in flight (signed out in another tab, disabled by an admin, swept): the session is over, which
   // is not a database failure. This one moves the expiry of a session that exists and does nothing for one that is gone.
   const storedExpiry = new Map<string, number>();
+  // Every request reads its session, and a change makes every open page ask at once: the sessions asked for while a
+  // read is under way are read together in the next one (FerretDB scans the collection for connect-mongo's own
+  // findOne anyway, whose filter is more than the _id). Each request still reads its session after it came.
+  const lookup = batchedLookup(async (sids: string[]) => {
+    const docs = await sessions().find({ _id: { $in: sids }, $or: [{ expires: { $exists: false } }, { expires: { $gt: new Date() } }] }).toArray();
+    return new Map(docs.map((doc) => [doc._id, doc]));
+  });
+  store.get = (sid, callback) => {
+    lookup(sid).then(
+      (doc) => callback(null, (doc?.session as SessionData | undefined) ?? null),
+      (err: unknown) => callback(err),
+    );
+  };
   const set = store.set.bind(store);
   store.set = (sid, session, callback) => {
     set(sid, session, (err?: unknown) => {

@@ -37,3 +37,40 @@ export function sharedRead<T>(read: () => Promise<T>): () => Promise<T> {
     return structuredClone(await next);
   };
 }
+
+/**
+ * Wraps a read of documents by key (`readMany` answers the keys it found). Like sharedRead, but each caller asks for
+ * one key: a caller that arrives while a read is under way waits for the next one, which reads every key asked for
+ * meanwhile in one go (at most `maxKeys`; the rest wait for the one after). A caller never gets data read before it
+ * asked, and gets its own copy.
+ */
+export function batchedLookup<K, V>(readMany: (keys: K[]) => Promise<Map<K, V>>, maxKeys = 500): (key: K) => Promise<V | undefined> {
+  const waiting: Array<{ key: K; resolve: (value: V | undefined) => void; reject: (error: unknown) => void }> = [];
+  let reading = false;
+
+  async function readWaiting(): Promise<void> {
+    reading = true;
+    try {
+      while (waiting.length > 0) {
+        const batch = waiting.splice(0, maxKeys);
+        try {
+          const found = await readMany([...new Set(batch.map((entry) => entry.key))]);
+          for (const entry of batch) {
+            const value = found.get(entry.key);
+            entry.resolve(value === undefined ? undefined : structuredClone(value));
+          }
+        } catch (err) {
+          for (const entry of batch) entry.reject(err);
+        }
+      }
+    } finally {
+      reading = false;
+    }
+  }
+
+  return (key) =>
+    new Promise<V | undefined>((resolve, reject) => {
+      waiting.push({ key, resolve, reject });
+      if (!reading) void readWaiting();
+    });
+}
