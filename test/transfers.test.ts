@@ -120,6 +120,9 @@ test('when ana toggles during the consult, then ben is held and the customer com
   expect(formValue(await until('the customer on hold again', () => holdRequests(conferenceSid)[0]), 'Hold')).toBe('true');
   expect(formValue(await until('ben off hold', () => holdRequests(conferenceSid, 'agent:ben')[0]), 'Hold')).toBe('false');
   await ana.post('/api/me/transfer/toggle').send({}).expect(200); // ben held again
+  // The holds go out after the answer: wait for them, so they are not taken for what completing sends.
+  await until('ben on hold again', () => holdRequests(conferenceSid, 'agent:ben').find((r) => formValue(r, 'Hold') === 'true'));
+  await until('the customer off hold again', () => holdRequests(conferenceSid).find((r) => formValue(r, 'Hold') === 'false'));
   rest.requests.length = 0;
 
   expect((await ana.post('/api/me/transfer/complete').send({})).body).toEqual({ state: 'completed' });

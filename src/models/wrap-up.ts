@@ -11,6 +11,7 @@ import type { Connection } from 'mongoose';
 import { isDuplicateKey, StoreUnavailableError, withDeadline } from '../errors';
 import type { WrapUp, WrapUpCode } from '../contact-center/wrap-up';
 import { historyDatabaseName } from './history';
+import { sharedRead } from './shared-read';
 
 export type { WrapUp, WrapUpCode } from '../contact-center/wrap-up';
 
@@ -54,12 +55,24 @@ export function createWrapUpStore(connection: Connection, options: { timeoutMs?:
     }
   }
 
-  async function load(): Promise<{ codes: WrapUpCode[]; settings: WrapUpSettings }> {
-    if (cached && Date.now() - cached.at < cacheMs) return cached;
+  /** Counts this process's changes to codes and the setting: a read that started before one is not cached. */
+  let changes = 0;
+  async function read(): Promise<{ at: number; changes: number; codes: WrapUpCode[]; settings: WrapUpSettings }> {
+    const at = Date.now();
+    const seen = changes;
     const [rows, setting] = await guarded(() => Promise.all([codes().find({}).toArray(), settings().findOne({ _id: 'wrap-up' })]));
     const list = rows.sort((a, b) => new Date(a.createdAt).getTime() - new Date(b.createdAt).getTime() || a.name.localeCompare(b.name)).map((r) => ({ id: r._id, name: r.name, active: r.active }));
-    cached = { at: Date.now(), codes: list, settings: { required: Boolean(setting?.required) } };
-    return cached;
+    return { at, changes: seen, codes: list, settings: { required: Boolean(setting?.required) } };
+  }
+  // Every page and routing pass asks: when the cache runs out, the callers of that moment share one read.
+  const shared = sharedRead(read);
+
+  async function load(): Promise<{ codes: WrapUpCode[]; settings: WrapUpSettings }> {
+    if (cached && Date.now() - cached.at < cacheMs) return cached;
+    const fresh = await shared();
+    // A change made meanwhile is not hidden by a read that started before it.
+    if (fresh.changes === changes) cached = fresh;
+    return fresh;
   }
 
   return {
@@ -75,6 +88,7 @@ export function createWrapUpStore(connection: Connection, options: { timeoutMs?:
         throw err;
       }
       cached = undefined;
+      changes += 1;
       return true;
     },
 
@@ -82,12 +96,14 @@ export function createWrapUpStore(connection: Connection, options: { timeoutMs?:
     async changeCode(id: string, change: Partial<Pick<WrapUpCode, 'name' | 'active'>>): Promise<boolean> {
       const result = await guarded(() => codes().updateOne({ _id: id }, { $set: change }));
       cached = undefined;
+      changes += 1;
       return result.matchedCount === 1;
     },
 
     async setRequired(required: boolean): Promise<void> {
       await guarded(() => settings().updateOne({ _id: 'wrap-up' }, { $set: { required } }, { upsert: true }));
       cached = undefined;
+      changes += 1;
     },
 
     /** Keeps an agent's pick for a call that began at `startedAt`; false when they had picked for it already. */
