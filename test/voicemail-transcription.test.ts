@@ -1,6 +1,6 @@
 // Voicemail transcription when Twilio provides it (VOICEMAIL_TRANSCRIBE): the <Record> asks for it, Twilio's signed
-// transcribeCallback keeps the text on the voicemail once (a duplicate changes nothing, an unknown recording is ignored
-// with 200), and the agent page's list, the voicemails page and its CSV show it. Real HTTP, a real database.
+// transcribeCallback keeps the text on the voicemail once (a duplicate changes nothing; one that comes before its
+// recording is kept for it), and the agent page's list, the voicemails page and its CSV show it. Real HTTP, a real database.
 import { addAgent, fakeSid, signIn, signedInAgent, TEST_ENV, useAppSuite, type AgentClient } from './helpers/app';
 import { find, parseTwiml } from './helpers/twiml';
 
@@ -71,12 +71,32 @@ test('when Twilio could not transcribe, then the voicemail says so; another stat
   expect(line).toMatch(/,\(transcription failed\)$/);
 });
 
-test('when a transcription comes for a recording nobody stored, then it answers 200 and stores nothing', async () => {
+test('when the transcription comes before its recording, twice, then it answers 200, makes no voicemail, and the first text is on the voicemail once the recording comes', async () => {
   const sid = recordingSid();
+  const callSid = fakeSid();
 
-  await transcription(sid, fakeSid(), { TranscriptionStatus: 'completed', TranscriptionText: 'Nobody kept this one.' }).expect(200);
-
+  await transcription(sid, callSid, { TranscriptionStatus: 'completed', TranscriptionText: 'Early, but kept.' }).expect(200);
+  await transcription(sid, callSid, { TranscriptionStatus: 'completed', TranscriptionText: 'A retry, not kept.' }).expect(200);
   expect(await stored(sid)).toBeNull();
+
+  await suite.app.webhook('/conference/voicemail/saved?queue=support&from=%2B15550005555', { CallSid: callSid, RecordingSid: sid, RecordingUrl: `${recordings()}/${sid}`, RecordingDuration: '4', Digits: '#' }).expect(200);
+
+  expect(await stored(sid)).toMatchObject({ transcription: { status: 'completed', text: 'Early, but kept.' } });
+  const sue = await signIn(suite.app, 'sue');
+  const tasks = (await sue.get('/api/me/voicemails').expect(200)).body.voicemails as Array<{ id: string; transcription?: { text?: string } }>;
+  expect(tasks.find((v) => v.id === sid)?.transcription).toEqual({ status: 'completed', text: 'Early, but kept.' });
+});
+
+test('when the recording and its transcription arrive at the same moment, many times, then there is one voicemail with the text', async () => {
+  const sid = recordingSid();
+  const callSid = fakeSid();
+  const record = () => suite.app.webhook('/conference/voicemail/saved?queue=support&from=%2B15550005555', { CallSid: callSid, RecordingSid: sid, RecordingUrl: `${recordings()}/${sid}`, RecordingDuration: '4', Digits: '#' });
+
+  const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? record() : transcription(sid, callSid, { TranscriptionStatus: 'completed', TranscriptionText: 'Both at once.' }))));
+
+  expect(answers.map((res) => res.status)).toEqual(answers.map(() => 200));
+  expect(await suite.db.connection.collection('voicemails').countDocuments({ _id: sid as never })).toBe(1);
+  expect(await stored(sid)).toMatchObject({ transcription: { status: 'completed', text: 'Both at once.' } });
 });
 
 test('when a transcription callback is not signed by Twilio, then it answers 403 and keeps nothing', async () => {

@@ -20,6 +20,11 @@ export function createVoicemailStore(connection: Connection, options: { timeoutM
   };
   const voicemails = (): Collection<VoicemailDoc> => db().collection<VoicemailDoc>('voicemails');
   const claims = (): Collection<ClaimDoc> => db().collection<ClaimDoc>('voicemail_claims');
+  // A transcription that came before its recording (Twilio's callbacks come in any order): kept aside, first one wins,
+  // until the recording is stored.
+  const early = (): Collection<{ _id: string; transcription: Transcription }> => db().collection<{ _id: string; transcription: Transcription }>('voicemail_transcriptions');
+  const attach = async (id: string, transcription: Transcription): Promise<boolean> =>
+    (await guarded(() => voicemails().updateOne({ _id: id, transcription: { $exists: false } }, { $set: { transcription } }))).matchedCount > 0;
 
   async function guarded<T>(operation: () => Promise<T>): Promise<T> {
     try {
@@ -41,11 +46,13 @@ export function createVoicemailStore(connection: Connection, options: { timeoutM
       const { id, ...rest } = v;
       try {
         await guarded(() => voicemails().insertOne({ _id: id, ...rest }));
-        return true;
       } catch (err) {
         if (isDuplicateKey(err)) return false;
         throw err;
       }
+      const waiting = await guarded(() => early().findOne({ _id: id }));
+      if (waiting && !rest.transcription) await attach(id, waiting.transcription);
+      return true;
     },
 
     async find(id: string): Promise<{ voicemail: Voicemail; claim?: VoicemailClaim } | undefined> {
@@ -66,12 +73,19 @@ export function createVoicemailStore(connection: Connection, options: { timeoutM
 
     /**
      * Keeps the transcription of voicemail `id` once: 'stored', 'duplicate' (it had one: Twilio's retry, the first
-     * stays) or 'unknown' (no such voicemail).
+     * stays) or 'early' (no such voicemail yet: kept until its recording is stored, which attaches it).
      */
-    async transcribe(id: string, transcription: Transcription): Promise<'stored' | 'duplicate' | 'unknown'> {
-      const { matchedCount } = await guarded(() => voicemails().updateOne({ _id: id, transcription: { $exists: false } }, { $set: { transcription } }));
-      if (matchedCount > 0) return 'stored';
-      return (await guarded(() => voicemails().findOne({ _id: id }, { projection: { _id: 1 } }))) ? 'duplicate' : 'unknown';
+    async transcribe(id: string, transcription: Transcription): Promise<'stored' | 'duplicate' | 'early'> {
+      if (await attach(id, transcription)) return 'stored';
+      if (await guarded(() => voicemails().findOne({ _id: id }, { projection: { _id: 1 } }))) return 'duplicate';
+      try {
+        await guarded(() => early().insertOne({ _id: id, transcription }));
+      } catch (err) {
+        if (isDuplicateKey(err)) return 'duplicate';
+        throw err;
+      }
+      // The recording may have been stored between the two looks: then it missed this one, which attaches it now.
+      return (await attach(id, transcription)) ? 'stored' : 'early';
     },
 
     /** Claims voicemail `id` for `agentId`: the claim that holds afterwards (theirs, or the agent who was first). */

@@ -358,8 +358,9 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
   });
 
   /**
-   * Twilio's transcribeCallback: the message's text (or that it failed) is kept on its voicemail, once. A duplicate, or
-   * a recording we do not know, is answered 200 and changes nothing (Twilio would only retry an error).
+   * Twilio's transcribeCallback: the message's text (or that it failed) is kept on its voicemail, once; one that comes
+   * before its recording is kept until the recording is. A duplicate is answered 200 and changes nothing (Twilio would
+   * only retry an error).
    * @route POST /conference/voicemail/transcription
    */
   router.post('/voicemail/transcription', async (req, res) => {

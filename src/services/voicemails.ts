@@ -75,17 +75,17 @@ export function createVoicemailService(deps: VoicemailServiceDeps) {
 
     /**
      * Twilio's transcribeCallback about recording `recordingSid`: the text (or the failure) is kept on its voicemail,
-     * once. A repeat, another status, or a recording we do not know changes nothing.
+     * once, even when it comes before the recording. A repeat or another status changes nothing.
      */
-    async transcribed(input: { recordingSid: string; status: string; text?: string }): Promise<'stored' | 'duplicate' | 'unknown' | 'ignored'> {
+    async transcribed(input: { recordingSid: string; status: string; text?: string }): Promise<'stored' | 'duplicate' | 'early' | 'ignored'> {
       const transcription = transcriptionOf({ status: input.status, text: input.text, at: now() });
       if (!transcription) return 'ignored';
       const outcome = await deps.store.transcribe(input.recordingSid, transcription);
       if (outcome === 'stored') {
         deps.logger.info('voicemail transcribed', { recordingSid: input.recordingSid, status: transcription.status, chars: transcription.text?.length ?? 0 });
         deps.onChange?.();
-      } else if (outcome === 'unknown') {
-        deps.logger.warn('transcription of an unknown recording: ignored', { recordingSid: input.recordingSid });
+      } else if (outcome === 'early') {
+        deps.logger.info('transcription came before its recording: kept for it', { recordingSid: input.recordingSid });
       }
       return outcome;
     },
