@@ -127,7 +127,7 @@ describe('routing a new call', () => {
 
   test('when an agent chose available but their softphone is silent, then they are not offered calls', async () => {
     await available('ana');
-    await db.connection.collection('presence').updateOne({ _id: 'ana' as never }, { $set: { lastSeenAt: new Date(Date.now() - 120000) } });
+    await db.connection.collection('presence_softphones').updateOne({ _id: 'ana' as never }, { $set: { lastSeenAt: new Date(Date.now() - 120000) } });
     await incomingCall(fakeSid());
 
     await new Promise((resolve) => setTimeout(resolve, 400));

@@ -1,4 +1,5 @@
-// Presence as agents set it and their softphones report it: one small document per agent, keyed by the agent's id.
+// Presence as agents set it and their softphones report it: per agent, keyed by the agent's id, one small document of
+// what they chose and one of what their softphone reports.
 import { Schema, type Connection, type Model } from 'mongoose';
 import { CHOSEN_STATUSES, type ChosenStatus } from '../contact-center/presence';
 import type { PendingWrapUp } from '../contact-center/wrap-up';
@@ -57,25 +58,50 @@ export function presenceModel(connection: Connection): PresenceModel {
   return (connection.models.Presence as PresenceModel | undefined) ?? connection.model<PresenceRecord>('Presence', presenceSchema, 'presence');
 }
 
-/** Presence's named queries and writes. */
+/** What an agent's softphone reports, kept apart from what the agent chose (see createPresenceStore). */
+interface SoftphoneRecord {
+  _id: string;
+  softphoneTab: string;
+  lastSeenAt: Date;
+  softphoneReady: boolean;
+}
+type PresenceFields = Omit<PresenceRecord, 'softphoneTab' | 'lastSeenAt' | 'softphoneReady'>;
+
+/** One agent's presence: what they chose, with what their softphone reports (none: no softphone seen). */
+function merged(agentId: string, chosen: PresenceFields | null | undefined, softphone: SoftphoneRecord | null | undefined): PresenceRecord | null {
+  if (!chosen && !softphone) return null;
+  // A softphone seen before the agent chose anything: away, as a heartbeat's first write used to store it.
+  const { softphoneTab: _tab, lastSeenAt: _seen, softphoneReady: _ready, ...fields } = (chosen ?? { _id: agentId, chosen: 'away', chosenAt: new Date(0), idleSince: softphone!.lastSeenAt }) as PresenceRecord;
+  return { ...fields, ...(softphone ? { softphoneTab: softphone.softphoneTab, lastSeenAt: softphone.lastSeenAt, softphoneReady: softphone.softphoneReady } : {}) };
+}
+
+/**
+ * Presence's named queries and writes. What the agent chose (and the server noted: a missed ring, the wrap-up) is one
+ * document in `presence`; what their softphone reports is one in `presence_softphones`. FerretDB applies an update by
+ * reading the document and writing it back whole, so two writes to different fields of one document at once can lose
+ * one: a heartbeat landing with a click on Available left the agent away. Heartbeats, the most frequent write, no
+ * longer share a document with anything else, on one instance or several. Within this process an agent's writes to
+ * each document also take turns (a missed ring and a click can still cross between instances: docs/instances.md).
+ */
 export function createPresenceStore(model: PresenceModel, run: <T>(op: () => Promise<T>) => Promise<T>) {
-  // Every page reads it on every change: callers at the same moment share one scan.
-  const all = sharedRead(() => run(() => model.find({}).lean<PresenceRecord[]>().exec()));
-  // FerretDB applies an update by reading the document and writing it back whole, so two writes to different fields of
-  // one agent at once can lose one (a heartbeat landing with a click on Available left the agent away). Within this
-  // process an agent's writes take turns; across instances the race stays (docs/instances.md).
+  const softphones = () => model.db.collection<SoftphoneRecord>('presence_softphones');
+  // Every page reads it on every change: callers at the same moment share one scan of each.
+  const all = sharedRead(() =>
+    run(async () => {
+      const [chosen, phones] = await Promise.all([model.find({}).lean<PresenceFields[]>().exec(), softphones().find({}).toArray()]);
+      const chosenBy = new Map(chosen.map((p) => [p._id, p]));
+      const phoneBy = new Map(phones.map((p) => [p._id, p]));
+      return [...new Set([...chosenBy.keys(), ...phoneBy.keys()])].map((agentId) => merged(agentId, chosenBy.get(agentId), phoneBy.get(agentId))!);
+    }),
+  );
   const inTurn = createTurns();
-  /** The heartbeat itself (see heartbeat below), run in the agent's turn. */
+  /** The heartbeat itself (see heartbeat below), run in the agent's softphone's turn. */
   async function heartbeatNow(agentId: string, tabId: string, options: { takeOver: boolean; staleMs: number; registered: boolean }): Promise<{ owner: boolean; cameOnline: boolean; wentQuiet: boolean }> {
     const now = new Date();
-    const current = await run(() => model.findById(agentId).lean<PresenceRecord>().exec());
-    const ownerAlive = Boolean(current?.softphoneTab && current.lastSeenAt && now.getTime() - current.lastSeenAt.getTime() <= options.staleMs);
-    if (current?.softphoneTab && current.softphoneTab !== tabId && ownerAlive && !options.takeOver) return { owner: false, cameOnline: false, wentQuiet: false };
-    await run(() =>
-      model
-        .updateOne({ _id: agentId }, { $set: { softphoneTab: tabId, lastSeenAt: now, softphoneReady: options.registered }, $setOnInsert: { chosen: 'away', chosenAt: now, idleSince: now } }, { upsert: true })
-        .exec(),
-    );
+    const current = await run(() => softphones().findOne({ _id: agentId }));
+    const ownerAlive = Boolean(current && now.getTime() - current.lastSeenAt.getTime() <= options.staleMs);
+    if (current && current.softphoneTab !== tabId && ownerAlive && !options.takeOver) return { owner: false, cameOnline: false, wentQuiet: false };
+    await run(() => softphones().updateOne({ _id: agentId }, { $set: { softphoneTab: tabId, lastSeenAt: now, softphoneReady: options.registered } }, { upsert: true }));
     // This tab's softphone is new to routing: the agent was offline, another tab had it, or it just registered.
     const wasReady = ownerAlive && current?.softphoneTab === tabId && Boolean(current.softphoneReady);
     return { owner: true, cameOnline: options.registered && !wasReady, wentQuiet: wasReady && !options.registered };
@@ -86,8 +112,9 @@ export function createPresenceStore(model: PresenceModel, run: <T>(op: () => Pro
       return all();
     },
 
-    get(agentId: string): Promise<PresenceRecord | null> {
-      return run(() => model.findById(agentId).lean<PresenceRecord>().exec());
+    async get(agentId: string): Promise<PresenceRecord | null> {
+      const [chosen, softphone] = await run(() => Promise.all([model.findById(agentId).lean<PresenceFields>().exec(), softphones().findOne({ _id: agentId })]));
+      return merged(agentId, chosen, softphone);
     },
 
     /** The agent sets themselves available or away (or the server does, with a note). */
@@ -110,7 +137,7 @@ export function createPresenceStore(model: PresenceModel, run: <T>(op: () => Pro
      * agent's softphone was not alive in this tab until now.
      */
     heartbeat(agentId: string, tabId: string, options: { takeOver: boolean; staleMs: number; registered: boolean }): Promise<{ owner: boolean; cameOnline: boolean; wentQuiet: boolean }> {
-      return inTurn(agentId, () => heartbeatNow(agentId, tabId, options));
+      return inTurn(`softphone:${agentId}`, () => heartbeatNow(agentId, tabId, options));
     },
 
     /** The agent signed in: they start away, whatever they chose in their last shift, until they choose available. */
@@ -121,7 +148,7 @@ export function createPresenceStore(model: PresenceModel, run: <T>(op: () => Pro
 
     /** The agent signed out: offline at once, whichever tab had the softphone. */
     async signedOut(agentId: string): Promise<void> {
-      await inTurn(agentId, () => run(() => model.updateOne({ _id: agentId }, { $unset: { softphoneTab: 1, lastSeenAt: 1, softphoneReady: 1 } }).exec()));
+      await inTurn(`softphone:${agentId}`, () => run(() => softphones().deleteOne({ _id: agentId })));
     },
 
     /** A ring for `callSid` ended without the agent answering: kept so their page can say why. */

@@ -212,6 +212,6 @@ export async function makeAvailable(client: AgentClient, tab = `tab-${client.age
 export async function resetFloor(running: RunningServer): Promise<void> {
   await running.routing.stop();
   await running.background.drain();
-  await Promise.all(['calls', 'reservations', 'presence'].map((name) => running.db.connection.collection(name).deleteMany({})));
+  await Promise.all(['calls', 'reservations', 'presence', 'presence_softphones'].map((name) => running.db.connection.collection(name).deleteMany({})));
   running.routing.start();
 }
