@@ -114,6 +114,8 @@ export interface ConferenceEventInput {
 
 /** How long the customer's phone rings for an agent's outbound call. */
 const OUTBOUND_RING_SECONDS = 30;
+/** How many times (2 s apart) a late call whose write's fate is unknown is looked for before leaving it to housekeeping. */
+const LATE_WRITE_LOOKS = 8;
 
 /** Builds the call service. */
 export function createCallService(deps: CallServiceDeps) {
@@ -163,20 +165,30 @@ export function createCallService(deps: CallServiceDeps) {
     logger.info('call finished', { callSid, reason: ended.call.endReason, cancelled: ended.ringing.length });
   }
 
-  /** A call stored after its caller had been told sorry: delete it once the write has settled, whatever it did. */
+  /**
+   * A call stored after its caller had been told sorry: delete it once the write has settled, whatever it did. When
+   * the write's answer was lost (a stalled connection gave up), the server may still apply it after our delete: then
+   * we look again, every 2 s, for a while (and housekeeping sweeps every instance's apologies after that).
+   */
   function retractLate(callSid: string, landed: Promise<unknown>): void {
     deps.retracted.add(callSid);
     background.run(`retract ${callSid}`, async () => {
-      await landed.catch(() => undefined);
-      for (let attempt = 0; attempt < 60; attempt += 1) {
+      const stored = await landed.then(
+        () => true,
+        () => false,
+      );
+      for (let attempt = 1; attempt <= 60; attempt += 1) {
         try {
-          await store.retract(callSid);
-          logger.info('removed a call whose caller was told sorry', { callSid });
-          changes.publish('calls');
-          return;
+          const removed = await store.retract(callSid);
+          if (removed > 0 || stored || attempt >= LATE_WRITE_LOOKS) {
+            logger.info('removed a call whose caller was told sorry', { callSid, found: removed > 0 });
+            changes.publish('calls');
+            return;
+          }
         } catch {
-          await new Promise((resolve) => setTimeout(resolve, 2000));
+          // The database is still away: try again.
         }
+        await new Promise((resolve) => setTimeout(resolve, 2000));
       }
       logger.warn('could not remove a call whose caller was told sorry', { callSid });
     });
