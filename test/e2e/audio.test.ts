@@ -15,7 +15,7 @@ const MUSIC_HZ = HOLD_MUSIC_PEDAL_HZ;
 const ALL = [CUSTOMER_HZ, ADA_HZ, GRACE_HZ, MUSIC_HZ];
 const NAMES: Record<number, string> = { [CUSTOMER_HZ]: 'customer', [ADA_HZ]: 'Ada', [GRACE_HZ]: 'Grace', [MUSIC_HZ]: 'music' };
 // Declared before useE2e so that it runs first: the browsers' pages close (their calls end) before the floor is reset.
-const { browsers, contextOf, listenAll } = useToneBrowsers({ customer: CUSTOMER_HZ, ada: ADA_HZ, grace: GRACE_HZ }, { freqs: ALL, names: NAMES, log: 'who hears whom' });
+const { browsers, contextOf, listenAll, hearing } = useToneBrowsers({ customer: CUSTOMER_HZ, ada: ADA_HZ, grace: GRACE_HZ }, { freqs: ALL, names: NAMES, log: 'who hears whom' });
 const e2e = useE2e({ ringSeconds: 10, localTimeScale: 1 });
 
 /** The customer's phone page, in the customer's browser (microphone: the customer's tone). */
@@ -73,36 +73,39 @@ test('when Ada answers, then the customer and Ada hear each other; during a cons
   const pages = await customerTalksWithAda();
   const { customer, ada, grace } = pages;
 
-  let h = await listenAll('customer with Ada', { customer, ada });
+  await hearing('customer with Ada', { customer, ada }, (h) => {
+    expectHears(h.customer!, 'the customer', 'Ada', ADA_HZ);
+    expectHears(h.ada!, 'Ada', 'the customer', CUSTOMER_HZ);
+    expectDoesNotHear(h.customer!, 'the customer', 'their own voice', CUSTOMER_HZ);
+  });
   await screenshot(customer, 'audio-1-customer-hears-ada');
   await screenshot(ada, 'audio-2-ada-hears-the-customer');
-  expectHears(h.customer!, 'the customer', 'Ada', ADA_HZ);
-  expectHears(h.ada!, 'Ada', 'the customer', CUSTOMER_HZ);
-  expectDoesNotHear(h.customer!, 'the customer', 'their own voice', CUSTOMER_HZ);
 
   await adaConsultsGrace(pages);
-  h = await listenAll('consult: customer on hold, Ada with Grace', { customer, ada, grace });
+  await hearing('consult: customer on hold, Ada with Grace', { customer, ada, grace }, (h) => {
+    expectHears(h.customer!, 'the held customer', 'the hold music', MUSIC_HZ);
+    expectDoesNotHear(h.customer!, 'the held customer', 'Ada', ADA_HZ);
+    expectDoesNotHear(h.customer!, 'the held customer', 'Grace', GRACE_HZ);
+    expectHears(h.ada!, 'Ada', 'Grace', GRACE_HZ);
+    expectHears(h.grace!, 'Grace', 'Ada', ADA_HZ);
+    expectDoesNotHear(h.ada!, 'Ada', 'the held customer', CUSTOMER_HZ);
+    expectDoesNotHear(h.grace!, 'Grace', 'the held customer', CUSTOMER_HZ);
+  });
   await screenshot(grace, 'audio-3-grace-in-the-consult');
-  expectHears(h.customer!, 'the held customer', 'the hold music', MUSIC_HZ);
-  expectDoesNotHear(h.customer!, 'the held customer', 'Ada', ADA_HZ);
-  expectDoesNotHear(h.customer!, 'the held customer', 'Grace', GRACE_HZ);
-  expectHears(h.ada!, 'Ada', 'Grace', GRACE_HZ);
-  expectHears(h.grace!, 'Grace', 'Ada', ADA_HZ);
-  expectDoesNotHear(h.ada!, 'Ada', 'the held customer', CUSTOMER_HZ);
-  expectDoesNotHear(h.grace!, 'Grace', 'the held customer', CUSTOMER_HZ);
 
   await ada.click('#transfer-toggle');
   await expectText(grace, '#agent-hears', /hold music/, 15000);
   await expectText(customer, '#phone-hears', /connected to an agent/);
-  h = await listenAll('toggle: Ada with the customer, Grace on hold', { customer, ada, grace });
-  expectHears(h.customer!, 'the customer', 'Ada', ADA_HZ);
-  expectHears(h.ada!, 'Ada', 'the customer', CUSTOMER_HZ);
-  expectHears(h.grace!, 'held Grace', 'the hold music', MUSIC_HZ);
-  expectDoesNotHear(h.grace!, 'held Grace', 'Ada', ADA_HZ);
-  expectDoesNotHear(h.grace!, 'held Grace', 'the customer', CUSTOMER_HZ);
-  expectDoesNotHear(h.customer!, 'the customer', 'held Grace', GRACE_HZ);
-  expectDoesNotHear(h.ada!, 'Ada', 'held Grace', GRACE_HZ);
-  expectDoesNotHear(h.customer!, 'the customer', 'the hold music', MUSIC_HZ);
+  await hearing('toggle: Ada with the customer, Grace on hold', { customer, ada, grace }, (h) => {
+    expectHears(h.customer!, 'the customer', 'Ada', ADA_HZ);
+    expectHears(h.ada!, 'Ada', 'the customer', CUSTOMER_HZ);
+    expectHears(h.grace!, 'held Grace', 'the hold music', MUSIC_HZ);
+    expectDoesNotHear(h.grace!, 'held Grace', 'Ada', ADA_HZ);
+    expectDoesNotHear(h.grace!, 'held Grace', 'the customer', CUSTOMER_HZ);
+    expectDoesNotHear(h.customer!, 'the customer', 'held Grace', GRACE_HZ);
+    expectDoesNotHear(h.ada!, 'Ada', 'held Grace', GRACE_HZ);
+    expectDoesNotHear(h.customer!, 'the customer', 'the hold music', MUSIC_HZ);
+  });
 
   await ada.click('#transfer-toggle');
   await expectText(customer, '#phone-hears', /on hold/, 15000);
@@ -110,12 +113,13 @@ test('when Ada answers, then the customer and Ada hear each other; during a cons
   await ada.click('#transfer-complete');
   await expectText(customer, '#phone-hears', /connected to an agent \(conference with 2 participants\)/, 15000);
   await expectText(ada, '#agent-status', /Call ended|Wrapping up|Ready/);
-  h = await listenAll('complete: Ada gone, customer with Grace', { customer, ada, grace });
-  expectHears(h.customer!, 'the customer', 'Grace', GRACE_HZ);
-  expectHears(h.grace!, 'Grace', 'the customer', CUSTOMER_HZ);
-  for (const hz of [CUSTOMER_HZ, GRACE_HZ, MUSIC_HZ]) expectDoesNotHear(h.ada!, 'Ada, who left', NAMES[hz]!, hz);
-  expectDoesNotHear(h.customer!, 'the customer', 'Ada, who left', ADA_HZ);
-  expectDoesNotHear(h.grace!, 'Grace', 'Ada, who left', ADA_HZ);
+  await hearing('complete: Ada gone, customer with Grace', { customer, ada, grace }, (h) => {
+    expectHears(h.customer!, 'the customer', 'Grace', GRACE_HZ);
+    expectHears(h.grace!, 'Grace', 'the customer', CUSTOMER_HZ);
+    for (const hz of [CUSTOMER_HZ, GRACE_HZ, MUSIC_HZ]) expectDoesNotHear(h.ada!, 'Ada, who left', NAMES[hz]!, hz);
+    expectDoesNotHear(h.customer!, 'the customer', 'Ada, who left', ADA_HZ);
+    expectDoesNotHear(h.grace!, 'Grace', 'Ada, who left', ADA_HZ);
+  });
 });
 
 test('when Ada merges the consult into a three-way call, then all three hear each other; when Grace mutes, then nobody hears her and she still hears both', async () => {
@@ -125,25 +129,27 @@ test('when Ada merges the consult into a three-way call, then all three hear eac
   await ada.click('#transfer-merge');
   await expectText(customer, '#phone-hears', /conference with 3 participants\)/, 15000);
 
-  let h = await listenAll('three-way', { customer, ada, grace });
-  expectHears(h.customer!, 'the customer', 'Ada', ADA_HZ);
-  expectHears(h.customer!, 'the customer', 'Grace', GRACE_HZ);
-  expectHears(h.ada!, 'Ada', 'the customer', CUSTOMER_HZ);
-  expectHears(h.ada!, 'Ada', 'Grace', GRACE_HZ);
-  expectHears(h.grace!, 'Grace', 'the customer', CUSTOMER_HZ);
-  expectHears(h.grace!, 'Grace', 'Ada', ADA_HZ);
-  for (const [who, own] of [['customer', CUSTOMER_HZ], ['ada', ADA_HZ], ['grace', GRACE_HZ]] as const) expectDoesNotHear(h[who]!, who, 'their own voice', own);
+  await hearing('three-way', { customer, ada, grace }, (h) => {
+    expectHears(h.customer!, 'the customer', 'Ada', ADA_HZ);
+    expectHears(h.customer!, 'the customer', 'Grace', GRACE_HZ);
+    expectHears(h.ada!, 'Ada', 'the customer', CUSTOMER_HZ);
+    expectHears(h.ada!, 'Ada', 'Grace', GRACE_HZ);
+    expectHears(h.grace!, 'Grace', 'the customer', CUSTOMER_HZ);
+    expectHears(h.grace!, 'Grace', 'Ada', ADA_HZ);
+    for (const [who, own] of [['customer', CUSTOMER_HZ], ['ada', ADA_HZ], ['grace', GRACE_HZ]] as const) expectDoesNotHear(h[who]!, who, 'their own voice', own);
+  });
 
   await grace.click('#demo-mute');
   await expectText(grace, '#demo-mute', /Unmute/);
   await expectText(grace, '#demo-audio-note', /you are muted/);
   await screenshot(grace, 'audio-4-grace-muted');
-  h = await listenAll('three-way, Grace muted', { customer, ada, grace });
-  expectDoesNotHear(h.customer!, 'the customer', 'muted Grace', GRACE_HZ);
-  expectDoesNotHear(h.ada!, 'Ada', 'muted Grace', GRACE_HZ);
-  expectHears(h.customer!, 'the customer', 'Ada', ADA_HZ);
-  expectHears(h.grace!, 'muted Grace', 'the customer', CUSTOMER_HZ);
-  expectHears(h.grace!, 'muted Grace', 'Ada', ADA_HZ);
+  await hearing('three-way, Grace muted', { customer, ada, grace }, (h) => {
+    expectDoesNotHear(h.customer!, 'the customer', 'muted Grace', GRACE_HZ);
+    expectDoesNotHear(h.ada!, 'Ada', 'muted Grace', GRACE_HZ);
+    expectHears(h.customer!, 'the customer', 'Ada', ADA_HZ);
+    expectHears(h.grace!, 'muted Grace', 'the customer', CUSTOMER_HZ);
+    expectHears(h.grace!, 'muted Grace', 'Ada', ADA_HZ);
+  });
   await waitFor('the meters to show Grace muted', async () => (await grace.$eval('#demo-mic-level', (m) => (m as unknown as { value: number }).value)) === 0);
 });
 

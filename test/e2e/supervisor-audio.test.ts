@@ -13,7 +13,7 @@ const MARGARET_HZ = 1850;
 const ALL = [CUSTOMER_HZ, ADA_HZ, MARGARET_HZ];
 const NAMES: Record<number, string> = { [CUSTOMER_HZ]: 'customer', [ADA_HZ]: 'Ada', [MARGARET_HZ]: 'Margaret' };
 // Declared before useE2e so that it runs first: the pages close (their calls end) before the floor is reset.
-const { browsers, contextOf, listenAll } = useToneBrowsers({ customer: CUSTOMER_HZ, ada: ADA_HZ, margaret: MARGARET_HZ }, { freqs: ALL, names: NAMES, log: 'supervisors' });
+const { browsers, contextOf, hearing } = useToneBrowsers({ customer: CUSTOMER_HZ, ada: ADA_HZ, margaret: MARGARET_HZ }, { freqs: ALL, names: NAMES, log: 'supervisors' });
 const e2e = useE2e({ ringSeconds: 10, localTimeScale: 1 });
 
 test('when Margaret coaches Ada, then Ada hears her and the customer does not; listening, nobody hears her; barging, both do; she hears both throughout', async () => {
@@ -34,34 +34,38 @@ test('when Margaret coaches Ada, then Ada hears her and the customer does not; l
   await board.click(`${row} button.supervise[data-mode="coach"]`);
   await expectText(board, '#supervise-status', /Coaching: only the agent hears you/);
   await expectText(board, '#demo-audio-note', /Sound on/);
-  let h = await listenAll('Margaret coaches Ada', { customer, ada, margaret: board });
+  await hearing('Margaret coaches Ada', { customer, ada, margaret: board }, (h) => {
+    expectHears(h.ada!, 'Ada', 'Margaret coaching her', MARGARET_HZ);
+    expectDoesNotHear(h.customer!, 'the customer', 'Margaret coaching Ada', MARGARET_HZ);
+    expectHears(h.customer!, 'the customer', 'Ada', ADA_HZ);
+    expectHears(h.ada!, 'Ada', 'the customer', CUSTOMER_HZ);
+    expectHears(h.margaret!, 'Margaret', 'the customer', CUSTOMER_HZ);
+    expectHears(h.margaret!, 'Margaret', 'Ada', ADA_HZ);
+  });
   await screenshot(board, 'supervisor-audio-coaching');
-  expectHears(h.ada!, 'Ada', 'Margaret coaching her', MARGARET_HZ);
-  expectDoesNotHear(h.customer!, 'the customer', 'Margaret coaching Ada', MARGARET_HZ);
-  expectHears(h.customer!, 'the customer', 'Ada', ADA_HZ);
-  expectHears(h.ada!, 'Ada', 'the customer', CUSTOMER_HZ);
-  expectHears(h.margaret!, 'Margaret', 'the customer', CUSTOMER_HZ);
-  expectHears(h.margaret!, 'Margaret', 'Ada', ADA_HZ);
 
   await board.click(`${row} button.supervise[data-mode="listen"]`);
   await expectText(board, '#supervise-status', /Listening: nobody hears you/);
-  h = await listenAll('Margaret listens', { customer, ada, margaret: board });
-  expectDoesNotHear(h.ada!, 'Ada', 'Margaret listening', MARGARET_HZ);
-  expectDoesNotHear(h.customer!, 'the customer', 'Margaret listening', MARGARET_HZ);
-  expectHears(h.margaret!, 'Margaret', 'the customer', CUSTOMER_HZ);
-  expectHears(h.margaret!, 'Margaret', 'Ada', ADA_HZ);
+  await hearing('Margaret listens', { customer, ada, margaret: board }, (h) => {
+    expectDoesNotHear(h.ada!, 'Ada', 'Margaret listening', MARGARET_HZ);
+    expectDoesNotHear(h.customer!, 'the customer', 'Margaret listening', MARGARET_HZ);
+    expectHears(h.margaret!, 'Margaret', 'the customer', CUSTOMER_HZ);
+    expectHears(h.margaret!, 'Margaret', 'Ada', ADA_HZ);
+  });
 
   await board.click(`${row} button.supervise[data-mode="barge"]`);
   await expectText(board, '#supervise-status', /In the call: everyone hears you/);
-  h = await listenAll('Margaret barges', { customer, ada, margaret: board });
-  expectHears(h.ada!, 'Ada', 'Margaret barging', MARGARET_HZ);
-  expectHears(h.customer!, 'the customer', 'Margaret barging', MARGARET_HZ);
-  expectHears(h.customer!, 'the customer', 'Ada', ADA_HZ);
+  await hearing('Margaret barges', { customer, ada, margaret: board }, (h) => {
+    expectHears(h.ada!, 'Ada', 'Margaret barging', MARGARET_HZ);
+    expectHears(h.customer!, 'the customer', 'Margaret barging', MARGARET_HZ);
+    expectHears(h.customer!, 'the customer', 'Ada', ADA_HZ);
+  });
 
   await board.click(`${row} button.supervise[data-mode="leave"]`);
   await expectText(board, '#supervise-status', /You are not on a call/);
-  h = await listenAll('Margaret left', { customer, ada });
-  expectDoesNotHear(h.customer!, 'the customer', 'Margaret after she left', MARGARET_HZ);
-  expectDoesNotHear(h.ada!, 'Ada', 'Margaret after she left', MARGARET_HZ);
-  expectHears(h.customer!, 'the customer', 'Ada', ADA_HZ);
+  await hearing('Margaret left', { customer, ada }, (h) => {
+    expectDoesNotHear(h.customer!, 'the customer', 'Margaret after she left', MARGARET_HZ);
+    expectDoesNotHear(h.ada!, 'Ada', 'Margaret after she left', MARGARET_HZ);
+    expectHears(h.customer!, 'the customer', 'Ada', ADA_HZ);
+  });
 });

@@ -15,6 +15,12 @@ export interface ToneBrowsers<Who extends string> {
   contextOf(browser: Browser): Promise<BrowserContext>;
   /** Listens on each page at the same time for `freqs` and logs every level measured, under `step`. */
   listenAll(step: string, pages: Record<string, Page>): Promise<Record<string, Heard>>;
+  /**
+   * Listens as listenAll and runs `check` on what was heard; when it fails, listens again, up to `attempts` windows in
+   * all, and fails with the last window's error. A change reaches the mix a moment after the page says so, and on a
+   * loaded 2-core machine a page's audio can underrun for a window; a rule that is wrong fails every window.
+   */
+  hearing(step: string, pages: Record<string, Page>, check: (heard: Record<string, Heard>) => void, attempts?: number): Promise<void>;
 }
 
 /** `tones`: each person's tone in Hz; `names`: what each measured frequency is called in the log. */
@@ -56,6 +62,18 @@ export function useToneBrowsers<Who extends string>(tones: Record<Who, number>, 
       const entries = await Promise.all(Object.entries(pages).map(async ([who, page]) => [who, await listen(page, options.freqs)] as const));
       appendFileSync(levelsLog, `${expect.getState().currentTestName}\n  ${step}\n${entries.map(([who, h]) => `    ${describeHeard(who, h, options.names)}`).join('\n')}\n`);
       return Object.fromEntries(entries);
+    },
+    async hearing(step, pages, check, attempts = 3) {
+      for (let attempt = 1; ; attempt += 1) {
+        const heard = await this.listenAll(attempt === 1 ? step : `${step} (window ${attempt})`, pages);
+        try {
+          check(heard);
+          return;
+        } catch (err) {
+          if (attempt >= attempts) throw err;
+          appendFileSync(levelsLog, `    not yet: ${err instanceof Error ? err.message : String(err)}\n`);
+        }
+      }
     },
   };
 }
