@@ -51,6 +51,12 @@ export function useToneBrowsers<Who extends string>(tones: Record<Who, number>, 
     if (toneDir) rmSync(toneDir, { recursive: true, force: true });
   });
 
+  async function listenAll(step: string, pages: Record<string, Page>): Promise<Record<string, Heard>> {
+    const entries = await Promise.all(Object.entries(pages).map(async ([who, page]) => [who, await listen(page, options.freqs)] as const));
+    appendFileSync(levelsLog, `${expect.getState().currentTestName}\n  ${step}\n${entries.map(([who, h]) => `    ${describeHeard(who, h, options.names)}`).join('\n')}\n`);
+    return Object.fromEntries(entries);
+  }
+
   return {
     browsers,
     async contextOf(browser) {
@@ -58,14 +64,10 @@ export function useToneBrowsers<Who extends string>(tones: Record<Who, number>, 
       contexts.push(context);
       return context;
     },
-    async listenAll(step, pages) {
-      const entries = await Promise.all(Object.entries(pages).map(async ([who, page]) => [who, await listen(page, options.freqs)] as const));
-      appendFileSync(levelsLog, `${expect.getState().currentTestName}\n  ${step}\n${entries.map(([who, h]) => `    ${describeHeard(who, h, options.names)}`).join('\n')}\n`);
-      return Object.fromEntries(entries);
-    },
+    listenAll,
     async hearing(step, pages, check, attempts = 3) {
       for (let attempt = 1; ; attempt += 1) {
-        const heard = await this.listenAll(attempt === 1 ? step : `${step} (window ${attempt})`, pages);
+        const heard = await listenAll(attempt === 1 ? step : `${step} (window ${attempt})`, pages);
         try {
           check(heard);
           return;
