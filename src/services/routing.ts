@@ -165,26 +165,32 @@ export function createRouting(deps: RoutingDeps) {
 
   /** Reserves the agent and the call, marks the call offered, and rings the agent. */
   async function offerCall(callSid: string, agentId: string): Promise<void> {
-    if (!(await reservations.claimOffer(agentId, callSid))) return;
     // Another instance may have told this caller sorry while its late record was landing: asked now, several round
-    // trips after that instance sent the apology's record.
-    const legIndex = (await deps.retracted.told(callSid)) ? undefined : await calls.changeIfLive(callSid, (call) => offered(call, { agentId, now: new Date() }));
+    // trips after that instance sent the apology's record (and alongside the claim, which does not depend on it).
+    const [claimed, toldSorry] = await Promise.all([reservations.claimOffer(agentId, callSid), deps.retracted.told(callSid)]);
+    if (!claimed) return;
+    const legIndex = toldSorry ? undefined : await calls.changeIfLive(callSid, (call) => offered(call, { agentId, now: new Date() }));
     if (legIndex === undefined) {
       await Promise.all([reservations.releaseCall(callSid), reservations.releaseAgent(agentId, callSid)]);
       return;
     }
     logger.info('offering call', { callSid, agentId });
     changes.publish('calls', 'agents');
+    let sid: string;
     try {
-      const { sid } = await voice.dial(agentDialRequest(urls, { callSid, agentId, from: deps.twilioNumber, ringSeconds: settings.ringSeconds }));
+      ({ sid } = await voice.dial(agentDialRequest(urls, { callSid, agentId, from: deps.twilioNumber, ringSeconds: settings.ringSeconds })));
       logger.debug('dialled agent', { callSid, agentId, legCallSid: sid });
-      await noteDialled(callSid, legIndex, sid);
     } catch (err) {
       const error = describeRestError(err);
       logger.warn('could not dial agent: offering the call to someone else', { callSid, agentId, error });
       await calls.changeIfLive(callSid, (call) => dialFailed(call, { index: legIndex, agentId, error }));
       await offerEnded(callSid, agentId, 'dial-failed');
+      return;
     }
+    // The ring is out: keeping its SID need not hold back the pass's next offer (the call's changes still take turns).
+    background.run(`keep the dialled leg of ${callSid}`, () =>
+      noteDialled(callSid, legIndex, sid).catch((err: unknown) => logger.warn('could not keep the dialled leg: its callbacks will tell', { callSid, agentId, error: errorMessage(err) })),
+    );
   }
 
   /**
