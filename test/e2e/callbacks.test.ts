@@ -37,9 +37,14 @@ test('when one agent is busy and three callers wait, then caller 2 asks for a ca
   await expectText(two, '#phone-status', /completed/);
   const kept = await waitFor('the callback kept', async () => (await e2e.db.models.calls.find({ from: '+15557650012', callback: { $exists: true } }).lean().exec())[0]);
   expect(kept).toMatchObject({ status: 'waiting', callback: { number: '+15557650012' } });
-  // Callers 1 and 3 press nothing and are back in line.
+  // Callers 1 and 3 press nothing and are back in line (a caller still hearing the offer is not rung: wait until the
+  // app has them back, or Grace would be offered the callback first).
   await expectText(one, '#phone-hears', /waiting for an agent|music|line/, 15000);
   await expectText(three, '#phone-hears', /waiting for an agent|music|line/, 15000);
+  await waitFor('callers 1 and 3 back in line', async () => {
+    const back = await e2e.db.models.calls.find({ from: { $in: ['+15557650011', '+15557650013'] } }).lean().exec();
+    return back.length === 2 && back.every((c) => !c.awayFromLine) ? back : undefined;
+  }, 15000);
 
   // Grace ends the first call: caller 1 rings her next.
   await first.click('#phone-hangup');
