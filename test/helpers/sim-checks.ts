@@ -153,7 +153,11 @@ export function pageLags(sim: ContactCenterSim, limitMs: number): { answered: nu
       // A leg that ended within the limit may never be shown talking: nothing to wait for.
       if (ended - repliedAt < limitMs) continue;
       const shown = agent.views.find((v) => v.at >= ring.rangAt && v.callSid === ring.callSid && v.legStatus === 'in-progress');
-      const lag = shown ? Math.max(0, shown.at - repliedAt) : Infinity;
+      // A page whose instance died before it showed the answer counts from when it was connected again (how long that
+      // took is checked below, with every reconnect).
+      const back = agent.reconnects.filter((r) => r.connectedAt !== undefined && r.lostAt <= (shown?.at ?? Infinity) && r.connectedAt > repliedAt).map((r) => r.connectedAt!);
+      const from = Math.max(repliedAt, ...back);
+      const lag = shown ? Math.max(0, shown.at - from) : Infinity;
       answered.push(lag);
       if (lag > limitMs) problems.push(`${agent.id}'s page showed the answered call ${ring.callSid} ${shown ? `${lag} ms` : 'never'} after the answer`);
     }
