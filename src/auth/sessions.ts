@@ -135,7 +135,7 @@ export function createSessionStore(connection: Connection, collectionName: strin
     async sweep() {
       const now = Date.now();
       for (const [sid, expires] of storedExpiry) if (expires < now) storedExpiry.delete(sid);
-      return (await sessions().deleteMany({ expires: { $lt: new Date() } })).deletedCount;
+      return (await sessions().deleteMany({ expires: { $lt: new Date(now) } })).deletedCount;
     },
   };
 }

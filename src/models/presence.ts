@@ -42,9 +42,7 @@ const presenceSchema = new Schema<PresenceRecord>(
     chosen: { type: String, enum: CHOSEN_STATUSES, required: true },
     chosenAt: { type: Date, required: true },
     note: { type: String },
-    lastSeenAt: { type: Date },
-    softphoneTab: { type: String },
-    softphoneReady: { type: Boolean },
+    // The softphone's fields (softphoneTab, lastSeenAt, softphoneReady) live in presence_softphones.
     idleSince: { type: Date, required: true },
     lastOffer: { type: { _id: false, callSid: String, outcome: String, at: Date } },
     wrapUp: { type: { _id: false, callSid: String, startedAt: Date, from: String, direction: String, since: Date } },
