@@ -89,6 +89,8 @@ interface RunResult {
   toldSorry: number;
   pageRequests: Map<string, number>;
   dbCommands: Map<string, number>;
+  /** Reads and writes by how FerretDB serves their filter (DbCounter.shapes). */
+  dbShapes: Map<string, number>;
   windowMs: number;
   cpu: { instances: number; ferretdb: number; bench: number; machine: number };
   loadavg: string;
@@ -182,6 +184,7 @@ async function run(instances: number, dbUri: string, counter: DbCounter, ferretP
       machine: machineBusyMs() - cpu0.machine,
     };
     const dbCommands = counter.stop();
+    const dbShapes = counter.shapes();
     const loadavg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
     const counted = sim.lb.log.filter((r) => r.at >= countFrom).sort((a, b) => a.at - b.at);
@@ -215,6 +218,7 @@ async function run(instances: number, dbUri: string, counter: DbCounter, ferretP
       toldSorry: sim.toldSorry().length,
       pageRequests: new Map(sim.pageRequests),
       dbCommands,
+      dbShapes,
       windowMs,
       cpu,
       loadavg,
@@ -255,6 +259,9 @@ function report(r: RunResult): void {
   const perCall = (key: string): string => ((r.dbCommands.get(key) ?? 0) / r.counted).toFixed(1);
   const top = [...r.dbCommands].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, n]) => `${k} ${(n / secs).toFixed(0)}/s`).join(', ');
   console.log(`database commands: ${(commands / secs).toFixed(0)}/s, ${(commands / r.counted).toFixed(0)} per call counted; most: ${top}`);
+  // FerretDB reads every document of a collection for any filter but `{ _id }` alone: those scans are its cost.
+  const scans = [...r.dbShapes].filter(([k]) => k.includes(' scan')).sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.BENCH_SCANS_SHOWN ?? 10));
+  console.log(`database scans (every document read): ${scans.map(([k, n]) => `${k} ${(n / secs).toFixed(1)}/s`).join(', ') || 'none'}`);
   console.log(`per call: lease inserts ${perCall('insert call_leases')}, lease waits (a lease found held, read) ${perCall('find call_leases')}, call reads ${perCall('find calls')}, call updates ${perCall('update calls')}`);
   const cores = os.cpus().length;
   const ours = r.cpu.instances + r.cpu.ferretdb + r.cpu.bench;

@@ -1,5 +1,5 @@
 // A read shared by callers at the same moment (src/models/shared-read.ts): fewer scans, never older data.
-import { batchedLookup, sharedRead } from '../src/models/shared-read';
+import { batchedLookup, sharedMoment, sharedRead } from '../src/models/shared-read';
 
 /** A read whose answers the test releases one by one; each answer is the state as of when that read started. */
 function controlledRead() {
@@ -140,4 +140,27 @@ test('when more keys wait than one lookup takes, then they are read in several l
   await Promise.all(later);
 
   expect(started.map((s) => s.keys)).toEqual([['a'], ['a', 'b'], ['c']]);
+});
+
+describe('sharedMoment', () => {
+  test('when many callers ask while a read is under way, then they share one next read, the same frozen result', async () => {
+    const { read, started, change } = controlledRead();
+    const shared = sharedMoment(read);
+    const first = shared();
+    change();
+    const later = Array.from({ length: 5 }, () => shared());
+    await tick();
+    started[0]!.finish();
+    await first;
+    await tick();
+    started[1]!.finish();
+    const answers = await Promise.all(later);
+
+    // Two reads for six callers; the five saw the change, and got one object, which nobody can change.
+    expect(started).toHaveLength(2);
+    expect(answers.map((a) => a.state)).toEqual(Array(5).fill(1));
+    expect(new Set(answers).size).toBe(1);
+    expect(() => (answers[0]!.list as number[]).push(99)).toThrow(TypeError);
+    expect(answers[1]!.list).toEqual([1]);
+  });
 });

@@ -9,6 +9,40 @@
  * meanwhile. Each caller gets its own copy (structuredClone), so no caller sees another's changes to the result.
  */
 export function sharedRead<T>(read: () => Promise<T>): () => Promise<T> {
+  const shared = coalesced(read);
+  return async () => structuredClone(await shared());
+}
+
+/**
+ * Like sharedRead, but every caller of one read gets the same result, deeply frozen: for a result that a hundred
+ * callers only read (copying it for each is what a burst of pages then costs). Same rule: never data from before the
+ * caller asked.
+ */
+export function sharedMoment<T>(read: () => Promise<T>): () => Promise<DeepReadonly<T>> {
+  const shared = coalesced(async () => deepFreeze(await read()));
+  return shared as () => Promise<DeepReadonly<T>>;
+}
+
+/** Read-only all the way down, as deepFreeze leaves a value (functions are left callable). */
+export type DeepReadonly<T> = T extends (...args: never[]) => unknown
+  ? T
+  : T extends Date
+    ? Readonly<Date>
+    : T extends Map<infer K, infer V>
+      ? ReadonlyMap<K, DeepReadonly<V>>
+      : T extends object
+        ? { readonly [P in keyof T]: DeepReadonly<T[P]> }
+        : T;
+
+/** Freezes plain objects and arrays all the way down (Maps, Dates and functions are left as they are). */
+function deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value) || value instanceof Map || value instanceof Date) return value;
+  for (const inner of Object.values(value)) deepFreeze(inner);
+  return Object.freeze(value);
+}
+
+/** The coalescing both share: one read at a time, and a caller waits for a read that starts after it asked. */
+function coalesced<T>(read: () => Promise<T>): () => Promise<T> {
   let current: Promise<T> | undefined;
   let next: Promise<T> | undefined;
 
@@ -23,7 +57,7 @@ export function sharedRead<T>(read: () => Promise<T>): () => Promise<T> {
   }
 
   return async () => {
-    if (!current) return structuredClone(await start());
+    if (!current) return start();
     if (!next) {
       const pending = current.then(
         () => undefined,
@@ -34,7 +68,7 @@ export function sharedRead<T>(read: () => Promise<T>): () => Promise<T> {
         return start();
       });
     }
-    return structuredClone(await next);
+    return next;
   };
 }
 

@@ -117,6 +117,14 @@ export function createWrapUpStore(connection: Connection, options: { timeoutMs?:
       }
     },
 
+    /** One agent's pick for a call that began at `startedAt`, if they made one: a lookup by `_id`, whatever the day's size. */
+    async pickOf(callSid: string, agentId: string, startedAt: Date): Promise<WrapUp | undefined> {
+      const row = await guarded(() => picks(dayOf(startedAt)).findOne({ _id: `${callSid}:${agentId}` }));
+      if (!row) return undefined;
+      const { _id: _key, startedAt: _day, ...pick } = row;
+      return pick;
+    },
+
     /** The picks for these calls (each with the time it began), by CallSid: one read per day the calls began on. */
     async picksFor(calls: ReadonlyArray<{ callSid: string; startedAt: Date }>): Promise<Map<string, WrapUp[]>> {
       const byDay = new Map<string, string[]>();

@@ -9,6 +9,7 @@ import { CHOSEN_STATUSES, type Presence } from '../contact-center/presence';
 import { helpActionsFor } from '../contact-center/supervision';
 import { describeIssues, HttpError } from '../errors';
 import type { PresenceStore } from '../models/presence';
+import { sharedMoment } from '../models/shared-read';
 import type { Agent, AgentDirectory } from '../services/agents';
 import type { CallService, CallView } from '../services/calls';
 import type { ChangeHub } from '../services/changes';
@@ -77,11 +78,22 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
     return { agents, recordOf: (agentId: string) => presences.get(agentId)?.record ?? null };
   }
 
+  // A change makes every open page ask at once (GET /api/me): the pages asking at the same moment share one look at
+  // the floor, the roster with everyone's presence and the live calls, read and worked out once (not once a page);
+  // each page then takes its own part. A page never gets a look taken before it asked (sharedMoment).
+  const floor = sharedMoment(async () => {
+    const now = new Date();
+    const [{ agents, recordOf }, { live, callOf }] = await Promise.all([rosterWithRecords(now), deps.calls.overview()]);
+    const waiting = live.filter((c) => c.status === 'waiting');
+    const line = { waiting: waiting.length, longestWaitSeconds: waiting.length ? seconds(waiting[0]!.createdAt, now) : 0 };
+    return { now, agents, recordOf, callOf, line, names: new Map(agents.map((a) => [a.id, a.name])) };
+  });
+
   async function roster(now: Date) {
     return (await rosterWithRecords(now)).agents;
   }
 
-  function callContext(call: CallView | null, now: Date, names: Map<string, string>) {
+  function callContext(call: CallView | null, now: Date, names: ReadonlyMap<string, string>) {
     if (!call) return null;
     return {
       ...call,
@@ -99,13 +111,10 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
    */
   router.get('/me', ...deps.signedIn, async (_req, res) => {
     const me = agentOf(res);
-    const now = new Date();
-    // Every read here is shared with the other pages asking at the same moment (a change makes them all ask).
-    const [{ agents, recordOf }, { call, live }] = await Promise.all([rosterWithRecords(now), deps.calls.overviewFor(me.id)]);
+    const { now, agents, recordOf, callOf, line, names } = await floor();
+    const call = callOf(me.id);
     const record = recordOf(me.id);
-    const names = new Map(agents.map((a) => [a.id, a.name]));
     const mine = agents.find((a) => a.id === me.id);
-    const waiting = live.filter((c) => c.status === 'waiting');
     const context = callContext(call, now, names);
     const [wrapUp, caller] = await Promise.all([
       deps.wrapUp ? deps.wrapUp.viewFor(record?.wrapUp) : null,
@@ -119,7 +128,7 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
       can: { ...actionsFor(call ?? undefined, me.id), callOut: mayCallOut({ presence: mine?.presence ?? 'offline', hasCall: Boolean(call) }), ...helpActionsFor(call ?? undefined, me.id) },
       wrapUp,
       colleagues: agents.filter((a) => a.id !== me.id).map(({ lastOffer: _private, ...colleague }) => colleague),
-      line: { waiting: waiting.length, longestWaitSeconds: waiting.length ? seconds(waiting[0]!.createdAt, now) : 0 },
+      line,
     });
   });
 

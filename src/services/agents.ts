@@ -1,9 +1,10 @@
 // The agent directory (who the agents are, for routing, pages and webhooks) and the accounts behind it (sign-in,
-// the admin page, the CLI). Backed by the agents collection; every read goes to the database, so a change made by
-// one app instance (or the CLI) is seen by all at once.
+// the admin page, the CLI). Backed by the agents collection. The directory (`all`) is read through its stamp
+// (models/stamped-read.ts): a change made by one app instance (or the CLI) changes the stamp, and every instance's
+// next read sees it.
 import { BusyError, HttpError, isDuplicateKey, StoreUnavailableError, withDeadline } from '../errors';
 import { createLease } from '../models/lock';
-import { sharedRead } from '../models/shared-read';
+import { stampedRead } from '../models/stamped-read';
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, verifyPassword } from '../auth/passwords';
 import { AGENT_ID_PATTERN, AGENT_ROLES, SIGN_IN_NAME_PATTERN, type AgentModel, type AgentRecord, type AgentRole } from '../models/agent';
 
@@ -116,6 +117,15 @@ export function createAgentAccounts(model: AgentModel, options: { dbTimeoutMs?: 
     whenBusy: () => new BusyError('Other changes to accounts are under way: try again in a moment.', 2),
     guard: (operation) => store(operation),
   });
+  // Every page and routing pass reads the directory: callers at the same moment share one read, and the collection is
+  // read again only when its stamp changed (each write below changes it, once the write has landed).
+  const directory = stampedRead(
+    model.db,
+    `directory:${model.collection.collectionName}`,
+    async () => (await store(() => model.find({}, PUBLIC_FIELDS).sort({ login: 1 }).lean<AgentRecord[]>().exec())).map(toAgent),
+    { guard: store },
+  );
+
   async function findRecord(id: string): Promise<AgentRecord | undefined> {
     if (!AGENT_ID_PATTERN.test(id)) return undefined;
     return (await store(() => model.findById(id).lean<AgentRecord>().exec())) ?? undefined;
@@ -149,6 +159,7 @@ export function createAgentAccounts(model: AgentModel, options: { dbTimeoutMs?: 
     if (await store(() => model.exists({ login: record.login }).exec())) return 'login-taken';
     try {
       await store(() => model.create(record));
+      await directory.changed();
       return 'added';
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
@@ -156,10 +167,8 @@ export function createAgentAccounts(model: AgentModel, options: { dbTimeoutMs?: 
     }
   }
 
-  // Every page reads the roster on every change: callers at the same moment share one scan.
-  const all = sharedRead(async () => (await store(() => model.find({}, PUBLIC_FIELDS).sort({ login: 1 }).lean<AgentRecord[]>().exec())).map(toAgent));
   return {
-    all,
+    all: directory.read,
 
     async find(id) {
       const record = await findRecord(id);
@@ -201,6 +210,7 @@ export function createAgentAccounts(model: AgentModel, options: { dbTimeoutMs?: 
         const losesAdmin = existing.role === 'admin' && !existing.disabled && ((set.role !== undefined && set.role !== 'admin') || set.disabled === true);
         if (losesAdmin && !changeOptions.evenTheLastAdmin && (await countEnabledAdmins()) <= 1) throw new HttpError(409, 'This is the last enabled admin: make another admin first.');
         await store(() => model.updateOne({ _id: id }, { $set: set }).exec());
+        await directory.changed();
         return toAgent({ ...existing, ...set });
       });
     },

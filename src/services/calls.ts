@@ -734,11 +734,18 @@ export function createCallService(deps: CallServiceDeps) {
       return chosen ? view(chosen) : null;
     },
 
-    /** One read of the live calls for an agent's page: their call (as activeCallFor), and every live call. */
-    async overviewFor(agentId: string): Promise<{ call: CallView | null; live: CallView[] }> {
+    /** Every live call as pages see it, oldest first, and each agent's call among them: one read for a burst of pages. */
+    async overview(): Promise<{ live: CallView[]; callOf(agentId: string): CallView | null }> {
       const live = await store.live();
-      const chosen = callOf(live, agentId);
-      return { call: chosen ? view(chosen) : null, live: oldestFirst(live).map(view) };
+      const ordered = oldestFirst(live);
+      const views = new Map(ordered.map((call) => [call, view(call)]));
+      return {
+        live: [...views.values()],
+        callOf(agentId) {
+          const chosen = callOf(live, agentId);
+          return chosen ? (views.get(chosen) ?? view(chosen)) : null;
+        },
+      };
     },
 
     /** Every live call, oldest first (the supervisor's board). */

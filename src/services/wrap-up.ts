@@ -81,13 +81,14 @@ export function createWrapUpService(deps: WrapUpServiceDeps) {
       return pick;
     },
 
-    /** Who is calling from `number`: calls in the last 30 days and the last one, with its wrap-up. */
+    /** Who is calling from `number`: calls in the last 30 days and the last one, with its agent's wrap-up. */
     async callerCard(number: string, now: Date, exceptCallSid?: string): Promise<CallerCard> {
       const summary = callerSummary(await callers.calls(number), now, exceptCallSid);
       if (!summary.last) return { callsLast30Days: summary.callsLast30Days };
       const { last } = summary;
-      const picks = (await store.picksFor([{ callSid: last.callSid, startedAt: new Date(last.startedAt) }])).get(last.callSid) ?? [];
-      const pick = picks.at(-1);
+      // The card names the last agent who talked with them, so it shows that agent's pick (a lookup by key: every page
+      // with a call asks on every change, and the day's picks grow all day).
+      const pick = last.agentId ? await store.pickOf(last.callSid, last.agentId, new Date(last.startedAt)) : undefined;
       return {
         callsLast30Days: summary.callsLast30Days,
         last: { endedAt: last.endedAt, ...(last.agentId ? { agentId: last.agentId } : {}), outcome: last.outcome, ...(last.direction ? { direction: last.direction } : {}), ...(pick ? { code: pick.codeName, ...(pick.note ? { note: pick.note } : {}) } : {}) },
