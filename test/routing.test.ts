@@ -196,6 +196,22 @@ describe('the waiting line', () => {
     expect(formValue(third[2]!, 'Url')).toBe(`${BASE}/conference/${callers[2]}/connect/ana`);
   });
 
+  test('when four agents free up at once for four waiting callers, then one pass rings them in its order, each ring after the one before was dialled', async () => {
+    const callers = [fakeSid(), fakeSid(), fakeSid(), fakeSid()];
+    for (const c of callers) await incomingCall(c).expect(200);
+    // One pass for all four: routing paused while they become available, longest idle first (ana).
+    await app.running.routing.stop();
+    for (const [i, agentId] of ['ana', 'ben', 'cho', 'dev'].entries()) await available(agentId, 40_000 - i * 10_000);
+    rest.behave({ delayMs: 150 });
+    app.running.routing.start();
+    app.running.routing.dispatch();
+
+    const four = await dialsCount(4);
+    expect(four.map((r) => formValue(r, 'Url'))).toEqual(['ana', 'ben', 'cho', 'dev'].map((agentId, i) => `${BASE}/conference/${callers[i]}/connect/${agentId}`));
+    // The Twilio stand-in answers each dial 150 ms after it came: no ring was dialled before the previous was answered.
+    for (let i = 1; i < 4; i += 1) expect(four[i]!.receivedAt - four[i - 1]!.receivedAt).toBeGreaterThanOrEqual(150);
+  });
+
   test('when a caller has waited the longest allowed, then they hear a polite goodbye and are not offered to anyone', async () => {
     const customer = fakeSid();
     await incomingCall(customer);

@@ -38,12 +38,30 @@ export interface CallerCard {
   last?: { endedAt: Date; agentId?: string; outcome: CallerCall['outcome']; direction?: CallerCall['direction']; code?: string; note?: string };
 }
 
+/** How long a caller card is kept, and how many at most (see callerCard). */
+const CALLER_CARD_KEEP_MS = 5000;
+const CALLER_CARDS_KEPT = 1000;
+
 export function createWrapUpService(deps: WrapUpServiceDeps) {
   const { store, callers, presence, changes, logger } = deps;
+  const cards = new Map<string, { at: number; card: Promise<CallerCard> }>();
 
   async function rules(): Promise<{ required: boolean; activeCodes: number }> {
     const { codes, settings } = await store.load();
     return { required: settings.required, activeCodes: codes.filter((c) => c.active).length };
+  }
+
+  async function callerCardNow(number: string, now: Date, exceptCallSid?: string): Promise<CallerCard> {
+    const summary = callerSummary(await callers.calls(number), now, exceptCallSid);
+    if (!summary.last) return { callsLast30Days: summary.callsLast30Days };
+    const { last } = summary;
+    // The card names the last agent who talked with them, so it shows that agent's pick (a lookup by key: a search
+    // of the day's picks would read them all, and they grow all day).
+    const pick = last.agentId ? await store.pickOf(last.callSid, last.agentId, new Date(last.startedAt)) : undefined;
+    return {
+      callsLast30Days: summary.callsLast30Days,
+      last: { endedAt: last.endedAt, ...(last.agentId ? { agentId: last.agentId } : {}), outcome: last.outcome, ...(last.direction ? { direction: last.direction } : {}), ...(pick ? { code: pick.codeName, ...(pick.note ? { note: pick.note } : {}) } : {}) },
+    };
   }
 
   return {
@@ -81,18 +99,25 @@ export function createWrapUpService(deps: WrapUpServiceDeps) {
       return pick;
     },
 
-    /** Who is calling from `number`: calls in the last 30 days and the last one, with its agent's wrap-up. */
-    async callerCard(number: string, now: Date, exceptCallSid?: string): Promise<CallerCard> {
-      const summary = callerSummary(await callers.calls(number), now, exceptCallSid);
-      if (!summary.last) return { callsLast30Days: summary.callsLast30Days };
-      const { last } = summary;
-      // The card names the last agent who talked with them, so it shows that agent's pick (a lookup by key: every page
-      // with a call asks on every change, and the day's picks grow all day).
-      const pick = last.agentId ? await store.pickOf(last.callSid, last.agentId, new Date(last.startedAt)) : undefined;
-      return {
-        callsLast30Days: summary.callsLast30Days,
-        last: { endedAt: last.endedAt, ...(last.agentId ? { agentId: last.agentId } : {}), outcome: last.outcome, ...(last.direction ? { direction: last.direction } : {}), ...(pick ? { code: pick.codeName, ...(pick.note ? { note: pick.note } : {}) } : {}) },
-      };
+    /**
+     * Who is calling from `number`: calls in the last 30 days and the last one, with its agent's wrap-up. Every page
+     * with a call asks on every change, so a card is worked out once and kept for a few seconds (CALLER_CARD_KEEP_MS):
+     * it tells of the caller's earlier calls, which the call under way does not change.
+     */
+    callerCard(number: string, now: Date, exceptCallSid?: string): Promise<CallerCard> {
+      const key = `${number}\n${exceptCallSid ?? ''}`;
+      const kept = cards.get(key);
+      if (kept && now.getTime() - kept.at < CALLER_CARD_KEEP_MS && now.getTime() >= kept.at) return kept.card;
+      if (cards.size >= CALLER_CARDS_KEPT) {
+        for (const [k, c] of cards) if (now.getTime() - c.at >= CALLER_CARD_KEEP_MS) cards.delete(k);
+        if (cards.size >= CALLER_CARDS_KEPT) cards.clear();
+      }
+      const card = callerCardNow(number, now, exceptCallSid);
+      cards.set(key, { at: now.getTime(), card });
+      card.catch(() => {
+        if (cards.get(key)?.card === card) cards.delete(key);
+      });
+      return card;
     },
 
     // ---------- admin ----------
