@@ -15,6 +15,8 @@ export interface DbCounter {
   stop(): Map<string, number>;
   /** Since start(): reads and writes by 'command collection' and how FerretDB serves their filter ('by _id' or 'scan {keys}'). */
   shapes(): Map<string, number>;
+  /** Since start(): how long the database took to answer, ms, by 'command collection' (request sent to answer back). */
+  latencies(): Map<string, number[]>;
   close(): Promise<void>;
 }
 
@@ -80,12 +82,29 @@ export async function startDbCounter(upstreamUri: string): Promise<DbCounter> {
   const upstream = new URL(upstreamUri);
   const counts = new Map<string, number>();
   const shapes = new Map<string, number>();
+  const latencies = new Map<string, number[]>();
   let counting = false;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const db = net.connect(Number(upstream.port), upstream.hostname);
     sockets.add(client).add(db);
     let pending: Buffer = Buffer.alloc(0);
+    // Requests under way on this connection, by requestID: what, and when sent (answers name it in responseTo).
+    const sent = new Map<number, { command: string; at: number }>();
+    let answers: Buffer = Buffer.alloc(0);
+    db.on('data', (chunk: Buffer) => {
+      answers = answers.length > 0 ? Buffer.concat([answers, chunk]) : chunk;
+      while (answers.length >= 16 && answers.length >= answers.readInt32LE(0)) {
+        const request = sent.get(answers.readInt32LE(8));
+        if (request) {
+          sent.delete(answers.readInt32LE(8));
+          const list = latencies.get(request.command) ?? [];
+          list.push(performance.now() - request.at);
+          latencies.set(request.command, list);
+        }
+        answers = answers.subarray(answers.readInt32LE(0));
+      }
+    });
     client.on('data', (chunk: Buffer) => {
       db.write(chunk);
       // Framed always (a message may span chunks), counted only while counting.
@@ -94,6 +113,7 @@ export async function startDbCounter(upstreamUri: string): Promise<DbCounter> {
         const size = pending.readInt32LE(0);
         const seen = counting ? commandOf(pending.subarray(0, size)) : undefined;
         if (seen) counts.set(seen.command, (counts.get(seen.command) ?? 0) + 1);
+        if (seen) sent.set(pending.readInt32LE(4), { command: seen.command, at: performance.now() });
         if (seen?.shape) shapes.set(`${seen.command} ${seen.shape}`, (shapes.get(`${seen.command} ${seen.shape}`) ?? 0) + 1);
         pending = pending.subarray(size);
       }
@@ -117,6 +137,7 @@ export async function startDbCounter(upstreamUri: string): Promise<DbCounter> {
     start() {
       counts.clear();
       shapes.clear();
+      latencies.clear();
       counting = true;
     },
     stop() {
@@ -125,6 +146,9 @@ export async function startDbCounter(upstreamUri: string): Promise<DbCounter> {
     },
     shapes() {
       return new Map(shapes);
+    },
+    latencies() {
+      return new Map(latencies);
     },
     async close() {
       for (const socket of sockets) socket.destroy();

@@ -5,6 +5,7 @@
 // by path is set against a bare server answering the same webhooks at the same moments (replayed), in the same run.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import { ferretdbProcessesOn, freePort, startFerretdb } from '../src/db/ferretdb';
 import { PROJECT_ROOT } from '../src/paths';
@@ -91,8 +92,12 @@ interface RunResult {
   dbCommands: Map<string, number>;
   /** Reads and writes by how FerretDB serves their filter (DbCounter.shapes). */
   dbShapes: Map<string, number>;
+  /** How long the database took to answer, by command (DbCounter.latencies). */
+  dbLatency: Map<string, Stats>;
   windowMs: number;
   cpu: { instances: number; ferretdb: number; bench: number; machine: number };
+  /** This process's event-loop delay over the counted window (ms): the load balancer's timings include it. */
+  ownLoopDelay: { p50: number; p99: number; max: number };
   loadavg: string;
 }
 
@@ -144,7 +149,7 @@ async function run(instances: number, dbUri: string, counter: DbCounter, ferretP
     instances,
     agents: AGENTS,
     mongodbUri: databaseUri(counter.uri, dbName),
-    env: { RING_SECONDS: '20', WRAP_UP_SECONDS: '0', LOG_LEVEL: 'warn' },
+    env: { RING_SECONDS: '20', WRAP_UP_SECONDS: '0', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' },
     built: true,
     refreshingPages: REFRESHING_PAGES,
     timing: TIMING,
@@ -161,11 +166,14 @@ async function run(instances: number, dbUri: string, counter: DbCounter, ferretP
     const start = Date.now();
     const countFrom = start + WARM_UP_SECONDS * 1000;
     let cpu0 = { instances: 0, ferretdb: 0, bench: 0, machine: 0 };
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     for (let i = 0; i < total; i += 1) {
       const due = start + (i * 1000) / RATE;
       await sleep(Math.max(0, due - Date.now()));
       if (i === Math.round(RATE * WARM_UP_SECONDS)) {
         counter.start();
+        loopDelay.reset();
+        loopDelay.enable();
         const own = process.cpuUsage();
         cpu0 = { instances: sim.instances.reduce((sum, inst) => sum + (cpuTimeMs(inst.child.pid) ?? 0), 0), ferretdb: cpuTimeMs(ferretPid) ?? 0, bench: (own.user + own.system) / 1000, machine: machineBusyMs() };
       }
@@ -184,7 +192,10 @@ async function run(instances: number, dbUri: string, counter: DbCounter, ferretP
       machine: machineBusyMs() - cpu0.machine,
     };
     const dbCommands = counter.stop();
+    loopDelay.disable();
+    const ownLoopDelay = { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 };
     const dbShapes = counter.shapes();
+    const dbLatency = new Map([...counter.latencies()].map(([command, ms]) => [command, stats(ms)]));
     const loadavg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
     const counted = sim.lb.log.filter((r) => r.at >= countFrom).sort((a, b) => a.at - b.at);
@@ -219,8 +230,10 @@ async function run(instances: number, dbUri: string, counter: DbCounter, ferretP
       pageRequests: new Map(sim.pageRequests),
       dbCommands,
       dbShapes,
+      dbLatency,
       windowMs,
       cpu,
+      ownLoopDelay,
       loadavg,
     };
     clearInterval(ticker);
@@ -265,6 +278,9 @@ function report(r: RunResult): void {
   console.log(`per call: lease inserts ${perCall('insert call_leases')}, lease waits (a lease found held, read) ${perCall('find call_leases')}, call reads ${perCall('find calls')}, call updates ${perCall('update calls')}`);
   const cores = os.cpus().length;
   const ours = r.cpu.instances + r.cpu.ferretdb + r.cpu.bench;
+  const slowest = [...r.dbLatency].sort((a, b) => b[1].n * b[1].p50 - a[1].n * a[1].p50).slice(0, 6);
+  console.log(`database answer times (ms, as the app sees them through the counting proxy): ${slowest.map(([k, st]) => `${k} p50 ${st.p50.toFixed(1)} p99 ${st.p99.toFixed(0)}`).join(', ')}`);
+  console.log(`this process's event-loop delay (in every timing above, as the load balancer is here): p50 ${r.ownLoopDelay.p50.toFixed(0)} ms, p99 ${r.ownLoopDelay.p99.toFixed(0)} ms, max ${r.ownLoopDelay.max.toFixed(0)} ms`);
   console.log(`CPU over ${secs.toFixed(0)} s (${cores} cores = ${(cores * 100).toFixed(0)} %): app instances ${((r.cpu.instances / r.windowMs) * 100).toFixed(0)} %, FerretDB ${((r.cpu.ferretdb / r.windowMs) * 100).toFixed(0)} %, this process (simulator, stand-in, load balancer) ${((r.cpu.bench / r.windowMs) * 100).toFixed(0)} %; whole machine ${((r.cpu.machine / r.windowMs) * 100).toFixed(0)} %, of which others ${(((r.cpu.machine - ours) / r.windowMs) * 100).toFixed(0)} %`);
 }
 

@@ -511,7 +511,7 @@ test('when a client signs in again later, then it reads a fresh CSRF token from 
 });
 
 test('when the test database is FerretDB, then the app recognises it by its buildInfo (and so keeps sign-in counters in memory)', async () => {
-  const { servedByFerretDb } = await import('../src/auth/sign-in-limiter');
+  const { servedByFerretDb } = await import('../src/db/connect');
 
   const ferret = await servedByFerretDb(suite.db.connection);
 

@@ -38,15 +38,6 @@ export interface SignInLimiter {
 
 type Limiter = RateLimiterAbstract | RateLimiterStoreAbstract;
 
-/** True when the server is FerretDB (its buildInfo says so), or cannot tell: then counters stay in memory. */
-export async function servedByFerretDb(connection: Connection): Promise<boolean> {
-  try {
-    const info = await connection.db!.admin().command({ buildInfo: 1 });
-    return 'ferretdbVersion' in info;
-  } catch {
-    return true;
-  }
-}
 
 /** Counters in memory (one instance), or in the database `connection` (shared by every instance; MongoDB only). */
 export function createSignInLimiter(limits: SignInLimits, shared?: Connection): SignInLimiter {
