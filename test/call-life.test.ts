@@ -152,8 +152,24 @@ describe("an agent's join reported by the conference", () => {
     expect(agentJoinReported(call({ participants: [leg('ana', 'in-progress', { legCallSid: 'CAana', joinedConferenceSid: 'CFconf' })] }), { legCallSid: 'CAana', conferenceSid: 'CFconf' })).toEqual({ result: false });
   });
 
-  test("when an agent's leg joins another conference of the call's name than the call's own, then that leg is to be hung up", () => {
-    expect(agentJoinReported(call(), { legCallSid: 'CAana', conferenceSid: 'CFother' })).toEqual({ result: true });
+  test("when an agent's leg joins another conference of the call's name than the call's own, then that leg is to be hung up, and where it went is kept on it", () => {
+    expect(agentJoinReported(call(), { legCallSid: 'CAana', conferenceSid: 'CFother' })).toEqual({ patch: { participants: [{ index: 0, set: { joinedConferenceSid: 'CFother' } }] }, result: true });
+    expect(agentJoinReported(call(), { legCallSid: 'CAnobody', conferenceSid: 'CFother' })).toEqual({ result: true });
+  });
+
+  test("when a leg that joined another conference of the call's name leaves it, ends, or that conference ends, then none of it is the call's: nobody is left alone and the call goes on", () => {
+    // Ana's late answer joined a new conference of the call's name (the call's own, CFconf, had ended with the customer).
+    const strayed = call({ participants: [leg('ana', 'in-progress', { legCallSid: 'CAana', joinedConferenceSid: 'CFother' })] });
+
+    expect(agentLeft(strayed, { callSid: 'CAana', conferenceSid: 'CFother', reason: 'participant_updated_via_api', now }, settings)).toEqual({ result: undefined });
+    const ended = legReported(strayed, { agentId: 'ana', legCallSid: 'CAana', status: 'completed', callStatus: 'completed', now }, settings);
+    expect(ended.result).toEqual({ alone: false });
+    expect(ended.patch).toEqual({ participants: [{ index: 0, set: { status: 'completed', legCallSid: 'CAana' } }] });
+    expect(callEnded(strayed, { reason: 'conference-ended', now, conferenceSid: 'CFother' }).result).toBeUndefined();
+
+    // The call's own conference still counts: ana leaving it is a departure, and its end is the call's.
+    expect(agentLeft(call(), { callSid: 'CAana', conferenceSid: 'CFconf', reason: 'participant_hung_up', now }, settings).result).toMatchObject({ agentId: 'ana', alone: true });
+    expect(callEnded(strayed, { reason: 'conference-ended', now, conferenceSid: 'CFconf' }).result?.call.status).toBe('completed');
   });
 });
 

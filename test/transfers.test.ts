@@ -358,3 +358,44 @@ test("when a cold transfer's colleague answers but their answer reaches the app 
   expect(history!.transfers).toEqual([expect.objectContaining({ mode: 'cold', from: 'ana', to: 'ben' })]);
   expect(history!.transfers[0]!.outcome).not.toBe('completed');
 });
+
+test("when a cold transfer's colleague answers into a new conference of the call's name (the customer's ended under it) and that leg's end reaches the app before the customer's leave, then the call is offered to nobody else and ends as the customer's hang-up", async () => {
+  // Arrange: ana transfers the call cold to ben; her leg ends; ben's phone rings.
+  const { customer, conferenceSid } = await anaTalking();
+  await makeAvailable(ben);
+  const legOf = async (agentId: string) => (await db.models.calls.findById(customer).lean().exec())!.participants.find((l) => l.agentId === agentId)!.legCallSid!;
+  const anaLeg = await legOf('ana');
+  await ana.post('/api/me/transfer-cold').send({ to: 'ben' }).expect(202);
+  await until('ben dialled', () => rest.requests.find((r) => formValue(r, 'To') === 'client:ben'));
+  const benLeg = await legOf('ben');
+  await app.webhook(`/conference/${customer}/agents/ana/status`, { CallSid: anaLeg, CallStatus: 'completed' }).expect(200);
+  await app.running.background.drain();
+  const holds = (): RecordedRequest[] => holdRequests(conferenceSid).filter((r) => formValue(r, 'Hold') === 'true');
+  const transferHolds = holds().length;
+
+  // Act: the customer hangs up, but their leave is slow to reach the app: ben's answer comes first, and his leg joins
+  // a new conference of the call's name. The app hangs it up; the leg leaves it, ends, and that conference ends.
+  const other = fakeSid('CF');
+  await app.webhook(`/conference/${customer}/agents/ben/status`, { CallSid: benLeg, CallStatus: 'in-progress' }).expect(200);
+  expect((await app.webhook(`/conference/${customer}/connect/ben`, { CallSid: benLeg }).expect(200)).text).toContain('<Conference');
+  await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: other, StatusCallbackEvent: 'participant-join', CallSid: benLeg, ParticipantLabel: 'agent:ben' }).expect(200);
+  await until('ben hung up', () => rest.requests.find((r) => r.path === `${ACCOUNT}/Calls/${benLeg}.json` && formValue(r, 'Status') === 'completed'));
+  await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: other, StatusCallbackEvent: 'participant-leave', CallSid: benLeg, ParticipantLabel: 'agent:ben', ReasonParticipantLeft: 'participant_updated_via_api' }).expect(200);
+  await app.webhook(`/conference/${customer}/agents/ben/status`, { CallSid: benLeg, CallStatus: 'completed' }).expect(200);
+  await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: other, StatusCallbackEvent: 'conference-end', ReasonConferenceEnded: 'last-participant-left' }).expect(200);
+  // Longer than the leave's settle time (2 s), after which a customer taken for still there would be rung for again.
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  await app.running.background.drain();
+
+  // Assert: nobody else was dialled and the customer was not put on hold again for the line; the call is still live...
+  const dialsAfterBen = rest.requests.filter((r) => r.path === `${ACCOUNT}/Calls.json` && formValue(r, 'To') !== 'client:ben');
+  expect(dialsAfterBen).toEqual([]);
+  expect(holds()).toHaveLength(transferHolds);
+  expect((await db.models.calls.findById(customer).lean().exec())?.status).not.toBe('waiting');
+
+  // ...until the customer's own leave comes: then it ends as their hang-up.
+  await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: customer, ParticipantLabel: 'customer', ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
+  await app.running.background.drain();
+  expect(await db.models.calls.findById(customer).lean().exec()).toBeNull();
+  expect(await app.running.history.find(customer, new Date())).toMatchObject({ hungUpBy: 'customer' });
+});

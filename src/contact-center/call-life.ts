@@ -164,6 +164,8 @@ export function legReported(call: CallRecord, input: { agentId: string; legCallS
   if (i < 0) return nothing;
   const leg = call.participants[i]!;
   if (!movesForward(leg.status, input.status)) return leg.legCallSid ? nothing : { patch: participant(i, { legCallSid: input.legCallSid }), result: { alone: false } };
+  // A leg that joined another conference of the call's name ends having left nobody: the customer's own leave ends the call.
+  if (joinedElsewhere(call, leg)) return { patch: participant(i, { status: input.status, legCallSid: input.legCallSid }), result: { alone: false } };
   const missed = MISSED_LEG_STATUSES.includes(input.status);
   const transfer = transferAfterLeg(call, i, input.status);
   const alone = leftAloneAfter(call, i, input.status);
@@ -196,6 +198,8 @@ export function legReported(call: CallRecord, input: { agentId: string; legCallS
 export interface ParticipantReport {
   /** The participant's CallSid. */
   callSid?: string;
+  /** The conference that reported it (ConferenceSid). */
+  conferenceSid?: string;
   participantLabel?: string;
   reason?: string;
   participantCallStatus?: string;
@@ -226,6 +230,8 @@ export function customerGone(call: Pick<CallRecord, '_id'> & Partial<Pick<CallRe
  */
 export function agentLeft(call: CallRecord, input: ParticipantReport, settings: LifeSettings): Step<(Departure & { confirmed?: false }) | { confirmed: true } | undefined> {
   const event = conferenceEvent(call, 'left', input, whyLeft(input));
+  // Leaving another conference of the call's name (joined after the call's own had ended) is no departure from the call.
+  if (call.conferenceSid && input.conferenceSid && input.conferenceSid !== call.conferenceSid) return { result: undefined };
   const i = call.participants.findIndex((leg) => input.callSid !== undefined && leg.legCallSid === input.callSid && LIVE_LEG_STATUSES.includes(leg.status));
   if (i < 0) {
     if (!call.participants.some((leg) => leg.legCallSid === input.callSid)) return { result: undefined };
@@ -265,10 +271,20 @@ export function conferenceStarted(call: CallRecord, conferenceSid: string | unde
  * joined is kept on it, so the call's end knows which legs its conference takes down with it.
  */
 export function agentJoinReported(call: CallRecord, input: { legCallSid: string; conferenceSid?: string }): Step<boolean> {
-  if (call.conferenceSid && input.conferenceSid && call.conferenceSid !== input.conferenceSid) return { result: true };
   const i = call.participants.findIndex((leg) => leg.legCallSid === input.legCallSid || leg.dialledSid === input.legCallSid);
-  if (i < 0 || !input.conferenceSid || call.participants[i]!.joinedConferenceSid === input.conferenceSid) return { result: false };
-  return { patch: participant(i, { joinedConferenceSid: input.conferenceSid }), result: false };
+  const known = i >= 0 && call.participants[i]!.joinedConferenceSid === input.conferenceSid;
+  const keep = i >= 0 && input.conferenceSid && !known ? participant(i, { joinedConferenceSid: input.conferenceSid }) : undefined;
+  // Kept on the leg either way: its leaving that other conference, and its end, are then no departure from the call.
+  if (call.conferenceSid && input.conferenceSid && call.conferenceSid !== input.conferenceSid) return { ...(keep ? { patch: keep } : {}), result: true };
+  return { ...(keep ? { patch: keep } : {}), result: false };
+}
+
+/**
+ * The leg joined another conference of the call's name than the call's own (see agentJoinReported): the call's
+ * conference had ended under it, with the customer, so the leg was never with the customer and its end leaves nobody.
+ */
+function joinedElsewhere(call: CallRecord, leg: CallRecord['participants'][number]): boolean {
+  return Boolean(call.conferenceSid && leg.joinedConferenceSid && leg.joinedConferenceSid !== call.conferenceSid);
 }
 
 /** What ending a call decided: its final shape, and the phones still ringing for it. */
@@ -292,6 +308,9 @@ export interface Ending {
  */
 export function callEnded(call: CallRecord, input: { reason: string; now: Date; lastEvent?: ConferenceEvent; conferenceSid?: string }): Step<Ending | undefined> {
   if (call.status === 'completed') return { result: undefined };
+  // The customer is only ever in the call's own conference: another one of its name ending (one an agent's late
+  // answer joined, see agentJoinReported) is not the call's end.
+  if (input.conferenceSid && call.conferenceSid && input.conferenceSid !== call.conferenceSid) return { result: undefined };
   const { now } = input;
   const last = input.lastEvent ? { ...input.lastEvent, at: now } : undefined;
   const ending = input.conferenceSid ?? call.conferenceSid;

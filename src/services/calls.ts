@@ -641,7 +641,7 @@ export function createCallService(deps: CallServiceDeps) {
    */
   async function recordConferenceEvent(input: ConferenceEventInput): Promise<void> {
     const callSid = input.conferenceName;
-    const report: ParticipantReport = { callSid: input.callSid, participantLabel: input.participantLabel, reason: input.reason, participantCallStatus: input.participantCallStatus, now: new Date() };
+    const report: ParticipantReport = { callSid: input.callSid, conferenceSid: input.conferenceSid, participantLabel: input.participantLabel, reason: input.reason, participantCallStatus: input.participantCallStatus, now: new Date() };
     // A callback's customer is on a leg of their own (customerLegSid): their leaving is the customer's too.
     let customerLegSid: string | undefined;
     if (input.event === 'participant-leave' || input.event === 'conference-end') {
@@ -689,7 +689,13 @@ export function createCallService(deps: CallServiceDeps) {
         if (!legCallSid || !input.participantLabel?.startsWith('agent:')) return;
         const stranded = await store.changeIfLive(callSid, (call) => agentJoinReported(call, { legCallSid, conferenceSid: input.conferenceSid }));
         if (stranded === false) return;
-        logger.warn('an agent joined the conference of a call that had ended: hanging up their leg', { callSid, leg: legCallSid });
+        // Which case it was (the call gone, or the leg in another conference of its name) is for whoever reads the log.
+        const stored = stranded === true ? await store.load(callSid).catch(() => null) : null;
+        logger.warn('an agent joined the conference of a call that had ended: hanging up their leg', {
+          callSid,
+          leg: legCallSid,
+          ...(stranded === true ? { joinedConference: input.conferenceSid, callsConference: stored?.conferenceSid } : { callGone: true }),
+        });
         hangUpLater(`agent joined ${callSid} after it ended`, legCallSid);
         return;
       }
