@@ -48,9 +48,9 @@ export async function servedByFerretDb(connection: Connection): Promise<boolean>
 /**
  * How many connections an app instance opens to FerretDB at most (the driver's pool; its default is 100). FerretDB 1.x
  * writes through SQLite, one writer at a time, and a writer that finds the file locked sleeps and tries again (SQLite's
- * busy handler: 1, 2, 5 … 100 ms), so under a burst the unlucky writes wait longest. Measured with 40 callers at once
- * (a fifth of them reading a 100-document collection): writes' p99 1,309 ms with 100 connections, 197 ms with 8,
- * 115 ms with 4, in less time overall; the whole-call benchmark's webhook p99 halved. Commands beyond the pool wait
+ * busy handler: 1, 2, 5 … 100 ms), so under a burst the unlucky writes wait longest. Measured by bench/db-pool.ts (40
+ * callers at once, a quarter of them reading a 100-document collection): writes' p99 1,090 ms with 100 connections,
+ * 196 ms with 8, 101 ms with 4, in less time overall; the whole-call benchmark's webhook p99 halved. Commands beyond the pool wait
  * in the driver, in order. What counts is every instance's pool together (three instances of 8 put the database's
  * answers back at a p99 of 600 ms, of 3 at 100 ms), hence a small one. A `maxPoolSize` in MONGODB_URI wins; MongoDB
  * keeps the driver's default.
