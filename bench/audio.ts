@@ -15,6 +15,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { HOLD_MUSIC_PEDAL_HZ } from '../src/twilio-local/audio/hold-music';
 import { connectAudio, toneDb, type AudioClient } from '../test/helpers/audio-client';
 import { SUPPORT_NUMBER, type AudioServerSample } from './audio-server';
+import { runBench } from './servers';
 
 const SECONDS = Number(process.env.BENCH_AUDIO_SECONDS ?? 10);
 const COUNTS = (process.env.BENCH_AUDIO_LEGS ?? '8,16,32,48,64,96').split(',').map(Number).filter((n) => n > 0);
@@ -147,7 +148,4 @@ async function main(): Promise<void> {
   process.stdout.write(`largest count measured with ≤ 1 % late ticks: ${carried} legs\n`);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+runBench(main);

@@ -11,7 +11,7 @@ import type { CallRecord } from '../src/contact-center/call';
 import { createLogger } from '../src/logger';
 import { callLeaseCollection, createCallLeases, DEFAULT_LEASE } from '../src/models/call-lease';
 import { createCallStore, storeRunner, type CallStore } from '../src/models/call-store';
-import { cpuTimeMs, percentile } from './servers';
+import { cpuTimeMs, percentile, runBench } from './servers';
 
 const WRITES = Number(process.env.BENCH_WRITES ?? 1000);
 /** Live calls in the store while it is measured (FerretDB's update scans for its document: the count matters). */
@@ -126,10 +126,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

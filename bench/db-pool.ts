@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { startFerretdb } from '../src/db/ferretdb';
-import { percentile } from './servers';
+import { percentile, runBench } from './servers';
 
 const CALLERS = Number(process.env.BENCH_CALLERS ?? 40);
 const EACH = Number(process.env.BENCH_EACH ?? 25);
@@ -72,10 +72,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -15,7 +15,7 @@ import { createLogger } from '../src/logger';
 import { createHistoryStore, historyDatabaseName, utcDay, type HistoryRecord } from '../src/models/history';
 import { historyFill } from './history-fill';
 import { startRestRecorder } from '../test/helpers/rest-recorder';
-import { addAccount, appEnv, percentile, SERVER_SCRIPT, signIn, spawnServer, stopServer } from './servers';
+import { addAccount, appEnv, percentile, SERVER_SCRIPT, signIn, spawnServer, stopServer, runBench } from './servers';
 
 const MAX = Number(process.env.BENCH_MAX_HISTORY ?? 100_000);
 const SIZES = [100, 1_000, 10_000, 100_000].filter((size) => size <= MAX);
@@ -284,7 +284,4 @@ function printTable(results: Map<number, Map<Op, Stat>>, baseline: Map<Op, Stat>
   console.log(lines.join('\n'));
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+runBench(main);

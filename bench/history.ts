@@ -9,7 +9,7 @@ import { startFerretdb } from '../src/db/ferretdb';
 import { createLogger } from '../src/logger';
 import { createHistoryStore, utcDay, type HistoryRecord, type HistoryQuery } from '../src/models/history';
 import { historyFill } from './history-fill';
-import { percentile } from './servers';
+import { percentile, runBench } from './servers';
 
 const MAX = Number(process.env.HISTORY_BENCH_MAX ?? 100_000);
 const SIZES = [100, 1_000, 10_000, 100_000].filter((size) => size <= MAX);
@@ -135,7 +135,4 @@ function printTable(results: Map<number, Map<string, { p50: number; p99: number 
   console.log(lines.join('\n'));
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+runBench(main);

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks';
 import { ferretdbProcessesOn, freePort } from '../src/db/ferretdb';
 import { startRestRecorder } from '../test/helpers/rest-recorder';
-import { AGENTS_CLI, appEnv, cpuTimeMs, percentile, SERVER_SCRIPT, spawnServer, stopServer } from './servers';
+import { AGENTS_CLI, appEnv, cpuTimeMs, percentile, SERVER_SCRIPT, spawnServer, stopServer, runBench } from './servers';
 
 const RATE = Number(process.env.BENCH_RATE ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -158,7 +158,4 @@ async function main(): Promise<void> {
   if (warm.errors > 0 || appPeak.errors > 0) process.exitCode = 1;
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

@@ -10,6 +10,7 @@ import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks';
 import { ferretdbProcessesOn, freePort } from '../src/db/ferretdb';
 import { PROJECT_ROOT } from '../src/paths';
 import { startRestRecorder } from '../test/helpers/rest-recorder';
+import { runBench } from './servers';
 
 const KILLS = Number(process.env.BENCH_KILLS ?? 5);
 /** The supervisor's backoff starts over after a FerretDB has run 10 s: kills further apart than that are independent. */
@@ -137,7 +138,4 @@ async function main(): Promise<void> {
   console.log(`incoming calls that got the apology while FerretDB was down: ${failures}`);
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.stack : err);
-  process.exit(1);
-});
+runBench(main);

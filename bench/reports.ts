@@ -17,7 +17,7 @@ import { addDays, localDayOf, localDayStart, utcHoursOfLocalDay } from '../src/c
 import { callFactsOf, DEFAULT_METRIC_SETTINGS, ratesOf, tallyCalls } from '../src/contact-center/metrics';
 import { historyFill } from './history-fill';
 import { startRestRecorder } from '../test/helpers/rest-recorder';
-import { addAccount, appEnv, percentile, SERVER_SCRIPT, signIn, spawnServer, stopServer } from './servers';
+import { addAccount, appEnv, percentile, SERVER_SCRIPT, signIn, spawnServer, stopServer, runBench } from './servers';
 
 const MAX = Number(process.env.BENCH_MAX_HISTORY ?? 100_000);
 const SIZES = [1_000, 100_000].filter((size) => size <= MAX);
@@ -152,7 +152,4 @@ async function main(): Promise<void> {
   if (!met) process.exitCode = 1;
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+runBench(main);

@@ -15,6 +15,7 @@ import { agentModel } from '../src/models/agent';
 import { PROJECT_ROOT } from '../src/paths';
 import { createAgentAccounts } from '../src/services/agents';
 import { startRestRecorder } from '../test/helpers/rest-recorder';
+import { runBench } from './servers';
 
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 50);
 const WAITING = Number(process.env.BENCH_WAITING ?? 200);
@@ -177,10 +178,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

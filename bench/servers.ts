@@ -103,3 +103,14 @@ export function addAccount(dataDir: string, login: string, role: 'agent' | 'supe
     stdio: ['pipe', 'ignore', 'inherit'],
   });
 }
+
+/** Runs a benchmark's main: exits 0 when it is done (whatever handles are left open), 1 with the error's stack if it fails. */
+export function runBench(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

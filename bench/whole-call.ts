@@ -13,7 +13,7 @@ import { ContactCenterSim, databaseUri, type SimCall } from '../test/helpers/con
 import { startLoadBalancer, type Forwarded } from '../test/helpers/load-balancer';
 import { offerProblems, refusedWebhooks, scriptMix, strandedProblems } from '../test/helpers/sim-checks';
 import { startDbCounter, type DbCounter } from './db-counter';
-import { cpuTimeMs, percentile, spawnServer, stopServer } from './servers';
+import { cpuTimeMs, percentile, spawnServer, stopServer, runBench } from './servers';
 
 /** New calls per second. */
 const RATE = Number(process.env.BENCH_CALL_RATE ?? 20);
@@ -319,10 +319,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);
