@@ -31,6 +31,7 @@ test('when one instance adds, renames and disables agents, then the other instan
   expect(ids(await there.all())).toEqual(['ada']);
 
   await here.add({ login: 'grace', name: 'Grace' });
+  expect(await there.find('grace')).toMatchObject({ id: 'grace', name: 'Grace' });
   expect(ids(await there.all())).toEqual(['ada', 'grace']);
 
   await here.change('grace', { name: 'Grace Hopper' });
@@ -38,6 +39,8 @@ test('when one instance adds, renames and disables agents, then the other instan
 
   await there.change('ada', { disabled: true });
   expect((await here.all()).find((a) => a.id === 'ada')).toMatchObject({ disabled: true });
+  expect(await here.find('ada')).toMatchObject({ disabled: true });
+  expect(await here.find('nobody')).toBeUndefined();
 });
 
 test('when nothing changed, then the collection is not read again; with no stamp stored (a wiped database), it is read every time', async () => {

@@ -170,9 +170,10 @@ export function createAgentAccounts(model: AgentModel, options: { dbTimeoutMs?: 
   return {
     all: directory.read,
 
+    // Every agent's callback asks (is this agent known?): from the directory, a stamp lookup the callers of a moment share.
     async find(id) {
-      const record = await findRecord(id);
-      return record ? toAgent(record) : undefined;
+      if (!AGENT_ID_PATTERN.test(id)) return undefined;
+      return (await directory.read()).find((agent) => agent.id === id);
     },
 
     async add(input) {
