@@ -165,7 +165,7 @@ export function legReported(call: CallRecord, input: { agentId: string; legCallS
   const leg = call.participants[i]!;
   if (!movesForward(leg.status, input.status)) return leg.legCallSid ? nothing : { patch: participant(i, { legCallSid: input.legCallSid }), result: { alone: false } };
   // A leg that joined another conference of the call's name ends having left nobody: the customer's own leave ends the call.
-  if (joinedElsewhere(call, leg)) return { patch: participant(i, { status: input.status, legCallSid: input.legCallSid }), result: { alone: false } };
+  if (otherConference(call, leg.joinedConferenceSid)) return { patch: participant(i, { status: input.status, legCallSid: input.legCallSid }), result: { alone: false } };
   const missed = MISSED_LEG_STATUSES.includes(input.status);
   const transfer = transferAfterLeg(call, i, input.status);
   const alone = leftAloneAfter(call, i, input.status);
@@ -231,7 +231,7 @@ export function customerGone(call: Pick<CallRecord, '_id'> & Partial<Pick<CallRe
 export function agentLeft(call: CallRecord, input: ParticipantReport, settings: LifeSettings): Step<(Departure & { confirmed?: false }) | { confirmed: true } | undefined> {
   const event = conferenceEvent(call, 'left', input, whyLeft(input));
   // Leaving another conference of the call's name (joined after the call's own had ended) is no departure from the call.
-  if (call.conferenceSid && input.conferenceSid && input.conferenceSid !== call.conferenceSid) return { result: undefined };
+  if (otherConference(call, input.conferenceSid)) return { result: undefined };
   const i = call.participants.findIndex((leg) => input.callSid !== undefined && leg.legCallSid === input.callSid && LIVE_LEG_STATUSES.includes(leg.status));
   if (i < 0) {
     if (!call.participants.some((leg) => leg.legCallSid === input.callSid)) return { result: undefined };
@@ -275,16 +275,16 @@ export function agentJoinReported(call: CallRecord, input: { legCallSid: string;
   const known = i >= 0 && call.participants[i]!.joinedConferenceSid === input.conferenceSid;
   const keep = i >= 0 && input.conferenceSid && !known ? participant(i, { joinedConferenceSid: input.conferenceSid }) : undefined;
   // Kept on the leg either way: its leaving that other conference, and its end, are then no departure from the call.
-  if (call.conferenceSid && input.conferenceSid && call.conferenceSid !== input.conferenceSid) return { ...(keep ? { patch: keep } : {}), result: true };
-  return { ...(keep ? { patch: keep } : {}), result: false };
+  return { ...(keep ? { patch: keep } : {}), result: otherConference(call, input.conferenceSid) };
 }
 
 /**
- * The leg joined another conference of the call's name than the call's own (see agentJoinReported): the call's
- * conference had ended under it, with the customer, so the leg was never with the customer and its end leaves nobody.
+ * Whether `conferenceSid` is another conference of the call's name than the call's own (both known): one an agent's
+ * late answer joined after the call's own had ended with the customer (see agentJoinReported). Nothing that happens
+ * there is the call's: the leg was never with the customer, and its leaving or that conference's end leaves nobody.
  */
-function joinedElsewhere(call: CallRecord, leg: CallRecord['participants'][number]): boolean {
-  return Boolean(call.conferenceSid && leg.joinedConferenceSid && leg.joinedConferenceSid !== call.conferenceSid);
+function otherConference(call: CallRecord, conferenceSid: string | undefined): boolean {
+  return Boolean(call.conferenceSid && conferenceSid && conferenceSid !== call.conferenceSid);
 }
 
 /** What ending a call decided: its final shape, and the phones still ringing for it. */
@@ -310,7 +310,7 @@ export function callEnded(call: CallRecord, input: { reason: string; now: Date; 
   if (call.status === 'completed') return { result: undefined };
   // The customer is only ever in the call's own conference: another one of its name ending (one an agent's late
   // answer joined, see agentJoinReported) is not the call's end.
-  if (input.conferenceSid && call.conferenceSid && input.conferenceSid !== call.conferenceSid) return { result: undefined };
+  if (otherConference(call, input.conferenceSid)) return { result: undefined };
   const { now } = input;
   const last = input.lastEvent ? { ...input.lastEvent, at: now } : undefined;
   const ending = input.conferenceSid ?? call.conferenceSid;

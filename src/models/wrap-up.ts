@@ -28,6 +28,11 @@ export interface WrapUpSettings {
 
 const PICKS_PREFIX = 'history_w_';
 const dayOf = (date: Date): string => new Date(date).toISOString().slice(0, 10).replaceAll('-', '');
+/** A stored pick as the history and the caller card show it (without its key and the day its call began). */
+function pickOfRow(row: StoredWrapUp): WrapUp {
+  const { _id: _key, startedAt: _day, ...pick } = row;
+  return pick;
+}
 
 /** The wrap-up store: codes, the setting, and agents' picks. */
 export function createWrapUpStore(connection: Connection, options: { timeoutMs?: number; cacheMs?: number } = {}) {
@@ -120,9 +125,7 @@ export function createWrapUpStore(connection: Connection, options: { timeoutMs?:
     /** One agent's pick for a call that began at `startedAt`, if they made one: a lookup by `_id`, whatever the day's size. */
     async pickOf(callSid: string, agentId: string, startedAt: Date): Promise<WrapUp | undefined> {
       const row = await guarded(() => picks(dayOf(startedAt)).findOne({ _id: `${callSid}:${agentId}` }));
-      if (!row) return undefined;
-      const { _id: _key, startedAt: _day, ...pick } = row;
-      return pick;
+      return row ? pickOfRow(row) : undefined;
     },
 
     /** The picks for these calls (each with the time it began), by CallSid: one read per day the calls began on. */
@@ -134,10 +137,7 @@ export function createWrapUpStore(connection: Connection, options: { timeoutMs?:
       }
       const found = await guarded(() => Promise.all([...byDay].map(([day, sids]) => picks(day).find({ callSid: { $in: sids } } as Filter<StoredWrapUp>).toArray())));
       const out = new Map<string, WrapUp[]>();
-      for (const row of found.flat().sort((a, b) => new Date(a.at).getTime() - new Date(b.at).getTime())) {
-        const { _id: _key, startedAt: _day, ...pick } = row;
-        out.set(row.callSid, [...(out.get(row.callSid) ?? []), pick]);
-      }
+      for (const row of found.flat().sort((a, b) => new Date(a.at).getTime() - new Date(b.at).getTime())) out.set(row.callSid, [...(out.get(row.callSid) ?? []), pickOfRow(row)]);
       return out;
     },
 

@@ -749,7 +749,7 @@ export function createCallService(deps: CallServiceDeps) {
         live: [...views.values()],
         callOf(agentId) {
           const chosen = callOf(live, agentId);
-          return chosen ? (views.get(chosen) ?? view(chosen)) : null;
+          return (chosen && views.get(chosen)) ?? null;
         },
       };
     },

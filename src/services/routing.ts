@@ -105,7 +105,6 @@ interface DialTurn {
   wait: Promise<void>;
   done: () => void;
 }
-const FIRST_TURN: DialTurn = { wait: Promise.resolve(), done: () => undefined };
 /** How many of a pass's offers are under way at once (see makeOffers). */
 const OFFERS_UNDER_WAY = 4;
 
@@ -205,7 +204,7 @@ export function createRouting(deps: RoutingDeps) {
    * Reserves the agent and the call, marks the call offered, and rings the agent: in its `turn` (once the pass's
    * previous offer has rung), which it ends once its own ring is out (or it makes none).
    */
-  async function offerCall(callSid: string, agentId: string, turn: DialTurn = FIRST_TURN): Promise<void> {
+  async function offerCall(callSid: string, agentId: string, turn: DialTurn): Promise<void> {
     // Another instance may have told this caller sorry while its late record was landing: asked now, several round
     // trips after that instance sent the apology's record (and alongside the claim, which does not depend on it).
     const [claimed, toldSorry] = await Promise.all([reservations.claimOffer(agentId, callSid), deps.retracted.told(callSid)]);
