@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
 import { createBackgroundTasks, type BackgroundTasks } from './background';
 import type { Config } from './config';
-import { openAppDatabase, servedByFerretDb, type Database } from './db/connect';
+import { openAppDatabase, type Database } from './db/connect';
 import type { Logger } from './logger';
 import { callLeaseCollection, createCallLeases, DEFAULT_LEASE } from './models/call-lease';
 import { createCallStore, storeRunner } from './models/call-store';
@@ -130,7 +130,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }, sweepMs);
     sweeper.unref();
     cleanups.unshift({ name: 'session sweeper', run: async () => clearInterval(sweeper) });
-    const onFerretDb = await servedByFerretDb(db.connection);
+    const onFerretDb = db.ferretDb;
     const signInLimiter = createSignInLimiter(config.auth, onFerretDb ? undefined : db.connection);
     const background = createBackgroundTasks(logger);
     const ops = createOpsMetrics();

@@ -12,6 +12,7 @@ test('when the app connects to FerretDB, then its pool is FERRETDB_POOL_SIZE con
   try {
     const ferret = await servedByFerretDb(plain.connection);
     // The suite runs on the embedded FerretDB unless TEST_MONGODB_URI points elsewhere: MongoDB keeps the driver's default.
+    expect(plain.ferretDb).toBe(ferret);
     expect(poolOf(plain)).toBe(ferret ? FERRETDB_POOL_SIZE : 100);
     expect(poolOf(named)).toBe(3);
     expect(await plain.connection.db!.collection('probe').countDocuments()).toBe(0);

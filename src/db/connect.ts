@@ -17,6 +17,11 @@ export interface Database {
   models: { calls: ReturnType<typeof callModel> };
   /** The embedded server, when one was started. */
   embedded?: EmbeddedDatabase;
+  /**
+   * The server is FerretDB, or could not say (servedByFerretDb, asked once when connecting): FerretDB's precautions
+   * apply (the small pool here, per-call leases and sign-in limits kept in memory in the runtime).
+   */
+  ferretDb: boolean;
   /** Pings the database, within a second. */
   readiness(): Promise<Readiness>;
   close(): Promise<void>;
@@ -75,7 +80,8 @@ function open(uri: string, options: { dbName?: string; serverSelectionTimeoutMs?
  */
 export async function connectDatabase(options: { uri: string; dbName?: string; logger: Logger; serverSelectionTimeoutMs?: number }): Promise<Database> {
   let connection = await open(options.uri, options);
-  if (!/[?&]maxPoolSize=/i.test(options.uri) && (await servedByFerretDb(connection))) {
+  const ferretDb = await servedByFerretDb(connection);
+  if (ferretDb && !/[?&]maxPoolSize=/i.test(options.uri)) {
     await connection.close();
     connection = await open(options.uri, { ...options, maxPoolSize: FERRETDB_POOL_SIZE });
   }
@@ -85,6 +91,7 @@ export async function connectDatabase(options: { uri: string; dbName?: string; l
   return {
     connection,
     models,
+    ferretDb,
     readiness: () => ping(connection),
     async close() {
       await connection.close();
