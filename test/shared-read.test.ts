@@ -15,27 +15,35 @@ function controlledRead() {
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-test('when many callers ask while a read is under way, then they share one next read, started after they asked', async () => {
-  const { read, started, change } = controlledRead();
-  const shared = sharedRead(read);
+type Answer = { state: number; list: readonly number[] };
 
-  // Arrange: one read under way, then a change, then ten callers (as pages told of the change).
+/**
+ * One read under way, then a change, then `callers` callers (as pages told of the change); the first read is let
+ * finish, then the next. What each got, and how many reads had started while the first was under way and in all.
+ */
+async function burstDuringRead<R extends Answer>(wrap: (read: () => Promise<{ state: number; list: number[] }>) => () => Promise<R>, callers: number) {
+  const { read, started, change } = controlledRead();
+  const shared = wrap(read);
   const first = shared();
   change();
-  const later = Array.from({ length: 10 }, () => shared());
+  const later = Array.from({ length: callers }, () => shared());
   await tick();
-  expect(started).toHaveLength(1);
-
-  // Act
+  const readsWhileFirstRan = started.length;
   started[0]!.finish();
   await first;
   await tick();
   started[1]!.finish();
-  const answers = await Promise.all(later);
+  return { first: await first, answers: await Promise.all(later), readsWhileFirstRan, reads: started.length };
+}
+
+test('when many callers ask while a read is under way, then they share one next read, started after they asked', async () => {
+  // Arrange, act: one read under way, then a change, then ten callers.
+  const { first, answers, readsWhileFirstRan, reads } = await burstDuringRead(sharedRead, 10);
 
   // Assert: two reads for eleven callers, and the ten saw the change.
-  expect(started).toHaveLength(2);
-  expect((await first).state).toBe(0);
+  expect(readsWhileFirstRan).toBe(1);
+  expect(reads).toBe(2);
+  expect(first.state).toBe(0);
   expect(answers.map((a) => a.state)).toEqual(Array(10).fill(1));
 });
 
@@ -144,20 +152,10 @@ test('when more keys wait than one lookup takes, then they are read in several l
 
 describe('sharedMoment', () => {
   test('when many callers ask while a read is under way, then they share one next read, the same frozen result', async () => {
-    const { read, started, change } = controlledRead();
-    const shared = sharedMoment(read);
-    const first = shared();
-    change();
-    const later = Array.from({ length: 5 }, () => shared());
-    await tick();
-    started[0]!.finish();
-    await first;
-    await tick();
-    started[1]!.finish();
-    const answers = await Promise.all(later);
+    const { answers, reads } = await burstDuringRead(sharedMoment, 5);
 
     // Two reads for six callers; the five saw the change, and got one object, which nobody can change.
-    expect(started).toHaveLength(2);
+    expect(reads).toBe(2);
     expect(answers.map((a) => a.state)).toEqual(Array(5).fill(1));
     expect(new Set(answers).size).toBe(1);
     expect(() => (answers[0]!.list as number[]).push(99)).toThrow(TypeError);
