@@ -95,7 +95,7 @@ export async function runRefusedAppProcess(options: { dataDir: string; restBaseU
   }
 }
 
-/** The FerretDB processes serving `ferretdbDir`, read straight from /proc. */
+/** The FerretDB processes serving `ferretdbDir` (whatever SQLite settings follow it), read straight from /proc. */
 export function ferretdbPidsOn(ferretdbDir: string): number[] {
   const wanted = `--sqlite-url=file:${ferretdbDir.endsWith('/') ? ferretdbDir : `${ferretdbDir}/`}`;
   const pids: number[] = [];
@@ -104,7 +104,7 @@ export function ferretdbPidsOn(ferretdbDir: string): number[] {
     try {
       const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
       const state = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.[0];
-      if (path.basename(argv[0] ?? '').startsWith('ferretdb') && argv.includes(wanted) && state !== 'Z') pids.push(Number(entry));
+      if (path.basename(argv[0] ?? '').startsWith('ferretdb') && argv.some((a) => a === wanted || a.startsWith(`${wanted}?`)) && state !== 'Z') pids.push(Number(entry));
     } catch {
       // The process ended while we looked.
     }
