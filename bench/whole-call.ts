@@ -33,6 +33,8 @@ const MIX: Array<[SimCall['script'], number]> = [['talk', 2], ['consult', 1], ['
 const TIMING = { ringMs: 300, talkMs: 1500, afterMs: 1000 };
 /** The issue's goals: every webhook's p99 on one instance, and on three against one. */
 const GOAL_P99_MS = 25;
+/** How many kinds of database command the summary names, busiest first. */
+const COMMANDS_SHOWN = Number(process.env.BENCH_COMMANDS_SHOWN ?? 8);
 const GOAL_THREE_OVER_ONE = 1.5;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -270,7 +272,7 @@ function report(r: RunResult): void {
   console.log(`page requests over the whole run: ${pages}`);
   const commands = [...r.dbCommands.values()].reduce((a, b) => a + b, 0);
   const perCall = (key: string): string => ((r.dbCommands.get(key) ?? 0) / r.counted).toFixed(1);
-  const top = [...r.dbCommands].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, n]) => `${k} ${(n / secs).toFixed(0)}/s`).join(', ');
+  const top = [...r.dbCommands].sort((a, b) => b[1] - a[1]).slice(0, COMMANDS_SHOWN).map(([k, n]) => `${k} ${(n / secs).toFixed(0)}/s`).join(', ');
   console.log(`database commands: ${(commands / secs).toFixed(0)}/s, ${(commands / r.counted).toFixed(0)} per call counted; most: ${top}`);
   // FerretDB reads every document of a collection for any filter but `{ _id }` alone: those scans are its cost.
   const scans = [...r.dbShapes].filter(([k]) => k.includes(' scan')).sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.BENCH_SCANS_SHOWN ?? 10));
