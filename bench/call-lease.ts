@@ -1,6 +1,6 @@
-// Benchmark: what the per-call lease costs each change to a live call on the embedded FerretDB, against the plain
+// Benchmark: what the claim on a call's revision costs each change to a live call on the embedded FerretDB, against the plain
 // compare-and-set of the same run and against an update by _id with no guard at all (alternating, so all three see
-// the same machine), and what it buys: three "instances" (connections, each with its own leases) changing the same
+// the same machine), and what it buys: three "instances" (connections, each with its own claims) changing the same
 // calls at once, counting the changes that were lost.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -26,14 +26,14 @@ const append = (label: string) => (_call: CallRecord) => ({ patch: { addEvent: {
 type Mode = 'cas' | 'leased' | 'bare';
 
 /**
- * The store as the app builds it: compare-and-set alone (MongoDB), or under leases (FerretDB). 'bare' is the leased
- * store's write without the lease: the floor the lease adds to (unsafe across processes).
+ * The store as the app builds it: compare-and-set alone (MongoDB), or with claims (FerretDB; the mode is still called
+ * 'leased'). 'bare' is that store's write without the claim: the floor the claim adds to (unsafe across processes).
  */
 function store(database: Database, mode: Mode): CallStore {
   if (mode === 'cas') return createCallStore(database.models.calls, run);
   const leases = createCallLeases(callLeaseCollection(database.connection), run, DEFAULT_LEASE);
   if (mode === 'leased') return createCallStore(database.models.calls, run, { leases });
-  const free = { ...leases, acquire: async (callSid: string) => ({ key: callSid, holder: '', expiresAt: Infinity, writeBy: Infinity }), release: async () => undefined };
+  const free = { ...leases, claim: async (callSid: string) => ({ key: callSid, holder: '', expiresAt: Infinity, writeBy: Infinity }) };
   return createCallStore(database.models.calls, run, { leases: free });
 }
 
@@ -105,19 +105,19 @@ async function main(): Promise<void> {
     const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
     const line = (name: string, r: (typeof results)[Mode]): string => `${name.padEnd(44)} ${fmt(r.ms)}  CPU per change: app ${mean(r.app).toFixed(2)} ms + FerretDB ${mean(r.db).toFixed(2)} ms`;
     console.log(line('compare-and-set: read, update {_id, rev}', results.cas));
-    console.log(line('leased: + insert lease, update {_id}, delete', results.leased));
+    console.log(line('claimed: read, insert claim, update {_id}', results.leased));
     console.log(line('no guard: read, update {_id} (unsafe)', results.bare));
     const p50 = (r: (typeof results)[Mode]): number => percentile([...r.ms].sort((a, b) => a - b), 50);
     const p99 = (r: (typeof results)[Mode]): number => percentile([...r.ms].sort((a, b) => a - b), 99);
     const ratio = (over: Mode, f: (r: (typeof results)[Mode]) => number): string => (f(results.leased) / f(results[over])).toFixed(2);
     for (const over of ['cas', 'bare'] as const) {
-      console.log(`ratio leased/${over === 'cas' ? 'compare-and-set' : 'no guard'}: p50 x${ratio(over, p50)}, p99 x${ratio(over, p99)}, CPU app x${ratio(over, (r) => mean(r.app))}, FerretDB x${ratio(over, (r) => mean(r.db))}`);
+      console.log(`ratio claimed/${over === 'cas' ? 'compare-and-set' : 'no guard'}: p50 x${ratio(over, p50)}, p99 x${ratio(over, p99)}, CPU app x${ratio(over, (r) => mean(r.app))}, FerretDB x${ratio(over, (r) => mean(r.db))}`);
     }
 
     console.log(`three instances changing ${CONTENDED_CALLS} calls at once, ${CONTENDED_CHANGES} changes each per call:`);
     for (const mode of ['cas', 'leased'] as const) {
       const r = await contended(databases, mode, `k${mode[0]}`);
-      console.log(`  ${mode === 'cas' ? 'compare-and-set alone' : 'leased'.padEnd(21)}  changes lost: ${r.lost} of ${r.sent} (refused, the caller told: ${r.failed})  ${r.ms} ms`);
+      console.log(`  ${mode === 'cas' ? 'compare-and-set alone' : 'claimed'.padEnd(21)}  changes lost: ${r.lost} of ${r.sent} (refused, the caller told: ${r.failed})  ${r.ms} ms`);
     }
   } finally {
     for (const d of databases) await d.close();

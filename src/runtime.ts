@@ -137,14 +137,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const rest = ops.countRest(options.rest ?? createTwilioRest(config.twilio));
     const voice = createVoice(rest, (retry) => logger.warn('Twilio did not take a change; trying again', { ...retry }));
     const run = storeRunner(config.dbTimeoutMs);
-    // FerretDB 1.x's updates are not atomic under concurrency: changes to a call are made under a per-call lease there.
+    // FerretDB 1.x's updates are not atomic under concurrency: each change to a call there claims the revision it read.
     const leases = onFerretDb ? createCallLeases(callLeaseCollection(db.connection), run, { ...DEFAULT_LEASE, waitMs: config.dbTimeoutMs }) : undefined;
     const store = createCallStore(db.models.calls, run, { leases });
     const reservations = createReservationStore(reservationModel(db.connection), run);
     const presence = createPresenceStore(presenceModel(db.connection), run);
     const changes = createChangeHub(createChangeStore(changeModel(db.connection), run), logger, { pollMs: options.changePollMs ?? 250, keepMs: 15_000, batchMs: 50 });
     const retracted = createToldSorry(toldSorryCollection(db.connection), run, logger);
-    // Housekeeping for several instances: late records of callers told sorry by any instance, leases of stopped ones.
+    // Housekeeping for several instances: late records of callers told sorry by any instance, old claims on calls.
     const housekeeping = setInterval(() => {
       void Promise.all([retracted.sweep((callSids) => store.retractAll(callSids)), leases?.sweep()]).catch((err: unknown) => logger.warn('call housekeeping failed', { error: err instanceof Error ? err.message : String(err) }));
     }, 10_000);

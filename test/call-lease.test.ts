@@ -1,7 +1,7 @@
-// Changes to one call from several processes at once, as three connections with their own leases stand in for three
+// Changes to one call from several processes at once, as three connections with their own claims stand in for three
 // app instances on the test database (FerretDB, whose updates are not atomic under concurrency, unless MONGODB_URI):
-// under per-call leases no change is lost, a lease whose holder stopped is taken over once it has expired (by one
-// writer only), and a holder whose lease ran out before it could write sends nothing and starts over.
+// with claims on the revision read no change is lost, a claim whose holder stopped is taken over once it has expired
+// (by one writer only), and a holder whose claim came too late to write sends nothing and starts over.
 import { connectDatabase, type Database } from '../src/db/connect';
 import type { CallRecord } from '../src/contact-center/call';
 import { createLogger } from '../src/logger';
@@ -24,9 +24,9 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** One "instance": its own connection, leases and store. */
+/** One "instance": its own connection, claims and store (`storeRun` runs each of their database operations). */
 function instance(database: Database, settings: Partial<LeaseSettings> = {}, storeRun = run): { store: CallStore; leases: CallLeases } {
-  const leases = createCallLeases(callLeaseCollection(database.connection), run, { leaseMs: 3000, marginMs: 1000, waitMs: 5000, ...settings });
+  const leases = createCallLeases(callLeaseCollection(database.connection), storeRun, { leaseMs: 3000, marginMs: 1000, waitMs: 5000, ...settings });
   return { store: createCallStore(database.models.calls, storeRun, { leases }), leases };
 }
 
@@ -40,7 +40,10 @@ async function newCall(): Promise<string> {
 const append = (label: string) => (_call: CallRecord) => ({ patch: { addEvent: { at: new Date(), kind: 'hold' as const, label } }, result: label });
 
 const stored = async (callSid: string) => (await db.models.calls.findById(callSid).lean<CallRecord>().exec())!;
-const leaseOf = (callSid: string) => db.connection.collection('call_leases').findOne({ _id: `call:${callSid}` as never });
+const claimsOf = (callSid: string) => db.connection.collection('call_leases').find({ _id: { $regex: `^rev:${callSid}:` } as never }).toArray();
+/** A claim on the change from `rev`, as another process (or one that was killed) would hold it. */
+const heldClaim = (callSid: string, rev: number, generation: number, holder: string, expiresAt: Date) =>
+  db.connection.collection('call_leases').insertOne({ _id: `rev:${callSid}:${rev}:${generation}` as never, holder, expiresAt });
 
 test('when three instances change one call at once, then every change lands exactly once', async () => {
   const callSid = await newCall();
@@ -52,14 +55,15 @@ test('when three instances change one call at once, then every change lands exac
   const call = await stored(callSid);
   expect(call.events!.map((e) => e.label).sort()).toEqual(writers.flatMap((_, w) => Array.from({ length: 20 }, (_, i) => `w${w}-${i}`)).sort());
   expect(call.rev).toBe(60);
-  expect(await leaseOf(callSid)).toBeNull(); // every lease was given back
+  // One claim per change, each on the revision it moved on from, none taken over.
+  expect((await claimsOf(callSid)).map((c) => String(c._id)).sort()).toEqual(Array.from({ length: 60 }, (_, rev) => `rev:${callSid}:${rev}:0`).sort());
   expect(writers.reduce((sum, { leases }) => sum + leases.stats.waited, 0)).toBeGreaterThan(0); // they did contend
 }, 60000);
 
-test('when the holder of a call\'s lease stopped, then the next change waits for the lease to expire, takes it over and lands', async () => {
+test('when the holder of a claim stopped before writing, then the next change waits for the claim to expire, takes it over and lands', async () => {
   const callSid = await newCall();
   const expiresAt = new Date(Date.now() + 600);
-  await db.connection.collection('call_leases').insertOne({ _id: `call:${callSid}` as never, holder: 'a-process-that-was-killed:1', expiresAt });
+  await heldClaim(callSid, 0, 0, 'a-process-that-was-killed:1', expiresAt);
   const { store, leases } = instance(db);
 
   await store.change(callSid, append('after-takeover'));
@@ -69,9 +73,9 @@ test('when the holder of a call\'s lease stopped, then the next change waits for
   expect((await stored(callSid)).events!.map((e) => e.label)).toEqual(['after-takeover']);
 });
 
-test('when several instances find the same expired lease at once, then exactly one removes it and no change is lost', async () => {
+test('when several instances find the same expired claim at once, then exactly one takes it over and no change is lost', async () => {
   const callSid = await newCall();
-  await db.connection.collection('call_leases').insertOne({ _id: `call:${callSid}` as never, holder: 'a-process-that-was-killed:2', expiresAt: new Date(Date.now() - 1000) });
+  await heldClaim(callSid, 0, 0, 'a-process-that-was-killed:2', new Date(Date.now() - 1000));
   const writers = [instance(db), instance(others[0]!), instance(others[1]!)];
 
   await Promise.all(writers.flatMap(({ store }, w) => Array.from({ length: 5 }, (_, i) => store.change(callSid, append(`w${w}-${i}`)))));
@@ -80,11 +84,11 @@ test('when several instances find the same expired lease at once, then exactly o
   expect((await stored(callSid)).events).toHaveLength(15);
 });
 
-test('when the database answers so slowly that the lease runs out before the write, then nothing is written under it and the change lands once under a new lease', async () => {
+test('when the database answers so slowly that the claim comes too late to write, then nothing is written under it and the change lands once under the next claim', async () => {
   const callSid = await newCall();
   let ops = 0;
-  // The store's first read under the lease (its second operation, after the read that decides whether to take one)
-  // takes longer than the lease leaves for writing.
+  // The store's claim (its second operation, after the read that decides the change) lands later than the claim
+  // leaves for writing.
   const slowFirstLeasedRead = <T>(op: () => Promise<T>): Promise<T> => (ops++ === 1 ? new Promise((resolve) => setTimeout(resolve, 350)).then(() => run(op)) : run(op));
   const { store, leases } = instance(db, { leaseMs: 600, marginMs: 300 }, slowFirstLeasedRead);
 
@@ -92,35 +96,37 @@ test('when the database answers so slowly that the lease runs out before the wri
   await store.settle();
 
   expect(leases.stats.acquired).toBe(2);
+  expect(leases.stats.takenOver).toBe(1); // its own late claim, expired unused
   const call = await stored(callSid);
   expect(call.events!.map((e) => e.label)).toEqual(['once']);
   expect(call.rev).toBe(1);
 });
 
-test('when a change would write nothing, then it takes no lease, and its answer is decided on what is stored', async () => {
+test('when a change would write nothing, then it takes no claim, and its answer is decided on what is stored', async () => {
   const callSid = await newCall();
-  await db.connection.collection('call_leases').insertOne({ _id: `call:${callSid}` as never, holder: 'a-slow-writer:1', expiresAt: new Date(Date.now() + 60_000) });
+  await heldClaim(callSid, 0, 0, 'a-slow-writer:1', new Date(Date.now() + 60_000));
   const { store, leases } = instance(db);
 
-  // Another instance holds the lease for a minute: a change that writes nothing does not wait for it.
+  // Another instance holds the claim for a minute: a change that writes nothing does not wait for it.
   const status = await store.change(callSid, (call) => ({ result: call.status }));
 
   expect(status).toBe('waiting');
   expect(leases.stats.acquired + leases.stats.waited).toBe(0);
   expect((await stored(callSid)).rev).toBe(0);
-  await db.connection.collection('call_leases').deleteOne({ _id: `call:${callSid}` as never });
+  await db.connection.collection('call_leases').deleteOne({ _id: `rev:${callSid}:0:0` as never });
 });
 
-test('when a stopped holder\'s lease is long expired, then housekeeping removes it, and the rights to take over once done', async () => {
+test('when claims are long expired, then housekeeping on one instance removes them and leaves the live ones; another instance sweeping in the same slot removes nothing', async () => {
   const callSid = await newCall();
-  const leases = db.connection.collection('call_leases');
-  await leases.insertOne({ _id: `call:${callSid}` as never, holder: 'a-process-that-was-killed:3', expiresAt: new Date(Date.now() - 10_000) });
-  await leases.insertOne({ _id: `takeover:call:${callSid}:old-holder` as never, holder: 'x', expiresAt: new Date(Date.now() - 10_000) });
-  const { leases: mine } = instance(db);
+  const now = Date.now();
+  await heldClaim(callSid, 0, 0, 'a-process-that-was-killed:3', new Date(now - 10_000));
+  await heldClaim(callSid, 1, 0, 'a-writer-that-wrote:4', new Date(now - 9_000));
+  await heldClaim(callSid, 2, 0, 'a-live-writer:5', new Date(now + 3_000));
+  const first = instance(db, { leaseMs: 3000 });
+  const second = instance(others[0]!, { leaseMs: 3000 });
 
-  const removed = await mine.sweep();
+  const [a, b] = await Promise.all([first.leases.sweep(now), second.leases.sweep(now)]);
 
-  expect(removed).toBe(2);
-  expect(await leaseOf(callSid)).toBeNull();
-  expect(await leases.countDocuments({ _id: `takeover:call:${callSid}:old-holder` as never })).toBe(0);
+  expect([a, b].sort()).toEqual([0, 2]);
+  expect((await claimsOf(callSid)).map((c) => String(c._id))).toEqual([`rev:${callSid}:2:0`]);
 });

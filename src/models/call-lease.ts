@@ -1,22 +1,25 @@
-// Per-call leases, for FerretDB 1.x: it applies an update by reading the document and writing it back whole, so two
+// Per-call claims, for FerretDB 1.x: it applies an update by reading the document and writing it back whole, so two
 // processes changing one call at once can both "match" its revision and one change is lost. The one write it makes
-// exclusive across processes is an insert of a taken _id, so a lease is a document `call:<CallSid>` in `call_leases`:
-// whoever inserts it may change the call, everyone else waits. A holder that died is taken over once its lease has
-// expired. On MongoDB the store does not need these: its compare-and-set update is atomic.
+// exclusive across processes is an insert of a taken _id, so the right to move a call from revision `rev` to the next
+// is a document `rev:<CallSid>:<rev>:<generation>` in `call_leases`: whoever inserts it may write that one change,
+// decided on the revision it read; nobody else can, since the call only leaves `rev` by that write. So a change is a
+// read, the claim's insert and the update: nothing to give back, and no second read. A claim whose holder stopped
+// before writing is taken over, once it has expired, by claiming the next generation of the same revision. Old claims
+// are swept away by one instance at a time. On MongoDB the store does not need these: its compare-and-set update is
+// atomic.
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Collection } from 'mongodb';
 import { Schema, type Connection, type Model } from 'mongoose';
-import { isDuplicateKey, StoreUnavailableError } from '../errors';
+import { isDuplicateKey } from '../errors';
 
 export interface LeaseRecord {
-  /** 'call:<CallSid>' for a lease; 'takeover:call:<CallSid>:<holder>' for the right to remove a dead holder's lease. */
+  /** 'rev:<CallSid>:<rev>:<generation>' for a claim; 'sweep:<slot>' for the right to sweep in one slot of time. */
   _id: string;
-  /** Unique per lease taken: '<host>:<pid>:<instance>:<counter>'. */
+  /** Unique per claim taken: '<host>:<pid>:<instance>:<counter>'. */
   holder: string;
   expiresAt: Date;
 }
-
 const leaseSchema = new Schema<LeaseRecord>(
   {
     _id: { type: String, required: true },
@@ -38,14 +41,14 @@ export function callLeaseCollection(connection: Connection): Collection<LeaseRec
 }
 
 export interface LeaseSettings {
-  /** How long a lease lasts: a holder that died blocks its call at most this long. */
+  /** How long a claim lasts: a holder that stopped before writing blocks its call at most this long. */
   leaseMs: number;
   /**
-   * A holder sends no write in the last `marginMs` of its lease (nor deletes it then), so a write of a slow holder has
-   * landed before anyone can take its lease over.
+   * A holder sends no write in the last `marginMs` of its claim, so a write of a slow holder has landed before anyone
+   * can take its claim over.
    */
   marginMs: number;
-  /** The longest a writer waits for a lease held by someone else (then the store is "unavailable"). */
+  /** The longest a writer waits for a claim held by someone else (then the store is "unavailable"). */
   waitMs: number;
 }
 
@@ -55,8 +58,8 @@ export interface LeaseSettings {
  */
 export const DEFAULT_LEASE: LeaseSettings = { leaseMs: 4000, marginMs: 2000, waitMs: 5000 };
 
-/** A lease this process holds on one call. */
-export interface CallLease {
+/** A claim this process holds: the right to move one call from one revision to the next. */
+export interface CallClaim {
   key: string;
   holder: string;
   expiresAt: number;
@@ -64,21 +67,22 @@ export interface CallLease {
   writeBy: number;
 }
 
-/** How the leases were used, for the benchmark and the logs. */
+/** How the claims were used, for the benchmark and the logs. */
 export interface LeaseStats {
+  /** Claims won. */
   acquired: number;
-  /** Acquisitions that found the call's lease held and had to wait. */
+  /** Changes that found their revision claimed by someone else and had to wait (counted once per change). */
   waited: number;
-  /** Leases of holders that had stopped (expired) removed by this process. */
+  /** Claims won in place of one that had expired unused (a holder that stopped). */
   takenOver: number;
 }
 
-/** How long the right to remove one dead holder's lease is kept (longer than any takeover takes). */
-const TAKEOVER_KEEP_MS = 60_000;
+/** Claims are swept this long after they expired: longer than any claim is relied on (see `isFresh` in the store). */
+const SWEEP_AFTER_EXPIRY_FACTOR = 2;
+/** One instance sweeps per slot of this length (the app's housekeeping runs every 10 s on each instance). */
+const SWEEP_SLOT_MS = 10_000;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The per-call leases in `collection`; `run` puts the store's deadline on each operation. */
+/** The claims in `collection`; `run` puts the store's deadline on each operation. */
 export function createCallLeases(collection: Collection<LeaseRecord>, run: <T>(op: () => Promise<T>) => Promise<T>, settings: LeaseSettings = DEFAULT_LEASE) {
   const prefix = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   let counter = 0;
@@ -94,72 +98,43 @@ export function createCallLeases(collection: Collection<LeaseRecord>, run: <T>(o
     }
   }
 
+  const keyOf = (callSid: string, rev: number, generation: number): string => `rev:${callSid}:${rev}:${generation}`;
+
   /**
-   * Removes `stale` (an expired lease). FerretDB deletes by finding the document, then removing it by _id: two
-   * processes deleting the same stale lease at once could remove the lease a third took meanwhile. So the right to
-   * delete it is itself a unique insert, won by one process only; the others go back to waiting.
+   * Claims the change of `callSid` from revision `rev` (generation 0, or the next one when the one before expired
+   * unused). Undefined when someone else holds that claim.
    */
-  async function takeOver(stale: LeaseRecord): Promise<void> {
-    const right = { _id: `takeover:${stale._id}:${stale.holder}`, holder: `${prefix}:${(counter += 1)}`, expiresAt: new Date(Date.now() + TAKEOVER_KEEP_MS) };
-    if (!(await insert(right))) return;
-    const removed = await run(() => collection.deleteOne({ _id: stale._id, holder: stale.holder }));
-    if (removed.deletedCount === 1) stats.takenOver += 1;
+  async function claim(callSid: string, rev: number, generation: number): Promise<CallClaim | undefined> {
+    const key = keyOf(callSid, rev, generation);
+    // A new holder id per claim: an insert that timed out but lands later is a claim nobody uses, which expires.
+    const holder = `${prefix}:${(counter += 1)}`;
+    const expiresAt = Date.now() + settings.leaseMs;
+    if (!(await insert({ _id: key, holder, expiresAt: new Date(expiresAt) }))) return undefined;
+    stats.acquired += 1;
+    if (generation > 0) stats.takenOver += 1;
+    return { key, holder, expiresAt, writeBy: expiresAt - settings.marginMs };
   }
 
-  /** Takes the lease on `callSid`, waiting while someone else holds it; a lease whose holder stopped is taken over. */
-  async function acquire(callSid: string): Promise<CallLease> {
-    const key = `call:${callSid}`;
-    const giveUpAt = Date.now() + settings.waitMs;
-    for (let attempt = 0; ; attempt += 1) {
-      // A new holder id per attempt: an insert that timed out but lands later is a lease nobody holds, which expires.
-      const holder = `${prefix}:${(counter += 1)}`;
-      const expiresAt = Date.now() + settings.leaseMs;
-      if (await insert({ _id: key, holder, expiresAt: new Date(expiresAt) })) {
-        stats.acquired += 1;
-        return { key, holder, expiresAt, writeBy: expiresAt - settings.marginMs };
-      }
-      const current = await run(() => collection.findOne({ _id: key }));
-      if (current && new Date(current.expiresAt).getTime() <= Date.now()) {
-        await takeOver(current);
-        continue;
-      }
-      if (attempt === 0) stats.waited += 1;
-      if (Date.now() >= giveUpAt) throw new StoreUnavailableError(new Error(`call ${callSid} stayed locked by ${current?.holder ?? 'another writer'}`));
-      // A live holder releases within a few round trips: poll soon, then back off (with jitter, so waiters spread out).
-      await sleep(Math.min(25, 2 ** Math.min(attempt + 1, 5)) * (0.5 + Math.random()));
-    }
+  /** The claim someone holds on that change, if it is still stored. */
+  function holderOf(callSid: string, rev: number, generation: number): Promise<LeaseRecord | null> {
+    return run(() => collection.findOne({ _id: keyOf(callSid, rev, generation) }));
   }
 
   /**
-   * Gives the lease back. A holder that is past its margin leaves it to expire instead: a takeover may be under way,
-   * and a delete landing after it could remove the next holder's lease.
-   */
-  async function release(lease: CallLease): Promise<void> {
-    if (Date.now() >= lease.writeBy) return;
-    await run(() => collection.deleteOne({ _id: lease.key, holder: lease.holder }));
-  }
-
-  /**
-   * Housekeeping: leases left by holders that stopped long ago (taken over, so safely) and rights to take over that
-   * have done their work. Returns how many documents went.
+   * Housekeeping: claims long expired, whether used or not. Deleting one is safe once nobody can still rely on it (a
+   * writer uses a claim only soon after reading the revision it names). One instance sweeps per slot (the right to is
+   * a unique insert): FerretDB deletes by finding documents, then removing them by _id, and two sweeps at once could
+   * remove a claim taken again between the two. Returns how many documents went (0 when another instance sweeps).
    */
   async function sweep(now = Date.now()): Promise<number> {
-    const old = await run(() => collection.find({ expiresAt: { $lt: new Date(now - settings.leaseMs) } }).limit(500).toArray());
-    let removed = 0;
-    for (const doc of old) {
-      if (doc._id.startsWith('takeover:')) {
-        // Never inserted again (its _id names one lease of one holder): deleting it races with nobody.
-        removed += (await run(() => collection.deleteOne({ _id: doc._id }))).deletedCount;
-      } else {
-        const before = stats.takenOver;
-        await takeOver(doc);
-        removed += stats.takenOver - before;
-      }
-    }
-    return removed;
+    const slot = Math.floor(now / SWEEP_SLOT_MS);
+    const right = { _id: `sweep:${slot}`, holder: `${prefix}:${(counter += 1)}`, expiresAt: new Date((slot + 1) * SWEEP_SLOT_MS) };
+    if (!(await insert(right))) return 0;
+    const old = new Date(now - SWEEP_AFTER_EXPIRY_FACTOR * settings.leaseMs);
+    return (await run(() => collection.deleteMany({ expiresAt: { $lt: old } }))).deletedCount;
   }
 
-  return { acquire, release, sweep, stats, settings };
+  return { claim, holderOf, sweep, stats, settings };
 }
 
 export type CallLeases = ReturnType<typeof createCallLeases>;

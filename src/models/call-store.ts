@@ -1,5 +1,5 @@
 // The live calls' store: named queries and the write protocol (compare-and-set on `rev`, serialised per call in this
-// process, and on FerretDB under a per-call lease across processes). Only live calls are kept here — a finished call
+// process, and on FerretDB by claims on a call's revision across processes). Only live calls are kept here — a finished call
 // goes to the history — so every scan stays small.
 import { MongoBulkWriteError, MongoServerError, type Collection } from 'mongodb';
 import { isEmptyPatch, type CallPatch, type CallRecord } from '../contact-center/call';
@@ -34,11 +34,10 @@ interface QueuedInsert {
 /** A change to one call, decided from the call as read: a domain transition's step. */
 export type Change<T> = Step<T>;
 
-/** The lease ran out before the write could be sent: nothing was written, and the change starts over. */
-class LeaseLapsed extends Error {}
-
-/** How many times a change starts over under a new lease before the store counts as unavailable. */
+/** How many claims a change may win too late to write before the store counts as unavailable. */
 const MAX_LEASES = 3;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The one update that makes `patch` (in the domain's words) on a stored call: fields of the call, of participants
@@ -99,8 +98,9 @@ export function storeRunner(dbTimeoutMs: number) {
 
 export interface CallStoreOptions {
   /**
-   * Per-call leases, for a database whose updates are not atomic under concurrency (FerretDB 1.x): every change to a
-   * call is then made by the lease's holder only. Without them, the compare-and-set on `rev` is the guard (MongoDB).
+   * Claims on a call's revision, for a database whose updates are not atomic under concurrency (FerretDB 1.x): every
+   * change to a call is then written by the holder of the claim on the revision it was decided on. Without them, the
+   * compare-and-set on `rev` is the guard (MongoDB).
    */
   leases?: CallLeases;
 }
@@ -127,78 +127,113 @@ export function createCallStore(calls: CallModel, run: <T>(op: () => Promise<T>)
    * Reads a call to change it; one stored by an earlier version is rewritten in today's shape first (so writes by
    * index fit it), by the same protocol as any change.
    */
-  async function loadForChange(callSid: string, mayWrite: () => boolean): Promise<CallRecord | null> {
+  async function loadForChange(callSid: string): Promise<CallRecord | null> {
     const call = await read(callSid);
     const participants = call ? upgradeStoredParticipants(call) : undefined;
     if (!call || !participants) return call;
-    if (!mayWrite()) throw new LeaseLapsed();
     await run(() => calls.updateOne({ _id: callSid, rev: call.rev }, { $set: { participants }, $unset: { legs: 1 }, $inc: { rev: 1 } }, { timestamps: false, strict: false }).exec());
     return read(callSid);
   }
 
   // Changes to one call are serialised inside this process, so it never contends with itself (for the revision, or
-  // for the lease). A change's result goes back to its caller as soon as it is written; the next change to the same
-  // call waits until the lease is given back too (`after`).
-  const queues = new Map<string, Promise<void>>();
-  function oneAtATime<T>(key: string, task: () => Promise<{ result: T; after?: Promise<void> }>): Promise<T> {
+  // for the claim).
+  const queues = new Map<string, Promise<unknown>>();
+  function oneAtATime<T>(key: string, task: () => Promise<T>): Promise<T> {
     const outcome = (queues.get(key) ?? Promise.resolve()).then(task);
-    const tail = outcome.then(
-      ({ after }) => after,
-      () => undefined,
-    );
+    const tail = outcome.catch(() => undefined);
     queues.set(key, tail);
     void tail.then(() => {
       if (queues.get(key) === tail) queues.delete(key);
     });
-    return outcome.then(({ result }) => result);
+    return outcome;
   }
 
   /**
-   * Reads the call, lets `decide` choose a change, and writes it. Without a lease (`mayWrite` undefined) the write is
-   * conditional on the revision read, and a change made meanwhile means reading again. Under a lease nobody else
-   * writes, and the write names the call by _id alone: FerretDB finds a document by _id through its index only when
-   * the filter is _id alone, and scans the collection otherwise (4 ms of its CPU against 14 ms for a 500-call store).
+   * Reads the call, lets `decide` choose a change, and writes it only if the revision read is still the stored one
+   * (MongoDB: atomic); a change made meanwhile means reading again.
    */
-  async function compareAndSet<T>(callSid: string, decide: (call: CallRecord) => Change<T>, missing: () => T, mayWrite?: () => boolean): Promise<T> {
+  async function compareAndSet<T>(callSid: string, decide: (call: CallRecord) => Change<T>, missing: () => T): Promise<T> {
     for (let attempt = 1; ; attempt += 1) {
-      const call = await loadForChange(callSid, mayWrite ?? (() => true));
+      const call = await loadForChange(callSid);
       if (!call) return missing();
       const { patch, result } = decide(call);
       if (isEmptyPatch(patch)) return result;
-      if (mayWrite && !mayWrite()) throw new LeaseLapsed();
       const update = { ...toMongoUpdate(patch!, new Date()), $inc: { rev: 1 } };
-      const filter = mayWrite ? { _id: callSid } : { _id: callSid, rev: call.rev };
-      const written = await run(() => calls.updateOne(filter, update, { timestamps: false }).exec());
+      const written = await run(() => calls.updateOne({ _id: callSid, rev: call.rev }, update, { timestamps: false }).exec());
       if (written.matchedCount === 1) return result;
       if (attempt >= MAX_WRITE_ATTEMPTS) throw new StoreUnavailableError(new Error(`call ${callSid} kept changing under us`));
     }
   }
 
   /**
-   * One change to a call, safe across processes: compare-and-set (atomic on MongoDB), and with leases, made only while
-   * holding the call's lease (FerretDB, whose updates are not). A lease that runs out before the write is sent (the
-   * database answering very slowly) means nothing was written: the change starts over under a new lease.
+   * One change to a call, safe across processes: compare-and-set (atomic on MongoDB), and with claims (FerretDB, whose
+   * updates are not atomic) made only by the holder of the claim on the revision it read.
    */
-  async function changeOnce<T>(callSid: string, decide: (call: CallRecord) => Change<T>, missing: () => T): Promise<{ result: T; after?: Promise<void> }> {
-    if (!leases) return { result: await compareAndSet(callSid, decide, missing) };
-    // Many callbacks change nothing (a repeat, a state the call already reached). Decided on a plain read they need no
-    // lease: writing nothing, the decision holds as of that read, as if the callback had come a moment sooner. Only
-    // a change to write is decided again, under the lease.
-    const seen = await load(callSid);
-    if (!seen) return { result: missing() };
-    const peek = decide(seen);
-    if (isEmptyPatch(peek.patch)) return { result: peek.result };
-    for (let round = 1; ; round += 1) {
-      const lease = await leases.acquire(callSid);
-      try {
-        const result = await compareAndSet(callSid, decide, missing, () => Date.now() < lease.writeBy);
-        // Given back in the background: the caller has its answer one round trip sooner.
-        return { result, after: leases.release(lease).catch(() => undefined) };
-      } catch (err) {
-        await leases.release(lease).catch(() => undefined);
-        if (!(err instanceof LeaseLapsed)) throw err;
-        if (round >= MAX_LEASES) throw new StoreUnavailableError(new Error(`the database answered too slowly to change call ${callSid} within a lease`));
+  async function changeOnce<T>(callSid: string, decide: (call: CallRecord) => Change<T>, missing: () => T): Promise<T> {
+    return leases ? changeUnderClaim(leases, callSid, decide, missing) : compareAndSet(callSid, decide, missing);
+  }
+
+  /**
+   * Reads the call and lets `decide` choose a change. Many callbacks change nothing (a repeat, a state the call already
+   * reached): that needs no claim, and the decision holds as of that read, as if the callback had come a moment sooner.
+   * A change to write claims the revision read: winning the claim proves nobody changed the call since (it leaves that
+   * revision only by the claim's holder's write), so the change is written by _id at once (FerretDB finds a document
+   * through its index only when the filter is _id alone). A claim someone else holds means reading again: it is
+   * usually written within milliseconds; one that expired unused is taken over by claiming its next generation, after
+   * a read that began once it had expired. A claim won too late to write safely (the database answering very slowly)
+   * writes nothing and the change starts over.
+   */
+  async function changeUnderClaim<T>(claims: CallLeases, callSid: string, decide: (call: CallRecord) => Change<T>, missing: () => T): Promise<T> {
+    const { leaseMs, marginMs, waitMs } = claims.settings;
+    const giveUpAt = Date.now() + waitMs;
+    let generation = 0;
+    let generationOf: number | undefined;
+    let waited = false;
+    let lapsed = 0;
+    for (let attempt = 0; ; attempt += 1) {
+      const readAt = Date.now();
+      const stored = await read(callSid);
+      if (!stored) return missing();
+      const participants = upgradeStoredParticipants(stored);
+      const { patch, result } = decide(participants ? { ...stored, participants } : stored);
+      if (isEmptyPatch(patch)) return result;
+      if (stored.rev !== generationOf) {
+        generation = 0;
+        generationOf = stored.rev;
       }
+      const claim = await claims.claim(callSid, stored.rev, generation);
+      if (claim) {
+        // Relied on only if the read is recent (claims are swept a while after they expire) and the write can be sent
+        // before the margin.
+        const now = Date.now();
+        if (now - readAt < leaseMs - marginMs && now < claim.writeBy) {
+          // A call stored by an earlier version is rewritten in today's shape first (so writes by index fit it), then
+          // the change is decided again.
+          const written = await run(() =>
+            (participants
+              ? calls.updateOne({ _id: callSid }, { $set: { participants }, $unset: { legs: 1 }, $inc: { rev: 1 } }, { timestamps: false, strict: false })
+              : calls.updateOne({ _id: callSid }, { ...toMongoUpdate(patch!, new Date()), $inc: { rev: 1 } }, { timestamps: false })
+            ).exec(),
+          );
+          if (written.matchedCount === 0) return missing();
+          if (participants) continue;
+          return result;
+        }
+        lapsed += 1;
+        if (lapsed >= MAX_LEASES) throw new StoreUnavailableError(new Error(`the database answered too slowly to change call ${callSid} within a claim`));
+        continue;
+      }
+      const held = await claims.holderOf(callSid, stored.rev, generation);
+      if (held && new Date(held.expiresAt).getTime() <= Date.now()) {
+        // Its holder stopped before writing (or wrote at last; the next read says which): the next generation.
+        generation += 1;
+        continue;
+      }
+      if (!waited) claims.stats.waited += 1;
+      waited = true;
+      if (Date.now() >= giveUpAt) throw new StoreUnavailableError(new Error(`call ${callSid} stayed claimed by ${held?.holder ?? 'another writer'}`));
+      // A live holder writes within a round trip or two: read again soon, then back off (with jitter, so waiters spread out).
+      await sleep(Math.min(25, 2 ** Math.min(attempt + 1, 5)) * (0.5 + Math.random()));
     }
   }
 
@@ -313,7 +348,7 @@ export function createCallStore(calls: CallModel, run: <T>(op: () => Promise<T>)
       return result.deletedCount ?? 0;
     },
 
-    /** Resolves once every change under way has finished and given its lease back (shutdown). */
+    /** Resolves once every change under way has finished (shutdown). */
     async settle(): Promise<void> {
       while (queues.size > 0) await Promise.allSettled([...queues.values()]);
     },
