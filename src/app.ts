@@ -171,7 +171,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(requireAllowedHost(isAllowedHost, config.publicBaseUrl));
 
   app.use('/vendor/twilio', express.static(path.join(PROJECT_ROOT, 'node_modules', '@twilio', 'voice-sdk', 'dist'), { index: false, maxAge: '1h' }));
-  app.use(express.static(path.join(PROJECT_ROOT, 'public'), { index: false, maxAge: '10m' }));
+  const publicFiles = express.static(path.join(PROJECT_ROOT, 'public'), { index: false, maxAge: '10m' });
+  // No file lives under /api/: the API's requests (every open page's, on every change) skip the look on disk.
+  app.use((req, res, next) => (req.path.startsWith('/api/') ? next() : publicFiles(req, res, next)));
 
   // Everything past the static files is the app's own answer, and none may be kept by a browser or a proxy: pages and
   // exports carry callers' numbers (the history, its CSV), a password shown once (the admin page), CSRF tokens.

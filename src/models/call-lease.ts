@@ -77,7 +77,7 @@ export interface LeaseStats {
   takenOver: number;
 }
 
-/** Claims are swept this long after they expired: longer than any claim is relied on (see `isFresh` in the store). */
+/** Claims are swept this long after they expired: longer than any claim is relied on (a writer relies on one only within 2 s of its read: see changeUnderClaim in call-store.ts). */
 const SWEEP_AFTER_EXPIRY_FACTOR = 2;
 /** One instance sweeps per slot of this length (the app's housekeeping runs every 10 s on each instance). */
 const SWEEP_SLOT_MS = 10_000;
