@@ -86,6 +86,7 @@ test('when REST calls to Twilio succeed or fail, then each is counted by operati
     hangUp: async () => {
       throw failures.shift();
     },
+    callStatus: async () => 'completed',
     redirect: async () => undefined,
     hold: async () => undefined,
     addParticipant: async () => ({ callSid: 'CA2' }),

@@ -542,13 +542,47 @@ describe('callbacks in any order decide nothing about a customer who has gone', 
     expect((await app.running.routing.presenceOfAll()).get('ben')?.presence).toBe('available');
   });
 
-  test("when only ana's own call reports its end (the conference says nothing), then after the settle time the customer is not lost: they go back in line and ring ben", async () => {
+  const fetchesOf = (callSid: string) => rest.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/Calls/${callSid}.json`));
+
+  test("when only ana's own call reports its end (the conference says nothing), then after the settle time the customer is not lost: Twilio says they are still there, they go back in line and ring ben", async () => {
     const { customer, anaLeg } = await talking();
     await softphoneGone('ana');
     await legStatus(customer, 'ana', 'completed', anaLeg);
     const [dial] = await dialsCount(1);
     expect(dialledAgent(dial!)).toBe('ben');
     expect(await db.models.calls.findById(customer).lean().exec()).toMatchObject({ status: 'offered', requeued: 1 });
+    expect(fetchesOf(customer)).toHaveLength(1);
+    expect(fetchesOf(customer)[0]!.receivedAt).toBeLessThan(dial!.receivedAt);
+  });
+
+  test("when only ana's own call reports its end and the customer's leave comes seconds late, then Twilio's word that the customer hung up keeps anyone from being rung, and the late leave ends the call", async () => {
+    const { customer, anaLeg } = await talking();
+    await softphoneGone('ana');
+    rest.behave({ callStatus: 'completed' });
+    await legStatus(customer, 'ana', 'completed', anaLeg);
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // well past the settle time (400 ms here)
+    await app.running.routing.dispatch();
+    await app.running.background.drain();
+
+    expect(fetchesOf(customer)).toHaveLength(1);
+    expect(dials()).toHaveLength(0);
+    for (const step of customerEnds(customer)) await step();
+    await app.running.background.drain();
+    expect(await db.models.calls.findById(customer).lean().exec()).toBeNull();
+    expect((await app.running.history.find(customer, new Date()))?.endReason).toBe('customer-hung-up');
+    expect((await app.running.routing.presenceOfAll()).get('ben')?.presence).toBe('available');
+    expect(dials()).toHaveLength(0);
+  });
+
+  test("when Twilio cannot say whether the customer taken back to the line is still there, then they are offered as before", async () => {
+    const { customer, anaLeg } = await talking();
+    await softphoneGone('ana');
+    rest.behave({ error: { status: 503, code: 20003, message: 'Service unavailable' } });
+    await legStatus(customer, 'ana', 'completed', anaLeg);
+    await until('Twilio asked', () => fetchesOf(customer).length > 0);
+    rest.behave({});
+    const [dial] = await dialsCount(1);
+    expect(dialledAgent(dial!)).toBe('ben');
   });
 
   test('when the customer hangs up while the dial to an agent has not returned yet, then that ring is stopped as soon as Twilio answers the dial', async () => {

@@ -149,6 +149,7 @@ export function createOpsMetrics(options: { defaultMetrics?: boolean } = {}): Op
     return {
       dial: timed('dial', (request) => rest.dial(request)),
       hangUp: timed('hang_up', (callSid) => rest.hangUp(callSid)),
+      callStatus: timed('fetch_call', (callSid) => rest.callStatus(callSid)),
       redirect: timed('redirect', (callSid, twiml, statusCallback) => rest.redirect(callSid, twiml, statusCallback)),
       hold: timed('hold', (conferenceSid, callSid, hold, holdUrl) => rest.hold(conferenceSid, callSid, hold, holdUrl)),
       addParticipant: timed('add_participant', (conferenceSid, request) => rest.addParticipant(conferenceSid, request)),

@@ -156,6 +156,36 @@ export function createRouting(deps: RoutingDeps) {
       }));
   }
 
+  // A customer taken back to the line after their last agent's call ended (a dropped softphone, by all the app heard)
+  // may in fact have hung up: when only the agent's call said so, the conference's report of the customer leaving can
+  // come seconds later (Twilio does not promise the order of callbacks, and a busy instance answers late). Before
+  // anyone is rung for them, Twilio is asked once whether the customer's call is still up: a call that ended is not
+  // offered (its own callbacks end it). When Twilio cannot say, the customer is offered as before: never stranded.
+  const customerChecks = new Map<string, 'asking' | 'there' | 'gone'>();
+  const checkKey = (call: CallRecord): string => `${call._id}:${call.requeued ?? 0}`;
+  function customerCheck(call: CallRecord): 'asking' | 'there' | 'gone' {
+    const key = checkKey(call);
+    const known = customerChecks.get(key);
+    if (known) return known;
+    customerChecks.set(key, 'asking');
+    // Asked in the background: a slow answer from Twilio holds back this customer only, not the rest of the line.
+    void voice.callEnded(call.customerLegSid ?? call._id).then((ended) => {
+      if (!customerChecks.has(key)) return;
+      customerChecks.set(key, ended === true ? 'gone' : 'there');
+      if (ended) logger.warn('a customer taken back to the line had hung up, Twilio says: nobody is rung for them', { callSid: call._id });
+      else dispatch();
+    });
+    return 'asking';
+  }
+
+  /** The live calls but those taken back to the line whose customer Twilio has not yet said is still up (customerCheck). */
+  function stillThere(live: CallRecord[]): CallRecord[] {
+    const requeued = live.filter((call) => call.status === 'waiting' && (call.requeued ?? 0) > 0);
+    const current = new Set(requeued.map(checkKey));
+    for (const key of customerChecks.keys()) if (!current.has(key)) customerChecks.delete(key);
+    return live.filter((call) => !current.has(checkKey(call)) || customerCheck(call) === 'there');
+  }
+
   async function dispatchOnce(): Promise<void> {
     // Free agents first: their collections are small, the live calls may not be (a long line), so with nobody free
     // the calls are not read at all.
@@ -165,7 +195,7 @@ export function createRouting(deps: RoutingDeps) {
     const workers = await freeWorkers(now, held, setup);
     nobodyFreeSince = workers.length === 0 ? Date.now() : undefined;
     if (workers.length === 0) return;
-    const tasks = waitingTasks(await calls.live(), now, setup);
+    const tasks = waitingTasks(stillThere(await calls.live()), now, setup);
     if (tasks.length === 0) return;
     const offers = planOffers(tasks, workers, now, { passCooldownMs: settings.passCooldownSeconds * 1000 });
     await makeOffers(offers);

@@ -50,6 +50,8 @@ export interface TwilioRest {
   dial(request: DialRequest): Promise<{ sid: string }>;
   /** Ends a call that is queued, ringing or in progress. */
   hangUp(callSid: string): Promise<void>;
+  /** A call's status as Twilio knows it now ('queued', 'ringing', 'in-progress', 'completed', 'busy', …). */
+  callStatus(callSid: string): Promise<string>;
   /** Takes a live call out of whatever it is doing and plays it `twiml` instead (and reports its end to `statusCallback`). */
   redirect(callSid: string, twiml: string, statusCallback?: string): Promise<void>;
   /** Puts a conference participant on hold (hearing `holdUrl`) or takes them off it. */
@@ -111,6 +113,10 @@ export function createTwilioRest(options: TwilioRestOptions): TwilioRest {
     },
     async hangUp(callSid) {
       await client.calls(callSid).update({ status: 'completed' });
+    },
+    // https://www.twilio.com/docs/voice/api/call-resource#fetch-a-call-resource
+    async callStatus(callSid) {
+      return (await client.calls(callSid).fetch()).status;
     },
     // https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource (Twiml: new instructions for a live call)
     async redirect(callSid, twiml, statusCallback) {

@@ -10,6 +10,8 @@ export interface Voice {
   dial(request: DialRequest): Promise<{ sid: string }>;
   /** Ends a call; one that already ended is no error. */
   hangUp(callSid: string): Promise<void>;
+  /** Whether a call has ended, as Twilio says now; undefined when Twilio could not say (no answer, an error). */
+  callEnded(callSid: string): Promise<boolean | undefined>;
   /**
    * Moves a live call to the TwiML at `url` (out of its conference, if it is in one), reporting its end to
    * `statusCallback`; one that already ended is no error.
@@ -26,6 +28,8 @@ export interface Voice {
 }
 
 const HOLD_ATTEMPTS = 3;
+/** A call's final statuses: https://www.twilio.com/docs/voice/api/call-resource#call-status-values */
+const ENDED_CALL_STATUSES = new Set(['completed', 'busy', 'failed', 'no-answer', 'canceled']);
 /** Tries of a participant whose label a leaving leg still holds (0.4 + 0.8 + 1.2 s of waiting at most). */
 const LABEL_ATTEMPTS = 4;
 
@@ -77,6 +81,7 @@ export function createVoice(rest: TwilioRest, onRetry: (retry: VoiceRetry) => vo
   return {
     dial: (request) => rest.dial(request),
     hangUp: (callSid) => unlessCallEnded(() => rest.hangUp(callSid)),
+    callEnded: (callSid) => rest.callStatus(callSid).then((status) => ENDED_CALL_STATUSES.has(status), () => undefined),
     // https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource (Twiml: new instructions for a live call)
     redirectTo: (callSid, url, statusCallback) => unlessCallEnded(() => rest.redirect(callSid, redirectTwiml(url), statusCallback)),
     sayAndHangUp: (callSid, message) => unlessCallEnded(() => rest.redirect(callSid, apologyTwiml(message))),

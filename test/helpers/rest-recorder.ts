@@ -24,6 +24,8 @@ export interface Behaviour {
   hangUp?: boolean;
   /** Keep each request waiting until release() is called. */
   hold?: boolean;
+  /** The status a call fetch (GET …/Calls/<CallSid>.json) answers with ('queued' otherwise). */
+  callStatus?: string;
 }
 
 export interface RestRecorder {
@@ -120,7 +122,7 @@ export async function startRestRecorder(): Promise<RestRecorder> {
           account_sid: account,
           to: form.To?.[0] ?? null,
           from: form.From?.[0] ?? null,
-          status: form.Status?.[0] ?? 'queued',
+          status: form.Status?.[0] ?? (req.method === 'GET' ? current.callStatus : undefined) ?? 'queued',
           direction: 'outbound-api',
           api_version: '2010-04-01',
           date_created: rfc2822(new Date()),
