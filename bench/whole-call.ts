@@ -25,7 +25,7 @@ const WARM_UP_SECONDS = Number(process.env.BENCH_WARM_UP_SECONDS ?? 3);
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 100);
 /** Instance counts to run, e.g. "1,3". */
 const INSTANCE_COUNTS = (process.env.BENCH_INSTANCES ?? '1,3').split(',').map(Number);
-/** Pages that read GET /api/me on every change event, as the real page does (default: every agent's). */
+/** Pages given their state on every change (their event stream's `state`), as the agent page is (default: every agent's). */
 const REFRESHING_PAGES = Number(process.env.BENCH_REFRESHING_PAGES ?? AGENTS);
 /** Half the calls just talk; a quarter are consulted and completed; a quarter are transferred cold. */
 const MIX: Array<[SimCall['script'], number]> = [['talk', 2], ['consult', 1], ['cold', 1]];
@@ -293,7 +293,7 @@ async function main(): Promise<void> {
   const ferretPid = ferretdbProcessesOn(dataDir)[0];
   const results: RunResult[] = [];
   try {
-    console.log(`warm-transfer whole-call benchmark: ${AGENTS} signed-in agents (${REFRESHING_PAGES} pages reading their state on every change), ${RATE} new calls/s for ${SECONDS} s after a ${WARM_UP_SECONDS} s warm-up, ${DRAIN_SECONDS} s for the last calls to end; mix talk/consult+complete/cold = ${MIX.map(([, n]) => n).join('/')}; ring ~${TIMING.ringMs} ms, talk ${TIMING.talkMs} ms, ${TIMING.afterMs} ms after each step; customers hang up; embedded FerretDB; ${os.cpus().length} cores, Node ${process.version}; load average before: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+    console.log(`warm-transfer whole-call benchmark: ${AGENTS} signed-in agents (${REFRESHING_PAGES} pages given their state on every change), ${RATE} new calls/s for ${SECONDS} s after a ${WARM_UP_SECONDS} s warm-up, ${DRAIN_SECONDS} s for the last calls to end; mix talk/consult+complete/cold = ${MIX.map(([, n]) => n).join('/')}; ring ~${TIMING.ringMs} ms, talk ${TIMING.talkMs} ms, ${TIMING.afterMs} ms after each step; customers hang up; embedded FerretDB; ${os.cpus().length} cores, Node ${process.version}; load average before: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
     for (const n of INSTANCE_COUNTS) {
       const r = await run(n, server.uri, counter, ferretPid);
       results.push(r);

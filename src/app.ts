@@ -15,7 +15,7 @@ import { PROJECT_ROOT } from './paths';
 import { adminRouter } from './routes/admin';
 import { agentApiRouter } from './routes/agent-api';
 import { callActionRouter } from './routes/call-actions';
-import { contactCenterApiRouter } from './routes/contact-center-api';
+import { contactCenterApiRouter, createAgentStateView } from './routes/contact-center-api';
 import { eventStreamRouter } from './routes/events';
 import { historyRouter } from './routes/history';
 import type { HistoryStore } from './models/history';
@@ -220,7 +220,20 @@ export function createApp(deps: AppDeps): Express {
   app.use(adminRouter({ auth, agents: deps.agents, sessions: deps.sessions, logger, mode }));
   app.use(pageRouter({ agents: deps.agents, auth, mode, supportNumber: config.twilio.number, twilioLocalBase: deps.twilioLocal ? TWILIO_LOCAL_PATH : undefined }));
   app.use(agentApiRouter({ calls: deps.calls, agents: deps.agents, auth, twilio: config.twilio }));
-  app.use(eventStreamRouter({ auth, sessions: deps.sessions, changes: deps.changes, checkSeconds: deps.eventStreamCheckSeconds }));
+  // One view of the agents' page state for GET /api/me and the event stream's state events: they share its looks at the floor.
+  const agentState = createAgentStateView(deps);
+  app.use(
+    eventStreamRouter({
+      auth,
+      sessions: deps.sessions,
+      changes: deps.changes,
+      checkSeconds: deps.eventStreamCheckSeconds,
+      stateOf: async (agentId) => {
+        const agent = (await deps.agents.all()).find((a) => a.id === agentId);
+        return agent && !agent.disabled ? agentState.stateOf(agent) : undefined;
+      },
+    }),
+  );
   if (deps.reporting) app.use(reportsRouter({ summaries: deps.reporting.summaries, agents: deps.agents, settings: deps.reporting.settings, guard: auth.requireRole('supervisor', 'admin') }));
   if (deps.voicemails) app.use(voicemailApiRouter({ auth, voicemails: deps.voicemails }));
   app.use(callActionRouter({ calls: deps.calls, changes: deps.changes, signedIn: auth.requireAgent, csrfProtection: auth.csrfProtection, wrapUp: deps.wrapUp }));
@@ -240,6 +253,7 @@ export function createApp(deps: AppDeps): Express {
       offlineAfterSeconds: config.contactCenter.offlineAfterSeconds,
       tiles: deps.reporting?.tiles,
       wrapUp: deps.wrapUp,
+      state: agentState,
     }),
   );
   if (deps.supervision) {

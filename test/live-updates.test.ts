@@ -30,18 +30,28 @@ afterAll(async () => {
   await db?.drop();
 });
 
+interface PushedState {
+  at: number;
+  you: { id: string; presence: string };
+  colleagues: Array<{ id: string; presence: string; lastOffer?: unknown }>;
+}
+
 interface EventStream {
   events: Array<{ at: number; topics: string[] }>;
+  /** `state` events (a stream opened with ?state=1), as they came. */
+  states: Array<{ at: number; state: PushedState }>;
   status: number;
+  ended: boolean;
   close(): void;
 }
 
-/** Opens GET /api/events on `app` as `client` (a real streaming HTTP request, as EventSource makes). */
-function openEvents(app: TestApp, client: AgentClient): Promise<EventStream> {
+/** Opens GET /api/events (with `query`) on `app` as `client` (a real streaming HTTP request, as EventSource makes). */
+function openEvents(app: TestApp, client: AgentClient, query = ''): Promise<EventStream> {
   return new Promise((resolve, reject) => {
-    const url = new URL('/api/events', app.running.url);
+    const url = new URL(`/api/events${query}`, app.running.url);
     const req = http.get(url, { headers: { Host: new URL(app.config.publicBaseUrl).host, Cookie: client.cookie, Accept: 'text/event-stream', 'X-Forwarded-Proto': 'https' } }, (res) => {
-      const stream: EventStream = { events: [], status: res.statusCode ?? 0, close: () => req.destroy() };
+      const stream: EventStream = { events: [], states: [], status: res.statusCode ?? 0, ended: false, close: () => req.destroy() };
+      res.on('end', () => (stream.ended = true));
       let buffer = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
@@ -50,9 +60,10 @@ function openEvents(app: TestApp, client: AgentClient): Promise<EventStream> {
         while ((end = buffer.indexOf('\n\n')) >= 0) {
           const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
-          if (!/^event: change$/m.test(block)) continue;
           const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (data) stream.events.push({ at: Date.now(), topics: (JSON.parse(data) as { topics: string[] }).topics });
+          if (data && /^event: state$/m.test(block)) stream.states.push({ at: Date.now(), state: JSON.parse(data) as PushedState });
+          if (!data || !/^event: change$/m.test(block)) continue;
+          stream.events.push({ at: Date.now(), topics: (JSON.parse(data) as { topics: string[] }).topics });
         }
       });
       res.on('error', () => undefined);
@@ -85,6 +96,56 @@ test('when an agent changes their presence through the other app instance, then 
     expect(event).toBeDefined();
     const state = await watcher.get('/api/me').expect(200);
     expect(state.body.colleagues.find((c: { id: string }) => c.id === 'actor')).toMatchObject({ presence: 'available' });
+  } finally {
+    stream.close();
+  }
+});
+
+async function until<T>(what: string, probe: () => T | undefined, deadlineMs = 1000): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const found = probe();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`not within ${deadlineMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+test('when an agent page opens its stream with ?state=1, then it is pushed its own state at once and, after a change made through the other instance, the new state within a second, with no bare change events', async () => {
+  await actor.post('/api/me/presence').send({ status: 'away' }).expect(200);
+  await new Promise((resolve) => setTimeout(resolve, 400)); // that change has reached every instance's pages
+  const stream = await openEvents(first, watcher, '?state=1');
+  try {
+    const opening = await until('the state on opening', () => stream.states[0]);
+    expect(opening.state.you.id).toBe('watcher');
+    expect(opening.state.colleagues.map((c) => c.id)).not.toContain('watcher');
+    expect(opening.state.colleagues.every((c) => !('lastOffer' in c))).toBe(true); // another agent's last ring is theirs
+    // What GET /api/me answers, but for the seconds counted since (read a moment later).
+    const timeless = (state: Record<string, unknown>) => ({ ...state, at: 0, colleagues: (state.colleagues as Array<Record<string, unknown>>).map((c) => ({ ...c, inStateSeconds: 0 })), line: { ...(state.line as object), longestWaitSeconds: 0 } });
+    const read = await watcher.get('/api/me').expect(200);
+    expect(timeless(opening.state as unknown as Record<string, unknown>)).toEqual(timeless(read.body as Record<string, unknown>));
+
+    const changedAt = Date.now();
+    await actor.post('/api/me/heartbeat').send({ tab: 'tab-actor-live-0002', registered: true }).expect(200);
+    await actor.post('/api/me/presence').send({ status: 'available' }).expect(200);
+
+    const pushed = await until('a state showing actor available', () => stream.states.find((s) => s.at >= changedAt && s.state.colleagues.find((c) => c.id === 'actor')?.presence === 'available'));
+    expect(pushed.state.at).toBeGreaterThanOrEqual(opening.state.at);
+    expect(stream.events).toEqual([]);
+  } finally {
+    stream.close();
+  }
+});
+
+test('when the agent behind a state stream is disabled, then the stream ends at the next change', async () => {
+  const leaving = await signedInAgent(first, 'leaving');
+  const stream = await openEvents(first, leaving, '?state=1');
+  try {
+    await until('the state on opening', () => stream.states[0]);
+    await second.running.agents.change('leaving', { disabled: true });
+    await actor.post('/api/me/presence').send({ status: 'away' }).expect(200);
+    await until('the stream ended', () => (stream.ended ? true : undefined), 2000);
+    expect(stream.states.every((s) => s.state.you.id === 'leaving')).toBe(true);
   } finally {
     stream.close();
   }

@@ -436,21 +436,26 @@
 
   var refreshing = null;
   var again = false;
+
+  /** Shows a state from the server (read by the page, or pushed on the event stream), unless it has a newer one. */
+  function apply(data) {
+    if (state.server && typeof state.server.at === 'number' && typeof data.at === 'number' && data.at < state.server.at) return;
+    var before = state.server && state.server.call;
+    state.server = data;
+    state.loadedAt = Date.now();
+    if (before && !data.call) callGone(before, data.you);
+    else settleLastEnded(data.you);
+    render();
+    // Other parts of the page (public/js/agent-supervision.js) render from the same answer.
+    document.dispatchEvent(new CustomEvent('warm-transfer:me', { detail: data }));
+  }
   async function refresh() {
     if (refreshing) { again = true; return refreshing; }
     refreshing = (async function () {
       do {
         again = false;
         try {
-          var data = await api('GET', '/api/me');
-          var before = state.server && state.server.call;
-          state.server = data;
-          state.loadedAt = Date.now();
-          if (before && !data.call) callGone(before, data.you);
-          else settleLastEnded(data.you);
-          render();
-          // Other parts of the page (public/js/agent-supervision.js) render from the same answer.
-          document.dispatchEvent(new CustomEvent('warm-transfer:me', { detail: data }));
+          apply(await api('GET', '/api/me'));
         } catch (err) {
           if (err.status === 401) { window.location.assign('/sign-in'); return; }
           showError('Could not load your state: ' + err.message);
@@ -482,7 +487,13 @@
   }
 
   function listen() {
-    var source = new EventSource('/api/events');
+    // The server pushes the page's whole state after every change (`state`); `change` alone means read it.
+    var source = new EventSource('/api/events?state=1');
+    source.addEventListener('state', function (event) {
+      var data;
+      try { data = JSON.parse(event.data); } catch (err) { refresh(); return; }
+      apply(data);
+    });
     source.addEventListener('change', function () { refresh(); });
     source.addEventListener('open', function () { refresh(); });
   }

@@ -59,11 +59,11 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
 
 const seconds = (from: Date | string | undefined, now: Date): number | undefined => (from ? Math.max(0, Math.round((now.getTime() - new Date(from).getTime()) / 1000)) : undefined);
 
-/** Routes under /api. */
-export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
-  const router = Router();
-  const json = [requireJsonBody, express.json({ limit: '4kb' })];
+/** What an agent page shows (GET /api/me, and the event stream's `state` events), from one look at the floor per moment. */
+export type AgentStateView = ReturnType<typeof createAgentStateView>;
 
+/** The agents' page state, worked out from one shared look at the floor per moment (see `floor`). */
+export function createAgentStateView(deps: Pick<ContactCenterApiDeps, 'calls' | 'routing' | 'agents' | 'wrapUp'>) {
   /** Every enabled agent with their presence, and each agent's stored presence record (by id). */
   async function rosterWithRecords(now: Date) {
     const all = await deps.agents.all();
@@ -78,9 +78,10 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
     return { agents, recordOf: (agentId: string) => presences.get(agentId)?.record ?? null };
   }
 
-  // A change makes every open page ask at once (GET /api/me): the pages asking at the same moment share one look at
-  // the floor, the roster with everyone's presence and the live calls, read and worked out once (not once a page);
-  // each page then takes its own part. A page never gets a look taken before it asked (sharedMoment).
+  // A change makes every open page ask at once (GET /api/me, or the event stream's state for each page): the pages
+  // asking at the same moment share one look at the floor, the roster with everyone's presence and the live calls,
+  // read and worked out once (not once a page); each page then takes its own part. A page never gets a look taken
+  // before it asked (sharedMoment).
   const floor = sharedMoment(async () => {
     const now = new Date();
     const [{ agents, recordOf }, { live, callOf }] = await Promise.all([rosterWithRecords(now), deps.calls.overview()]);
@@ -89,28 +90,7 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
     return { now, agents, recordOf, callOf, line, names: new Map(agents.map((a) => [a.id, a.name])) };
   });
 
-  async function roster(now: Date) {
-    return (await rosterWithRecords(now)).agents;
-  }
-
-  function callContext(call: CallView | null, now: Date, names: ReadonlyMap<string, string>) {
-    if (!call) return null;
-    return {
-      ...call,
-      waitedSeconds: seconds(call.createdAt, call.answeredAt ? new Date(call.answeredAt) : now),
-      talkSeconds: call.answeredAt ? seconds(call.answeredAt, now) : undefined,
-      participants: call.participants.map((leg) => ({ ...leg, name: names.get(leg.agentId) ?? leg.agentId })),
-      supervisors: call.supervisors.map((leg) => ({ ...leg, name: names.get(leg.supervisorId) ?? leg.supervisorId, ...(leg.coaching ? { coachingName: names.get(leg.coaching) ?? leg.coaching } : {}) })),
-      ...(call.help ? { help: { ...call.help, name: names.get(call.help.agentId) ?? call.help.agentId } } : {}),
-    };
-  }
-
-  /**
-   * The signed-in agent's page state: who they are, their presence, their call with the caller's context, colleagues.
-   * @route GET /api/me
-   */
-  router.get('/me', ...deps.signedIn, async (_req, res) => {
-    const me = agentOf(res);
+  async function stateOf(me: Agent) {
     const { now, agents, recordOf, callOf, line, names } = await floor();
     const call = callOf(me.id);
     const record = recordOf(me.id);
@@ -121,7 +101,9 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
       deps.wrapUp && call?.from ? deps.wrapUp.callerCard(call.from, now, call.callSid) : undefined,
     ]);
     const callerCard = caller && { ...caller, ...(caller.last ? { last: { ...caller.last, agentName: caller.last.agentId ? (names.get(caller.last.agentId) ?? caller.last.agentId) : undefined } } : {}) };
-    res.set('Cache-Control', 'no-store').json({
+    return {
+      /** When the floor was read (ms since the epoch): a page keeps the newest state it was given. */
+      at: now.getTime(),
       you: { id: me.id, name: me.name, role: me.role, presence: mine?.presence ?? 'offline', since: mine?.since, note: mine?.note, lastOffer: mine?.lastOffer },
       // A dropped agent's page rings for the customer it lost: it says so.
       call: context ? { ...context, returning: call?.returnTo?.agentId === me.id && call.status === 'offered' && call.offeredTo === me.id, ...(callerCard ? { caller: callerCard } : {}) } : null,
@@ -129,7 +111,39 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
       wrapUp,
       colleagues: agents.filter((a) => a.id !== me.id).map(({ lastOffer: _private, ...colleague }) => colleague),
       line,
-    });
+    };
+  }
+
+  return {
+    stateOf,
+    roster: async (now: Date) => (await rosterWithRecords(now)).agents,
+  };
+}
+
+function callContext(call: CallView | null, now: Date, names: ReadonlyMap<string, string>) {
+  if (!call) return null;
+  return {
+    ...call,
+    waitedSeconds: seconds(call.createdAt, call.answeredAt ? new Date(call.answeredAt) : now),
+    talkSeconds: call.answeredAt ? seconds(call.answeredAt, now) : undefined,
+    participants: call.participants.map((leg) => ({ ...leg, name: names.get(leg.agentId) ?? leg.agentId })),
+    supervisors: call.supervisors.map((leg) => ({ ...leg, name: names.get(leg.supervisorId) ?? leg.supervisorId, ...(leg.coaching ? { coachingName: names.get(leg.coaching) ?? leg.coaching } : {}) })),
+    ...(call.help ? { help: { ...call.help, name: names.get(call.help.agentId) ?? call.help.agentId } } : {}),
+  };
+}
+
+/** Routes under /api. */
+export function contactCenterApiRouter(deps: ContactCenterApiDeps & { state?: AgentStateView }): Router {
+  const router = Router();
+  const json = [requireJsonBody, express.json({ limit: '4kb' })];
+  const view = deps.state ?? createAgentStateView(deps);
+
+  /**
+   * The signed-in agent's page state: who they are, their presence, their call with the caller's context, colleagues.
+   * @route GET /api/me
+   */
+  router.get('/me', ...deps.signedIn, async (_req, res) => {
+    res.set('Cache-Control', 'no-store').json(await view.stateOf(agentOf(res)));
   });
 
   /**
@@ -167,7 +181,7 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps): Router {
    */
   router.get('/board', ...deps.supervisorsOnly, async (_req, res) => {
     const now = new Date();
-    const [agents, live] = await Promise.all([roster(now), deps.calls.liveCalls()]);
+    const [agents, live] = await Promise.all([view.roster(now), deps.calls.liveCalls()]);
     const names = new Map(agents.map((a) => [a.id, a.name]));
     // The tiles' history part may fail on its own (the history database); the floor is still worth showing.
     const tiles = deps.tiles ? await deps.tiles({ now, agents, live }).catch(() => null) : undefined;

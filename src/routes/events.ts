@@ -1,5 +1,8 @@
 // The live pages' event stream: server-sent `change` events from every app instance, for as long as the session that
-// opened it is signed in, and only a few per session.
+// opened it is signed in, and only a few per session. A stream opened with ?state=1 (the agent page) carries, instead
+// of `change`, a `state` event with the page's whole state (what GET /api/me answers) when it opens and after every
+// change: a hundred open pages then cost one look at the floor and a hundred small writes per change, not a hundred
+// requests each with its session to read.
 import { Router, type Response } from 'express';
 import type { Auth } from '../auth/middleware';
 import type { SessionStore } from '../auth/sessions';
@@ -14,6 +17,11 @@ export interface EventStreamDeps {
   checkSeconds?: number;
   /** Open streams one session may have in this instance. */
   maxPerSession?: number;
+  /**
+   * The page state of agent `agentId` (what GET /api/me answers); undefined when they are no longer an enabled agent.
+   * Without it, no stream carries state.
+   */
+  stateOf?: (agentId: string) => Promise<unknown>;
 }
 
 /**
@@ -43,8 +51,8 @@ export function eventStreamRouter(deps: EventStreamDeps): Router {
   });
 
   /**
-   * Server-sent events: `change` with the topics that changed, from any app instance, within a second. Ends when the
-   * session does.
+   * Server-sent events: `change` with the topics that changed, from any app instance, within a second; with ?state=1,
+   * `state` with the agent's page state instead. Ends when the session does.
    * @route GET /api/events
    */
   router.get('/api/events', ...deps.auth.requireAgent, (req, res: Response) => {
@@ -55,8 +63,35 @@ export function eventStreamRouter(deps: EventStreamDeps): Router {
     res.set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
     res.flushHeaders();
     res.write('retry: 2000\n\n');
+    const agentId = res.locals.agent!.id;
+    const stateOf = req.query.state === '1' ? deps.stateOf : undefined;
+    // One state worked out at a time per stream; changes meanwhile make one more, after it (the newest wins).
+    let pushing: Promise<void> | undefined;
+    let again = false;
+    const push = (): void => {
+      if (!stateOf) return;
+      if (pushing) {
+        again = true;
+        return;
+      }
+      pushing = (async () => {
+        do {
+          again = false;
+          try {
+            const state = await stateOf(agentId);
+            if (state === undefined) return stream.end();
+            if (!open.has(stream)) return;
+            res.write(`event: state\ndata: ${JSON.stringify(state)}\n\n`);
+          } catch {
+            // The database could not say (an outage): the page hears of the next change, or reads its state itself.
+            if (open.has(stream)) res.write(`event: change\ndata: ${JSON.stringify({ topics: [] })}\n\n`);
+          }
+        } while (again && open.has(stream));
+      })().finally(() => (pushing = undefined));
+    };
     const unsubscribe = deps.changes.subscribe((topics) => {
-      res.write(`event: change\ndata: ${JSON.stringify({ topics })}\n\n`);
+      if (stateOf) push();
+      else res.write(`event: change\ndata: ${JSON.stringify({ topics })}\n\n`);
     });
     let checking = false;
     const tick = setInterval(() => {
@@ -75,7 +110,7 @@ export function eventStreamRouter(deps: EventStreamDeps): Router {
     };
     const stream: OpenStream = {
       sessionId,
-      agentId: res.locals.agent!.id,
+      agentId,
       end() {
         stop();
         res.end();
@@ -83,6 +118,7 @@ export function eventStreamRouter(deps: EventStreamDeps): Router {
     };
     open.add(stream);
     req.on('close', stop);
+    push();
   });
 
   return router;

@@ -54,7 +54,7 @@ export interface SimSettings {
   jitterMs?: number;
   /** More eyes on the stand-in (the tests' contract checks). */
   observe?: TwilioLocalObserver;
-  /** How many agents' pages read GET /api/me on every change event, as the real page does (default: all). */
+  /** How many agents' pages get their state on every change (a `state` event on their stream), as the agent page does (default: all). */
   refreshingPages?: number;
   timing: Timing;
 }
@@ -139,6 +139,8 @@ function lightPasswordHash(password: string): string {
   const key = scryptSync(password.normalize('NFKC'), salt, 64, { N: 2 ** 10, r: 8, p: 1 });
   return ['scrypt', 2 ** 10, 8, 1, salt.toString('base64url'), key.toString('base64url')].join('$');
 }
+/** The part of an agent page's state (GET /api/me, or the event stream's `state`) the simulator looks at. */
+type PageState = { call: { callSid: string; participants: Array<{ agentId: string; status: string }> } | null };
 const CONNECT_URL = /\/conference\/(CA[0-9a-fA-F]{32})\/connect\/([^/?]+)/;
 
 /** `uri` with its database name replaced by `dbName` (its options kept: a replica set's URI works too). */
@@ -419,11 +421,15 @@ export class ContactCenterSim {
     await this.pagePost(agent, '/api/me/heartbeat', { tab: `tab-${agent.id}-sim`, takeOver: true, registered: true }, [200]);
   }
 
-  /** The page's live events: each change makes it read its state again (one read at a time, as the page does). */
+  /**
+   * The page's live events, as the agent page opens them (?state=1): the server pushes the page's state after each
+   * change; a bare `change` makes it read its state (one read at a time, as the page does).
+   */
   private async openPage(agent: SimAgent): Promise<void> {
     const home = agent.home;
-    agent.page = await openSse(`${home.url}/api/events`, { ...this.publicHost(), Cookie: agent.cookie }, (event) => {
+    agent.page = await openSse(`${home.url}/api/events${agent.refreshes ? '?state=1' : ''}`, { ...this.publicHost(), Cookie: agent.cookie }, (event, data) => {
       if (event === 'change') this.refresh(agent);
+      else if (event === 'state' && agent.refreshes) this.sawState(agent, JSON.parse(data) as PageState);
     });
     this.refresh(agent);
     void agent.page.closed.then(() => {
@@ -467,9 +473,7 @@ export class ContactCenterSim {
               await res.text();
               continue;
             }
-            const me = (await res.json()) as { call: { callSid: string; participants: Array<{ agentId: string; status: string }> } | null };
-            const mine = me.call ? [...me.call.participants].reverse().find((leg) => leg.agentId === agent.id) : undefined;
-            agent.views.push({ at: Date.now(), ...(me.call ? { callSid: me.call.callSid, legStatus: mine?.status } : {}) });
+            this.sawState(agent, (await res.json()) as PageState);
           } catch {
             // The instance died under the read: the reconnection reads again.
           }
@@ -478,6 +482,12 @@ export class ContactCenterSim {
         agent.refreshing = undefined;
       }),
     );
+  }
+
+  /** What the page shows of its call, when it got its state. */
+  private sawState(agent: SimAgent, me: PageState): void {
+    const mine = me.call ? [...me.call.participants].reverse().find((leg) => leg.agentId === agent.id) : undefined;
+    agent.views.push({ at: Date.now(), ...(me.call ? { callSid: me.call.callSid, legStatus: mine?.status } : {}) });
   }
 
   private async openDevice(agent: SimAgent): Promise<void> {
