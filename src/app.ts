@@ -230,7 +230,7 @@ export function createApp(deps: AppDeps): Express {
       checkSeconds: deps.eventStreamCheckSeconds,
       stateOf: async (agentId) => {
         const agent = (await deps.agents.all()).find((a) => a.id === agentId);
-        return agent && !agent.disabled ? agentState.stateOf(agent) : undefined;
+        return agent && !agent.disabled ? agentState.stateJson(agent) : undefined;
       },
     }),
   );

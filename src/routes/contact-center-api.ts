@@ -87,11 +87,22 @@ export function createAgentStateView(deps: Pick<ContactCenterApiDeps, 'calls' | 
     const [{ agents, recordOf }, { live, callOf }] = await Promise.all([rosterWithRecords(now), deps.calls.overview()]);
     const waiting = live.filter((c) => c.status === 'waiting');
     const line = { waiting: waiting.length, longestWaitSeconds: waiting.length ? seconds(waiting[0]!.createdAt, now) : 0 };
-    return { now, agents, recordOf, callOf, line, names: new Map(agents.map((a) => [a.id, a.name])) };
+    // Each colleague as JSON, once a moment: every page's list is all of them but itself (a hundred pages would
+    // otherwise each write out the same ninety-nine).
+    const colleagueJson = agents.map(({ lastOffer: _private, ...colleague }) => ({ id: colleague.id, json: JSON.stringify(colleague) }));
+    return { now, agents, recordOf, callOf, line, colleagueJson, names: new Map(agents.map((a) => [a.id, a.name])) };
   });
 
-  async function stateOf(me: Agent) {
-    const { now, agents, recordOf, callOf, line, names } = await floor();
+  /** The page state of `me` as JSON: what GET /api/me answers and the event stream pushes. */
+  async function stateJson(me: Agent): Promise<string> {
+    const moment = await floor();
+    const { colleagues: _all, ...rest } = await stateOf(me, moment);
+    const colleagues = moment.colleagueJson.filter((c) => c.id !== me.id).map((c) => c.json);
+    return `${JSON.stringify(rest).slice(0, -1)},"colleagues":[${colleagues.join(',')}]}`;
+  }
+
+  async function stateOf(me: Agent, moment?: Awaited<ReturnType<typeof floor>>) {
+    const { now, agents, recordOf, callOf, line, names } = moment ?? (await floor());
     const call = callOf(me.id);
     const record = recordOf(me.id);
     const mine = agents.find((a) => a.id === me.id);
@@ -109,13 +120,14 @@ export function createAgentStateView(deps: Pick<ContactCenterApiDeps, 'calls' | 
       call: context ? { ...context, returning: call?.returnTo?.agentId === me.id && call.status === 'offered' && call.offeredTo === me.id, ...(callerCard ? { caller: callerCard } : {}) } : null,
       can: { ...actionsFor(call ?? undefined, me.id), callOut: mayCallOut({ presence: mine?.presence ?? 'offline', hasCall: Boolean(call) }), ...helpActionsFor(call ?? undefined, me.id) },
       wrapUp,
-      colleagues: agents.filter((a) => a.id !== me.id).map(({ lastOffer: _private, ...colleague }) => colleague),
+      // (stateJson writes this list from the moment's JSON of each colleague.)
+      colleagues: [] as unknown[],
       line,
     };
   }
 
   return {
-    stateOf,
+    stateJson,
     roster: async (now: Date) => (await rosterWithRecords(now)).agents,
   };
 }
@@ -143,7 +155,7 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps & { state?: Ag
    * @route GET /api/me
    */
   router.get('/me', ...deps.signedIn, async (_req, res) => {
-    res.set('Cache-Control', 'no-store').json(await view.stateOf(agentOf(res)));
+    res.set('Cache-Control', 'no-store').type('json').send(await view.stateJson(agentOf(res)));
   });
 
   /**

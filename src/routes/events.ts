@@ -18,10 +18,10 @@ export interface EventStreamDeps {
   /** Open streams one session may have in this instance. */
   maxPerSession?: number;
   /**
-   * The page state of agent `agentId` (what GET /api/me answers); undefined when they are no longer an enabled agent.
-   * Without it, no stream carries state.
+   * The page state of agent `agentId` as JSON (what GET /api/me answers); undefined when they are no longer an enabled
+   * agent. Without it, no stream carries state.
    */
-  stateOf?: (agentId: string) => Promise<unknown>;
+  stateOf?: (agentId: string) => Promise<string | undefined>;
 }
 
 /**
@@ -81,7 +81,7 @@ export function eventStreamRouter(deps: EventStreamDeps): Router {
             const state = await stateOf(agentId);
             if (state === undefined) return stream.end();
             if (!open.has(stream)) return;
-            res.write(`event: state\ndata: ${JSON.stringify(state)}\n\n`);
+            res.write(`event: state\ndata: ${state}\n\n`);
           } catch {
             // The database could not say (an outage): the page hears of the next change, or reads its state itself.
             if (open.has(stream)) res.write(`event: change\ndata: ${JSON.stringify({ topics: [] })}\n\n`);
