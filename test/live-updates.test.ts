@@ -151,6 +151,22 @@ test('when the agent behind a state stream is disabled, then the stream ends at 
   }
 });
 
+test('when the session behind a state stream is ended elsewhere (another instance), then the stream ends at the next change after a second', async () => {
+  const leaving = await signedInAgent(first, 'signs-out');
+  const stream = await openEvents(first, leaving, '?state=1');
+  try {
+    await until('the state on opening', () => stream.states[0]);
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // the stream's last look at its session is a second old
+    await db.connection.collection('sessions').deleteMany({ 'session.agentId': 'signs-out' });
+    const pushedBefore = stream.states.length;
+    await actor.post('/api/me/presence').send({ status: 'available' }).expect(200);
+    await until('the stream ended', () => (stream.ended ? true : undefined), 2000);
+    expect(stream.states).toHaveLength(pushedBefore);
+  } finally {
+    stream.close();
+  }
+});
+
 test('when a customer calls through one instance, then the supervisor\'s board on the other is told within a second and shows them waiting', async () => {
   const stream = await openEvents(first, supervisor);
   try {

@@ -30,6 +30,13 @@ export interface EventStreamDeps {
  */
 export const MAX_STREAMS_PER_SESSION = 5;
 
+/**
+ * A state stream asks again whether its session is still signed in before a push, at most this often: a page signed
+ * out (or disabled) on another instance stops being given state within about a second, as a page reading its state
+ * was refused at its next read. Pushes at the same moment share one read of the sessions.
+ */
+const STATE_SESSION_CHECK_MS = 1000;
+
 interface OpenStream {
   sessionId: string;
   agentId: string;
@@ -68,6 +75,7 @@ export function eventStreamRouter(deps: EventStreamDeps): Router {
     // One state worked out at a time per stream; changes meanwhile make one more, after it (the newest wins).
     let pushing: Promise<void> | undefined;
     let again = false;
+    let sessionCheckedAt = Date.now();
     const push = (): void => {
       if (!stateOf) return;
       if (pushing) {
@@ -78,6 +86,10 @@ export function eventStreamRouter(deps: EventStreamDeps): Router {
         do {
           again = false;
           try {
+            if (Date.now() - sessionCheckedAt >= STATE_SESSION_CHECK_MS) {
+              sessionCheckedAt = Date.now();
+              if (!(await deps.auth.stillSignedIn(req))) return stream.end();
+            }
             const state = await stateOf(agentId);
             if (state === undefined) return stream.end();
             if (!open.has(stream)) return;
