@@ -15,6 +15,7 @@ import { estimatedWaitSentence } from '../contact-center/wait-estimate';
 import { defaultQueue, hasMenu, menuPrompt, queueOfKey, singleQueue, type Queue, type QueueSetup } from '../contact-center/queues';
 import type { WebhookUrls } from '../services/webhook-urls';
 import { requireTwilioSignature } from '../twilio/signature';
+import { ENDED_CALL_STATUSES } from '../twilio/voice';
 import { apologyTwiml, callbackNumberTwiml, callbackOfferTwiml, closedTwiml, conferenceTwiml, emptyTwiml, GREETING, menuTwiml, voicemailTwiml, waitTwiml } from '../twilio/twiml';
 
 export interface TwilioWebhookDeps {
@@ -70,8 +71,6 @@ const WaitQuery = z.object({ call: CallSid, round: z.coerce.number().int().min(0
 const AgentLeg = z.object({ CallSid: CallSid.optional() });
 const AgentCallStatus = z.object({ CallSid, CallStatus: z.string().min(1).max(32) });
 const OutboundAnswer = z.object({ CallSid });
-/** Twilio's call statuses that end a call. https://www.twilio.com/docs/voice/api/call-resource#call-status-values */
-const ENDED_STATUSES: readonly string[] = ['completed', 'busy', 'no-answer', 'failed', 'canceled'];
 const ConferenceEvent = z.object({
   FriendlyName: z.string().min(1).max(128),
   ConferenceSid: z.string().max(64).optional(),
@@ -293,7 +292,7 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
   router.post('/callback/customer-status', async (req, res) => {
     const { call } = CallQuery.parse(req.query);
     const input = LegStatus.parse(req.body);
-    if (ENDED_STATUSES.includes(input.CallStatus)) await deps.calls.customerCallEnded(call);
+    if (ENDED_CALL_STATUSES.has(input.CallStatus)) await deps.calls.customerCallEnded(call);
     sendTwiml(res, emptyTwiml());
   });
 
@@ -315,7 +314,7 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
   router.post('/callback/status', async (req, res) => {
     const { call } = CallQuery.parse(req.query);
     const input = LegStatus.parse(req.body);
-    if (ENDED_STATUSES.includes(input.CallStatus)) await deps.calls.callbackEnded(call, input.CallStatus);
+    if (ENDED_CALL_STATUSES.has(input.CallStatus)) await deps.calls.callbackEnded(call, input.CallStatus);
     sendTwiml(res, emptyTwiml());
   });
 
@@ -422,7 +421,7 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
    */
   router.post('/outbound/status', async (req, res) => {
     const input = AgentCallStatus.parse(req.body);
-    if (ENDED_STATUSES.includes(input.CallStatus)) await deps.calls.outboundEnded(input.CallSid, input.CallStatus);
+    if (ENDED_CALL_STATUSES.has(input.CallStatus)) await deps.calls.outboundEnded(input.CallSid, input.CallStatus);
     sendTwiml(res, emptyTwiml());
   });
 

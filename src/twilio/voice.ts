@@ -28,8 +28,8 @@ export interface Voice {
 }
 
 const HOLD_ATTEMPTS = 3;
-/** A call's final statuses: https://www.twilio.com/docs/voice/api/call-resource#call-status-values */
-const ENDED_CALL_STATUSES = new Set(['completed', 'busy', 'failed', 'no-answer', 'canceled']);
+/** Twilio's call statuses that end a call (a call's final ones): https://www.twilio.com/docs/voice/api/call-resource#call-status-values */
+export const ENDED_CALL_STATUSES: ReadonlySet<string> = new Set(['completed', 'busy', 'no-answer', 'failed', 'canceled']);
 /** Tries of a participant whose label a leaving leg still holds (0.4 + 0.8 + 1.2 s of waiting at most). */
 const LABEL_ATTEMPTS = 4;
 
