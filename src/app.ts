@@ -229,7 +229,7 @@ export function createApp(deps: AppDeps): Express {
       changes: deps.changes,
       checkSeconds: deps.eventStreamCheckSeconds,
       stateOf: async (agentId) => {
-        const agent = (await deps.agents.all()).find((a) => a.id === agentId);
+        const agent = await deps.agents.find(agentId);
         return agent && !agent.disabled ? agentState.stateJson(agent) : undefined;
       },
     }),

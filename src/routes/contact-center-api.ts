@@ -96,13 +96,13 @@ export function createAgentStateView(deps: Pick<ContactCenterApiDeps, 'calls' | 
   /** The page state of `me` as JSON: what GET /api/me answers and the event stream pushes. */
   async function stateJson(me: Agent): Promise<string> {
     const moment = await floor();
-    const { colleagues: _all, ...rest } = await stateOf(me, moment);
     const colleagues = moment.colleagueJson.filter((c) => c.id !== me.id).map((c) => c.json);
-    return `${JSON.stringify(rest).slice(0, -1)},"colleagues":[${colleagues.join(',')}]}`;
+    return `${JSON.stringify(await stateButColleagues(me, moment)).slice(0, -1)},"colleagues":[${colleagues.join(',')}]}`;
   }
 
-  async function stateOf(me: Agent, moment?: Awaited<ReturnType<typeof floor>>) {
-    const { now, agents, recordOf, callOf, line, names } = moment ?? (await floor());
+  /** All of `me`'s page state but the colleagues (which stateJson writes from the moment's JSON of each). */
+  async function stateButColleagues(me: Agent, moment: Awaited<ReturnType<typeof floor>>) {
+    const { now, agents, recordOf, callOf, line, names } = moment;
     const call = callOf(me.id);
     const record = recordOf(me.id);
     const mine = agents.find((a) => a.id === me.id);
@@ -120,8 +120,6 @@ export function createAgentStateView(deps: Pick<ContactCenterApiDeps, 'calls' | 
       call: context ? { ...context, returning: call?.returnTo?.agentId === me.id && call.status === 'offered' && call.offeredTo === me.id, ...(callerCard ? { caller: callerCard } : {}) } : null,
       can: { ...actionsFor(call ?? undefined, me.id), callOut: mayCallOut({ presence: mine?.presence ?? 'offline', hasCall: Boolean(call) }), ...helpActionsFor(call ?? undefined, me.id) },
       wrapUp,
-      // (stateJson writes this list from the moment's JSON of each colleague.)
-      colleagues: [] as unknown[],
       line,
     };
   }
