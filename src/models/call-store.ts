@@ -84,6 +84,12 @@ export function upgradeStoredParticipants(stored: { participants?: unknown; legs
   return (stored.legs as Array<Omit<Participant, 'role'> & { role: string }>).map((leg) => ({ ...leg, role: leg.role === 'transfer' ? 'colleague' : 'offer' }));
 }
 
+/** A stored call in today's shape (in memory), and the participants it was upgraded to when it was stored in an earlier one. */
+function todaysShape(stored: CallRecord): { call: CallRecord; upgraded?: Participant[] } {
+  const upgraded = upgradeStoredParticipants(stored);
+  return upgraded ? { call: { ...stored, participants: upgraded }, upgraded } : { call: stored };
+}
+
 /** Wraps database operations with a deadline; failures other than a duplicate key become StoreUnavailableError. */
 export function storeRunner(dbTimeoutMs: number) {
   return async function run<T>(operation: () => Promise<T>): Promise<T> {
@@ -110,17 +116,13 @@ export function createCallStore(calls: CallModel, run: <T>(op: () => Promise<T>)
   const read = (callSid: string): Promise<CallRecord | null> => run(() => calls.findById(callSid).lean<CallRecord>().exec());
   // Every page reads the live calls on every change: callers at the same moment share one scan.
   const live = sharedRead(() =>
-    run(async () => (await calls.find({}).lean<CallRecord[]>().exec()).map((call) => {
-      const participants = upgradeStoredParticipants(call);
-      return participants ? { ...call, participants } : call;
-    })),
+    run(async () => (await calls.find({}).lean<CallRecord[]>().exec()).map((call) => todaysShape(call).call)),
   );
 
   /** A call as read, in today's shape (one stored by an earlier version is upgraded in memory only). */
   async function load(callSid: string): Promise<CallRecord | null> {
     const call = await read(callSid);
-    const participants = call ? upgradeStoredParticipants(call) : undefined;
-    return call && participants ? { ...call, participants } : call;
+    return call ? todaysShape(call).call : null;
   }
 
   /**
@@ -194,8 +196,8 @@ export function createCallStore(calls: CallModel, run: <T>(op: () => Promise<T>)
       const readAt = Date.now();
       const stored = await read(callSid);
       if (!stored) return missing();
-      const participants = upgradeStoredParticipants(stored);
-      const { patch, result } = decide(participants ? { ...stored, participants } : stored);
+      const { call, upgraded: participants } = todaysShape(stored);
+      const { patch, result } = decide(call);
       if (isEmptyPatch(patch)) return result;
       if (stored.rev !== generationOf) {
         generation = 0;
