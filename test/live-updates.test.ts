@@ -137,34 +137,40 @@ test('when an agent page opens its stream with ?state=1, then it is pushed its o
   }
 });
 
-test('when the agent behind a state stream is disabled, then the stream ends at the next change', async () => {
-  const leaving = await signedInAgent(first, 'leaving');
-  const stream = await openEvents(first, leaving, '?state=1');
+/**
+ * Signs `agentId` in on the first instance and opens their state stream; once it has its opening state, `end` takes
+ * their right to it away (elsewhere) and the actor chooses `status` through the other instance (a change to push).
+ * Resolves once the stream ended, with every state it was pushed and how many came before that change.
+ */
+async function stateStreamEndedBy(agentId: string, end: () => Promise<unknown>, status: 'away' | 'available'): Promise<{ states: PushedState[]; pushedBeforeChange: number }> {
+  const stream = await openEvents(first, await signedInAgent(first, agentId), '?state=1');
   try {
     await until('the state on opening', () => stream.states[0]);
-    await second.running.agents.change('leaving', { disabled: true });
-    await actor.post('/api/me/presence').send({ status: 'away' }).expect(200);
+    await end();
+    const pushedBeforeChange = stream.states.length;
+    await actor.post('/api/me/presence').send({ status }).expect(200);
     await until('the stream ended', () => (stream.ended ? true : undefined), 2000);
-    expect(stream.states.every((s) => s.state.you.id === 'leaving')).toBe(true);
+    return { states: stream.states.map((s) => s.state), pushedBeforeChange };
   } finally {
     stream.close();
   }
+}
+
+test('when the agent behind a state stream is disabled, then the stream ends at the next change', async () => {
+  const { states } = await stateStreamEndedBy('leaving', () => second.running.agents.change('leaving', { disabled: true }), 'away');
+  expect(states.every((state) => state.you.id === 'leaving')).toBe(true);
 });
 
 test('when the session behind a state stream is ended elsewhere (another instance), then the stream ends at the next change after a second', async () => {
-  const leaving = await signedInAgent(first, 'signs-out');
-  const stream = await openEvents(first, leaving, '?state=1');
-  try {
-    await until('the state on opening', () => stream.states[0]);
-    await new Promise((resolve) => setTimeout(resolve, 1100)); // the stream's last look at its session is a second old
-    await db.connection.collection('sessions').deleteMany({ 'session.agentId': 'signs-out' });
-    const pushedBefore = stream.states.length;
-    await actor.post('/api/me/presence').send({ status: 'available' }).expect(200);
-    await until('the stream ended', () => (stream.ended ? true : undefined), 2000);
-    expect(stream.states).toHaveLength(pushedBefore);
-  } finally {
-    stream.close();
-  }
+  const ended = await stateStreamEndedBy(
+    'signs-out',
+    async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // the stream's last look at its session is a second old
+      await db.connection.collection('sessions').deleteMany({ 'session.agentId': 'signs-out' });
+    },
+    'available',
+  );
+  expect(ended.states).toHaveLength(ended.pushedBeforeChange);
 });
 
 test('when a customer calls through one instance, then the supervisor\'s board on the other is told within a second and shows them waiting', async () => {
