@@ -130,3 +130,19 @@ test('when claims are long expired, then housekeeping on one instance removes th
   expect([a, b].sort()).toEqual([0, 2]);
   expect((await claimsOf(callSid)).map((c) => String(c._id))).toEqual([`rev:${callSid}:2:0`]);
 });
+
+test('when more claims have expired than FerretDB can delete at once (SQLite takes 32,766 values in one statement), then housekeeping still removes every one of them', async () => {
+  const now = Date.now() + 60_000; // a sweep slot of its own
+  const expired = new Date(now - 60_000);
+  const prefix = `rev:${fakeSid()}`;
+  const claims = Array.from({ length: 33_000 }, (_, i) => ({ _id: `${prefix}:${i}:0` as never, holder: 'a-busy-day:1', expiresAt: expired }));
+  for (let i = 0; i < claims.length; i += 5000) await db.connection.collection('call_leases').insertMany(claims.slice(i, i + 5000));
+  const callSid = await newCall();
+  await heldClaim(callSid, 0, 0, 'a-live-writer:2', new Date(now + 3_000));
+
+  const removed = await instance(db, { leaseMs: 3000 }).leases.sweep(now);
+
+  expect(removed).toBeGreaterThanOrEqual(33_000);
+  expect(await db.connection.collection('call_leases').countDocuments({ _id: { $regex: `^${prefix}:` } as never })).toBe(0);
+  expect((await claimsOf(callSid)).map((c) => String(c._id))).toEqual([`rev:${callSid}:0:0`]);
+}, 120_000);

@@ -5,6 +5,7 @@ import MongoStore from 'connect-mongo';
 import type { SessionData, Store } from 'express-session';
 import type { Connection } from 'mongoose';
 import { isDuplicateKey } from '../errors';
+import { deleteInBatches } from '../models/delete-in-batches';
 import { batchedLookup } from '../models/shared-read';
 
 declare module 'express-session' {
@@ -145,7 +146,7 @@ export function createSessionStore(connection: Connection, collectionName: strin
     async sweep() {
       const now = Date.now();
       for (const [sid, expires] of storedExpiry) if (expires < now) storedExpiry.delete(sid);
-      return (await sessions().deleteMany({ expires: { $lt: new Date(now) } })).deletedCount;
+      return deleteInBatches(sessions(), { expires: { $lt: new Date(now) } });
     },
   };
 }

@@ -12,6 +12,7 @@ import os from 'node:os';
 import type { Collection } from 'mongodb';
 import { Schema, type Connection, type Model } from 'mongoose';
 import { isDuplicateKey } from '../errors';
+import { deleteInBatches } from './delete-in-batches';
 
 export interface LeaseRecord {
   /** 'rev:<CallSid>:<rev>:<generation>' for a claim; 'sweep:<slot>' for the right to sweep in one slot of time. */
@@ -131,7 +132,7 @@ export function createCallLeases(collection: Collection<LeaseRecord>, run: <T>(o
     const right = { _id: `sweep:${slot}`, holder: `${prefix}:${(counter += 1)}`, expiresAt: new Date((slot + 1) * SWEEP_SLOT_MS) };
     if (!(await insert(right))) return 0;
     const old = new Date(now - SWEEP_AFTER_EXPIRY_FACTOR * settings.leaseMs);
-    return (await run(() => collection.deleteMany({ expiresAt: { $lt: old } }))).deletedCount;
+    return run(() => deleteInBatches(collection, { expiresAt: { $lt: old } }));
   }
 
   return { claim, holderOf, sweep, stats, settings };

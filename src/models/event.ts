@@ -2,7 +2,9 @@
 // instance, so pages are pushed changes made anywhere. FerretDB 1.x has no change streams, so instances poll it;
 // old entries are pruned, keeping every poll a scan of a few hundred documents at most.
 import { randomBytes } from 'node:crypto';
+import type { Collection } from 'mongodb';
 import { Schema, type Connection, type Model } from 'mongoose';
+import { deleteInBatches } from './delete-in-batches';
 
 export interface ChangeRecord {
   /** Time-ordered: the time in ms (base 36, fixed width), this instance and a counter. */
@@ -50,7 +52,7 @@ export function createChangeStore(model: ChangeModel, run: <T>(op: () => Promise
       return run(() => model.find({ _id: { $gt: afterId } }).sort({ _id: 1 }).limit(500).lean<ChangeRecord[]>().exec());
     },
     async prune(olderThan: Date): Promise<void> {
-      await run(() => model.deleteMany({ _id: { $lt: changeIdAt(olderThan.getTime()) } }).exec());
+      await run(() => deleteInBatches(model.collection as unknown as Collection<ChangeRecord>, { _id: { $lt: changeIdAt(olderThan.getTime()) } }));
     },
   };
 }
