@@ -1,6 +1,6 @@
 // The embedded database: builds FerretDB (a MongoDB-wire-compatible server) from the pinned tools module once, then runs and supervises it on SQLite.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync, copyFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, copyFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +12,22 @@ import { supervise, type SupervisedRun, type Supervisor, type SupervisorState } 
 export const FERRETDB_VERSION = 'v1.24.2';
 const TOOLS_DIR = path.join(PROJECT_ROOT, 'tools', 'ferretdb');
 const CACHE_DIR = path.join(PROJECT_ROOT, '.cache');
-export const FERRETDB_BINARY = path.join(CACHE_DIR, `ferretdb-${FERRETDB_VERSION}`);
+
+/**
+ * The one change made to FerretDB's source before it is built. Its SQLite backend finds a document by `_id` (a find,
+ * and every update and delete, which write back by `_id`) with the expression `_ferretdb_sjson->'$._id'`, but builds
+ * each collection's unique `_id` index on `_ferretdb_sjson->"_id"`. SQLite uses an index on an expression only for that
+ * same expression, so every one of those scanned its whole collection (EXPLAIN: `SCAN`), and cost more as the
+ * collection grew. Spelt as the index is, they use it (`SEARCH … USING INDEX`). Both spellings name the same value, so
+ * the files either build writes read the same. test/embedded-id-index.test.ts asks the running server for its plans.
+ */
+export const FERRETDB_PATCH = {
+  file: 'internal/backends/sqlite/metadata/metadata.go',
+  from: `IDColumn = DefaultColumn + "->'$._id'"`,
+  to: 'IDColumn = DefaultColumn + `->"_id"`',
+};
+/** The built binary; its name says it is patched, so a copy built from the untouched source is never taken for it. */
+export const FERRETDB_BINARY = path.join(CACHE_DIR, `ferretdb-${FERRETDB_VERSION}-id-index`);
 
 type Log = (message: string) => void;
 
@@ -36,13 +51,13 @@ function run(cmd: string, args: string[], cwd: string, log: Log): Promise<void> 
  * Makes sure the FerretDB binary exists, building it with Go on first use.
  * `go install`/`go build` of cmd/ferretdb straight from the module cache yields a binary that panics at start
  * (its embedded build/version/version.txt is empty there), so the pinned module is vendored into .cache,
- * the version file is written, and the vendored tree is built.
+ * the version file is written, FERRETDB_PATCH is applied, and the vendored tree is built.
  */
 export async function ensureFerretdbBinary(log: Log): Promise<string> {
   if (existsSync(FERRETDB_BINARY)) return FERRETDB_BINARY;
   const buildDir = path.join(CACHE_DIR, 'ferretdb-build');
   const started = Date.now();
-  log(`Building FerretDB ${FERRETDB_VERSION} for the embedded database (first run only, about a minute)...`);
+  log(`Building FerretDB ${FERRETDB_VERSION} (its lookups by _id made to use the _id index) for the embedded database (first run only, about a minute)...`);
   rmSync(buildDir, { recursive: true, force: true });
   mkdirSync(buildDir, { recursive: true });
   copyFileSync(path.join(TOOLS_DIR, 'go.mod'), path.join(buildDir, 'go.mod'));
@@ -51,6 +66,10 @@ export async function ensureFerretdbBinary(log: Log): Promise<string> {
   log('  [1/3] fetching the pinned Go modules');
   await run(go, ['mod', 'vendor'], buildDir, log);
   writeFileSync(path.join(buildDir, 'vendor/github.com/FerretDB/FerretDB/build/version/version.txt'), `${FERRETDB_VERSION}\n`);
+  const patched = path.join(buildDir, 'vendor/github.com/FerretDB/FerretDB', FERRETDB_PATCH.file);
+  const source = readFileSync(patched, 'utf8');
+  if (!source.includes(FERRETDB_PATCH.from)) throw new Error(`FerretDB's ${FERRETDB_PATCH.file} is not as expected: its lookup by _id could not be made to use the _id index`);
+  writeFileSync(patched, source.replace(FERRETDB_PATCH.from, FERRETDB_PATCH.to));
   log('  [2/3] compiling (this is the slow part)');
   const partial = `${FERRETDB_BINARY}.partial`;
   await run(go, ['build', '-mod=vendor', '-trimpath', '-o', partial, 'github.com/FerretDB/FerretDB/cmd/ferretdb'], buildDir, log);
