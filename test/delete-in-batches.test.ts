@@ -19,9 +19,9 @@ test('when the matches take several batches and others lie between them, then ev
   const docs = Array.from({ length: 17 }, (_, i) => ({ _id: `t${String(i).padStart(2, '0')}`, old: i % 3 !== 1 }));
   await things.insertMany(docs);
 
-  const removed = await deleteInBatches(things, { old: true }, 3);
+  const removed = await deleteInBatches(things, { old: true }, { batch: 3 });
 
   expect(removed).toBe(docs.filter((d) => d.old).length);
   expect((await things.find({}).sort({ _id: 1 }).toArray()).map((d) => d._id)).toEqual(docs.filter((d) => !d.old).map((d) => d._id));
-  expect(await deleteInBatches(things, { old: true }, 3)).toBe(0);
+  expect(await deleteInBatches(things, { old: true }, { batch: 3 })).toBe(0);
 });

@@ -132,7 +132,7 @@ export function createCallLeases(collection: Collection<LeaseRecord>, run: <T>(o
     const right = { _id: `sweep:${slot}`, holder: `${prefix}:${(counter += 1)}`, expiresAt: new Date((slot + 1) * SWEEP_SLOT_MS) };
     if (!(await insert(right))) return 0;
     const old = new Date(now - SWEEP_AFTER_EXPIRY_FACTOR * settings.leaseMs);
-    return run(() => deleteInBatches(collection, { expiresAt: { $lt: old } }));
+    return deleteInBatches(collection, { expiresAt: { $lt: old } }, { run });
   }
 
   return { claim, holderOf, sweep, stats, settings };

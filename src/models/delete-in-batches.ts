@@ -10,15 +10,21 @@ export const DELETE_BATCH = 10_000;
 /**
  * Deletes every document matching `filter`, at most `batch` per delete: the first `batch` matches by _id, then those
  * matching `filter` with an _id up to the last of them. (An _id range, not a list: FerretDB checks a list against every
- * document it scans, which took seconds per batch.) Returns how many went.
+ * document it scans, which took seconds per batch.) `run` wraps each command (a deadline: each batch gets its own).
+ * Returns how many went.
  */
-export async function deleteInBatches<T extends Document>(collection: Collection<T>, filter: Filter<T>, batch = DELETE_BATCH): Promise<number> {
+export async function deleteInBatches<T extends Document>(
+  collection: Collection<T>,
+  filter: Filter<T>,
+  options: { batch?: number; run?: <R>(op: () => Promise<R>) => Promise<R> } = {},
+): Promise<number> {
+  const { batch = DELETE_BATCH, run = (op) => op() } = options;
   let deleted = 0;
   for (;;) {
-    const found = await collection.find(filter, { projection: { _id: 1 }, sort: { _id: 1 }, limit: batch }).toArray();
+    const found = await run(() => collection.find(filter, { projection: { _id: 1 }, sort: { _id: 1 }, limit: batch }).toArray());
     const last = found.at(-1);
     if (!last) return deleted;
-    const gone = (await collection.deleteMany({ $and: [filter, { _id: { $lte: last._id } }] } as Filter<T>)).deletedCount;
+    const gone = (await run(() => collection.deleteMany({ $and: [filter, { _id: { $lte: last._id } }] } as Filter<T>))).deletedCount;
     deleted += gone;
     // Fewer than a batch: that was all. None gone: somebody else removed them meanwhile; the next sweep sees what is left.
     if (found.length < batch || gone === 0) return deleted;

@@ -52,7 +52,7 @@ export function createChangeStore(model: ChangeModel, run: <T>(op: () => Promise
       return run(() => model.find({ _id: { $gt: afterId } }).sort({ _id: 1 }).limit(500).lean<ChangeRecord[]>().exec());
     },
     async prune(olderThan: Date): Promise<void> {
-      await run(() => deleteInBatches(model.collection as unknown as Collection<ChangeRecord>, { _id: { $lt: changeIdAt(olderThan.getTime()) } }));
+      await deleteInBatches(model.collection as unknown as Collection<ChangeRecord>, { _id: { $lt: changeIdAt(olderThan.getTime()) } }, { run });
     },
   };
 }
