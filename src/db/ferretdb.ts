@@ -76,6 +76,8 @@ export async function ensureFerretdbBinary(log: Log): Promise<string> {
   copyFileSync(partial, FERRETDB_BINARY);
   rmSync(partial, { force: true });
   rmSync(buildDir, { recursive: true, force: true });
+  // The unpatched binary an earlier version built is no longer used.
+  rmSync(path.join(CACHE_DIR, `ferretdb-${FERRETDB_VERSION}`), { force: true });
   log(`  [3/3] done in ${Math.round((Date.now() - started) / 1000)} s: ${path.relative(PROJECT_ROOT, FERRETDB_BINARY)}`);
   return FERRETDB_BINARY;
 }
