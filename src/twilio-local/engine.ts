@@ -741,13 +741,15 @@ export class Engine {
     this.opts.recorder?.start(call.sid);
     call.mediaSeq++;
     this.setHears(call, { what: 'silence', recording: true });
-    await this.scheduler.sleep(this.scheduler.scaled(verb.maxLength), call.sleeper, () => valid() && !r.ended);
+    const ranOut = await this.scheduler.sleep(this.scheduler.scaled(verb.maxLength), call.sleeper, () => valid() && !r.ended);
     if (call.recording === r) call.recording = undefined;
     const samples = this.opts.recorder?.stop(call.sid);
     const hungUp = TERMINAL.has(call.status);
     // Redirected elsewhere meanwhile (a Calls update): that document runs; the recording is dropped.
     if (call.gen !== gen && !hungUp) return 'stop';
-    const seconds = Math.min(verb.maxLength, Math.round((Date.now() - started) / 1000 / this.opts.timeScale));
+    // Reaching maxLength is a recording of maxLength: the clock is only asked when a key or a hang-up ended it sooner (a
+    // timer may fire a little before the clock says its time is up, which at a small timeScale is whole seconds).
+    const seconds = ranOut ? verb.maxLength : Math.min(verb.maxLength, Math.round((Date.now() - started) / 1000 / this.opts.timeScale));
     if (seconds === 0 && !samples) return hungUp ? 'stop' : undefined;
     const rec = this.keepRecording(call, seconds, samples);
     const url = this.recordingUrl(rec.sid);
