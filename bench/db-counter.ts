@@ -21,15 +21,18 @@ export interface DbCounter {
 }
 
 /**
- * How FerretDB 1.x's SQLite backend will serve a filter: a filter of exactly `{ _id: <string or ObjectId> }` is
- * pushed down to the primary key ('by _id'); any other filter reads and decodes every document of the collection
- * ('scan'). https://github.com/FerretDB/FerretDB/blob/v1.24.2/internal/backends/sqlite/collection.go (Query)
+ * How the embedded FerretDB's SQLite backend will serve a filter: one that names an `_id` (a string or an ObjectId),
+ * alone or with other conditions, is looked up in the `_id` index ('by _id', or 'by _id {keys}' with the others then
+ * tested on that one document), as the app builds FerretDB (src/db/ferretdb.ts, FERRETDB_PATCHES); any other filter
+ * reads and decodes every document of the collection ('scan').
+ * https://github.com/FerretDB/FerretDB/blob/v1.24.2/internal/backends/sqlite/collection.go (Query)
  */
 function filterShape(filter: Document | undefined): string {
   if (!filter || Object.keys(filter).length === 0) return 'scan (all)';
   const keys = Object.keys(filter);
   const id: unknown = filter['_id'];
-  if (keys.length === 1 && (typeof id === 'string' || (typeof id === 'object' && id !== null && (id as { _bsontype?: string })._bsontype === 'ObjectId'))) return 'by _id';
+  const byId = typeof id === 'string' || (typeof id === 'object' && id !== null && (id as { _bsontype?: string })._bsontype === 'ObjectId');
+  if (byId) return keys.length === 1 ? 'by _id' : `by _id {${keys.join(',')}}`;
   return `scan {${keys.join(',')}}`;
 }
 

@@ -1,6 +1,7 @@
 // The embedded database: builds FerretDB (a MongoDB-wire-compatible server) from the pinned tools module once, then runs and supervises it on SQLite.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, copyFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, copyFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,20 +15,28 @@ const TOOLS_DIR = path.join(PROJECT_ROOT, 'tools', 'ferretdb');
 const CACHE_DIR = path.join(PROJECT_ROOT, '.cache');
 
 /**
- * The one change made to FerretDB's source before it is built. Its SQLite backend finds a document by `_id` (a find,
- * and every update and delete, which write back by `_id`) with the expression `_ferretdb_sjson->'$._id'`, but builds
- * each collection's unique `_id` index on `_ferretdb_sjson->"_id"`. SQLite uses an index on an expression only for that
- * same expression, so every one of those scanned its whole collection (EXPLAIN: `SCAN`), and cost more as the
- * collection grew. Spelt as the index is, they use it (`SEARCH … USING INDEX`). Both spellings name the same value, so
- * the files either build writes read the same. test/embedded-id-index.test.ts asks the running server for its plans.
+ * The changes made to FerretDB's source before it is built, each a line replaced (`count` times in its file), so that
+ * its SQLite backend finds documents by `_id` through the `_id` index:
+ * - It looked a document up by `_ferretdb_sjson->'$._id'` but built each collection's unique `_id` index on
+ *   `_ferretdb_sjson->"_id"`. SQLite uses an index on an expression only for that same expression, so every find,
+ *   update and delete by `_id` scanned its whole collection (EXPLAIN: `SCAN`), and cost more as the collection grew.
+ *   Spelt as the index is, they use it (`SEARCH … USING INDEX`). Both spellings name the same value, so the files
+ *   either build writes read the same.
+ * - It handed SQLite the `_id` only of a filter that is `_id` alone; `{ _id, callSid }` (a reservation released only by
+ *   its own call) scanned. Now the `_id` of any filter with other conditions too: FerretDB's handler applies the whole
+ *   filter to what comes back whatever the backend used ("Filter may be ignored, or safely applied partially or
+ *   entirely. Extra documents will be filtered out by the handler.", internal/backends/collection.go).
+ * test/embedded-id-index.test.ts asks the running server for its plans.
  */
-export const FERRETDB_PATCH = {
-  file: 'internal/backends/sqlite/metadata/metadata.go',
-  from: `IDColumn = DefaultColumn + "->'$._id'"`,
-  to: 'IDColumn = DefaultColumn + `->"_id"`',
-};
-/** The built binary; its name says it is patched, so a copy built from the untouched source is never taken for it. */
-export const FERRETDB_BINARY = path.join(CACHE_DIR, `ferretdb-${FERRETDB_VERSION}-id-index`);
+export const FERRETDB_PATCHES: ReadonlyArray<{ file: string; from: string; to: string; count: number }> = [
+  { file: 'internal/backends/sqlite/metadata/metadata.go', from: `IDColumn = DefaultColumn + "->'$._id'"`, to: 'IDColumn = DefaultColumn + `->"_id"`', count: 1 },
+  { file: 'internal/backends/sqlite/collection.go', from: 'if params.Filter.Len() == 1 {', to: 'if params.Filter.Len() >= 1 {', count: 2 },
+];
+/**
+ * The built binary. Its name carries a digest of the patches, so a binary built from the untouched source or with
+ * other patches is never taken for it.
+ */
+export const FERRETDB_BINARY = path.join(CACHE_DIR, `ferretdb-${FERRETDB_VERSION}-patched-${createHash('sha256').update(JSON.stringify(FERRETDB_PATCHES)).digest('hex').slice(0, 8)}`);
 
 type Log = (message: string) => void;
 
@@ -51,7 +60,7 @@ function run(cmd: string, args: string[], cwd: string, log: Log): Promise<void> 
  * Makes sure the FerretDB binary exists, building it with Go on first use.
  * `go install`/`go build` of cmd/ferretdb straight from the module cache yields a binary that panics at start
  * (its embedded build/version/version.txt is empty there), so the pinned module is vendored into .cache,
- * the version file is written, FERRETDB_PATCH is applied, and the vendored tree is built.
+ * the version file is written, FERRETDB_PATCHES are applied, and the vendored tree is built.
  */
 export async function ensureFerretdbBinary(log: Log): Promise<string> {
   if (existsSync(FERRETDB_BINARY)) return FERRETDB_BINARY;
@@ -66,18 +75,22 @@ export async function ensureFerretdbBinary(log: Log): Promise<string> {
   log('  [1/3] fetching the pinned Go modules');
   await run(go, ['mod', 'vendor'], buildDir, log);
   writeFileSync(path.join(buildDir, 'vendor/github.com/FerretDB/FerretDB/build/version/version.txt'), `${FERRETDB_VERSION}\n`);
-  const patched = path.join(buildDir, 'vendor/github.com/FerretDB/FerretDB', FERRETDB_PATCH.file);
-  const source = readFileSync(patched, 'utf8');
-  if (!source.includes(FERRETDB_PATCH.from)) throw new Error(`FerretDB's ${FERRETDB_PATCH.file} is not as expected: its lookup by _id could not be made to use the _id index`);
-  writeFileSync(patched, source.replace(FERRETDB_PATCH.from, FERRETDB_PATCH.to));
+  for (const patch of FERRETDB_PATCHES) {
+    const file = path.join(buildDir, 'vendor/github.com/FerretDB/FerretDB', patch.file);
+    const parts = readFileSync(file, 'utf8').split(patch.from);
+    if (parts.length - 1 !== patch.count) throw new Error(`FerretDB's ${patch.file} is not as expected (\`${patch.from}\` found ${parts.length - 1} times, not ${patch.count}): its lookups by _id could not be made to use the _id index`);
+    writeFileSync(file, parts.join(patch.to));
+  }
   log('  [2/3] compiling (this is the slow part)');
   const partial = `${FERRETDB_BINARY}.partial`;
   await run(go, ['build', '-mod=vendor', '-trimpath', '-o', partial, 'github.com/FerretDB/FerretDB/cmd/ferretdb'], buildDir, log);
   copyFileSync(partial, FERRETDB_BINARY);
   rmSync(partial, { force: true });
   rmSync(buildDir, { recursive: true, force: true });
-  // The unpatched binary an earlier version built is no longer used.
-  rmSync(path.join(CACHE_DIR, `ferretdb-${FERRETDB_VERSION}`), { force: true });
+  // Binaries earlier versions built (unpatched, or patched otherwise) are no longer used.
+  for (const name of readdirSync(CACHE_DIR)) {
+    if (name.startsWith('ferretdb-v') && path.join(CACHE_DIR, name) !== FERRETDB_BINARY) rmSync(path.join(CACHE_DIR, name), { force: true });
+  }
   log(`  [3/3] done in ${Math.round((Date.now() - started) / 1000)} s: ${path.relative(PROJECT_ROOT, FERRETDB_BINARY)}`);
   return FERRETDB_BINARY;
 }
