@@ -89,7 +89,7 @@ export async function ensureFerretdbBinary(log: Log): Promise<string> {
   rmSync(buildDir, { recursive: true, force: true });
   // Binaries earlier versions built (unpatched, or patched otherwise) are no longer used.
   for (const name of readdirSync(CACHE_DIR)) {
-    if (name.startsWith('ferretdb-v') && path.join(CACHE_DIR, name) !== FERRETDB_BINARY) rmSync(path.join(CACHE_DIR, name), { force: true });
+    if (name.startsWith('ferretdb-v') && !name.startsWith(path.basename(FERRETDB_BINARY))) rmSync(path.join(CACHE_DIR, name), { force: true });
   }
   log(`  [3/3] done in ${Math.round((Date.now() - started) / 1000)} s: ${path.relative(PROJECT_ROOT, FERRETDB_BINARY)}`);
   return FERRETDB_BINARY;
