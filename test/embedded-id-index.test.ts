@@ -11,10 +11,13 @@ let db: Awaited<ReturnType<typeof openTestDatabase>>;
 let docs: Collection<Doc>;
 let ferret = false;
 
-/** A collection of its own with 300 documents: n = 0…299, odd ones with a CallSid-like _id, even ones an ObjectId. */
+/** The CallSid-like _id of document `n` (odd n only). */
+const idOf = (n: number): string => `CA${String(n).padStart(32, '0')}`;
+
+/** A collection of its own with 300 documents: n = 0…299, odd ones with a CallSid-like _id (idOf), even ones an ObjectId. */
 async function threeHundred(name: string): Promise<Collection<Doc>> {
   const collection = db.connection.collection(name) as unknown as Collection<Doc>;
-  await collection.insertMany(Array.from({ length: 300 }, (_, i) => ({ _id: i % 2 ? `CA${String(i).padStart(32, '0')}` : new ObjectId(), n: i })));
+  await collection.insertMany(Array.from({ length: 300 }, (_, i) => ({ _id: i % 2 ? idOf(i) : new ObjectId(), n: i })));
   return collection;
 }
 
@@ -34,7 +37,7 @@ async function planOf(filter: Record<string, unknown>): Promise<string> {
 
 test('when a document is looked up by its _id, alone or with other conditions, then FerretDB searches the _id index instead of scanning the collection', async () => {
   if (!ferret) return; // MongoDB (MONGODB_URI) plans its own way, with the _id index
-  const id = `CA${'0'.repeat(31)}7`;
+  const id = idOf(7);
 
   for (const filter of [{ _id: id }, { _id: id, n: 7 }, { _id: id, $or: [{ n: 7 }, { n: 8 }] }]) {
     const plan = await planOf(filter);
@@ -46,31 +49,30 @@ test('when a document is looked up by its _id, alone or with other conditions, t
 });
 
 test('when a filter names an _id and other conditions, then only a document meeting them all is found, updated or deleted', async () => {
-  const id = (n: number) => `CA${String(n).padStart(32, '0')}`;
   const docs = await threeHundred('id_and_more');
 
-  expect(await docs.findOne({ _id: id(21), n: 21 })).toMatchObject({ n: 21 });
-  expect(await docs.findOne({ _id: id(21), n: 22 })).toBeNull();
-  expect((await docs.updateOne({ _id: id(23), n: 999 }, { $set: { n: -1 } })).matchedCount).toBe(0);
-  expect((await docs.deleteOne({ _id: id(25), n: 999 })).deletedCount).toBe(0);
-  expect((await docs.updateOne({ _id: id(23), n: 23 }, { $set: { n: 2300 } })).modifiedCount).toBe(1);
-  expect((await docs.deleteOne({ _id: id(25), n: 25 })).deletedCount).toBe(1);
+  expect(await docs.findOne({ _id: idOf(21), n: 21 })).toMatchObject({ n: 21 });
+  expect(await docs.findOne({ _id: idOf(21), n: 22 })).toBeNull();
+  expect((await docs.updateOne({ _id: idOf(23), n: 999 }, { $set: { n: -1 } })).matchedCount).toBe(0);
+  expect((await docs.deleteOne({ _id: idOf(25), n: 999 })).deletedCount).toBe(0);
+  expect((await docs.updateOne({ _id: idOf(23), n: 23 }, { $set: { n: 2300 } })).modifiedCount).toBe(1);
+  expect((await docs.deleteOne({ _id: idOf(25), n: 25 })).deletedCount).toBe(1);
 
-  expect((await docs.findOne({ _id: id(23) }))?.n).toBe(2300);
-  expect(await docs.findOne({ _id: id(25) })).toBeNull();
+  expect((await docs.findOne({ _id: idOf(23) }))?.n).toBe(2300);
+  expect(await docs.findOne({ _id: idOf(25) })).toBeNull();
   expect(await docs.countDocuments({})).toBe(299);
   expect(await docs.countDocuments({ n: { $lt: 1000 } })).toBe(298);
 });
 
 test('when documents are found, updated and deleted by _id, then exactly the one named is, whether its _id is a string or an ObjectId', async () => {
   const [byObjectId] = await docs.find({ n: 10 }).toArray();
-  const stringId = `CA${String(11).padStart(32, '0')}`;
+  const stringId = idOf(11);
 
   expect((await docs.findOne({ _id: stringId }))?.n).toBe(11);
   expect((await docs.findOne({ _id: byObjectId!._id }))?.n).toBe(10);
   expect((await docs.updateOne({ _id: stringId }, { $inc: { n: 1000 } })).modifiedCount).toBe(1);
   expect((await docs.updateOne({ _id: byObjectId!._id }, { $inc: { n: 1000 } })).modifiedCount).toBe(1);
-  expect((await docs.deleteOne({ _id: `CA${String(13).padStart(32, '0')}` })).deletedCount).toBe(1);
+  expect((await docs.deleteOne({ _id: idOf(13) })).deletedCount).toBe(1);
 
   const all = await docs.find({}).toArray();
   expect(all).toHaveLength(299);
