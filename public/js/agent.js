@@ -35,11 +35,11 @@
   /** What the page tells people when a ring ended without them answering (the server says how it ended). */
   var OFFER_ENDED_TEXT = {
     busy: 'You declined the call.',
-    'no-answer': 'You did not answer in time, so the call went to someone else.',
+    'no-answer': 'You did not answer in time, so the caller is back in line for the next agent.',
     'caller-hung-up': 'The caller hung up before you answered.',
     canceled: 'The call was cancelled before you answered.',
-    'dial-failed': 'Your softphone could not be rung, so the call went to someone else.',
-    failed: 'Your softphone could not be rung, so the call went to someone else.',
+    'dial-failed': 'Your softphone could not be rung, so the caller is back in line for the next agent.',
+    failed: 'Your softphone could not be rung, so the caller is back in line for the next agent.',
   };
 
   function text(el, value) { if (el && el.textContent !== value) el.textContent = value; }
