@@ -487,6 +487,24 @@ describe('when every agent leaves', () => {
     expect(formValue(rest.requests[0]!, 'Twiml')).toMatch(/<Hangup\/>/);
   });
 
+  test('when agent1 hangs up after agent2 joined and agent2\'s page then drops before the conference says so, then the customer goes back to the line, not goodbye', async () => {
+    const { customer, agent1CallSid, agent2CallSid } = await agent2Ringing();
+    await app.webhook(`/conference/${customer}/connect/agent2`, { CallSid: agent2CallSid }).expect(200);
+    await agent1Page.post('/api/me/hangup').send({}).expect(200);
+    await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-leave', CallSid: agent1CallSid }).expect(200);
+    await app.running.background.drain();
+    rest.requests.length = 0;
+
+    // agent2's tab reloads: their own call's end arrives before the conference reports them leaving.
+    await app.webhook(`/conference/${customer}/agents/agent2/status`, { CallSid: agent2CallSid, CallStatus: 'completed' }).expect(200);
+    await app.running.background.drain();
+
+    expect(rest.requests.filter((r) => r.path === customerCallPath(customer))).toEqual([]);
+    const call = (await db.models.calls.findById(customer).lean().exec())!;
+    expect(call.abandonedAt).toBeUndefined();
+    expect(call).toMatchObject({ status: 'waiting', returnTo: { agentId: 'agent2' } });
+  });
+
   test('when the first agent never answers, then the customer keeps waiting with music (no goodbye)', async () => {
     const customer = fakeSid();
     await incomingCall(customer);

@@ -170,7 +170,9 @@ export function legReported(call: CallRecord, input: { agentId: string; legCallS
   const transfer = transferAfterLeg(call, i, input.status);
   const alone = leftAloneAfter(call, i, input.status);
   // A colleague who never answered a transfer is nobody's decision to end the call: the customer goes back in line.
-  const onPurpose = !transfer.missed && (Boolean(leg.hungUp) || call.participants.some((other) => other.hungUp && other.status === 'completed'));
+  // A ring that ends after the agent on the call hung up follows that agent's decision; an agent who was talking and
+  // dropped off (a reload, a crash) decided nothing, even when the one who handed them the call had left on purpose.
+  const onPurpose = !transfer.missed && (Boolean(leg.hungUp) || (leg.status !== 'in-progress' && call.participants.some((other) => other.hungUp && other.status === 'completed')));
   return {
     patch: mergePatches(
       participant(i, { status: input.status, legCallSid: input.legCallSid }),
