@@ -83,7 +83,7 @@ describe('leaving, and the agents\' rules', () => {
   test('when the agent Sue coaches leaves, then Sue listens and is told; a listener or a coach of someone else is untouched', () => {
     const step = coachedAgentLeft(call({ supervisors: [sup({ mode: 'coach', coaching: 'ana' }), sup({ supervisorId: 'tom', legCallSid: 'CAtom' }), sup({ supervisorId: 'una', mode: 'coach', coaching: 'ben', legCallSid: 'CAuna' })] }), { agentId: 'ana', now });
 
-    expect(step.result).toEqual([{ supervisorId: 'sue', legCallSid: 'CAsue' }]);
+    expect(step.result).toEqual({ switched: [{ supervisorId: 'sue', legCallSid: 'CAsue' }], ended: [] });
     expect(step.patch?.supervisors).toEqual([{ index: 0, set: { mode: 'listen', notice: 'ana left the call: you are listening now.' } }]);
     expect(step.patch?.addEvents).toEqual([expect.objectContaining({ kind: 'supervisor-mode', label: 'supervisor:sue', mode: 'listen', reason: 'the coached agent ana left' })]);
   });
@@ -91,10 +91,23 @@ describe('leaving, and the agents\' rules', () => {
   test('when the agent leaves with two coaches on them and their hand raised, then both coaches listen and the hand is lowered, each noted in one write', () => {
     const step = coachedAgentLeft(call({ help: { agentId: 'ana', at: now }, supervisors: [sup({ mode: 'coach', coaching: 'ana' }), sup({ supervisorId: 'tom', legCallSid: 'CAtom', mode: 'coach', coaching: 'ana' })] }), { agentId: 'ana', now });
 
-    expect(step.result.map((s) => s.supervisorId)).toEqual(['sue', 'tom']);
+    expect(step.result.switched.map((s) => s.supervisorId)).toEqual(['sue', 'tom']);
     const update = toMongoUpdate(step.patch!, now);
     expect(update.$unset).toEqual({ help: 1, 'supervisors.0.coaching': 1, 'supervisors.1.coaching': 1 });
     expect((update.$push!.events as { $each: Array<{ kind: string }> }).$each.map((e) => e.kind)).toEqual(['supervisor-mode', 'supervisor-mode', 'help-lowered']);
+  });
+
+  test('when the last agent drops and the caller goes back to the line, then every supervisor leaves the call and is told why; the hand is lowered', () => {
+    const step = coachedAgentLeft(call({ status: 'waiting', help: { agentId: 'ana', at: now }, supervisors: [sup({ mode: 'coach', coaching: 'ana' }), sup({ supervisorId: 'tom', legCallSid: 'CAtom' }), sup({ supervisorId: 'una', legCallSid: 'CAuna', status: 'completed' })] }), { agentId: 'ana', now });
+
+    expect(step.result).toEqual({ switched: [], ended: [{ supervisorId: 'sue', legCallSid: 'CAsue' }, { supervisorId: 'tom', legCallSid: 'CAtom' }] });
+    expect(step.patch?.supervisors?.map((s) => [s.index, s.set.status])).toEqual([[0, 'completed'], [1, 'completed']]);
+    expect(step.patch?.addEvents?.map((e) => [e.kind, e.label, e.reason])).toEqual([
+      ['supervisor-left', 'supervisor:sue', 'the call went back to the line'],
+      ['supervisor-left', 'supervisor:tom', 'the call went back to the line'],
+      ['help-lowered', 'agent:ana', 'the call went back to the line'],
+    ]);
+    expect(step.patch?.clear).toEqual(['help']);
   });
 
   test('when the call ends with Sue on it, then the history keeps her steps but never counts her as an agent', () => {

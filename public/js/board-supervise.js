@@ -17,7 +17,7 @@
   if (!softphone || !table) return;
 
   var MODE_TEXT = { listen: 'Listening: nobody hears you.', coach: 'Coaching: only the agent hears you.', barge: 'In the call: everyone hears you.' };
-  var state = { device: null, call: null, joining: null, calls: [], last: '', helpSeen: {}, notices: {}, title: document.title };
+  var state = { device: null, call: null, onCall: null, joining: null, calls: [], last: '', helpSeen: {}, notices: {}, title: document.title };
 
   function text(el, value) { if (el && el.textContent !== value) el.textContent = value; }
   function announce(value) { text(announcer, ''); text(announcer, value); }
@@ -77,6 +77,7 @@
     try {
       if (mode === 'leave') {
         state.joining = null;
+        state.onCall = null;
         await api('POST', '/api/calls/' + encodeURIComponent(callSid) + '/leave', {});
         announce('You left the call.');
       } else {
@@ -143,6 +144,14 @@
     text(status, line);
     state.calls = calls;
     checkJoin(mine);
+    // Taken off a call without pressing Leave: it ended, or its agent left and the caller went back to the line.
+    if (mine && mine.leg.status === 'in-progress') state.onCall = { callSid: mine.call.callSid, from: mine.call.from || 'unknown' };
+    else if (!mine && state.onCall) {
+      var was = state.onCall;
+      state.onCall = null;
+      var waiting = (event.detail.line || []).some(function (w) { return w.callSid === was.callSid; });
+      announce(waiting ? 'The agent left the call from ' + was.from + ' and the caller went back to the line: you left the call.' : 'The call from ' + was.from + ' ended: you left it.');
+    }
     // A coach whose agent left listens now: said once, loudly.
     if (mine && mine.leg.notice && !state.notices[mine.call.callSid + mine.leg.notice]) {
       state.notices[mine.call.callSid + mine.leg.notice] = true;

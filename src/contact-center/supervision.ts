@@ -58,6 +58,12 @@ export interface ParticipantSettings {
   callSidToCoach?: string;
 }
 
+/** A supervisor's leg on a call, as the service acts on it. */
+export interface SupervisorRef {
+  supervisorId: string;
+  legCallSid?: string;
+}
+
 /** The participant settings of `mode` (`coachLeg`: the coached agent's CallSid, for coach). */
 export function settingsOf(mode: SupervisorMode, coachLeg?: string): ParticipantSettings {
   if (mode === 'listen') return { muted: true, coaching: false };
@@ -215,9 +221,13 @@ export function supervisorLegReported(call: CallRecord, input: { supervisorId: s
  * participant in the conference (error 16028), so each supervisor coaching them is switched to listening and told;
  * a hand the agent raised is lowered (nobody is there to help).
  */
-export function coachedAgentLeft(call: CallRecord, input: { agentId: string; now: Date }): Step<Array<{ supervisorId: string; legCallSid?: string }>> {
+export function coachedAgentLeft(call: CallRecord, input: { agentId: string; now: Date }): Step<{ switched: SupervisorRef[]; ended: SupervisorRef[] }> {
+  if (call.status === 'waiting' && !isOver(call)) {
+    const off = supervisorsOffTheLine(call, input);
+    return { ...off, result: { switched: [], ended: off.result } };
+  }
   const legs = call.supervisors ?? [];
-  const switched: Array<{ supervisorId: string; legCallSid?: string }> = [];
+  const switched: SupervisorRef[] = [];
   const sets: Array<{ index: number; set: Partial<Omit<SupervisorLeg, 'updatedAt'>> }> = [];
   const events: ConferenceEvent[] = [];
   legs.forEach((l, index) => {
@@ -228,15 +238,36 @@ export function coachedAgentLeft(call: CallRecord, input: { agentId: string; now
   });
   const lowered = call.help?.agentId === input.agentId && !isOver(call);
   if (lowered) events.push({ at: input.now, kind: 'help-lowered', label: agentLabel(input.agentId), reason: 'they left the call' });
-  if (events.length === 0) return { result: [] };
+  if (events.length === 0) return { result: { switched: [], ended: [] } };
   return {
     patch: {
       ...(sets.length ? { supervisors: sets, unsetSupervisorFields: sets.map(({ index }) => ({ index, keys: ['coaching'] as const })) } : {}),
       ...(lowered ? { clear: ['help'] as const } : {}),
       addEvents: events,
     },
-    result: switched,
+    result: { switched, ended: [] },
   };
+}
+
+/**
+ * The last agent left and the customer is back in the line: there is no call to supervise until someone answers, and
+ * the next agent must not find a supervisor on their call who never chose to join it. Every supervisor still on the
+ * call leaves it (the service ends their legs) and is told why; a raised hand is lowered.
+ */
+function supervisorsOffTheLine(call: CallRecord, input: { agentId: string; now: Date }): Step<SupervisorRef[]> {
+  const reason = 'the call went back to the line';
+  const ended: SupervisorRef[] = [];
+  const sets: Array<{ index: number; set: Partial<Omit<SupervisorLeg, 'updatedAt'>> }> = [];
+  const events: ConferenceEvent[] = [];
+  (call.supervisors ?? []).forEach((l, index) => {
+    if (!LIVE.includes(l.status)) return;
+    sets.push({ index, set: { status: 'completed', notice: `${input.agentId} left and the caller went back to the line: you left the call.` } });
+    ended.push({ supervisorId: l.supervisorId, ...(l.legCallSid ? { legCallSid: l.legCallSid } : {}) });
+    events.push(event('supervisor-left', l.supervisorId, input.now, { reason }));
+  });
+  if (call.help) events.push({ at: input.now, kind: 'help-lowered', label: agentLabel(call.help.agentId), reason });
+  if (events.length === 0) return { result: [] };
+  return { patch: { ...(sets.length ? { supervisors: sets } : {}), ...(call.help ? { clear: ['help'] as const } : {}), addEvents: events }, result: ended };
 }
 
 /** An agent talking on the call presses "Ask for help" (again: the note changes). */

@@ -135,14 +135,19 @@ export function createSupervision(deps: SupervisionDeps) {
   function agentLeft(callSid: string, agentId: string): void {
     background.run(`coaches of ${agentId} on ${callSid}`, async () => {
       let conferenceSid: string | undefined;
-      const switched = await store.changeIfLive(callSid, (call: CallRecord) => {
+      const outcome = await store.changeIfLive(callSid, (call: CallRecord) => {
         conferenceSid = call.conferenceSid;
         return coachedAgentLeft(call, { agentId, now: new Date() });
       });
-      if (!switched) return;
+      if (!outcome) return;
       changes.publish('calls');
+      // The caller went back to the line: the supervisors' legs end (the next agent's call starts unsupervised).
+      for (const s of outcome.ended) {
+        logger.info('the agent left and the caller went back to the line: the supervisor leaves', { callSid, supervisorId: s.supervisorId, agentId });
+        if (s.legCallSid) background.run(`supervisor ${s.supervisorId} off ${callSid}`, () => voice.hangUp(s.legCallSid!));
+      }
       if (!conferenceSid) return;
-      for (const s of switched) {
+      for (const s of outcome.switched) {
         logger.info('the coached agent left: the supervisor listens now', { callSid, supervisorId: s.supervisorId, agentId });
         await voice.updateParticipant(conferenceSid, supervisorLabel(s.supervisorId), settingsOf('listen'));
       }
