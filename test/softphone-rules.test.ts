@@ -87,6 +87,9 @@ describe('wrap-up codes', () => {
     expect(wrapUpBlocks({ required: false, activeCodes: 2, pending })).toBe(false);
     expect(wrapUpBlocks({ required: true, activeCodes: 0, pending })).toBe(false);
     expect(wrapUpBlocks({ required: true, activeCodes: 2, pending: undefined })).toBe(false);
+    // A call left before the rule was turned on is not held to it.
+    expect(wrapUpBlocks({ required: true, requiredSince: new Date(new Date(pending.since).getTime() + 1), activeCodes: 2, pending })).toBe(false);
+    expect(wrapUpBlocks({ required: true, requiredSince: new Date(pending.since), activeCodes: 2, pending })).toBe(true);
   });
 
   test('when a required wrap-up holds an agent back, then their presence reads wrap-up since they left the call (a call or ring still wins)', () => {

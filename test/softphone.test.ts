@@ -173,6 +173,28 @@ describe('wrap-up codes and who is calling', () => {
     }
   });
 
+  test('when an admin requires a code after ana left her last call, then that call does not hold her back: she is offered the next one, and a code turned on again keeps its moment', async () => {
+    const { customer, conferenceSid } = await talking();
+    await customerHangsUp(customer, conferenceSid);
+    await until('the wrap-up waiting', async () => (await ana.get('/api/me')).body.wrapUp);
+    await adminForm(boss, '/admin/wrap-up-settings', { required: 'true' }).expect(303);
+    try {
+      const since = (await app.running.wrapUp.load()).settings.requiredSince?.getTime();
+      expect(since).toBeGreaterThan(Date.now() - 5000);
+      await adminForm(boss, '/admin/wrap-up-settings', { required: 'true' }).expect(303);
+      expect((await app.running.wrapUp.load()).settings.requiredSince?.getTime()).toBe(since);
+
+      const me = (await ana.get('/api/me')).body;
+      expect(me.wrapUp).toMatchObject({ callSid: customer, required: true, blocking: false });
+      expect(me.you.presence).toBe('available');
+      rest.requests.length = 0;
+      await app.webhook('/conference/connect/client', { CallSid: fakeSid(), From: '+15550000001', To: TEST_ENV.TWILIO_NUMBER }).expect(200);
+      await until('ana offered the new call', () => rest.requests.find((r) => formValue(r, 'To') === 'client:ana'));
+    } finally {
+      await adminForm(boss, '/admin/wrap-up-settings', {}).expect(303);
+    }
+  });
+
   test('when ana\'s own leg end is heard just before the customer\'s leave (the callbacks crossed), then she wraps up that call all the same', async () => {
     const { customer, conferenceSid, leg } = await talking();
     // Her softphone's call ended because the conference did; its status callback is handled first: a drop, unconfirmed.

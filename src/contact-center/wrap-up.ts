@@ -47,9 +47,13 @@ export function codeIdOf(name: string): string {
   return id;
 }
 
-/** Whether the agent's missing wrap-up holds back their next offer: admins require one, and there is a code to pick. */
-export function wrapUpBlocks(input: { required: boolean; activeCodes: number; pending: PendingWrapUp | undefined }): boolean {
-  return input.required && input.activeCodes > 0 && input.pending !== undefined;
+/**
+ * Whether the agent's missing wrap-up holds back their next offer: admins require one, there is a code to pick, and
+ * the agent left that call after the rule was turned on (`requiredSince`; a call left before it is not held to it).
+ */
+export function wrapUpBlocks(input: { required: boolean; requiredSince?: Date; activeCodes: number; pending: PendingWrapUp | undefined }): boolean {
+  if (!input.required || input.activeCodes === 0 || input.pending === undefined) return false;
+  return input.requiredSince === undefined || new Date(input.pending.since).getTime() >= new Date(input.requiredSince).getTime();
 }
 
 /** Checks an agent's pick: it must be for the call waiting for their wrap-up, with an active code. Answers the code. */

@@ -24,6 +24,8 @@ export interface StoredWrapUp extends WrapUp {
 export interface WrapUpSettings {
   /** An agent picks a code for their last call before they are offered the next one. */
   required: boolean;
+  /** When it was last turned on: calls left before then are not held to it (unset when stored by an earlier version). */
+  requiredSince?: Date;
 }
 
 const PICKS_PREFIX = 'history_w_';
@@ -48,7 +50,7 @@ export function createWrapUpStore(connection: Connection, options: { timeoutMs?:
     return connection.getClient().db(historyDatabaseName(connection.name));
   }
   const codes = (): Collection<{ _id: string; name: string; active: boolean; createdAt: Date }> => appDb().collection('wrap_up_codes');
-  const settings = (): Collection<{ _id: string; required?: boolean }> => appDb().collection('settings');
+  const settings = (): Collection<{ _id: string; required?: boolean; requiredSince?: Date }> => appDb().collection('settings');
   const picks = (day: string): Collection<StoredWrapUp> => historyDb().collection<StoredWrapUp>(`${PICKS_PREFIX}${day}`);
 
   async function guarded<T>(operation: () => Promise<T>): Promise<T> {
@@ -67,7 +69,7 @@ export function createWrapUpStore(connection: Connection, options: { timeoutMs?:
     const seen = changes;
     const [rows, setting] = await guarded(() => Promise.all([codes().find({}).toArray(), settings().findOne({ _id: 'wrap-up' })]));
     const list = rows.sort((a, b) => new Date(a.createdAt).getTime() - new Date(b.createdAt).getTime() || a.name.localeCompare(b.name)).map((r) => ({ id: r._id, name: r.name, active: r.active }));
-    return { at, changes: seen, codes: list, settings: { required: Boolean(setting?.required) } };
+    return { at, changes: seen, codes: list, settings: { required: Boolean(setting?.required), ...(setting?.required && setting.requiredSince ? { requiredSince: new Date(setting.requiredSince) } : {}) } };
   }
   // Every page and routing pass asks: when the cache runs out, the callers of that moment share one read.
   const shared = sharedRead(read);
@@ -106,7 +108,11 @@ export function createWrapUpStore(connection: Connection, options: { timeoutMs?:
     },
 
     async setRequired(required: boolean): Promise<void> {
-      await guarded(() => settings().updateOne({ _id: 'wrap-up' }, { $set: { required } }, { upsert: true }));
+      // Turned on, it holds the calls left from now on (not an agent's last call of this morning); turned on again
+      // while on, it keeps its moment.
+      const current = await guarded(() => settings().findOne({ _id: 'wrap-up' }));
+      if (required && current?.required) return;
+      await guarded(() => settings().updateOne({ _id: 'wrap-up' }, { $set: { required, ...(required ? { requiredSince: new Date() } : {}) } }, { upsert: true }));
       cached = undefined;
       changes += 1;
     },

@@ -89,7 +89,7 @@ export interface RoutingDeps {
   /** The queues and agents' skills (none: one line, every agent serves every call). */
   queues?: () => Promise<QueueSetup>;
   /** Whether admins require a wrap-up code before the next offer, and how many codes there are to pick (none: nothing required). */
-  wrapUpRules?: () => Promise<{ required: boolean; activeCodes: number }>;
+  wrapUpRules?: () => Promise<{ required: boolean; requiredSince?: Date; activeCodes: number }>;
 }
 
 const NO_QUEUES = async (): Promise<QueueSetup> => ({ queues: [], skills: new Map() });

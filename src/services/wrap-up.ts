@@ -46,9 +46,9 @@ export function createWrapUpService(deps: WrapUpServiceDeps) {
   const { store, callers, presence, changes, logger } = deps;
   const cards = new Map<string, { at: number; card: Promise<CallerCard> }>();
 
-  async function rules(): Promise<{ required: boolean; activeCodes: number }> {
+  async function rules(): Promise<{ required: boolean; requiredSince?: Date; activeCodes: number }> {
     const { codes, settings } = await store.load();
-    return { required: settings.required, activeCodes: codes.filter((c) => c.active).length };
+    return { required: settings.required, ...(settings.requiredSince ? { requiredSince: settings.requiredSince } : {}), activeCodes: codes.filter((c) => c.active).length };
   }
 
   async function callerCardNow(number: string, now: Date, exceptCallSid?: string): Promise<CallerCard> {
@@ -81,7 +81,7 @@ export function createWrapUpService(deps: WrapUpServiceDeps) {
         ...(pending.from ? { from: pending.from } : {}),
         ...(pending.direction ? { direction: pending.direction } : {}),
         required: settings.required,
-        blocking: wrapUpBlocks({ required: settings.required, activeCodes: active.length, pending }),
+        blocking: wrapUpBlocks({ ...settings, activeCodes: active.length, pending }),
         codes: active.map(({ id, name }) => ({ id, name })),
       };
     },
