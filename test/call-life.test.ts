@@ -109,6 +109,16 @@ describe('offers', () => {
     expect(maxWaitReached(call({ status: 'waiting' }))).toEqual({ patch: { set: { endReason: 'max-wait' } }, result: true });
     expect(maxWaitReached(call({ status: 'waiting', endReason: 'max-wait' })).result).toBe(false);
   });
+
+  test('when a callback waits longer than the longest wait, then its promise is kept: nobody is on the phone to say goodbye to (once reached and back in line, they are)', () => {
+    const callback = { number: '+15550001111', attempt: 1, requestedAt: now };
+    expect(maxWaitReached(call({ status: 'waiting', callback })).result).toBe(false);
+    expect(maxWaitReached(call({ status: 'waiting', callback, customerLegSid: 'CAleg' })).result).toBe(true);
+  });
+
+  test('when routing offers a caller who was moved out to hear the callback offer meanwhile, then nothing is offered', () => {
+    expect(offered(call({ status: 'waiting', participants: [], awayFromLine: true }), { agentId: 'ben', now })).toEqual({ result: undefined });
+  });
 });
 
 describe('ending', () => {

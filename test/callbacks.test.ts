@@ -234,11 +234,16 @@ describe('an agent whose softphone drops during a callback conversation', () => 
     expect((await suite.app.running.history.newest({ limit: 5 })).find((r) => r._id === callSid)).toMatchObject({ endReason: 'customer-hung-up', outcome: 'answered' });
   });
 
-  test('when ana presses Hang up on a callback, then the customer hears goodbye and is not put back in line', async () => {
-    const { callSid, anaLeg, conferenceSid } = await talkingOnCallback('+15550000033');
+  test('when ana presses Hang up on a callback, then the customer hears goodbye on their own leg (not the call they made earlier) and is not put back in line', async () => {
+    const { callSid, anaLeg, customerLeg, conferenceSid } = await talkingOnCallback('+15550000033');
     await suite.app.running.calls.hangUp('ana');
+    suite.rest.requests.length = 0;
     await suite.app.webhook('/conference/events', { FriendlyName: callSid, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg, ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
     expect(await suite.db.models.calls.findById(callSid).lean().exec()).toMatchObject({ endReason: 'abandoned' });
+    const callPath = (sid: string) => `/2010-04-01/Accounts/${TEST_ENV.TWILIO_ACCOUNT_SID}/Calls/${sid}.json`;
+    const goodbye = await until('the goodbye', () => suite.rest.requests.find((r) => /Hangup/.test(formValue(r, 'Twiml') ?? '')));
+    expect(goodbye.path).toBe(callPath(customerLeg));
+    expect(suite.rest.requests.filter((r) => r.path === callPath(callSid))).toEqual([]);
   });
 });
 

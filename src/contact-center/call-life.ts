@@ -108,6 +108,8 @@ export interface Departure {
   /** The agent pressed Hang up (or completed a transfer). */
   onPurpose: boolean;
   conferenceSid?: string;
+  /** The customer's own call: a callback's or an outbound call's leg, else the call's CallSid (whom a goodbye reaches). */
+  customerCallSid?: string;
   transferEffects?: TransferEffects;
   colleagueId?: string;
 }
@@ -187,6 +189,7 @@ export function legReported(call: CallRecord, input: { agentId: string; legCallS
       colleagueId: transfer.colleagueId,
       onPurpose,
       conferenceSid: call.conferenceSid,
+      customerCallSid: call.customerLegSid ?? call._id,
       // An outbound call whose agent never joined is called off rather than offered to someone else (the customer has not answered).
       missedOffer: missed && leg.role === 'offer' && call.status === 'offered' && call.offeredTo === input.agentId && !call.customerRinging,
       callOffOutbound: missed && leg.role === 'offer' && Boolean(call.customerRinging),
@@ -251,7 +254,7 @@ export function agentLeft(call: CallRecord, input: ParticipantReport, settings: 
       transfer.patch,
       { addEvent: event },
     ),
-    result: { agentId: leg.agentId, alone, onPurpose, conferenceSid: call.conferenceSid, transferEffects: alone ? undefined : transfer.effects, colleagueId: transfer.colleagueId },
+    result: { agentId: leg.agentId, alone, onPurpose, conferenceSid: call.conferenceSid, customerCallSid: call.customerLegSid ?? call._id, transferEffects: alone ? undefined : transfer.effects, colleagueId: transfer.colleagueId },
   };
 }
 
@@ -354,9 +357,13 @@ function ringLeg(input: { agentId: string; role: ParticipantRole; requestedBy?: 
   };
 }
 
-/** Routing offers the waiting call to `agentId`: their phone is about to ring. Undefined when it is not waiting any more. */
+/**
+ * Routing offers the waiting call to `agentId`: their phone is about to ring. Undefined when it is not waiting any more,
+ * or its caller is away from the conference hearing the callback offer (routing read the line before they were moved
+ * out: an agent rung now would answer into an empty conference).
+ */
 export function offered(call: CallRecord, input: { agentId: string; now: Date }): Step<number | undefined> {
-  if (call.status !== 'waiting' || call.endReason) return { result: undefined };
+  if (call.status !== 'waiting' || call.endReason || call.awayFromLine) return { result: undefined };
   return { patch: { set: { status: 'offered', offeredTo: input.agentId }, addParticipant: ringLeg({ agentId: input.agentId, role: 'offer', now: input.now }) }, result: call.participants.length };
 }
 
@@ -389,9 +396,14 @@ export function dialFailed(call: CallRecord, input: { index: number; agentId: st
   };
 }
 
-/** The caller waited the longest allowed: they are told goodbye (once). False when the call is not waiting any more. */
+/**
+ * The caller waited the longest allowed: they are told goodbye (once). False when the call is not waiting any more, or
+ * is a callback whose customer is not on the phone (they hung up with a promise to be called back: nobody is waiting
+ * on a line, and the callback keeps its place however long it takes).
+ */
 export function maxWaitReached(call: CallRecord): Step<boolean> {
   if (call.endReason || (call.status !== 'waiting' && call.status !== 'offered')) return { result: false };
+  if (call.callback && !call.customerLegSid) return { result: false };
   return { patch: { set: { endReason: 'max-wait' } }, result: true };
 }
 

@@ -49,8 +49,9 @@ export function createCallEffects(deps: CallEffectsDeps) {
    * holds with music and routing takes them again — at once when the conference confirmed the agent left, after the
    * settle time when only the agent's own call said so, and to anyone once the grace for the dropped agent is over.
    */
-  function afterLastAgentLeft(callSid: string, departure: Pick<Departure, 'onPurpose' | 'conferenceSid'>, confirmed: boolean): void {
-    if (departure.onPurpose) return sayGoodbye(callSid);
+  function afterLastAgentLeft(callSid: string, departure: Pick<Departure, 'onPurpose' | 'conferenceSid' | 'customerCallSid'>, confirmed: boolean): void {
+    // A callback's (or an outbound call's) customer is on a call of their own, not the one that made the record.
+    if (departure.onPurpose) return sayGoodbye(departure.customerCallSid ?? callSid);
     logger.warn('the last agent dropped off a live customer: back to the line', { callSid, confirmed });
     setHold(callSid, departure.conferenceSid, CUSTOMER_LABEL, true);
     if (confirmed) routing.dispatch();

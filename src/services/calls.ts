@@ -621,13 +621,13 @@ export function createCallService(deps: CallServiceDeps) {
     if (outcome.callOffOutbound) {
       logger.info('the agent\'s leg of an outbound call did not connect: calling it off', { callSid: input.conferenceId, agentId: input.agentId, status });
       await routing.colleagueMissed(input.agentId, input.conferenceId, status);
-      hangUpLater(`call off the outbound call ${input.conferenceId}`, input.conferenceId);
+      hangUpLater(`call off the outbound call ${input.conferenceId}`, outcome.customerCallSid ?? input.conferenceId);
     }
     if (outcome.left) {
       // Only the agent's own call said it ended: the conference is given a moment to say whether the customer left too.
-      await afterDeparture(input.conferenceId, { agentId: input.agentId, alone: outcome.alone, onPurpose: outcome.onPurpose ?? false, conferenceSid: outcome.conferenceSid, transferEffects: outcome.transferEffects, colleagueId: outcome.colleagueId }, false);
+      await afterDeparture(input.conferenceId, { agentId: input.agentId, alone: outcome.alone, onPurpose: outcome.onPurpose ?? false, conferenceSid: outcome.conferenceSid, customerCallSid: outcome.customerCallSid, transferEffects: outcome.transferEffects, colleagueId: outcome.colleagueId }, false);
     } else if (outcome.alone) {
-      afterLastAgentLeft(input.conferenceId, { onPurpose: outcome.onPurpose ?? false, conferenceSid: outcome.conferenceSid }, false);
+      afterLastAgentLeft(input.conferenceId, { onPurpose: outcome.onPurpose ?? false, conferenceSid: outcome.conferenceSid, customerCallSid: outcome.customerCallSid }, false);
     } else if (outcome.transferEffects) {
       applyTransferEffects({ _id: input.conferenceId, conferenceSid: outcome.conferenceSid }, outcome.transferEffects, { colleagueId: outcome.colleagueId });
     }

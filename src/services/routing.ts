@@ -317,11 +317,12 @@ export function createRouting(deps: RoutingDeps) {
   async function endLongWaits(live: CallRecord[], now: Date): Promise<void> {
     for (const call of live) {
       if (call.status !== 'waiting' && call.status !== 'offered') continue;
+      if (call.callback && !call.customerLegSid) continue; // nobody waits on the phone: the callback keeps its place
       if (call.endReason || now.getTime() - lineSinceOf(call).getTime() < settings.maxWaitSeconds * 1000) continue;
       const mine = await calls.changeIfLive(call._id, (c) => maxWaitReached(c));
       if (!mine) continue;
       logger.info('caller waited the longest allowed: saying goodbye', { callSid: call._id, waitedSeconds: Math.round((now.getTime() - lineSinceOf(call).getTime()) / 1000) });
-      background.run(`goodbye after max wait to ${call._id}`, () => voice.sayAndHangUp(call._id, MAX_WAIT_MESSAGE));
+      background.run(`goodbye after max wait to ${call._id}`, () => voice.sayAndHangUp(call.customerLegSid ?? call._id, MAX_WAIT_MESSAGE));
     }
   }
 
