@@ -394,6 +394,7 @@ export function createCallService(deps: CallServiceDeps) {
    * they talk privately; `note` is shown on the colleague's ringing page.
    */
   async function consult(input: { fromAgentId: string; toAgentId: string; note?: string }): Promise<{ conference: string; transferId: string }> {
+    if (input.toAgentId === input.fromAgentId) throw new AgentUnavailableError('You cannot consult yourself: pick a colleague.');
     const target = await colleague(input.toAgentId);
     const current = callOf(await store.live(), input.fromAgentId);
     checkColleagueRing(current, { fromAgentId: input.fromAgentId, toAgentId: target.id, kind: 'consult' });
@@ -429,6 +430,7 @@ export function createCallService(deps: CallServiceDeps) {
    */
   async function coldTransfer(input: { fromAgentId: string; to: string; note?: string }): Promise<{ conference: string; to: string }> {
     const toQueue = input.to === 'queue';
+    if (input.to === input.fromAgentId) throw new AgentUnavailableError('You cannot transfer a call to yourself.');
     const target = toQueue ? undefined : await colleague(input.to);
     const current = callOf(await store.live(), input.fromAgentId);
     checkColleagueRing(current, { fromAgentId: input.fromAgentId, toAgentId: target?.id ?? 'queue', kind: 'cold' });
@@ -585,6 +587,7 @@ export function createCallService(deps: CallServiceDeps) {
 
   /** `fromAgentId` brings `toAgentId` into the call they are on. */
   async function bringInAgent(input: { fromAgentId: string; toAgentId: string }): Promise<{ conference: string; agentId: string }> {
+    if (input.toAgentId === input.fromAgentId) throw new InvalidRequestError('An agent cannot bring themselves into their own call.');
     const target = await colleague(input.toAgentId);
     const current = callOf(await store.live(), input.fromAgentId);
     checkColleagueRing(current, { fromAgentId: input.fromAgentId, toAgentId: target.id, kind: 'bring-in' });
