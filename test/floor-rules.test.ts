@@ -35,6 +35,14 @@ describe('planOffers', () => {
     expect(planOffers([expired], [worker('ben', 600)], now, policy)).toEqual([{ callSid: 'A', agentId: 'ben' }]);
   });
 
+  test('when the agent a call is kept for chose Away (a colleague brought in, then their page reloaded), then they get their customer back, whatever queue, and nothing else', () => {
+    const away: Worker = { agentId: 'ana', idleSince: ago(1), reconnectOnly: true, queues: new Set(['sales']) };
+    const kept = task('A', 300, { queueId: 'support', returnTo: { agentId: 'ana', until: new Date(now.getTime() + 5000) } });
+    expect(planOffers([kept], [away], now, policy)).toEqual([{ callSid: 'A', agentId: 'ana' }]);
+    expect(planOffers([task('B', 600)], [away], now, policy)).toEqual([]);
+    expect(planOffers([task('B', 600, { queueId: 'sales' }), kept], [away], now, policy)).toEqual([{ callSid: 'A', agentId: 'ana' }]);
+  });
+
   test('when callers wait, then their places count from 1 in arrival order, ties broken by CallSid', () => {
     const tasks = [task('B', 10), task('A', 10), task('C', 30)];
     expect(['C', 'A', 'B', 'X'].map((sid) => positionInLine(tasks, sid))).toEqual([1, 2, 3, undefined]);

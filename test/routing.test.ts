@@ -476,6 +476,28 @@ describe('an agent whose softphone drops gets their customer back first', () => 
     expect(dialledAgent(again!)).toBe('ana');
   });
 
+  test('when ana had chosen Away (she took the call as a colleague) and her page reloads, then the customer rings ana again all the same, and an Away ana is offered nobody else', async () => {
+    await available('ana');
+    const customer = fakeSid();
+    await incomingCall(customer);
+    await dialsCount(1);
+    const anaLeg = await answer(customer, 'ana');
+    await app.running.presence.choose('ana', 'away');
+    await softphoneGone('ana');
+
+    await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg, ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
+    await app.running.presence.heartbeat('ana', 'tab-ana-0002', { takeOver: true, staleMs: 30000, registered: true });
+    const other = fakeSid();
+    await incomingCall(other);
+    app.running.routing.dispatch();
+
+    const [, again] = await dialsCount(2);
+    expect(dialledAgent(again!)).toBe('ana');
+    expect(formValue(again!, 'Url')).toContain(`/conference/${customer}/connect/ana`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(dials()).toHaveLength(2);
+  });
+
   test('when ana\'s page does not come back within the grace, then the next free agent gets the customer', async () => {
     await available('ana');
     const customer = fakeSid();

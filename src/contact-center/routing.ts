@@ -23,6 +23,11 @@ export interface Worker {
   idleSince: Date;
   /** The queues the agent serves; undefined: every call (no queues are set up). */
   queues?: ReadonlySet<string>;
+  /**
+   * Not taking calls (they chose Away), but their softphone is up: offered only a customer kept for them after it
+   * dropped off that call (the task's returnTo), never anyone else.
+   */
+  reconnectOnly?: boolean;
 }
 
 export interface Offer {
@@ -54,7 +59,9 @@ export function planOffers(tasks: readonly Task[], workers: readonly Worker[], n
     if (free.length === 0) break;
     const recently = new Set(task.passedBy.filter((p) => now.getTime() - p.at.getTime() < policy.passCooldownMs).map((p) => p.agentId));
     const reserved = task.returnTo && now.getTime() < task.returnTo.until.getTime() ? task.returnTo.agentId : undefined;
-    const index = free.findIndex((worker) => !recently.has(worker.agentId) && (reserved === undefined || worker.agentId === reserved) && servesTask(worker, task));
+    // The agent a call is kept for gets their customer back whatever queues they serve (a colleague who took it over in
+    // a transfer may serve none of the call's).
+    const index = free.findIndex((worker) => !recently.has(worker.agentId) && (reserved === undefined ? !worker.reconnectOnly && servesTask(worker, task) : worker.agentId === reserved));
     // Everyone free passed on this call a moment ago (or it is kept for the agent who dropped off it): it waits for
     // someone else, or for the cooldown to run out. Later callers may still go to those agents.
     if (index < 0) continue;

@@ -121,7 +121,10 @@ export function createRouting(deps: RoutingDeps) {
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;
 
-  /** Enabled agents with an open softphone who chose "available" and hold no reservation, longest idle first. */
+  /**
+   * Enabled agents with an open softphone who hold no reservation, longest idle first: those who chose "available", and
+   * (reconnectOnly) those who did not, for a customer kept for them after their softphone dropped off the call.
+   */
   async function freeWorkers(now: Date, held: ReservationRecord[], setup: QueueSetup): Promise<Worker[]> {
     const [all, present, rules] = await Promise.all([agents.all(), presence.all(), wrapUpRules()]);
     const byId = new Map(present.map((p) => [p._id, p]));
@@ -130,11 +133,13 @@ export function createRouting(deps: RoutingDeps) {
     for (const agent of all) {
       const p = byId.get(agent.id);
       // Only a registered softphone can ring: a page still connecting its device is offered nothing yet.
-      if (agent.disabled || !p || busy.has(agent.id) || p.chosen !== 'available' || !p.softphoneReady) continue;
+      if (agent.disabled || !p || busy.has(agent.id) || !p.softphoneReady) continue;
+      // Away: offered nothing, but a customer kept for them after their softphone dropped off the call (a reload).
+      const reconnectOnly = p.chosen !== 'available';
       // Admins require a wrap-up code before the next call: an agent whose last call has none yet is skipped.
       if (wrapUpBlocks({ ...rules, pending: p.wrapUp })) continue;
       if (!softphoneAlive({ lastSeenAt: p.lastSeenAt, now, offlineAfterMs: settings.offlineAfterSeconds * 1000 })) continue;
-      workers.push({ agentId: agent.id, idleSince: p.idleSince, ...(setup.queues.length > 0 ? { queues: queuesServedBy(setup, agent.id) } : {}) });
+      workers.push({ agentId: agent.id, idleSince: p.idleSince, ...(setup.queues.length > 0 ? { queues: queuesServedBy(setup, agent.id) } : {}), ...(reconnectOnly ? { reconnectOnly } : {}) });
     }
     return workers;
   }
@@ -192,11 +197,16 @@ export function createRouting(deps: RoutingDeps) {
     const now = new Date();
     passes += 1;
     const [held, setup] = await Promise.all([reservations.all(), queueSetup()]);
-    const workers = await freeWorkers(now, held, setup);
-    nobodyFreeSince = workers.length === 0 ? Date.now() : undefined;
-    if (workers.length === 0) return;
+    const found = await freeWorkers(now, held, setup);
+    const free = found.filter((w) => !w.reconnectOnly);
+    nobodyFreeSince = free.length === 0 ? Date.now() : undefined;
+    if (found.length === 0) return;
     const tasks = waitingTasks(stillThere(await calls.live()), now, setup);
     if (tasks.length === 0) return;
+    // An agent who chose Away takes part only when a waiting customer is kept for them.
+    const keptFor = new Set(tasks.filter((t) => t.returnTo && now.getTime() < t.returnTo.until.getTime()).map((t) => t.returnTo!.agentId));
+    const workers = found.filter((w) => !w.reconnectOnly || keptFor.has(w.agentId));
+    if (workers.length === 0) return;
     const offers = planOffers(tasks, workers, now, { passCooldownMs: settings.passCooldownSeconds * 1000 });
     await makeOffers(offers);
   }
