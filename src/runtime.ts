@@ -26,7 +26,8 @@ import { webhookUrls } from './services/webhook-urls';
 import { createTwilioLocal, type TwilioLocal, type TwilioLocalObserver } from './twilio-local';
 import { createVoice } from './twilio/voice';
 import { createTwilioRest, type TwilioRest } from './twilio/rest';
-import { errorMessage } from './errors';
+import { BusyError, errorMessage } from './errors';
+import { createLease } from './models/lock';
 import { createOpsMetrics } from './observability/prometheus';
 import { createReporting, liveReadings } from './services/reporting';
 import { createWrapUpStore } from './models/wrap-up';
@@ -154,7 +155,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const routingSettings: RoutingSettings = { ...DEFAULT_ROUTING, ...config.contactCenter, ...options.routing };
     const wrapUpStore = createWrapUpStore(db.connection, { timeoutMs: config.dbTimeoutMs });
     const callers = createCallerStore(db.connection, { timeoutMs: config.dbTimeoutMs });
-    const queues = createQueueService({ store: createQueueStore(db.connection, { timeoutMs: config.dbTimeoutMs }) });
+    const queues = createQueueService({
+      store: createQueueStore(db.connection, { timeoutMs: config.dbTimeoutMs }),
+      lease: createLease(db.connection, 'queues', { ttlMs: Math.max(30_000, 6 * config.dbTimeoutMs), waitMs: 10_000, whenBusy: () => new BusyError('Other changes to the queues are under way: try again in a moment.', 2) }),
+      agentIds: async () => new Set((await agents.all()).map((a) => a.id)),
+    });
     const twilioAuth = `Basic ${Buffer.from(`${config.twilio.apiKey}:${config.twilio.apiSecret}`).toString('base64')}`;
     const apiBase = config.twilio.apiBaseUrl.replace(/\/$/, '');
     const voicemails = createVoicemailService({

@@ -31,6 +31,10 @@ describe('the menu', () => {
     expect(queueOfKey(queues, '2')?.id).toBe('support');
     expect(queueOfKey(queues, '9')).toBeUndefined();
     expect(queueIdOf('Billing & Payments')).toBe('billing-payments');
+    // Two queues with no key to press: no menu (callers go to the default queue); names in other scripts get ids of their own.
+    expect(hasMenu([queue('alpha'), queue('beta')])).toBe(false);
+    expect(queueIdOf('日本語サポート')).toMatch(/^q-[0-9a-f]{10}$/);
+    expect(queueIdOf('日本語サポート')).not.toBe(queueIdOf('Русский'));
   });
 });
 

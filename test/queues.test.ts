@@ -12,7 +12,7 @@ let admin: AgentClient;
 
 beforeAll(async () => {
   admin = await signedInAgent(suite.app, 'boss', { name: 'The Boss', role: 'admin' });
-  for (const id of ['sam', 'sue', 'sid']) await addAgent(suite.app, id, { name: id.toUpperCase() });
+  for (const id of ['sam', 'sue', 'sid', 'nora']) await addAgent(suite.app, id, { name: id.toUpperCase() });
 });
 
 beforeEach(async () => {
@@ -166,7 +166,7 @@ describe('priority and overflow', () => {
   beforeAll(async () => {
     await submit('/admin/queues', { name: 'VIP', key: '3', agents: 'sid', priority: '10' }).expect(303);
     await submit('/admin/queues/sales', { name: 'Sales', key: '1', agents: 'sam, sid', priority: '0' }).expect(303);
-    await submit('/admin/queues', { name: 'Night', key: '4', agents: 'nobody-online', overflowTo: 'support', overflowAfterSeconds: '5' }).expect(303);
+    await submit('/admin/queues', { name: 'Night', key: '4', agents: 'nora', overflowTo: 'support', overflowAfterSeconds: '5' }).expect(303);
   });
 
   test('when an older Sales call and a newer VIP call wait and sid (who serves both) becomes free, then the VIP call rings first', async () => {
@@ -205,5 +205,32 @@ describe('priority and overflow', () => {
     expect(taken.text).toMatch(/Key 1 is taken by the queue Sales/);
     expect(nowhere.status).toBe(400);
     expect((await suite.app.running.queues.load()).queues.map((q) => q.id)).toEqual(['sales', 'support', 'vip', 'night']);
+  });
+
+  test('when an admin names an agent who does not exist, or removes a queue another overflows to, then it is refused with the reason and nothing changes', async () => {
+    const typo = await submit('/admin/queues', { name: 'Ghost', key: '5', agents: 'sue, katherin' });
+    expect(typo.status).toBe(400);
+    expect(typo.text).toMatch(/No agent has the sign-in name katherin/);
+
+    const target = await submit('/admin/queues/support/delete', {});
+    expect(target.status).toBe(400);
+    expect(target.text).toMatch(/Night overflows to this queue: change its overflow first/);
+    expect((await suite.app.running.queues.load()).queues.map((q) => q.id)).toEqual(['sales', 'support', 'vip', 'night']);
+  });
+
+  test('when the same new key arrives in 30 requests at once, then one queue gets it; names in other scripts get ids of their own', async () => {
+    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => submit('/admin/queues', { name: `Race ${i}`, key: '6' })));
+    expect(answers.filter((r) => r.status === 303)).toHaveLength(1);
+    expect(answers.filter((r) => r.status === 400)).toHaveLength(29);
+    const raced = (await suite.app.running.queues.load()).queues.filter((q) => q.key === '6');
+    expect(raced).toHaveLength(1);
+
+    await submit('/admin/queues', { name: '日本語サポート' }).expect(303);
+    await submit('/admin/queues', { name: 'Русский' }).expect(303);
+    const scripts = (await suite.app.running.queues.load()).queues.filter((q) => q.name === '日本語サポート' || q.name === 'Русский');
+    expect(scripts).toHaveLength(2);
+    expect(new Set(scripts.map((q) => q.id)).size).toBe(2);
+    expect(scripts.every((q) => /^q-[0-9a-f]{10}$/.test(q.id))).toBe(true);
+    for (const q of [...raced, ...scripts]) await submit(`/admin/queues/${q.id}/delete`, {}).expect(303);
   });
 });

@@ -16,8 +16,8 @@ beforeAll(async () => {
   admin = await signedInAgent(suite.app, 'boss', { name: 'The Boss', role: 'admin' });
   const form = (path: string, fields: Record<string, string>) => admin.postWithoutToken(path).type('form').send({ ...fields, _csrf: admin.csrfToken }).expect(303);
   await form('/admin/opening-hours', { enabled: 'true', mon: '09:00-17:00', tue: '09:00-17:00', wed: '09:00-17:00', thu: '09:00-17:00', fri: '09:00-17:00', sat: '', sun: '' });
-  await form('/admin/queues', { name: 'Support', key: '1', agents: 'sue' });
   await addAgent(suite.app, 'sue');
+  await form('/admin/queues', { name: 'Support', key: '1', agents: 'sue' });
   await new Promise((r) => setTimeout(r, 1100)); // the settings' one-second cache
 });
 

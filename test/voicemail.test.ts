@@ -16,9 +16,9 @@ beforeAll(async () => {
   admin = await signedInAgent(suite.app, 'boss', { name: 'The Boss', role: 'admin' });
   const form = (path: string, fields: Record<string, string>) => admin.postWithoutToken(path).type('form').send({ ...fields, _csrf: admin.csrfToken }).expect(303);
   await form('/admin/opening-hours', { enabled: 'true', mon: '09:00-17:00', tue: '09:00-17:00', wed: '09:00-17:00', thu: '09:00-17:00', fri: '09:00-17:00', sat: '', sun: '' });
+  for (const id of ['sam', 'sue']) await addAgent(suite.app, id);
   await form('/admin/queues', { name: 'Sales', key: '1', agents: 'sam' });
   await form('/admin/queues', { name: 'Support', key: '2', agents: 'sue' });
-  for (const id of ['sam', 'sue']) await addAgent(suite.app, id);
   await new Promise((r) => setTimeout(r, 1100)); // the settings' one-second cache
 });
 

@@ -1,5 +1,6 @@
 // Queues and the keypad menu: which queue a caller's key picks, which agents serve a queue (named, or by skill), when a
 // call overflows to another queue. Pure: no I/O. With no queues (or one) there is no menu and the line is as before.
+import { createHash } from 'node:crypto';
 
 /** A queue admins define on /admin. */
 export interface Queue {
@@ -30,12 +31,15 @@ export interface QueueSetup {
 
 /** An id made from a name: 'Billing & Payments' → 'billing-payments'. */
 export function queueIdOf(name: string): string {
-  return name.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'queue';
+  const slug = name.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
+  // A name with no Latin letter or digit (日本語サポート, Русский) gets an id of its own from its text ('queue' alone
+  // would make every such name the same queue, and means the whole line in the history).
+  return slug || `q-${createHash('sha256').update(name.trim()).digest('hex').slice(0, 10)}`;
 }
 
-/** Whether callers hear a menu: two queues or more. */
+/** Whether callers hear a menu: two queues or more, and a key to press (without one, callers go to the default queue). */
 export function hasMenu(queues: readonly Queue[]): boolean {
-  return queues.length >= 2;
+  return queues.length >= 2 && queues.some((q) => q.key);
 }
 
 /** The queues a caller can pick with a key, by key. */
@@ -58,11 +62,6 @@ export function defaultQueue(queues: readonly Queue[]): Queue | undefined {
 /** The queue of a key, or undefined when no queue has it. */
 export function queueOfKey(queues: readonly Queue[], digits: string): Queue | undefined {
   return queues.find((q) => q.key !== undefined && q.key === digits);
-}
-
-/** The queue every call goes to without a menu: the only one, if there is one. */
-export function singleQueue(queues: readonly Queue[]): Queue | undefined {
-  return queues.length === 1 ? queues[0] : undefined;
 }
 
 /** Whether `agentId` (with `skills`) serves `queue`. */

@@ -57,6 +57,9 @@ export function createQueueStore(connection: Connection, options: { timeoutMs?: 
     /** Every queue (in the order they were added) and every agent's skills; cached for a second (`staleOk`: the last value at once). */
     load: (options?: { staleOk?: boolean }): Promise<QueueSetup> => cache.get(options),
 
+    /** Drops the cached setup: the next load reads the database. */
+    forget,
+
     /** Adds a queue; false when one with its id exists. */
     async add(queue: Queue): Promise<boolean> {
       const { id, ...rest } = queue;

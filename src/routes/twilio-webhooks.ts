@@ -12,7 +12,7 @@ import type { OpeningHoursService } from '../services/opening-hours';
 import type { QueueService } from '../services/queues';
 import type { VoicemailService } from '../services/voicemails';
 import { estimatedWaitSentence } from '../contact-center/wait-estimate';
-import { defaultQueue, hasMenu, menuPrompt, queueOfKey, singleQueue, type Queue, type QueueSetup } from '../contact-center/queues';
+import { defaultQueue, hasMenu, menuPrompt, queueOfKey, type Queue, type QueueSetup } from '../contact-center/queues';
 import type { WebhookUrls } from '../services/webhook-urls';
 import { requireTwilioSignature } from '../twilio/signature';
 import { ENDED_CALL_STATUSES } from '../twilio/voice';
@@ -190,12 +190,12 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
       deps.logger.info('caller told we are closed', { callSid: input.CallSid });
       if (!deps.voicemails) return sendTwiml(res, closedTwiml(closed));
       // The message goes to the queue a caller who presses nothing would reach.
-      const queue = setup ? (hasMenu(setup.queues) ? defaultQueue(setup.queues) : singleQueue(setup.queues)) : undefined;
+      const queue = setup ? defaultQueue(setup.queues) : undefined;
       const about = { ...(queue ? { queueId: queue.id } : {}), ...(input.From ? { from: input.From } : {}) };
       return sendTwiml(res, voicemailTwiml({ message: closed, action: deps.urls.voicemailSaved(about), statusCallback: deps.urls.voicemailStatus(about), maxLength: deps.voicemailMaxSeconds ?? 120, ...transcribe() }));
     }
     if (setup && hasMenu(setup.queues)) return sendTwiml(res, menuTwiml({ intro: GREETING_SHORT, prompt: menuPrompt(setup.queues), action: deps.urls.menu(0), timeoutSeconds: menuTimeout }));
-    await joinLine(res, input, setup ? singleQueue(setup.queues) : undefined);
+    await joinLine(res, input, setup ? defaultQueue(setup.queues) : undefined);
   });
 
   /**
@@ -212,7 +212,7 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
     if (input.Digits && !chosen && hasMenu(queues) && attempt < MENU_ATTEMPTS) {
       return sendTwiml(res, menuTwiml({ intro: 'Sorry, that is not one of the choices.', prompt: menuPrompt(queues), action: deps.urls.menu(attempt + 1), timeoutSeconds: menuTimeout }));
     }
-    await joinLine(res, input, chosen ?? (hasMenu(queues) ? defaultQueue(queues) : singleQueue(queues)));
+    await joinLine(res, input, chosen ?? defaultQueue(queues));
   });
 
   /**

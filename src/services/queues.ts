@@ -1,38 +1,79 @@
 // Queues as admins, webhooks and routing need them: the setup (cached by the store), checked changes, agents' skills.
 import { InvalidRequestError, NotFoundError } from '../contact-center/errors';
 import type { Queue, QueueSetup } from '../contact-center/queues';
+import type { Lease } from '../models/lock';
 import type { QueueStore } from '../models/queues';
 
-/** Builds the queue service. */
-export function createQueueService(deps: { store: QueueStore }) {
-  const { store } = deps;
+export interface QueueServiceDeps {
+  store: QueueStore;
+  /**
+   * One change to the queues at a time, across instances: a change is checked against the others (keys, overflow
+   * targets) and then written, and FerretDB 1.x has no transactions. Without it (tests of one process), changes are
+   * serialised in this process only.
+   */
+  lease?: Lease;
+  /** The ids of every account, to refuse a queue naming an agent who does not exist (a typo nobody would serve). */
+  agentIds?: () => Promise<ReadonlySet<string>>;
+}
 
-  /** Refuses a queue whose key another queue has, or whose overflow goes nowhere. */
-  function check(queue: Queue, others: readonly Queue[]): void {
+/** Builds the queue service. */
+export function createQueueService(deps: QueueServiceDeps) {
+  const { store } = deps;
+  let tail: Promise<unknown> = Promise.resolve();
+  function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+    const run = (): Promise<T> => (deps.lease ? deps.lease.run(work) : work());
+    const outcome = tail.then(run, run);
+    tail = outcome.catch(() => undefined);
+    return outcome;
+  }
+
+  /** Refuses a queue whose key another queue has, whose overflow goes nowhere, or that names an unknown agent. */
+  async function check(queue: Queue, others: readonly Queue[]): Promise<void> {
     if (queue.key && others.some((q) => q.key === queue.key)) throw new InvalidRequestError(`Key ${queue.key} is taken by the queue ${others.find((q) => q.key === queue.key)!.name}.`);
     if (queue.overflow && queue.overflow.to === queue.id) throw new InvalidRequestError('A queue cannot overflow to itself.');
     if (queue.overflow && !others.some((q) => q.id === queue.overflow!.to)) throw new InvalidRequestError(`There is no queue ${queue.overflow.to} to overflow to.`);
+    if (deps.agentIds && queue.agents.length > 0) {
+      const known = await deps.agentIds();
+      const unknown = queue.agents.filter((id) => !known.has(id));
+      if (unknown.length > 0) throw new InvalidRequestError(`No agent has the sign-in name ${unknown.join(', ')}: nobody would answer that queue's callers.`);
+    }
   }
+
+  /** The queues as stored now (never the cache: a check must see the change made a moment ago, here or elsewhere). */
+  const current = async (): Promise<Queue[]> => {
+    store.forget();
+    return (await store.load()).queues;
+  };
 
   return {
     /** The setup (`staleOk`: the last read at once, refreshed in the background: the incoming call's hot path). */
     load: (options?: { staleOk?: boolean }): Promise<QueueSetup> => store.load(options),
 
-    async add(queue: Queue): Promise<void> {
-      const { queues } = await store.load();
-      check(queue, queues);
-      if (!(await store.add(queue))) throw new InvalidRequestError(`A queue with the id ${queue.id} exists already.`);
+    add(queue: Queue): Promise<void> {
+      return oneAtATime(async () => {
+        const queues = await current();
+        if (queues.some((q) => q.id === queue.id)) throw new InvalidRequestError(`A queue with the id ${queue.id} exists already.`);
+        await check(queue, queues);
+        if (!(await store.add(queue))) throw new InvalidRequestError(`A queue with the id ${queue.id} exists already.`);
+      });
     },
 
-    async change(queue: Queue): Promise<void> {
-      const { queues } = await store.load();
-      if (!queues.some((q) => q.id === queue.id)) throw new NotFoundError(`Unknown queue: ${queue.id}`);
-      check(queue, queues.filter((q) => q.id !== queue.id));
-      await store.change(queue);
+    change(queue: Queue): Promise<void> {
+      return oneAtATime(async () => {
+        const queues = await current();
+        if (!queues.some((q) => q.id === queue.id)) throw new NotFoundError(`Unknown queue: ${queue.id}`);
+        await check(queue, queues.filter((q) => q.id !== queue.id));
+        await store.change(queue);
+      });
     },
 
-    async remove(id: string): Promise<void> {
-      if (!(await store.remove(id))) throw new NotFoundError(`Unknown queue: ${id}`);
+    /** Removes a queue; refused while another queue overflows to it (that overflow would silently stop). */
+    remove(id: string): Promise<void> {
+      return oneAtATime(async () => {
+        const from = (await current()).filter((q) => q.overflow?.to === id);
+        if (from.length > 0) throw new InvalidRequestError(`${from.map((q) => q.name).join(', ')} ${from.length === 1 ? 'overflows' : 'overflow'} to this queue: change ${from.length === 1 ? 'its' : 'their'} overflow first.`);
+        if (!(await store.remove(id))) throw new NotFoundError(`Unknown queue: ${id}`);
+      });
     },
 
     setSkills: (agentId: string, skills: string[]) => store.setSkills(agentId, skills),
