@@ -66,6 +66,7 @@
   // ---------- rendering ----------
 
   function render() {
+    var focused = document.activeElement;
     var s = state.server;
     if (!s) return;
     var you = s.you;
@@ -151,6 +152,9 @@
     text(els.line, s.line.waiting > 0 ? s.line.waiting + (s.line.waiting === 1 ? ' caller' : ' callers') + ' waiting, the longest for ' + duration(since(s.line.longestWaitSeconds)) + '.' + (you.presence === 'away' ? ' You are away: press Available to take calls.' : '') : 'Nobody is waiting.');
     els.line.dataset.waiting = String(s.line.waiting > 0);
     announce(call, leg, you);
+    // A button that render disabled while it had focus (Hang up once the call is over) would leave focus on the page
+    // itself: it goes to the status line instead, which says what happened.
+    if (focused && focused.tagName === 'BUTTON' && focused.disabled) els['agent-status'].focus();
   }
 
   // ---------- ringing that gets noticed ----------
@@ -614,11 +618,16 @@
   // ---------- actions ----------
 
   async function act(button, work) {
+    // A request for this button is under way: a second press (a double click, a repeated key) is not sent again.
+    if (button.getAttribute('aria-disabled') === 'true') return;
     clearError();
-    // A directory button keeps focus while its request runs (aria-disabled); the next render decides again.
-    if (els.directory.contains(button)) button.setAttribute('aria-disabled', 'true');
-    else button.disabled = true;
-    try { await work(); } catch (err) { showError(err.message); } finally { refresh(); }
+    // The button keeps focus while its request runs (aria-disabled, not disabled, which would drop focus to the page):
+    // a keyboard user presses it again (Resume after Hold) where they are. The next render decides whether it stays.
+    button.setAttribute('aria-disabled', 'true');
+    try { await work(); } catch (err) { showError(err.message); } finally {
+      if (!els.directory.contains(button)) button.removeAttribute('aria-disabled');
+      refresh();
+    }
   }
 
   els['go-available'].addEventListener('click', function () { act(els['go-available'], function () { return api('POST', '/api/me/presence', { status: 'available' }); }); });

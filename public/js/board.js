@@ -137,6 +137,7 @@
    * focus on its buttons survives the refreshes (every second, and on each change).
    */
   function renderCalls(calls, names) {
+    var focused = document.activeElement;
     var body = document.querySelector('#board-calls tbody');
     var keep = {};
     calls.forEach(function (c, index) {
@@ -156,6 +157,10 @@
       tr.dataset.help = String(Boolean(c.help));
       var mine = (c.supervisors || []).filter(function (s) { return s.supervisorId === me; })[0];
       tr.dataset.supervised = mine ? mine.mode : '';
+      // Each row's controls say whose call they are for (a screen reader moving between rows hears which).
+      var label = 'Supervise the call from ' + (c.from || 'unknown') + (on ? ' with ' + on : '');
+      var group = tr.querySelector('.supervise-controls');
+      if (group.getAttribute('aria-label') !== label) group.setAttribute('aria-label', label);
       updateCoachChoice(tr.querySelector('select.coach-whom'), c, mine);
       Array.prototype.forEach.call(tr.querySelectorAll('button.supervise'), function (b) {
         if (b.dataset.mode === 'leave') b.disabled = !mine;
@@ -167,6 +172,13 @@
       });
     });
     Array.prototype.slice.call(body.children).forEach(function (tr) { if (!keep[tr.dataset.call]) body.removeChild(tr); });
+    // A focused button disabled by this update (Leave, once left) or gone with its row would leave focus on the page
+    // itself: it moves to the row's first enabled button, else to the supervisor's status line.
+    if (focused && focused.tagName === 'BUTTON' && focused.classList.contains('supervise') && (focused.disabled || !body.contains(focused))) {
+      var row = body.contains(focused) ? focused.closest('tr') : null;
+      var next = row ? row.querySelector('button.supervise:not([disabled])') : null;
+      (next || document.getElementById('supervise-status')).focus();
+    }
   }
 
   function render() {

@@ -230,6 +230,33 @@ test('when Ada uses the keyboard shortcuts, then Alt+Shift+A answers, O holds an
   await expectText(ada, '#agent-status', /Call ended|Wrapping up|Ready/);
 });
 
+/** The id of the element that has focus in `page`. */
+const focusedId = (page: Page): Promise<string | undefined> => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id);
+
+test('when Ada presses Hold with the keyboard, then focus stays on the button, Space again resumes, and after Hang up focus lands on the status line, not the page', async () => {
+  const ada = await e2e.openAgent(ADA, { available: true });
+  const customer = await e2e.openPhone('+15550003334');
+  await callSupport(customer);
+  await ada.waitForSelector('#answer:not([disabled])');
+  await ada.keyboard.press('Alt+Shift+KeyA');
+  await ada.waitForSelector('#hold:not([disabled])');
+
+  await ada.focus('#hold');
+  await ada.keyboard.press('Space');
+  await expectText(ada, '#hold', /Resume/);
+  expect(await focusedId(ada)).toBe('hold');
+  await ada.keyboard.press('Space');
+  await expectText(customer, '#phone-hears', /connected to an agent/);
+  await expectText(ada, '#hold', /Hold/);
+  expect(await focusedId(ada)).toBe('hold');
+
+  await ada.focus('#hangup');
+  await ada.keyboard.press('Enter');
+  await expectText(customer, '#phone-status', /completed/);
+  await ada.waitForSelector('#hangup[disabled]');
+  expect(await focusedId(ada)).toBe('agent-status');
+});
+
 test('when the same number calls a second time, then Ada\'s ringing page shows the first call: how many calls, who took it and how it ended', async () => {
   const first = await adaTalking('+15550004444');
   await first.customer.click('#phone-hangup');

@@ -60,9 +60,14 @@ test('when Margaret listens, coaches, barges and leaves from the board, then eac
   await new Promise((resolve) => setTimeout(resolve, 1200));
   expect(await board.evaluate(() => (globalThis as unknown as { document: { activeElement: { dataset: Record<string, string> } | null } }).document.activeElement?.dataset.mode)).toBe('barge');
 
-  await board.click(button(callSid, 'leave'));
+  // The row's controls name the call they are for; Leave by keyboard leaves focus in the row (Leave itself is disabled then).
+  expect(await board.getAttribute(`#board-calls tr[data-call="${callSid}"] .supervise-controls`, 'aria-label')).toMatch(/^Supervise the call from \+1\d+ with Ada Lovelace/);
+  await board.focus(button(callSid, 'leave'));
+  await board.keyboard.press('Enter');
 
   await expectText(board, '#supervise-status', /You are not on a call/);
+  await board.waitForSelector(`${button(callSid, 'leave')}[disabled]`);
+  await waitFor('focus back in the row', async () => (await board.evaluate(() => (globalThis as unknown as { document: { activeElement: { dataset: Record<string, string> } | null } }).document.activeElement?.dataset.mode)) === 'listen');
   await waitFor('Ada\'s page to drop the supervisor line', async () => ada.isHidden('#supervisor-on-call'));
   await expectText(customer, '#phone-hears', /connected to an agent \(conference with 2 participants\)/);
   await expectText(ada, '#agent-status', /In call with/);
