@@ -73,8 +73,10 @@
     els.presence.dataset.presence = you.presence;
     text(els.presence, PRESENCE_TEXT[you.presence] || you.presence);
     text(els['presence-since'], you.since ? 'for ' + duration((Date.now() - new Date(you.since).getTime()) / 1000) : '');
-    els['go-available'].setAttribute('aria-pressed', String(you.presence === 'available'));
-    els['go-away'].setAttribute('aria-pressed', String(you.presence === 'away'));
+    // While a required wrap-up holds the agent, the buttons show what they chose for afterwards.
+    var holding = you.presence === 'wrap-up' && s.wrapUp && s.wrapUp.blocking;
+    els['go-available'].setAttribute('aria-pressed', String(you.presence === 'available' || Boolean(holding && you.chosen === 'available')));
+    els['go-away'].setAttribute('aria-pressed', String(you.presence === 'away' || Boolean(holding && you.chosen === 'away')));
     els['presence-note'].hidden = !you.note || you.presence !== 'away';
     text(els['presence-note'], you.note || '');
 
@@ -98,7 +100,7 @@
     else if (offered || pending) status = 'Incoming call from ' + callerOf(call) + (call && call.waitedSeconds !== undefined ? ', waiting ' + duration(since(call.waitedSeconds)) : '') + (pending ? '' : ' (your phone is ringing)') + '.';
     else if (state.owner === false) status = 'Your softphone is in another tab.';
     else if (you.presence === 'available') status = 'Ready: waiting for a call.';
-    else if (you.presence === 'wrap-up' && s.wrapUp && s.wrapUp.blocking) status = 'Wrapping up: choose the call\'s outcome before your next call.';
+    else if (you.presence === 'wrap-up' && s.wrapUp && s.wrapUp.blocking) status = 'Wrapping up: choose the call\'s outcome before your next call.' + (you.chosen === 'away' ? ' Then you will be Away.' : you.chosen === 'available' ? ' Then you will be Available.' : '');
     else if (you.presence === 'wrap-up') status = 'Wrapping up before the next call.';
     else if (you.presence === 'away') status = 'Away: you will not be offered calls.';
     else if (you.presence === 'offline') status = 'Offline: your softphone is not connected.';

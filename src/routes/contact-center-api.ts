@@ -115,7 +115,8 @@ export function createAgentStateView(deps: Pick<ContactCenterApiDeps, 'calls' | 
     return {
       /** When the floor was read (ms since the epoch): a page keeps the newest state it was given. */
       at: now.getTime(),
-      you: { id: me.id, name: me.name, role: me.role, presence: mine?.presence ?? 'offline', since: mine?.since, note: mine?.note, lastOffer: mine?.lastOffer },
+      // `chosen`: Available or Away as the agent last chose it (what they go back to once a required wrap-up is saved).
+      you: { id: me.id, name: me.name, role: me.role, presence: mine?.presence ?? 'offline', chosen: recordOf(me.id)?.chosen, since: mine?.since, note: mine?.note, lastOffer: mine?.lastOffer },
       // A dropped agent's page rings for the customer it lost: it says so.
       call: context ? { ...context, returning: call?.returnTo?.agentId === me.id && call.status === 'offered' && call.offeredTo === me.id, ...(callerCard ? { caller: callerCard } : {}) } : null,
       can: { ...actionsFor(call ?? undefined, me.id), callOut: mayCallOut({ presence: mine?.presence ?? 'offline', hasCall: Boolean(call) }), ...helpActionsFor(call ?? undefined, me.id) },

@@ -297,6 +297,13 @@ test('when an admin requires a wrap-up code, then Ada gets no new call until she
     await new Promise((resolve) => setTimeout(resolve, 2500));
     expect(await ada.textContent('#agent-status')).not.toMatch(/Incoming call/);
     await screenshot(ada, 'softphone-wrap-up');
+    // Away then Available while the code is due: the page says what she goes back to, and the button shows it.
+    await ada.click('#go-away');
+    await expectText(ada, '#agent-status', /choose the call's outcome before your next call\. Then you will be Away\./);
+    expect(await ada.getAttribute('#go-away', 'aria-pressed')).toBe('true');
+    await ada.click('#go-available');
+    await expectText(ada, '#agent-status', /Then you will be Available\./);
+    expect(await ada.getAttribute('#go-available', 'aria-pressed')).toBe('true');
 
     await ada.selectOption('#wrap-up-code', 'refund-issued');
     await ada.fill('#wrap-up-note', 'Refunded order 42');
