@@ -634,7 +634,14 @@
 
   els['go-available'].addEventListener('click', function () { act(els['go-available'], function () { return api('POST', '/api/me/presence', { status: 'available' }); }); });
   els['go-away'].addEventListener('click', function () { act(els['go-away'], function () { return api('POST', '/api/me/presence', { status: 'away' }); }); });
-  els['use-this-tab'].addEventListener('click', function () { clearError(); heartbeat(true); });
+  els['use-this-tab'].addEventListener('click', function () {
+    clearError();
+    // The other tab is on a call: taking the softphone here ends that tab's audio, and the customer waits on hold until
+    // this tab answers them. Asked first, never done by a stray click.
+    var call = state.server && state.server.call;
+    if (call && call.status === 'in-progress' && !window.confirm('You are on a call with ' + callerOf(call) + ' in your other tab. Moving your softphone here ends the audio there: the customer waits on hold until you answer them in this tab. Move it now?')) return;
+    heartbeat(true);
+  });
   els.answer.addEventListener('click', function () { if (state.call && state.call.status() === 'pending') state.call.accept(); });
   els.decline.addEventListener('click', function () {
     if (!state.call || state.call.status() !== 'pending') return;

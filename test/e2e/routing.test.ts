@@ -142,6 +142,30 @@ test('when an agent opens a second tab, then only one softphone is registered an
   await customer.click('#phone-hangup');
 });
 
+test('when an agent on a call presses Use this tab instead in a second tab, then they are asked first, and saying no leaves the call where it is', async () => {
+  const first = await e2e.openAgent(ADA, { available: true });
+  const customer = await e2e.openPhone();
+  await callSupport(customer);
+  await answer(first);
+  const second = await e2e.openAgent(ADA, { context: first.context() });
+  await expectText(second, '#other-tab', /open in another tab/);
+  await expectText(second, '#agent-status', /In call with/);
+
+  let asked = '';
+  second.once('dialog', (dialog) => {
+    asked = dialog.message();
+    void dialog.dismiss();
+  });
+  await second.click('#use-this-tab');
+
+  expect(asked).toMatch(/You are on a call with .* in your other tab\. Moving your softphone here ends the audio there/);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  expect(await second.isVisible('#other-tab')).toBe(true);
+  expect(await first.isVisible('#other-tab')).toBe(false);
+  await expectText(customer, '#phone-hears', /connected to an agent/);
+  await customer.click('#phone-hangup');
+});
+
 test('when an agent tabs to a colleague\'s Consult button, then the button keeps focus while the directory updates, and Enter starts the consult', async () => {
   const ada = await e2e.openAgent(ADA, { available: true });
   const grace = await e2e.openAgent(GRACE);
