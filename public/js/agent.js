@@ -197,15 +197,20 @@
 
   /** A desktop notification for a call ringing while this tab is in the background; clicking it brings the tab back. */
   function notifyIfHidden(call) {
-    if (ringing.notification || document.visibilityState !== 'hidden' || !notificationsOn()) return;
+    var body = (call && call.direction === 'outbound' ? 'Your call to ' : 'From ') + callerOf(call) + '. Answer in the softphone tab.';
+    // The softphone may ring a moment before the page's state names the caller: the notification is then shown again
+    // (same tag, so it replaces the first) once the number is known.
+    if ((ringing.notification && ringing.notifiedBody === body) || document.visibilityState !== 'hidden' || !notificationsOn()) return;
+    if (ringing.notification) ringing.notification.close();
     var n;
     try {
-      n = new window.Notification('Incoming call', { body: (call && call.direction === 'outbound' ? 'Your call to ' : 'From ') + callerOf(call) + '. Answer in the softphone tab.', tag: 'warm-transfer-ring', requireInteraction: true });
+      n = new window.Notification('Incoming call', { body: body, tag: 'warm-transfer-ring', requireInteraction: true });
     } catch (err) {
       return; // a browser that only shows notifications from a service worker: the title and the tone still say it
     }
     n.onclick = function () { window.focus(); n.close(); };
     ringing.notification = n;
+    ringing.notifiedBody = body;
   }
   document.addEventListener('visibilitychange', function () { if (state.server) render(); });
 
