@@ -127,6 +127,17 @@ describe('leaving, and the agents\' rules', () => {
   });
 });
 
+describe('the history of a supervisor leaving', () => {
+  test('when Sue\'s own call ends a moment before the customer\'s leave (the callbacks crossed), then she left because the call ended; a minute earlier, because her leg did', () => {
+    const left = (secondsBefore: number) => ({ at: new Date(now.getTime() - secondsBefore * 1000), kind: 'supervisor-left' as const, label: 'supervisor:sue', reason: 'their leg ended' });
+    const customerLeft = { at: now, kind: 'left' as const, label: 'customer', callSid: 'CAcustomer' };
+    const detailOf = (secondsBefore: number) => finishedCallOf(call({ events: [left(secondsBefore), customerLeft], supervisors: [sup({ status: 'completed' })], endReason: 'customer-hung-up' }), now).timeline.find((e) => e.kind === 'supervisor-left')?.detail;
+
+    expect(detailOf(0.5)).toBe('the call ended');
+    expect(detailOf(60)).toBe('their leg ended');
+  });
+});
+
 describe('asking for help', () => {
   test('when Ana asks, then the hand is up with her note; only she may lower it; a colleague who is not talking cannot ask', () => {
     const raised = helpRaised(call(), { agentId: 'ana', note: '  refund  ', now });

@@ -126,6 +126,9 @@ function customerHoldSeconds(events: readonly ConferenceEvent[], endedAt: Date):
   return Math.max(0, Math.round(total / 1000));
 }
 
+/** Why a supervisor left, when only their own call's end said so (src/services/supervision.ts). */
+export const SUPERVISOR_LEG_ENDED = 'their leg ended';
+
 /** How long before the customer's leave an agent's leg may end and still count as ended with the call (callbacks' order). */
 const WITH_THE_CALL_MS = 2000;
 
@@ -163,7 +166,11 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
     else if (e.kind === 'left') timeline.push({ at, kind: 'left', ...(agentId ? { agentId } : {}), ...(leg?.hungUp ? { detail: 'pressed Hang up' } : e.reason ? { detail: e.reason } : {}) });
     else if (e.kind === 'conference-ended') timeline.push({ at, kind: 'conference-ended', ...(e.reason ? { detail: e.reason } : {}) });
     else if (e.kind === 'supervisor-joined' || e.kind === 'supervisor-mode') timeline.push({ at, kind: e.kind, agentId: supervisorOfLabel(e.label), detail: supervisorModeText(e) });
-    else if (e.kind === 'supervisor-left') timeline.push({ at, kind: e.kind, agentId: supervisorOfLabel(e.label), ...(e.reason ? { detail: e.reason } : {}) });
+    else if (e.kind === 'supervisor-left') {
+      // A supervisor's own call ending as the customer left (the callbacks cross) left because the call ended.
+      const detail = e.reason === SUPERVISOR_LEG_ENDED && at.getTime() >= customerGone ? 'the call ended' : e.reason;
+      timeline.push({ at, kind: e.kind, agentId: supervisorOfLabel(e.label), ...(detail ? { detail } : {}) });
+    }
     else if (e.kind === 'help-raised' || e.kind === 'help-lowered') timeline.push({ at, kind: e.kind, ...(agentId ? { agentId } : {}), ...(e.reason ? { detail: e.reason } : {}) });
   }
   // A supervisor still on the call when it ended left with it.

@@ -5,6 +5,7 @@
 import type { BackgroundTasks } from '../background';
 import { callOf, type CallRecord } from '../contact-center/call';
 import { AgentUnavailableError, NoCallError, VoiceFailedError } from '../contact-center/errors';
+import { SUPERVISOR_LEG_ENDED } from '../contact-center/history';
 import {
   coachedAgentLeft,
   helpLowered,
@@ -117,7 +118,7 @@ export function createSupervision(deps: SupervisionDeps) {
   async function legStatus(input: { callSid: string; supervisorId: string; legCallSid: string; callStatus: string }): Promise<void> {
     const status = supervisorStatusOf(input.callStatus);
     if (!status) return;
-    const reason = status === 'failed' ? `their softphone did not answer (${input.callStatus})` : status === 'completed' ? 'their leg ended' : undefined;
+    const reason = status === 'failed' ? `their softphone did not answer (${input.callStatus})` : status === 'completed' ? SUPERVISOR_LEG_ENDED : undefined;
     const outcome = await store.changeIfLive(input.callSid, (call) => supervisorLegReported(call, { supervisorId: input.supervisorId, legCallSid: input.legCallSid, status, ...(reason ? { reason } : {}), now: new Date() }));
     if (outcome?.answered || outcome?.ended) changes.publish('calls');
   }
