@@ -149,4 +149,11 @@ describe('asking for help', () => {
     expect(() => helpLowered(call({ help: { agentId: 'ana', at: now } }), { agentId: 'ben', now })).toThrow(SupervisionRefusedError);
     expect(helpLowered(call(), { agentId: 'ana', now }).result).toBe(false);
   });
+
+  test('when Ana\'s hand is up and Ben, on the call too, asks, then he is told hers is up: her note is not replaced', () => {
+    const both = call({ help: { agentId: 'ana', note: 'Need approval', at: now }, participants: [leg('ana', 'in-progress'), leg('ben', 'in-progress', { role: 'colleague' })] });
+    expect(() => helpRaised(both, { agentId: 'ben', note: 'me too', now })).toThrow(/ana has already asked for help on this call/);
+    expect(helpActionsFor(both, 'ben')).toEqual({ askHelp: false, lowerHelp: false });
+    expect(helpRaised(both, { agentId: 'ana', note: 'still waiting', now }).patch?.set?.help).toMatchObject({ agentId: 'ana', note: 'still waiting' });
+  });
 });

@@ -273,6 +273,8 @@ function supervisorsOffTheLine(call: CallRecord, input: { agentId: string; now: 
 /** An agent talking on the call presses "Ask for help" (again: the note changes). */
 export function helpRaised(call: CallRecord | undefined, input: { agentId: string; note?: string; now: Date }): Step<void> {
   if (!call || isOver(call) || newestLeg(call, input.agentId, (l) => l.status === 'in-progress') < 0) throw new NoCallError('You have no call to ask for help with.');
+  // One hand per call: a colleague's raised hand is theirs to lower, never silently replaced (their note with it).
+  if (call.help && call.help.agentId !== input.agentId) throw new SupervisionRefusedError(`${call.help.agentId} has already asked for help on this call: the supervisors see it.`);
   const note = input.note?.trim();
   return { patch: { set: { help: { agentId: input.agentId, ...(note ? { note } : {}), at: input.now } }, addEvent: { at: input.now, kind: 'help-raised', label: agentLabel(input.agentId), ...(note ? { reason: note } : {}) } }, result: undefined };
 }
@@ -288,5 +290,5 @@ export function helpLowered(call: CallRecord | undefined, input: { agentId: stri
 /** What the agent's page may do about help now. */
 export function helpActionsFor(call: { status: CallRecord['status']; endReason?: string; help?: HelpRequest; participants: ReadonlyArray<{ agentId: string; status: string }> } | undefined, agentId: string): { askHelp: boolean; lowerHelp: boolean } {
   const talking = Boolean(call && !isOver(call) && call.participants.some((l) => l.agentId === agentId && l.status === 'in-progress'));
-  return { askHelp: talking && call?.help?.agentId !== agentId, lowerHelp: talking && call?.help?.agentId === agentId };
+  return { askHelp: talking && !call?.help, lowerHelp: talking && call?.help?.agentId === agentId };
 }
