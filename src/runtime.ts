@@ -167,6 +167,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       queues: () => queues.load(),
       logger,
       onChange: () => changes.publish('calls'),
+      nameOf: async (agentId) => (await agents.find(agentId))?.name,
       // Only Twilio's own API (or the stand-in) is ever asked: a RecordingUrl elsewhere is not fetched.
       fetchRecording: async (url) => {
         if (!url.startsWith(`${apiBase}/`)) return { status: 404, type: '', body: Buffer.alloc(0) };

@@ -81,8 +81,13 @@ test('when a voicemail is for Sales, then only the Sales agent sees it; 30 simul
   expect(takes.filter((t, i) => (i % 2 ? sam : sal) === other).every((t) => t.status === 409)).toBe(true);
   expect(winners.size).toBeGreaterThan(0);
 
-  expect((await other.post(`/api/me/voicemails/${sid}/done`).send({})).status).toBe(409);
+  const refused = await other.post(`/api/me/voicemails/${sid}/done`).send({});
+  expect(refused.status).toBe(409);
+  // Said with the taker's name, not their sign-in id; once done, that it was dealt with.
+  const takerName = (await suite.app.running.agents.find(claims[0]!.agentId))!.name;
+  expect(refused.body.error).toBe(`${takerName} took this voicemail already.`);
   await taker.post(`/api/me/voicemails/${sid}/done`).send({}).expect(200);
+  expect((await other.post(`/api/me/voicemails/${sid}/done`).send({})).body.error).toBe(`${takerName} has already dealt with this voicemail.`);
   expect((await taker.get('/api/me/voicemails').expect(200)).body.voicemails.map((v: { id: string }) => v.id)).not.toContain(sid);
   expect((await suite.db.connection.collection('voicemail_claims').findOne({ _id: sid as never }))?.doneAt).toBeInstanceOf(Date);
 });

@@ -16,6 +16,8 @@ export interface VoicemailServiceDeps {
   now?: () => Date;
   /** Told when a voicemail arrives, is taken or done (pages refresh). */
   onChange?: () => void;
+  /** An agent's display name, for the message that says who took a voicemail first (their id without it). */
+  nameOf?: (agentId: string) => Promise<string | undefined>;
 }
 
 /** A voicemail task as the agent page shows it. */
@@ -54,6 +56,12 @@ function taskOf(v: Voicemail, claim: VoicemailClaim | undefined): VoicemailTask 
 /** Builds the voicemail service. */
 export function createVoicemailService(deps: VoicemailServiceDeps) {
   const now = deps.now ?? (() => new Date());
+
+  /** The refusal when someone else was first: who, by name, and whether they have dealt with it already. */
+  async function takenBy(claim: { agentId: string; doneAt?: Date }): Promise<TaskTakenError> {
+    const name = (await deps.nameOf?.(claim.agentId).catch(() => undefined)) ?? claim.agentId;
+    return new TaskTakenError(claim.doneAt ? `${name} has already dealt with this voicemail.` : `${name} took this voicemail already.`);
+  }
 
   async function loadFor(id: string, agentId: string) {
     const [found, setup] = await Promise.all([deps.store.find(id), deps.queues()]);
@@ -112,7 +120,7 @@ export function createVoicemailService(deps: VoicemailServiceDeps) {
     async take(id: string, agentId: string): Promise<void> {
       await loadFor(id, agentId);
       const claim = await deps.store.claim(id, agentId, now());
-      if (claim.agentId !== agentId) throw new TaskTakenError(`${claim.agentId} took this voicemail already.`);
+      if (claim.agentId !== agentId) throw await takenBy(claim);
       deps.onChange?.();
     },
 
@@ -120,7 +128,7 @@ export function createVoicemailService(deps: VoicemailServiceDeps) {
     async done(id: string, agentId: string): Promise<void> {
       await loadFor(id, agentId);
       const claim = await deps.store.claim(id, agentId, now());
-      if (claim.agentId !== agentId) throw new TaskTakenError(`${claim.agentId} took this voicemail already.`);
+      if (claim.agentId !== agentId) throw await takenBy(claim);
       await deps.store.done(id, agentId, now());
       deps.logger.info('voicemail done', { recordingSid: id, agentId });
       deps.onChange?.();
