@@ -215,7 +215,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   if (deps.wrapUp) app.use(wrapUpAdminRouter({ auth, wrapUp: deps.wrapUp, logger }));
-  if (deps.openingHours) app.use(openingHoursAdminRouter({ auth, openingHours: deps.openingHours, logger }));
+  if (deps.openingHours) app.use(openingHoursAdminRouter({ auth, openingHours: deps.openingHours, logger, nameOf: async (agentId) => (await deps.agents.find(agentId))?.name }));
   if (deps.queues) app.use(queuesAdminRouter({ auth, queues: deps.queues, agents: deps.agents, logger }));
   app.use(adminRouter({ auth, agents: deps.agents, sessions: deps.sessions, logger, mode }));
   app.use(pageRouter({ agents: deps.agents, auth, mode, supportNumber: config.twilio.number, twilioLocalBase: deps.twilioLocal ? TWILIO_LOCAL_PATH : undefined }));

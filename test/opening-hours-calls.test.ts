@@ -83,6 +83,8 @@ test('when an admin presses Close now during opening hours, then callers hear we
   expect(closed.stored).toBe(false);
   const doc = new DOMParser().parseFromString(page.text, 'text/html');
   expect(doc.getElementById('opening-hours-now')?.textContent).toBe('Closed now (closed by hand).');
+  // Who and since when, as people read them (the admin's name; the time in the hours' zone), not an id and an ISO stamp.
+  expect(doc.getElementById('closed-now')?.getElementsByTagName('p')[0]?.textContent?.replace(/\s+/g, ' ').trim()).toMatch(/^Closed by hand since \d{1,2} \w{3} 2026, \d{2}:\d{2} \([\w/]+\) by The Boss\.$/);
 
   await submit('/admin/opening-hours/closed', { closed: 'false' });
   await at('2026-12-03T10:00:02Z');

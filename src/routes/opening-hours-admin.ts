@@ -13,6 +13,8 @@ export interface OpeningHoursAdminDeps {
   auth: Auth;
   openingHours: OpeningHoursService;
   logger: Logger;
+  /** An account's display name (who closed by hand), its id without it. */
+  nameOf?: (agentId: string) => Promise<string | undefined>;
 }
 
 const Day = z.string().max(200).optional();
@@ -43,7 +45,14 @@ export function openingHoursAdminRouter(deps: OpeningHoursAdminDeps): Router {
       timeZone: deps.openingHours.timeZone,
       days: WEEKDAYS.map((d) => ({ key: d, name: WEEKDAY_NAMES[d], value: formatOpenings(hours.week[d]) })),
       holidays: formatHolidays(hours.holidays),
-      closedNow: hours.closedNow ? { since: hours.closedNow.since.toISOString(), by: hours.closedNow.by } : undefined,
+      closedNow: hours.closedNow
+        ? {
+            since: hours.closedNow.since.toISOString(),
+            // Said as people read it, in the hours' own time zone: "6 Dec 2026, 14:05 (Europe/Paris)".
+            sinceText: `${new Intl.DateTimeFormat('en-GB', { timeZone: deps.openingHours.timeZone, dateStyle: 'medium', timeStyle: 'short' }).format(hours.closedNow.since)} (${deps.openingHours.timeZone})`,
+            by: hours.closedNow.by ? ((await deps.nameOf?.(hours.closedNow.by).catch(() => undefined)) ?? hours.closedNow.by) : undefined,
+          }
+        : undefined,
       now: state ? (state.open ? 'Open now.' : state.reason === 'closed-now' ? 'Closed now (closed by hand).' : `Closed now${'opensAt' in state && state.opensAt ? `; opens ${whenWeOpen(state.opensAt, new Date(), deps.openingHours.timeZone)}` : ''}.`) : undefined,
     };
     next();
