@@ -78,7 +78,7 @@ const DOMAIN_STATUS: Record<DomainError['kind'], number> = { 'not-found': 404, c
 
 /** A zod failure as one line for people: "to must be …; note too long". */
 export function describeIssues(error: z.ZodError): string {
-  return `Invalid request: ${error.issues.map((i) => `${i.path.join('.') || 'body'} ${i.message}`).join('; ')}`;
+  return `Invalid request: ${error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')} ${i.message}` : i.message)).join('; ')}`;
 }
 
 /**

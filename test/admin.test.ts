@@ -137,6 +137,20 @@ test('when an admin changes an agent that does not exist or names one badly, the
   expect(suite.app.logs.filter((line) => / ERROR /.test(line))).toEqual([]);
 });
 
+test('when an admin renames an agent to blank or to 5,000 characters, or names a queue id badly, then the refusal says why in words and the name stays', async () => {
+  await addAgent(suite.app, 'rena', { name: 'Rena Renamed' });
+  const blank = await submit('/admin/agents/rena', { name: '   ' });
+  expect(blank.status).toBe(400);
+  expect(blank.text).toContain('The display name must have 1 to 100 characters.');
+  const long = await submit('/admin/agents/rena', { name: 'x'.repeat(5000) });
+  expect(long.status).toBe(400);
+  expect(long.text).toContain('The display name must have 1 to 100 characters.');
+  expect((await suite.app.running.agents.find('rena'))?.name).toBe('Rena Renamed');
+  const badQueue = await submit('/admin/queues/BAD_ID/delete');
+  expect(badQueue.status).toBe(400);
+  expect(badQueue.text).toContain('Invalid request: Unknown queue.');
+});
+
 test('when the admin signs out in another tab while their password reset is in flight, then the reset completes, the session stays gone and no ERROR is logged', async () => {
   await addAgent(suite.app, 'mary');
   const other = await signIn(suite.app, 'boss');

@@ -17,15 +17,17 @@ export interface AdminDeps {
 }
 
 const field = (max: number) => z.string().max(max).transform((v) => v.trim());
+// A name's own limit (1–100 characters) is the accounts' rule, said in words (src/services/agents.ts); the form's bound
+// here only keeps the body small.
 const AddAgent = z.object({
-  name: field(200),
+  name: field(8000),
   login: field(200),
   id: field(200).optional().transform((v) => v || undefined),
   role: z.enum(AGENT_ROLES).default('agent'),
   password: z.string().max(1000).optional().transform((v) => v || undefined),
   _csrf: z.string().optional(),
 });
-const ChangeAgent = z.object({ name: field(200).optional(), role: z.enum(AGENT_ROLES).optional(), _csrf: z.string().optional() });
+const ChangeAgent = z.object({ name: field(8000).optional(), role: z.enum(AGENT_ROLES).optional(), _csrf: z.string().optional() });
 const ResetPassword = z.object({ password: z.string().max(1000).optional().transform((v) => v || undefined), _csrf: z.string().optional() });
 
 /** GET /admin and the POST /admin/agents… forms it sends. */
@@ -75,7 +77,8 @@ export function adminRouter(deps: AdminDeps): Router {
     const agent = await target(String(req.params.agentId));
     const input = ChangeAgent.parse(req.body ?? {});
     // Refused (409) when it would leave no enabled admin, however many such changes arrive at once.
-    const changed = await deps.agents.change(agent.id, { name: input.name || undefined, role: input.role }, { by: res.locals.agent!.id });
+    // A name sent blank is refused (the accounts' rule), not taken for "unchanged".
+    const changed = await deps.agents.change(agent.id, { name: input.name, role: input.role }, { by: res.locals.agent!.id });
     deps.logger.info('agent changed', { agentId: agent.id, role: changed.role, by: res.locals.agent!.id });
     await render(res, 200, { notice: `Saved ${changed.name}.` });
   });
