@@ -99,6 +99,14 @@ describe('with Sales (key 1, agent sam) and Support (key 2, skill support: sue)'
     expect(wait.children.filter((c) => c.name === 'Say').map((c) => c.text)).toEqual(['Thanks for calling support. A specialist will be with you shortly.', 'You are next in line.']);
   });
 
+  test('when the caller picks a queue with no greeting of its own, then the wait does not thank them a second time', async () => {
+    const { callSid } = await callAndPick('1');
+
+    const wait = parseTwiml((await suite.app.webhook(`/conference/wait?call=${callSid}&round=0`, { CallSid: callSid }).expect(200)).text);
+
+    expect(wait.children.filter((c) => c.name === 'Say').map((c) => c.text)[0]).toBe('Please hold while we connect you to the next available agent.');
+  });
+
   test('when the caller presses nothing, then the call goes to the default queue (the first by key: Sales)', async () => {
     await available('sam');
     await available('sue', 60_000);

@@ -220,7 +220,7 @@ describe('the waiting line', () => {
 
     const twiml = parseTwiml(formValue(goodbye, 'Twiml')!);
     expect(twiml.children.map((c) => c.name)).toEqual(['Say', 'Hangup']);
-    expect(find(twiml, 'Say')!.text).toMatch(/all of our agents are still busy/);
+    expect(find(twiml, 'Say')!.text).toMatch(/no agent could take your call in time/);
     await available('dev');
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(dials()).toHaveLength(0);
@@ -415,7 +415,7 @@ describe('the longest wait counts time in line', () => {
     // Then the longest wait, counted from going back in line, ends it politely.
     const goodbye = await until('the goodbye', () => goodbyes(customer)[0]);
     expect(goodbye.receivedAt - backInLine).toBeGreaterThanOrEqual(3000);
-    expect(formValue(goodbye, 'Twiml')).toMatch(/still busy/);
+    expect(formValue(goodbye, 'Twiml')).toMatch(/no agent could take your call in time/);
   });
 
   test('when a call older than the longest wait is cold-transferred back to the line, then the caller waits afresh', async () => {

@@ -16,7 +16,7 @@ import { defaultQueue, hasMenu, menuPrompt, queueOfKey, type Queue, type QueueSe
 import type { WebhookUrls } from '../services/webhook-urls';
 import { requireTwilioSignature } from '../twilio/signature';
 import { ENDED_CALL_STATUSES } from '../twilio/voice';
-import { apologyTwiml, callbackNumberTwiml, callbackOfferTwiml, closedTwiml, conferenceTwiml, emptyTwiml, GREETING, menuTwiml, voicemailTwiml, waitTwiml } from '../twilio/twiml';
+import { apologyTwiml, callbackNumberTwiml, callbackOfferTwiml, closedTwiml, conferenceTwiml, emptyTwiml, GREETING, GREETING_AFTER_MENU, menuTwiml, voicemailTwiml, waitTwiml } from '../twilio/twiml';
 
 export interface TwilioWebhookDeps {
   calls: CallService;
@@ -381,7 +381,8 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
     const estimate = position && deps.estimateWait ? estimatedWaitSentence(await deps.estimateWait(info?.queueId, position).catch(() => undefined)) : undefined;
     // The caller's queue greets them in its own words, when it has them.
     const setup: QueueSetup | undefined = round === 0 && info?.queueId ? await deps.queues?.load().catch(() => undefined) : undefined;
-    const greeting = setup?.queues.find((q) => q.id === info?.queueId)?.greeting ?? GREETING;
+    // A caller who came through the menu was thanked there already.
+    const greeting = setup?.queues.find((q) => q.id === info?.queueId)?.greeting ?? (setup && hasMenu(setup.queues) ? GREETING_AFTER_MENU : GREETING);
     sendTwiml(
       res,
       waitTwiml({

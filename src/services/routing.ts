@@ -70,7 +70,7 @@ const PASS_GAP_MS = 50;
  */
 const NOBODY_FREE_RECHECK_MS = 250;
 
-export const MAX_WAIT_MESSAGE = 'We are sorry, all of our agents are still busy. Please call again later. Thank you for calling, goodbye.';
+export const MAX_WAIT_MESSAGE = 'We are sorry, no agent could take your call in time. Please call again later. Thank you for calling, goodbye.';
 
 export interface RoutingDeps {
   calls: CallStore;

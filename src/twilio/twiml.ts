@@ -150,3 +150,5 @@ export function emptyTwiml(): string {
 }
 
 export const GREETING = 'Thank you for calling. Please hold while we connect you to the next available agent.';
+/** The greeting for a caller who has just been thanked by the menu. */
+export const GREETING_AFTER_MENU = 'Please hold while we connect you to the next available agent.';
