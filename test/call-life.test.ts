@@ -108,6 +108,8 @@ describe('offers', () => {
   test('when the longest wait is reached, then the caller is told goodbye once', () => {
     expect(maxWaitReached(call({ status: 'waiting' }))).toEqual({ patch: { set: { endReason: 'max-wait' } }, result: true });
     expect(maxWaitReached(call({ status: 'waiting', endReason: 'max-wait' })).result).toBe(false);
+    // Not while an agent's phone rings for them: the ring's outcome comes first.
+    expect(maxWaitReached(call({ status: 'offered', offeredTo: 'ben' })).result).toBe(false);
   });
 
   test('when a callback waits longer than the longest wait, then its promise is kept: nobody is on the phone to say goodbye to (once reached and back in line, they are)', () => {

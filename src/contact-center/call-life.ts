@@ -402,7 +402,8 @@ export function dialFailed(call: CallRecord, input: { index: number; agentId: st
  * on a line, and the callback keeps its place however long it takes).
  */
 export function maxWaitReached(call: CallRecord): Step<boolean> {
-  if (call.endReason || (call.status !== 'waiting' && call.status !== 'offered')) return { result: false };
+  // A caller whose agent's phone is ringing now is not told goodbye under that ring: the next tick decides, if nobody answers.
+  if (call.endReason || call.status !== 'waiting') return { result: false };
   if (call.callback && !call.customerLegSid) return { result: false };
   return { patch: { set: { endReason: 'max-wait' } }, result: true };
 }

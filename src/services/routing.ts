@@ -326,7 +326,7 @@ export function createRouting(deps: RoutingDeps) {
   /** Ends a caller's wait politely once they have waited the longest we allow. */
   async function endLongWaits(live: CallRecord[], now: Date): Promise<void> {
     for (const call of live) {
-      if (call.status !== 'waiting' && call.status !== 'offered') continue;
+      if (call.status !== 'waiting') continue; // one ringing an agent now waits for that ring's outcome
       if (call.callback && !call.customerLegSid) continue; // nobody waits on the phone: the callback keeps its place
       if (call.endReason || now.getTime() - lineSinceOf(call).getTime() < settings.maxWaitSeconds * 1000) continue;
       const mine = await calls.changeIfLive(call._id, (c) => maxWaitReached(c));
