@@ -52,7 +52,10 @@ export function createCallEffects(deps: CallEffectsDeps) {
   function afterLastAgentLeft(callSid: string, departure: Pick<Departure, 'onPurpose' | 'conferenceSid' | 'customerCallSid'>, confirmed: boolean): void {
     // A callback's (or an outbound call's) customer is on a call of their own, not the one that made the record.
     if (departure.onPurpose) return sayGoodbye(departure.customerCallSid ?? callSid);
-    logger.warn('the last agent dropped off a live customer: back to the line', { callSid, confirmed });
+    // Unconfirmed, it is as often the customer hanging up (their leave reported a moment later) as a dropped softphone:
+    // said plainly, not as a warning.
+    if (confirmed) logger.warn('the last agent dropped off a live customer: back to the line', { callSid });
+    else logger.info('the last agent\'s call ended: the customer goes back to the line unless the conference says they left', { callSid });
     setHold(callSid, departure.conferenceSid, CUSTOMER_LABEL, true);
     if (confirmed) routing.dispatch();
     else routing.dispatchAfter(deps.leaveSettleMs);
