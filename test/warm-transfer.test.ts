@@ -539,6 +539,25 @@ describe('bad requests get clear answers', () => {
     expect(parseTwiml(res.text).children.map((c) => c.name)).toEqual(['Say', 'Hangup']);
   });
 
+  test('when an agent disabled while their phone rang answers, then the leg hears an apology, is never joined, and the caller is back in line at once', async () => {
+    const customer = fakeSid();
+    await incomingCall(customer);
+    await app.running.background.drain();
+    const leg = await ringing(customer, 'agent1');
+    await app.running.agents.change('agent1', { disabled: true });
+    try {
+      const res = await app.webhook(`/conference/${customer}/connect/agent1`, { CallSid: leg });
+
+      expect(parseTwiml(res.text).children.map((c) => c.name)).toEqual(['Say', 'Hangup']);
+      const call = (await db.models.calls.findById(customer).lean().exec())!;
+      expect(call.status).toBe('waiting');
+      expect(call.answeredAt).toBeUndefined();
+      expect(call.passedBy.map((p) => [p.agentId, p.outcome])).toEqual([['agent1', 'declined']]);
+    } finally {
+      await app.running.agents.change('agent1', { disabled: false });
+    }
+  });
+
   test('when an agent with no active call asks to dial a colleague in, then the answer is 404 JSON and nobody is dialled', async () => {
     const res = await agent2Page.post('/conference/agent2/call').send({ to: 'agent1' });
 

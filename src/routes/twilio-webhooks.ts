@@ -462,6 +462,11 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
     const agent = await deps.agents.find(String(req.params.agentId));
     if (!conferenceId.success || !agent) throw new HttpError(404, 'Unknown conference or agent.');
     const input = AgentLeg.parse(req.body);
+    // Disabled while the phone rang: the leg hears the apology and hangs up; the caller goes to someone else.
+    if (agent.disabled) {
+      await deps.calls.refuseDisabledAnswer({ conferenceId: conferenceId.data, agentId: agent.id });
+      throw new HttpError(403, 'This account is disabled.');
+    }
     await deps.calls.connectAgent({ conferenceId: conferenceId.data, agentId: agent.id, legCallSid: input.CallSid });
     sendTwiml(
       res,

@@ -255,6 +255,15 @@ export function createCallService(deps: CallServiceDeps) {
    * An agent answered: their leg joins the conference. The first agent's offer becomes their call; a colleague
    * brought in joins the same way. Nobody's leaving ends the conference: the server decides the customer's fate.
    */
+  /**
+   * An agent whose account was disabled while their phone rang answered: they are not joined (the webhook hangs their
+   * leg up with an apology), and an offer of the call to them ends now, so the caller goes to the next agent at once.
+   */
+  async function refuseDisabledAnswer(input: { conferenceId: string; agentId: string }): Promise<void> {
+    logger.warn('a disabled account answered a ring: not joined', { conference: input.conferenceId, agentId: input.agentId });
+    await routing.offerEnded(input.conferenceId, input.agentId, 'declined');
+  }
+
   async function connectAgent(input: { conferenceId: string; agentId: string; legCallSid?: string }): Promise<{ role: ParticipantRole }> {
     const joined = await store.change(input.conferenceId, (call) => agentJoined(call, { agentId: input.agentId, legCallSid: input.legCallSid, now: new Date() }));
     logger.info('agent joining conference', { conference: input.conferenceId, agentId: input.agentId, role: joined.role });
@@ -724,6 +733,7 @@ export function createCallService(deps: CallServiceDeps) {
       return (await store.live()).filter((call) => call.status === 'waiting' && !call.endReason && call.queueId === queueId).length;
     },
     connectAgent,
+    refuseDisabledAnswer,
     consult,
     coldTransfer,
     transferAction,
