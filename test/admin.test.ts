@@ -146,6 +146,11 @@ test('when an admin renames an agent to blank or to 5,000 characters, or names a
   expect(long.status).toBe(400);
   expect(long.text).toContain('The display name must have 1 to 100 characters.');
   expect((await suite.app.running.agents.find('rena'))?.name).toBe('Rena Renamed');
+  const reversed = await submit('/admin/agents/rena', { name: 'Eve \u202Eevil (admin)' });
+  expect(reversed.status).toBe(400);
+  expect(reversed.text).toContain('text-direction control characters');
+  expect((await submit('/admin/agents', { name: 'Eve \u2067x', login: 'eve' })).status).toBe(400);
+  expect((await suite.app.running.agents.find('rena'))?.name).toBe('Rena Renamed');
   const badQueue = await submit('/admin/queues/BAD_ID/delete');
   expect(badQueue.status).toBe(400);
   expect(badQueue.text).toContain('Invalid request: Unknown queue.');

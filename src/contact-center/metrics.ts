@@ -1,6 +1,6 @@
 // The service metrics a contact-center manager reads every day, defined once: what each finished call contributes
 // (a tally that adds up across calls, hours and days) and the rates computed from a tally. Pure: no I/O.
-// The README's "Service metrics" section states the same definitions in words.
+// docs/metrics.md states the same definitions in words.
 import type { HistoryRecord, Outcome, TransferRecord } from './history';
 import type { Presence } from './presence';
 

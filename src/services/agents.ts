@@ -70,6 +70,17 @@ export interface AgentAccounts extends AgentDirectory {
 }
 
 /** Validation messages people see on the admin page and in the CLI. */
+/** Text-direction controls (U+202A–U+202E, U+2066–U+2069): in a name shown to others they reverse the text around it. */
+const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/;
+
+/** A display name as stored: trimmed, 1 to 100 characters, no text-direction controls. */
+function checkedName(raw: string): string {
+  const name = raw.trim();
+  if (name.length < 1 || name.length > 100) throw new HttpError(400, 'The display name must have 1 to 100 characters.');
+  if (BIDI_CONTROLS.test(name)) throw new HttpError(400, 'The display name may not contain text-direction control characters: they would turn the text around it on every page.');
+  return name;
+}
+
 export function checkPassword(password: string): string | undefined {
   if (password.length < MIN_PASSWORD_LENGTH) return `The password must have at least ${MIN_PASSWORD_LENGTH} characters.`;
   if (password.length > MAX_PASSWORD_LENGTH) return `The password may have at most ${MAX_PASSWORD_LENGTH} characters.`;
@@ -141,8 +152,7 @@ export function createAgentAccounts(model: AgentModel, options: { dbTimeoutMs?: 
     const id = input.id ?? login.replace(/[^A-Za-z0-9_-]/g, '-');
     if (!AGENT_ID_PATTERN.test(id)) throw new HttpError(400, 'The agent id may use letters, digits, _ and - (up to 64 characters).');
     if (RESERVED_AGENT_IDS.has(id.toLowerCase())) throw new HttpError(400, `The agent id ${id} is reserved (in a transfer, "queue" means the waiting line): give this agent another id.`);
-    const name = input.name.trim();
-    if (name.length < 1 || name.length > 100) throw new HttpError(400, 'The display name must have 1 to 100 characters.');
+    const name = checkedName(input.name);
     const role = input.role ?? 'agent';
     if (!AGENT_ROLES.includes(role)) throw new HttpError(400, `The role must be one of ${AGENT_ROLES.join(', ')}.`);
     if (input.password !== undefined) {
@@ -192,9 +202,7 @@ export function createAgentAccounts(model: AgentModel, options: { dbTimeoutMs?: 
     async change(id, change, changeOptions = {}) {
       const set: Partial<AgentRecord> = {};
       if (change.name !== undefined) {
-        const name = change.name.trim();
-        if (name.length < 1 || name.length > 100) throw new HttpError(400, 'The display name must have 1 to 100 characters.');
-        set.name = name;
+        set.name = checkedName(change.name);
       }
       if (change.role !== undefined) {
         if (!AGENT_ROLES.includes(change.role)) throw new HttpError(400, `The role must be one of ${AGENT_ROLES.join(', ')}.`);
