@@ -130,8 +130,9 @@ export function createApp(deps: AppDeps): Express {
 
   // Prometheus scrapes address the instance by its own IP, like the health probes: /metrics comes before the host
   // check, guarded by its own rule (loopback or a bearer METRICS_TOKEN). Webhooks are timed from here on.
+  const isAllowedHost = allowedHosts({ publicBaseUrl: config.publicBaseUrl, mode: config.twilio.mode });
   if (deps.ops) {
-    app.use(metricsRouter({ registry: deps.ops.registry, token: config.metrics.token }));
+    app.use(metricsRouter({ registry: deps.ops.registry, token: config.metrics.token, isKnownHost: isAllowedHost }));
     app.use('/conference', deps.ops.webhookTimer);
   }
 
@@ -170,7 +171,6 @@ export function createApp(deps: AppDeps): Express {
   });
 
   // DNS rebinding: a foreign Host is refused before any session is read, any page served or anything written.
-  const isAllowedHost = allowedHosts({ publicBaseUrl: config.publicBaseUrl, mode: config.twilio.mode });
   app.use(requireAllowedHost(isAllowedHost, config.publicBaseUrl));
 
   app.use('/vendor/twilio', express.static(path.join(PROJECT_ROOT, 'node_modules', '@twilio', 'voice-sdk', 'dist'), { index: false, maxAge: '1h' }));

@@ -56,6 +56,11 @@ test('when a client that is not this machine reads /metrics without a token, the
 
   expect(viaProxy.status).toBe(403);
   expect(viaProxy.text).not.toContain('warm_transfer_');
+  // A browser on this machine sent there by another site (DNS rebinding) names that site as the Host.
+  const rebound = await suite.app.http().get('/metrics').set('Host', 'evil.example');
+  expect(rebound.status).toBe(403);
+  expect(rebound.text).not.toContain('warm_transfer_');
+  expect((await suite.app.http().get('/metrics').set('Host', 'localhost:9')).status).toBe(200);
   if (external) {
     const remote = await request(`http://${external.address}:${suite.app.running.port}`).get('/metrics');
     expect(remote.status).toBe(403);
