@@ -337,6 +337,26 @@ test('when a call recorded by the previous version is shown, then its older time
   expect(labels).toEqual(['Waiting with music', 'Joined: Alice Agent', 'Hung up hung up']);
 });
 
+test('when an agent missed a first ring and answered the second, then the Rang list gives each ring its own result', () => {
+  const twice = call('2026-03-14T10:05:00Z', {
+    offeredTo: ['ada', 'grace', 'grace'],
+    agentIds: ['grace'],
+    timeline: [
+      { at: at('2026-03-14T10:05:00Z', -120), kind: 'offered', agentId: 'ada' },
+      { at: at('2026-03-14T10:05:00Z', -100), kind: 'no-answer', agentId: 'ada', detail: 'did not answer' },
+      { at: at('2026-03-14T10:05:00Z', -90), kind: 'offered', agentId: 'grace' },
+      { at: at('2026-03-14T10:05:00Z', -70), kind: 'no-answer', agentId: 'grace', detail: 'did not answer' },
+      { at: at('2026-03-14T10:05:00Z', -60), kind: 'offered', agentId: 'grace' },
+    ],
+  });
+
+  expect(describeCall(twice, (id) => id).rang).toEqual([
+    { agent: 'ada', result: 'no answer' },
+    { agent: 'grace', result: 'no answer' },
+    { agent: 'grace', result: 'answered' },
+  ]);
+});
+
 test('when the app told the customer goodbye after every agent hung up, then the timeline says so (not "moved by the app")', () => {
   const goodbye = call('2026-03-14T10:05:00Z', {
     endReason: 'abandoned',

@@ -347,10 +347,14 @@ function transferDetail(entry: { toAgentId?: string; mode?: string; outcome?: st
 /** Everything the detail page shows, worked out here so the template only prints. */
 export function describeCall(record: HistoryRecord, names: Names) {
   const offset = (at: Date): string => `+${formatDuration((at.getTime() - record.startedAt.getTime()) / 1000)}`;
-  const rang = record.offeredTo.map((agentId) => {
-    if (record.agentIds.includes(agentId)) return { agent: names(agentId), result: 'answered' };
-    const last = [...record.timeline].reverse().find((entry) => entry.agentId === agentId && Object.hasOwn(RING_RESULTS, entry.kind));
-    return { agent: names(agentId), result: last ? RING_RESULTS[last.kind]! : 'no answer' };
+  // Each offer with its own result: how that ring ended (before the same agent's next offer), else answered when they
+  // talked on the call (an agent offered twice may miss the first ring and answer the second).
+  const offers = record.timeline.filter((entry) => entry.kind === 'offered' && entry.agentId);
+  const rang = (offers.length === record.offeredTo.length ? offers.map((entry) => ({ agentId: entry.agentId!, at: entry.at.getTime() })) : record.offeredTo.map((agentId) => ({ agentId, at: undefined }))).map(({ agentId, at }) => {
+    const nextOffer = at === undefined ? undefined : offers.find((o) => o.agentId === agentId && o.at.getTime() > at)?.at.getTime();
+    const ended = record.timeline.find((entry) => entry.agentId === agentId && Object.hasOwn(RING_RESULTS, entry.kind) && (at === undefined || (entry.at.getTime() >= at && (nextOffer === undefined || entry.at.getTime() < nextOffer))));
+    if (ended) return { agent: names(agentId), result: RING_RESULTS[ended.kind]! };
+    return { agent: names(agentId), result: record.agentIds.includes(agentId) ? 'answered' : 'no answer' };
   });
   return {
     callSid: record._id,
