@@ -241,4 +241,16 @@ describe('priority and overflow', () => {
     expect(scripts.every((q) => /^q-[0-9a-f]{10}$/.test(q.id))).toBe(true);
     for (const q of [...raced, ...scripts]) await submit(`/admin/queues/${q.id}/delete`, {}).expect(303);
   });
+
+  test('when an admin names a queue like another, then it is refused; when a second queue is made the default, then it takes the default from the first', async () => {
+    const twin = await submit('/admin/queues/vip', { name: 'sales ', key: '3', agents: 'sid', priority: '10' });
+    expect(twin.status).toBe(400);
+    expect(twin.text).toMatch(/A queue named Sales exists already/);
+
+    await submit('/admin/queues/night', { name: 'Night', key: '4', agents: 'nora', overflowTo: 'support', overflowAfterSeconds: '5', isDefault: 'true' }).expect(303);
+    await submit('/admin/queues/vip', { name: 'VIP', key: '3', agents: 'sid', priority: '10', isDefault: 'true' }).expect(303);
+    const defaults = (await suite.app.running.queues.load()).queues.filter((q) => q.isDefault).map((q) => q.id);
+    expect(defaults).toEqual(['vip']);
+    await submit('/admin/queues/vip', { name: 'VIP', key: '3', agents: 'sid', priority: '10' }).expect(303);
+  });
 });

@@ -77,7 +77,9 @@ export function createQueueStore(connection: Connection, options: { timeoutMs?: 
     async change(queue: Queue): Promise<boolean> {
       const { id, ...rest } = queue;
       const unset = (['key', 'greeting', 'isDefault', 'overflow'] as const).filter((k) => rest[k] === undefined);
-      const result = await guarded(() => queues().updateOne({ _id: id }, { $set: rest, ...(unset.length ? { $unset: Object.fromEntries(unset.map((k) => [k, 1])) } : {}) }));
+      // A field given as undefined is removed ($unset), never also set.
+      const set = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined));
+      const result = await guarded(() => queues().updateOne({ _id: id }, { $set: set, ...(unset.length ? { $unset: Object.fromEntries(unset.map((k) => [k, 1])) } : {}) }));
       forget();
       return result.matchedCount === 1;
     },

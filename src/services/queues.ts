@@ -29,6 +29,8 @@ export function createQueueService(deps: QueueServiceDeps) {
 
   /** Refuses a queue whose key another queue has, whose overflow goes nowhere, or that names an unknown agent. */
   async function check(queue: Queue, others: readonly Queue[]): Promise<void> {
+    const sameName = others.find((q) => q.name.trim().toLowerCase() === queue.name.trim().toLowerCase());
+    if (sameName) throw new InvalidRequestError(`A queue named ${sameName.name} exists already: callers could not tell them apart in the menu.`);
     if (queue.key && others.some((q) => q.key === queue.key)) throw new InvalidRequestError(`Key ${queue.key} is taken by the queue ${others.find((q) => q.key === queue.key)!.name}.`);
     if (queue.overflow && queue.overflow.to === queue.id) throw new InvalidRequestError('A queue cannot overflow to itself.');
     if (queue.overflow && !others.some((q) => q.id === queue.overflow!.to)) throw new InvalidRequestError(`There is no queue ${queue.overflow.to} to overflow to.`);
@@ -37,6 +39,12 @@ export function createQueueService(deps: QueueServiceDeps) {
       const unknown = queue.agents.filter((id) => !known.has(id));
       if (unknown.length > 0) throw new InvalidRequestError(`No agent has the sign-in name ${unknown.join(', ')}: nobody would answer that queue's callers.`);
     }
+  }
+
+  /** One default queue: the queue just saved as the default takes it from any other. */
+  async function onlyDefault(queue: Queue, others: readonly Queue[]): Promise<void> {
+    if (!queue.isDefault) return;
+    for (const other of others.filter((q) => q.isDefault)) await store.change({ ...other, isDefault: undefined });
   }
 
   /** The queues as stored now (never the cache: a check must see the change made a moment ago, here or elsewhere). */
@@ -55,6 +63,7 @@ export function createQueueService(deps: QueueServiceDeps) {
         if (queues.some((q) => q.id === queue.id)) throw new InvalidRequestError(`A queue with the id ${queue.id} exists already.`);
         await check(queue, queues);
         if (!(await store.add(queue))) throw new InvalidRequestError(`A queue with the id ${queue.id} exists already.`);
+        await onlyDefault(queue, queues);
       });
     },
 
@@ -62,8 +71,10 @@ export function createQueueService(deps: QueueServiceDeps) {
       return oneAtATime(async () => {
         const queues = await current();
         if (!queues.some((q) => q.id === queue.id)) throw new NotFoundError(`Unknown queue: ${queue.id}`);
-        await check(queue, queues.filter((q) => q.id !== queue.id));
+        const others = queues.filter((q) => q.id !== queue.id);
+        await check(queue, others);
         await store.change(queue);
+        await onlyDefault(queue, others);
       });
     },
 
