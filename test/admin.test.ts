@@ -129,6 +129,16 @@ test('when the last enabled admin would lose the role or be disabled, then 409 a
   expect(await stored('boss')).toMatchObject({ role: 'admin', disabled: false });
 });
 
+test('when an admin gives up their own role while another admin remains, then they are sent to the page of their new role, not shown the admin page again', async () => {
+  const second = await signedInAgent(suite.app, 'second-admin', { name: 'Second Admin', role: 'admin' });
+  const res = await second.postWithoutToken('/admin/agents/second-admin').type('form').set('Accept', 'text/html').send({ name: 'Second Admin', role: 'supervisor', _csrf: second.csrfToken });
+
+  expect(res.status).toBe(303);
+  expect(res.headers.location).toBe('/board');
+  expect(res.text).not.toContain('csrf');
+  expect((await second.get('/admin').set('Accept', 'text/html')).status).toBe(403);
+});
+
 test('when an admin changes an agent that does not exist or names one badly, then 404 or 400, never 500', async () => {
   expect((await submit('/admin/agents/nobody/disable')).status).toBe(404);
   expect((await submit('/admin/agents/nobody', { name: 'X' })).status).toBe(404);

@@ -80,6 +80,8 @@ export function adminRouter(deps: AdminDeps): Router {
     // A name sent blank is refused (the accounts' rule), not taken for "unchanged".
     const changed = await deps.agents.change(agent.id, { name: input.name, role: input.role }, { by: res.locals.agent!.id });
     deps.logger.info('agent changed', { agentId: agent.id, role: changed.role, by: res.locals.agent!.id });
+    // An admin who gave up their own role may no longer see this page: they go to the one their new role has.
+    if (agent.id === res.locals.agent!.id && changed.role !== 'admin') return res.redirect(303, changed.role === 'supervisor' ? '/board' : '/');
     await render(res, 200, { notice: `Saved ${changed.name}.` });
   });
 
