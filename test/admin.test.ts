@@ -152,6 +152,7 @@ test('when an admin renames an agent to blank or to 5,000 characters, or names a
   const blank = await submit('/admin/agents/rena', { name: '   ' });
   expect(blank.status).toBe(400);
   expect(blank.text).toContain('The display name must have 1 to 100 characters.');
+  expect(blank.text).toMatch(/<a href="\/admin">Back to the admin page/);
   const long = await submit('/admin/agents/rena', { name: 'x'.repeat(5000) });
   expect(long.status).toBe(400);
   expect(long.text).toContain('The display name must have 1 to 100 characters.');
