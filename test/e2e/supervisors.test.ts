@@ -155,3 +155,24 @@ test('when Ada has brought Grace in, then Margaret picks Grace under "Agent to c
   await waitFor('the stand-in to coach Grace', async () => e2e.running.twilioLocal!.snapshot().conferences.find((c) => c.friendlyName === callSid)?.participants.find((p) => p.label === 'supervisor:margaret')?.callSidToCoach === graceLeg);
   await expectText(ada, '#supervisor-on-call', /Supervisor Margaret Hamilton is coaching Grace Hopper \(you do not hear them\)/);
 });
+
+test('when Ada\'s page reloads while Margaret listens, then Margaret leaves the call with it back in line, her board says why, and Ada\'s next call starts unsupervised', async () => {
+  const { customer, ada, callSid } = await adaTalking('+15550002223');
+  const board = await openBoard();
+  await board.click(button(callSid, 'listen'));
+  await expectText(board, '#supervise-status', /Listening: nobody hears you/);
+
+  // Reloading drops Ada's audio (nobody pressed Hang up): the customer goes back to the line on hold.
+  await ada.reload();
+
+  await expectText(customer, '#phone-hears', /on hold/, 15000);
+  await expectText(board, '#board-announcer', /The agent left the call from \+15550002223 and the caller went back to the line: you left the call\./);
+  await expectText(board, '#supervise-status', /You are not on a call/);
+  await waitFor('Margaret\'s leg gone from the conference', async () => !e2e.running.twilioLocal!.snapshot().conferences.find((c) => c.friendlyName === callSid)?.participants.some((p) => p.label === 'supervisor:margaret'));
+  // Ada takes her customer back: nobody supervises that call.
+  await expectText(ada, '#agent-status', /Answer to get them back/, 15000);
+  await answer(ada);
+  await expectText(customer, '#phone-hears', /connected to an agent \(conference with 2 participants\)/);
+  expect(await ada.isHidden('#supervisor-on-call')).toBe(true);
+  await customer.click('#phone-hangup');
+});
