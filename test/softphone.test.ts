@@ -1,6 +1,6 @@
 // The softphone's server side over real HTTP, signed webhooks and the REST recorder: hold and resume, mute, what the
 // page may offer (GET /api/me `can`), wrap-up codes, the caller's recent history, and outbound calls.
-import { type AgentClient, type AppSuite, fakeSid, makeAvailable, resetFloor, signedInAgent, TEST_ENV, type TestApp, useAppSuite } from './helpers/app';
+import { type AgentClient, type AppSuite, fakeSid, makeAvailable, resetFloor, signedInAgent, softphoneUp, TEST_ENV, type TestApp, useAppSuite } from './helpers/app';
 import { formValue, type RecordedRequest } from './helpers/rest-recorder';
 
 const suite = useAppSuite({ env: { RING_SECONDS: '5', WRAP_UP_SECONDS: '0' } });
@@ -89,6 +89,7 @@ describe('hold and mute', () => {
     expect(none.body.error).toMatch(/no call/);
 
     const { conferenceSid } = await talking();
+    await softphoneUp(ben);
     await ana.post('/api/me/consult').send({ to: 'ben' }).expect(202);
     rest.requests.length = 0;
     const during = await ana.post('/api/me/hold').send({});

@@ -1,7 +1,7 @@
 // Supervisors on a call over real HTTP, signed webhooks and the REST recorder (every request checked against Twilio's
 // OpenAPI spec): listen, coach, barge and leave as Participants create/update; agents refused; the customer's call
 // surviving whatever the supervisor's leg does; the history's timeline; agents asking for help.
-import { type AgentClient, type AppSuite, fakeSid, makeAvailable, resetFloor, signedInAgent, TEST_ENV, type TestApp, useAppSuite } from './helpers/app';
+import { type AgentClient, type AppSuite, fakeSid, makeAvailable, resetFloor, signedInAgent, softphoneUp, TEST_ENV, type TestApp, useAppSuite } from './helpers/app';
 import { formValue, type RecordedRequest } from './helpers/rest-recorder';
 
 const suite = useAppSuite({ env: { RING_SECONDS: '5', WRAP_UP_SECONDS: '0' } });
@@ -299,6 +299,7 @@ describe('the customer survives the supervisor', () => {
   test('when Ana completes a transfer to Ben while Sue coaches her, then Sue listens (told), Ben has the customer, and Sue may coach Ben next', async () => {
     const { customer, conferenceSid } = await talking();
     await sueJoins(customer, conferenceSid, 'coach');
+    await softphoneUp(ben);
     await ana.post('/api/me/consult').send({ to: 'ben' }).expect(202);
     await until('ben dialled', () => rest.requests.find((r) => formValue(r, 'To') === 'client:ben'));
     const benLeg = (await db.models.calls.findById(customer).lean().exec())!.participants.find((l) => l.agentId === 'ben')!.legCallSid!;

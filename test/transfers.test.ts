@@ -1,6 +1,6 @@
 // Consult transfers over real HTTP, signed webhooks and the REST recorder: what the app asks of Twilio at each step,
 // and clear answers to requests that make no sense.
-import { type AgentClient, type AppSuite, fakeSid, makeAvailable, resetFloor, signedInAgent, TEST_ENV, type TestApp, useAppSuite } from './helpers/app';
+import { addAgent, type AgentClient, type AppSuite, fakeSid, makeAvailable, resetFloor, signedInAgent, softphoneUp, TEST_ENV, type TestApp, useAppSuite } from './helpers/app';
 import { formValue, type RecordedRequest } from './helpers/rest-recorder';
 
 const suite = useAppSuite({ env: { RING_SECONDS: '5', WRAP_UP_SECONDS: '0' } });
@@ -21,6 +21,8 @@ beforeAll(async () => {
 beforeEach(async () => {
   await resetFloor(app.running);
   rest.requests.length = 0;
+  // ben's page is open: a colleague who can be rung.
+  await softphoneUp(ben);
 });
 
 async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
@@ -278,6 +280,22 @@ test('when a live call was stored by the earlier version (legs marked first/tran
   const stored = (await db.connection.collection('calls').findOne({ _id: customer as never }))!;
   expect(stored.legs).toBeUndefined();
   expect(stored.participants).toEqual([expect.objectContaining({ agentId: 'ana', role: 'offer', status: 'completed' })]);
+});
+
+test('when ana consults, brings in or cold-transfers to a colleague whose page is closed, then it is refused with the reason, the customer is not held and nobody is rung', async () => {
+  await addAgent(app, 'cal', { name: 'Cal' }); // an account with no page open: offline
+  const { customer, conferenceSid } = await anaTalking();
+
+  const consult = await ana.post('/api/me/consult').send({ to: 'cal' });
+  const cold = await ana.post('/api/me/transfer-cold').send({ to: 'cal' });
+  const bringIn = await ana.post('/conference/ana/call').send({ to: 'cal' });
+
+  for (const res of [consult, cold, bringIn]) {
+    expect(res.status).toBe(409);
+    expect(res.body.error).toBe('Cal is offline: their softphone is not connected.');
+  }
+  expect(rest.requests.filter((r) => r.path.endsWith('/Calls.json') || r.path.includes(`/Conferences/${conferenceSid}/`))).toEqual([]);
+  expect(await db.models.calls.findById(customer).lean().exec()).toMatchObject({ status: 'in-progress', participants: [expect.objectContaining({ agentId: 'ana', status: 'in-progress' })] });
 });
 
 test('when requests make no sense, then they get clear 4xx answers and nothing is dialled', async () => {

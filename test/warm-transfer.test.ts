@@ -1,5 +1,5 @@
 // The warm-transfer flow over real HTTP, a real database, real signatures and a recording REST stand-in.
-import { type AgentClient, type AppSuite, fakeSid, makeAvailable, resetFloor, signedInAgent, TEST_ENV, type TestApp, useAppSuite } from './helpers/app';
+import { type AgentClient, type AppSuite, fakeSid, makeAvailable, resetFloor, signedInAgent, softphoneUp, TEST_ENV, type TestApp, useAppSuite } from './helpers/app';
 import { formValue } from './helpers/rest-recorder';
 import { find, parseTwiml } from './helpers/twiml';
 
@@ -25,6 +25,8 @@ beforeEach(async () => {
   rest.behave({});
   // agent1 takes calls; agent2 is away, so routing never offers them one — they are brought in by agent1.
   await makeAvailable(agent1Page);
+  // agent2's page is open (a colleague who can be rung), though they chose Away.
+  await softphoneUp(agent2Page);
 });
 
 function incomingCall(callSid: string, extra: Record<string, string> = {}) {

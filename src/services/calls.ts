@@ -201,6 +201,17 @@ export function createCallService(deps: CallServiceDeps) {
     return target;
   }
 
+  /**
+   * A colleague to consult, bring in or hand the call to: refused when their softphone is not up (offline), as the
+   * page's directory never offers them: the ring would reach nobody, and the customer would be held for nothing.
+   */
+  async function reachableColleague(agentId: string) {
+    const target = await colleague(agentId);
+    const presence = (await routing.presenceOfAll(new Date())).get(target.id)?.presence ?? 'offline';
+    if (presence === 'offline') throw new AgentUnavailableError(`${target.name} is offline: their softphone is not connected.`);
+    return target;
+  }
+
   /** Rings `agentId` for the call; the dialled SID is kept at once. Undefined with the error when Twilio would not dial. */
   async function ring(callSid: string, agentId: string, legIndex: number): Promise<{ error?: string }> {
     try {
@@ -404,7 +415,7 @@ export function createCallService(deps: CallServiceDeps) {
    */
   async function consult(input: { fromAgentId: string; toAgentId: string; note?: string }): Promise<{ conference: string; transferId: string }> {
     if (input.toAgentId === input.fromAgentId) throw new AgentUnavailableError('You cannot consult yourself: pick a colleague.');
-    const target = await colleague(input.toAgentId);
+    const target = await reachableColleague(input.toAgentId);
     const current = callOf(await store.live(), input.fromAgentId);
     checkColleagueRing(current, { fromAgentId: input.fromAgentId, toAgentId: target.id, kind: 'consult' });
     if (!current.conferenceSid) throw new NotReadyError('The call has not started yet: try again in a moment.');
@@ -440,7 +451,7 @@ export function createCallService(deps: CallServiceDeps) {
   async function coldTransfer(input: { fromAgentId: string; to: string; note?: string }): Promise<{ conference: string; to: string }> {
     const toQueue = input.to === 'queue';
     if (input.to === input.fromAgentId) throw new AgentUnavailableError('You cannot transfer a call to yourself.');
-    const target = toQueue ? undefined : await colleague(input.to);
+    const target = toQueue ? undefined : await reachableColleague(input.to);
     const current = callOf(await store.live(), input.fromAgentId);
     checkColleagueRing(current, { fromAgentId: input.fromAgentId, toAgentId: target?.id ?? 'queue', kind: 'cold' });
     if (target && !(await reservations.claimOffer(target.id, current._id))) throw new AgentUnavailableError(`${target.name} is busy with another call.`);
@@ -597,7 +608,7 @@ export function createCallService(deps: CallServiceDeps) {
   /** `fromAgentId` brings `toAgentId` into the call they are on. */
   async function bringInAgent(input: { fromAgentId: string; toAgentId: string }): Promise<{ conference: string; agentId: string }> {
     if (input.toAgentId === input.fromAgentId) throw new InvalidRequestError('An agent cannot bring themselves into their own call.');
-    const target = await colleague(input.toAgentId);
+    const target = await reachableColleague(input.toAgentId);
     const current = callOf(await store.live(), input.fromAgentId);
     checkColleagueRing(current, { fromAgentId: input.fromAgentId, toAgentId: target.id, kind: 'bring-in' });
     if (!(await reservations.claimAgent(target.id, current._id, 'offered'))) throw new AgentUnavailableError(`${target.name} is busy with another call.`);

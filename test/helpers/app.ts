@@ -198,6 +198,12 @@ export async function signedInAgent(app: AppLike, id: string, options: { name?: 
 }
 
 /** The agent's page says their softphone is up and registered (`tab`) and that they are available, as the page does. */
+/** The agent's page is open with its softphone registered (a colleague who can be rung), their presence unchanged. */
+export async function softphoneUp(client: AgentClient, tab = `tab-${client.agentId}-test-0001`): Promise<void> {
+  const beat = await client.post('/api/me/heartbeat').send({ tab, takeOver: true, registered: true });
+  if (beat.status !== 200) throw new Error(`heartbeat answered ${beat.status}: ${beat.text}`);
+}
+
 export async function makeAvailable(client: AgentClient, tab = `tab-${client.agentId}-test-0001`): Promise<void> {
   const beat = await client.post('/api/me/heartbeat').send({ tab, takeOver: true, registered: true });
   if (beat.status !== 200) throw new Error(`heartbeat answered ${beat.status}: ${beat.text}`);
