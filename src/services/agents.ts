@@ -69,7 +69,6 @@ export interface AgentAccounts extends AgentDirectory {
   withoutPassword(): Promise<Agent[]>;
 }
 
-/** Validation messages people see on the admin page and in the CLI. */
 /** Text-direction controls (U+202A–U+202E, U+2066–U+2069): in a name shown to others they reverse the text around it. */
 const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/;
 
@@ -81,6 +80,7 @@ function checkedName(raw: string): string {
   return name;
 }
 
+/** Validation messages people see on the admin page and in the CLI. */
 export function checkPassword(password: string): string | undefined {
   if (password.length < MIN_PASSWORD_LENGTH) return `The password must have at least ${MIN_PASSWORD_LENGTH} characters.`;
   if (password.length > MAX_PASSWORD_LENGTH) return `The password may have at most ${MAX_PASSWORD_LENGTH} characters.`;
