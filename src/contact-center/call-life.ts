@@ -481,6 +481,7 @@ function requireTalking(call: CallRecord | undefined, agentId: string, message =
 /** Checks before a colleague's phone may ring for the call `agentId` is on (the reservation is taken next). */
 export function checkColleagueRing(call: CallRecord | undefined, input: { fromAgentId: string; toAgentId: string; kind: 'consult' | 'bring-in' | 'cold' }): asserts call is CallRecord {
   if (input.kind === 'bring-in' && input.toAgentId === input.fromAgentId) throw new InvalidRequestError('An agent cannot bring themselves into their own call.');
+  if (input.kind === 'consult' && input.toAgentId === input.fromAgentId) throw new AgentUnavailableError('You cannot consult yourself: pick a colleague.');
   requireTalking(call, input.fromAgentId, input.kind === 'bring-in' ? `${input.fromAgentId} has no active call.` : 'You have no call to transfer.');
   if (input.kind === 'cold' && input.toAgentId === input.fromAgentId) throw new AgentUnavailableError('You cannot transfer a call to yourself.');
 }

@@ -263,10 +263,6 @@ export function createCallService(deps: CallServiceDeps) {
   }
 
   /**
-   * An agent answered: their leg joins the conference. The first agent's offer becomes their call; a colleague
-   * brought in joins the same way. Nobody's leaving ends the conference: the server decides the customer's fate.
-   */
-  /**
    * An agent whose account was disabled while their phone rang answered: they are not joined (the webhook hangs their
    * leg up with an apology), and an offer of the call to them ends now, so the caller goes to the next agent at once.
    */
@@ -275,6 +271,10 @@ export function createCallService(deps: CallServiceDeps) {
     await routing.offerEnded(input.conferenceId, input.agentId, 'declined');
   }
 
+  /**
+   * An agent answered: their leg joins the conference. The first agent's offer becomes their call; a colleague
+   * brought in joins the same way. Nobody's leaving ends the conference: the server decides the customer's fate.
+   */
   async function connectAgent(input: { conferenceId: string; agentId: string; legCallSid?: string }): Promise<{ role: ParticipantRole }> {
     const joined = await store.change(input.conferenceId, (call) => agentJoined(call, { agentId: input.agentId, legCallSid: input.legCallSid, now: new Date() }));
     logger.info('agent joining conference', { conference: input.conferenceId, agentId: input.agentId, role: joined.role });
@@ -414,7 +414,6 @@ export function createCallService(deps: CallServiceDeps) {
    * they talk privately; `note` is shown on the colleague's ringing page.
    */
   async function consult(input: { fromAgentId: string; toAgentId: string; note?: string }): Promise<{ conference: string; transferId: string }> {
-    if (input.toAgentId === input.fromAgentId) throw new AgentUnavailableError('You cannot consult yourself: pick a colleague.');
     const target = await reachableColleague(input.toAgentId);
     const current = callOf(await store.live(), input.fromAgentId);
     checkColleagueRing(current, { fromAgentId: input.fromAgentId, toAgentId: target.id, kind: 'consult' });
@@ -450,7 +449,6 @@ export function createCallService(deps: CallServiceDeps) {
    */
   async function coldTransfer(input: { fromAgentId: string; to: string; note?: string }): Promise<{ conference: string; to: string }> {
     const toQueue = input.to === 'queue';
-    if (input.to === input.fromAgentId) throw new AgentUnavailableError('You cannot transfer a call to yourself.');
     const target = toQueue ? undefined : await reachableColleague(input.to);
     const current = callOf(await store.live(), input.fromAgentId);
     checkColleagueRing(current, { fromAgentId: input.fromAgentId, toAgentId: target?.id ?? 'queue', kind: 'cold' });
@@ -607,7 +605,6 @@ export function createCallService(deps: CallServiceDeps) {
 
   /** `fromAgentId` brings `toAgentId` into the call they are on. */
   async function bringInAgent(input: { fromAgentId: string; toAgentId: string }): Promise<{ conference: string; agentId: string }> {
-    if (input.toAgentId === input.fromAgentId) throw new InvalidRequestError('An agent cannot bring themselves into their own call.');
     const target = await reachableColleague(input.toAgentId);
     const current = callOf(await store.live(), input.fromAgentId);
     checkColleagueRing(current, { fromAgentId: input.fromAgentId, toAgentId: target.id, kind: 'bring-in' });
