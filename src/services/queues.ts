@@ -3,6 +3,7 @@ import { InvalidRequestError, NotFoundError } from '../contact-center/errors';
 import type { Queue, QueueSetup } from '../contact-center/queues';
 import type { Lease } from '../models/lock';
 import type { QueueStore } from '../models/queues';
+import { createTurns } from '../models/turns';
 
 export interface QueueServiceDeps {
   store: QueueStore;
@@ -19,13 +20,8 @@ export interface QueueServiceDeps {
 /** Builds the queue service. */
 export function createQueueService(deps: QueueServiceDeps) {
   const { store } = deps;
-  let tail: Promise<unknown> = Promise.resolve();
-  function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
-    const run = (): Promise<T> => (deps.lease ? deps.lease.run(work) : work());
-    const outcome = tail.then(run, run);
-    tail = outcome.catch(() => undefined);
-    return outcome;
-  }
+  const inTurn = createTurns();
+  const oneAtATime = <T>(work: () => Promise<T>): Promise<T> => inTurn('queues', () => (deps.lease ? deps.lease.run(work) : work()));
 
   /** Refuses a queue whose key another queue has, whose overflow goes nowhere, or that names an unknown agent. */
   async function check(queue: Queue, others: readonly Queue[]): Promise<void> {
