@@ -344,18 +344,33 @@ function transferDetail(entry: { toAgentId?: string; mode?: string; outcome?: st
   return `${MODE_LABELS[mode] ?? mode} to ${entry.toAgentId ? names(entry.toAgentId) : 'someone'}${outcome ? `: ${outcome}` : ''}`;
 }
 
+/**
+ * Each offer of the call and how it ended, in order: the ring's own end (before the same agent's next offer), else
+ * answered when they talked on the call (an agent offered twice may miss the first ring and answer the second). A call
+ * recorded by an earlier version, whose timeline does not name every offer, gets one result per offer's agent: answered
+ * if they talked, else their last ring's end.
+ */
+function ringsOf(record: HistoryRecord): Array<{ agentId: string; result: string }> {
+  const offers = record.timeline.filter((entry) => entry.kind === 'offered' && entry.agentId);
+  const ringEnds = (agentId: string) => record.timeline.filter((entry) => entry.agentId === agentId && Object.hasOwn(RING_RESULTS, entry.kind));
+  if (offers.length !== record.offeredTo.length) {
+    return record.offeredTo.map((agentId) => {
+      const last = ringEnds(agentId).pop();
+      return { agentId, result: record.agentIds.includes(agentId) ? 'answered' : last ? RING_RESULTS[last.kind]! : 'no answer' };
+    });
+  }
+  return offers.map((offer) => {
+    const agentId = offer.agentId!;
+    const next = offers.find((o) => o.agentId === agentId && o.at > offer.at)?.at ?? new Date(8.64e15);
+    const ended = ringEnds(agentId).find((entry) => entry.at >= offer.at && entry.at < next);
+    return { agentId, result: ended ? RING_RESULTS[ended.kind]! : record.agentIds.includes(agentId) ? 'answered' : 'no answer' };
+  });
+}
+
 /** Everything the detail page shows, worked out here so the template only prints. */
 export function describeCall(record: HistoryRecord, names: Names) {
   const offset = (at: Date): string => `+${formatDuration((at.getTime() - record.startedAt.getTime()) / 1000)}`;
-  // Each offer with its own result: how that ring ended (before the same agent's next offer), else answered when they
-  // talked on the call (an agent offered twice may miss the first ring and answer the second).
-  const offers = record.timeline.filter((entry) => entry.kind === 'offered' && entry.agentId);
-  const rang = (offers.length === record.offeredTo.length ? offers.map((entry) => ({ agentId: entry.agentId!, at: entry.at.getTime() })) : record.offeredTo.map((agentId) => ({ agentId, at: undefined }))).map(({ agentId, at }) => {
-    const nextOffer = at === undefined ? undefined : offers.find((o) => o.agentId === agentId && o.at.getTime() > at)?.at.getTime();
-    const ended = record.timeline.find((entry) => entry.agentId === agentId && Object.hasOwn(RING_RESULTS, entry.kind) && (at === undefined || (entry.at.getTime() >= at && (nextOffer === undefined || entry.at.getTime() < nextOffer))));
-    if (ended) return { agent: names(agentId), result: RING_RESULTS[ended.kind]! };
-    return { agent: names(agentId), result: record.agentIds.includes(agentId) ? 'answered' : 'no answer' };
-  });
+  const rang = ringsOf(record).map(({ agentId, result }) => ({ agent: names(agentId), result }));
   return {
     callSid: record._id,
     from: record.from ?? 'unknown',
