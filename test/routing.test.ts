@@ -63,6 +63,15 @@ async function answer(callSid: string, agentId: string): Promise<string> {
   return leg;
 }
 
+/** Arrange: ana is available, a customer calls, ana is rung and answers; answers the call and ana's leg. */
+async function anaAnswersACall(): Promise<{ customer: string; anaLeg: string }> {
+  await available('ana');
+  const customer = fakeSid();
+  await incomingCall(customer);
+  await dialsCount(1);
+  return { customer, anaLeg: await answer(customer, 'ana') };
+}
+
 describe('routing a new call', () => {
   test('when several agents are available, then the call rings the one idle longest, with the configured ring timeout', async () => {
     await available('ana', 1000);
@@ -349,11 +358,7 @@ describe('the customer survives their agent leaving', () => {
 
   test('when the agent presses Hang up, then the server ends their leg, and the customer left alone hears goodbye', async () => {
     const ana = await signIn(app, 'ana');
-    await available('ana');
-    const customer = fakeSid();
-    await incomingCall(customer);
-    await dialsCount(1);
-    const anaLeg = await answer(customer, 'ana');
+    const { customer, anaLeg } = await anaAnswersACall();
 
     const res = await ana.post('/api/me/hangup').send({});
 
@@ -397,11 +402,7 @@ describe('the longest wait counts time in line', () => {
   }
 
   test('when a call older than the longest wait goes back in line after a dropped softphone, then the caller is not told goodbye until they have waited the longest wait in line again', async () => {
-    await available('ana');
-    const customer = fakeSid();
-    await incomingCall(customer);
-    await dialsCount(1);
-    const anaLeg = await answer(customer, 'ana');
+    const { customer, anaLeg } = await anaAnswersACall();
     await startedAgo(customer, 60); // MAX_WAIT_SECONDS is 3
     await softphoneGone('ana');
 
@@ -457,11 +458,7 @@ describe('a softphone that is not registered is offered nothing', () => {
 
 describe('an agent whose softphone drops gets their customer back first', () => {
   test('when ana\'s page reloads mid-call and her softphone registers again within the grace, then the customer rings ana again, not the agent idle longest', async () => {
-    await available('ana');
-    const customer = fakeSid();
-    await incomingCall(customer);
-    await dialsCount(1);
-    const anaLeg = await answer(customer, 'ana');
+    const { customer, anaLeg } = await anaAnswersACall();
     await available('ben', 600_000); // free, and idle far longer than ana
     await softphoneGone('ana');
 
@@ -477,11 +474,7 @@ describe('an agent whose softphone drops gets their customer back first', () => 
   });
 
   test('when ana had chosen Away (she took the call as a colleague) and her page reloads, then the customer rings ana again all the same, and an Away ana is offered nobody else', async () => {
-    await available('ana');
-    const customer = fakeSid();
-    await incomingCall(customer);
-    await dialsCount(1);
-    const anaLeg = await answer(customer, 'ana');
+    const { customer, anaLeg } = await anaAnswersACall();
     await app.running.presence.choose('ana', 'away');
     await softphoneGone('ana');
 
@@ -499,11 +492,7 @@ describe('an agent whose softphone drops gets their customer back first', () => 
   });
 
   test('when ana\'s page does not come back within the grace, then the next free agent gets the customer', async () => {
-    await available('ana');
-    const customer = fakeSid();
-    await incomingCall(customer);
-    await dialsCount(1);
-    const anaLeg = await answer(customer, 'ana');
+    const { customer, anaLeg } = await anaAnswersACall();
     await available('ben', 600_000);
     await softphoneGone('ana');
 
@@ -524,11 +513,7 @@ describe('callbacks in any order decide nothing about a customer who has gone', 
 
   /** ana talks with a customer while ben is free (so a wrong requeue would ring ben). */
   async function talking(): Promise<{ customer: string; anaLeg: string }> {
-    await available('ana');
-    const customer = fakeSid();
-    await incomingCall(customer);
-    await dialsCount(1);
-    const anaLeg = await answer(customer, 'ana');
+    const { customer, anaLeg } = await anaAnswersACall();
     await available('ben', 600_000);
     rest.requests.length = 0;
     return { customer, anaLeg };
