@@ -4,7 +4,7 @@ import request from 'supertest';
 import { DOMParser, type Document } from '@xmldom/xmldom';
 import { addAgent, signedInAgent, useAppSuite, type AgentClient } from './helpers/app';
 import { historyDatabaseName, type HistoryRecord } from '../src/models/history';
-import { csvCell, describeCall } from '../src/routes/history';
+import { csvCell, describeCall, historyCsv } from '../src/routes/history';
 
 const suite = useAppSuite();
 
@@ -199,7 +199,8 @@ test('when a call is opened, then its page tells the wait, who rang and how they
 
   expect(res.status).toBe(200);
   expect(byId(res.text, 'call-waited')).toBe('42 s');
-  expect(byId(res.text, 'call-talked')).toBe('9 min 18 s');
+  // Talked is connected time less the customer's minute on hold, as /reports counts it: 42 s + 8:18 + 1:00 = 10 min.
+  expect(byId(res.text, 'call-talked')).toBe('8 min 18 s');
   expect(items(res.text, 'call-rang')).toEqual(['Bob Builder: declined', 'Alice Agent: answered', 'Carol Colleague: answered']);
   expect(byId(res.text, 'call-talked-with')).toBe('Alice Agent, Carol Colleague');
   expect(byId(res.text, 'call-hung-up')).toBe('Carol Colleague (hung up)');
@@ -233,10 +234,10 @@ test('when the CSV is downloaded with filters, then it is an attachment with a h
   expect(res.headers['content-type']).toMatch(/^text\/csv; charset=utf-8/);
   expect(res.headers['content-disposition']).toMatch(/^attachment; filename="?call-history-\d{4}-\d{2}-\d{2}\.csv"?$/);
   const lines = res.text.split('\r\n');
-  expect(lines[0]).toBe('call_sid,started_at,ended_at,caller,outcome,agents,offered_to,wait_seconds,talk_seconds,transfers,hung_up_by,end_reason,direction,wrap_up,wrap_up_note,queue,callback');
+  expect(lines[0]).toBe('call_sid,started_at,ended_at,caller,outcome,agents,offered_to,wait_seconds,talk_seconds,transfers,hung_up_by,end_reason,direction,wrap_up,wrap_up_note,queue,callback,hold_seconds');
   expect(lines.slice(1, -1).map((line) => line.split(',')[0])).toEqual([ABANDONED._id, TRANSFERRED._id]);
   expect(lines[2]).toBe(
-    `${TRANSFERRED._id},2026-03-10T10:00:00.000Z,2026-03-10T10:10:00.000Z,+15557770001,answered,Alice Agent; Carol Colleague,Bob Builder; Alice Agent; Carol Colleague,42,558,"Alice Agent > Carol Colleague (consult, completed)",agent:carol,participant_hung_up,inbound,,,,`,
+    `${TRANSFERRED._id},2026-03-10T10:00:00.000Z,2026-03-10T10:10:00.000Z,+15557770001,answered,Alice Agent; Carol Colleague,Bob Builder; Alice Agent; Carol Colleague,42,498,"Alice Agent > Carol Colleague (consult, completed)",agent:carol,participant_hung_up,inbound,,,,,60`,
   );
   expect(lines.at(-1)).toBe('');
 });
@@ -245,7 +246,7 @@ test('when CSV fields hold commas, quotes, newlines or start like a formula, the
   const res = await page(supervisor, '/history.csv?agent=carol&from=2026-03-13&to=2026-03-13');
 
   expect(res.text).toContain(`,"'=HYPERLINK(""http://evil.example"",""x"")",answered,`);
-  expect(res.text).toContain(`,'@SUM(A1),"said ""bye"", then\nleft",inbound,,,,\r\n`);
+  expect(res.text).toContain(`,'@SUM(A1),"said ""bye"", then\nleft",inbound,,,,,0\r\n`);
   expect(csvCell('+1 555')).toBe("'+1 555");
   // An E.164 caller number (+ and digits only) cannot be a formula: it stays as it is; anything more is defused.
   expect(csvCell('+15557770001')).toBe('+15557770001');
@@ -370,6 +371,9 @@ test('when the app told the customer goodbye after every agent hung up, then the
   const customerLeft = describeCall(goodbye, (id) => id).timeline.find((entry) => entry.kind === 'customer-left');
 
   expect(customerLeft?.detail).toBe('heard goodbye after every agent had left');
+  // A record stored before this version says 'abandoned' for an agent's Hang up; the export says what happened.
+  expect(historyCsv([goodbye], (id) => id).split('\r\n')[1]!.split(',')[11]).toBe('agent-hung-up');
+  expect(describeCall(goodbye, (id) => id).endReason).toBe('every agent had left; the caller heard goodbye');
   expect(describeCall(call('2026-03-14T10:06:00Z', { timeline: [{ at: at('2026-03-14T10:06:00Z', -1), kind: 'customer-left', detail: 'participant_hung_up' }] }), (id) => id).timeline[0]?.detail).toBe('hung up');
 });
 

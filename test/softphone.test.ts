@@ -83,6 +83,27 @@ describe('hold and mute', () => {
     expect(record.timeline.map((e) => e.kind)).toEqual(expect.arrayContaining(['customer-held', 'customer-unheld']));
   });
 
+  test("when ana's softphone drops and the customer hangs up while back in line on hold, then the history's talk time leaves out that wait, as /reports does", async () => {
+    const { customer, conferenceSid, leg } = await talking();
+    await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: leg, ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
+    await until('the customer on hold', () => holdRequests(conferenceSid)[0]);
+    await app.webhook('/conference/events', { FriendlyName: customer, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-hold', CallSid: customer, ParticipantLabel: 'customer' }).expect(200);
+    await new Promise((resolve) => setTimeout(resolve, 2600));
+
+    await customerHangsUp(customer, conferenceSid);
+
+    const record = (await app.running.history.find(customer, new Date()))!;
+    expect(record.talkSeconds).toBeGreaterThanOrEqual(2);
+    expect(record.holdSeconds).toBeGreaterThanOrEqual(2);
+    const talked = Math.max(0, record.talkSeconds - record.holdSeconds!);
+    expect(talked).toBeLessThanOrEqual(1);
+    const page = await ana.get(`/history/${record.endedAt.toISOString().slice(0, 10)}/${customer}`).set('Accept', 'text/html').expect(200);
+    expect(page.text).toMatch(new RegExp(`id="call-talked">${talked} s<`));
+    const csv = (await ana.get('/history.csv').expect(200)).text.split('\r\n').find((line) => line.startsWith(customer))!.split(',');
+    expect(csv[8]).toBe(String(talked));
+    expect(csv.at(-1)).toBe(String(record.holdSeconds));
+  });
+
   test('when ana presses Hold with no call, or during a consult, then it is refused with a reason and nothing reaches Twilio', async () => {
     const none = await ana.post('/api/me/hold').send({});
     expect(none.status).toBe(404);
@@ -161,9 +182,9 @@ describe('wrap-up codes and who is calling', () => {
       await until('ana offered the waiting call', () => rest.requests.find((r) => formValue(r, 'To') === 'client:ana'));
       expect((await ana.post('/api/me/wrap-up').send({ callSid: customer, code: 'refund-issued' })).status).toBe(409);
       const csv = (await boss.get('/history.csv')).text;
-      expect(csv.split('\r\n')[0]).toMatch(/,wrap_up,wrap_up_note,queue,callback$/);
+      expect(csv.split('\r\n')[0]).toMatch(/,wrap_up,wrap_up_note,queue,callback,hold_seconds$/);
       expect(csv).toContain(`${customer},`);
-      expect(csv.split('\r\n').find((line) => line.startsWith(customer))).toMatch(/,inbound,Refund issued,Gave 10 % off,,$/);
+      expect(csv.split('\r\n').find((line) => line.startsWith(customer))).toMatch(/,inbound,Refund issued,Gave 10 % off,,,0$/);
       expect((await boss.get('/history?code=refund-issued').set('Accept', 'text/html')).text).toContain(customer);
       expect((await boss.get('/history?code=call-back-later').set('Accept', 'text/html')).text).not.toContain(customer);
       const detail = await boss.get(`/history/${new Date().toISOString().slice(0, 10)}/${customer}`).set('Accept', 'text/html');

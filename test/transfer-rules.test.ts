@@ -125,9 +125,9 @@ test('when a consulted call ends, then its history has the holds, who left and w
     updatedAt: at(200),
   };
   const record = finishedCallOf(call, at(201));
-  expect(record).toMatchObject({ holdSeconds: 40, hungUpBy: 'agent:ada', endReason: 'abandoned', waitSeconds: 10, talkSeconds: 191, agentIds: ['ada', 'grace'] });
+  expect(record).toMatchObject({ holdSeconds: 40, hungUpBy: 'agent:ada', endReason: 'agent-hung-up', waitSeconds: 10, talkSeconds: 191, agentIds: ['ada', 'grace'] });
   const lines = record.timeline.map((e) => [e.kind, e.agentId, e.byAgentId && `by ${e.byAgentId}`, e.mode && `${e.mode}: ${e.outcome}`, e.detail].filter(Boolean).join(' '));
-  expect(lines).toEqual(['waiting The customer called and waited in line.', 'offered ada', 'answered ada', 'brought-in grace by ada', 'customer-held', 'transfer ada consult: completed', 'hold grace', 'customer-unheld', 'customer-held', 'customer-unheld', 'left ada pressed Hang up', 'left grace participant_hung_up', 'ended abandoned']);
+  expect(lines).toEqual(['waiting The customer called and waited in line.', 'offered ada', 'answered ada', 'brought-in grace by ada', 'customer-held', 'transfer ada consult: completed', 'hold grace', 'customer-unheld', 'customer-held', 'customer-unheld', 'left ada pressed Hang up', 'left grace participant_hung_up', 'ended agent-hung-up']);
   // The customer hanging up themselves, or being hung up by the app:
   expect(finishedCallOf({ ...call, endReason: 'customer-hung-up', events: [{ at: at(150), kind: 'left', label: 'customer', reason: 'participant_hung_up' }] }, at(201)).hungUpBy).toBe('customer');
   expect(finishedCallOf({ ...call, endReason: 'customer-hung-up', events: [{ at: at(150), kind: 'left', label: 'customer', reason: 'conference_ended_via_api' }] }, at(201)).hungUpBy).toBe('system');

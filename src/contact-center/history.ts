@@ -56,6 +56,7 @@ export interface HistoryRecord {
   /** Everyone whose phone rang for this call (answered or not). */
   offeredTo: string[];
   waitSeconds: number;
+  /** From the first answer to the end, the customer's hold included (what people and the metrics see is talkLessHold). */
   talkSeconds: number;
   /** When the first agent answered (records since issue 21; the metrics use it for an exact wait). */
   answeredAt?: Date;
@@ -126,6 +127,20 @@ function customerHoldSeconds(events: readonly ConferenceEvent[], endedAt: Date):
   return Math.max(0, Math.round(total / 1000));
 }
 
+/**
+ * Why a call ended, in the history's words. The live call marks an agent's Hang up that left the customer alone
+ * 'abandoned' (the app then says goodbye), which read in the history as if the caller had abandoned an answered call:
+ * the history says 'agent-hung-up'. Records stored before this version keep the old word, and are read through this too.
+ */
+export function historyEndReason(endReason: string | undefined): string | undefined {
+  return endReason === 'abandoned' || endReason === 'last-agent-left' ? 'agent-hung-up' : endReason;
+}
+
+/** The talk time that the metrics count: connected time less the customer's time on hold (see docs/metrics.md). */
+export function talkLessHold(record: Pick<HistoryRecord, 'talkSeconds' | 'holdSeconds'>): number {
+  return Math.max(0, record.talkSeconds - (record.holdSeconds ?? 0));
+}
+
 /** Why a supervisor left, when only their own call's end said so (src/services/supervision.ts). */
 export const SUPERVISOR_LEG_ENDED = 'their leg ended';
 
@@ -180,7 +195,7 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
   for (const t of call.transfers ?? []) timeline.push({ at: new Date(t.at), kind: 'transfer', agentId: t.from, toAgentId: t.to, mode: t.mode, outcome: t.state });
   if (answered) timeline.push({ at: answered, kind: 'answered', agentId: call.participants.find((leg) => leg.role === 'offer' && (leg.status === 'completed' || leg.status === 'in-progress'))?.agentId });
   timeline.sort((a, b) => a.at.getTime() - b.at.getTime());
-  timeline.push({ at: endedAt, kind: 'ended', detail: call.endReason === 'voicemail' ? 'voicemail: the caller left a message instead of waiting' : (call.endReason ?? 'ended') });
+  timeline.push({ at: endedAt, kind: 'ended', detail: call.endReason === 'voicemail' ? 'voicemail: the caller left a message instead of waiting' : (historyEndReason(call.endReason) ?? 'ended') });
   const hungUpBy = hungUpByOf(call, [...events].reverse().find((e) => e.kind === 'left' && e.label === CUSTOMER_LABEL));
   const holdSeconds = customerHoldSeconds(events, endedAt);
   const answeredBy = answered ? call.participants.find((leg) => leg.role === 'offer' && (leg.status === 'completed' || leg.status === 'in-progress'))?.agentId : undefined;
@@ -204,7 +219,7 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
     ...(answeredBy ? { answeredBy } : {}),
     ...(agentTalk.length ? { agentTalk } : {}),
     ...(holdSeconds > 0 ? { holdSeconds } : {}),
-    ...(call.endReason ? { endReason: call.endReason } : {}),
+    ...(call.endReason ? { endReason: historyEndReason(call.endReason) } : {}),
     ...(hungUpBy ? { hungUpBy } : {}),
     transfers: [
       ...(call.transfers ?? []).map((t) => ({ from: t.from, to: t.to, mode: t.mode, outcome: t.state, at: new Date(t.at) })),

@@ -1,7 +1,7 @@
 // The service metrics a contact-center manager reads every day, defined once: what each finished call contributes
 // (a tally that adds up across calls, hours and days) and the rates computed from a tally. Pure: no I/O.
 // docs/metrics.md states the same definitions in words.
-import type { HistoryRecord, Outcome, TransferRecord } from './history';
+import { talkLessHold, type HistoryRecord, type Outcome, type TransferRecord } from './history';
 import type { Presence } from './presence';
 
 /** The knobs of the definitions (REPORT_* in the config). */
@@ -94,7 +94,7 @@ export function callFactsOf(record: FactsSource): CallFacts {
       : record.waitSeconds * 1000
     : Math.max(0, endMs - startMs);
   const holdSeconds = record.holdSeconds ?? 0;
-  const talkSeconds = Math.max(0, record.talkSeconds - holdSeconds);
+  const talkSeconds = talkLessHold(record);
   const transfers = record.transfers.filter(isTransfer);
   return {
     id: record._id,

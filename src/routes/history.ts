@@ -2,6 +2,7 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import { OUTCOMES, utcDay, type HistoryQuery, type HistoryRecord, type HistoryStore, type HistorySummary, type Outcome } from '../models/history';
+import { historyEndReason, talkLessHold } from '../contact-center/history';
 
 /** The signed-in person, as the guard leaves it on `res.locals.agent`. */
 export interface SignedInAgent {
@@ -227,7 +228,7 @@ function listRow(row: HistorySummary, names: Names) {
     outcomeLabel: OUTCOME_LABELS[row.outcome] ?? row.outcome,
     agents: row.agentIds.map(names).join(', ') || '—',
     wait: formatDuration(row.waitSeconds),
-    talk: formatDuration(row.talkSeconds),
+    talk: formatDuration(talkLessHold(row)),
     transfers: row.transfers.length,
     wrapUp: wrapUpText(row, names) || '—',
   };
@@ -283,8 +284,7 @@ const REASON_LABELS: Record<string, string> = {
   moderator_ended_conference: 'the last moderator left',
   participant_updated_via_api: 'moved by the app',
   participant_add_failed: 'could not be added',
-  'last-agent-left': 'every agent had left; the caller heard goodbye',
-  abandoned: 'every agent had left; the caller heard goodbye',
+  'agent-hung-up': 'every agent had left; the caller heard goodbye',
   'customer-hung-up': 'hung up',
   'customer-busy': 'the customer\'s line was busy',
   'customer-no-answer': 'the customer did not answer',
@@ -319,10 +319,10 @@ const TRANSFER_OUTCOME_LABELS: Record<string, string> = {
  */
 function reasonLabel(kind: string, detail: string, endReason: string | undefined): string {
   if (kind === 'customer-left' && detail === 'participant_updated_via_api') {
-    if (endReason === 'abandoned' || endReason === 'last-agent-left') return 'heard goodbye after every agent had left';
+    if (historyEndReason(endReason) === 'agent-hung-up') return 'heard goodbye after every agent had left';
     if (endReason === 'max-wait') return 'heard goodbye after waiting the longest allowed';
   }
-  return REASON_LABELS[detail] ?? detail;
+  return REASON_LABELS[historyEndReason(detail)!] ?? detail;
 }
 
 function whoHungUp(hungUpBy: string | undefined, names: Names): string {
@@ -379,7 +379,7 @@ export function describeCall(record: HistoryRecord, names: Names) {
     startedAt: formatTime(record.startedAt),
     endedAt: formatTime(record.endedAt),
     waited: formatDuration(record.waitSeconds),
-    talked: formatDuration(record.talkSeconds),
+    talked: formatDuration(talkLessHold(record)),
     held: record.holdSeconds ? formatDuration(record.holdSeconds) : undefined,
     total: formatDuration((record.endedAt.getTime() - record.startedAt.getTime()) / 1000),
     rang,
@@ -389,7 +389,7 @@ export function describeCall(record: HistoryRecord, names: Names) {
     direction: record.callback ? `Callback to ${record.callback.number} (attempt ${record.callback.attempt})` : record.direction === 'outbound' ? 'Outbound (an agent called the customer)' : 'Inbound',
     queue: record.queue ? (record.overflowedFrom ? `${record.queue} (overflow from ${record.overflowedFrom})` : record.queue) : undefined,
     wrapUps: (record.wrapUps ?? []).map((p) => ({ agent: names(p.agentId), code: p.codeName, note: p.note })),
-    endReason: record.endReason ? (REASON_LABELS[record.endReason] ?? record.endReason) : undefined,
+    endReason: record.endReason ? (REASON_LABELS[historyEndReason(record.endReason)!] ?? record.endReason) : undefined,
     timeline: [...record.timeline]
       .sort((a, b) => a.at.getTime() - b.at.getTime())
       .map((entry) => ({
@@ -419,7 +419,7 @@ export function csvCell(value: string | number | undefined): string {
   return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-export const CSV_COLUMNS = ['call_sid', 'started_at', 'ended_at', 'caller', 'outcome', 'agents', 'offered_to', 'wait_seconds', 'talk_seconds', 'transfers', 'hung_up_by', 'end_reason', 'direction', 'wrap_up', 'wrap_up_note', 'queue', 'callback'] as const;
+export const CSV_COLUMNS = ['call_sid', 'started_at', 'ended_at', 'caller', 'outcome', 'agents', 'offered_to', 'wait_seconds', 'talk_seconds', 'transfers', 'hung_up_by', 'end_reason', 'direction', 'wrap_up', 'wrap_up_note', 'queue', 'callback', 'hold_seconds'] as const;
 
 /** The rows as a CSV document with a header line, CRLF line ends. */
 export function historyCsv(rows: HistorySummary[], names: Names): string {
@@ -435,15 +435,16 @@ export function historyCsv(rows: HistorySummary[], names: Names): string {
         row.agentIds.map(names).join('; '),
         row.offeredTo.map(names).join('; '),
         row.waitSeconds,
-        row.talkSeconds,
+        talkLessHold(row),
         row.transfers.map((t) => `${names(t.from)} > ${names(t.to)} (${t.mode}, ${t.outcome})`).join('; '),
         row.hungUpBy,
-        row.endReason,
+        historyEndReason(row.endReason),
         row.direction ?? 'inbound',
         (row.wrapUps ?? []).map((p) => p.codeName).join('; ') || undefined,
         (row.wrapUps ?? []).filter((p) => p.note).map((p) => p.note).join('; ') || undefined,
         row.queue ? (row.overflowedFrom ? `${row.queue} (overflow from ${row.overflowedFrom})` : row.queue) : undefined,
         row.callback ? `${row.callback.number} (attempt ${row.callback.attempt})` : undefined,
+        row.holdSeconds ?? 0,
       ]
         .map(csvCell)
         .join(','),
