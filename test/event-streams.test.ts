@@ -89,6 +89,9 @@ test("when an admin disables the agent, then the agent's open event streams end 
   expect(res.status).toBe(200);
   expect(await page.endedWithin(1000)).toBeDefined();
   expect(await otherTab.endedWithin(1000)).toBeDefined();
+  // Each says why last, so the page can go to sign-in at once.
+  expect(page.body.trimEnd().split('\n\n').at(-1)).toBe('event: signed-out\ndata: {}');
+  expect(otherTab.body).toMatch(/event: signed-out\n/);
 });
 
 test('when the session ends through another app instance, then the stream on this one ends within its check interval', async () => {
@@ -100,6 +103,7 @@ test('when the session ends through another app instance, then the stream on thi
 
   expect(viaSecond.status).toBe(303);
   expect(await stream.endedWithin(3000)).toBeDefined();
+  expect(stream.body).toMatch(/event: signed-out\n/);
 });
 
 test('when an admin resets their own password, then their other sessions and their streams end, and the session they reset it from stays', async () => {

@@ -47,6 +47,7 @@
   function clearError() { els['agent-error'].textContent = ''; els['agent-error'].hidden = true; }
 
   var duration = window.WarmTransfer.duration;
+  var signedOut = window.WarmTransfer.signedOut;
 
   /** Seconds as the server said them, plus the time since we loaded its answer. */
   function since(seconds) { return seconds === undefined || seconds === null ? undefined : seconds + (Date.now() - state.loadedAt) / 1000; }
@@ -468,7 +469,7 @@
         try {
           apply(await api('GET', '/api/me'));
         } catch (err) {
-          if (err.status === 401) { window.location.assign('/sign-in'); return; }
+          if (err.status === 401) { signedOut(); return; }
           showError('Could not load your state: ' + err.message);
         }
       } while (again);
@@ -499,14 +500,16 @@
 
   function listen() {
     // The server pushes the page's whole state after every change (`state`); `change` alone means read it.
-    var source = new EventSource('/api/events?state=1');
-    source.addEventListener('state', function (event) {
-      var data;
-      try { data = JSON.parse(event.data); } catch (err) { refresh(); return; }
-      apply(data);
+    window.WarmTransfer.liveEvents('/api/events?state=1', {
+      state: function (event) {
+        var data;
+        try { data = JSON.parse(event.data); } catch (err) { refresh(); return; }
+        apply(data);
+      },
+      change: function () { refresh(); },
+      open: function () { refresh(); },
+      refused: function () { refresh(); },
     });
-    source.addEventListener('change', function () { refresh(); });
-    source.addEventListener('open', function () { refresh(); });
   }
 
   // ---------- the softphone ----------
@@ -566,7 +569,7 @@
       }
       if (wasOwner !== result.owner) refresh();
     } catch (err) {
-      if (err.status === 401) { window.location.assign('/sign-in'); return; }
+      if (err.status === 401) { signedOut(); return; }
       text(els.softphone, 'Cannot reach the server: retrying…');
     }
   }

@@ -38,11 +38,38 @@
     return m > 0 ? m + ' min ' + (s % 60) + ' s' : s + ' s';
   }
 
+  /**
+   * The session this page was opened in has ended (signed out in another tab, an admin's Disable or password reset):
+   * to sign-in at once, which says so, and back to this page after.
+   */
+  function signedOut() {
+    window.location.assign('/sign-in?ended=1&next=' + encodeURIComponent(window.location.pathname));
+  }
+
+  /**
+   * The server's live events at `url`, each name in `handlers` handled; a `signed-out` event (the session ended) goes
+   * to sign-in. A stream the server refuses (EventSource then gives up) calls `handlers.refused`, which reads again and
+   * so hears a 401.
+   */
+  function liveEvents(url, handlers) {
+    var source = new EventSource(url);
+    Object.keys(handlers).forEach(function (name) {
+      if (name !== 'refused') source.addEventListener(name, handlers[name]);
+    });
+    source.addEventListener('signed-out', function () { source.close(); signedOut(); });
+    source.addEventListener('error', function () {
+      if (source.readyState === EventSource.CLOSED && handlers.refused) handlers.refused();
+    });
+    return source;
+  }
+
   /** What each presence is called on the pages. */
   var PRESENCE_TEXT = { offline: 'Offline', available: 'Available', away: 'Away', ringing: 'Ringing', 'on-call': 'On a call', 'wrap-up': 'Wrapping up' };
 
   window.WarmTransfer = window.WarmTransfer || {};
   window.WarmTransfer.api = api;
   window.WarmTransfer.duration = duration;
+  window.WarmTransfer.signedOut = signedOut;
+  window.WarmTransfer.liveEvents = liveEvents;
   window.WarmTransfer.PRESENCE_TEXT = PRESENCE_TEXT;
 })();

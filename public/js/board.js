@@ -211,7 +211,7 @@
       // The supervisor's controls (public/js/board-supervise.js) read the same answer.
       document.dispatchEvent(new CustomEvent('warm-transfer:board', { detail: data }));
     }, function (err) {
-      if (err.status === 401) return window.location.assign('/sign-in');
+      if (err.status === 401) return window.WarmTransfer.signedOut();
       var e = document.getElementById('board-error');
       e.textContent = 'Could not load the board: ' + err.message;
       e.hidden = false;
@@ -221,9 +221,7 @@
     });
   }
 
-  var source = new EventSource('/api/events');
-  source.addEventListener('change', refresh);
-  source.addEventListener('open', refresh);
+  window.WarmTransfer.liveEvents('/api/events', { change: refresh, open: refresh, refused: refresh });
   setInterval(render, 1000);
   setInterval(refresh, 15000);
   refresh();

@@ -38,6 +38,9 @@ function minutes(seconds: number): string {
   return m <= 1 ? 'a minute' : `${m} minutes`;
 }
 
+/** What the sign-in page says to someone whose open page's session ended. */
+export const SESSION_ENDED = 'You were signed out: you signed out in another tab, your password was changed, or an admin disabled your account. Sign in again to go on.';
+
 /** GET/POST /sign-in, POST /sign-in/demo (demo mode only), POST /sign-out. */
 export function authRouter(deps: AuthRouteDeps): Router {
   const router = Router();
@@ -45,7 +48,7 @@ export function authRouter(deps: AuthRouteDeps): Router {
   const form = express.urlencoded({ extended: false, limit: '8kb' });
   const demo = deps.mode === 'local';
 
-  async function renderSignIn(req: Request, res: Response, status: number, view: { error?: string; login?: string; next?: string }): Promise<void> {
+  async function renderSignIn(req: Request, res: Response, status: number, view: { error?: string; notice?: string; login?: string; next?: string }): Promise<void> {
     // The forms' CSRF token is signed over a cookie, not kept in a session: an anonymous visitor stores nothing.
     res.locals.csrfToken = auth.issueSignInToken(req, res);
     const demoAgents = demo ? (await deps.agents.all()).filter((a) => !a.disabled && DEMO_AGENTS.some((d) => d.id === a.id)) : [];
@@ -68,7 +71,8 @@ export function authRouter(deps: AuthRouteDeps): Router {
   router.get('/sign-in', auth.session, async (req, res) => {
     const nextPath = typeof req.query.next === 'string' ? req.query.next : undefined;
     if (await auth.currentAgent(req)) return res.redirect(303, safeNext(nextPath));
-    await renderSignIn(req, res, 200, { next: nextPath });
+    // An open page whose session ended comes here with ?ended=1 (public/js/api.js): it says why they must sign in again.
+    await renderSignIn(req, res, 200, { next: nextPath, ...(req.query.ended === '1' ? { notice: SESSION_ENDED } : {}) });
   });
 
   /**

@@ -2,7 +2,8 @@
 // opened it is signed in, and only a few per session. A stream opened with ?state=1 (the agent page) carries, instead
 // of `change`, a `state` event with the page's whole state (what GET /api/me answers) when it opens and after every
 // change: a hundred open pages then cost one look at the floor and a hundred small writes per change, not a hundred
-// requests each with its session to read.
+// requests each with its session to read. A stream ended because its session did (sign-out, Disable, a password reset,
+// on any instance) says so last with a `signed-out` event.
 import { Router, type Response } from 'express';
 import type { Auth } from '../auth/middleware';
 import type { SessionStore } from '../auth/sessions';
@@ -125,7 +126,8 @@ export function eventStreamRouter(deps: EventStreamDeps): Router {
       agentId,
       end() {
         stop();
-        res.end();
+        // The page goes to sign-in at once and says why, instead of finding out at its next request.
+        res.end(`event: signed-out\ndata: {}\n\n`);
       },
     };
     open.add(stream);
