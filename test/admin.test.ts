@@ -193,3 +193,20 @@ test("when pages and exports that carry callers' numbers, shown-once passwords o
   expect(answers[1]!.status).toBe(200);
   expect((await suite.app.http().get('/js/api.js')).headers['cache-control']).toMatch(/max-age=\d+/);
 });
+
+test('when an agent id differs from a taken one only by case, or 30 adds of one sign-in name or of one id in different cases arrive at once, then exactly one agent is added and the rest get 409', async () => {
+  await submit('/admin/agents', { name: 'Kay One', login: 'kay1', id: 'kay' }).expect(201);
+  const again = await submit('/admin/agents', { name: 'Kay Two', login: 'kay2', id: 'KAY' });
+  expect(again.status).toBe(409);
+  expect(again.text).toContain('There is already an agent with the id kay');
+
+  const sameLogin = await Promise.all(Array.from({ length: 30 }, (_, i) => submit('/admin/agents', { name: `Lee ${i}`, login: 'lee', id: `lee-${i}` })));
+  expect(sameLogin.map((r) => r.status).sort()).toEqual([201, ...Array<number>(29).fill(409)]);
+  expect((await suite.app.running.agents.all()).filter((a) => a.id.startsWith('lee-'))).toHaveLength(1);
+
+  const cases = ['Mo', 'mo', 'MO', 'mO'];
+  const sameId = await Promise.all(Array.from({ length: 30 }, (_, i) => submit('/admin/agents', { name: `Mo ${i}`, login: `mo${i}`, id: cases[i % 4]! })));
+  expect(sameId.map((r) => r.status).sort()).toEqual([201, ...Array<number>(29).fill(409)]);
+  expect((await suite.app.running.agents.all()).filter((a) => a.id.toLowerCase() === 'mo')).toHaveLength(1);
+  // 61 new passwords are hashed on 2 cores.
+}, 90_000);

@@ -149,9 +149,12 @@ export function createAgentAccounts(model: AgentModel, options: { dbTimeoutMs?: 
   async function validate(input: NewAgent): Promise<Omit<AgentRecord, 'createdAt' | 'updatedAt'>> {
     const login = normaliseLogin(input.login);
     if (!SIGN_IN_NAME_PATTERN.test(login)) throw new HttpError(400, 'The sign-in name may use letters, digits and . _ - @ (up to 64 characters), starting with a letter or digit.');
-    const id = input.id ?? login.replace(/[^A-Za-z0-9_-]/g, '-');
-    if (!AGENT_ID_PATTERN.test(id)) throw new HttpError(400, 'The agent id may use letters, digits, _ and - (up to 64 characters).');
-    if (RESERVED_AGENT_IDS.has(id.toLowerCase())) throw new HttpError(400, `The agent id ${id} is reserved (in a transfer, "queue" means the waiting line): give this agent another id.`);
+    // Ids are lowercase, like sign-in names: 'Ana' and 'ana' would be two agents that people cannot tell apart, and
+    // only an exact _id is exclusive on insert (FerretDB), so the id is stored in one case.
+    const typed = input.id ?? login.replace(/[^A-Za-z0-9_-]/g, '-');
+    if (!AGENT_ID_PATTERN.test(typed)) throw new HttpError(400, 'The agent id may use letters, digits, _ and - (up to 64 characters).');
+    const id = typed.toLowerCase();
+    if (RESERVED_AGENT_IDS.has(id)) throw new HttpError(400, `The agent id ${typed} is reserved (in a transfer, "queue" means the waiting line): give this agent another id.`);
     const name = checkedName(input.name);
     const role = input.role ?? 'agent';
     if (!AGENT_ROLES.includes(role)) throw new HttpError(400, `The role must be one of ${AGENT_ROLES.join(', ')}.`);
