@@ -4,6 +4,9 @@ import { openSse, type SseStream } from './sse';
 import type { Engine } from './engine';
 import type { StandInAudio } from './audio';
 
+/** A telephone number in E.164: + and up to 15 digits, not starting with 0. */
+const E164 = /^\+[1-9][0-9]{1,14}$/;
+
 /** How long a call placed with audio rings at most while the page's audio connects. */
 const AUDIO_CONNECT_MS = 3000;
 
@@ -13,16 +16,27 @@ export function createPhoneRouter(engine: Engine, audio: Pick<StandInAudio, 'whe
   const streams = new Set<SseStream>();
 
   /**
-   * @route POST /local/phone/calls {from, to, audio?} — dials `to`; 404 if it is not a configured number. With
+   * @route POST /local/phone/calls {from, to, audio?} — dials `to` from `from` (E.164, not a configured number: 400
+   * otherwise); 404 if `to` is not a configured number. With
    * `audio: true` the page is about to post its WebRTC offer (…/media): the call rings until that audio connects
    * (at most 3 s), so the greeting is heard from its start.
    */
   router.post('/local/phone/calls', express.json(), (req, res) => {
     const b = (req.body ?? {}) as { from?: unknown; to?: unknown; audio?: unknown };
     const to = typeof b.to === 'string' ? b.to.trim() : '';
-    const from = typeof b.from === 'string' && b.from.trim() ? b.from.trim() : '+15005550006';
+    const from = typeof b.from === 'string' ? b.from.trim() : '';
     if (!engine.isConfiguredNumber(to)) {
       res.status(404).json({ code: 20404, message: 'That number is not configured in twilio-local' });
+      return;
+    }
+    // A caller on the telephone network reaches Twilio with their own number in E.164 (the agent sees it, and calls
+    // back on it). A blank one used to become the support line's own number, which the agent could not call back.
+    if (!E164.test(from)) {
+      res.status(400).json({ code: 400, message: 'Type your own number in E.164, such as +15557654321: the agent sees it and can call you back on it.' });
+      return;
+    }
+    if (engine.isConfiguredNumber(from)) {
+      res.status(400).json({ code: 400, message: `${from} is the support line's own number: type your own.` });
       return;
     }
     const call = engine.startInbound(from, to, b.audio === true ? (sid) => audio.whenConnected(sid, AUDIO_CONNECT_MS) : undefined);

@@ -298,6 +298,17 @@ test('when a number is not configured, then the phone channel answers 404', asyn
   expect(res.status).toBe(404);
 });
 
+test("when the phone's own number is blank, not E.164, or the support line's, then it is refused with 400 and a message, and nothing is dialled", async () => {
+  const before = rig.local.snapshot().calls.length;
+  for (const from of ['', '   ', 'hello', '5557654321', '+0123', '<script>', rig.support]) {
+    const res = await rig.postJson('/local/phone/calls', { from, to: rig.support });
+    expect(res.status).toBe(400);
+    expect(String(res.body.message)).toMatch(from === rig.support ? /support line's own number/ : /E\.164/);
+  }
+  expect((await rig.postJson('/local/phone/calls', { to: rig.support })).status).toBe(400);
+  expect(rig.local.snapshot().calls.length).toBe(before);
+});
+
 test('when stop() is called twice with live calls and streams, then everything ends and the streams close', async () => {
   const agentA = await registered('agentA');
   const { events: phone } = await customerWaiting();
