@@ -220,10 +220,34 @@ describe('priority and overflow', () => {
     expect(typo.status).toBe(400);
     expect(typo.text).toMatch(/No agent has the sign-in name katherin/);
 
-    const target = await submit('/admin/queues/support/delete', {});
+    const target = await submit('/admin/queues/support/delete', { confirm: 'yes' });
     expect(target.status).toBe(400);
     expect(target.text).toMatch(/Night overflows to this queue: change its overflow first/);
     expect((await suite.app.running.queues.load()).queues.map((q) => q.id)).toEqual(['sales', 'support', 'vip', 'night']);
+  });
+
+  test('when an admin presses Remove, then a page asks once more (Keep it goes back); only its confirmation removes the queue, and the page then says what was done', async () => {
+    await submit('/admin/queues', { name: 'Refunds', key: '7' }).expect(303);
+
+    const asked = await submit('/admin/queues/refunds/delete', {});
+
+    expect(asked.status).toBe(200);
+    expect(asked.text).toMatch(/Remove the queue Refunds\?/);
+    expect(asked.text).toMatch(/Callers waiting in Refunds will wait for any agent, and key 7 leaves the menu/);
+    expect(asked.text).toMatch(/<input type="hidden" name="confirm" value="yes">/);
+    expect(asked.text).toMatch(/<a id="confirm-no" href="\/admin#queues">Keep it<\/a>/);
+    expect((await suite.app.running.queues.load()).queues.map((q) => q.id)).toContain('refunds');
+
+    const removed = await submit('/admin/queues/refunds/delete', { confirm: 'yes' });
+
+    expect(removed.status).toBe(303);
+    expect(removed.headers.location).toBe('/admin?done=removed&name=Refunds#queues');
+    expect((await suite.app.running.queues.load()).queues.map((q) => q.id)).not.toContain('refunds');
+    expect((await admin.get(removed.headers.location!).set('Accept', 'text/html')).text).toMatch(/<p class="notice" id="queues-notice" role="status">Removed the queue Refunds.<\/p>/);
+    expect((await submit('/admin/queues/refunds/delete', { confirm: 'yes' })).status).toBe(404);
+    // A link from elsewhere cannot make the page claim what did not happen.
+    expect((await admin.get('/admin?done=added&name=Refunds').set('Accept', 'text/html')).text).not.toContain('queues-notice');
+    expect((await admin.get('/admin?done=removed&name=Sales').set('Accept', 'text/html')).text).not.toContain('queues-notice');
   });
 
   test('when the same new key arrives in 30 requests at once, then one queue gets it; names in other scripts get ids of their own', async () => {
@@ -239,7 +263,7 @@ describe('priority and overflow', () => {
     expect(scripts).toHaveLength(2);
     expect(new Set(scripts.map((q) => q.id)).size).toBe(2);
     expect(scripts.every((q) => /^q-[0-9a-f]{10}$/.test(q.id))).toBe(true);
-    for (const q of [...raced, ...scripts]) await submit(`/admin/queues/${q.id}/delete`, {}).expect(303);
+    for (const q of [...raced, ...scripts]) await submit(`/admin/queues/${q.id}/delete`, { confirm: 'yes' }).expect(303);
   });
 
   test('when an admin names a queue like another, then it is refused; when a second queue is made the default, then it takes the default from the first', async () => {
