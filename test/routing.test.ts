@@ -491,6 +491,29 @@ describe('an agent whose softphone drops gets their customer back first', () => 
     expect(dials()).toHaveLength(2);
   });
 
+  test("when ana's page closes while her phone rings (her customer kept for her, or any caller), then the ring is called off at once, she is not set Away, and the customer goes to ben", async () => {
+    const ana = await signIn(app, 'ana');
+    const { customer, anaLeg } = await anaAnswersACall();
+    await available('ben', 600_000);
+    await softphoneGone('ana');
+    await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg, ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
+    // Her reloaded page registers, and the customer rings it again…
+    await ana.post('/api/me/heartbeat').send({ tab: 'tab-ana-0002', takeOver: true, registered: true }).expect(200);
+    const [, again] = await dialsCount(2);
+    expect(dialledAgent(again!)).toBe('ana');
+    const ringing = await until('the ring kept', async () => (await db.models.calls.findById(customer).lean().exec())?.participants.find((leg) => leg.agentId === 'ana' && leg.status === 'dialing' && leg.legCallSid)?.legCallSid);
+
+    // …and then that tab closes (its last heartbeat says its softphone is gone).
+    await ana.post('/api/me/heartbeat').send({ tab: 'tab-ana-0002', registered: false }).expect(200);
+
+    const callOff = await until('the ring called off', () => rest.requests.find((r) => r.path.endsWith(`/Calls/${ringing}.json`)));
+    expect(formValue(callOff, 'Status')).toBe('completed');
+    await legStatus(customer, 'ana', 'canceled', ringing);
+    const [, , next] = await dialsCount(3);
+    expect(dialledAgent(next!)).toBe('ben');
+    expect((await app.running.presence.get('ana'))?.chosen).toBe('available');
+  });
+
   test('when ana\'s page does not come back within the grace, then the next free agent gets the customer', async () => {
     const { customer, anaLeg } = await anaAnswersACall();
     await available('ben', 600_000);

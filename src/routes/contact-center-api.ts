@@ -178,7 +178,10 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps & { state?: Ag
     const me = agentOf(res);
     const { tab, takeOver, registered } = parse(Heartbeat, req.body);
     const { owner, cameOnline, wentQuiet } = await deps.presence.heartbeat(me.id, tab, { takeOver: takeOver ?? false, staleMs: deps.offlineAfterSeconds * 1000, registered: registered ?? false });
-    if (wentQuiet) deps.changes.publish('agents');
+    if (wentQuiet) {
+      deps.changes.publish('agents');
+      deps.routing.softphoneGone(me.id);
+    }
     if (cameOnline) {
       deps.changes.publish('agents');
       deps.routing.dispatch();
