@@ -129,6 +129,13 @@ test('when the range is backwards or too long, then the page answers 400 with a 
   expect(long.text).toContain('at most 93 days');
   expect(bad.status).toBe(400);
   expect(bad.body.error).toContain('real date');
+  // At the very end of the calendar the span is counted in days too: a short range is a report, not "too long".
+  const lastDays = await supervisor.get('/reports?from=9999-12-01&to=9999-12-30').set('Accept', 'application/json');
+  expect(lastDays.status).toBe(200);
+  const lastDay = await supervisor.get('/reports?from=9999-12-31').set('Accept', 'application/json');
+  expect(lastDay.status).toBe(400);
+  expect(lastDay.body.error).toBe('From must be on or before 9999-12-30.');
+  expect((await supervisor.get('/reports?from=9999-01-01&to=9999-12-30').set('Accept', 'application/json')).body.error).toContain('at most 93 days');
 });
 
 test('when a preset is chosen, then it covers the days it names in the report zone', async () => {

@@ -31,8 +31,17 @@ export const PRESETS = {
 type Preset = keyof typeof PRESETS;
 
 const blankToUndefined = (value: unknown): unknown => (value === '' ? undefined : value);
+/** The last day a report may name: the day after it must still be a four-digit year (a report's hours run into it). */
+const LAST_REPORT_DAY = '9999-12-30';
 const dayField = (label: string) =>
-  z.preprocess(blankToUndefined, z.string({ error: `${label} must be one date (YYYY-MM-DD).` }).refine(isDay, { error: `${label} must be a real date written YYYY-MM-DD.` }).optional());
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string({ error: `${label} must be one date (YYYY-MM-DD).` })
+      .refine(isDay, { error: `${label} must be a real date written YYYY-MM-DD.` })
+      .refine((day) => day <= LAST_REPORT_DAY, { error: `${label} must be on or before ${LAST_REPORT_DAY}.` })
+      .optional(),
+  );
 
 const ReportQuery = z.object({
   preset: z.preprocess(blankToUndefined, z.enum(Object.keys(PRESETS) as [Preset, ...Preset[]], { error: `Preset must be one of: ${Object.keys(PRESETS).join(', ')}.` }).optional()),
@@ -85,7 +94,8 @@ function parse(req: Request, today: string): Parsed {
     range = presetRange(preset, today);
   }
   if (range.from > range.to) return { ok: false, message: 'From must not be after To.' };
-  if (addDays(range.from, MAX_REPORT_DAYS - 1) < range.to) return { ok: false, message: `A report covers at most ${MAX_REPORT_DAYS} days: narrow the dates.` };
+  // Counted in days, not by comparing dates as text: a date after year 9999 is not written as four digits.
+  if ((Date.parse(`${range.to}T00:00:00Z`) - Date.parse(`${range.from}T00:00:00Z`)) / 86_400_000 + 1 > MAX_REPORT_DAYS) return { ok: false, message: `A report covers at most ${MAX_REPORT_DAYS} days: narrow the dates.` };
   const by: Granularity = q.by ?? (range.from === range.to ? 'hour' : 'day');
   return { ok: true, range: { ...range, by, ...(preset ? { preset } : {}) }, table: q.table };
 }
