@@ -318,7 +318,7 @@ test('when an admin requires a wrap-up code, then Ada gets no new call until she
     const history = await historyPage(callSid);
     await expectText(history, '#call-wrap-up', /Ada Lovelace: Refund issued — Refunded order 42/);
     const csv = await history.evaluate(async () => (await (globalThis as unknown as { fetch(url: string): Promise<{ text(): Promise<string> }> }).fetch('/history.csv')).text());
-    expect(csv.split('\r\n').find((line) => line.startsWith(callSid))).toMatch(/,Refund issued,Refunded order 42,,$/);
+    expect(csv.split('\r\n').find((line) => line.startsWith(callSid))).toMatch(/,Refund issued,Refunded order 42,,,0$/);
   } finally {
     await admin.goto(`${e2e.running.url}/admin`);
     await admin.uncheck('#wrap-up-required');
