@@ -76,6 +76,24 @@ test('when ana consults ben, then the customer is held with the line music, ben 
   expect(await db.connection.collection('reservations').findOne({ _id: 'agent:ben' as never })).toBeNull();
 });
 
+test("when ben's consult ring lasts longer than the sweep's grace, then his reservation stays: a new caller does not ring him while it rings", async () => {
+  const { customer } = await anaTalking();
+  await makeAvailable(ben);
+  await ana.post('/api/me/consult').send({ to: 'ben' }).expect(202);
+  await until('ben dialled', () => rest.requests.find((r) => formValue(r, 'To') === 'client:ben'));
+  // As if he had been ringing for 12 s (the sweep looks at reservations older than 10 s).
+  await db.connection.collection('reservations').updateOne({ _id: 'agent:ben' as never }, { $set: { since: new Date(Date.now() - 12_000) } });
+  await new Promise((resolve) => setTimeout(resolve, 400));
+
+  const other = fakeSid();
+  await app.webhook('/conference/connect/client', { CallSid: other, From: '+15553334444', To: TEST_ENV.TWILIO_NUMBER }).expect(200);
+  await new Promise((resolve) => setTimeout(resolve, 600));
+
+  expect(rest.requests.filter((r) => formValue(r, 'To') === 'client:ben')).toHaveLength(1);
+  expect(await db.connection.collection('reservations').findOne({ _id: 'agent:ben' as never })).toMatchObject({ callSid: customer, state: 'offered' });
+  expect(app.logs.filter((line) => line.includes('outlived its call'))).toEqual([]);
+});
+
 test('when the consult is answered and ana completes it, then the customer comes off hold and ana\'s own leg is ended on purpose', async () => {
   const { customer, conferenceSid } = await anaTalking();
   await ana.post('/api/me/consult').send({ to: 'ben' }).expect(202);

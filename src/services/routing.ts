@@ -398,7 +398,10 @@ export function createRouting(deps: RoutingDeps) {
       if (!calls_.has(r.callSid)) calls_.set(r.callSid, await calls.load(r.callSid));
       const call = calls_.get(r.callSid) ?? undefined;
       const gone = !call;
-      const offerLost = r.state === 'offered' && call && (call.status !== 'offered' || call.offeredTo !== r.agentId);
+      // An agent's phone rings for the call: its offer from the line, or a colleague's ring (a consult, a bring-in, a cold
+      // transfer) while the call goes on with someone else.
+      const stillRinging = call && ((call.status === 'offered' && call.offeredTo === r.agentId) || call.participants.some((leg) => leg.agentId === r.agentId && (leg.status === 'dialing' || leg.status === 'ringing')));
+      const offerLost = r.state === 'offered' && call && !stillRinging;
       const ringingTooLong = r.state === 'offered' && age > (settings.ringSeconds + 60) * 1000;
       if (gone || offerLost || ringingTooLong) {
         logger.warn('releasing a reservation that outlived its call', { agentId: r.agentId, callSid: r.callSid, state: r.state });
