@@ -94,6 +94,22 @@ test("when ben's consult ring lasts longer than the sweep's grace, then his rese
   expect(app.logs.filter((line) => line.includes('outlived its call'))).toEqual([]);
 });
 
+test("when ben's page reloads or closes while the consult rings him, then the ring is called off at once and the customer comes off hold, back with ana", async () => {
+  const { customer, conferenceSid } = await anaTalking();
+  await ana.post('/api/me/consult').send({ to: 'ben' }).expect(202);
+  await until('ben dialled', () => rest.requests.find((r) => formValue(r, 'To') === 'client:ben'));
+  const benLeg = (await db.models.calls.findById(customer).lean().exec())!.participants.find((l) => l.agentId === 'ben')!.legCallSid!;
+
+  // The closing page's last heartbeat: its softphone is gone.
+  await ben.post('/api/me/heartbeat').send({ tab: 'tab-ben-test-0001', registered: false }).expect(200);
+
+  const callOff = await until('the ring called off', () => rest.requests.find((r) => r.path === `${ACCOUNT}/Calls/${benLeg}.json`));
+  expect(formValue(callOff, 'Status')).toBe('completed');
+  await app.webhook(`/conference/${customer}/agents/ben/status`, { CallSid: benLeg, CallStatus: 'canceled' }).expect(200);
+  expect(formValue(await until('the unhold', () => holdRequests(conferenceSid).find((r) => formValue(r, 'Hold') === 'false')), 'Hold')).toBe('false');
+  expect((await db.models.calls.findById(customer).lean().exec())!.transfers[0]!.state).toBe('canceled');
+});
+
 test('when the consult is answered and ana completes it, then the customer comes off hold and ana\'s own leg is ended on purpose', async () => {
   const { customer, conferenceSid } = await anaTalking();
   await ana.post('/api/me/consult').send({ to: 'ben' }).expect(202);

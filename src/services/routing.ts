@@ -518,13 +518,14 @@ export function createRouting(deps: RoutingDeps) {
      * The agent's softphone went quiet (their page closed or reloaded: it says so as it goes). A ring for them now
      * rings nowhere: it is called off at once, so the caller goes to the next agent now (or, kept for this agent after
      * a drop, when their page is back) instead of after the ring's timeout, and the agent is not set Away for a ring
-     * nobody could hear. The leg's own callback ('canceled') ends the offer as any ring called off does. Runs in the
-     * background.
+     * nobody could hear; a colleague's ring (a consult: the customer waits on hold for it) ends as a ring called off,
+     * and the customer is back with their agent. The leg's own callback ('canceled') ends either as any ring called off
+     * does. Runs in the background.
      */
     softphoneGone(agentId: string): void {
       background.run(`call off rings for ${agentId}`, async () => {
         const ringing = (await calls.live()).flatMap((call) =>
-          call.participants.filter((leg) => leg.agentId === agentId && leg.role === 'offer' && (leg.status === 'dialing' || leg.status === 'ringing') && leg.legCallSid).map((leg) => ({ callSid: call._id, legCallSid: leg.legCallSid! })),
+          call.participants.filter((leg) => leg.agentId === agentId && (leg.status === 'dialing' || leg.status === 'ringing') && leg.legCallSid).map((leg) => ({ callSid: call._id, legCallSid: leg.legCallSid! })),
         );
         for (const { callSid, legCallSid } of ringing) {
           logger.info("calling off a ring: the agent's softphone went away", { callSid, agentId, legCallSid });
