@@ -42,6 +42,16 @@
     failed: 'Your softphone could not be rung, so the caller is back in line for the next agent.',
   };
 
+  /** The same for a colleague's ring (a consult or a bring-in): the customer stays with the agent who rang ({agent}). */
+  var COLLEAGUE_RING_ENDED_TEXT = {
+    busy: 'You declined the call from {agent}: the customer stays with them.',
+    'no-answer': 'You did not answer {agent} in time: the customer stays with them.',
+    'caller-hung-up': 'The caller hung up before you answered.',
+    canceled: '{agent} no longer needed you: the customer stays with them.',
+    'dial-failed': 'Your softphone could not be rung: the customer stays with {agent}.',
+    failed: 'Your softphone could not be rung: the customer stays with {agent}.',
+  };
+
   function text(el, value) { if (el && el.textContent !== value) el.textContent = value; }
   function showError(message) { els['agent-error'].textContent = message; els['agent-error'].hidden = false; }
   function clearError() { els['agent-error'].textContent = ''; els['agent-error'].hidden = true; }
@@ -484,10 +494,23 @@
     state.declined = false;
     // The server says how this ring ended (declined, rang out, the caller hung up…); the page does not guess.
     var outcome = you && you.lastOffer && you.lastOffer.callSid === call.callSid ? you.lastOffer.outcome : undefined;
-    var message = !ringing ? 'Call ended.' : outcome && OFFER_ENDED_TEXT[outcome] ? OFFER_ENDED_TEXT[outcome] : declined ? OFFER_ENDED_TEXT.busy : 'The call ended before you answered.';
+    var message = !ringing ? 'Call ended.' : ringEndedText(call, leg, outcome || (declined ? 'busy' : undefined)) || 'The call ended before you answered.';
     // A ring whose outcome the server has not written yet (the page read it between the leg's end and the offer's):
     // the next read says it (settleLastEnded).
-    state.lastEnded = { at: Date.now(), message: message, callSid: call.callSid, unsettled: ringing && !outcome && !declined };
+    state.lastEnded = { at: Date.now(), message: message, callSid: call.callSid, call: call, leg: leg, unsettled: ringing && !outcome && !declined };
+  }
+
+  /**
+   * How a ring of this page ended, in words, or undefined for an outcome it has none for. A colleague's ring (a consult
+   * or a bring-in) that ended unanswered leaves the customer with the agent who rang: they were never back in line.
+   */
+  function ringEndedText(call, leg, outcome) {
+    if (!outcome) return undefined;
+    var transfer = leg && leg.transferId ? (call.transfers || []).filter(function (t) { return t.id === leg.transferId; })[0] : null;
+    if (leg && leg.role === 'colleague' && (!transfer || transfer.mode !== 'cold') && COLLEAGUE_RING_ENDED_TEXT[outcome]) {
+      return COLLEAGUE_RING_ENDED_TEXT[outcome].replace('{agent}', leg.requestedBy ? nameOfAgent(leg.requestedBy) : 'your colleague');
+    }
+    return OFFER_ENDED_TEXT[outcome];
   }
 
   /** The server now says how the ring that just ended ended: the sentence says so. */
@@ -495,7 +518,7 @@
     var last = state.lastEnded;
     if (!last || !last.unsettled || !you || !you.lastOffer || you.lastOffer.callSid !== last.callSid) return;
     last.unsettled = false;
-    if (OFFER_ENDED_TEXT[you.lastOffer.outcome]) last.message = OFFER_ENDED_TEXT[you.lastOffer.outcome];
+    last.message = ringEndedText(last.call, last.leg, you.lastOffer.outcome) || last.message;
   }
 
   function listen() {

@@ -72,7 +72,8 @@ test('when Grace never answers, then Ada and the customer stay connected and Ada
   const { customer, ada, grace, callSid } = await graceRinging();
 
   await expectText(ada, '#call-legs', /Grace Hopper: did not answer/, 20000);
-  await expectText(grace, '#agent-status', /taken elsewhere or the caller hung up|Away/);
+  // Her page does not send the customer back to the line: they stayed with Ada.
+  await expectText(grace, '#agent-status', /You did not answer Ada Lovelace in time: the customer stays with them/);
   await screenshot(ada, '6-grace-did-not-answer');
   expect(await customer.textContent('#phone-status')).toMatch(/in-progress/);
   await expectText(customer, '#phone-hears', /conference with 2 participants/);
