@@ -215,6 +215,23 @@ describe('priority and overflow', () => {
     expect((await suite.app.running.queues.load()).queues.map((q) => q.id)).toEqual(['sales', 'support', 'vip', 'night']);
   });
 
+  test('when a queue name or greeting holds a control character, then it is refused with 400; one stored by an earlier version still leaves every call its menu', async () => {
+    for (const fields of <Array<Record<string, string>>>[{ name: 'Zalgo \u0000 nul', key: '8' }, { name: 'Bell\u0007' }, { name: 'Fine', greeting: 'Line one\nline two' }, { name: 'Mirror \u202E' }]) {
+      const refused = await submit('/admin/queues', fields);
+      expect(refused.status).toBe(400);
+      expect(refused.text).toMatch(/may not contain (text-direction )?control characters/);
+    }
+    expect((await suite.app.running.queues.load()).queues.map((q) => q.id)).toEqual(['sales', 'support', 'vip', 'night']);
+
+    // As an earlier version could store it: the menu speaks the name with a space where the NUL was.
+    await suite.db.connection.collection('queues').updateOne({ _id: 'vip' as never }, { $set: { name: 'V\u0000IP' } });
+    await submit('/admin/queues/night', { name: 'Night', key: '4', overflowTo: 'support', overflowAfterSeconds: '60' }).expect(303); // (reloads the cached queues)
+    const res = await suite.app.webhook('/conference/connect/client', { CallSid: fakeSid(), From: '+15551112222' }).expect(200);
+    const prompt = find(parseTwiml(res.text), 'Gather')!.children.map((c) => c.text).join(' ');
+    expect(prompt).toContain('For V IP, press');
+    await suite.db.connection.collection('queues').updateOne({ _id: 'vip' as never }, { $set: { name: 'VIP' } });
+  });
+
   test('when an admin names an agent who does not exist, or removes a queue another overflows to, then it is refused with the reason and nothing changes', async () => {
     const typo = await submit('/admin/queues', { name: 'Ghost', key: '5', agents: 'sue, katherin' });
     expect(typo.status).toBe(400);

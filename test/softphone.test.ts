@@ -148,6 +148,9 @@ describe('wrap-up codes and who is calling', () => {
   test('when an admin adds, renames and turns off codes on /admin, then the page lists them and agents are offered only the active ones', async () => {
     await adminForm(boss, '/admin/wrap-up-codes', { name: 'Wrong number' }).expect(303);
     expect((await adminForm(boss, '/admin/wrap-up-codes', { name: 'wrong NUMBER' })).status).toBe(409);
+    const nul = await adminForm(boss, '/admin/wrap-up-codes', { name: 'Sale \u0000 made' });
+    expect(nul.status).toBe(400);
+    expect(nul.text).toMatch(/may not contain control characters/);
     await adminForm(boss, '/admin/wrap-up-codes/wrong-number', { name: 'Wrong number dialled' }).expect(303);
     await adminForm(boss, '/admin/wrap-up-codes/wrong-number', { active: 'false' }).expect(303);
 

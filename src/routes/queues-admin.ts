@@ -4,6 +4,7 @@
 import express, { Router } from 'express';
 import { z } from 'zod';
 import type { Auth } from '../auth/middleware';
+import { refuseUnfit } from '../contact-center/plain-text';
 import { menuPrompt, parseList, queueIdOf, type Queue } from '../contact-center/queues';
 import { errorMessage, HttpError } from '../errors';
 import type { Logger } from '../logger';
@@ -18,9 +19,9 @@ export interface QueuesAdminDeps {
 }
 
 const QueueForm = z.object({
-  name: z.string().trim().min(1, 'A queue needs a name.').max(60, 'A queue name is at most 60 characters.'),
+  name: z.string().trim().min(1, 'A queue needs a name.').max(60, 'A queue name is at most 60 characters.').superRefine(refuseUnfit('A queue name')),
   key: z.union([z.literal(''), z.string().regex(/^[1-9]$/, 'The key is one digit, 1 to 9 (or blank).')]).optional(),
-  greeting: z.string().trim().max(300, 'A greeting is at most 300 characters.').optional(),
+  greeting: z.string().trim().max(300, 'A greeting is at most 300 characters.').superRefine(refuseUnfit('A greeting')).optional(),
   agents: z.string().max(2000).optional(),
   skills: z.string().max(2000).optional(),
   priority: z.union([z.literal(''), z.coerce.number().int().min(0).max(100)]).optional(),

@@ -3,6 +3,7 @@
 // this router puts on res.locals before the admin page renders; its forms post here and come back to the page.
 import express, { Router } from 'express';
 import { z } from 'zod';
+import { refuseUnfit } from '../contact-center/plain-text';
 import type { Auth } from '../auth/middleware';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logger';
@@ -14,7 +15,12 @@ export interface WrapUpAdminDeps {
   logger: Logger;
 }
 
-const Name = z.string().trim().min(1, 'A wrap-up code needs a name.').max(80, 'A wrap-up code name is at most 80 characters.');
+const Name = z
+  .string()
+  .trim()
+  .min(1, 'A wrap-up code needs a name.')
+  .max(80, 'A wrap-up code name is at most 80 characters.')
+  .superRefine(refuseUnfit('A wrap-up code name'));
 const AddCode = z.object({ name: Name, _csrf: z.string().optional() });
 const ChangeCode = z.object({ name: Name.optional(), active: z.enum(['true', 'false']).optional(), _csrf: z.string().optional() });
 const Settings = z.object({ required: z.enum(['true', 'false']).optional(), _csrf: z.string().optional() });

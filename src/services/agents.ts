@@ -2,6 +2,7 @@
 // the admin page, the CLI). Backed by the agents collection. The directory (`all`) is read through its stamp
 // (models/stamped-read.ts): a change made by one app instance (or the CLI) changes the stamp, and every instance's
 // next read sees it.
+import { unfitText } from '../contact-center/plain-text';
 import { BusyError, HttpError, isDuplicateKey, StoreUnavailableError, withDeadline } from '../errors';
 import { createLease } from '../models/lock';
 import { stampedRead } from '../models/stamped-read';
@@ -69,14 +70,12 @@ export interface AgentAccounts extends AgentDirectory {
   withoutPassword(): Promise<Agent[]>;
 }
 
-/** Text-direction controls (U+202A–U+202E, U+2066–U+2069): in a name shown to others they reverse the text around it. */
-const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/;
-
-/** A display name as stored: trimmed, 1 to 100 characters, no text-direction controls. */
+/** A display name as stored: trimmed, 1 to 100 characters, no control or text-direction characters. */
 function checkedName(raw: string): string {
   const name = raw.trim();
   if (name.length < 1 || name.length > 100) throw new HttpError(400, 'The display name must have 1 to 100 characters.');
-  if (BIDI_CONTROLS.test(name)) throw new HttpError(400, 'The display name may not contain text-direction control characters: they would turn the text around it on every page.');
+  const unfit = unfitText(name, 'The display name');
+  if (unfit) throw new HttpError(400, unfit);
   return name;
 }
 

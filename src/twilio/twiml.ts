@@ -1,5 +1,6 @@
 // Pure TwiML builders: each returns the XML document for one answer to Twilio.
 import twilio from 'twilio';
+import { sayable } from '../contact-center/plain-text';
 
 const { VoiceResponse } = twilio.twiml;
 
@@ -24,7 +25,7 @@ export interface ConferenceTwimlOptions {
  */
 export function conferenceTwiml(options: ConferenceTwimlOptions): string {
   const response = new VoiceResponse();
-  if (options.before) response.say(options.before);
+  if (options.before) response.say(sayable(options.before));
   const dial = response.dial();
   dial.conference(
     {
@@ -50,8 +51,8 @@ export function conferenceTwiml(options: ConferenceTwimlOptions): string {
  */
 export function waitTwiml(options: { greeting?: string; announcement?: string; musicUrl: string; next?: string }): string {
   const response = new VoiceResponse();
-  if (options.greeting) response.say(options.greeting);
-  if (options.announcement) response.say(options.announcement);
+  if (options.greeting) response.say(sayable(options.greeting));
+  if (options.announcement) response.say(sayable(options.announcement));
   response.play({ loop: options.next ? 1 : 0 }, options.musicUrl);
   if (options.next) response.redirect({ method: 'POST' }, options.next);
   return response.toString();
@@ -65,8 +66,8 @@ export function waitTwiml(options: { greeting?: string; announcement?: string; m
 export function menuTwiml(options: { intro?: string; prompt: string; action: string; timeoutSeconds: number }): string {
   const response = new VoiceResponse();
   const gather = response.gather({ input: ['dtmf'], numDigits: 1, timeout: options.timeoutSeconds, action: options.action, method: 'POST' });
-  if (options.intro) gather.say(options.intro);
-  gather.say(options.prompt);
+  if (options.intro) gather.say(sayable(options.intro));
+  gather.say(sayable(options.prompt));
   response.redirect({ method: 'POST' }, options.action);
   return response.toString();
 }
@@ -103,7 +104,7 @@ export function callbackNumberTwiml(options: { number?: string; action: string; 
 /** An apology and a hang-up: what Twilio gets instead of an error page. */
 export function apologyTwiml(message: string): string {
   const response = new VoiceResponse();
-  response.say(message);
+  response.say(sayable(message));
   response.hangup();
   return response.toString();
 }
@@ -115,7 +116,7 @@ export function apologyTwiml(message: string): string {
  */
 export function voicemailTwiml(options: { message: string; action: string; statusCallback: string; maxLength: number; transcribeCallback?: string }): string {
   const response = new VoiceResponse();
-  response.say(options.message);
+  response.say(sayable(options.message));
   response.say('Please leave a message after the tone, and press the pound key when you are done.');
   response.record({
     action: options.action,
@@ -138,7 +139,7 @@ export function voicemailTwiml(options: { message: string; action: string; statu
 /** We are closed: why and when we open, then goodbye. */
 export function closedTwiml(message: string): string {
   const response = new VoiceResponse();
-  response.say(message);
+  response.say(sayable(message));
   response.say('Goodbye.');
   response.hangup();
   return response.toString();
