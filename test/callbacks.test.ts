@@ -2,7 +2,7 @@
 // waiting callers are moved out of their conference to hear the offer (Calls update), one asks for a callback and
 // hangs up, keeps their place, and when their turn comes the agent answers and the app calls them; a callback nobody
 // answers is retried, then recorded as failed.
-import { addAgent, fakeSid, resetFloor, signedInAgent, TEST_ENV, useAppSuite } from './helpers/app';
+import { addAgent, fakeSid, resetFloor, signedInAgent, signIn, TEST_ENV, useAppSuite } from './helpers/app';
 import { formValue, type RecordedRequest } from './helpers/rest-recorder';
 import { find, parseTwiml } from './helpers/twiml';
 
@@ -143,6 +143,45 @@ test('when nobody answers a callback, then it is tried again at its place, and a
     if (attempt === 1) expect(retry).toMatchObject({ callback: { attempt: 2 }, placeSince: placed.createdAt });
     else expect(retry).toBeUndefined();
   }
+});
+
+test('when a caller sent back to the line by their agent hears the offer and stays, then the next agent who answers (Ben) joins them in the new conference (not hung up as a stranger), and its start is the call\'s', async () => {
+  const from = '+15550000079';
+  const ana = await signIn(suite.app, 'ana');
+  await available('ana');
+  const caller = fakeSid();
+  await incoming(caller, from);
+  await until('ana rung', () => dials().some((d) => conferenceUrl(d) === `${BASE}/conference/${caller}/connect/ana`));
+  const firstLeg = await agentAnswers(caller);
+  const first = fakeSid('CF');
+  await suite.app.webhook('/conference/events', { FriendlyName: caller, ConferenceSid: first, StatusCallbackEvent: 'conference-start' }).expect(200);
+  await ana.post('/api/me/transfer-cold').send({ to: 'queue' }).expect(202);
+  await suite.app.webhook(`/conference/${caller}/agents/ana/status`, { CallSid: firstLeg, CallStatus: 'completed' }).expect(200);
+  await suite.app.running.presence.choose('ana', 'away');
+  await until('back in line', async () => (await suite.db.models.calls.findById(caller).lean().exec())?.status === 'waiting');
+  suite.rest.requests.length = 0;
+
+  // The offer takes the caller out of the first conference (it ends behind them); they press nothing.
+  await hearOffer(caller, from);
+  expect(await suite.db.models.calls.findById(caller).lean().exec()).toMatchObject({ leftConferenceSid: first });
+  // The first conference's end, late and with its SID, is no news about the call.
+  await suite.app.webhook('/conference/events', { FriendlyName: caller, ConferenceSid: first, StatusCallbackEvent: 'conference-end', ReasonConferenceEnded: 'last-participant-left' }).expect(200);
+  expect(await suite.db.models.calls.findById(caller).lean().exec()).toMatchObject({ status: 'waiting' });
+
+  // Ana passed the call on; Ben takes it.
+  await addAgent(suite.app, 'ben');
+  await available('ben');
+  await until('ben rung', () => dials().some((d) => conferenceUrl(d) === `${BASE}/conference/${caller}/connect/ben`));
+  const secondLeg = await agentAnswers(caller, 'ben');
+  const second = fakeSid('CF');
+  await suite.app.webhook('/conference/events', { FriendlyName: caller, ConferenceSid: second, StatusCallbackEvent: 'conference-start' }).expect(200);
+  await suite.app.webhook('/conference/events', { FriendlyName: caller, ConferenceSid: second, StatusCallbackEvent: 'participant-join', CallSid: secondLeg, ParticipantLabel: 'agent:ben' }).expect(200);
+
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(updates(secondLeg)).toEqual([]);
+  expect(suite.app.logs.filter((line) => line.includes('joined the conference of a call that had ended'))).toEqual([]);
+  expect(await suite.db.models.calls.findById(caller).lean().exec()).toMatchObject({ status: 'in-progress', conferenceSid: second });
+  await callEnds(caller);
 });
 
 test('when a caller hangs up just as they are moved to the offer, then the call ends (their leave says they hung up)', async () => {

@@ -419,11 +419,16 @@ export function queueOverflowed(call: CallRecord, input: { from: string; to: str
 
 /**
  * The waiting caller is moved out of the conference to hear the callback offer (routing skips them meanwhile; their
- * place stays). Only a call still waiting, not offered, not already away and not already a callback.
+ * place stays). Only a call still waiting, not offered, not already away and not already a callback. A caller who had
+ * talked already (sent back to the line, or back after a dropped softphone) leaves a conference that ends behind them:
+ * back in line, they join a new one of the same name, which the next agent's answer starts. So the call forgets the
+ * old conference (kept as `leftConferenceSid`, whose late events are then no news about the call) and the hold it held
+ * them in.
  */
 export function callbackOfferStarted(call: CallRecord, now: Date): Step<boolean> {
   if (isOver(call) || call.status !== 'waiting' || call.awayFromLine || call.callback || call.direction === 'outbound') return { result: false };
-  return { patch: { set: { awayFromLine: true, callbackOfferedAt: now } }, result: true };
+  const left = call.conferenceSid ? { leftConferenceSid: call.conferenceSid } : {};
+  return { patch: { set: { awayFromLine: true, callbackOfferedAt: now, ...left }, clear: [...(call.conferenceSid ? (['conferenceSid'] as const) : []), ...(call.customerHeld ? (['customerHeld'] as const) : [])] }, result: true };
 }
 
 /**
@@ -458,10 +463,12 @@ export function callbackRequested(call: CallRecord, input: { number: string; now
  * callback whose customer was reached (`customerLegSid`) is in its conference again: back in line after their agent's
  * softphone dropped, their leaving or the conference's end is the call's end, as for any caller.
  */
-export function conferenceLeftBehind(call: CallRecord, input: { event: 'participant-leave' | 'conference-end'; reason?: string }): boolean {
+export function conferenceLeftBehind(call: CallRecord, input: { event: 'participant-leave' | 'conference-end'; reason?: string; conferenceSid?: string }): boolean {
   const movedOut = Boolean(call.awayFromLine) && (input.event === 'conference-end' || input.reason === undefined || input.reason === 'participant_updated_via_api');
   const calledBackLater = Boolean(call.callback) && !call.customerLegSid && (call.status === 'waiting' || call.status === 'offered');
-  return movedOut || calledBackLater;
+  // The conference the caller left for an offer, reporting late (after they were back in line).
+  const oldConference = Boolean(input.conferenceSid && input.conferenceSid === call.leftConferenceSid);
+  return movedOut || calledBackLater || oldConference;
 }
 
 /**

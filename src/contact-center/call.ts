@@ -48,6 +48,8 @@ export interface CallRecord {
   _id: string;
   conferenceName: string;
   conferenceSid?: string;
+  /** The conference a caller who had talked left behind to hear the callback offer (see callbackOfferStarted). */
+  leftConferenceSid?: string;
   /** The caller's number as Twilio sent it (shown to agents; never logged in full); for an outbound call, the number dialled. */
   from?: string;
   /** 'outbound': an agent called the customer (the customer's leg was dialled by the app); unset: the customer called. */
@@ -122,7 +124,7 @@ export interface CallRecord {
 /** The call's own fields a transition may set (participants, transfers and the lists change through their own entries). */
 export type CallFields = Pick<
   CallRecord,
-  'status' | 'queueId' | 'queueName' | 'queueSince' | 'overflowedFrom' | 'placeSince' | 'awayFromLine' | 'callbackOfferedAt' | 'callback' | 'customerLegSid' | 'direction' | 'agentId' | 'conferenceSid' | 'dialError' | 'offeredTo' | 'answeredAt' | 'customerHeld' | 'heldBy' | 'heldSince' | 'customerRinging' | 'requeued' | 'lineSince' | 'routableFrom' | 'returnTo' | 'endReason' | 'abandonedAt' | 'endedAt' | 'help'
+  'status' | 'queueId' | 'queueName' | 'queueSince' | 'overflowedFrom' | 'placeSince' | 'awayFromLine' | 'callbackOfferedAt' | 'leftConferenceSid' | 'callback' | 'customerLegSid' | 'direction' | 'agentId' | 'conferenceSid' | 'dialError' | 'offeredTo' | 'answeredAt' | 'customerHeld' | 'heldBy' | 'heldSince' | 'customerRinging' | 'requeued' | 'lineSince' | 'routableFrom' | 'returnTo' | 'endReason' | 'abandonedAt' | 'endedAt' | 'help'
 >;
 
 /** A change to one call, in the domain's words: the store turns it into one atomic update of the revision it read. */

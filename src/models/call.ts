@@ -35,6 +35,7 @@ const callSchema = new Schema<CallRecord>(
     _id: { type: String, required: true },
     conferenceName: { type: String, required: true },
     conferenceSid: { type: String },
+    leftConferenceSid: { type: String },
     from: { type: String },
     status: { type: String, enum: CALL_STATUSES, required: true },
     agentId: { type: String },

@@ -667,7 +667,7 @@ export function createCallService(deps: CallServiceDeps) {
     if (input.event === 'participant-leave' || input.event === 'conference-end') {
       // The caller left the conference to hear the callback offer (or asked for a callback): its end is not the call's.
       const call = await store.load(callSid);
-      if (call && conferenceLeftBehind(call, { event: input.event, reason: report.reason })) {
+      if (call && conferenceLeftBehind(call, { event: input.event, reason: report.reason, conferenceSid: input.conferenceSid })) {
         logger.debug('conference event of a caller away from the line: ignored', { callSid, event: input.event });
         return;
       }
