@@ -127,7 +127,7 @@ test('when a consulted call ends, then its history has the holds, who left and w
   const record = finishedCallOf(call, at(201));
   expect(record).toMatchObject({ holdSeconds: 40, hungUpBy: 'agent:ada', endReason: 'agent-hung-up', waitSeconds: 10, talkSeconds: 191, agentIds: ['ada', 'grace'] });
   const lines = record.timeline.map((e) => [e.kind, e.agentId, e.byAgentId && `by ${e.byAgentId}`, e.mode && `${e.mode}: ${e.outcome}`, e.detail].filter(Boolean).join(' '));
-  expect(lines).toEqual(['waiting The customer called and waited in line.', 'offered ada', 'answered ada', 'brought-in grace by ada', 'customer-held', 'transfer ada consult: completed', 'hold grace', 'customer-unheld', 'customer-held', 'customer-unheld', 'left ada pressed Hang up', 'left grace participant_hung_up', 'ended agent-hung-up']);
+  expect(lines).toEqual(['waiting The customer called and waited in line.', 'offered ada', 'answered ada', 'brought-in grace by ada', 'customer-held', 'transfer ada consult: completed', 'hold grace', 'customer-unheld', 'customer-held', 'customer-unheld', 'left ada completed the transfer', 'left grace participant_hung_up', 'ended agent-hung-up']);
   // The customer hanging up themselves, or being hung up by the app:
   expect(finishedCallOf({ ...call, endReason: 'customer-hung-up', events: [{ at: at(150), kind: 'left', label: 'customer', reason: 'participant_hung_up' }] }, at(201)).hungUpBy).toBe('customer');
   expect(finishedCallOf({ ...call, endReason: 'customer-hung-up', events: [{ at: at(150), kind: 'left', label: 'customer', reason: 'conference_ended_via_api' }] }, at(201)).hungUpBy).toBe('system');
@@ -160,4 +160,36 @@ test('when an agent is still on the call as the customer leaves, then the histor
   // She left well before the customer did: not because the call ended.
   expect(leftLine(base(60))?.detail).toBeUndefined();
   expect(leftLine(base(97))?.detail).toBeUndefined();
+});
+
+test('when a colleague answers a cold transfer some seconds after its ring, then the history times their answer and talk from it, and the first agent left by transferring, not by Hang up', () => {
+  const t0 = new Date('2026-11-25T11:00:00Z');
+  const at = (s: number) => new Date(t0.getTime() + s * 1000);
+  const call: CallRecord = {
+    _id: 'CA2',
+    conferenceName: 'CA2',
+    status: 'in-progress',
+    participants: [
+      { agentId: 'ada', role: 'offer', status: 'completed', legCallSid: 'CAada', answeredAt: at(10), createdAt: at(5), updatedAt: at(40) },
+      { agentId: 'grace', role: 'colleague', requestedBy: 'ada', transferId: 't2', status: 'completed', legCallSid: 'CAgrace', answeredAt: at(52), createdAt: at(40), updatedAt: at(112) },
+    ],
+    passedBy: [],
+    answeredAt: at(10),
+    transfers: [{ ...startCold([], { id: 't2', from: 'ada', to: 'grace', now: at(40) }), state: 'completed', at: at(40) }],
+    events: [
+      { at: at(40), kind: 'left', label: 'agent:ada', callSid: 'CAada', reason: 'participant_updated_via_api' },
+      { at: at(112), kind: 'left', label: 'customer', reason: 'participant_hung_up' },
+    ],
+    endReason: 'customer-hung-up',
+    rev: 4,
+    createdAt: t0,
+    updatedAt: at(112),
+  };
+
+  const record = finishedCallOf(call, at(113));
+
+  const answers = record.timeline.filter((e) => e.kind === 'answered').map((e) => [e.agentId, e.at.getTime() - t0.getTime()]);
+  expect(answers).toEqual([['ada', 10_000], ['grace', 52_000]]);
+  expect(record.agentTalk).toEqual([{ agentId: 'ada', seconds: 30 }, { agentId: 'grace', seconds: 60 }]);
+  expect(record.timeline.find((e) => e.kind === 'left' && e.agentId === 'ada')?.detail).toBe('transferred the call');
 });

@@ -285,9 +285,9 @@ test('when the conference reports holds and departures, then the history keeps t
   expect(history.holdSeconds ?? 0).toBeGreaterThanOrEqual(0);
   const kinds = history.timeline.map((e) => `${e.kind}${e.agentId ? ` ${e.agentId}` : ''}${e.mode ? ` (${e.mode}: ${e.outcome})` : e.detail ? ` (${e.detail})` : ''}`);
   expect(kinds).toEqual(
-    expect.arrayContaining(['customer-held', 'hold ben', 'customer-unheld', 'unhold ben', 'left ana (pressed Hang up)', 'customer-left (participant_hung_up)', 'transfer ana (consult: completed)']),
+    expect.arrayContaining(['customer-held', 'hold ben', 'customer-unheld', 'unhold ben', 'left ana (completed the transfer)', 'answered ben', 'customer-left (participant_hung_up)', 'transfer ana (consult: completed)']),
   );
-  const order = ['customer-held', 'hold ben', 'customer-unheld', 'unhold ben', 'left ana (pressed Hang up)', 'customer-left (participant_hung_up)'].map((k) => kinds.indexOf(k));
+  const order = ['customer-held', 'hold ben', 'customer-unheld', 'unhold ben', 'left ana (completed the transfer)', 'customer-left (participant_hung_up)'].map((k) => kinds.indexOf(k));
   expect([...order].sort((a, b) => a - b)).toEqual(order);
 });
 

@@ -127,7 +127,7 @@ export function agentJoined(call: CallRecord, input: { agentId: string; legCallS
   if (offer && (call.status !== 'offered' || call.offeredTo !== input.agentId) && leg.status !== 'in-progress') throw new CallGoneError('This call was offered to someone else meanwhile.');
   const transfer = transferAfterLeg(call, i, 'in-progress');
   return {
-    patch: mergePatches(participant(i, { status: 'in-progress', ...(input.legCallSid ? { legCallSid: input.legCallSid } : {}) }), transfer.patch, {
+    patch: mergePatches(participant(i, { status: 'in-progress', ...(input.legCallSid ? { legCallSid: input.legCallSid } : {}), ...(leg.answeredAt ? {} : { answeredAt: input.now }) }), transfer.patch, {
       // The owner is whoever joined last: the first agent, then the colleague they bring in.
       // An outbound call is answered when the customer picks up (customerAnswered), not when its agent joins first.
       set: { status: 'in-progress', agentId: input.agentId, ...(offer && !call.answeredAt && call.direction !== 'outbound' && !call.callback ? { answeredAt: input.now } : {}) },

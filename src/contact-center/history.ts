@@ -63,8 +63,8 @@ export interface HistoryRecord {
   /** Who answered first (records since issue 21). */
   answeredBy?: string;
   /**
-   * Each agent's connected seconds on the call (records since issue 21): from their leg's start — the answer for the
-   * first agent; for a later leg the ring, since a leg's own answer instant is not kept — to their leaving.
+   * Each agent's connected seconds on the call (records since issue 21): from their leg's answer (calls before this
+   * version kept a later leg's ring instead) to their leaving.
    */
   agentTalk?: Array<{ agentId: string; seconds: number }>;
   /** Seconds the customer spent on hold, when they were. */
@@ -141,6 +141,17 @@ export function talkLessHold(record: Pick<HistoryRecord, 'talkSeconds' | 'holdSe
   return Math.max(0, record.talkSeconds - (record.holdSeconds ?? 0));
 }
 
+/**
+ * Why an agent's leg left the call on purpose, in the timeline's words: handing the call on (Complete transfer, a cold
+ * transfer, to a colleague or the line) reads as that, not as Hang up; undefined when they did not leave on purpose.
+ */
+function leftOnPurpose(call: CallRecord, leg: Participant): string | undefined {
+  const since = new Date(leg.createdAt).getTime();
+  const handedOn = (call.transfers ?? []).find((t) => t.from === leg.agentId && new Date(t.at).getTime() >= since && (t.mode === 'cold' || t.state === 'completed'));
+  if (handedOn) return handedOn.mode === 'cold' ? 'transferred the call' : 'completed the transfer';
+  return leg.hungUp ? 'pressed Hang up' : undefined;
+}
+
 /** Why a supervisor left, when only their own call's end said so (src/services/supervision.ts). */
 export const SUPERVISOR_LEG_ENDED = 'their leg ended';
 
@@ -169,7 +180,8 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
     else if (leg.status === 'completed' && !events.some((e) => e.kind === 'left' && e.callSid !== undefined && e.callSid === leg.legCallSid)) {
       // Still on the call when it ended (their own departure is reported after the call is over).
       const withCall = new Date(leg.updatedAt).getTime() >= customerGone;
-      timeline.push({ at: new Date(leg.updatedAt), kind: 'left', agentId: leg.agentId, ...(leg.hungUp ? { detail: 'pressed Hang up' } : withCall ? { detail: 'the call ended' } : {}) });
+      const purpose = leftOnPurpose(call, leg);
+      timeline.push({ at: new Date(leg.updatedAt), kind: 'left', agentId: leg.agentId, ...(purpose ? { detail: purpose } : withCall ? { detail: 'the call ended' } : {}) });
     }
   }
   for (const e of events) {
@@ -178,7 +190,10 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
     const leg = e.callSid ? call.participants.find((l) => l.legCallSid === e.callSid) : undefined;
     if (e.kind === 'hold' || e.kind === 'unhold') timeline.push(agentId ? { at, kind: e.kind, agentId } : { at, kind: e.kind === 'hold' ? 'customer-held' : 'customer-unheld' });
     else if (e.kind === 'left' && e.label === CUSTOMER_LABEL) timeline.push({ at, kind: 'customer-left', ...(e.reason ? { detail: e.reason } : {}) });
-    else if (e.kind === 'left') timeline.push({ at, kind: 'left', ...(agentId ? { agentId } : {}), ...(leg?.hungUp ? { detail: 'pressed Hang up' } : e.reason ? { detail: e.reason } : {}) });
+    else if (e.kind === 'left') {
+      const purpose = leg ? leftOnPurpose(call, leg) : undefined;
+      timeline.push({ at, kind: 'left', ...(agentId ? { agentId } : {}), ...(purpose ? { detail: purpose } : e.reason ? { detail: e.reason } : {}) });
+    }
     else if (e.kind === 'conference-ended') timeline.push({ at, kind: 'conference-ended', ...(e.reason ? { detail: e.reason } : {}) });
     else if (e.kind === 'supervisor-joined' || e.kind === 'supervisor-mode') timeline.push({ at, kind: e.kind, agentId: supervisorOfLabel(e.label), detail: supervisorModeText(e) });
     else if (e.kind === 'supervisor-left') {
@@ -193,7 +208,11 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
     if (leg.status === 'dialing' || leg.status === 'ringing' || leg.status === 'in-progress') timeline.push({ at: endedAt, kind: 'supervisor-left', agentId: leg.supervisorId, detail: 'the call ended' });
   }
   for (const t of call.transfers ?? []) timeline.push({ at: new Date(t.at), kind: 'transfer', agentId: t.from, toAgentId: t.to, mode: t.mode, outcome: t.state });
-  if (answered) timeline.push({ at: answered, kind: 'answered', agentId: call.participants.find((leg) => leg.role === 'offer' && (leg.status === 'completed' || leg.status === 'in-progress'))?.agentId });
+  // Each answer, the first agent's and every later one (a colleague's, the next agent's from the line); a call whose
+  // legs do not keep their answers (stored by an earlier version) has the first one only.
+  const answers = call.participants.filter((leg) => leg.answeredAt);
+  for (const leg of answers) timeline.push({ at: new Date(leg.answeredAt!), kind: 'answered', agentId: leg.agentId });
+  if (answered && answers.length === 0) timeline.push({ at: answered, kind: 'answered', agentId: call.participants.find((leg) => leg.role === 'offer' && (leg.status === 'completed' || leg.status === 'in-progress'))?.agentId });
   timeline.sort((a, b) => a.at.getTime() - b.at.getTime());
   timeline.push({ at: endedAt, kind: 'ended', detail: call.endReason === 'voicemail' ? 'voicemail: the caller left a message instead of waiting' : (historyEndReason(call.endReason) ?? 'ended') });
   const hungUpBy = hungUpByOf(call, [...events].reverse().find((e) => e.kind === 'left' && e.label === CUSTOMER_LABEL));
@@ -242,11 +261,11 @@ function threeWay(call: CallRecord): HistoryRecord['transfers'] {
       .map((leg) => ({ from: leg.requestedBy!, to: leg.agentId, mode: 'three-way' as const, outcome: leg.status === 'completed' || leg.status === 'in-progress' ? 'joined' : leg.status, at: new Date(leg.createdAt) }));
 }
 
-/** Each agent's connected seconds: every leg they talked on, from its start (not before the answer) to their leaving. */
+/** Each agent's connected seconds: every leg they talked on, from its answer (earlier records: its ring; never before the call's answer) to their leaving. */
 function agentConnectedSeconds(talked: readonly Participant[], events: readonly ConferenceEvent[], answeredAt: Date, endedAt: Date): Array<{ agentId: string; seconds: number }> {
   const total = new Map<string, number>();
   for (const leg of talked) {
-    const from = Math.max(new Date(leg.createdAt).getTime(), answeredAt.getTime());
+    const from = Math.max(new Date(leg.answeredAt ?? leg.createdAt).getTime(), answeredAt.getTime());
     const left = events.find((e) => e.kind === 'left' && e.callSid !== undefined && e.callSid === leg.legCallSid);
     const to = Math.min(left ? new Date(left.at).getTime() : leg.status === 'completed' ? new Date(leg.updatedAt).getTime() : endedAt.getTime(), endedAt.getTime());
     total.set(leg.agentId, (total.get(leg.agentId) ?? 0) + Math.max(0, to - from));

@@ -44,6 +44,8 @@ export interface Participant {
   muted?: boolean;
   /** The agent hung up on purpose (the page's Hang up), rather than their softphone dropping. */
   hungUp?: boolean;
+  /** When the agent answered this leg (legs since this version; earlier ones have only their ring's createdAt). */
+  answeredAt?: Date;
   /** The transfer this participant was rung for (consult or cold). */
   transferId?: string;
   error?: string;

@@ -23,6 +23,7 @@ const participantSchema = new Schema<Participant>(
     held: { type: Boolean },
     muted: { type: Boolean },
     transferId: { type: String },
+    answeredAt: { type: Date },
     error: { type: String },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },

@@ -341,7 +341,7 @@ function transferDetail(entry: { toAgentId?: string; mode?: string; outcome?: st
   const [oldMode = '', oldOutcome = ''] = entry.mode ? [] : (entry.detail ?? '').split(': ');
   const mode = entry.mode ?? oldMode;
   const outcome = entry.outcome ?? oldOutcome;
-  return `${MODE_LABELS[mode] ?? mode} to ${entry.toAgentId ? names(entry.toAgentId) : 'someone'}${outcome ? `: ${outcome}` : ''}`;
+  return `${MODE_LABELS[mode] ?? mode} to ${entry.toAgentId ? names(entry.toAgentId) : 'someone'}${outcome ? `: ${TRANSFER_OUTCOME_LABELS[outcome] ?? outcome}` : ''}`;
 }
 
 /**

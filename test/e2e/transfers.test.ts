@@ -68,7 +68,7 @@ test('when Ada consults Grace and completes the transfer, then the customer come
   await hangUpAndReadHistory(customer, callSid, {
     name: 'consult-completed',
     transfer: /Ada Lovelace\s*Grace Hopper\s*consult\s*completed/,
-    timeline: [/Transfer by Ada Lovelace — consult to Grace Hopper: completed/, /Customer put on hold/, /Customer taken off hold/, /Left: Ada Lovelace — pressed Hang up/, /Customer left — hung up/],
+    timeline: [/Transfer by Ada Lovelace — consult to Grace Hopper: completed/, /Customer put on hold/, /Customer taken off hold/, /Left: Ada Lovelace — completed the transfer/, /Customer left — hung up/],
   });
   const history = (await e2e.running.history.find(callSid, new Date()))!;
   expect(history.agentIds).toEqual(['ada', 'grace']);
@@ -86,7 +86,7 @@ test('when Ada cancels the consult, then Grace\'s leg ends and the customer come
   await hangUpAndReadHistory(customer, callSid, {
     name: 'consult-cancelled',
     transfer: /Ada Lovelace\s*Grace Hopper\s*consult\s*cancelled/,
-    timeline: [/Transfer by Ada Lovelace — consult to Grace Hopper: canceled/, /Customer taken off hold/, /Left: Grace Hopper/],
+    timeline: [/Transfer by Ada Lovelace — consult to Grace Hopper: cancelled/, /Customer taken off hold/, /Left: Grace Hopper/],
   });
 });
 
@@ -141,7 +141,7 @@ test('when Ada merges into a three-way call and Grace then leaves, then the cust
   await hangUpAndReadHistory(customer, callSid, {
     name: 'consult-merged',
     transfer: /Ada Lovelace\s*Grace Hopper\s*consult\s*merged into a three-way call/,
-    timeline: [/Transfer by Ada Lovelace — consult to Grace Hopper: merged/, /Left: Grace Hopper — pressed Hang up/, /Customer left — hung up/],
+    timeline: [/Transfer by Ada Lovelace — consult to Grace Hopper: merged into a three-way call/, /Left: Grace Hopper — pressed Hang up/, /Customer left — hung up/],
   });
 });
 
@@ -185,7 +185,7 @@ test('when Ada cold-transfers to Grace and Grace does not answer, then Ada is fr
   const page = await hangUpAndReadHistory(customer, call._id, {
     name: 'cold-not-answered',
     transfer: /Ada Lovelace\s*Grace Hopper\s*cold transfer\s*not answered/,
-    timeline: [/Transfer by Ada Lovelace — cold transfer to Grace Hopper: no-answer/, /No answer from Grace Hopper/, /Answered by Ada Lovelace/, /Offered to Alan Turing/],
+    timeline: [/Transfer by Ada Lovelace — cold transfer to Grace Hopper: not answered/, /No answer from Grace Hopper/, /Answered by Ada Lovelace/, /Offered to Alan Turing/],
   });
   await expectText(page, '#call-talked-with', /Ada Lovelace, Alan Turing/);
   await expectText(page, '#call-rang', /Ada Lovelace: answered[\s\S]*Grace Hopper: no answer[\s\S]*Alan Turing: answered/);
