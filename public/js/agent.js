@@ -488,16 +488,32 @@
   }
 
   function callGone(call, you) {
+    // What went wrong on the call is over with it.
+    clearError();
     var leg = myLeg(call);
     var ringing = leg && (leg.status === 'dialing' || leg.status === 'ringing');
     var declined = state.declined;
     state.declined = false;
     // The server says how this ring ended (declined, rang out, the caller hung up…); the page does not guess.
     var outcome = you && you.lastOffer && you.lastOffer.callSid === call.callSid ? you.lastOffer.outcome : undefined;
-    var message = !ringing ? 'Call ended.' : ringEndedText(call, leg, outcome || (declined ? 'busy' : undefined)) || 'The call ended before you answered.';
+    var message = !ringing ? handedOnText(call) || 'Call ended.' : ringEndedText(call, leg, outcome || (declined ? 'busy' : undefined)) || 'The call ended before you answered.';
+    state.handedOn = null;
     // A ring whose outcome the server has not written yet (the page read it between the leg's end and the offer's):
     // the next read says it (settleLastEnded).
     state.lastEnded = { at: Date.now(), message: message, callSid: call.callSid, call: call, leg: leg, unsettled: ringing && !outcome && !declined };
+  }
+
+  /**
+   * The agent left the call by handing it on (Complete, a cold transfer to a colleague or to the line): whose it is now.
+   * From the call as last read, or from the button just pressed when the call went before the page read it again.
+   */
+  function handedOnText(call) {
+    var mine = (call.transfers || []).filter(function (t) { return t.from === me.id; });
+    var t = mine[mine.length - 1];
+    var handed = t && (t.mode === 'cold' || t.state === 'completed') ? t : state.handedOn && state.handedOn.callSid === call.callSid ? state.handedOn : null;
+    if (!handed) return '';
+    if (handed.to === 'queue') return 'You sent the customer back to the waiting line.';
+    return handed.mode === 'cold' ? 'You transferred the customer to ' + nameOfAgent(handed.to) + '.' : nameOfAgent(handed.to) + ' has the customer now.';
   }
 
   /**
@@ -657,7 +673,12 @@
     // The button keeps focus while its request runs (aria-disabled, not disabled, which would drop focus to the page):
     // a keyboard user presses it again (Resume after Hold) where they are. The next render decides whether it stays.
     button.setAttribute('aria-disabled', 'true');
-    try { await work(); } catch (err) { showError(err.message); } finally {
+    var about = state.server && state.server.call ? state.server.call.callSid : null;
+    try { await work(); } catch (err) {
+      // A refusal about a call that has ended meanwhile (Cancel just after Complete won) is no news to act on.
+      var gone = about && !(state.server && state.server.call && state.server.call.callSid === about);
+      if (!gone) showError(err.message);
+    } finally {
       if (!els.directory.contains(button)) button.removeAttribute('aria-disabled');
       refresh();
     }
@@ -697,7 +718,7 @@
     var cold = event.target.closest('button.cold');
     if (cold) {
       if (!usable(cold)) return;
-      act(cold, function () { return api('POST', '/api/me/transfer-cold', { to: cold.dataset.agent, note: els['transfer-note'].value || undefined }); });
+      act(cold, function () { return handOn('cold', cold.dataset.agent); });
       return;
     }
     var button = event.target.closest('button.bring-in');
@@ -708,11 +729,26 @@
     });
   });
   els['to-queue'].addEventListener('click', function () {
-    act(els['to-queue'], function () { return api('POST', '/api/me/transfer-cold', { to: 'queue', note: els['transfer-note'].value || undefined }); });
+    act(els['to-queue'], function () { return handOn('cold', 'queue'); });
   });
+  /** A cold transfer (to a colleague or 'queue'); the page remembers it, to say whose the call is once it has left it. */
+  async function handOn(mode, to) {
+    var callSid = state.server && state.server.call ? state.server.call.callSid : null;
+    var answer = await api('POST', '/api/me/transfer-cold', { to: to, note: els['transfer-note'].value || undefined });
+    state.handedOn = { callSid: callSid, mode: mode, to: to };
+    return answer;
+  }
   ['complete', 'merge', 'toggle', 'cancel'].forEach(function (action) {
     var button = els['transfer-' + action];
-    button.addEventListener('click', function () { act(button, function () { return api('POST', '/api/me/transfer/' + action, {}); }); });
+    button.addEventListener('click', function () {
+      act(button, async function () {
+        var call = state.server && state.server.call;
+        var open = call ? (call.transfers || []).filter(function (t) { return t.from === me.id && (t.state === 'dialing' || t.state === 'consulting'); })[0] : null;
+        var answer = await api('POST', '/api/me/transfer/' + action, {});
+        if (action === 'complete' && open) state.handedOn = { callSid: call.callSid, mode: 'consult', to: open.to };
+        return answer;
+      });
+    });
   });
   els.hold.addEventListener('click', function () {
     var resume = state.server && state.server.can && state.server.can.resume;

@@ -63,7 +63,8 @@ test('when Ada consults Grace and completes the transfer, then the customer come
 
   await expectText(customer, '#phone-hears', /connected to an agent \(conference with 2 participants\)/, 15000);
   await expectText(grace, '#call-legs', /Ada Lovelace: left the call/);
-  await expectText(ada, '#agent-status', /Call ended|Wrapping up|Ready/);
+  // Ada's page says whose the call is now, not only that hers ended.
+  await expectText(ada, '#agent-status', /Grace Hopper has the customer now\./);
   expect(await ada.textContent('#agent-status')).not.toMatch(/Call ended\. Call ended/);
   await hangUpAndReadHistory(customer, callSid, {
     name: 'consult-completed',
@@ -172,7 +173,7 @@ test('when Ada cold-transfers to Grace and Grace does not answer, then Ada is fr
   await ada.fill('#transfer-note', 'Needs a manager');
   await ada.click('#directory button.cold[data-agent="grace"]');
 
-  await expectText(ada, '#agent-status', /Call ended|Wrapping up|Ready/);
+  await expectText(ada, '#agent-status', /You transferred the customer to Grace Hopper\./);
   await expectText(customer, '#phone-hears', /on hold/);
   await expectText(grace, '#agent-status', /Transfer from Ada Lovelace about \+15550005678 .*"Needs a manager"/);
   await screenshot(grace, 'transfer-4-grace-cold-transfer-rings');
