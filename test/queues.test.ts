@@ -199,10 +199,16 @@ describe('priority and overflow', () => {
       return c?.queueId === 'support' ? c : undefined;
     }, 12_000);
 
-    expect(moved).toMatchObject({ overflowedFrom: 'night', queueName: 'Support' });
+    expect(moved).toMatchObject({ overflowedFrom: 'night', overflowedFromName: 'Night', queueName: 'Support' });
     expect(new Date(moved.createdAt).getTime()).toBe(new Date(entered).getTime());
     expect(new Date(moved.queueSince!).getTime() - new Date(entered).getTime()).toBeGreaterThanOrEqual(5000);
     await until('sue rung', () => dialled().includes('sue'));
+    // The history names the queue it overflowed from (its name, not its id).
+    await suite.app.webhook('/conference/events', { FriendlyName: callSid, StatusCallbackEvent: 'conference-end', ReasonConferenceEnded: 'participant-with-end-conference-on-exit-left' }).expect(200);
+    await until('the history record', async () => (await suite.app.running.history.newest({ limit: 5 })).find((r) => r._id === callSid));
+    const page = await admin.get(`/history/${new Date().toISOString().slice(0, 10)}/${callSid}`).set('Accept', 'text/html');
+    expect(page.text).toMatch(/<dd id="call-queue">Support \(overflow from Night\)<\/dd>/);
+    expect(page.text).toContain('Nobody who serves Night was online: moved to Support.');
   });
 
   test('when an admin gives a queue a key another queue has, or an overflow to nowhere, then nothing is saved', async () => {
@@ -233,6 +239,9 @@ describe('priority and overflow', () => {
   });
 
   test('when an admin names an agent who does not exist, or removes a queue another overflows to, then it is refused with the reason and nothing changes', async () => {
+    const nobody = await submit('/admin/agent-skills/nobody', { skills: 'billing' });
+    expect(nobody.status).toBe(404);
+    expect(nobody.text).toMatch(/There is no agent nobody/);
     const typo = await submit('/admin/queues', { name: 'Ghost', key: '5', agents: 'sue, katherin' });
     expect(typo.status).toBe(400);
     expect(typo.text).toMatch(/No agent has the sign-in name katherin/);

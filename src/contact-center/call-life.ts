@@ -414,7 +414,7 @@ export function maxWaitReached(call: CallRecord): Step<boolean> {
  */
 export function queueOverflowed(call: CallRecord, input: { from: string; to: string; toName: string; now: Date }): Step<boolean> {
   if (isOver(call) || call.status !== 'waiting' || call.queueId !== input.from) return { result: false };
-  return { patch: { set: { queueId: input.to, queueName: input.toName, queueSince: input.now, overflowedFrom: input.from } }, result: true };
+  return { patch: { set: { queueId: input.to, queueName: input.toName, queueSince: input.now, overflowedFrom: input.from, ...(call.queueName ? { overflowedFromName: call.queueName } : {}) } }, result: true };
 }
 
 /**

@@ -88,6 +88,8 @@ export interface CallRecord {
   queueSince?: Date;
   /** The queue it overflowed from, when it did. */
   overflowedFrom?: string;
+  /** That queue's name then (calls since this version). */
+  overflowedFromName?: string;
   /** The caller's place in line: when they first called (a callback retry keeps it). Unset: createdAt. */
   placeSince?: Date;
   /** The caller was moved out of the conference to hear the callback offer: routing skips the call meanwhile. */
@@ -124,7 +126,7 @@ export interface CallRecord {
 /** The call's own fields a transition may set (participants, transfers and the lists change through their own entries). */
 export type CallFields = Pick<
   CallRecord,
-  'status' | 'queueId' | 'queueName' | 'queueSince' | 'overflowedFrom' | 'placeSince' | 'awayFromLine' | 'callbackOfferedAt' | 'leftConferenceSid' | 'callback' | 'customerLegSid' | 'direction' | 'agentId' | 'conferenceSid' | 'dialError' | 'offeredTo' | 'answeredAt' | 'customerHeld' | 'heldBy' | 'heldSince' | 'customerRinging' | 'requeued' | 'lineSince' | 'routableFrom' | 'returnTo' | 'endReason' | 'abandonedAt' | 'endedAt' | 'help'
+  'status' | 'queueId' | 'queueName' | 'queueSince' | 'overflowedFrom' | 'overflowedFromName' | 'placeSince' | 'awayFromLine' | 'callbackOfferedAt' | 'leftConferenceSid' | 'callback' | 'customerLegSid' | 'direction' | 'agentId' | 'conferenceSid' | 'dialError' | 'offeredTo' | 'answeredAt' | 'customerHeld' | 'heldBy' | 'heldSince' | 'customerRinging' | 'requeued' | 'lineSince' | 'routableFrom' | 'returnTo' | 'endReason' | 'abandonedAt' | 'endedAt' | 'help'
 >;
 
 /** A change to one call, in the domain's words: the store turns it into one atomic update of the revision it read. */

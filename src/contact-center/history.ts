@@ -83,6 +83,8 @@ export interface HistoryRecord {
   /** The queue's id, and the one it overflowed from, when it did. */
   queueId?: string;
   overflowedFrom?: string;
+  /** The name of the queue it overflowed from (records since this version; earlier ones have its id only). */
+  overflowedFromName?: string;
   /** The agents' wrap-up codes and notes: not stored with the record, merged in when it is read (they come later). */
   wrapUps?: WrapUp[];
 }
@@ -167,7 +169,7 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
   // An outbound call whose customer never answered did not connect: 'failed' (busy, no answer, could not be reached).
   const outcome: Outcome = answered ? 'answered' : call.direction === 'outbound' ? 'failed' : call.endReason === 'max-wait' ? 'timed-out' : call.endReason === 'voicemail' ? 'voicemail' : call.participants.length === 0 ? 'no-agent' : 'abandoned';
   const timeline: FinishedCall['timeline'] = [call.callback ? { at: started, kind: 'callback', detail: `The customer asked to be called back at ${call.callback.number} (attempt ${call.callback.attempt}), keeping their place in line.` } : call.direction === 'outbound' ? { at: started, kind: 'dialled', detail: 'An agent called the customer.' } : { at: started, kind: 'waiting', detail: call.queueName ? `The customer called and waited in the queue ${call.queueName}.` : 'The customer called and waited in line.' }];
-  if (call.overflowedFrom && call.queueSince) timeline.push({ at: new Date(call.queueSince), kind: 'overflow', detail: `Nobody who serves ${call.overflowedFrom} was online: moved to ${call.queueName ?? call.queueId}.` });
+  if (call.overflowedFrom && call.queueSince) timeline.push({ at: new Date(call.queueSince), kind: 'overflow', detail: `Nobody who serves ${call.overflowedFromName ?? call.overflowedFrom} was online: moved to ${call.queueName ?? call.queueId}.` });
   // When the customer was gone: their own leave, or the call's end. An agent whose leg ended about then (or later) left
   // because the call ended: the times are when the app heard of each, and the agent's own callback and the conference's
   // arrive in either order, a moment apart.
@@ -229,6 +231,7 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
     ...(call.callback ? { callback: { number: call.callback.number, attempt: call.callback.attempt } } : {}),
     ...(call.queueId ? { queueId: call.queueId } : {}),
     ...(call.overflowedFrom ? { overflowedFrom: call.overflowedFrom } : {}),
+    ...(call.overflowedFromName ? { overflowedFromName: call.overflowedFromName } : {}),
     outcome,
     agentIds: [...new Set(talked.map((leg) => leg.agentId))],
     offeredTo: call.participants.filter((leg) => leg.role === 'offer').map((leg) => leg.agentId),

@@ -57,6 +57,7 @@ const callSchema = new Schema<CallRecord>(
     queueName: { type: String },
     queueSince: { type: Date },
     overflowedFrom: { type: String },
+    overflowedFromName: { type: String },
     placeSince: { type: Date },
     awayFromLine: { type: Boolean },
     callbackOfferedAt: { type: Date },

@@ -387,7 +387,7 @@ export function describeCall(record: HistoryRecord, names: Names) {
     transfers: record.transfers.map((t) => ({ from: names(t.from), to: names(t.to), mode: MODE_LABELS[t.mode] ?? t.mode, outcome: TRANSFER_OUTCOME_LABELS[t.outcome] ?? t.outcome, at: offset(t.at) })),
     hungUpBy: whoHungUp(record.hungUpBy, names),
     direction: record.callback ? `Callback to ${record.callback.number} (attempt ${record.callback.attempt})` : record.direction === 'outbound' ? 'Outbound (an agent called the customer)' : 'Inbound',
-    queue: record.queue ? (record.overflowedFrom ? `${record.queue} (overflow from ${record.overflowedFrom})` : record.queue) : undefined,
+    queue: record.queue ? (record.overflowedFrom ? `${record.queue} (overflow from ${record.overflowedFromName ?? record.overflowedFrom})` : record.queue) : undefined,
     wrapUps: (record.wrapUps ?? []).map((p) => ({ agent: names(p.agentId), code: p.codeName, note: p.note })),
     endReason: record.endReason ? (REASON_LABELS[historyEndReason(record.endReason)!] ?? record.endReason) : undefined,
     timeline: [...record.timeline]
@@ -442,7 +442,7 @@ export function historyCsv(rows: HistorySummary[], names: Names): string {
         row.direction ?? 'inbound',
         (row.wrapUps ?? []).map((p) => p.codeName).join('; ') || undefined,
         (row.wrapUps ?? []).filter((p) => p.note).map((p) => p.note).join('; ') || undefined,
-        row.queue ? (row.overflowedFrom ? `${row.queue} (overflow from ${row.overflowedFrom})` : row.queue) : undefined,
+        row.queue ? (row.overflowedFrom ? `${row.queue} (overflow from ${row.overflowedFromName ?? row.overflowedFrom})` : row.queue) : undefined,
         row.callback ? `${row.callback.number} (attempt ${row.callback.attempt})` : undefined,
         row.holdSeconds ?? 0,
       ]

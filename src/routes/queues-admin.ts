@@ -153,6 +153,7 @@ export function queuesAdminRouter(deps: QueuesAdminDeps): Router {
    */
   router.post('/admin/agent-skills/:agentId', ...protect, async (req, res) => {
     const agentId = AgentId.parse(req.params.agentId);
+    if (!(await deps.agents.all()).some((a) => a.id === agentId)) throw new HttpError(404, `There is no agent ${agentId}.`);
     const { skills } = SkillsForm.parse(req.body ?? {});
     await deps.queues.setSkills(agentId, parseList(skills ?? ''));
     deps.logger.info('agent skills set', { agentId, by: res.locals.agent!.id });

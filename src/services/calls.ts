@@ -37,7 +37,7 @@ import {
   type ParticipantReport,
 } from '../contact-center/call-life';
 import { AgentUnavailableError, InvalidRequestError, NoCallError, NotFoundError, NotReadyError, VoiceFailedError } from '../contact-center/errors';
-import { finishedCallOf, type FinishedCall } from '../contact-center/history';
+import { finishedCallOf, historyEndReason, type FinishedCall } from '../contact-center/history';
 import type { CallerCall } from '../contact-center/wrap-up';
 import { CUSTOMER_LABEL, legStatusOf, type ParticipantRole } from '../contact-center/participants';
 import { positionInLine } from '../contact-center/routing';
@@ -162,7 +162,7 @@ export function createCallService(deps: CallServiceDeps) {
     }
     await store.remove(callSid);
     changes.publish('calls', 'history');
-    logger.info('call finished', { callSid, reason: ended.call.endReason, cancelled: ended.ringing.length });
+    logger.info('call finished', { callSid, reason: historyEndReason(ended.call.endReason), cancelled: ended.ringing.length });
   }
 
   /**
