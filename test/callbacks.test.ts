@@ -156,6 +156,7 @@ test('when a caller sent back to the line by their agent hears the offer and sta
   const first = fakeSid('CF');
   await suite.app.webhook('/conference/events', { FriendlyName: caller, ConferenceSid: first, StatusCallbackEvent: 'conference-start' }).expect(200);
   await ana.post('/api/me/transfer-cold').send({ to: 'queue' }).expect(202);
+  await suite.app.webhook('/conference/events', { FriendlyName: caller, ConferenceSid: first, StatusCallbackEvent: 'participant-hold', CallSid: caller, ParticipantLabel: 'customer' }).expect(200);
   await suite.app.webhook(`/conference/${caller}/agents/ana/status`, { CallSid: firstLeg, CallStatus: 'completed' }).expect(200);
   await suite.app.running.presence.choose('ana', 'away');
   await until('back in line', async () => (await suite.db.models.calls.findById(caller).lean().exec())?.status === 'waiting');
@@ -181,7 +182,16 @@ test('when a caller sent back to the line by their agent hears the offer and sta
   expect(updates(secondLeg)).toEqual([]);
   expect(suite.app.logs.filter((line) => line.includes('joined the conference of a call that had ended'))).toEqual([]);
   expect(await suite.db.models.calls.findById(caller).lean().exec()).toMatchObject({ status: 'in-progress', conferenceSid: second });
+  const answered = Date.now();
+  await new Promise((resolve) => setTimeout(resolve, 2100));
   await callEnds(caller);
+  // Back in line counts as on hold until Ben answered; his talk after it counts as talk.
+  const record = (await suite.app.running.history.find(caller, new Date()))!;
+  expect(record.timeline.filter((e) => e.kind === 'customer-held' || e.kind === 'customer-unheld').map((e) => e.kind)).toEqual(['customer-held', 'customer-unheld']);
+  const unheld = record.timeline.find((e) => e.kind === 'customer-unheld')!.at.getTime();
+  expect(Math.abs(unheld - answered)).toBeLessThan(1500);
+  expect(record.talkSeconds - (record.holdSeconds ?? 0)).toBeGreaterThanOrEqual(2);
+  expect(record.timeline.filter((e) => e.kind === 'answered').map((e) => e.agentId)).toEqual(['ana', 'ben']);
 });
 
 test('when a caller hangs up just as they are moved to the offer, then the call ends (their leave says they hung up)', async () => {

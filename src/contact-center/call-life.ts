@@ -128,6 +128,9 @@ export function agentJoined(call: CallRecord, input: { agentId: string; legCallS
   const transfer = transferAfterLeg(call, i, 'in-progress');
   return {
     patch: mergePatches(participant(i, { status: 'in-progress', ...(input.legCallSid ? { legCallSid: input.legCallSid } : {}), ...(leg.answeredAt ? {} : { answeredAt: input.now }) }), transfer.patch, {
+      // Back in line in a conference of its own (after the callback offer), the customer holds nowhere Twilio could
+      // take them off hold and report it: their time on hold ends with this answer.
+      ...(offer && call.customerHeld && !call.conferenceSid ? { addEvent: { at: input.now, kind: 'unhold' as const, label: CUSTOMER_LABEL } } : {}),
       // The owner is whoever joined last: the first agent, then the colleague they bring in.
       // An outbound call is answered when the customer picks up (customerAnswered), not when its agent joins first.
       set: { status: 'in-progress', agentId: input.agentId, ...(offer && !call.answeredAt && call.direction !== 'outbound' && !call.callback ? { answeredAt: input.now } : {}) },
@@ -422,13 +425,13 @@ export function queueOverflowed(call: CallRecord, input: { from: string; to: str
  * place stays). Only a call still waiting, not offered, not already away and not already a callback. A caller who had
  * talked already (sent back to the line, or back after a dropped softphone) leaves a conference that ends behind them:
  * back in line, they join a new one of the same name, which the next agent's answer starts. So the call forgets the
- * old conference (kept as `leftConferenceSid`, whose late events are then no news about the call) and the hold it held
- * them in.
+ * old conference (kept as `leftConferenceSid`, whose late events are then no news about the call). Their time away and
+ * back in line still counts as on hold (customerHeld), as any time back in line does, until an agent answers.
  */
 export function callbackOfferStarted(call: CallRecord, now: Date): Step<boolean> {
   if (isOver(call) || call.status !== 'waiting' || call.awayFromLine || call.callback || call.direction === 'outbound') return { result: false };
   const left = call.conferenceSid ? { leftConferenceSid: call.conferenceSid } : {};
-  return { patch: { set: { awayFromLine: true, callbackOfferedAt: now, ...left }, clear: [...(call.conferenceSid ? (['conferenceSid'] as const) : []), ...(call.customerHeld ? (['customerHeld'] as const) : [])] }, result: true };
+  return { patch: { set: { awayFromLine: true, callbackOfferedAt: now, ...left }, ...(call.conferenceSid ? { clear: ['conferenceSid'] as const } : {}) }, result: true };
 }
 
 /**
