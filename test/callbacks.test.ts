@@ -194,6 +194,21 @@ test('when a caller sent back to the line by their agent hears the offer and sta
   expect(record.timeline.filter((e) => e.kind === 'answered').map((e) => e.agentId)).toEqual(['ana', 'ben']);
 });
 
+test('when an agent who could take the caller is free as the offer falls due, then the caller is not taken out of the line for it: the agent rings instead', async () => {
+  const caller = fakeSid();
+  await incoming(caller, '+15550000080');
+  // Not routable for 3 s (as a call back in line waits for the conference to settle), so only the offer could move it.
+  await suite.db.models.calls.updateOne({ _id: caller }, { $set: { routableFrom: new Date(Date.now() + 3000) } }).exec();
+  await available('ana');
+
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+
+  expect(updates(caller)).toEqual([]);
+  expect(await suite.db.models.calls.findById(caller).lean().exec()).not.toMatchObject({ awayFromLine: true });
+  await until('ana rung', () => dials().some((d) => conferenceUrl(d) === `${BASE}/conference/${caller}/connect/ana`));
+  await callEnds(caller);
+});
+
 test('when a caller hangs up just as they are moved to the offer, then the call ends (their leave says they hung up)', async () => {
   const caller = fakeSid();
   await incoming(caller, '+15550000077');

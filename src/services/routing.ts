@@ -368,10 +368,17 @@ export function createRouting(deps: RoutingDeps) {
    */
   async function offerCallbacks(live: CallRecord[], now: Date): Promise<void> {
     if (settings.callbackOfferAfterSeconds <= 0) return;
+    let free: Worker[] | undefined;
     for (const call of live) {
       if (call.status !== 'waiting' || call.endReason || call.awayFromLine || call.callback || call.direction === 'outbound' || deps.retracted.has(call._id)) continue;
       const due = call.callbackOfferedAt ? new Date(call.callbackOfferedAt).getTime() + settings.callbackOfferEverySeconds * 1000 : new Date(call.createdAt).getTime() + settings.callbackOfferAfterSeconds * 1000;
       if (due > now.getTime()) continue;
+      // An agent who could take this caller is free right now (the pass that rings them may be a moment away): the
+      // offer would take the caller out of the line for its whole length just as their turn comes. The next look
+      // offers it if they are still waiting.
+      free ??= (await freeWorkers(now, await reservations.all(), await queueSetup())).filter((w) => !w.reconnectOnly);
+      const passed = new Set((call.passedBy ?? []).filter((p) => now.getTime() - new Date(p.at).getTime() < settings.passCooldownSeconds * 1000).map((p) => p.agentId));
+      if (free.some((w) => !passed.has(w.agentId) && (w.queues === undefined || !call.queueId || w.queues.has(call.queueId)))) continue;
       if (!(await calls.changeIfLive(call._id, (c) => callbackOfferStarted(c, now)))) continue;
       logger.info('offering the caller a callback', { callSid: call._id });
       background.run(`callback offer to ${call._id}`, () => voice.redirectTo(call._id, urls.callbackOffer(call._id), urls.customerStatus(call._id)));
