@@ -106,9 +106,9 @@
     else if (talking && call.heldBy) status = callerOf(call) + ' is on hold with music' + (call.heldBy === me.id ? '' : ' (' + nameOfAgent(call.heldBy) + ' put them there)') + '. Press Resume to talk again.';
     else if (talking) status = 'In call with ' + callerOf(call) + (call.talkSeconds !== undefined ? ' · ' + duration(since(call.talkSeconds)) : '') + '.';
     else if ((offered || pending) && consultFor(call, leg)) status = consultFor(call, leg);
-    else if ((offered || pending) && call && call.returning) status = 'Your call with ' + callerOf(call) + ' dropped. Answer to get them back' + (pending ? '' : ' (your phone is ringing)') + '.';
+    else if ((offered || pending) && call && call.returning) status = 'Your call with ' + callerOf(call) + ' dropped. Answer to get them back.';
     else if ((offered || pending) && call && call.direction === 'outbound') status = 'Connecting your call to ' + callerOf(call) + '…';
-    else if (offered || pending) status = 'Incoming call from ' + callerOf(call) + (call && call.waitedSeconds !== undefined ? ', waiting ' + duration(since(call.waitedSeconds)) : '') + (pending ? '' : ' (your phone is ringing)') + '.';
+    else if (offered || pending) status = 'Incoming call from ' + callerOf(call) + (call && call.waitedSeconds !== undefined ? ', waiting ' + duration(since(call.waitedSeconds)) : '') + '.';
     else if (state.owner === false) status = 'Your softphone is in another tab.';
     else if (you.presence === 'available') status = 'Ready: waiting for a call.';
     else if (you.presence === 'wrap-up' && s.wrapUp && s.wrapUp.blocking) status = 'Wrapping up: choose the call\'s outcome before your next call.' + (you.chosen === 'away' ? ' Then you will be Away.' : you.chosen === 'available' ? ' Then you will be Available.' : '');
@@ -340,6 +340,8 @@
 
   /** The ringing page of a colleague being consulted: who asks, about whom, and their note. */
   function consultFor(call, leg) {
+    // Brought straight in (no consult): who asks, to join their call with whom.
+    if (call && leg && leg.role === 'colleague' && leg.requestedBy && !leg.transferId) return nameOfAgent(leg.requestedBy) + ' asks you to join their call with ' + callerOf(call) + '.';
     if (!call || !leg || !leg.transferId) return '';
     var t = call.transfers.filter(function (x) { return x.id === leg.transferId; })[0];
     if (!t) return '';

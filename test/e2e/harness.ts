@@ -164,7 +164,7 @@ export async function callSupport(customer: Page): Promise<void> {
 
 /** The agent's page rings: they press Answer and are talking with the customer. */
 export async function answer(agent: Page): Promise<void> {
-  await expectText(agent, "#agent-status", /Incoming call|Consult from|Transfer from|dropped\. Answer/);
+  await expectText(agent, "#agent-status", /Incoming call|Consult from|Transfer from|asks you to join|dropped\. Answer/);
   await agent.waitForSelector('#answer:not([disabled])');
   await agent.click('#answer');
   await expectText(agent, '#agent-status', /In call with|Consult with/);
