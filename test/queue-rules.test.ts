@@ -82,7 +82,7 @@ describe('the overflow transition', () => {
 
     const step = queueOverflowed(call, { from: 'night', to: 'support', toName: 'Support', now });
 
-    expect(step).toEqual({ patch: { set: { queueId: 'support', queueName: 'Support', queueSince: now, overflowedFrom: 'night' } }, result: true });
+    expect(step).toEqual({ patch: { set: { queueId: 'support', queueName: 'Support', queueSince: now, overflowedFrom: 'night', overflowedFromName: 'Night' } }, result: true });
     expect(queueOverflowed({ ...call, queueId: 'support' }, { from: 'night', to: 'support', toName: 'Support', now })).toEqual({ result: false });
     expect(queueOverflowed({ ...call, status: 'offered' }, { from: 'night', to: 'support', toName: 'Support', now })).toEqual({ result: false });
   });
