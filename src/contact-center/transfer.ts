@@ -90,7 +90,9 @@ export function colleagueLegChanged(transfer: Transfer, legStatus: string, trans
   }
   if (transfer.state === 'dialing' && legStatus === 'in-progress') return transferrerThere ? { state: 'consulting', effects: {} } : { state: 'completed', effects: { unholdCustomer: true } };
   if (transfer.state !== 'dialing' && transfer.state !== 'consulting') return undefined;
-  const ended: Record<string, TransferState> = { busy: 'declined', 'no-answer': 'no-answer', failed: 'failed', 'dial-failed': 'failed', canceled: 'canceled', completed: 'canceled' };
+  // A ring called off that the transferring agent did not cancel (their Cancel settles the transfer first): the
+  // colleague's page went away as it rang, so they could not be reached.
+  const ended: Record<string, TransferState> = { busy: 'declined', 'no-answer': 'no-answer', failed: 'failed', 'dial-failed': 'failed', canceled: 'failed', completed: 'canceled' };
   const state = ended[legStatus];
   // The colleague never came, or left during the consult: the customer comes back to the transferring agent.
   return state ? { state, effects: { unholdCustomer: true } } : undefined;
