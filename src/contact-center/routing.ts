@@ -40,8 +40,22 @@ export interface RoutingPolicy {
   passCooldownMs: number;
 }
 
+/** The agents who passed on `task` within the cooldown: it is not offered to them again yet. */
+function passedRecently(task: Pick<Task, 'passedBy'>, now: Date, policy: RoutingPolicy): Set<string> {
+  return new Set(task.passedBy.filter((p) => now.getTime() - p.at.getTime() < policy.passCooldownMs).map((p) => p.agentId));
+}
+
+/**
+ * Whether one of the free `workers` could be offered `task` now, were it routable: a worker who serves its queue, is
+ * taking calls, and did not pass on it within the cooldown (a call kept for the agent who dropped off it aside).
+ */
+export function someoneCouldTake(task: Pick<Task, 'passedBy' | 'queueId'>, workers: readonly Worker[], now: Date, policy: RoutingPolicy): boolean {
+  const recently = passedRecently(task, now, policy);
+  return workers.some((worker) => !worker.reconnectOnly && !recently.has(worker.agentId) && servesTask(worker, task));
+}
+
 /** Whether `worker` may be offered `task` by queue. */
-function servesTask(worker: Worker, task: Task): boolean {
+function servesTask(worker: Worker, task: Pick<Task, 'queueId'>): boolean {
   return task.queueId === undefined || worker.queues === undefined || worker.queues.has(task.queueId);
 }
 
@@ -57,7 +71,7 @@ export function planOffers(tasks: readonly Task[], workers: readonly Worker[], n
   const offers: Offer[] = [];
   for (const task of queue) {
     if (free.length === 0) break;
-    const recently = new Set(task.passedBy.filter((p) => now.getTime() - p.at.getTime() < policy.passCooldownMs).map((p) => p.agentId));
+    const recently = passedRecently(task, now, policy);
     const reserved = task.returnTo && now.getTime() < task.returnTo.until.getTime() ? task.returnTo.agentId : undefined;
     // The agent a call is kept for gets their customer back whatever queues they serve (a colleague who took it over in
     // a transfer may serve none of the call's).

@@ -3,7 +3,7 @@
 // the reservations (unique inserts) make sure an agent is offered one call at a time and a call rings one agent at a time.
 import type { BackgroundTasks } from '../background';
 import { presenceOf, softphoneAlive } from '../contact-center/presence';
-import { planOffers, type Task, type Worker } from '../contact-center/routing';
+import { planOffers, someoneCouldTake, type Task, type Worker } from '../contact-center/routing';
 import { wrapUpBlocks } from '../contact-center/wrap-up';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logger';
@@ -376,9 +376,9 @@ export function createRouting(deps: RoutingDeps) {
       // An agent who could take this caller is free right now (the pass that rings them may be a moment away): the
       // offer would take the caller out of the line for its whole length just as their turn comes. The next look
       // offers it if they are still waiting.
-      free ??= (await freeWorkers(now, await reservations.all(), await queueSetup())).filter((w) => !w.reconnectOnly);
-      const passed = new Set((call.passedBy ?? []).filter((p) => now.getTime() - new Date(p.at).getTime() < settings.passCooldownSeconds * 1000).map((p) => p.agentId));
-      if (free.some((w) => !passed.has(w.agentId) && (w.queues === undefined || !call.queueId || w.queues.has(call.queueId)))) continue;
+      free ??= await freeWorkers(now, await reservations.all(), await queueSetup());
+      const task = { passedBy: (call.passedBy ?? []).map((p) => ({ agentId: p.agentId, at: new Date(p.at) })), ...(call.queueId ? { queueId: call.queueId } : {}) };
+      if (someoneCouldTake(task, free, now, { passCooldownMs: settings.passCooldownSeconds * 1000 })) continue;
       if (!(await calls.changeIfLive(call._id, (c) => callbackOfferStarted(c, now)))) continue;
       logger.info('offering the caller a callback', { callSid: call._id });
       background.run(`callback offer to ${call._id}`, () => voice.redirectTo(call._id, urls.callbackOffer(call._id), urls.customerStatus(call._id)));
