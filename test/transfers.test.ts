@@ -372,6 +372,11 @@ test('when ana transfers the call back to the line, then she leaves at once, the
   await makeAvailable(ben);
   const dial = await until('ben offered the call', () => rest.requests.find((r) => formValue(r, 'Url') === `${BASE}/conference/${customer}/connect/ben`));
   expect(formValue(dial, 'To')).toBe('client:ben');
+  // ben's ringing page is told the caller is back in line, and since when (not their first wait, which ended at ana's answer).
+  const benState = (await ben.get('/api/me').expect(200)).body;
+  expect(benState.call).toMatchObject({ status: 'offered', callSid: customer, backInLineSeconds: expect.any(Number) });
+  expect(benState.call.backInLineSeconds).toBeLessThan(30);
+  expect((await ana.get('/api/me').expect(200)).body.call).toBeNull();
 });
 
 test('when a cold transfer makes no sense, then it gets a clear 4xx and the call stays with the agent', async () => {

@@ -108,6 +108,7 @@
     else if ((offered || pending) && consultFor(call, leg)) status = consultFor(call, leg);
     else if ((offered || pending) && call && call.returning) status = 'Your call with ' + callerOf(call) + ' dropped. Answer to get them back.';
     else if ((offered || pending) && call && call.direction === 'outbound') status = 'Connecting your call to ' + callerOf(call) + '…';
+    else if ((offered || pending) && call && call.backInLineSeconds !== undefined) status = 'Incoming call from ' + callerOf(call) + ', back in line for ' + duration(since(call.backInLineSeconds)) + ' after talking to an agent.';
     else if (offered || pending) status = 'Incoming call from ' + callerOf(call) + (call && call.waitedSeconds !== undefined ? ', waiting ' + duration(since(call.waitedSeconds)) : '') + '.';
     else if (state.owner === false) status = 'Your softphone is in another tab.';
     else if (you.presence === 'available') status = 'Ready: waiting for a call.';

@@ -39,6 +39,8 @@ export interface CallView {
   callback?: { number: string; attempt: number };
   /** The caller's queue. */
   queue?: string;
+  /** When the caller last joined the line (after an agent had answered, it is when they went back to it). */
+  lineSince?: Date;
 }
 
 
@@ -67,6 +69,7 @@ export function view(call: CallRecord): CallView {
     ...(call.help ? { help: call.help } : {}),
     ...(call.callback ? { callback: { number: call.callback.number, attempt: call.callback.attempt } } : {}),
     ...(call.queueName ? { queue: call.queueName } : {}),
+    ...(call.lineSince ? { lineSince: call.lineSince } : {}),
   };
 }
 
