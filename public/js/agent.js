@@ -117,7 +117,8 @@
     else if (you.presence === 'away') status = 'Away: you will not be offered calls.';
     else if (you.presence === 'offline') status = 'Offline: your softphone is not connected.';
     else status = PRESENCE_TEXT[you.presence] || '';
-    if (state.lastEnded && !call && Date.now() - state.lastEnded.at < 8000) status = state.lastEnded.message + ' ' + status;
+    // Just after a call ends the floor may still count the agent on it (or ringing) for a moment: say only that it ended.
+    if (state.lastEnded && !call && Date.now() - state.lastEnded.at < 8000) status = state.lastEnded.message + (you.presence === 'on-call' || you.presence === 'ringing' ? '' : ' ' + status);
     text(els['agent-status'], status);
 
     var can = s.can || {};
@@ -809,9 +810,21 @@
     var id = SHORTCUTS[event.code];
     if (!id) return;
     event.preventDefault();
-    if (els[id].disabled) { text(els.announcer, els[id].textContent + ' is not available now.'); return; }
-    els[id].click();
+    var button = els[id];
+    if (!button.disabled) { button.click(); return; }
+    // Pressed as the call connects (Hold right after Answer): wait for the button, a few seconds at most, then press it once.
+    var connecting = state.call && (state.call.status() === 'connecting' || state.call.status() === 'open');
+    if (!connecting || shortcutsWaiting[id]) { text(els.announcer, button.textContent + ' is not available now.'); return; }
+    text(els.announcer, button.textContent + ': waiting for the call to connect.');
+    var waited = 0;
+    shortcutsWaiting[id] = setInterval(function () {
+      waited += 100;
+      if (!button.disabled || waited >= 3000) { clearInterval(shortcutsWaiting[id]); shortcutsWaiting[id] = null; }
+      if (!button.disabled) button.click();
+      else if (waited >= 3000) text(els.announcer, button.textContent + ' is not available now.');
+    }, 100);
   });
+  var shortcutsWaiting = {};
   function openShortcuts() { if (!els.shortcuts.open) els.shortcuts.showModal(); }
   els['shortcuts-open'].addEventListener('click', openShortcuts);
   els['directory-search'].addEventListener('input', function () { if (state.server) render(); });
