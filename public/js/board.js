@@ -58,6 +58,7 @@
     setText('tile-occupancy', percent(t.occupancy));
     var def = t.definitions;
     setText('metric-sl-label', 'Service level (within ' + def.answerTargetSeconds + ' s, goal ' + Math.round(def.serviceLevelGoal * 100) + ' %)');
+    setText('metric-abandoned-label', 'Abandoned (the rate leaves out callers who hung up within ' + def.shortAbandonSeconds + ' s)');
     setText('board-metrics-caption', 'Service metrics (' + def.timeZone + ' day)');
     [['today', t.today], ['15', t.last15Minutes]].forEach(function (p) {
       var m = p[1];

@@ -43,6 +43,7 @@ test('when a caller arrives, is answered and hangs up, then the board’s tiles 
   await expectText(supervisor, '#tile-today-aht', /\d+ s/);
   await expectText(supervisor, '#tile-today-answered', /^1 \/ 1$/);
   await expectText(supervisor, '#tile-today-abandoned', /^0/);
+  await expectText(supervisor, '#metric-abandoned-label', /^Abandoned \(the rate leaves out callers who hung up within 5 s\)$/);
   await screenshot(supervisor, 'metrics-3-board-finished');
 
   // The reports page, from the board's link: today, per hour, with the call in its totals and its three charts.
