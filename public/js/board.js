@@ -189,7 +189,9 @@
     var names = {};
     d.agents.forEach(function (a) { names[a.id] = a.name; });
     fill('board-agents', d.agents.map(function (a) {
-      return row([a.name, PRESENCE_TEXT[a.presence] || a.presence, duration(since(a.inStateSeconds)), a.note || ''], { agent: a.id, presence: a.presence });
+      // The board's own softphone only joins calls to supervise: a supervisor with no agent page open takes no calls.
+      var boardOnly = a.id === me && a.presence === 'offline' ? 'You: on this board, taking no calls (open your agent page to take them)' : '';
+      return row([a.name, PRESENCE_TEXT[a.presence] || a.presence, duration(since(a.inStateSeconds)), a.note || boardOnly], { agent: a.id, presence: a.presence });
     }));
     fill('board-line', d.line.map(function (c, i) {
       return row([i + 1, c.from || 'unknown', duration(since(c.waitedSeconds)), c.offeredTo ? names[c.offeredTo] || c.offeredTo : ''], { call: c.callSid });

@@ -22,6 +22,8 @@ async function openBoard(): Promise<Page> {
   const board = await e2e.openAgent(MARGARET);
   await board.goto(`${e2e.running.url}/board`);
   await expectText(board, '#supervise-softphone', /Supervisor softphone connected/);
+  // Her own row says why she is Offline while her board is open.
+  await expectText(board, '#board-agents tr[data-agent="margaret"]', /Offline.*You: on this board, taking no calls/);
   return board;
 }
 
