@@ -13,6 +13,7 @@ import {
   useAppSuite,
   type AgentClient,
 } from './helpers/app';
+import { SESSION_ENDED } from '../src/routes/auth';
 
 // Small limits so the limiting tests stay short; the address limit is above the account limit.
 const suite = useAppSuite({ env: { SIGN_IN_MAX_FAILURES_PER_ACCOUNT: '3', SIGN_IN_MAX_FAILURES_PER_ADDRESS: '6' } });
@@ -254,6 +255,27 @@ describe('signing out', () => {
     expect(res.status).toBe(403);
     expect(res.text).toMatch(/reload the page/);
     expect((await grace.get('/agents/grace/call')).status).toBe(200);
+  });
+});
+
+describe('an open page sent to sign-in because its session ended', () => {
+  test.each([
+    ['disabled', SESSION_ENDED.disabled],
+    ['expired', SESSION_ENDED.expired],
+    ['ended', SESSION_ENDED.ended],
+    ['1', SESSION_ENDED.unknown],
+    ['<script>alert(1)</script>', SESSION_ENDED.unknown],
+  ])('when sign-in is opened with ?ended=%s, then it says why in words of its own, nothing of the query', async (ended, notice) => {
+    const page = await suite.app.http().get(`/sign-in?ended=${encodeURIComponent(ended)}&next=%2F`).set('Accept', 'text/html');
+
+    expect(page.status).toBe(200);
+    expect(page.text).toContain(`<p class="notice" id="sign-in-notice" role="status">${notice.replace(/'/g, '&#39;')}</p>`);
+    expect(page.text).not.toContain('<script>alert');
+  });
+
+  test('when sign-in is opened without ?ended, then it shows no notice', async () => {
+    const page = await suite.app.http().get('/sign-in').set('Accept', 'text/html');
+    expect(page.text).not.toMatch(/id="sign-in-notice"/);
   });
 });
 

@@ -75,6 +75,7 @@ test('when the agent signs out, then their open event stream ends at once, and n
 
   expect(signOut.status).toBe(303);
   expect(await stream.endedWithin(1000)).toBeDefined();
+  expect(stream.body.trimEnd().split('\n\n').at(-1)).toBe('event: signed-out\ndata: {"reason":"ended"}');
   await new Promise((resolve) => setTimeout(resolve, 100));
   expect(errorLines(first).slice(errorsBefore)).toEqual([]);
 });
@@ -89,9 +90,9 @@ test("when an admin disables the agent, then the agent's open event streams end 
   expect(res.status).toBe(200);
   expect(await page.endedWithin(1000)).toBeDefined();
   expect(await otherTab.endedWithin(1000)).toBeDefined();
-  // Each says why last, so the page can go to sign-in at once.
-  expect(page.body.trimEnd().split('\n\n').at(-1)).toBe('event: signed-out\ndata: {}');
-  expect(otherTab.body).toMatch(/event: signed-out\n/);
+  // Each says why last, so the page can go to sign-in at once and say it.
+  expect(page.body.trimEnd().split('\n\n').at(-1)).toBe('event: signed-out\ndata: {"reason":"disabled"}');
+  expect(otherTab.body.trimEnd().split('\n\n').at(-1)).toBe('event: signed-out\ndata: {"reason":"disabled"}');
 });
 
 test('when the session ends through another app instance, then the stream on this one ends within its check interval', async () => {
@@ -103,7 +104,7 @@ test('when the session ends through another app instance, then the stream on thi
 
   expect(viaSecond.status).toBe(303);
   expect(await stream.endedWithin(3000)).toBeDefined();
-  expect(stream.body).toMatch(/event: signed-out\n/);
+  expect(stream.body.trimEnd().split('\n\n').at(-1)).toBe('event: signed-out\ndata: {"reason":"ended"}');
 });
 
 test('when an admin resets their own password, then their other sessions and their streams end, and the session they reset it from stays', async () => {
@@ -116,6 +117,7 @@ test('when an admin resets their own password, then their other sessions and the
 
   expect(res.status).toBe(200);
   expect(await streamElsewhere.endedWithin(1000)).toBeDefined();
+  expect(streamElsewhere.body.trimEnd().split('\n\n').at(-1)).toBe('event: signed-out\ndata: {"reason":"ended"}');
   expect((await elsewhere.get('/agents/boss/call')).status).toBe(401);
   expect((await here.get('/agents/boss/call')).status).toBe(200);
   expect(await streamHere.endedWithin(1200)).toBeUndefined();

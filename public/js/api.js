@@ -42,8 +42,9 @@
    * The session this page was opened in has ended (signed out in another tab, an admin's Disable or password reset):
    * to sign-in at once, which says so, and back to this page after.
    */
-  function signedOut() {
-    window.location.assign('/sign-in?ended=1&next=' + encodeURIComponent(window.location.pathname));
+  function signedOut(reason) {
+    var why = reason === 'disabled' || reason === 'expired' || reason === 'ended' ? reason : '1';
+    window.location.assign('/sign-in?ended=' + why + '&next=' + encodeURIComponent(window.location.pathname));
   }
 
   /**
@@ -56,7 +57,12 @@
     Object.keys(handlers).forEach(function (name) {
       if (name !== 'refused') source.addEventListener(name, handlers[name]);
     });
-    source.addEventListener('signed-out', function () { source.close(); signedOut(); });
+    source.addEventListener('signed-out', function (event) {
+      source.close();
+      var reason;
+      try { reason = JSON.parse(event.data).reason; } catch (err) { reason = undefined; }
+      signedOut(reason);
+    });
     source.addEventListener('error', function () {
       if (source.readyState === EventSource.CLOSED && handlers.refused) handlers.refused();
     });

@@ -37,6 +37,12 @@ export interface AuthOptions {
   isAllowedHost: (host: string | undefined) => boolean;
 }
 
+/**
+ * Why an open page's session ended: an admin disabled (or removed) the account; it reached its longest life
+ * (SESSION_MAX_HOURS); or it is gone (signed out in another tab or window, or a password reset ended it).
+ */
+export type SignedOutReason = 'disabled' | 'expired' | 'ended';
+
 export interface Auth {
   /** Loads the session (from its cookie) into req.session. Database trouble becomes a 503, never a 500. */
   session: RequestHandler;
@@ -47,10 +53,11 @@ export interface Auth {
   /** The signed-in agent, if any, without refusing anyone (the sign-in page). */
   currentAgent(req: Request): Promise<Agent | undefined>;
   /**
-   * Whether the request's session is still signed in, read again from the store (for a long-lived request, such as an
-   * event stream, whose session another request, instance or the CLI may have ended since).
+   * Why the request's session is no longer signed in, read again from the store (for a long-lived request, such as an
+   * event stream, whose session another request, instance or the CLI may have ended since); undefined while it is.
+   * `agentId` is whom the session was for (its record may be gone).
    */
-  stillSignedIn(req: Request): Promise<boolean>;
+  whySignedOut(req: Request, agentId: string): Promise<SignedOutReason | undefined>;
   /** For state-changing requests from pages: same origin, and the session's CSRF token in X-CSRF-Token or `_csrf`. */
   csrfProtection: RequestHandler[];
   /** Puts the session's CSRF token on res.locals.csrfToken for the page being rendered. */
@@ -167,11 +174,13 @@ export function createAuth(options: AuthOptions): Auth {
       return [...requireAgent, allowed];
     },
     currentAgent,
-    async stillSignedIn(req) {
+    async whySignedOut(req, agentId) {
       const data = await new Promise<SessionData | null | undefined>((resolve, reject) => options.store.get(req.sessionID, (err: unknown, stored) => (err ? reject(new StoreUnavailableError(err)) : resolve(stored))));
-      if (!data?.agentId || !data.signedInAt || Date.now() - data.signedInAt > options.absoluteTimeoutMs) return false;
-      const agent = await agentById(data.agentId);
-      return agent !== undefined && !agent.disabled;
+      const agent = await agentById(data?.agentId ?? agentId);
+      if (agent === undefined || agent.disabled) return 'disabled';
+      if (!data?.agentId) return 'ended';
+      if (!data.signedInAt || Date.now() - data.signedInAt > options.absoluteTimeoutMs) return 'expired';
+      return undefined;
     },
     csrfProtection: [sameOrigin, csrf.csrfSynchronisedProtection],
     exposeCsrfToken(req, res, next) {

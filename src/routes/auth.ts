@@ -39,7 +39,21 @@ function minutes(seconds: number): string {
 }
 
 /** What the sign-in page says to someone whose open page's session ended. */
-export const SESSION_ENDED = 'You were signed out: you signed out in another tab, your password was changed, or an admin disabled your account. Sign in again to go on.';
+/**
+ * What sign-in says to an open page sent there because its session ended (`?ended=`, from the stream's `signed-out`
+ * event, public/js/api.js): why, when the server could tell; `1` (or anything else) when it could not.
+ */
+export const SESSION_ENDED: Readonly<Record<'disabled' | 'expired' | 'ended' | 'unknown', string>> = {
+  disabled: 'You were signed out: an admin disabled your account.',
+  expired: 'You were signed out: a session ends a set number of hours after sign-in, however busy. Sign in again to go on.',
+  ended: 'You were signed out: you signed out in another tab or window, or your password was changed. Sign in again to go on.',
+  unknown: 'You were signed out: you signed out in another tab, your password was changed, or an admin disabled your account. Sign in again to go on.',
+};
+
+function sessionEndedNotice(ended: unknown): string | undefined {
+  if (ended === undefined) return undefined;
+  return ended === 'disabled' || ended === 'expired' || ended === 'ended' ? SESSION_ENDED[ended] : SESSION_ENDED.unknown;
+}
 
 /** GET/POST /sign-in, POST /sign-in/demo (demo mode only), POST /sign-out. */
 export function authRouter(deps: AuthRouteDeps): Router {
@@ -71,8 +85,9 @@ export function authRouter(deps: AuthRouteDeps): Router {
   router.get('/sign-in', auth.session, async (req, res) => {
     const nextPath = typeof req.query.next === 'string' ? req.query.next : undefined;
     if (await auth.currentAgent(req)) return res.redirect(303, safeNext(nextPath));
-    // An open page whose session ended comes here with ?ended=1 (public/js/api.js): it says why they must sign in again.
-    await renderSignIn(req, res, 200, { next: nextPath, ...(req.query.ended === '1' ? { notice: SESSION_ENDED } : {}) });
+    // An open page whose session ended comes here with ?ended=<why> (public/js/api.js): it says why they must sign in again.
+    const notice = sessionEndedNotice(req.query.ended);
+    await renderSignIn(req, res, 200, { next: nextPath, ...(notice ? { notice } : {}) });
   });
 
   /**

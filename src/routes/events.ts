@@ -5,7 +5,7 @@
 // requests each with its session to read. A stream ended because its session did (sign-out, Disable, a password reset,
 // on any instance) says so last with a `signed-out` event.
 import { Router, type Response } from 'express';
-import type { Auth } from '../auth/middleware';
+import type { Auth, SignedOutReason } from '../auth/middleware';
 import type { SessionStore } from '../auth/sessions';
 import { HttpError } from '../errors';
 import type { ChangeHub } from '../services/changes';
@@ -41,7 +41,8 @@ const STATE_SESSION_CHECK_MS = 1000;
 interface OpenStream {
   sessionId: string;
   agentId: string;
-  end(): void;
+  /** Ends the stream; its last event, `signed-out`, says why when `reason` is given (else the store is asked). */
+  end(reason?: SignedOutReason): void;
 }
 
 /** GET /api/events. */
@@ -89,7 +90,8 @@ export function eventStreamRouter(deps: EventStreamDeps): Router {
           try {
             if (Date.now() - sessionCheckedAt >= STATE_SESSION_CHECK_MS) {
               sessionCheckedAt = Date.now();
-              if (!(await deps.auth.stillSignedIn(req))) return stream.end();
+              const reason = await deps.auth.whySignedOut(req, agentId);
+              if (reason) return stream.end(reason);
             }
             const state = await stateOf(agentId);
             if (state === undefined) return stream.end();
@@ -112,8 +114,8 @@ export function eventStreamRouter(deps: EventStreamDeps): Router {
       checking = true;
       // A session ended elsewhere ends the stream here too; while the database cannot say, the stream stays.
       deps.auth
-        .stillSignedIn(req)
-        .then((signedIn) => (signedIn ? res.write(': keep-alive\n\n') : stream.end()), () => res.write(': keep-alive\n\n'))
+        .whySignedOut(req, agentId)
+        .then((reason) => (reason ? stream.end(reason) : res.write(': keep-alive\n\n')), () => res.write(': keep-alive\n\n'))
         .finally(() => (checking = false));
     }, (deps.checkSeconds ?? 15) * 1000);
     const stop = (): void => {
@@ -124,10 +126,14 @@ export function eventStreamRouter(deps: EventStreamDeps): Router {
     const stream: OpenStream = {
       sessionId,
       agentId,
-      end() {
+      end(reason) {
+        if (!open.has(stream)) return;
         stop();
-        // The page goes to sign-in at once and says why, instead of finding out at its next request.
-        res.end(`event: signed-out\ndata: {}\n\n`);
+        // The page goes to sign-in at once and says why, instead of finding out at its next request. Ended by this
+        // instance (sign-out, Disable, a password reset), the account says which; the store may not (an outage).
+        const last = (why: SignedOutReason | undefined): void => void res.end(`event: signed-out\ndata: ${JSON.stringify(why ? { reason: why } : {})}\n\n`);
+        if (reason) return last(reason);
+        deps.auth.whySignedOut(req, agentId).then((why) => last(why ?? 'ended'), () => last(undefined));
       },
     };
     open.add(stream);

@@ -9,11 +9,11 @@ const e2e = useE2e();
 
 const ADMIN: DemoAgent = { id: 'demo-admin', name: 'Demo Admin' };
 
-/** Milliseconds from now until `page` shows sign-in with the notice (or a timeout). */
-async function untilSignIn(page: Page, since: number): Promise<number> {
+/** Milliseconds from now until `page` shows sign-in with the notice saying why (or a timeout). */
+async function untilSignIn(page: Page, since: number, why: keyof typeof SESSION_ENDED): Promise<number> {
   await page.waitForURL((url) => url.pathname === '/sign-in', { timeout: 5000 });
   const took = Date.now() - since;
-  await expectText(page, '#sign-in-notice', new RegExp(SESSION_ENDED.slice(0, 40).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  await expectText(page, '#sign-in-notice', new RegExp(`^${SESSION_ENDED[why].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
   return took;
 }
 
@@ -26,7 +26,7 @@ test("when an admin disables Grace while her page is open and Available, then he
   await admin.click(`tr[data-agent="${GRACE.id}"] form[action$="/disable"] button`);
 
   // The heartbeat (every few seconds) would find out too, later: the stream's last event says it now.
-  expect(await untilSignIn(grace, pressed)).toBeLessThan(2500);
+  expect(await untilSignIn(grace, pressed, 'disabled')).toBeLessThan(2500);
   expect(new URL(grace.url()).searchParams.get('next')).toBe('/');
   expect(await grace.$(`.demo-sign-in button[data-agent="${GRACE.id}"]`)).toBeNull();
   await e2e.running.agents.change(GRACE.id, { disabled: false });
@@ -41,7 +41,7 @@ test('when Margaret signs out in one tab, then her board in another tab goes to 
   const pressed = Date.now();
   await first.click('#sign-out');
 
-  expect(await untilSignIn(board, pressed)).toBeLessThan(2500);
+  expect(await untilSignIn(board, pressed, 'ended')).toBeLessThan(2500);
   // Both tabs opened sign-in at once, and a browser keeps one sign-in cookie: the tab that got the other one's asks for
   // a reload when its form is sent. Once the first tab is there, the board's tab is loaded again.
   await first.waitForURL((url) => url.pathname === '/sign-in');

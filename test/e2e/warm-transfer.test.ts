@@ -133,7 +133,7 @@ test('when an admin disables Grace on the admin page while her page is open, the
   await expectText(admin, '#admin-notice', /Disabled Grace Hopper; \d+ session\(s\) ended/);
   await screenshot(admin, '9-admin-disabled-grace');
 
-  await grace.waitForURL(/\/sign-in\?ended=1/, { timeout: 20000 });
+  await grace.waitForURL(/\/sign-in\?ended=disabled/, { timeout: 20000 });
   expect(await grace.locator(`.demo-sign-in button[data-agent="${GRACE.id}"]`).count()).toBe(0);
   expect(await e2e.running.agents.find(GRACE.id)).toMatchObject({ disabled: true });
   await e2e.running.agents.change(GRACE.id, { disabled: false });
