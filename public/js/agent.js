@@ -172,6 +172,9 @@
     if (focused && focused.tagName === 'BUTTON' && focused.disabled) els['agent-status'].focus();
   }
 
+  // An action that hides the focused control (Save wrap-up, Complete transfer) leaves focus on the status line.
+  window.WarmTransfer.keepFocus(els['agent-status']);
+
   // ---------- ringing that gets noticed ----------
 
   var ringing = { active: false, blink: null, title: document.title, notification: null, callSid: null };
@@ -313,7 +316,12 @@
     var message;
     if (leg && (leg.status === 'dialing' || leg.status === 'ringing' || (state.call && state.call.status() === 'pending'))) {
       key = 'ringing:' + call.callSid;
-      message = (call.returning ? 'Your dropped call is ringing again: ' : 'Incoming call from ') + callerOf(call) + '. Answer or decline.';
+      // A colleague's ring says who asks and why (their note too), as the status line does; a customer's says who calls.
+      var asking = consultFor(call, leg);
+      message = asking ? asking + ' Answer or decline.' : (call.returning ? 'Your dropped call is ringing again: ' : 'Incoming call from ') + callerOf(call) + '. Answer or decline.';
+    } else if (leg && leg.status === 'in-progress' && consultLine(call)) {
+      key = 'consult:' + call.callSid + ':' + consultLine(call);
+      message = consultLine(call);
     } else if (leg && leg.status === 'in-progress') {
       var mutedNow = Boolean(state.call && state.call.status() === 'open' && state.call.isMuted());
       key = 'talking:' + call.callSid + (leg.held ? ':held' : '') + (call.heldBy ? ':customer-held' : '') + (mutedNow ? ':muted' : '') + (call.customerRinging ? ':ringing-out' : '');
@@ -399,9 +407,12 @@
     return button;
   }
 
-  function setUsable(button, usable, label) {
+  /** `name`: what a screen reader says for the button (which colleague it is for); `why`: said when pressed unusable. */
+  function setUsable(button, usable, label, name, why) {
     button.setAttribute('aria-disabled', String(!usable));
     if (label !== undefined) text(button, label);
+    if (name !== undefined && button.getAttribute('aria-label') !== name) button.setAttribute('aria-label', name);
+    button.dataset.why = usable ? '' : why || '';
   }
 
   /** The directory's rows, by colleague id: updated in place so focus and the reader's place survive every update. */
@@ -441,9 +452,12 @@
       badge.dataset.presence = c.presence;
       text(badge, (PRESENCE_TEXT[c.presence] || c.presence) + (c.inStateSeconds !== undefined ? ' · ' + duration(since(c.inStateSeconds)) : ''));
       var reachable = c.takesTransfers && !onCall[c.id];
-      setUsable(li.querySelector('button.consult'), Boolean(can.consult && reachable));
-      setUsable(li.querySelector('button.cold'), Boolean(can.coldTransfer && reachable));
-      setUsable(li.querySelector('button.bring-in'), Boolean(can.bringIn && reachable), onCall[c.id] ? 'On this call' : 'Bring in');
+      // Pressed when it cannot act, a button says why (the colleague's state first, then the call's).
+      var why = onCall[c.id] ? c.name + ' is already on this call.' : !c.takesTransfers ? c.name + ' is ' + (PRESENCE_TEXT[c.presence] || c.presence).toLowerCase() + ' and cannot take a call now.' : '';
+      var noCall = 'This works during a call you are on.';
+      setUsable(li.querySelector('button.consult'), Boolean(can.consult && reachable), undefined, 'Consult ' + c.name, can.consult ? why : noCall);
+      setUsable(li.querySelector('button.cold'), Boolean(can.coldTransfer && reachable), undefined, 'Transfer to ' + c.name, can.coldTransfer ? why : noCall);
+      setUsable(li.querySelector('button.bring-in'), Boolean(can.bringIn && reachable), onCall[c.id] ? 'On this call' : 'Bring in', onCall[c.id] ? c.name + ' is on this call' : 'Bring in ' + c.name, can.bringIn ? why : noCall);
       // Keep the server's order, moving a row only when it is out of place (a moved row would lose focus).
       var expected = previous ? previous.nextSibling : els.directory.firstChild;
       if (expected !== li) els.directory.insertBefore(li, expected);
@@ -712,7 +726,10 @@
     });
   });
   els.directory.addEventListener('click', function (event) {
-    var usable = function (button) { return button && button.getAttribute('aria-disabled') !== 'true'; };
+    var usable = function (button) {
+      if (button && button.getAttribute('aria-disabled') === 'true' && button.dataset.why) { text(els.announcer, ''); text(els.announcer, button.dataset.why); }
+      return button && button.getAttribute('aria-disabled') !== 'true';
+    };
     var consult = event.target.closest('button.consult');
     if (consult) {
       if (!usable(consult)) return;

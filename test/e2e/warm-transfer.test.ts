@@ -25,8 +25,13 @@ async function graceRinging(): Promise<{ customer: Page; ada: Page; grace: Page;
   await ada.fill('#directory-search', 'grace');
   await ada.waitForSelector('#directory button.bring-in[data-agent="grace"]:not([aria-disabled="true"])');
   expect(await ada.locator('#directory li:not([hidden])').count()).toBe(1);
+  // The filter hides the other rows from sight and from Tab too, and each button names its colleague.
+  expect(await ada.locator('#directory li:visible').count()).toBe(1);
+  expect(await ada.getAttribute('#directory button.bring-in[data-agent="grace"]', 'aria-label')).toBe('Bring in Grace Hopper');
   await ada.click('#directory button.bring-in[data-agent="grace"]');
   await expectText(grace, '#agent-status', /Ada Lovelace asks you to join their call with /);
+  // A screen reader hears who asks, not "Incoming call" as if a customer were calling.
+  await expectText(grace, '#announcer', /^Ada Lovelace asks you to join their call with \+\d+\. Answer or decline\.$/);
   await expectText(ada, '#call-legs', /Grace Hopper: (being called|ringing)/);
   return { customer, ada, grace, callSid };
 }
