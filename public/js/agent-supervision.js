@@ -52,13 +52,28 @@
     if (can.lowerHelp && call && call.help) text(raisedText, 'You asked for help' + (call.help.note ? ': “' + call.help.note + '”' : '') + '. The supervisors see it on the floor.');
   });
 
+  /** Focuses `el` once it is shown (within 3 s), unless the user has moved focus elsewhere meanwhile. */
+  function focusWhenShown(el) {
+    var from = document.activeElement;
+    var tries = 0;
+    var timer = setInterval(function () {
+      tries += 1;
+      // Moved by the user to another control (the status line, where focus waits meanwhile, does not count).
+      var active = document.activeElement;
+      var moved = active && active !== from && /^(BUTTON|INPUT|SELECT|TEXTAREA|A)$/.test(active.tagName) && !active.closest('[hidden]');
+      if (moved || tries > 30) { clearInterval(timer); return; }
+      if (!el.closest('[hidden]')) { clearInterval(timer); el.focus(); }
+    }, 100);
+  }
+
   form.addEventListener('submit', async function (event) {
     event.preventDefault();
     try {
       await api('POST', '/api/me/help', note.value.trim() ? { note: note.value.trim() } : {});
       note.value = '';
       announce('You asked for help. The supervisors are told.');
-      lower.focus();
+      // Lower hand shows once the page hears of the raised hand: focus goes there then.
+      focusWhenShown(lower);
     } catch (err) {
       error.textContent = 'Could not ask for help: ' + err.message;
       error.hidden = false;
@@ -69,7 +84,7 @@
     try {
       await api('POST', '/api/me/help/lower', {});
       announce('You lowered your hand.');
-      note.focus();
+      focusWhenShown(note);
     } catch (err) {
       error.textContent = 'Could not lower your hand: ' + err.message;
       error.hidden = false;

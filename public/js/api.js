@@ -72,7 +72,34 @@
   /** What each presence is called on the pages. */
   var PRESENCE_TEXT = { offline: 'Offline', available: 'Available', away: 'Away', ringing: 'Ringing', 'on-call': 'On a call', 'wrap-up': 'Wrapping up' };
 
+  /**
+   * Keeps keyboard focus on the page when an action hides, disables or removes the control that had it (Save wrap-up,
+   * Complete transfer, Hang up): focus would otherwise fall to the document, and a keyboard user would start again from
+   * the top. It goes to `fallback` (a status line, focusable with tabindex=-1), or to what `fallback(lost)` returns.
+   * A focus the user moved away on purpose (a click elsewhere) is left alone.
+   */
+  function keepFocus(fallback) {
+    var last = null;
+    function gone(el) {
+      return !document.contains(el) || el.disabled || Boolean(el.closest('[hidden]')) || el.getClientRects().length === 0;
+    }
+    document.addEventListener('focusin', function (event) { last = event.target; });
+    document.addEventListener('focusout', function (event) {
+      // Still there as it loses focus: the user moved it (or the window lost focus), not the page.
+      if (event.target === last && !gone(event.target) && !event.relatedTarget) last = null;
+    });
+    setInterval(function () {
+      var active = document.activeElement;
+      var lost = active && active !== document.body ? (gone(active) ? active : null) : last && gone(last) ? last : null;
+      if (!lost) return;
+      var target = typeof fallback === 'function' ? fallback(lost) : fallback;
+      last = null;
+      if (target && !gone(target)) target.focus();
+    }, 150);
+  }
+
   window.WarmTransfer = window.WarmTransfer || {};
+  window.WarmTransfer.keepFocus = keepFocus;
   window.WarmTransfer.api = api;
   window.WarmTransfer.duration = duration;
   window.WarmTransfer.signedOut = signedOut;

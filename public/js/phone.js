@@ -83,8 +83,11 @@
   function finish(text) {
     setKeypad(false);
     setStatus(text);
+    // Focus on Hang up (now disabled) would fall to the page: it goes to Call support, ready for the next call.
+    var hadFocus = document.activeElement === hangupButton || document.activeElement === callButton || document.activeElement === document.body;
     callButton.disabled = false;
     hangupButton.disabled = true;
+    if (hadFocus) callButton.focus();
     if (events) {
       events.close();
       events = null;
@@ -158,6 +161,8 @@
       .then(function (d) {
         callSid = d.callSid;
         hangupButton.disabled = false;
+        // Call support (disabled during the call) had focus: Hang up is the next thing to press.
+        if (document.activeElement === callButton || document.activeElement === document.body) hangupButton.focus();
         listen(callSid);
         if (mic) connectAudio(callSid, mic);
       })
