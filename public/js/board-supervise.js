@@ -16,8 +16,11 @@
   var table = document.getElementById('board-calls');
   if (!softphone || !table) return;
 
+  // Hang up my line (hidden once hung up) and any control an update hides leave focus on the supervisor's status line.
+  window.WarmTransfer.keepFocus(status);
+
   var MODE_TEXT = { listen: 'Listening: nobody hears you.', coach: 'Coaching: only the agent hears you.', barge: 'In the call: everyone hears you.' };
-  var state = { device: null, call: null, onCall: null, joining: null, calls: [], last: '', helpSeen: {}, notices: {}, title: document.title };
+  var state = { device: null, call: null, onCall: null, leftOnPurpose: null, joining: null, calls: [], last: '', helpSeen: {}, notices: {}, title: document.title };
 
   function text(el, value) { if (el && el.textContent !== value) el.textContent = value; }
   function announce(value) { text(announcer, ''); text(announcer, value); }
@@ -63,13 +66,17 @@
   // Ending the supervisor's own leg is a Leave as far as the call is concerned: only their participant goes.
   hangup.addEventListener('click', function () {
     state.joining = null;
+    // Left on purpose: the board's updates must not say the call ended (it goes on without this line).
+    state.leftOnPurpose = state.onCall ? state.onCall.callSid : null;
+    state.onCall = null;
     if (state.call) state.call.disconnect();
-    announce('You hung up your line.');
+    announce('You hung up your line: the call goes on without you.');
   });
 
   table.addEventListener('click', async function (event) {
     var button = event.target.closest('button.supervise');
     if (!button || button.disabled) return;
+    if (button.getAttribute('aria-disabled') === 'true') { announce('Your line is still joining the call: press again once it has.'); return; }
     clearError();
     var callSid = button.dataset.call;
     var mode = button.dataset.mode;
@@ -78,17 +85,19 @@
       if (mode === 'leave') {
         state.joining = null;
         state.onCall = null;
+        state.leftOnPurpose = callSid;
         await api('POST', '/api/calls/' + encodeURIComponent(callSid) + '/leave', {});
-        announce('You left the call.');
+        // The status line (a live region) says "You are not on a call." next: said once, not twice.
       } else {
         var whom = button.parentNode.querySelector('select.coach-whom');
         var body = mode === 'coach' && whom && !whom.hidden && whom.value ? { mode: mode, agentId: whom.value } : { mode: mode };
+        state.leftOnPurpose = null;
         var result = await api('POST', '/api/calls/' + encodeURIComponent(callSid) + '/supervise', body);
         if (result.status === 'dialing') {
           state.joining = { callSid: callSid, since: Date.now() };
           setTimeout(function () { checkJoin(mineIn(state.calls)); }, JOIN_GRACE_MS + 100);
         }
-        announce(result.status === 'dialing' ? 'Joining the call: ' + MODE_TEXT[mode] : MODE_TEXT[mode]);
+        // The status line (a live region) says the ring and then the mode: the announcer says nothing more.
       }
     } catch (err) {
       showError(err.message);
@@ -145,7 +154,7 @@
     state.calls = calls;
     checkJoin(mine);
     // Taken off a call without pressing Leave: it ended, or its agent left and the caller went back to the line.
-    if (mine && mine.leg.status === 'in-progress') state.onCall = { callSid: mine.call.callSid, from: mine.call.from || 'unknown' };
+    if (mine && mine.leg.status === 'in-progress' && mine.call.callSid !== state.leftOnPurpose) state.onCall = { callSid: mine.call.callSid, from: mine.call.from || 'unknown' };
     else if (!mine && state.onCall) {
       var was = state.onCall;
       state.onCall = null;

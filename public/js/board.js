@@ -167,8 +167,10 @@
         if (b.dataset.mode === 'leave') b.disabled = !mine;
         else {
           b.setAttribute('aria-pressed', String(Boolean(mine && mine.mode === b.dataset.mode)));
-          // A switch waits until the supervisor's softphone has answered.
-          b.disabled = Boolean(mine && mine.status !== 'in-progress');
+          // A switch waits until the supervisor's softphone has answered: aria-disabled (not disabled), so the button
+          // just pressed keeps focus while the line rings instead of focus jumping to Leave.
+          b.disabled = false;
+          b.setAttribute('aria-disabled', String(Boolean(mine && mine.status !== 'in-progress')));
         }
       });
     });
