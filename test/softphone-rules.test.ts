@@ -80,6 +80,11 @@ describe('wrap-up codes', () => {
     expect(codeIdOf('  Refund issued (10 %)! ')).toBe('refund-issued-10');
     expect(codeIdOf('Rückruf später')).toBe('ruckruf-spater');
     expect(() => codeIdOf('!!!')).toThrow(InvalidRequestError);
+    // Names in other scripts get ids of their own (not one shared id, and not a refusal).
+    expect(codeIdOf('تم الحل')).toMatch(/^c-[0-9a-f]{10}$/);
+    expect(codeIdOf('日本語')).toMatch(/^c-[0-9a-f]{10}$/);
+    expect(codeIdOf('日本語')).not.toBe(codeIdOf('تم الحل'));
+    expect(codeIdOf(' 日本語 ')).toBe(codeIdOf('日本語'));
   });
 
   test('when admins require a code and there is one to pick, then a missing wrap-up holds the next offer back; otherwise it never does', () => {

@@ -151,14 +151,26 @@ describe('wrap-up codes and who is calling', () => {
     const nul = await adminForm(boss, '/admin/wrap-up-codes', { name: 'Sale \u0000 made' });
     expect(nul.status).toBe(400);
     expect(nul.text).toMatch(/may not contain control characters/);
-    await adminForm(boss, '/admin/wrap-up-codes/wrong-number', { name: 'Wrong number dialled' }).expect(303);
-    await adminForm(boss, '/admin/wrap-up-codes/wrong-number', { active: 'false' }).expect(303);
+    const renamed = await adminForm(boss, '/admin/wrap-up-codes/wrong-number', { name: 'Wrong number dialled' }).expect(303);
+    const off = await adminForm(boss, '/admin/wrap-up-codes/wrong-number', { active: 'false' }).expect(303);
+    // A name in another script is a code of its own.
+    const arabic = await adminForm(boss, '/admin/wrap-up-codes', { name: 'تم الحل' }).expect(303);
 
     const page = await boss.get('/admin').set('Accept', 'text/html');
     expect(page.text).toContain('Wrong number dialled');
     expect(page.text).toMatch(/id="wrap-up-codes"/);
+    expect(page.text).toContain('aria-label="Turn on the code Wrong number dialled"');
     const { codes } = await app.running.wrapUp.load();
-    expect(codes.map((c) => [c.id, c.active])).toEqual([['refund-issued', true], ['call-back-later', true], ['wrong-number', false]]);
+    expect(codes.map((c) => [c.id, c.active])).toEqual([['refund-issued', true], ['call-back-later', true], ['wrong-number', false], [expect.stringMatching(/^c-[0-9a-f]{10}$/), true]]);
+    // Each form comes back saying what was done, in the stored name; a forged link says nothing.
+    const noticeAt = async (location: string): Promise<string | undefined> => /<p class="notice" id="wrap-up-notice" role="status">([^<]*)<\/p>/.exec((await boss.get(location).set('Accept', 'text/html')).text)?.[1];
+    expect(await noticeAt(renamed.headers.location!)).toBe('Saved the code Wrong number dialled.');
+    expect(await noticeAt(off.headers.location!)).toBe('Turned off the code Wrong number dialled: agents no longer see it.');
+    expect(await noticeAt(arabic.headers.location!)).toBe('Added the code تم الحل.');
+    expect(await noticeAt('/admin?wrapped=on&code=wrong-number')).toBeUndefined();
+    expect(await noticeAt('/admin?wrapped=added&code=nope')).toBeUndefined();
+    expect(await noticeAt('/admin?wrapped=required')).toBeUndefined();
+    expect(await noticeAt('/admin?wrapped=__proto__&code=refund-issued')).toBeUndefined();
     expect((await adminForm(ana, '/admin/wrap-up-codes', { name: 'Sneaky' })).status).toBe(403);
   });
 

@@ -1,5 +1,6 @@
 // Wrap-up codes (dispositions) and the caller's recent history, as rules: which code an agent may pick for which call,
 // when a missing code holds the next offer back, and what the ringing page says about who is calling. Pure: no I/O.
+import { createHash } from 'node:crypto';
 import { InvalidRequestError, NotFoundError, WrapUpClosedError } from './errors';
 import type { Outcome } from './history';
 
@@ -43,8 +44,10 @@ export function codeIdOf(name: string): string {
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')
     .slice(0, 48);
-  if (!id) throw new InvalidRequestError('A wrap-up code needs a name with a letter or a digit.');
-  return id;
+  if (id) return id;
+  if (!/[\p{L}\p{N}]/u.test(name)) throw new InvalidRequestError('A wrap-up code needs a name with a letter or a digit.');
+  // A name with no Latin letter or digit (تم الحل, 日本語) gets an id of its own from its text, as a queue's does.
+  return `c-${createHash('sha256').update(name.trim()).digest('hex').slice(0, 10)}`;
 }
 
 /**
