@@ -267,6 +267,18 @@ export function createApp(deps: AppDeps): Express {
   return app;
 }
 
+/** The error page's heading (and title) by status: what happened, in words, above the message that says why. */
+const ERROR_HEADINGS: Readonly<Record<number, string>> = {
+  400: 'Please check what you entered',
+  401: 'Please sign in',
+  403: 'Not allowed',
+  404: 'Not found',
+  409: 'That clashes with what is already there',
+  413: 'Too much at once',
+  429: 'Too many requests',
+  503: 'Not available right now',
+};
+
 /** Errors for people and scripts: JSON or an HTML page, by Accept. Unexpected errors are logged and told apart. */
 function errorHandler(logger: Logger, config: Config): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
@@ -280,7 +292,7 @@ function errorHandler(logger: Logger, config: Config): ErrorRequestHandler {
     const page = req.method === 'GET' || (req.is('application/x-www-form-urlencoded') && !req.path.startsWith('/conference/'));
     // A refused /admin form leads back there (the browser's Back keeps what was typed).
     const back = req.method === 'POST' && req.path.startsWith('/admin') ? { href: '/admin', text: 'Back to the admin page (your browser’s Back keeps what you typed)' } : undefined;
-    if (page && req.accepts(['html', 'json']) === 'html') res.render('error', { status, message, mode: config.twilio.mode, agent: res.locals.agent, back });
+    if (page && req.accepts(['html', 'json']) === 'html') res.render('error', { title: ERROR_HEADINGS[status] ?? (status >= 500 ? 'Something went wrong' : 'That could not be done'), status, message, mode: config.twilio.mode, agent: res.locals.agent, back });
     else res.json({ error: message, status });
   };
 }

@@ -78,7 +78,15 @@ const DOMAIN_STATUS: Record<DomainError['kind'], number> = { 'not-found': 404, c
 
 /** A zod failure as one line for people: "to must be …; note too long". */
 export function describeIssues(error: z.ZodError): string {
-  return `Invalid request: ${error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')} ${i.message}` : i.message)).join('; ')}`;
+  return `Invalid request: ${error.issues.map(describeIssue).join('; ')}`;
+}
+
+/** One issue: its field's name, then the message, unless the message names the field itself ("A wrap-up code needs a name."). */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const field = issue.path.at(-1);
+  if (field === undefined) return issue.message;
+  const namesIt = typeof field === 'string' && new RegExp(`\\b${field.replace(/[^A-Za-z0-9]/g, '')}\\b`, 'i').test(issue.message) && /^[A-Z]/.test(issue.message);
+  return namesIt ? issue.message : `${issue.path.join('.')} ${issue.message}`;
 }
 
 /**

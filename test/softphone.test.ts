@@ -148,6 +148,12 @@ describe('wrap-up codes and who is calling', () => {
   test('when an admin adds, renames and turns off codes on /admin, then the page lists them and agents are offered only the active ones', async () => {
     await adminForm(boss, '/admin/wrap-up-codes', { name: 'Wrong number' }).expect(303);
     expect((await adminForm(boss, '/admin/wrap-up-codes', { name: 'wrong NUMBER' })).status).toBe(409);
+    // A refused form's page says what to fix in words, under a heading that says what happened.
+    const blank = await adminForm(boss, '/admin/wrap-up-codes', { name: '   ' }).set('Accept', 'text/html');
+    expect(blank.status).toBe(400);
+    expect(blank.text).toContain('<h1>Please check what you entered</h1>');
+    expect(blank.text).toContain('<title>Please check what you entered · Warm transfer</title>');
+    expect(blank.text).toContain('<p class="error-message" role="alert">Invalid request: A wrap-up code needs a name.</p>');
     const nul = await adminForm(boss, '/admin/wrap-up-codes', { name: 'Sale \u0000 made' });
     expect(nul.status).toBe(400);
     expect(nul.text).toMatch(/may not contain control characters/);
