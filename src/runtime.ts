@@ -76,6 +76,8 @@ export interface StartOptions {
   routing?: Partial<Pick<RoutingSettings, 'tickMs' | 'passCooldownSeconds' | 'leaveSettleMs'>>;
   /** How often this instance reads the shared change feed. */
   changePollMs?: number;
+  /** How often this instance looks for quiet live calls to check with Twilio (default 15 s). */
+  auditEveryMs?: number;
   /** How often an open event stream re-reads its session, ended perhaps elsewhere (default 15 s). */
   eventStreamCheckSeconds?: number;
   /** Demo mode: how fast the stand-in plays Say/Play/Pause (1 = real time; tests go faster). */
@@ -218,6 +220,18 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       callbackAttempts: config.contactCenter.callbackAttempts,
       callbackRetrySeconds: config.contactCenter.callbackRetrySeconds,
     });
+    // Calls with no news for a minute are checked with Twilio (callbacks lost while the app was down: see auditQuietCalls).
+    let auditing = false;
+    const audit = setInterval(() => {
+      if (auditing) return;
+      auditing = true;
+      calls
+        .auditQuietCalls()
+        .catch((err: unknown) => logger.warn('could not check quiet calls with Twilio', { error: errorMessage(err) }))
+        .finally(() => (auditing = false));
+    }, options.auditEveryMs ?? 15_000);
+    audit.unref();
+    cleanups.unshift({ name: 'quiet-call audit', run: async () => clearInterval(audit) });
     let twilioLocal: TwilioLocal | undefined;
     if (config.twilio.mode === 'local') {
       twilioLocal = createTwilioLocal({

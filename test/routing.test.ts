@@ -528,6 +528,67 @@ describe('an agent whose softphone drops gets their customer back first', () => 
   });
 });
 
+describe('callbacks that never came (lost while the app was down): Twilio is asked', () => {
+  const minuteLater = () => new Date(Date.now() + 61_000);
+
+  test("when ana presses Hang up on a leg Twilio no longer knows (its end was never reported), then her leg is ended here, she is free, and the customer is told goodbye", async () => {
+    const { customer, anaLeg } = await anaAnswersACall();
+    await available('ben', 600_000);
+    rest.behave({ gone: [anaLeg], callStatus: 'in-progress' });
+    const ana = await signIn(app, 'ana');
+
+    const res = await ana.post('/api/me/hangup').send({});
+
+    expect(res.status).toBeLessThan(300);
+    await until("ana's leg ended here", async () => (await db.models.calls.findById(customer).lean().exec())?.participants.find((l) => l.agentId === 'ana')?.status === 'completed');
+    await until('ana no longer on the call', async () => (await app.running.routing.presenceOfAll()).get('ana')?.presence !== 'on-call');
+    // She pressed Hang up: the customer, alone, hears goodbye (not the line).
+    await until('the goodbye', () => rest.requests.find((r) => r.path.endsWith(`/Calls/${customer}.json`) && /Hangup/.test(formValue(r, 'Twiml') ?? '')));
+    expect(dials().filter((d) => dialledAgent(d) === 'ben')).toHaveLength(0);
+  });
+
+  test('when Twilio cannot hang up a leg (an outage), then the agent reads a plain message, with no account or path in it', async () => {
+    await anaAnswersACall();
+    rest.behave({ error: { status: 503, code: 20003, message: 'Service unavailable for /2010-04-01/Accounts/ACxxx/Calls/CAxxx.json' } });
+    const ana = await signIn(app, 'ana');
+
+    const res = await ana.post('/api/me/hangup').send({});
+
+    expect(res.status).toBe(502);
+    expect(res.body.error).toBe('Your call could not be hung up: Twilio did not take it. Try again in a moment.');
+  });
+
+  test("when no news of a waiting caller comes for a minute and Twilio says they are gone, then the call ends as their hang-up: it leaves the line, reaches the history, and rings nobody", async () => {
+    const customer = fakeSid();
+    await incomingCall(customer).expect(200);
+    rest.behave({ gone: [customer] });
+
+    expect(await app.running.calls.auditQuietCalls(new Date())).toEqual({ checked: 0, ended: 0 });
+    expect(await app.running.calls.auditQuietCalls(minuteLater())).toEqual({ checked: 1, ended: 1 });
+
+    expect(await db.models.calls.findById(customer).lean().exec()).toBeNull();
+    expect((await app.running.history.find(customer, new Date()))?.endReason).toBe('customer-hung-up');
+    await available('ben');
+    await app.running.routing.dispatch();
+    expect(dials()).toHaveLength(0);
+  });
+
+  test("when no news of a call comes for a minute, its customer is still up but ana's leg is gone, then her leg is ended here and the customer goes back in line and is rung again; a call asked about is not asked again within the minute", async () => {
+    const { customer, anaLeg } = await anaAnswersACall();
+    rest.behave({ gone: [anaLeg], callStatus: 'in-progress' });
+
+    expect(await app.running.calls.auditQuietCalls(minuteLater())).toEqual({ checked: 1, ended: 1 });
+
+    expect((await db.models.calls.findById(customer).lean().exec())?.participants.find((l) => l.agentId === 'ana')?.status).toBe('completed');
+    // As when her softphone drops: back in line (ana, still signed in, is offered her customer first).
+    const [, again] = await dialsCount(2);
+    expect(formValue(again!, 'Url')).toBe(`${BASE}/conference/${customer}/connect/${dialledAgent(again!)}`);
+    expect(await db.models.calls.findById(customer).lean().exec()).toMatchObject({ status: 'offered', requeued: 1 });
+    // Asked again within the minute: nothing (each call is asked about at most once a minute).
+    expect(await app.running.calls.auditQuietCalls(minuteLater())).toEqual({ checked: 0, ended: 0 });
+  });
+});
+
 describe('callbacks in any order decide nothing about a customer who has gone', () => {
   const customerEnds = (customer: string) => [
     () => app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-leave', CallSid: customer, ReasonParticipantLeft: 'participant_hung_up' }).expect(200),

@@ -598,7 +598,8 @@ describe('bad requests get clear answers', () => {
     const json = await app.http().get('/nope').set('Accept', 'application/json');
 
     expect(html.status).toBe(404);
-    expect(html.text).toMatch(/<h1>404<\/h1>/);
+    expect(html.text).toMatch(/<h1>Not found<\/h1>/);
+    expect(html.text).toContain('(HTTP 404)');
     expect(json.status).toBe(404);
     expect(json.body.error).toMatch(/Not found/);
   });

@@ -116,6 +116,11 @@ export interface ConferenceEventInput {
 const OUTBOUND_RING_SECONDS = 30;
 /** How many times (2 s apart) a late call whose write's fate is unknown is looked for before leaving it to housekeeping. */
 const LATE_WRITE_LOOKS = 8;
+/** A live call with no news for this long is checked with Twilio (auditQuietCalls), and then at most this often. */
+export const QUIET_CALL_MS = 60_000;
+/** After Hang up, how long the agent's leg may stay in progress before Twilio is asked whether it is still up. */
+const HANG_UP_CHECK_MS = 3000;
+const LIVE_LEG_STATUSES: ReadonlySet<string> = new Set(['dialing', 'ringing', 'in-progress']);
 
 /** Builds the call service. */
 export function createCallService(deps: CallServiceDeps) {
@@ -505,11 +510,67 @@ export function createCallService(deps: CallServiceDeps) {
       try {
         await voice.hangUp(legCallSid);
       } catch (err) {
-        throw new VoiceFailedError(`Twilio could not hang up your call: ${describeRestError(err)}`);
+        logger.warn('Twilio did not hang up an agent\'s leg', { callSid: call._id, agentId, error: describeRestError(err) });
+        throw new VoiceFailedError('Your call could not be hung up: Twilio did not take it. Try again in a moment.');
       }
+      // Its end is reported by the leg's own callback. A leg that had ended already (or that Twilio does not know)
+      // reports nothing more: asked about once, so the agent is not left "On a call" with nobody.
+      background.run(`check ${agentId}'s leg after Hang up`, async () => {
+        await new Promise((resolve) => setTimeout(resolve, HANG_UP_CHECK_MS));
+        await legGoneCheck(call._id, agentId, legCallSid);
+      });
     }
     logger.info('agent hung up', { callSid: call._id, agentId });
     return { callSid: call._id };
+  }
+
+  /** Reports the agent's leg ended when it is still live here and Twilio says it is not (its callback was lost). */
+  async function legGoneCheck(callSid: string, agentId: string, legCallSid: string): Promise<boolean> {
+    const call = await store.load(callSid);
+    const leg = call?.participants.find((l) => l.legCallSid === legCallSid);
+    if (!leg || !LIVE_LEG_STATUSES.has(leg.status)) return false;
+    if ((await voice.callEnded(legCallSid)) !== true) return false;
+    logger.warn('an agent\'s leg is gone, Twilio says, but its end was never reported: it is ended here', { callSid, agentId });
+    await recordAgentCallStatus({ conferenceId: callSid, agentId, legCallSid, callStatus: 'completed' });
+    return true;
+  }
+
+  /** The customer's own leg of a live call, when they are on the phone (not a callback waiting to be made). */
+  function customerLegOf(call: CallRecord): string | undefined {
+    if (call.callback) return call.status === 'waiting' ? undefined : call.customerLegSid;
+    return call.customerLegSid ?? call._id;
+  }
+
+  const audited = new Map<string, number>();
+  /**
+   * Live calls nobody has heard of for a while (QUIET_CALL_MS) are checked with Twilio. Callbacks lost while every
+   * instance was down (or that Twilio gave up sending) would otherwise leave a caller who hung up waiting in the line,
+   * rung to agents who answer nobody, and agents "On a call" for ever. A customer Twilio says is gone ends the call as
+   * their hang-up would; an agent's leg it says is gone is reported ended, as its own callback would have.
+   */
+  async function auditQuietCalls(now = new Date()): Promise<{ checked: number; ended: number }> {
+    const live = await store.live();
+    const ids = new Set(live.map((call) => call._id));
+    for (const id of audited.keys()) if (!ids.has(id)) audited.delete(id);
+    let checked = 0;
+    let ended = 0;
+    for (const call of live) {
+      if (now.getTime() - new Date(call.updatedAt).getTime() < QUIET_CALL_MS) continue;
+      if (now.getTime() - (audited.get(call._id) ?? 0) < QUIET_CALL_MS) continue;
+      audited.set(call._id, now.getTime());
+      checked += 1;
+      const customer = customerLegOf(call);
+      if (customer && (await voice.callEnded(customer)) === true) {
+        logger.warn('no news of a call for a while, and Twilio says its customer is gone: the call ends', { callSid: call._id });
+        await finish(call._id, 'customer-hung-up', { hangUpTalking: true });
+        ended += 1;
+        continue;
+      }
+      for (const leg of call.participants) {
+        if (leg.legCallSid && LIVE_LEG_STATUSES.has(leg.status) && (await legGoneCheck(call._id, leg.agentId, leg.legCallSid))) ended += 1;
+      }
+    }
+    return { checked, ended };
   }
 
   /**
@@ -754,6 +815,7 @@ export function createCallService(deps: CallServiceDeps) {
     bringInAgent,
     recordAgentCallStatus,
     recordConferenceEvent,
+    auditQuietCalls,
 
     /** The call an agent is on (or else being rung for), with every leg; null when idle. */
     async activeCallFor(agentId: string): Promise<CallView | null> {

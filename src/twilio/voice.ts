@@ -8,9 +8,9 @@ import type { AddParticipantRequest, DialRequest, ParticipantChange, TwilioRest 
 export interface Voice {
   /** Rings a phone; resolves with Twilio's CallSid. */
   dial(request: DialRequest): Promise<{ sid: string }>;
-  /** Ends a call; one that already ended is no error. */
+  /** Ends a call; one that already ended, or that Twilio does not know, is no error. */
   hangUp(callSid: string): Promise<void>;
-  /** Whether a call has ended, as Twilio says now; undefined when Twilio could not say (no answer, an error). */
+  /** Whether a call has ended, as Twilio says now (one it does not know has); undefined when Twilio could not say (no answer, an error). */
   callEnded(callSid: string): Promise<boolean | undefined>;
   /**
    * Moves a live call to the TwiML at `url` (out of its conference, if it is in one), reporting its end to
@@ -60,12 +60,15 @@ function mayPass(err: unknown): boolean {
   return typeof status !== 'number' || status >= 500 || status === 429;
 }
 
-/** Runs a REST change to a call that may have ended meanwhile (the caller hung up): that is not a failure. */
+/**
+ * Runs a REST change to a call that may have ended meanwhile (the caller hung up), or that Twilio no longer knows (404:
+ * a CallSid it never had, or one it has dropped): neither is a failure, there is nothing left to change.
+ */
 async function unlessCallEnded(work: () => Promise<void>): Promise<void> {
   try {
     await work();
   } catch (err) {
-    if (!callAlreadyEnded(err)) throw err;
+    if (!callAlreadyEnded(err) && !participantGone(err)) throw err;
   }
 }
 
@@ -81,7 +84,8 @@ export function createVoice(rest: TwilioRest, onRetry: (retry: VoiceRetry) => vo
   return {
     dial: (request) => rest.dial(request),
     hangUp: (callSid) => unlessCallEnded(() => rest.hangUp(callSid)),
-    callEnded: (callSid) => rest.callStatus(callSid).then((status) => ENDED_CALL_STATUSES.has(status), () => undefined),
+    // A call Twilio does not know (404) is not up: ended, as far as anyone on it is concerned.
+    callEnded: (callSid) => rest.callStatus(callSid).then((status) => ENDED_CALL_STATUSES.has(status), (err: unknown) => (participantGone(err) ? true : undefined)),
     // https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource (Twiml: new instructions for a live call)
     redirectTo: (callSid, url, statusCallback) => unlessCallEnded(() => rest.redirect(callSid, redirectTwiml(url), statusCallback)),
     sayAndHangUp: (callSid, message) => unlessCallEnded(() => rest.redirect(callSid, apologyTwiml(message))),

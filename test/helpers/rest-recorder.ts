@@ -26,6 +26,8 @@ export interface Behaviour {
   hold?: boolean;
   /** The status a call fetch (GET …/Calls/<CallSid>.json) answers with ('queued' otherwise). */
   callStatus?: string;
+  /** CallSids Twilio does not know: any request about one (fetch, update) answers 404, code 20404. */
+  gone?: readonly string[];
 }
 
 export interface RestRecorder {
@@ -103,8 +105,10 @@ export async function startRestRecorder(): Promise<RestRecorder> {
       const current = behaviour;
       const answer = (): void => {
         if (current.hangUp) return void req.socket.destroy();
-        if (current.error) {
-          send(current.error.status, { code: current.error.code, message: current.error.message, more_info: `https://www.twilio.com/docs/errors/${current.error.code}`, status: current.error.status });
+        const about = /\/Calls\/([^/.]+)\.json$/.exec(url.pathname)?.[1];
+        const error = about && current.gone?.includes(about) ? { status: 404, code: 20404, message: `The requested resource ${url.pathname} was not found` } : current.error;
+        if (error) {
+          send(error.status, { code: error.code, message: error.message, more_info: `https://www.twilio.com/docs/errors/${error.code}`, status: error.status });
           return;
         }
         const sid = `CA${randomBytes(16).toString('hex')}`;
