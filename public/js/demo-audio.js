@@ -94,7 +94,21 @@
     var call = d.call;
     if (!call) return;
     if (d.session) {
-      attach(d.session, { setMuted: function (m) { call.mute(m); }, isMuted: function () { return call.isMuted(); } });
+      // One mute per call: on the agent page this button presses the call's own Mute (which the floor sees too).
+      var callMute = document.getElementById('mute');
+      attach(d.session, {
+        setMuted: function (m) {
+          if (callMute && !callMute.disabled && call.isMuted() !== m) callMute.click();
+          else call.mute(m);
+        },
+        isMuted: function () { return call.isMuted(); },
+      });
+      // Muted or unmuted from anywhere (the call's Mute, Alt+Shift+M): this button and the note say so too.
+      call.on('mute', function () {
+        if (session !== d.session) return;
+        setMuteButton(call.isMuted());
+        say(describe(session.state()));
+      });
     } else {
       noMicrophone(d.error);
     }

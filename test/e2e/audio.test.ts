@@ -151,6 +151,17 @@ test('when Ada merges the consult into a three-way call, then all three hear eac
     expectHears(h.grace!, 'muted Grace', 'Ada', ADA_HZ);
   });
   await waitFor('the meters to show Grace muted', async () => (await grace.$eval('#demo-mic-level', (m) => (m as unknown as { value: number }).value)) === 0);
+  // One mute per call: the call's own Mute says so too (it is what the sound panel pressed)…
+  await expectText(grace, '#mute', /Unmute/);
+  expect(await grace.getAttribute('#mute', 'aria-pressed')).toBe('true');
+  // …and unmuting there is what the panel shows, and what the others hear.
+  await grace.click('#mute');
+  await expectText(grace, '#demo-mute', /^Mute$/);
+  await expectText(grace, '#demo-audio-note', /you hear the call and it hears you/);
+  await hearing('three-way, Grace unmuted', { customer, ada, grace }, (h) => {
+    expectHears(h.customer!, 'the customer', 'Grace again', GRACE_HZ);
+    expectHears(h.ada!, 'Ada', 'Grace again', GRACE_HZ);
+  });
 });
 
 test('when the pages have no microphone, then the call works on text, and each sound panel says so plainly', async () => {
