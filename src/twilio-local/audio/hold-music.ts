@@ -18,6 +18,13 @@ const CHORDS: Array<{ bass: string; pad: string[]; tune: string[] }> = [
   { bass: 'C3', pad: ['C4', 'E4', 'G4'], tune: ['G5', 'E5', 'D5', 'C5', 'D5'] },
 ];
 
+/**
+ * The music's level under the voices. At full scale it played at about -15 dBFS, above the spoken prompts (a greeting
+ * measured -22 dBFS over its voiced part), so a listener who set the volume for the music strained to hear the greeting
+ * and the agent. At 0.3 (-10.5 dB) it plays at about -26 dBFS, a few dB under <Say> (test/twilio-local/audio.test.ts).
+ */
+const MUSIC_GAIN = 0.3;
+
 /** 10 s of soft music at 8 kHz, 16-bit, that loops without a click (every chord fades in and out). */
 export function synthesizeHoldMusic(): Int16Array {
   const chordSamples = (HOLD_MUSIC_SECONDS / CHORDS.length) * SAMPLE_RATE;
@@ -33,7 +40,7 @@ export function synthesizeHoldMusic(): Int16Array {
       const inNote = (i - k * noteSamples) / SAMPLE_RATE;
       const pluck = Math.exp(-inNote * 5) * Math.min(1, inNote * 200);
       v += 0.12 * pluck * Math.sin(2 * Math.PI * (NOTE[chord.tune[k] as string] as number) * t);
-      out[c * chordSamples + i] = Math.round(v * fade * 32767);
+      out[c * chordSamples + i] = Math.round(v * fade * MUSIC_GAIN * 32767);
     }
   });
   return out;
