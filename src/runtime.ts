@@ -19,6 +19,7 @@ import { createSignInLimiter } from './auth/sign-in-limiter';
 import { agentModel } from './models/agent';
 import { createAgentAccounts, type AgentAccounts } from './services/agents';
 import { createCallService, type CallService } from './services/calls';
+import { createFinishedCalls, finishedCallCollection } from './models/finished-calls';
 import { createSupervision } from './services/supervision';
 import { createChangeHub, type ChangeHub } from './services/changes';
 import { createRouting, DEFAULT_ROUTING, type Routing, type RoutingSettings } from './services/routing';
@@ -147,9 +148,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const presence = createPresenceStore(presenceModel(db.connection), run);
     const changes = createChangeHub(createChangeStore(changeModel(db.connection), run), logger, { pollMs: options.changePollMs ?? 250, keepMs: 15_000, batchMs: 50 });
     const retracted = createToldSorry(toldSorryCollection(db.connection), run, logger);
+    const finishedCalls = createFinishedCalls(finishedCallCollection(db.connection), run);
+    // The finished calls pile up all day and a sweep reads them all (FerretDB scans): it runs once an hour.
+    let finishedSweptAt = Date.now();
+    const sweepFinished = (): Promise<number> => {
+      if (Date.now() - finishedSweptAt < 60 * 60_000) return Promise.resolve(0);
+      finishedSweptAt = Date.now();
+      return finishedCalls.sweep();
+    };
     // Housekeeping for several instances: late records of callers told sorry by any instance, old claims on calls.
     const housekeeping = setInterval(() => {
-      void Promise.all([retracted.sweep((callSids) => store.retractAll(callSids)), leases?.sweep()]).catch((err: unknown) => logger.warn('call housekeeping failed', { error: err instanceof Error ? err.message : String(err) }));
+      void Promise.all([retracted.sweep((callSids) => store.retractAll(callSids)), leases?.sweep(), sweepFinished()]).catch((err: unknown) => logger.warn('call housekeeping failed', { error: err instanceof Error ? err.message : String(err) }));
     }, 10_000);
     housekeeping.unref();
     cleanups.unshift({ name: 'call housekeeping', run: async () => clearInterval(housekeeping) });
@@ -216,6 +225,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       reconnectGraceSeconds: routingSettings.reconnectGraceSeconds,
       leaveSettleMs: routingSettings.leaveSettleMs,
       retracted,
+      finished: finishedCalls,
       onAgentLeft: (callSid, agentId) => supervision.agentLeft(callSid, agentId),
       callbackAttempts: config.contactCenter.callbackAttempts,
       callbackRetrySeconds: config.contactCenter.callbackRetrySeconds,

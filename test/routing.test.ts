@@ -547,6 +547,26 @@ describe('callbacks that never came (lost while the app was down): Twilio is ask
     expect(dials().filter((d) => dialledAgent(d) === 'ben')).toHaveLength(0);
   });
 
+  test("when a finished call's incoming-call webhook comes again (a replay), then the call is hung up: no conference, nobody rung, the history keeps the one call", async () => {
+    const { customer } = await anaAnswersACall();
+    await available('ben', 600_000);
+    await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'participant-leave', CallSid: customer, ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
+    await app.webhook('/conference/events', { FriendlyName: customer, StatusCallbackEvent: 'conference-end', ReasonConferenceEnded: 'participant-with-end-conference-on-exit-left' }).expect(200);
+    await until('the call in the history', async () => (await app.running.history.find(customer, new Date())) !== null);
+    await app.running.background.drain();
+    rest.requests.length = 0;
+
+    const replay = await incomingCall(customer).expect(200);
+
+    const twiml = parseTwiml(replay.text);
+    expect(find(twiml, 'Hangup')).toBeDefined();
+    expect(find(twiml, 'Conference')).toBeUndefined();
+    expect(await db.models.calls.findById(customer).lean().exec()).toBeNull();
+    await app.running.routing.dispatch();
+    expect(dials()).toHaveLength(0);
+    expect((await app.running.history.find(customer, new Date()))?.agentIds).toEqual(['ana']);
+  });
+
   test('when Twilio cannot hang up a leg (an outage), then the agent reads a plain message, with no account or path in it', async () => {
     await anaAnswersACall();
     rest.behave({ error: { status: 503, code: 20003, message: 'Service unavailable for /2010-04-01/Accounts/ACxxx/Calls/CAxxx.json' } });

@@ -16,7 +16,7 @@ import { defaultQueue, hasMenu, menuPrompt, queueOfKey, type Queue, type QueueSe
 import type { WebhookUrls } from '../services/webhook-urls';
 import { requireTwilioSignature } from '../twilio/signature';
 import { ENDED_CALL_STATUSES } from '../twilio/voice';
-import { apologyTwiml, callbackNumberTwiml, callbackOfferTwiml, closedTwiml, conferenceTwiml, emptyTwiml, GREETING, GREETING_AFTER_MENU, menuTwiml, voicemailTwiml, waitTwiml } from '../twilio/twiml';
+import { apologyTwiml, callbackNumberTwiml, callbackOfferTwiml, closedTwiml, conferenceTwiml, emptyTwiml, GREETING, hangUpTwiml, GREETING_AFTER_MENU, menuTwiml, voicemailTwiml, waitTwiml } from '../twilio/twiml';
 
 export interface TwilioWebhookDeps {
   calls: CallService;
@@ -159,7 +159,9 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
       deps.logger.info('long line: offering a message', { callSid: input.CallSid, queue: queue?.id });
       return sendTwiml(res, menuTwiml({ prompt: LONG_LINE_OFFER, action: deps.urls.longLine(queue?.id), timeoutSeconds: menuTimeout }));
     }
-    await deps.calls.receiveCustomerCall({ callSid: input.CallSid, from: input.From, ...(queue ? { queue: { id: queue.id, name: queue.name } } : {}) });
+    const received = await deps.calls.receiveCustomerCall({ callSid: input.CallSid, from: input.From, ...(queue ? { queue: { id: queue.id, name: queue.name } } : {}) });
+    // A call that has finished is not joined to a conference again (its webhook was replayed): it is ended.
+    if (received.finished) return sendTwiml(res, hangUpTwiml());
     sendTwiml(
       res,
       conferenceTwiml({

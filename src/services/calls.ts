@@ -45,6 +45,7 @@ import type { Transfer, TransferAction } from '../contact-center/transfer';
 import { maskNumber, type Logger } from '../logger';
 import type { CallStore } from '../models/call-store';
 import { isDuplicateKey, type ReservationStore } from '../models/reservation';
+import type { FinishedCalls } from '../models/finished-calls';
 import type { ToldSorry } from '../models/told-sorry';
 import { describeRestError, type Voice } from '../twilio/voice';
 import type { AgentDirectory } from './agents';
@@ -84,6 +85,8 @@ export interface CallServiceDeps {
   ringSeconds: number;
   /** Callers told sorry (their call was stored too late): recorded for every instance, whose routing never offers them. */
   retracted: Pick<ToldSorry, 'add'>;
+  /** Calls that finished (a day): a replayed incoming-call webhook for one is not taken as a new caller. */
+  finished?: Pick<FinishedCalls, 'remember' | 'has'>;
   /** Seconds an agent whose softphone dropped is offered their customer first. */
   reconnectGraceSeconds: number;
   /** How long a customer left alone by an agent's call ending waits for the conference to say why (see RoutingSettings). */
@@ -166,6 +169,8 @@ export function createCallService(deps: CallServiceDeps) {
       background.run(`caller record of ${callSid}`, () => callers.append(record.from!, entry));
     }
     await store.remove(callSid);
+    const { finished } = deps;
+    if (finished) background.run(`remember that ${callSid} finished`, () => finished.remember(callSid, now));
     changes.publish('calls', 'history');
     logger.info('call finished', { callSid, reason: historyEndReason(ended.call.endReason), cancelled: ended.ringing.length });
   }
@@ -235,14 +240,23 @@ export function createCallService(deps: CallServiceDeps) {
    * A repeated webhook for the same CallSid hits the duplicate key and routes nothing. A store that answers too
    * late gets the caller an apology, and the late record is deleted so nobody is ever offered that caller.
    */
-  async function receiveCustomerCall(input: { callSid: string; from?: string; queue?: { id: string; name: string } }): Promise<{ duplicate: boolean }> {
+  async function receiveCustomerCall(input: { callSid: string; from?: string; queue?: { id: string; name: string } }): Promise<{ duplicate: boolean; finished?: boolean }> {
     const queue = input.queue ? { queueId: input.queue.id, queueName: input.queue.name, queueSince: new Date() } : {};
+    // Asked meanwhile, not before: the lookup costs the caller no time.
+    const finishedBefore = deps.finished?.has(input.callSid);
+    finishedBefore?.catch(() => undefined);
     try {
       await store.insert({ _id: input.callSid, conferenceName: input.callSid, from: input.from, status: 'waiting', ...queue, participants: [], passedBy: [], transfers: [], rev: 0 }, (landed) => retractLate(input.callSid, landed));
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
       logger.warn('repeated incoming-call webhook; not routing again', { callSid: input.callSid });
       return { duplicate: true };
+    }
+    if (await finishedBefore) {
+      // A finished call's first webhook again: a replay. Nobody is on that phone; nobody is rung for it.
+      await store.remove(input.callSid);
+      logger.warn('incoming-call webhook for a call that has finished (a replay?): not taken', { callSid: input.callSid });
+      return { duplicate: true, finished: true };
     }
     logger.info('customer call waiting', { callSid: input.callSid, from: maskNumber(input.from), ...(input.queue ? { queue: input.queue.id } : {}) });
     changes.publish('calls');

@@ -150,6 +150,13 @@ export function emptyTwiml(): string {
   return new VoiceResponse().toString();
 }
 
+/** Ends the call at once (https://www.twilio.com/docs/voice/twiml/hangup). */
+export function hangUpTwiml(): string {
+  const response = new VoiceResponse();
+  response.hangup();
+  return response.toString();
+}
+
 export const GREETING = 'Thank you for calling. Please hold while we connect you to the next available agent.';
 /** The greeting for a caller who has just been thanked by the menu. */
 export const GREETING_AFTER_MENU = 'Please hold while we connect you to the next available agent.';
