@@ -146,6 +146,15 @@ describe('routing a new call', () => {
 });
 
 describe('the waiting line', () => {
+  test('when music is asked for a call the app has no live record of (finished, or never stored), then the caller hears the apology and the call ends, instead of music for ever', async () => {
+    const unknown = fakeSid();
+
+    const wait = parseTwiml((await app.webhook(`/conference/wait?call=${unknown}&round=2`, { CallSid: unknown }).expect(200)).text);
+
+    expect(wait.children.map((c) => c.name)).toEqual(['Say', 'Hangup']);
+    expect(find(wait, 'Play')).toBeUndefined();
+  });
+
   test('when nobody is available, then the caller hears their place in line and music, and the first agent to become available gets the call', async () => {
     const first = fakeSid();
     const second = fakeSid();

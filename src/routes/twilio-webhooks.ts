@@ -379,6 +379,12 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
     const round = query.success ? query.data.round : 0;
     // A caller whose place we cannot read (database away) still hears music; the announcement comes next round.
     const info = query.success ? await deps.calls.waitingInfo(query.data.call).catch(() => undefined) : undefined;
+    // A caller the app has no live call for (it finished: a stray conference-end, or a CallSid never stored) would hear
+    // music for ever with nobody to ring for them: they hear the apology and the call ends.
+    if (info && !info.live) {
+      deps.logger.warn('wait music asked for a call that is not live: the caller hears goodbye', { callSid: query.success ? query.data.call : undefined });
+      return sendTwiml(res, apologyTwiml(SORRY));
+    }
     const position = info?.position;
     const estimate = position && deps.estimateWait ? estimatedWaitSentence(await deps.estimateWait(info?.queueId, position).catch(() => undefined)) : undefined;
     // The caller's queue greets them in its own words, when it has them.

@@ -268,12 +268,13 @@ export function createCallService(deps: CallServiceDeps) {
    * The caller's place in their queue's line (1 = next; by entry time), and their queue; no place when an agent is on
    * the way or the call is unknown.
    */
-  async function waitingInfo(callSid: string): Promise<{ position?: number; queueId?: string }> {
+  async function waitingInfo(callSid: string): Promise<{ live: boolean; position?: number; queueId?: string }> {
     const live = await store.live();
     const mine = live.find((call) => call._id === callSid);
+    if (!mine) return { live: false };
     const waiting = live.filter((call) => call.status === 'waiting' && !call.endReason && call.queueId === mine?.queueId).map((call) => ({ callSid: call._id, waitingSince: placeOf(call) }));
     const position = positionInLine(waiting, callSid);
-    return { ...(position ? { position } : {}), ...(mine?.queueId ? { queueId: mine.queueId } : {}) };
+    return { live: true, ...(position ? { position } : {}), ...(mine.queueId ? { queueId: mine.queueId } : {}) };
   }
 
   /** The caller's place in line (1 = next), or undefined when an agent is on the way or the call is unknown. */
