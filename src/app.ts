@@ -289,7 +289,7 @@ function errorHandler(logger: Logger, config: Config): ErrorRequestHandler {
     res.status(status);
     if (err instanceof BusyError) res.set('Retry-After', String(err.retryAfterSeconds));
     // Pages and their forms get a page; scripts (and the agent page's JSON calls) get JSON.
-    const page = req.method === 'GET' || (req.is('application/x-www-form-urlencoded') && !req.path.startsWith('/conference/'));
+    const page = req.method === 'GET' || (req.is('application/x-www-form-urlencoded') && !req.path.startsWith('/conference/') && !req.path.startsWith('/api/'));
     // A refused /admin form leads back there (the browser's Back keeps what was typed).
     const back = req.method === 'POST' && req.path.startsWith('/admin') ? { href: '/admin', text: 'Back to the admin page (your browser’s Back keeps what you typed)' } : undefined;
     if (page && req.accepts(['html', 'json']) === 'html') res.render('error', { title: ERROR_HEADINGS[status] ?? (status >= 500 ? 'Something went wrong' : 'That could not be done'), status, message, mode: config.twilio.mode, agent: res.locals.agent, back });

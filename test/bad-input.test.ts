@@ -1,5 +1,5 @@
 // A client's mistakes get a clear 4xx with a message: never a 500 or 503, never an ERROR log line, never database work.
-import { addAgent, fakeSid, TEST_ENV, twilioSignature, useAppSuite, type AppSuite, type TestApp } from './helpers/app';
+import { addAgent, fakeSid, signIn, TEST_ENV, twilioSignature, useAppSuite, type AppSuite, type TestApp } from './helpers/app';
 
 const suite = useAppSuite();
 let db: AppSuite['db'];
@@ -19,6 +19,18 @@ beforeEach(async () => {
 function errorLines(): string[] {
   return app.logs.filter((line) => / ERROR /.test(line));
 }
+
+describe('an API given a form', () => {
+  test('when a page API is sent a form body, then the answer is JSON 415 like any other wrong type, not an HTML page', async () => {
+    const agent1 = await signIn(app, 'agent1');
+
+    const res = await agent1.post('/api/me/presence').type('form').set('Accept', 'text/html,application/json').send({ status: 'away' });
+
+    expect(res.status).toBe(415);
+    expect(res.type).toBe('application/json');
+    expect(res.body.error).toBe('Send JSON (Content-Type: application/json).');
+  });
+});
 
 describe('malformed percent-escapes in the path', () => {
   test('when a page path has a malformed percent-escape, then a script gets 400 and a JSON message', async () => {
