@@ -37,6 +37,10 @@ test('when an admin opens the page, then every agent is listed with forms carryi
     const token = Array.from(form.getElementsByTagName('input')).find((i) => i.getAttribute('name') === '_csrf');
     expect(token?.getAttribute('value')).toBe(admin.csrfToken);
   }
+  // Every button says what it does and to whom: a screen reader's list of buttons is not "Save, Save, Disable, …".
+  const names = Array.from(doc.getElementsByTagName('button')).map((b) => b.getAttribute('aria-label') ?? b.textContent?.trim() ?? '');
+  expect(names).toEqual(expect.arrayContaining(['Save the name and role of Ada Lovelace', 'Disable Ada Lovelace', 'Reset the password of Ada Lovelace']));
+  expect(names.filter((name, i) => names.indexOf(name) !== i)).toEqual([]);
 });
 
 test('when an admin adds an agent without a password, then one is generated, shown once, and signs them in', async () => {

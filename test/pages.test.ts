@@ -25,6 +25,8 @@ test('when a signed-in agent opens the page, then it is theirs: their identity o
   expect(body.getAttribute('data-agent-id')).toBe('ada');
   expect(body.getAttribute('data-agent-name')).toBe('Ada Lovelace');
   expect(body.getAttribute('data-role')).toBe('agent');
+  // Its tab says whose calls it holds, among other tabs.
+  expect(doc.getElementsByTagName('title')[0]?.textContent).toBe('Calls: Ada Lovelace · Warm transfer');
   const meta = Array.from(doc.getElementsByTagName('meta')).find((m) => m.getAttribute('name') === 'csrf-token');
   expect(meta?.getAttribute('content')).toBe(ada.csrfToken);
   expect(res.text).not.toMatch(/connect-as|Connect as/);

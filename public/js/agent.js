@@ -784,6 +784,25 @@
     render();
     api('POST', '/api/me/mute', { muted: muted }).catch(function (err) { showError(err.message); });
   });
+  // In the keypad, typing a digit (or * and #) presses its key, and the arrow keys move between keys as on a phone.
+  els.keypad.addEventListener('keydown', function (event) {
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    var keys = Array.prototype.slice.call(els.keypad.querySelectorAll('button.key'));
+    if (/^[0-9*#]$/.test(event.key)) {
+      var key = keys.filter(function (k) { return k.dataset.digit === event.key; })[0];
+      if (!key) return;
+      event.preventDefault();
+      key.focus();
+      key.click();
+      return;
+    }
+    var step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -3, ArrowDown: 3 }[event.key];
+    var at = keys.indexOf(document.activeElement);
+    if (step === undefined || at < 0) return;
+    event.preventDefault();
+    var next = keys[at + step];
+    if (next) next.focus();
+  });
   els.keypad.addEventListener('click', function (event) {
     var key = event.target.closest('button.key');
     if (!key || !state.call || state.call.status() !== 'open') return;

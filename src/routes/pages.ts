@@ -22,7 +22,7 @@ export function pageRouter(deps: PageDeps): Router {
   router.get('/', ...deps.auth.requireAgent, deps.auth.exposeCsrfToken, async (_req, res) => {
     const me = res.locals.agent!;
     const colleagues = (await deps.agents.all()).filter((agent) => agent.id !== me.id && !agent.disabled);
-    res.render('agent', { colleagues, mode: deps.mode, twilioLocalBase: deps.twilioLocalBase, supportNumber: deps.supportNumber });
+    res.render('agent', { title: `Calls: ${me.name}`, colleagues, mode: deps.mode, twilioLocalBase: deps.twilioLocalBase, supportNumber: deps.supportNumber });
   });
 
   /**
@@ -39,7 +39,7 @@ export function pageRouter(deps: PageDeps): Router {
      * @route GET /phone
      */
     router.get('/phone', (_req, res) => {
-      res.render('phone', { mode: deps.mode, supportNumber: deps.supportNumber, twilioLocalBase: deps.twilioLocalBase });
+      res.render('phone', { title: 'Demo phone', mode: deps.mode, supportNumber: deps.supportNumber, twilioLocalBase: deps.twilioLocalBase });
     });
   }
   return router;

@@ -111,6 +111,14 @@ test('when Ada presses Mute, then the stand-in\'s double mutes her leg (the cust
 
   await waitFor('the digits in the stand-in', async () => adaLeg(callSid)?.digits === '12#');
   await expectText(ada, '#keypad-sent', /12#/);
+  // In the keypad, typed digits press their keys and the arrows move as on a phone (5 is right of 4, 8 below it).
+  await ada.focus('#keypad button.key[data-digit="4"]');
+  await ada.keyboard.press('ArrowRight');
+  await ada.keyboard.press('ArrowDown');
+  expect(await ada.evaluate(() => (globalThis as unknown as { document: { activeElement: { dataset: Record<string, string> } | null } }).document.activeElement?.dataset.digit)).toBe('8');
+  await ada.keyboard.type('7*');
+  await waitFor('the typed digits in the stand-in', async () => adaLeg(callSid)?.digits === '12#7*');
+  await expectText(ada, '#keypad-sent', /12#7\*/);
   await screenshot(ada, 'softphone-mute-keypad');
   // The README's picture of the agent page (docs/agent-page.png is a copy of it), tall enough to show the whole call pane.
   await ada.setViewportSize({ width: 1100, height: 1250 });
