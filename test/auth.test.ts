@@ -118,6 +118,9 @@ describe('signing in', () => {
       expect(res.status).toBe(401);
       expect(res.text).toContain('Wrong sign-in name or password');
       expect(res.text).toContain('id="sign-in-form"');
+      // The fields are marked and tied to the message, for a screen reader; the password takes focus to try again.
+      expect(res.text).toMatch(/<input id="password"[^>]*aria-invalid="true" aria-describedby="sign-in-error" autofocus/);
+      expect(res.text).toMatch(/<input id="login"[^>]*aria-invalid="true" aria-describedby="sign-in-error"/);
     }
     expect(await sessionsOf('grace')).toBe(0);
     expect(suite.app.logs.join('\n')).not.toContain('not the password');
