@@ -22,7 +22,10 @@ import { createCallService, type CallService } from './services/calls';
 import { createFinishedCalls, finishedCallCollection } from './models/finished-calls';
 import { createSupervision } from './services/supervision';
 import { createChangeHub, type ChangeHub } from './services/changes';
-import { createRouting, DEFAULT_ROUTING, type Routing, type RoutingSettings } from './services/routing';
+import { createRouting, DEFAULT_ROUTING, MAX_WAIT_MESSAGE, type Routing, type RoutingSettings } from './services/routing';
+import { LEFT_ALONE_MESSAGE } from './services/call-effects';
+import { GREETING, GREETING_AFTER_MENU } from './twilio/twiml';
+import { placeInLine } from './routes/twilio-webhooks';
 import { webhookUrls } from './services/webhook-urls';
 import { createTwilioLocal, type TwilioLocal, type TwilioLocalObserver } from './twilio-local';
 import { createVoice } from './twilio/voice';
@@ -259,6 +262,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         pstnAnswerSeconds: 2,
         // Recordings' URLs point where the app reaches the stand-in's REST API.
         restBaseUrl: config.twilio.apiBaseUrl,
+        // Spoken ahead once a page brings audio, in the order a caller hears them: no dead air the first time.
+        phrases: [GREETING, placeInLine(1), GREETING_AFTER_MENU, placeInLine(2), placeInLine(3), LEFT_ALONE_MESSAGE, MAX_WAIT_MESSAGE],
       });
       const local = twilioLocal;
       cleanups.unshift({ name: 'twilio stand-in', run: () => local.stop() });

@@ -17,6 +17,8 @@ export interface TwilioLocalOptions {
   apiKeySid: string; // 'SK...'; REST Basic auth apiKeySid:apiKeySecret is also accepted
   apiKeySecret: string; // verifies device Access Tokens (HS256 JWT, iss=apiKeySid, sub=accountSid)
   numbers: Record<string, { voiceUrl: string }>; // E.164 number -> voice webhook URL (POST)
+  /** Texts the app's TwiML says often, spoken ahead into the cache once a page first brings audio (not Twilio: it has no such thing). */
+  phrases?: readonly string[];
   ringTimeoutSeconds?: number; // default 60: an unanswered outbound call to a client -> no-answer
   log?: (msg: string) => void; // one line per notable event; never tokens or full phone numbers
   /** Multiplies simulated media lengths (Say, Play, Pause); e.g. 0.01 in tests. Default 1. */
@@ -90,7 +92,7 @@ export function createTwilioLocal(opts: TwilioLocalOptions): TwilioLocal {
   const router = express.Router();
   const observeRest = opts.observe?.rest;
   if (observeRest) router.use('/2010-04-01', observeRestExchanges(observeRest));
-  const audio = createAudio(engine, { auth: opts, callbackBase: opts.callbackBase, log: opts.log ?? (() => undefined) });
+  const audio = createAudio(engine, { auth: opts, callbackBase: opts.callbackBase, log: opts.log ?? (() => undefined), ...(opts.phrases ? { phrases: opts.phrases } : {}) });
   late.audio = audio;
   const device = createDeviceRouter(engine, opts);
   const phone = createPhoneRouter(engine, audio);

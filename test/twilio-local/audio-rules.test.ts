@@ -84,6 +84,27 @@ function fakeLink(value: number): LegLink & { sent: Int32Array[] } {
   };
 }
 
+describe('speech', () => {
+  test("when the stand-in warms its speech with the app's usual phrases, then each is spoken ahead, and a call's own <Say> meanwhile is not held back behind them all", async () => {
+    const speech = new Speech();
+    try {
+      const phrases = ['Thank you for calling.', 'You are next in line.', 'You are number 2 in line.', 'The agent has left the call. Thank you for calling, goodbye.'];
+      speech.warm(phrases);
+      // A call asks for its own text while the phrases are being spoken: it is spoken before the last of them.
+      await speech.speak('Your call is important to us.');
+      const readyWhenOwnWas = await speech.isReady(phrases.at(-1)!);
+
+      for (let i = 0; i < 200 && !(await Promise.all(phrases.map((p) => speech.isReady(p)))).every(Boolean); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+
+      expect(await Promise.all(phrases.map((p) => speech.isReady(p)))).toEqual([true, true, true, true]);
+      expect(readyWhenOwnWas).toBe(false);
+      expect((await speech.speak(phrases[1]!)).length).toBeGreaterThan(1000); // from the cache: real audio
+    } finally {
+      await speech.stop();
+    }
+  });
+});
+
 describe('the mixer', () => {
   const speech = new Speech();
   afterAll(() => speech.stop());

@@ -18,6 +18,8 @@ export interface StandInAudioOptions {
   auth: DeviceAuth;
   callbackBase?: string;
   log: (msg: string) => void;
+  /** Texts the app's TwiML says often (its greeting, a caller's place): spoken ahead once audio is first used. */
+  phrases?: readonly string[];
 }
 
 /** The longest a verb waits for its audio (speech synthesis, a file fetch) before it starts without it. */
@@ -68,7 +70,7 @@ export function createAudio(engine: Engine, opts: StandInAudioOptions): StandInA
 
   const connect = async (callSid: string, offerSdp: string): Promise<string> => {
     if (stopped) throw new Error('the stand-in is stopping');
-    speech.warm();
+    speech.warm(opts.phrases);
     library.holdMusic(); // synthesised now, not inside a 20 ms tick
     const { peer, sdp } = await LegPeer.answer(offerSdp);
     const call = engine.getCall(callSid);

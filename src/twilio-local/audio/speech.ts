@@ -71,10 +71,31 @@ export class Speech {
     return pcm;
   }
 
-  /** Starts the worker now (loading and compiling eSpeak NG), so the first <Say> of a call is not late. */
-  warm(): void {
-    this.ready().catch(() => undefined);
+  /** Whether the speech for `text` is ready (spoken ahead, or once already). */
+  async isReady(text: string): Promise<boolean> {
+    const pcm = this.cache.get(text);
+    if (!pcm) return false;
+    return Promise.race([pcm.then(() => true, () => false), new Promise<boolean>((resolve) => setImmediate(() => resolve(false)))]);
   }
+
+  /**
+   * Starts the worker now (loading and compiling eSpeak NG), so the first <Say> of a call is not late; then speaks
+   * `phrases` into the cache one at a time, each only while no call waits for speech (a call's own <Say> waits for at
+   * most one phrase), so the app's usual prompts play at once the first time too.
+   */
+  warm(phrases: readonly string[] = []): void {
+    this.ready().catch(() => undefined);
+    if (this.prefetching || phrases.length === 0) return;
+    this.prefetching = true;
+    void (async () => {
+      for (const text of phrases) {
+        while (this.waiting.size > 0 && !this.stopped) await new Promise((resolve) => setTimeout(resolve, 50));
+        if (this.stopped) return;
+        await this.speak(text).catch(() => undefined);
+      }
+    })();
+  }
+  private prefetching = false;
 
   /** Resolves once the worker has eSpeak NG loaded and compiled. */
   ready(): Promise<void> {
