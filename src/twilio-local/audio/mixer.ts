@@ -92,6 +92,12 @@ export interface LegLink {
   readonly connected: boolean;
   takeFrame(into: Int16Array): boolean;
   send(frame: Int32Array): void;
+  /**
+   * `frames` slots of 20 ms went by unsent (the mixer fell behind and skipped them): the link's RTP clock moves on by
+   * as much, so the page hears a gap it conceals once, not every later packet arriving that much late (its jitter
+   * buffer would grow by the stall and take minutes to shrink: a lasting delay of up to 0.7 s was measured).
+   */
+  skip?(frames: number): void;
   close(): void;
   onClose(fn: () => void): void;
 }
@@ -248,6 +254,7 @@ export class Mixer {
         this.stats.late += skip;
         this.slot += skip;
         due += skip * FRAME_MS;
+        for (const leg of this.legs.values()) leg.link.skip?.(skip);
       }
       if (this.legs.size === 0) return; // idle: the next attach starts a new clock
       this.timer = setTimeout(loop, Math.max(0, due - performance.now()));

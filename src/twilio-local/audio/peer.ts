@@ -122,6 +122,12 @@ export class LegPeer {
     this.sent++;
   }
 
+  /** Slots the mixer skipped: RTP timestamps follow the sampling clock, sent or not (RFC 3550, 5.1). */
+  skip(frames: number): void {
+    this.sequence = (this.sequence + frames) & 0xffff;
+    this.timestamp = (this.timestamp + frames * FRAME_SAMPLES) >>> 0;
+  }
+
   /** Closes the connection; idempotent. */
   close(): void {
     if (this.closed) return;
