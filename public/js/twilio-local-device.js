@@ -151,9 +151,16 @@
     this._status = 'connecting';
     var self = this;
     this._mic = window.TwilioLocalAudio ? window.TwilioLocalAudio.microphone() : null;
-    this._action('accept').catch(function () {
-      if (self._status === 'connecting') self._close('cancel');
-    });
+    // Like the SDK, the microphone first. With one, the stand-in holds the call's TwiML until its audio has connected
+    // (3 s at most), so the leg's first sounds are heard, not played to a page not yet listening.
+    Promise.resolve(this._mic)
+      .then(function (m) {
+        if (self._status !== 'connecting') return undefined;
+        return self._action('accept', { audio: Boolean(m && m.stream) });
+      })
+      .catch(function () {
+        if (self._status === 'connecting') self._close('cancel');
+      });
   };
   /** Declines the call (the caller sees busy). */
   Call.prototype.reject = function () {

@@ -3,6 +3,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import { AccessTokenError, verifyAccessToken, type VerifiedToken } from './access-token';
 import { openSse } from './sse';
 import type { Engine } from './engine';
+import { AUDIO_CONNECT_MS, type StandInAudio } from './audio';
 
 /** What the device channel needs to check tokens. */
 export interface DeviceAuth {
@@ -20,7 +21,7 @@ interface Registration {
 }
 
 /** Builds the device router (paths under /local/device). */
-export function createDeviceRouter(engine: Engine, auth: DeviceAuth): { router: Router; closeAll: () => void } {
+export function createDeviceRouter(engine: Engine, auth: DeviceAuth, audio?: Pick<StandInAudio, 'whenConnected'>): { router: Router; closeAll: () => void } {
   const router = express.Router();
   const registrations = new Map<string, Registration>();
 
@@ -116,11 +117,13 @@ export function createDeviceRouter(engine: Engine, auth: DeviceAuth): { router: 
     const call = engine.getCall(String(req.params.callSid));
     if (!call) return fail(res, 404, 20404, 'No such call');
     if (call.identity !== verified.identity) return fail(res, 403, 20403, 'This call is not for this identity');
-    const b = (req.body ?? {}) as { deviceId?: string; muted?: unknown; digits?: unknown };
+    const b = (req.body ?? {}) as { deviceId?: string; muted?: unknown; digits?: unknown; audio?: unknown };
     let error: string | undefined;
     switch (req.params.action) {
       case 'accept':
-        error = engine.accept(call, b.deviceId);
+        // A page bringing audio (not Twilio's API: its SDK sets up the media within accept) gets its TwiML once the
+        // audio has connected, as the phone page's call does: what the leg hears first is heard.
+        error = engine.accept(call, b.deviceId, audio && b.audio === true ? (sid) => audio.whenConnected(sid, AUDIO_CONNECT_MS) : undefined);
         break;
       case 'reject':
         error = engine.reject(call);

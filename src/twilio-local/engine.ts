@@ -486,7 +486,7 @@ export class Engine {
   }
 
   /** A device accepts a ringing call. Returns an error message or undefined. */
-  accept(call: LocalCall, deviceId: string | undefined): string | undefined {
+  accept(call: LocalCall, deviceId: string | undefined, ready?: (callSid: string) => Promise<unknown>): string | undefined {
     if (call.status !== 'ringing' || call.direction !== 'outbound-api') return 'call is not ringing';
     const device = deviceId ? this.devices.get(deviceId) : undefined;
     const chosen = device && call.ringingDevices.has(device.id) ? device.id : [...call.ringingDevices][0];
@@ -495,26 +495,35 @@ export class Engine {
     // https://www.twilio.com/docs/api/errors/31008 : the other devices of the identity see the invite cancelled
     this.toDevices(call, 'cancel', {}, [...call.ringingDevices].filter((id) => id !== chosen));
     call.ringingDevices.clear();
-    this.answered(call);
+    this.answered(call, ready);
     return undefined;
   }
 
-  /** An outbound call is answered (by a device, or a demo phone number): in progress, then its TwiML or conference. */
-  private answered(call: LocalCall): void {
+  /**
+   * An outbound call is answered (by a device, or a demo phone number): in progress, then its TwiML or conference.
+   * With `ready` (the answering page's audio connecting), the TwiML waits for it.
+   */
+  private answered(call: LocalCall, ready?: (callSid: string) => Promise<unknown>): void {
     call.status = 'in-progress';
     call.startTime = new Date();
     call.dateUpdated = call.startTime;
     this.toDevices(call, 'accepted', {});
     this.callEvent(call, 'answered');
     this.opts.log(`twilio-local: call ${call.sid} answered by ${call.identity ?? '?'}`);
+    const gen = call.gen;
+    const after = (work: () => Promise<void>) => async (): Promise<void> => {
+      if (ready) await ready(call.sid);
+      if (call.status !== 'in-progress' || call.gen !== gen) return;
+      await work();
+    };
     if (call.joinOnAnswer) {
       const { conferenceSid, noun, label } = call.joinOnAnswer;
-      this.scheduler.track(() => this.runConferenceThenHangup(call, conferenceSid, noun, label));
+      this.scheduler.track(after(() => this.runConferenceThenHangup(call, conferenceSid, noun, label)));
     } else if (call.url) {
       // https://www.twilio.com/docs/api/errors/32019 : "Twiml and Voice URL are both set. Using Voice URL."
-      this.scheduler.track(() => this.execute(call, { url: call.url ?? '', method: call.method }, call.gen));
+      this.scheduler.track(after(() => this.execute(call, { url: call.url ?? '', method: call.method }, gen)));
     } else if (call.twiml !== undefined) {
-      this.scheduler.track(() => this.execute(call, { twiml: call.twiml ?? '' }, call.gen));
+      this.scheduler.track(after(() => this.execute(call, { twiml: call.twiml ?? '' }, gen)));
     }
   }
 

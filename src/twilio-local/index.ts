@@ -94,7 +94,7 @@ export function createTwilioLocal(opts: TwilioLocalOptions): TwilioLocal {
   if (observeRest) router.use('/2010-04-01', observeRestExchanges(observeRest));
   const audio = createAudio(engine, { auth: opts, callbackBase: opts.callbackBase, log: opts.log ?? (() => undefined), ...(opts.phrases ? { phrases: opts.phrases } : {}) });
   late.audio = audio;
-  const device = createDeviceRouter(engine, opts);
+  const device = createDeviceRouter(engine, opts, audio);
   const phone = createPhoneRouter(engine, audio);
   router.use(createRestRouter(engine, opts));
   // Before the device router: its /local/device/calls/:callSid/:action would take .../media as an unknown action.

@@ -2,13 +2,12 @@
 import express, { type Router } from 'express';
 import { openSse, type SseStream } from './sse';
 import type { Engine } from './engine';
-import type { StandInAudio } from './audio';
+import { AUDIO_CONNECT_MS, type StandInAudio } from './audio';
 
 /** A telephone number in E.164: + and up to 15 digits, not starting with 0. */
 const E164 = /^\+[1-9][0-9]{1,14}$/;
 
 /** How long a call placed with audio rings at most while the page's audio connects. */
-const AUDIO_CONNECT_MS = 3000;
 
 /** Builds the phone router (paths under /local/phone). */
 export function createPhoneRouter(engine: Engine, audio: Pick<StandInAudio, 'whenConnected'>): { router: Router; closeAll: () => void } {

@@ -92,3 +92,28 @@ test('when an agent joins the caller\'s conference, then each hears the other; h
     levels: { talking, held, muted },
   }).toEqual({ talking: [true, true, true], held: [true, true, true], muted: [true, true], levels: { talking, held, muted } });
 });
+
+test("when a device answers a call bringing audio, then the call's TwiML waits until that audio has connected, so the agent hears its first sound (3 s at most; without audio, at once)", async () => {
+  rig.app.twiml('/agent', '<Response><Play loop="0">http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3</Play></Response>');
+  const token = accessToken('agentA');
+  const device = await rig.device('agentA', token);
+  const { deviceId } = await device.next('registered');
+  const auth = { Authorization: `Bearer ${token}` };
+  const call = await rig.client.calls.create({ from: rig.support, to: 'client:agentA', url: `${rig.app.server.url}/agent` });
+  await device.next('incoming', (d) => d.callSid === call.sid);
+
+  expect((await rig.postJson(`/local/device/calls/${call.sid}/accept`, { deviceId, audio: true }, auth)).status).toBe(200);
+  await sleep(600);
+  // Answered, but no audio yet: the TwiML has not been asked for.
+  expect(rig.local.snapshot().calls.find((c) => c.sid === call.sid)?.status).toBe('in-progress');
+  expect(rig.app.at('/agent')).toHaveLength(0);
+
+  const audio = await connectAudio(`${rig.base}/local/device/calls/${call.sid}/media`, 0, { deviceId }, auth);
+  clients.push(audio);
+  await audio.connected;
+  await rig.app.waitFor('/agent');
+  await eventually(() => rig.local.snapshot().calls.find((c) => c.sid === call.sid)?.hears.what === 'play', 'the music', 8000);
+  await sleep(1000);
+  // From the first moments the caption says music, the music is heard.
+  expect(toneDb(audio.heard(800), HOLD_MUSIC_PEDAL_HZ)).toBeGreaterThan(-40);
+});

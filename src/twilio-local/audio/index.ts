@@ -22,6 +22,9 @@ export interface StandInAudioOptions {
   phrases?: readonly string[];
 }
 
+/** The longest a call answered by a page bringing audio waits for that audio before its TwiML runs. */
+export const AUDIO_CONNECT_MS = 3000;
+
 /** The longest a verb waits for its audio (speech synthesis, a file fetch) before it starts without it. */
 const PREPARE_MS = 3000;
 
