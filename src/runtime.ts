@@ -233,17 +233,23 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       callbackAttempts: config.contactCenter.callbackAttempts,
       callbackRetrySeconds: config.contactCenter.callbackRetrySeconds,
     });
-    // Calls with no news for a minute are checked with Twilio (callbacks lost while the app was down: see auditQuietCalls).
+    // Live calls are checked with Twilio (callbacks lost while the app was down: see auditQuietCalls).
     let auditing = false;
-    const audit = setInterval(() => {
+    const startedAt = new Date();
+    const runAudit = (first: boolean): void => {
       if (auditing) return;
       auditing = true;
       calls
-        .auditQuietCalls()
-        .catch((err: unknown) => logger.warn('could not check quiet calls with Twilio', { error: errorMessage(err) }))
+        .auditQuietCalls(new Date(), first ? { createdBefore: startedAt } : {})
+        .catch((err: unknown) => logger.warn('could not check the live calls with Twilio', { error: errorMessage(err) }))
         .finally(() => (auditing = false));
-    }, options.auditEveryMs ?? 15_000);
+    };
+    // At start, every call stored before it, at once: what happened while this instance (or every one) was down is not known.
+    const firstAudit = setTimeout(() => runAudit(true), 1000);
+    firstAudit.unref();
+    const audit = setInterval(() => runAudit(false), options.auditEveryMs ?? 15_000);
     audit.unref();
+    cleanups.unshift({ name: 'first call audit', run: async () => clearTimeout(firstAudit) });
     cleanups.unshift({ name: 'quiet-call audit', run: async () => clearInterval(audit) });
     let twilioLocal: TwilioLocal | undefined;
     if (config.twilio.mode === 'local') {

@@ -1,6 +1,6 @@
 // Routing over real HTTP, a real database and signed webhooks: who rings first, what happens when nobody answers,
 // the waiting line, wrap-up, and the maximum wait. The REST recorder stands in for Twilio's API.
-import { addAgent, type AppSuite, fakeSid, makeAvailable, resetFloor, signIn, TEST_ENV, type TestApp, useAppSuite } from './helpers/app';
+import { addAgent, type AppSuite, fakeSid, makeAvailable, resetFloor, signIn, startTestApp, TEST_ENV, type TestApp, useAppSuite } from './helpers/app';
 import { formValue, type RecordedRequest } from './helpers/rest-recorder';
 import { find, parseTwiml } from './helpers/twiml';
 
@@ -600,6 +600,22 @@ describe('callbacks that never came (lost while the app was down): Twilio is ask
     await available('ben');
     await app.running.routing.dispatch();
     expect(dials()).toHaveLength(0);
+  });
+
+  test('when an instance starts while a caller waits whose hang-up was lost (every instance was down), then it asks Twilio about that call at once, and the call ends instead of ringing agents for nobody', async () => {
+    const customer = fakeSid();
+    await incomingCall(customer).expect(200);
+    rest.behave({ gone: [customer] });
+
+    // A fresh instance on the same database (as after a restart), with no agent free to ring.
+    const restarted = await startTestApp({ db, restBaseUrl: rest.baseUrl, env: { RING_SECONDS: '5' } });
+    try {
+      await until('the call ended', async () => (await db.models.calls.findById(customer).lean().exec()) === null, 5000);
+      expect(rest.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/Calls/${customer}.json`)).length).toBeGreaterThanOrEqual(1);
+      expect((await app.running.history.find(customer, new Date()))?.endReason).toBe('customer-hung-up');
+    } finally {
+      await restarted.stop();
+    }
   });
 
   test("when no news of a call comes for a minute, its customer is still up but ana's leg is gone, then her leg is ended here and the customer goes back in line and is rung again; a call asked about is not asked again within the minute", async () => {

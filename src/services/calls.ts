@@ -119,7 +119,7 @@ export interface ConferenceEventInput {
 const OUTBOUND_RING_SECONDS = 30;
 /** How many times (2 s apart) a late call whose write's fate is unknown is looked for before leaving it to housekeeping. */
 const LATE_WRITE_LOOKS = 8;
-/** A live call with no news for this long is checked with Twilio (auditQuietCalls), and then at most this often. */
+/** A live call this old is checked with Twilio (auditQuietCalls), and then at most this often. */
 export const QUIET_CALL_MS = 60_000;
 /** After Hang up, how long the agent's leg may stay in progress before Twilio is asked whether it is still up. */
 const HANG_UP_CHECK_MS = 3000;
@@ -558,20 +558,23 @@ export function createCallService(deps: CallServiceDeps) {
 
   const audited = new Map<string, number>();
   /**
-   * Live calls nobody has heard of for a while (QUIET_CALL_MS) are checked with Twilio. Callbacks lost while every
-   * instance was down (or that Twilio gave up sending) would otherwise leave a caller who hung up waiting in the line,
-   * rung to agents who answer nobody, and agents "On a call" for ever. A customer Twilio says is gone ends the call as
-   * their hang-up would; an agent's leg it says is gone is reported ended, as its own callback would have.
+   * Live calls are checked with Twilio, each at most once a minute (QUIET_CALL_MS) once it is a minute old; with
+   * `createdBefore` (an instance starting: callbacks may have been lost while it, or every instance, was down), each
+   * call stored before then, now. Callbacks lost that way would otherwise leave a caller who hung up waiting in the line, rung to agents who
+   * answer nobody, and agents "On a call" for ever. (The app's own changes, a ring for one, are no news of the caller.)
+   * A customer Twilio says is gone ends the call as their hang-up would; an agent's leg it says is gone is reported
+   * ended, as its own callback would have.
    */
-  async function auditQuietCalls(now = new Date()): Promise<{ checked: number; ended: number }> {
+  async function auditQuietCalls(now = new Date(), options: { createdBefore?: Date } = {}): Promise<{ checked: number; ended: number }> {
     const live = await store.live();
     const ids = new Set(live.map((call) => call._id));
     for (const id of audited.keys()) if (!ids.has(id)) audited.delete(id);
     let checked = 0;
     let ended = 0;
     for (const call of live) {
-      if (now.getTime() - new Date(call.updatedAt).getTime() < QUIET_CALL_MS) continue;
-      if (now.getTime() - (audited.get(call._id) ?? 0) < QUIET_CALL_MS) continue;
+      const { createdBefore } = options;
+      if (createdBefore ? new Date(call.createdAt).getTime() >= createdBefore.getTime() : now.getTime() - new Date(call.createdAt).getTime() < QUIET_CALL_MS) continue;
+      if (!createdBefore && now.getTime() - (audited.get(call._id) ?? 0) < QUIET_CALL_MS) continue;
       audited.set(call._id, now.getTime());
       checked += 1;
       const customer = customerLegOf(call);
