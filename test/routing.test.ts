@@ -153,6 +153,9 @@ describe('the waiting line', () => {
 
     expect(wait.children.map((c) => c.name)).toEqual(['Say', 'Hangup']);
     expect(find(wait, 'Play')).toBeUndefined();
+    // Nor for no call at all (a URL the app never gave).
+    const nobody = parseTwiml((await app.webhook('/conference/wait', { CallSid: unknown }).expect(200)).text);
+    expect(nobody.children.map((c) => c.name)).toEqual(['Say', 'Hangup']);
   });
 
   test('when nobody is available, then the caller hears their place in line and music, and the first agent to become available gets the call', async () => {

@@ -318,7 +318,8 @@
       key = 'ringing:' + call.callSid;
       // A colleague's ring says who asks and why (their note too), as the status line does; a customer's says who calls.
       var asking = consultFor(call, leg);
-      message = asking ? asking + ' Answer or decline.' : (call.returning ? 'Your dropped call is ringing again: ' : 'Incoming call from ') + callerOf(call) + '. Answer or decline.';
+      var backInLine = call.backInLineSeconds !== undefined && !call.returning ? ', back in line after talking to an agent' : '';
+      message = asking ? asking + ' Answer or decline.' : (call.returning ? 'Your dropped call is ringing again: ' : 'Incoming call from ') + callerOf(call) + backInLine + '. Answer or decline.';
     } else if (leg && leg.status === 'in-progress' && consultLine(call)) {
       key = 'consult:' + call.callSid + ':' + consultLine(call);
       message = consultLine(call);
@@ -344,6 +345,7 @@
 
   function nameOfAgent(id) {
     if (id === me.id) return 'you';
+    if (id === 'queue') return 'the waiting line';
     var c = state.server.colleagues.filter(function (x) { return x.id === id; })[0];
     return c ? c.name : id;
   }
@@ -454,7 +456,8 @@
       var reachable = c.takesTransfers && !onCall[c.id];
       // Pressed when it cannot act, a button says why (the colleague's state first, then the call's).
       var why = onCall[c.id] ? c.name + ' is already on this call.' : !c.takesTransfers ? c.name + ' is ' + (PRESENCE_TEXT[c.presence] || c.presence).toLowerCase() + ' and cannot take a call now.' : '';
-      var noCall = 'This works during a call you are on.';
+      var transferUnderWay = call && (call.transfers || []).some(function (t) { return t.state === 'dialing' || t.state === 'consulting'; });
+      var noCall = transferUnderWay ? 'A transfer is under way: complete or cancel it first.' : call ? 'Not now: your call is not connected yet, or it is on its way out.' : 'This works during a call you are on.';
       setUsable(li.querySelector('button.consult'), Boolean(can.consult && reachable), undefined, 'Consult ' + c.name, can.consult ? why : noCall);
       setUsable(li.querySelector('button.cold'), Boolean(can.coldTransfer && reachable), undefined, 'Transfer to ' + c.name, can.coldTransfer ? why : noCall);
       setUsable(li.querySelector('button.bring-in'), Boolean(can.bringIn && reachable), onCall[c.id] ? 'On this call' : 'Bring in', onCall[c.id] ? c.name + ' is on this call' : 'Bring in ' + c.name, can.bringIn ? why : noCall);
@@ -664,7 +667,11 @@
     call.on('cancel', ended);
     call.on('reject', ended);
     call.on('disconnect', ended);
-    call.on('error', function (err) { showError('Call error: ' + (err && err.message ? err.message : err)); });
+    call.on('error', function (err) {
+      // Hanging up a call the phone network no longer has is what was wanted: the server frees the agent.
+      if (call.status() === 'closed') return;
+      showError('Call error: ' + (err && err.message ? err.message : err));
+    });
     call.on('mute', function () { render(); });
     // Demo mode only: the stand-in's device double says what this leg hears (the real SDK plays audio instead).
     call.on('hears', function (h) {

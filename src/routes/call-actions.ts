@@ -28,7 +28,7 @@ const Consult = z.object({ to: To, note: z.string().max(500).optional() }).stric
 const Cold = z.object({ to: z.string().min(1, 'choose a colleague or the queue').max(64), note: z.string().max(500).optional() }).strict();
 const TransferAction = z.enum(TRANSFER_ACTIONS);
 const Mute = z.object({ muted: z.boolean() }).strict();
-const CallOut = z.object({ to: z.string().trim().regex(/^\+[1-9]\d{1,14}$/, 'must be a phone number in E.164 form: + and the country code, e.g. +15551234567') }).strict();
+const CallOut = z.object({ to: z.string().trim().regex(/^\+[1-9]\d{1,14}$/, 'The number to call must be in E.164 form: + and the country code, e.g. +15551234567.') }).strict();
 const WrapUpPick = z.object({ callSid: z.string().regex(/^CA[0-9a-fA-F]{32}$/, 'must be the call\'s CallSid'), code: z.string().min(1, 'choose a wrap-up code').max(64), note: z.string().max(1000).optional() }).strict();
 
 function agentOf(res: Response): Agent {

@@ -376,13 +376,15 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
    */
   router.post('/wait', spoken(SORRY), async (req, res) => {
     const query = WaitQuery.safeParse(req.query);
-    const round = query.success ? query.data.round : 0;
+    // Without the call it is for (not a URL the app gave), there is nobody to wait for: the apology, and the call ends.
+    if (!query.success) return sendTwiml(res, apologyTwiml(SORRY));
+    const round = query.data.round;
     // A caller whose place we cannot read (database away) still hears music; the announcement comes next round.
-    const info = query.success ? await deps.calls.waitingInfo(query.data.call).catch(() => undefined) : undefined;
+    const info = await deps.calls.waitingInfo(query.data.call).catch(() => undefined);
     // A caller the app has no live call for (it finished: a stray conference-end, or a CallSid never stored) would hear
     // music for ever with nobody to ring for them: they hear the apology and the call ends.
     if (info && !info.live) {
-      deps.logger.warn('wait music asked for a call that is not live: the caller hears goodbye', { callSid: query.success ? query.data.call : undefined });
+      deps.logger.warn('wait music asked for a call that is not live: the caller hears goodbye', { callSid: query.data.call });
       return sendTwiml(res, apologyTwiml(SORRY));
     }
     const position = info?.position;
@@ -397,7 +399,7 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
         greeting: round === 0 ? greeting : undefined,
         announcement: position ? (estimate ? `${placeInLine(position)} ${estimate}` : placeInLine(position)) : undefined,
         musicUrl: deps.holdMusicUrl,
-        next: query.success ? deps.urls.wait(query.data.call, round + 1) : undefined,
+        next: deps.urls.wait(query.data.call, round + 1),
       }),
     );
   });

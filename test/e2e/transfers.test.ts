@@ -78,6 +78,10 @@ test('when Ada consults Grace and completes the transfer, then the customer come
 test('when Ada cancels the consult, then Grace\'s leg ends and the customer comes off hold, back with Ada', async () => {
   const { customer, ada, grace, callSid } = await consulting();
   await answer(grace);
+  // A second consult meanwhile does nothing, and says why (not "this works during a call").
+  await ada.focus('#directory button.consult[data-agent="grace"]');
+  await ada.keyboard.press('Enter');
+  await expectText(ada, '#announcer', /^(A transfer is under way: complete or cancel it first\.|Grace Hopper is already on this call\.)$/);
 
   await ada.click('#transfer-cancel');
 
