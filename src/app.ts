@@ -234,11 +234,12 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
-  if (deps.reporting) app.use(reportsRouter({ summaries: deps.reporting.summaries, agents: deps.agents, settings: deps.reporting.settings, guard: auth.requireRole('supervisor', 'admin') }));
+  if (deps.reporting) app.use(reportsRouter({ summaries: deps.reporting.summaries, agents: deps.agents, settings: deps.reporting.settings, guard: [...auth.requireRole('supervisor', 'admin'), auth.exposeCsrfToken] }));
   if (deps.voicemails) app.use(voicemailApiRouter({ auth, voicemails: deps.voicemails }));
   app.use(callActionRouter({ calls: deps.calls, changes: deps.changes, signedIn: auth.requireAgent, csrfProtection: auth.csrfProtection, wrapUp: deps.wrapUp }));
-  if (deps.voicemails) app.use(voicemailHistoryRouter({ voicemails: deps.voicemails, guard: auth.requireAgent }));
-  app.use(historyRouter({ history: deps.historyView ?? deps.history, agents: deps.agents, guard: auth.requireAgent, ...(deps.wrapUp ? { wrapUpCodes: async () => (await deps.wrapUp!.load()).codes } : {}) }));
+  if (deps.voicemails) app.use(voicemailHistoryRouter({ voicemails: deps.voicemails, guard: [...auth.requireAgent, auth.exposeCsrfToken] }));
+  // Their pages carry the session's CSRF token, so their Sign out button works.
+  app.use(historyRouter({ history: deps.historyView ?? deps.history, agents: deps.agents, guard: [...auth.requireAgent, auth.exposeCsrfToken], ...(deps.wrapUp ? { wrapUpCodes: async () => (await deps.wrapUp!.load()).codes } : {}) }));
   app.use(
     '/api',
     contactCenterApiRouter({

@@ -154,6 +154,10 @@ test('when an agent opens the history, then only calls they talked on or were of
   const options = Array.from(parse(res.text).getElementsByTagName('option')).map((o) => o.getAttribute('value'));
   expect(options).toContain('bob');
   expect(options).not.toContain('alice');
+  // The page has a working Sign out: its form carries the session's CSRF token.
+  const signOut = Array.from(parse(res.text).getElementsByTagName('form')).find((f) => f.getAttribute('action') === '/sign-out');
+  const token = signOut && Array.from(signOut.getElementsByTagName('input')).find((i) => i.getAttribute('name') === '_csrf')?.getAttribute('value');
+  expect(token).toBe(bob.csrfToken);
 });
 
 test("when an agent filters by a colleague, then the answer is 403 with a message and none of the colleague's calls", async () => {
