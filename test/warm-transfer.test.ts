@@ -246,14 +246,17 @@ describe('signatures', () => {
 });
 
 describe('the hold line', () => {
-  test('when the caller waits, then they hear a greeting and hold music on a loop', async () => {
-    const res = await app.webhook('/conference/wait', { CallSid: fakeSid() });
+  test('when the caller waits, then they hear a greeting, their place and hold music, then the same again from the next round', async () => {
+    const callSid = fakeSid();
+    await app.webhook('/conference/connect/client', { CallSid: callSid, From: '+15551112222', To: TEST_ENV.TWILIO_NUMBER, CallStatus: 'ringing', Direction: 'inbound' }).expect(200);
+
+    const res = await app.webhook(`/conference/wait?call=${callSid}&round=0`, { CallSid: callSid });
 
     expect(res.status).toBe(200);
     const twiml = parseTwiml(res.text);
-    expect(twiml.children.map((c) => c.name)).toEqual(['Say', 'Play']);
+    expect(twiml.children.map((c) => c.name)).toEqual(['Say', 'Say', 'Play', 'Redirect']);
     expect(find(twiml, 'Say')!.text).toMatch(/thank you for calling/i);
-    expect(find(twiml, 'Play')!.attrs.loop).toBe('0');
+    expect(find(twiml, 'Play')!.attrs.loop).toBe('1');
     expect(find(twiml, 'Play')!.text).toBe(TEST_ENV.HOLD_MUSIC_URL);
   });
 });
