@@ -107,7 +107,9 @@
     else if (talking) status = 'In call with ' + callerOf(call) + (call.talkSeconds !== undefined ? ' · ' + duration(since(call.talkSeconds)) : '') + '.';
     else if ((offered || pending) && consultFor(call, leg)) status = consultFor(call, leg);
     else if ((offered || pending) && call && call.returning) status = 'Your call with ' + callerOf(call) + ' dropped. Answer to get them back.';
-    else if ((offered || pending) && call && call.direction === 'outbound') status = 'Connecting your call to ' + callerOf(call) + '…';
+    // The agent's own call to a number (their leg rings first, answered by the page): a callback, or a customer back in
+    // line after their call had connected, is offered like any incoming call, and needs Answer.
+    else if ((offered || pending) && call && call.direction === 'outbound' && !call.callback && !call.answeredAt) status = 'Connecting your call to ' + callerOf(call) + '…';
     else if ((offered || pending) && call && call.backInLineSeconds !== undefined) status = 'Incoming call from ' + callerOf(call) + ', back in line for ' + duration(since(call.backInLineSeconds)) + ' after talking to an agent.';
     else if (offered || pending) status = 'Incoming call from ' + callerOf(call) + (call && call.waitedSeconds !== undefined ? ', waiting ' + duration(since(call.waitedSeconds)) : '') + '.';
     else if (state.owner === false) status = 'Your softphone is in another tab.';

@@ -2,7 +2,7 @@
 // caller 2 presses 1 (and confirms their number) on the phone page's keypad and hangs up; when the agent is free, caller
 // 1 rings first, then caller 2's callback (the agent sees "callback" and the number) before caller 3.
 import type { Page } from 'playwright-core';
-import { answer, expectText, GRACE, useE2e, waitFor } from './harness';
+import { ADA, answer, expectText, GRACE, useE2e, waitFor } from './harness';
 import { screenshot } from './browser';
 
 // The offer comes 2 s after a caller joins the line; its <Gather> waits 60 simulated seconds (3 s here).
@@ -64,4 +64,14 @@ test('when one agent is busy and three callers wait, then caller 2 asks for a ca
   expect(back.status).toBe('in-progress');
   expect((await stored('+15557650013')).status).toBe('waiting');
   await expectText(grace, '#agent-status', /In call with/);
+
+  // Grace's page goes away mid-call: the customer called back waits on hold, and rings Ada as a call to answer (not as
+  // "Connecting your call", the words of Ada's own call to a number, which would never ring for her to answer).
+  await three.click('#phone-hangup');
+  await waitFor('caller 3 gone', async () => (await e2e.db.models.calls.find({ from: '+15557650013' }).lean().exec()).length === 0);
+  const ada = await e2e.openAgent(ADA, { available: true });
+  await grace.close();
+  await expectText(ada, '#agent-status', /Incoming call from callback \+15557650012.*back in line/, 25000);
+  await answer(ada);
+  await expectText(ada, '#agent-status', /In call with callback \+15557650012/);
 });
