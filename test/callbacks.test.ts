@@ -118,13 +118,31 @@ test('when one agent is busy and three callers wait, then caller 2 asks for a ca
   await until('ana rung for caller 3', () => dials().some((d) => conferenceUrl(d) === `${BASE}/conference/${c3}/connect/ana`), 10_000);
 });
 
+test.each([
+  ['too short to hold a country code', '1234567#'],
+  ['the support line itself', `${TEST_ENV.TWILIO_NUMBER.slice(1)}#`],
+])('when the number typed for a callback is %s, then it is refused and the caller is back in line, with no callback', async (_what, Digits) => {
+  const caller = fakeSid();
+  await incoming(caller, '+15550000019');
+  const askNumber = await hearOffer(caller, '+15550000019', '1');
+  const numberAction = find(askNumber, 'Gather')!.attrs.action!;
+
+  const refused = await suite.app.webhook(new URL(numberAction).pathname + new URL(numberAction).search, { CallSid: caller, From: '+15550000019', To: TEST_ENV.TWILIO_NUMBER, Digits }).expect(200);
+
+  const twiml = parseTwiml(refused.text);
+  expect(find(twiml, 'Say')?.text).toMatch(/could not use that number/);
+  expect(find(twiml, 'Conference')?.text).toBe(caller);
+  expect((await suite.db.models.calls.findById(caller).lean().exec())?.callback).toBeUndefined();
+});
+
 test('when nobody answers a callback, then it is tried again at its place, and after the last attempt recorded as failed', async () => {
   // Nobody is available: the caller waits, hears the offer and asks for a callback at another number.
   const caller = fakeSid();
   await incoming(caller, '+15550000009');
   const askNumber = await hearOffer(caller, '+15550000009', '1');
   const numberAction = find(askNumber, 'Gather')!.attrs.action!;
-  await suite.app.webhook(new URL(numberAction).pathname + new URL(numberAction).search, { CallSid: caller, From: '+15550000009', Digits: '15557770000#' }).expect(200);
+  const numberPath = new URL(numberAction).pathname + new URL(numberAction).search;
+  await suite.app.webhook(numberPath, { CallSid: caller, From: '+15550000009', To: TEST_ENV.TWILIO_NUMBER, Digits: '15557770000#' }).expect(200);
   const placed = (await suite.db.models.calls.findById(caller).lean().exec())!;
   expect(placed.callback).toMatchObject({ number: '+15557770000' });
 

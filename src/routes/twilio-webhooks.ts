@@ -60,7 +60,7 @@ const RecordingStatus = z.object({ CallSid, RecordingSid, RecordingUrl, Recordin
 const TranscriptionDone = z.object({ RecordingSid, TranscriptionStatus: z.string().max(32), TranscriptionText: z.string().max(20000).optional(), TranscriptionSid: z.string().max(64).optional() });
 const VOICEMAIL_THANKS = 'Thank you. Your message was recorded, and we will call you back. Goodbye.';
 const CallQuery = z.object({ call: CallSid });
-const KeyPressed = z.object({ CallSid, From: z.string().max(256).optional(), Digits: z.string().regex(/^[0-9*#]{1,32}$/).optional() });
+const KeyPressed = z.object({ CallSid, From: z.string().max(256).optional(), To: z.string().max(256).optional(), Digits: z.string().regex(/^[0-9*#]{1,32}$/).optional() });
 const LegStatus = z.object({ CallSid, CallStatus: z.string().min(1).max(32) });
 const CALLBACK_KEPT = 'Thank you. We will call you back when it is your turn, and you keep your place in line. Goodbye.';
 const CALLBACK_SORRY = 'Sorry, we called you back, but the agent is no longer on the line. Goodbye.';
@@ -278,7 +278,9 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
     const { call } = CallQuery.parse(req.query);
     const input = KeyPressed.parse(req.body);
     const typed = input.Digits?.replace(/[*#]/g, '') ?? '';
-    const number = typed === '1' && input.From && /^\+[1-9]\d{6,14}$/.test(input.From) ? input.From : /^[1-9]\d{6,14}$/.test(typed) ? `+${typed}` : undefined;
+    // A typed number has its country code: 8 digits at least (no country's numbers are shorter), and not the support
+    // line itself, which would only ring back into our own line.
+    const number = typed === '1' && input.From && /^\+[1-9]\d{6,14}$/.test(input.From) ? input.From : /^[1-9]\d{7,14}$/.test(typed) && `+${typed}` !== input.To ? `+${typed}` : undefined;
     if (!number) {
       await deps.calls.callbackOfferAnswered(call, undefined);
       return backToLine(res, call, 'Sorry, we could not use that number. You are back in line, in the same place.');
