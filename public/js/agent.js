@@ -104,7 +104,11 @@
     if (talking && consultLine(call)) status = consultLine(call);
     else if (talking && call.customerRinging) status = 'Calling ' + callerOf(call) + ': their phone is ringing.';
     else if (talking && call.heldBy) status = callerOf(call) + ' is on hold with music' + (call.heldBy === me.id ? '' : ' (' + nameOfAgent(call.heldBy) + ' put them there)') + '. Press Resume to talk again.';
-    else if (talking) status = 'In call with ' + callerOf(call) + (call.talkSeconds !== undefined ? ' · ' + duration(since(call.talkSeconds)) : '') + '.';
+    else if (talking) {
+      // This agent's own time on the call (a call taken over after a drop or a transfer does not start at minutes).
+      var mine = leg.talkSeconds !== undefined ? leg.talkSeconds : call.talkSeconds;
+      status = 'In call with ' + callerOf(call) + (mine !== undefined ? ' · ' + duration(since(mine)) : '') + '.';
+    }
     else if ((offered || pending) && consultFor(call, leg)) status = consultFor(call, leg);
     else if ((offered || pending) && call && call.returning) status = 'Your call with ' + callerOf(call) + ' dropped. Answer to get them back.';
     // The agent's own call to a number (their leg rings first, answered by the page): a callback, or a customer back in

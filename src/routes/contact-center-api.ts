@@ -139,7 +139,8 @@ function callContext(call: CallView | null, now: Date, names: ReadonlyMap<string
     talkSeconds: call.answeredAt ? seconds(call.answeredAt, now) : undefined,
     // A caller an agent had answered who is back in line: how long since they went back (the ring says so).
     backInLineSeconds: call.answeredAt && call.lineSince && (call.status === 'waiting' || call.status === 'offered') ? seconds(call.lineSince, now) : undefined,
-    participants: call.participants.map((leg) => ({ ...leg, name: names.get(leg.agentId) ?? leg.agentId })),
+    // Each leg's own talk so far: an agent who took the call over (after a drop, a transfer) sees their own minutes.
+    participants: call.participants.map((leg) => ({ ...leg, name: names.get(leg.agentId) ?? leg.agentId, ...(leg.answeredAt ? { talkSeconds: seconds(leg.answeredAt, now) } : {}) })),
     supervisors: call.supervisors.map((leg) => ({ ...leg, name: names.get(leg.supervisorId) ?? leg.supervisorId, ...(leg.coaching ? { coachingName: names.get(leg.coaching) ?? leg.coaching } : {}) })),
     ...(call.help ? { help: { ...call.help, name: names.get(call.help.agentId) ?? call.help.agentId } } : {}),
   };

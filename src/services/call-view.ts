@@ -57,7 +57,7 @@ export function view(call: CallRecord): CallView {
     createdAt: call.createdAt,
     answeredAt: call.answeredAt,
     endedAt: call.endedAt,
-    participants: call.participants.map(({ agentId, role, status, requestedBy, error, updatedAt, transferId, held, muted }) => ({ agentId, label: agentLabel(agentId), role, status, ...(held ? { held } : {}), ...(muted ? { muted } : {}), requestedBy, error, updatedAt, ...(transferId ? { transferId } : {}) })),
+    participants: call.participants.map(({ agentId, role, status, requestedBy, error, updatedAt, transferId, held, muted, answeredAt }) => ({ agentId, label: agentLabel(agentId), role, status, ...(held ? { held } : {}), ...(muted ? { muted } : {}), requestedBy, error, updatedAt, ...(transferId ? { transferId } : {}), ...(answeredAt ? { answeredAt } : {}) })),
     transfers: call.transfers ?? [],
     ...(call.returnTo ? { returnTo: call.returnTo } : {}),
     direction: call.direction ?? 'inbound',
