@@ -42,9 +42,18 @@
    * The session this page was opened in has ended (signed out in another tab, an admin's Disable or password reset):
    * to sign-in at once, which says so, and back to this page after.
    */
+  var leaving = null;
   function signedOut(reason) {
     var why = reason === 'disabled' || reason === 'expired' || reason === 'ended' ? reason : '1';
-    window.location.assign('/sign-in?ended=' + why + '&next=' + encodeURIComponent(window.location.pathname));
+    var go = function () { window.location.assign('/sign-in?ended=' + why + '&next=' + encodeURIComponent(window.location.pathname)); };
+    if (why !== '1') {
+      if (leaving) clearTimeout(leaving);
+      leaving = 'gone';
+      return go();
+    }
+    // A request refused with 401 does not say why; the live stream's last event does, a moment later: wait for it.
+    if (leaving) return;
+    leaving = setTimeout(go, 1500);
   }
 
   /**
