@@ -532,18 +532,16 @@ export function createCallService(deps: CallServiceDeps) {
       // reports nothing more: asked about once, so the agent is not left "On a call" with nobody.
       background.run(`check ${agentId}'s leg after Hang up`, async () => {
         await new Promise((resolve) => setTimeout(resolve, HANG_UP_CHECK_MS));
-        await legGoneCheck(call._id, agentId, legCallSid);
+        const leg = (await store.load(call._id))?.participants.find((l) => l.legCallSid === legCallSid);
+        if (leg && LIVE_LEG_STATUSES.has(leg.status)) await endLegIfGone(call._id, agentId, legCallSid);
       });
     }
     logger.info('agent hung up', { callSid: call._id, agentId });
     return { callSid: call._id };
   }
 
-  /** Reports the agent's leg ended when it is still live here and Twilio says it is not (its callback was lost). */
-  async function legGoneCheck(callSid: string, agentId: string, legCallSid: string): Promise<boolean> {
-    const call = await store.load(callSid);
-    const leg = call?.participants.find((l) => l.legCallSid === legCallSid);
-    if (!leg || !LIVE_LEG_STATUSES.has(leg.status)) return false;
+  /** Reports a leg that is live here ended when Twilio says it is not (its callback was lost). */
+  async function endLegIfGone(callSid: string, agentId: string, legCallSid: string): Promise<boolean> {
     if ((await voice.callEnded(legCallSid)) !== true) return false;
     logger.warn('an agent\'s leg is gone, Twilio says, but its end was never reported: it is ended here', { callSid, agentId });
     await recordAgentCallStatus({ conferenceId: callSid, agentId, legCallSid, callStatus: 'completed' });
@@ -560,8 +558,8 @@ export function createCallService(deps: CallServiceDeps) {
   /**
    * Live calls are checked with Twilio, each at most once a minute (QUIET_CALL_MS) once it is a minute old; with
    * `createdBefore` (an instance starting: callbacks may have been lost while it, or every instance, was down), each
-   * call stored before then, now. Callbacks lost that way would otherwise leave a caller who hung up waiting in the line, rung to agents who
-   * answer nobody, and agents "On a call" for ever. (The app's own changes, a ring for one, are no news of the caller.)
+   * call stored before then, now. Callbacks lost that way would otherwise leave a caller who hung up waiting in the
+   * line, rung to agents who answer nobody, and agents "On a call" for ever. (The app's own changes, a ring for one, are no news of the caller.)
    * A customer Twilio says is gone ends the call as their hang-up would; an agent's leg it says is gone is reported
    * ended, as its own callback would have.
    */
@@ -585,7 +583,7 @@ export function createCallService(deps: CallServiceDeps) {
         continue;
       }
       for (const leg of call.participants) {
-        if (leg.legCallSid && LIVE_LEG_STATUSES.has(leg.status) && (await legGoneCheck(call._id, leg.agentId, leg.legCallSid))) ended += 1;
+        if (leg.legCallSid && LIVE_LEG_STATUSES.has(leg.status) && (await endLegIfGone(call._id, leg.agentId, leg.legCallSid))) ended += 1;
       }
     }
     return { checked, ended };
