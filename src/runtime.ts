@@ -10,9 +10,10 @@ import { callLeaseCollection, createCallLeases, DEFAULT_LEASE } from './models/c
 import { createCallStore, storeRunner } from './models/call-store';
 import { changeModel, createChangeStore } from './models/event';
 import { createHistoryStore, type HistoryStore } from './models/history';
+import { toldSorryCallOf } from './contact-center/history';
 import { createPresenceStore, presenceModel, type PresenceStore } from './models/presence';
 import { createReservationStore, reservationModel } from './models/reservation';
-import { createToldSorry, toldSorryCollection } from './models/told-sorry';
+import { createToldSorry, DEFAULT_TOLD_SORRY, toldSorryCollection } from './models/told-sorry';
 import { accountCollections, disableLeftoverDemoAgents, loadLocalTwilioCredentials, seedDemoAgents } from './auth/demo';
 import { createSessionStore, loadSessionSecret } from './auth/sessions';
 import { createSignInLimiter } from './auth/sign-in-limiter';
@@ -150,7 +151,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const reservations = createReservationStore(reservationModel(db.connection), run);
     const presence = createPresenceStore(presenceModel(db.connection), run);
     const changes = createChangeHub(createChangeStore(changeModel(db.connection), run), logger, { pollMs: options.changePollMs ?? 250, keepMs: 15_000, batchMs: 50 });
-    const retracted = createToldSorry(toldSorryCollection(db.connection), run, logger);
+    const history = createHistoryStore(db.connection, { timeoutMs: config.dbTimeoutMs });
+    // A caller told sorry is kept in the history too (a failed call), once their apology is recorded.
+    const retracted = createToldSorry(toldSorryCollection(db.connection), run, logger, DEFAULT_TOLD_SORRY, (told) =>
+      history.append(toldSorryCallOf({ callSid: told._id, at: told.at, from: told.from, queueId: told.queueId, queueName: told.queueName })),
+    );
     const finishedCalls = createFinishedCalls(finishedCallCollection(db.connection), run);
     // The finished calls pile up all day and a sweep reads them all (FerretDB scans): it runs once an hour.
     let finishedSweptAt = Date.now();
@@ -165,7 +170,6 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }, 10_000);
     housekeeping.unref();
     cleanups.unshift({ name: 'call housekeeping', run: async () => clearInterval(housekeeping) });
-    const history = createHistoryStore(db.connection, { timeoutMs: config.dbTimeoutMs });
     const routingSettings: RoutingSettings = { ...DEFAULT_ROUTING, ...config.contactCenter, ...options.routing };
     const wrapUpStore = createWrapUpStore(db.connection, { timeoutMs: config.dbTimeoutMs });
     const callers = createCallerStore(db.connection, { timeoutMs: config.dbTimeoutMs });

@@ -81,4 +81,16 @@ test('when the database stops and comes back, then callers hear an apology meanw
   expect(find(parseTwiml(recovered!.text), 'Conference')!.text).toBe(after);
   expect(await db.models.calls.findById(before).lean().exec()).toMatchObject({ _id: before, status: 'waiting' });
   expect(await db.models.calls.countDocuments({ _id: during })).toBe(0);
+
+  // The caller told sorry is in the history as a call that failed (so the reports count it), once the database is back.
+  let kept = await app.running.history.find(during, new Date());
+  for (let attempt = 0; !kept && attempt < 40; attempt += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    kept = await app.running.history.find(during, new Date());
+  }
+  expect(kept).toMatchObject({ _id: during, from: '+15551112222', outcome: 'failed', endReason: 'told-sorry', hungUpBy: 'system', agentIds: [], talkSeconds: 0 });
+  const supervisor = await signedInAgent(app, 'boss1', { role: 'supervisor' });
+  const historyPage = await supervisor.get(`/history/${kept!.endedAt.toISOString().slice(0, 10)}/${during}`);
+  expect(historyPage.status).toBe(200);
+  expect(historyPage.text).toContain('the app could not take the call');
 });

@@ -8,6 +8,7 @@ import { connectDatabase, type Database } from '../src/db/connect';
 import { freePort, startFerretdb, type EmbeddedDatabase } from '../src/db/ferretdb';
 import { createLogger } from '../src/logger';
 import { createCallStore, storeRunner, type NewCall } from '../src/models/call-store';
+import { finishedCallCollection } from '../src/models/finished-calls';
 import { addAgent, fakeSid, resetFloor, startTestApp, TEST_ENV, type TestApp } from './helpers/app';
 import { ferretdbPidsOn } from './helpers/app-process';
 import { formValue, startRestRecorder, type RestRecorder } from './helpers/rest-recorder';
@@ -180,6 +181,9 @@ test('when the database stalls while calls are queued for the next insert, then 
   const removalLogged = (callSid: string) => app.logs.some((line) => line.includes('removed a call whose caller was told sorry') && line.includes(callSid));
   await until('every removal to be logged', () => callers.every(removalLogged), 15000);
   expect(dialledCalls()).toEqual([]);
+  // Each caller told sorry is kept in the history once, as a call that failed (the reports count it).
+  await until('the history of every caller told sorry', async () => (await Promise.all(callers.map((callSid) => app.running.history.find(callSid, new Date())))).every(Boolean), 15000);
+  for (const callSid of callers) expect(await app.running.history.find(callSid, new Date())).toMatchObject({ outcome: 'failed', endReason: 'told-sorry', from: '+15551112222' });
 
   // And the next caller is stored and rings an agent as usual.
   const next = fakeSid();
@@ -215,4 +219,17 @@ test('when more calls queue behind a stalled insert than one insert takes, then 
   expect(await db.models.calls.countDocuments({ _id: { $in: callers.slice(501) } })).toBe(0);
   expect(await db.models.calls.countDocuments({ _id: { $in: callers.slice(0, 501) } })).toBe(501);
   await resetFloor(app.running);
+});
+
+test('when looking up whether a call has finished fails, then a caller whose call is stored is taken, not told sorry', async () => {
+  const lookup = jest.spyOn(finishedCallCollection(db.connection), 'findOne').mockRejectedValueOnce(new Error('the lookup failed'));
+  const callSid = fakeSid();
+  try {
+    const res = await incomingCall(callSid);
+    expect(find(parseTwiml(res.text), 'Conference')?.text).toBe(callSid);
+    expect(lookup).toHaveBeenCalled();
+  } finally {
+    lookup.mockRestore();
+  }
+  await until('the caller to ring', () => dialledCalls().includes(callSid));
 });

@@ -251,6 +251,45 @@ export function finishedCallOf(call: CallRecord, endedAt: Date): FinishedCall {
   };
 }
 
+/** Why a call ended whose caller was told sorry: the app could not store it in time (the database did not answer). */
+export const TOLD_SORRY_END_REASON = 'told-sorry';
+
+/** A caller told sorry, as the apology's record keeps them. */
+export interface ToldSorryCaller {
+  callSid: string;
+  /** When they were told sorry (also when they called: the apology is the webhook's answer). */
+  at: Date;
+  from?: string;
+  queueId?: string;
+  queueName?: string;
+}
+
+/**
+ * The history record of a caller told sorry: they called and heard the apology, because the app could not take their
+ * call. A technical failure ('failed'): the call never reached the line, so it is not offered (see docs/metrics.md).
+ * Built from the apology's record only, so that every instance, and every attempt, builds the same record.
+ */
+export function toldSorryCallOf(caller: ToldSorryCaller): FinishedCall {
+  const at = new Date(caller.at);
+  return {
+    _id: caller.callSid,
+    startedAt: at,
+    endedAt: at,
+    ...(caller.from ? { from: caller.from } : {}),
+    ...(caller.queueName ? { queue: caller.queueName } : {}),
+    ...(caller.queueId ? { queueId: caller.queueId } : {}),
+    outcome: 'failed',
+    agentIds: [],
+    offeredTo: [],
+    waitSeconds: 0,
+    talkSeconds: 0,
+    endReason: TOLD_SORRY_END_REASON,
+    hungUpBy: 'system',
+    transfers: [],
+    timeline: [{ at, kind: 'ended', detail: TOLD_SORRY_END_REASON }],
+  };
+}
+
 /** A supervisor's mode as the timeline says it: listening, coaching <agent>, or in the call (barge). */
 function supervisorModeText(e: ConferenceEvent): string {
   const mode = e.mode === 'coach' ? `coaching ${e.coached ?? 'the agent'}` : e.mode === 'barge' ? 'in the call (barge)' : 'listening';

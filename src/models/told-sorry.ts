@@ -4,16 +4,26 @@
 // callers told sorry (the instance that apologised may have stopped before it could).
 import type { Collection } from 'mongodb';
 import { Schema, type Connection, type Model } from 'mongoose';
-import { errorMessage, isDuplicateKey } from '../errors';
+import { errorMessage, isDuplicateKey, StoreUnavailableError } from '../errors';
 import type { Logger } from '../logger';
 
 export interface ToldSorryRecord {
   /** The caller's CallSid. */
   _id: string;
   at: Date;
+  /** Who called, and the queue they chose (for the call's history record); records before this version have neither. */
+  from?: string;
+  queueId?: string;
+  queueName?: string;
 }
 
-const toldSorrySchema = new Schema<ToldSorryRecord>({ _id: { type: String, required: true }, at: { type: Date, required: true } }, { versionKey: false });
+/** What an apology's record keeps of the caller, besides the CallSid. */
+export type ToldSorryAbout = Pick<ToldSorryRecord, 'from' | 'queueId' | 'queueName'>;
+
+const toldSorrySchema = new Schema<ToldSorryRecord>(
+  { _id: { type: String, required: true }, at: { type: Date, required: true }, from: String, queueId: String, queueName: String },
+  { versionKey: false },
+);
 
 export type ToldSorryModel = Model<ToldSorryRecord>;
 
@@ -39,23 +49,41 @@ export const DEFAULT_TOLD_SORRY: ToldSorrySettings = { retryMs: 250, keepMs: 60 
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The callers told sorry, as every instance knows them. */
-export function createToldSorry(collection: Collection<ToldSorryRecord>, run: <T>(op: () => Promise<T>) => Promise<T>, logger: Logger, settings: ToldSorrySettings = DEFAULT_TOLD_SORRY) {
+/**
+ * The callers told sorry, as every instance knows them. `onRecorded` hears of each apology once its record is stored
+ * (by the instance that stored it): the call's history record is written then, tried again with the record until it
+ * lands, and built from the record alone so that a repeat writes the same one.
+ */
+export function createToldSorry(
+  collection: Collection<ToldSorryRecord>,
+  run: <T>(op: () => Promise<T>) => Promise<T>,
+  logger: Logger,
+  settings: ToldSorrySettings = DEFAULT_TOLD_SORRY,
+  onRecorded?: (record: ToldSorryRecord) => Promise<void>,
+) {
   /** CallSids known here to have been told sorry, and when this instance learnt it. */
   const known = new Map<string, number>();
   const writing = new Set<Promise<void>>();
   let stopping = false;
 
-  /** Writes the apology, trying again while the database is away (for as long as it is remembered). */
-  async function record(callSid: string): Promise<void> {
+  /**
+   * Writes the apology, then (`onRecorded`) what follows from it, trying again while the database is away (for as long
+   * as it is remembered). An apology already recorded (the same caller told sorry again) is left to whoever recorded it.
+   */
+  async function record(doc: ToldSorryRecord): Promise<void> {
     const giveUpAt = Date.now() + settings.keepMs;
+    let stored = false;
     for (;;) {
       try {
-        await run(() => collection.insertOne({ _id: callSid, at: new Date() }));
+        if (!stored) await run(() => collection.insertOne({ ...doc }));
+        stored = true;
+        await onRecorded?.(doc);
         return;
       } catch (err) {
-        if (isDuplicateKey(err)) return;
-        if (stopping || Date.now() >= giveUpAt) return logger.warn('could not record a caller told sorry', { callSid, error: errorMessage(err) });
+        if (!stored && isDuplicateKey(err)) return;
+        // Only an unavailable database is waited out: anything else would fail the same way again.
+        const unavailable = !stored || err instanceof StoreUnavailableError;
+        if (!unavailable || stopping || Date.now() >= giveUpAt) return logger.warn(stored ? 'could not keep the history of a caller told sorry' : 'could not record a caller told sorry', { callSid: doc._id, error: errorMessage(err) });
       }
       await sleep(settings.retryMs);
     }
@@ -66,9 +94,10 @@ export function createToldSorry(collection: Collection<ToldSorryRecord>, run: <T
      * This instance tells the caller of `callSid` sorry: known here at once, and sent to the database now, before the
      * apology is answered (tried again until it lands), so every instance knows it.
      */
-    add(callSid: string): void {
+    add(callSid: string, about: ToldSorryAbout = {}): void {
       known.set(callSid, Date.now());
-      const write = record(callSid);
+      const defined = Object.fromEntries(Object.entries(about).filter(([, value]) => value !== undefined));
+      const write = record({ _id: callSid, at: new Date(), ...defined });
       writing.add(write);
       void write.finally(() => writing.delete(write));
     },

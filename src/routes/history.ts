@@ -292,6 +292,7 @@ const REASON_LABELS: Record<string, string> = {
   'customer-canceled': 'the agent called it off before the customer answered',
   'customer-completed': 'the call ended before the customer answered',
   'max-wait': 'waited too long; the caller heard goodbye',
+  'told-sorry': 'the app could not take the call (its database did not answer in time); the caller heard an apology',
   'conference-ended': 'the conference ended',
   'conference-ended-via-api': 'the app ended the conference',
   'last-participant-left': 'the last participant left',

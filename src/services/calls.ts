@@ -46,7 +46,7 @@ import { maskNumber, type Logger } from '../logger';
 import type { CallStore } from '../models/call-store';
 import { isDuplicateKey, type ReservationStore } from '../models/reservation';
 import type { FinishedCalls } from '../models/finished-calls';
-import type { ToldSorry } from '../models/told-sorry';
+import type { ToldSorry, ToldSorryAbout } from '../models/told-sorry';
 import { describeRestError, type Voice } from '../twilio/voice';
 import type { AgentDirectory } from './agents';
 import { agentDialRequest } from './agent-dial';
@@ -180,8 +180,8 @@ export function createCallService(deps: CallServiceDeps) {
    * the write's answer was lost (a stalled connection gave up), the server may still apply it after our delete: then
    * we look again, every 2 s, for a while (and housekeeping sweeps every instance's apologies after that).
    */
-  function retractLate(callSid: string, landed: Promise<unknown>): void {
-    deps.retracted.add(callSid);
+  function retractLate(callSid: string, landed: Promise<unknown>, about: ToldSorryAbout): void {
+    deps.retracted.add(callSid, about);
     background.run(`retract ${callSid}`, async () => {
       const stored = await landed.then(
         () => true,
@@ -243,12 +243,22 @@ export function createCallService(deps: CallServiceDeps) {
   async function receiveCustomerCall(input: { callSid: string; from?: string; queue?: { id: string; name: string } }): Promise<{ duplicate: boolean; finished?: boolean }> {
     const queue = input.queue ? { queueId: input.queue.id, queueName: input.queue.name, queueSince: new Date() } : {};
     // Asked meanwhile, not before: the lookup costs the caller no time.
-    const finishedBefore = deps.finished?.has(input.callSid);
-    finishedBefore?.catch(() => undefined);
+    // A lookup that fails is no reason to apologise to a caller whose call is stored: it is taken as not finished.
+    const finishedBefore = deps.finished?.has(input.callSid).catch(() => false);
+    // What the apology's record keeps (and the call's history record shows) when the caller is told sorry.
+    const about: ToldSorryAbout = { from: input.from, queueId: input.queue?.id, queueName: input.queue?.name };
+    let late = false;
     try {
-      await store.insert({ _id: input.callSid, conferenceName: input.callSid, from: input.from, status: 'waiting', ...queue, participants: [], passedBy: [], transfers: [], rev: 0 }, (landed) => retractLate(input.callSid, landed));
+      await store.insert({ _id: input.callSid, conferenceName: input.callSid, from: input.from, status: 'waiting', ...queue, participants: [], passedBy: [], transfers: [], rev: 0 }, (landed) => {
+        late = true;
+        retractLate(input.callSid, landed, about);
+      });
     } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
+      if (!isDuplicateKey(err)) {
+        // The caller hears sorry (the webhook's apology): every instance knows it, and the history keeps the call.
+        if (!late) deps.retracted.add(input.callSid, about);
+        throw err;
+      }
       logger.warn('repeated incoming-call webhook; not routing again', { callSid: input.callSid });
       return { duplicate: true };
     }
