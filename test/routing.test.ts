@@ -108,6 +108,7 @@ describe('routing a new call', () => {
   });
 
   test('when the agent does not answer, then the next agent rings and the one who missed it is set away', async () => {
+    const [anaPage, benPage] = await Promise.all([signIn(app, 'ana'), signIn(app, 'ben')]);
     await available('ana', 30000);
     await available('ben', 20000);
     const customer = fakeSid();
@@ -120,6 +121,10 @@ describe('routing a new call', () => {
     const ana = (await app.running.presence.get('ana'))!;
     expect(ana.chosen).toBe('away');
     expect(ana.note).toMatch(/missed a call/i);
+    // Ana's page tells her; her colleagues' directory and the floor say it of her, not to her.
+    expect((await anaPage.get('/api/me')).body.you.note).toBe('You missed a call, so you were set away. Press Available when you are back.');
+    const seenByBen = ((await benPage.get('/api/me')).body.colleagues as Array<{ id: string; note?: string }>).find((agent) => agent.id === 'ana');
+    expect(seenByBen?.note).toBe('Missed a call: set away by the app.');
   });
 
   test('when Twilio cannot dial the agent, then the call goes to the next agent', async () => {

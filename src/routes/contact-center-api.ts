@@ -13,7 +13,7 @@ import { sharedMoment } from '../models/shared-read';
 import type { Agent, AgentDirectory } from '../services/agents';
 import type { CallService, CallView } from '../services/calls';
 import type { ChangeHub } from '../services/changes';
-import type { Routing } from '../services/routing';
+import { MISSED_CALL_NOTE, MISSED_CALL_NOTE_FOR_OTHERS, type Routing } from '../services/routing';
 import type { WrapUpService } from '../services/wrap-up';
 
 export interface ContactCenterApiDeps {
@@ -59,6 +59,15 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
 
 const seconds = (from: Date | string | undefined, now: Date): number | undefined => (from ? Math.max(0, Math.round((now.getTime() - new Date(from).getTime()) / 1000)) : undefined);
 
+/**
+ * An agent's presence note as others read it (the floor, the directory): only while they are away (the note says why),
+ * and in the third person (it is written to the agent).
+ */
+function noteForOthers(note: string | undefined, presence: string): { note?: string } {
+  if (!note || presence !== 'away') return {};
+  return { note: note === MISSED_CALL_NOTE ? MISSED_CALL_NOTE_FOR_OTHERS : note };
+}
+
 /** What an agent page shows (GET /api/me, and the event stream's `state` events), from one look at the floor per moment. */
 export type AgentStateView = ReturnType<typeof createAgentStateView>;
 
@@ -73,7 +82,7 @@ export function createAgentStateView(deps: Pick<ContactCenterApiDeps, 'calls' | 
       .map((agent) => {
         const p = presences.get(agent.id);
         const presence = p?.presence ?? 'offline';
-        return { id: agent.id, name: agent.name, role: agent.role, presence, since: p?.since, inStateSeconds: seconds(p?.since, now), note: p?.note, takesTransfers: takesTransfers({ role: agent.role, presence }), lastOffer: p?.record?.lastOffer };
+        return { id: agent.id, name: agent.name, role: agent.role, presence, since: p?.since, inStateSeconds: seconds(p?.since, now), ...noteForOthers(p?.note, presence), takesTransfers: takesTransfers({ role: agent.role, presence }), lastOffer: p?.record?.lastOffer };
       });
     return { agents, recordOf: (agentId: string) => presences.get(agentId)?.record ?? null };
   }
@@ -116,7 +125,7 @@ export function createAgentStateView(deps: Pick<ContactCenterApiDeps, 'calls' | 
       /** When the floor was read (ms since the epoch): a page keeps the newest state it was given. */
       at: now.getTime(),
       // `chosen`: Available or Away as the agent last chose it (what they go back to once a required wrap-up is saved).
-      you: { id: me.id, name: me.name, role: me.role, presence: mine?.presence ?? 'offline', chosen: recordOf(me.id)?.chosen, since: mine?.since, note: mine?.note, lastOffer: mine?.lastOffer },
+      you: { id: me.id, name: me.name, role: me.role, presence: mine?.presence ?? 'offline', chosen: recordOf(me.id)?.chosen, since: mine?.since, note: recordOf(me.id)?.note, lastOffer: mine?.lastOffer },
       // A dropped agent's page rings for the customer it lost: it says so.
       call: context ? { ...context, returning: call?.returnTo?.agentId === me.id && call.status === 'offered' && call.offeredTo === me.id, ...(callerCard ? { caller: callerCard } : {}) } : null,
       can: { ...actionsFor(call ?? undefined, me.id), callOut: mayCallOut({ presence: mine?.presence ?? 'offline', hasCall: Boolean(call) }), ...helpActionsFor(call ?? undefined, me.id) },

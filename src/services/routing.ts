@@ -21,6 +21,11 @@ import { agentDialRequest } from './agent-dial';
 import type { ChangeHub } from './changes';
 import type { WebhookUrls } from './webhook-urls';
 
+/** What an agent whose phone rang out is told (the note on their presence, shown on their own page). */
+export const MISSED_CALL_NOTE = 'You missed a call, so you were set away. Press Available when you are back.';
+/** The same, as their colleagues and the floor read it. */
+export const MISSED_CALL_NOTE_FOR_OTHERS = 'Missed a call: set away by the app.';
+
 export interface RoutingSettings {
   /** Seconds an agent's phone rings before the call goes to the next agent. */
   ringSeconds: number;
@@ -295,7 +300,7 @@ export function createRouting(deps: RoutingDeps) {
   async function offerEnded(callSid: string, agentId: string, outcome: string): Promise<void> {
     const backInLine = await calls.changeIfLive(callSid, (call) => offerEnded_(call, { agentId, outcome, now: new Date() }));
     await Promise.all([reservations.releaseCall(callSid), reservations.releaseAgent(agentId, callSid), presence.offerEnded(agentId, callSid, offerOutcomeOf(outcome))]);
-    if (outcome === 'no-answer') await presence.choose(agentId, 'away', 'You missed a call, so you were set away. Press Available when you are back.');
+    if (outcome === 'no-answer') await presence.choose(agentId, 'away', MISSED_CALL_NOTE);
     logger.info('offer ended without an answer', { callSid, agentId, outcome, backInLine: backInLine ?? false });
     changes.publish('calls', 'agents');
     dispatch();
