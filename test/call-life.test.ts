@@ -4,6 +4,10 @@ import {
   agentJoined,
   agentJoinReported,
   agentLeft,
+  backInLine,
+  callbackNumberConfirmed,
+  callbackNumberTyped,
+  callbackRequested,
   callEnded,
   coldTransferStarted,
   conferenceLeftBehind,
@@ -233,5 +237,34 @@ describe('a callback\'s conference', () => {
     expect(conferenceLeftBehind(away, { event: 'participant-leave', reason: 'participant_updated_via_api' })).toBe(true);
     expect(conferenceLeftBehind(away, { event: 'conference-end' })).toBe(true);
     expect(conferenceLeftBehind(away, { event: 'participant-leave', reason: 'participant_hung_up' })).toBe(false);
+  });
+});
+
+describe('a typed callback number', () => {
+  const away = (extra: Partial<CallRecord> = {}) => call({ status: 'waiting', conferenceSid: undefined, participants: [], awayFromLine: true, ...extra });
+
+  test('when the caller types a number, then it waits for their confirmation and is not a callback yet', () => {
+    const typed = callbackNumberTyped(away(), '+15557770000');
+    expect(typed).toEqual({ patch: { set: { callbackTyped: '+15557770000' } }, result: 'typed' });
+  });
+
+  test('when they confirm it, then it is their callback at their place, and the number typed is forgotten; a repeated confirmation changes nothing', () => {
+    const waiting = away({ callbackTyped: '+15557770000' });
+    const confirmed = callbackNumberConfirmed(waiting, now);
+    expect(confirmed.result).toBe('kept');
+    expect(confirmed.patch).toEqual({ set: { callback: { number: '+15557770000', attempt: 1, requestedAt: now }, placeSince: waiting.createdAt }, clear: ['awayFromLine', 'callbackTyped'] });
+    const kept = away({ awayFromLine: undefined, callback: { number: '+15557770000', attempt: 1, requestedAt: now } });
+    expect(callbackNumberConfirmed(kept, now)).toEqual({ result: 'kept' });
+    expect(callbackRequested(kept, { number: '+15557770000', now })).toEqual({ result: true });
+  });
+
+  test('when an agent is on the way, or no number waits, then the caller goes back (nothing kept)', () => {
+    expect(callbackNumberConfirmed(away({ status: 'offered', callbackTyped: '+15557770000' }), now)).toEqual({ result: 'back' });
+    expect(callbackNumberConfirmed(away(), now)).toEqual({ result: 'back' });
+    expect(callbackNumberTyped(away({ status: 'offered' }), '+15557770000')).toEqual({ result: 'back' });
+  });
+
+  test('when the caller goes back to the line, then the number they typed is forgotten', () => {
+    expect(backInLine(away({ callbackTyped: '+15557770000' })).patch).toEqual({ clear: ['awayFromLine', 'callbackTyped'] });
   });
 });

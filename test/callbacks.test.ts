@@ -37,6 +37,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | null 
   }
 }
 
+const pathOf = (url: string): string => new URL(url).pathname + new URL(url).search;
 const incoming = (callSid: string, from: string) => suite.app.webhook('/conference/connect/client', { CallSid: callSid, From: from }).expect(200);
 const conferenceUrl = (r: RecordedRequest): string => formValue(r, 'Url') ?? '';
 
@@ -135,6 +136,85 @@ test.each([
   expect((await suite.db.models.calls.findById(caller).lean().exec())?.callback).toBeUndefined();
 });
 
+describe('a typed number read back', () => {
+  /** The caller asks for a callback at another number and types `digits`: what they hear next. */
+  async function typeNumber(caller: string, from: string, digits: string): Promise<ReturnType<typeof parseTwiml>> {
+    await incoming(caller, from);
+    const askNumber = await hearOffer(caller, from, '1');
+    const numberAction = find(askNumber, 'Gather')!.attrs.action!;
+    return parseTwiml((await suite.app.webhook(pathOf(numberAction), { CallSid: caller, From: from, To: TEST_ENV.TWILIO_NUMBER, Digits: digits }).expect(200)).text);
+  }
+
+  test('when a caller types another number, then it is read back digit by digit in a one-key <Gather> and kept only once they press 1; a repeated 1 changes nothing', async () => {
+    const caller = fakeSid();
+    const readBack = await typeNumber(caller, '+15550000051', '15557770051#');
+
+    const gather = find(readBack, 'Gather')!;
+    expect(gather.attrs).toMatchObject({ numDigits: '1', action: `${BASE}/conference/callback/confirm?call=${caller}&round=1` });
+    expect(find(gather, 'Say')?.text).toMatch(/You typed 1 5 5 5 7 7 7 0 0 5 1\. To be called back at this number, press 1\. To type it again, press 2\./);
+    expect(find(readBack, 'Redirect')?.text).toBe(gather.attrs.action);
+    // Not kept yet: no callback, the caller still away hearing the question.
+    const asked = (await suite.db.models.calls.findById(caller).lean().exec())!;
+    expect(asked).toMatchObject({ status: 'waiting', awayFromLine: true });
+    expect(asked.callback).toBeUndefined();
+
+    const kept = parseTwiml((await suite.app.webhook(pathOf(gather.attrs.action!), { CallSid: caller, From: '+15550000051', Digits: '1' }).expect(200)).text);
+    expect(kept.children.map((c) => c.name)).toEqual(['Say', 'Hangup']);
+    expect(find(kept, 'Say')?.text).toMatch(/you keep your place in line/);
+    const stored = (await suite.db.models.calls.findById(caller).lean().exec())!;
+    expect(stored).toMatchObject({ status: 'waiting', callback: { number: '+15557770051', attempt: 1 }, placeSince: stored.createdAt });
+    expect(stored.awayFromLine).toBeUndefined();
+
+    // Twilio repeats the confirmation: the same answer, and the callback as it was.
+    const again = parseTwiml((await suite.app.webhook(pathOf(gather.attrs.action!), { CallSid: caller, From: '+15550000051', Digits: '1' }).expect(200)).text);
+    expect(again.children.map((c) => c.name)).toEqual(['Say', 'Hangup']);
+    expect(find(again, 'Conference')).toBeUndefined();
+    const after = (await suite.db.models.calls.findById(caller).lean().exec())!;
+    expect(after.callback).toEqual(stored.callback);
+    expect(after.rev).toBe(stored.rev);
+    expect((await suite.db.models.calls.find({ 'callback.number': '+15557770051' }).lean().exec())).toHaveLength(1);
+    // Their own call's end (they hung up after the goodbye) leaves the callback in line.
+    await suite.app.webhook(`/conference/callback/customer-status?call=${caller}`, { CallSid: caller, CallStatus: 'completed' }).expect(200);
+    expect(await suite.db.models.calls.findById(caller).lean().exec()).toMatchObject({ callback: { number: '+15557770051' } });
+  });
+
+  test('when the caller presses 2 at the read-back, then they type the number again, hear the new one, and that one is kept', async () => {
+    const caller = fakeSid();
+    const readBack = await typeNumber(caller, '+15550000052', '15557770099#');
+
+    const askAgain = parseTwiml((await suite.app.webhook(pathOf(find(readBack, 'Gather')!.attrs.action!), { CallSid: caller, From: '+15550000052', Digits: '2' }).expect(200)).text);
+    const gather = find(askAgain, 'Gather')!;
+    expect(find(gather, 'Say')?.text).toMatch(/type the number/);
+    const second = parseTwiml((await suite.app.webhook(pathOf(gather.attrs.action!), { CallSid: caller, From: '+15550000052', To: TEST_ENV.TWILIO_NUMBER, Digits: '15557770052#' }).expect(200)).text);
+    expect(find(find(second, 'Gather')!, 'Say')?.text).toMatch(/You typed 1 5 5 5 7 7 7 0 0 5 2\./);
+    expect((await suite.db.models.calls.findById(caller).lean().exec())?.callback).toBeUndefined();
+    await suite.app.webhook(pathOf(find(second, 'Gather')!.attrs.action!), { CallSid: caller, From: '+15550000052', Digits: '1' }).expect(200);
+
+    expect(await suite.db.models.calls.findById(caller).lean().exec()).toMatchObject({ callback: { number: '+15557770052', attempt: 1 } });
+  });
+
+  test('when the caller presses nothing at the read-back, then it is read once more, and after a second silence they are back in line in the same place, with no callback', async () => {
+    const caller = fakeSid();
+    const readBack = await typeNumber(caller, '+15550000053', '15557770053#');
+    const before = (await suite.db.models.calls.findById(caller).lean().exec())!;
+
+    // Nothing pressed: the <Gather> times out into its <Redirect>, which posts without Digits.
+    const once = parseTwiml((await suite.app.webhook(pathOf(find(readBack, 'Redirect')!.text), { CallSid: caller, From: '+15550000053' }).expect(200)).text);
+    const gather = find(once, 'Gather')!;
+    expect(gather.attrs.action).toBe(`${BASE}/conference/callback/confirm?call=${caller}&round=2`);
+    expect(gather.children.map((c) => c.text).join(' ')).toMatch(/did not get your answer.*You typed 1 5 5 5 7 7 7 0 0 5 3\./);
+    const back = parseTwiml((await suite.app.webhook(pathOf(find(once, 'Redirect')!.text), { CallSid: caller, From: '+15550000053' }).expect(200)).text);
+
+    expect(find(back, 'Say')?.text).toMatch(/did not keep that number\. You are back in line, in the same place/);
+    expect(find(back, 'Conference')?.text).toBe(caller);
+    const after = (await suite.db.models.calls.findById(caller).lean().exec())!;
+    expect(after).toMatchObject({ status: 'waiting', createdAt: before.createdAt });
+    expect(after.callback).toBeUndefined();
+    expect(after.awayFromLine).toBeUndefined();
+    expect(after).not.toHaveProperty('callbackTyped');
+  });
+});
+
 test('when nobody answers a callback, then it is tried again at its place, and after the last attempt recorded as failed', async () => {
   // Nobody is available: the caller waits, hears the offer and asks for a callback at another number.
   const caller = fakeSid();
@@ -142,7 +222,8 @@ test('when nobody answers a callback, then it is tried again at its place, and a
   const askNumber = await hearOffer(caller, '+15550000009', '1');
   const numberAction = find(askNumber, 'Gather')!.attrs.action!;
   const numberPath = new URL(numberAction).pathname + new URL(numberAction).search;
-  await suite.app.webhook(numberPath, { CallSid: caller, From: '+15550000009', To: TEST_ENV.TWILIO_NUMBER, Digits: '15557770000#' }).expect(200);
+  const readBack = parseTwiml((await suite.app.webhook(numberPath, { CallSid: caller, From: '+15550000009', To: TEST_ENV.TWILIO_NUMBER, Digits: '15557770000#' }).expect(200)).text);
+  await suite.app.webhook(pathOf(find(readBack, 'Gather')!.attrs.action!), { CallSid: caller, From: '+15550000009', Digits: '1' }).expect(200);
   const placed = (await suite.db.models.calls.findById(caller).lean().exec())!;
   expect(placed.callback).toMatchObject({ number: '+15557770000' });
 

@@ -447,16 +447,41 @@ export function voicemailInstead(call: CallRecord): Step<boolean> {
 /** The caller declined the offer (or pressed nothing): back in the conference, routable again. */
 export function backInLine(call: CallRecord): Step<boolean> {
   if (isOver(call) || !call.awayFromLine) return { result: false };
-  return { patch: { clear: ['awayFromLine'] }, result: true };
+  return { patch: { clear: ['awayFromLine', ...(call.callbackTyped ? (['callbackTyped'] as const) : [])] }, result: true };
 }
 
 /**
  * The caller asked to be called back at `number`: the call keeps its place in line (its entry time) and is offered
  * like any other; the caller hangs up. Refused (false) once the call is no longer waiting (an agent is ready now).
+ * Asked again for the same number (Twilio repeating the request), it is kept already: true, and nothing changes.
  */
 export function callbackRequested(call: CallRecord, input: { number: string; now: Date }): Step<boolean> {
-  if (isOver(call) || call.status !== 'waiting' || call.callback) return { result: false };
-  return { patch: { set: { callback: { number: input.number, attempt: 1, requestedAt: input.now }, placeSince: placeOf(call) }, clear: ['awayFromLine'] }, result: true };
+  if (!isOver(call) && call.callback) return { result: call.callback.number === input.number };
+  if (isOver(call) || call.status !== 'waiting') return { result: false };
+  return { patch: { set: { callback: { number: input.number, attempt: 1, requestedAt: input.now }, placeSince: placeOf(call) }, clear: ['awayFromLine', ...(call.callbackTyped ? (['callbackTyped'] as const) : [])] }, result: true };
+}
+
+/**
+ * The caller typed another number to be called back at: it is read back to them and kept only once they confirm it
+ * (callbackNumberConfirmed). 'typed' while they are still waiting, away for the offer; 'kept' when a callback is kept
+ * already (a repeated request); 'back' once an agent is on the way (they go back into the conference).
+ */
+export function callbackNumberTyped(call: CallRecord, number: string): Step<'typed' | 'kept' | 'back'> {
+  if (!isOver(call) && call.callback) return { result: 'kept' };
+  if (isOver(call) || call.status !== 'waiting' || !call.awayFromLine) return { result: 'back' };
+  return { patch: call.callbackTyped === number ? undefined : { set: { callbackTyped: number } }, result: 'typed' };
+}
+
+/**
+ * The caller confirmed the number read back to them: it is kept as their callback's (callbackRequested). A repeated
+ * confirmation finds it kept already and changes nothing ('kept' again); 'back' once an agent is on the way, or when
+ * no number waits for confirmation.
+ */
+export function callbackNumberConfirmed(call: CallRecord, now: Date): Step<'kept' | 'back'> {
+  if (!isOver(call) && call.callback) return { result: 'kept' };
+  if (!call.callbackTyped) return { result: 'back' };
+  const step = callbackRequested(call, { number: call.callbackTyped, now });
+  return { ...step, result: step.result ? 'kept' : 'back' };
 }
 
 /**

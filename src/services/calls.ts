@@ -12,6 +12,8 @@ import {
   agentLeft,
   backInLine,
   callbackDialling,
+  callbackNumberConfirmed,
+  callbackNumberTyped,
   callbackRequested,
   conferenceLeftBehind,
   voicemailInstead,
@@ -351,6 +353,42 @@ export function createCallService(deps: CallServiceDeps) {
     changes.publish('calls');
     routing.dispatch();
     return true;
+  }
+
+  /**
+   * The caller typed another number to be called back at: it is kept aside to be read back to them, and kept as the
+   * callback's only once they confirm it (confirmTypedNumber). 'kept': a callback is kept already (a repeated request);
+   * 'back': an agent is on the way (the caller goes back into the conference); 'gone': the call is over.
+   */
+  async function typedCallbackNumber(callSid: string, number: string): Promise<'typed' | 'kept' | 'back' | 'gone'> {
+    const typed = await store.changeIfLive(callSid, (call) => callbackNumberTyped(call, number));
+    if (typed === undefined) return 'gone';
+    if (typed === 'back') {
+      await store.changeIfLive(callSid, (call) => backInLine(call));
+      routing.dispatch();
+    }
+    return typed;
+  }
+
+  /** The number the caller typed and has not confirmed yet, while they are still away from the line for the offer. */
+  async function numberToConfirm(callSid: string): Promise<string | undefined> {
+    const call = await store.load(callSid);
+    return call && call.status === 'waiting' && !call.endReason && call.awayFromLine && !call.callback ? call.callbackTyped : undefined;
+  }
+
+  /**
+   * The caller confirmed the number read back to them: the call keeps its place as a callback to that number, and the
+   * caller hangs up. A repeated confirmation finds it kept and changes nothing. 'back': an agent is on the way (or no
+   * number waits for confirmation): the caller goes back into the conference; 'gone': the call is over.
+   */
+  async function confirmTypedNumber(callSid: string): Promise<'kept' | 'back' | 'gone'> {
+    const confirmed = await store.changeIfLive(callSid, (call) => callbackNumberConfirmed(call, new Date()));
+    if (confirmed === undefined) return 'gone';
+    if (confirmed === 'back') await store.changeIfLive(callSid, (call) => backInLine(call));
+    else logger.info('callback requested at a typed number, confirmed', { callSid });
+    changes.publish('calls');
+    routing.dispatch();
+    return confirmed;
   }
 
   /**
@@ -808,6 +846,9 @@ export function createCallService(deps: CallServiceDeps) {
     callbackOfferAnswered,
     leaveMessageInstead,
     requestCallback,
+    typedCallbackNumber,
+    confirmTypedNumber,
+    numberToConfirm,
     customerCallEnded,
     callbackAnswered,
     callbackEnded,
