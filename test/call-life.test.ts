@@ -5,6 +5,9 @@ import {
   agentJoinReported,
   agentLeft,
   backInLine,
+  CALLBACK_AGENT_LEFT,
+  callbackConferenceEnded,
+  callbackLegEnded,
   callbackNumberConfirmed,
   callbackNumberTyped,
   callbackRequested,
@@ -266,5 +269,41 @@ describe('a typed callback number', () => {
 
   test('when the caller goes back to the line, then the number they typed is forgotten', () => {
     expect(backInLine(away({ callbackTyped: '+15557770000' })).patch).toEqual({ clear: ['awayFromLine', 'callbackTyped'] });
+  });
+});
+
+describe('a callback whose agent leaves before the customer answers', () => {
+  const callback = { number: '+15550000001', attempt: 1, requestedAt: now };
+  const ringing = (extra: Partial<CallRecord> = {}) => call({ callback, direction: 'outbound', customerRinging: true, customerLegSid: 'CAcust', ...extra });
+
+  test('when the agent\'s own leg ends (Hang up or a drop), then the attempt is called off: no goodbye, nobody left alone, not back in line on this record', () => {
+    for (const hungUp of [true, false]) {
+      const step = legReported(ringing({ participants: [leg('ana', 'in-progress', { legCallSid: 'CAana', hungUp })] }), { agentId: 'ana', legCallSid: 'CAana', status: 'completed', callStatus: 'completed', now }, settings);
+      expect(step.patch?.set).toEqual({ endReason: CALLBACK_AGENT_LEFT });
+      expect(step.result).toMatchObject({ alone: false, calledOffCallback: true, left: true });
+    }
+  });
+
+  test('when the conference reports the agent leaving first, then the same', () => {
+    const step = agentLeft(ringing(), { callSid: 'CAana', conferenceSid: 'CFconf', reason: 'participant_hung_up', now }, settings);
+    expect(step.patch?.set).toEqual({ endReason: CALLBACK_AGENT_LEFT });
+    expect(step.result).toMatchObject({ alone: false, calledOffCallback: true });
+  });
+
+  test('when the conference ends first, then the attempt is called off; once decided (or for another conference), not again', () => {
+    expect(callbackConferenceEnded(ringing(), { conferenceSid: 'CFconf' })).toEqual({ patch: { set: { endReason: CALLBACK_AGENT_LEFT } }, result: true });
+    expect(callbackConferenceEnded(ringing({ endReason: CALLBACK_AGENT_LEFT }), { conferenceSid: 'CFconf' }).result).toBe(false);
+    expect(callbackConferenceEnded(ringing(), { conferenceSid: 'CFother' }).result).toBe(false);
+    expect(callbackConferenceEnded(ringing({ customerRinging: undefined }), { conferenceSid: 'CFconf' }).result).toBe(false);
+  });
+
+  test('when the customer\'s ring ends, then it counts only if an agent still waited for them', () => {
+    expect(callbackLegEnded(ringing(), { callStatus: 'no-answer' })).toEqual({ patch: { set: { endReason: 'callback-no-answer' } }, result: 'failed' });
+    expect(callbackLegEnded(ringing({ participants: [leg('ana', 'in-progress', { legCallSid: 'CAana', hungUp: true })] }), { callStatus: 'canceled' })).toEqual({ patch: { set: { endReason: CALLBACK_AGENT_LEFT } }, result: 'called-off' });
+    expect(callbackLegEnded(ringing({ participants: [leg('ana', 'completed', { legCallSid: 'CAana' })] }), { callStatus: 'canceled' }).result).toBe('called-off');
+    // Decided already by the agent's leaving, reported first: nothing more.
+    expect(callbackLegEnded(ringing({ endReason: CALLBACK_AGENT_LEFT }), { callStatus: 'canceled' })).toEqual({ result: undefined });
+    // A customer who had answered hung up.
+    expect(callbackLegEnded(ringing({ customerRinging: undefined }), { callStatus: 'completed' }).result).toBe('hung-up');
   });
 });

@@ -244,6 +244,79 @@ test('when nobody answers a callback, then it is tried again at its place, and a
   }
 });
 
+describe('an agent who leaves before the callback\'s customer answers', () => {
+  const callPath = (sid: string) => `/2010-04-01/Accounts/${TEST_ENV.TWILIO_ACCOUNT_SID}/Calls/${sid}.json`;
+
+  /** A caller asks for a callback at their own number; ana takes it, joins the conference, and the customer's phone rings. */
+  async function ringingCallback(from: string): Promise<{ callSid: string; anaLeg: string; customerLeg: string; conferenceSid: string; placeSince: Date }> {
+    const callSid = fakeSid();
+    await incoming(callSid, from);
+    const askNumber = await hearOffer(callSid, from, '1');
+    await suite.app.webhook(pathOf(find(askNumber, 'Gather')!.attrs.action!), { CallSid: callSid, From: from, Digits: '1' }).expect(200);
+    await suite.app.webhook(`/conference/callback/customer-status?call=${callSid}`, { CallSid: callSid, CallStatus: 'completed' }).expect(200);
+    const placeSince = (await suite.db.models.calls.findById(callSid).lean().exec())!.createdAt;
+    await available('ana');
+    await until('ana rung for the callback', () => dials().some((d) => conferenceUrl(d) === `${BASE}/conference/${callSid}/connect/ana`));
+    const anaLeg = await agentAnswers(callSid);
+    const conferenceSid = fakeSid('CF');
+    await suite.app.webhook('/conference/events', { FriendlyName: callSid, ConferenceSid: conferenceSid, StatusCallbackEvent: 'conference-start' }).expect(200);
+    await suite.app.webhook('/conference/events', { FriendlyName: callSid, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-join', CallSid: anaLeg, ParticipantLabel: 'agent:ana' }).expect(200);
+    const ringing = await until('the customer dialled', async () => {
+      const call = await suite.db.models.calls.findById(callSid).lean().exec();
+      return call?.customerRinging && call.customerLegSid ? call : undefined;
+    });
+    return { callSid, anaLeg, customerLeg: ringing.customerLegSid!, conferenceSid, placeSince };
+  }
+
+  /** The callback back in line after `callSid`'s attempt: its record, once there. */
+  const backInLineAfter = (callSid: string) => until('the callback back in line', async () => (await suite.db.models.calls.find({ 'callback.number': { $exists: true } }).lean().exec()).find((c) => c._id !== callSid && c.status === 'waiting'));
+
+  test.each([
+    ['her leg\'s end, the conference\'s, then the customer\'s canceled ring', ['agent', 'leave', 'end', 'customer']],
+    ['the customer\'s canceled ring first, then her leg\'s end and the conference\'s', ['customer', 'agent', 'leave', 'end']],
+    ['the conference\'s end first, then the customer\'s ring, then her leg', ['end', 'customer', 'leave', 'agent']],
+  ])('when ana presses Hang up while the customer\'s phone still rings (callbacks: %s), then the ring is stopped and the callback is back in line at its place, the attempt not counted', async (_order, order) => {
+    const from = '+15550000061';
+    const { callSid, anaLeg, customerLeg, conferenceSid, placeSince } = await ringingCallback(from);
+    suite.rest.requests.length = 0;
+
+    await suite.app.running.calls.hangUp('ana');
+    for (const step of order) {
+      if (step === 'agent') await suite.app.webhook(`/conference/${callSid}/agents/ana/status`, { CallSid: anaLeg, CallStatus: 'completed' }).expect(200);
+      if (step === 'leave') await suite.app.webhook('/conference/events', { FriendlyName: callSid, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg, ParticipantLabel: 'agent:ana', ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
+      if (step === 'end') await suite.app.webhook('/conference/events', { FriendlyName: callSid, ConferenceSid: conferenceSid, StatusCallbackEvent: 'conference-end', ReasonConferenceEnded: 'last-participant-left' }).expect(200);
+      if (step === 'customer') await suite.app.webhook(`/conference/callback/status?call=${callSid}`, { CallSid: customerLeg, CallStatus: 'canceled' }).expect(200);
+    }
+
+    // The customer's phone stops ringing; nobody says goodbye on it.
+    await until('the ring stopped', () => suite.rest.requests.find((r) => r.path === callPath(customerLeg) && formValue(r, 'Status') === 'completed'));
+    expect(suite.rest.requests.some((r) => /Hangup/.test(formValue(r, 'Twiml') ?? ''))).toBe(false);
+    // The callback is back in line at its place, this attempt not counted, routable now.
+    const again = await backInLineAfter(callSid);
+    expect(again).toMatchObject({ callback: { number: from, attempt: 1 }, placeSince });
+    expect(again.routableFrom === undefined || new Date(again.routableFrom).getTime() <= Date.now()).toBe(true);
+    expect((await suite.db.models.calls.find({ 'callback.number': from }).lean().exec()).map((c) => c._id)).toEqual([again._id]);
+    // The history keeps the attempt ana left, said so.
+    const record = await until('the attempt in the history', async () => (await suite.app.running.history.newest({ limit: 10 })).find((r) => r._id === callSid));
+    expect(record).toMatchObject({ endReason: 'callback-agent-left', callback: { attempt: 1 } });
+    // Ana wraps up, then is offered the callback again (she is the only agent).
+    await until('ana rung again for the callback', () => dials().some((d) => conferenceUrl(d) === `${BASE}/conference/${again._id}/connect/ana`));
+  });
+
+  test('when ana\'s softphone drops while the customer\'s phone rings on the last attempt, then the callback is not lost: back in line at its place, the ring stopped', async () => {
+    const from = '+15550000062';
+    const { callSid, anaLeg, customerLeg, placeSince } = await ringingCallback(from);
+    await suite.db.models.calls.updateOne({ _id: callSid }, { $set: { 'callback.attempt': 2 } }).exec(); // CALLBACK_ATTEMPTS is 2
+    suite.rest.requests.length = 0;
+
+    await suite.app.webhook(`/conference/${callSid}/agents/ana/status`, { CallSid: anaLeg, CallStatus: 'completed' }).expect(200);
+    await suite.app.webhook(`/conference/callback/status?call=${callSid}`, { CallSid: customerLeg, CallStatus: 'canceled' }).expect(200);
+
+    await until('the ring stopped', () => suite.rest.requests.find((r) => r.path === callPath(customerLeg) && formValue(r, 'Status') === 'completed'));
+    expect(await backInLineAfter(callSid)).toMatchObject({ callback: { number: from, attempt: 2 }, placeSince });
+  });
+});
+
 test('when a caller sent back to the line by their agent hears the offer and stays, then the next agent who answers (Ben) joins them in the new conference (not hung up as a stranger), and its start is the call\'s', async () => {
   const from = '+15550000079';
   const ana = await signIn(suite.app, 'ana');
