@@ -366,6 +366,38 @@ test('when a caller sent back to the line by their agent hears the offer and sta
   expect(record.timeline.filter((e) => e.kind === 'answered').map((e) => e.agentId)).toEqual(['ana', 'ben']);
 });
 
+test('when the agent comes free while the first caller is hearing the offer, then the caller behind them is not rung first: back in line, the first caller is rung at once', async () => {
+  await available('ana');
+  const busy = fakeSid();
+  await incoming(busy, '+15550000070');
+  await until('ana rung', () => dials().some((d) => conferenceUrl(d) === `${BASE}/conference/${busy}/connect/ana`));
+  await agentAnswers(busy);
+  // The first caller waits and is moved out to hear the offer; a second caller waits behind them (offered already).
+  const first = fakeSid();
+  await incoming(first, '+15550000071');
+  const [update] = await until('the offer to the first caller', () => (updates(first).length ? updates(first) : undefined));
+  const second = fakeSid();
+  await incoming(second, '+15550000072');
+  await suite.db.models.calls.updateOne({ _id: second }, { $set: { callbackOfferedAt: new Date() } }).exec();
+  const offerUrl = find(parseTwiml(formValue(update!, 'Twiml')!), 'Redirect')!.text;
+  await suite.app.webhook('/conference/events', { FriendlyName: first, StatusCallbackEvent: 'participant-leave', CallSid: first, ParticipantLabel: 'customer', ReasonParticipantLeft: 'participant_updated_via_api' }).expect(200);
+  await suite.app.webhook('/conference/events', { FriendlyName: first, StatusCallbackEvent: 'conference-end', ReasonConferenceEnded: 'participant-with-end-conference-on-exit-left' }).expect(200);
+  const offer = parseTwiml((await suite.app.webhook(pathOf(offerUrl), { CallSid: first, From: '+15550000071' }).expect(200)).text);
+
+  // Ana's call ends and her wrap-up (1 s) runs out while the first caller is still in the offer's menu.
+  await callEnds(busy);
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  expect(dials().filter((d) => conferenceUrl(d) === `${BASE}/conference/${second}/connect/ana`)).toEqual([]);
+
+  // The first caller presses nothing: back in line, and ana rings for them now, not at the next tick or event.
+  const back = parseTwiml((await suite.app.webhook(pathOf(find(offer, 'Redirect')!.text), { CallSid: first, From: '+15550000071' }).expect(200)).text);
+  expect(find(back, 'Conference')?.text).toBe(first);
+  const backAt = Date.now();
+  await until('ana rung for the first caller', () => dials().some((d) => conferenceUrl(d) === `${BASE}/conference/${first}/connect/ana`), 3000);
+  expect(Date.now() - backAt).toBeLessThan(1000);
+  expect(dials().filter((d) => conferenceUrl(d) === `${BASE}/conference/${second}/connect/ana`)).toEqual([]);
+});
+
 test('when an agent who could take the caller is free as the offer falls due, then the caller is not taken out of the line for it: the agent rings instead', async () => {
   const caller = fakeSid();
   await incoming(caller, '+15550000080');
