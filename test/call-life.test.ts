@@ -4,6 +4,13 @@ import {
   agentJoined,
   agentJoinReported,
   agentLeft,
+  backInLine,
+  CALLBACK_AGENT_LEFT,
+  callbackConferenceEnded,
+  callbackLegEnded,
+  callbackNumberConfirmed,
+  callbackNumberTyped,
+  callbackRequested,
   callEnded,
   coldTransferStarted,
   conferenceLeftBehind,
@@ -233,5 +240,70 @@ describe('a callback\'s conference', () => {
     expect(conferenceLeftBehind(away, { event: 'participant-leave', reason: 'participant_updated_via_api' })).toBe(true);
     expect(conferenceLeftBehind(away, { event: 'conference-end' })).toBe(true);
     expect(conferenceLeftBehind(away, { event: 'participant-leave', reason: 'participant_hung_up' })).toBe(false);
+  });
+});
+
+describe('a typed callback number', () => {
+  const away = (extra: Partial<CallRecord> = {}) => call({ status: 'waiting', conferenceSid: undefined, participants: [], awayFromLine: true, ...extra });
+
+  test('when the caller types a number, then it waits for their confirmation and is not a callback yet', () => {
+    const typed = callbackNumberTyped(away(), '+15557770000');
+    expect(typed).toEqual({ patch: { set: { callbackTyped: '+15557770000' } }, result: 'typed' });
+  });
+
+  test('when they confirm it, then it is their callback at their place, and the number typed is forgotten; a repeated confirmation changes nothing', () => {
+    const waiting = away({ callbackTyped: '+15557770000' });
+    const confirmed = callbackNumberConfirmed(waiting, now);
+    expect(confirmed.result).toBe('kept');
+    expect(confirmed.patch).toEqual({ set: { callback: { number: '+15557770000', attempt: 1, requestedAt: now }, placeSince: waiting.createdAt }, clear: ['awayFromLine', 'callbackTyped'] });
+    const kept = away({ awayFromLine: undefined, callback: { number: '+15557770000', attempt: 1, requestedAt: now } });
+    expect(callbackNumberConfirmed(kept, now)).toEqual({ result: 'kept' });
+    expect(callbackRequested(kept, { number: '+15557770000', now })).toEqual({ result: true });
+  });
+
+  test('when an agent is on the way, or no number waits, then the caller goes back (nothing kept)', () => {
+    expect(callbackNumberConfirmed(away({ status: 'offered', callbackTyped: '+15557770000' }), now)).toEqual({ result: 'back' });
+    expect(callbackNumberConfirmed(away(), now)).toEqual({ result: 'back' });
+    expect(callbackNumberTyped(away({ status: 'offered' }), '+15557770000')).toEqual({ result: 'back' });
+  });
+
+  test('when the caller goes back to the line, then the number they typed is forgotten', () => {
+    expect(backInLine(away({ callbackTyped: '+15557770000' })).patch).toEqual({ clear: ['awayFromLine', 'callbackTyped'] });
+  });
+});
+
+describe('a callback whose agent leaves before the customer answers', () => {
+  const callback = { number: '+15550000001', attempt: 1, requestedAt: now };
+  const ringing = (extra: Partial<CallRecord> = {}) => call({ callback, direction: 'outbound', customerRinging: true, customerLegSid: 'CAcust', ...extra });
+
+  test('when the agent\'s own leg ends (Hang up or a drop), then the attempt is called off: no goodbye, nobody left alone, not back in line on this record', () => {
+    for (const hungUp of [true, false]) {
+      const step = legReported(ringing({ participants: [leg('ana', 'in-progress', { legCallSid: 'CAana', hungUp })] }), { agentId: 'ana', legCallSid: 'CAana', status: 'completed', callStatus: 'completed', now }, settings);
+      expect(step.patch?.set).toEqual({ endReason: CALLBACK_AGENT_LEFT });
+      expect(step.result).toMatchObject({ alone: false, calledOffCallback: true, left: true });
+    }
+  });
+
+  test('when the conference reports the agent leaving first, then the same', () => {
+    const step = agentLeft(ringing(), { callSid: 'CAana', conferenceSid: 'CFconf', reason: 'participant_hung_up', now }, settings);
+    expect(step.patch?.set).toEqual({ endReason: CALLBACK_AGENT_LEFT });
+    expect(step.result).toMatchObject({ alone: false, calledOffCallback: true });
+  });
+
+  test('when the conference ends first, then the attempt is called off; once decided (or for another conference), not again', () => {
+    expect(callbackConferenceEnded(ringing(), { conferenceSid: 'CFconf' })).toEqual({ patch: { set: { endReason: CALLBACK_AGENT_LEFT } }, result: true });
+    expect(callbackConferenceEnded(ringing({ endReason: CALLBACK_AGENT_LEFT }), { conferenceSid: 'CFconf' }).result).toBe(false);
+    expect(callbackConferenceEnded(ringing(), { conferenceSid: 'CFother' }).result).toBe(false);
+    expect(callbackConferenceEnded(ringing({ customerRinging: undefined }), { conferenceSid: 'CFconf' }).result).toBe(false);
+  });
+
+  test('when the customer\'s ring ends, then it counts only if an agent still waited for them', () => {
+    expect(callbackLegEnded(ringing(), { callStatus: 'no-answer' })).toEqual({ patch: { set: { endReason: 'callback-no-answer' } }, result: 'failed' });
+    expect(callbackLegEnded(ringing({ participants: [leg('ana', 'in-progress', { legCallSid: 'CAana', hungUp: true })] }), { callStatus: 'canceled' })).toEqual({ patch: { set: { endReason: CALLBACK_AGENT_LEFT } }, result: 'called-off' });
+    expect(callbackLegEnded(ringing({ participants: [leg('ana', 'completed', { legCallSid: 'CAana' })] }), { callStatus: 'canceled' }).result).toBe('called-off');
+    // Decided already by the agent's leaving, reported first: nothing more.
+    expect(callbackLegEnded(ringing({ endReason: CALLBACK_AGENT_LEFT }), { callStatus: 'canceled' })).toEqual({ result: undefined });
+    // A customer who had answered hung up.
+    expect(callbackLegEnded(ringing({ customerRinging: undefined }), { callStatus: 'completed' }).result).toBe('hung-up');
   });
 });

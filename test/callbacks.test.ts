@@ -37,6 +37,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | null 
   }
 }
 
+const pathOf = (url: string): string => new URL(url).pathname + new URL(url).search;
 const incoming = (callSid: string, from: string) => suite.app.webhook('/conference/connect/client', { CallSid: callSid, From: from }).expect(200);
 const conferenceUrl = (r: RecordedRequest): string => formValue(r, 'Url') ?? '';
 
@@ -135,6 +136,85 @@ test.each([
   expect((await suite.db.models.calls.findById(caller).lean().exec())?.callback).toBeUndefined();
 });
 
+describe('a typed number read back', () => {
+  /** The caller asks for a callback at another number and types `digits`: what they hear next. */
+  async function typeNumber(caller: string, from: string, digits: string): Promise<ReturnType<typeof parseTwiml>> {
+    await incoming(caller, from);
+    const askNumber = await hearOffer(caller, from, '1');
+    const numberAction = find(askNumber, 'Gather')!.attrs.action!;
+    return parseTwiml((await suite.app.webhook(pathOf(numberAction), { CallSid: caller, From: from, To: TEST_ENV.TWILIO_NUMBER, Digits: digits }).expect(200)).text);
+  }
+
+  test('when a caller types another number, then it is read back digit by digit in a one-key <Gather> and kept only once they press 1; a repeated 1 changes nothing', async () => {
+    const caller = fakeSid();
+    const readBack = await typeNumber(caller, '+15550000051', '15557770051#');
+
+    const gather = find(readBack, 'Gather')!;
+    expect(gather.attrs).toMatchObject({ numDigits: '1', action: `${BASE}/conference/callback/confirm?call=${caller}&round=1` });
+    expect(find(gather, 'Say')?.text).toMatch(/You typed 1 5 5 5 7 7 7 0 0 5 1\. To be called back at this number, press 1\. To type it again, press 2\./);
+    expect(find(readBack, 'Redirect')?.text).toBe(gather.attrs.action);
+    // Not kept yet: no callback, the caller still away hearing the question.
+    const asked = (await suite.db.models.calls.findById(caller).lean().exec())!;
+    expect(asked).toMatchObject({ status: 'waiting', awayFromLine: true });
+    expect(asked.callback).toBeUndefined();
+
+    const kept = parseTwiml((await suite.app.webhook(pathOf(gather.attrs.action!), { CallSid: caller, From: '+15550000051', Digits: '1' }).expect(200)).text);
+    expect(kept.children.map((c) => c.name)).toEqual(['Say', 'Hangup']);
+    expect(find(kept, 'Say')?.text).toMatch(/you keep your place in line/);
+    const stored = (await suite.db.models.calls.findById(caller).lean().exec())!;
+    expect(stored).toMatchObject({ status: 'waiting', callback: { number: '+15557770051', attempt: 1 }, placeSince: stored.createdAt });
+    expect(stored.awayFromLine).toBeUndefined();
+
+    // Twilio repeats the confirmation: the same answer, and the callback as it was.
+    const again = parseTwiml((await suite.app.webhook(pathOf(gather.attrs.action!), { CallSid: caller, From: '+15550000051', Digits: '1' }).expect(200)).text);
+    expect(again.children.map((c) => c.name)).toEqual(['Say', 'Hangup']);
+    expect(find(again, 'Conference')).toBeUndefined();
+    const after = (await suite.db.models.calls.findById(caller).lean().exec())!;
+    expect(after.callback).toEqual(stored.callback);
+    expect(after.rev).toBe(stored.rev);
+    expect((await suite.db.models.calls.find({ 'callback.number': '+15557770051' }).lean().exec())).toHaveLength(1);
+    // Their own call's end (they hung up after the goodbye) leaves the callback in line.
+    await suite.app.webhook(`/conference/callback/customer-status?call=${caller}`, { CallSid: caller, CallStatus: 'completed' }).expect(200);
+    expect(await suite.db.models.calls.findById(caller).lean().exec()).toMatchObject({ callback: { number: '+15557770051' } });
+  });
+
+  test('when the caller presses 2 at the read-back, then they type the number again, hear the new one, and that one is kept', async () => {
+    const caller = fakeSid();
+    const readBack = await typeNumber(caller, '+15550000052', '15557770099#');
+
+    const askAgain = parseTwiml((await suite.app.webhook(pathOf(find(readBack, 'Gather')!.attrs.action!), { CallSid: caller, From: '+15550000052', Digits: '2' }).expect(200)).text);
+    const gather = find(askAgain, 'Gather')!;
+    expect(find(gather, 'Say')?.text).toMatch(/type the number/);
+    const second = parseTwiml((await suite.app.webhook(pathOf(gather.attrs.action!), { CallSid: caller, From: '+15550000052', To: TEST_ENV.TWILIO_NUMBER, Digits: '15557770052#' }).expect(200)).text);
+    expect(find(find(second, 'Gather')!, 'Say')?.text).toMatch(/You typed 1 5 5 5 7 7 7 0 0 5 2\./);
+    expect((await suite.db.models.calls.findById(caller).lean().exec())?.callback).toBeUndefined();
+    await suite.app.webhook(pathOf(find(second, 'Gather')!.attrs.action!), { CallSid: caller, From: '+15550000052', Digits: '1' }).expect(200);
+
+    expect(await suite.db.models.calls.findById(caller).lean().exec()).toMatchObject({ callback: { number: '+15557770052', attempt: 1 } });
+  });
+
+  test('when the caller presses nothing at the read-back, then it is read once more, and after a second silence they are back in line in the same place, with no callback', async () => {
+    const caller = fakeSid();
+    const readBack = await typeNumber(caller, '+15550000053', '15557770053#');
+    const before = (await suite.db.models.calls.findById(caller).lean().exec())!;
+
+    // Nothing pressed: the <Gather> times out into its <Redirect>, which posts without Digits.
+    const once = parseTwiml((await suite.app.webhook(pathOf(find(readBack, 'Redirect')!.text), { CallSid: caller, From: '+15550000053' }).expect(200)).text);
+    const gather = find(once, 'Gather')!;
+    expect(gather.attrs.action).toBe(`${BASE}/conference/callback/confirm?call=${caller}&round=2`);
+    expect(gather.children.map((c) => c.text).join(' ')).toMatch(/did not get your answer.*You typed 1 5 5 5 7 7 7 0 0 5 3\./);
+    const back = parseTwiml((await suite.app.webhook(pathOf(find(once, 'Redirect')!.text), { CallSid: caller, From: '+15550000053' }).expect(200)).text);
+
+    expect(find(back, 'Say')?.text).toMatch(/did not keep that number\. You are back in line, in the same place/);
+    expect(find(back, 'Conference')?.text).toBe(caller);
+    const after = (await suite.db.models.calls.findById(caller).lean().exec())!;
+    expect(after).toMatchObject({ status: 'waiting', createdAt: before.createdAt });
+    expect(after.callback).toBeUndefined();
+    expect(after.awayFromLine).toBeUndefined();
+    expect(after).not.toHaveProperty('callbackTyped');
+  });
+});
+
 test('when nobody answers a callback, then it is tried again at its place, and after the last attempt recorded as failed', async () => {
   // Nobody is available: the caller waits, hears the offer and asks for a callback at another number.
   const caller = fakeSid();
@@ -142,7 +222,8 @@ test('when nobody answers a callback, then it is tried again at its place, and a
   const askNumber = await hearOffer(caller, '+15550000009', '1');
   const numberAction = find(askNumber, 'Gather')!.attrs.action!;
   const numberPath = new URL(numberAction).pathname + new URL(numberAction).search;
-  await suite.app.webhook(numberPath, { CallSid: caller, From: '+15550000009', To: TEST_ENV.TWILIO_NUMBER, Digits: '15557770000#' }).expect(200);
+  const readBack = parseTwiml((await suite.app.webhook(numberPath, { CallSid: caller, From: '+15550000009', To: TEST_ENV.TWILIO_NUMBER, Digits: '15557770000#' }).expect(200)).text);
+  await suite.app.webhook(pathOf(find(readBack, 'Gather')!.attrs.action!), { CallSid: caller, From: '+15550000009', Digits: '1' }).expect(200);
   const placed = (await suite.db.models.calls.findById(caller).lean().exec())!;
   expect(placed.callback).toMatchObject({ number: '+15557770000' });
 
@@ -161,6 +242,79 @@ test('when nobody answers a callback, then it is tried again at its place, and a
     if (attempt === 1) expect(retry).toMatchObject({ callback: { attempt: 2 }, placeSince: placed.createdAt });
     else expect(retry).toBeUndefined();
   }
+});
+
+describe('an agent who leaves before the callback\'s customer answers', () => {
+  const callPath = (sid: string) => `/2010-04-01/Accounts/${TEST_ENV.TWILIO_ACCOUNT_SID}/Calls/${sid}.json`;
+
+  /** A caller asks for a callback at their own number; ana takes it, joins the conference, and the customer's phone rings. */
+  async function ringingCallback(from: string): Promise<{ callSid: string; anaLeg: string; customerLeg: string; conferenceSid: string; placeSince: Date }> {
+    const callSid = fakeSid();
+    await incoming(callSid, from);
+    const askNumber = await hearOffer(callSid, from, '1');
+    await suite.app.webhook(pathOf(find(askNumber, 'Gather')!.attrs.action!), { CallSid: callSid, From: from, Digits: '1' }).expect(200);
+    await suite.app.webhook(`/conference/callback/customer-status?call=${callSid}`, { CallSid: callSid, CallStatus: 'completed' }).expect(200);
+    const placeSince = (await suite.db.models.calls.findById(callSid).lean().exec())!.createdAt;
+    await available('ana');
+    await until('ana rung for the callback', () => dials().some((d) => conferenceUrl(d) === `${BASE}/conference/${callSid}/connect/ana`));
+    const anaLeg = await agentAnswers(callSid);
+    const conferenceSid = fakeSid('CF');
+    await suite.app.webhook('/conference/events', { FriendlyName: callSid, ConferenceSid: conferenceSid, StatusCallbackEvent: 'conference-start' }).expect(200);
+    await suite.app.webhook('/conference/events', { FriendlyName: callSid, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-join', CallSid: anaLeg, ParticipantLabel: 'agent:ana' }).expect(200);
+    const ringing = await until('the customer dialled', async () => {
+      const call = await suite.db.models.calls.findById(callSid).lean().exec();
+      return call?.customerRinging && call.customerLegSid ? call : undefined;
+    });
+    return { callSid, anaLeg, customerLeg: ringing.customerLegSid!, conferenceSid, placeSince };
+  }
+
+  /** The callback back in line after `callSid`'s attempt: its record, once there. */
+  const backInLineAfter = (callSid: string) => until('the callback back in line', async () => (await suite.db.models.calls.find({ 'callback.number': { $exists: true } }).lean().exec()).find((c) => c._id !== callSid && c.status === 'waiting'));
+
+  test.each([
+    ['her leg\'s end, the conference\'s, then the customer\'s canceled ring', ['agent', 'leave', 'end', 'customer']],
+    ['the customer\'s canceled ring first, then her leg\'s end and the conference\'s', ['customer', 'agent', 'leave', 'end']],
+    ['the conference\'s end first, then the customer\'s ring, then her leg', ['end', 'customer', 'leave', 'agent']],
+  ])('when ana presses Hang up while the customer\'s phone still rings (callbacks: %s), then the ring is stopped and the callback is back in line at its place, the attempt not counted', async (_order, order) => {
+    const from = '+15550000061';
+    const { callSid, anaLeg, customerLeg, conferenceSid, placeSince } = await ringingCallback(from);
+    suite.rest.requests.length = 0;
+
+    await suite.app.running.calls.hangUp('ana');
+    for (const step of order) {
+      if (step === 'agent') await suite.app.webhook(`/conference/${callSid}/agents/ana/status`, { CallSid: anaLeg, CallStatus: 'completed' }).expect(200);
+      if (step === 'leave') await suite.app.webhook('/conference/events', { FriendlyName: callSid, ConferenceSid: conferenceSid, StatusCallbackEvent: 'participant-leave', CallSid: anaLeg, ParticipantLabel: 'agent:ana', ReasonParticipantLeft: 'participant_hung_up' }).expect(200);
+      if (step === 'end') await suite.app.webhook('/conference/events', { FriendlyName: callSid, ConferenceSid: conferenceSid, StatusCallbackEvent: 'conference-end', ReasonConferenceEnded: 'last-participant-left' }).expect(200);
+      if (step === 'customer') await suite.app.webhook(`/conference/callback/status?call=${callSid}`, { CallSid: customerLeg, CallStatus: 'canceled' }).expect(200);
+    }
+
+    // The customer's phone stops ringing; nobody says goodbye on it.
+    await until('the ring stopped', () => suite.rest.requests.find((r) => r.path === callPath(customerLeg) && formValue(r, 'Status') === 'completed'));
+    expect(suite.rest.requests.some((r) => /Hangup/.test(formValue(r, 'Twiml') ?? ''))).toBe(false);
+    // The callback is back in line at its place, this attempt not counted, routable now.
+    const again = await backInLineAfter(callSid);
+    expect(again).toMatchObject({ callback: { number: from, attempt: 1 }, placeSince });
+    expect(again.routableFrom === undefined || new Date(again.routableFrom).getTime() <= Date.now()).toBe(true);
+    expect((await suite.db.models.calls.find({ 'callback.number': from }).lean().exec()).map((c) => c._id)).toEqual([again._id]);
+    // The history keeps the attempt ana left, said so.
+    const record = await until('the attempt in the history', async () => (await suite.app.running.history.newest({ limit: 10 })).find((r) => r._id === callSid));
+    expect(record).toMatchObject({ endReason: 'callback-agent-left', callback: { attempt: 1 } });
+    // Ana wraps up, then is offered the callback again (she is the only agent).
+    await until('ana rung again for the callback', () => dials().some((d) => conferenceUrl(d) === `${BASE}/conference/${again._id}/connect/ana`));
+  });
+
+  test('when ana\'s softphone drops while the customer\'s phone rings on the last attempt, then the callback is not lost: back in line at its place, the ring stopped', async () => {
+    const from = '+15550000062';
+    const { callSid, anaLeg, customerLeg, placeSince } = await ringingCallback(from);
+    await suite.db.models.calls.updateOne({ _id: callSid }, { $set: { 'callback.attempt': 2 } }).exec(); // CALLBACK_ATTEMPTS is 2
+    suite.rest.requests.length = 0;
+
+    await suite.app.webhook(`/conference/${callSid}/agents/ana/status`, { CallSid: anaLeg, CallStatus: 'completed' }).expect(200);
+    await suite.app.webhook(`/conference/callback/status?call=${callSid}`, { CallSid: customerLeg, CallStatus: 'canceled' }).expect(200);
+
+    await until('the ring stopped', () => suite.rest.requests.find((r) => r.path === callPath(customerLeg) && formValue(r, 'Status') === 'completed'));
+    expect(await backInLineAfter(callSid)).toMatchObject({ callback: { number: from, attempt: 2 }, placeSince });
+  });
 });
 
 test('when a caller sent back to the line by their agent hears the offer and stays, then the next agent who answers (Ben) joins them in the new conference (not hung up as a stranger), and its start is the call\'s', async () => {
@@ -210,6 +364,38 @@ test('when a caller sent back to the line by their agent hears the offer and sta
   expect(Math.abs(unheld - answered)).toBeLessThan(1500);
   expect(record.talkSeconds - (record.holdSeconds ?? 0)).toBeGreaterThanOrEqual(2);
   expect(record.timeline.filter((e) => e.kind === 'answered').map((e) => e.agentId)).toEqual(['ana', 'ben']);
+});
+
+test('when the agent comes free while the first caller is hearing the offer, then the caller behind them is not rung first: back in line, the first caller is rung at once', async () => {
+  await available('ana');
+  const busy = fakeSid();
+  await incoming(busy, '+15550000070');
+  await until('ana rung', () => dials().some((d) => conferenceUrl(d) === `${BASE}/conference/${busy}/connect/ana`));
+  await agentAnswers(busy);
+  // The first caller waits and is moved out to hear the offer; a second caller waits behind them (offered already).
+  const first = fakeSid();
+  await incoming(first, '+15550000071');
+  const [update] = await until('the offer to the first caller', () => (updates(first).length ? updates(first) : undefined));
+  const second = fakeSid();
+  await incoming(second, '+15550000072');
+  await suite.db.models.calls.updateOne({ _id: second }, { $set: { callbackOfferedAt: new Date() } }).exec();
+  const offerUrl = find(parseTwiml(formValue(update!, 'Twiml')!), 'Redirect')!.text;
+  await suite.app.webhook('/conference/events', { FriendlyName: first, StatusCallbackEvent: 'participant-leave', CallSid: first, ParticipantLabel: 'customer', ReasonParticipantLeft: 'participant_updated_via_api' }).expect(200);
+  await suite.app.webhook('/conference/events', { FriendlyName: first, StatusCallbackEvent: 'conference-end', ReasonConferenceEnded: 'participant-with-end-conference-on-exit-left' }).expect(200);
+  const offer = parseTwiml((await suite.app.webhook(pathOf(offerUrl), { CallSid: first, From: '+15550000071' }).expect(200)).text);
+
+  // Ana's call ends and her wrap-up (1 s) runs out while the first caller is still in the offer's menu.
+  await callEnds(busy);
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  expect(dials().filter((d) => conferenceUrl(d) === `${BASE}/conference/${second}/connect/ana`)).toEqual([]);
+
+  // The first caller presses nothing: back in line, and ana rings for them now, not at the next tick or event.
+  const back = parseTwiml((await suite.app.webhook(pathOf(find(offer, 'Redirect')!.text), { CallSid: first, From: '+15550000071' }).expect(200)).text);
+  expect(find(back, 'Conference')?.text).toBe(first);
+  const backAt = Date.now();
+  await until('ana rung for the first caller', () => dials().some((d) => conferenceUrl(d) === `${BASE}/conference/${first}/connect/ana`), 3000);
+  expect(Date.now() - backAt).toBeLessThan(1000);
+  expect(dials().filter((d) => conferenceUrl(d) === `${BASE}/conference/${second}/connect/ana`)).toEqual([]);
 });
 
 test('when an agent who could take the caller is free as the offer falls due, then the caller is not taken out of the line for it: the agent rings instead', async () => {

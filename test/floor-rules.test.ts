@@ -12,6 +12,12 @@ const worker = (agentId: string, idleSeconds: number): Worker => ({ agentId, idl
 const policy = { passCooldownMs: 30_000 };
 
 describe('planOffers', () => {
+  test('when the first caller is away hearing the callback offer, then the agent who would take them is kept for them (nobody behind them takes their turn), and a second agent takes the next caller', () => {
+    const away = task('A', 30, { away: true });
+    expect(planOffers([away, task('B', 10)], [worker('ana', 60)], now, policy)).toEqual([]);
+    expect(planOffers([away, task('B', 10)], [worker('ana', 60), worker('ben', 5)], now, policy)).toEqual([{ callSid: 'B', agentId: 'ben' }]);
+  });
+
   test('when calls wait and agents are free, then the oldest call goes to the agent idle longest, each at most once', () => {
     expect(planOffers([task('B', 10), task('A', 30), task('C', 5)], [worker('ana', 5), worker('ben', 60)], now, policy)).toEqual([
       { callSid: 'A', agentId: 'ben' },

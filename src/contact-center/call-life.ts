@@ -90,6 +90,17 @@ function afterLastAgent(call: CallRecord, input: { onPurpose: boolean; droppedAg
   };
 }
 
+/** Why a callback's attempt ended when its agent left before the customer answered: no attempt of theirs is spent. */
+export const CALLBACK_AGENT_LEFT = 'callback-agent-left';
+
+/**
+ * Whether the last agent leaving a callback whose customer's phone still rings calls this attempt off: the customer
+ * never answered, but through nobody's fault of theirs (their agent hung up, or their softphone dropped).
+ */
+function callsOffCallback(call: CallRecord, alone: boolean): boolean {
+  return alone && !isOver(call) && Boolean(call.callback) && Boolean(call.customerRinging);
+}
+
 /**
  * The agent taken for a dropped softphone who in fact left with the call: their own 'completed' was heard a moment
  * before the conference reported the customer leaving, and the call ended before it could go back to the line (within
@@ -112,6 +123,11 @@ export interface Departure {
   customerCallSid?: string;
   transferEffects?: TransferEffects;
   colleagueId?: string;
+  /**
+   * A callback's customer was still being rung when the last agent left: this attempt is called off, not counted
+   * (the call is marked CALLBACK_AGENT_LEFT; the service stops the ring and puts the callback back in line).
+   */
+  calledOffCallback?: boolean;
 }
 
 /**
@@ -178,16 +194,19 @@ export function legReported(call: CallRecord, input: { agentId: string; legCallS
   // A ring that ends after the agent on the call hung up follows that agent's decision; an agent who was talking and
   // dropped off (a reload, a crash) decided nothing, even when the one who handed them the call had left on purpose.
   const onPurpose = !transfer.missed && (Boolean(leg.hungUp) || (leg.status !== 'in-progress' && call.participants.some((other) => other.hungUp && other.status === 'completed')));
+  const calledOff = callsOffCallback(call, alone);
   return {
     patch: mergePatches(
       participant(i, { status: input.status, legCallSid: input.legCallSid }),
       missed ? { set: { dialError: `${input.agentId} did not answer (${input.callStatus}).` } } : undefined,
-      alone ? afterLastAgent(call, { onPurpose, droppedAgentId: input.agentId, confirmed: false, now: input.now }, settings) : undefined,
+      calledOff ? { set: { endReason: CALLBACK_AGENT_LEFT } } : alone ? afterLastAgent(call, { onPurpose, droppedAgentId: input.agentId, confirmed: false, now: input.now }, settings) : undefined,
       transfer.patch,
     ),
     result: {
       agentId: input.agentId,
-      alone,
+      // Nobody is left alone by a callback called off: its customer never answered.
+      alone: alone && !calledOff,
+      calledOffCallback: calledOff,
       transferEffects: transfer.effects,
       colleagueId: transfer.colleagueId,
       onPurpose,
@@ -250,14 +269,15 @@ export function agentLeft(call: CallRecord, input: ParticipantReport, settings: 
   const alone = leftAloneAfter(call, i, 'completed');
   const transfer = transferAfterLeg(call, i, 'completed');
   const onPurpose = Boolean(leg.hungUp);
+  const calledOff = callsOffCallback(call, alone);
   return {
     patch: mergePatches(
       participant(i, { status: 'completed' }),
-      alone ? afterLastAgent(call, { onPurpose, droppedAgentId: leg.agentId, confirmed: true, now: input.now }, settings) : undefined,
+      calledOff ? { set: { endReason: CALLBACK_AGENT_LEFT } } : alone ? afterLastAgent(call, { onPurpose, droppedAgentId: leg.agentId, confirmed: true, now: input.now }, settings) : undefined,
       transfer.patch,
       { addEvent: event },
     ),
-    result: { agentId: leg.agentId, alone, onPurpose, conferenceSid: call.conferenceSid, customerCallSid: call.customerLegSid ?? call._id, transferEffects: alone ? undefined : transfer.effects, colleagueId: transfer.colleagueId },
+    result: { agentId: leg.agentId, alone: alone && !calledOff, calledOffCallback: calledOff, onPurpose, conferenceSid: call.conferenceSid, customerCallSid: call.customerLegSid ?? call._id, transferEffects: alone ? undefined : transfer.effects, colleagueId: transfer.colleagueId },
   };
 }
 
@@ -447,16 +467,41 @@ export function voicemailInstead(call: CallRecord): Step<boolean> {
 /** The caller declined the offer (or pressed nothing): back in the conference, routable again. */
 export function backInLine(call: CallRecord): Step<boolean> {
   if (isOver(call) || !call.awayFromLine) return { result: false };
-  return { patch: { clear: ['awayFromLine'] }, result: true };
+  return { patch: { clear: ['awayFromLine', ...(call.callbackTyped ? (['callbackTyped'] as const) : [])] }, result: true };
 }
 
 /**
  * The caller asked to be called back at `number`: the call keeps its place in line (its entry time) and is offered
  * like any other; the caller hangs up. Refused (false) once the call is no longer waiting (an agent is ready now).
+ * Asked again for the same number (Twilio repeating the request), it is kept already: true, and nothing changes.
  */
 export function callbackRequested(call: CallRecord, input: { number: string; now: Date }): Step<boolean> {
-  if (isOver(call) || call.status !== 'waiting' || call.callback) return { result: false };
-  return { patch: { set: { callback: { number: input.number, attempt: 1, requestedAt: input.now }, placeSince: placeOf(call) }, clear: ['awayFromLine'] }, result: true };
+  if (!isOver(call) && call.callback) return { result: call.callback.number === input.number };
+  if (isOver(call) || call.status !== 'waiting') return { result: false };
+  return { patch: { set: { callback: { number: input.number, attempt: 1, requestedAt: input.now }, placeSince: placeOf(call) }, clear: ['awayFromLine', ...(call.callbackTyped ? (['callbackTyped'] as const) : [])] }, result: true };
+}
+
+/**
+ * The caller typed another number to be called back at: it is read back to them and kept only once they confirm it
+ * (callbackNumberConfirmed). 'typed' while they are still waiting, away for the offer; 'kept' when a callback is kept
+ * already (a repeated request); 'back' once an agent is on the way (they go back into the conference).
+ */
+export function callbackNumberTyped(call: CallRecord, number: string): Step<'typed' | 'kept' | 'back'> {
+  if (!isOver(call) && call.callback) return { result: 'kept' };
+  if (isOver(call) || call.status !== 'waiting' || !call.awayFromLine) return { result: 'back' };
+  return { patch: call.callbackTyped === number ? undefined : { set: { callbackTyped: number } }, result: 'typed' };
+}
+
+/**
+ * The caller confirmed the number read back to them: it is kept as their callback's (callbackRequested). A repeated
+ * confirmation finds it kept already and changes nothing ('kept' again); 'back' once an agent is on the way, or when
+ * no number waits for confirmation.
+ */
+export function callbackNumberConfirmed(call: CallRecord, now: Date): Step<'kept' | 'back'> {
+  if (!isOver(call) && call.callback) return { result: 'kept' };
+  if (!call.callbackTyped) return { result: 'back' };
+  const step = callbackRequested(call, { number: call.callbackTyped, now });
+  return { ...step, result: step.result ? 'kept' : 'back' };
 }
 
 /**
@@ -481,6 +526,31 @@ export function conferenceLeftBehind(call: CallRecord, input: { event: 'particip
 export function callbackDialling(call: CallRecord): Step<{ number: string } | undefined> {
   if (isOver(call) || !call.callback || call.customerRinging || call.customerLegSid || call.direction === 'outbound') return { result: undefined };
   return { patch: { set: { direction: 'outbound', customerRinging: true } }, result: { number: call.callback.number } };
+}
+
+/**
+ * The conference of a callback whose customer's phone still rings ended: its agent left (nobody else was in it), so
+ * this attempt is called off, not counted (CALLBACK_AGENT_LEFT). False for another conference of the call's name, a
+ * customer already reached, or a call already decided over (by the agent's own leaving, reported first).
+ */
+export function callbackConferenceEnded(call: CallRecord, input: { conferenceSid?: string }): Step<boolean> {
+  if (isOver(call) || !call.callback || !call.customerRinging || otherConference(call, input.conferenceSid)) return { result: false };
+  return { patch: { set: { endReason: CALLBACK_AGENT_LEFT } }, result: true };
+}
+
+/**
+ * A callback's customer leg ended (its status callback). 'hung-up': they had answered (the call ends as any customer's
+ * leaving); 'called-off': they never answered, but no agent waited for them any more (each left, or pressed Hang up,
+ * whose ring-stop this is): not counted; 'failed': nobody answered (busy, no answer, failed), this attempt counts.
+ * Undefined when the call is over already, or this attempt was decided by the agent's leaving reported first.
+ */
+export function callbackLegEnded(call: CallRecord, input: { callStatus: string }): Step<'hung-up' | 'called-off' | 'failed' | undefined> {
+  if (call.status === 'completed' || !call.callback) return { result: undefined };
+  if (!call.customerRinging) return { result: 'hung-up' };
+  if (isOver(call)) return { result: undefined };
+  const waited = call.participants.some((leg) => LIVE_LEG_STATUSES.includes(leg.status) && !leg.hungUp);
+  if (!waited) return { patch: { set: { endReason: CALLBACK_AGENT_LEFT } }, result: 'called-off' };
+  return { patch: { set: { endReason: `callback-${input.callStatus}` } }, result: 'failed' };
 }
 
 /** The agent's call, checked: they are talking on it. */

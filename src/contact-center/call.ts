@@ -96,6 +96,8 @@ export interface CallRecord {
   awayFromLine?: boolean;
   /** When the caller last heard the callback offer. */
   callbackOfferedAt?: Date;
+  /** A number the caller typed for their callback, read back to them and not yet confirmed (not kept until they do). */
+  callbackTyped?: string;
   /** The caller asked to be called back at `number`: the call keeps its place; this is attempt `attempt`. */
   callback?: { number: string; attempt: number; requestedAt: Date };
   /** A callback's customer leg (the CallSid Twilio gave the call to the customer), once dialled. */
@@ -126,7 +128,7 @@ export interface CallRecord {
 /** The call's own fields a transition may set (participants, transfers and the lists change through their own entries). */
 export type CallFields = Pick<
   CallRecord,
-  'status' | 'queueId' | 'queueName' | 'queueSince' | 'overflowedFrom' | 'overflowedFromName' | 'placeSince' | 'awayFromLine' | 'callbackOfferedAt' | 'leftConferenceSid' | 'callback' | 'customerLegSid' | 'direction' | 'agentId' | 'conferenceSid' | 'dialError' | 'offeredTo' | 'answeredAt' | 'customerHeld' | 'heldBy' | 'heldSince' | 'customerRinging' | 'requeued' | 'lineSince' | 'routableFrom' | 'returnTo' | 'endReason' | 'abandonedAt' | 'endedAt' | 'help'
+  'status' | 'queueId' | 'queueName' | 'queueSince' | 'overflowedFrom' | 'overflowedFromName' | 'placeSince' | 'awayFromLine' | 'callbackOfferedAt' | 'callbackTyped' | 'leftConferenceSid' | 'callback' | 'customerLegSid' | 'direction' | 'agentId' | 'conferenceSid' | 'dialError' | 'offeredTo' | 'answeredAt' | 'customerHeld' | 'heldBy' | 'heldSince' | 'customerRinging' | 'requeued' | 'lineSince' | 'routableFrom' | 'returnTo' | 'endReason' | 'abandonedAt' | 'endedAt' | 'help'
 >;
 
 /** A change to one call, in the domain's words: the store turns it into one atomic update of the revision it read. */

@@ -1,5 +1,6 @@
 // What a finished call leaves behind: one history record built from the live call. Pure: no I/O.
 import type { CallRecord, ConferenceEvent } from './call';
+import { CALLBACK_AGENT_LEFT } from './call-life';
 import type { Participant } from './participants';
 import { agentLabel, agentOfLabel, CUSTOMER_LABEL } from './participants';
 import { supervisorOfLabel } from './supervision';
@@ -102,8 +103,9 @@ const LEG_EVENT: Partial<Record<Participant['status'], string>> = {
 
 /** Who ended the call, from why it ended and why the customer left the conference (Twilio's ReasonParticipantLeft). */
 function hungUpByOf(call: CallRecord, customerLeft: ConferenceEvent | undefined): string | undefined {
-  if (call.endReason === 'abandoned') {
-    // An agent pressed Hang up and left the customer alone: the app said goodbye for them.
+  // An agent pressed Hang up and left the customer alone: the app said goodbye for them. Or, a callback's agent pressed
+  // it while the customer's phone still rang (callback-agent-left: the ring was stopped; a dropped softphone: 'system').
+  if (call.endReason === 'abandoned' || call.endReason === CALLBACK_AGENT_LEFT) {
     const last = [...call.participants].reverse().find((leg) => leg.hungUp);
     return last ? agentLabel(last.agentId) : 'system';
   }

@@ -14,6 +14,11 @@ export interface Task {
   queueId?: string;
   /** The queue's priority: higher first (default 0). */
   priority?: number;
+  /**
+   * The caller is out of the conference hearing the callback offer: not rung now, but their place holds. The agent
+   * who would take them is kept free for them (offered nobody behind them) until they are back, or chose otherwise.
+   */
+  away?: boolean;
 }
 
 /** An agent who may take a call now. */
@@ -61,7 +66,8 @@ function servesTask(worker: Worker, task: Pick<Task, 'queueId'>): boolean {
 
 /**
  * Pairs waiting calls (higher queue priority first, then oldest first) with available workers who serve the call's
- * queue (longest idle first). A worker who passed on a call
+ * queue (longest idle first); a caller away hearing the callback offer keeps the worker who would take them free, so
+ * nobody behind them takes their turn (they get no offer until they are back). A worker who passed on a call
  * recently is skipped for it until the cooldown runs out; a call whose agent's softphone dropped off it goes only to
  * that agent for a short grace, so a reloaded page gets its customer back. Each call and each worker appears at most once.
  */
@@ -80,6 +86,8 @@ export function planOffers(tasks: readonly Task[], workers: readonly Worker[], n
     // someone else, or for the cooldown to run out. Later callers may still go to those agents.
     if (index < 0) continue;
     const [worker] = free.splice(index, 1);
+    // A caller hearing the offer keeps their turn: their agent waits for them (routing passes again once they are back).
+    if (task.away) continue;
     offers.push({ callSid: task.callSid, agentId: worker!.agentId });
   }
   return offers;

@@ -61,6 +61,7 @@ const callSchema = new Schema<CallRecord>(
     placeSince: { type: Date },
     awayFromLine: { type: Boolean },
     callbackOfferedAt: { type: Date },
+    callbackTyped: { type: String },
     callback: { type: { _id: false, number: String, attempt: Number, requestedAt: Date } },
     customerLegSid: { type: String },
     returnTo: { type: { _id: false, agentId: String, until: Date } },

@@ -16,7 +16,7 @@ import { defaultQueue, hasMenu, menuPrompt, queueOfKey, type Queue, type QueueSe
 import type { WebhookUrls } from '../services/webhook-urls';
 import { requireTwilioSignature } from '../twilio/signature';
 import { ENDED_CALL_STATUSES } from '../twilio/voice';
-import { apologyTwiml, callbackNumberTwiml, callbackOfferTwiml, closedTwiml, conferenceTwiml, emptyTwiml, GREETING, hangUpTwiml, GREETING_AFTER_MENU, menuTwiml, voicemailTwiml, waitTwiml } from '../twilio/twiml';
+import { apologyTwiml, callbackConfirmTwiml, callbackNumberTwiml, callbackOfferTwiml, closedTwiml, conferenceTwiml, emptyTwiml, GREETING, hangUpTwiml, GREETING_AFTER_MENU, menuTwiml, voicemailTwiml, waitTwiml } from '../twilio/twiml';
 
 export interface TwilioWebhookDeps {
   calls: CallService;
@@ -64,6 +64,9 @@ const KeyPressed = z.object({ CallSid, From: z.string().max(256).optional(), To:
 const LegStatus = z.object({ CallSid, CallStatus: z.string().min(1).max(32) });
 const CALLBACK_KEPT = 'Thank you. We will call you back when it is your turn, and you keep your place in line. Goodbye.';
 const CALLBACK_SORRY = 'Sorry, we called you back, but the agent is no longer on the line. Goodbye.';
+const ConfirmQuery = z.object({ call: CallSid, round: z.coerce.number().int().min(1).max(10).default(1) });
+/** A typed number is read back this many times at most while the caller presses nothing (or a key that is no choice). */
+const CONFIRM_ROUNDS = 2;
 const MenuQuery = z.object({ attempt: z.coerce.number().int().min(0).max(10).default(0) });
 /** Keys that are no choice are answered with the menu again this many times; then the default queue. */
 const MENU_ATTEMPTS = 2;
@@ -270,23 +273,55 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
   });
 
   /**
-   * The number to call back: 1 keeps the caller's own, digits and # give another (with its country code). The call
-   * keeps its place and the caller hangs up; an agent already on the way takes them back into the conference.
+   * The number to call back: 1 keeps the caller's own (read to them with the question), digits and # give another
+   * (with its country code), which is read back for them to confirm (/callback/confirm) before it is kept. Once kept,
+   * the call keeps its place and the caller hangs up; an agent already on the way takes them back into the conference.
    * @route POST /conference/callback/number
    */
   router.post('/callback/number', spoken(SORRY), async (req, res) => {
     const { call } = CallQuery.parse(req.query);
     const input = KeyPressed.parse(req.body);
     const typed = input.Digits?.replace(/[*#]/g, '') ?? '';
+    if (typed === '1' && input.From && /^\+[1-9]\d{6,14}$/.test(input.From)) {
+      if (!(await deps.calls.requestCallback(call, input.From))) return backToLine(res, call, 'An agent is ready for you now.');
+      return sendTwiml(res, apologyTwiml(CALLBACK_KEPT));
+    }
     // A typed number has its country code: 8 digits at least (no country's numbers are shorter), and not the support
     // line itself, which would only ring back into our own line.
-    const number = typed === '1' && input.From && /^\+[1-9]\d{6,14}$/.test(input.From) ? input.From : /^[1-9]\d{7,14}$/.test(typed) && `+${typed}` !== input.To ? `+${typed}` : undefined;
+    const number = /^[1-9]\d{7,14}$/.test(typed) && `+${typed}` !== input.To ? `+${typed}` : undefined;
     if (!number) {
       await deps.calls.callbackOfferAnswered(call, undefined);
       return backToLine(res, call, 'Sorry, we could not use that number. You are back in line, in the same place.');
     }
-    if (!(await deps.calls.requestCallback(call, number))) return backToLine(res, call, 'An agent is ready for you now.');
-    sendTwiml(res, apologyTwiml(CALLBACK_KEPT));
+    const typedNumber = await deps.calls.typedCallbackNumber(call, number);
+    if (typedNumber === 'gone') return sendTwiml(res, apologyTwiml(SORRY));
+    if (typedNumber === 'back') return backToLine(res, call, 'An agent is ready for you now.');
+    if (typedNumber === 'kept') return sendTwiml(res, apologyTwiml(CALLBACK_KEPT));
+    sendTwiml(res, callbackConfirmTwiml({ number, action: deps.urls.callbackConfirm(call, 1), timeoutSeconds: Math.max(menuTimeout, 5) }));
+  });
+
+  /**
+   * The caller's answer to their typed number read back: 1 keeps it (the call keeps its place, the caller hangs up; a
+   * repeated 1 finds it kept); 2 asks for the number again; nothing, or another key, reads it back once more, then
+   * takes the caller back into the line, in the same place, with no callback.
+   * @route POST /conference/callback/confirm
+   */
+  router.post('/callback/confirm', spoken(SORRY), async (req, res) => {
+    const { call, round } = ConfirmQuery.parse(req.query);
+    const input = KeyPressed.parse(req.body);
+    if (input.Digits === '1') {
+      const confirmed = await deps.calls.confirmTypedNumber(call);
+      if (confirmed === 'gone') return sendTwiml(res, apologyTwiml(SORRY));
+      if (confirmed === 'back') return backToLine(res, call, 'An agent is ready for you now.');
+      return sendTwiml(res, apologyTwiml(CALLBACK_KEPT));
+    }
+    if (input.Digits === '2') {
+      return sendTwiml(res, callbackNumberTwiml({ action: deps.urls.callbackStep(call, 'number'), timeoutSeconds: Math.max(menuTimeout, 10) }));
+    }
+    const waiting = round < CONFIRM_ROUNDS ? await deps.calls.numberToConfirm(call) : undefined;
+    if (waiting) return sendTwiml(res, callbackConfirmTwiml({ number: waiting, intro: input.Digits ? 'Sorry, that is not one of the choices.' : 'Sorry, we did not get your answer.', action: deps.urls.callbackConfirm(call, round + 1), timeoutSeconds: Math.max(menuTimeout, 5) }));
+    await deps.calls.callbackOfferAnswered(call, undefined);
+    backToLine(res, call, 'We did not keep that number. You are back in line, in the same place.');
   });
 
   /**

@@ -2,7 +2,7 @@
 // (src/contact-center/call-life.ts) decide, stores its patch (compare-and-set), then carries out what it asked of the
 // voice side in the background and tells the pages. No rule is decided here, no database path written, no TwiML
 // built; errors are the domain's types. It never sees req/res.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { BackgroundTasks } from '../background';
 import { mayCallOut } from '../contact-center/actions';
 import { callOf, placeOf, type CallRecord, type ConferenceEvent } from '../contact-center/call';
@@ -11,7 +11,12 @@ import {
   agentJoinReported,
   agentLeft,
   backInLine,
+  CALLBACK_AGENT_LEFT,
+  callbackConferenceEnded,
   callbackDialling,
+  callbackLegEnded,
+  callbackNumberConfirmed,
+  callbackNumberTyped,
   callbackRequested,
   conferenceLeftBehind,
   voicemailInstead,
@@ -323,7 +328,9 @@ export function createCallService(deps: CallServiceDeps) {
     if (!dialling) return;
     try {
       const { sid } = await voice.dial({ to: dialling.number, from: deps.twilioNumber, url: urls.callbackAnswer(callSid), statusCallback: urls.callbackStatus(callSid), statusCallbackEvents: ['initiated', 'ringing', 'answered', 'completed'], timeoutSeconds: OUTBOUND_RING_SECONDS });
-      await store.changeIfLive(callSid, () => ({ patch: { set: { customerLegSid: sid } }, result: undefined }));
+      const kept = await store.changeIfLive(callSid, (call) => ({ patch: { set: { customerLegSid: sid } }, result: !call.endReason }));
+      // The agent left while the dial was on its way (the attempt was called off): nobody waits for this ring.
+      if (!kept) hangUpLater(`stop ringing the customer of ${callSid}`, sid);
       logger.info('calling the customer back', { callSid, to: maskNumber(dialling.number), legCallSid: sid });
     } catch (err) {
       logger.warn('could not call the customer back', { callSid, error: describeRestError(err) });
@@ -361,6 +368,42 @@ export function createCallService(deps: CallServiceDeps) {
     changes.publish('calls');
     routing.dispatch();
     return true;
+  }
+
+  /**
+   * The caller typed another number to be called back at: it is kept aside to be read back to them, and kept as the
+   * callback's only once they confirm it (confirmTypedNumber). 'kept': a callback is kept already (a repeated request);
+   * 'back': an agent is on the way (the caller goes back into the conference); 'gone': the call is over.
+   */
+  async function typedCallbackNumber(callSid: string, number: string): Promise<'typed' | 'kept' | 'back' | 'gone'> {
+    const typed = await store.changeIfLive(callSid, (call) => callbackNumberTyped(call, number));
+    if (typed === undefined) return 'gone';
+    if (typed === 'back') {
+      await store.changeIfLive(callSid, (call) => backInLine(call));
+      routing.dispatch();
+    }
+    return typed;
+  }
+
+  /** The number the caller typed and has not confirmed yet, while they are still away from the line for the offer. */
+  async function numberToConfirm(callSid: string): Promise<string | undefined> {
+    const call = await store.load(callSid);
+    return call && call.status === 'waiting' && !call.endReason && call.awayFromLine && !call.callback ? call.callbackTyped : undefined;
+  }
+
+  /**
+   * The caller confirmed the number read back to them: the call keeps its place as a callback to that number, and the
+   * caller hangs up. A repeated confirmation finds it kept and changes nothing. 'back': an agent is on the way (or no
+   * number waits for confirmation): the caller goes back into the conference; 'gone': the call is over.
+   */
+  async function confirmTypedNumber(callSid: string): Promise<'kept' | 'back' | 'gone'> {
+    const confirmed = await store.changeIfLive(callSid, (call) => callbackNumberConfirmed(call, new Date()));
+    if (confirmed === undefined) return 'gone';
+    if (confirmed === 'back') await store.changeIfLive(callSid, (call) => backInLine(call));
+    else logger.info('callback requested at a typed number, confirmed', { callSid });
+    changes.publish('calls');
+    routing.dispatch();
+    return confirmed;
   }
 
   /**
@@ -407,36 +450,70 @@ export function createCallService(deps: CallServiceDeps) {
   /**
    * A callback's customer leg ended. One who never answered (busy, no answer, failed) ends this attempt (the history
    * keeps it as failed) and, while attempts remain, the callback goes back in line at its place, routable after
-   * `callbackRetrySeconds`, under a new key (its conference is new too).
+   * `callbackRetrySeconds`, under a new key (its conference is new too). A ring stopped because its agent had left
+   * (Hang up, a dropped softphone) spends no attempt: the callback is back in line at once (callbackCalledOff).
    */
   async function callbackEnded(callSid: string, callStatus: string): Promise<void> {
-    const call = await store.load(callSid);
-    if (!call || call.status === 'completed' || !call.callback) return;
-    if (!call.customerRinging) return finish(callSid, 'customer-hung-up');
+    let about: CallRecord | undefined;
+    const ended = await store.changeIfLive(callSid, (call) => {
+      about = call;
+      return callbackLegEnded(call, { callStatus });
+    });
+    if (!ended || !about) return;
+    if (ended === 'hung-up') return finish(callSid, 'customer-hung-up');
+    if (ended === 'called-off') logger.info('callback called off: its agent left before the customer answered', { callSid });
+    await nextCallbackAttempt(about, { counted: ended === 'failed' });
+    await finish(callSid, `callback-${callStatus}`, { hangUpTalking: true });
+  }
+
+  /**
+   * The agent of a callback left before its customer answered (the call is marked CALLBACK_AGENT_LEFT already): the
+   * customer's ring is stopped, the callback goes back in line at its place under the same attempt, and this record
+   * ends. Whichever of the agent's leg, the conference or the customer's leg reports first does this (once).
+   */
+  async function callbackCalledOff(call: CallRecord): Promise<void> {
+    logger.info('callback called off: its agent left before the customer answered', { callSid: call._id });
+    if (call.customerLegSid) hangUpLater(`stop ringing the customer of ${call._id}`, call.customerLegSid);
+    await nextCallbackAttempt(call, { counted: false });
+    await finish(call._id, CALLBACK_AGENT_LEFT, { hangUpTalking: true });
+  }
+
+  /**
+   * The callback of `call` back in line at its place, under a new key (its conference is new too): the next attempt
+   * after `callbackRetrySeconds` when this one `counted`, else the same attempt at once. The key is derived from the
+   * call's, so the one who decides second (a repeated callback, another instance) inserts nothing.
+   */
+  async function nextCallbackAttempt(call: CallRecord, options: { counted: boolean }): Promise<void> {
+    if (!call.callback) return;
     const attempts = deps.callbackAttempts ?? 3;
-    if (call.callback.attempt < attempts) {
-      const retry = `CA${randomUUID().replace(/-/g, '')}`;
-      const now = new Date();
+    const attempt = call.callback.attempt + (options.counted ? 1 : 0);
+    if (attempt > attempts) {
+      logger.info('callback not answered: no attempts left', { callSid: call._id, attempts });
+      return;
+    }
+    const next = `CA${createHash('sha256').update(`${call._id}:next-attempt`).digest('hex').slice(0, 32)}`;
+    const waitMs = options.counted ? (deps.callbackRetrySeconds ?? 120) * 1000 : 0;
+    try {
       await store.insert({
-        _id: retry,
-        conferenceName: retry,
+        _id: next,
+        conferenceName: next,
         ...(call.from ? { from: call.from } : {}),
         status: 'waiting',
         ...(call.queueId ? { queueId: call.queueId, queueName: call.queueName, queueSince: call.queueSince } : {}),
         placeSince: placeOf(call),
-        callback: { number: call.callback.number, attempt: call.callback.attempt + 1, requestedAt: call.callback.requestedAt },
-        routableFrom: new Date(now.getTime() + (deps.callbackRetrySeconds ?? 120) * 1000),
+        callback: { number: call.callback.number, attempt, requestedAt: call.callback.requestedAt },
+        ...(waitMs > 0 ? { routableFrom: new Date(Date.now() + waitMs) } : {}),
         participants: [],
         passedBy: [],
         transfers: [],
         rev: 0,
       });
-      routing.dispatchAfter((deps.callbackRetrySeconds ?? 120) * 1000 + 50);
-      logger.info('callback not answered: trying again later', { callSid, retry, attempt: call.callback.attempt + 1, of: attempts });
-    } else {
-      logger.info('callback not answered: no attempts left', { callSid, attempts });
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      return;
     }
-    await finish(callSid, `callback-${callStatus}`, { hangUpTalking: true });
+    routing.dispatchAfter(waitMs + 50);
+    logger.info(options.counted ? 'callback not answered: trying again later' : 'callback back in line, the attempt not counted', { callSid: call._id, next, attempt, of: attempts });
   }
 
   /**
@@ -720,7 +797,11 @@ export function createCallService(deps: CallServiceDeps) {
   async function recordAgentCallStatus(input: { conferenceId: string; agentId: string; legCallSid: string; callStatus: string }): Promise<void> {
     const status = legStatusOf(input.callStatus);
     if (!status) throw new InvalidRequestError(`Unknown CallStatus: ${input.callStatus}`);
-    const outcome = await store.changeIfLive(input.conferenceId, (call) => legReported(call, { agentId: input.agentId, legCallSid: input.legCallSid, status, callStatus: input.callStatus, now: new Date() }, settings));
+    let about: CallRecord | undefined;
+    const outcome = await store.changeIfLive(input.conferenceId, (call) => {
+      about = call;
+      return legReported(call, { agentId: input.agentId, legCallSid: input.legCallSid, status, callStatus: input.callStatus, now: new Date() }, settings);
+    });
     if (!outcome) return; // the call is over and in the history already
     if (outcome.agentId) logger.info('agent call status', { conference: input.conferenceId, agentId: input.agentId, status });
     if (outcome.missedOffer) await routing.offerEnded(input.conferenceId, input.agentId, status);
@@ -738,6 +819,7 @@ export function createCallService(deps: CallServiceDeps) {
     } else if (outcome.transferEffects) {
       applyTransferEffects({ _id: input.conferenceId, conferenceSid: outcome.conferenceSid }, outcome.transferEffects, { colleagueId: outcome.colleagueId });
     }
+    if (outcome.calledOffCallback && about) await callbackCalledOff(about);
     changes.publish('calls', 'agents');
   }
 
@@ -751,9 +833,11 @@ export function createCallService(deps: CallServiceDeps) {
     const report: ParticipantReport = { callSid: input.callSid, conferenceSid: input.conferenceSid, participantLabel: input.participantLabel, reason: input.reason, participantCallStatus: input.participantCallStatus, now: new Date() };
     // A callback's customer is on a leg of their own (customerLegSid): their leaving is the customer's too.
     let customerLegSid: string | undefined;
+    let ringingCallback = false;
     if (input.event === 'participant-leave' || input.event === 'conference-end') {
       // The caller left the conference to hear the callback offer (or asked for a callback): its end is not the call's.
       const call = await store.load(callSid);
+      ringingCallback = Boolean(call?.callback && call.customerRinging);
       if (call && conferenceLeftBehind(call, { event: input.event, reason: report.reason, conferenceSid: input.conferenceSid })) {
         logger.debug('conference event of a caller away from the line: ignored', { callSid, event: input.event });
         return;
@@ -777,10 +861,15 @@ export function createCallService(deps: CallServiceDeps) {
           const lastEvent = (call: CallRecord) => conferenceEvent(call, 'left', report, { ...(report.reason ? { reason: report.reason } : {}), ...(report.participantCallStatus ? { callStatus: report.participantCallStatus } : {}) });
           return finish(callSid, 'customer-hung-up', { lastEvent, conferenceSid: input.conferenceSid });
         }
-        const left = await store.changeIfLive(callSid, (call) => agentLeft(call, report, settings));
+        let about: CallRecord | undefined;
+        const left = await store.changeIfLive(callSid, (call) => {
+          about = call;
+          return agentLeft(call, report, settings);
+        });
         if (!left) return;
         if ('agentId' in left) await afterDeparture(callSid, left, true);
         else routing.dispatch(); // the conference confirmed the customer is still there: they may be rung now
+        if ('agentId' in left && left.calledOffCallback && about) await callbackCalledOff(about);
         changes.publish('calls', 'agents');
         return;
       }
@@ -806,8 +895,18 @@ export function createCallService(deps: CallServiceDeps) {
         hangUpLater(`agent joined ${callSid} after it ended`, legCallSid);
         return;
       }
-      case 'conference-end':
+      case 'conference-end': {
+        // A callback's conference ends under its agent while the customer's phone still rings: the agent left.
+        let about: CallRecord | undefined;
+        const calledOff =
+          ringingCallback &&
+          (await store.changeIfLive(callSid, (call) => {
+            about = call;
+            return callbackConferenceEnded(call, { conferenceSid: input.conferenceSid });
+          }));
+        if (calledOff && about) return callbackCalledOff(about);
         return finish(callSid, 'conference-ended', { lastEvent: (call) => conferenceEvent(call, 'conference-ended', report, { ...(input.reason ? { reason: input.reason } : {}), ...(input.endedBy ? { endedBy: input.endedBy } : {}) }), conferenceSid: input.conferenceSid });
+      }
       default:
         return;
     }
@@ -818,6 +917,9 @@ export function createCallService(deps: CallServiceDeps) {
     callbackOfferAnswered,
     leaveMessageInstead,
     requestCallback,
+    typedCallbackNumber,
+    confirmTypedNumber,
+    numberToConfirm,
     customerCallEnded,
     callbackAnswered,
     callbackEnded,

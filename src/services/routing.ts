@@ -66,6 +66,11 @@ export const DEFAULT_ROUTING: RoutingSettings = {
   callbackOfferEverySeconds: 180,
 };
 
+/**
+ * How long a caller away hearing the callback offer keeps an agent free for their turn (see awayHolds): the offer, the
+ * number, its read-back twice and the typing take well under this.
+ */
+const AWAY_HOLD_MS = 90_000;
 /** The shortest time between two routing passes of one instance. */
 const PASS_GAP_MS = 50;
 /**
@@ -152,8 +157,9 @@ export function createRouting(deps: RoutingDeps) {
   function waitingTasks(live: CallRecord[], now = new Date(), setup?: QueueSetup): Task[] {
     const queueOf = new Map((setup?.queues ?? []).map((q) => [q.id, q]));
     return live
-      // A caller hearing the callback offer (out of the conference) is not rung until they are back; their place stays.
-      .filter((call) => call.status === 'waiting' && !call.endReason && !call.awayFromLine && !deps.retracted.has(call._id))
+      // A caller hearing the callback offer (out of the conference) is not rung until they are back; their place stays,
+      // and holds an agent for them while the offer may still be under way (awayHolds).
+      .filter((call) => call.status === 'waiting' && !call.endReason && (!call.awayFromLine || awayHolds(call, now)) && !deps.retracted.has(call._id))
       .filter((call) => !call.routableFrom || new Date(call.routableFrom).getTime() <= now.getTime())
       .map((call) => ({
         callSid: call._id,
@@ -163,7 +169,17 @@ export function createRouting(deps: RoutingDeps) {
         ...(call.returnTo ? { returnTo: { agentId: call.returnTo.agentId, until: new Date(call.returnTo.until) } } : {}),
         // A call of a queue that no longer exists goes to anyone.
         ...(call.queueId && queueOf.has(call.queueId) ? { queueId: call.queueId, priority: queueOf.get(call.queueId)!.priority } : {}),
+        ...(call.awayFromLine ? { away: true } : {}),
       }));
+  }
+
+  /**
+   * Whether a caller away for the callback offer still holds their turn: for AWAY_HOLD_MS from the offer, longer than
+   * the offer and the number's steps take. Every way back (a key, silence, hanging up, a callback or a message kept)
+   * routes at once; a caller whose answer Twilio never sent holds nobody for ever: after this they are only skipped.
+   */
+  function awayHolds(call: CallRecord, now: Date): boolean {
+    return Boolean(call.callbackOfferedAt) && now.getTime() - new Date(call.callbackOfferedAt!).getTime() < AWAY_HOLD_MS;
   }
 
   // A customer taken back to the line after their last agent's call ended (a dropped softphone, by all the app heard)

@@ -22,6 +22,8 @@ export interface WebhookUrls {
   /** The callback offer a waiting caller is moved to, and its steps (the key pressed at the offer; the number). */
   callbackOffer(callSid: string): string;
   callbackStep(callSid: string, step: 'choice' | 'number'): string;
+  /** Where the caller's answer goes after a typed number is read back to them; `round` counts the times it was read. */
+  callbackConfirm(callSid: string, round: number): string;
   /** Status callback of the customer's own call while they are out of the conference (hearing the offer). */
   customerStatus(callSid: string): string;
   /** A callback's customer leg: answered (their TwiML), and its status callback. */
@@ -52,6 +54,7 @@ export function webhookUrls(publicBaseUrl: string): WebhookUrls {
     voicemailTranscription: () => at('/conference/voicemail/transcription'),
     callbackOffer: (callSid) => at(`/conference/callback/offer?call=${seg(callSid)}`),
     callbackStep: (callSid, step) => at(`/conference/callback/${step}?call=${seg(callSid)}`),
+    callbackConfirm: (callSid, round) => at(`/conference/callback/confirm?call=${seg(callSid)}&round=${round}`),
     customerStatus: (callSid) => at(`/conference/callback/customer-status?call=${seg(callSid)}`),
     callbackAnswer: (callSid) => at(`/conference/callback/answer?call=${seg(callSid)}`),
     callbackStatus: (callSid) => at(`/conference/callback/status?call=${seg(callSid)}`),

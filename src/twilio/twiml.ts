@@ -95,8 +95,27 @@ export function callbackOfferTwiml(options: { action: string; timeoutSeconds: nu
 export function callbackNumberTwiml(options: { number?: string; action: string; timeoutSeconds: number }): string {
   const response = new VoiceResponse();
   const gather = response.gather({ input: ['dtmf'], finishOnKey: '#', timeout: options.timeoutSeconds, action: options.action, method: 'POST' });
-  if (options.number) gather.say(`We will call you back at ${options.number.replace(/\D/g, '').split('').join(' ')}. To confirm, press 1 and then the pound key. To use another number, type it with its country code, then the pound key.`);
+  if (options.number) gather.say(`We will call you back at ${digitByDigit(options.number)}. To confirm, press 1 and then the pound key. To use another number, type it with its country code, then the pound key.`);
   else gather.say('Please type the number to call you back at, with its country code, then the pound key.');
+  response.redirect({ method: 'POST' }, options.action);
+  return response.toString();
+}
+
+/** A number said digit by digit (`+1 555…` as `1 5 5 5 …`), as a caller checks it. */
+export function digitByDigit(number: string): string {
+  return number.replace(/\D/g, '').split('').join(' ');
+}
+
+/**
+ * A number the caller typed, read back digit by digit inside a one-key `<Gather>`: 1 confirms it, 2 types it again;
+ * nothing pressed goes on to the `<Redirect>`, which posts to `action` without Digits.
+ * https://www.twilio.com/docs/voice/twiml/gather
+ */
+export function callbackConfirmTwiml(options: { number: string; action: string; timeoutSeconds: number; intro?: string }): string {
+  const response = new VoiceResponse();
+  const gather = response.gather({ input: ['dtmf'], numDigits: 1, timeout: options.timeoutSeconds, action: options.action, method: 'POST' });
+  if (options.intro) gather.say(sayable(options.intro));
+  gather.say(`You typed ${digitByDigit(options.number)}. To be called back at this number, press 1. To type it again, press 2.`);
   response.redirect({ method: 'POST' }, options.action);
   return response.toString();
 }
