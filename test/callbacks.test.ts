@@ -245,6 +245,8 @@ test('when nobody answers a callback, then it is tried again at its place, and a
 });
 
 describe('an agent who leaves before the callback\'s customer answers', () => {
+  /** A supervisor reading the history pages (signed in once, by the first test that needs them). */
+  const readers: { boss?: Awaited<ReturnType<typeof signedInAgent>> } = {};
   const callPath = (sid: string) => `/2010-04-01/Accounts/${TEST_ENV.TWILIO_ACCOUNT_SID}/Calls/${sid}.json`;
 
   /** A caller asks for a callback at their own number; ana takes it, joins the conference, and the customer's phone rings. */
@@ -299,6 +301,10 @@ describe('an agent who leaves before the callback\'s customer answers', () => {
     // The history keeps the attempt ana left, said so.
     const record = await until('the attempt in the history', async () => (await suite.app.running.history.newest({ limit: 10 })).find((r) => r._id === callSid));
     expect(record).toMatchObject({ endReason: 'callback-agent-left', callback: { attempt: 1 } });
+    // And the call's page says why, in words.
+    readers.boss ??= await signedInAgent(suite.app, 'cb-boss', { role: 'supervisor' });
+    const page = await readers.boss.get(`/history/${record.endedAt.toISOString().slice(0, 10)}/${callSid}`).expect(200);
+    expect(page.text).toContain("the agent left while the customer's phone rang");
     // Ana wraps up, then is offered the callback again (she is the only agent).
     await until('ana rung again for the callback', () => dials().some((d) => conferenceUrl(d) === `${BASE}/conference/${again._id}/connect/ana`));
   });

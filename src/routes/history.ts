@@ -291,6 +291,7 @@ const REASON_LABELS: Record<string, string> = {
   'customer-failed': 'the customer could not be reached',
   'customer-canceled': 'the agent called it off before the customer answered',
   'customer-completed': 'the call ended before the customer answered',
+  'callback-agent-left': 'the agent left while the customer\'s phone rang: the ring was stopped, and the callback went back in line under the same attempt',
   'max-wait': 'waited too long; the caller heard goodbye',
   'told-sorry': 'the app could not take the call (its database did not answer in time); the caller heard an apology',
   'conference-ended': 'the conference ended',
