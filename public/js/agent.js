@@ -876,6 +876,23 @@
   var shortcutsWaiting = {};
   function openShortcuts() { if (!els.shortcuts.open) els.shortcuts.showModal(); }
   els['shortcuts-open'].addEventListener('click', openShortcuts);
+  // The open list keeps Tab inside it, wrapping from its last control to its first and back (the WAI-ARIA dialog
+  // pattern): Chromium's showModal let Tab past Close leave the dialog for the document behind it. Escape closes it and
+  // showModal's close gives focus back to what opened it.
+  document.addEventListener('keydown', function (event) {
+    if (event.key !== 'Tab' || !els.shortcuts.open || event.altKey || event.ctrlKey || event.metaKey) return;
+    var stops = Array.prototype.filter.call(els.shortcuts.querySelectorAll('button, [href], input, select, textarea, [tabindex]'), function (el) {
+      return el.tabIndex >= 0 && !el.disabled && el.getClientRects().length > 0;
+    });
+    if (stops.length === 0) return;
+    var first = stops[0];
+    var last = stops[stops.length - 1];
+    var inside = els.shortcuts.contains(document.activeElement);
+    if (!inside || document.activeElement === (event.shiftKey ? first : last)) {
+      event.preventDefault();
+      (event.shiftKey ? last : first).focus();
+    }
+  });
   els['directory-search'].addEventListener('input', function () { if (state.server) render(); });
 
   // Timers on the page move every second between server updates; a slow safety refresh covers a lost event stream.

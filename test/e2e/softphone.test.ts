@@ -253,6 +253,36 @@ test('when Ada uses the keyboard shortcuts, then Alt+Shift+A answers, O holds an
 /** The id of the element that has focus in `page`. */
 const focusedId = (page: Page): Promise<string | undefined> => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id);
 
+test('when Ada opens the keyboard shortcuts, then Tab and Shift+Tab stay inside the list until Escape closes it, and focus goes back to what opened it', async () => {
+  const ada = await e2e.openAgent(ADA);
+  const focused = (): Promise<string> => ada.evaluate(() => {
+    const el = (globalThis as unknown as { document: { activeElement: { id: string; tagName: string; closest(s: string): unknown } | null } }).document.activeElement;
+    return el ? `${el.tagName.toLowerCase()}#${el.id}${el.closest('dialog#shortcuts') ? ' (in the list)' : ''}` : 'nothing';
+  });
+
+  await ada.focus('#shortcuts-open');
+  await ada.keyboard.press('Enter');
+  await ada.waitForSelector('#shortcuts[open]');
+  expect(await focused()).toBe('button#shortcuts-close (in the list)');
+  for (const key of ['Tab', 'Tab', 'Tab', 'Shift+Tab', 'Shift+Tab']) {
+    await ada.keyboard.press(key);
+    expect(`${key}: ${await focused()}`).toBe(`${key}: button#shortcuts-close (in the list)`);
+  }
+  await ada.keyboard.press('Escape');
+  await ada.waitForSelector('#shortcuts', { state: 'hidden' });
+  expect(await focused()).toBe('button#shortcuts-open');
+
+  // Opened by its shortcut while typing in a field: Escape gives the field its focus back.
+  await ada.focus('#directory-search');
+  await ada.keyboard.press('Alt+Shift+Slash');
+  await ada.waitForSelector('#shortcuts[open]');
+  await ada.keyboard.press('Shift+Tab');
+  expect(await focused()).toBe('button#shortcuts-close (in the list)');
+  await ada.keyboard.press('Escape');
+  await ada.waitForSelector('#shortcuts', { state: 'hidden' });
+  expect(await focused()).toBe('input#directory-search');
+});
+
 test('when Ada presses Hold with the keyboard, then focus stays on the button, Space again resumes, and after Hang up focus lands on the status line, not the page', async () => {
   const ada = await e2e.openAgent(ADA, { available: true });
   const customer = await e2e.openPhone('+15550003334');
