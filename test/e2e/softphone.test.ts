@@ -92,14 +92,20 @@ test('when Ada presses Hold, then the customer hears music and the page offers R
   await expectText(history, '#call-held', /\d+ s/);
 });
 
-test('when Ada presses Mute, then the stand-in\'s double mutes her leg (the customer\'s conference counts one muted) and the board shows it; keypad digits she presses reach the stand-in', async () => {
+test('when Ada presses Mute, then the stand-in\'s double mutes her leg (the customer\'s conference counts one muted) and the board shows it, and the sound panel of her tab without a microphone says so too; keypad digits she presses reach the stand-in', async () => {
   await e2e.openAgent(GRACE); // a colleague in the directory, for the README's picture of the page
   const { ada, callSid } = await adaTalking();
+  // The harness's browser has no microphone: the sound panel's Mute is disabled, and reads what the call's Mute does.
+  await expectText(ada, '#demo-audio-note', /No sound: no microphone was found/);
+  expect(await ada.textContent('#demo-mute')).toBe('Mute');
 
   await ada.click('#mute');
 
   await expectText(ada, '#mute', /Unmute/);
   expect(await ada.getAttribute('#mute', 'aria-pressed')).toBe('true');
+  await expectText(ada, '#demo-mute', /^Unmute$/);
+  expect(await ada.getAttribute('#demo-mute', 'aria-pressed')).toBe('true');
+  expect(await ada.isDisabled('#demo-mute')).toBe(true);
   await waitFor('Ada\'s leg muted in the stand-in', async () => adaLeg(callSid)?.deviceMuted === true);
   await waitFor('the customer to hear one muted participant', async () => e2e.running.twilioLocal!.snapshot().calls.find((c) => c.sid === callSid)?.hears.conference?.muted === 1);
   await expectText(ada, '#call-legs', /You: on the call, muted/);
@@ -124,8 +130,11 @@ test('when Ada presses Mute, then the stand-in\'s double mutes her leg (the cust
   await ada.setViewportSize({ width: 1100, height: 1250 });
   await expectText(ada, '#directory li[data-agent="grace"] .presence-badge', /Away/);
   await screenshot(ada, 'softphone-agent-page');
-  await ada.click('#mute');
+  await ada.keyboard.press('Alt+Shift+KeyM');
   await waitFor('Ada unmuted', async () => !adaLeg(callSid)?.deviceMuted);
+  await expectText(ada, '#mute', /^Mute$/);
+  await expectText(ada, '#demo-mute', /^Mute$/);
+  expect(await ada.getAttribute('#demo-mute', 'aria-pressed')).toBe('false');
 });
 
 /** Records the page's desktop notifications (a stand-in for the browser's Notification API, permission granted). */
