@@ -292,6 +292,49 @@ test('when Ada opens the keyboard shortcuts, then Tab and Shift+Tab stay inside 
   expect(await focused()).toBe('input#directory-search');
 });
 
+/**
+ * From now on the page's reads of its state answer `ms` late (a busy server), and every text its status line, live
+ * region and desktop notifications take is kept, however briefly; `texts()` answers them.
+ */
+async function watchRingTexts(page: Page, ms: number): Promise<() => Promise<string[]>> {
+  await page.route('**/api/me', async (route) => {
+    await new Promise((r) => setTimeout(r, ms));
+    await route.continue();
+  });
+  await page.evaluate(() => {
+    type Node = { textContent: string };
+    const g = globalThis as unknown as { ringTexts: string[]; MutationObserver: new (f: () => void) => { observe(n: unknown, o: object): void }; document: { getElementById(id: string): Node } };
+    g.ringTexts = [];
+    for (const id of ['agent-status', 'announcer']) {
+      const el = g.document.getElementById(id);
+      new g.MutationObserver(() => g.ringTexts.push(`${id}: ${el.textContent}`)).observe(el, { childList: true, characterData: true, subtree: true });
+    }
+  });
+  return () => page.evaluate(() => (globalThis as unknown as { ringTexts: string[] }).ringTexts);
+}
+
+test('when the softphone rings before the page has read whose call it is, then it never says "a customer": only the caller\'s number, or the colleague\'s consult', async () => {
+  const ada = await e2e.openAgent(ADA, { available: true });
+  const grace = await e2e.openAgent(GRACE);
+  const adaTexts = await watchRingTexts(ada, 400);
+  const graceTexts = await watchRingTexts(grace, 400);
+  const customer = await e2e.openPhone('+15550004444');
+  await callSupport(customer);
+
+  await expectText(ada, '#agent-status', /Incoming call from \+15550004444/);
+  await answer(ada);
+  await ada.click('#directory button.consult[data-agent="grace"]');
+  await expectText(grace, '#agent-status', /Consult from Ada Lovelace about \+15550004444/);
+  await grace.click('#decline');
+  await expectText(ada, '#transfer-state', /Grace Hopper declined/);
+
+  const rang = (texts: string[]): string[] => texts.filter((t) => /call|Consult/i.test(t));
+  expect((await adaTexts()).filter((t) => /a customer/.test(t))).toEqual([]);
+  expect(rang(await adaTexts())).toEqual(expect.arrayContaining([expect.stringMatching(/^announcer: Incoming call from \+15550004444/)]));
+  expect((await graceTexts()).filter((t) => /a customer|Incoming call from/.test(t))).toEqual([]);
+  expect(rang(await graceTexts())).toEqual(expect.arrayContaining([expect.stringMatching(/^announcer: Consult from Ada Lovelace/)]));
+});
+
 test('when Ada presses Hold with the keyboard, then focus stays on the button, Space again resumes, and after Hang up focus lands on the status line, not the page', async () => {
   const ada = await e2e.openAgent(ADA, { available: true });
   const customer = await e2e.openPhone('+15550003334');
