@@ -76,17 +76,56 @@ export function clientErrorOf(err: unknown): { status: number; message: string }
 
 const DOMAIN_STATUS: Record<DomainError['kind'], number> = { 'not-found': 404, conflict: 409, invalid: 400, upstream: 502 };
 
-/** A zod failure as one line for people: "to must be …; note too long". */
+/**
+ * A zod failure in plain words, one sentence per problem: "A wrap-up code needs a name.", "status must be one of:
+ * available, away." People read it on a page and scripts in the JSON's `error`; the 400 already says the request was
+ * refused, so no "Invalid request:" before it.
+ */
 export function describeIssues(error: z.ZodError): string {
-  return `Invalid request: ${error.issues.map(describeIssue).join('; ')}`;
+  return error.issues.map((issue) => sentence(describeIssue(issue))).join(' ');
 }
 
-/** One issue: its field's name, then the message, unless the message names the field itself ("A wrap-up code needs a name."). */
+/** zod's own English messages ("Invalid option: expected one of …"), which ours never start like: said again plainly. */
+const ZOD_DEFAULT = /^(Invalid (input|option|string|key|element|union|email|url|uuid|date|number|format)\b|Invalid [A-Za-z ]+$|Too (small|big)\b|Unrecognized keys?\b)/;
+
+/** One issue: our own message (with its field's name, unless the message names the field itself), or zod's said plainly. */
 function describeIssue(issue: z.core.$ZodIssue): string {
   const field = issue.path.at(-1);
+  const name = issue.path.length > 0 ? issue.path.join('.') : undefined;
+  if (ZOD_DEFAULT.test(issue.message)) return plainly(issue, name);
   if (field === undefined) return issue.message;
   const namesIt = typeof field === 'string' && new RegExp(`\\b${field.replace(/[^A-Za-z0-9]/g, '')}\\b`, 'i').test(issue.message) && /^[A-Z]/.test(issue.message);
-  return namesIt ? issue.message : `${issue.path.join('.')} ${issue.message}`;
+  return namesIt ? issue.message : `${name} ${issue.message}`;
+}
+
+const KINDS: Record<string, string> = { string: 'text', number: 'a number', int: 'a whole number', boolean: 'true or false', object: 'an object', array: 'a list', date: 'a date' };
+
+/** What zod found wrong with field `name` (none: the request itself), in words. */
+function plainly(issue: z.core.$ZodIssue, name: string | undefined): string {
+  const what = name ?? 'The request';
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return `${name ? `${name} has ${issue.keys.length === 1 ? 'an unknown field' : 'unknown fields'}` : issue.keys.length === 1 ? 'An unknown field' : 'Unknown fields'}: ${issue.keys.join(', ')}`;
+    case 'invalid_value':
+      return issue.values.length === 1 ? `${what} must be ${String(issue.values[0])}` : `${what} must be one of: ${issue.values.map(String).join(', ')}`;
+    case 'invalid_type':
+      return / received undefined$/.test(issue.message) ? `${what} is missing` : `${what} must be ${KINDS[issue.expected] ?? issue.expected}`;
+    case 'too_small':
+      if (issue.origin === 'string') return Number(issue.minimum) <= 1 ? `${what} may not be empty` : `${what} needs at least ${issue.minimum} characters`;
+      return issue.origin === 'array' || issue.origin === 'set' ? `${what} needs at least ${issue.minimum} items` : `${what} must be at least ${issue.minimum}`;
+    case 'too_big':
+      if (issue.origin === 'string') return `${what} may have at most ${issue.maximum} characters`;
+      return issue.origin === 'array' || issue.origin === 'set' ? `${what} may have at most ${issue.maximum} items` : `${what} must be at most ${issue.maximum}`;
+    case 'invalid_format':
+      return issue.format === 'email' ? `${what} must be an email address` : `${what} is not in the expected form`;
+    default:
+      return `${what} is not valid`;
+  }
+}
+
+/** A message as a sentence: with its full stop. */
+function sentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
 /**

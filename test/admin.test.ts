@@ -69,7 +69,7 @@ test.each([
   ['a sign-in name with spaces', { name: 'X', login: 'two words' }, 400, /sign-in name/],
   ['an id Twilio cannot use as an identity', { name: 'X', login: 'xid', id: 'a:b' }, 400, /agent id/],
   ['an empty display name', { name: ' ', login: 'noname' }, 400, /display name/],
-  ['an unknown role', { name: 'X', login: 'rolex', role: 'owner' }, 400, /Invalid request/],
+  ['an unknown role', { name: 'X', login: 'rolex', role: 'owner' }, 400, /role must be one of: agent, supervisor, admin\./],
   ['a short password', { name: 'X', login: 'shortpw', password: 'short' }, 400, /at least 10/],
   ['a sign-in name that is taken', { name: 'X', login: 'BOSS', id: 'other' }, 409, /taken/],
   ['an id that is taken', { name: 'X', login: 'fresh', id: 'boss' }, 409, /already an agent with the id boss/],
@@ -82,6 +82,7 @@ test.each([
 
   expect(res.status).toBe(status);
   expect(res.text).toMatch(message);
+  expect(res.text).not.toContain('Invalid request');
   expect((await suite.app.running.agents.all()).length).toBe(before);
 });
 
@@ -168,7 +169,7 @@ test('when an admin renames an agent to blank or to 5,000 characters, or names a
   expect((await suite.app.running.agents.find('rena'))?.name).toBe('Rena Renamed');
   const badQueue = await submit('/admin/queues/BAD_ID/delete');
   expect(badQueue.status).toBe(400);
-  expect(badQueue.text).toContain('Invalid request: Unknown queue.');
+  expect(badQueue.text).toContain('<p class="error-message" role="alert">Unknown queue.</p>');
 });
 
 test('when the admin signs out in another tab while their password reset is in flight, then the reset completes, the session stays gone and no ERROR is logged', async () => {

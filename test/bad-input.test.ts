@@ -32,6 +32,23 @@ describe('an API given a form', () => {
   });
 });
 
+describe('bodies that fail validation', () => {
+  test.each([
+    ['an unknown presence', '/api/me/presence', { status: 'on-holiday' }, 'status must be one of: available, away.'],
+    ['no number to call', '/api/me/call-out', {}, 'to is missing.'],
+    ['a field the API does not take', '/api/me/presence', { status: 'away', colour: 'red' }, 'An unknown field: colour.'],
+    ['a number that is not E.164', '/api/me/call-out', { to: '555-1234' }, 'The number to call must be in E.164 form: + and the country code, e.g. +15551234567.'],
+  ])('when a script sends %s, then the JSON 400 says what to fix in plain words, without "Invalid request:"', async (_what, path, body, message) => {
+    const agent1 = await signIn(app, 'agent1');
+
+    const res = await agent1.post(path).send(body);
+
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ status: 400, error: typeof message === 'string' ? message : expect.stringMatching(message) });
+    expect(errorLines()).toEqual([]);
+  });
+});
+
 describe('malformed percent-escapes in the path', () => {
   test('when a page path has a malformed percent-escape, then a script gets 400 and a JSON message', async () => {
     const res = await app.http().get('/agents/%E0%A4%A/call').set('Accept', 'application/json');

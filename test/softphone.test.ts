@@ -153,7 +153,7 @@ describe('wrap-up codes and who is calling', () => {
     expect(blank.status).toBe(400);
     expect(blank.text).toContain('<h1>Please check what you entered</h1>');
     expect(blank.text).toContain('<title>Please check what you entered · Warm transfer</title>');
-    expect(blank.text).toContain('<p class="error-message" role="alert">Invalid request: A wrap-up code needs a name.</p>');
+    expect(blank.text).toContain('<p class="error-message" role="alert">A wrap-up code needs a name.</p>');
     const nul = await adminForm(boss, '/admin/wrap-up-codes', { name: 'Sale \u0000 made' });
     expect(nul.status).toBe(400);
     expect(nul.text).toMatch(/may not contain control characters/);

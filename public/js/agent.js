@@ -109,6 +109,9 @@
       var mine = leg.talkSeconds !== undefined ? leg.talkSeconds : call.talkSeconds;
       status = 'In call with ' + callerOf(call) + (mine !== undefined ? ' · ' + duration(since(mine)) : '') + '.';
     }
+    // The softphone may ring a moment before the server's state says whose call it is (a customer's, a colleague's
+    // consult): until it does, the line says only that a call rings, never a guess ("from a customer") read out first.
+    else if (pending && !offered) status = 'Incoming call…';
     else if ((offered || pending) && consultFor(call, leg)) status = consultFor(call, leg);
     else if ((offered || pending) && call && call.returning) status = 'Your call with ' + callerOf(call) + ' dropped. Answer to get them back.';
     // The agent's own call to a number (their leg rings first, answered by the page): a callback, or a customer back in
@@ -141,7 +144,7 @@
     text(els.mute, muted ? 'Unmute' : 'Mute');
     els.keypad.hidden = !(can.keypad && open);
     if (!open) text(els['keypad-sent'], '');
-    renderRinging(pending, call);
+    renderRinging(pending, offered ? call : null);
     renderWrapUp(s.wrapUp);
     els['call-out-submit'].disabled = !can.callOut;
     els['call-out-number'].disabled = !can.callOut;
@@ -219,9 +222,10 @@
 
   /** A desktop notification for a call ringing while this tab is in the background; clicking it brings the tab back. */
   function notifyIfHidden(call) {
+    // Shown once the page's state names the caller (or the colleague): never a notification that guesses.
+    if (!call) return;
     var body = (call && call.direction === 'outbound' ? 'Your call to ' : 'From ') + callerOf(call) + '. Answer in the softphone tab.';
-    // The softphone may ring a moment before the page's state names the caller: the notification is then shown again
-    // (same tag, so it replaces the first) once the number is known.
+    // A ring whose caller changes (a callback's next attempt) replaces its notification: same tag.
     if ((ringing.notification && ringing.notifiedBody === body) || document.visibilityState !== 'hidden' || !notificationsOn()) return;
     if (ringing.notification) ringing.notification.close();
     var n;
@@ -320,7 +324,8 @@
   function announce(call, leg, you) {
     var key;
     var message;
-    if (leg && (leg.status === 'dialing' || leg.status === 'ringing' || (state.call && state.call.status() === 'pending'))) {
+    // A ring is announced once the server's state says whose it is (the status line says only "Incoming call…" before).
+    if (leg && (leg.status === 'dialing' || leg.status === 'ringing')) {
       key = 'ringing:' + call.callSid;
       // A colleague's ring says who asks and why (their note too), as the status line does; a customer's says who calls.
       var asking = consultFor(call, leg);
@@ -876,6 +881,23 @@
   var shortcutsWaiting = {};
   function openShortcuts() { if (!els.shortcuts.open) els.shortcuts.showModal(); }
   els['shortcuts-open'].addEventListener('click', openShortcuts);
+  // The open list keeps Tab inside it, wrapping from its last control to its first and back (the WAI-ARIA dialog
+  // pattern): Chromium's showModal let Tab past Close leave the dialog for the document behind it. Escape closes it and
+  // showModal's close gives focus back to what opened it.
+  document.addEventListener('keydown', function (event) {
+    if (event.key !== 'Tab' || !els.shortcuts.open || event.altKey || event.ctrlKey || event.metaKey) return;
+    var stops = Array.prototype.filter.call(els.shortcuts.querySelectorAll('button, [href], input, select, textarea, [tabindex]'), function (el) {
+      return el.tabIndex >= 0 && !el.disabled && el.getClientRects().length > 0;
+    });
+    if (stops.length === 0) return;
+    var first = stops[0];
+    var last = stops[stops.length - 1];
+    var inside = els.shortcuts.contains(document.activeElement);
+    if (!inside || document.activeElement === (event.shiftKey ? first : last)) {
+      event.preventDefault();
+      (event.shiftKey ? last : first).focus();
+    }
+  });
   els['directory-search'].addEventListener('input', function () { if (state.server) render(); });
 
   // Timers on the page move every second between server updates; a slow safety refresh covers a lost event stream.

@@ -196,7 +196,9 @@
       return row([a.name, PRESENCE_TEXT[a.presence] || a.presence, duration(since(a.inStateSeconds)), a.note || boardOnly], { agent: a.id, presence: a.presence });
     }));
     fill('board-line', d.line.map(function (c, i) {
-      return row([i + 1, c.from || 'unknown', duration(since(c.waitedSeconds)), c.offeredTo ? names[c.offeredTo] || c.offeredTo : ''], { call: c.callSid });
+      // A callback is nobody on hold: the app will call this number when an agent answers (the agent page says so too).
+      var who = c.callback ? 'Callback to ' + c.callback.number + ' (attempt ' + c.callback.attempt + ')' : c.from || 'unknown';
+      return row([i + 1, who, duration(since(c.waitedSeconds)), c.offeredTo ? names[c.offeredTo] || c.offeredTo : ''], { call: c.callSid, kind: c.callback ? 'callback' : 'caller' });
     }));
     document.getElementById('board-line-empty').hidden = d.line.length > 0;
     renderCalls(d.calls, names);

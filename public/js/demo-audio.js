@@ -14,6 +14,8 @@
   var session = null;
   var control = null;
   var timer = null;
+  // The agent page's call that has no microphone: the disabled Mute here still reads what the call's own Mute does.
+  var textOnlyCall = null;
 
   var REASONS = {
     refused: 'the microphone was refused',
@@ -75,6 +77,7 @@
   function detach() {
     session = null;
     control = null;
+    textOnlyCall = null;
     stopMeters();
     muteButton.disabled = true;
     setMuteButton(false);
@@ -111,8 +114,16 @@
       });
     } else {
       noMicrophone(d.error);
+      // Nothing to mute here, but the call is muted or not (its own Mute, Alt+Shift+M): this button says which, as the
+      // call's does (it read "Mute" on a muted call).
+      textOnlyCall = call;
+      setMuteButton(call.isMuted());
+      call.on('mute', function () { if (textOnlyCall === call) setMuteButton(call.isMuted()); });
     }
-    var ended = function () { if (!session || session === d.session) detach(); };
+    var ended = function () {
+      var current = d.session ? !session || session === d.session : !session && (!textOnlyCall || textOnlyCall === call);
+      if (current) detach();
+    };
     call.on('disconnect', ended);
     call.on('cancel', ended);
     call.on('reject', ended);

@@ -10,6 +10,10 @@
   var api = window.WarmTransfer.api;
   var duration = window.WarmTransfer.duration;
   var rows = {}; // id -> li, kept across refreshes so focus and a playing message survive
+  // Each read is numbered; an answer older than one already shown, or read before the agent's last Take or Mark done,
+  // is dropped (a poll in flight while Take was pressed answered 'new' after it and brought Take back for 3 s).
+  var reads = 0;
+  var oldestShown = 0;
 
   function say(text) {
     status.textContent = text;
@@ -27,6 +31,13 @@
   function describe(v) {
     var when = new Date(v.at).toLocaleString();
     return 'From ' + (v.from || 'an unknown number') + ', ' + when + ', ' + duration(v.durationSeconds) + (v.queue ? ', ' + v.queue : '') + (v.state === 'taken' ? ' — yours' : ' — new');
+  }
+
+  /** Shows row `li` as new (Take offered) or taken by this agent (Take gone; Mark done is what comes next). */
+  function showState(li, state) {
+    li.setAttribute('data-state', state);
+    var take = li.querySelector('button[data-action="take"]');
+    if (take) take.hidden = state !== 'new';
   }
 
   function render(voicemails) {
@@ -55,15 +66,13 @@
         list.appendChild(li);
         rows[v.id] = li;
       }
-      li.setAttribute('data-state', v.state);
+      showState(li, v.state);
       li.querySelector('.voicemail-text').textContent = describe(v);
       // Twilio's transcription, when one was asked for and came back (textContent: the caller's words are never markup).
       var transcript = li.querySelector('.voicemail-transcript');
       var words = v.transcription ? (v.transcription.status === 'completed' && v.transcription.text ? v.transcription.text : '(transcription failed)') : '';
       transcript.textContent = words;
       transcript.hidden = !words;
-      var take = li.querySelector('button[data-action="take"]');
-      if (take) take.hidden = v.state !== 'new';
     });
     Object.keys(rows).forEach(function (id) {
       if (!seen[id]) {
@@ -75,8 +84,11 @@
   }
 
   async function refresh() {
+    var read = (reads += 1);
     try {
       var data = await api('GET', '/api/me/voicemails');
+      if (read < oldestShown) return;
+      oldestShown = read;
       render(data.voicemails || []);
     } catch (err) {
       /* signed out or the server is away: the page says so elsewhere */
@@ -114,10 +126,15 @@
           else say('The number is in "Call a number": press Call when you are free.');
         }
       } else if (action === 'take') {
-        await api('POST', '/api/me/voicemails/' + encodeURIComponent(id) + '/take', {});
-        say('The voicemail is yours.');
+        var taken = await api('POST', '/api/me/voicemails/' + encodeURIComponent(id) + '/take', {});
+        oldestShown = reads + 1;
+        showState(li, taken.state);
+        // Take is gone: a keyboard user goes on from Mark done, not from the top of the page.
+        if (document.activeElement === b || document.activeElement === document.body) li.querySelector('button[data-action="done"]').focus();
+        say('The voicemail is yours: mark it done when you have dealt with it.');
       } else if (action === 'done') {
         await api('POST', '/api/me/voicemails/' + encodeURIComponent(id) + '/done', {});
+        oldestShown = reads + 1;
         say('Voicemail marked done.');
       }
     } catch (err) {

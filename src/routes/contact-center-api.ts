@@ -214,7 +214,10 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps & { state?: Ag
     res.set('Cache-Control', 'no-store').json({
       ...(tiles !== undefined ? { tiles } : {}),
       agents,
-      line: live.filter((c) => c.status === 'waiting' || c.status === 'offered').map((c) => ({ callSid: c.callSid, status: c.status, from: c.from, offeredTo: c.offeredTo, waitedSeconds: seconds(c.createdAt, now) })),
+      // A callback waiting its turn says so: the number the app will call and which attempt this is.
+      line: live
+        .filter((c) => c.status === 'waiting' || c.status === 'offered')
+        .map((c) => ({ callSid: c.callSid, status: c.status, from: c.from, ...(c.callback ? { callback: { number: c.callback.number, attempt: c.callback.attempt } } : {}), offeredTo: c.offeredTo, waitedSeconds: seconds(c.createdAt, now) })),
       calls: live.filter((c) => c.status === 'in-progress').map((c) => callContext(c, now, names)),
     });
   });

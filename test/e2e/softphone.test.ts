@@ -92,14 +92,20 @@ test('when Ada presses Hold, then the customer hears music and the page offers R
   await expectText(history, '#call-held', /\d+ s/);
 });
 
-test('when Ada presses Mute, then the stand-in\'s double mutes her leg (the customer\'s conference counts one muted) and the board shows it; keypad digits she presses reach the stand-in', async () => {
+test('when Ada presses Mute, then the stand-in\'s double mutes her leg (the customer\'s conference counts one muted) and the board shows it, and the sound panel of her tab without a microphone says so too; keypad digits she presses reach the stand-in', async () => {
   await e2e.openAgent(GRACE); // a colleague in the directory, for the README's picture of the page
   const { ada, callSid } = await adaTalking();
+  // The harness's browser has no microphone: the sound panel's Mute is disabled, and reads what the call's Mute does.
+  await expectText(ada, '#demo-audio-note', /No sound: no microphone was found/);
+  expect(await ada.textContent('#demo-mute')).toBe('Mute');
 
   await ada.click('#mute');
 
   await expectText(ada, '#mute', /Unmute/);
   expect(await ada.getAttribute('#mute', 'aria-pressed')).toBe('true');
+  await expectText(ada, '#demo-mute', /^Unmute$/);
+  expect(await ada.getAttribute('#demo-mute', 'aria-pressed')).toBe('true');
+  expect(await ada.isDisabled('#demo-mute')).toBe(true);
   await waitFor('Ada\'s leg muted in the stand-in', async () => adaLeg(callSid)?.deviceMuted === true);
   await waitFor('the customer to hear one muted participant', async () => e2e.running.twilioLocal!.snapshot().calls.find((c) => c.sid === callSid)?.hears.conference?.muted === 1);
   await expectText(ada, '#call-legs', /You: on the call, muted/);
@@ -124,8 +130,11 @@ test('when Ada presses Mute, then the stand-in\'s double mutes her leg (the cust
   await ada.setViewportSize({ width: 1100, height: 1250 });
   await expectText(ada, '#directory li[data-agent="grace"] .presence-badge', /Away/);
   await screenshot(ada, 'softphone-agent-page');
-  await ada.click('#mute');
+  await ada.keyboard.press('Alt+Shift+KeyM');
   await waitFor('Ada unmuted', async () => !adaLeg(callSid)?.deviceMuted);
+  await expectText(ada, '#mute', /^Mute$/);
+  await expectText(ada, '#demo-mute', /^Mute$/);
+  expect(await ada.getAttribute('#demo-mute', 'aria-pressed')).toBe('false');
 });
 
 /** Records the page's desktop notifications (a stand-in for the browser's Notification API, permission granted). */
@@ -252,6 +261,79 @@ test('when Ada uses the keyboard shortcuts, then Alt+Shift+A answers, O holds an
 
 /** The id of the element that has focus in `page`. */
 const focusedId = (page: Page): Promise<string | undefined> => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id);
+
+test('when Ada opens the keyboard shortcuts, then Tab and Shift+Tab stay inside the list until Escape closes it, and focus goes back to what opened it', async () => {
+  const ada = await e2e.openAgent(ADA);
+  const focused = (): Promise<string> => ada.evaluate(() => {
+    const el = (globalThis as unknown as { document: { activeElement: { id: string; tagName: string; closest(s: string): unknown } | null } }).document.activeElement;
+    return el ? `${el.tagName.toLowerCase()}#${el.id}${el.closest('dialog#shortcuts') ? ' (in the list)' : ''}` : 'nothing';
+  });
+
+  await ada.focus('#shortcuts-open');
+  await ada.keyboard.press('Enter');
+  await ada.waitForSelector('#shortcuts[open]');
+  expect(await focused()).toBe('button#shortcuts-close (in the list)');
+  for (const key of ['Tab', 'Tab', 'Tab', 'Shift+Tab', 'Shift+Tab']) {
+    await ada.keyboard.press(key);
+    expect(`${key}: ${await focused()}`).toBe(`${key}: button#shortcuts-close (in the list)`);
+  }
+  await ada.keyboard.press('Escape');
+  await ada.waitForSelector('#shortcuts', { state: 'hidden' });
+  expect(await focused()).toBe('button#shortcuts-open');
+
+  // Opened by its shortcut while typing in a field: Escape gives the field its focus back.
+  await ada.focus('#directory-search');
+  await ada.keyboard.press('Alt+Shift+Slash');
+  await ada.waitForSelector('#shortcuts[open]');
+  await ada.keyboard.press('Shift+Tab');
+  expect(await focused()).toBe('button#shortcuts-close (in the list)');
+  await ada.keyboard.press('Escape');
+  await ada.waitForSelector('#shortcuts', { state: 'hidden' });
+  expect(await focused()).toBe('input#directory-search');
+});
+
+/**
+ * From now on the page's reads of its state answer `ms` late (a busy server), and every text its status line, live
+ * region and desktop notifications take is kept, however briefly; `texts()` answers them.
+ */
+async function watchRingTexts(page: Page, ms: number): Promise<() => Promise<string[]>> {
+  await page.route('**/api/me', async (route) => {
+    await new Promise((r) => setTimeout(r, ms));
+    await route.continue();
+  });
+  await page.evaluate(() => {
+    type Node = { textContent: string };
+    const g = globalThis as unknown as { ringTexts: string[]; MutationObserver: new (f: () => void) => { observe(n: unknown, o: object): void }; document: { getElementById(id: string): Node } };
+    g.ringTexts = [];
+    for (const id of ['agent-status', 'announcer']) {
+      const el = g.document.getElementById(id);
+      new g.MutationObserver(() => g.ringTexts.push(`${id}: ${el.textContent}`)).observe(el, { childList: true, characterData: true, subtree: true });
+    }
+  });
+  return () => page.evaluate(() => (globalThis as unknown as { ringTexts: string[] }).ringTexts);
+}
+
+test('when the softphone rings before the page has read whose call it is, then it never says "a customer": only the caller\'s number, or the colleague\'s consult', async () => {
+  const ada = await e2e.openAgent(ADA, { available: true });
+  const grace = await e2e.openAgent(GRACE);
+  const adaTexts = await watchRingTexts(ada, 400);
+  const graceTexts = await watchRingTexts(grace, 400);
+  const customer = await e2e.openPhone('+15550004444');
+  await callSupport(customer);
+
+  await expectText(ada, '#agent-status', /Incoming call from \+15550004444/);
+  await answer(ada);
+  await ada.click('#directory button.consult[data-agent="grace"]');
+  await expectText(grace, '#agent-status', /Consult from Ada Lovelace about \+15550004444/);
+  await grace.click('#decline');
+  await expectText(ada, '#transfer-state', /Grace Hopper declined/);
+
+  const rang = (texts: string[]): string[] => texts.filter((t) => /call|Consult/i.test(t));
+  expect((await adaTexts()).filter((t) => /a customer/.test(t))).toEqual([]);
+  expect(rang(await adaTexts())).toEqual(expect.arrayContaining([expect.stringMatching(/^announcer: Incoming call from \+15550004444/)]));
+  expect((await graceTexts()).filter((t) => /a customer|Incoming call from/.test(t))).toEqual([]);
+  expect(rang(await graceTexts())).toEqual(expect.arrayContaining([expect.stringMatching(/^announcer: Consult from Ada Lovelace/)]));
+});
 
 test('when Ada presses Hold with the keyboard, then focus stays on the button, Space again resumes, and after Hang up focus lands on the status line, not the page', async () => {
   const ada = await e2e.openAgent(ADA, { available: true });

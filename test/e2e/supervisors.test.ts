@@ -178,3 +178,26 @@ test('when Ada\'s page reloads while Margaret listens, then Margaret leaves the 
   expect(await ada.isHidden('#supervisor-on-call')).toBe(true);
   await customer.click('#phone-hangup');
 });
+
+test('when a callback waits its turn beside a caller on the line, then the board\'s waiting line says it is a callback, to which number and which attempt', async () => {
+  // Nobody is available: a caller waits on the line, and a callback waits its turn (its caller hung up after asking to
+  // be called back at another number: the app has nobody on a line to ask Twilio about).
+  const customer = await e2e.openPhone('+15550003001');
+  await callSupport(customer);
+  const caller = (await waitFor('the caller in line', async () => (await e2e.db.models.calls.find({ from: '+15550003001', status: 'waiting' }).lean().exec())[0]))._id;
+  const now = Date.now();
+  const callback = `CA${'32'.repeat(16)}`;
+  await e2e.db.models.calls.create({ _id: callback, conferenceName: callback, from: '+15550003002', status: 'waiting', direction: 'inbound', placeSince: new Date(now - 30_000), callback: { number: '+15557770002', attempt: 2, requestedAt: new Date(now - 25_000) }, createdAt: new Date(now - 10_000) });
+
+  const board = await openBoard();
+
+  await expectText(board, `#board-line tr[data-call="${callback}"]`, /Callback to \+15557770002 \(attempt 2\)/);
+  expect(await board.getAttribute(`#board-line tr[data-call="${callback}"]`, 'data-kind')).toBe('callback');
+  await expectText(board, `#board-line tr[data-call="${caller}"]`, /\+15550003001/);
+  expect(await board.textContent(`#board-line tr[data-call="${caller}"]`)).not.toMatch(/Callback/);
+  expect(await board.getAttribute(`#board-line tr[data-call="${caller}"]`, 'data-kind')).toBe('caller');
+  const api = await board.evaluate(async () => (await fetch('/api/board', { headers: { Accept: 'application/json' } })).json() as Promise<{ line: Array<{ callSid: string; callback?: unknown }> }>);
+  expect(api.line.find((c) => c.callSid === callback)?.callback).toEqual({ number: '+15557770002', attempt: 2 });
+  expect(api.line.find((c) => c.callSid === caller)).not.toHaveProperty('callback');
+  await screenshot(board, 'supervisors-callback-waiting');
+});

@@ -1,6 +1,7 @@
 // Voicemail in a real browser, demo mode: after hours the caller hears we are closed and leaves a message from the
 // phone page (ended with # on its keypad); an agent sees it on their page, plays it (audio from the stand-in's
 // recording, through the app) and marks it done.
+import type { APIResponse, Route } from 'playwright-core';
 import { ADA, expectText, useE2e, waitFor } from './harness';
 import { screenshot } from './browser';
 
@@ -42,4 +43,39 @@ test('when a caller leaves a voicemail after hours, then an agent plays it on th
   expect(await ada.isVisible('#voicemails-empty')).toBe(true);
   const claim = await e2e.db.connection.collection('voicemail_claims').findOne({ _id: stored._id });
   expect(claim).toMatchObject({ agentId: ADA.id, doneAt: expect.any(Date) });
+});
+
+test('when an agent takes a voicemail by keyboard while the list is being read, then it shows as theirs with Mark done, never Take again', async () => {
+  const id = `RE${'7'.repeat(32)}`;
+  await e2e.running.voicemails.record({ id, callSid: `CA${'7'.repeat(32)}`, from: '+15557650007', recordingUrl: `${e2e.running.url}/none`, durationSeconds: 4, reason: 'closed', createdAt: new Date() });
+  const ada = await e2e.openAgent(ADA);
+  const row = `#voicemail-list li[data-voicemail="${id}"]`;
+  await expectText(ada, row, /From \+15557650007.*new/);
+
+  // The page's next poll of the list is read from the server at once but answers only after Take was pressed.
+  let holdNext = true;
+  let held: { route: Route; response: APIResponse } | undefined;
+  await ada.route('**/api/me/voicemails', async (route) => {
+    if (holdNext && route.request().method() === 'GET') {
+      holdNext = false;
+      held = { route, response: await route.fetch() };
+      return;
+    }
+    await route.continue();
+  });
+  const stale = await waitFor('a poll in flight', async () => held, 6000);
+
+  await ada.focus(`${row} button[data-action="take"]`);
+  await ada.keyboard.press('Enter');
+  await expectText(ada, '#voicemail-status', /The voicemail is yours/);
+  await expectText(ada, row, /yours/);
+  expect(await ada.isHidden(`${row} button[data-action="take"]`)).toBe(true);
+  expect(await ada.evaluate(() => (globalThis as unknown as { document: { activeElement: { getAttribute(n: string): string | null } } }).document.activeElement.getAttribute('data-action'))).toBe('done');
+
+  // The poll read before the Take answers now: the row still says it is Ada's.
+  await stale.route.fulfill({ response: stale.response });
+  await new Promise((r) => setTimeout(r, 500));
+  expect(await ada.isHidden(`${row} button[data-action="take"]`)).toBe(true);
+  await expectText(ada, row, /yours/);
+  expect(await ada.getAttribute(row, 'data-state')).toBe('taken');
 });
