@@ -321,6 +321,26 @@ describe('an agent who leaves before the callback\'s customer answers', () => {
     await until('the ring stopped', () => suite.rest.requests.find((r) => r.path === callPath(customerLeg) && formValue(r, 'Status') === 'completed'));
     expect(await backInLineAfter(callSid)).toMatchObject({ callback: { number: from, attempt: 2 }, placeSince });
   });
+
+  test('when the callback is back in line after ana left its ring, then the floor lists it where routing serves it, ahead of a later caller, waiting since the customer first called', async () => {
+    const from = '+15550000063';
+    const { callSid, anaLeg, customerLeg } = await ringingCallback(from);
+    // The customer asked five minutes ago; another caller called just now.
+    const firstCalled = new Date(Date.now() - 5 * 60_000);
+    await suite.db.models.calls.updateOne({ _id: callSid }, { $set: { placeSince: firstCalled } }).exec();
+    const later = fakeSid();
+    await incoming(later, '+15550000064');
+
+    await suite.app.webhook(`/conference/${callSid}/agents/ana/status`, { CallSid: anaLeg, CallStatus: 'completed' }).expect(200);
+    await suite.app.webhook(`/conference/callback/status?call=${callSid}`, { CallSid: customerLeg, CallStatus: 'canceled' }).expect(200);
+    const again = await backInLineAfter(callSid);
+
+    readers.boss ??= await signedInAgent(suite.app, 'cb-boss', { role: 'supervisor' });
+    const board = (await readers.boss.get('/api/board').expect(200)).body as { line: Array<{ callSid: string; waitedSeconds: number }>; tiles?: { longestWaitSeconds?: number } };
+    expect(board.line.map((c) => c.callSid)).toEqual([again._id, later]);
+    expect(board.line[0]!.waitedSeconds).toBeGreaterThanOrEqual(299);
+    expect(board.line[1]!.waitedSeconds).toBeLessThan(60);
+  });
 });
 
 test('when a caller sent back to the line by their agent hears the offer and stays, then the next agent who answers (Ben) joins them in the new conference (not hung up as a stranger), and its start is the call\'s', async () => {

@@ -95,7 +95,7 @@ export function createAgentStateView(deps: Pick<ContactCenterApiDeps, 'calls' | 
     const now = new Date();
     const [{ agents, recordOf }, { live, callOf }] = await Promise.all([rosterWithRecords(now), deps.calls.overview()]);
     const waiting = live.filter((c) => c.status === 'waiting');
-    const line = { waiting: waiting.length, longestWaitSeconds: waiting.length ? seconds(waiting[0]!.createdAt, now) : 0 };
+    const line = { waiting: waiting.length, longestWaitSeconds: waiting.length ? seconds(waiting[0]!.placeSince, now) : 0 };
     // Each colleague as JSON, once a moment: every page's list is all of them but itself (a hundred pages would
     // otherwise each write out the same ninety-nine).
     const colleagueJson = agents.map(({ lastOffer: _private, ...colleague }) => ({ id: colleague.id, json: JSON.stringify(colleague) }));
@@ -144,7 +144,9 @@ function callContext(call: CallView | null, now: Date, names: ReadonlyMap<string
   if (!call) return null;
   return {
     ...call,
-    waitedSeconds: seconds(call.createdAt, call.answeredAt ? new Date(call.answeredAt) : now),
+    // From their place in line: a callback put back in line (its agent left while the customer's phone rang) has waited
+    // since the customer first called, not since its new record.
+    waitedSeconds: seconds(call.placeSince, call.answeredAt ? new Date(call.answeredAt) : now),
     talkSeconds: call.answeredAt ? seconds(call.answeredAt, now) : undefined,
     // A caller an agent had answered who is back in line: how long since they went back (the ring says so).
     backInLineSeconds: call.answeredAt && call.lineSince && (call.status === 'waiting' || call.status === 'offered') ? seconds(call.lineSince, now) : undefined,
@@ -217,7 +219,7 @@ export function contactCenterApiRouter(deps: ContactCenterApiDeps & { state?: Ag
       // A callback waiting its turn says so: the number the app will call and which attempt this is.
       line: live
         .filter((c) => c.status === 'waiting' || c.status === 'offered')
-        .map((c) => ({ callSid: c.callSid, status: c.status, from: c.from, ...(c.callback ? { callback: { number: c.callback.number, attempt: c.callback.attempt } } : {}), offeredTo: c.offeredTo, waitedSeconds: seconds(c.createdAt, now) })),
+        .map((c) => ({ callSid: c.callSid, status: c.status, from: c.from, ...(c.callback ? { callback: { number: c.callback.number, attempt: c.callback.attempt } } : {}), offeredTo: c.offeredTo, waitedSeconds: seconds(c.placeSince, now) })),
       calls: live.filter((c) => c.status === 'in-progress').map((c) => callContext(c, now, names)),
     });
   });

@@ -35,7 +35,7 @@ export interface BoardTiles {
 export interface TileInputs {
   now: Date;
   agents: Array<{ presence: Presence }>;
-  live: Array<{ status: string; createdAt: Date | string; answeredAt?: Date | string }>;
+  live: Array<{ status: string; createdAt: Date | string; placeSince?: Date | string; answeredAt?: Date | string }>;
 }
 
 export interface BoardTileOptions {
@@ -86,7 +86,8 @@ export function createBoardTiles(options: BoardTileOptions): (inputs: TileInputs
       const created = new Date(call.createdAt).getTime();
       if (call.status === 'waiting' || call.status === 'offered') {
         waiting += 1;
-        longestWaitMs = Math.max(longestWaitMs, nowMs - created);
+        // The line's longest wait: from the caller's place (a callback's later attempt keeps its first call's).
+        longestWaitMs = Math.max(longestWaitMs, nowMs - new Date(call.placeSince ?? call.createdAt).getTime());
       } else if (call.status === 'in-progress' && call.answeredAt) {
         const answered = new Date(call.answeredAt).getTime();
         if (answered >= todayStart) addAnsweredInProgress(liveToday, answered - created, settings);

@@ -1,5 +1,5 @@
 // What pages see of a live call: the call without the SIDs and bookkeeping they have no use for.
-import type { CallRecord } from '../contact-center/call';
+import { placeOf, type CallRecord } from '../contact-center/call';
 import { agentLabel, type Participant } from '../contact-center/participants';
 import { liveSupervisors, type HelpRequest, type SupervisorLeg } from '../contact-center/supervision';
 import { openTransfer, type Transfer } from '../contact-center/transfer';
@@ -14,6 +14,8 @@ export interface CallView {
   offeredTo?: string;
   dialError?: string;
   createdAt: Date;
+  /** The caller's place in line: when they first called (a callback's later attempts keep it), else `createdAt`. */
+  placeSince: Date;
   answeredAt?: Date;
   endedAt?: Date;
   participants: Array<Omit<Participant, 'legCallSid' | 'dialledSid' | 'joinedConferenceSid' | 'createdAt'> & { label: string }>;
@@ -55,6 +57,7 @@ export function view(call: CallRecord): CallView {
     offeredTo: call.offeredTo,
     dialError: call.dialError,
     createdAt: call.createdAt,
+    placeSince: placeOf(call),
     answeredAt: call.answeredAt,
     endedAt: call.endedAt,
     participants: call.participants.map(({ agentId, role, status, requestedBy, error, updatedAt, transferId, held, muted, answeredAt }) => ({ agentId, label: agentLabel(agentId), role, status, ...(held ? { held } : {}), ...(muted ? { muted } : {}), requestedBy, error, updatedAt, ...(transferId ? { transferId } : {}), ...(answeredAt ? { answeredAt } : {}) })),
@@ -79,6 +82,7 @@ function customerHeldByTransfer(transfers: readonly Transfer[]): boolean {
   return Boolean(open && (open.mode === 'cold' || open.held !== 'colleague'));
 }
 
+/** Calls by their place in line (the order routing serves them in), the oldest first. */
 export function oldestFirst(calls: CallRecord[]): CallRecord[] {
-  return [...calls].sort((a, b) => new Date(a.createdAt).getTime() - new Date(b.createdAt).getTime());
+  return [...calls].sort((a, b) => placeOf(a).getTime() - placeOf(b).getTime());
 }
