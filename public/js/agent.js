@@ -720,7 +720,14 @@
     }
   }
 
-  els['go-available'].addEventListener('click', function () { act(els['go-available'], function () { return api('POST', '/api/me/presence', { status: 'available' }); }); });
+  els['go-available'].addEventListener('click', function () {
+    act(els['go-available'], async function () {
+      // Available in a tab that does not hold the softphone: the agent is here, so this tab takes it (the other tab may
+      // be a closed browser the server does not yet know is gone, and a call would ring nobody and set them away).
+      if (state.owner === false) await heartbeat(true);
+      return api('POST', '/api/me/presence', { status: 'available' });
+    });
+  });
   els['go-away'].addEventListener('click', function () { act(els['go-away'], function () { return api('POST', '/api/me/presence', { status: 'away' }); }); });
   els['use-this-tab'].addEventListener('click', function () {
     clearError();

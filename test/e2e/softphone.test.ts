@@ -454,3 +454,22 @@ test('when Ada calls a number from her page, then the stand-in connects it in a 
   await expectText(history, '#call-direction', /Outbound/);
   await expectText(history, '#call-transfers', /Ada Lovelace\s*Grace Hopper\s*cold transfer/);
 });
+
+test('when Ada reopens her page moments after her browser died and presses Available there, then this tab takes the softphone and the next call rings here (it rang the dead tab, and she was set away for a call she never heard)', async () => {
+  const first = await e2e.openAgent(ADA);
+  await expectText(first, '#softphone', /Softphone connected/);
+  // A customer is waiting, so an offer follows Available at once.
+  const customer = await e2e.openPhone();
+  await callSupport(customer);
+  // The browser dies: its page cannot say goodbye (the closing page's last heartbeat never arrives).
+  await first.route('**/api/me/heartbeat', (route) => route.abort());
+  await first.context().close();
+
+  // Reopened within OFFLINE_AFTER_SECONDS: the server still counts the dead tab as Ada's softphone.
+  const ada = await e2e.openAgent(ADA);
+  await expectText(ada, '#softphone', /another tab/);
+  await ada.click('#go-available');
+  await answer(ada);
+  await expectText(ada, '#softphone', /Softphone connected/);
+  await expectText(customer, '#phone-hears', /connected to an agent|Ada/i, 15000);
+});
