@@ -351,7 +351,11 @@
     }
     if (key === announced) return;
     announced = key;
-    if (message) text(els.announcer, message);
+    if (!message) return;
+    // An open modal (the shortcuts list) makes everything behind it inert, the live regions too: a ring or a change of
+    // call would never be spoken. The list closes first (focus goes back to what opened it), then the news is said.
+    if (els.shortcuts.open) els.shortcuts.close();
+    text(els.announcer, message);
   }
 
   function nameOfAgent(id) {

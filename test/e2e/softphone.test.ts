@@ -262,7 +262,7 @@ test('when Ada uses the keyboard shortcuts, then Alt+Shift+A answers, O holds an
 /** The id of the element that has focus in `page`. */
 const focusedId = (page: Page): Promise<string | undefined> => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id);
 
-test('when Ada opens the keyboard shortcuts, then Tab and Shift+Tab stay inside the list until Escape closes it, and focus goes back to what opened it', async () => {
+test('when Ada opens the keyboard shortcuts, then Tab and Shift+Tab stay inside the list until Escape closes it, and focus goes back to what opened it; a call ringing closes the list, so its announcement is spoken', async () => {
   const ada = await e2e.openAgent(ADA);
   const focused = (): Promise<string> => ada.evaluate(() => {
     const el = (globalThis as unknown as { document: { activeElement: { id: string; tagName: string; closest(s: string): unknown } | null } }).document.activeElement;
@@ -290,6 +290,18 @@ test('when Ada opens the keyboard shortcuts, then Tab and Shift+Tab stay inside 
   await ada.keyboard.press('Escape');
   await ada.waitForSelector('#shortcuts', { state: 'hidden' });
   expect(await focused()).toBe('input#directory-search');
+
+  // A call rings while the list is open: the modal list would make the announcement inert (never spoken), so it closes
+  // and the ring is announced; focus is back where it was.
+  await goAvailable(ada);
+  await ada.focus('#shortcuts-open');
+  await ada.keyboard.press('Enter');
+  await ada.waitForSelector('#shortcuts[open]');
+  const customer = await e2e.openPhone('+15550101999');
+  await callSupport(customer);
+  await ada.waitForSelector('#shortcuts', { state: 'hidden' });
+  await expectText(ada, '#announcer', /Incoming call from \+15550101999/);
+  expect(await focused()).toBe('button#shortcuts-open');
 });
 
 /**
