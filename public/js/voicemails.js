@@ -28,6 +28,15 @@
     return b;
   }
 
+  /** Each button names its message: a list of "Play, Take, Play, Take" says nothing to a screen reader's list of buttons. */
+  function nameButtons(li, v) {
+    var about = (v.from || 'an unknown number') + ', ' + new Date(v.at).toLocaleString();
+    var names = { play: 'Play the message from ', 'call-back': 'Call back ', take: 'Take the message from ', done: 'Mark done the message from ' };
+    Array.prototype.forEach.call(li.querySelectorAll('button[data-action]'), function (b) {
+      b.setAttribute('aria-label', names[b.getAttribute('data-action')] + about);
+    });
+  }
+
   function describe(v) {
     var when = new Date(v.at).toLocaleString();
     return 'From ' + (v.from || 'an unknown number') + ', ' + when + ', ' + duration(v.durationSeconds) + (v.queue ? ', ' + v.queue : '') + (v.state === 'taken' ? ' — yours' : ' — new');
@@ -65,6 +74,7 @@
         li.setAttribute('data-from', v.from || '');
         list.appendChild(li);
         rows[v.id] = li;
+        nameButtons(li, v);
       }
       showState(li, v.state);
       li.querySelector('.voicemail-text').textContent = describe(v);
@@ -135,6 +145,18 @@
       } else if (action === 'done') {
         await api('POST', '/api/me/voicemails/' + encodeURIComponent(id) + '/done', {});
         oldestShown = reads + 1;
+        // The row goes now; a keyboard user goes on from the next message (else the one before, else the list's note),
+        // not from the top of the page.
+        var next = li.nextElementSibling || li.previousElementSibling;
+        var hadFocus = li.contains(document.activeElement) || document.activeElement === document.body;
+        li.remove();
+        delete rows[id];
+        if (list.children.length === 0) empty.hidden = false;
+        if (hadFocus) {
+          var target = next ? next.querySelector('button[data-action]:not([hidden])') : status;
+          if (target === status) status.setAttribute('tabindex', '-1');
+          target.focus();
+        }
         say('Voicemail marked done.');
       }
     } catch (err) {

@@ -45,7 +45,7 @@ test('when a caller leaves a voicemail after hours, then an agent plays it on th
   expect(claim).toMatchObject({ agentId: ADA.id, doneAt: expect.any(Date) });
 });
 
-test('when an agent takes a voicemail by keyboard while the list is being read, then it shows as theirs with Mark done, never Take again', async () => {
+test('when an agent takes a voicemail by keyboard while the list is being read, then it shows as theirs with Mark done, never Take again; each button names its message, and Mark done leaves focus in the voicemails', async () => {
   const id = `RE${'7'.repeat(32)}`;
   await e2e.running.voicemails.record({ id, callSid: `CA${'7'.repeat(32)}`, from: '+15557650007', recordingUrl: `${e2e.running.url}/none`, durationSeconds: 4, reason: 'closed', createdAt: new Date() });
   const ada = await e2e.openAgent(ADA);
@@ -78,4 +78,14 @@ test('when an agent takes a voicemail by keyboard while the list is being read, 
   expect(await ada.isHidden(`${row} button[data-action="take"]`)).toBe(true);
   await expectText(ada, row, /yours/);
   expect(await ada.getAttribute(row, 'data-state')).toBe('taken');
+
+  // Each button names its message (a screen reader's list of buttons otherwise reads "Play, Take, Mark done" for all).
+  expect(await ada.getAttribute(`${row} button[data-action="done"]`, 'aria-label')).toMatch(/^Mark done the message from \+15557650007, /);
+  expect(await ada.getAttribute(`${row} button[data-action="play"]`, 'aria-label')).toMatch(/^Play the message from \+15557650007, /);
+  // Mark done by keyboard: the row goes, and focus stays in the voicemails (the only message: its status line), not
+  // the top of the page.
+  await ada.keyboard.press('Enter');
+  await expectText(ada, '#voicemail-status', /marked done/);
+  await ada.waitForSelector(row, { state: 'detached' });
+  expect(await ada.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id)).toBe('voicemail-status');
 });
