@@ -268,7 +268,7 @@ describe('a typed callback number', () => {
   });
 
   test('when the caller goes back to the line, then the number they typed is forgotten', () => {
-    expect(backInLine(away({ callbackTyped: '+15557770000' })).patch).toEqual({ clear: ['awayFromLine', 'callbackTyped'] });
+    expect(backInLine(away({ callbackTyped: '+15557770000' }), now).patch).toEqual({ set: { callbackOfferedAt: now }, clear: ['awayFromLine', 'callbackTyped'] });
   });
 });
 

@@ -193,7 +193,7 @@ describe('a typed number read back', () => {
     expect(await suite.db.models.calls.findById(caller).lean().exec()).toMatchObject({ callback: { number: '+15557770052', attempt: 1 } });
   });
 
-  test('when the caller presses nothing at the read-back, then it is read once more, and after a second silence they are back in line in the same place, with no callback', async () => {
+  test('when the caller presses nothing at the read-back, then it is read once more, and after a second silence they are back in line in the same place, with no callback, and the next offer counts from then', async () => {
     const caller = fakeSid();
     const readBack = await typeNumber(caller, '+15550000053', '15557770053#');
     const before = (await suite.db.models.calls.findById(caller).lean().exec())!;
@@ -203,6 +203,7 @@ describe('a typed number read back', () => {
     const gather = find(once, 'Gather')!;
     expect(gather.attrs.action).toBe(`${BASE}/conference/callback/confirm?call=${caller}&round=2`);
     expect(gather.children.map((c) => c.text).join(' ')).toMatch(/did not get your answer.*You typed 1 5 5 5 7 7 7 0 0 5 3\./);
+    const backAt = Date.now();
     const back = parseTwiml((await suite.app.webhook(pathOf(find(once, 'Redirect')!.text), { CallSid: caller, From: '+15550000053' }).expect(200)).text);
 
     expect(find(back, 'Say')?.text).toMatch(/did not keep that number\. You are back in line, in the same place/);
@@ -212,6 +213,9 @@ describe('a typed number read back', () => {
     expect(after.callback).toBeUndefined();
     expect(after.awayFromLine).toBeUndefined();
     expect(after).not.toHaveProperty('callbackTyped');
+    // The next offer comes CALLBACK_OFFER_EVERY_SECONDS after they are back, not after the offer began (the offer's
+    // steps can outlast the period, and the caller heard the offer again the moment they were back).
+    expect(new Date(after.callbackOfferedAt!).getTime()).toBeGreaterThanOrEqual(backAt);
   });
 });
 

@@ -464,10 +464,14 @@ export function voicemailInstead(call: CallRecord): Step<boolean> {
   return { patch: { set: { endReason: 'voicemail' } }, result: true };
 }
 
-/** The caller declined the offer (or pressed nothing): back in the conference, routable again. */
-export function backInLine(call: CallRecord): Step<boolean> {
+/**
+ * The caller declined the offer (or pressed nothing): back in the conference, routable again. The next offer counts
+ * from `now`, when they are back: counted from the offer's start, a caller who spent its whole period in the offer's
+ * steps (a number typed, read back, not confirmed) heard the offer again the moment they were back.
+ */
+export function backInLine(call: CallRecord, now: Date): Step<boolean> {
   if (isOver(call) || !call.awayFromLine) return { result: false };
-  return { patch: { clear: ['awayFromLine', ...(call.callbackTyped ? (['callbackTyped'] as const) : [])] }, result: true };
+  return { patch: { set: { callbackOfferedAt: now }, clear: ['awayFromLine', ...(call.callbackTyped ? (['callbackTyped'] as const) : [])] }, result: true };
 }
 
 /**

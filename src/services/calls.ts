@@ -348,7 +348,7 @@ export function createCallService(deps: CallServiceDeps) {
       const call = await store.load(callSid);
       if (call && call.status === 'waiting' && !call.endReason) return 'number';
     }
-    await store.changeIfLive(callSid, (call) => backInLine(call));
+    await store.changeIfLive(callSid, (call) => backInLine(call, new Date()));
     routing.dispatch();
     return 'back';
   }
@@ -360,7 +360,7 @@ export function createCallService(deps: CallServiceDeps) {
   async function requestCallback(callSid: string, number: string): Promise<boolean> {
     const kept = await store.changeIfLive(callSid, (call) => callbackRequested(call, { number, now: new Date() }));
     if (!kept) {
-      await store.changeIfLive(callSid, (call) => backInLine(call));
+      await store.changeIfLive(callSid, (call) => backInLine(call, new Date()));
       routing.dispatch();
       return false;
     }
@@ -379,7 +379,7 @@ export function createCallService(deps: CallServiceDeps) {
     const typed = await store.changeIfLive(callSid, (call) => callbackNumberTyped(call, number));
     if (typed === undefined) return 'gone';
     if (typed === 'back') {
-      await store.changeIfLive(callSid, (call) => backInLine(call));
+      await store.changeIfLive(callSid, (call) => backInLine(call, new Date()));
       routing.dispatch();
     }
     return typed;
@@ -399,7 +399,7 @@ export function createCallService(deps: CallServiceDeps) {
   async function confirmTypedNumber(callSid: string): Promise<'kept' | 'back' | 'gone'> {
     const confirmed = await store.changeIfLive(callSid, (call) => callbackNumberConfirmed(call, new Date()));
     if (confirmed === undefined) return 'gone';
-    if (confirmed === 'back') await store.changeIfLive(callSid, (call) => backInLine(call));
+    if (confirmed === 'back') await store.changeIfLive(callSid, (call) => backInLine(call, new Date()));
     else logger.info('callback requested at a typed number, confirmed', { callSid });
     changes.publish('calls');
     routing.dispatch();
@@ -420,7 +420,7 @@ export function createCallService(deps: CallServiceDeps) {
     });
     if (chosen === undefined) return 'gone';
     if (!chosen) {
-      await store.changeIfLive(callSid, (call) => backInLine(call));
+      await store.changeIfLive(callSid, (call) => backInLine(call, new Date()));
       routing.dispatch();
       return 'back';
     }
