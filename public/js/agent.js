@@ -85,7 +85,8 @@
     text(els.presence, PRESENCE_TEXT[you.presence] || you.presence);
     text(els['presence-since'], you.since ? 'for ' + duration((Date.now() - new Date(you.since).getTime()) / 1000) : '');
     // While a required wrap-up holds the agent, the buttons show what they chose for afterwards.
-    var holding = you.presence === 'wrap-up' && s.wrapUp && s.wrapUp.blocking;
+    // On a call or wrapping up, the buttons say what comes after: Away there means no next call once this one is done.
+    var holding = you.presence === 'wrap-up' || you.presence === 'on-call';
     els['go-available'].setAttribute('aria-pressed', String(you.presence === 'available' || Boolean(holding && you.chosen === 'available')));
     els['go-away'].setAttribute('aria-pressed', String(you.presence === 'away' || Boolean(holding && you.chosen === 'away')));
     els['presence-note'].hidden = !you.note || you.presence !== 'away';
@@ -148,8 +149,9 @@
     renderWrapUp(s.wrapUp);
     els['call-out-submit'].disabled = !can.callOut;
     els['call-out-number'].disabled = !can.callOut;
-    // Available and Away mean something between calls only: on a call, ringing or wrapping up they are not offered.
-    var between = you.presence === 'available' || you.presence === 'away' || you.presence === 'offline' || Boolean(you.presence === 'wrap-up' && s.wrapUp && s.wrapUp.blocking && !call);
+    // Available and Away choose what happens between calls: on a call or wrapping up they choose what comes after it
+    // (Away: no next call, a break after this one); while ringing the choice is Answer or Decline.
+    var between = you.presence === 'available' || you.presence === 'away' || you.presence === 'offline' || you.presence === 'wrap-up' || you.presence === 'on-call';
     els['go-available'].disabled = !between;
     els['go-away'].disabled = !between;
     renderNotice(call);

@@ -485,3 +485,23 @@ test('when Ada reopens her page moments after her browser died and presses Avail
   await expectText(ada, '#softphone', /Softphone connected/);
   await expectText(customer, '#phone-hears', /connected to an agent|Ada/i, 15000);
 });
+
+test('when Ada presses Away during a call, then the button says so, and once the call and its wrap-up are over she is away and the next caller does not ring her', async () => {
+  const ada = await e2e.openAgent(ADA, { available: true });
+  const first = await e2e.openPhone('+15550102001');
+  await callSupport(first);
+  await answer(ada);
+  await ada.focus('#go-away');
+  await ada.keyboard.press('Enter');
+  await ada.waitForSelector('#go-away[aria-pressed="true"]');
+  await expectText(ada, '#presence', /On a call/);
+
+  const next = await e2e.openPhone('+15550102002');
+  await callSupport(next);
+  await ada.click('#hangup');
+  await expectText(ada, '#presence', /Away/, 15000);
+  // The next caller waits: Ada is not rung once her wrap-up is over.
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  await expectText(ada, '#presence', /Away/);
+  expect(await ada.textContent('#agent-status')).not.toMatch(/Incoming call/);
+});
