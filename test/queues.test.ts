@@ -218,6 +218,12 @@ describe('priority and overflow', () => {
     expect(taken.status).toBe(400);
     expect(taken.text).toMatch(/Key 1 is taken by the queue Sales/);
     expect(nowhere.status).toBe(400);
+    // Numbers out of range say so in words, not by the form's field names ("priority must be at most 100.").
+    const priority = await submit('/admin/queues', { name: 'Loud', priority: '500' });
+    const overflow = await submit('/admin/queues', { name: 'Quick', overflowTo: 'sales', overflowAfterSeconds: '2' });
+    expect([priority.status, overflow.status]).toEqual([400, 400]);
+    expect(priority.text).toContain('The priority is a whole number from 0 to 100 (or blank).');
+    expect(overflow.text).toContain('The overflow waits a whole number of seconds, 5 to 3600 (or blank).');
     expect((await suite.app.running.queues.load()).queues.map((q) => q.id)).toEqual(['sales', 'support', 'vip', 'night']);
   });
 

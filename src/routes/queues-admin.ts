@@ -18,16 +18,19 @@ export interface QueuesAdminDeps {
   logger: Logger;
 }
 
+/** What a priority or an overflow's wait may be, said as the admin page's error. */
+const PRIORITY_RANGE = 'The priority is a whole number from 0 to 100 (or blank).';
+const OVERFLOW_RANGE = 'The overflow waits a whole number of seconds, 5 to 3600 (or blank).';
 const QueueForm = z.object({
   name: z.string().trim().min(1, 'A queue needs a name.').max(60, 'A queue name is at most 60 characters.').superRefine(refuseUnfit('A queue name')),
   key: z.union([z.literal(''), z.string().regex(/^[1-9]$/, 'The key is one digit, 1 to 9 (or blank).')]).optional(),
   greeting: z.string().trim().max(300, 'A greeting is at most 300 characters.').superRefine(refuseUnfit('A greeting')).optional(),
   agents: z.string().max(2000).optional(),
   skills: z.string().max(2000).optional(),
-  priority: z.union([z.literal(''), z.coerce.number().int().min(0).max(100)]).optional(),
+  priority: z.union([z.literal(''), z.coerce.number().int(PRIORITY_RANGE).min(0, PRIORITY_RANGE).max(100, PRIORITY_RANGE)], { error: PRIORITY_RANGE }).optional(),
   isDefault: z.enum(['true']).optional(),
   overflowTo: z.string().max(40).optional(),
-  overflowAfterSeconds: z.union([z.literal(''), z.coerce.number().int().min(5).max(3600)]).optional(),
+  overflowAfterSeconds: z.union([z.literal(''), z.coerce.number().int(OVERFLOW_RANGE).min(5, OVERFLOW_RANGE).max(3600, OVERFLOW_RANGE)], { error: OVERFLOW_RANGE }).optional(),
   _csrf: z.string().optional(),
 });
 const QueueId = z.string().regex(/^[a-z0-9-]{1,40}$/, 'Unknown queue.');
