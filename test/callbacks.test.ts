@@ -120,9 +120,12 @@ test('when one agent is busy and three callers wait, then caller 2 asks for a ca
 });
 
 test.each([
-  ['too short to hold a country code', '1234567#'],
-  ['the support line itself', `${TEST_ENV.TWILIO_NUMBER.slice(1)}#`],
-])('when the number typed for a callback is %s, then it is refused and the caller is back in line, with no callback', async (_what, Digits) => {
+  ['too short to hold a country code', '1234567#', /Sorry, that number is too short: please type it with its country code/],
+  ['too long for any number', '1234567890123456#', /Sorry, that number is too long\./],
+  ['the support line itself', `${TEST_ENV.TWILIO_NUMBER.slice(1)}#`, /Sorry, that is our own number\./],
+  ['the support line after the international prefix 00', `00${TEST_ENV.TWILIO_NUMBER.slice(1)}#`, /Sorry, that is our own number\./],
+  ['nothing but the pound key', '#', /Sorry, we did not get a number\./],
+])('when the number typed for a callback is %s, then it is refused, the caller hears why and is back in line, with no callback', async (_what, Digits, why) => {
   const caller = fakeSid();
   await incoming(caller, '+15550000019');
   const askNumber = await hearOffer(caller, '+15550000019', '1');
@@ -131,7 +134,8 @@ test.each([
   const refused = await suite.app.webhook(new URL(numberAction).pathname + new URL(numberAction).search, { CallSid: caller, From: '+15550000019', To: TEST_ENV.TWILIO_NUMBER, Digits }).expect(200);
 
   const twiml = parseTwiml(refused.text);
-  expect(find(twiml, 'Say')?.text).toMatch(/could not use that number/);
+  expect(find(twiml, 'Say')?.text).toMatch(why);
+  expect(find(twiml, 'Say')?.text).toMatch(/You are back in line, in the same place\./);
   expect(find(twiml, 'Conference')?.text).toBe(caller);
   expect((await suite.db.models.calls.findById(caller).lean().exec())?.callback).toBeUndefined();
 });
@@ -144,6 +148,11 @@ describe('a typed number read back', () => {
     const numberAction = find(askNumber, 'Gather')!.attrs.action!;
     return parseTwiml((await suite.app.webhook(pathOf(numberAction), { CallSid: caller, From: from, To: TEST_ENV.TWILIO_NUMBER, Digits: digits }).expect(200)).text);
   }
+
+  test('when a caller types a number after the international prefix 00, then it is read back with its country code, without the 00', async () => {
+    const readBack = await typeNumber(fakeSid(), '+15550000054', '00442071234567#');
+    expect(find(find(readBack, 'Gather')!, 'Say')?.text).toMatch(/You typed 4 4 2 0 7 1 2 3 4 5 6 7\./);
+  });
 
   test('when a caller types another number, then it is read back digit by digit in a one-key <Gather> and kept only once they press 1; a repeated 1 changes nothing', async () => {
     const caller = fakeSid();

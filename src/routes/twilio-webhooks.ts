@@ -286,13 +286,16 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
       if (!(await deps.calls.requestCallback(call, input.From))) return backToLine(res, call, 'An agent is ready for you now.');
       return sendTwiml(res, apologyTwiml(CALLBACK_KEPT));
     }
-    // A typed number has its country code: 8 digits at least (no country's numbers are shorter), and not the support
-    // line itself, which would only ring back into our own line.
-    const number = /^[1-9]\d{7,14}$/.test(typed) && `+${typed}` !== input.To ? `+${typed}` : undefined;
-    if (!number) {
+    // A typed number has its country code (00 before it, the international prefix dialled from most countries, is
+    // taken as +): 8 to 15 digits (no country's numbers are shorter; E.164 allows no more), and not the support line
+    // itself, which would only ring back into our own line. The caller hears which it was.
+    const digits = typed.replace(/^00/, '');
+    const refused = !/^[1-9]\d*$/.test(digits) ? 'we did not get a number' : digits.length < 8 ? 'that number is too short: please type it with its country code next time' : digits.length > 15 ? 'that number is too long' : `+${digits}` === input.To ? 'that is our own number' : undefined;
+    if (refused) {
       await deps.calls.callbackOfferAnswered(call, undefined);
-      return backToLine(res, call, 'Sorry, we could not use that number. You are back in line, in the same place.');
+      return backToLine(res, call, `Sorry, ${refused}. You are back in line, in the same place.`);
     }
+    const number = `+${digits}`;
     const typedNumber = await deps.calls.typedCallbackNumber(call, number);
     if (typedNumber === 'gone') return sendTwiml(res, apologyTwiml(SORRY));
     if (typedNumber === 'back') return backToLine(res, call, 'An agent is ready for you now.');
