@@ -5,6 +5,7 @@ import { addAgent, fakeSid, signedInAgent, TEST_ENV, useAppSuite, type AgentClie
 import type { HistoryRecord } from '../src/models/history';
 import { presetRange } from '../src/routes/reports';
 import { localDayOf, utcHoursOfLocalDay } from '../src/contact-center/calendar';
+import { toldSorryCallOf } from '../src/contact-center/history';
 
 const suite = useAppSuite({ env: { REPORT_TIME_ZONE: 'Europe/Paris' } });
 
@@ -44,6 +45,8 @@ const CALLS = [
   call('2026-03-10T09:40:00Z', 12, { outcome: 'abandoned', agentIds: [] }),
   call('2026-03-11T15:00:00Z', 8, { agentIds: ['alice', 'carol'], transfers: [{ from: 'alice', to: 'carol', mode: 'consult', outcome: 'completed', at: new Date('2026-03-11T14:59:00Z') }] }),
   call('2026-03-29T10:00:00Z', 8),
+  // A caller told sorry (the database did not answer): failed, not offered.
+  toldSorryCallOf({ callSid: `CA${'9'.repeat(32)}`, at: new Date('2026-03-10T09:50:00Z'), from: '+15557770001' }),
 ];
 
 beforeAll(async () => {
@@ -71,6 +74,8 @@ test('when a supervisor or an admin opens a range, then the totals, the three ch
     expect(textOf(res.text, 'total-aht')).toBe('1 min 45 s');
     expect(textOf(res.text, 'total-transfer-rate')).toBe('33.3 %');
     expect(textOf(res.text, 'total-abandoned')).toBe('2 (25.0 %)');
+    // The caller told sorry is not offered, and is counted apart.
+    expect(textOf(res.text, 'total-failed')).toBe('1');
     expect(res.text.match(/<figure class="chart" id="chart-(volume|service-level|waits)">/g)).toHaveLength(3);
     expect(res.text).toContain('<svg');
     expect(res.text).toMatch(/<tr data-agent="alice"><td>Alice Agent<\/td><td>3<\/td><td>3<\/td>/);
@@ -104,8 +109,8 @@ test('when a table is downloaded, then the CSV has its rows as numbers', async (
   expect(intervals.status).toBe(200);
   expect(intervals.headers['content-type']).toMatch(/^text\/csv/);
   expect(intervals.headers['content-disposition']).toContain('report-intervals-2026-03-10-to-2026-03-11.csv');
-  expect(intervals.text.split('\r\n')[0]).toBe('day,offered,answered,abandoned,short_abandoned,timed_out,service_level_percent,asa_seconds,abandon_rate_percent,aht_seconds,transfer_rate_percent,longest_wait_seconds');
-  expect(intervals.text.split('\r\n')[1]).toBe('2026-03-10,4,2,2,1,0,33.33,17.5,33.33,105.0,0.00,30');
+  expect(intervals.text.split('\r\n')[0]).toBe('day,offered,answered,abandoned,short_abandoned,timed_out,service_level_percent,asa_seconds,abandon_rate_percent,aht_seconds,transfer_rate_percent,longest_wait_seconds,failed');
+  expect(intervals.text.split('\r\n')[1]).toBe('2026-03-10,4,2,2,1,0,33.33,17.5,33.33,105.0,0.00,30,1');
   expect(agents.text.split('\r\n').slice(0, 3)).toEqual(['agent_id,agent,calls,answered,talk_seconds,hold_seconds,aht_seconds,transfers', 'alice,Alice Agent,3,3,200,60,91.7,1', 'carol,Carol Colleague,1,0,40,0,45.0,0']);
   expect(waits.text.split('\r\n').slice(0, 3)).toEqual(['wait,answered,abandoned', '0–5 s,0,1', '5–10 s,2,0']);
 });

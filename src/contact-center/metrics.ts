@@ -293,6 +293,8 @@ export interface Rates {
   abandoned: number;
   shortAbandoned: number;
   timedOut: number;
+  /** Calls that never reached the line, not counted as offered: callers told sorry (the app could not take the call) and agents' calls out that did not connect. */
+  failed: number;
   /** Answered within T / (offered − short abandons). */
   serviceLevel: number | null;
   /** Average speed of answer: total wait of answered calls / answered, seconds. */
@@ -318,6 +320,7 @@ export function ratesOf(tally: Tally, settings: Pick<MetricSettings, 'wrapUpSeco
     offered: tally.offered,
     answered: tally.answered,
     abandoned: tally.abandoned,
+    failed: tally.failed,
     shortAbandoned: tally.shortAbandoned,
     timedOut: tally.timedOut,
     serviceLevel: ratio(tally.answeredWithinTarget, counted),

@@ -50,6 +50,7 @@ function intervalRow(interval: Interval, settings: MetricSettings) {
     abandoned: r.abandoned,
     shortAbandoned: r.shortAbandoned,
     timedOut: r.timedOut,
+    failed: r.failed,
     serviceLevel: percent(r.serviceLevel),
     asa: seconds(r.asaSeconds),
     abandonRate: percent(r.abandonRate),
@@ -241,6 +242,7 @@ export function reportView(input: ReportViewInput) {
       abandoned: totals.abandoned,
       shortAbandoned: totals.shortAbandoned,
       timedOut: totals.timedOut,
+      failed: totals.failed,
       serviceLevel: percent(totals.serviceLevel),
       asa: seconds(totals.asaSeconds),
       abandonRate: percent(totals.abandonRate),
@@ -275,7 +277,8 @@ export function reportCsv(view: ReportView, table: ReportTable, by: Granularity,
   if (table === 'waits') return csv(['wait', 'answered', 'abandoned'], view.waits.map((w) => [w.label, w.answered, w.abandoned]));
   const pct = (v: number | null): string => (v === null ? '' : (v * 100).toFixed(2));
   return csv(
-    [by, 'offered', 'answered', 'abandoned', 'short_abandoned', 'timed_out', 'service_level_percent', 'asa_seconds', 'abandon_rate_percent', 'aht_seconds', 'transfer_rate_percent', 'longest_wait_seconds'],
-    view.intervals.map((i) => [i.label, i.offered, i.answered, i.abandoned, i.shortAbandoned, i.timedOut, pct(i.raw.serviceLevel), fixed(i.raw.asaSeconds), pct(i.raw.abandonRate), fixed(i.raw.ahtSeconds), pct(i.raw.transferRate), fixed(i.raw.longestWaitSeconds, 0)]),
+    // `failed` last: scripts reading the columns before it by position keep working.
+    [by, 'offered', 'answered', 'abandoned', 'short_abandoned', 'timed_out', 'service_level_percent', 'asa_seconds', 'abandon_rate_percent', 'aht_seconds', 'transfer_rate_percent', 'longest_wait_seconds', 'failed'],
+    view.intervals.map((i) => [i.label, i.offered, i.answered, i.abandoned, i.shortAbandoned, i.timedOut, pct(i.raw.serviceLevel), fixed(i.raw.asaSeconds), pct(i.raw.abandonRate), fixed(i.raw.ahtSeconds), pct(i.raw.transferRate), fixed(i.raw.longestWaitSeconds, 0), i.failed]),
   );
 }
