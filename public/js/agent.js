@@ -10,7 +10,7 @@
   var me = { id: document.body.dataset.agentId, name: document.body.dataset.agentName };
   var page = document.getElementById('agent');
   var els = {};
-  ['presence', 'presence-since', 'go-available', 'go-away', 'presence-note', 'softphone', 'other-tab', 'use-this-tab', 'agent-status', 'agent-error',
+  ['presence', 'presence-since', 'go-available', 'go-away', 'presence-note', 'softphone', 'other-tab', 'use-this-tab', 'agent-status', 'agent-error', 'agent-pending',
     'agent-hears', 'answer', 'decline', 'hangup', 'call-summary', 'call-legs', 'directory-search', 'directory', 'bring-in-hint', 'line', 'transfer', 'transfer-state', 'transfer-complete', 'transfer-merge', 'transfer-toggle', 'transfer-cancel', 'transfer-note', 'to-queue', 'call-notice', 'announcer',
     'hold', 'mute', 'keypad', 'keypad-sent', 'caller', 'caller-summary', 'wrap-up', 'wrap-up-about', 'wrap-up-form', 'wrap-up-code', 'wrap-up-note', 'wrap-up-save',
     'call-out', 'call-out-form', 'call-out-number', 'call-out-submit', 'ring-tone', 'notify-offer', 'notify-enable', 'notify-dismiss', 'shortcuts', 'shortcuts-open'].forEach(function (id) {
@@ -716,11 +716,20 @@
     // a keyboard user presses it again (Resume after Hold) where they are. The next render decides whether it stays.
     button.setAttribute('aria-disabled', 'true');
     var about = state.server && state.server.call ? state.server.call.callSid : null;
+    // A request the server takes more than a second to answer (a database that stalls) is said to be under way, so a
+    // press is not met with nothing for seconds.
+    var slow = setTimeout(function () {
+      els['agent-pending'].textContent = (button.getAttribute('aria-label') || button.textContent || 'Your request') + ': waiting for the server…';
+      els['agent-pending'].hidden = false;
+    }, 1000);
     try { await work(); } catch (err) {
       // A refusal about a call that has ended meanwhile (Cancel just after Complete won) is no news to act on.
       var gone = about && !(state.server && state.server.call && state.server.call.callSid === about);
       if (!gone) showError(err.message);
     } finally {
+      clearTimeout(slow);
+      els['agent-pending'].hidden = true;
+      els['agent-pending'].textContent = '';
       if (!els.directory.contains(button)) button.removeAttribute('aria-disabled');
       refresh();
     }

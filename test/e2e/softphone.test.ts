@@ -505,3 +505,20 @@ test('when Ada presses Away during a call, then the button says so, and once the
   await expectText(ada, '#presence', /Away/);
   expect(await ada.textContent('#agent-status')).not.toMatch(/Incoming call/);
 });
+
+test('when Ada presses Hang up and the server takes seconds to answer, then the page says the request is under way, and the note goes once it is done', async () => {
+  const ada = await e2e.openAgent(ADA, { available: true });
+  const customer = await e2e.openPhone('+15550103001');
+  await callSupport(customer);
+  await answer(ada);
+  // The server answers Hang up 2.5 s late (a database that stalls).
+  await ada.route('**/api/me/hangup', async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await route.continue();
+  });
+  await ada.click('#hangup');
+  await expectText(ada, '#agent-pending', /Hang up: waiting for the server…/, 2000);
+  expect(await ada.isVisible('#agent-pending')).toBe(true);
+  await ada.waitForSelector('#agent-pending', { state: 'hidden', timeout: 10000 });
+  await expectText(ada, '#agent-status', /Call ended|Wrapping up|Ready/, 10000);
+});
