@@ -19,7 +19,7 @@ test('when two callers wait and a third calls, then the third is offered a messa
 
   const third = fakeSid();
   const offer = parseTwiml((await call(third)).text);
-  expect(find(offer, 'Gather')?.attrs.action).toBe(`${BASE}/conference/long-line`);
+  expect(find(offer, 'Gather')?.attrs.action).toMatch(new RegExp(`^${BASE}/conference/long-line\\?since=\\d+$`));
   const record = parseTwiml((await suite.app.webhook('/conference/long-line', { CallSid: third, From: '+15550002222', Digits: '1' }).expect(200)).text);
   const action = find(record, 'Record')!.attrs.action!;
   expect(action).toBe(`${BASE}/conference/voicemail/saved?reason=long-line&from=%2B15550002222`);
@@ -30,14 +30,18 @@ test('when two callers wait and a third calls, then the third is offered a messa
   expect(await suite.db.models.calls.findById(third).lean().exec()).toBeNull();
 });
 
-test('when the offered caller presses nothing, then they join the line (not offered again)', async () => {
+test('when the offered caller presses nothing, then they join the line (not offered again), in their place from when they called', async () => {
   await call();
   await call();
   const third = fakeSid();
-  await call(third);
+  const offer = parseTwiml((await call(third)).text);
+  const action = find(offer, 'Gather')!.attrs.action!;
 
-  const joined = parseTwiml((await suite.app.webhook('/conference/long-line', { CallSid: third, From: '+15550002222' }).expect(200)).text);
+  const joined = parseTwiml((await suite.app.webhook(new URL(action).pathname + new URL(action).search, { CallSid: third, From: '+15550002222' }).expect(200)).text);
 
   expect(find(joined, 'Conference')?.text).toBe(third);
-  expect(await suite.db.models.calls.findById(third).lean().exec()).toMatchObject({ status: 'waiting' });
+  const stored = await suite.db.models.calls.findById(third).lean().exec();
+  expect(stored).toMatchObject({ status: 'waiting' });
+  // Their place is when they called, not when the offer ended: nobody who called meanwhile goes ahead of them.
+  expect(new Date(stored!.placeSince!).getTime()).toBe(Number(new URL(action).searchParams.get('since')));
 });

@@ -72,9 +72,13 @@ describe('with Sales (key 1, agent sam) and Support (key 2, skill support: sue)'
     const doc = parseTwiml(res.text);
     expect(doc.children.map((c) => c.name)).toEqual(['Gather', 'Redirect']);
     const gather = doc.children[0]!;
-    expect(gather.attrs).toMatchObject({ input: 'dtmf', numDigits: '1', timeout: '4', action: `${BASE}/conference/menu?attempt=0`, method: 'POST' });
+    expect(gather.attrs).toMatchObject({ input: 'dtmf', numDigits: '1', timeout: '4', method: 'POST' });
+    // The action carries when they called: the line keeps their place from then, not from the menu's end.
+    const since = Number(new URL(gather.attrs.action!).searchParams.get('since'));
+    expect(gather.attrs.action).toBe(`${BASE}/conference/menu?attempt=0&since=${since}`);
+    expect(Math.abs(Date.now() - since)).toBeLessThan(5000);
     expect(gather.children.map((c) => c.text)).toEqual(['Thank you for calling.', 'For Sales, press 1. For Support, press 2.']);
-    expect(doc.children[1]!.text).toBe(`${BASE}/conference/menu?attempt=0`);
+    expect(doc.children[1]!.text).toBe(gather.attrs.action);
   });
 
   test('when the caller presses 2, then the Support agent (by skill) rings and the Sales agent does not, though idle longer', async () => {
@@ -116,6 +120,30 @@ describe('with Sales (key 1, agent sam) and Support (key 2, skill support: sue)'
     await until('a dial', () => dials().length >= 1);
     expect(dialled()).toEqual(['sam']);
     expect(await suite.db.models.calls.findById(callSid).lean().exec()).toMatchObject({ queueId: 'sales' });
+  });
+
+  test('when a caller spends the menu\'s seconds and another caller calls meanwhile and picks first, then the first caller keeps their place ahead', async () => {
+    const first = fakeSid();
+    const menu = parseTwiml((await suite.app.webhook('/conference/connect/client', { CallSid: first, From: '+15551112222' }).expect(200)).text);
+    const action = find(menu, 'Gather')!.attrs.action!;
+    await new Promise((r) => setTimeout(r, 300));
+    const { callSid: second } = await callAndPick('1');
+    await suite.app.webhook(new URL(action).pathname + new URL(action).search, { CallSid: first, From: '+15551112222', Digits: '1' }).expect(200);
+
+    const [a, b] = await Promise.all([first, second].map((sid) => suite.db.models.calls.findById(sid).lean().exec()));
+    expect(new Date(a!.placeSince!).getTime()).toBe(Number(new URL(action).searchParams.get('since')));
+    expect(new Date(a!.placeSince!).getTime()).toBeLessThan(new Date(b!.createdAt).getTime());
+    // Sales' agent comes free: the first caller rings.
+    await available('sam');
+    await until('a dial', () => dials().length >= 1);
+    expect(formValue(dials()[0]!, 'Url')).toContain(`/conference/${first}/connect/sam`);
+  });
+
+  test('when a menu URL carries a time that is no recent past, then it is ignored: the place is when the caller joins', async () => {
+    const callSid = fakeSid();
+    await suite.app.webhook('/conference/connect/client', { CallSid: callSid, From: '+15551112222' }).expect(200);
+    await suite.app.webhook(`/conference/menu?attempt=0&since=${Date.now() - 24 * 3600_000}`, { CallSid: callSid, From: '+15551112222', Digits: '1' }).expect(200);
+    expect((await suite.db.models.calls.findById(callSid).lean().exec())?.placeSince).toBeUndefined();
   });
 
   test('when the caller presses a key that is no choice, then they hear the menu again, and after two tries the default queue', async () => {

@@ -52,7 +52,9 @@ const RecordingSid = z.string().regex(/^RE[0-9a-fA-F]{32}$/, 'must be a Twilio R
 const RecordingUrl = z.string().max(1000).regex(/^https?:\/\//, 'must be an http(s) URL');
 const VoicemailQuery = z.object({ queue: z.string().regex(/^[a-z0-9-]{1,40}$/).optional(), from: z.string().max(64).optional(), reason: z.enum(['closed', 'long-line', 'waiting']).default('closed') });
 const LongLineChoice = z.object({ CallSid, From: z.string().max(256).optional(), Digits: z.string().regex(/^[0-9*#]{1,32}$/).optional() });
-const LongLineQuery = z.object({ queue: z.string().regex(/^[a-z0-9-]{1,40}$/).optional() });
+/** When the caller called (ms since the epoch), carried through the menu and the long line's offer (see placeFrom). */
+const Since = z.coerce.number().int().positive().optional();
+const LongLineQuery = z.object({ queue: z.string().regex(/^[a-z0-9-]{1,40}$/).optional(), since: Since });
 const LONG_LINE_OFFER = 'All of our agents are busy, and the line is long. To leave a message and be called back, press 1. To keep waiting, stay on the line.';
 const RecordingDone = z.object({ CallSid, From: z.string().max(256).optional(), RecordingSid, RecordingUrl, RecordingDuration: z.coerce.number().int().min(0).max(86400), Digits: z.string().max(32).optional() });
 const RecordingStatus = z.object({ CallSid, RecordingSid, RecordingUrl, RecordingStatus: z.string().max(32), RecordingDuration: z.coerce.number().int().min(0).max(86400).optional() });
@@ -67,7 +69,19 @@ const CALLBACK_SORRY = 'Sorry, we called you back, but the agent is no longer on
 const ConfirmQuery = z.object({ call: CallSid, round: z.coerce.number().int().min(1).max(10).default(1) });
 /** A typed number is read back this many times at most while the caller presses nothing (or a key that is no choice). */
 const CONFIRM_ROUNDS = 2;
-const MenuQuery = z.object({ attempt: z.coerce.number().int().min(0).max(10).default(0) });
+const MenuQuery = z.object({ attempt: z.coerce.number().int().min(0).max(10).default(0), since: Since });
+/** How long before joining the line a caller's first call may be (the menu and the long line's offer take seconds). */
+const PLACE_FROM_MAX_MS = 15 * 60_000;
+
+/**
+ * A caller's place in line from when they called (`since`, carried through the menu and the long line's offer), so
+ * that listening to a menu does not put them behind those who called after them. A time that is not a plausible
+ * recent past (a URL kept and sent much later) is ignored: the place is then when they join.
+ */
+function placeFrom(since: number | undefined, now = Date.now()): Date | undefined {
+  return since !== undefined && since <= now && now - since <= PLACE_FROM_MAX_MS ? new Date(since) : undefined;
+}
+
 /** Keys that are no choice are answered with the menu again this many times; then the default queue. */
 const MENU_ATTEMPTS = 2;
 const WaitQuery = z.object({ call: CallSid, round: z.coerce.number().int().min(0).max(100000).default(0) });
@@ -156,13 +170,14 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
    * The caller joins the line (of `queue`, if any): stored as waiting, in a conference named after their CallSid. When
    * the line is at VOICEMAIL_LINE_LENGTH, they are first offered to leave a message (`offerMessage`).
    */
-  async function joinLine(res: Response, input: { CallSid: string; From?: string }, queue: Queue | undefined, offerMessage = true): Promise<void> {
+  async function joinLine(res: Response, input: { CallSid: string; From?: string }, queue: Queue | undefined, offerMessage = true, since?: number): Promise<void> {
     const longAt = deps.voicemailLineLength ?? 0;
     if (offerMessage && deps.voicemails && longAt > 0 && (await deps.calls.lineLength(queue?.id)) >= longAt) {
       deps.logger.info('long line: offering a message', { callSid: input.CallSid, queue: queue?.id });
-      return sendTwiml(res, menuTwiml({ prompt: LONG_LINE_OFFER, action: deps.urls.longLine(queue?.id), timeoutSeconds: menuTimeout }));
+      return sendTwiml(res, menuTwiml({ prompt: LONG_LINE_OFFER, action: deps.urls.longLine(queue?.id, since ?? Date.now()), timeoutSeconds: menuTimeout }));
     }
-    const received = await deps.calls.receiveCustomerCall({ callSid: input.CallSid, from: input.From, ...(queue ? { queue: { id: queue.id, name: queue.name } } : {}) });
+    const placeSince = placeFrom(since);
+    const received = await deps.calls.receiveCustomerCall({ callSid: input.CallSid, from: input.From, ...(queue ? { queue: { id: queue.id, name: queue.name } } : {}), ...(placeSince ? { placeSince } : {}) });
     // A call that has finished is not joined to a conference again (its webhook was replayed): it is ended.
     if (received.finished) return sendTwiml(res, hangUpTwiml());
     sendTwiml(
@@ -199,7 +214,7 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
       const about = { ...(queue ? { queueId: queue.id } : {}), ...(input.From ? { from: input.From } : {}) };
       return sendTwiml(res, voicemailTwiml({ message: closed, action: deps.urls.voicemailSaved(about), statusCallback: deps.urls.voicemailStatus(about), maxLength: deps.voicemailMaxSeconds ?? 120, ...transcribe() }));
     }
-    if (setup && hasMenu(setup.queues)) return sendTwiml(res, menuTwiml({ intro: GREETING_SHORT, prompt: menuPrompt(setup.queues), action: deps.urls.menu(0), timeoutSeconds: menuTimeout }));
+    if (setup && hasMenu(setup.queues)) return sendTwiml(res, menuTwiml({ intro: GREETING_SHORT, prompt: menuPrompt(setup.queues), action: deps.urls.menu(0, Date.now()), timeoutSeconds: menuTimeout }));
     await joinLine(res, input, setup ? defaultQueue(setup.queues) : undefined);
   });
 
@@ -210,14 +225,14 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
    */
   router.post('/menu', spoken(SORRY), async (req, res) => {
     const input = MenuChoice.parse(req.body);
-    const { attempt } = MenuQuery.parse(req.query);
+    const { attempt, since } = MenuQuery.parse(req.query);
     const setup = await deps.queues?.load();
     const queues = setup?.queues ?? [];
     const chosen = input.Digits ? queueOfKey(queues, input.Digits) : undefined;
     if (input.Digits && !chosen && hasMenu(queues) && attempt < MENU_ATTEMPTS) {
-      return sendTwiml(res, menuTwiml({ intro: 'Sorry, that is not one of the choices.', prompt: menuPrompt(queues), action: deps.urls.menu(attempt + 1), timeoutSeconds: menuTimeout }));
+      return sendTwiml(res, menuTwiml({ intro: 'Sorry, that is not one of the choices.', prompt: menuPrompt(queues), action: deps.urls.menu(attempt + 1, since), timeoutSeconds: menuTimeout }));
     }
-    await joinLine(res, input, chosen ?? defaultQueue(queues));
+    await joinLine(res, input, chosen ?? defaultQueue(queues), true, since);
   });
 
   /**
@@ -226,13 +241,13 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
    */
   router.post('/long-line', spoken(SORRY), async (req, res) => {
     const input = LongLineChoice.parse(req.body);
-    const { queue: queueId } = LongLineQuery.parse(req.query);
+    const { queue: queueId, since } = LongLineQuery.parse(req.query);
     const queue = queueId ? (await deps.queues?.load())?.queues.find((q) => q.id === queueId) : undefined;
     if (input.Digits === '1' && deps.voicemails) {
       const about = { ...(queue ? { queueId: queue.id } : {}), ...(input.From ? { from: input.From } : {}), reason: 'long-line' as const };
       return sendTwiml(res, voicemailTwiml({ message: 'Thank you.', action: deps.urls.voicemailSaved(about), statusCallback: deps.urls.voicemailStatus(about), maxLength: deps.voicemailMaxSeconds ?? 120, ...transcribe() }));
     }
-    await joinLine(res, input, queue, false);
+    await joinLine(res, input, queue, false, since);
   });
 
   /** The caller goes back into their conference (after the callback offer): no greeting, their place unchanged. */

@@ -245,7 +245,7 @@ export function createCallService(deps: CallServiceDeps) {
    * A repeated webhook for the same CallSid hits the duplicate key and routes nothing. A store that answers too
    * late gets the caller an apology, and the late record is deleted so nobody is ever offered that caller.
    */
-  async function receiveCustomerCall(input: { callSid: string; from?: string; queue?: { id: string; name: string } }): Promise<{ duplicate: boolean; finished?: boolean }> {
+  async function receiveCustomerCall(input: { callSid: string; from?: string; queue?: { id: string; name: string }; placeSince?: Date }): Promise<{ duplicate: boolean; finished?: boolean }> {
     const queue = input.queue ? { queueId: input.queue.id, queueName: input.queue.name, queueSince: new Date() } : {};
     // Asked meanwhile, not before: the lookup costs the caller no time.
     // A lookup that fails is no reason to apologise to a caller whose call is stored: it is taken as not finished.
@@ -254,7 +254,7 @@ export function createCallService(deps: CallServiceDeps) {
     const about: ToldSorryAbout = { from: input.from, queueId: input.queue?.id, queueName: input.queue?.name };
     let late = false;
     try {
-      await store.insert({ _id: input.callSid, conferenceName: input.callSid, from: input.from, status: 'waiting', ...queue, participants: [], passedBy: [], transfers: [], rev: 0 }, (landed) => {
+      await store.insert({ _id: input.callSid, conferenceName: input.callSid, from: input.from, status: 'waiting', ...queue, ...(input.placeSince ? { placeSince: input.placeSince } : {}), participants: [], passedBy: [], transfers: [], rev: 0 }, (landed) => {
         late = true;
         retractLate(input.callSid, landed, about);
       });

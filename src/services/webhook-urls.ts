@@ -12,7 +12,8 @@ export interface WebhookUrls {
   /** What a waiting caller hears; `round` counts the announcements so far. */
   wait(callSid: string, round: number): string;
   /** Where the menu's key (or its silence) goes; `attempt` counts keys that were no choice. */
-  menu(attempt: number): string;
+  /** `since`: when the caller called (ms), so that the line keeps their place from then, not from the menu's end. */
+  menu(attempt: number, since?: number): string;
   connectAgent(conferenceId: string, agentId: string): string;
   /** Where a voicemail's <Record action> and its recording status callback go (the queue and caller ride along). */
   voicemailSaved(about: VoicemailAbout): string;
@@ -30,7 +31,7 @@ export interface WebhookUrls {
   callbackAnswer(callSid: string): string;
   callbackStatus(callSid: string): string;
   /** The long line's offer: a key leaves a message, nothing joins the line of `queueId`. */
-  longLine(queueId?: string): string;
+  longLine(queueId?: string, since?: number): string;
   conferenceEvents(): string;
   agentCallStatus(conferenceId: string, agentId: string): string;
   /** What the customer of an agent's outbound call hears once they answer (their conference). */
@@ -48,7 +49,7 @@ export function webhookUrls(publicBaseUrl: string): WebhookUrls {
   return {
     incomingCall: () => at('/conference/connect/client'),
     wait: (callSid, round) => at(`/conference/wait?call=${seg(callSid)}&round=${round}`),
-    menu: (attempt) => at(`/conference/menu?attempt=${attempt}`),
+    menu: (attempt, since) => at(`/conference/menu?attempt=${attempt}${since ? `&since=${since}` : ''}`),
     voicemailSaved: (about) => at(`/conference/voicemail/saved${voicemailQuery(about)}`),
     voicemailStatus: (about) => at(`/conference/voicemail/status${voicemailQuery(about)}`),
     voicemailTranscription: () => at('/conference/voicemail/transcription'),
@@ -58,7 +59,7 @@ export function webhookUrls(publicBaseUrl: string): WebhookUrls {
     customerStatus: (callSid) => at(`/conference/callback/customer-status?call=${seg(callSid)}`),
     callbackAnswer: (callSid) => at(`/conference/callback/answer?call=${seg(callSid)}`),
     callbackStatus: (callSid) => at(`/conference/callback/status?call=${seg(callSid)}`),
-    longLine: (queueId) => at(`/conference/long-line${queueId ? `?queue=${seg(queueId)}` : ''}`),
+    longLine: (queueId, since) => at(`/conference/long-line${queryOf({ ...(queueId ? { queue: queueId } : {}), ...(since ? { since: String(since) } : {}) })}`),
     connectAgent: (conferenceId, agentId) => at(`/conference/${seg(conferenceId)}/connect/${seg(agentId)}`),
     conferenceEvents: () => at('/conference/events'),
     agentCallStatus: (conferenceId, agentId) => at(`/conference/${seg(conferenceId)}/agents/${seg(agentId)}/status`),
@@ -66,6 +67,12 @@ export function webhookUrls(publicBaseUrl: string): WebhookUrls {
     outboundStatus: () => at('/conference/outbound/status'),
     supervisorStatus: (conferenceId, supervisorId) => at(`/conference/${seg(conferenceId)}/supervisors/${seg(supervisorId)}/status`),
   };
+}
+
+/** `?a=1&b=2`, or nothing without parameters. */
+function queryOf(params: Record<string, string>): string {
+  const q = new URLSearchParams(params).toString();
+  return q ? `?${q}` : '';
 }
 
 function voicemailQuery(about: VoicemailAbout): string {
