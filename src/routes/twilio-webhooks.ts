@@ -70,6 +70,11 @@ const ConfirmQuery = z.object({ call: CallSid, round: z.coerce.number().int().mi
 /** A typed number is read back this many times at most while the caller presses nothing (or a key that is no choice). */
 const CONFIRM_ROUNDS = 2;
 const MenuQuery = z.object({ attempt: z.coerce.number().int().min(0).max(10).default(0), since: Since });
+/** The caller's own number, when it is one the app can call back (E.164, 7 to 15 digits); a withheld or odd From is not. */
+function callableFrom(from: string | undefined): string | undefined {
+  return from && /^\+[1-9]\d{6,14}$/.test(from) ? from : undefined;
+}
+
 /** How long before joining the line a caller's first call may be (the menu and the long line's offer take seconds). */
 const PLACE_FROM_MAX_MS = 15 * 60_000;
 
@@ -282,7 +287,7 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
       return sendTwiml(res, voicemailTwiml({ message: 'Thank you.', action: deps.urls.voicemailSaved(about), statusCallback: deps.urls.voicemailStatus(about), maxLength: deps.voicemailMaxSeconds ?? 120, ...transcribe() }));
     }
     if ((await deps.calls.callbackOfferAnswered(call, input.Digits)) === 'number') {
-      return sendTwiml(res, callbackNumberTwiml({ number: input.From && /^\+[1-9]\d{6,14}$/.test(input.From) ? input.From : undefined, action: deps.urls.callbackStep(call, 'number'), timeoutSeconds: Math.max(menuTimeout, 10) }));
+      return sendTwiml(res, callbackNumberTwiml({ number: callableFrom(input.From), action: deps.urls.callbackStep(call, 'number'), timeoutSeconds: Math.max(menuTimeout, 10) }));
     }
     backToLine(res, call);
   });
@@ -297,8 +302,9 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
     const { call } = CallQuery.parse(req.query);
     const input = KeyPressed.parse(req.body);
     const typed = input.Digits?.replace(/[*#]/g, '') ?? '';
-    if (typed === '1' && input.From && /^\+[1-9]\d{6,14}$/.test(input.From)) {
-      if (!(await deps.calls.requestCallback(call, input.From))) return backToLine(res, call, 'An agent is ready for you now.');
+    const own = callableFrom(input.From);
+    if (typed === '1' && own) {
+      if (!(await deps.calls.requestCallback(call, own))) return backToLine(res, call, 'An agent is ready for you now.');
       return sendTwiml(res, apologyTwiml(CALLBACK_KEPT));
     }
     // A typed number has its country code (00 before it, the international prefix dialled from most countries, is

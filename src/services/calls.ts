@@ -48,7 +48,7 @@ import { CUSTOMER_LABEL, legStatusOf, type ParticipantRole } from '../contact-ce
 import { positionInLine } from '../contact-center/routing';
 import type { Transfer, TransferAction } from '../contact-center/transfer';
 import { maskNumber, type Logger } from '../logger';
-import type { CallStore } from '../models/call-store';
+import type { CallStore, Change } from '../models/call-store';
 import { isDuplicateKey, type ReservationStore } from '../models/reservation';
 import type { FinishedCalls } from '../models/finished-calls';
 import type { ToldSorry, ToldSorryAbout } from '../models/told-sorry';
@@ -134,6 +134,19 @@ const LIVE_LEG_STATUSES: ReadonlySet<string> = new Set(['dialing', 'ringing', 'i
 export function createCallService(deps: CallServiceDeps) {
   const { store, routing, reservations, voice, agents, background, changes, logger, urls } = deps;
   const settings: LifeSettings = { reconnectGraceMs: deps.reconnectGraceSeconds * 1000, leaveSettleMs: deps.leaveSettleMs };
+
+  /**
+   * changeIfLive, and the call as its decision last saw it (before the change): what a follow-up (a callback called off)
+   * needs of the call, without reading it again.
+   */
+  async function changeIfLiveSeen<T>(callSid: string, decide: (call: CallRecord) => Change<T>): Promise<{ result: T | undefined; seen: CallRecord | undefined }> {
+    let seen: CallRecord | undefined;
+    const result = await store.changeIfLive(callSid, (call) => {
+      seen = call;
+      return decide(call);
+    });
+    return { result, seen };
+  }
 
   const effects = createCallEffects({ voice, background, urls, routing, logger, reconnectGraceSeconds: deps.reconnectGraceSeconds, leaveSettleMs: deps.leaveSettleMs });
   const { setHold, hangUpLater, afterLastAgentLeft, applyTransferEffects } = effects;
@@ -454,26 +467,24 @@ export function createCallService(deps: CallServiceDeps) {
    * (Hang up, a dropped softphone) spends no attempt: the callback is back in line at once (callbackCalledOff).
    */
   async function callbackEnded(callSid: string, callStatus: string): Promise<void> {
-    let about: CallRecord | undefined;
-    const ended = await store.changeIfLive(callSid, (call) => {
-      about = call;
-      return callbackLegEnded(call, { callStatus });
-    });
-    if (!ended || !about) return;
+    const { result: ended, seen } = await changeIfLiveSeen(callSid, (call) => callbackLegEnded(call, { callStatus }));
+    if (!ended || !seen) return;
     if (ended === 'hung-up') return finish(callSid, 'customer-hung-up');
-    if (ended === 'called-off') logger.info('callback called off: its agent left before the customer answered', { callSid });
-    await nextCallbackAttempt(about, { counted: ended === 'failed' });
+    // The ring ended after its agent left (their Hang up stopped it): called off, with no ring left to stop.
+    if (ended === 'called-off') return callbackCalledOff(seen, { ringEnded: true });
+    await nextCallbackAttempt(seen, { counted: true });
     await finish(callSid, `callback-${callStatus}`, { hangUpTalking: true });
   }
 
   /**
    * The agent of a callback left before its customer answered (the call is marked CALLBACK_AGENT_LEFT already): the
    * customer's ring is stopped, the callback goes back in line at its place under the same attempt, and this record
-   * ends. Whichever of the agent's leg, the conference or the customer's leg reports first does this (once).
+   * ends. Whichever of the agent's leg, the conference or the customer's leg reports first does this (once); when it is
+   * the customer's leg (`ringEnded`), there is no ring left to stop.
    */
-  async function callbackCalledOff(call: CallRecord): Promise<void> {
+  async function callbackCalledOff(call: CallRecord, options: { ringEnded?: boolean } = {}): Promise<void> {
     logger.info('callback called off: its agent left before the customer answered', { callSid: call._id });
-    if (call.customerLegSid) hangUpLater(`stop ringing the customer of ${call._id}`, call.customerLegSid);
+    if (call.customerLegSid && !options.ringEnded) hangUpLater(`stop ringing the customer of ${call._id}`, call.customerLegSid);
     await nextCallbackAttempt(call, { counted: false });
     await finish(call._id, CALLBACK_AGENT_LEFT, { hangUpTalking: true });
   }
@@ -797,11 +808,7 @@ export function createCallService(deps: CallServiceDeps) {
   async function recordAgentCallStatus(input: { conferenceId: string; agentId: string; legCallSid: string; callStatus: string }): Promise<void> {
     const status = legStatusOf(input.callStatus);
     if (!status) throw new InvalidRequestError(`Unknown CallStatus: ${input.callStatus}`);
-    let about: CallRecord | undefined;
-    const outcome = await store.changeIfLive(input.conferenceId, (call) => {
-      about = call;
-      return legReported(call, { agentId: input.agentId, legCallSid: input.legCallSid, status, callStatus: input.callStatus, now: new Date() }, settings);
-    });
+    const { result: outcome, seen } = await changeIfLiveSeen(input.conferenceId, (call) => legReported(call, { agentId: input.agentId, legCallSid: input.legCallSid, status, callStatus: input.callStatus, now: new Date() }, settings));
     if (!outcome) return; // the call is over and in the history already
     if (outcome.agentId) logger.info('agent call status', { conference: input.conferenceId, agentId: input.agentId, status });
     if (outcome.missedOffer) await routing.offerEnded(input.conferenceId, input.agentId, status);
@@ -819,7 +826,7 @@ export function createCallService(deps: CallServiceDeps) {
     } else if (outcome.transferEffects) {
       applyTransferEffects({ _id: input.conferenceId, conferenceSid: outcome.conferenceSid }, outcome.transferEffects, { colleagueId: outcome.colleagueId });
     }
-    if (outcome.calledOffCallback && about) await callbackCalledOff(about);
+    if (outcome.calledOffCallback && seen) await callbackCalledOff(seen);
     changes.publish('calls', 'agents');
   }
 
@@ -861,15 +868,11 @@ export function createCallService(deps: CallServiceDeps) {
           const lastEvent = (call: CallRecord) => conferenceEvent(call, 'left', report, { ...(report.reason ? { reason: report.reason } : {}), ...(report.participantCallStatus ? { callStatus: report.participantCallStatus } : {}) });
           return finish(callSid, 'customer-hung-up', { lastEvent, conferenceSid: input.conferenceSid });
         }
-        let about: CallRecord | undefined;
-        const left = await store.changeIfLive(callSid, (call) => {
-          about = call;
-          return agentLeft(call, report, settings);
-        });
+        const { result: left, seen } = await changeIfLiveSeen(callSid, (call) => agentLeft(call, report, settings));
         if (!left) return;
         if ('agentId' in left) await afterDeparture(callSid, left, true);
         else routing.dispatch(); // the conference confirmed the customer is still there: they may be rung now
-        if ('agentId' in left && left.calledOffCallback && about) await callbackCalledOff(about);
+        if ('agentId' in left && left.calledOffCallback && seen) await callbackCalledOff(seen);
         changes.publish('calls', 'agents');
         return;
       }
@@ -897,14 +900,10 @@ export function createCallService(deps: CallServiceDeps) {
       }
       case 'conference-end': {
         // A callback's conference ends under its agent while the customer's phone still rings: the agent left.
-        let about: CallRecord | undefined;
-        const calledOff =
-          ringingCallback &&
-          (await store.changeIfLive(callSid, (call) => {
-            about = call;
-            return callbackConferenceEnded(call, { conferenceSid: input.conferenceSid });
-          }));
-        if (calledOff && about) return callbackCalledOff(about);
+        if (ringingCallback) {
+          const { result: calledOff, seen } = await changeIfLiveSeen(callSid, (call) => callbackConferenceEnded(call, { conferenceSid: input.conferenceSid }));
+          if (calledOff && seen) return callbackCalledOff(seen);
+        }
         return finish(callSid, 'conference-ended', { lastEvent: (call) => conferenceEvent(call, 'conference-ended', report, { ...(input.reason ? { reason: input.reason } : {}), ...(input.endedBy ? { endedBy: input.endedBy } : {}) }), conferenceSid: input.conferenceSid });
       }
       default:

@@ -107,17 +107,12 @@ export function digitByDigit(number: string): string {
 }
 
 /**
- * A number the caller typed, read back digit by digit inside a one-key `<Gather>`: 1 confirms it, 2 types it again;
+ * A number the caller typed, read back digit by digit as a one-key menu (menuTwiml): 1 confirms it, 2 types it again;
  * nothing pressed goes on to the `<Redirect>`, which posts to `action` without Digits.
  * https://www.twilio.com/docs/voice/twiml/gather
  */
 export function callbackConfirmTwiml(options: { number: string; action: string; timeoutSeconds: number; intro?: string }): string {
-  const response = new VoiceResponse();
-  const gather = response.gather({ input: ['dtmf'], numDigits: 1, timeout: options.timeoutSeconds, action: options.action, method: 'POST' });
-  if (options.intro) gather.say(sayable(options.intro));
-  gather.say(`You typed ${digitByDigit(options.number)}. To be called back at this number, press 1. To type it again, press 2.`);
-  response.redirect({ method: 'POST' }, options.action);
-  return response.toString();
+  return menuTwiml({ ...(options.intro ? { intro: options.intro } : {}), prompt: `You typed ${digitByDigit(options.number)}. To be called back at this number, press 1. To type it again, press 2.`, action: options.action, timeoutSeconds: options.timeoutSeconds });
 }
 
 /** An apology and a hang-up: what Twilio gets instead of an error page. */
