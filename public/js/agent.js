@@ -84,8 +84,7 @@
     els.presence.dataset.presence = you.presence;
     text(els.presence, PRESENCE_TEXT[you.presence] || you.presence);
     text(els['presence-since'], you.since ? 'for ' + duration((Date.now() - new Date(you.since).getTime()) / 1000) : '');
-    // While a required wrap-up holds the agent, the buttons show what they chose for afterwards.
-    // On a call or wrapping up, the buttons say what comes after: Away there means no next call once this one is done.
+    // On a call or wrapping up, the buttons show what the agent chose for afterwards: Away there means no next call.
     var holding = you.presence === 'wrap-up' || you.presence === 'on-call';
     els['go-available'].setAttribute('aria-pressed', String(you.presence === 'available' || Boolean(holding && you.chosen === 'available')));
     els['go-away'].setAttribute('aria-pressed', String(you.presence === 'away' || Boolean(holding && you.chosen === 'away')));

@@ -28,9 +28,14 @@
     return b;
   }
 
+  /** Who left the message, and when: the row's words and each of its buttons' names start with it. */
+  function fromWhen(v) {
+    return (v.from || 'an unknown number') + ', ' + new Date(v.at).toLocaleString();
+  }
+
   /** Each button names its message: a list of "Play, Take, Play, Take" says nothing to a screen reader's list of buttons. */
   function nameButtons(li, v) {
-    var about = (v.from || 'an unknown number') + ', ' + new Date(v.at).toLocaleString();
+    var about = fromWhen(v);
     var names = { play: 'Play the message from ', 'call-back': 'Call back ', take: 'Take the message from ', done: 'Mark done the message from ' };
     Array.prototype.forEach.call(li.querySelectorAll('button[data-action]'), function (b) {
       b.setAttribute('aria-label', names[b.getAttribute('data-action')] + about);
@@ -38,8 +43,7 @@
   }
 
   function describe(v) {
-    var when = new Date(v.at).toLocaleString();
-    return 'From ' + (v.from || 'an unknown number') + ', ' + when + ', ' + duration(v.durationSeconds) + (v.queue ? ', ' + v.queue : '') + (v.state === 'taken' ? ' — yours' : ' — new');
+    return 'From ' + fromWhen(v) + ', ' + duration(v.durationSeconds) + (v.queue ? ', ' + v.queue : '') + (v.state === 'taken' ? ' — yours' : ' — new');
   }
 
   /** Shows row `li` as new (Take offered) or taken by this agent (Take gone; Mark done is what comes next). */
